@@ -1,0 +1,162 @@
+//! Configuration: a TOML file plus environment overrides, validated at start-up.
+//!
+//! Every section rejects unknown keys, so a typo is an error naming the key rather than a
+//! setting silently ignored. `config/podsift.example.toml` documents every key and a test parses
+//! it, so the two cannot drift apart.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Fetching feeds and transcripts.
+    pub ingest: IngestConfig,
+}
+
+/// How feeds and transcripts are fetched.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Seconds allowed to establish a connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds allowed for a whole request, body included.
+    pub timeout_secs: u64,
+    /// Largest feed accepted, in bytes; the download stops once it is exceeded.
+    pub max_feed_bytes: u64,
+    /// Largest transcript accepted, in bytes.
+    pub max_transcript_bytes: u64,
+    /// Feeds fetched at the same time.
+    pub concurrency: usize,
+    /// First wait after a failed fetch, in seconds; doubles with each consecutive failure.
+    pub backoff_base_secs: u64,
+    /// Longest wait between attempts on a failing feed, in seconds.
+    pub backoff_max_secs: u64,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+    /// Ingests that may fail to fetch an episode's transcript before it is left to show notes.
+    pub transcript_attempts: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            connect_timeout_secs: 10,
+            timeout_secs: 60,
+            max_feed_bytes: 50 * 1024 * 1024,
+            max_transcript_bytes: 20 * 1024 * 1024,
+            concurrency: 8,
+            backoff_base_secs: 300,
+            backoff_max_secs: 24 * 3600,
+            max_redirects: 10,
+            transcript_attempts: 3,
+        }
+    }
+}
+
+impl IngestConfig {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}(see config/podsift.example.toml for every key)")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: `{key}` {problem}")]
+    Invalid { path: PathBuf, key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            problem: problem.to_string(),
+        };
+        let i = &self.ingest;
+        if i.timeout_secs == 0 {
+            return Err(invalid("ingest.timeout_secs", "must be at least 1"));
+        }
+        if i.connect_timeout_secs == 0 {
+            return Err(invalid("ingest.connect_timeout_secs", "must be at least 1"));
+        }
+        if i.max_feed_bytes < 1024 {
+            return Err(invalid("ingest.max_feed_bytes", "must be at least 1024"));
+        }
+        if i.max_transcript_bytes < 1024 {
+            return Err(invalid("ingest.max_transcript_bytes", "must be at least 1024"));
+        }
+        if i.concurrency == 0 {
+            return Err(invalid("ingest.concurrency", "must be at least 1"));
+        }
+        if i.backoff_max_secs < i.backoff_base_secs {
+            return Err(invalid(
+                "ingest.backoff_max_secs",
+                "must not be smaller than ingest.backoff_base_secs",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/podsift.example.toml");
+        let config = Config::load(&path).unwrap();
+        // The example documents the defaults: if they differ, one of the two is wrong.
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse("[ingest]\ntimeout_sec = 5\n", Path::new("x.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("timeout_sec"), "{msg}");
+        assert!(msg.contains("x.toml"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_section_is_named() {
+        let err = Config::parse("[ingset]\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("ingset"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = Config::parse("[ingest]\nconcurrency = 0\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("ingest.concurrency"), "{err}");
+    }
+}

@@ -1,0 +1,277 @@
+//! Fetching a URL (or a local file) under podsift's rules: connect and total timeouts, a size
+//! cap enforced while the body streams in, conditional GET, and redirects followed by hand so a
+//! permanent move can be remembered.
+//!
+//! Errors say what happened in words an operator can act on, and classify themselves
+//! (`retry_after`, `is_transient`) so callers decide on backoff without parsing messages.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+
+use crate::config::IngestConfig;
+
+/// The User-Agent podsift sends, naming itself and its version.
+pub const USER_AGENT: &str = concat!("podsift/", env!("CARGO_PKG_VERSION"));
+
+/// Longest Retry-After podsift honours; a longer one is clamped rather than parking a feed for months.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Validators from the previous fetch, for a conditional GET.
+#[derive(Debug, Default, Clone)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304: the copy we have is current.
+    NotModified,
+    Body(Body),
+}
+
+#[derive(Debug)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub validators: Validators,
+    /// The URL that finally answered.
+    pub final_url: String,
+    /// Set when every redirect on the way was permanent (301/308): fetch from here next time.
+    pub moved_to: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("timed out after {secs} s fetching {url}")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url} is larger than the {limit} byte limit (raise ingest.max_feed_bytes or ingest.max_transcript_bytes to accept it)")]
+    TooLarge { url: String, limit: u64 },
+    #[error("{url} answered HTTP {status}{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    Status { url: String, status: u16, retry_after: Option<Duration> },
+    #[error("could not reach {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("{url}: more than {max} redirects")]
+    TooManyRedirects { url: String, max: usize },
+    #[error("{url} is not a valid URL or path: {reason}")]
+    InvalidUrl { url: String, reason: String },
+}
+
+impl FetchError {
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Timeout { .. } | FetchError::Network { .. } => true,
+            FetchError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// Fetches feeds and transcripts. Cheap to clone (the HTTP client is shared).
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_redirects: usize,
+}
+
+impl Fetcher {
+    pub fn new(config: &IngestConfig) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.connect_timeout())
+            .timeout(config.timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| FetchError::Network { url: String::new(), reason: e.to_string() })?;
+        Ok(Fetcher {
+            client,
+            timeout: config.timeout(),
+            max_redirects: config.max_redirects,
+        })
+    }
+
+    /// Fetches `location` (http(s) URL, file:// URL or local path), reading at most `limit` bytes.
+    pub async fn fetch(&self, location: &str, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
+        match classify(location)? {
+            Location::File(path) => read_file(path, limit).await,
+            Location::Http(url) => {
+                let work = self.fetch_http(url, validators, limit);
+                // reqwest's timeout covers one request; this one covers the whole redirect chain.
+                match tokio::time::timeout(self.timeout, work).await {
+                    Ok(r) => r,
+                    Err(_) => Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() }),
+                }
+            }
+        }
+    }
+
+    async fn fetch_http(&self, start: url::Url, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
+        let mut url = start;
+        let mut all_permanent = true;
+        let mut hops = 0;
+        loop {
+            let mut req = self.client.get(url.clone());
+            if let Some(etag) = &validators.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(|e| net_error(&url, e, self.timeout))?;
+            let status = resp.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                hops += 1;
+                if hops > self.max_redirects {
+                    return Err(FetchError::TooManyRedirects { url: url.to_string(), max: self.max_redirects });
+                }
+                let target = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|loc| url.join(loc).ok())
+                    .ok_or_else(|| FetchError::Network {
+                        url: url.to_string(),
+                        reason: format!("HTTP {} without a usable Location header", status.as_u16()),
+                    })?;
+                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+                url = target;
+                continue;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                    retry_after: retry_after(resp.headers(), Utc::now()),
+                });
+            }
+            let headers = resp.headers().clone();
+            if resp.content_length().is_some_and(|n| n > limit) {
+                return Err(FetchError::TooLarge { url: url.to_string(), limit });
+            }
+            let mut resp = resp;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&url, e, self.timeout))? {
+                if bytes.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(FetchError::TooLarge { url: url.to_string(), limit });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+            return Ok(Fetched::Body(Body {
+                bytes,
+                validators: Validators {
+                    etag: header_str(header::ETAG),
+                    last_modified: header_str(header::LAST_MODIFIED),
+                },
+                moved_to: (hops > 0 && all_permanent).then(|| url.to_string()),
+                final_url: url.to_string(),
+            }));
+        }
+    }
+}
+
+enum Location {
+    Http(url::Url),
+    File(PathBuf),
+}
+
+fn classify(location: &str) -> Result<Location, FetchError> {
+    let invalid = |reason: &str| FetchError::InvalidUrl { url: location.to_string(), reason: reason.to_string() };
+    match url::Url::parse(location) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(Location::Http(u)),
+        Ok(u) if u.scheme() == "file" => u
+            .to_file_path()
+            .map(Location::File)
+            .map_err(|_| invalid("file:// URL without a usable path")),
+        // A Windows drive letter parses as a one-letter scheme.
+        Ok(u) if u.scheme().len() > 1 => Err(invalid("only http, https and file URLs are supported")),
+        _ => Ok(Location::File(PathBuf::from(location))),
+    }
+}
+
+async fn read_file(path: PathBuf, limit: u64) -> Result<Fetched, FetchError> {
+    use tokio::io::AsyncReadExt;
+    let err = |e: std::io::Error| FetchError::File { path: path.clone(), reason: e.to_string() };
+    let file = tokio::fs::File::open(&path).await.map_err(err)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).await.map_err(err)?;
+    if bytes.len() as u64 > limit {
+        return Err(FetchError::TooLarge { url: path.display().to_string(), limit });
+    }
+    Ok(Fetched::Body(Body {
+        bytes,
+        validators: Validators::default(),
+        final_url: path.display().to_string(),
+        moved_to: None,
+    }))
+}
+
+fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError {
+    if e.is_timeout() {
+        return FetchError::Timeout { url: url.to_string(), secs: timeout.as_secs() };
+    }
+    // The innermost cause says the most ("connection refused", "dns error").
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason = s.to_string();
+        source = s.source();
+    }
+    FetchError::Network { url: url.to_string(), reason }
+}
+
+/// Reads Retry-After as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let when = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+            (when - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&h, Utc::now()), Some(Duration::from_secs(120)));
+        let now = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT").unwrap().with_timezone(&Utc);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn locations() {
+        assert!(matches!(classify("https://x.org/feed").unwrap(), Location::Http(_)));
+        assert!(matches!(classify("file:///tmp/feed.xml").unwrap(), Location::File(_)));
+        assert!(matches!(classify("config/demo/feed.xml").unwrap(), Location::File(_)));
+        assert!(classify("ftp://x.org/feed").is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! Ingestion: fetch every feed, store new episodes, fetch and parse their transcripts.
+//!
+//! Restartable and idempotent: an episode is identified by its feed and guid (or enclosure,
+//! title and date when there is no guid), so running ingest twice never makes a "new" episode,
+//! and an episode seen before is not processed again. One feed failing never stops the others:
+//! its error, failure count and next attempt (exponential backoff, or the server's Retry-After)
+//! are recorded on the feed and shown by `feeds ls`.
+
+pub mod feed;
+pub mod fetch;
+pub mod opml;
+pub mod transcript;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::IngestConfig;
+use crate::model::{Episode, Feed, Transcript, TranscriptSource, TranscriptStatus};
+use crate::store::{Store, StoreError};
+use feed::{ParsedEpisode, parse_feed};
+use fetch::{FetchError, Fetched, Fetcher, Validators};
+
+/// What happened to one feed in one ingest run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FeedOutcome {
+    Fetched { new_episodes: usize, warnings: Vec<String> },
+    /// 304 Not Modified: nothing new, nothing re-parsed.
+    Unchanged,
+    Failed { error: String, next_attempt_at: DateTime<Utc> },
+    /// Still backing off from earlier failures.
+    Skipped { next_attempt_at: DateTime<Utc> },
+}
+
+/// The end-of-run summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    pub feeds_fetched: usize,
+    pub feeds_unchanged: usize,
+    pub feeds_failed: usize,
+    pub feeds_skipped: usize,
+    pub new_episodes: usize,
+    /// Transcripts stored in this run, by source ("vtt", "show notes", ...).
+    pub transcripts: BTreeMap<String, usize>,
+    pub transcripts_failed: usize,
+    pub feeds: Vec<FeedReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedReport {
+    pub url: String,
+    pub title: Option<String>,
+    #[serde(flatten)]
+    pub outcome: FeedOutcome,
+}
+
+/// Progress notifications, for a progress bar or log lines.
+pub trait Progress: Sync {
+    fn started(&self, _feeds: usize) {}
+    fn feed_done(&self, _report: &FeedReport) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] FetchError),
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    pub now: DateTime<Utc>,
+    /// Fetch feeds that are still backing off.
+    pub force: bool,
+}
+
+/// Fetches every feed once and stores what is new. Errors are per feed (in the summary) except
+/// store failures, which stop the run.
+pub async fn ingest(
+    store: &Store,
+    config: &IngestConfig,
+    opts: IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestSummary, IngestError> {
+    let fetcher = Fetcher::new(config)?;
+    let feeds = store.feeds()?;
+    progress.started(feeds.len());
+    let mut results = futures_util::stream::iter(feeds)
+        .map(|feed| ingest_feed(store, &fetcher, config, opts, feed))
+        .buffer_unordered(config.concurrency);
+    let mut summary = IngestSummary::default();
+    while let Some(result) = results.next().await {
+        let (report, transcripts) = result?;
+        match &report.outcome {
+            FeedOutcome::Fetched { new_episodes, .. } => {
+                summary.feeds_fetched += 1;
+                summary.new_episodes += new_episodes;
+            }
+            FeedOutcome::Unchanged => summary.feeds_unchanged += 1,
+            FeedOutcome::Failed { .. } => summary.feeds_failed += 1,
+            FeedOutcome::Skipped { .. } => summary.feeds_skipped += 1,
+        }
+        for t in transcripts {
+            match t {
+                Some(source) => *summary.transcripts.entry(source.label().to_string()).or_default() += 1,
+                None => summary.transcripts_failed += 1,
+            }
+        }
+        progress.feed_done(&report);
+        summary.feeds.push(report);
+    }
+    drop(results);
+    summary.feeds.sort_by(|a, b| a.url.cmp(&b.url));
+    store.flush()?;
+    Ok(summary)
+}
+
+/// Transcript results of one feed: the source stored, or None for a failure.
+type TranscriptResults = Vec<Option<TranscriptSource>>;
+
+async fn ingest_feed(
+    store: &Store,
+    fetcher: &Fetcher,
+    config: &IngestConfig,
+    opts: IngestOptions,
+    mut feed: Feed,
+) -> Result<(FeedReport, TranscriptResults), StoreError> {
+    let report = |feed: &Feed, outcome| FeedReport { url: feed.url.clone(), title: feed.title.clone(), outcome };
+    if let Some(next) = feed.next_attempt_at.filter(|n| *n > opts.now && !opts.force) {
+        return Ok((report(&feed, FeedOutcome::Skipped { next_attempt_at: next }), Vec::new()));
+    }
+    let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
+    feed.last_fetch_at = Some(opts.now);
+    let fetched = fetcher.fetch(&feed.fetch_url, &validators, config.max_feed_bytes).await;
+    let (outcome, body) = match fetched {
+        Ok(Fetched::NotModified) => (FeedOutcome::Unchanged, None),
+        Ok(Fetched::Body(body)) => match parse_feed(&body.bytes, &body.final_url) {
+            Ok(parsed) => (
+                FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() },
+                Some((body, parsed)),
+            ),
+            Err(e) => {
+                let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), None);
+                store.put_feed(&feed)?;
+                return Ok((report(&feed, outcome), Vec::new()));
+            }
+        },
+        Err(e) => {
+            let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
+            store.put_feed(&feed)?;
+            return Ok((report(&feed, outcome), Vec::new()));
+        }
+    };
+    let mut outcome = outcome;
+    if let Some((body, parsed)) = body {
+        if feed.title.is_none() || parsed.title.is_some() {
+            feed.title = parsed.title.clone().or(feed.title.take());
+        }
+        let mut new = 0;
+        for p in &parsed.episodes {
+            let id = episode_id(&feed.url, p);
+            if !store.has_episode(&id)? {
+                store.put_episode(&new_episode(&feed, p, id, opts.now))?;
+                new += 1;
+            }
+        }
+        if let FeedOutcome::Fetched { new_episodes, .. } = &mut outcome {
+            *new_episodes = new;
+        }
+        // Validators are stored only after the episodes: a crash in between means one more full
+        // fetch, never a missed episode.
+        feed.etag = body.validators.etag;
+        feed.last_modified = body.validators.last_modified;
+        if let Some(moved) = body.moved_to {
+            tracing::info!(feed = %feed.url, to = %moved, "feed moved permanently; fetching from the new address from now on");
+            feed.fetch_url = moved;
+        }
+    }
+    feed.last_ok_at = Some(opts.now);
+    feed.last_error = None;
+    feed.consecutive_failures = 0;
+    feed.next_attempt_at = None;
+    store.put_feed(&feed)?;
+    let transcripts = fetch_transcripts(store, fetcher, config, &feed).await?;
+    Ok((report(&feed, outcome), transcripts))
+}
+
+fn record_failure(
+    feed: &mut Feed,
+    config: &IngestConfig,
+    now: DateTime<Utc>,
+    error: String,
+    retry_after: Option<std::time::Duration>,
+) -> FeedOutcome {
+    feed.consecutive_failures = feed.consecutive_failures.saturating_add(1);
+    let wait = retry_after.unwrap_or_else(|| backoff(config, feed.consecutive_failures));
+    let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));
+    tracing::warn!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
+    feed.last_error = Some(error.clone());
+    feed.next_attempt_at = Some(next);
+    FeedOutcome::Failed { error, next_attempt_at: next }
+}
+
+/// base * 2^(failures-1), capped.
+pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
+    let exp = failures.saturating_sub(1).min(30);
+    let secs = config.backoff_base_secs.saturating_mul(1u64 << exp).min(config.backoff_max_secs);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Stable episode identity: feed + guid, or feed + enclosure + title + date without a guid.
+pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
+    let mut h = Sha256::new();
+    h.update(feed_url.as_bytes());
+    h.update([0]);
+    match &p.guid {
+        Some(guid) => {
+            h.update(b"guid\0");
+            h.update(guid.as_bytes());
+        }
+        None => {
+            h.update(b"derived\0");
+            h.update(p.enclosure_url.as_deref().unwrap_or("").as_bytes());
+            h.update([0]);
+            h.update(p.title.as_deref().unwrap_or("").as_bytes());
+            h.update([0]);
+            h.update(p.published.map(|d| d.to_rfc3339()).unwrap_or_default().as_bytes());
+            h.update([0]);
+            h.update(p.link.as_deref().unwrap_or("").as_bytes());
+        }
+    }
+    let digest = h.finalize();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -> Episode {
+    Episode {
+        id,
+        feed_url: feed.url.clone(),
+        podcast_title: feed.title.clone(),
+        guid: p.guid.clone(),
+        title: p.title.clone().unwrap_or_else(|| "(untitled episode)".to_string()),
+        link: p.link.clone(),
+        enclosure_url: p.enclosure_url.clone(),
+        published: p.published,
+        duration_secs: p.duration_secs,
+        show_notes: p.show_notes.clone(),
+        transcripts: p.transcripts.clone(),
+        chapters_url: p.chapters_url.clone(),
+        persons: p.persons.clone(),
+        first_seen_at: now,
+        transcript: TranscriptStatus::Pending,
+    }
+}
+
+/// Gets transcripts for the feed's episodes that still need one: new episodes, and earlier
+/// failures that have attempts left.
+async fn fetch_transcripts(
+    store: &Store,
+    fetcher: &Fetcher,
+    config: &IngestConfig,
+    feed: &Feed,
+) -> Result<TranscriptResults, StoreError> {
+    let mut results = Vec::new();
+    for id in store.episode_ids_of_feed(&feed.url)? {
+        let Some(mut episode) = store.episode(&id)? else { continue };
+        let attempts = match &episode.transcript {
+            TranscriptStatus::Pending => 0,
+            TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
+            _ => continue,
+        };
+        match transcript_for(fetcher, config, &episode).await {
+            Ok(t) => {
+                episode.transcript = TranscriptStatus::Stored {
+                    source: t.source,
+                    bytes: t.segments.iter().map(|s| s.text.len() as u64).sum(),
+                    segments: t.segments.len(),
+                };
+                store.put_transcript(&episode, &t)?;
+                results.push(Some(t.source));
+            }
+            Err(error) => {
+                tracing::warn!(episode = %episode.title, "{error}");
+                episode.transcript = TranscriptStatus::Failed { error, attempts: attempts + 1 };
+                store.put_episode(&episode)?;
+                results.push(None);
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// The best transcript available: the richest declared format that fetches and parses, else
+/// the show notes once the declared ones have had their attempts.
+async fn transcript_for(fetcher: &Fetcher, config: &IngestConfig, episode: &Episode) -> Result<Transcript, String> {
+    let mut errors = Vec::new();
+    for (source, link) in transcript::ranked_links(&episode.transcripts) {
+        let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
+            Ok(Fetched::Body(body)) => transcript::parse(source, &body.bytes).map_err(|e| e.to_string()),
+            Ok(Fetched::NotModified) => Err("unexpected 304".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(segments) => {
+                return Ok(Transcript {
+                    episode_id: episode.id.clone(),
+                    source,
+                    url: Some(link.url.clone()),
+                    fetched_at: Utc::now(),
+                    segments,
+                });
+            }
+            Err(e) => errors.push(format!("{} transcript: {e}", source.label())),
+        }
+    }
+    let attempts_left = match &episode.transcript {
+        TranscriptStatus::Failed { attempts, .. } => attempts + 1 < config.transcript_attempts,
+        _ => config.transcript_attempts > 1,
+    };
+    if !errors.is_empty() && attempts_left {
+        return Err(errors.join("; "));
+    }
+    match transcript::parse(TranscriptSource::ShowNotes, episode.show_notes.as_bytes()) {
+        Ok(segments) => Ok(Transcript {
+            episode_id: episode.id.clone(),
+            source: TranscriptSource::ShowNotes,
+            url: None,
+            fetched_at: Utc::now(),
+            segments,
+        }),
+        Err(_) => {
+            errors.push("no transcript and no show notes".to_string());
+            Err(errors.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let c = IngestConfig { backoff_base_secs: 60, backoff_max_secs: 600, ..IngestConfig::default() };
+        assert_eq!(backoff(&c, 1).as_secs(), 60);
+        assert_eq!(backoff(&c, 2).as_secs(), 120);
+        assert_eq!(backoff(&c, 4).as_secs(), 480);
+        assert_eq!(backoff(&c, 5).as_secs(), 600);
+        assert_eq!(backoff(&c, 100).as_secs(), 600);
+    }
+
+    #[test]
+    fn episode_ids_are_stable_without_guid() {
+        let p = ParsedEpisode { enclosure_url: Some("http://x/a.mp3".into()), ..Default::default() };
+        assert_eq!(episode_id("f", &p), episode_id("f", &p.clone()));
+        let q = ParsedEpisode { enclosure_url: Some("http://x/b.mp3".into()), ..Default::default() };
+        assert_ne!(episode_id("f", &p), episode_id("f", &q));
+        assert_ne!(episode_id("f", &p), episode_id("g", &p));
+    }
+}

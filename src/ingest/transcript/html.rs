@@ -1,0 +1,139 @@
+//! HTML to plain text, for HTML transcripts and show notes.
+//!
+//! A forgiving scanner rather than a DOM: block elements become line breaks, script and style
+//! bodies are dropped, entities are decoded, and broken markup degrades to text.
+
+/// Converts an HTML fragment to plain text with one line per block.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..lt]));
+        if rest[lt..].starts_with("<!--") {
+            rest = match rest[lt + 4..].find("-->") {
+                Some(i) => &rest[lt + 4 + i + 3..],
+                None => "",
+            };
+            continue;
+        }
+        let after = &rest[lt + 1..];
+        let Some(gt) = after.find('>') else {
+            // A lone '<' is text.
+            out.push_str(&decode_entities(&rest[lt..]));
+            rest = "";
+            break;
+        };
+        let tag = &after[..gt];
+        rest = &after[gt + 1..];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if (name == "script" || name == "style") && !tag.starts_with('/') {
+            let close = format!("</{name}");
+            match rest.to_ascii_lowercase().find(&close) {
+                Some(i) => {
+                    rest = &rest[i..];
+                    if let Some(g) = rest.find('>') {
+                        rest = &rest[g + 1..];
+                    }
+                }
+                None => rest = "",
+            }
+            continue;
+        }
+        match name.as_str() {
+            "br" | "p" | "div" | "li" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5"
+            | "h6" | "blockquote" | "section" | "article" | "table" | "hr" => out.push('\n'),
+            "td" | "th" | "cite" | "time" | "span" => {
+                if !out.ends_with(char::is_whitespace) {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&decode_entities(rest));
+    // Collapse runs of blank space while keeping line structure.
+    let mut clean = String::with_capacity(out.len());
+    for line in out.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !line.is_empty() {
+            clean.push_str(&line);
+            clean.push('\n');
+        }
+    }
+    clean
+}
+
+/// Decodes the named entities that occur in feeds and numeric character references.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let end = after.find(';').filter(|&i| i <= 10);
+        let decoded = end.and_then(|i| {
+            let ent = &after[..i];
+            let ch = match ent {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some(' '),
+                "rsquo" | "lsquo" => Some('\''),
+                "rdquo" | "ldquo" => Some('"'),
+                "mdash" => Some('—'),
+                "ndash" => Some('–'),
+                "hellip" => Some('…'),
+                _ => {
+                    let num = ent.strip_prefix('#')?;
+                    let code = match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            };
+            ch.map(|c| (c, i))
+        });
+        match decoded {
+            Some((c, i)) => {
+                out.push(c);
+                rest = &after[i + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tags_and_decodes() {
+        let t = html_to_text(
+            "<p>Hello &amp; <b>welcome</b></p><script>var x = '<p>';</script><p>Q&amp;A &#8212; &#x41;</p>",
+        );
+        assert_eq!(t, "Hello & welcome\nQ&A — A\n");
+    }
+
+    #[test]
+    fn broken_markup_degrades_to_text() {
+        assert_eq!(html_to_text("a < b and <i>c"), "a < b and c\n");
+        assert_eq!(decode_entities("AT&T &bogus; &#xZZ;"), "AT&T &bogus; &#xZZ;");
+    }
+}

@@ -1,0 +1,219 @@
+//! Transcripts: pick the richest format an episode offers and parse it into timed segments.
+//!
+//! Each format has its own small parser (`json`, `vtt`, `srt`, `html`, `text`); all of them
+//! return the same `Segment`s, with times in seconds and the speaker when the format names one.
+//! Input is untrusted: parsers never panic, skip what they cannot read, and fail only when
+//! nothing usable is left.
+
+pub mod html;
+mod json;
+mod srt;
+mod text;
+mod vtt;
+
+use crate::model::{Segment, TranscriptLink, TranscriptSource};
+
+pub use html::html_to_text;
+
+/// Spoken words per second, for estimating times where a transcript gives none (~150 wpm).
+pub const WORDS_PER_SECOND: f64 = 2.5;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TranscriptError {
+    #[error("transcript is not valid {format}: {reason}")]
+    Invalid { format: &'static str, reason: String },
+    #[error("transcript ({format}) holds no text")]
+    Empty { format: &'static str },
+    #[error("transcript type {0:?} is not supported (json, vtt, srt, html and plain text are)")]
+    Unsupported(String),
+}
+
+/// The format a transcript link declares, from its MIME type (or its URL's extension).
+pub fn source_of(link: &TranscriptLink) -> Option<TranscriptSource> {
+    let mime = link.mime.split(';').next().unwrap_or("").trim();
+    let by_mime = match mime {
+        "application/json" | "application/x-json" | "text/json" => Some(TranscriptSource::Json),
+        "text/vtt" | "text/webvtt" => Some(TranscriptSource::Vtt),
+        "application/x-subrip" | "application/srt" | "text/srt" | "text/x-srt" => {
+            Some(TranscriptSource::Srt)
+        }
+        "text/html" | "application/xhtml+xml" => Some(TranscriptSource::Html),
+        "text/plain" | "text/markdown" => Some(TranscriptSource::Text),
+        _ => None,
+    };
+    by_mime.or_else(|| {
+        let path = link.url.split(['?', '#']).next().unwrap_or("");
+        let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(TranscriptSource::Json),
+            "vtt" => Some(TranscriptSource::Vtt),
+            "srt" => Some(TranscriptSource::Srt),
+            "html" | "htm" => Some(TranscriptSource::Html),
+            "txt" | "md" => Some(TranscriptSource::Text),
+            _ => None,
+        }
+    })
+}
+
+/// Preference among formats: richer timing and speaker data first.
+fn rank(source: TranscriptSource) -> u8 {
+    match source {
+        TranscriptSource::Json => 0,
+        TranscriptSource::Vtt => 1,
+        TranscriptSource::Srt => 2,
+        TranscriptSource::Html => 3,
+        TranscriptSource::Text => 4,
+        TranscriptSource::ShowNotes | TranscriptSource::SpeechToText => 9,
+    }
+}
+
+/// The episode's transcript links that podsift can read, best first.
+pub fn ranked_links(links: &[TranscriptLink]) -> Vec<(TranscriptSource, &TranscriptLink)> {
+    let mut out: Vec<_> = links
+        .iter()
+        .filter_map(|l| source_of(l).map(|s| (s, l)))
+        .collect();
+    out.sort_by_key(|(s, _)| rank(*s));
+    out
+}
+
+/// Parses a transcript of the given format into segments ordered by start time.
+pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, TranscriptError> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_start_matches('\u{feff}');
+    let (format, segments) = match source {
+        TranscriptSource::Json => ("json", json::parse(text)?),
+        TranscriptSource::Vtt => ("vtt", vtt::parse(text)?),
+        TranscriptSource::Srt => ("srt", srt::parse(text)?),
+        TranscriptSource::Html => ("html", text::parse(&html_to_text(text))),
+        TranscriptSource::Text | TranscriptSource::ShowNotes | TranscriptSource::SpeechToText => {
+            ("text", text::parse(text))
+        }
+    };
+    let segments = finish(segments);
+    if segments.is_empty() {
+        return Err(TranscriptError::Empty { format });
+    }
+    Ok(segments)
+}
+
+/// Drops empty segments, orders them, and gives every segment a sensible end time.
+fn finish(mut segments: Vec<Segment>) -> Vec<Segment> {
+    segments.retain(|s| !s.text.trim().is_empty() && s.start.is_finite() && s.start >= 0.0);
+    segments.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let starts: Vec<f64> = segments.iter().map(|s| s.start).collect();
+    for (i, seg) in segments.iter_mut().enumerate() {
+        if !(seg.end.is_finite() && seg.end > seg.start) {
+            let spoken = seg.text.split_whitespace().count() as f64 / WORDS_PER_SECOND;
+            let next = starts.get(i + 1).copied().filter(|n| *n > seg.start);
+            seg.end = next.unwrap_or(seg.start + spoken.max(1.0));
+        }
+    }
+    segments
+}
+
+/// Reads `hh:mm:ss.mmm`, `hh:mm:ss,mmm`, `mm:ss` or `h:mm:ss` as seconds.
+pub fn parse_timestamp(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut total = 0.0;
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() > 3 || parts.len() < 2 {
+        return None;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let last = i == parts.len() - 1;
+        let value: f64 = if last {
+            let p = part.replace(',', ".");
+            if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return None;
+            }
+            p.parse().ok()?
+        } else {
+            if part.is_empty() || !part.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()?
+        };
+        if i > 0 && value >= 60.0 {
+            return None;
+        }
+        total = total * 60.0 + value;
+    }
+    Some(total)
+}
+
+/// Splits a leading `Name:` speaker label off a line, when it looks like a name (1-4 capitalised
+/// words, no sentence punctuation). Returns (speaker, rest).
+pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
+    let (name, rest) = line.split_once(':')?;
+    let name = name.trim();
+    // "https://..." and "10:30" are not speakers.
+    if rest.starts_with("//") || name.is_empty() || name.len() > 48 {
+        return None;
+    }
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if words.is_empty() || words.len() > 4 {
+        return None;
+    }
+    let looks_like_name = words.iter().all(|w| {
+        let first = w.chars().next().unwrap_or(' ');
+        (first.is_uppercase() || first.is_ascii_digit() && words.len() > 1)
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '\'' | '-' | '’'))
+    });
+    if !looks_like_name {
+        return None;
+    }
+    Some((name, rest.trim_start()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("00:00:02,399"), Some(2.399));
+        assert_eq!(parse_timestamp("01:02:03.500"), Some(3723.5));
+        assert_eq!(parse_timestamp("12:34"), Some(754.0));
+        assert_eq!(parse_timestamp("1:02:03"), Some(3723.0));
+        assert_eq!(parse_timestamp("12:75"), None);
+        assert_eq!(parse_timestamp("ab:cd"), None);
+        assert_eq!(parse_timestamp("5"), None);
+    }
+
+    #[test]
+    fn speakers() {
+        assert_eq!(split_speaker("Travis: When you"), Some(("Travis", "When you")));
+        assert_eq!(
+            split_speaker("Erik St. Martin: It's Go Time!"),
+            Some(("Erik St. Martin", "It's Go Time!"))
+        );
+        assert_eq!(split_speaker("the reason is: this"), None);
+        assert_eq!(split_speaker("see https://example.com"), None);
+    }
+
+    #[test]
+    fn links_are_ranked_richest_first() {
+        let link = |url: &str, mime: &str| TranscriptLink {
+            url: url.into(),
+            mime: mime.into(),
+            language: None,
+            rel: None,
+        };
+        let links = vec![
+            link("a.txt", "text/plain"),
+            link("a.srt", "application/x-subrip"),
+            link("a", "text/html"),
+            link("a.json", "application/json"),
+            link("a.vtt", "text/vtt"),
+            link("a.pdf", "application/pdf"),
+        ];
+        let order: Vec<_> = ranked_links(&links).into_iter().map(|(s, _)| s).collect();
+        use TranscriptSource::*;
+        assert_eq!(order, vec![Json, Vtt, Srt, Html, Text]);
+    }
+}

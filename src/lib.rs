@@ -1,0 +1,16 @@
+//! podsift scans new podcast episodes, pulls out the few insights worth a busy person's
+//! attention, and answers follow-up questions grounded in what was actually said.
+//!
+//! The data flows one way, each stage reading what the stage before stored:
+//!
+//! - [`ingest`]: feeds (RSS, Atom, OPML) are fetched, new episodes and their transcripts stored.
+//! - [`store`]: the only module that knows sled; typed, versioned records.
+//! - [`model`]: the plain records every stage shares.
+//! - [`config`]: the TOML configuration, validated with errors that name the key.
+//! - [`demo`]: the bundled demo podcasts, served from a loopback server.
+
+pub mod config;
+pub mod demo;
+pub mod ingest;
+pub mod model;
+pub mod store;

@@ -1,0 +1,453 @@
+//! The `podsift` command line: parses arguments, loads the configuration, calls into the
+//! library and prints results for people (text) or scripts (`--json`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use podsift::config::Config;
+use podsift::ingest::{self, FeedOutcome, FeedReport, IngestOptions, IngestSummary, Progress};
+use podsift::model::{Episode, Feed, TranscriptStatus};
+use podsift::store::Store;
+
+#[derive(Parser)]
+#[command(name = "podsift", version, about = "The few podcast insights worth your attention, every day.")]
+struct Cli {
+    /// Directory of the sled store [default: ./data]
+    #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Configuration file [default: config/podsift.toml when present]
+    #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage the subscribed feeds
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// Fetch every feed once and store new episodes and their transcripts
+    Ingest {
+        /// Also fetch feeds that are backing off after failures
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List ingested episodes
+    Episodes {
+        /// Only episodes of this feed
+        #[arg(long, value_name = "URL")]
+        feed: Option<String>,
+        /// Only episodes published on or after this day (YYYY-MM-DD)
+        #[arg(long, value_name = "DATE")]
+        since: Option<NaiveDate>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Ingest the bundled demo podcasts (no network, no keys) and show what was found
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum FeedsCommand {
+    /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
+    Add {
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<String>,
+    },
+    /// Unsubscribe from a feed and forget its episodes
+    Rm {
+        #[arg(value_name = "URL")]
+        url: String,
+    },
+    /// List feeds with their state
+    Ls {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Subscribe to every feed in an OPML file
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the subscribed feeds as OPML
+    Export,
+}
+
+#[derive(Args, Clone, Copy)]
+struct Output {
+    /// Print JSON for scripts (shapes documented in the README)
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    // reqwest is built without a default TLS provider; pick ring once for the whole process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let default = Path::new("config/podsift.toml");
+            if default.exists() { Ok(Config::load(default)?) } else { Ok(Config::default()) }
+        }
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store> {
+    Ok(Store::open(dir)?)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let config = load_config(cli.config.as_deref())?;
+    let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+    match cli.command {
+        Command::Feeds(cmd) => feeds(cmd, &open_store(&data)?),
+        Command::Ingest { force, out } => {
+            let store = open_store(&data)?;
+            if store.feeds()?.is_empty() {
+                bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
+            }
+            let progress = ProgressOutput::new();
+            let summary =
+                ingest::ingest(&store, &config.ingest, IngestOptions { now: Utc::now(), force }, &progress).await?;
+            progress.finish();
+            if out.json {
+                print_json(&summary)
+            } else {
+                print_summary(&summary);
+                Ok(())
+            }
+        }
+        Command::Episodes { feed, since, out } => {
+            let store = open_store(&data)?;
+            if let Some(f) = &feed {
+                if store.feed(f)?.is_none() {
+                    bail!("no feed {f} is subscribed; `podsift feeds ls` lists them");
+                }
+            }
+            let episodes = list_episodes(&store, feed.as_deref(), since)?;
+            if out.json {
+                print_json(&episodes)
+            } else {
+                if episodes.is_empty() {
+                    println!("No episodes yet. Run `podsift ingest` after adding feeds.");
+                }
+                for e in &episodes {
+                    println!("{}", episode_line(e));
+                }
+                Ok(())
+            }
+        }
+        Command::Demo => demo(cli.data, &config).await,
+    }
+}
+
+fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
+    match cmd {
+        FeedsCommand::Add { urls } => {
+            for url in urls {
+                let url = normalize_feed_location(&url)?;
+                if store.feed(&url)?.is_some() {
+                    println!("already subscribed: {url}");
+                    continue;
+                }
+                store.put_feed(&Feed::new(&url, Utc::now()))?;
+                println!("added {url}");
+            }
+            store.flush()?;
+            println!("Run `podsift ingest` to fetch new episodes.");
+        }
+        FeedsCommand::Rm { url } => {
+            let url = normalize_feed_location(&url).unwrap_or(url);
+            if !store.remove_feed(&url)? {
+                bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
+            }
+            store.flush()?;
+            println!("removed {url} and its episodes");
+        }
+        FeedsCommand::Ls { out } => {
+            let views = store
+                .feeds()?
+                .into_iter()
+                .map(|f| Ok(FeedView { episodes: store.episode_count(&f.url)?, feed: f }))
+                .collect::<Result<Vec<_>>>()?;
+            if out.json {
+                return print_json(&views);
+            }
+            if views.is_empty() {
+                println!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
+            }
+            for v in &views {
+                print_feed(v);
+            }
+        }
+        FeedsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let mut added = 0;
+            for item in &listed {
+                if store.feed(&item.url)?.is_none() {
+                    let mut feed = Feed::new(&item.url, Utc::now());
+                    feed.title = item.title.clone();
+                    store.put_feed(&feed)?;
+                    added += 1;
+                }
+            }
+            store.flush()?;
+            println!(
+                "imported {added} new feed(s) of {} listed in {}; run `podsift ingest` to fetch them",
+                listed.len(),
+                file.display()
+            );
+        }
+        FeedsCommand::Export => print!("{}", ingest::opml::export(&store.feeds()?)),
+    }
+    Ok(())
+}
+
+/// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.
+fn normalize_feed_location(input: &str) -> Result<String> {
+    let input = input.trim();
+    if let Ok(u) = url::Url::parse(input) {
+        match u.scheme() {
+            "http" | "https" | "file" | "demo" => return Ok(u.to_string()),
+            s if s.len() > 1 => bail!("unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"),
+            _ => {}
+        }
+    }
+    let path = Path::new(input);
+    let abs = path
+        .canonicalize()
+        .with_context(|| format!("{input} is neither a URL nor an existing file (feeds are http(s) URLs, file:// URLs or local paths)"))?;
+    url::Url::from_file_path(&abs)
+        .map(|u| u.to_string())
+        .map_err(|_| anyhow::anyhow!("cannot turn {} into a file:// URL", abs.display()))
+}
+
+/// `feeds ls --json`: one object per feed.
+#[derive(Serialize)]
+struct FeedView {
+    #[serde(flatten)]
+    feed: Feed,
+    episodes: usize,
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
+}
+
+fn print_feed(v: &FeedView) {
+    let f = &v.feed;
+    println!("{}", f.title.as_deref().unwrap_or("(not fetched yet)"));
+    println!("  {}", f.url);
+    if f.fetch_url != f.url {
+        println!("  fetched from {}", f.fetch_url);
+    }
+    println!("  {} episode(s) · last fetch {} · last success {}", v.episodes, when(f.last_fetch_at), when(f.last_ok_at));
+    if let Some(err) = &f.last_error {
+        println!("  last error ({} in a row): {err}", f.consecutive_failures);
+    }
+    if let Some(next) = f.next_attempt_at {
+        println!("  next attempt {}", when(Some(next)));
+    }
+}
+
+/// `episodes --json`: one object per episode.
+#[derive(Serialize)]
+struct EpisodeView {
+    #[serde(flatten)]
+    episode: Episode,
+}
+
+fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<EpisodeView>> {
+    let mut eps: Vec<Episode> = store
+        .episodes()?
+        .into_iter()
+        .filter(|e| feed.is_none_or(|f| e.feed_url == f))
+        .filter(|e| since.is_none_or(|d| e.published.unwrap_or(e.first_seen_at).date_naive() >= d))
+        .collect();
+    eps.sort_by_key(|e| std::cmp::Reverse(e.published.unwrap_or(e.first_seen_at)));
+    Ok(eps.into_iter().map(|episode| EpisodeView { episode }).collect())
+}
+
+fn transcript_label(status: &TranscriptStatus) -> String {
+    match status {
+        TranscriptStatus::Pending => "transcript pending".into(),
+        TranscriptStatus::Stored { source, bytes, segments } => {
+            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
+        }
+        TranscriptStatus::Failed { error, attempts } => format!("no transcript after {attempts} attempt(s): {error}"),
+    }
+}
+
+fn episode_line(v: &EpisodeView) -> String {
+    let e = &v.episode;
+    let date = e.published.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "----------".into());
+    format!(
+        "{date}  {} — {}\n            {}",
+        e.podcast_title.as_deref().unwrap_or("?"),
+        e.title,
+        transcript_label(&e.transcript)
+    )
+}
+
+fn print_summary(s: &IngestSummary) {
+    for r in &s.feeds {
+        match &r.outcome {
+            FeedOutcome::Fetched { warnings, .. } => {
+                for w in warnings {
+                    println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
+                }
+            }
+            FeedOutcome::Failed { error, next_attempt_at } => {
+                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
+            }
+            _ => {}
+        }
+    }
+    let sources = if s.transcripts.is_empty() {
+        "none".to_string()
+    } else {
+        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}.",
+        s.feeds_fetched,
+        s.feeds_unchanged,
+        s.feeds_failed,
+        s.feeds_skipped,
+        s.new_episodes,
+        sources,
+        if s.transcripts_failed > 0 { format!(" ({} failed)", s.transcripts_failed) } else { String::new() }
+    );
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A progress bar on a terminal, plain log lines otherwise.
+struct ProgressOutput {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressOutput {
+    fn new() -> ProgressOutput {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        ProgressOutput { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ProgressOutput {
+    fn started(&self, feeds: usize) {
+        match &self.bar {
+            Some(bar) => bar.set_length(feeds as u64),
+            None => eprintln!("ingest: fetching {feeds} feed(s)"),
+        }
+    }
+
+    fn feed_done(&self, r: &FeedReport) {
+        let name = r.title.as_deref().unwrap_or(&r.url);
+        let line = match &r.outcome {
+            FeedOutcome::Fetched { new_episodes, .. } => format!("{name}: {new_episodes} new episode(s)"),
+            FeedOutcome::Unchanged => format!("{name}: unchanged"),
+            FeedOutcome::Failed { error, .. } => format!("{name}: failed: {error}"),
+            FeedOutcome::Skipped { next_attempt_at } => format!("{name}: backing off until {}", when(Some(*next_attempt_at))),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            None => eprintln!("ingest: {line}"),
+        }
+    }
+}
+
+async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
+    // Without --data the demo keeps to a temporary store and leaves ./data alone.
+    let temp;
+    let dir = match data {
+        Some(d) => d,
+        None => {
+            temp = TempDir::new()?;
+            temp.0.clone()
+        }
+    };
+    let store = open_store(&dir)?;
+    println!("podsift demo: {} bundled podcast feeds served from a loopback server, store in {}", podsift::demo::FEEDS.len(), dir.display());
+    let progress = ProgressOutput::new();
+    let summary = podsift::demo::ingest_demo(&store, &config.ingest, Utc::now(), &progress).await?;
+    progress.finish();
+    print_summary(&summary);
+    println!();
+    for e in list_episodes(&store, None, None)? {
+        println!("{}", episode_line(&e));
+    }
+    println!("\nTranscripts: Changelog Media, CC BY-SA 4.0 (see config/demo/ATTRIBUTION.md).");
+    Ok(())
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("podsift-demo-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

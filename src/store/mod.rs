@@ -1,0 +1,335 @@
+//! The only code that knows sled: typed trees, versioned records, transactions.
+//!
+//! Every record is stored as one version byte followed by JSON, so the format can evolve: a
+//! record (or a whole store) written by a newer podsift is refused with a clear message instead
+//! of being misread. Writes that touch several trees happen in one transaction, and anything a
+//! command reports as done is flushed first. Nothing outside this module names a sled type.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use sled::transaction::TransactionError;
+
+use crate::model::{Episode, Feed, Transcript};
+
+/// The layout of the whole store; bumped when trees are renamed or re-keyed.
+pub const STORE_FORMAT: u32 = 1;
+/// The encoding of single records; bumped when a record can no longer be read as before.
+pub const RECORD_VERSION: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store in {dir} is in use by another podsift process; stop it (or use another --data directory) and try again"
+    )]
+    InUse { dir: PathBuf },
+    #[error(
+        "the store in {dir} was written by a newer podsift (store format {found}, this build reads up to {supported}); upgrade podsift or use another --data directory"
+    )]
+    NewerFormat { dir: PathBuf, found: u32, supported: u32 },
+    #[error(
+        "record {key} in tree {tree} has version {found}, newer than this build reads ({supported}); upgrade podsift"
+    )]
+    NewerRecord { tree: &'static str, key: String, found: u8, supported: u8 },
+    #[error("record {key} in tree {tree} is unreadable: {reason}")]
+    Corrupt { tree: &'static str, key: String, reason: String },
+    #[error("could not open the store in {dir}: {source}")]
+    Open { dir: PathBuf, source: sled::Error },
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A handle on the sled database. Cheap to clone; every clone shares the same database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+    feeds: sled::Tree,
+    episodes: sled::Tree,
+    /// Index: `feed_url \0 episode_id` -> empty, for per-feed listings and counts.
+    feed_episodes: sled::Tree,
+    transcripts: sled::Tree,
+}
+
+const META_FORMAT_KEY: &[u8] = b"store_format";
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            dir: dir.to_path_buf(),
+            source: sled::Error::Io(e),
+        })?;
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            // sled reports a held lock only as an io::Error with this text.
+            if e.to_string().contains("could not acquire lock") {
+                StoreError::InUse { dir: dir.to_path_buf() }
+            } else {
+                StoreError::Open { dir: dir.to_path_buf(), source: e }
+            }
+        })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(META_FORMAT_KEY)? {
+            Some(v) => {
+                let found = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .unwrap_or(u32::MAX);
+                if found > STORE_FORMAT {
+                    return Err(StoreError::NewerFormat {
+                        dir: dir.to_path_buf(),
+                        found,
+                        supported: STORE_FORMAT,
+                    });
+                }
+            }
+            None => {
+                meta.insert(META_FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+            }
+        }
+        Ok(Store {
+            feeds: db.open_tree("feeds")?,
+            episodes: db.open_tree("episodes")?,
+            feed_episodes: db.open_tree("feed_episodes")?,
+            transcripts: db.open_tree("transcripts")?,
+            dir: dir.to_path_buf(),
+            db,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes every write so far durable. Call before reporting success to the user.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    // ---- feeds ----
+
+    pub fn feed(&self, url: &str) -> Result<Option<Feed>> {
+        get(&self.feeds, "feeds", url.as_bytes())
+    }
+
+    pub fn feeds(&self) -> Result<Vec<Feed>> {
+        scan(&self.feeds, "feeds", b"")
+    }
+
+    pub fn put_feed(&self, feed: &Feed) -> Result<()> {
+        self.feeds.insert(feed.url.as_bytes(), encode(feed))?;
+        Ok(())
+    }
+
+    /// Removes a feed and everything ingested from it. Returns false when it was not there.
+    pub fn remove_feed(&self, url: &str) -> Result<bool> {
+        if self.feeds.get(url.as_bytes())?.is_none() {
+            return Ok(false);
+        }
+        let ids = self.episode_ids_of_feed(url)?;
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts).transaction(
+                |(feeds, episodes, index, transcripts)| {
+                    feeds.remove(url.as_bytes())?;
+                    for id in &ids {
+                        episodes.remove(id.as_bytes())?;
+                        transcripts.remove(id.as_bytes())?;
+                        index.remove(index_key(url, id))?;
+                    }
+                    Ok(())
+                },
+            );
+        res.map_err(tx_err)?;
+        Ok(true)
+    }
+
+    // ---- episodes ----
+
+    pub fn episode(&self, id: &str) -> Result<Option<Episode>> {
+        get(&self.episodes, "episodes", id.as_bytes())
+    }
+
+    pub fn has_episode(&self, id: &str) -> Result<bool> {
+        Ok(self.episodes.contains_key(id.as_bytes())?)
+    }
+
+    pub fn episodes(&self) -> Result<Vec<Episode>> {
+        scan(&self.episodes, "episodes", b"")
+    }
+
+    pub fn episode_ids_of_feed(&self, feed_url: &str) -> Result<Vec<String>> {
+        let prefix = index_key(feed_url, "");
+        let mut ids = Vec::new();
+        for kv in self.feed_episodes.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            ids.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+        }
+        Ok(ids)
+    }
+
+    pub fn episode_count(&self, feed_url: &str) -> Result<usize> {
+        Ok(self.feed_episodes.scan_prefix(index_key(feed_url, "")).count())
+    }
+
+    /// Stores an episode and its feed index entry together.
+    pub fn put_episode(&self, episode: &Episode) -> Result<()> {
+        let value = encode(episode);
+        let key = index_key(&episode.feed_url, &episode.id);
+        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.feed_episodes)
+            .transaction(|(episodes, index)| {
+                episodes.insert(episode.id.as_bytes(), value.clone())?;
+                index.insert(key.clone(), &[] as &[u8])?;
+                Ok(())
+            });
+        res.map_err(tx_err)
+    }
+
+    // ---- transcripts ----
+
+    pub fn transcript(&self, episode_id: &str) -> Result<Option<Transcript>> {
+        get(&self.transcripts, "transcripts", episode_id.as_bytes())
+    }
+
+    /// Stores a transcript and the episode record that points at it, in one transaction, so an
+    /// episode never claims a transcript that is not there.
+    pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
+        let ep = encode(episode);
+        let tr = encode(transcript);
+        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.transcripts)
+            .transaction(|(episodes, transcripts)| {
+                episodes.insert(episode.id.as_bytes(), ep.clone())?;
+                transcripts.insert(episode.id.as_bytes(), tr.clone())?;
+                Ok(())
+            });
+        res.map_err(tx_err)
+    }
+}
+
+fn index_key(feed_url: &str, episode_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(feed_url.len() + 1 + episode_id.len());
+    k.extend_from_slice(feed_url.as_bytes());
+    k.push(0);
+    k.extend_from_slice(episode_id.as_bytes());
+    k
+}
+
+fn tx_err(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(()) => StoreError::Sled(sled::Error::ReportableBug(
+            "transaction aborted without a reason".into(),
+        )),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![RECORD_VERSION];
+    // Serializing our own plain structs to JSON cannot fail (string keys, no foreign types).
+    serde_json::to_writer(&mut out, value).expect("records serialize to JSON");
+    out
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    let key_str = || String::from_utf8_lossy(key).into_owned();
+    let (&version, body) = bytes.split_first().ok_or_else(|| StoreError::Corrupt {
+        tree,
+        key: key_str(),
+        reason: "empty record".into(),
+    })?;
+    if version > RECORD_VERSION {
+        return Err(StoreError::NewerRecord {
+            tree,
+            key: key_str(),
+            found: version,
+            supported: RECORD_VERSION,
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
+        tree,
+        key: key_str(),
+        reason: e.to_string(),
+    })
+}
+
+fn get<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, key: &[u8]) -> Result<Option<T>> {
+    match tree.get(key)? {
+        Some(v) => decode(name, key, &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn scan<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix(prefix) {
+        let (k, v) = kv?;
+        out.push(decode(name, &k, &v)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn newer_record_is_refused_not_misread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut bytes = encode(&Feed::new("http://x", Utc::now()));
+        bytes[0] = RECORD_VERSION + 1;
+        store.feeds.insert("http://x", bytes).unwrap();
+        let err = store.feed("http://x").unwrap_err();
+        assert!(matches!(err, StoreError::NewerRecord { .. }), "{err}");
+        assert!(err.to_string().contains("upgrade podsift"));
+    }
+
+    #[test]
+    fn newer_store_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let meta = store.db.open_tree("meta").unwrap();
+            meta.insert(META_FORMAT_KEY, b"99").unwrap();
+            store.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::NewerFormat { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn removing_a_feed_removes_its_episodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        store.put_feed(&Feed::new("http://a", now)).unwrap();
+        let ep = Episode {
+            id: "e1".into(),
+            feed_url: "http://a".into(),
+            podcast_title: None,
+            guid: None,
+            title: "t".into(),
+            link: None,
+            enclosure_url: None,
+            published: None,
+            duration_secs: None,
+            show_notes: String::new(),
+            transcripts: vec![],
+            chapters_url: None,
+            persons: vec![],
+            first_seen_at: now,
+            transcript: crate::model::TranscriptStatus::Pending,
+        };
+        store.put_episode(&ep).unwrap();
+        assert_eq!(store.episode_count("http://a").unwrap(), 1);
+        assert!(store.remove_feed("http://a").unwrap());
+        assert_eq!(store.episode_count("http://a").unwrap(), 0);
+        assert!(store.episode("e1").unwrap().is_none());
+        assert!(!store.remove_feed("http://a").unwrap());
+    }
+}
