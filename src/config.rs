@@ -69,11 +69,18 @@ impl IngestConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}(see config/podsift.example.toml for every key)")]
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: `{key}` {problem}")]
-    Invalid { path: PathBuf, key: &'static str, problem: String },
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
 }
 
 impl Config {
@@ -113,7 +120,10 @@ impl Config {
             return Err(invalid("ingest.max_feed_bytes", "must be at least 1024"));
         }
         if i.max_transcript_bytes < 1024 {
-            return Err(invalid("ingest.max_transcript_bytes", "must be at least 1024"));
+            return Err(invalid(
+                "ingest.max_transcript_bytes",
+                "must be at least 1024",
+            ));
         }
         if i.concurrency == 0 {
             return Err(invalid("ingest.concurrency", "must be at least 1"));

@@ -14,3 +14,10 @@ pub mod demo;
 pub mod ingest;
 pub mod model;
 pub mod store;
+
+/// Installs rustls' ring provider for the process unless one is installed already.
+/// HTTP clients are built without a default provider, so every client constructor calls this:
+/// without it they would panic on first use.
+pub fn ensure_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

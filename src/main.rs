@@ -15,7 +15,11 @@ use podsift::model::{Episode, Feed, TranscriptStatus};
 use podsift::store::Store;
 
 #[derive(Parser)]
-#[command(name = "podsift", version, about = "The few podcast insights worth your attention, every day.")]
+#[command(
+    name = "podsift",
+    version,
+    about = "The few podcast insights worth your attention, every day."
+)]
 struct Cli {
     /// Directory of the sled store [default: ./data]
     #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
@@ -89,8 +93,7 @@ struct Output {
 }
 
 fn main() -> std::process::ExitCode {
-    // reqwest is built without a default TLS provider; pick ring once for the whole process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    podsift::ensure_tls_provider();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
@@ -121,7 +124,11 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
         Some(p) => Ok(Config::load(p)?),
         None => {
             let default = Path::new("config/podsift.toml");
-            if default.exists() { Ok(Config::load(default)?) } else { Ok(Config::default()) }
+            if default.exists() {
+                Ok(Config::load(default)?)
+            } else {
+                Ok(Config::default())
+            }
         }
     }
 }
@@ -141,8 +148,16 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
             }
             let progress = ProgressOutput::new();
-            let summary =
-                ingest::ingest(&store, &config.ingest, IngestOptions { now: Utc::now(), force }, &progress).await?;
+            let summary = ingest::ingest(
+                &store,
+                &config.ingest,
+                IngestOptions {
+                    now: Utc::now(),
+                    force,
+                },
+                &progress,
+            )
+            .await?;
             progress.finish();
             if out.json {
                 print_json(&summary)
@@ -202,21 +217,30 @@ fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             let views = store
                 .feeds()?
                 .into_iter()
-                .map(|f| Ok(FeedView { episodes: store.episode_count(&f.url)?, feed: f }))
+                .map(|f| {
+                    Ok(FeedView {
+                        episodes: store.episode_count(&f.url)?,
+                        feed: f,
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             if out.json {
                 return print_json(&views);
             }
             if views.is_empty() {
-                println!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
+                println!(
+                    "No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`."
+                );
             }
             for v in &views {
                 print_feed(v);
             }
         }
         FeedsCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let listed =
+                ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
             let mut added = 0;
             for item in &listed {
                 if store.feed(&item.url)?.is_none() {
@@ -244,7 +268,9 @@ fn normalize_feed_location(input: &str) -> Result<String> {
     if let Ok(u) = url::Url::parse(input) {
         match u.scheme() {
             "http" | "https" | "file" | "demo" => return Ok(u.to_string()),
-            s if s.len() > 1 => bail!("unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"),
+            s if s.len() > 1 => bail!(
+                "unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"
+            ),
             _ => {}
         }
     }
@@ -266,7 +292,8 @@ struct FeedView {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "never".into())
 }
 
 fn print_feed(v: &FeedView) {
@@ -276,7 +303,12 @@ fn print_feed(v: &FeedView) {
     if f.fetch_url != f.url {
         println!("  fetched from {}", f.fetch_url);
     }
-    println!("  {} episode(s) · last fetch {} · last success {}", v.episodes, when(f.last_fetch_at), when(f.last_ok_at));
+    println!(
+        "  {} episode(s) · last fetch {} · last success {}",
+        v.episodes,
+        when(f.last_fetch_at),
+        when(f.last_ok_at)
+    );
     if let Some(err) = &f.last_error {
         println!("  last error ({} in a row): {err}", f.consecutive_failures);
     }
@@ -292,7 +324,11 @@ struct EpisodeView {
     episode: Episode,
 }
 
-fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<EpisodeView>> {
+fn list_episodes(
+    store: &Store,
+    feed: Option<&str>,
+    since: Option<NaiveDate>,
+) -> Result<Vec<EpisodeView>> {
     let mut eps: Vec<Episode> = store
         .episodes()?
         .into_iter()
@@ -300,22 +336,38 @@ fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) ->
         .filter(|e| since.is_none_or(|d| e.published.unwrap_or(e.first_seen_at).date_naive() >= d))
         .collect();
     eps.sort_by_key(|e| std::cmp::Reverse(e.published.unwrap_or(e.first_seen_at)));
-    Ok(eps.into_iter().map(|episode| EpisodeView { episode }).collect())
+    Ok(eps
+        .into_iter()
+        .map(|episode| EpisodeView { episode })
+        .collect())
 }
 
 fn transcript_label(status: &TranscriptStatus) -> String {
     match status {
         TranscriptStatus::Pending => "transcript pending".into(),
-        TranscriptStatus::Stored { source, bytes, segments } => {
-            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
+        TranscriptStatus::Stored {
+            source,
+            bytes,
+            segments,
+        } => {
+            format!(
+                "{} transcript, {} KB, {segments} segments",
+                source.label(),
+                bytes.div_ceil(1024)
+            )
         }
-        TranscriptStatus::Failed { error, attempts } => format!("no transcript after {attempts} attempt(s): {error}"),
+        TranscriptStatus::Failed { error, attempts } => {
+            format!("no transcript after {attempts} attempt(s): {error}")
+        }
     }
 }
 
 fn episode_line(v: &EpisodeView) -> String {
     let e = &v.episode;
-    let date = e.published.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "----------".into());
+    let date = e
+        .published
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "----------".into());
     format!(
         "{date}  {} — {}\n            {}",
         e.podcast_title.as_deref().unwrap_or("?"),
@@ -332,8 +384,15 @@ fn print_summary(s: &IngestSummary) {
                     println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
                 }
             }
-            FeedOutcome::Failed { error, next_attempt_at } => {
-                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
+            FeedOutcome::Failed {
+                error,
+                next_attempt_at,
+            } => {
+                println!(
+                    "failed: {}: {error} (next attempt {})",
+                    r.url,
+                    when(Some(*next_attempt_at))
+                );
             }
             _ => {}
         }
@@ -341,7 +400,11 @@ fn print_summary(s: &IngestSummary) {
     let sources = if s.transcripts.is_empty() {
         "none".to_string()
     } else {
-        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+        s.transcripts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     println!(
         "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}.",
@@ -351,7 +414,11 @@ fn print_summary(s: &IngestSummary) {
         s.feeds_skipped,
         s.new_episodes,
         sources,
-        if s.transcripts_failed > 0 { format!(" ({} failed)", s.transcripts_failed) } else { String::new() }
+        if s.transcripts_failed > 0 {
+            format!(" ({} failed)", s.transcripts_failed)
+        } else {
+            String::new()
+        }
     );
 }
 
@@ -370,8 +437,10 @@ impl ProgressOutput {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} feeds {pos}/{len} [{bar:30}] {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
@@ -396,10 +465,14 @@ impl Progress for ProgressOutput {
     fn feed_done(&self, r: &FeedReport) {
         let name = r.title.as_deref().unwrap_or(&r.url);
         let line = match &r.outcome {
-            FeedOutcome::Fetched { new_episodes, .. } => format!("{name}: {new_episodes} new episode(s)"),
+            FeedOutcome::Fetched { new_episodes, .. } => {
+                format!("{name}: {new_episodes} new episode(s)")
+            }
             FeedOutcome::Unchanged => format!("{name}: unchanged"),
             FeedOutcome::Failed { error, .. } => format!("{name}: failed: {error}"),
-            FeedOutcome::Skipped { next_attempt_at } => format!("{name}: backing off until {}", when(Some(*next_attempt_at))),
+            FeedOutcome::Skipped { next_attempt_at } => {
+                format!("{name}: backing off until {}", when(Some(*next_attempt_at)))
+            }
         };
         match &self.bar {
             Some(bar) => {
@@ -422,7 +495,11 @@ async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
         }
     };
     let store = open_store(&dir)?;
-    println!("podsift demo: {} bundled podcast feeds served from a loopback server, store in {}", podsift::demo::FEEDS.len(), dir.display());
+    println!(
+        "podsift demo: {} bundled podcast feeds served from a loopback server, store in {}",
+        podsift::demo::FEEDS.len(),
+        dir.display()
+    );
     let progress = ProgressOutput::new();
     let summary = podsift::demo::ingest_demo(&store, &config.ingest, Utc::now(), &progress).await?;
     progress.finish();
@@ -440,8 +517,13 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Result<TempDir> {
-        let dir = std::env::temp_dir().join(format!("podsift-demo-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = std::env::temp_dir().join(format!(
+            "podsift-demo-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_micros()
+        ));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(TempDir(dir))
     }
 }

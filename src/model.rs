@@ -142,6 +142,9 @@ pub struct Transcript {
 
 impl Transcript {
     pub fn word_count(&self) -> usize {
-        self.segments.iter().map(|s| s.text.split_whitespace().count()).sum()
+        self.segments
+            .iter()
+            .map(|s| s.text.split_whitespace().count())
+            .sum()
     }
 }

@@ -87,7 +87,11 @@ pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError>
                 "malformed feed ({e}); recovered {} episode(s) with the lenient reader",
                 lenient.episodes.len()
             ));
-            ParsedFeed { title: lenient.title, episodes: lenient.episodes, warnings }
+            ParsedFeed {
+                title: lenient.title,
+                episodes: lenient.episodes,
+                warnings,
+            }
         }
     };
     let mut parsed = parsed;
@@ -121,7 +125,11 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .as_ref()
         .and_then(|c| c.body.clone())
         .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
-        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().map(|d| d.content.clone())))
+        .or_else(|| {
+            e.media
+                .iter()
+                .find_map(|m| m.description.as_ref().map(|d| d.content.clone()))
+        })
         .unwrap_or_default();
     let enclosure_url = e
         .media
@@ -141,7 +149,11 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .collect();
     ParsedEpisode {
         guid: Some(e.id.trim().to_string()).filter(|g| !g.is_empty()),
-        title: e.title.as_ref().map(|t| clean(&t.content)).filter(|t| !t.is_empty()),
+        title: e
+            .title
+            .as_ref()
+            .map(|t| clean(&t.content))
+            .filter(|t| !t.is_empty()),
         link: e
             .links
             .iter()
@@ -167,9 +179,17 @@ fn merge(a: ParsedEpisode, b: ParsedEpisode) -> ParsedEpisode {
         enclosure_url: a.enclosure_url.or(b.enclosure_url),
         published: a.published.or(b.published),
         duration_secs: b.duration_secs,
-        show_notes: if a.show_notes.is_empty() { b.show_notes } else { a.show_notes },
+        show_notes: if a.show_notes.is_empty() {
+            b.show_notes
+        } else {
+            a.show_notes
+        },
         // The lenient pass keeps the language feed-rs drops.
-        transcripts: if b.transcripts.is_empty() { a.transcripts } else { b.transcripts },
+        transcripts: if b.transcripts.is_empty() {
+            a.transcripts
+        } else {
+            b.transcripts
+        },
         chapters_url: b.chapters_url,
         persons: b.persons,
     }
@@ -235,14 +255,11 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
     let mut item: Option<ParsedEpisode> = None;
     let mut text = String::new();
     let mut notes: (Option<String>, Option<String>, Option<String>) = (None, None, None);
-    let mut person_role: Option<String> = None;
+    // role and name attributes of the open podcast:person, for when its text is empty.
+    let mut person_attrs: (Option<String>, Option<String>) = (None, None);
     let mut buf = Vec::new();
-    loop {
-        let event = match reader.read_event_into(&mut buf) {
-            Ok(ev) => ev,
-            // A lenient reader stops at the first unrecoverable error and keeps what it has.
-            Err(_) => break,
-        };
+    // A lenient reader stops at the first unrecoverable error and keeps what it has.
+    while let Ok(event) = reader.read_event_into(&mut buf) {
         match event {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase();
@@ -251,9 +268,8 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                     notes = (None, None, None);
                 }
                 if name == "podcast:person" {
-                    person_role = attr(&e, "role");
-                }
-                if let Some(it) = item.as_mut() {
+                    person_attrs = (attr(&e, "role"), attr(&e, "name"));
+                } else if let Some(it) = item.as_mut() {
                     empty_element(it, &name, &e);
                 }
                 stack.push(name);
@@ -280,12 +296,16 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                     text.clear();
                     continue;
                 }
-                let value = clean(&text);
+                let mut value = clean(&text);
+                if name == "podcast:person" && value.is_empty() {
+                    value = person_attrs.1.take().unwrap_or_default();
+                }
                 let parent = stack.last().map(String::as_str).unwrap_or("");
                 if name == "item" || name == "entry" {
                     if let Some(mut it) = item.take() {
                         let (content, desc, summary) = std::mem::take(&mut notes);
-                        it.show_notes = notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
+                        it.show_notes =
+                            notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
                         out.episodes.push(it);
                     }
                 } else if let Some(it) = item.as_mut() {
@@ -301,10 +321,10 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                             "link" => {
                                 it.link.get_or_insert(value);
                             }
-                            "pubdate" | "published" | "updated" | "dc:date" => {
-                                if it.published.is_none() {
-                                    it.published = parse_date(&value);
-                                }
+                            "pubdate" | "published" | "updated" | "dc:date"
+                                if it.published.is_none() =>
+                            {
+                                it.published = parse_date(&value);
                             }
                             "itunes:duration" => it.duration_secs = parse_duration(&value),
                             "content:encoded" | "content" => notes.0 = Some(text.clone()),
@@ -312,7 +332,7 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                             "itunes:summary" | "summary" => notes.2 = Some(text.clone()),
                             "podcast:person" => it.persons.push(Person {
                                 name: value,
-                                role: person_role.take(),
+                                role: person_attrs.0.take(),
                             }),
                             _ => {}
                         }
@@ -337,11 +357,7 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
 /// Fields carried in attributes, which may come on empty or non-empty elements.
 fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
     match name {
-        "enclosure" => {
-            if it.enclosure_url.is_none() {
-                it.enclosure_url = attr(e, "url");
-            }
-        }
+        "enclosure" if it.enclosure_url.is_none() => it.enclosure_url = attr(e, "url"),
         "podcast:transcript" => {
             if let Some(url) = attr(e, "url") {
                 it.transcripts.push(TranscriptLink {
@@ -353,11 +369,17 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
             }
         }
         "podcast:chapters" => it.chapters_url = attr(e, "url"),
-        "link" => {
-            // Atom: <link rel="alternate" href="..."/>
-            if it.link.is_none() && attr(e, "rel").is_none_or(|r| r == "alternate") {
-                it.link = attr(e, "href");
+        "podcast:person" => {
+            if let Some(name) = attr(e, "name") {
+                it.persons.push(Person {
+                    name,
+                    role: attr(e, "role"),
+                });
             }
+        }
+        // Atom: <link rel="alternate" href="..."/>
+        "link" if it.link.is_none() && attr(e, "rel").is_none_or(|r| r == "alternate") => {
+            it.link = attr(e, "href");
         }
         _ => {}
     }

@@ -28,13 +28,26 @@ pub enum StoreError {
     #[error(
         "the store in {dir} was written by a newer podsift (store format {found}, this build reads up to {supported}); upgrade podsift or use another --data directory"
     )]
-    NewerFormat { dir: PathBuf, found: u32, supported: u32 },
+    NewerFormat {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error(
         "record {key} in tree {tree} has version {found}, newer than this build reads ({supported}); upgrade podsift"
     )]
-    NewerRecord { tree: &'static str, key: String, found: u8, supported: u8 },
+    NewerRecord {
+        tree: &'static str,
+        key: String,
+        found: u8,
+        supported: u8,
+    },
     #[error("record {key} in tree {tree} is unreadable: {reason}")]
-    Corrupt { tree: &'static str, key: String, reason: String },
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        reason: String,
+    },
     #[error("could not open the store in {dir}: {source}")]
     Open { dir: PathBuf, source: sled::Error },
     #[error("store error: {0}")]
@@ -67,9 +80,14 @@ impl Store {
         let db = sled::Config::new().path(dir).open().map_err(|e| {
             // sled reports a held lock only as an io::Error with this text.
             if e.to_string().contains("could not acquire lock") {
-                StoreError::InUse { dir: dir.to_path_buf() }
+                StoreError::InUse {
+                    dir: dir.to_path_buf(),
+                }
             } else {
-                StoreError::Open { dir: dir.to_path_buf(), source: e }
+                StoreError::Open {
+                    dir: dir.to_path_buf(),
+                    source: e,
+                }
             }
         })?;
         let meta = db.open_tree("meta")?;
@@ -132,18 +150,21 @@ impl Store {
             return Ok(false);
         }
         let ids = self.episode_ids_of_feed(url)?;
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts).transaction(
-                |(feeds, episodes, index, transcripts)| {
-                    feeds.remove(url.as_bytes())?;
-                    for id in &ids {
-                        episodes.remove(id.as_bytes())?;
-                        transcripts.remove(id.as_bytes())?;
-                        index.remove(index_key(url, id))?;
-                    }
-                    Ok(())
-                },
-            );
+        let res: std::result::Result<(), TransactionError<()>> = (
+            &self.feeds,
+            &self.episodes,
+            &self.feed_episodes,
+            &self.transcripts,
+        )
+            .transaction(|(feeds, episodes, index, transcripts)| {
+                feeds.remove(url.as_bytes())?;
+                for id in &ids {
+                    episodes.remove(id.as_bytes())?;
+                    transcripts.remove(id.as_bytes())?;
+                    index.remove(index_key(url, id))?;
+                }
+                Ok(())
+            });
         res.map_err(tx_err)?;
         Ok(true)
     }
@@ -173,15 +194,18 @@ impl Store {
     }
 
     pub fn episode_count(&self, feed_url: &str) -> Result<usize> {
-        Ok(self.feed_episodes.scan_prefix(index_key(feed_url, "")).count())
+        Ok(self
+            .feed_episodes
+            .scan_prefix(index_key(feed_url, ""))
+            .count())
     }
 
     /// Stores an episode and its feed index entry together.
     pub fn put_episode(&self, episode: &Episode) -> Result<()> {
         let value = encode(episode);
         let key = index_key(&episode.feed_url, &episode.id);
-        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.feed_episodes)
-            .transaction(|(episodes, index)| {
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.episodes, &self.feed_episodes).transaction(|(episodes, index)| {
                 episodes.insert(episode.id.as_bytes(), value.clone())?;
                 index.insert(key.clone(), &[] as &[u8])?;
                 Ok(())
@@ -200,8 +224,8 @@ impl Store {
     pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
         let ep = encode(episode);
         let tr = encode(transcript);
-        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.transcripts)
-            .transaction(|(episodes, transcripts)| {
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.episodes, &self.transcripts).transaction(|(episodes, transcripts)| {
                 episodes.insert(episode.id.as_bytes(), ep.clone())?;
                 transcripts.insert(episode.id.as_bytes(), tr.clone())?;
                 Ok(())
@@ -256,14 +280,22 @@ fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> 
     })
 }
 
-fn get<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, key: &[u8]) -> Result<Option<T>> {
+fn get<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    name: &'static str,
+    key: &[u8],
+) -> Result<Option<T>> {
     match tree.get(key)? {
         Some(v) => decode(name, key, &v).map(Some),
         None => Ok(None),
     }
 }
 
-fn scan<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<T>> {
+fn scan<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    name: &'static str,
+    prefix: &[u8],
+) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for kv in tree.scan_prefix(prefix) {
         let (k, v) = kv?;
@@ -299,7 +331,10 @@ mod tests {
             store.flush().unwrap();
         }
         let err = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(err, StoreError::NewerFormat { found: 99, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::NewerFormat { found: 99, .. }),
+            "{err}"
+        );
     }
 
     #[test]

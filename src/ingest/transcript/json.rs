@@ -42,14 +42,20 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
         if body.is_empty() {
             continue;
         }
-        let start = raw.start_time.filter(|t| t.is_finite() && *t >= 0.0).unwrap_or(last_time);
+        let start = raw
+            .start_time
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .unwrap_or(last_time);
         let n_words = body.split_whitespace().count();
         let end = raw
             .end_time
             .filter(|e| e.is_finite() && *e >= start)
             .unwrap_or(start + n_words as f64 / WORDS_PER_SECOND);
         last_time = end;
-        let speaker = raw.speaker.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let speaker = raw
+            .speaker
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         if let Some(cur) = out.last_mut() {
             let sentence_open = !cur.text.ends_with(['.', '?', '!', '…']);
             let same_speaker = speaker.is_none() || speaker == cur.speaker;
@@ -66,7 +72,12 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
             }
         }
         let speaker = speaker.or_else(|| out.last().and_then(|s| s.speaker.clone()));
-        out.push(Segment { start, end, speaker, text: body.to_string() });
+        out.push(Segment {
+            start,
+            end,
+            speaker,
+            text: body.to_string(),
+        });
         words_in_current = n_words;
     }
     Ok(out)
@@ -93,6 +104,9 @@ mod tests {
 
     #[test]
     fn malformed_json_is_an_error() {
-        assert!(matches!(parse("{\"segments\": 3}"), Err(TranscriptError::Invalid { .. })));
+        assert!(matches!(
+            parse("{\"segments\": 3}"),
+            Err(TranscriptError::Invalid { .. })
+        ));
     }
 }

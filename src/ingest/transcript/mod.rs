@@ -21,7 +21,10 @@ pub const WORDS_PER_SECOND: f64 = 2.5;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TranscriptError {
     #[error("transcript is not valid {format}: {reason}")]
-    Invalid { format: &'static str, reason: String },
+    Invalid {
+        format: &'static str,
+        reason: String,
+    },
     #[error("transcript ({format}) holds no text")]
     Empty { format: &'static str },
     #[error("transcript type {0:?} is not supported (json, vtt, srt, html and plain text are)")]
@@ -187,7 +190,10 @@ mod tests {
 
     #[test]
     fn speakers() {
-        assert_eq!(split_speaker("Travis: When you"), Some(("Travis", "When you")));
+        assert_eq!(
+            split_speaker("Travis: When you"),
+            Some(("Travis", "When you"))
+        );
         assert_eq!(
             split_speaker("Erik St. Martin: It's Go Time!"),
             Some(("Erik St. Martin", "It's Go Time!"))

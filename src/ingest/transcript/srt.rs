@@ -30,7 +30,12 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
             speaker = Some(name.to_string());
             text = rest.to_string();
         }
-        segments.push(Segment { start, end, speaker, text });
+        segments.push(Segment {
+            start,
+            end,
+            speaker,
+            text,
+        });
     }
     if !saw_timing {
         return Err(TranscriptError::Invalid {

@@ -70,7 +70,10 @@ fn strip_cue_tags(line: &str) -> (Option<String>, String) {
         rest = &rest[lt + gt + 1..];
     }
     out.push_str(rest);
-    (speaker, out.split_whitespace().collect::<Vec<_>>().join(" "))
+    (
+        speaker,
+        out.split_whitespace().collect::<Vec<_>>().join(" "),
+    )
 }
 
 /// Captions break sentences across cues; joins consecutive cues of one speaker until a
@@ -85,7 +88,7 @@ pub(super) fn merge_continuations(segments: Vec<Segment>) -> Vec<Segment> {
         current_speaker = seg.speaker.clone();
         if let Some(last) = out.last_mut() {
             let open = !last.text.trim_end().ends_with(['.', '?', '!', '…', '"']);
-            let gap_ok = !(seg.start - last.end > 2.0);
+            let gap_ok = seg.start - last.end <= 2.0 || !last.end.is_finite();
             if open && gap_ok && last.speaker == seg.speaker && last.text.len() < 2000 {
                 last.text.push(' ');
                 last.text.push_str(&seg.text);

@@ -1,0 +1,23 @@
+# podsift: build with cargo, run from a slim image. The store lives in the /data volume.
+FROM rust:1.95-slim-bookworm AS builder
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY config config
+COPY benches benches
+RUN cargo build --release --locked --bin podsift
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /data podsift
+COPY --from=builder /src/target/release/podsift /usr/local/bin/podsift
+COPY config/podsift.example.toml /etc/podsift/podsift.example.toml
+ENV PODSIFT_DATA_DIR=/data
+VOLUME ["/data"]
+USER podsift
+WORKDIR /data
+ENTRYPOINT ["podsift"]
+# One ingest pass; the always-on `podsift run` service replaces this once it exists.
+CMD ["ingest"]

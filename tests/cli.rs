@@ -1,0 +1,176 @@
+//! The `podsift` binary as a user runs it: feeds, ingest, episodes, the demo, config errors and
+//! a second process on the same store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn podsift(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("PODSIFT_CONFIG")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn second_process_on_the_same_store_is_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = podsift::store::Store::open(dir.path()).unwrap();
+    let out = podsift(dir.path(), &["feeds", "ls"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("is in use by another podsift process"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn feeds_add_ls_export_import_rm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let feed = format!(
+        "{}/tests/fixtures/feeds/podcast-namespace_example.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = podsift(&data, &["feeds", "add", &feed, "https://example.com/rss"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file_url = url::Url::from_file_path(&feed).unwrap().to_string();
+    assert!(
+        stdout(&out).contains(&format!("added {file_url}")),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = podsift(&data, &["feeds", "ls", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let out = podsift(&data, &["feeds", "export"]);
+    let opml = stdout(&out);
+    assert!(
+        opml.contains("xmlUrl=\"https://example.com/rss\""),
+        "{opml}"
+    );
+    let opml_path = dir.path().join("feeds.opml");
+    std::fs::write(&opml_path, &opml).unwrap();
+
+    let out = podsift(&data, &["feeds", "rm", "https://example.com/rss"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = podsift(&data, &["feeds", "rm", "https://example.com/rss"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no feed https://example.com/rss is subscribed"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = podsift(&data, &["feeds", "import", opml_path.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("imported 1 new feed(s) of 2"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn ingest_then_list_episodes_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let feed = format!(
+        "{}/tests/fixtures/feeds/podcastparser_html_in_description.rss",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    assert!(podsift(&data, &["feeds", "add", &feed]).status.success());
+    let out = podsift(&data, &["ingest"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("New episodes: 1. Transcripts: 1 show notes."),
+        "{}",
+        stdout(&out)
+    );
+    // Without a terminal, progress is plain log lines on stderr.
+    assert!(
+        stderr(&out).contains("ingest: HTML Podcast: 1 new episode(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = podsift(&data, &["episodes", "--json"]);
+    let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ep = &eps[0];
+    assert_eq!(ep["title"], "Ep 1");
+    assert_eq!(ep["podcast_title"], "HTML Podcast");
+    assert_eq!(ep["transcript"]["state"], "stored");
+    assert_eq!(ep["transcript"]["source"], "show_notes");
+
+    let out = podsift(&data, &["episodes", "--since", "2999-01-01"]);
+    assert!(stdout(&out).contains("No episodes"), "{}", stdout(&out));
+    let out = podsift(&data, &["episodes", "--since", "yesterday"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[ingest]\nmax_feed_byte = 10\n").unwrap();
+    let out = podsift(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap(), "feeds", "ls"],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("max_feed_byte") && err.contains("bad.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn adding_a_missing_file_says_what_feeds_can_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = podsift(dir.path(), &["feeds", "add", "no/such/feed.xml"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("neither a URL nor an existing file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn demo_ingests_the_bundled_podcasts_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = podsift(&data, &["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("New episodes: 8. Transcripts: 8 text."),
+        "{text}"
+    );
+    assert!(text.contains("Go Time — Go Time #100"), "{text}");
+    // A second run on the same store finds nothing new and duplicates nothing.
+    let out = podsift(&data, &["demo"]);
+    assert!(
+        stdout(&out).contains("New episodes: 0."),
+        "{}",
+        stdout(&out)
+    );
+    let out = podsift(&data, &["episodes", "--json"]);
+    let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(eps.as_array().unwrap().len(), 8);
+}

@@ -1,0 +1,207 @@
+//! A fake feed and transcript server on 127.0.0.1:0 for the integration tests.
+//!
+//! Each path answers from a queue of scripted replies (the last one repeats), honours
+//! If-None-Match like a real server (304 when the ETag matches), and records every request with
+//! its conditional headers and User-Agent so tests can check what podsift sent.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Response, StatusCode, Uri};
+
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+    pub etag: Option<String>,
+    /// Send the body as a chunked stream with no Content-Length.
+    pub chunked: bool,
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: body.into(),
+            delay: Duration::ZERO,
+            etag: None,
+            chunked: false,
+        }
+    }
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            ..Reply::ok("")
+        }
+    }
+    pub fn etag(mut self, etag: &str) -> Reply {
+        self.etag = Some(etag.to_string());
+        self
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Reply {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Reply {
+        self.delay = d;
+        self
+    }
+    pub fn chunked(mut self) -> Reply {
+        self.chunked = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    routes: HashMap<String, VecDeque<Reply>>,
+    log: Vec<Request>,
+}
+
+pub struct FakeServer {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeServer {
+    pub async fn start() -> FakeServer {
+        let state = Arc::new(Mutex::new(State::default()));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let s = s.clone();
+            async move { handle(s, uri, headers).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeServer { base, state, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Scripts the replies of `path`; the last one repeats.
+    pub fn route(&self, path: &str, replies: Vec<Reply>) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), replies.into());
+    }
+
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn handle(state: Arc<Mutex<State>>, uri: Uri, headers: HeaderMap) -> Response<Body> {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let req = Request {
+        path: uri.path().to_string(),
+        if_none_match: h("if-none-match"),
+        if_modified_since: h("if-modified-since"),
+        user_agent: h("user-agent"),
+    };
+    let reply = {
+        let mut st = state.lock().unwrap();
+        st.log.push(req.clone());
+        st.routes.get_mut(&req.path).map(|q| {
+            if q.len() > 1 {
+                q.pop_front().unwrap()
+            } else {
+                q[0].clone()
+            }
+        })
+    };
+    let Some(reply) = reply else {
+        return Response::builder()
+            .status(404)
+            .body(Body::from("not found"))
+            .unwrap();
+    };
+    tokio::time::sleep(reply.delay).await;
+    if let (Some(etag), Some(inm)) = (&reply.etag, &req.if_none_match) {
+        if etag == inm && reply.status == 200 {
+            return Response::builder()
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .unwrap();
+        }
+    }
+    let mut b = Response::builder().status(reply.status);
+    for (k, v) in &reply.headers {
+        b = b.header(k, v);
+    }
+    if let Some(etag) = &reply.etag {
+        b = b.header("etag", etag);
+    }
+    let body = if reply.chunked {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            reply.body.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+        Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        Body::from(reply.body)
+    };
+    b.body(body).unwrap()
+}
+
+/// An item of a test feed: guid, title, and optionally a transcript (path on the server, MIME type).
+pub type Item<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+
+/// An RSS feed of `items` whose links point at `base`.
+pub fn rss(base: &str, title: &str, items: &[Item]) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\"?>\n<rss version=\"2.0\" xmlns:podcast=\"https://podcastindex.org/namespace/1.0\"><channel><title>{title}</title>\n"
+    );
+    for (guid, t, transcript) in items {
+        s.push_str(&format!(
+            "<item><title>{t}</title><guid>{guid}</guid><pubDate>Sat, 28 Nov 2026 10:00:00 +0000</pubDate><description>&lt;p&gt;Notes for {t}. We talk about caching.&lt;/p&gt;</description><enclosure url=\"{base}/audio/{guid}.mp3\" type=\"audio/mpeg\"/>"
+        ));
+        if let Some((path, mime)) = transcript {
+            s.push_str(&format!(
+                "<podcast:transcript url=\"{base}{path}\" type=\"{mime}\"/>"
+            ));
+        }
+        s.push_str("</item>\n");
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+pub const VTT: &str = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ana>Caching cut our latency by forty percent.\n\n00:00:05.000 --> 00:00:07.000\n<v Ben>That is a big number.\n";

@@ -1,0 +1,432 @@
+//! Ingestion against a fake feed server on 127.0.0.1: conditional GET, backoff, timeouts,
+//! size caps, redirects, transcript selection and fallbacks.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::{FakeServer, Reply, VTT, rss};
+use podsift::config::IngestConfig;
+use podsift::ingest::{FeedOutcome, IngestOptions, IngestSummary, Quiet, ingest};
+use podsift::model::{Feed, TranscriptSource, TranscriptStatus};
+use podsift::store::Store;
+
+fn config() -> IngestConfig {
+    IngestConfig {
+        timeout_secs: 2,
+        connect_timeout_secs: 2,
+        backoff_base_secs: 60,
+        ..IngestConfig::default()
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+fn add(store: &Store, url: &str) {
+    store.put_feed(&Feed::new(url, Utc::now())).unwrap();
+}
+
+async fn run(store: &Store, config: &IngestConfig, now: chrono::DateTime<Utc>) -> IngestSummary {
+    ingest(store, config, IngestOptions { now, force: false }, &Quiet)
+        .await
+        .unwrap()
+}
+
+fn outcome<'a>(s: &'a IngestSummary, url: &str) -> &'a FeedOutcome {
+    &s.feeds.iter().find(|f| f.url == url).unwrap().outcome
+}
+
+#[tokio::test]
+async fn conditional_get_makes_a_second_run_free() {
+    let server = FakeServer::start().await;
+    let feed = rss(
+        &server.base,
+        "Cache Talk",
+        &[
+            ("e1", "One", Some(("/t/e1.vtt", "text/vtt"))),
+            ("e2", "Two", Some(("/t/e2.vtt", "text/vtt"))),
+        ],
+    );
+    server.route(
+        "/feed",
+        vec![
+            Reply::ok(feed)
+                .etag("\"v1\"")
+                .header("last-modified", "Sat, 28 Nov 2026 09:00:00 GMT"),
+        ],
+    );
+    server.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
+    server.route("/t/e2.vtt", vec![Reply::ok(VTT)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+
+    let first = run(&store, &config(), Utc::now()).await;
+    assert_eq!((first.feeds_fetched, first.new_episodes), (1, 2));
+    assert_eq!(first.transcripts.get("vtt"), Some(&2));
+    let ua = server.requests("/feed")[0].user_agent.clone().unwrap();
+    assert!(ua.starts_with("podsift/"), "{ua}");
+
+    let second = run(&store, &config(), Utc::now()).await;
+    assert_eq!(second.feeds_unchanged, 1);
+    assert_eq!(second.new_episodes, 0);
+    let reqs = server.requests("/feed");
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].if_none_match, None);
+    assert_eq!(reqs[1].if_none_match.as_deref(), Some("\"v1\""));
+    assert_eq!(
+        reqs[1].if_modified_since.as_deref(),
+        Some("Sat, 28 Nov 2026 09:00:00 GMT")
+    );
+    // Transcripts of episodes already seen are not fetched again.
+    assert_eq!(server.requests("/t/e1.vtt").len(), 1);
+    assert_eq!(store.episodes().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reparsing_a_changed_feed_adds_only_the_new_episode() {
+    let server = FakeServer::start().await;
+    let v1 = rss(&server.base, "P", &[("e1", "One", None)]);
+    let v2 = rss(
+        &server.base,
+        "P",
+        &[("e2", "Two", None), ("e1", "One (retitled)", None)],
+    );
+    server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
+    let second = run(&store, &config(), Utc::now()).await;
+    assert_eq!(second.new_episodes, 1);
+    let mut titles: Vec<_> = store
+        .episodes()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.title)
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["One", "Two"]);
+}
+
+#[tokio::test]
+async fn server_error_backs_off_then_recovers() {
+    let server = FakeServer::start().await;
+    let good = rss(&server.base, "Flaky", &[("e1", "One", None)]);
+    server.route("/feed", vec![Reply::status(500), Reply::ok(good)]);
+    let (_dir, store) = open();
+    let url = server.url("/feed");
+    add(&store, &url);
+    let t0 = Utc::now();
+
+    let first = run(&store, &config(), t0).await;
+    assert_eq!(first.feeds_failed, 1);
+    let feed = store.feed(&url).unwrap().unwrap();
+    assert_eq!(feed.consecutive_failures, 1);
+    assert!(
+        feed.last_error.as_deref().unwrap().contains("HTTP 500"),
+        "{:?}",
+        feed.last_error
+    );
+    assert_eq!(
+        feed.next_attempt_at,
+        Some(t0 + chrono::Duration::seconds(60))
+    );
+
+    // Within the backoff window the feed is not fetched at all.
+    let during = run(&store, &config(), t0 + chrono::Duration::seconds(30)).await;
+    assert_eq!(during.feeds_skipped, 1);
+    assert_eq!(server.requests("/feed").len(), 1);
+
+    let after = run(&store, &config(), t0 + chrono::Duration::seconds(61)).await;
+    assert_eq!((after.feeds_fetched, after.new_episodes), (1, 1));
+    let feed = store.feed(&url).unwrap().unwrap();
+    assert_eq!(feed.consecutive_failures, 0);
+    assert_eq!(feed.last_error, None);
+    assert_eq!(feed.next_attempt_at, None);
+}
+
+#[tokio::test]
+async fn consecutive_failures_double_the_wait() {
+    let server = FakeServer::start().await;
+    server.route("/feed", vec![Reply::status(503)]);
+    let (_dir, store) = open();
+    let url = server.url("/feed");
+    add(&store, &url);
+    let t0 = Utc::now();
+    run(&store, &config(), t0).await;
+    let t1 = t0 + chrono::Duration::seconds(61);
+    run(&store, &config(), t1).await;
+    let feed = store.feed(&url).unwrap().unwrap();
+    assert_eq!(feed.consecutive_failures, 2);
+    assert_eq!(
+        feed.next_attempt_at,
+        Some(t1 + chrono::Duration::seconds(120))
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = FakeServer::start().await;
+    server.route(
+        "/feed",
+        vec![Reply::status(429).header("retry-after", "7200")],
+    );
+    let (_dir, store) = open();
+    let url = server.url("/feed");
+    add(&store, &url);
+    let t0 = Utc::now();
+    let s = run(&store, &config(), t0).await;
+    match outcome(&s, &url) {
+        FeedOutcome::Failed {
+            next_attempt_at,
+            error,
+        } => {
+            assert_eq!(*next_attempt_at, t0 + chrono::Duration::seconds(7200));
+            assert!(error.contains("429"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_slow_feed_times_out_without_stopping_the_others() {
+    let server = FakeServer::start().await;
+    server.route(
+        "/slow",
+        vec![
+            Reply::ok(rss(&server.base, "Slow", &[("s1", "S", None)]))
+                .delay(Duration::from_secs(5)),
+        ],
+    );
+    server.route(
+        "/fast",
+        vec![Reply::ok(rss(&server.base, "Fast", &[("f1", "F", None)]))],
+    );
+    server.route(
+        "/broken",
+        vec![Reply::ok("<html><body>Not a feed</body></html>")],
+    );
+    let (_dir, store) = open();
+    for p in ["/slow", "/fast", "/broken"] {
+        add(&store, &server.url(p));
+    }
+    let cfg = IngestConfig {
+        timeout_secs: 1,
+        ..config()
+    };
+    let started = std::time::Instant::now();
+    let s = run(&store, &cfg, Utc::now()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the timeout was not enforced"
+    );
+    match outcome(&s, &server.url("/slow")) {
+        FeedOutcome::Failed { error, .. } => assert!(error.contains("timed out"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    match outcome(&s, &server.url("/broken")) {
+        FeedOutcome::Failed { error, .. } => {
+            assert!(error.contains("not a readable feed"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        outcome(&s, &server.url("/fast")),
+        FeedOutcome::Fetched {
+            new_episodes: 1,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_cut_off_with_or_without_content_length() {
+    let server = FakeServer::start().await;
+    let mut big = rss(&server.base, "Big", &[("b1", "B", None)]);
+    big.push_str(&"<!-- padding -->".repeat(1000));
+    server.route("/sized", vec![Reply::ok(big.clone())]);
+    server.route("/streamed", vec![Reply::ok(big).chunked()]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/sized"));
+    add(&store, &server.url("/streamed"));
+    let cfg = IngestConfig {
+        max_feed_bytes: 4096,
+        ..config()
+    };
+    let s = run(&store, &cfg, Utc::now()).await;
+    for p in ["/sized", "/streamed"] {
+        match outcome(&s, &server.url(p)) {
+            FeedOutcome::Failed { error, .. } => {
+                assert!(
+                    error.contains("larger than the 4096 byte limit"),
+                    "{p}: {error}"
+                )
+            }
+            other => panic!("{p}: {other:?}"),
+        }
+    }
+    assert!(store.episodes().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn permanent_redirects_are_remembered_temporary_ones_not() {
+    let server = FakeServer::start().await;
+    let feed = rss(&server.base, "Moved", &[("m1", "M", None)]);
+    server.route("/old", vec![Reply::status(301).header("location", "/new")]);
+    server.route("/new", vec![Reply::ok(feed.clone())]);
+    server.route(
+        "/tmp",
+        vec![Reply::status(302).header("location", "/other")],
+    );
+    server.route("/other", vec![Reply::ok(feed)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/old"));
+    add(&store, &server.url("/tmp"));
+    run(&store, &config(), Utc::now()).await;
+    assert_eq!(
+        store.feed(&server.url("/old")).unwrap().unwrap().fetch_url,
+        server.url("/new")
+    );
+    assert_eq!(
+        store.feed(&server.url("/tmp")).unwrap().unwrap().fetch_url,
+        server.url("/tmp")
+    );
+    run(&store, &config(), Utc::now()).await;
+    assert_eq!(
+        server.requests("/old").len(),
+        1,
+        "the permanent redirect was followed again"
+    );
+    assert_eq!(server.requests("/new").len(), 2);
+    assert_eq!(server.requests("/tmp").len(), 2);
+}
+
+#[tokio::test]
+async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
+    let server = FakeServer::start().await;
+    let mut feed = rss(
+        &server.base,
+        "Formats",
+        &[
+            ("a", "A", Some(("/t/a.srt", "application/x-subrip"))),
+            ("b", "B", Some(("/t/b.vtt", "text/vtt"))),
+            ("c", "C", None),
+        ],
+    );
+    // Episode a offers SRT and a better (JSON) format that is broken.
+    feed = feed.replacen(
+        "<podcast:transcript",
+        &format!("<podcast:transcript url=\"{}/t/a.json\" type=\"application/json\"/><podcast:transcript", server.base),
+        1,
+    );
+    server.route("/feed", vec![Reply::ok(feed)]);
+    server.route("/t/a.json", vec![Reply::ok("{not json")]);
+    server.route(
+        "/t/a.srt",
+        vec![Reply::ok(
+            "1\n00:00:01,000 --> 00:00:03,000\nAna: Hello there.\n",
+        )],
+    );
+    server.route("/t/b.vtt", vec![Reply::status(404)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let cfg = IngestConfig {
+        transcript_attempts: 2,
+        ..config()
+    };
+    let s = run(&store, &cfg, Utc::now()).await;
+    assert_eq!(s.transcripts.get("srt"), Some(&1));
+    assert_eq!(s.transcripts.get("show notes"), Some(&1));
+    assert_eq!(s.transcripts_failed, 1);
+    let by_title = |t: &str| {
+        store
+            .episodes()
+            .unwrap()
+            .into_iter()
+            .find(|e| e.title == t)
+            .unwrap()
+    };
+    assert!(matches!(
+        by_title("A").transcript,
+        TranscriptStatus::Stored {
+            source: TranscriptSource::Srt,
+            ..
+        }
+    ));
+    assert!(matches!(
+        by_title("C").transcript,
+        TranscriptStatus::Stored {
+            source: TranscriptSource::ShowNotes,
+            ..
+        }
+    ));
+    let c = store.transcript(&by_title("C").id).unwrap().unwrap();
+    assert_eq!(c.segments[0].text, "Notes for C. We talk about caching.");
+    match by_title("B").transcript {
+        TranscriptStatus::Failed { attempts: 1, error } => {
+            assert!(error.contains("404"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The next run retries B once more, then settles for its show notes.
+    run(&store, &cfg, Utc::now()).await;
+    assert_eq!(server.requests("/t/b.vtt").len(), 2);
+    assert!(matches!(
+        by_title("B").transcript,
+        TranscriptStatus::Stored {
+            source: TranscriptSource::ShowNotes,
+            ..
+        }
+    ));
+    run(&store, &cfg, Utc::now()).await;
+    assert_eq!(
+        server.requests("/t/b.vtt").len(),
+        2,
+        "a settled episode was processed again"
+    );
+}
+
+#[tokio::test]
+async fn local_files_and_file_urls_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed_path = dir.path().join("feed.xml");
+    let vtt_path = dir.path().join("e.vtt");
+    std::fs::write(&vtt_path, VTT).unwrap();
+    let vtt_url = url::Url::from_file_path(&vtt_path).unwrap().to_string();
+    let feed = rss("", "Local", &[("l1", "L", None)]).replace(
+        "</item>",
+        &format!("<podcast:transcript url=\"{vtt_url}\" type=\"text/vtt\"/></item>"),
+    );
+    std::fs::write(&feed_path, feed).unwrap();
+    let (_d, store) = open();
+    add(
+        &store,
+        url::Url::from_file_path(&feed_path).unwrap().as_ref(),
+    );
+    let s = run(&store, &config(), Utc::now()).await;
+    assert_eq!((s.new_episodes, s.transcripts.get("vtt")), (1, Some(&1)));
+    let ep = &store.episodes().unwrap()[0];
+    let t = store.transcript(&ep.id).unwrap().unwrap();
+    assert_eq!(t.segments[0].speaker.as_deref(), Some("Ana"));
+}
+
+#[tokio::test]
+async fn unreachable_feed_is_a_clear_error() {
+    let (_d, store) = open();
+    // Port 9 on loopback: nothing listens there.
+    add(&store, "http://127.0.0.1:9/feed");
+    add(&store, "/definitely/not/here.xml");
+    let s = run(&store, &config(), Utc::now()).await;
+    match outcome(&s, "http://127.0.0.1:9/feed") {
+        FeedOutcome::Failed { error, .. } => assert!(error.contains("could not reach"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    match outcome(&s, "/definitely/not/here.xml") {
+        FeedOutcome::Failed { error, .. } => assert!(error.contains("cannot read"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
