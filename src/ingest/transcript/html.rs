@@ -17,6 +17,12 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         let after = &rest[lt + 1..];
+        if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') {
+            // "a < b" is text, not a tag.
+            out.push('<');
+            rest = after;
+            continue;
+        }
         let Some(gt) = after.find('>') else {
             // A lone '<' is text.
             out.push_str(&decode_entities(&rest[lt..]));
