@@ -15,6 +15,94 @@ use serde::Deserialize;
 pub struct Config {
     /// Fetching feeds and transcripts.
     pub ingest: IngestConfig,
+    /// Extracting candidate insights from transcripts.
+    pub insight: InsightConfig,
+    /// Building the daily digest.
+    pub digest: DigestConfig,
+    /// Answering follow-up questions.
+    pub ask: AskConfig,
+}
+
+/// How follow-up questions are answered.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AskConfig {
+    /// Seconds of speech per passage searched for an answer (passages overlap by half).
+    pub passage_seconds: f64,
+    /// Share (0-1) of the question's specific words a passage must contain to count as covering it.
+    pub min_coverage: f64,
+    /// Most passages quoted in one answer.
+    pub max_citations: usize,
+}
+
+impl Default for AskConfig {
+    fn default() -> Self {
+        AskConfig {
+            passage_seconds: 45.0,
+            min_coverage: 0.5,
+            max_citations: 3,
+        }
+    }
+}
+
+/// How the day's digest is chosen.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigestConfig {
+    /// Insights in a digest.
+    pub size: usize,
+    /// IANA timezone whose calendar days the digests follow (e.g. Europe/Berlin).
+    pub timezone: String,
+    /// Episodes published within this many hours before the end of the day are candidates.
+    pub recency_window_hours: u64,
+    /// A theme sent in the digests of the last N days must be much stronger to return.
+    pub novelty_days: u64,
+    /// Most insights taken from one episode.
+    pub max_per_episode: usize,
+    /// Cosine similarity (0-1) above which two claims count as the same point.
+    pub cluster_threshold: f32,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            size: 5,
+            timezone: "UTC".into(),
+            recency_window_hours: 48,
+            novelty_days: 7,
+            max_per_episode: 1,
+            cluster_threshold: 0.4,
+        }
+    }
+}
+
+impl DigestConfig {
+    /// The configured timezone; validation at load time guarantees it parses.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// How candidate insights are extracted.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InsightConfig {
+    /// Candidates kept per episode.
+    pub candidates_per_episode: usize,
+    /// Shortest insight, in words; shorter statements are joined with their neighbour or dropped.
+    pub min_words: usize,
+    /// Longest insight, in words.
+    pub max_words: usize,
+}
+
+impl Default for InsightConfig {
+    fn default() -> Self {
+        InsightConfig {
+            candidates_per_episode: 8,
+            min_words: 12,
+            max_words: 60,
+        }
+    }
 }
 
 /// How feeds and transcripts are fetched.
@@ -134,6 +222,54 @@ impl Config {
                 "must not be smaller than ingest.backoff_base_secs",
             ));
         }
+        let d = &self.digest;
+        if d.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "digest.timezone",
+                &format!(
+                    "{:?} is not a known timezone; use an IANA name such as Europe/Berlin or America/New_York",
+                    d.timezone
+                ),
+            ));
+        }
+        if d.size == 0 {
+            return Err(invalid("digest.size", "must be at least 1"));
+        }
+        if d.max_per_episode == 0 {
+            return Err(invalid("digest.max_per_episode", "must be at least 1"));
+        }
+        if d.recency_window_hours == 0 {
+            return Err(invalid("digest.recency_window_hours", "must be at least 1"));
+        }
+        if !(d.cluster_threshold > 0.0 && d.cluster_threshold <= 1.0) {
+            return Err(invalid(
+                "digest.cluster_threshold",
+                "must be above 0 and at most 1",
+            ));
+        }
+        let a = &self.ask;
+        if !(a.passage_seconds >= 10.0 && a.passage_seconds <= 600.0) {
+            return Err(invalid("ask.passage_seconds", "must be between 10 and 600"));
+        }
+        if !(a.min_coverage > 0.0 && a.min_coverage <= 1.0) {
+            return Err(invalid("ask.min_coverage", "must be above 0 and at most 1"));
+        }
+        if a.max_citations == 0 {
+            return Err(invalid("ask.max_citations", "must be at least 1"));
+        }
+        let n = &self.insight;
+        if n.candidates_per_episode == 0 {
+            return Err(invalid(
+                "insight.candidates_per_episode",
+                "must be at least 1",
+            ));
+        }
+        if n.min_words == 0 || n.min_words > n.max_words {
+            return Err(invalid(
+                "insight.min_words",
+                "must be at least 1 and not above insight.max_words",
+            ));
+        }
         Ok(())
     }
 }
@@ -162,6 +298,20 @@ mod tests {
     fn unknown_section_is_named() {
         let err = Config::parse("[ingset]\n", Path::new("x.toml")).unwrap_err();
         assert!(err.to_string().contains("ingset"), "{err}");
+    }
+
+    #[test]
+    fn unknown_timezone_names_the_key_and_the_fix() {
+        let err = Config::parse(
+            "[digest]\ntimezone = \"Europe/Berln\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("digest.timezone") && msg.contains("Europe/Berlin"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 
-use crate::config::IngestConfig;
-use crate::ingest::{IngestError, IngestOptions, IngestSummary, Progress, ingest};
-use crate::model::Feed;
+use crate::config::Config;
+use crate::ingest::{IngestError, IngestOptions, IngestSummary, Progress};
+use crate::insight::terms;
+use crate::model::{DigestEntry, Feed};
 use crate::store::Store;
 
 /// The demo feeds (file stem, contents); see config/demo/ATTRIBUTION.md.
@@ -180,13 +181,14 @@ fn fill_template(text: &str, base: &str, now: DateTime<Utc>) -> String {
     out
 }
 
-/// Serves the demo podcasts and ingests them into `store` through the ordinary ingest path.
+/// Serves the demo podcasts and ingests them into `store` through the ordinary ingest path,
+/// extracting insights as `podsift ingest` does. Returns the summary and the insights stored.
 pub async fn ingest_demo(
     store: &Store,
-    config: &IngestConfig,
+    config: &Config,
     now: DateTime<Utc>,
     progress: &dyn Progress,
-) -> Result<IngestSummary, IngestError> {
+) -> Result<(IngestSummary, usize), IngestError> {
     let server = DemoServer::start(now).await.map_err(|e| {
         IngestError::Client(crate::ingest::fetch::FetchError::Network {
             url: "127.0.0.1".into(),
@@ -194,7 +196,34 @@ pub async fn ingest_demo(
         })
     })?;
     server.subscribe(store, now)?;
-    ingest(store, config, IngestOptions { now, force: true }, progress).await
+    crate::pipeline::ingest_and_extract(store, config, IngestOptions { now, force: true }, progress)
+        .await
+}
+
+/// A follow-up question a reader might ask about an entry: about its most specific words
+/// (highest IDF in `corpus`).
+pub fn sample_question(entry: &DigestEntry, corpus: &terms::Corpus) -> String {
+    let mut words: Vec<String> = terms::tokens(&entry.text)
+        .filter(|w| {
+            !terms::is_stop_word(w) && w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit())
+        })
+        .collect();
+    words.sort_by(|a, b| {
+        corpus
+            .idf(&terms::stem(b))
+            .total_cmp(&corpus.idf(&terms::stem(a)))
+            .then(a.cmp(b))
+    });
+    words.dedup();
+    words.truncate(2);
+    let who = entry.speaker.as_deref().unwrap_or("they");
+    let names: Vec<String> = terms::tokens(who).collect();
+    words.retain(|w| !names.contains(w));
+    match words.as_slice() {
+        [] => format!("What exactly did {who} say about that?"),
+        [a] => format!("What did {who} say about {a}?"),
+        [a, b, ..] => format!("What did {who} say about {a} and {b}?"),
+    }
 }
 
 #[cfg(test)]

@@ -5,14 +5,21 @@
 //!
 //! - [`ingest`]: feeds (RSS, Atom, OPML) are fetched, new episodes and their transcripts stored.
 //! - [`store`]: the only module that knows sled; typed, versioned records.
+//! - [`insight`]: candidate insights from transcripts, clustered and ranked into the day's digest.
+//! - [`ask`]: follow-up questions answered from transcript passages.
+//! - [`pipeline`]: the stages run in order; [`render`]: digests and answers as text.
 //! - [`model`]: the plain records every stage shares.
 //! - [`config`]: the TOML configuration, validated with errors that name the key.
 //! - [`demo`]: the bundled demo podcasts, served from a loopback server.
 
+pub mod ask;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod insight;
 pub mod model;
+pub mod pipeline;
+pub mod render;
 pub mod store;
 
 /// Installs rustls' ring provider for the process unless one is installed already.

@@ -9,8 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use podsift::ask;
 use podsift::config::Config;
 use podsift::ingest::{self, FeedOutcome, FeedReport, IngestOptions, IngestSummary, Progress};
+use podsift::insight::digest;
+use podsift::model::DigestEntry;
 use podsift::model::{Episode, Feed, TranscriptStatus};
 use podsift::store::Store;
 
@@ -55,7 +58,26 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// Ingest the bundled demo podcasts (no network, no keys) and show what was found
+    /// Build (once) and print a day's digest: the top insights
+    Digest {
+        /// The day (YYYY-MM-DD) [default: today in digest.timezone]
+        #[arg(long, value_name = "DATE")]
+        date: Option<NaiveDate>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Ask a follow-up question about an insight; without a question, an interactive prompt
+    Ask {
+        /// The insight: N (today's insight N) or YYYY-MM-DD#N
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// The question
+        #[arg(value_name = "QUESTION")]
+        question: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Ingest the bundled demo podcasts (no network, no keys), then show the top 5 and answer a question
     Demo,
 }
 
@@ -148,21 +170,20 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
             }
             let progress = ProgressOutput::new();
-            let summary = ingest::ingest(
-                &store,
-                &config.ingest,
-                IngestOptions {
-                    now: Utc::now(),
-                    force,
-                },
-                &progress,
-            )
-            .await?;
+            let opts = IngestOptions {
+                now: Utc::now(),
+                force,
+            };
+            let (summary, insights) =
+                podsift::pipeline::ingest_and_extract(&store, &config, opts, &progress).await?;
             progress.finish();
             if out.json {
-                print_json(&summary)
+                print_json(&IngestView {
+                    summary,
+                    insights_extracted: insights,
+                })
             } else {
-                print_summary(&summary);
+                print_summary(&summary, insights);
                 Ok(())
             }
         }
@@ -184,6 +205,41 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("{}", episode_line(e));
                 }
                 Ok(())
+            }
+        }
+        Command::Digest { date, out } => {
+            let store = open_store(&data)?;
+            let now = Utc::now();
+            let date = date.unwrap_or_else(|| digest::today(&config.digest, now));
+            let d = digest::build_or_get(&store, &config.digest, date, now)?;
+            if out.json {
+                print_json(&d)
+            } else {
+                print!("{}", podsift::render::digest(&d, config.digest.size));
+                Ok(())
+            }
+        }
+        Command::Ask {
+            reference,
+            question,
+            out,
+        } => {
+            let store = open_store(&data)?;
+            let (_, entry) = ask::resolve(&store, &config.digest, &reference, Utc::now())?;
+            let answerer = ask::QuoteAnswerer {
+                max_citations: config.ask.max_citations,
+            };
+            match question {
+                Some(q) => {
+                    let a = ask::ask(&store, &config.ask, &entry, &q, &answerer)?;
+                    if out.json {
+                        print_json(&a)
+                    } else {
+                        println!("{}", a.answer);
+                        Ok(())
+                    }
+                }
+                None => interactive(&store, &config, &entry, &answerer, out),
             }
         }
         Command::Demo => demo(cli.data, &config).await,
@@ -376,7 +432,54 @@ fn episode_line(v: &EpisodeView) -> String {
     )
 }
 
-fn print_summary(s: &IngestSummary) {
+/// `ingest --json`: the ingest summary and how many candidate insights were extracted.
+#[derive(Serialize)]
+struct IngestView {
+    #[serde(flatten)]
+    summary: IngestSummary,
+    insights_extracted: usize,
+}
+
+/// `ask REF` without a question: one question per line until an empty line or end of input.
+fn interactive(
+    store: &Store,
+    config: &Config,
+    entry: &DigestEntry,
+    answerer: &ask::QuoteAnswerer,
+    out: Output,
+) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let prompt = std::io::stdin().is_terminal();
+    if prompt {
+        println!(
+            "#{} {}
+Ask about this insight (empty line to quit).",
+            entry.rank, entry.text
+        );
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if prompt {
+            print!("> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        if line.trim().is_empty() {
+            break;
+        }
+        let a = ask::ask(store, &config.ask, entry, &line, answerer)?;
+        if out.json {
+            println!("{}", serde_json::to_string(&a)?);
+        } else {
+            println!("{}\n", a.answer);
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(s: &IngestSummary, insights: usize) {
     for r in &s.feeds {
         match &r.outcome {
             FeedOutcome::Fetched { warnings, .. } => {
@@ -407,7 +510,7 @@ fn print_summary(s: &IngestSummary) {
             .join(", ")
     };
     println!(
-        "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}.",
+        "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",
         s.feeds_fetched,
         s.feeds_unchanged,
         s.feeds_failed,
@@ -501,12 +604,26 @@ async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
         dir.display()
     );
     let progress = ProgressOutput::new();
-    let summary = podsift::demo::ingest_demo(&store, &config.ingest, Utc::now(), &progress).await?;
+    let now = Utc::now();
+    let (summary, insights) = podsift::demo::ingest_demo(&store, config, now, &progress).await?;
     progress.finish();
-    print_summary(&summary);
+    print_summary(&summary, insights);
     println!();
     for e in list_episodes(&store, None, None)? {
         println!("{}", episode_line(&e));
+    }
+    println!();
+    let date = digest::today(&config.digest, now);
+    let d = digest::build_or_get(&store, &config.digest, date, now)?;
+    print!("{}", podsift::render::digest(&d, config.digest.size));
+    if let Some(first) = d.insights.first() {
+        let corpus = store.corpus_for(&podsift::insight::terms::terms(&first.text))?;
+        let question = podsift::demo::sample_question(first, &corpus);
+        let answerer = ask::QuoteAnswerer {
+            max_citations: config.ask.max_citations,
+        };
+        let a = ask::ask(&store, &config.ask, first, &question, &answerer)?;
+        println!("\n$ podsift ask 1 {question:?}\n{}", a.answer);
     }
     println!("\nTranscripts: Changelog Media, CC BY-SA 4.0 (see config/demo/ATTRIBUTION.md).");
     Ok(())

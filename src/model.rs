@@ -76,6 +76,16 @@ pub struct Episode {
     pub persons: Vec<Person>,
     pub first_seen_at: DateTime<Utc>,
     pub transcript: TranscriptStatus,
+    /// Set once candidate insights were extracted from the transcript (so it happens once).
+    #[serde(default)]
+    pub insights_extracted: bool,
+}
+
+impl Episode {
+    /// When the episode came out: its publication date, or when podsift first saw it.
+    pub fn published_or_seen(&self) -> DateTime<Utc> {
+        self.published.unwrap_or(self.first_seen_at)
+    }
 }
 
 /// Where an episode's transcript stands.
@@ -147,4 +157,87 @@ impl Transcript {
             .map(|s| s.text.split_whitespace().count())
             .sum()
     }
+}
+
+/// A candidate insight: one self-contained claim from an episode, with its verbatim quote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Insight {
+    /// Stable: derived from the episode and the quote's position in the transcript.
+    pub id: String,
+    pub episode_id: String,
+    pub feed_url: String,
+    pub podcast: String,
+    pub episode: String,
+    /// The episode's page, or its audio when it has no page.
+    pub episode_url: Option<String>,
+    pub speaker: Option<String>,
+    pub start_seconds: f64,
+    /// The claim as shown: the quote with disfluencies removed.
+    pub text: String,
+    /// Exactly as it stands in the transcript.
+    pub quote: String,
+    pub score: f64,
+    pub published: DateTime<Utc>,
+    pub source: TranscriptSource,
+}
+
+impl Insight {
+    /// A link that opens the episode at the quote (`#t=SECONDS`, the media fragment syntax).
+    pub fn link(&self) -> Option<String> {
+        let base = self.episode_url.as_deref()?;
+        let base = base.split('#').next().unwrap_or(base);
+        Some(format!(
+            "{base}#t={}",
+            self.start_seconds.max(0.0).floor() as u64
+        ))
+    }
+}
+
+/// Formats seconds as hh:mm:ss.
+pub fn hms(seconds: f64) -> String {
+    let s = seconds.max(0.0).floor() as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+/// Where else a digest entry's point was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlsoIn {
+    pub insight_id: String,
+    pub episode_id: String,
+    pub podcast: String,
+    pub episode: String,
+    pub speaker: Option<String>,
+    pub start_seconds: f64,
+    pub link: Option<String>,
+    pub quote: String,
+}
+
+/// One numbered entry of a day's digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DigestEntry {
+    pub rank: usize,
+    pub id: String,
+    pub episode_id: String,
+    pub text: String,
+    pub quote: String,
+    pub podcast: String,
+    pub episode: String,
+    pub episode_url: Option<String>,
+    pub speaker: Option<String>,
+    pub start_seconds: f64,
+    pub link: Option<String>,
+    pub score: f64,
+    pub also_in: Vec<AlsoIn>,
+}
+
+/// A day's digest: built once, then read back unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Digest {
+    /// The local day (in the digest's timezone), YYYY-MM-DD.
+    pub date: chrono::NaiveDate,
+    pub built_at: DateTime<Utc>,
+    /// Candidates and episodes the digest was chosen from.
+    pub candidates: usize,
+    pub episodes: usize,
+    pub insights: Vec<DigestEntry>,
 }

@@ -309,6 +309,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         persons: p.persons.clone(),
         first_seen_at: now,
         transcript: TranscriptStatus::Pending,
+        insights_extracted: false,
     }
 }
 

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
-use crate::model::{Episode, Feed, Transcript};
+use crate::insight::terms::Corpus;
+use crate::model::{Digest, Episode, Feed, Insight, Transcript};
 
 /// The layout of the whole store; bumped when trees are renamed or re-keyed.
 pub const STORE_FORMAT: u32 = 1;
@@ -66,6 +67,12 @@ pub struct Store {
     /// Index: `feed_url \0 episode_id` -> empty, for per-feed listings and counts.
     feed_episodes: sled::Tree,
     transcripts: sled::Tree,
+    /// `episode_id \0 insight_id` -> candidate insight.
+    insights: sled::Tree,
+    /// Episode-level document frequencies: `#docs` and `t:<term>` -> count.
+    corpus: sled::Tree,
+    /// `YYYY-MM-DD` -> the digest of that day.
+    digests: sled::Tree,
 }
 
 const META_FORMAT_KEY: &[u8] = b"store_format";
@@ -114,6 +121,9 @@ impl Store {
             episodes: db.open_tree("episodes")?,
             feed_episodes: db.open_tree("feed_episodes")?,
             transcripts: db.open_tree("transcripts")?,
+            insights: db.open_tree("insights")?,
+            corpus: db.open_tree("corpus")?,
+            digests: db.open_tree("digests")?,
             dir: dir.to_path_buf(),
             db,
         })
@@ -232,6 +242,124 @@ impl Store {
             });
         res.map_err(tx_err)
     }
+}
+
+impl Store {
+    // ---- insights and corpus statistics ----
+
+    /// Stores an episode's candidate insights, marks the episode as extracted and counts its
+    /// terms into the corpus statistics, all in one transaction: each episode is counted once.
+    pub fn put_insights(
+        &self,
+        episode: &Episode,
+        insights: &[Insight],
+        terms: &[String],
+    ) -> Result<()> {
+        let ep = encode(episode);
+        let items: Vec<(Vec<u8>, Vec<u8>)> = insights
+            .iter()
+            .map(|i| (index_key(&episode.id, &i.id), encode(i)))
+            .collect();
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.episodes, &self.insights, &self.corpus).transaction(
+                |(episodes, tree, corpus)| {
+                    episodes.insert(episode.id.as_bytes(), ep.clone())?;
+                    for (k, v) in &items {
+                        tree.insert(k.clone(), v.clone())?;
+                    }
+                    let bump = |key: Vec<u8>| -> std::result::Result<
+                        (),
+                        sled::transaction::ConflictableTransactionError<()>,
+                    > {
+                        let n = corpus.get(&key)?.map(|v| read_count(&v)).unwrap_or(0);
+                        corpus.insert(key, &(n + 1).to_be_bytes())?;
+                        Ok(())
+                    };
+                    bump(CORPUS_DOCS.to_vec())?;
+                    for t in terms {
+                        bump(corpus_key(t))?;
+                    }
+                    Ok(())
+                },
+            );
+        res.map_err(tx_err)
+    }
+
+    pub fn insights_of(&self, episode_id: &str) -> Result<Vec<Insight>> {
+        scan(&self.insights, "insights", &index_key(episode_id, ""))
+    }
+
+    /// Episode-level document frequencies of every term seen so far.
+    pub fn corpus(&self) -> Result<Corpus> {
+        let mut c = Corpus::default();
+        for kv in self.corpus.iter() {
+            let (k, v) = kv?;
+            if &k[..] == CORPUS_DOCS {
+                c.docs = read_count(&v);
+            } else if let Some(t) = k.strip_prefix(b"t:") {
+                c.df.insert(String::from_utf8_lossy(t).into_owned(), read_count(&v));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Document frequencies of just these terms (cheap point reads, for answering questions).
+    pub fn corpus_for(&self, terms: &[String]) -> Result<Corpus> {
+        let mut c = Corpus {
+            docs: self
+                .corpus
+                .get(CORPUS_DOCS)?
+                .map(|v| read_count(&v))
+                .unwrap_or(0),
+            ..Corpus::default()
+        };
+        for t in terms {
+            if let Some(v) = self.corpus.get(corpus_key(t))? {
+                c.df.insert(t.clone(), read_count(&v));
+            }
+        }
+        Ok(c)
+    }
+
+    // ---- digests ----
+
+    pub fn digest(&self, date: chrono::NaiveDate) -> Result<Option<Digest>> {
+        get(&self.digests, "digests", date.to_string().as_bytes())
+    }
+
+    /// Stores a day's digest unless one exists already; returns the one that is stored. A digest
+    /// is built once: whoever stores first wins, and later builds read that one.
+    pub fn put_digest_once(&self, digest: &Digest) -> Result<Digest> {
+        let key = digest.date.to_string();
+        match self.digests.compare_and_swap(
+            key.as_bytes(),
+            None as Option<&[u8]>,
+            Some(encode(digest)),
+        )? {
+            Ok(()) => Ok(digest.clone()),
+            Err(existing) => match existing.current {
+                Some(v) => decode("digests", key.as_bytes(), &v),
+                None => Ok(digest.clone()),
+            },
+        }
+    }
+
+    /// Every stored digest, oldest first.
+    pub fn digests(&self) -> Result<Vec<Digest>> {
+        scan(&self.digests, "digests", b"")
+    }
+}
+
+const CORPUS_DOCS: &[u8] = b"#docs";
+
+fn corpus_key(term: &str) -> Vec<u8> {
+    let mut k = b"t:".to_vec();
+    k.extend_from_slice(term.as_bytes());
+    k
+}
+
+fn read_count(v: &[u8]) -> u64 {
+    v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
 fn index_key(feed_url: &str, episode_id: &str) -> Vec<u8> {
@@ -359,6 +487,7 @@ mod tests {
             persons: vec![],
             first_seen_at: now,
             transcript: crate::model::TranscriptStatus::Pending,
+            insights_extracted: false,
         };
         store.put_episode(&ep).unwrap();
         assert_eq!(store.episode_count("http://a").unwrap(), 1);

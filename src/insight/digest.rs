@@ -1,0 +1,223 @@
+//! The day's digest: cluster the candidates of recent episodes, rank the clusters, keep the top
+//! few, and store the result so the same day always gives the same digest.
+//!
+//! Ranking multiplies a cluster's best insight score by its corroboration (independent podcasts
+//! saying the same thing strengthen it, but it still takes one slot), the recency of its episode,
+//! and its novelty against recent digests (a theme already sent must be much stronger to return).
+//! Diversity: by default at most one insight per episode, never two from one cluster.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::cluster::{self, cosine, vectors};
+use crate::config::DigestConfig;
+use crate::model::{AlsoIn, Digest, DigestEntry, Insight};
+use crate::store::{Store, StoreError};
+
+/// A theme sent within `novelty_days` keeps this share of its score.
+const REPEAT_PENALTY: f64 = 0.35;
+
+/// Today's date in the digest's timezone.
+pub fn today(config: &DigestConfig, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&config.tz()).date_naive()
+}
+
+/// The first instant of `date` in `tz`, in UTC (the earliest valid local time on DST days).
+fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.with_timezone(&Utc)
+        }
+        // A DST gap at midnight: the day starts when the clocks jump.
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(midnight + Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight)),
+    }
+}
+
+/// Returns the stored digest of `date`, building and storing it first if there is none.
+/// A digest with no insights is not stored, so a later ingest can still fill that day.
+pub fn build_or_get(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Digest, StoreError> {
+    if let Some(d) = store.digest(date)? {
+        return Ok(d);
+    }
+    let digest = build(store, config, date, now)?;
+    if digest.insights.is_empty() {
+        return Ok(digest);
+    }
+    let stored = store.put_digest_once(&digest)?;
+    store.flush()?;
+    Ok(stored)
+}
+
+/// Builds the digest of `date` from the stored candidates without storing it.
+pub fn build(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Digest, StoreError> {
+    let tz = config.tz();
+    let window_end = day_start(tz, date.succ_opt().unwrap_or(date));
+    let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
+    // Insights already sent are not candidates again.
+    let earlier: Vec<Digest> = store
+        .digests()?
+        .into_iter()
+        .filter(|d| d.date < date)
+        .collect();
+    let sent: HashSet<&str> = earlier
+        .iter()
+        .flat_map(|d| d.insights.iter().map(|e| e.id.as_str()))
+        .collect();
+    let mut candidates: Vec<Insight> = Vec::new();
+    let mut episodes = HashSet::new();
+    for ep in store.episodes()? {
+        let when = ep.published_or_seen();
+        if when < window_start || when >= window_end || !ep.insights_extracted {
+            continue;
+        }
+        let insights: Vec<Insight> = store
+            .insights_of(&ep.id)?
+            .into_iter()
+            .filter(|i| !sent.contains(i.id.as_str()))
+            .collect();
+        if !insights.is_empty() {
+            episodes.insert(ep.id.clone());
+        }
+        candidates.extend(insights);
+    }
+    // A stable order makes the whole build deterministic.
+    candidates.sort_by(|a, b| a.episode_id.cmp(&b.episode_id).then(a.id.cmp(&b.id)));
+    let novelty_from = date - Duration::days(config.novelty_days as i64);
+    let recent_texts: Vec<&str> = earlier
+        .iter()
+        .filter(|d| d.date >= novelty_from)
+        .flat_map(|d| d.insights.iter().map(|e| e.text.as_str()))
+        .collect();
+    let entries = rank(&candidates, &recent_texts, config, window_start, window_end);
+    Ok(Digest {
+        date,
+        built_at: now,
+        candidates: candidates.len(),
+        episodes: episodes.len(),
+        insights: entries,
+    })
+}
+
+/// Clusters and ranks candidates; returns the top `config.size` entries.
+pub fn rank(
+    candidates: &[Insight],
+    recent_texts: &[&str],
+    config: &DigestConfig,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+) -> Vec<DigestEntry> {
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // One vocabulary for today's candidates and recent digests, so they can be compared.
+    let texts: Vec<&str> = candidates
+        .iter()
+        .map(|c| c.text.as_str())
+        .chain(recent_texts.iter().copied())
+        .collect();
+    let all = vectors(texts);
+    let (vecs, recent) = all.split_at(candidates.len());
+    let groups: Vec<&str> = candidates.iter().map(|c| c.episode_id.as_str()).collect();
+    let clusters = cluster::cluster(vecs, &groups, config.cluster_threshold);
+    let window_secs = (window_end - window_start).num_seconds().max(1) as f64;
+    let mut scored: Vec<(f64, usize, &Vec<usize>)> = clusters
+        .iter()
+        .map(|members| {
+            let rep = *members
+                .iter()
+                .max_by(|&&a, &&b| {
+                    candidates[a]
+                        .score
+                        .total_cmp(&candidates[b].score)
+                        .then(b.cmp(&a))
+                })
+                .expect("clusters are never empty");
+            let feeds: HashSet<&str> = members
+                .iter()
+                .map(|&m| candidates[m].feed_url.as_str())
+                .collect();
+            let corroboration = (1.0 + 0.25 * (feeds.len() as f64 - 1.0)).min(2.0);
+            let age = (window_end - candidates[rep].published)
+                .num_seconds()
+                .max(0) as f64
+                / window_secs;
+            let recency = 1.0 - 0.3 * age.min(1.0);
+            let repeated = recent
+                .iter()
+                .any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
+            let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
+            (
+                candidates[rep].score * corroboration * recency * novelty,
+                rep,
+                members,
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(candidates[a.1].id.cmp(&candidates[b.1].id))
+    });
+    let mut per_episode: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (score, rep, members) in scored {
+        if out.len() >= config.size {
+            break;
+        }
+        let r = &candidates[rep];
+        let used = per_episode.entry(r.episode_id.as_str()).or_default();
+        if *used >= config.max_per_episode {
+            continue;
+        }
+        *used += 1;
+        let mut seen_episodes = HashSet::from([r.episode_id.as_str()]);
+        let also_in = members
+            .iter()
+            .filter(|&&m| m != rep)
+            .map(|&m| &candidates[m])
+            .filter(|c| seen_episodes.insert(c.episode_id.as_str()))
+            .map(|c| AlsoIn {
+                insight_id: c.id.clone(),
+                episode_id: c.episode_id.clone(),
+                podcast: c.podcast.clone(),
+                episode: c.episode.clone(),
+                speaker: c.speaker.clone(),
+                start_seconds: c.start_seconds,
+                link: c.link(),
+                quote: c.quote.clone(),
+            })
+            .collect();
+        out.push(DigestEntry {
+            rank: out.len() + 1,
+            id: r.id.clone(),
+            episode_id: r.episode_id.clone(),
+            text: r.text.clone(),
+            quote: r.quote.clone(),
+            podcast: r.podcast.clone(),
+            episode: r.episode.clone(),
+            episode_url: r.episode_url.clone(),
+            speaker: r.speaker.clone(),
+            start_seconds: r.start_seconds,
+            link: r.link(),
+            score: (score * 100.0).round() / 100.0,
+            also_in,
+        });
+    }
+    out
+}
