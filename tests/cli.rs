@@ -174,3 +174,118 @@ fn demo_ingests_the_bundled_podcasts_offline() {
     let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(eps.as_array().unwrap().len(), 8);
 }
+
+fn podsift_stdin(data: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn digest_and_ask_as_a_user_runs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(podsift(&data, &["demo"]).status.success());
+
+    let out = podsift(&data, &["digest", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = d["insights"].as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    for key in [
+        "rank",
+        "id",
+        "text",
+        "quote",
+        "podcast",
+        "episode",
+        "episode_url",
+        "speaker",
+        "start_seconds",
+        "link",
+        "score",
+        "also_in",
+    ] {
+        assert!(entries[0].get(key).is_some(), "digest entry lacks {key}");
+    }
+    assert!(d["date"].is_string());
+    // Asked twice, the same digest.
+    let again: serde_json::Value =
+        serde_json::from_slice(&podsift(&data, &["digest", "--json"]).stdout).unwrap();
+    assert_eq!(d, again);
+    let date = d["date"].as_str().unwrap().to_string();
+    let by_date: serde_json::Value =
+        serde_json::from_slice(&podsift(&data, &["digest", "--date", &date, "--json"]).stdout)
+            .unwrap();
+    assert_eq!(d, by_date);
+
+    let out = podsift(
+        &data,
+        &["ask", "1", "what exactly was said about that?", "--json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["covered"], true);
+    let c = &a["citations"][0];
+    for key in ["episode", "speaker", "start_seconds", "text"] {
+        assert!(c.get(key).is_some(), "citation lacks {key}");
+    }
+    let out = podsift(
+        &data,
+        &[
+            "ask",
+            &format!("{date}#2"),
+            "how do I bake sourdough bread at home?",
+        ],
+    );
+    assert!(stdout(&out).starts_with("Not covered"), "{}", stdout(&out));
+
+    let out = podsift(&data, &["ask", "7", "why?"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no insight #7") && stderr(&out).contains("valid: 1-5"),
+        "{}",
+        stderr(&out)
+    );
+
+    // No question: a prompt reading one question per line.
+    let out = podsift_stdin(
+        &data,
+        &["ask", "1"],
+        "what exactly was said about that?\nrecipe for banana bread?\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(" at [0") && text.contains("Not covered"),
+        "{text}"
+    );
+}
+
+#[test]
+fn digest_of_a_day_without_episodes_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(podsift(&data, &["demo"]).status.success());
+    let out = podsift(&data, &["digest", "--date", "2020-01-01"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("No insights for this day yet"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -2,19 +2,18 @@
 //! collapses into one cluster.
 //!
 //! Each candidate becomes a unit-length TF-IDF vector over its content terms (IDF over the day's
-//! candidates). Candidates are only compared when they share one of their few heaviest terms
-//! (sparse-vector buckets), and buckets of very common terms are skipped, so the work grows
-//! roughly linearly with the number of candidates instead of quadratically. Pairs above the
-//! cosine threshold are joined with union-find.
+//! candidates). Candidates are only compared when they share a term (sparse-vector buckets, an
+//! inverted index), each pair at most once, and buckets of very common terms are skipped: their
+//! words cannot make two claims the same point on their own. The work so grows roughly linearly
+//! with the number of candidates instead of quadratically. Pairs above the cosine threshold are
+//! joined with union-find.
 
 use std::collections::HashMap;
 
 use super::terms::{Corpus, terms};
 
-/// Heaviest terms of a candidate that put it in a bucket.
-const BUCKET_TERMS: usize = 4;
 /// A bucket larger than this holds a term too common to identify a point; it is skipped.
-const MAX_BUCKET: usize = 128;
+const MAX_BUCKET: usize = 100;
 
 /// A sparse unit vector: (term id, weight) sorted by term id.
 pub type Vector = Vec<(u32, f32)>;
@@ -80,9 +79,7 @@ pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<us
     let n = vectors.len();
     let mut buckets: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, v) in vectors.iter().enumerate() {
-        let mut heaviest: Vec<&(u32, f32)> = v.iter().collect();
-        heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (term, _) in heaviest.into_iter().take(BUCKET_TERMS) {
+        for (term, _) in v {
             buckets.entry(*term).or_default().push(i);
         }
     }
@@ -94,15 +91,21 @@ pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<us
         }
         x
     }
-    for members in buckets.values() {
-        if members.len() > MAX_BUCKET {
-            continue;
-        }
-        for (k, &a) in members.iter().enumerate() {
-            for &b in &members[k + 1..] {
-                if group[a] == group[b] {
+    // `seen[j] == i` marks j as already compared with i.
+    let mut seen = vec![usize::MAX; n];
+    for (a, v) in vectors.iter().enumerate() {
+        for (term, _) in v {
+            let members = &buckets[term];
+            if members.len() > MAX_BUCKET {
+                continue;
+            }
+            // Members are in index order: compare only with later ones, so each pair once.
+            let later = members.partition_point(|&m| m <= a);
+            for &b in &members[later..] {
+                if seen[b] == a || group[a] == group[b] {
                     continue;
                 }
+                seen[b] = a;
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                 if ra != rb && cosine(&vectors[a], &vectors[b]) >= threshold {
                     parent[ra.max(rb)] = ra.min(rb);

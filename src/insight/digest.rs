@@ -153,7 +153,7 @@ pub fn rank(
                 .iter()
                 .map(|&m| candidates[m].feed_url.as_str())
                 .collect();
-            let corroboration = (1.0 + 0.25 * (feeds.len() as f64 - 1.0)).min(2.0);
+            let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
             let age = (window_end - candidates[rep].published)
                 .num_seconds()
                 .max(0) as f64
@@ -176,16 +176,31 @@ pub fn rank(
     });
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
-    for (score, rep, members) in scored {
+    for (score, best, members) in scored {
         if out.len() >= config.size {
             break;
         }
-        let r = &candidates[rep];
-        let used = per_episode.entry(r.episode_id.as_str()).or_default();
-        if *used >= config.max_per_episode {
+        // The best member from an episode that still has room speaks for the cluster, so a point
+        // several podcasts made is not lost because one of them already has a slot.
+        let mut by_score: Vec<usize> = members.clone();
+        by_score.sort_by(|&a, &b| {
+            candidates[b]
+                .score
+                .total_cmp(&candidates[a].score)
+                .then(a.cmp(&b))
+        });
+        let Some(rep) = by_score.into_iter().find(|&m| {
+            per_episode
+                .get(candidates[m].episode_id.as_str())
+                .copied()
+                .unwrap_or(0)
+                < config.max_per_episode
+        }) else {
             continue;
-        }
-        *used += 1;
+        };
+        let score = score * candidates[rep].score / candidates[best].score.max(f64::MIN_POSITIVE);
+        let r = &candidates[rep];
+        *per_episode.entry(r.episode_id.as_str()).or_default() += 1;
         let mut seen_episodes = HashSet::from([r.episode_id.as_str()]);
         let also_in = members
             .iter()

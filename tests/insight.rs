@@ -1,0 +1,563 @@
+//! The insight engine on real transcripts: extraction quality guards, verbatim quotes,
+//! clustering of one claim made twice, stable digests, and grounded answers.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use podsift::ask::{self, QuoteAnswerer};
+use podsift::config::{Config, DigestConfig};
+use podsift::ingest::{IngestOptions, Quiet};
+use podsift::insight::Extractor;
+use podsift::insight::digest;
+use podsift::insight::extract::OfflineExtractor;
+use podsift::insight::sentences;
+use podsift::insight::terms::{self, Corpus};
+use podsift::model::{
+    DigestEntry, Episode, Feed, Insight, Transcript, TranscriptSource, TranscriptStatus,
+};
+use podsift::store::Store;
+
+fn episode(id: &str, title: &str) -> Episode {
+    Episode {
+        id: id.into(),
+        feed_url: format!("file:///{id}.xml"),
+        podcast_title: Some("Go Time".into()),
+        guid: Some(id.into()),
+        title: title.into(),
+        link: Some(format!("https://changelog.com/{id}")),
+        enclosure_url: None,
+        published: Some(
+            chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+                .unwrap()
+                .into(),
+        ),
+        duration_secs: None,
+        show_notes: String::new(),
+        transcripts: vec![],
+        chapters_url: None,
+        persons: vec![],
+        first_seen_at: chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .into(),
+        transcript: TranscriptStatus::Pending,
+        insights_extracted: false,
+    }
+}
+
+fn changelog(name: &str) -> Transcript {
+    let path = format!(
+        "{}/tests/fixtures/changelog/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(path).unwrap();
+    Transcript {
+        episode_id: name.into(),
+        source: TranscriptSource::Text,
+        url: None,
+        fetched_at: Utc::now(),
+        segments: podsift::ingest::transcript::parse(TranscriptSource::Text, &bytes).unwrap(),
+    }
+}
+
+const FIXTURES: &[&str] = &[
+    "go-time-1.md",
+    "go-time-108.md",
+    "go-time-118.md",
+    "js-party-154.md",
+];
+
+/// Real intro, outro, subscribe and sponsor phrases that occur in the fixture transcripts.
+const BOILERPLATE_PHRASES: &[&str] = &[
+    "brought to you by",
+    "welcome to",
+    "thanks for listening",
+    "subscribe",
+    "it's go time",
+    "weekly podcast",
+    "sponsor",
+];
+
+fn extract_all() -> Vec<(Transcript, Vec<Insight>)> {
+    let transcripts: Vec<Transcript> = FIXTURES.iter().map(|f| changelog(f)).collect();
+    let mut corpus = Corpus::default();
+    for t in &transcripts {
+        let mut ts: Vec<String> = t
+            .segments
+            .iter()
+            .flat_map(|s| terms::terms(&s.text))
+            .collect();
+        ts.sort();
+        ts.dedup();
+        corpus.add(&ts);
+    }
+    let ex = OfflineExtractor {
+        config: Default::default(),
+    };
+    transcripts
+        .into_iter()
+        .map(|t| {
+            let ins = ex.extract(&episode(&t.episode_id, &t.episode_id), &t, &corpus);
+            (t, ins)
+        })
+        .collect()
+}
+
+#[test]
+fn no_sponsor_read_intro_or_outro_among_the_insights() {
+    let mut boilerplate_seen = 0;
+    for (t, insights) in extract_all() {
+        assert!(
+            insights.len() >= 5,
+            "{}: only {} insights",
+            t.episode_id,
+            insights.len()
+        );
+        let sents = sentences::split(&t.segments);
+        let boilerplate: Vec<&str> = sents
+            .iter()
+            .map(|s| s.text(&t.segments))
+            .filter(|s| {
+                BOILERPLATE_PHRASES
+                    .iter()
+                    .any(|p| s.to_lowercase().contains(p))
+            })
+            .collect();
+        boilerplate_seen += boilerplate.len();
+        for i in &insights {
+            for b in &boilerplate {
+                assert!(
+                    !i.quote.contains(b) && !b.contains(i.quote.as_str()),
+                    "{}: boilerplate picked: {:?}",
+                    t.episode_id,
+                    i.quote
+                );
+            }
+            assert!(!i.text.ends_with('?'), "a question was picked: {}", i.text);
+        }
+    }
+    // The fixtures really contain such phrases, so the assertion above means something.
+    assert!(
+        boilerplate_seen >= 8,
+        "only {boilerplate_seen} boilerplate sentences in the fixtures"
+    );
+}
+
+#[test]
+fn every_quote_is_verbatim_and_timed_within_the_episode() {
+    for (t, insights) in extract_all() {
+        let end = t.segments.iter().map(|s| s.end).fold(0.0, f64::max);
+        for i in &insights {
+            let seg = t
+                .segments
+                .iter()
+                .find(|s| s.text.contains(i.quote.as_str()));
+            let seg = seg.unwrap_or_else(|| {
+                panic!("{}: quote not in transcript: {:?}", t.episode_id, i.quote)
+            });
+            assert!(
+                i.start_seconds >= seg.start - 0.1 && i.start_seconds <= seg.end + 0.1,
+                "{}: {} outside its segment",
+                t.episode_id,
+                i.start_seconds
+            );
+            assert!(
+                i.start_seconds >= 0.0 && i.start_seconds <= end,
+                "{}: {} outside 0..{end}",
+                t.episode_id,
+                i.start_seconds
+            );
+            assert_eq!(i.speaker, seg.speaker);
+            let words = i.text.split_whitespace().count();
+            assert!((8..=60).contains(&words), "{words} words: {}", i.text);
+            assert!(
+                !i.text.contains(" um ") && !i.text.contains(" uh "),
+                "{}",
+                i.text
+            );
+        }
+    }
+}
+
+#[test]
+fn extraction_is_deterministic() {
+    let a = extract_all();
+    let b = extract_all();
+    for ((_, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+}
+
+// ---- the whole pipeline on local feeds ----
+
+fn vtt(lines: &[(&str, &str)]) -> String {
+    let mut s = String::from("WEBVTT\n\n");
+    let mut t = 0.0;
+    for (speaker, text) in lines {
+        let d = text.split_whitespace().count() as f64 / 2.5;
+        let ts = |x: f64| format!("00:{:02}:{:06.3}", (x / 60.0) as u64, x % 60.0);
+        s.push_str(&format!(
+            "{} --> {}\n<v {speaker}>{text}\n\n",
+            ts(t),
+            ts(t + d)
+        ));
+        t += d + 1.0;
+    }
+    s
+}
+
+/// Writes a one-episode feed with a VTT transcript into `dir`; returns its file:// URL.
+fn local_feed(
+    dir: &std::path::Path,
+    name: &str,
+    podcast: &str,
+    hours_ago: i64,
+    lines: &[(&str, &str)],
+) -> String {
+    let vtt_path = dir.join(format!("{name}.vtt"));
+    std::fs::write(&vtt_path, vtt(lines)).unwrap();
+    let vtt_url = url::Url::from_file_path(&vtt_path).unwrap();
+    let date = (Utc::now() - Duration::hours(hours_ago)).to_rfc2822();
+    let feed = format!(
+        "<rss version=\"2.0\" xmlns:podcast=\"https://podcastindex.org/namespace/1.0\"><channel><title>{podcast}</title>\
+         <item><title>{podcast}: {name}</title><guid>{name}</guid><link>https://example.com/{name}</link><pubDate>{date}</pubDate>\
+         <podcast:transcript url=\"{vtt_url}\" type=\"text/vtt\"/></item></channel></rss>"
+    );
+    let feed_path = dir.join(format!("{name}.xml"));
+    std::fs::write(&feed_path, feed).unwrap();
+    url::Url::from_file_path(&feed_path).unwrap().to_string()
+}
+
+const CLOUD: &[(&str, &str)] = &[
+    (
+        "Host",
+        "Welcome to Cloud Weekly, the show about running things in the cloud.",
+    ),
+    (
+        "Dana",
+        "The outage last Tuesday came from a bad config push that reached every region at once, because the canary stage was skipped.",
+    ),
+    ("Host", "Yeah, totally."),
+    (
+        "Dana",
+        "Our team moved the billing service from Postgres to CockroachDB and cut failover time from ten minutes to under thirty seconds.",
+    ),
+    (
+        "Dana",
+        "Kubernetes upgrades used to take our platform team three full weeks, but with blue-green clusters it now takes two days.",
+    ),
+    (
+        "Host",
+        "Thanks for listening, and subscribe wherever you get your podcasts.",
+    ),
+];
+const INFRA: &[(&str, &str)] = &[
+    (
+        "Lee",
+        "A bad config push reached every region at once last Tuesday, and that is what caused the outage, since nobody ran the canary stage.",
+    ),
+    (
+        "Lee",
+        "Rewriting our edge proxies in Rust reduced memory use by sixty percent compared with the old Java services.",
+    ),
+    (
+        "Lee",
+        "Most incident reviews fail because teams write them to assign blame instead of finding the missing safeguard.",
+    ),
+];
+const DATA: &[(&str, &str)] = &[
+    (
+        "Kim",
+        "Columnar storage made our analytics queries twelve times faster than the row-based warehouse we had in 2021.",
+    ),
+    (
+        "Kim",
+        "Data contracts between producer and consumer teams stopped most of the silent schema breakages in our pipelines.",
+    ),
+];
+
+async fn pipeline_store(dir: &std::path::Path) -> Store {
+    let store = Store::open(&dir.join("data")).unwrap();
+    for (name, podcast, ago, lines) in [
+        ("cloud-1", "Cloud Weekly", 3, CLOUD),
+        ("infra-7", "Infra Talk", 5, INFRA),
+        ("data-2", "Data Days", 7, DATA),
+    ] {
+        let url = local_feed(dir, name, podcast, ago, lines);
+        store.put_feed(&Feed::new(&url, Utc::now())).unwrap();
+    }
+    let cfg = Config::default();
+    podsift::pipeline::ingest_and_extract(
+        &store,
+        &cfg,
+        IngestOptions {
+            now: Utc::now(),
+            force: false,
+        },
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    store
+}
+
+#[tokio::test]
+async fn one_claim_in_two_podcasts_is_one_entry_with_also_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = pipeline_store(dir.path()).await;
+    let cfg = DigestConfig::default();
+    let now = Utc::now();
+    let d = digest::build_or_get(&store, &cfg, digest::today(&cfg, now), now).unwrap();
+    let outage: Vec<&DigestEntry> = d
+        .insights
+        .iter()
+        .filter(|e| e.text.contains("config push"))
+        .collect();
+    assert_eq!(outage.len(), 1, "{:#?}", d.insights);
+    let e = outage[0];
+    assert_eq!(e.also_in.len(), 1, "{e:#?}");
+    assert_ne!(e.also_in[0].podcast, e.podcast);
+    assert!(["Cloud Weekly", "Infra Talk"].contains(&e.also_in[0].podcast.as_str()));
+    assert!(e.also_in[0].quote.contains("config push"));
+    // Three episodes, one insight each at most: three entries, numbered 1-3, no banter.
+    assert_eq!(
+        d.insights.iter().map(|e| e.rank).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    for e in &d.insights {
+        assert!(
+            !e.text.contains("Welcome")
+                && !e.text.contains("Thanks for listening")
+                && !e.text.contains("totally"),
+            "{}",
+            e.text
+        );
+        assert_eq!(
+            e.link.as_deref(),
+            Some(
+                format!(
+                    "{}#t={}",
+                    e.episode_url.as_deref().unwrap(),
+                    e.start_seconds as u64
+                )
+                .as_str()
+            )
+        );
+    }
+    let text = podsift::render::digest(&d, cfg.size);
+    assert!(text.contains("also on 1 other podcast(s)"), "{text}");
+    assert!(text.contains("Only 3 distinct insight(s)"), "{text}");
+}
+
+#[tokio::test]
+async fn a_digest_is_built_once_and_a_later_ingest_does_not_reshuffle_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = pipeline_store(dir.path()).await;
+    let cfg = DigestConfig::default();
+    let now = Utc::now();
+    let date = digest::today(&cfg, now);
+    let first = digest::build_or_get(&store, &cfg, date, now).unwrap();
+    let again = digest::build_or_get(&store, &cfg, date, now + Duration::minutes(5)).unwrap();
+    assert_eq!(first, again);
+
+    // A new episode with a strong claim arrives later the same day.
+    let url = local_feed(
+        dir.path(),
+        "late-1",
+        "Late Show",
+        1,
+        &[(
+            "Ann",
+            "Switching our CI to remote build caching cut average build times from forty minutes to six minutes across 300 repositories.",
+        )],
+    );
+    store.put_feed(&Feed::new(&url, Utc::now())).unwrap();
+    let (summary, extracted) = podsift::pipeline::ingest_and_extract(
+        &store,
+        &Config::default(),
+        IngestOptions {
+            now: Utc::now(),
+            force: false,
+        },
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!((summary.new_episodes, extracted > 0), (1, true));
+    let after = digest::build_or_get(&store, &cfg, date, now + Duration::hours(1)).unwrap();
+    assert_eq!(first, after);
+    // Built fresh (not stored), the new episode would have been a candidate.
+    let fresh = digest::build(&store, &cfg, date, now + Duration::hours(1)).unwrap();
+    assert_eq!(fresh.episodes, 4);
+}
+
+#[tokio::test]
+async fn extraction_runs_once_per_episode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = pipeline_store(dir.path()).await;
+    let docs = store.corpus().unwrap().docs;
+    assert_eq!(docs, 3);
+    let (_, extracted) = podsift::pipeline::ingest_and_extract(
+        &store,
+        &Config::default(),
+        IngestOptions {
+            now: Utc::now(),
+            force: false,
+        },
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(extracted, 0);
+    assert_eq!(store.corpus().unwrap().docs, 3);
+}
+
+// ---- follow-up questions on a real episode ----
+
+async fn demo_store(dir: &std::path::Path) -> Store {
+    let store = Store::open(dir).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet)
+        .await
+        .unwrap();
+    store
+}
+
+/// A digest entry for one of an episode's insights, as the digest would hold it.
+fn entry_for(store: &Store, episode_title: &str) -> DigestEntry {
+    let ep = store
+        .episodes()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.title == episode_title)
+        .unwrap();
+    let i = store.insights_of(&ep.id).unwrap().remove(0);
+    DigestEntry {
+        rank: 1,
+        link: i.link(),
+        id: i.id,
+        episode_id: i.episode_id,
+        text: i.text,
+        quote: i.quote,
+        podcast: i.podcast,
+        episode: i.episode,
+        episode_url: i.episode_url,
+        speaker: i.speaker,
+        start_seconds: i.start_seconds,
+        score: i.score,
+        also_in: vec![],
+    }
+}
+
+#[tokio::test]
+async fn ask_finds_the_passage_that_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let entry = entry_for(&store, "Go Time #100");
+    let answerer = QuoteAnswerer { max_citations: 3 };
+    // Located by hand: Rob Pike lists Go's version control history around 00:19-00:21.
+    let a = ask::ask(
+        &store,
+        &Config::default().ask,
+        &entry,
+        "Which content management systems did the project go through before Git?",
+        &answerer,
+    )
+    .unwrap();
+    assert!(a.covered, "{a:#?}");
+    let hit = a
+        .citations
+        .iter()
+        .find(|c| c.text.contains("Mercurial"))
+        .unwrap_or_else(|| panic!("{a:#?}"));
+    assert_eq!(hit.speaker.as_deref(), Some("Rob Pike"));
+    assert!(
+        (17.0 * 60.0..22.0 * 60.0).contains(&hit.start_seconds),
+        "{}",
+        hit.start_seconds
+    );
+    assert!(a.answer.contains("Rob Pike at [00:"), "{}", a.answer);
+    // Every citation is verbatim transcript text.
+    let t = store.transcript(&entry.episode_id).unwrap().unwrap();
+    let all: String = t
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for c in &a.citations {
+        for sentence in sentences::split(&[podsift::model::Segment {
+            start: 0.0,
+            end: 1.0,
+            speaker: None,
+            text: c.text.clone(),
+        }]) {
+            let s = &c.text[sentence.range];
+            assert!(all.contains(s), "not verbatim: {s}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unrelated_question_is_not_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let entry = entry_for(&store, "Go Time #100");
+    let a = ask::ask(
+        &store,
+        &Config::default().ask,
+        &entry,
+        "What is a good recipe for banana bread with walnuts?",
+        &QuoteAnswerer { max_citations: 3 },
+    )
+    .unwrap();
+    assert!(!a.covered, "{a:#?}");
+    assert!(a.citations.is_empty());
+    assert!(a.answer.starts_with("Not covered"), "{}", a.answer);
+}
+
+#[tokio::test]
+async fn a_question_about_the_insight_itself_quotes_its_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let entry = entry_for(&store, "Go Time #100");
+    let a = ask::ask(
+        &store,
+        &Config::default().ask,
+        &entry,
+        "What exactly did he say about that?",
+        &QuoteAnswerer { max_citations: 3 },
+    )
+    .unwrap();
+    assert!(a.covered);
+    let first = &a.citations[0];
+    assert!(
+        (first.start_seconds - entry.start_seconds).abs() < 90.0,
+        "{a:#?}\n{entry:#?}"
+    );
+}
+
+#[tokio::test]
+async fn references_resolve_or_list_the_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let cfg = DigestConfig::default();
+    let now = Utc::now();
+    let (d, e) = ask::resolve(&store, &cfg, "2", now).unwrap();
+    assert_eq!(e.rank, 2);
+    let (_, e2) = ask::resolve(&store, &cfg, &format!("{}#2", d.date), now).unwrap();
+    assert_eq!(e, e2);
+    let err = ask::resolve(&store, &cfg, "9", now)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no insight #9") && err.contains("valid: 1-5"),
+        "{err}"
+    );
+    let err = ask::resolve(&store, &cfg, "banana", now)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("YYYY-MM-DD#N"), "{err}");
+    let err = ask::resolve(&store, &cfg, "2001-01-01#1", now)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no digest for 2001-01-01"), "{err}");
+}
