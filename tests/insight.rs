@@ -447,21 +447,28 @@ fn entry_for(store: &Store, episode_title: &str) -> DigestEntry {
     }
 }
 
-#[tokio::test]
-async fn ask_finds_the_passage_that_answers() {
+/// Asks a question about the first insight of Go Time #100 in a fresh demo store.
+async fn ask_go_time(question: &str) -> (tempfile::TempDir, Store, DigestEntry, ask::Answer) {
     let dir = tempfile::tempdir().unwrap();
     let store = demo_store(dir.path()).await;
     let entry = entry_for(&store, "Go Time #100");
-    let answerer = QuoteAnswerer { max_citations: 3 };
-    // Located by hand: Rob Pike lists Go's version control history around 00:19-00:21.
     let a = ask::ask(
         &store,
         &Config::default().ask,
         &entry,
-        "Which content management systems did the project go through before Git?",
-        &answerer,
+        question,
+        &QuoteAnswerer { max_citations: 3 },
     )
     .unwrap();
+    (dir, store, entry, a)
+}
+
+#[tokio::test]
+async fn ask_finds_the_passage_that_answers() {
+    // Located by hand: Rob Pike lists Go's version control history around 00:19-00:21.
+    let (_dir, store, entry, a) =
+        ask_go_time("Which content management systems did the project go through before Git?")
+            .await;
     assert!(a.covered, "{a:#?}");
     let hit = a
         .citations
@@ -498,17 +505,8 @@ async fn ask_finds_the_passage_that_answers() {
 
 #[tokio::test]
 async fn an_unrelated_question_is_not_covered() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let entry = entry_for(&store, "Go Time #100");
-    let a = ask::ask(
-        &store,
-        &Config::default().ask,
-        &entry,
-        "What is a good recipe for banana bread with walnuts?",
-        &QuoteAnswerer { max_citations: 3 },
-    )
-    .unwrap();
+    let (_dir, _store, _entry, a) =
+        ask_go_time("What is a good recipe for banana bread with walnuts?").await;
     assert!(!a.covered, "{a:#?}");
     assert!(a.citations.is_empty());
     assert!(a.answer.starts_with("Not covered"), "{}", a.answer);
@@ -516,17 +514,7 @@ async fn an_unrelated_question_is_not_covered() {
 
 #[tokio::test]
 async fn a_question_about_the_insight_itself_quotes_its_context() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let entry = entry_for(&store, "Go Time #100");
-    let a = ask::ask(
-        &store,
-        &Config::default().ask,
-        &entry,
-        "What exactly did he say about that?",
-        &QuoteAnswerer { max_citations: 3 },
-    )
-    .unwrap();
+    let (_dir, _store, entry, a) = ask_go_time("What exactly did he say about that?").await;
     assert!(a.covered);
     let first = &a.citations[0];
     assert!(
