@@ -430,3 +430,46 @@ async fn unreachable_feed_is_a_clear_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn gzip_encoded_feeds_are_decompressed_and_the_cap_applies_to_the_result() {
+    use std::io::Write;
+    let server = FakeServer::start().await;
+    let feed = rss(&server.base, "Zipped", &[("z1", "Z", None)]);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(feed.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    server.route(
+        "/feed",
+        vec![Reply::ok(gz.clone()).header("content-encoding", "gzip")],
+    );
+    // A small compressed body that inflates past the limit (a "zip bomb") is cut off.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b' '; 64 * 1024]).unwrap();
+    server.route(
+        "/bomb",
+        vec![Reply::ok(bomb.finish().unwrap()).header("content-encoding", "gzip")],
+    );
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    add(&store, &server.url("/bomb"));
+    let cfg = IngestConfig {
+        max_feed_bytes: 8 * 1024,
+        ..config()
+    };
+    let s = run(&store, &cfg, Utc::now()).await;
+    assert!(
+        matches!(
+            outcome(&s, &server.url("/feed")),
+            FeedOutcome::Fetched {
+                new_episodes: 1,
+                ..
+            }
+        ),
+        "{s:?}"
+    );
+    match outcome(&s, &server.url("/bomb")) {
+        FeedOutcome::Failed { error, .. } => assert!(error.contains("byte limit"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
