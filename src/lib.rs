@@ -14,6 +14,7 @@
 
 pub mod ask;
 pub mod config;
+pub mod deliver;
 pub mod demo;
 pub mod ingest;
 pub mod insight;

@@ -1,0 +1,2 @@
+//! Delivery: schedules, the outbox, rate limits and retries, and the adapter seam.
+pub mod schedule;

@@ -1,0 +1,242 @@
+//! When a destination gets its digest: a local time of day or a cron expression, in an IANA
+//! timezone, exactly once per local day.
+//!
+//! Times are computed per local calendar day, never by adding 24 hours: a day's fire instant is
+//! its local time mapped to UTC, moved to the end of the gap when the clocks spring forward over
+//! it and taken once (the earlier instant) when they fall back through it. A cron expression is
+//! evaluated on naive local time for the same reason: the cron crate alone skips a 02:30 job on
+//! the spring-forward day and fires it twice on the fall-back day.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// A delivery schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every day at `time` (HH:MM) local time.
+    Daily { time: String, timezone: String },
+    /// On the days and at the times a cron expression (6 or 7 fields, seconds first) selects;
+    /// at most once per local day (the first match).
+    Cron { expr: String, timezone: String },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ScheduleError {
+    #[error("{0:?} is not a time of day: use HH:MM, e.g. 08:00 or 18:30")]
+    BadTime(String),
+    #[error("{0:?} is not a known timezone: use an IANA name such as Europe/Berlin or America/New_York")]
+    BadTimezone(String),
+    #[error("{expr:?} is not a cron expression ({reason}): use 6 fields with seconds first, e.g. \"0 0 8 * * Mon-Fri\"")]
+    BadCron { expr: String, reason: String },
+}
+
+impl Schedule {
+    /// A daily schedule, validated.
+    pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        let s = Schedule::Daily { time: time.trim().to_string(), timezone: timezone.trim().to_string() };
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// A cron schedule, validated.
+    pub fn cron(expr: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        self.tz()?;
+        match self {
+            Schedule::Daily { time, .. } => parse_time(time).map(|_| ()),
+            Schedule::Cron { expr, .. } => parse_cron(expr).map(|_| ()),
+        }
+    }
+
+    pub fn tz(&self) -> Result<Tz, ScheduleError> {
+        let name = match self {
+            Schedule::Daily { timezone, .. } | Schedule::Cron { timezone, .. } => timezone,
+        };
+        Tz::from_str(name).map_err(|_| ScheduleError::BadTimezone(name.clone()))
+    }
+
+    /// The local date of `at` in this schedule's timezone.
+    pub fn local_date(&self, at: DateTime<Utc>) -> Result<NaiveDate, ScheduleError> {
+        Ok(at.with_timezone(&self.tz()?).date_naive())
+    }
+
+    /// The instant the digest of local day `date` is due, or None when the schedule skips that
+    /// day (a cron expression for weekdays, say).
+    pub fn fire_on(&self, date: NaiveDate) -> Result<Option<DateTime<Utc>>, ScheduleError> {
+        let tz = self.tz()?;
+        let local = match self {
+            Schedule::Daily { time, .. } => Some(date.and_time(parse_time(time)?)),
+            Schedule::Cron { expr, .. } => {
+                let schedule = parse_cron(expr)?;
+                // Evaluate on naive local time (as if UTC), so DST cannot skip or repeat a day.
+                let start = Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)) - Duration::seconds(1);
+                schedule
+                    .after(&start)
+                    .next()
+                    .filter(|t| t.date_naive() == date)
+                    .map(|t| t.naive_utc())
+            }
+        };
+        Ok(local.map(|l| to_instant(tz, l)))
+    }
+
+    /// A short human description ("08:00 Europe/Berlin").
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Daily { time, timezone } => format!("{time} {timezone}"),
+            Schedule::Cron { expr, timezone } => format!("cron \"{expr}\" {timezone}"),
+        }
+    }
+}
+
+fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| ScheduleError::BadTime(s.to_string()))
+}
+
+fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
+    cron::Schedule::from_str(expr).map_err(|e| ScheduleError::BadCron { expr: expr.to_string(), reason: e.to_string() })
+}
+
+/// Maps a local wall-clock time to the instant it names: the earlier one when the clocks fall
+/// back through it, the end of the gap when they spring forward over it.
+fn to_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(earlier, _) => earlier.with_timezone(&Utc),
+        LocalResult::None => {
+            // Walk forward minute by minute to the first time that exists (gaps are at most hours).
+            (1..=24 * 60)
+                .find_map(|m| tz.from_local_datetime(&(local + Duration::minutes(m))).earliest())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|| Utc.from_utc_datetime(&local))
+        }
+    }
+}
+
+/// What to do about one destination's digest of one local day at instant `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Due {
+    /// Not yet (or that day is not scheduled).
+    NotYet,
+    /// Deliver now.
+    Now { date: NaiveDate, fire: DateTime<Utc> },
+    /// Missed by more than the catch-up window: skip rather than flood.
+    Missed { date: NaiveDate, fire: DateTime<Utc> },
+}
+
+/// Which local days' digests are due at `now`: today's, and yesterday's (a catch-up that crosses
+/// midnight). The caller drops days already delivered or skipped, which is what makes delivery
+/// exactly once per local day.
+pub fn due(schedule: &Schedule, now: DateTime<Utc>, catch_up: Duration) -> Result<Vec<Due>, ScheduleError> {
+    let today = schedule.local_date(now)?;
+    let mut out = Vec::new();
+    for date in [today.pred_opt(), Some(today)].into_iter().flatten() {
+        if let Some(fire) = schedule.fire_on(date)? {
+            if now >= fire {
+                out.push(if now - fire <= catch_up { Due::Now { date, fire } } else { Due::Missed { date, fire } });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Steps through `days` days from `start` every `step` minutes, delivering whatever is due
+    /// and not yet delivered, and counts deliveries per local date.
+    fn simulate(schedule: &Schedule, start: &str, days: i64, step: i64) -> BTreeMap<NaiveDate, Vec<DateTime<Utc>>> {
+        let mut delivered: BTreeMap<NaiveDate, Vec<DateTime<Utc>>> = BTreeMap::new();
+        let mut now = utc(start);
+        let end = now + Duration::days(days);
+        while now < end {
+            for d in due(schedule, now, Duration::hours(6)).unwrap() {
+                if let Due::Now { date, .. } = d {
+                    if !delivered.contains_key(&date) {
+                        delivered.entry(date).or_default().push(now);
+                    }
+                }
+            }
+            now += Duration::minutes(step);
+        }
+        delivered
+    }
+
+    #[test]
+    fn exactly_one_per_local_day_across_dst_in_berlin() {
+        // Spring forward 2026-03-29 02:00 -> 03:00; fall back 2026-10-25 03:00 -> 02:00.
+        for (start, time) in [("2026-03-26T00:00:00Z", "02:30"), ("2026-10-22T00:00:00Z", "02:30"), ("2026-10-22T00:00:00Z", "08:00")] {
+            let s = Schedule::daily(time, "Europe/Berlin").unwrap();
+            let got = simulate(&s, start, 6, 5);
+            assert_eq!(got.len(), 6, "{start} {time}: {got:?}");
+            assert!(got.values().all(|v| v.len() == 1));
+        }
+        // On the spring-forward day 02:30 does not exist: delivered when the clocks reach 03:00.
+        let s = Schedule::daily("02:30", "Europe/Berlin").unwrap();
+        let spring = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        assert_eq!(s.fire_on(spring).unwrap(), Some(utc("2026-03-29T01:00:00Z")));
+        // On the fall-back day 02:30 happens twice: delivered at the first.
+        let fall = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        assert_eq!(s.fire_on(fall).unwrap(), Some(utc("2026-10-25T00:30:00Z")));
+    }
+
+    #[test]
+    fn exactly_one_per_local_day_across_dst_in_new_york() {
+        // Spring forward 2026-03-08 02:00 -> 03:00; fall back 2026-11-01 02:00 -> 01:00.
+        for start in ["2026-03-05T00:00:00Z", "2026-10-29T00:00:00Z"] {
+            for time in ["01:30", "02:30", "07:00"] {
+                let s = Schedule::daily(time, "America/New_York").unwrap();
+                let got = simulate(&s, start, 6, 5);
+                assert_eq!(got.len(), 6, "{start} {time}: {got:?}");
+                assert!(got.values().all(|v| v.len() == 1), "{start} {time}: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cron_schedules_keep_one_per_day_over_dst_and_skip_unselected_days() {
+        let s = Schedule::cron("0 30 2 * * *", "Europe/Berlin").unwrap();
+        let got = simulate(&s, "2026-03-26T00:00:00Z", 6, 5);
+        assert_eq!(got.len(), 6, "{got:?}");
+        let weekdays = Schedule::cron("0 0 8 * * Mon-Fri", "America/New_York").unwrap();
+        // 2026-10-29 is a Thursday: Thu, Fri, (Sat, Sun skipped), Mon, Tue.
+        let got = simulate(&weekdays, "2026-10-29T00:00:00Z", 6, 5);
+        let days: Vec<String> = got.keys().map(|d| d.format("%a").to_string()).collect();
+        assert_eq!(days, ["Thu", "Fri", "Mon", "Tue"]);
+    }
+
+    #[test]
+    fn catch_up_within_the_window_then_skip() {
+        let s = Schedule::daily("08:00", "UTC").unwrap();
+        let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let fire = utc("2026-11-28T08:00:00Z");
+        assert_eq!(due(&s, utc("2026-11-28T07:59:00Z"), Duration::hours(6)).unwrap().last(), Some(&Due::Missed {
+            date: date.pred_opt().unwrap(),
+            fire: fire - Duration::days(1)
+        }));
+        assert_eq!(due(&s, utc("2026-11-28T10:00:00Z"), Duration::hours(6)).unwrap().last(), Some(&Due::Now { date, fire }));
+        assert_eq!(due(&s, utc("2026-11-28T15:00:00Z"), Duration::hours(6)).unwrap().last(), Some(&Due::Missed { date, fire }));
+    }
+
+    #[test]
+    fn bad_input_says_what_good_input_looks_like() {
+        assert!(Schedule::daily("8am", "UTC").unwrap_err().to_string().contains("HH:MM"));
+        assert!(Schedule::daily("08:00", "Mars/Olympus").unwrap_err().to_string().contains("Europe/Berlin"));
+        assert!(Schedule::cron("every day", "UTC").unwrap_err().to_string().contains("seconds first"));
+    }
+}
