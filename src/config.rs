@@ -21,6 +21,119 @@ pub struct Config {
     pub digest: DigestConfig,
     /// Answering follow-up questions.
     pub ask: AskConfig,
+    /// The always-on service (`podsift run`).
+    pub service: ServiceConfig,
+    /// Delivering digests: catch-up, retries, concurrency.
+    pub delivery: DeliveryConfig,
+    /// The adapters that carry digests to readers.
+    pub adapters: AdaptersConfig,
+}
+
+/// `podsift run`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address of the HTTP server (/healthz, /metrics, adapter webhooks).
+    pub bind: String,
+    /// Minutes between ingests.
+    pub ingest_every_minutes: u64,
+    /// Seconds between checks for due deliveries.
+    pub tick_seconds: u64,
+    /// Largest request body the HTTP server accepts, in bytes.
+    pub request_body_limit_bytes: usize,
+    /// Seconds in-flight sends get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_seconds: u64,
+    /// Delivery time for a new subscriber who names none (HH:MM).
+    pub default_time: String,
+    /// Timezone for a new subscriber who names none (IANA).
+    pub default_timezone: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            bind: "127.0.0.1:8080".into(),
+            ingest_every_minutes: 60,
+            tick_seconds: 30,
+            request_body_limit_bytes: 64 * 1024,
+            shutdown_grace_seconds: 10,
+            default_time: "08:00".into(),
+            default_timezone: "UTC".into(),
+        }
+    }
+}
+
+/// Delivery policy.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// A digest missed (downtime) by up to this many minutes is still delivered; later, skipped.
+    pub catch_up_minutes: u64,
+    /// Destinations sent to at the same time.
+    pub max_concurrency: usize,
+    /// Attempts per delivery (transient errors within one attempt count too) before giving up.
+    pub max_attempts: u32,
+    /// Platform rate-limit waits honoured for one message before it counts as failed.
+    pub max_rate_limit_waits: u32,
+    /// First backoff after a transient error, in milliseconds; doubles each time, plus jitter.
+    pub backoff_base_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            catch_up_minutes: 360,
+            max_concurrency: 32,
+            max_attempts: 5,
+            max_rate_limit_waits: 10,
+            backoff_base_ms: 500,
+        }
+    }
+}
+
+/// Which adapters run, and their settings. Secrets come from the environment (.env.example).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptersConfig {
+    pub console: ConsoleConfig,
+    pub webhook: WebhookConfig,
+}
+
+/// Prints digests to the terminal and reads commands from standard input.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    pub enabled: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true }
+    }
+}
+
+/// POSTs digests as signed JSON to each destination's URL (`webhook:https://...`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub enabled: bool,
+    /// Requests per second over all webhook destinations.
+    pub global_per_second: f64,
+    /// Requests per second to one destination.
+    pub per_destination_per_second: f64,
+    /// Seconds allowed for one request.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            enabled: false,
+            global_per_second: 20.0,
+            per_destination_per_second: 1.0,
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// How follow-up questions are answered.
@@ -191,6 +304,15 @@ impl Config {
         Ok(config)
     }
 
+    /// Applies environment overrides (`PODSIFT_BIND` for service.bind) and validates again.
+    pub fn with_env(mut self, source: &Path) -> Result<Config, ConfigError> {
+        if let Ok(bind) = std::env::var("PODSIFT_BIND") {
+            self.service.bind = bind;
+        }
+        self.validate(source)?;
+        Ok(self)
+    }
+
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key, problem: &str| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -256,6 +378,51 @@ impl Config {
         }
         if a.max_citations == 0 {
             return Err(invalid("ask.max_citations", "must be at least 1"));
+        }
+        let sv = &self.service;
+        if sv.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "service.bind",
+                &format!(
+                    "{:?} is not an address: use IP:PORT, e.g. 127.0.0.1:8080",
+                    sv.bind
+                ),
+            ));
+        }
+        if chrono::NaiveTime::parse_from_str(&sv.default_time, "%H:%M").is_err() {
+            return Err(invalid(
+                "service.default_time",
+                &format!("{:?} is not a time: use HH:MM, e.g. 08:00", sv.default_time),
+            ));
+        }
+        if sv.default_timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "service.default_timezone",
+                &format!(
+                    "{:?} is not a known timezone; use an IANA name such as Europe/Berlin",
+                    sv.default_timezone
+                ),
+            ));
+        }
+        if sv.ingest_every_minutes == 0 || sv.tick_seconds == 0 {
+            return Err(invalid(
+                "service.ingest_every_minutes",
+                "and service.tick_seconds must be at least 1",
+            ));
+        }
+        let dl = &self.delivery;
+        if dl.max_concurrency == 0 || dl.max_attempts == 0 {
+            return Err(invalid(
+                "delivery.max_concurrency",
+                "and delivery.max_attempts must be at least 1",
+            ));
+        }
+        let w = &self.adapters.webhook;
+        if w.enabled && !(w.global_per_second > 0.0 && w.per_destination_per_second > 0.0) {
+            return Err(invalid(
+                "adapters.webhook.global_per_second",
+                "and per_destination_per_second must be above 0",
+            ));
         }
         let n = &self.insight;
         if n.candidates_per_episode == 0 {

@@ -12,15 +12,19 @@
 //! - [`config`]: the TOML configuration, validated with errors that name the key.
 //! - [`demo`]: the bundled demo podcasts, served from a loopback server.
 
+pub mod adapters;
 pub mod ask;
 pub mod config;
 pub mod deliver;
 pub mod demo;
 pub mod ingest;
 pub mod insight;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod server;
+pub mod service;
 pub mod store;
 
 /// Installs rustls' ring provider for the process unless one is installed already.

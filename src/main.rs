@@ -79,6 +79,67 @@ enum Command {
     },
     /// Ingest the bundled demo podcasts (no network, no keys), then show the top 5 and answer a question
     Demo,
+    /// Run the service: ingest on a schedule, deliver each subscriber's digest at their time,
+    /// serve /healthz and /metrics; stops cleanly on Ctrl-C or SIGTERM
+    Run {
+        /// Use the bundled demo podcasts and subscribe the console, so the whole loop shows on
+        /// the terminal at once
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage subscriptions (destinations are platform:id, e.g. console:local, webhook:https://...)
+    #[command(subcommand)]
+    Subs(SubsCommand),
+}
+
+#[derive(Subcommand)]
+enum SubsCommand {
+    /// List subscriptions with their schedule, state and last delivery
+    Ls {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Subscribe a destination
+    Add {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// Local delivery time, HH:MM [default: service.default_time]
+        #[arg(long)]
+        time: Option<String>,
+        /// IANA timezone, e.g. Europe/Berlin [default: service.default_timezone]
+        #[arg(long)]
+        tz: Option<String>,
+        /// A cron expression instead of --time (6 fields, seconds first: "0 0 8 * * Mon-Fri")
+        #[arg(long, conflicts_with = "time")]
+        cron: Option<String>,
+        /// Only insights from this podcast (repeatable)
+        #[arg(long = "only")]
+        only: Vec<String>,
+        /// Never insights from this podcast (repeatable)
+        #[arg(long = "mute")]
+        mute: Vec<String>,
+        /// Only insights mentioning this word (repeatable)
+        #[arg(long = "keyword")]
+        keywords: Vec<String>,
+    },
+    /// Unsubscribe a destination
+    Rm {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+    },
+    /// Pause deliveries to a destination
+    Pause {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// Why (shown in `subs ls`)
+        #[arg(long, default_value = "paused by an operator")]
+        reason: String,
+    },
+    /// Resume deliveries to a paused destination
+    Resume {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,17 +203,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn load_config(path: Option<&Path>) -> Result<Config> {
-    match path {
-        Some(p) => Ok(Config::load(p)?),
-        None => {
-            let default = Path::new("config/podsift.toml");
-            if default.exists() {
-                Ok(Config::load(default)?)
-            } else {
-                Ok(Config::default())
-            }
-        }
-    }
+    let default = Path::new("config/podsift.toml");
+    let (config, source) = match path {
+        Some(p) => (Config::load(p)?, p),
+        None if default.exists() => (Config::load(default)?, default),
+        None => (Config::default(), Path::new("(built-in defaults)")),
+    };
+    Ok(config.with_env(source)?)
 }
 
 fn open_store(dir: &Path) -> Result<Store> {
@@ -243,6 +300,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Demo => demo(cli.data, &config).await,
+        Command::Run { demo } => run_service(&data, config, demo).await,
+        Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
     }
 }
 
@@ -649,4 +708,218 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
+    podsift::deliver::Destination::parse(s)
+        .ok_or_else(|| anyhow::anyhow!("{s:?} is not a destination: use platform:id, e.g. console:local or webhook:https://hooks.example.com/x"))
+}
+
+fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
+    use podsift::deliver::{DeliveryState, Schedule, Subscription};
+    let existing = |d: &str| -> Result<Subscription> {
+        let dest = destination_arg(d)?;
+        store.subscription(&dest.key())?.ok_or_else(|| {
+            anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions")
+        })
+    };
+    match cmd {
+        SubsCommand::Ls { out } => {
+            let subs = store.subscriptions()?;
+            if out.json {
+                return print_json(&subs);
+            }
+            if subs.is_empty() {
+                println!(
+                    "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
+                );
+            }
+            let deliveries = store.deliveries()?;
+            for s in &subs {
+                let state = s
+                    .paused
+                    .as_deref()
+                    .map(|r| format!("paused: {r}"))
+                    .unwrap_or_else(|| "active".into());
+                println!(
+                    "{}  {}  {}  (by {})",
+                    s.destination,
+                    s.schedule.describe(),
+                    state,
+                    s.created_by
+                );
+                if let Some(d) = deliveries
+                    .iter()
+                    .filter(|d| d.destination == s.destination)
+                    .max_by_key(|d| d.date)
+                {
+                    let what = match &d.state {
+                        DeliveryState::Sent { at } => {
+                            format!("sent {}", at.format("%Y-%m-%d %H:%M UTC"))
+                        }
+                        DeliveryState::Pending => "pending".into(),
+                        DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
+                        DeliveryState::Failed { error } => format!("failed: {error}"),
+                    };
+                    println!("    last digest {}: {what}", d.date);
+                }
+            }
+        }
+        SubsCommand::Add {
+            destination,
+            time,
+            tz,
+            cron,
+            only,
+            mute,
+            keywords,
+        } => {
+            let dest = destination_arg(&destination)?;
+            let tz = tz.unwrap_or_else(|| config.service.default_timezone.clone());
+            let schedule = match cron {
+                Some(expr) => Schedule::cron(&expr, &tz)?,
+                None => {
+                    Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?
+                }
+            };
+            let sub = Subscription {
+                destination: dest.clone(),
+                schedule,
+                only_podcasts: only,
+                mute_podcasts: mute,
+                keywords,
+                paused: None,
+                created_by: "operator".into(),
+                created_at: Utc::now(),
+            };
+            store.put_subscription(&sub)?;
+            store.flush()?;
+            println!("subscribed {dest}: {}", sub.schedule.describe());
+        }
+        SubsCommand::Rm { destination } => {
+            let dest = destination_arg(&destination)?;
+            if !store.remove_subscription(&dest.key())? {
+                bail!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions");
+            }
+            store.flush()?;
+            println!("unsubscribed {dest}");
+        }
+        SubsCommand::Pause {
+            destination,
+            reason,
+        } => {
+            let mut s = existing(&destination)?;
+            s.paused = Some(reason);
+            store.put_subscription(&s)?;
+            store.flush()?;
+            println!("paused {}", s.destination);
+        }
+        SubsCommand::Resume { destination } => {
+            let mut s = existing(&destination)?;
+            s.paused = None;
+            store.put_subscription(&s)?;
+            store.flush()?;
+            println!("resumed {}", s.destination);
+        }
+    }
+    Ok(())
+}
+
+/// The adapters the config enables, with their secrets from the environment.
+fn adapters(config: &Config) -> Result<Vec<std::sync::Arc<dyn podsift::deliver::Adapter>>> {
+    let mut out: Vec<std::sync::Arc<dyn podsift::deliver::Adapter>> = Vec::new();
+    if config.adapters.console.enabled {
+        out.push(std::sync::Arc::new(
+            podsift::adapters::console::ConsoleAdapter::stdout(),
+        ));
+    }
+    if config.adapters.webhook.enabled {
+        use podsift::adapters::webhook::{SECRET_ENV, WebhookAdapter};
+        let secret = std::env::var(SECRET_ENV).map_err(|_| {
+            anyhow::anyhow!("adapters.webhook.enabled is true but {SECRET_ENV} is not set: set it (see .env.example) or disable the webhook adapter")
+        })?;
+        out.push(std::sync::Arc::new(
+            WebhookAdapter::new(&config.adapters.webhook, &secret).map_err(anyhow::Error::msg)?,
+        ));
+    }
+    if out.is_empty() {
+        bail!(
+            "no adapter is enabled: enable [adapters.console] or [adapters.webhook] in the config"
+        );
+    }
+    Ok(out)
+}
+
+/// A channel that turns true on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::error!("cannot listen for SIGTERM: {e}");
+                        let _ = ctrl_c.await;
+                        let _ = tx.send(true);
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        eprintln!("podsift: stopping (finishing in-flight sends)");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> {
+    let store = open_store(data)?;
+    let adapters = adapters(&config)?;
+    let shutdown = shutdown_signal();
+    // Kept alive for the whole run: the demo feeds are served from it.
+    let mut _demo_server = None;
+    if demo {
+        let now = Utc::now();
+        let server = podsift::demo::DemoServer::start(now)
+            .await
+            .context("cannot start the demo server")?;
+        server.subscribe(&store, now)?;
+        _demo_server = Some(server);
+        // Subscribe the console for right now, so the first tick delivers the digest.
+        let time = now.format("%H:%M").to_string();
+        let dest = podsift::adapters::console::destination();
+        if store.subscription(&dest.key())?.is_none() {
+            store.put_subscription(&podsift::deliver::Subscription {
+                destination: dest,
+                schedule: podsift::deliver::Schedule::daily(&time, "UTC")?,
+                only_podcasts: vec![],
+                mute_podcasts: vec![],
+                keywords: vec![],
+                paused: None,
+                created_by: "demo".into(),
+                created_at: now,
+            })?;
+        }
+        config.service.tick_seconds = config.service.tick_seconds.min(5);
+        eprintln!(
+            "podsift run --demo: the demo podcasts are ingested now and the console gets today's digest within seconds."
+        );
+        eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
+    }
+    let service = podsift::service::Service {
+        adapters,
+        console_input: true,
+        shutdown,
+    };
+    podsift::service::run(store, config, service).await?;
+    eprintln!("podsift: stopped cleanly");
+    Ok(())
 }

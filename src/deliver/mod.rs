@@ -1,2 +1,250 @@
-//! Delivery: schedules, the outbox, rate limits and retries, and the adapter seam.
+//! Delivery: who gets which digest when, through which adapter, exactly once.
+//!
+//! The core speaks to adapters through [`Adapter`]: it hands them platform-neutral [`Message`]s
+//! to render within their declared [`Limits`] and send part by part, and it receives
+//! platform-neutral [`Command`]s from them. Adapters never decide policy (schedules, retries,
+//! pausing); the core never names a platform type.
+
+pub mod commands;
+pub mod fanout;
+pub mod ratelimit;
 pub mod schedule;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::ask::Answer;
+use crate::model::{Digest, DigestEntry};
+pub use schedule::Schedule;
+
+/// Where messages go: a platform and that platform's id for a chat, channel or endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Destination {
+    pub platform: String,
+    pub id: String,
+}
+
+impl Destination {
+    pub fn new(platform: &str, id: &str) -> Destination {
+        Destination {
+            platform: platform.to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    /// `platform:id`, the form used on the command line and as the store key.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.platform, self.id)
+    }
+
+    /// Parses `platform:id`.
+    pub fn parse(s: &str) -> Option<Destination> {
+        let (p, id) = s.split_once(':')?;
+        (!p.is_empty() && !id.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            .then(|| Destination::new(p, id))
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// What the core sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Digest(Digest),
+    Answer { entry: DigestEntry, answer: Answer },
+    Notice(String),
+}
+
+/// One platform message of a rendered [`Message`], within the adapter's size limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The platform payload (text or JSON, as the adapter renders it).
+    pub body: String,
+    /// The digest rank this part carries, so replies to it map back to that insight.
+    pub rank: Option<usize>,
+}
+
+/// An adapter's declared limits; the core paces sends and renders within them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest message, in the platform's own unit (characters, UTF-16 units).
+    pub max_message_len: usize,
+    /// Messages per second over the whole platform.
+    pub global_per_second: f64,
+    /// Messages per second to one destination.
+    pub per_destination_per_second: f64,
+}
+
+/// Why a send failed, as the core needs to know to decide what to do next.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendError {
+    /// The platform asked to wait exactly this long.
+    #[error("rate limited: retry after {} ms", retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
+    /// The destination no longer exists or blocked us: pause, do not retry.
+    #[error("destination gone: {0}")]
+    Gone(String),
+    /// Worth retrying with backoff (timeouts, 5xx).
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// The platform refused the message itself; retrying will not help.
+    #[error("refused: {0}")]
+    Invalid(String),
+}
+
+/// A chat platform as the core sees it.
+pub trait Adapter: Send + Sync {
+    /// The platform name used in destinations (`console`, `webhook`, `telegram`, ...).
+    fn platform(&self) -> &'static str;
+    fn limits(&self) -> Limits;
+    /// Renders a message into parts that each fit `limits().max_message_len`.
+    fn render(&self, message: &Message) -> Vec<Part>;
+    /// Sends one part; `idempotency_key` is the same when the same part is sent again after a
+    /// crash, for platforms that can use it to drop the duplicate. Returns the platform's
+    /// message id.
+    fn send<'a>(
+        &'a self,
+        to: &'a Destination,
+        part: &'a Part,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<String, SendError>>;
+}
+
+/// What a reader or operator asks of podsift through an adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Subscribe {
+        destination: Destination,
+        schedule: Option<Schedule>,
+        created_by: String,
+    },
+    Unsubscribe {
+        destination: Destination,
+    },
+    SetSchedule {
+        destination: Destination,
+        schedule: Schedule,
+    },
+    DigestNow {
+        destination: Destination,
+    },
+    Ask {
+        destination: Destination,
+        reference: String,
+        question: String,
+    },
+    Feedback {
+        destination: Destination,
+        insight: String,
+        up: bool,
+    },
+    Help {
+        destination: Destination,
+    },
+}
+
+impl Command {
+    pub fn destination(&self) -> &Destination {
+        match self {
+            Command::Subscribe { destination, .. }
+            | Command::Unsubscribe { destination }
+            | Command::SetSchedule { destination, .. }
+            | Command::DigestNow { destination }
+            | Command::Ask { destination, .. }
+            | Command::Feedback { destination, .. }
+            | Command::Help { destination } => destination,
+        }
+    }
+}
+
+/// A subscribed destination and how it wants its digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Subscription {
+    pub destination: Destination,
+    pub schedule: Schedule,
+    /// Only these podcasts (titles), when not empty.
+    #[serde(default)]
+    pub only_podcasts: Vec<String>,
+    #[serde(default)]
+    pub mute_podcasts: Vec<String>,
+    /// Only insights mentioning one of these words, when not empty.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Why delivery is paused, when it is.
+    pub paused: Option<String>,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Subscription {
+    /// The digest as this subscriber wants it: muted podcasts and unmatched keywords dropped,
+    /// the rest renumbered.
+    pub fn filter(&self, digest: &Digest) -> Digest {
+        let mut d = digest.clone();
+        let lower = |s: &str| s.to_lowercase();
+        d.insights.retain(|e| {
+            (self.only_podcasts.is_empty()
+                || self
+                    .only_podcasts
+                    .iter()
+                    .any(|p| lower(p) == lower(&e.podcast)))
+                && !self
+                    .mute_podcasts
+                    .iter()
+                    .any(|p| lower(p) == lower(&e.podcast))
+                && (self.keywords.is_empty()
+                    || self
+                        .keywords
+                        .iter()
+                        .any(|k| lower(&e.text).contains(&lower(k))))
+        });
+        for (i, e) in d.insights.iter_mut().enumerate() {
+            e.rank = i + 1;
+        }
+        d
+    }
+}
+
+/// Where one destination's digest of one day stands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Written before the first send; parts listed in `sent` already went out.
+    Pending,
+    Sent {
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Not sent, on purpose (missed by more than the catch-up window, nothing to send).
+    Skipped {
+        reason: String,
+    },
+    /// Gave up for now; retried on a later tick while the day is still within catch-up.
+    Failed {
+        error: String,
+    },
+}
+
+/// The outbox record of (destination, local day).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    pub destination: Destination,
+    pub date: chrono::NaiveDate,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// Platform message ids of the parts sent so far, with the digest rank each carries.
+    pub sent: Vec<(Option<usize>, String)>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Delivery {
+    /// The stable key the parts' idempotency keys derive from.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.destination.key(), self.date)
+    }
+}

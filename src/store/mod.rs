@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
+use crate::deliver::{Delivery, Subscription};
 use crate::insight::terms::Corpus;
 use crate::model::{Digest, Episode, Feed, Insight, Transcript};
 
@@ -73,6 +74,16 @@ pub struct Store {
     corpus: sled::Tree,
     /// `YYYY-MM-DD` -> the digest of that day.
     digests: sled::Tree,
+    /// `platform:id` -> subscription.
+    subscriptions: sled::Tree,
+    /// `platform:id \0 YYYY-MM-DD` -> the outbox record of that digest.
+    deliveries: sled::Tree,
+    /// `platform:id \0 message id` -> (date, rank): replies map back to insights through it.
+    messages: sled::Tree,
+    /// `platform:id \0 insight id` -> feedback (true = up).
+    feedback: sled::Tree,
+    /// Service state (`last_ingest`, `last_delivery`).
+    meta: sled::Tree,
 }
 
 const META_FORMAT_KEY: &[u8] = b"store_format";
@@ -124,6 +135,11 @@ impl Store {
             insights: db.open_tree("insights")?,
             corpus: db.open_tree("corpus")?,
             digests: db.open_tree("digests")?,
+            subscriptions: db.open_tree("subscriptions")?,
+            deliveries: db.open_tree("deliveries")?,
+            messages: db.open_tree("messages")?,
+            feedback: db.open_tree("feedback")?,
+            meta,
             dir: dir.to_path_buf(),
             db,
         })
@@ -347,6 +363,135 @@ impl Store {
     /// Every stored digest, oldest first.
     pub fn digests(&self) -> Result<Vec<Digest>> {
         scan(&self.digests, "digests", b"")
+    }
+}
+
+impl Store {
+    // ---- subscriptions ----
+
+    pub fn subscription(&self, destination_key: &str) -> Result<Option<Subscription>> {
+        get(
+            &self.subscriptions,
+            "subscriptions",
+            destination_key.as_bytes(),
+        )
+    }
+
+    pub fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        scan(&self.subscriptions, "subscriptions", b"")
+    }
+
+    /// Every subscription, read lazily one at a time, for fan-outs over many destinations.
+    pub fn subscriptions_iter(&self) -> impl Iterator<Item = Result<Subscription>> + '_ {
+        self.subscriptions.iter().map(|kv| {
+            let (k, v) = kv?;
+            decode("subscriptions", &k, &v)
+        })
+    }
+
+    pub fn put_subscription(&self, sub: &Subscription) -> Result<()> {
+        self.subscriptions
+            .insert(sub.destination.key().as_bytes(), encode(sub))?;
+        Ok(())
+    }
+
+    /// Removes a subscription; its delivery history stays. Returns false when there was none.
+    pub fn remove_subscription(&self, destination_key: &str) -> Result<bool> {
+        Ok(self
+            .subscriptions
+            .remove(destination_key.as_bytes())?
+            .is_some())
+    }
+
+    // ---- outbox ----
+
+    pub fn delivery(
+        &self,
+        destination_key: &str,
+        date: chrono::NaiveDate,
+    ) -> Result<Option<Delivery>> {
+        get(
+            &self.deliveries,
+            "deliveries",
+            &index_key(destination_key, &date.to_string()),
+        )
+    }
+
+    /// Writes an outbox record, and the message-id mapping of every part it lists as sent, in
+    /// one transaction, flushed: a record the caller saw written survives a crash.
+    pub fn put_delivery(&self, d: &Delivery) -> Result<()> {
+        let dest = d.destination.key();
+        let key = index_key(&dest, &d.date.to_string());
+        let value = encode(d);
+        let refs: Vec<(Vec<u8>, Vec<u8>)> = d
+            .sent
+            .iter()
+            .filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r)))))
+            .collect();
+        let res: std::result::Result<(), TransactionError<()>> = (&self.deliveries, &self.messages)
+            .transaction(|(deliveries, messages)| {
+                deliveries.insert(key.clone(), value.clone())?;
+                for (k, v) in &refs {
+                    messages.insert(k.clone(), v.clone())?;
+                }
+                Ok(())
+            });
+        res.map_err(tx_err)?;
+        self.flush()
+    }
+
+    pub fn deliveries(&self) -> Result<Vec<Delivery>> {
+        scan(&self.deliveries, "deliveries", b"")
+    }
+
+    /// The (date, rank) of the insight a sent message carried.
+    pub fn message_ref(
+        &self,
+        destination_key: &str,
+        message_id: &str,
+    ) -> Result<Option<(chrono::NaiveDate, usize)>> {
+        get(
+            &self.messages,
+            "messages",
+            &index_key(destination_key, message_id),
+        )
+    }
+
+    pub fn put_feedback(&self, destination_key: &str, insight_id: &str, up: bool) -> Result<()> {
+        self.feedback
+            .insert(index_key(destination_key, insight_id), encode(&up))?;
+        self.flush()
+    }
+
+    /// Net feedback per insight id (ups minus downs).
+    pub fn feedback_totals(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let mut out = std::collections::HashMap::new();
+        for kv in self.feedback.iter() {
+            let (k, v) = kv?;
+            let up: bool = decode("feedback", &k, &v)?;
+            let insight = k.rsplit(|b| *b == 0).next().unwrap_or(&[]);
+            *out.entry(String::from_utf8_lossy(insight).into_owned())
+                .or_default() += if up { 1 } else { -1 };
+        }
+        Ok(out)
+    }
+
+    // ---- service state ----
+
+    pub fn set_state(&self, key: &str, value: &chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.meta
+            .insert(format!("state:{key}").as_bytes(), encode(value))?;
+        Ok(())
+    }
+
+    pub fn state(&self, key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        get(&self.meta, "meta", format!("state:{key}").as_bytes())
+    }
+
+    /// A cheap read that fails when the store is unusable, for health checks.
+    pub fn check(&self) -> Result<()> {
+        self.meta.get(META_FORMAT_KEY)?;
+        Ok(())
     }
 }
 

@@ -1,0 +1,121 @@
+//! The console adapter: digests and answers printed on the terminal; commands read from
+//! standard input, one per line (`/start 08:00 Europe/Berlin`, `/ask 2 what was said?`).
+//! It proves the adapter seam end to end without any platform account.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::future::BoxFuture;
+
+use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
+use crate::model::{DigestEntry, hms};
+
+/// The one console destination.
+pub fn destination() -> Destination {
+    Destination::new("console", "local")
+}
+
+pub struct ConsoleAdapter {
+    out: Mutex<Box<dyn Write + Send>>,
+    next_id: AtomicU64,
+}
+
+impl ConsoleAdapter {
+    /// Writes to standard output.
+    pub fn stdout() -> ConsoleAdapter {
+        ConsoleAdapter::new(Box::new(std::io::stdout()))
+    }
+
+    pub fn new(out: Box<dyn Write + Send>) -> ConsoleAdapter {
+        ConsoleAdapter {
+            out: Mutex::new(out),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+fn entry_text(e: &DigestEntry) -> String {
+    let speaker = e
+        .speaker
+        .as_deref()
+        .map(|s| format!(" · {s}"))
+        .unwrap_or_default();
+    let mut s = format!(
+        "#{}  {}\n    {} — {}{speaker} · {}",
+        e.rank,
+        e.text,
+        e.podcast,
+        e.episode,
+        hms(e.start_seconds)
+    );
+    if let Some(link) = &e.link {
+        s.push_str(&format!("  {link}"));
+    }
+    s.push_str(&format!("\n    \"{}\"", e.quote));
+    if !e.also_in.is_empty() {
+        s.push_str(&format!(
+            "\n    also on {} other podcast(s)/episode(s)",
+            e.also_in.len()
+        ));
+    }
+    s
+}
+
+impl Adapter for ConsoleAdapter {
+    fn platform(&self) -> &'static str {
+        "console"
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message_len: 64 * 1024,
+            global_per_second: 100.0,
+            per_destination_per_second: 100.0,
+        }
+    }
+
+    fn render(&self, message: &Message) -> Vec<Part> {
+        match message {
+            Message::Digest(d) => {
+                let mut parts = vec![Part {
+                    body: format!("== podsift digest for {} ==", d.date),
+                    rank: None,
+                }];
+                parts.extend(d.insights.iter().map(|e| Part {
+                    body: entry_text(e),
+                    rank: Some(e.rank),
+                }));
+                parts
+            }
+            Message::Answer { entry, answer } => {
+                vec![Part {
+                    body: format!(
+                        "About #{} ({}):\n{}",
+                        entry.rank, entry.podcast, answer.answer
+                    ),
+                    rank: Some(entry.rank),
+                }]
+            }
+            Message::Notice(text) => vec![Part {
+                body: text.clone(),
+                rank: None,
+            }],
+        }
+    }
+
+    fn send<'a>(
+        &'a self,
+        _to: &'a Destination,
+        part: &'a Part,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            writeln!(out, "{}\n", part.body)
+                .and_then(|_| out.flush())
+                .map_err(|e| SendError::Transient(e.to_string()))?;
+            Ok(self.next_id.fetch_add(1, Ordering::Relaxed).to_string())
+        })
+    }
+}

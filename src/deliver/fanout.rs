@@ -1,0 +1,319 @@
+//! The outbox and fan-out: each due (destination, local day) is written to the outbox before
+//! anything is sent, every sent part is recorded as soon as the platform answered, and the
+//! record is completed only when all parts went out. After a crash the same record resumes from
+//! the first unsent part, with the same idempotency keys.
+//!
+//! Sends run with bounded concurrency and per-platform rate limits (global and per destination);
+//! a platform's rate-limit wait is honoured exactly, transient errors back off with jitter, and a
+//! destination that is gone is paused with the reason instead of being retried forever. One slow
+//! or failing destination never holds up the others.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+
+use super::ratelimit::RateLimiter;
+use super::schedule::{Due, due};
+use super::{Adapter, Delivery, DeliveryState, Destination, Message, SendError, Subscription};
+use crate::config::{DeliveryConfig, DigestConfig};
+use crate::insight::digest;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+/// Sends through adapters under their limits; owns the outbox.
+pub struct Deliverer {
+    store: Store,
+    adapters: HashMap<String, Arc<dyn Adapter>>,
+    limiters: HashMap<String, Arc<RateLimiter>>,
+    config: DeliveryConfig,
+    digest: DigestConfig,
+    metrics: Arc<Metrics>,
+}
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TickSummary {
+    pub delivered: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub paused: usize,
+}
+
+enum Outcome {
+    Delivered,
+    Failed,
+    Skipped,
+    Paused,
+    Waiting,
+}
+
+impl Deliverer {
+    pub fn new(
+        store: Store,
+        adapters: Vec<Arc<dyn Adapter>>,
+        config: DeliveryConfig,
+        digest: DigestConfig,
+        metrics: Arc<Metrics>,
+    ) -> Deliverer {
+        let mut map = HashMap::new();
+        let mut limiters = HashMap::new();
+        for a in adapters {
+            let l = a.limits();
+            limiters.insert(
+                a.platform().to_string(),
+                Arc::new(RateLimiter::new(
+                    l.global_per_second,
+                    l.per_destination_per_second,
+                )),
+            );
+            map.insert(a.platform().to_string(), a);
+        }
+        Deliverer {
+            store,
+            adapters: map,
+            limiters,
+            config,
+            digest,
+            metrics,
+        }
+    }
+
+    pub fn adapter(&self, platform: &str) -> Option<&Arc<dyn Adapter>> {
+        self.adapters.get(platform)
+    }
+
+    /// Delivers every digest that is due at `now` and not delivered yet.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickSummary, StoreError> {
+        let catch_up = chrono::Duration::minutes(self.config.catch_up_minutes as i64);
+        let mut jobs = Vec::new();
+        // Subscriptions are read one at a time; only the due ones are kept.
+        for sub in self.store.subscriptions_iter() {
+            let sub = sub?;
+            if sub.paused.is_some() || !self.adapters.contains_key(&sub.destination.platform) {
+                continue;
+            }
+            let Ok(dues) = due(&sub.schedule, now, catch_up) else {
+                tracing::warn!(destination = %sub.destination, "invalid schedule; skipping");
+                continue;
+            };
+            for d in dues {
+                let (date, missed) = match d {
+                    Due::Now { date, .. } => (date, false),
+                    Due::Missed { date, .. } => (date, true),
+                    Due::NotYet => continue,
+                };
+                let existing = self.store.delivery(&sub.destination.key(), date)?;
+                if matches!(
+                    existing.as_ref().map(|d| &d.state),
+                    Some(DeliveryState::Sent { .. } | DeliveryState::Skipped { .. })
+                ) {
+                    continue;
+                }
+                if missed {
+                    let mut rec =
+                        existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+                    rec.state = DeliveryState::Skipped {
+                        reason: format!(
+                            "missed by more than the catch-up window ({} min)",
+                            self.config.catch_up_minutes
+                        ),
+                    };
+                    rec.updated_at = now;
+                    self.store.put_delivery(&rec)?;
+                    tracing::info!(destination = %sub.destination, %date, "digest missed; skipped rather than sent late");
+                    continue;
+                }
+                jobs.push((sub.clone(), date, existing));
+            }
+        }
+        let mut summary = TickSummary::default();
+        let mut runs = futures_util::stream::iter(jobs)
+            .map(|(sub, date, existing)| self.deliver(sub, date, existing, now))
+            .buffer_unordered(self.config.max_concurrency);
+        while let Some(outcome) = runs.next().await {
+            match outcome? {
+                Outcome::Delivered => summary.delivered += 1,
+                Outcome::Failed => summary.failed += 1,
+                Outcome::Skipped => summary.skipped += 1,
+                Outcome::Paused => summary.paused += 1,
+                Outcome::Waiting => {}
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn deliver(
+        &self,
+        sub: Subscription,
+        date: NaiveDate,
+        existing: Option<Delivery>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let digest = digest::build_or_get(&self.store, &self.digest, date, now)?;
+        if digest.insights.is_empty() {
+            // Nothing yet: try again on later ticks until the catch-up window closes.
+            return Ok(Outcome::Waiting);
+        }
+        let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+        let filtered = sub.filter(&digest);
+        if filtered.insights.is_empty() {
+            rec.state = DeliveryState::Skipped {
+                reason: "no insight of the day matches the subscription's filters".into(),
+            };
+            rec.updated_at = now;
+            self.store.put_delivery(&rec)?;
+            return Ok(Outcome::Skipped);
+        }
+        let adapter = self.adapters[&sub.destination.platform].clone();
+        let parts = adapter.render(&Message::Digest(filtered));
+        rec.attempts += 1;
+        rec.state = DeliveryState::Pending;
+        rec.updated_at = now;
+        // Written before the first send: a crash from here on resumes this record.
+        self.store.put_delivery(&rec)?;
+        for (i, part) in parts.iter().enumerate().skip(rec.sent.len()) {
+            let key = format!("{}#{i}", rec.key());
+            match self
+                .send_part(adapter.as_ref(), &sub.destination, part, &key)
+                .await
+            {
+                Ok(id) => {
+                    rec.sent.push((part.rank, id));
+                    rec.updated_at = Utc::now();
+                    self.store.put_delivery(&rec)?;
+                }
+                Err(SendError::Gone(reason)) => {
+                    tracing::warn!(destination = %sub.destination, "destination gone, subscription paused: {reason}");
+                    let mut paused = sub.clone();
+                    paused.paused = Some(format!("destination gone: {reason}"));
+                    self.store.put_subscription(&paused)?;
+                    rec.state = DeliveryState::Failed {
+                        error: format!("destination gone: {reason}"),
+                    };
+                    self.store.put_delivery(&rec)?;
+                    Metrics::add(&self.metrics.deliveries_failed, 1);
+                    return Ok(Outcome::Paused);
+                }
+                Err(e) => {
+                    Metrics::add(&self.metrics.deliveries_failed, 1);
+                    let give_up = matches!(e, SendError::Invalid(_))
+                        || rec.attempts >= self.config.max_attempts;
+                    rec.state = if give_up {
+                        DeliveryState::Skipped {
+                            reason: format!("gave up after {} attempt(s): {e}", rec.attempts),
+                        }
+                    } else {
+                        DeliveryState::Failed {
+                            error: e.to_string(),
+                        }
+                    };
+                    tracing::warn!(destination = %sub.destination, %date, "delivery failed: {e}");
+                    self.store.put_delivery(&rec)?;
+                    return Ok(if give_up {
+                        Outcome::Skipped
+                    } else {
+                        Outcome::Failed
+                    });
+                }
+            }
+        }
+        rec.state = DeliveryState::Sent { at: Utc::now() };
+        self.store.put_delivery(&rec)?;
+        self.store.set_state("last_delivery", &Utc::now())?;
+        Metrics::add(&self.metrics.deliveries_ok, 1);
+        Ok(Outcome::Delivered)
+    }
+
+    /// Sends one part under the rate limits, honouring platform waits exactly and retrying
+    /// transient errors with jittered exponential backoff. Gone and Invalid return at once.
+    async fn send_part(
+        &self,
+        adapter: &dyn Adapter,
+        to: &Destination,
+        part: &super::Part,
+        key: &str,
+    ) -> Result<String, SendError> {
+        let limiter = &self.limiters[adapter.platform()];
+        let mut transient = 0u32;
+        let mut limited = 0u32;
+        loop {
+            if !limiter.acquire(&to.key()).await.is_zero() {
+                Metrics::add(&self.metrics.rate_limit_waits, 1);
+            }
+            match adapter.send(to, part, key).await {
+                Ok(id) => return Ok(id),
+                Err(SendError::RateLimited { retry_after })
+                    if limited < self.config.max_rate_limit_waits =>
+                {
+                    limited += 1;
+                    Metrics::add(&self.metrics.rate_limit_waits, 1);
+                    Metrics::add(&self.metrics.deliveries_retried, 1);
+                    tokio::time::sleep(retry_after).await;
+                }
+                Err(SendError::Transient(reason)) if transient + 1 < self.config.max_attempts => {
+                    transient += 1;
+                    Metrics::add(&self.metrics.deliveries_retried, 1);
+                    let wait = backoff(self.config.backoff_base_ms, transient);
+                    tracing::debug!(destination = %to, "transient failure ({reason}); retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends a reply (an answer or a notice) straight away, under the same limits and retries.
+    /// Returns the platform message ids.
+    pub async fn send_now(
+        &self,
+        to: &Destination,
+        message: &Message,
+    ) -> Result<Vec<String>, SendError> {
+        let adapter = self
+            .adapters
+            .get(&to.platform)
+            .ok_or_else(|| {
+                SendError::Invalid(format!(
+                    "no adapter for platform {:?} is enabled",
+                    to.platform
+                ))
+            })?
+            .clone();
+        let mut ids = Vec::new();
+        let salt = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        for (i, part) in adapter.render(message).iter().enumerate() {
+            ids.push(
+                self.send_part(adapter.as_ref(), to, part, &format!("reply-{salt:x}#{i}"))
+                    .await?,
+            );
+        }
+        Ok(ids)
+    }
+}
+
+fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) -> Delivery {
+    Delivery {
+        destination: destination.clone(),
+        date,
+        state: DeliveryState::Pending,
+        attempts: 0,
+        sent: Vec::new(),
+        updated_at: now,
+    }
+}
+
+/// base * 2^(n-1), with up to 50% random jitter so retries of many destinations spread out.
+pub fn backoff(base_ms: u64, n: u32) -> Duration {
+    let exp = base_ms.saturating_mul(1u64 << n.saturating_sub(1).min(16));
+    let jitter = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        % (exp / 2 + 1);
+    Duration::from_millis(exp + jitter)
+}

@@ -1,0 +1,82 @@
+//! Counters for /metrics, in the Prometheus text format. Plain atomics: cheap to bump from any
+//! task, never a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub feeds_fetched: AtomicU64,
+    pub feeds_failed: AtomicU64,
+    pub episodes: AtomicU64,
+    pub insights: AtomicU64,
+    pub deliveries_ok: AtomicU64,
+    pub deliveries_failed: AtomicU64,
+    pub deliveries_retried: AtomicU64,
+    pub rate_limit_waits: AtomicU64,
+    pub questions_answered: AtomicU64,
+}
+
+impl Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counters as Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let rows: [(&str, &str, &AtomicU64); 9] = [
+            (
+                "podsift_feeds_fetched_total",
+                "Feeds fetched successfully.",
+                &self.feeds_fetched,
+            ),
+            (
+                "podsift_feeds_failed_total",
+                "Feed fetches that failed.",
+                &self.feeds_failed,
+            ),
+            (
+                "podsift_episodes_total",
+                "New episodes stored.",
+                &self.episodes,
+            ),
+            (
+                "podsift_insights_total",
+                "Candidate insights extracted.",
+                &self.insights,
+            ),
+            (
+                "podsift_deliveries_ok_total",
+                "Digests delivered.",
+                &self.deliveries_ok,
+            ),
+            (
+                "podsift_deliveries_failed_total",
+                "Digest deliveries that failed.",
+                &self.deliveries_failed,
+            ),
+            (
+                "podsift_deliveries_retried_total",
+                "Sends retried after a transient error or a rate limit.",
+                &self.deliveries_retried,
+            ),
+            (
+                "podsift_rate_limit_waits_total",
+                "Waits for a rate limit (ours or the platform's).",
+                &self.rate_limit_waits,
+            ),
+            (
+                "podsift_questions_answered_total",
+                "Follow-up questions answered.",
+                &self.questions_answered,
+            ),
+        ];
+        let mut s = String::new();
+        for (name, help, c) in rows {
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                c.load(Ordering::Relaxed)
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,53 @@
+//! The service's HTTP server: /healthz, /metrics, and the routes adapters mount for webhooks.
+//! Request bodies are size-limited; nothing here decides policy.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The service's routes plus `extra` (adapter webhooks), all under the body size limit.
+pub fn router(state: ServerState, extra: axum::Router, body_limit: usize) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+        .merge(extra)
+        .layer(DefaultBodyLimit::max(body_limit))
+}
+
+async fn healthz(State(s): State<ServerState>) -> impl IntoResponse {
+    let store = s.store.check();
+    let state = |k| s.store.state(k).ok().flatten();
+    let body = json!({
+        "status": if store.is_ok() { "ok" } else { "error" },
+        "store": match &store { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+        "last_ingest": state("last_ingest"),
+        "last_delivery": state("last_delivery"),
+    });
+    let code = if store.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body))
+}
+
+async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+}

@@ -1,0 +1,196 @@
+//! `podsift run`: the always-on service. Ingests on a schedule, delivers due digests every
+//! tick, serves HTTP, takes commands from the console, and shuts down cleanly on SIGINT or
+//! SIGTERM: it stops taking work, gives in-flight sends a grace period, flushes the store and
+//! returns. A send cut off by the deadline stays pending in the outbox and resumes at the next
+//! start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::deliver::Adapter;
+use crate::deliver::commands::{Core, parse_text_command};
+use crate::deliver::fanout::Deliverer;
+use crate::ingest::{IngestOptions, Quiet};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything `run` needs besides the store and the config.
+pub struct Service {
+    pub adapters: Vec<Arc<dyn Adapter>>,
+    /// Read commands for the console destination from standard input.
+    pub console_input: bool,
+    /// Becomes true when the service should stop.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("cannot listen on {bind}: {reason} (set service.bind to a free address)")]
+    Bind { bind: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+pub async fn run(store: Store, config: Config, service: Service) -> Result<(), ServiceError> {
+    let metrics = Arc::new(Metrics::default());
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        service.adapters.clone(),
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let core = Arc::new(Core {
+        store: store.clone(),
+        config: config.clone(),
+        deliverer: deliverer.clone(),
+        metrics: metrics.clone(),
+    });
+
+    let listener = tokio::net::TcpListener::bind(&config.service.bind)
+        .await
+        .map_err(|e| ServiceError::Bind {
+            bind: config.service.bind.clone(),
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| ServiceError::Bind {
+        bind: config.service.bind.clone(),
+        reason: e.to_string(),
+    })?;
+    tracing::info!("listening on http://{addr} (/healthz, /metrics)");
+    eprintln!("podsift: serving http://{addr}/healthz and /metrics");
+    let app = crate::server::router(
+        crate::server::ServerState {
+            store: store.clone(),
+            metrics: metrics.clone(),
+        },
+        axum::Router::new(),
+        config.service.request_body_limit_bytes,
+    );
+    let mut stop = service.shutdown.clone();
+    let server = tokio::spawn(async move {
+        let graceful = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+        {
+            tracing::error!("HTTP server stopped: {e}");
+        }
+    });
+
+    if service.console_input && deliverer.adapter("console").is_some() {
+        spawn_console_reader(core.clone());
+    }
+
+    let mut stop_requested = service.shutdown.clone();
+    let shutdown = service.shutdown.clone();
+    let mut ingest_every = tokio::time::interval(Duration::from_secs(
+        config.service.ingest_every_minutes * 60,
+    ));
+    let mut tick_every = tokio::time::interval(Duration::from_secs(config.service.tick_seconds));
+    tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ingest_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let grace = Duration::from_secs(config.service.shutdown_grace_seconds);
+    loop {
+        tokio::select! {
+            _ = stop_requested.wait_for(|s| *s) => break,
+            _ = ingest_every.tick() => {
+                let work = ingest_once(&store, &config, &metrics);
+                if !finish_or_stop(work, &shutdown, grace).await { break; }
+            }
+            _ = tick_every.tick() => {
+                let work = async {
+                    match deliverer.tick(Utc::now()).await {
+                        Ok(s) if s != Default::default() => tracing::info!(?s, "delivery tick"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!("delivery tick failed: {e}"),
+                    }
+                };
+                if !finish_or_stop(work, &shutdown, grace).await { break; }
+            }
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = tokio::time::timeout(grace, server).await;
+    store.flush()?;
+    Ok(())
+}
+
+/// Runs `work`; if shutdown is asked meanwhile, gives it `grace` to finish. Returns false when
+/// the service should stop.
+async fn finish_or_stop(
+    work: impl std::future::Future<Output = ()>,
+    shutdown: &watch::Receiver<bool>,
+    grace: Duration,
+) -> bool {
+    tokio::pin!(work);
+    let mut stop = shutdown.clone();
+    tokio::select! {
+        _ = &mut work => !*shutdown.borrow(),
+        _ = stop.wait_for(|s| *s) => {
+            if tokio::time::timeout(grace, work).await.is_err() {
+                tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
+            }
+            false
+        }
+    }
+}
+
+async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
+    let opts = IngestOptions {
+        now: Utc::now(),
+        force: false,
+    };
+    match crate::pipeline::ingest_and_extract(store, config, opts, &Quiet).await {
+        Ok((summary, insights)) => {
+            Metrics::add(
+                &metrics.feeds_fetched,
+                (summary.feeds_fetched + summary.feeds_unchanged) as u64,
+            );
+            Metrics::add(&metrics.feeds_failed, summary.feeds_failed as u64);
+            Metrics::add(&metrics.episodes, summary.new_episodes as u64);
+            Metrics::add(&metrics.insights, insights as u64);
+            let _ = store.set_state("last_ingest", &Utc::now());
+            tracing::info!(
+                new_episodes = summary.new_episodes,
+                insights,
+                failed = summary.feeds_failed,
+                "ingest done"
+            );
+        }
+        Err(e) => tracing::error!("ingest failed: {e}"),
+    }
+}
+
+/// Reads console commands from standard input on a plain thread (stdin blocks) and hands them
+/// to the async core.
+fn spawn_console_reader(core: Arc<Core>) {
+    let handle = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let dest = crate::adapters::console::destination();
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let command = match parse_text_command(&line, &dest, "console") {
+                Ok(Some(c)) => c,
+                Ok(None) if line.trim().is_empty() => continue,
+                Ok(None) => {
+                    eprintln!("Commands start with /; /help lists them.");
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    continue;
+                }
+            };
+            let core = core.clone();
+            handle.spawn(async move { core.handle_and_reply(command).await });
+        }
+    });
+}
