@@ -57,7 +57,7 @@ impl std::fmt::Display for Destination {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Digest(Digest),
-    Answer { entry: DigestEntry, answer: Answer },
+    Answer { entry: Box<DigestEntry>, answer: Answer },
     Notice(String),
 }
 
