@@ -8,55 +8,35 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// A token bucket: `rate` tokens a second, holding at most `burst`.
+/// Evenly spaced sends at `rate` a second (a token bucket holding one token). Each caller
+/// reserves the next free slot and sleeps until it, so slots never drift with timer rounding
+/// and no lock is held across the wait.
 pub struct Bucket {
-    rate: f64,
-    burst: f64,
-    state: Mutex<(f64, Instant)>,
+    interval: Duration,
+    next: Mutex<Option<Instant>>,
 }
 
 impl Bucket {
-    pub fn new(rate: f64, burst: f64) -> Bucket {
-        let burst = burst.max(1.0);
-        Bucket {
-            rate: rate.max(1e-6),
-            burst,
-            state: Mutex::new((burst, Instant::now())),
-        }
+    pub fn new(rate: f64) -> Bucket {
+        Bucket { interval: Duration::from_secs_f64(1.0 / rate.max(1e-6)), next: Mutex::new(None) }
     }
 
-    /// Takes a token now, or says how long until one is available.
-    fn try_take(&self) -> Result<(), Duration> {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = *st;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
-        if tokens >= 1.0 {
-            *st = (tokens - 1.0, now);
-            Ok(())
-        } else {
-            *st = (tokens, now);
-            Err(Duration::from_secs_f64((1.0 - tokens) / self.rate))
-        }
-    }
-
-    /// Waits for a token. The lock is never held across the wait.
+    /// Waits for this caller's slot; returns how long it waited.
     pub async fn take(&self) -> Duration {
-        let mut waited = Duration::ZERO;
-        loop {
-            match self.try_take() {
-                Ok(()) => return waited,
-                Err(wait) => {
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
-                }
-            }
-        }
+        let now = Instant::now();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+        slot - now
     }
 }
 
-/// The platform-wide bucket plus one bucket per destination, created on first use and dropped
-/// once idle long enough to be full again (so memory follows the destinations in flight).
+/// The platform-wide pacer plus one per destination, created on first use and dropped once
+/// idle for longer than its interval (so memory follows the destinations in flight).
 pub struct RateLimiter {
     global: Bucket,
     per_destination: f64,
@@ -66,8 +46,9 @@ pub struct RateLimiter {
 impl RateLimiter {
     pub fn new(global_per_second: f64, per_destination_per_second: f64) -> RateLimiter {
         RateLimiter {
-            // A burst of one second's worth keeps the rate over any one-second window.
-            global: Bucket::new(global_per_second, global_per_second.floor()),
+            // No burst: sends are paced evenly, so no one-second window ever holds more than
+            // the rate (a bucket with a burst of N would allow N plus a second's refill).
+            global: Bucket::new(global_per_second),
             per_destination: per_destination_per_second,
             destinations: Mutex::new(HashMap::new()),
         }
@@ -84,7 +65,7 @@ impl RateLimiter {
             }
             let entry = map.entry(destination.to_string()).or_insert_with(|| {
                 (
-                    std::sync::Arc::new(Bucket::new(self.per_destination, 1.0)),
+                    std::sync::Arc::new(Bucket::new(self.per_destination)),
                     now,
                 )
             });
@@ -124,8 +105,8 @@ mod tests {
             assert!(in_window <= 30, "{in_window} sends in the second after {t}");
         }
         let total = *times.last().unwrap();
-        // 300 at 30/s after a burst of 30: 9 seconds.
-        assert!((total - 9.0).abs() < 0.1, "{total}");
+        // 300 evenly paced at 30/s: the last goes out at 299/30 s.
+        assert!((total - 299.0 / 30.0).abs() < 0.01, "{total}");
     }
 
     #[tokio::test(start_paused = true)]
