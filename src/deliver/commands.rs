@@ -133,7 +133,10 @@ impl Core {
                 match answer {
                     Ok((entry, answer)) => {
                         Metrics::add(&self.metrics.questions_answered, 1);
-                        Message::Answer { entry: Box::new(entry), answer }
+                        Message::Answer {
+                            entry: Box::new(entry),
+                            answer,
+                        }
                     }
                     Err(ask::AskError::Store(e)) => return Err(e),
                     Err(e) => Message::Notice(e.to_string()),

@@ -57,7 +57,10 @@ impl std::fmt::Display for Destination {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Digest(Digest),
-    Answer { entry: Box<DigestEntry>, answer: Answer },
+    Answer {
+        entry: Box<DigestEntry>,
+        answer: Answer,
+    },
     Notice(String),
 }
 

@@ -18,7 +18,10 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn new(rate: f64) -> Bucket {
-        Bucket { interval: Duration::from_secs_f64(1.0 / rate.max(1e-6)), next: Mutex::new(None) }
+        Bucket {
+            interval: Duration::from_secs_f64(1.0 / rate.max(1e-6)),
+            next: Mutex::new(None),
+        }
     }
 
     /// Waits for this caller's slot; returns how long it waited.
@@ -63,12 +66,9 @@ impl RateLimiter {
             if map.len() > 1024 {
                 map.retain(|_, (_, used)| now.duration_since(*used) < idle);
             }
-            let entry = map.entry(destination.to_string()).or_insert_with(|| {
-                (
-                    std::sync::Arc::new(Bucket::new(self.per_destination)),
-                    now,
-                )
-            });
+            let entry = map
+                .entry(destination.to_string())
+                .or_insert_with(|| (std::sync::Arc::new(Bucket::new(self.per_destination)), now));
             entry.1 = now;
             entry.0.clone()
         };

@@ -60,16 +60,25 @@ impl Reply {
 
 #[derive(Clone, Debug)]
 pub struct Request {
+    pub method: String,
     pub path: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub body: Vec<u8>,
+    pub at: std::time::Instant,
+    /// For a webhook server: the key was seen before, so the request was a duplicate.
+    pub duplicate: bool,
 }
 
 #[derive(Default)]
 struct State {
     routes: HashMap<String, VecDeque<Reply>>,
     log: Vec<Request>,
+    /// When set, POSTs must carry a valid podsift webhook signature or get 401.
+    webhook_secret: Option<String>,
+    keys_seen: std::collections::HashSet<String>,
 }
 
 pub struct FakeServer {
@@ -88,10 +97,15 @@ impl FakeServer {
     pub async fn start() -> FakeServer {
         let state = Arc::new(Mutex::new(State::default()));
         let s = state.clone();
-        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-            let s = s.clone();
-            async move { handle(s, uri, headers).await }
-        });
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: Uri,
+                  headers: HeaderMap,
+                  body: axum::body::Bytes| {
+                let s = s.clone();
+                async move { handle(s, method, uri, headers, body).await }
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -123,31 +137,89 @@ impl FakeServer {
             .cloned()
             .collect()
     }
+
+    pub fn all_requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Makes this a webhook receiver: POSTs need a valid signature, a JSON body and an
+    /// Idempotency-Key (401 otherwise), and a repeated key is acknowledged but marked duplicate.
+    pub fn require_signature(&self, secret: &str) {
+        self.state.lock().unwrap().webhook_secret = Some(secret.to_string());
+    }
 }
 
-async fn handle(state: Arc<Mutex<State>>, uri: Uri, headers: HeaderMap) -> Response<Body> {
+/// HMAC-SHA256 of "{timestamp}.{body}", as the podsift webhook documentation specifies,
+/// computed here independently of podsift's own code.
+pub fn expected_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response<Body> {
     let h = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let req = Request {
+    let mut req = Request {
+        method: method.to_string(),
         path: uri.path().to_string(),
         if_none_match: h("if-none-match"),
         if_modified_since: h("if-modified-since"),
         user_agent: h("user-agent"),
+        idempotency_key: h("idempotency-key"),
+        body: body.to_vec(),
+        at: std::time::Instant::now(),
+        duplicate: false,
     };
     let reply = {
         let mut st = state.lock().unwrap();
-        st.log.push(req.clone());
-        st.routes.get_mut(&req.path).map(|q| {
+        if let Some(secret) = st.webhook_secret.clone() {
+            let ts = h("x-podsift-timestamp").unwrap_or_default();
+            let signed = h("x-podsift-signature")
+                .is_some_and(|sig| sig == expected_signature(&secret, &ts, &req.body));
+            let json_ok = serde_json::from_slice::<serde_json::Value>(&req.body).is_ok();
+            if !signed || !json_ok || req.idempotency_key.is_none() {
+                st.log.push(req);
+                return Response::builder()
+                    .status(401)
+                    .body(Body::from("bad signature, body or idempotency key"))
+                    .unwrap();
+            }
+        }
+        let reply = st.routes.get_mut(&req.path).map(|q| {
             if q.len() > 1 {
                 q.pop_front().unwrap()
             } else {
                 q[0].clone()
             }
-        })
+        });
+        if st.webhook_secret.is_some() && reply.as_ref().is_some_and(|r| r.status == 200) {
+            let key = format!(
+                "{}|{}",
+                req.path,
+                req.idempotency_key.clone().unwrap_or_default()
+            );
+            req.duplicate = !st.keys_seen.insert(key);
+        }
+        st.log.push(req.clone());
+        reply
     };
     let Some(reply) = reply else {
         return Response::builder()
