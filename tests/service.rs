@@ -1,0 +1,294 @@
+//! `podsift run` as a real child process: killed with SIGKILL in the middle of a fan-out and
+//! restarted, every destination still ends up with exactly one digest; SIGTERM exits 0; the
+//! HTTP server answers /healthz and /metrics; bad set-ups fail with a one-line error.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::{FakeServer, Reply};
+use podsift::config::Config;
+use podsift::deliver::{Destination, Schedule, Subscription};
+use podsift::ingest::Quiet;
+use podsift::store::Store;
+
+const SECRET: &str = "child-secret";
+
+const CONFIG: &str = r#"
+[service]
+bind = "127.0.0.1:0"
+tick_seconds = 1
+ingest_every_minutes = 600
+shutdown_grace_seconds = 5
+
+[delivery]
+max_concurrency = 4
+
+[adapters.console]
+enabled = false
+
+[adapters.webhook]
+enabled = true
+global_per_second = 200.0
+per_destination_per_second = 100.0
+timeout_secs = 5
+"#;
+
+/// A data dir with the demo ingested and `paths` subscribed as webhook destinations, due now.
+async fn prepare(dir: &Path, server: &FakeServer, paths: &[String]) {
+    let store = Store::open(&dir.join("data")).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet)
+        .await
+        .unwrap();
+    let time = (Utc::now() - chrono::Duration::minutes(1))
+        .format("%H:%M")
+        .to_string();
+    for p in paths {
+        store
+            .put_subscription(&Subscription {
+                destination: Destination::new("webhook", &server.url(p)),
+                schedule: Schedule::daily(&time, "UTC").unwrap(),
+                only_podcasts: vec![],
+                mute_podcasts: vec![],
+                keywords: vec![],
+                paused: None,
+                created_by: "test".into(),
+                created_at: Utc::now(),
+            })
+            .unwrap();
+    }
+    store.flush().unwrap();
+    std::fs::write(dir.join("podsift.toml"), CONFIG).unwrap();
+}
+
+struct Running {
+    child: Child,
+    /// The HTTP address the child printed.
+    addr: String,
+}
+
+fn spawn(dir: &Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(dir.join("podsift.toml"))
+        .arg("run")
+        .env("PODSIFT_WEBHOOK_SECRET", SECRET)
+        .env_remove("PODSIFT_BIND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("podsift run printed no address");
+        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    Running { child, addr }
+}
+
+/// Unique (non-duplicate) webhook messages received per path.
+fn unique(server: &FakeServer, path: &str) -> usize {
+    server
+        .requests(path)
+        .iter()
+        .filter(|r| !r.duplicate && r.method == "POST")
+        .count()
+}
+
+async fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_fan_out_then_restarted_every_destination_gets_exactly_one_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    let paths: Vec<String> = (0..40).map(|i| format!("/d{i}")).collect();
+    for p in &paths {
+        server.route(p, vec![Reply::ok("{}").delay(Duration::from_millis(20))]);
+    }
+    prepare(dir.path(), &server, &paths).await;
+    let total = paths.len() * 5;
+
+    let mut first = spawn(dir.path());
+    wait_until("the fan-out to start", 30, || {
+        server.all_requests().len() >= 30
+    })
+    .await;
+    first.child.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.child.wait().unwrap();
+    let sent_before = paths.iter().map(|p| unique(&server, p)).sum::<usize>();
+    assert!(
+        sent_before < total,
+        "the kill came after the fan-out finished ({sent_before} of {total})"
+    );
+
+    let mut second = spawn(dir.path());
+    wait_until("every destination's digest", 60, || {
+        paths.iter().map(|p| unique(&server, p)).sum::<usize>() >= total
+    })
+    .await;
+    // Give a wrongly repeated send time to show up before counting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sigterm(&second.child);
+    let status = second.child.wait().unwrap();
+    assert!(status.success(), "SIGTERM should exit 0, got {status:?}");
+
+    for p in &paths {
+        let got: Vec<serde_json::Value> = server
+            .requests(p)
+            .iter()
+            .filter(|r| !r.duplicate)
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        let mut ranks: Vec<u64> = got
+            .iter()
+            .map(|b| b["insight"]["rank"].as_u64().unwrap())
+            .collect();
+        ranks.sort();
+        assert_eq!(ranks, [1, 2, 3, 4, 5], "{p} received {ranks:?}");
+    }
+    // Resent parts (at most the ones in flight at the kill) carried their original keys.
+    let resent = server.all_requests().iter().filter(|r| r.duplicate).count();
+    assert!(resent <= 4, "{resent} parts were sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_a_clean_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/one", vec![Reply::ok("{}")]);
+    prepare(dir.path(), &server, &["/one".to_string()]).await;
+    let mut run = spawn(dir.path());
+    wait_until("the delivery", 30, || unique(&server, "/one") == 5).await;
+
+    let client = reqwest::Client::new();
+    let health: serde_json::Value = client
+        .get(format!("http://{}/healthz", run.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["store"], "ok");
+    assert!(health["last_delivery"].is_string(), "{health}");
+    let metrics = client
+        .get(format!("http://{}/metrics", run.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("# TYPE podsift_deliveries_ok_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("podsift_deliveries_ok_total 1"),
+        "{metrics}"
+    );
+    // Bodies over the limit are refused before any handler sees them.
+    let big = client
+        .post(format!("http://{}/healthz", run.addr))
+        .body(vec![b'x'; 200_000])
+        .send()
+        .await
+        .unwrap();
+    assert!(big.status().is_client_error());
+
+    sigterm(&run.child);
+    assert!(run.child.wait().unwrap().success());
+    // The store is flushed and free again: a new process opens it and sees the delivery.
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let dest = Destination::new("webhook", &server.url("/one"));
+    let rec = store
+        .delivery(&dest.key(), Utc::now().date_naive())
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        rec.state,
+        podsift::deliver::DeliveryState::Sent { .. }
+    ));
+}
+
+#[test]
+fn an_enabled_adapter_without_its_secret_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("podsift.toml"), CONFIG).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("podsift.toml"))
+        .arg("run")
+        .env_remove("PODSIFT_WEBHOOK_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("PODSIFT_WEBHOOK_SECRET") && err.contains("adapters.webhook"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_schedule_config_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("podsift.toml");
+    std::fs::write(&cfg, "[service]\ndefault_timezone = \"Mars/Olympus\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("service.default_timezone") && err.contains("Europe/Berlin"),
+        "{err}"
+    );
+}
