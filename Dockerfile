@@ -14,10 +14,12 @@ RUN apt-get update \
     && useradd --system --home /data podsift
 COPY --from=builder /src/target/release/podsift /usr/local/bin/podsift
 COPY config/podsift.example.toml /etc/podsift/podsift.example.toml
-ENV PODSIFT_DATA_DIR=/data
+ENV PODSIFT_DATA_DIR=/data \
+    PODSIFT_BIND=0.0.0.0:8080
 VOLUME ["/data"]
+EXPOSE 8080
 USER podsift
 WORKDIR /data
 ENTRYPOINT ["podsift"]
-# One ingest pass; the always-on `podsift run` service replaces this once it exists.
-CMD ["ingest"]
+# The always-on service: ingests on a schedule, delivers digests, serves /healthz and /metrics.
+CMD ["run"]

@@ -95,19 +95,24 @@ impl Store {
             dir: dir.to_path_buf(),
             source: sled::Error::Io(e),
         })?;
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            // sled reports a held lock only as an io::Error with this text.
-            if e.to_string().contains("could not acquire lock") {
-                StoreError::InUse {
-                    dir: dir.to_path_buf(),
+        // A bounded page cache keeps memory flat however many records the store holds.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| {
+                // sled reports a held lock only as an io::Error with this text.
+                if e.to_string().contains("could not acquire lock") {
+                    StoreError::InUse {
+                        dir: dir.to_path_buf(),
+                    }
+                } else {
+                    StoreError::Open {
+                        dir: dir.to_path_buf(),
+                        source: e,
+                    }
                 }
-            } else {
-                StoreError::Open {
-                    dir: dir.to_path_buf(),
-                    source: e,
-                }
-            }
-        })?;
+            })?;
         let meta = db.open_tree("meta")?;
         match meta.get(META_FORMAT_KEY)? {
             Some(v) => {
