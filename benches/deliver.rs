@@ -11,9 +11,7 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use podsift::config::{Config, DeliveryConfig};
 use podsift::deliver::fanout::Deliverer;
-use podsift::deliver::{
-    Adapter, Destination, Limits, Message, Part, Schedule, SendError, Subscription,
-};
+use podsift::deliver::{Adapter, Destination, Limits, Message, Part, Schedule, SendError, Subscription};
 use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
@@ -31,22 +29,12 @@ impl Adapter for Recorder {
         "bench"
     }
     fn limits(&self) -> Limits {
-        Limits {
-            max_message_len: 4096,
-            global_per_second: LIMIT,
-            per_destination_per_second: 1.0,
-        }
+        Limits { max_message_len: 4096, global_per_second: LIMIT, per_destination_per_second: 1.0 }
     }
     fn render(&self, message: &Message) -> Vec<Part> {
         match message {
-            Message::Digest(d) => vec![Part {
-                body: format!("digest {}", d.date),
-                rank: None,
-            }],
-            _ => vec![Part {
-                body: String::new(),
-                rank: None,
-            }],
+            Message::Digest(d) => vec![Part { body: format!("digest {}", d.date), rank: None }],
+            _ => vec![Part { body: String::new(), rank: None }],
         }
     }
     fn send<'a>(
@@ -65,11 +53,7 @@ impl Adapter for Recorder {
 
 fn rss_mb() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0.0);
+    let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
     pages * 4096.0 / 1_048_576.0
 }
 
@@ -82,13 +66,9 @@ fn main() {
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        podsift::demo::ingest_demo(&store, &Config::default(), now, &Quiet)
-            .await
-            .unwrap();
+        podsift::demo::ingest_demo(&store, &Config::default(), now, &Quiet).await.unwrap();
     });
-    let time = (now - chrono::Duration::minutes(1))
-        .format("%H:%M")
-        .to_string();
+    let time = (now - chrono::Duration::minutes(1)).format("%H:%M").to_string();
     println!("fan-out of one digest through an adapter limited to {LIMIT} msg/s (paused clock)");
     println!(
         "{:>12} {:>12} {:>10} {:>11} {:>10} {:>10}",
@@ -112,39 +92,24 @@ fn main() {
                 .unwrap();
         }
         let rss_before = rss_mb();
-        let recorder = Arc::new(Recorder {
-            sends: Mutex::new(Vec::with_capacity(n)),
-        });
+        let recorder = Arc::new(Recorder { sends: Mutex::new(Vec::with_capacity(n)) });
         let wall = std::time::Instant::now();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
         let (virtual_secs, delivered) = rt.block_on(async {
             let d = Deliverer::new(
                 store.clone(),
                 vec![recorder.clone() as Arc<dyn Adapter>],
-                DeliveryConfig {
-                    max_concurrency: 64,
-                    ..DeliveryConfig::default()
-                },
+                DeliveryConfig { max_concurrency: 64, ..DeliveryConfig::default() },
                 Config::default().digest,
                 Arc::new(Metrics::default()),
             );
             let start = Instant::now();
             let s = d.tick(now).await.unwrap();
-            (
-                Instant::now().duration_since(start).as_secs_f64(),
-                s.delivered,
-            )
+            (Instant::now().duration_since(start).as_secs_f64(), s.delivered)
         });
         let sends = recorder.sends.lock().unwrap().clone();
         let first = sends[0];
-        let secs: Vec<f64> = sends
-            .iter()
-            .map(|t| t.duration_since(first).as_secs_f64())
-            .collect();
+        let secs: Vec<f64> = sends.iter().map(|t| t.duration_since(first).as_secs_f64()).collect();
         let mut violations = 0;
         let mut j = 0;
         for i in 0..secs.len() {
@@ -156,11 +121,7 @@ fn main() {
             }
         }
         let span = secs.last().copied().unwrap_or(0.0);
-        let rate = if span > 0.0 {
-            (secs.len() - 1) as f64 / span
-        } else {
-            0.0
-        };
+        let rate = if span > 0.0 { (secs.len() - 1) as f64 / span } else { 0.0 };
         println!(
             "{:>12} {:>12.1} {:>10.2} {:>11} {:>10.1} {:>10.1}",
             delivered,
@@ -172,9 +133,7 @@ fn main() {
         );
         // Remove this run's destinations so the next run only fans out to its own.
         for i in 0..n {
-            store
-                .remove_subscription(&format!("bench:{run}-{i}"))
-                .unwrap();
+            store.remove_subscription(&format!("bench:{run}-{i}")).unwrap();
         }
     }
 }

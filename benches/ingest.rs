@@ -39,10 +39,7 @@ fn feeds(c: &mut Criterion) {
 }
 
 fn transcripts(c: &mut Criterion) {
-    let (_, hour) = podsift::demo::TRANSCRIPTS
-        .iter()
-        .find(|(n, _)| *n == "go-time-100.md")
-        .unwrap();
+    let (_, hour) = podsift::demo::TRANSCRIPTS.iter().find(|(n, _)| *n == "go-time-100.md").unwrap();
     let mut g = c.benchmark_group("transcript_parse");
     g.throughput(Throughput::Bytes(hour.len() as u64));
     g.bench_function("one_hour_markdown", |b| {
@@ -52,14 +49,7 @@ fn transcripts(c: &mut Criterion) {
     let segs = transcript::parse(TranscriptSource::Text, hour.as_bytes()).unwrap();
     let mut vtt = String::from("WEBVTT\n\n");
     for s in &segs {
-        let t = |x: f64| {
-            format!(
-                "{:02}:{:02}:{:06.3}",
-                (x / 3600.0) as u64,
-                ((x % 3600.0) / 60.0) as u64,
-                x % 60.0
-            )
-        };
+        let t = |x: f64| format!("{:02}:{:02}:{:06.3}", (x / 3600.0) as u64, ((x % 3600.0) / 60.0) as u64, x % 60.0);
         vtt.push_str(&format!(
             "{} --> {}\n<v {}>{}\n\n",
             t(s.start),
@@ -69,9 +59,7 @@ fn transcripts(c: &mut Criterion) {
         ));
     }
     g.throughput(Throughput::Bytes(vtt.len() as u64));
-    g.bench_function("one_hour_vtt", |b| {
-        b.iter(|| transcript::parse(TranscriptSource::Vtt, vtt.as_bytes()).unwrap())
-    });
+    g.bench_function("one_hour_vtt", |b| b.iter(|| transcript::parse(TranscriptSource::Vtt, vtt.as_bytes()).unwrap()));
     g.finish();
 }
 

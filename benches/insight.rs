@@ -50,11 +50,7 @@ fn episode(id: &str) -> Episode {
 }
 
 fn doc_terms(t: &Transcript) -> Vec<String> {
-    let mut v: Vec<String> = t
-        .segments
-        .iter()
-        .flat_map(|s| terms::terms(&s.text))
-        .collect();
+    let mut v: Vec<String> = t.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
     v.sort();
     v.dedup();
     v
@@ -66,17 +62,10 @@ fn extraction(c: &mut Criterion) {
     for t in &transcripts {
         corpus.add(&doc_terms(t));
     }
-    let hour = transcripts
-        .iter()
-        .find(|t| t.episode_id == "go-time-100.md")
-        .unwrap();
+    let hour = transcripts.iter().find(|t| t.episode_id == "go-time-100.md").unwrap();
     let ep = episode("go-time-100");
-    let ex = OfflineExtractor {
-        config: Default::default(),
-    };
-    c.bench_function("extract_one_hour", |b| {
-        b.iter(|| ex.extract(&ep, hour, &corpus))
-    });
+    let ex = OfflineExtractor { config: Default::default() };
+    c.bench_function("extract_one_hour", |b| b.iter(|| ex.extract(&ep, hour, &corpus)));
 }
 
 /// `n` candidate texts: real sentences of the demo transcripts, varied past the first pass with
@@ -96,9 +85,7 @@ fn candidate_texts(n: usize) -> Vec<String> {
     let vocab: Vec<&str> = pool.iter().flat_map(|s| s.split_whitespace()).collect();
     let mut seed: u64 = 42;
     let mut next = || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (seed >> 33) as usize
     };
     (0..n)
@@ -147,15 +134,10 @@ fn answering(c: &mut Criterion) {
         store.put_episode(&ep).unwrap();
         store.put_transcript(&ep, &tr).unwrap();
         ep.insights_extracted = true;
-        store
-            .put_insights(&ep, &[], &terms_of[i % transcripts.len()])
-            .unwrap();
+        store.put_insights(&ep, &[], &terms_of[i % transcripts.len()]).unwrap();
     }
     store.flush().unwrap();
-    let go = transcripts
-        .iter()
-        .position(|t| t.episode_id == "go-time-100.md")
-        .unwrap();
+    let go = transcripts.iter().position(|t| t.episode_id == "go-time-100.md").unwrap();
     let entry = DigestEntry {
         rank: 1,
         id: "x".into(),
@@ -175,14 +157,8 @@ fn answering(c: &mut Criterion) {
     let answerer = QuoteAnswerer { max_citations: 3 };
     c.bench_function("ask_store_of_1000_episodes", |b| {
         b.iter(|| {
-            ask::ask(
-                &store,
-                &cfg,
-                &entry,
-                "Which content management systems did Go use before Git?",
-                &answerer,
-            )
-            .unwrap()
+            ask::ask(&store, &cfg, &entry, "Which content management systems did Go use before Git?", &answerer)
+                .unwrap()
         })
     });
 }

@@ -48,30 +48,18 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
         let start = sents[anchor].start;
         let mut end = anchor;
         let mut words = 0;
-        while end < sents.len()
-            && (end == anchor || sents[end].start - start < window_secs)
-            && words < 180
-        {
+        while end < sents.len() && (end == anchor || sents[end].start - start < window_secs) && words < 180 {
             words += sents[end].text(segs).split_whitespace().count();
             end += 1;
         }
         let sentences: Vec<(Option<String>, f64, String)> = sents[anchor..end]
             .iter()
-            .map(|s| {
-                (
-                    segs[s.segment].speaker.clone(),
-                    s.start,
-                    s.text(segs).to_string(),
-                )
-            })
+            .map(|s| (segs[s.segment].speaker.clone(), s.start, s.text(segs).to_string()))
             .collect();
         let terms = sentences.iter().flat_map(|s| terms::terms(&s.2)).collect();
         out.push(Passage {
             episode_id: episode.id.clone(),
-            podcast: episode
-                .podcast_title
-                .clone()
-                .unwrap_or_else(|| episode.feed_url.clone()),
+            podcast: episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone()),
             episode: episode.title.clone(),
             sentences,
             terms,
@@ -82,9 +70,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
         // Half a window on: every sentence appears in two passages, so an answer that straddles
         // a boundary is still found whole.
         let half = start + window_secs / 2.0;
-        let next = (anchor + 1..end)
-            .find(|&i| sents[i].start >= half)
-            .unwrap_or(end);
+        let next = (anchor + 1..end).find(|&i| sents[i].start >= half).unwrap_or(end);
         anchor = next.max(anchor + 1);
     }
     out
@@ -120,13 +106,7 @@ pub struct Scored<'a> {
 
 /// Writes an answer from ranked passages. The offline one quotes; an LLM may paraphrase.
 pub trait Answerer {
-    fn answer(
-        &self,
-        question: &str,
-        about: &DigestEntry,
-        ranked: &[Scored],
-        covered: bool,
-    ) -> Answer;
+    fn answer(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer;
 }
 
 /// Ranks passages by BM25 against the query terms; `weights` scales each term (question terms
@@ -140,8 +120,7 @@ pub fn rank<'a>(
     if passages.is_empty() {
         return Vec::new();
     }
-    let avgdl =
-        passages.iter().map(|p| p.terms.len()).sum::<usize>() as f64 / passages.len() as f64;
+    let avgdl = passages.iter().map(|p| p.terms.len()).sum::<usize>() as f64 / passages.len() as f64;
     let q_mass: f64 = question_terms.iter().map(|t| corpus.idf(t)).sum();
     let mut out: Vec<Scored> = passages
         .iter()
@@ -157,49 +136,27 @@ pub fn rank<'a>(
                 .iter()
                 .map(|(t, w)| {
                     let f = tf.get(t.as_str()).copied().unwrap_or(0.0);
-                    w * corpus.idf(t) * f * (K1 + 1.0)
-                        / (f + K1 * (1.0 - B + B * dl / avgdl.max(1.0)))
+                    w * corpus.idf(t) * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * dl / avgdl.max(1.0)))
                 })
                 .sum();
-            let matched: f64 = question_terms
-                .iter()
-                .filter(|t| tf.contains_key(t.as_str()))
-                .map(|t| corpus.idf(t))
-                .sum();
-            Scored {
-                passage: p,
-                score,
-                coverage: if q_mass > 0.0 { matched / q_mass } else { 1.0 },
-            }
+            let matched: f64 =
+                question_terms.iter().filter(|t| tf.contains_key(t.as_str())).map(|t| corpus.idf(t)).sum();
+            Scored { passage: p, score, coverage: if q_mass > 0.0 { matched / q_mass } else { 1.0 } }
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.passage.start().total_cmp(&b.passage.start()))
-    });
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
     out
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
-    #[error(
-        "{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3"
-    )]
+    #[error("{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3")]
     BadRef(String),
-    #[error(
-        "there is no digest for {0} yet: run `podsift digest --date {0}` first (after `podsift ingest`)"
-    )]
+    #[error("there is no digest for {0} yet: run `podsift digest --date {0}` first (after `podsift ingest`)")]
     NoDigest(NaiveDate),
     #[error("there is no insight #{n} in the digest of {date}; valid: {valid}")]
-    UnknownInsight {
-        date: NaiveDate,
-        n: usize,
-        valid: String,
-    },
-    #[error(
-        "the question is empty: ask something about the insight, e.g. \"what exactly was said about that?\""
-    )]
+    UnknownInsight { date: NaiveDate, n: usize, valid: String },
+    #[error("the question is empty: ask something about the insight, e.g. \"what exactly was said about that?\"")]
     EmptyQuestion,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -220,13 +177,9 @@ pub fn resolve(
             NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| bad())?,
             n.trim().parse::<usize>().map_err(|_| bad())?,
         ),
-        None => (
-            crate::insight::digest::today(config, now),
-            reference
-                .trim_start_matches('#')
-                .parse()
-                .map_err(|_| bad())?,
-        ),
+        None => {
+            (crate::insight::digest::today(config, now), reference.trim_start_matches('#').parse().map_err(|_| bad())?)
+        }
     };
     let digest = if date == crate::insight::digest::today(config, now) {
         crate::insight::digest::build_or_get(store, config, date, now)?
@@ -241,11 +194,7 @@ pub fn resolve(
         None => Err(AskError::UnknownInsight {
             date,
             n,
-            valid: format!(
-                "1-{} (or {date}#1 to {date}#{})",
-                digest.insights.len(),
-                digest.insights.len()
-            ),
+            valid: format!("1-{} (or {date}#1 to {date}#{})", digest.insights.len(), digest.insights.len()),
         }),
     }
 }
@@ -263,15 +212,10 @@ pub fn ask(
     }
     // Names say who, not what: "what did Rob Pike say about X" is a question about X.
     let names: Vec<String> = entry.speaker.iter().flat_map(|s| terms::terms(s)).collect();
-    let question_terms: Vec<String> = dedup(terms::terms(question))
-        .into_iter()
-        .filter(|t| !names.contains(t))
-        .collect();
+    let question_terms: Vec<String> =
+        dedup(terms::terms(question)).into_iter().filter(|t| !names.contains(t)).collect();
     // The insight itself is context: "what did she mean by that?" is about its words.
-    let mut weights: HashMap<String, f64> = dedup(terms::terms(&entry.text))
-        .into_iter()
-        .map(|t| (t, 0.3))
-        .collect();
+    let mut weights: HashMap<String, f64> = dedup(terms::terms(&entry.text)).into_iter().map(|t| (t, 0.3)).collect();
     for t in &question_terms {
         weights.insert(t.clone(), 1.0);
     }
@@ -309,37 +253,21 @@ pub struct QuoteAnswerer {
 }
 
 impl Answerer for QuoteAnswerer {
-    fn answer(
-        &self,
-        question: &str,
-        about: &DigestEntry,
-        ranked: &[Scored],
-        covered: bool,
-    ) -> Answer {
+    fn answer(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer {
         if !covered {
-            let words = terms::tokens(question)
-                .filter(|w| !terms::is_stop_word(w))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let words = terms::tokens(question).filter(|w| !terms::is_stop_word(w)).collect::<Vec<_>>().join(" ");
             return Answer {
                 answer: format!(
                     "Not covered: {} — {} does not talk about {}. Nothing said there answers this, so there is nothing to quote.",
                     about.podcast,
                     about.episode,
-                    if words.is_empty() {
-                        "that".to_string()
-                    } else {
-                        format!("\"{words}\"")
-                    }
+                    if words.is_empty() { "that".to_string() } else { format!("\"{words}\"") }
                 ),
                 covered: false,
                 citations: Vec::new(),
             };
         }
-        let q: Vec<String> = terms::terms(question)
-            .into_iter()
-            .chain(terms::terms(&about.text))
-            .collect();
+        let q: Vec<String> = terms::terms(question).into_iter().chain(terms::terms(&about.text)).collect();
         let mut citations: Vec<Citation> = Vec::new();
         // Passages far below the best one are noise, not support.
         let floor = ranked.first().map(|s| s.score * 0.5).unwrap_or(0.0);
@@ -350,11 +278,8 @@ impl Answerer for QuoteAnswerer {
             // The best sentence of the passage, with the one after it when it continues the thought.
             let p = s.passage;
             let hits = |text: &str| terms::terms(text).iter().filter(|t| q.contains(t)).count();
-            let Some((i, _)) = p
-                .sentences
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, (_, _, t))| (hits(t), std::cmp::Reverse(*i)))
+            let Some((i, _)) =
+                p.sentences.iter().enumerate().max_by_key(|(i, (_, _, t))| (hits(t), std::cmp::Reverse(*i)))
             else {
                 continue;
             };
@@ -366,8 +291,7 @@ impl Answerer for QuoteAnswerer {
                 }
             }
             let overlaps = citations.iter().any(|c| {
-                c.episode == p.episode && (c.start_seconds - start).abs() < 1.0
-                    || c.text.contains(text.as_str())
+                c.episode == p.episode && (c.start_seconds - start).abs() < 1.0 || c.text.contains(text.as_str())
             });
             if !overlaps {
                 citations.push(Citation {
@@ -390,10 +314,6 @@ impl Answerer for QuoteAnswerer {
                 sentences::clean(&c.text).trim_end_matches('.')
             ));
         }
-        Answer {
-            answer: answer.trim_end().to_string(),
-            covered: !citations.is_empty(),
-            citations,
-        }
+        Answer { answer: answer.trim_end().to_string(), covered: !citations.is_empty(), citations }
     }
 }

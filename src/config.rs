@@ -127,12 +127,7 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig {
-            enabled: false,
-            global_per_second: 20.0,
-            per_destination_per_second: 1.0,
-            timeout_secs: 10,
-        }
+        WebhookConfig { enabled: false, global_per_second: 20.0, per_destination_per_second: 1.0, timeout_secs: 10 }
     }
 }
 
@@ -150,11 +145,7 @@ pub struct AskConfig {
 
 impl Default for AskConfig {
     fn default() -> Self {
-        AskConfig {
-            passage_seconds: 45.0,
-            min_coverage: 0.5,
-            max_citations: 3,
-        }
+        AskConfig { passage_seconds: 45.0, min_coverage: 0.5, max_citations: 3 }
     }
 }
 
@@ -210,11 +201,7 @@ pub struct InsightConfig {
 
 impl Default for InsightConfig {
     fn default() -> Self {
-        InsightConfig {
-            candidates_per_episode: 8,
-            min_words: 12,
-            max_words: 60,
-        }
+        InsightConfig { candidates_per_episode: 8, min_words: 12, max_words: 60 }
     }
 }
 
@@ -270,36 +257,25 @@ impl IngestConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}(see config/podsift.example.toml for every key)")]
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: `{key}` {problem}")]
-    Invalid {
-        path: PathBuf,
-        key: &'static str,
-        problem: String,
-    },
+    Invalid { path: PathBuf, key: &'static str, problem: String },
 }
 
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Config::parse(&text, path)
     }
 
     /// Parses and validates config text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
         config.validate(path)?;
         Ok(config)
     }
@@ -314,11 +290,8 @@ impl Config {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |key, problem: &str| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key,
-            problem: problem.to_string(),
-        };
+        let invalid =
+            |key, problem: &str| ConfigError::Invalid { path: path.to_path_buf(), key, problem: problem.to_string() };
         let i = &self.ingest;
         if i.timeout_secs == 0 {
             return Err(invalid("ingest.timeout_secs", "must be at least 1"));
@@ -330,19 +303,13 @@ impl Config {
             return Err(invalid("ingest.max_feed_bytes", "must be at least 1024"));
         }
         if i.max_transcript_bytes < 1024 {
-            return Err(invalid(
-                "ingest.max_transcript_bytes",
-                "must be at least 1024",
-            ));
+            return Err(invalid("ingest.max_transcript_bytes", "must be at least 1024"));
         }
         if i.concurrency == 0 {
             return Err(invalid("ingest.concurrency", "must be at least 1"));
         }
         if i.backoff_max_secs < i.backoff_base_secs {
-            return Err(invalid(
-                "ingest.backoff_max_secs",
-                "must not be smaller than ingest.backoff_base_secs",
-            ));
+            return Err(invalid("ingest.backoff_max_secs", "must not be smaller than ingest.backoff_base_secs"));
         }
         let d = &self.digest;
         if d.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -364,10 +331,7 @@ impl Config {
             return Err(invalid("digest.recency_window_hours", "must be at least 1"));
         }
         if !(d.cluster_threshold > 0.0 && d.cluster_threshold <= 1.0) {
-            return Err(invalid(
-                "digest.cluster_threshold",
-                "must be above 0 and at most 1",
-            ));
+            return Err(invalid("digest.cluster_threshold", "must be above 0 and at most 1"));
         }
         let a = &self.ask;
         if !(a.passage_seconds >= 10.0 && a.passage_seconds <= 600.0) {
@@ -383,10 +347,7 @@ impl Config {
         if sv.bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid(
                 "service.bind",
-                &format!(
-                    "{:?} is not an address: use IP:PORT, e.g. 127.0.0.1:8080",
-                    sv.bind
-                ),
+                &format!("{:?} is not an address: use IP:PORT, e.g. 127.0.0.1:8080", sv.bind),
             ));
         }
         if chrono::NaiveTime::parse_from_str(&sv.default_time, "%H:%M").is_err() {
@@ -398,24 +359,15 @@ impl Config {
         if sv.default_timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(invalid(
                 "service.default_timezone",
-                &format!(
-                    "{:?} is not a known timezone; use an IANA name such as Europe/Berlin",
-                    sv.default_timezone
-                ),
+                &format!("{:?} is not a known timezone; use an IANA name such as Europe/Berlin", sv.default_timezone),
             ));
         }
         if sv.ingest_every_minutes == 0 || sv.tick_seconds == 0 {
-            return Err(invalid(
-                "service.ingest_every_minutes",
-                "and service.tick_seconds must be at least 1",
-            ));
+            return Err(invalid("service.ingest_every_minutes", "and service.tick_seconds must be at least 1"));
         }
         let dl = &self.delivery;
         if dl.max_concurrency == 0 || dl.max_attempts == 0 {
-            return Err(invalid(
-                "delivery.max_concurrency",
-                "and delivery.max_attempts must be at least 1",
-            ));
+            return Err(invalid("delivery.max_concurrency", "and delivery.max_attempts must be at least 1"));
         }
         let w = &self.adapters.webhook;
         if w.enabled && !(w.global_per_second > 0.0 && w.per_destination_per_second > 0.0) {
@@ -426,16 +378,10 @@ impl Config {
         }
         let n = &self.insight;
         if n.candidates_per_episode == 0 {
-            return Err(invalid(
-                "insight.candidates_per_episode",
-                "must be at least 1",
-            ));
+            return Err(invalid("insight.candidates_per_episode", "must be at least 1"));
         }
         if n.min_words == 0 || n.min_words > n.max_words {
-            return Err(invalid(
-                "insight.min_words",
-                "must be at least 1 and not above insight.max_words",
-            ));
+            return Err(invalid("insight.min_words", "must be at least 1 and not above insight.max_words"));
         }
         Ok(())
     }
@@ -469,16 +415,9 @@ mod tests {
 
     #[test]
     fn unknown_timezone_names_the_key_and_the_fix() {
-        let err = Config::parse(
-            "[digest]\ntimezone = \"Europe/Berln\"\n",
-            Path::new("x.toml"),
-        )
-        .unwrap_err();
+        let err = Config::parse("[digest]\ntimezone = \"Europe/Berln\"\n", Path::new("x.toml")).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("digest.timezone") && msg.contains("Europe/Berlin"),
-            "{msg}"
-        );
+        assert!(msg.contains("digest.timezone") && msg.contains("Europe/Berlin"), "{msg}");
     }
 
     #[test]

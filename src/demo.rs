@@ -19,59 +19,26 @@ use crate::store::Store;
 
 /// The demo feeds (file stem, contents); see config/demo/ATTRIBUTION.md.
 pub const FEEDS: &[(&str, &str)] = &[
-    (
-        "brainscience",
-        include_str!("../config/demo/feeds/brainscience.xml"),
-    ),
-    (
-        "founderstalk",
-        include_str!("../config/demo/feeds/founderstalk.xml"),
-    ),
+    ("brainscience", include_str!("../config/demo/feeds/brainscience.xml")),
+    ("founderstalk", include_str!("../config/demo/feeds/founderstalk.xml")),
     ("friends", include_str!("../config/demo/feeds/friends.xml")),
     ("gotime", include_str!("../config/demo/feeds/gotime.xml")),
     ("jsparty", include_str!("../config/demo/feeds/jsparty.xml")),
     ("rfc", include_str!("../config/demo/feeds/rfc.xml")),
     ("shipit", include_str!("../config/demo/feeds/shipit.xml")),
-    (
-        "spotlight",
-        include_str!("../config/demo/feeds/spotlight.xml"),
-    ),
+    ("spotlight", include_str!("../config/demo/feeds/spotlight.xml")),
 ];
 
 /// The transcripts the feeds point at (CC BY-SA 4.0, Changelog Media).
 pub const TRANSCRIPTS: &[(&str, &str)] = &[
-    (
-        "brain-science-10.md",
-        include_str!("../config/demo/transcripts/brain-science-10.md"),
-    ),
-    (
-        "changelog--friends-20.md",
-        include_str!("../config/demo/transcripts/changelog--friends-20.md"),
-    ),
-    (
-        "founders-talk-90.md",
-        include_str!("../config/demo/transcripts/founders-talk-90.md"),
-    ),
-    (
-        "go-time-100.md",
-        include_str!("../config/demo/transcripts/go-time-100.md"),
-    ),
-    (
-        "js-party-100.md",
-        include_str!("../config/demo/transcripts/js-party-100.md"),
-    ),
-    (
-        "request-for-commits-10.md",
-        include_str!("../config/demo/transcripts/request-for-commits-10.md"),
-    ),
-    (
-        "ship-it-80.md",
-        include_str!("../config/demo/transcripts/ship-it-80.md"),
-    ),
-    (
-        "spotlight-10.md",
-        include_str!("../config/demo/transcripts/spotlight-10.md"),
-    ),
+    ("brain-science-10.md", include_str!("../config/demo/transcripts/brain-science-10.md")),
+    ("changelog--friends-20.md", include_str!("../config/demo/transcripts/changelog--friends-20.md")),
+    ("founders-talk-90.md", include_str!("../config/demo/transcripts/founders-talk-90.md")),
+    ("go-time-100.md", include_str!("../config/demo/transcripts/go-time-100.md")),
+    ("js-party-100.md", include_str!("../config/demo/transcripts/js-party-100.md")),
+    ("request-for-commits-10.md", include_str!("../config/demo/transcripts/request-for-commits-10.md")),
+    ("ship-it-80.md", include_str!("../config/demo/transcripts/ship-it-80.md")),
+    ("spotlight-10.md", include_str!("../config/demo/transcripts/spotlight-10.md")),
 ];
 
 /// A running demo server; stops when dropped.
@@ -97,10 +64,7 @@ impl DemoServer {
     pub async fn start(now: DateTime<Utc>) -> std::io::Result<DemoServer> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let state = ServerState {
-            base: format!("http://{addr}"),
-            now,
-        };
+        let state = ServerState { base: format!("http://{addr}"), now };
         let app = axum::Router::new()
             .route("/feeds/{file}", axum::routing::get(feed))
             .route("/transcripts/{file}", axum::routing::get(transcript))
@@ -118,11 +82,7 @@ impl DemoServer {
     }
 
     /// Adds the demo feeds to the store (or points existing ones at this server).
-    pub fn subscribe(
-        &self,
-        store: &Store,
-        now: DateTime<Utc>,
-    ) -> Result<(), crate::store::StoreError> {
+    pub fn subscribe(&self, store: &Store, now: DateTime<Utc>) -> Result<(), crate::store::StoreError> {
         for (name, _) in FEEDS {
             let id = format!("demo:{name}");
             let mut feed = store.feed(&id)?.unwrap_or_else(|| Feed::new(&id, now));
@@ -142,12 +102,7 @@ async fn feed(State(state): State<ServerState>, Path(file): Path<String>) -> imp
     match FEEDS.iter().find(|(n, _)| *n == name) {
         Some((_, text)) => {
             let body = fill_template(text, &state.base, state.now);
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/rss+xml")],
-                body,
-            )
-                .into_response()
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }
@@ -155,12 +110,9 @@ async fn feed(State(state): State<ServerState>, Path(file): Path<String>) -> imp
 
 async fn transcript(Path(file): Path<String>) -> impl IntoResponse {
     match TRANSCRIPTS.iter().find(|(n, _)| *n == file) {
-        Some((_, text)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            *text,
-        )
-            .into_response(),
+        Some((_, text)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], *text).into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -196,24 +148,16 @@ pub async fn ingest_demo(
         })
     })?;
     server.subscribe(store, now)?;
-    crate::pipeline::ingest_and_extract(store, config, IngestOptions { now, force: true }, progress)
-        .await
+    crate::pipeline::ingest_and_extract(store, config, IngestOptions { now, force: true }, progress).await
 }
 
 /// A follow-up question a reader might ask about an entry: about its most specific words
 /// (highest IDF in `corpus`).
 pub fn sample_question(entry: &DigestEntry, corpus: &terms::Corpus) -> String {
     let mut words: Vec<String> = terms::tokens(&entry.text)
-        .filter(|w| {
-            !terms::is_stop_word(w) && w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit())
-        })
+        .filter(|w| !terms::is_stop_word(w) && w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()))
         .collect();
-    words.sort_by(|a, b| {
-        corpus
-            .idf(&terms::stem(b))
-            .total_cmp(&corpus.idf(&terms::stem(a)))
-            .then(a.cmp(b))
-    });
+    words.sort_by(|a, b| corpus.idf(&terms::stem(b)).total_cmp(&corpus.idf(&terms::stem(a))).then(a.cmp(b)));
     words.dedup();
     words.truncate(2);
     let who = entry.speaker.as_deref().unwrap_or("they");
@@ -232,28 +176,16 @@ mod tests {
 
     #[test]
     fn template_fills_base_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").unwrap().with_timezone(&Utc);
         let s = fill_template("<a>{{BASE}}/x</a><d>{{PUBDATE:2}}</d>", "http://h:1", now);
-        assert_eq!(
-            s,
-            "<a>http://h:1/x</a><d>Sat, 28 Nov 2026 10:00:00 +0000</d>"
-        );
+        assert_eq!(s, "<a>http://h:1/x</a><d>Sat, 28 Nov 2026 10:00:00 +0000</d>");
     }
 
     #[test]
     fn every_feed_points_at_a_bundled_transcript() {
         for (name, text) in FEEDS {
-            let url = text
-                .split("/transcripts/")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap();
-            assert!(
-                TRANSCRIPTS.iter().any(|(t, _)| *t == url),
-                "{name} -> {url}"
-            );
+            let url = text.split("/transcripts/").nth(1).and_then(|r| r.split('"').next()).unwrap();
+            assert!(TRANSCRIPTS.iter().any(|(t, _)| *t == url), "{name} -> {url}");
         }
     }
 }

@@ -18,11 +18,7 @@ use podsift::model::{Episode, Feed, TranscriptStatus};
 use podsift::store::Store;
 
 #[derive(Parser)]
-#[command(
-    name = "podsift",
-    version,
-    about = "The few podcast insights worth your attention, every day."
-)]
+#[command(name = "podsift", version, about = "The few podcast insights worth your attention, every day.")]
 struct Cli {
     /// Directory of the sled store [default: ./data]
     #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
@@ -227,18 +223,11 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
             }
             let progress = ProgressOutput::new();
-            let opts = IngestOptions {
-                now: Utc::now(),
-                force,
-            };
-            let (summary, insights) =
-                podsift::pipeline::ingest_and_extract(&store, &config, opts, &progress).await?;
+            let opts = IngestOptions { now: Utc::now(), force };
+            let (summary, insights) = podsift::pipeline::ingest_and_extract(&store, &config, opts, &progress).await?;
             progress.finish();
             if out.json {
-                print_json(&IngestView {
-                    summary,
-                    insights_extracted: insights,
-                })
+                print_json(&IngestView { summary, insights_extracted: insights })
             } else {
                 print_summary(&summary, insights);
                 Ok(())
@@ -276,16 +265,10 @@ async fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
         }
-        Command::Ask {
-            reference,
-            question,
-            out,
-        } => {
+        Command::Ask { reference, question, out } => {
             let store = open_store(&data)?;
             let (_, entry) = ask::resolve(&store, &config.digest, &reference, Utc::now())?;
-            let answerer = ask::QuoteAnswerer {
-                max_citations: config.ask.max_citations,
-            };
+            let answerer = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
             match question {
                 Some(q) => {
                     let a = ask::ask(&store, &config.ask, &entry, &q, &answerer)?;
@@ -332,30 +315,21 @@ fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             let views = store
                 .feeds()?
                 .into_iter()
-                .map(|f| {
-                    Ok(FeedView {
-                        episodes: store.episode_count(&f.url)?,
-                        feed: f,
-                    })
-                })
+                .map(|f| Ok(FeedView { episodes: store.episode_count(&f.url)?, feed: f }))
                 .collect::<Result<Vec<_>>>()?;
             if out.json {
                 return print_json(&views);
             }
             if views.is_empty() {
-                println!(
-                    "No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`."
-                );
+                println!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
             }
             for v in &views {
                 print_feed(v);
             }
         }
         FeedsCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let listed =
-                ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
             let mut added = 0;
             for item in &listed {
                 if store.feed(&item.url)?.is_none() {
@@ -383,16 +357,14 @@ fn normalize_feed_location(input: &str) -> Result<String> {
     if let Ok(u) = url::Url::parse(input) {
         match u.scheme() {
             "http" | "https" | "file" | "demo" => return Ok(u.to_string()),
-            s if s.len() > 1 => bail!(
-                "unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"
-            ),
+            s if s.len() > 1 => bail!("unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"),
             _ => {}
         }
     }
     let path = Path::new(input);
-    let abs = path
-        .canonicalize()
-        .with_context(|| format!("{input} is neither a URL nor an existing file (feeds are http(s) URLs, file:// URLs or local paths)"))?;
+    let abs = path.canonicalize().with_context(|| {
+        format!("{input} is neither a URL nor an existing file (feeds are http(s) URLs, file:// URLs or local paths)")
+    })?;
     url::Url::from_file_path(&abs)
         .map(|u| u.to_string())
         .map_err(|_| anyhow::anyhow!("cannot turn {} into a file:// URL", abs.display()))
@@ -407,8 +379,7 @@ struct FeedView {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "never".into())
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
 }
 
 fn print_feed(v: &FeedView) {
@@ -439,11 +410,7 @@ struct EpisodeView {
     episode: Episode,
 }
 
-fn list_episodes(
-    store: &Store,
-    feed: Option<&str>,
-    since: Option<NaiveDate>,
-) -> Result<Vec<EpisodeView>> {
+fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<EpisodeView>> {
     let mut eps: Vec<Episode> = store
         .episodes()?
         .into_iter()
@@ -451,25 +418,14 @@ fn list_episodes(
         .filter(|e| since.is_none_or(|d| e.published.unwrap_or(e.first_seen_at).date_naive() >= d))
         .collect();
     eps.sort_by_key(|e| std::cmp::Reverse(e.published.unwrap_or(e.first_seen_at)));
-    Ok(eps
-        .into_iter()
-        .map(|episode| EpisodeView { episode })
-        .collect())
+    Ok(eps.into_iter().map(|episode| EpisodeView { episode }).collect())
 }
 
 fn transcript_label(status: &TranscriptStatus) -> String {
     match status {
         TranscriptStatus::Pending => "transcript pending".into(),
-        TranscriptStatus::Stored {
-            source,
-            bytes,
-            segments,
-        } => {
-            format!(
-                "{} transcript, {} KB, {segments} segments",
-                source.label(),
-                bytes.div_ceil(1024)
-            )
+        TranscriptStatus::Stored { source, bytes, segments } => {
+            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
         }
         TranscriptStatus::Failed { error, attempts } => {
             format!("no transcript after {attempts} attempt(s): {error}")
@@ -479,10 +435,7 @@ fn transcript_label(status: &TranscriptStatus) -> String {
 
 fn episode_line(v: &EpisodeView) -> String {
     let e = &v.episode;
-    let date = e
-        .published
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "----------".into());
+    let date = e.published.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "----------".into());
     format!(
         "{date}  {} — {}\n            {}",
         e.podcast_title.as_deref().unwrap_or("?"),
@@ -546,15 +499,8 @@ fn print_summary(s: &IngestSummary, insights: usize) {
                     println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
                 }
             }
-            FeedOutcome::Failed {
-                error,
-                next_attempt_at,
-            } => {
-                println!(
-                    "failed: {}: {error} (next attempt {})",
-                    r.url,
-                    when(Some(*next_attempt_at))
-                );
+            FeedOutcome::Failed { error, next_attempt_at } => {
+                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
             }
             _ => {}
         }
@@ -562,11 +508,7 @@ fn print_summary(s: &IngestSummary, insights: usize) {
     let sources = if s.transcripts.is_empty() {
         "none".to_string()
     } else {
-        s.transcripts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
     };
     println!(
         "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",
@@ -576,11 +518,7 @@ fn print_summary(s: &IngestSummary, insights: usize) {
         s.feeds_skipped,
         s.new_episodes,
         sources,
-        if s.transcripts_failed > 0 {
-            format!(" ({} failed)", s.transcripts_failed)
-        } else {
-            String::new()
-        }
+        if s.transcripts_failed > 0 { format!(" ({} failed)", s.transcripts_failed) } else { String::new() }
     );
 }
 
@@ -599,10 +537,8 @@ impl ProgressOutput {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} feeds {pos}/{len} [{bar:30}] {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
@@ -678,9 +614,7 @@ async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
     if let Some(first) = d.insights.first() {
         let corpus = store.corpus_for(&podsift::insight::terms::terms(&first.text))?;
         let question = podsift::demo::sample_question(first, &corpus);
-        let answerer = ask::QuoteAnswerer {
-            max_citations: config.ask.max_citations,
-        };
+        let answerer = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
         let a = ask::ask(&store, &config.ask, first, &question, &answerer)?;
         println!("\n$ podsift ask 1 {question:?}\n{}", a.answer);
     }
@@ -693,13 +627,9 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Result<TempDir> {
-        let dir = std::env::temp_dir().join(format!(
-            "podsift-demo-{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        ));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir =
+            std::env::temp_dir().join(format!("podsift-demo-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(TempDir(dir))
     }
 }
@@ -711,17 +641,20 @@ impl Drop for TempDir {
 }
 
 fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
-    podsift::deliver::Destination::parse(s)
-        .ok_or_else(|| anyhow::anyhow!("{s:?} is not a destination: use platform:id, e.g. console:local or webhook:https://hooks.example.com/x"))
+    podsift::deliver::Destination::parse(s).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{s:?} is not a destination: use platform:id, e.g. console:local or webhook:https://hooks.example.com/x"
+        )
+    })
 }
 
 fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
     use podsift::deliver::{DeliveryState, Schedule, Subscription};
     let existing = |d: &str| -> Result<Subscription> {
         let dest = destination_arg(d)?;
-        store.subscription(&dest.key())?.ok_or_else(|| {
-            anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions")
-        })
+        store
+            .subscription(&dest.key())?
+            .ok_or_else(|| anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions"))
     };
     match cmd {
         SubsCommand::Ls { out } => {
@@ -736,23 +669,9 @@ fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             }
             let deliveries = store.deliveries()?;
             for s in &subs {
-                let state = s
-                    .paused
-                    .as_deref()
-                    .map(|r| format!("paused: {r}"))
-                    .unwrap_or_else(|| "active".into());
-                println!(
-                    "{}  {}  {}  (by {})",
-                    s.destination,
-                    s.schedule.describe(),
-                    state,
-                    s.created_by
-                );
-                if let Some(d) = deliveries
-                    .iter()
-                    .filter(|d| d.destination == s.destination)
-                    .max_by_key(|d| d.date)
-                {
+                let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
+                println!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
+                if let Some(d) = deliveries.iter().filter(|d| d.destination == s.destination).max_by_key(|d| d.date) {
                     let what = match &d.state {
                         DeliveryState::Sent { at } => {
                             format!("sent {}", at.format("%Y-%m-%d %H:%M UTC"))
@@ -765,22 +684,12 @@ fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 }
             }
         }
-        SubsCommand::Add {
-            destination,
-            time,
-            tz,
-            cron,
-            only,
-            mute,
-            keywords,
-        } => {
+        SubsCommand::Add { destination, time, tz, cron, only, mute, keywords } => {
             let dest = destination_arg(&destination)?;
             let tz = tz.unwrap_or_else(|| config.service.default_timezone.clone());
             let schedule = match cron {
                 Some(expr) => Schedule::cron(&expr, &tz)?,
-                None => {
-                    Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?
-                }
+                None => Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?,
             };
             let sub = Subscription {
                 destination: dest.clone(),
@@ -804,10 +713,7 @@ fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             store.flush()?;
             println!("unsubscribed {dest}");
         }
-        SubsCommand::Pause {
-            destination,
-            reason,
-        } => {
+        SubsCommand::Pause { destination, reason } => {
             let mut s = existing(&destination)?;
             s.paused = Some(reason);
             store.put_subscription(&s)?;
@@ -829,9 +735,7 @@ fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
 fn adapters(config: &Config) -> Result<Vec<std::sync::Arc<dyn podsift::deliver::Adapter>>> {
     let mut out: Vec<std::sync::Arc<dyn podsift::deliver::Adapter>> = Vec::new();
     if config.adapters.console.enabled {
-        out.push(std::sync::Arc::new(
-            podsift::adapters::console::ConsoleAdapter::stdout(),
-        ));
+        out.push(std::sync::Arc::new(podsift::adapters::console::ConsoleAdapter::stdout()));
     }
     if config.adapters.webhook.enabled {
         use podsift::adapters::webhook::{SECRET_ENV, WebhookAdapter};
@@ -843,9 +747,7 @@ fn adapters(config: &Config) -> Result<Vec<std::sync::Arc<dyn podsift::deliver::
         ));
     }
     if out.is_empty() {
-        bail!(
-            "no adapter is enabled: enable [adapters.console] or [adapters.webhook] in the config"
-        );
+        bail!("no adapter is enabled: enable [adapters.console] or [adapters.webhook] in the config");
     }
     Ok(out)
 }
@@ -857,16 +759,15 @@ fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        tracing::error!("cannot listen for SIGTERM: {e}");
-                        let _ = ctrl_c.await;
-                        let _ = tx.send(true);
-                        return;
-                    }
-                };
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    let _ = tx.send(true);
+                    return;
+                }
+            };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -888,9 +789,7 @@ async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> 
     let mut _demo_server = None;
     if demo {
         let now = Utc::now();
-        let server = podsift::demo::DemoServer::start(now)
-            .await
-            .context("cannot start the demo server")?;
+        let server = podsift::demo::DemoServer::start(now).await.context("cannot start the demo server")?;
         server.subscribe(&store, now)?;
         _demo_server = Some(server);
         // Subscribe the console for right now, so the first tick delivers the digest.
@@ -914,11 +813,11 @@ async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> 
         );
         eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
     }
-    let service = podsift::service::Service {
-        adapters,
-        console_input: true,
-        shutdown,
-    };
+    let mut inbound: Vec<Box<dyn podsift::deliver::inbound::Inbound>> = Vec::new();
+    if config.adapters.console.enabled {
+        inbound.push(Box::new(podsift::adapters::console::ConsoleInbound));
+    }
+    let service = podsift::service::Service { adapters, inbound, shutdown };
     podsift::service::run(store, config, service).await?;
     eprintln!("podsift: stopped cleanly");
     Ok(())

@@ -24,36 +24,12 @@ impl Metrics {
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &AtomicU64); 9] = [
-            (
-                "podsift_feeds_fetched_total",
-                "Feeds fetched successfully.",
-                &self.feeds_fetched,
-            ),
-            (
-                "podsift_feeds_failed_total",
-                "Feed fetches that failed.",
-                &self.feeds_failed,
-            ),
-            (
-                "podsift_episodes_total",
-                "New episodes stored.",
-                &self.episodes,
-            ),
-            (
-                "podsift_insights_total",
-                "Candidate insights extracted.",
-                &self.insights,
-            ),
-            (
-                "podsift_deliveries_ok_total",
-                "Digests delivered.",
-                &self.deliveries_ok,
-            ),
-            (
-                "podsift_deliveries_failed_total",
-                "Digest deliveries that failed.",
-                &self.deliveries_failed,
-            ),
+            ("podsift_feeds_fetched_total", "Feeds fetched successfully.", &self.feeds_fetched),
+            ("podsift_feeds_failed_total", "Feed fetches that failed.", &self.feeds_failed),
+            ("podsift_episodes_total", "New episodes stored.", &self.episodes),
+            ("podsift_insights_total", "Candidate insights extracted.", &self.insights),
+            ("podsift_deliveries_ok_total", "Digests delivered.", &self.deliveries_ok),
+            ("podsift_deliveries_failed_total", "Digest deliveries that failed.", &self.deliveries_failed),
             (
                 "podsift_deliveries_retried_total",
                 "Sends retried after a transient error or a rate limit.",
@@ -64,18 +40,11 @@ impl Metrics {
                 "Waits for a rate limit (ours or the platform's).",
                 &self.rate_limit_waits,
             ),
-            (
-                "podsift_questions_answered_total",
-                "Follow-up questions answered.",
-                &self.questions_answered,
-            ),
+            ("podsift_questions_answered_total", "Follow-up questions answered.", &self.questions_answered),
         ];
         let mut s = String::new();
         for (name, help, c) in rows {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                c.load(Ordering::Relaxed)
-            ));
+            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", c.load(Ordering::Relaxed)));
         }
         s
     }

@@ -29,12 +29,7 @@ pub struct Feed {
 
 impl Feed {
     pub fn new(url: &str, now: DateTime<Utc>) -> Feed {
-        Feed {
-            url: url.to_string(),
-            fetch_url: url.to_string(),
-            added_at: now,
-            ..Feed::default()
-        }
+        Feed { url: url.to_string(), fetch_url: url.to_string(), added_at: now, ..Feed::default() }
     }
 }
 
@@ -100,7 +95,10 @@ pub enum TranscriptStatus {
         segments: usize,
     },
     /// Every way of getting a transcript failed; `attempts` counts ingests that tried.
-    Failed { error: String, attempts: u32 },
+    Failed {
+        error: String,
+        attempts: u32,
+    },
 }
 
 /// Which format a transcript was read from; later stages weigh show notes lower.
@@ -152,10 +150,7 @@ pub struct Transcript {
 
 impl Transcript {
     pub fn word_count(&self) -> usize {
-        self.segments
-            .iter()
-            .map(|s| s.text.split_whitespace().count())
-            .sum()
+        self.segments.iter().map(|s| s.text.split_whitespace().count()).sum()
     }
 }
 
@@ -186,10 +181,7 @@ impl Insight {
     pub fn link(&self) -> Option<String> {
         let base = self.episode_url.as_deref()?;
         let base = base.split('#').next().unwrap_or(base);
-        Some(format!(
-            "{base}#t={}",
-            self.start_seconds.max(0.0).floor() as u64
-        ))
+        Some(format!("{base}#t={}", self.start_seconds.max(0.0).floor() as u64))
     }
 }
 

@@ -15,9 +15,7 @@ pub async fn ingest_and_extract(
     progress: &dyn Progress,
 ) -> Result<(IngestSummary, usize), IngestError> {
     let summary = ingest(store, &config.ingest, opts, progress).await?;
-    let extractor = OfflineExtractor {
-        config: config.insight.clone(),
-    };
+    let extractor = OfflineExtractor { config: config.insight.clone() };
     let insights = extract_pending(store, &extractor)?;
     store.flush()?;
     Ok((summary, insights))

@@ -17,41 +17,23 @@ pub fn digest(d: &Digest, size: usize) -> String {
     }
     for e in &d.insights {
         s.push_str(&format!("\n#{}  {}\n", e.rank, e.text));
-        let speaker = e
-            .speaker
-            .as_deref()
-            .map(|x| format!(" · {x}"))
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "    {} — {}{speaker} · {}",
-            e.podcast,
-            e.episode,
-            hms(e.start_seconds)
-        ));
+        let speaker = e.speaker.as_deref().map(|x| format!(" · {x}")).unwrap_or_default();
+        s.push_str(&format!("    {} — {}{speaker} · {}", e.podcast, e.episode, hms(e.start_seconds)));
         if let Some(link) = &e.link {
             s.push_str(&format!("  {link}"));
         }
         s.push('\n');
         s.push_str(&format!("    \"{}\"\n", e.quote));
         if !e.also_in.is_empty() {
-            let podcasts: std::collections::BTreeSet<&str> =
-                e.also_in.iter().map(|a| a.podcast.as_str()).collect();
-            let others: Vec<String> = e
-                .also_in
-                .iter()
-                .map(|a| format!("{} — {} ({})", a.podcast, a.episode, hms(a.start_seconds)))
-                .collect();
-            let what =
-                if podcasts.len() == e.also_in.len() && !podcasts.contains(e.podcast.as_str()) {
-                    "podcast"
-                } else {
-                    "episode"
-                };
-            s.push_str(&format!(
-                "    also on {} other {what}(s): {}\n",
-                e.also_in.len(),
-                others.join("; ")
-            ));
+            let podcasts: std::collections::BTreeSet<&str> = e.also_in.iter().map(|a| a.podcast.as_str()).collect();
+            let others: Vec<String> =
+                e.also_in.iter().map(|a| format!("{} — {} ({})", a.podcast, a.episode, hms(a.start_seconds))).collect();
+            let what = if podcasts.len() == e.also_in.len() && !podcasts.contains(e.podcast.as_str()) {
+                "podcast"
+            } else {
+                "episode"
+            };
+            s.push_str(&format!("    also on {} other {what}(s): {}\n", e.also_in.len(), others.join("; ")));
         }
     }
     if shown < size {

@@ -37,17 +37,10 @@ async fn healthz(State(s): State<ServerState>) -> impl IntoResponse {
         "last_ingest": state("last_ingest"),
         "last_delivery": state("last_delivery"),
     });
-    let code = if store.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let code = if store.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, axum::Json(body))
 }
 
 async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }

@@ -12,17 +12,19 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::deliver::Adapter;
-use crate::deliver::commands::{Core, parse_text_command};
+use crate::deliver::commands::Core;
 use crate::deliver::fanout::Deliverer;
+use crate::deliver::inbound::Inbound;
 use crate::ingest::{IngestOptions, Quiet};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Everything `run` needs besides the store and the config.
 pub struct Service {
+    /// The sending halves of the enabled adapters.
     pub adapters: Vec<Arc<dyn Adapter>>,
-    /// Read commands for the console destination from standard input.
-    pub console_input: bool,
+    /// The receiving halves: started once the core exists.
+    pub inbound: Vec<Box<dyn Inbound>>,
     /// Becomes true when the service should stop.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -53,22 +55,19 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
 
     let listener = tokio::net::TcpListener::bind(&config.service.bind)
         .await
-        .map_err(|e| ServiceError::Bind {
-            bind: config.service.bind.clone(),
-            reason: e.to_string(),
-        })?;
-    let addr = listener.local_addr().map_err(|e| ServiceError::Bind {
-        bind: config.service.bind.clone(),
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| ServiceError::Bind { bind: config.service.bind.clone(), reason: e.to_string() })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServiceError::Bind { bind: config.service.bind.clone(), reason: e.to_string() })?;
     tracing::info!("listening on http://{addr} (/healthz, /metrics)");
     eprintln!("podsift: serving http://{addr}/healthz and /metrics");
+    let mut routes = axum::Router::new();
+    for inbound in service.inbound {
+        routes = routes.merge(inbound.start(core.clone(), service.shutdown.clone()));
+    }
     let app = crate::server::router(
-        crate::server::ServerState {
-            store: store.clone(),
-            metrics: metrics.clone(),
-        },
-        axum::Router::new(),
+        crate::server::ServerState { store: store.clone(), metrics: metrics.clone() },
+        routes,
         config.service.request_body_limit_bytes,
     );
     let mut stop = service.shutdown.clone();
@@ -76,23 +75,14 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         let graceful = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
             tracing::error!("HTTP server stopped: {e}");
         }
     });
 
-    if service.console_input && deliverer.adapter("console").is_some() {
-        spawn_console_reader(core.clone());
-    }
-
     let mut stop_requested = service.shutdown.clone();
     let shutdown = service.shutdown.clone();
-    let mut ingest_every = tokio::time::interval(Duration::from_secs(
-        config.service.ingest_every_minutes * 60,
-    ));
+    let mut ingest_every = tokio::time::interval(Duration::from_secs(config.service.ingest_every_minutes * 60));
     let mut tick_every = tokio::time::interval(Duration::from_secs(config.service.tick_seconds));
     tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ingest_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -143,54 +133,16 @@ async fn finish_or_stop(
 }
 
 async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
-    let opts = IngestOptions {
-        now: Utc::now(),
-        force: false,
-    };
+    let opts = IngestOptions { now: Utc::now(), force: false };
     match crate::pipeline::ingest_and_extract(store, config, opts, &Quiet).await {
         Ok((summary, insights)) => {
-            Metrics::add(
-                &metrics.feeds_fetched,
-                (summary.feeds_fetched + summary.feeds_unchanged) as u64,
-            );
+            Metrics::add(&metrics.feeds_fetched, (summary.feeds_fetched + summary.feeds_unchanged) as u64);
             Metrics::add(&metrics.feeds_failed, summary.feeds_failed as u64);
             Metrics::add(&metrics.episodes, summary.new_episodes as u64);
             Metrics::add(&metrics.insights, insights as u64);
             let _ = store.set_state("last_ingest", &Utc::now());
-            tracing::info!(
-                new_episodes = summary.new_episodes,
-                insights,
-                failed = summary.feeds_failed,
-                "ingest done"
-            );
+            tracing::info!(new_episodes = summary.new_episodes, insights, failed = summary.feeds_failed, "ingest done");
         }
         Err(e) => tracing::error!("ingest failed: {e}"),
     }
-}
-
-/// Reads console commands from standard input on a plain thread (stdin blocks) and hands them
-/// to the async core.
-fn spawn_console_reader(core: Arc<Core>) {
-    let handle = tokio::runtime::Handle::current();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let dest = crate::adapters::console::destination();
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            let command = match parse_text_command(&line, &dest, "console") {
-                Ok(Some(c)) => c,
-                Ok(None) if line.trim().is_empty() => continue,
-                Ok(None) => {
-                    eprintln!("Commands start with /; /help lists them.");
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    continue;
-                }
-            };
-            let core = core.clone();
-            handle.spawn(async move { core.handle_and_reply(command).await });
-        }
-    });
 }

@@ -30,10 +30,7 @@ fn second_process_on_the_same_store_is_refused_cleanly() {
     let out = podsift(dir.path(), &["feeds", "ls"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(
-        err.contains("is in use by another podsift process"),
-        "{err}"
-    );
+    assert!(err.contains("is in use by another podsift process"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -41,18 +38,11 @@ fn second_process_on_the_same_store_is_refused_cleanly() {
 fn feeds_add_ls_export_import_rm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let feed = format!(
-        "{}/tests/fixtures/feeds/podcast-namespace_example.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let feed = format!("{}/tests/fixtures/feeds/podcast-namespace_example.xml", env!("CARGO_MANIFEST_DIR"));
     let out = podsift(&data, &["feeds", "add", &feed, "https://example.com/rss"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let file_url = url::Url::from_file_path(&feed).unwrap().to_string();
-    assert!(
-        stdout(&out).contains(&format!("added {file_url}")),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains(&format!("added {file_url}")), "{}", stdout(&out));
 
     let out = podsift(&data, &["feeds", "ls", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -60,10 +50,7 @@ fn feeds_add_ls_export_import_rm() {
 
     let out = podsift(&data, &["feeds", "export"]);
     let opml = stdout(&out);
-    assert!(
-        opml.contains("xmlUrl=\"https://example.com/rss\""),
-        "{opml}"
-    );
+    assert!(opml.contains("xmlUrl=\"https://example.com/rss\""), "{opml}");
     let opml_path = dir.path().join("feeds.opml");
     std::fs::write(&opml_path, &opml).unwrap();
 
@@ -71,42 +58,23 @@ fn feeds_add_ls_export_import_rm() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = podsift(&data, &["feeds", "rm", "https://example.com/rss"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("no feed https://example.com/rss is subscribed"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no feed https://example.com/rss is subscribed"), "{}", stderr(&out));
 
     let out = podsift(&data, &["feeds", "import", opml_path.to_str().unwrap()]);
-    assert!(
-        stdout(&out).contains("imported 1 new feed(s) of 2"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("imported 1 new feed(s) of 2"), "{}", stdout(&out));
 }
 
 #[test]
 fn ingest_then_list_episodes_as_json() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let feed = format!(
-        "{}/tests/fixtures/feeds/podcastparser_html_in_description.rss",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let feed = format!("{}/tests/fixtures/feeds/podcastparser_html_in_description.rss", env!("CARGO_MANIFEST_DIR"));
     assert!(podsift(&data, &["feeds", "add", &feed]).status.success());
     let out = podsift(&data, &["ingest"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("New episodes: 1. Transcripts: 1 show notes."),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("New episodes: 1. Transcripts: 1 show notes."), "{}", stdout(&out));
     // Without a terminal, progress is plain log lines on stderr.
-    assert!(
-        stderr(&out).contains("ingest: HTML Podcast: 1 new episode(s)"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("ingest: HTML Podcast: 1 new episode(s)"), "{}", stderr(&out));
 
     let out = podsift(&data, &["episodes", "--json"]);
     let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -127,16 +95,10 @@ fn config_errors_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[ingest]\nmax_feed_byte = 10\n").unwrap();
-    let out = podsift(
-        &dir.path().join("data"),
-        &["--config", cfg.to_str().unwrap(), "feeds", "ls"],
-    );
+    let out = podsift(&dir.path().join("data"), &["--config", cfg.to_str().unwrap(), "feeds", "ls"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(
-        err.contains("max_feed_byte") && err.contains("bad.toml"),
-        "{err}"
-    );
+    assert!(err.contains("max_feed_byte") && err.contains("bad.toml"), "{err}");
 }
 
 #[test]
@@ -144,11 +106,7 @@ fn adding_a_missing_file_says_what_feeds_can_be() {
     let dir = tempfile::tempdir().unwrap();
     let out = podsift(dir.path(), &["feeds", "add", "no/such/feed.xml"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("neither a URL nor an existing file"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("neither a URL nor an existing file"), "{}", stderr(&out));
 }
 
 #[test]
@@ -158,18 +116,11 @@ fn demo_ingests_the_bundled_podcasts_offline() {
     let out = podsift(&data, &["demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(
-        text.contains("New episodes: 8. Transcripts: 8 text."),
-        "{text}"
-    );
+    assert!(text.contains("New episodes: 8. Transcripts: 8 text."), "{text}");
     assert!(text.contains("Go Time — Go Time #100"), "{text}");
     // A second run on the same store finds nothing new and duplicates nothing.
     let out = podsift(&data, &["demo"]);
-    assert!(
-        stdout(&out).contains("New episodes: 0."),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("New episodes: 0."), "{}", stdout(&out));
     let out = podsift(&data, &["episodes", "--json"]);
     let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(eps.as_array().unwrap().len(), 8);
@@ -186,12 +137,7 @@ fn podsift_stdin(data: &Path, args: &[&str], input: &str) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -224,19 +170,14 @@ fn digest_and_ask_as_a_user_runs_them() {
     }
     assert!(d["date"].is_string());
     // Asked twice, the same digest.
-    let again: serde_json::Value =
-        serde_json::from_slice(&podsift(&data, &["digest", "--json"]).stdout).unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&podsift(&data, &["digest", "--json"]).stdout).unwrap();
     assert_eq!(d, again);
     let date = d["date"].as_str().unwrap().to_string();
     let by_date: serde_json::Value =
-        serde_json::from_slice(&podsift(&data, &["digest", "--date", &date, "--json"]).stdout)
-            .unwrap();
+        serde_json::from_slice(&podsift(&data, &["digest", "--date", &date, "--json"]).stdout).unwrap();
     assert_eq!(d, by_date);
 
-    let out = podsift(
-        &data,
-        &["ask", "1", "what exactly was said about that?", "--json"],
-    );
+    let out = podsift(&data, &["ask", "1", "what exactly was said about that?", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["covered"], true);
@@ -244,36 +185,18 @@ fn digest_and_ask_as_a_user_runs_them() {
     for key in ["episode", "speaker", "start_seconds", "text"] {
         assert!(c.get(key).is_some(), "citation lacks {key}");
     }
-    let out = podsift(
-        &data,
-        &[
-            "ask",
-            &format!("{date}#2"),
-            "how do I bake sourdough bread at home?",
-        ],
-    );
+    let out = podsift(&data, &["ask", &format!("{date}#2"), "how do I bake sourdough bread at home?"]);
     assert!(stdout(&out).starts_with("Not covered"), "{}", stdout(&out));
 
     let out = podsift(&data, &["ask", "7", "why?"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("no insight #7") && stderr(&out).contains("valid: 1-5"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no insight #7") && stderr(&out).contains("valid: 1-5"), "{}", stderr(&out));
 
     // No question: a prompt reading one question per line.
-    let out = podsift_stdin(
-        &data,
-        &["ask", "1"],
-        "what exactly was said about that?\nrecipe for banana bread?\n",
-    );
+    let out = podsift_stdin(&data, &["ask", "1"], "what exactly was said about that?\nrecipe for banana bread?\n");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(
-        text.contains(" at [0") && text.contains("Not covered"),
-        "{text}"
-    );
+    assert!(text.contains(" at [0") && text.contains("Not covered"), "{text}");
 }
 
 #[test]
@@ -283,9 +206,5 @@ fn digest_of_a_day_without_episodes_says_so() {
     assert!(podsift(&data, &["demo"]).status.success());
     let out = podsift(&data, &["digest", "--date", "2020-01-01"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("No insights for this day yet"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("No insights for this day yet"), "{}", stdout(&out));
 }

@@ -34,14 +34,9 @@ impl Screen {
 }
 
 async fn command(core: &Core, line: &str, now: DateTime<Utc>) -> Message {
-    let cmd = parse_text_command(line, &destination(), "tester")
-        .unwrap()
-        .unwrap();
-    let reply = core.handle(cmd, now).unwrap();
-    core.deliverer
-        .send_now(&destination(), &reply)
-        .await
-        .unwrap();
+    let cmd = parse_text_command(line, &destination(), "tester", None).unwrap().unwrap();
+    let reply = core.handle(cmd, now).unwrap().unwrap();
+    core.deliverer.send_now(&destination(), &reply).await.unwrap();
     reply
 }
 
@@ -51,9 +46,7 @@ async fn start_scheduled_digest_question_stop() {
     let store = Store::open(dir.path()).unwrap();
     // Episodes published in the hours before 2026-11-28 08:00 UTC.
     let day = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), day, &Quiet)
-        .await
-        .unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), day, &Quiet).await.unwrap();
     let screen = Screen::default();
     let console: Arc<dyn Adapter> = Arc::new(ConsoleAdapter::new(Box::new(screen.clone())));
     let metrics = Arc::new(Metrics::default());
@@ -65,71 +58,28 @@ async fn start_scheduled_digest_question_stop() {
         config.digest.clone(),
         metrics.clone(),
     ));
-    let core = Core {
-        store: store.clone(),
-        config,
-        deliverer: deliverer.clone(),
-        metrics,
-    };
+    let core = Core { store: store.clone(), config, deliverer: deliverer.clone(), metrics };
 
     // 09:30 in Berlin is 08:30 UTC in November.
     command(&core, "/start 09:30 Europe/Berlin", day).await;
-    assert!(
-        screen
-            .take()
-            .contains("Subscribed: the top 5 every day at 09:30 Europe/Berlin")
-    );
+    assert!(screen.take().contains("Subscribed: the top 5 every day at 09:30 Europe/Berlin"));
 
-    assert_eq!(
-        deliverer
-            .tick(day + chrono::Duration::minutes(29))
-            .await
-            .unwrap()
-            .delivered,
-        0
-    );
-    assert!(
-        screen.take().is_empty(),
-        "delivered before 09:30 Berlin time"
-    );
-    assert_eq!(
-        deliverer
-            .tick(day + chrono::Duration::minutes(31))
-            .await
-            .unwrap()
-            .delivered,
-        1
-    );
+    assert_eq!(deliverer.tick(day + chrono::Duration::minutes(29)).await.unwrap().delivered, 0);
+    assert!(screen.take().is_empty(), "delivered before 09:30 Berlin time");
+    assert_eq!(deliverer.tick(day + chrono::Duration::minutes(31)).await.unwrap().delivered, 1);
     let digest = screen.take();
-    assert!(
-        digest.contains("== podsift digest for 2026-11-28 =="),
-        "{digest}"
-    );
+    assert!(digest.contains("== podsift digest for 2026-11-28 =="), "{digest}");
     for n in 1..=5 {
         assert!(digest.contains(&format!("#{n}  ")), "{digest}");
     }
     // Later ticks the same day deliver nothing more.
-    assert_eq!(
-        deliverer
-            .tick(day + chrono::Duration::hours(3))
-            .await
-            .unwrap()
-            .delivered,
-        0
-    );
+    assert_eq!(deliverer.tick(day + chrono::Duration::hours(3)).await.unwrap().delivered, 0);
 
-    let reply = command(
-        &core,
-        "/ask 2026-11-28#1 what exactly was said about that?",
-        day + chrono::Duration::hours(1),
-    )
-    .await;
+    let reply =
+        command(&core, "/ask 2026-11-28#1 what exactly was said about that?", day + chrono::Duration::hours(1)).await;
     assert!(matches!(reply, Message::Answer { .. }), "{reply:?}");
     let answer = screen.take();
-    assert!(
-        answer.starts_with("About #1") && answer.contains(" at [0"),
-        "{answer}"
-    );
+    assert!(answer.starts_with("About #1") && answer.contains(" at [0"), "{answer}");
 
     command(&core, "/ask 2026-11-28#9 why?", day).await;
     assert!(screen.take().contains("valid: 1-5"));

@@ -21,41 +21,24 @@ const SECRET: &str = "s3cret";
 
 async fn demo_store(dir: &std::path::Path) -> Store {
     let store = Store::open(dir).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet)
-        .await
-        .unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
     store
 }
 
 fn webhook(secret: &str) -> Arc<dyn Adapter> {
-    let cfg = WebhookConfig {
-        enabled: true,
-        global_per_second: 500.0,
-        per_destination_per_second: 200.0,
-        timeout_secs: 5,
-    };
+    let cfg =
+        WebhookConfig { enabled: true, global_per_second: 500.0, per_destination_per_second: 200.0, timeout_secs: 5 };
     Arc::new(WebhookAdapter::new(&cfg, secret).unwrap())
 }
 
 fn deliverer(store: &Store, adapter: Arc<dyn Adapter>, metrics: Arc<Metrics>) -> Deliverer {
-    let cfg = DeliveryConfig {
-        backoff_base_ms: 50,
-        ..DeliveryConfig::default()
-    };
-    Deliverer::new(
-        store.clone(),
-        vec![adapter],
-        cfg,
-        Config::default().digest,
-        metrics,
-    )
+    let cfg = DeliveryConfig { backoff_base_ms: 50, ..DeliveryConfig::default() };
+    Deliverer::new(store.clone(), vec![adapter], cfg, Config::default().digest, metrics)
 }
 
 /// Subscribes `url` with a daily time `minutes_ago` before now (UTC).
 fn subscribe(store: &Store, url: &str, minutes_ago: i64) -> Destination {
-    let time = (Utc::now() - chrono::Duration::minutes(minutes_ago))
-        .format("%H:%M")
-        .to_string();
+    let time = (Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%H:%M").to_string();
     let dest = Destination::new("webhook", url);
     store
         .put_subscription(&Subscription {
@@ -73,12 +56,7 @@ fn subscribe(store: &Store, url: &str, minutes_ago: i64) -> Destination {
 }
 
 fn bodies(server: &FakeServer, path: &str) -> Vec<serde_json::Value> {
-    server
-        .requests(path)
-        .iter()
-        .filter(|r| !r.duplicate)
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect()
+    server.requests(path).iter().filter(|r| !r.duplicate).map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
 }
 
 #[tokio::test]
@@ -97,20 +75,10 @@ async fn each_destination_gets_its_digest_once_signed_and_keyed() {
     for p in ["/a", "/b", "/c"] {
         let got = bodies(&server, p);
         assert_eq!(got.len(), 5);
-        let ranks: Vec<u64> = got
-            .iter()
-            .map(|b| b["insight"]["rank"].as_u64().unwrap())
-            .collect();
+        let ranks: Vec<u64> = got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect();
         assert_eq!(ranks, [1, 2, 3, 4, 5]);
-        assert!(
-            got.iter()
-                .all(|b| b["type"] == "digest" && b["insight"]["quote"].is_string())
-        );
-        let keys: std::collections::HashSet<_> = server
-            .requests(p)
-            .iter()
-            .map(|r| r.idempotency_key.clone())
-            .collect();
+        assert!(got.iter().all(|b| b["type"] == "digest" && b["insight"]["quote"].is_string()));
+        let keys: std::collections::HashSet<_> = server.requests(p).iter().map(|r| r.idempotency_key.clone()).collect();
         assert_eq!(keys.len(), 5);
     }
     // A second tick the same day sends nothing.
@@ -132,21 +100,10 @@ async fn a_wrong_signature_is_refused_and_not_retried_forever() {
     server.require_signature(SECRET);
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
-    let d = deliverer(
-        &store,
-        webhook("not-the-secret"),
-        Arc::new(Metrics::default()),
-    );
+    let d = deliverer(&store, webhook("not-the-secret"), Arc::new(Metrics::default()));
     d.tick(Utc::now()).await.unwrap();
-    assert_eq!(
-        server.requests("/a").len(),
-        1,
-        "an invalid request was retried"
-    );
-    let rec = store
-        .delivery(&dest.key(), Utc::now().date_naive())
-        .unwrap()
-        .unwrap();
+    assert_eq!(server.requests("/a").len(), 1, "an invalid request was retried");
+    let rec = store.delivery(&dest.key(), Utc::now().date_naive()).unwrap().unwrap();
     match rec.state {
         DeliveryState::Skipped { reason } => assert!(reason.contains("HTTP 401"), "{reason}"),
         other => panic!("{other:?}"),
@@ -159,27 +116,15 @@ async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
     let store = demo_store(dir.path()).await;
     let server = FakeServer::start().await;
     server.require_signature(SECRET);
-    server.route(
-        "/a",
-        vec![
-            Reply::status(429).header("retry-after", "1"),
-            Reply::ok("{}"),
-        ],
-    );
+    server.route("/a", vec![Reply::status(429).header("retry-after", "1"), Reply::ok("{}")]);
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
     assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 1);
     let reqs = server.requests("/a");
-    assert_eq!(
-        reqs[0].idempotency_key, reqs[1].idempotency_key,
-        "the retry is the same part"
-    );
+    assert_eq!(reqs[0].idempotency_key, reqs[1].idempotency_key, "the retry is the same part");
     let waited = reqs[1].at - reqs[0].at;
-    assert!(
-        waited >= Duration::from_millis(1000),
-        "waited only {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(1000), "waited only {waited:?}");
     assert_eq!(bodies(&server, "/a").len(), 6, "429 + five parts");
     let waits: u64 = metrics
         .render()
@@ -201,17 +146,9 @@ async fn a_gone_destination_is_paused_with_the_reason() {
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     assert_eq!(d.tick(Utc::now()).await.unwrap().paused, 1);
     let sub = store.subscription(&dest.key()).unwrap().unwrap();
-    assert!(
-        sub.paused.as_deref().unwrap().contains("HTTP 410"),
-        "{:?}",
-        sub.paused
-    );
+    assert!(sub.paused.as_deref().unwrap().contains("HTTP 410"), "{:?}", sub.paused);
     d.tick(Utc::now()).await.unwrap();
-    assert_eq!(
-        server.requests("/gone").len(),
-        1,
-        "a gone destination was retried"
-    );
+    assert_eq!(server.requests("/gone").len(), 1, "a gone destination was retried");
 }
 
 #[tokio::test]
@@ -220,20 +157,13 @@ async fn transient_errors_are_retried_with_backoff() {
     let store = demo_store(dir.path()).await;
     let server = FakeServer::start().await;
     server.require_signature(SECRET);
-    server.route(
-        "/a",
-        vec![Reply::status(500), Reply::status(503), Reply::ok("{}")],
-    );
+    server.route("/a", vec![Reply::status(500), Reply::status(503), Reply::ok("{}")]);
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
     assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 1);
     assert_eq!(server.requests("/a").len(), 7);
-    assert!(
-        metrics
-            .render()
-            .contains("podsift_deliveries_retried_total 2")
-    );
+    assert!(metrics.render().contains("podsift_deliveries_retried_total 2"));
 }
 
 #[tokio::test]
@@ -250,10 +180,7 @@ async fn a_slow_destination_does_not_delay_the_others() {
     let start = Instant::now();
     assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 2);
     let fast_done = server.requests("/fast").last().unwrap().at - start;
-    assert!(
-        fast_done < Duration::from_secs(2),
-        "the fast destination waited for the slow one: {fast_done:?}"
-    );
+    assert!(fast_done < Duration::from_secs(2), "the fast destination waited for the slow one: {fast_done:?}");
 }
 
 #[tokio::test]
@@ -270,16 +197,10 @@ async fn missed_digests_are_caught_up_within_the_window_and_skipped_after() {
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     d.tick(Utc::now()).await.unwrap();
     assert_eq!(bodies(&server, "/recent").len(), 5);
-    assert!(
-        server.requests("/old").is_empty(),
-        "a digest 7 hours late was sent"
-    );
+    assert!(server.requests("/old").is_empty(), "a digest 7 hours late was sent");
     let fire_date = (Utc::now() - chrono::Duration::minutes(420)).date_naive();
     let rec = store.delivery(&old.key(), fire_date).unwrap().unwrap();
-    assert!(
-        matches!(rec.state, DeliveryState::Skipped { .. }),
-        "{rec:?}"
-    );
+    assert!(matches!(rec.state, DeliveryState::Skipped { .. }), "{rec:?}");
 }
 
 #[tokio::test]
@@ -290,13 +211,9 @@ async fn subscription_filters_shape_the_digest() {
     server.require_signature(SECRET);
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
-    let digest = podsift::insight::digest::build_or_get(
-        &store,
-        &Config::default().digest,
-        Utc::now().date_naive(),
-        Utc::now(),
-    )
-    .unwrap();
+    let digest =
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, Utc::now().date_naive(), Utc::now())
+            .unwrap();
     let muted = digest.insights[0].podcast.clone();
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
     sub.mute_podcasts = vec![muted.to_uppercase()];
@@ -305,14 +222,6 @@ async fn subscription_filters_shape_the_digest() {
     d.tick(Utc::now()).await.unwrap();
     let got = bodies(&server, "/a");
     assert_eq!(got.len(), 4);
-    assert!(
-        got.iter()
-            .all(|b| b["insight"]["podcast"] != muted.as_str())
-    );
-    assert_eq!(
-        got.iter()
-            .map(|b| b["insight"]["rank"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        [1, 2, 3, 4]
-    );
+    assert!(got.iter().all(|b| b["insight"]["podcast"] != muted.as_str()));
+    assert_eq!(got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
 }

@@ -13,12 +13,7 @@ use podsift::model::{Feed, TranscriptSource, TranscriptStatus};
 use podsift::store::Store;
 
 fn config() -> IngestConfig {
-    IngestConfig {
-        timeout_secs: 2,
-        connect_timeout_secs: 2,
-        backoff_base_secs: 60,
-        ..IngestConfig::default()
-    }
+    IngestConfig { timeout_secs: 2, connect_timeout_secs: 2, backoff_base_secs: 60, ..IngestConfig::default() }
 }
 
 fn open() -> (tempfile::TempDir, Store) {
@@ -32,9 +27,7 @@ fn add(store: &Store, url: &str) {
 }
 
 async fn run(store: &Store, config: &IngestConfig, now: chrono::DateTime<Utc>) -> IngestSummary {
-    ingest(store, config, IngestOptions { now, force: false }, &Quiet)
-        .await
-        .unwrap()
+    ingest(store, config, IngestOptions { now, force: false }, &Quiet).await.unwrap()
 }
 
 fn outcome<'a>(s: &'a IngestSummary, url: &str) -> &'a FeedOutcome {
@@ -47,19 +40,10 @@ async fn conditional_get_makes_a_second_run_free() {
     let feed = rss(
         &server.base,
         "Cache Talk",
-        &[
-            ("e1", "One", Some(("/t/e1.vtt", "text/vtt"))),
-            ("e2", "Two", Some(("/t/e2.vtt", "text/vtt"))),
-        ],
+        &[("e1", "One", Some(("/t/e1.vtt", "text/vtt"))), ("e2", "Two", Some(("/t/e2.vtt", "text/vtt")))],
     );
-    server.route(
-        "/feed",
-        vec![
-            Reply::ok(feed)
-                .etag("\"v1\"")
-                .header("last-modified", "Sat, 28 Nov 2026 09:00:00 GMT"),
-        ],
-    );
+    server
+        .route("/feed", vec![Reply::ok(feed).etag("\"v1\"").header("last-modified", "Sat, 28 Nov 2026 09:00:00 GMT")]);
     server.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
     server.route("/t/e2.vtt", vec![Reply::ok(VTT)]);
     let (_dir, store) = open();
@@ -78,10 +62,7 @@ async fn conditional_get_makes_a_second_run_free() {
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].if_none_match, None);
     assert_eq!(reqs[1].if_none_match.as_deref(), Some("\"v1\""));
-    assert_eq!(
-        reqs[1].if_modified_since.as_deref(),
-        Some("Sat, 28 Nov 2026 09:00:00 GMT")
-    );
+    assert_eq!(reqs[1].if_modified_since.as_deref(), Some("Sat, 28 Nov 2026 09:00:00 GMT"));
     // Transcripts of episodes already seen are not fetched again.
     assert_eq!(server.requests("/t/e1.vtt").len(), 1);
     assert_eq!(store.episodes().unwrap().len(), 2);
@@ -91,23 +72,14 @@ async fn conditional_get_makes_a_second_run_free() {
 async fn reparsing_a_changed_feed_adds_only_the_new_episode() {
     let server = FakeServer::start().await;
     let v1 = rss(&server.base, "P", &[("e1", "One", None)]);
-    let v2 = rss(
-        &server.base,
-        "P",
-        &[("e2", "Two", None), ("e1", "One (retitled)", None)],
-    );
+    let v2 = rss(&server.base, "P", &[("e2", "Two", None), ("e1", "One (retitled)", None)]);
     server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2)]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
     let second = run(&store, &config(), Utc::now()).await;
     assert_eq!(second.new_episodes, 1);
-    let mut titles: Vec<_> = store
-        .episodes()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.title)
-        .collect();
+    let mut titles: Vec<_> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
     titles.sort();
     assert_eq!(titles, ["One", "Two"]);
 }
@@ -126,15 +98,8 @@ async fn server_error_backs_off_then_recovers() {
     assert_eq!(first.feeds_failed, 1);
     let feed = store.feed(&url).unwrap().unwrap();
     assert_eq!(feed.consecutive_failures, 1);
-    assert!(
-        feed.last_error.as_deref().unwrap().contains("HTTP 500"),
-        "{:?}",
-        feed.last_error
-    );
-    assert_eq!(
-        feed.next_attempt_at,
-        Some(t0 + chrono::Duration::seconds(60))
-    );
+    assert!(feed.last_error.as_deref().unwrap().contains("HTTP 500"), "{:?}", feed.last_error);
+    assert_eq!(feed.next_attempt_at, Some(t0 + chrono::Duration::seconds(60)));
 
     // Within the backoff window the feed is not fetched at all.
     let during = run(&store, &config(), t0 + chrono::Duration::seconds(30)).await;
@@ -162,29 +127,20 @@ async fn consecutive_failures_double_the_wait() {
     run(&store, &config(), t1).await;
     let feed = store.feed(&url).unwrap().unwrap();
     assert_eq!(feed.consecutive_failures, 2);
-    assert_eq!(
-        feed.next_attempt_at,
-        Some(t1 + chrono::Duration::seconds(120))
-    );
+    assert_eq!(feed.next_attempt_at, Some(t1 + chrono::Duration::seconds(120)));
 }
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = FakeServer::start().await;
-    server.route(
-        "/feed",
-        vec![Reply::status(429).header("retry-after", "7200")],
-    );
+    server.route("/feed", vec![Reply::status(429).header("retry-after", "7200")]);
     let (_dir, store) = open();
     let url = server.url("/feed");
     add(&store, &url);
     let t0 = Utc::now();
     let s = run(&store, &config(), t0).await;
     match outcome(&s, &url) {
-        FeedOutcome::Failed {
-            next_attempt_at,
-            error,
-        } => {
+        FeedOutcome::Failed { next_attempt_at, error } => {
             assert_eq!(*next_attempt_at, t0 + chrono::Duration::seconds(7200));
             assert!(error.contains("429"), "{error}");
         }
@@ -195,35 +151,18 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn a_slow_feed_times_out_without_stopping_the_others() {
     let server = FakeServer::start().await;
-    server.route(
-        "/slow",
-        vec![
-            Reply::ok(rss(&server.base, "Slow", &[("s1", "S", None)]))
-                .delay(Duration::from_secs(5)),
-        ],
-    );
-    server.route(
-        "/fast",
-        vec![Reply::ok(rss(&server.base, "Fast", &[("f1", "F", None)]))],
-    );
-    server.route(
-        "/broken",
-        vec![Reply::ok("<html><body>Not a feed</body></html>")],
-    );
+    server
+        .route("/slow", vec![Reply::ok(rss(&server.base, "Slow", &[("s1", "S", None)])).delay(Duration::from_secs(5))]);
+    server.route("/fast", vec![Reply::ok(rss(&server.base, "Fast", &[("f1", "F", None)]))]);
+    server.route("/broken", vec![Reply::ok("<html><body>Not a feed</body></html>")]);
     let (_dir, store) = open();
     for p in ["/slow", "/fast", "/broken"] {
         add(&store, &server.url(p));
     }
-    let cfg = IngestConfig {
-        timeout_secs: 1,
-        ..config()
-    };
+    let cfg = IngestConfig { timeout_secs: 1, ..config() };
     let started = std::time::Instant::now();
     let s = run(&store, &cfg, Utc::now()).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "the timeout was not enforced"
-    );
+    assert!(started.elapsed() < Duration::from_secs(4), "the timeout was not enforced");
     match outcome(&s, &server.url("/slow")) {
         FeedOutcome::Failed { error, .. } => assert!(error.contains("timed out"), "{error}"),
         other => panic!("{other:?}"),
@@ -234,13 +173,7 @@ async fn a_slow_feed_times_out_without_stopping_the_others() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(
-        outcome(&s, &server.url("/fast")),
-        FeedOutcome::Fetched {
-            new_episodes: 1,
-            ..
-        }
-    ));
+    assert!(matches!(outcome(&s, &server.url("/fast")), FeedOutcome::Fetched { new_episodes: 1, .. }));
 }
 
 #[tokio::test]
@@ -253,18 +186,12 @@ async fn oversize_bodies_are_cut_off_with_or_without_content_length() {
     let (_dir, store) = open();
     add(&store, &server.url("/sized"));
     add(&store, &server.url("/streamed"));
-    let cfg = IngestConfig {
-        max_feed_bytes: 4096,
-        ..config()
-    };
+    let cfg = IngestConfig { max_feed_bytes: 4096, ..config() };
     let s = run(&store, &cfg, Utc::now()).await;
     for p in ["/sized", "/streamed"] {
         match outcome(&s, &server.url(p)) {
             FeedOutcome::Failed { error, .. } => {
-                assert!(
-                    error.contains("larger than the 4096 byte limit"),
-                    "{p}: {error}"
-                )
+                assert!(error.contains("larger than the 4096 byte limit"), "{p}: {error}")
             }
             other => panic!("{p}: {other:?}"),
         }
@@ -278,29 +205,16 @@ async fn permanent_redirects_are_remembered_temporary_ones_not() {
     let feed = rss(&server.base, "Moved", &[("m1", "M", None)]);
     server.route("/old", vec![Reply::status(301).header("location", "/new")]);
     server.route("/new", vec![Reply::ok(feed.clone())]);
-    server.route(
-        "/tmp",
-        vec![Reply::status(302).header("location", "/other")],
-    );
+    server.route("/tmp", vec![Reply::status(302).header("location", "/other")]);
     server.route("/other", vec![Reply::ok(feed)]);
     let (_dir, store) = open();
     add(&store, &server.url("/old"));
     add(&store, &server.url("/tmp"));
     run(&store, &config(), Utc::now()).await;
-    assert_eq!(
-        store.feed(&server.url("/old")).unwrap().unwrap().fetch_url,
-        server.url("/new")
-    );
-    assert_eq!(
-        store.feed(&server.url("/tmp")).unwrap().unwrap().fetch_url,
-        server.url("/tmp")
-    );
+    assert_eq!(store.feed(&server.url("/old")).unwrap().unwrap().fetch_url, server.url("/new"));
+    assert_eq!(store.feed(&server.url("/tmp")).unwrap().unwrap().fetch_url, server.url("/tmp"));
     run(&store, &config(), Utc::now()).await;
-    assert_eq!(
-        server.requests("/old").len(),
-        1,
-        "the permanent redirect was followed again"
-    );
+    assert_eq!(server.requests("/old").len(), 1, "the permanent redirect was followed again");
     assert_eq!(server.requests("/new").len(), 2);
     assert_eq!(server.requests("/tmp").len(), 2);
 }
@@ -325,45 +239,18 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     );
     server.route("/feed", vec![Reply::ok(feed)]);
     server.route("/t/a.json", vec![Reply::ok("{not json")]);
-    server.route(
-        "/t/a.srt",
-        vec![Reply::ok(
-            "1\n00:00:01,000 --> 00:00:03,000\nAna: Hello there.\n",
-        )],
-    );
+    server.route("/t/a.srt", vec![Reply::ok("1\n00:00:01,000 --> 00:00:03,000\nAna: Hello there.\n")]);
     server.route("/t/b.vtt", vec![Reply::status(404)]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
-    let cfg = IngestConfig {
-        transcript_attempts: 2,
-        ..config()
-    };
+    let cfg = IngestConfig { transcript_attempts: 2, ..config() };
     let s = run(&store, &cfg, Utc::now()).await;
     assert_eq!(s.transcripts.get("srt"), Some(&1));
     assert_eq!(s.transcripts.get("show notes"), Some(&1));
     assert_eq!(s.transcripts_failed, 1);
-    let by_title = |t: &str| {
-        store
-            .episodes()
-            .unwrap()
-            .into_iter()
-            .find(|e| e.title == t)
-            .unwrap()
-    };
-    assert!(matches!(
-        by_title("A").transcript,
-        TranscriptStatus::Stored {
-            source: TranscriptSource::Srt,
-            ..
-        }
-    ));
-    assert!(matches!(
-        by_title("C").transcript,
-        TranscriptStatus::Stored {
-            source: TranscriptSource::ShowNotes,
-            ..
-        }
-    ));
+    let by_title = |t: &str| store.episodes().unwrap().into_iter().find(|e| e.title == t).unwrap();
+    assert!(matches!(by_title("A").transcript, TranscriptStatus::Stored { source: TranscriptSource::Srt, .. }));
+    assert!(matches!(by_title("C").transcript, TranscriptStatus::Stored { source: TranscriptSource::ShowNotes, .. }));
     let c = store.transcript(&by_title("C").id).unwrap().unwrap();
     assert_eq!(c.segments[0].text, "Notes for C. We talk about caching.");
     match by_title("B").transcript {
@@ -375,19 +262,9 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     // The next run retries B once more, then settles for its show notes.
     run(&store, &cfg, Utc::now()).await;
     assert_eq!(server.requests("/t/b.vtt").len(), 2);
-    assert!(matches!(
-        by_title("B").transcript,
-        TranscriptStatus::Stored {
-            source: TranscriptSource::ShowNotes,
-            ..
-        }
-    ));
+    assert!(matches!(by_title("B").transcript, TranscriptStatus::Stored { source: TranscriptSource::ShowNotes, .. }));
     run(&store, &cfg, Utc::now()).await;
-    assert_eq!(
-        server.requests("/t/b.vtt").len(),
-        2,
-        "a settled episode was processed again"
-    );
+    assert_eq!(server.requests("/t/b.vtt").len(), 2, "a settled episode was processed again");
 }
 
 #[tokio::test]
@@ -397,16 +274,11 @@ async fn local_files_and_file_urls_work() {
     let vtt_path = dir.path().join("e.vtt");
     std::fs::write(&vtt_path, VTT).unwrap();
     let vtt_url = url::Url::from_file_path(&vtt_path).unwrap().to_string();
-    let feed = rss("", "Local", &[("l1", "L", None)]).replace(
-        "</item>",
-        &format!("<podcast:transcript url=\"{vtt_url}\" type=\"text/vtt\"/></item>"),
-    );
+    let feed = rss("", "Local", &[("l1", "L", None)])
+        .replace("</item>", &format!("<podcast:transcript url=\"{vtt_url}\" type=\"text/vtt\"/></item>"));
     std::fs::write(&feed_path, feed).unwrap();
     let (_d, store) = open();
-    add(
-        &store,
-        url::Url::from_file_path(&feed_path).unwrap().as_ref(),
-    );
+    add(&store, url::Url::from_file_path(&feed_path).unwrap().as_ref());
     let s = run(&store, &config(), Utc::now()).await;
     assert_eq!((s.new_episodes, s.transcripts.get("vtt")), (1, Some(&1)));
     let ep = &store.episodes().unwrap()[0];
@@ -439,35 +311,17 @@ async fn gzip_encoded_feeds_are_decompressed_and_the_cap_applies_to_the_result()
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(feed.as_bytes()).unwrap();
     let gz = enc.finish().unwrap();
-    server.route(
-        "/feed",
-        vec![Reply::ok(gz.clone()).header("content-encoding", "gzip")],
-    );
+    server.route("/feed", vec![Reply::ok(gz.clone()).header("content-encoding", "gzip")]);
     // A small compressed body that inflates past the limit (a "zip bomb") is cut off.
     let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     bomb.write_all(&vec![b' '; 64 * 1024]).unwrap();
-    server.route(
-        "/bomb",
-        vec![Reply::ok(bomb.finish().unwrap()).header("content-encoding", "gzip")],
-    );
+    server.route("/bomb", vec![Reply::ok(bomb.finish().unwrap()).header("content-encoding", "gzip")]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     add(&store, &server.url("/bomb"));
-    let cfg = IngestConfig {
-        max_feed_bytes: 8 * 1024,
-        ..config()
-    };
+    let cfg = IngestConfig { max_feed_bytes: 8 * 1024, ..config() };
     let s = run(&store, &cfg, Utc::now()).await;
-    assert!(
-        matches!(
-            outcome(&s, &server.url("/feed")),
-            FeedOutcome::Fetched {
-                new_episodes: 1,
-                ..
-            }
-        ),
-        "{s:?}"
-    );
+    assert!(matches!(outcome(&s, &server.url("/feed")), FeedOutcome::Fetched { new_episodes: 1, .. }), "{s:?}");
     match outcome(&s, &server.url("/bomb")) {
         FeedOutcome::Failed { error, .. } => assert!(error.contains("byte limit"), "{error}"),
         other => panic!("{other:?}"),

@@ -12,9 +12,7 @@ use podsift::insight::digest;
 use podsift::insight::extract::OfflineExtractor;
 use podsift::insight::sentences;
 use podsift::insight::terms::{self, Corpus};
-use podsift::model::{
-    DigestEntry, Episode, Feed, Insight, Transcript, TranscriptSource, TranscriptStatus,
-};
+use podsift::model::{DigestEntry, Episode, Feed, Insight, Transcript, TranscriptSource, TranscriptStatus};
 use podsift::store::Store;
 
 fn episode(id: &str, title: &str) -> Episode {
@@ -26,29 +24,20 @@ fn episode(id: &str, title: &str) -> Episode {
         title: title.into(),
         link: Some(format!("https://changelog.com/{id}")),
         enclosure_url: None,
-        published: Some(
-            chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
-                .unwrap()
-                .into(),
-        ),
+        published: Some(chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().into()),
         duration_secs: None,
         show_notes: String::new(),
         transcripts: vec![],
         chapters_url: None,
         persons: vec![],
-        first_seen_at: chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
-            .unwrap()
-            .into(),
+        first_seen_at: chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().into(),
         transcript: TranscriptStatus::Pending,
         insights_extracted: false,
     }
 }
 
 fn changelog(name: &str) -> Transcript {
-    let path = format!(
-        "{}/tests/fixtures/changelog/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/changelog/{name}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(path).unwrap();
     Transcript {
         episode_id: name.into(),
@@ -59,12 +48,7 @@ fn changelog(name: &str) -> Transcript {
     }
 }
 
-const FIXTURES: &[&str] = &[
-    "go-time-1.md",
-    "go-time-108.md",
-    "go-time-118.md",
-    "js-party-154.md",
-];
+const FIXTURES: &[&str] = &["go-time-1.md", "go-time-108.md", "go-time-118.md", "js-party-154.md"];
 
 /// Real intro, outro, subscribe and sponsor phrases that occur in the fixture transcripts.
 const BOILERPLATE_PHRASES: &[&str] = &[
@@ -81,18 +65,12 @@ fn extract_all() -> Vec<(Transcript, Vec<Insight>)> {
     let transcripts: Vec<Transcript> = FIXTURES.iter().map(|f| changelog(f)).collect();
     let mut corpus = Corpus::default();
     for t in &transcripts {
-        let mut ts: Vec<String> = t
-            .segments
-            .iter()
-            .flat_map(|s| terms::terms(&s.text))
-            .collect();
+        let mut ts: Vec<String> = t.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
         ts.sort();
         ts.dedup();
         corpus.add(&ts);
     }
-    let ex = OfflineExtractor {
-        config: Default::default(),
-    };
+    let ex = OfflineExtractor { config: Default::default() };
     transcripts
         .into_iter()
         .map(|t| {
@@ -106,21 +84,12 @@ fn extract_all() -> Vec<(Transcript, Vec<Insight>)> {
 fn no_sponsor_read_intro_or_outro_among_the_insights() {
     let mut boilerplate_seen = 0;
     for (t, insights) in extract_all() {
-        assert!(
-            insights.len() >= 5,
-            "{}: only {} insights",
-            t.episode_id,
-            insights.len()
-        );
+        assert!(insights.len() >= 5, "{}: only {} insights", t.episode_id, insights.len());
         let sents = sentences::split(&t.segments);
         let boilerplate: Vec<&str> = sents
             .iter()
             .map(|s| s.text(&t.segments))
-            .filter(|s| {
-                BOILERPLATE_PHRASES
-                    .iter()
-                    .any(|p| s.to_lowercase().contains(p))
-            })
+            .filter(|s| BOILERPLATE_PHRASES.iter().any(|p| s.to_lowercase().contains(p)))
             .collect();
         boilerplate_seen += boilerplate.len();
         for i in &insights {
@@ -136,10 +105,7 @@ fn no_sponsor_read_intro_or_outro_among_the_insights() {
         }
     }
     // The fixtures really contain such phrases, so the assertion above means something.
-    assert!(
-        boilerplate_seen >= 8,
-        "only {boilerplate_seen} boilerplate sentences in the fixtures"
-    );
+    assert!(boilerplate_seen >= 8, "only {boilerplate_seen} boilerplate sentences in the fixtures");
 }
 
 #[test]
@@ -147,13 +113,8 @@ fn every_quote_is_verbatim_and_timed_within_the_episode() {
     for (t, insights) in extract_all() {
         let end = t.segments.iter().map(|s| s.end).fold(0.0, f64::max);
         for i in &insights {
-            let seg = t
-                .segments
-                .iter()
-                .find(|s| s.text.contains(i.quote.as_str()));
-            let seg = seg.unwrap_or_else(|| {
-                panic!("{}: quote not in transcript: {:?}", t.episode_id, i.quote)
-            });
+            let seg = t.segments.iter().find(|s| s.text.contains(i.quote.as_str()));
+            let seg = seg.unwrap_or_else(|| panic!("{}: quote not in transcript: {:?}", t.episode_id, i.quote));
             assert!(
                 i.start_seconds >= seg.start - 0.1 && i.start_seconds <= seg.end + 0.1,
                 "{}: {} outside its segment",
@@ -169,11 +130,7 @@ fn every_quote_is_verbatim_and_timed_within_the_episode() {
             assert_eq!(i.speaker, seg.speaker);
             let words = i.text.split_whitespace().count();
             assert!((8..=60).contains(&words), "{words} words: {}", i.text);
-            assert!(
-                !i.text.contains(" um ") && !i.text.contains(" uh "),
-                "{}",
-                i.text
-            );
+            assert!(!i.text.contains(" um ") && !i.text.contains(" uh "), "{}", i.text);
         }
     }
 }
@@ -195,24 +152,14 @@ fn vtt(lines: &[(&str, &str)]) -> String {
     for (speaker, text) in lines {
         let d = text.split_whitespace().count() as f64 / 2.5;
         let ts = |x: f64| format!("00:{:02}:{:06.3}", (x / 60.0) as u64, x % 60.0);
-        s.push_str(&format!(
-            "{} --> {}\n<v {speaker}>{text}\n\n",
-            ts(t),
-            ts(t + d)
-        ));
+        s.push_str(&format!("{} --> {}\n<v {speaker}>{text}\n\n", ts(t), ts(t + d)));
         t += d + 1.0;
     }
     s
 }
 
 /// Writes a one-episode feed with a VTT transcript into `dir`; returns its file:// URL.
-fn local_feed(
-    dir: &std::path::Path,
-    name: &str,
-    podcast: &str,
-    hours_ago: i64,
-    lines: &[(&str, &str)],
-) -> String {
+fn local_feed(dir: &std::path::Path, name: &str, podcast: &str, hours_ago: i64, lines: &[(&str, &str)]) -> String {
     let vtt_path = dir.join(format!("{name}.vtt"));
     std::fs::write(&vtt_path, vtt(lines)).unwrap();
     let vtt_url = url::Url::from_file_path(&vtt_path).unwrap();
@@ -228,10 +175,7 @@ fn local_feed(
 }
 
 const CLOUD: &[(&str, &str)] = &[
-    (
-        "Host",
-        "Welcome to Cloud Weekly, the show about running things in the cloud.",
-    ),
+    ("Host", "Welcome to Cloud Weekly, the show about running things in the cloud."),
     (
         "Dana",
         "The outage last Tuesday came from a bad config push that reached every region at once, because the canary stage was skipped.",
@@ -245,10 +189,7 @@ const CLOUD: &[(&str, &str)] = &[
         "Dana",
         "Kubernetes upgrades used to take our platform team three full weeks, but with blue-green clusters it now takes two days.",
     ),
-    (
-        "Host",
-        "Thanks for listening, and subscribe wherever you get your podcasts.",
-    ),
+    ("Host", "Thanks for listening, and subscribe wherever you get your podcasts."),
 ];
 const INFRA: &[(&str, &str)] = &[
     (
@@ -277,26 +218,16 @@ const DATA: &[(&str, &str)] = &[
 
 async fn pipeline_store(dir: &std::path::Path) -> Store {
     let store = Store::open(&dir.join("data")).unwrap();
-    for (name, podcast, ago, lines) in [
-        ("cloud-1", "Cloud Weekly", 3, CLOUD),
-        ("infra-7", "Infra Talk", 5, INFRA),
-        ("data-2", "Data Days", 7, DATA),
-    ] {
+    for (name, podcast, ago, lines) in
+        [("cloud-1", "Cloud Weekly", 3, CLOUD), ("infra-7", "Infra Talk", 5, INFRA), ("data-2", "Data Days", 7, DATA)]
+    {
         let url = local_feed(dir, name, podcast, ago, lines);
         store.put_feed(&Feed::new(&url, Utc::now())).unwrap();
     }
     let cfg = Config::default();
-    podsift::pipeline::ingest_and_extract(
-        &store,
-        &cfg,
-        IngestOptions {
-            now: Utc::now(),
-            force: false,
-        },
-        &Quiet,
-    )
-    .await
-    .unwrap();
+    podsift::pipeline::ingest_and_extract(&store, &cfg, IngestOptions { now: Utc::now(), force: false }, &Quiet)
+        .await
+        .unwrap();
     store
 }
 
@@ -307,11 +238,7 @@ async fn one_claim_in_two_podcasts_is_one_entry_with_also_in() {
     let cfg = DigestConfig::default();
     let now = Utc::now();
     let d = digest::build_or_get(&store, &cfg, digest::today(&cfg, now), now).unwrap();
-    let outage: Vec<&DigestEntry> = d
-        .insights
-        .iter()
-        .filter(|e| e.text.contains("config push"))
-        .collect();
+    let outage: Vec<&DigestEntry> = d.insights.iter().filter(|e| e.text.contains("config push")).collect();
     assert_eq!(outage.len(), 1, "{:#?}", d.insights);
     let e = outage[0];
     assert_eq!(e.also_in.len(), 1, "{e:#?}");
@@ -319,28 +246,16 @@ async fn one_claim_in_two_podcasts_is_one_entry_with_also_in() {
     assert!(["Cloud Weekly", "Infra Talk"].contains(&e.also_in[0].podcast.as_str()));
     assert!(e.also_in[0].quote.contains("config push"));
     // Three episodes, one insight each at most: three entries, numbered 1-3, no banter.
-    assert_eq!(
-        d.insights.iter().map(|e| e.rank).collect::<Vec<_>>(),
-        [1, 2, 3]
-    );
+    assert_eq!(d.insights.iter().map(|e| e.rank).collect::<Vec<_>>(), [1, 2, 3]);
     for e in &d.insights {
         assert!(
-            !e.text.contains("Welcome")
-                && !e.text.contains("Thanks for listening")
-                && !e.text.contains("totally"),
+            !e.text.contains("Welcome") && !e.text.contains("Thanks for listening") && !e.text.contains("totally"),
             "{}",
             e.text
         );
         assert_eq!(
             e.link.as_deref(),
-            Some(
-                format!(
-                    "{}#t={}",
-                    e.episode_url.as_deref().unwrap(),
-                    e.start_seconds as u64
-                )
-                .as_str()
-            )
+            Some(format!("{}#t={}", e.episode_url.as_deref().unwrap(), e.start_seconds as u64).as_str())
         );
     }
     let text = podsift::render::digest(&d, cfg.size);
@@ -374,10 +289,7 @@ async fn a_digest_is_built_once_and_a_later_ingest_does_not_reshuffle_it() {
     let (summary, extracted) = podsift::pipeline::ingest_and_extract(
         &store,
         &Config::default(),
-        IngestOptions {
-            now: Utc::now(),
-            force: false,
-        },
+        IngestOptions { now: Utc::now(), force: false },
         &Quiet,
     )
     .await
@@ -399,10 +311,7 @@ async fn extraction_runs_once_per_episode() {
     let (_, extracted) = podsift::pipeline::ingest_and_extract(
         &store,
         &Config::default(),
-        IngestOptions {
-            now: Utc::now(),
-            force: false,
-        },
+        IngestOptions { now: Utc::now(), force: false },
         &Quiet,
     )
     .await
@@ -415,20 +324,13 @@ async fn extraction_runs_once_per_episode() {
 
 async fn demo_store(dir: &std::path::Path) -> Store {
     let store = Store::open(dir).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet)
-        .await
-        .unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
     store
 }
 
 /// A digest entry for one of an episode's insights, as the digest would hold it.
 fn entry_for(store: &Store, episode_title: &str) -> DigestEntry {
-    let ep = store
-        .episodes()
-        .unwrap()
-        .into_iter()
-        .find(|e| e.title == episode_title)
-        .unwrap();
+    let ep = store.episodes().unwrap().into_iter().find(|e| e.title == episode_title).unwrap();
     let i = store.insights_of(&ep.id).unwrap().remove(0);
     DigestEntry {
         rank: 1,
@@ -452,14 +354,7 @@ async fn ask_go_time(question: &str) -> (tempfile::TempDir, Store, DigestEntry, 
     let dir = tempfile::tempdir().unwrap();
     let store = demo_store(dir.path()).await;
     let entry = entry_for(&store, "Go Time #100");
-    let a = ask::ask(
-        &store,
-        &Config::default().ask,
-        &entry,
-        question,
-        &QuoteAnswerer { max_citations: 3 },
-    )
-    .unwrap();
+    let a = ask::ask(&store, &Config::default().ask, &entry, question, &QuoteAnswerer { max_citations: 3 }).unwrap();
     (dir, store, entry, a)
 }
 
@@ -467,36 +362,19 @@ async fn ask_go_time(question: &str) -> (tempfile::TempDir, Store, DigestEntry, 
 async fn ask_finds_the_passage_that_answers() {
     // Located by hand: Rob Pike lists Go's version control history around 00:19-00:21.
     let (_dir, store, entry, a) =
-        ask_go_time("Which content management systems did the project go through before Git?")
-            .await;
+        ask_go_time("Which content management systems did the project go through before Git?").await;
     assert!(a.covered, "{a:#?}");
-    let hit = a
-        .citations
-        .iter()
-        .find(|c| c.text.contains("Mercurial"))
-        .unwrap_or_else(|| panic!("{a:#?}"));
+    let hit = a.citations.iter().find(|c| c.text.contains("Mercurial")).unwrap_or_else(|| panic!("{a:#?}"));
     assert_eq!(hit.speaker.as_deref(), Some("Rob Pike"));
-    assert!(
-        (17.0 * 60.0..22.0 * 60.0).contains(&hit.start_seconds),
-        "{}",
-        hit.start_seconds
-    );
+    assert!((17.0 * 60.0..22.0 * 60.0).contains(&hit.start_seconds), "{}", hit.start_seconds);
     assert!(a.answer.contains("Rob Pike at [00:"), "{}", a.answer);
     // Every citation is verbatim transcript text.
     let t = store.transcript(&entry.episode_id).unwrap().unwrap();
-    let all: String = t
-        .segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let all: String = t.segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
     for c in &a.citations {
-        for sentence in sentences::split(&[podsift::model::Segment {
-            start: 0.0,
-            end: 1.0,
-            speaker: None,
-            text: c.text.clone(),
-        }]) {
+        for sentence in
+            sentences::split(&[podsift::model::Segment { start: 0.0, end: 1.0, speaker: None, text: c.text.clone() }])
+        {
             let s = &c.text[sentence.range];
             assert!(all.contains(s), "not verbatim: {s}");
         }
@@ -505,8 +383,7 @@ async fn ask_finds_the_passage_that_answers() {
 
 #[tokio::test]
 async fn an_unrelated_question_is_not_covered() {
-    let (_dir, _store, _entry, a) =
-        ask_go_time("What is a good recipe for banana bread with walnuts?").await;
+    let (_dir, _store, _entry, a) = ask_go_time("What is a good recipe for banana bread with walnuts?").await;
     assert!(!a.covered, "{a:#?}");
     assert!(a.citations.is_empty());
     assert!(a.answer.starts_with("Not covered"), "{}", a.answer);
@@ -517,10 +394,7 @@ async fn a_question_about_the_insight_itself_quotes_its_context() {
     let (_dir, _store, entry, a) = ask_go_time("What exactly did he say about that?").await;
     assert!(a.covered);
     let first = &a.citations[0];
-    assert!(
-        (first.start_seconds - entry.start_seconds).abs() < 90.0,
-        "{a:#?}\n{entry:#?}"
-    );
+    assert!((first.start_seconds - entry.start_seconds).abs() < 90.0, "{a:#?}\n{entry:#?}");
 }
 
 #[tokio::test]
@@ -533,19 +407,10 @@ async fn references_resolve_or_list_the_valid_ones() {
     assert_eq!(e.rank, 2);
     let (_, e2) = ask::resolve(&store, &cfg, &format!("{}#2", d.date), now).unwrap();
     assert_eq!(e, e2);
-    let err = ask::resolve(&store, &cfg, "9", now)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("no insight #9") && err.contains("valid: 1-5"),
-        "{err}"
-    );
-    let err = ask::resolve(&store, &cfg, "banana", now)
-        .unwrap_err()
-        .to_string();
+    let err = ask::resolve(&store, &cfg, "9", now).unwrap_err().to_string();
+    assert!(err.contains("no insight #9") && err.contains("valid: 1-5"), "{err}");
+    let err = ask::resolve(&store, &cfg, "banana", now).unwrap_err().to_string();
     assert!(err.contains("YYYY-MM-DD#N"), "{err}");
-    let err = ask::resolve(&store, &cfg, "2001-01-01#1", now)
-        .unwrap_err()
-        .to_string();
+    let err = ask::resolve(&store, &cfg, "2001-01-01#1", now).unwrap_err().to_string();
     assert!(err.contains("no digest for 2001-01-01"), "{err}");
 }

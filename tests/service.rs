@@ -42,12 +42,8 @@ timeout_secs = 5
 /// A data dir with the demo ingested and `paths` subscribed as webhook destinations, due now.
 async fn prepare(dir: &Path, server: &FakeServer, paths: &[String]) {
     let store = Store::open(&dir.join("data")).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet)
-        .await
-        .unwrap();
-    let time = (Utc::now() - chrono::Duration::minutes(1))
-        .format("%H:%M")
-        .to_string();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+    let time = (Utc::now() - chrono::Duration::minutes(1)).format("%H:%M").to_string();
     for p in paths {
         store
             .put_subscription(&Subscription {
@@ -107,11 +103,7 @@ fn spawn(dir: &Path) -> Running {
 
 /// Unique (non-duplicate) webhook messages received per path.
 fn unique(server: &FakeServer, path: &str) -> usize {
-    server
-        .requests(path)
-        .iter()
-        .filter(|r| !r.duplicate && r.method == "POST")
-        .count()
+    server.requests(path).iter().filter(|r| !r.duplicate && r.method == "POST").count()
 }
 
 async fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
@@ -123,11 +115,7 @@ async fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
 }
 
 fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success();
     assert!(ok);
 }
 
@@ -144,23 +132,15 @@ async fn killed_mid_fan_out_then_restarted_every_destination_gets_exactly_one_di
     let total = paths.len() * 5;
 
     let mut first = spawn(dir.path());
-    wait_until("the fan-out to start", 30, || {
-        server.all_requests().len() >= 30
-    })
-    .await;
+    wait_until("the fan-out to start", 30, || server.all_requests().len() >= 30).await;
     first.child.kill().unwrap(); // SIGKILL: no chance to clean up
     first.child.wait().unwrap();
     let sent_before = paths.iter().map(|p| unique(&server, p)).sum::<usize>();
-    assert!(
-        sent_before < total,
-        "the kill came after the fan-out finished ({sent_before} of {total})"
-    );
+    assert!(sent_before < total, "the kill came after the fan-out finished ({sent_before} of {total})");
 
     let mut second = spawn(dir.path());
-    wait_until("every destination's digest", 60, || {
-        paths.iter().map(|p| unique(&server, p)).sum::<usize>() >= total
-    })
-    .await;
+    wait_until("every destination's digest", 60, || paths.iter().map(|p| unique(&server, p)).sum::<usize>() >= total)
+        .await;
     // Give a wrongly repeated send time to show up before counting.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sigterm(&second.child);
@@ -174,10 +154,7 @@ async fn killed_mid_fan_out_then_restarted_every_destination_gets_exactly_one_di
             .filter(|r| !r.duplicate)
             .map(|r| serde_json::from_slice(&r.body).unwrap())
             .collect();
-        let mut ranks: Vec<u64> = got
-            .iter()
-            .map(|b| b["insight"]["rank"].as_u64().unwrap())
-            .collect();
+        let mut ranks: Vec<u64> = got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect();
         ranks.sort();
         assert_eq!(ranks, [1, 2, 3, 4, 5], "{p} received {ranks:?}");
     }
@@ -197,40 +174,16 @@ async fn health_metrics_and_a_clean_sigterm() {
     wait_until("the delivery", 30, || unique(&server, "/one") == 5).await;
 
     let client = reqwest::Client::new();
-    let health: serde_json::Value = client
-        .get(format!("http://{}/healthz", run.addr))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value =
+        client.get(format!("http://{}/healthz", run.addr)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["store"], "ok");
     assert!(health["last_delivery"].is_string(), "{health}");
-    let metrics = client
-        .get(format!("http://{}/metrics", run.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("# TYPE podsift_deliveries_ok_total counter"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("podsift_deliveries_ok_total 1"),
-        "{metrics}"
-    );
+    let metrics = client.get(format!("http://{}/metrics", run.addr)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("# TYPE podsift_deliveries_ok_total counter"), "{metrics}");
+    assert!(metrics.contains("podsift_deliveries_ok_total 1"), "{metrics}");
     // Bodies over the limit are refused before any handler sees them.
-    let big = client
-        .post(format!("http://{}/healthz", run.addr))
-        .body(vec![b'x'; 200_000])
-        .send()
-        .await
-        .unwrap();
+    let big = client.post(format!("http://{}/healthz", run.addr)).body(vec![b'x'; 200_000]).send().await.unwrap();
     assert!(big.status().is_client_error());
 
     sigterm(&run.child);
@@ -238,14 +191,8 @@ async fn health_metrics_and_a_clean_sigterm() {
     // The store is flushed and free again: a new process opens it and sees the delivery.
     let store = Store::open(&dir.path().join("data")).unwrap();
     let dest = Destination::new("webhook", &server.url("/one"));
-    let rec = store
-        .delivery(&dest.key(), Utc::now().date_naive())
-        .unwrap()
-        .unwrap();
-    assert!(matches!(
-        rec.state,
-        podsift::deliver::DeliveryState::Sent { .. }
-    ));
+    let rec = store.delivery(&dest.key(), Utc::now().date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, podsift::deliver::DeliveryState::Sent { .. }));
 }
 
 #[test]
@@ -265,10 +212,7 @@ fn an_enabled_adapter_without_its_secret_is_a_one_line_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("PODSIFT_WEBHOOK_SECRET") && err.contains("adapters.webhook"),
-        "{err}"
-    );
+    assert!(err.contains("PODSIFT_WEBHOOK_SECRET") && err.contains("adapters.webhook"), "{err}");
 }
 
 #[test]
@@ -287,8 +231,5 @@ fn bad_schedule_config_names_the_key() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("service.default_timezone") && err.contains("Europe/Berlin"),
-        "{err}"
-    );
+    assert!(err.contains("service.default_timezone") && err.contains("Europe/Berlin"), "{err}");
 }

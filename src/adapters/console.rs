@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::BoxFuture;
 
+use crate::deliver::commands::{Core, parse_text_command};
+use crate::deliver::inbound::Inbound;
 use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
 use crate::model::{DigestEntry, hms};
 
@@ -28,36 +30,20 @@ impl ConsoleAdapter {
     }
 
     pub fn new(out: Box<dyn Write + Send>) -> ConsoleAdapter {
-        ConsoleAdapter {
-            out: Mutex::new(out),
-            next_id: AtomicU64::new(1),
-        }
+        ConsoleAdapter { out: Mutex::new(out), next_id: AtomicU64::new(1) }
     }
 }
 
 fn entry_text(e: &DigestEntry) -> String {
-    let speaker = e
-        .speaker
-        .as_deref()
-        .map(|s| format!(" · {s}"))
-        .unwrap_or_default();
-    let mut s = format!(
-        "#{}  {}\n    {} — {}{speaker} · {}",
-        e.rank,
-        e.text,
-        e.podcast,
-        e.episode,
-        hms(e.start_seconds)
-    );
+    let speaker = e.speaker.as_deref().map(|s| format!(" · {s}")).unwrap_or_default();
+    let mut s =
+        format!("#{}  {}\n    {} — {}{speaker} · {}", e.rank, e.text, e.podcast, e.episode, hms(e.start_seconds));
     if let Some(link) = &e.link {
         s.push_str(&format!("  {link}"));
     }
     s.push_str(&format!("\n    \"{}\"", e.quote));
     if !e.also_in.is_empty() {
-        s.push_str(&format!(
-            "\n    also on {} other podcast(s)/episode(s)",
-            e.also_in.len()
-        ));
+        s.push_str(&format!("\n    also on {} other podcast(s)/episode(s)", e.also_in.len()));
     }
     s
 }
@@ -68,39 +54,24 @@ impl Adapter for ConsoleAdapter {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_message_len: 64 * 1024,
-            global_per_second: 100.0,
-            per_destination_per_second: 100.0,
-        }
+        Limits { max_message_len: 64 * 1024, global_per_second: 100.0, per_destination_per_second: 100.0 }
     }
 
     fn render(&self, message: &Message) -> Vec<Part> {
         match message {
             Message::Digest(d) => {
-                let mut parts = vec![Part {
-                    body: format!("== podsift digest for {} ==", d.date),
-                    rank: None,
-                }];
-                parts.extend(d.insights.iter().map(|e| Part {
-                    body: entry_text(e),
-                    rank: Some(e.rank),
-                }));
+                let mut parts = vec![Part { body: format!("== podsift digest for {} ==", d.date), rank: None }];
+                parts.extend(d.insights.iter().map(|e| Part { body: entry_text(e), rank: Some(e.rank) }));
                 parts
             }
-            Message::Answer { entry, answer } => {
+            Message::Answer { entry, answer, .. } => {
                 vec![Part {
-                    body: format!(
-                        "About #{} ({}):\n{}",
-                        entry.rank, entry.podcast, answer.answer
-                    ),
+                    body: format!("About #{} ({}):\n{}", entry.rank, entry.podcast, answer.answer),
                     rank: Some(entry.rank),
                 }]
             }
-            Message::Notice(text) => vec![Part {
-                body: text.clone(),
-                rank: None,
-            }],
+            Message::AskPrompt { rank, text, .. } => vec![Part { body: text.clone(), rank: Some(*rank) }],
+            Message::Notice(text) => vec![Part { body: text.clone(), rank: None }],
         }
     }
 
@@ -117,5 +88,41 @@ impl Adapter for ConsoleAdapter {
                 .map_err(|e| SendError::Transient(e.to_string()))?;
             Ok(self.next_id.fetch_add(1, Ordering::Relaxed).to_string())
         })
+    }
+}
+
+/// Reads console commands from standard input, one per line.
+pub struct ConsoleInbound;
+
+impl Inbound for ConsoleInbound {
+    fn start(
+        self: Box<Self>,
+        core: std::sync::Arc<Core>,
+        _shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> axum::Router {
+        // stdin blocks, so it gets a plain thread; commands go to the async core.
+        let handle = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let dest = destination();
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                let command = match parse_text_command(&line, &dest, "console", None) {
+                    Ok(Some(c)) => c,
+                    Ok(None) if line.trim().is_empty() => continue,
+                    Ok(None) => {
+                        eprintln!("Commands start with /; /help lists them.");
+                        continue;
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        continue;
+                    }
+                };
+                let core = core.clone();
+                handle.spawn(async move { core.handle_and_reply(command).await });
+            }
+        });
+        axum::Router::new()
     }
 }

@@ -28,14 +28,10 @@ pub struct WebhookAdapter {
 
 /// The signature header value for a body sent at `timestamp` (seconds since the epoch).
 pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(format!("{timestamp}.{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
-    format!(
-        "sha256={}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl WebhookAdapter {
@@ -52,11 +48,7 @@ impl WebhookAdapter {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
-        Ok(WebhookAdapter {
-            client,
-            secret: secret.as_bytes().to_vec(),
-            config: config.clone(),
-        })
+        Ok(WebhookAdapter { client, secret: secret.as_bytes().to_vec(), config: config.clone() })
     }
 }
 
@@ -78,11 +70,17 @@ impl Adapter for WebhookAdapter {
             Message::Digest(d) => d
                 .insights
                 .iter()
-                .map(|e| (Some(e.rank), json!({"type": "digest", "date": d.date, "total": d.insights.len(), "insight": e})))
+                .map(|e| {
+                    (Some(e.rank), json!({"type": "digest", "date": d.date, "total": d.insights.len(), "insight": e}))
+                })
                 .collect(),
-            Message::Answer { entry, answer } => {
-                vec![(Some(entry.rank), json!({"type": "answer", "insight": entry.id, "rank": entry.rank, "answer": answer}))]
+            Message::Answer { entry, answer, .. } => {
+                vec![(
+                    Some(entry.rank),
+                    json!({"type": "answer", "insight": entry.id, "rank": entry.rank, "answer": answer}),
+                )]
             }
+            Message::AskPrompt { rank, text, .. } => vec![(Some(*rank), json!({"type": "notice", "text": text}))],
             Message::Notice(text) => vec![(None, json!({"type": "notice", "text": text}))],
         };
         parts
@@ -117,31 +115,17 @@ impl Adapter for WebhookAdapter {
                 .body(part.body.clone())
                 .send()
                 .await
-                .map_err(|e| {
-                    SendError::Transient(if e.is_timeout() {
-                        "timed out".into()
-                    } else {
-                        e.to_string()
-                    })
-                })?;
+                .map_err(|e| SendError::Transient(if e.is_timeout() { "timed out".into() } else { e.to_string() }))?;
             let status = resp.status().as_u16();
             match status {
                 200..=299 => {
-                    let body: serde_json::Value =
-                        resp.json().await.unwrap_or(serde_json::Value::Null);
-                    Ok(body
-                        .get("id")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                        .unwrap_or_else(|| key.to_string()))
+                    let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+                    Ok(body.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| key.to_string()))
                 }
                 429 => Err(SendError::RateLimited {
-                    retry_after: retry_after(resp.headers(), chrono::Utc::now())
-                        .unwrap_or(Duration::from_secs(1)),
+                    retry_after: retry_after(resp.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1)),
                 }),
-                403 | 404 | 410 => {
-                    Err(SendError::Gone(format!("{} answered HTTP {status}", to.id)))
-                }
+                403 | 404 | 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.id))),
                 408 | 500..=599 => Err(SendError::Transient(format!("HTTP {status}"))),
                 _ => Err(SendError::Invalid(format!("HTTP {status}"))),
             }

@@ -31,28 +31,32 @@ pub struct Core {
 }
 
 impl Core {
-    /// Handles a command and returns the reply to send to its destination.
-    pub fn handle(&self, command: Command, now: DateTime<Utc>) -> Result<Message, StoreError> {
-        let dest = command.destination().clone();
-        let reply = match command {
-            Command::Subscribe {
-                destination,
-                schedule,
-                created_by,
-            } => {
+    /// Handles a command and returns the reply to send to its destination, if any (feedback
+    /// gets none: the adapter acknowledges the button press itself).
+    pub fn handle(&self, command: Command, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
+        let notice = |text: String| Ok(Some(Message::Notice(text)));
+        let admin_only = matches!(
+            command,
+            Command::Subscribe { admin: Some(false), .. }
+                | Command::Unsubscribe { admin: Some(false), .. }
+                | Command::SetSchedule { admin: Some(false), .. }
+        );
+        if admin_only {
+            return notice(
+                "Only the group's admins can subscribe, unsubscribe or change the time of this group.".into(),
+            );
+        }
+        match command {
+            Command::Subscribe { destination, schedule, created_by, .. } => {
                 let schedule = match schedule {
                     Some(s) => s,
-                    None => match Schedule::daily(
-                        &self.config.service.default_time,
-                        &self.config.service.default_timezone,
-                    ) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            return Ok(Message::Notice(format!(
-                                "The operator's default schedule is invalid: {e}"
-                            )));
+                    None => {
+                        match Schedule::daily(&self.config.service.default_time, &self.config.service.default_timezone)
+                        {
+                            Ok(s) => s,
+                            Err(e) => return notice(format!("The operator's default schedule is invalid: {e}")),
                         }
-                    },
+                    }
                 };
                 let sub = match self.store.subscription(&destination.key())? {
                     Some(mut s) => {
@@ -73,103 +77,97 @@ impl Core {
                 };
                 self.store.put_subscription(&sub)?;
                 self.store.flush()?;
-                Message::Notice(format!(
-                    "Subscribed: the top 5 every day at {}. Change it with /time HH:MM Area/City; /stop to unsubscribe.",
+                notice(format!(
+                    "Subscribed: the top 5 every day at {}. In another timezone? Set your time with /time HH:MM Area/City \
+                     (e.g. /time 07:30 Europe/Berlin). /stop unsubscribes.",
                     sub.schedule.describe()
                 ))
             }
-            Command::Unsubscribe { destination } => {
+            Command::Unsubscribe { destination, .. } => {
                 if self.store.remove_subscription(&destination.key())? {
                     self.store.flush()?;
-                    Message::Notice(
-                        "Unsubscribed: no more daily digests here. /start to subscribe again."
-                            .into(),
-                    )
+                    notice("Unsubscribed: no more daily digests here. /start to subscribe again.".into())
                 } else {
-                    Message::Notice("This chat is not subscribed. /start to subscribe.".into())
+                    notice("This chat is not subscribed. /start to subscribe.".into())
                 }
             }
-            Command::SetSchedule {
-                destination,
-                schedule,
-            } => match self.store.subscription(&destination.key())? {
+            Command::SetSchedule { destination, schedule, .. } => match self.store.subscription(&destination.key())? {
                 Some(mut s) => {
                     s.schedule = schedule;
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
-                    Message::Notice(format!(
-                        "The daily digest now comes at {}.",
-                        s.schedule.describe()
-                    ))
+                    notice(format!("The daily digest now comes at {}.", s.schedule.describe()))
                 }
-                None => Message::Notice(
-                    "This chat is not subscribed yet: /start HH:MM Area/City subscribes it.".into(),
-                ),
+                None => notice("This chat is not subscribed yet: /start HH:MM Area/City subscribes it.".into()),
             },
             Command::DigestNow { .. } => {
                 let date = digest::today(&self.config.digest, now);
                 let d = digest::build_or_get(&self.store, &self.config.digest, date, now)?;
                 if d.insights.is_empty() {
-                    Message::Notice(format!(
-                        "No insights for {date} yet: no new episode with a transcript so far today."
-                    ))
+                    notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else {
-                    Message::Digest(d)
+                    Ok(Some(Message::Digest(d)))
                 }
             }
-            Command::Ask {
-                reference,
-                question,
-                ..
-            } => {
-                let answer = ask::resolve(&self.store, &self.config.digest, &reference, now)
-                    .and_then(|(_, entry)| {
-                        let answerer = QuoteAnswerer {
-                            max_citations: self.config.ask.max_citations,
-                        };
-                        ask::ask(&self.store, &self.config.ask, &entry, &question, &answerer)
-                            .map(|a| (entry, a))
-                    });
+            Command::Ask { reference, question, reply_to, .. } => {
+                let answer = ask::resolve(&self.store, &self.config.digest, &reference, now).and_then(|(_, entry)| {
+                    let answerer = QuoteAnswerer { max_citations: self.config.ask.max_citations };
+                    ask::ask(&self.store, &self.config.ask, &entry, &question, &answerer).map(|a| (entry, a))
+                });
                 match answer {
                     Ok((entry, answer)) => {
                         Metrics::add(&self.metrics.questions_answered, 1);
-                        Message::Answer {
-                            entry: Box::new(entry),
-                            answer,
-                        }
+                        Ok(Some(Message::Answer { entry: Box::new(entry), answer, reply_to }))
                     }
-                    Err(ask::AskError::Store(e)) => return Err(e),
-                    Err(e) => Message::Notice(e.to_string()),
+                    Err(ask::AskError::Store(e)) => Err(e),
+                    Err(e) => notice(e.to_string()),
                 }
             }
-            Command::Feedback {
-                destination,
-                insight,
-                up,
-            } => {
-                self.store.put_feedback(&destination.key(), &insight, up)?;
-                Message::Notice(if up {
-                    "Thanks, noted 👍".into()
-                } else {
-                    "Thanks, noted 👎".into()
-                })
+            Command::PromptQuestion { reference, .. } => {
+                match ask::resolve(&self.store, &self.config.digest, &reference, now) {
+                    Ok((digest, entry)) => Ok(Some(Message::AskPrompt {
+                        date: digest.date,
+                        rank: entry.rank,
+                        text: format!(
+                            "What would you like to know about #{}? Reply to this message with your question.",
+                            entry.rank
+                        ),
+                    })),
+                    Err(ask::AskError::Store(e)) => Err(e),
+                    Err(e) => notice(e.to_string()),
+                }
             }
-            Command::Help { .. } => Message::Notice(HELP.into()),
-        };
-        tracing::debug!(destination = %dest, "command handled");
-        Ok(reply)
+            Command::Feedback { destination, insight, up } => {
+                self.store.put_feedback(&destination.key(), &insight, up)?;
+                Ok(None)
+            }
+            Command::Help { .. } => notice(HELP.into()),
+        }
     }
 
     /// Handles a command and sends the reply; errors are logged, never fatal to the service.
     pub async fn handle_and_reply(&self, command: Command) {
         let dest = command.destination().clone();
         match self.handle(command, Utc::now()) {
-            Ok(reply) => {
-                if let Err(e) = self.deliverer.send_now(&dest, &reply).await {
-                    tracing::warn!(destination = %dest, "reply not delivered: {e}");
+            Ok(Some(reply)) => self.reply(&dest, &reply).await,
+            Ok(None) => {}
+            Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),
+        }
+    }
+
+    /// Sends a reply; a question prompt is remembered so that replies to it reach its insight.
+    pub async fn reply(&self, dest: &super::Destination, reply: &Message) {
+        match self.deliverer.send_now(dest, reply).await {
+            Ok(ids) => {
+                if let Message::AskPrompt { date, rank, .. } = reply {
+                    for id in ids {
+                        if let Err(e) = self.store.put_message_ref(&dest.key(), &id, *date, *rank) {
+                            tracing::error!(destination = %dest, "cannot remember the question prompt: {e}");
+                        }
+                    }
                 }
             }
-            Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),
+            Err(e) => tracing::warn!(destination = %dest, "reply not delivered: {e}"),
         }
     }
 }
@@ -177,10 +175,12 @@ impl Core {
 /// Parses a chat command (`/start 08:00 Europe/Berlin`, `/ask 2 why?`, `/help@podsift_bot`).
 /// Returns Ok(None) for text that is not a command, and Err with an example of good input for
 /// a command used wrongly. Chat adapters share this so every platform speaks the same commands.
+/// `admin` is whether the sender administers the group (None in private chats).
 pub fn parse_text_command(
     text: &str,
     destination: &super::Destination,
     created_by: &str,
+    admin: Option<bool>,
 ) -> Result<Option<Command>, String> {
     let text = text.trim();
     let Some(rest) = text.strip_prefix('/') else {
@@ -193,29 +193,33 @@ pub fn parse_text_command(
     let destination = destination.clone();
     let schedule = |args: &[&str], cmd: &str| -> Result<Schedule, String> {
         match args {
-            [time, tz] => Schedule::daily(time, tz)
-                .map_err(|e| format!("{e}. Example: /{cmd} 07:30 Europe/Berlin")),
-            _ => Err(format!(
-                "/{cmd} takes a time and a timezone. Example: /{cmd} 07:30 Europe/Berlin"
-            )),
+            [time, tz] => Schedule::daily(time, tz).map_err(|e| format!("{e}. Example: /{cmd} 07:30 Europe/Berlin")),
+            _ => Err(format!("/{cmd} takes a time and a timezone. Example: /{cmd} 07:30 Europe/Berlin")),
         }
     };
-    let command = match word.as_str() {
-        "start" | "subscribe" => Command::Subscribe {
-            destination,
-            schedule: if args.is_empty() { None } else { Some(schedule(&args, "start")?) },
-            created_by: created_by.to_string(),
-        },
-        "stop" | "unsubscribe" => Command::Unsubscribe { destination },
-        "time" => Command::SetSchedule { destination, schedule: schedule(&args, "time")? },
-        "digest" => Command::DigestNow { destination },
-        "ask" => match args.split_first() {
-            Some((n, q)) if !q.is_empty() => Command::Ask { destination, reference: n.to_string(), question: q.join(" ") },
-            _ => return Err("/ask takes an insight number and a question. Example: /ask 2 what exactly was said about that?".into()),
-        },
-        "help" => Command::Help { destination },
-        other => return Err(format!("unknown command /{other}; /help lists the commands")),
-    };
+    let command =
+        match word.as_str() {
+            "start" | "subscribe" => Command::Subscribe {
+                destination,
+                schedule: if args.is_empty() { None } else { Some(schedule(&args, "start")?) },
+                created_by: created_by.to_string(),
+                admin,
+            },
+            "stop" | "unsubscribe" => Command::Unsubscribe { destination, admin },
+            "time" => Command::SetSchedule { destination, schedule: schedule(&args, "time")?, admin },
+            "digest" => Command::DigestNow { destination },
+            "ask" => match args.split_first() {
+                Some((n, q)) if !q.is_empty() => {
+                    Command::Ask { destination, reference: n.to_string(), question: q.join(" "), reply_to: None }
+                }
+                _ => return Err(
+                    "/ask takes an insight number and a question. Example: /ask 2 what exactly was said about that?"
+                        .into(),
+                ),
+            },
+            "help" => Command::Help { destination },
+            other => return Err(format!("unknown command /{other}; /help lists the commands")),
+        };
     Ok(Some(command))
 }
 
@@ -227,41 +231,30 @@ mod tests {
     #[test]
     fn chat_commands_parse_or_explain() {
         let d = Destination::new("console", "local");
-        assert_eq!(parse_text_command("hello there", &d, "me"), Ok(None));
+        assert_eq!(parse_text_command("hello there", &d, "me", None), Ok(None));
         assert_eq!(
-            parse_text_command("/help@podsift_bot", &d, "me"),
-            Ok(Some(Command::Help {
-                destination: d.clone()
-            }))
+            parse_text_command("/help@podsift_bot", &d, "me", None),
+            Ok(Some(Command::Help { destination: d.clone() }))
         );
         assert_eq!(
-            parse_text_command("/ask 2 what was said?", &d, "me"),
+            parse_text_command("/ask 2 what was said?", &d, "me", None),
             Ok(Some(Command::Ask {
                 destination: d.clone(),
                 reference: "2".into(),
-                question: "what was said?".into()
+                question: "what was said?".into(),
+                reply_to: None
             }))
         );
-        match parse_text_command("/start 07:30 Europe/Berlin", &d, "me") {
-            Ok(Some(Command::Subscribe {
-                schedule: Some(s), ..
-            })) => assert_eq!(s.describe(), "07:30 Europe/Berlin"),
+        match parse_text_command("/start 07:30 Europe/Berlin", &d, "me", Some(true)) {
+            Ok(Some(Command::Subscribe { schedule: Some(s), .. })) => assert_eq!(s.describe(), "07:30 Europe/Berlin"),
             other => panic!("{other:?}"),
         }
         assert!(
-            parse_text_command("/time 7pm Berlin", &d, "me")
+            parse_text_command("/time 7pm Berlin", &d, "me", None)
                 .unwrap_err()
                 .contains("Example: /time 07:30 Europe/Berlin")
         );
-        assert!(
-            parse_text_command("/ask 2", &d, "me")
-                .unwrap_err()
-                .contains("Example: /ask 2")
-        );
-        assert!(
-            parse_text_command("/frobnicate", &d, "me")
-                .unwrap_err()
-                .contains("/help")
-        );
+        assert!(parse_text_command("/ask 2", &d, "me", None).unwrap_err().contains("Example: /ask 2"));
+        assert!(parse_text_command("/frobnicate", &d, "me", None).unwrap_err().contains("/help"));
     }
 }

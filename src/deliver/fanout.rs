@@ -65,21 +65,11 @@ impl Deliverer {
             let l = a.limits();
             limiters.insert(
                 a.platform().to_string(),
-                Arc::new(RateLimiter::new(
-                    l.global_per_second,
-                    l.per_destination_per_second,
-                )),
+                Arc::new(RateLimiter::new(l.global_per_second, l.per_destination_per_second)),
             );
             map.insert(a.platform().to_string(), a);
         }
-        Deliverer {
-            store,
-            adapters: map,
-            limiters,
-            config,
-            digest,
-            metrics,
-        }
+        Deliverer { store, adapters: map, limiters, config, digest, metrics }
     }
 
     pub fn adapter(&self, platform: &str) -> Option<&Arc<dyn Adapter>> {
@@ -114,8 +104,7 @@ impl Deliverer {
                     continue;
                 }
                 if missed {
-                    let mut rec =
-                        existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+                    let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
                     rec.state = DeliveryState::Skipped {
                         reason: format!(
                             "missed by more than the catch-up window ({} min)",
@@ -161,9 +150,8 @@ impl Deliverer {
         let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
         let filtered = sub.filter(&digest);
         if filtered.insights.is_empty() {
-            rec.state = DeliveryState::Skipped {
-                reason: "no insight of the day matches the subscription's filters".into(),
-            };
+            rec.state =
+                DeliveryState::Skipped { reason: "no insight of the day matches the subscription's filters".into() };
             rec.updated_at = now;
             self.store.put_delivery(&rec)?;
             return Ok(Outcome::Skipped);
@@ -175,49 +163,46 @@ impl Deliverer {
         rec.updated_at = now;
         // Written before the first send: a crash from here on resumes this record.
         self.store.put_delivery(&rec)?;
-        for (i, part) in parts.iter().enumerate().skip(rec.sent.len()) {
+        let mut to = sub.destination.clone();
+        let mut moves = 0;
+        let mut i = rec.sent.len();
+        while i < parts.len() {
+            let part = &parts[i];
             let key = format!("{}#{i}", rec.key());
-            match self
-                .send_part(adapter.as_ref(), &sub.destination, part, &key)
-                .await
-            {
+            match self.send_part(adapter.as_ref(), &to, part, &key).await {
                 Ok(id) => {
                     rec.sent.push((part.rank, id));
                     rec.updated_at = Utc::now();
                     self.store.put_delivery(&rec)?;
+                    i += 1;
+                }
+                Err(SendError::Moved(new_id)) if moves < 3 => {
+                    moves += 1;
+                    to = self.follow_move(&to, &new_id)?;
                 }
                 Err(SendError::Gone(reason)) => {
-                    tracing::warn!(destination = %sub.destination, "destination gone, subscription paused: {reason}");
-                    let mut paused = sub.clone();
-                    paused.paused = Some(format!("destination gone: {reason}"));
-                    self.store.put_subscription(&paused)?;
-                    rec.state = DeliveryState::Failed {
-                        error: format!("destination gone: {reason}"),
-                    };
+                    tracing::warn!(destination = %to, "destination gone, subscription paused: {reason}");
+                    if let Some(mut paused) = self.store.subscription(&to.key())? {
+                        paused.paused = Some(format!("destination gone: {reason}"));
+                        self.store.put_subscription(&paused)?;
+                    }
+                    rec.state = DeliveryState::Failed { error: format!("destination gone: {reason}") };
                     self.store.put_delivery(&rec)?;
                     Metrics::add(&self.metrics.deliveries_failed, 1);
                     return Ok(Outcome::Paused);
                 }
                 Err(e) => {
                     Metrics::add(&self.metrics.deliveries_failed, 1);
-                    let give_up = matches!(e, SendError::Invalid(_))
+                    let give_up = matches!(e, SendError::Invalid(_) | SendError::Moved(_))
                         || rec.attempts >= self.config.max_attempts;
                     rec.state = if give_up {
-                        DeliveryState::Skipped {
-                            reason: format!("gave up after {} attempt(s): {e}", rec.attempts),
-                        }
+                        DeliveryState::Skipped { reason: format!("gave up after {} attempt(s): {e}", rec.attempts) }
                     } else {
-                        DeliveryState::Failed {
-                            error: e.to_string(),
-                        }
+                        DeliveryState::Failed { error: e.to_string() }
                     };
-                    tracing::warn!(destination = %sub.destination, %date, "delivery failed: {e}");
+                    tracing::warn!(destination = %to, %date, "delivery failed: {e}");
                     self.store.put_delivery(&rec)?;
-                    return Ok(if give_up {
-                        Outcome::Skipped
-                    } else {
-                        Outcome::Failed
-                    });
+                    return Ok(if give_up { Outcome::Skipped } else { Outcome::Failed });
                 }
             }
         }
@@ -241,14 +226,12 @@ impl Deliverer {
         let mut transient = 0u32;
         let mut limited = 0u32;
         loop {
-            if !limiter.acquire(&to.key()).await.is_zero() {
+            if !limiter.acquire_at(&to.key(), adapter.per_destination_rate(to)).await.is_zero() {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
             match adapter.send(to, part, key).await {
                 Ok(id) => return Ok(id),
-                Err(SendError::RateLimited { retry_after })
-                    if limited < self.config.max_rate_limit_waits =>
-                {
+                Err(SendError::RateLimited { retry_after }) if limited < self.config.max_rate_limit_waits => {
                     limited += 1;
                     Metrics::add(&self.metrics.rate_limit_waits, 1);
                     Metrics::add(&self.metrics.deliveries_retried, 1);
@@ -266,32 +249,40 @@ impl Deliverer {
         }
     }
 
+    /// A destination moved (a group became a supergroup): its subscription follows it.
+    fn follow_move(&self, from: &Destination, new_id: &str) -> Result<Destination, StoreError> {
+        let to = Destination::new(&from.platform, new_id);
+        tracing::info!(from = %from, to = %to, "destination moved; its subscription follows");
+        if let Some(mut sub) = self.store.subscription(&from.key())? {
+            self.store.remove_subscription(&from.key())?;
+            sub.destination = to.clone();
+            self.store.put_subscription(&sub)?;
+            self.store.flush()?;
+        }
+        Ok(to)
+    }
+
     /// Sends a reply (an answer or a notice) straight away, under the same limits and retries.
     /// Returns the platform message ids.
-    pub async fn send_now(
-        &self,
-        to: &Destination,
-        message: &Message,
-    ) -> Result<Vec<String>, SendError> {
+    pub async fn send_now(&self, to: &Destination, message: &Message) -> Result<Vec<String>, SendError> {
         let adapter = self
             .adapters
             .get(&to.platform)
-            .ok_or_else(|| {
-                SendError::Invalid(format!(
-                    "no adapter for platform {:?} is enabled",
-                    to.platform
-                ))
-            })?
+            .ok_or_else(|| SendError::Invalid(format!("no adapter for platform {:?} is enabled", to.platform)))?
             .clone();
+        let mut to = to.clone();
         let mut ids = Vec::new();
-        let salt = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
+        let salt = std::collections::hash_map::RandomState::new().build_hasher().finish();
         for (i, part) in adapter.render(message).iter().enumerate() {
-            ids.push(
-                self.send_part(adapter.as_ref(), to, part, &format!("reply-{salt:x}#{i}"))
-                    .await?,
-            );
+            let key = format!("reply-{salt:x}#{i}");
+            let id = match self.send_part(adapter.as_ref(), &to, part, &key).await {
+                Err(SendError::Moved(new_id)) => {
+                    to = self.follow_move(&to, &new_id).map_err(|e| SendError::Transient(e.to_string()))?;
+                    self.send_part(adapter.as_ref(), &to, part, &key).await?
+                }
+                other => other?,
+            };
+            ids.push(id);
         }
         Ok(ids)
     }
@@ -311,9 +302,6 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
 /// base * 2^(n-1), with up to 50% random jitter so retries of many destinations spread out.
 pub fn backoff(base_ms: u64, n: u32) -> Duration {
     let exp = base_ms.saturating_mul(1u64 << n.saturating_sub(1).min(16));
-    let jitter = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-        % (exp / 2 + 1);
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % (exp / 2 + 1);
     Duration::from_millis(exp + jitter)
 }

@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod fanout;
+pub mod inbound;
 pub mod ratelimit;
 pub mod schedule;
 
@@ -28,10 +29,7 @@ pub struct Destination {
 
 impl Destination {
     pub fn new(platform: &str, id: &str) -> Destination {
-        Destination {
-            platform: platform.to_string(),
-            id: id.to_string(),
-        }
+        Destination { platform: platform.to_string(), id: id.to_string() }
     }
 
     /// `platform:id`, the form used on the command line and as the store key.
@@ -42,8 +40,7 @@ impl Destination {
     /// Parses `platform:id`.
     pub fn parse(s: &str) -> Option<Destination> {
         let (p, id) = s.split_once(':')?;
-        (!p.is_empty() && !id.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-            .then(|| Destination::new(p, id))
+        (!p.is_empty() && !id.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())).then(|| Destination::new(p, id))
     }
 }
 
@@ -57,9 +54,18 @@ impl std::fmt::Display for Destination {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Digest(Digest),
+    /// An answer, as a reply to the platform message that asked (when there was one).
     Answer {
         entry: Box<DigestEntry>,
         answer: Answer,
+        reply_to: Option<String>,
+    },
+    /// Asks the reader for a question about insight `rank` of `date`; replies to this message
+    /// are questions about that insight.
+    AskPrompt {
+        date: chrono::NaiveDate,
+        rank: usize,
+        text: String,
     },
     Notice(String),
 }
@@ -99,6 +105,9 @@ pub enum SendError {
     /// The platform refused the message itself; retrying will not help.
     #[error("refused: {0}")]
     Invalid(String),
+    /// The destination moved (a Telegram group became a supergroup): send there instead.
+    #[error("destination moved to {0}")]
+    Moved(String),
 }
 
 /// A chat platform as the core sees it.
@@ -106,6 +115,11 @@ pub trait Adapter: Send + Sync {
     /// The platform name used in destinations (`console`, `webhook`, `telegram`, ...).
     fn platform(&self) -> &'static str;
     fn limits(&self) -> Limits;
+    /// Messages per second to this destination; platforms with stricter limits for some kinds
+    /// of chat (Telegram groups) override it.
+    fn per_destination_rate(&self, _to: &Destination) -> f64 {
+        self.limits().per_destination_per_second
+    }
     /// Renders a message into parts that each fit `limits().max_message_len`.
     fn render(&self, message: &Message) -> Vec<Part>;
     /// Sends one part; `idempotency_key` is the same when the same part is sent again after a
@@ -119,28 +133,41 @@ pub trait Adapter: Send + Sync {
     ) -> BoxFuture<'a, Result<String, SendError>>;
 }
 
-/// What a reader or operator asks of podsift through an adapter.
+/// What a reader or operator asks of podsift through an adapter. `admin` says whether the
+/// sender administers the group the destination is (None in private chats): the core decides
+/// what needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Subscribe {
         destination: Destination,
         schedule: Option<Schedule>,
         created_by: String,
+        admin: Option<bool>,
     },
     Unsubscribe {
         destination: Destination,
+        admin: Option<bool>,
     },
     SetSchedule {
         destination: Destination,
         schedule: Schedule,
+        admin: Option<bool>,
     },
     DigestNow {
         destination: Destination,
     },
+    /// A question about `reference` (`N` or `YYYY-MM-DD#N`); `reply_to` is the platform id of
+    /// the message that asked, so the answer can reply to it.
     Ask {
         destination: Destination,
         reference: String,
         question: String,
+        reply_to: Option<String>,
+    },
+    /// The reader pressed "Ask" under an insight: prompt for the question.
+    PromptQuestion {
+        destination: Destination,
+        reference: String,
     },
     Feedback {
         destination: Destination,
@@ -156,10 +183,11 @@ impl Command {
     pub fn destination(&self) -> &Destination {
         match self {
             Command::Subscribe { destination, .. }
-            | Command::Unsubscribe { destination }
+            | Command::Unsubscribe { destination, .. }
             | Command::SetSchedule { destination, .. }
             | Command::DigestNow { destination }
             | Command::Ask { destination, .. }
+            | Command::PromptQuestion { destination, .. }
             | Command::Feedback { destination, .. }
             | Command::Help { destination } => destination,
         }
@@ -192,20 +220,9 @@ impl Subscription {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         d.insights.retain(|e| {
-            (self.only_podcasts.is_empty()
-                || self
-                    .only_podcasts
-                    .iter()
-                    .any(|p| lower(p) == lower(&e.podcast)))
-                && !self
-                    .mute_podcasts
-                    .iter()
-                    .any(|p| lower(p) == lower(&e.podcast))
-                && (self.keywords.is_empty()
-                    || self
-                        .keywords
-                        .iter()
-                        .any(|k| lower(&e.text).contains(&lower(k))))
+            (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| lower(p) == lower(&e.podcast)))
+                && !self.mute_podcasts.iter().any(|p| lower(p) == lower(&e.podcast))
+                && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         });
         for (i, e) in d.insights.iter_mut().enumerate() {
             e.rank = i + 1;

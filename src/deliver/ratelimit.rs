@@ -18,10 +18,7 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn new(rate: f64) -> Bucket {
-        Bucket {
-            interval: Duration::from_secs_f64(1.0 / rate.max(1e-6)),
-            next: Mutex::new(None),
-        }
+        Bucket { interval: Duration::from_secs_f64(1.0 / rate.max(1e-6)), next: Mutex::new(None) }
     }
 
     /// Waits for this caller's slot; returns how long it waited.
@@ -59,16 +56,20 @@ impl RateLimiter {
 
     /// Waits until one more message may go to `destination`; returns how long it waited.
     pub async fn acquire(&self, destination: &str) -> Duration {
+        self.acquire_at(destination, self.per_destination).await
+    }
+
+    /// Like `acquire`, with this destination's own rate (a Telegram group's 20 a minute).
+    pub async fn acquire_at(&self, destination: &str, rate: f64) -> Duration {
         let bucket = {
             let mut map = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let idle = Duration::from_secs_f64(1.0 / self.per_destination.max(1e-6));
+            let idle = Duration::from_secs_f64(1.0 / rate.min(self.per_destination).max(1e-6));
             if map.len() > 1024 {
                 map.retain(|_, (_, used)| now.duration_since(*used) < idle);
             }
-            let entry = map
-                .entry(destination.to_string())
-                .or_insert_with(|| (std::sync::Arc::new(Bucket::new(self.per_destination)), now));
+            let entry =
+                map.entry(destination.to_string()).or_insert_with(|| (std::sync::Arc::new(Bucket::new(rate)), now));
             entry.1 = now;
             entry.0.clone()
         };
@@ -98,10 +99,7 @@ mod tests {
         }
         // In any one-second window at most 30 sends.
         for (i, t) in times.iter().enumerate() {
-            let in_window = times[i..]
-                .iter()
-                .take_while(|u| **u < t + 1.0 - 1e-9)
-                .count();
+            let in_window = times[i..].iter().take_while(|u| **u < t + 1.0 - 1e-9).count();
             assert!(in_window <= 30, "{in_window} sends in the second after {t}");
         }
         let total = *times.last().unwrap();

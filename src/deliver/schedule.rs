@@ -28,9 +28,7 @@ pub enum Schedule {
 pub enum ScheduleError {
     #[error("{0:?} is not a time of day: use HH:MM, e.g. 08:00 or 18:30")]
     BadTime(String),
-    #[error(
-        "{0:?} is not a known timezone: use an IANA name such as Europe/Berlin or America/New_York"
-    )]
+    #[error("{0:?} is not a known timezone: use an IANA name such as Europe/Berlin or America/New_York")]
     BadTimezone(String),
     #[error(
         "{expr:?} is not a cron expression ({reason}): use 6 fields with seconds first, e.g. \"0 0 8 * * Mon-Fri\""
@@ -41,20 +39,14 @@ pub enum ScheduleError {
 impl Schedule {
     /// A daily schedule, validated.
     pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
-        let s = Schedule::Daily {
-            time: time.trim().to_string(),
-            timezone: timezone.trim().to_string(),
-        };
+        let s = Schedule::Daily { time: time.trim().to_string(), timezone: timezone.trim().to_string() };
         s.validate()?;
         Ok(s)
     }
 
     /// A cron schedule, validated.
     pub fn cron(expr: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
-        let s = Schedule::Cron {
-            expr: expr.trim().to_string(),
-            timezone: timezone.trim().to_string(),
-        };
+        let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
         s.validate()?;
         Ok(s)
     }
@@ -88,13 +80,8 @@ impl Schedule {
             Schedule::Cron { expr, .. } => {
                 let schedule = parse_cron(expr)?;
                 // Evaluate on naive local time (as if UTC), so DST cannot skip or repeat a day.
-                let start =
-                    Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)) - Duration::seconds(1);
-                schedule
-                    .after(&start)
-                    .next()
-                    .filter(|t| t.date_naive() == date)
-                    .map(|t| t.naive_utc())
+                let start = Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)) - Duration::seconds(1);
+                schedule.after(&start).next().filter(|t| t.date_naive() == date).map(|t| t.naive_utc())
             }
         };
         Ok(local.map(|l| to_instant(tz, l)))
@@ -114,10 +101,7 @@ fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
 }
 
 fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
-    cron::Schedule::from_str(expr).map_err(|e| ScheduleError::BadCron {
-        expr: expr.to_string(),
-        reason: e.to_string(),
-    })
+    cron::Schedule::from_str(expr).map_err(|e| ScheduleError::BadCron { expr: expr.to_string(), reason: e.to_string() })
 }
 
 /// Maps a local wall-clock time to the instant it names: the earlier one when the clocks fall
@@ -129,10 +113,7 @@ fn to_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
         LocalResult::None => {
             // Walk forward minute by minute to the first time that exists (gaps are at most hours).
             (1..=24 * 60)
-                .find_map(|m| {
-                    tz.from_local_datetime(&(local + Duration::minutes(m)))
-                        .earliest()
-                })
+                .find_map(|m| tz.from_local_datetime(&(local + Duration::minutes(m))).earliest())
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(|| Utc.from_utc_datetime(&local))
         }
@@ -145,35 +126,21 @@ pub enum Due {
     /// Not yet (or that day is not scheduled).
     NotYet,
     /// Deliver now.
-    Now {
-        date: NaiveDate,
-        fire: DateTime<Utc>,
-    },
+    Now { date: NaiveDate, fire: DateTime<Utc> },
     /// Missed by more than the catch-up window: skip rather than flood.
-    Missed {
-        date: NaiveDate,
-        fire: DateTime<Utc>,
-    },
+    Missed { date: NaiveDate, fire: DateTime<Utc> },
 }
 
 /// Which local days' digests are due at `now`: today's, and yesterday's (a catch-up that crosses
 /// midnight). The caller drops days already delivered or skipped, which is what makes delivery
 /// exactly once per local day.
-pub fn due(
-    schedule: &Schedule,
-    now: DateTime<Utc>,
-    catch_up: Duration,
-) -> Result<Vec<Due>, ScheduleError> {
+pub fn due(schedule: &Schedule, now: DateTime<Utc>, catch_up: Duration) -> Result<Vec<Due>, ScheduleError> {
     let today = schedule.local_date(now)?;
     let mut out = Vec::new();
     for date in [today.pred_opt(), Some(today)].into_iter().flatten() {
         if let Some(fire) = schedule.fire_on(date)? {
             if now >= fire {
-                out.push(if now - fire <= catch_up {
-                    Due::Now { date, fire }
-                } else {
-                    Due::Missed { date, fire }
-                });
+                out.push(if now - fire <= catch_up { Due::Now { date, fire } } else { Due::Missed { date, fire } });
             }
         }
     }
@@ -191,12 +158,7 @@ mod tests {
 
     /// Steps through `days` days from `start` every `step` minutes, delivering whatever is due
     /// and not yet delivered, and counts deliveries per local date.
-    fn simulate(
-        schedule: &Schedule,
-        start: &str,
-        days: i64,
-        step: i64,
-    ) -> BTreeMap<NaiveDate, Vec<DateTime<Utc>>> {
+    fn simulate(schedule: &Schedule, start: &str, days: i64, step: i64) -> BTreeMap<NaiveDate, Vec<DateTime<Utc>>> {
         let mut delivered: BTreeMap<NaiveDate, Vec<DateTime<Utc>>> = BTreeMap::new();
         let mut now = utc(start);
         let end = now + Duration::days(days);
@@ -216,11 +178,9 @@ mod tests {
     #[test]
     fn exactly_one_per_local_day_across_dst_in_berlin() {
         // Spring forward 2026-03-29 02:00 -> 03:00; fall back 2026-10-25 03:00 -> 02:00.
-        for (start, time) in [
-            ("2026-03-26T00:00:00Z", "02:30"),
-            ("2026-10-22T00:00:00Z", "02:30"),
-            ("2026-10-22T00:00:00Z", "08:00"),
-        ] {
+        for (start, time) in
+            [("2026-03-26T00:00:00Z", "02:30"), ("2026-10-22T00:00:00Z", "02:30"), ("2026-10-22T00:00:00Z", "08:00")]
+        {
             let s = Schedule::daily(time, "Europe/Berlin").unwrap();
             let got = simulate(&s, start, 6, 5);
             assert_eq!(got.len(), 6, "{start} {time}: {got:?}");
@@ -229,10 +189,7 @@ mod tests {
         // On the spring-forward day 02:30 does not exist: delivered when the clocks reach 03:00.
         let s = Schedule::daily("02:30", "Europe/Berlin").unwrap();
         let spring = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
-        assert_eq!(
-            s.fire_on(spring).unwrap(),
-            Some(utc("2026-03-29T01:00:00Z"))
-        );
+        assert_eq!(s.fire_on(spring).unwrap(), Some(utc("2026-03-29T01:00:00Z")));
         // On the fall-back day 02:30 happens twice: delivered at the first.
         let fall = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
         assert_eq!(s.fire_on(fall).unwrap(), Some(utc("2026-10-25T00:30:00Z")));
@@ -246,10 +203,7 @@ mod tests {
                 let s = Schedule::daily(time, "America/New_York").unwrap();
                 let got = simulate(&s, start, 6, 5);
                 assert_eq!(got.len(), 6, "{start} {time}: {got:?}");
-                assert!(
-                    got.values().all(|v| v.len() == 1),
-                    "{start} {time}: {got:?}"
-                );
+                assert!(got.values().all(|v| v.len() == 1), "{start} {time}: {got:?}");
             }
         }
     }
@@ -272,47 +226,23 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
         let fire = utc("2026-11-28T08:00:00Z");
         assert_eq!(
-            due(&s, utc("2026-11-28T07:59:00Z"), Duration::hours(6))
-                .unwrap()
-                .last(),
-            Some(&Due::Missed {
-                date: date.pred_opt().unwrap(),
-                fire: fire - Duration::days(1)
-            })
+            due(&s, utc("2026-11-28T07:59:00Z"), Duration::hours(6)).unwrap().last(),
+            Some(&Due::Missed { date: date.pred_opt().unwrap(), fire: fire - Duration::days(1) })
         );
         assert_eq!(
-            due(&s, utc("2026-11-28T10:00:00Z"), Duration::hours(6))
-                .unwrap()
-                .last(),
+            due(&s, utc("2026-11-28T10:00:00Z"), Duration::hours(6)).unwrap().last(),
             Some(&Due::Now { date, fire })
         );
         assert_eq!(
-            due(&s, utc("2026-11-28T15:00:00Z"), Duration::hours(6))
-                .unwrap()
-                .last(),
+            due(&s, utc("2026-11-28T15:00:00Z"), Duration::hours(6)).unwrap().last(),
             Some(&Due::Missed { date, fire })
         );
     }
 
     #[test]
     fn bad_input_says_what_good_input_looks_like() {
-        assert!(
-            Schedule::daily("8am", "UTC")
-                .unwrap_err()
-                .to_string()
-                .contains("HH:MM")
-        );
-        assert!(
-            Schedule::daily("08:00", "Mars/Olympus")
-                .unwrap_err()
-                .to_string()
-                .contains("Europe/Berlin")
-        );
-        assert!(
-            Schedule::cron("every day", "UTC")
-                .unwrap_err()
-                .to_string()
-                .contains("seconds first")
-        );
+        assert!(Schedule::daily("8am", "UTC").unwrap_err().to_string().contains("HH:MM"));
+        assert!(Schedule::daily("08:00", "Mars/Olympus").unwrap_err().to_string().contains("Europe/Berlin"));
+        assert!(Schedule::cron("every day", "UTC").unwrap_err().to_string().contains("seconds first"));
     }
 }

@@ -58,11 +58,7 @@ pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError>
             let title = feed.title.as_ref().map(|t| clean(&t.content));
             let from_rs: Vec<ParsedEpisode> = feed.entries.iter().map(from_feed_rs).collect();
             let episodes = if from_rs.len() == lenient.episodes.len() {
-                from_rs
-                    .into_iter()
-                    .zip(lenient.episodes)
-                    .map(|(a, b)| merge(a, b))
-                    .collect()
+                from_rs.into_iter().zip(lenient.episodes).map(|(a, b)| merge(a, b)).collect()
             } else {
                 if !lenient.episodes.is_empty() {
                     warnings.push(format!(
@@ -73,11 +69,7 @@ pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError>
                 }
                 from_rs
             };
-            ParsedFeed {
-                title: title.filter(|t| !t.is_empty()).or(lenient.title),
-                episodes,
-                warnings,
-            }
+            ParsedFeed { title: title.filter(|t| !t.is_empty()).or(lenient.title), episodes, warnings }
         }
         Err(e) => {
             if lenient.episodes.is_empty() {
@@ -87,11 +79,7 @@ pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError>
                 "malformed feed ({e}); recovered {} episode(s) with the lenient reader",
                 lenient.episodes.len()
             ));
-            ParsedFeed {
-                title: lenient.title,
-                episodes: lenient.episodes,
-                warnings,
-            }
+            ParsedFeed { title: lenient.title, episodes: lenient.episodes, warnings }
         }
     };
     let mut parsed = parsed;
@@ -125,17 +113,10 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .as_ref()
         .and_then(|c| c.body.clone())
         .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
-        .or_else(|| {
-            e.media
-                .iter()
-                .find_map(|m| m.description.as_ref().map(|d| d.content.clone()))
-        })
+        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().map(|d| d.content.clone())))
         .unwrap_or_default();
-    let enclosure_url = e
-        .media
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .find_map(|c| c.url.as_ref().map(|u| u.to_string()));
+    let enclosure_url =
+        e.media.iter().flat_map(|m| m.content.iter()).find_map(|c| c.url.as_ref().map(|u| u.to_string()));
     let transcripts = e
         .media
         .iter()
@@ -149,16 +130,8 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .collect();
     ParsedEpisode {
         guid: Some(e.id.trim().to_string()).filter(|g| !g.is_empty()),
-        title: e
-            .title
-            .as_ref()
-            .map(|t| clean(&t.content))
-            .filter(|t| !t.is_empty()),
-        link: e
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .map(|l| l.href.clone()),
+        title: e.title.as_ref().map(|t| clean(&t.content)).filter(|t| !t.is_empty()),
+        link: e.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).map(|l| l.href.clone()),
         enclosure_url,
         published: e.published.or(e.updated),
         duration_secs: None,
@@ -179,17 +152,9 @@ fn merge(a: ParsedEpisode, b: ParsedEpisode) -> ParsedEpisode {
         enclosure_url: a.enclosure_url.or(b.enclosure_url),
         published: a.published.or(b.published),
         duration_secs: b.duration_secs,
-        show_notes: if a.show_notes.is_empty() {
-            b.show_notes
-        } else {
-            a.show_notes
-        },
+        show_notes: if a.show_notes.is_empty() { b.show_notes } else { a.show_notes },
         // The lenient pass keeps the language feed-rs drops.
-        transcripts: if b.transcripts.is_empty() {
-            a.transcripts
-        } else {
-            b.transcripts
-        },
+        transcripts: if b.transcripts.is_empty() { a.transcripts } else { b.transcripts },
         chapters_url: b.chapters_url,
         persons: b.persons,
     }
@@ -222,10 +187,7 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 
 fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    DateTime::parse_from_rfc2822(s)
-        .or_else(|_| DateTime::parse_from_rfc3339(s))
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc2822(s).or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|d| d.with_timezone(&Utc))
 }
 
 fn attr(e: &BytesStart, name: &str) -> Option<String> {
@@ -304,8 +266,7 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 if name == "item" || name == "entry" {
                     if let Some(mut it) = item.take() {
                         let (content, desc, summary) = std::mem::take(&mut notes);
-                        it.show_notes =
-                            notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
+                        it.show_notes = notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
                         out.episodes.push(it);
                     }
                 } else if let Some(it) = item.as_mut() {
@@ -321,19 +282,14 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                             "link" => {
                                 it.link.get_or_insert(value);
                             }
-                            "pubdate" | "published" | "updated" | "dc:date"
-                                if it.published.is_none() =>
-                            {
+                            "pubdate" | "published" | "updated" | "dc:date" if it.published.is_none() => {
                                 it.published = parse_date(&value);
                             }
                             "itunes:duration" => it.duration_secs = parse_duration(&value),
                             "content:encoded" | "content" => notes.0 = Some(text.clone()),
                             "description" => notes.1 = Some(text.clone()),
                             "itunes:summary" | "summary" => notes.2 = Some(text.clone()),
-                            "podcast:person" => it.persons.push(Person {
-                                name: value,
-                                role: person_attrs.0.take(),
-                            }),
+                            "podcast:person" => it.persons.push(Person { name: value, role: person_attrs.0.take() }),
                             _ => {}
                         }
                     }
@@ -371,10 +327,7 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
         "podcast:chapters" => it.chapters_url = attr(e, "url"),
         "podcast:person" => {
             if let Some(name) = attr(e, "name") {
-                it.persons.push(Person {
-                    name,
-                    role: attr(e, "role"),
-                });
+                it.persons.push(Person { name, role: attr(e, "role") });
             }
         }
         // Atom: <link rel="alternate" href="..."/>

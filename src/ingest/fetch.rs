@@ -53,11 +53,7 @@ pub enum FetchError {
     )]
     TooLarge { url: String, limit: u64 },
     #[error("{url} answered HTTP {status}{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
-    Status {
-        url: String,
-        status: u16,
-        retry_after: Option<Duration>,
-    },
+    Status { url: String, status: u16, retry_after: Option<Duration> },
     #[error("could not reach {url}: {reason}")]
     Network { url: String, reason: String },
     #[error("cannot read {path}: {reason}")]
@@ -104,24 +100,12 @@ impl Fetcher {
             .timeout(config.timeout())
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| FetchError::Network {
-                url: String::new(),
-                reason: e.to_string(),
-            })?;
-        Ok(Fetcher {
-            client,
-            timeout: config.timeout(),
-            max_redirects: config.max_redirects,
-        })
+            .map_err(|e| FetchError::Network { url: String::new(), reason: e.to_string() })?;
+        Ok(Fetcher { client, timeout: config.timeout(), max_redirects: config.max_redirects })
     }
 
     /// Fetches `location` (http(s) URL, file:// URL or local path), reading at most `limit` bytes.
-    pub async fn fetch(
-        &self,
-        location: &str,
-        validators: &Validators,
-        limit: u64,
-    ) -> Result<Fetched, FetchError> {
+    pub async fn fetch(&self, location: &str, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
         match classify(location)? {
             Location::File(path) => read_file(path, limit).await,
             Location::Http(url) => {
@@ -129,21 +113,13 @@ impl Fetcher {
                 // reqwest's timeout covers one request; this one covers the whole redirect chain.
                 match tokio::time::timeout(self.timeout, work).await {
                     Ok(r) => r,
-                    Err(_) => Err(FetchError::Timeout {
-                        url: location.to_string(),
-                        secs: self.timeout.as_secs(),
-                    }),
+                    Err(_) => Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() }),
                 }
             }
         }
     }
 
-    async fn fetch_http(
-        &self,
-        start: url::Url,
-        validators: &Validators,
-        limit: u64,
-    ) -> Result<Fetched, FetchError> {
+    async fn fetch_http(&self, start: url::Url, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
         let mut url = start;
         let mut all_permanent = true;
         let mut hops = 0;
@@ -155,18 +131,12 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| net_error(&url, e, self.timeout))?;
+            let resp = req.send().await.map_err(|e| net_error(&url, e, self.timeout))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 hops += 1;
                 if hops > self.max_redirects {
-                    return Err(FetchError::TooManyRedirects {
-                        url: url.to_string(),
-                        max: self.max_redirects,
-                    });
+                    return Err(FetchError::TooManyRedirects { url: url.to_string(), max: self.max_redirects });
                 }
                 let target = resp
                     .headers()
@@ -175,15 +145,9 @@ impl Fetcher {
                     .and_then(|loc| url.join(loc).ok())
                     .ok_or_else(|| FetchError::Network {
                         url: url.to_string(),
-                        reason: format!(
-                            "HTTP {} without a usable Location header",
-                            status.as_u16()
-                        ),
+                        reason: format!("HTTP {} without a usable Location header", status.as_u16()),
                     })?;
-                all_permanent &= matches!(
-                    status,
-                    StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
-                );
+                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
                 url = target;
                 continue;
             }
@@ -199,32 +163,17 @@ impl Fetcher {
             }
             let headers = resp.headers().clone();
             if resp.content_length().is_some_and(|n| n > limit) {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                });
+                return Err(FetchError::TooLarge { url: url.to_string(), limit });
             }
             let mut resp = resp;
             let mut bytes = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| net_error(&url, e, self.timeout))?
-            {
+            while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&url, e, self.timeout))? {
                 if bytes.len() as u64 + chunk.len() as u64 > limit {
-                    return Err(FetchError::TooLarge {
-                        url: url.to_string(),
-                        limit,
-                    });
+                    return Err(FetchError::TooLarge { url: url.to_string(), limit });
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            let header_str = |name| {
-                headers
-                    .get(name)
-                    .and_then(|v: &HeaderValue| v.to_str().ok())
-                    .map(str::to_string)
-            };
+            let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
             return Ok(Fetched::Body(Body {
                 bytes,
                 validators: Validators {
@@ -244,41 +193,26 @@ enum Location {
 }
 
 fn classify(location: &str) -> Result<Location, FetchError> {
-    let invalid = |reason: &str| FetchError::InvalidUrl {
-        url: location.to_string(),
-        reason: reason.to_string(),
-    };
+    let invalid = |reason: &str| FetchError::InvalidUrl { url: location.to_string(), reason: reason.to_string() };
     match url::Url::parse(location) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(Location::Http(u)),
-        Ok(u) if u.scheme() == "file" => u
-            .to_file_path()
-            .map(Location::File)
-            .map_err(|_| invalid("file:// URL without a usable path")),
-        // A Windows drive letter parses as a one-letter scheme.
-        Ok(u) if u.scheme().len() > 1 => {
-            Err(invalid("only http, https and file URLs are supported"))
+        Ok(u) if u.scheme() == "file" => {
+            u.to_file_path().map(Location::File).map_err(|_| invalid("file:// URL without a usable path"))
         }
+        // A Windows drive letter parses as a one-letter scheme.
+        Ok(u) if u.scheme().len() > 1 => Err(invalid("only http, https and file URLs are supported")),
         _ => Ok(Location::File(PathBuf::from(location))),
     }
 }
 
 async fn read_file(path: PathBuf, limit: u64) -> Result<Fetched, FetchError> {
     use tokio::io::AsyncReadExt;
-    let err = |e: std::io::Error| FetchError::File {
-        path: path.clone(),
-        reason: e.to_string(),
-    };
+    let err = |e: std::io::Error| FetchError::File { path: path.clone(), reason: e.to_string() };
     let file = tokio::fs::File::open(&path).await.map_err(err)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(err)?;
+    file.take(limit + 1).read_to_end(&mut bytes).await.map_err(err)?;
     if bytes.len() as u64 > limit {
-        return Err(FetchError::TooLarge {
-            url: path.display().to_string(),
-            limit,
-        });
+        return Err(FetchError::TooLarge { url: path.display().to_string(), limit });
     }
     Ok(Fetched::Body(Body {
         bytes,
@@ -290,10 +224,7 @@ async fn read_file(path: PathBuf, limit: u64) -> Result<Fetched, FetchError> {
 
 fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError {
     if e.is_timeout() {
-        return FetchError::Timeout {
-            url: url.to_string(),
-            secs: timeout.as_secs(),
-        };
+        return FetchError::Timeout { url: url.to_string(), secs: timeout.as_secs() };
     }
     // The innermost cause says the most ("connection refused", "dns error").
     let mut reason = e.to_string();
@@ -302,10 +233,7 @@ fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError
         reason = s.to_string();
         source = s.source();
     }
-    FetchError::Network {
-        url: url.to_string(),
-        reason,
-    }
+    FetchError::Network { url: url.to_string(), reason }
 }
 
 /// Reads Retry-After as seconds or an HTTP date.
@@ -330,13 +258,8 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
         assert_eq!(retry_after(&h, Utc::now()), Some(Duration::from_secs(120)));
-        let now = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT")
-            .unwrap()
-            .with_timezone(&Utc);
-        h.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"),
-        );
+        let now = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT").unwrap().with_timezone(&Utc);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);
@@ -344,18 +267,9 @@ mod tests {
 
     #[test]
     fn locations() {
-        assert!(matches!(
-            classify("https://x.org/feed").unwrap(),
-            Location::Http(_)
-        ));
-        assert!(matches!(
-            classify("file:///tmp/feed.xml").unwrap(),
-            Location::File(_)
-        ));
-        assert!(matches!(
-            classify("config/demo/feed.xml").unwrap(),
-            Location::File(_)
-        ));
+        assert!(matches!(classify("https://x.org/feed").unwrap(), Location::Http(_)));
+        assert!(matches!(classify("file:///tmp/feed.xml").unwrap(), Location::File(_)));
+        assert!(matches!(classify("config/demo/feed.xml").unwrap(), Location::File(_)));
         assert!(classify("ftp://x.org/feed").is_err());
     }
 }

@@ -39,7 +39,9 @@ pub enum FeedOutcome {
         next_attempt_at: DateTime<Utc>,
     },
     /// Still backing off from earlier failures.
-    Skipped { next_attempt_at: DateTime<Utc> },
+    Skipped {
+        next_attempt_at: DateTime<Utc>,
+    },
 }
 
 /// The end-of-run summary.
@@ -118,12 +120,7 @@ pub async fn ingest(
         }
         for t in transcripts {
             match t {
-                Some(source) => {
-                    *summary
-                        .transcripts
-                        .entry(source.label().to_string())
-                        .or_default() += 1
-                }
+                Some(source) => *summary.transcripts.entry(source.label().to_string()).or_default() += 1,
                 None => summary.transcripts_failed += 1,
             }
         }
@@ -146,43 +143,19 @@ async fn ingest_feed(
     opts: IngestOptions,
     mut feed: Feed,
 ) -> Result<(FeedReport, TranscriptResults), StoreError> {
-    let report = |feed: &Feed, outcome| FeedReport {
-        url: feed.url.clone(),
-        title: feed.title.clone(),
-        outcome,
-    };
-    if let Some(next) = feed
-        .next_attempt_at
-        .filter(|n| *n > opts.now && !opts.force)
-    {
-        return Ok((
-            report(
-                &feed,
-                FeedOutcome::Skipped {
-                    next_attempt_at: next,
-                },
-            ),
-            Vec::new(),
-        ));
+    let report = |feed: &Feed, outcome| FeedReport { url: feed.url.clone(), title: feed.title.clone(), outcome };
+    if let Some(next) = feed.next_attempt_at.filter(|n| *n > opts.now && !opts.force) {
+        return Ok((report(&feed, FeedOutcome::Skipped { next_attempt_at: next }), Vec::new()));
     }
-    let validators = Validators {
-        etag: feed.etag.clone(),
-        last_modified: feed.last_modified.clone(),
-    };
+    let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     feed.last_fetch_at = Some(opts.now);
-    let fetched = fetcher
-        .fetch(&feed.fetch_url, &validators, config.max_feed_bytes)
-        .await;
+    let fetched = fetcher.fetch(&feed.fetch_url, &validators, config.max_feed_bytes).await;
     let (outcome, body) = match fetched {
         Ok(Fetched::NotModified) => (FeedOutcome::Unchanged, None),
         Ok(Fetched::Body(body)) => match parse_feed(&body.bytes, &body.final_url) {
-            Ok(parsed) => (
-                FeedOutcome::Fetched {
-                    new_episodes: 0,
-                    warnings: parsed.warnings.clone(),
-                },
-                Some((body, parsed)),
-            ),
+            Ok(parsed) => {
+                (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
+            }
             Err(e) => {
                 let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), None);
                 store.put_feed(&feed)?;
@@ -190,8 +163,7 @@ async fn ingest_feed(
             }
         },
         Err(e) => {
-            let outcome =
-                record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
+            let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
             store.put_feed(&feed)?;
             return Ok((report(&feed, outcome), Vec::new()));
         }
@@ -243,19 +215,13 @@ fn record_failure(
     tracing::warn!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
     feed.last_error = Some(error.clone());
     feed.next_attempt_at = Some(next);
-    FeedOutcome::Failed {
-        error,
-        next_attempt_at: next,
-    }
+    FeedOutcome::Failed { error, next_attempt_at: next }
 }
 
 /// base * 2^(failures-1), capped.
 pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
     let exp = failures.saturating_sub(1).min(30);
-    let secs = config
-        .backoff_base_secs
-        .saturating_mul(1u64 << exp)
-        .min(config.backoff_max_secs);
+    let secs = config.backoff_base_secs.saturating_mul(1u64 << exp).min(config.backoff_max_secs);
     std::time::Duration::from_secs(secs)
 }
 
@@ -275,12 +241,7 @@ pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
             h.update([0]);
             h.update(p.title.as_deref().unwrap_or("").as_bytes());
             h.update([0]);
-            h.update(
-                p.published
-                    .map(|d| d.to_rfc3339())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
+            h.update(p.published.map(|d| d.to_rfc3339()).unwrap_or_default().as_bytes());
             h.update([0]);
             h.update(p.link.as_deref().unwrap_or("").as_bytes());
         }
@@ -295,10 +256,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         feed_url: feed.url.clone(),
         podcast_title: feed.title.clone(),
         guid: p.guid.clone(),
-        title: p
-            .title
-            .clone()
-            .unwrap_or_else(|| "(untitled episode)".to_string()),
+        title: p.title.clone().unwrap_or_else(|| "(untitled episode)".to_string()),
         link: p.link.clone(),
         enclosure_url: p.enclosure_url.clone(),
         published: p.published,
@@ -328,9 +286,7 @@ async fn fetch_transcripts(
         };
         let attempts = match &episode.transcript {
             TranscriptStatus::Pending => 0,
-            TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => {
-                *attempts
-            }
+            TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             _ => continue,
         };
         match transcript_for(fetcher, config, &episode).await {
@@ -345,10 +301,7 @@ async fn fetch_transcripts(
             }
             Err(error) => {
                 tracing::warn!(episode = %episode.title, "{error}");
-                episode.transcript = TranscriptStatus::Failed {
-                    error,
-                    attempts: attempts + 1,
-                };
+                episode.transcript = TranscriptStatus::Failed { error, attempts: attempts + 1 };
                 store.put_episode(&episode)?;
                 results.push(None);
             }
@@ -359,24 +312,11 @@ async fn fetch_transcripts(
 
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
-async fn transcript_for(
-    fetcher: &Fetcher,
-    config: &IngestConfig,
-    episode: &Episode,
-) -> Result<Transcript, String> {
+async fn transcript_for(fetcher: &Fetcher, config: &IngestConfig, episode: &Episode) -> Result<Transcript, String> {
     let mut errors = Vec::new();
     for (source, link) in transcript::ranked_links(&episode.transcripts) {
-        let result = match fetcher
-            .fetch(
-                &link.url,
-                &Validators::default(),
-                config.max_transcript_bytes,
-            )
-            .await
-        {
-            Ok(Fetched::Body(body)) => {
-                transcript::parse(source, &body.bytes).map_err(|e| e.to_string())
-            }
+        let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
+            Ok(Fetched::Body(body)) => transcript::parse(source, &body.bytes).map_err(|e| e.to_string()),
             Ok(Fetched::NotModified) => Err("unexpected 304".to_string()),
             Err(e) => Err(e.to_string()),
         };
@@ -421,11 +361,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let c = IngestConfig {
-            backoff_base_secs: 60,
-            backoff_max_secs: 600,
-            ..IngestConfig::default()
-        };
+        let c = IngestConfig { backoff_base_secs: 60, backoff_max_secs: 600, ..IngestConfig::default() };
         assert_eq!(backoff(&c, 1).as_secs(), 60);
         assert_eq!(backoff(&c, 2).as_secs(), 120);
         assert_eq!(backoff(&c, 4).as_secs(), 480);
@@ -435,15 +371,9 @@ mod tests {
 
     #[test]
     fn episode_ids_are_stable_without_guid() {
-        let p = ParsedEpisode {
-            enclosure_url: Some("http://x/a.mp3".into()),
-            ..Default::default()
-        };
+        let p = ParsedEpisode { enclosure_url: Some("http://x/a.mp3".into()), ..Default::default() };
         assert_eq!(episode_id("f", &p), episode_id("f", &p.clone()));
-        let q = ParsedEpisode {
-            enclosure_url: Some("http://x/b.mp3".into()),
-            ..Default::default()
-        };
+        let q = ParsedEpisode { enclosure_url: Some("http://x/b.mp3".into()), ..Default::default() };
         assert_ne!(episode_id("f", &p), episode_id("f", &q));
         assert_ne!(episode_id("f", &p), episode_id("g", &p));
     }

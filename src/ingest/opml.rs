@@ -51,20 +51,14 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 }
                 if let Some(url) = url.filter(|u| !u.is_empty()) {
                     if !out.iter().any(|f: &OpmlFeed| f.url == url) {
-                        out.push(OpmlFeed {
-                            url,
-                            title: title.filter(|t| !t.is_empty()),
-                        });
+                        out.push(OpmlFeed { url, title: title.filter(|t| !t.is_empty()) });
                     }
                 }
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
             Err(e) => {
-                return Err(OpmlError::Invalid(format!(
-                    "at byte {}: {e}",
-                    reader.error_position()
-                )));
+                return Err(OpmlError::Invalid(format!("at byte {}: {e}", reader.error_position())));
             }
         }
     }

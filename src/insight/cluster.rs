@@ -26,11 +26,7 @@ pub fn vectors<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Vector> {
         corpus.add(d);
     }
     let mut ids: HashMap<&str, u32> = HashMap::new();
-    let idf: HashMap<&str, f64> = corpus
-        .df
-        .keys()
-        .map(|t| (t.as_str(), corpus.idf(t)))
-        .collect();
+    let idf: HashMap<&str, f64> = corpus.df.keys().map(|t| (t.as_str(), corpus.idf(t))).collect();
     docs.iter()
         .map(|d| {
             let mut tf: HashMap<&str, f64> = HashMap::new();

@@ -28,9 +28,7 @@ pub fn today(config: &DigestConfig, now: DateTime<Utc>) -> NaiveDate {
 fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
     match tz.from_local_datetime(&midnight) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-            t.with_timezone(&Utc)
-        }
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
         // A DST gap at midnight: the day starts when the clocks jump.
         chrono::LocalResult::None => tz
             .from_local_datetime(&(midnight + Duration::hours(1)))
@@ -61,25 +59,13 @@ pub fn build_or_get(
 }
 
 /// Builds the digest of `date` from the stored candidates without storing it.
-pub fn build(
-    store: &Store,
-    config: &DigestConfig,
-    date: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<Digest, StoreError> {
+pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTime<Utc>) -> Result<Digest, StoreError> {
     let tz = config.tz();
     let window_end = day_start(tz, date.succ_opt().unwrap_or(date));
     let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
     // Insights already sent are not candidates again.
-    let earlier: Vec<Digest> = store
-        .digests()?
-        .into_iter()
-        .filter(|d| d.date < date)
-        .collect();
-    let sent: HashSet<&str> = earlier
-        .iter()
-        .flat_map(|d| d.insights.iter().map(|e| e.id.as_str()))
-        .collect();
+    let earlier: Vec<Digest> = store.digests()?.into_iter().filter(|d| d.date < date).collect();
+    let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
     for ep in store.episodes()? {
@@ -87,11 +73,8 @@ pub fn build(
         if when < window_start || when >= window_end || !ep.insights_extracted {
             continue;
         }
-        let insights: Vec<Insight> = store
-            .insights_of(&ep.id)?
-            .into_iter()
-            .filter(|i| !sent.contains(i.id.as_str()))
-            .collect();
+        let insights: Vec<Insight> =
+            store.insights_of(&ep.id)?.into_iter().filter(|i| !sent.contains(i.id.as_str())).collect();
         if !insights.is_empty() {
             episodes.insert(ep.id.clone());
         }
@@ -106,13 +89,7 @@ pub fn build(
         .flat_map(|d| d.insights.iter().map(|e| e.text.as_str()))
         .collect();
     let entries = rank(&candidates, &recent_texts, config, window_start, window_end);
-    Ok(Digest {
-        date,
-        built_at: now,
-        candidates: candidates.len(),
-        episodes: episodes.len(),
-        insights: entries,
-    })
+    Ok(Digest { date, built_at: now, candidates: candidates.len(), episodes: episodes.len(), insights: entries })
 }
 
 /// Clusters and ranks candidates; returns the top `config.size` entries.
@@ -127,11 +104,7 @@ pub fn rank(
         return Vec::new();
     }
     // One vocabulary for today's candidates and recent digests, so they can be compared.
-    let texts: Vec<&str> = candidates
-        .iter()
-        .map(|c| c.text.as_str())
-        .chain(recent_texts.iter().copied())
-        .collect();
+    let texts: Vec<&str> = candidates.iter().map(|c| c.text.as_str()).chain(recent_texts.iter().copied()).collect();
     let all = vectors(texts);
     let (vecs, recent) = all.split_at(candidates.len());
     let groups: Vec<&str> = candidates.iter().map(|c| c.episode_id.as_str()).collect();
@@ -142,38 +115,18 @@ pub fn rank(
         .map(|members| {
             let rep = *members
                 .iter()
-                .max_by(|&&a, &&b| {
-                    candidates[a]
-                        .score
-                        .total_cmp(&candidates[b].score)
-                        .then(b.cmp(&a))
-                })
+                .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
                 .expect("clusters are never empty");
-            let feeds: HashSet<&str> = members
-                .iter()
-                .map(|&m| candidates[m].feed_url.as_str())
-                .collect();
+            let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
             let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
-            let age = (window_end - candidates[rep].published)
-                .num_seconds()
-                .max(0) as f64
-                / window_secs;
+            let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
             let recency = 1.0 - 0.3 * age.min(1.0);
-            let repeated = recent
-                .iter()
-                .any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
+            let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
             let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
-            (
-                candidates[rep].score * corroboration * recency * novelty,
-                rep,
-                members,
-            )
+            (candidates[rep].score * corroboration * recency * novelty, rep, members)
         })
         .collect();
-    scored.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then(candidates[a.1].id.cmp(&candidates[b.1].id))
-    });
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(candidates[a.1].id.cmp(&candidates[b.1].id)));
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (score, best, members) in scored {
@@ -183,18 +136,9 @@ pub fn rank(
         // The best member from an episode that still has room speaks for the cluster, so a point
         // several podcasts made is not lost because one of them already has a slot.
         let mut by_score: Vec<usize> = members.clone();
-        by_score.sort_by(|&a, &b| {
-            candidates[b]
-                .score
-                .total_cmp(&candidates[a].score)
-                .then(a.cmp(&b))
-        });
+        by_score.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score).then(a.cmp(&b)));
         let Some(rep) = by_score.into_iter().find(|&m| {
-            per_episode
-                .get(candidates[m].episode_id.as_str())
-                .copied()
-                .unwrap_or(0)
-                < config.max_per_episode
+            per_episode.get(candidates[m].episode_id.as_str()).copied().unwrap_or(0) < config.max_per_episode
         }) else {
             continue;
         };

@@ -118,9 +118,8 @@ const NUMBER_WORDS: &[&str] = &[
     "tenfold",
 ];
 const COMPARISONS: &[&str] = &[
-    "more", "less", "fewer", "than", "faster", "slower", "better", "worse", "bigger", "smaller",
-    "cheaper", "harder", "easier", "most", "least", "best", "worst", "instead", "versus", "vs",
-    "compared",
+    "more", "less", "fewer", "than", "faster", "slower", "better", "worse", "bigger", "smaller", "cheaper", "harder",
+    "easier", "most", "least", "best", "worst", "instead", "versus", "vs", "compared",
 ];
 const CAUSAL: &[&str] = &[
     "because",
@@ -265,16 +264,8 @@ impl Extractor for OfflineExtractor {
         let max_idf = corpus.idf("\u{0}never-seen").max(1e-9);
         let mut units = Vec::new();
         for i in 0..sents.len() {
-            if let Some(u) = self.unit_at(
-                i,
-                &sents,
-                segments,
-                corpus,
-                max_idf,
-                duration,
-                &substance,
-                transcript.source,
-            ) {
+            if let Some(u) = self.unit_at(i, &sents, segments, corpus, max_idf, duration, &substance, transcript.source)
+            {
                 units.push(u);
             }
         }
@@ -285,18 +276,13 @@ impl Extractor for OfflineExtractor {
             if chosen.len() >= self.config.candidates_per_episode {
                 break;
             }
-            let overlaps = chosen
-                .iter()
-                .any(|c| u.first <= c.last && c.first <= u.last);
+            let overlaps = chosen.iter().any(|c| u.first <= c.last && c.first <= u.last);
             let repeats = chosen.iter().any(|c| jaccard(&c.terms, &u.terms) >= 0.5);
             if !overlaps && !repeats {
                 chosen.push(u);
             }
         }
-        chosen
-            .into_iter()
-            .map(|u| to_insight(episode, transcript, &sents, &u))
-            .collect()
+        chosen.into_iter().map(|u| to_insight(episode, transcript, &sents, &u)).collect()
     }
 }
 
@@ -332,9 +318,7 @@ impl OfflineExtractor {
         }
         let words = |a: usize, b: usize| -> usize {
             let seg = &segments[sents[a].segment].text;
-            seg[sents[a].range.start..sents[b].range.end]
-                .split_whitespace()
-                .count()
+            seg[sents[a].range.start..sents[b].range.end].split_whitespace().count()
         };
         let n_words = words(first, last);
         if n_words < self.config.min_words || n_words > self.config.max_words {
@@ -345,10 +329,7 @@ impl OfflineExtractor {
         let lower = raw.to_lowercase();
         // Questions, boilerplate, and stretches that cut a quotation in half.
         let quotes = raw.matches(['"', '“', '”']).count();
-        if raw.trim_end().ends_with('?')
-            || quotes % 2 == 1
-            || BOILERPLATE.iter().any(|b| lower.contains(b))
-        {
+        if raw.trim_end().ends_with('?') || quotes % 2 == 1 || BOILERPLATE.iter().any(|b| lower.contains(b)) {
             return None;
         }
         let cleaned = sentences::clean(raw);
@@ -357,40 +338,25 @@ impl OfflineExtractor {
         if term_list.len() < 4 {
             return None;
         }
-        let count_in =
-            |list: &[&str]| toks.iter().filter(|t| list.contains(&t.as_str())).count() as f64;
-        let numbers = toks
-            .iter()
-            .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
-            .count() as f64
-            + count_in(NUMBER_WORDS);
+        let count_in = |list: &[&str]| toks.iter().filter(|t| list.contains(&t.as_str())).count() as f64;
+        let numbers =
+            toks.iter().filter(|t| t.chars().any(|c| c.is_ascii_digit())).count() as f64 + count_in(NUMBER_WORDS);
         let entities = cleaned
             .split_whitespace()
             .skip(1)
             .filter(|w| {
                 let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                w.len() > 1
-                    && w.chars().next().is_some_and(char::is_uppercase)
-                    && w != "I'm"
-                    && w != "I've"
+                w.len() > 1 && w.chars().next().is_some_and(char::is_uppercase) && w != "I'm" && w != "I've"
             })
             .count() as f64;
-        let hedge: f64 = HEDGES
-            .iter()
-            .filter(|(h, _)| lower.contains(h))
-            .map(|(_, p)| p)
-            .sum();
+        let hedge: f64 = HEDGES.iter().filter(|(h, _)| lower.contains(h)).map(|(_, p)| p).sum();
         // Distinctiveness: the mean IDF of the most specific words, against the whole corpus.
         let mut idfs: Vec<f64> = term_list.iter().map(|t| corpus.idf(t)).collect();
         idfs.sort_by(|a, b| b.total_cmp(a));
         idfs.truncate(8);
         let distinct = idfs.iter().sum::<f64>() / idfs.len() as f64 / max_idf;
         let density = term_list.len() as f64 / toks.len().max(1) as f64;
-        let length_fit = if (15..=45).contains(&n_words) {
-            0.5
-        } else {
-            0.0
-        };
+        let length_fit = if (15..=45).contains(&n_words) { 0.5 } else { 0.0 };
         let mut score = 1.0
             + (numbers * 0.8).min(1.6)
             + (count_in(COMPARISONS) * 0.5).min(1.0)
@@ -401,12 +367,8 @@ impl OfflineExtractor {
             + density * 1.5
             + length_fit
             - hedge;
-        score *= substance
-            .get(&segments[s.segment].speaker)
-            .copied()
-            .unwrap_or(1.0);
-        if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') || raw.contains(" -- ")
-        {
+        score *= substance.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
+        if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') || raw.contains(" -- ") {
             // Trailing off or breaking off mid-thought.
             score *= 0.85;
         }
@@ -414,23 +376,14 @@ impl OfflineExtractor {
             // Borrowed context reads less cleanly than a sentence that stands alone.
             score *= 0.9;
         }
-        let position = if duration > 0.0 {
-            sents[first].start / duration
-        } else {
-            0.5
-        };
+        let position = if duration > 0.0 { sents[first].start / duration } else { 0.5 };
         if !(0.03..=0.97).contains(&position) {
             score *= 0.6;
         }
         if source == TranscriptSource::ShowNotes {
             score *= 0.7;
         }
-        Some(Unit {
-            first,
-            last,
-            score: score.max(0.0),
-            terms: term_list.into_iter().collect(),
-        })
+        Some(Unit { first, last, score: score.max(0.0), terms: term_list.into_iter().collect() })
     }
 }
 
@@ -447,20 +400,13 @@ fn speaker_substance(segments: &[Segment], episode: &Episode) -> HashMap<Option<
         e.0 += 1;
         e.1 += s.text.split_whitespace().count();
     }
-    let mut avgs: Vec<f64> = turns
-        .values()
-        .map(|(t, w)| *w as f64 / (*t).max(1) as f64)
-        .collect();
+    let mut avgs: Vec<f64> = turns.values().map(|(t, w)| *w as f64 / (*t).max(1) as f64).collect();
     avgs.sort_by(f64::total_cmp);
     let median = avgs.get(avgs.len() / 2).copied().unwrap_or(1.0).max(1.0);
     let hosts: HashSet<&str> = episode
         .persons
         .iter()
-        .filter(|p| {
-            p.role
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case("host"))
-        })
+        .filter(|p| p.role.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("host")))
         .map(|p| p.name.as_str())
         .collect();
     // Without credits, whoever opens the show is taken for its host.
@@ -470,10 +416,7 @@ fn speaker_substance(segments: &[Segment], episode: &Episode) -> HashMap<Option<
         .map(|(speaker, (t, w))| {
             let mut f = (w as f64 / t.max(1) as f64 / median).clamp(0.75, 1.3);
             let is_host = match &speaker {
-                Some(name) => {
-                    hosts.contains(name.as_str())
-                        || (hosts.is_empty() && opener.as_ref() == Some(name))
-                }
+                Some(name) => hosts.contains(name.as_str()) || (hosts.is_empty() && opener.as_ref() == Some(name)),
                 None => false,
             };
             if is_host && avgs.len() > 1 {
@@ -499,23 +442,14 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
     h.update(episode.id.as_bytes());
     h.update(first.segment.to_le_bytes());
     h.update(first.range.start.to_le_bytes());
-    let id: String = h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let id: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
     Insight {
         id,
         episode_id: episode.id.clone(),
         feed_url: episode.feed_url.clone(),
-        podcast: episode
-            .podcast_title
-            .clone()
-            .unwrap_or_else(|| episode.feed_url.clone()),
+        podcast: episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone()),
         episode: episode.title.clone(),
-        episode_url: episode
-            .link
-            .clone()
-            .or_else(|| episode.enclosure_url.clone()),
+        episode_url: episode.link.clone().or_else(|| episode.enclosure_url.clone()),
         speaker: seg.speaker.clone(),
         start_seconds: (first.start * 10.0).round() / 10.0,
         text: sentences::clean(&quote),
@@ -542,11 +476,7 @@ pub fn extract_pending(
             continue;
         };
         let doc_terms: Vec<String> = {
-            let mut set: Vec<String> = transcript
-                .segments
-                .iter()
-                .flat_map(|s| terms::terms(&s.text))
-                .collect();
+            let mut set: Vec<String> = transcript.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
             set.sort();
             set.dedup();
             set

@@ -19,10 +19,8 @@ impl Sentence {
     }
 }
 
-const ABBREVIATIONS: &[&str] = &[
-    "dr", "e.g", "etc", "i.e", "jr", "mr", "mrs", "ms", "prof", "sr", "st", "vs", "u.s", "inc",
-    "approx", "no",
-];
+const ABBREVIATIONS: &[&str] =
+    &["dr", "e.g", "etc", "i.e", "jr", "mr", "mrs", "ms", "prof", "sr", "st", "vs", "u.s", "inc", "approx", "no"];
 
 /// Splits every segment into sentences. Times are interpolated by word position in the segment.
 pub fn split(segments: &[Segment]) -> Vec<Sentence> {
@@ -36,12 +34,7 @@ pub fn split(segments: &[Segment]) -> Vec<Sentence> {
             let start = seg.start + span * words_before as f64 / total_words;
             words_before += words;
             let end = seg.start + span * words_before as f64 / total_words;
-            out.push(Sentence {
-                segment: i,
-                range,
-                start,
-                end,
-            });
+            out.push(Sentence { segment: i, range, start, end });
         }
     }
     out
@@ -58,12 +51,7 @@ fn boundaries(text: &str) -> Vec<std::ops::Range<usize>> {
         if matches!(c, '.' | '?' | '!' | '…') {
             // Take the whole run of terminators and closing quotes/brackets.
             let mut j = i + 1;
-            while j < chars.len()
-                && matches!(
-                    chars[j].1,
-                    '.' | '?' | '!' | '…' | '"' | '”' | '\'' | ')' | ']'
-                )
-            {
+            while j < chars.len() && matches!(chars[j].1, '.' | '?' | '!' | '…' | '"' | '”' | '\'' | ')' | ']') {
                 j += 1;
             }
             let at_end = j >= chars.len();
@@ -74,8 +62,7 @@ fn boundaries(text: &str) -> Vec<std::ops::Range<usize>> {
                     k += 1;
                 }
                 let next = chars.get(k).map(|&(_, c)| c);
-                let ellipsis =
-                    c == '…' || (c == '.' && chars.get(i + 1).is_some_and(|&(_, n)| n == '.'));
+                let ellipsis = c == '…' || (c == '.' && chars.get(i + 1).is_some_and(|&(_, n)| n == '.'));
                 let next_starts_sentence = next.is_none_or(|n| {
                     n.is_uppercase() || n.is_ascii_digit() || matches!(n, '"' | '“' | '[' | '(' | '\'')
                         // Speech transcripts often drop capitals after a question or exclamation.
@@ -109,15 +96,10 @@ fn push_trimmed(out: &mut Vec<std::ops::Range<usize>>, text: &str, start: usize,
 }
 
 fn is_abbreviation(before: &str) -> bool {
-    let last = before
-        .split_whitespace()
-        .last()
-        .unwrap_or("")
-        .to_lowercase();
+    let last = before.split_whitespace().last().unwrap_or("").to_lowercase();
     let last = last.trim_start_matches(|c: char| !c.is_alphanumeric());
     // Single initials ("Robert C. Martin") and known abbreviations.
-    (last.chars().count() == 1 && last.chars().all(|c| c.is_alphabetic()))
-        || ABBREVIATIONS.contains(&last)
+    (last.chars().count() == 1 && last.chars().all(|c| c.is_alphabetic())) || ABBREVIATIONS.contains(&last)
 }
 
 /// Words and phrases that carry no content in speech.
@@ -157,9 +139,7 @@ pub fn clean(text: &str) -> String {
     }
     let mut words: Vec<String> = Vec::new();
     for w in s.split_whitespace() {
-        let bare = w
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase();
+        let bare = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
         if FILLERS.contains(&bare.as_str()) {
             // Keep punctuation that ended the sentence.
             if w.ends_with(['.', '?', '!']) {
@@ -171,9 +151,7 @@ pub fn clean(text: &str) -> String {
         }
         // "the the" / "I I": stutters.
         if let Some(prev) = words.last() {
-            let prev_bare = prev
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase();
+            let prev_bare = prev.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
             if prev_bare == bare && !bare.is_empty() && !prev.ends_with([',', '.', '?', '!']) {
                 continue;
             }
@@ -181,27 +159,19 @@ pub fn clean(text: &str) -> String {
         words.push(w.to_string());
     }
     let mut s = words.join(" ");
-    s = s
-        .replace("you know, ", "")
-        .replace(", you know,", ",")
-        .replace(", you know", "");
+    s = s.replace("you know, ", "").replace(", you know,", ",").replace(", you know", "");
     // Leading conjunctions and interjections ("So, yeah, the thing is ...").
     loop {
         let lower = s.to_lowercase();
-        let Some(f) = LEADING_FILLERS.iter().find(|f| {
-            lower.starts_with(*f)
-                && lower[f.len()..].starts_with([',', ' '])
-                && s.len() > f.len() + 1
-        }) else {
+        let Some(f) = LEADING_FILLERS
+            .iter()
+            .find(|f| lower.starts_with(*f) && lower[f.len()..].starts_with([',', ' ']) && s.len() > f.len() + 1)
+        else {
             break;
         };
         s = s[f.len()..].trim_start_matches([',', ' ']).to_string();
     }
-    let s = s
-        .trim()
-        .trim_end_matches([',', ';', ':', '-'])
-        .trim()
-        .to_string();
+    let s = s.trim().trim_end_matches([',', ';', ':', '-']).trim().to_string();
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => {
@@ -234,13 +204,7 @@ fn strip_brackets(text: &str) -> String {
         }
     }
     let mut s = out;
-    for direction in [
-        "(laughs)",
-        "(laughter)",
-        "(laughing)",
-        "(inaudible)",
-        "(crosstalk)",
-    ] {
+    for direction in ["(laughs)", "(laughter)", "(laughing)", "(inaudible)", "(crosstalk)"] {
         s = s.replace(direction, "");
     }
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -251,34 +215,18 @@ mod tests {
     use super::*;
 
     fn seg(text: &str, start: f64, end: f64) -> Segment {
-        Segment {
-            start,
-            end,
-            speaker: None,
-            text: text.into(),
-        }
+        Segment { start, end, speaker: None, text: text.into() }
     }
 
     #[test]
     fn splits_speech_into_sentences() {
-        let s = seg(
-            "We shipped it in 2019. Mr. Smith agreed... and then? no idea! Robert C. Martin wrote it.",
-            0.0,
-            17.0,
-        );
+        let s =
+            seg("We shipped it in 2019. Mr. Smith agreed... and then? no idea! Robert C. Martin wrote it.", 0.0, 17.0);
         let segs = [s];
-        let texts: Vec<_> = split(&segs)
-            .iter()
-            .map(|x| x.text(&segs).to_string())
-            .collect();
+        let texts: Vec<_> = split(&segs).iter().map(|x| x.text(&segs).to_string()).collect();
         assert_eq!(
             texts,
-            [
-                "We shipped it in 2019.",
-                "Mr. Smith agreed... and then?",
-                "no idea!",
-                "Robert C. Martin wrote it."
-            ]
+            ["We shipped it in 2019.", "Mr. Smith agreed... and then?", "no idea!", "Robert C. Martin wrote it."]
         );
     }
 
@@ -292,14 +240,8 @@ mod tests {
 
     #[test]
     fn clean_removes_disfluencies() {
-        assert_eq!(
-            clean("um, so the the cache uh cut latency by half [laughs]"),
-            "The cache cut latency by half."
-        );
-        assert_eq!(
-            clean("The third -- I tried to get the hattrick."),
-            "I tried to get the hattrick."
-        );
+        assert_eq!(clean("um, so the the cache uh cut latency by half [laughs]"), "The cache cut latency by half.");
+        assert_eq!(clean("The third -- I tried to get the hattrick."), "I tried to get the hattrick.");
         assert_eq!(clean("Yeah, you know, it was fast"), "It was fast.");
     }
 }

@@ -268,11 +268,7 @@ pub fn is_stop_word(w: &str) -> bool {
 /// Lower-cased word tokens (letters, digits, inner apostrophes and hyphens kept).
 pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'))
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .replace('’', "'")
-                .to_lowercase()
-        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).replace('’', "'").to_lowercase())
         .filter(|w| !w.is_empty())
 }
 
@@ -363,10 +359,7 @@ mod tests {
 
     #[test]
     fn terms_drop_fillers_and_stem() {
-        assert_eq!(
-            terms("Um, caching cut our latencies by 40%, you know."),
-            ["cach", "cut", "latency", "40"]
-        );
+        assert_eq!(terms("Um, caching cut our latencies by 40%, you know."), ["cach", "cut", "latency", "40"]);
         assert_eq!(stem("outages"), stem("outage"));
         assert_eq!(stem("configs"), stem("config"));
         assert_eq!(stem("caching"), stem("cached"));

@@ -30,26 +30,13 @@ pub enum StoreError {
     #[error(
         "the store in {dir} was written by a newer podsift (store format {found}, this build reads up to {supported}); upgrade podsift or use another --data directory"
     )]
-    NewerFormat {
-        dir: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    NewerFormat { dir: PathBuf, found: u32, supported: u32 },
     #[error(
         "record {key} in tree {tree} has version {found}, newer than this build reads ({supported}); upgrade podsift"
     )]
-    NewerRecord {
-        tree: &'static str,
-        key: String,
-        found: u8,
-        supported: u8,
-    },
+    NewerRecord { tree: &'static str, key: String, found: u8, supported: u8 },
     #[error("record {key} in tree {tree} is unreadable: {reason}")]
-    Corrupt {
-        tree: &'static str,
-        key: String,
-        reason: String,
-    },
+    Corrupt { tree: &'static str, key: String, reason: String },
     #[error("could not open the store in {dir}: {source}")]
     Open { dir: PathBuf, source: sled::Error },
     #[error("store error: {0}")]
@@ -91,41 +78,23 @@ const META_FORMAT_KEY: &[u8] = b"store_format";
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-            dir: dir.to_path_buf(),
-            source: sled::Error::Io(e),
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), source: sled::Error::Io(e) })?;
         // A bounded page cache keeps memory flat however many records the store holds.
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .map_err(|e| {
-                // sled reports a held lock only as an io::Error with this text.
-                if e.to_string().contains("could not acquire lock") {
-                    StoreError::InUse {
-                        dir: dir.to_path_buf(),
-                    }
-                } else {
-                    StoreError::Open {
-                        dir: dir.to_path_buf(),
-                        source: e,
-                    }
-                }
-            })?;
+        let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open().map_err(|e| {
+            // sled reports a held lock only as an io::Error with this text.
+            if e.to_string().contains("could not acquire lock") {
+                StoreError::InUse { dir: dir.to_path_buf() }
+            } else {
+                StoreError::Open { dir: dir.to_path_buf(), source: e }
+            }
+        })?;
         let meta = db.open_tree("meta")?;
         match meta.get(META_FORMAT_KEY)? {
             Some(v) => {
-                let found = std::str::from_utf8(&v)
-                    .ok()
-                    .and_then(|s| s.parse::<u32>().ok())
-                    .unwrap_or(u32::MAX);
+                let found = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(u32::MAX);
                 if found > STORE_FORMAT {
-                    return Err(StoreError::NewerFormat {
-                        dir: dir.to_path_buf(),
-                        found,
-                        supported: STORE_FORMAT,
-                    });
+                    return Err(StoreError::NewerFormat { dir: dir.to_path_buf(), found, supported: STORE_FORMAT });
                 }
             }
             None => {
@@ -181,21 +150,18 @@ impl Store {
             return Ok(false);
         }
         let ids = self.episode_ids_of_feed(url)?;
-        let res: std::result::Result<(), TransactionError<()>> = (
-            &self.feeds,
-            &self.episodes,
-            &self.feed_episodes,
-            &self.transcripts,
-        )
-            .transaction(|(feeds, episodes, index, transcripts)| {
-                feeds.remove(url.as_bytes())?;
-                for id in &ids {
-                    episodes.remove(id.as_bytes())?;
-                    transcripts.remove(id.as_bytes())?;
-                    index.remove(index_key(url, id))?;
-                }
-                Ok(())
-            });
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts).transaction(
+                |(feeds, episodes, index, transcripts)| {
+                    feeds.remove(url.as_bytes())?;
+                    for id in &ids {
+                        episodes.remove(id.as_bytes())?;
+                        transcripts.remove(id.as_bytes())?;
+                        index.remove(index_key(url, id))?;
+                    }
+                    Ok(())
+                },
+            );
         res.map_err(tx_err)?;
         Ok(true)
     }
@@ -225,10 +191,7 @@ impl Store {
     }
 
     pub fn episode_count(&self, feed_url: &str) -> Result<usize> {
-        Ok(self
-            .feed_episodes
-            .scan_prefix(index_key(feed_url, ""))
-            .count())
+        Ok(self.feed_episodes.scan_prefix(index_key(feed_url, "")).count())
     }
 
     /// Stores an episode and its feed index entry together.
@@ -270,39 +233,28 @@ impl Store {
 
     /// Stores an episode's candidate insights, marks the episode as extracted and counts its
     /// terms into the corpus statistics, all in one transaction: each episode is counted once.
-    pub fn put_insights(
-        &self,
-        episode: &Episode,
-        insights: &[Insight],
-        terms: &[String],
-    ) -> Result<()> {
+    pub fn put_insights(&self, episode: &Episode, insights: &[Insight], terms: &[String]) -> Result<()> {
         let ep = encode(episode);
-        let items: Vec<(Vec<u8>, Vec<u8>)> = insights
-            .iter()
-            .map(|i| (index_key(&episode.id, &i.id), encode(i)))
-            .collect();
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.episodes, &self.insights, &self.corpus).transaction(
-                |(episodes, tree, corpus)| {
-                    episodes.insert(episode.id.as_bytes(), ep.clone())?;
-                    for (k, v) in &items {
-                        tree.insert(k.clone(), v.clone())?;
-                    }
-                    let bump = |key: Vec<u8>| -> std::result::Result<
-                        (),
-                        sled::transaction::ConflictableTransactionError<()>,
-                    > {
+        let items: Vec<(Vec<u8>, Vec<u8>)> =
+            insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
+        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.insights, &self.corpus)
+            .transaction(|(episodes, tree, corpus)| {
+                episodes.insert(episode.id.as_bytes(), ep.clone())?;
+                for (k, v) in &items {
+                    tree.insert(k.clone(), v.clone())?;
+                }
+                let bump =
+                    |key: Vec<u8>| -> std::result::Result<(), sled::transaction::ConflictableTransactionError<()>> {
                         let n = corpus.get(&key)?.map(|v| read_count(&v)).unwrap_or(0);
                         corpus.insert(key, &(n + 1).to_be_bytes())?;
                         Ok(())
                     };
-                    bump(CORPUS_DOCS.to_vec())?;
-                    for t in terms {
-                        bump(corpus_key(t))?;
-                    }
-                    Ok(())
-                },
-            );
+                bump(CORPUS_DOCS.to_vec())?;
+                for t in terms {
+                    bump(corpus_key(t))?;
+                }
+                Ok(())
+            });
         res.map_err(tx_err)
     }
 
@@ -326,14 +278,8 @@ impl Store {
 
     /// Document frequencies of just these terms (cheap point reads, for answering questions).
     pub fn corpus_for(&self, terms: &[String]) -> Result<Corpus> {
-        let mut c = Corpus {
-            docs: self
-                .corpus
-                .get(CORPUS_DOCS)?
-                .map(|v| read_count(&v))
-                .unwrap_or(0),
-            ..Corpus::default()
-        };
+        let mut c =
+            Corpus { docs: self.corpus.get(CORPUS_DOCS)?.map(|v| read_count(&v)).unwrap_or(0), ..Corpus::default() };
         for t in terms {
             if let Some(v) = self.corpus.get(corpus_key(t))? {
                 c.df.insert(t.clone(), read_count(&v));
@@ -352,11 +298,7 @@ impl Store {
     /// is built once: whoever stores first wins, and later builds read that one.
     pub fn put_digest_once(&self, digest: &Digest) -> Result<Digest> {
         let key = digest.date.to_string();
-        match self.digests.compare_and_swap(
-            key.as_bytes(),
-            None as Option<&[u8]>,
-            Some(encode(digest)),
-        )? {
+        match self.digests.compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(encode(digest)))? {
             Ok(()) => Ok(digest.clone()),
             Err(existing) => match existing.current {
                 Some(v) => decode("digests", key.as_bytes(), &v),
@@ -375,11 +317,7 @@ impl Store {
     // ---- subscriptions ----
 
     pub fn subscription(&self, destination_key: &str) -> Result<Option<Subscription>> {
-        get(
-            &self.subscriptions,
-            "subscriptions",
-            destination_key.as_bytes(),
-        )
+        get(&self.subscriptions, "subscriptions", destination_key.as_bytes())
     }
 
     pub fn subscriptions(&self) -> Result<Vec<Subscription>> {
@@ -395,31 +333,19 @@ impl Store {
     }
 
     pub fn put_subscription(&self, sub: &Subscription) -> Result<()> {
-        self.subscriptions
-            .insert(sub.destination.key().as_bytes(), encode(sub))?;
+        self.subscriptions.insert(sub.destination.key().as_bytes(), encode(sub))?;
         Ok(())
     }
 
     /// Removes a subscription; its delivery history stays. Returns false when there was none.
     pub fn remove_subscription(&self, destination_key: &str) -> Result<bool> {
-        Ok(self
-            .subscriptions
-            .remove(destination_key.as_bytes())?
-            .is_some())
+        Ok(self.subscriptions.remove(destination_key.as_bytes())?.is_some())
     }
 
     // ---- outbox ----
 
-    pub fn delivery(
-        &self,
-        destination_key: &str,
-        date: chrono::NaiveDate,
-    ) -> Result<Option<Delivery>> {
-        get(
-            &self.deliveries,
-            "deliveries",
-            &index_key(destination_key, &date.to_string()),
-        )
+    pub fn delivery(&self, destination_key: &str, date: chrono::NaiveDate) -> Result<Option<Delivery>> {
+        get(&self.deliveries, "deliveries", &index_key(destination_key, &date.to_string()))
     }
 
     /// Writes an outbox record, and the message-id mapping of every part it lists as sent, in
@@ -428,13 +354,10 @@ impl Store {
         let dest = d.destination.key();
         let key = index_key(&dest, &d.date.to_string());
         let value = encode(d);
-        let refs: Vec<(Vec<u8>, Vec<u8>)> = d
-            .sent
-            .iter()
-            .filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r)))))
-            .collect();
-        let res: std::result::Result<(), TransactionError<()>> = (&self.deliveries, &self.messages)
-            .transaction(|(deliveries, messages)| {
+        let refs: Vec<(Vec<u8>, Vec<u8>)> =
+            d.sent.iter().filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r))))).collect();
+        let res: std::result::Result<(), TransactionError<()>> =
+            (&self.deliveries, &self.messages).transaction(|(deliveries, messages)| {
                 deliveries.insert(key.clone(), value.clone())?;
                 for (k, v) in &refs {
                     messages.insert(k.clone(), v.clone())?;
@@ -450,21 +373,24 @@ impl Store {
     }
 
     /// The (date, rank) of the insight a sent message carried.
-    pub fn message_ref(
+    pub fn message_ref(&self, destination_key: &str, message_id: &str) -> Result<Option<(chrono::NaiveDate, usize)>> {
+        get(&self.messages, "messages", &index_key(destination_key, message_id))
+    }
+
+    /// Remembers that a message (a question prompt) is about insight `rank` of `date`.
+    pub fn put_message_ref(
         &self,
         destination_key: &str,
         message_id: &str,
-    ) -> Result<Option<(chrono::NaiveDate, usize)>> {
-        get(
-            &self.messages,
-            "messages",
-            &index_key(destination_key, message_id),
-        )
+        date: chrono::NaiveDate,
+        rank: usize,
+    ) -> Result<()> {
+        self.messages.insert(index_key(destination_key, message_id), encode(&(date, rank)))?;
+        self.flush()
     }
 
     pub fn put_feedback(&self, destination_key: &str, insight_id: &str, up: bool) -> Result<()> {
-        self.feedback
-            .insert(index_key(destination_key, insight_id), encode(&up))?;
+        self.feedback.insert(index_key(destination_key, insight_id), encode(&up))?;
         self.flush()
     }
 
@@ -475,8 +401,7 @@ impl Store {
             let (k, v) = kv?;
             let up: bool = decode("feedback", &k, &v)?;
             let insight = k.rsplit(|b| *b == 0).next().unwrap_or(&[]);
-            *out.entry(String::from_utf8_lossy(insight).into_owned())
-                .or_default() += if up { 1 } else { -1 };
+            *out.entry(String::from_utf8_lossy(insight).into_owned()).or_default() += if up { 1 } else { -1 };
         }
         Ok(out)
     }
@@ -484,8 +409,7 @@ impl Store {
     // ---- service state ----
 
     pub fn set_state(&self, key: &str, value: &chrono::DateTime<chrono::Utc>) -> Result<()> {
-        self.meta
-            .insert(format!("state:{key}").as_bytes(), encode(value))?;
+        self.meta.insert(format!("state:{key}").as_bytes(), encode(value))?;
         Ok(())
     }
 
@@ -523,9 +447,9 @@ fn index_key(feed_url: &str, episode_id: &str) -> Vec<u8> {
 fn tx_err(e: TransactionError<()>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Sled(e),
-        TransactionError::Abort(()) => StoreError::Sled(sled::Error::ReportableBug(
-            "transaction aborted without a reason".into(),
-        )),
+        TransactionError::Abort(()) => {
+            StoreError::Sled(sled::Error::ReportableBug("transaction aborted without a reason".into()))
+        }
     }
 }
 
@@ -544,36 +468,19 @@ fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> 
         reason: "empty record".into(),
     })?;
     if version > RECORD_VERSION {
-        return Err(StoreError::NewerRecord {
-            tree,
-            key: key_str(),
-            found: version,
-            supported: RECORD_VERSION,
-        });
+        return Err(StoreError::NewerRecord { tree, key: key_str(), found: version, supported: RECORD_VERSION });
     }
-    serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
-        tree,
-        key: key_str(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(body).map_err(|e| StoreError::Corrupt { tree, key: key_str(), reason: e.to_string() })
 }
 
-fn get<T: DeserializeOwned>(
-    tree: &sled::Tree,
-    name: &'static str,
-    key: &[u8],
-) -> Result<Option<T>> {
+fn get<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, key: &[u8]) -> Result<Option<T>> {
     match tree.get(key)? {
         Some(v) => decode(name, key, &v).map(Some),
         None => Ok(None),
     }
 }
 
-fn scan<T: DeserializeOwned>(
-    tree: &sled::Tree,
-    name: &'static str,
-    prefix: &[u8],
-) -> Result<Vec<T>> {
+fn scan<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for kv in tree.scan_prefix(prefix) {
         let (k, v) = kv?;
@@ -609,10 +516,7 @@ mod tests {
             store.flush().unwrap();
         }
         let err = Store::open(dir.path()).err().unwrap();
-        assert!(
-            matches!(err, StoreError::NewerFormat { found: 99, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, StoreError::NewerFormat { found: 99, .. }), "{err}");
     }
 
     #[test]

@@ -25,20 +25,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
-        Reply {
-            status: 200,
-            headers: vec![],
-            body: body.into(),
-            delay: Duration::ZERO,
-            etag: None,
-            chunked: false,
-        }
+        Reply { status: 200, headers: vec![], body: body.into(), delay: Duration::ZERO, etag: None, chunked: false }
     }
     pub fn status(status: u16) -> Reply {
-        Reply {
-            status,
-            ..Reply::ok("")
-        }
+        Reply { status, ..Reply::ok("") }
     }
     pub fn etag(mut self, etag: &str) -> Reply {
         self.etag = Some(etag.to_string());
@@ -98,10 +88,7 @@ impl FakeServer {
         let state = Arc::new(Mutex::new(State::default()));
         let s = state.clone();
         let app = axum::Router::new().fallback(
-            move |method: axum::http::Method,
-                  uri: Uri,
-                  headers: HeaderMap,
-                  body: axum::body::Bytes| {
+            move |method: axum::http::Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
                 let s = s.clone();
                 async move { handle(s, method, uri, headers, body).await }
             },
@@ -120,22 +107,11 @@ impl FakeServer {
 
     /// Scripts the replies of `path`; the last one repeats.
     pub fn route(&self, path: &str, replies: Vec<Reply>) {
-        self.state
-            .lock()
-            .unwrap()
-            .routes
-            .insert(path.to_string(), replies.into());
+        self.state.lock().unwrap().routes.insert(path.to_string(), replies.into());
     }
 
     pub fn requests(&self, path: &str) -> Vec<Request> {
-        self.state
-            .lock()
-            .unwrap()
-            .log
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
+        self.state.lock().unwrap().log.iter().filter(|r| r.path == path).cloned().collect()
     }
 
     pub fn all_requests(&self) -> Vec<Request> {
@@ -158,10 +134,7 @@ pub fn expected_signature(secret: &str, timestamp: &str, body: &[u8]) -> String 
     mac.update(b".");
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    format!(
-        "sha256={}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 async fn handle(
@@ -171,12 +144,7 @@ async fn handle(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response<Body> {
-    let h = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut req = Request {
         method: method.to_string(),
         path: uri.path().to_string(),
@@ -192,8 +160,7 @@ async fn handle(
         let mut st = state.lock().unwrap();
         if let Some(secret) = st.webhook_secret.clone() {
             let ts = h("x-podsift-timestamp").unwrap_or_default();
-            let signed = h("x-podsift-signature")
-                .is_some_and(|sig| sig == expected_signature(&secret, &ts, &req.body));
+            let signed = h("x-podsift-signature").is_some_and(|sig| sig == expected_signature(&secret, &ts, &req.body));
             let json_ok = serde_json::from_slice::<serde_json::Value>(&req.body).is_ok();
             if !signed || !json_ok || req.idempotency_key.is_none() {
                 st.log.push(req);
@@ -203,37 +170,22 @@ async fn handle(
                     .unwrap();
             }
         }
-        let reply = st.routes.get_mut(&req.path).map(|q| {
-            if q.len() > 1 {
-                q.pop_front().unwrap()
-            } else {
-                q[0].clone()
-            }
-        });
+        let reply =
+            st.routes.get_mut(&req.path).map(|q| if q.len() > 1 { q.pop_front().unwrap() } else { q[0].clone() });
         if st.webhook_secret.is_some() && reply.as_ref().is_some_and(|r| r.status == 200) {
-            let key = format!(
-                "{}|{}",
-                req.path,
-                req.idempotency_key.clone().unwrap_or_default()
-            );
+            let key = format!("{}|{}", req.path, req.idempotency_key.clone().unwrap_or_default());
             req.duplicate = !st.keys_seen.insert(key);
         }
         st.log.push(req.clone());
         reply
     };
     let Some(reply) = reply else {
-        return Response::builder()
-            .status(404)
-            .body(Body::from("not found"))
-            .unwrap();
+        return Response::builder().status(404).body(Body::from("not found")).unwrap();
     };
     tokio::time::sleep(reply.delay).await;
     if let (Some(etag), Some(inm)) = (&reply.etag, &req.if_none_match) {
         if etag == inm && reply.status == 200 {
-            return Response::builder()
-                .status(StatusCode::NOT_MODIFIED)
-                .body(Body::empty())
-                .unwrap();
+            return Response::builder().status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap();
         }
     }
     let mut b = Response::builder().status(reply.status);
@@ -244,8 +196,7 @@ async fn handle(
         b = b.header("etag", etag);
     }
     let body = if reply.chunked {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            reply.body.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = reply.body.chunks(1024).map(|c| Ok(c.to_vec())).collect();
         Body::from_stream(futures_util::stream::iter(chunks))
     } else {
         Body::from(reply.body)
@@ -266,9 +217,7 @@ pub fn rss(base: &str, title: &str, items: &[Item]) -> String {
             "<item><title>{t}</title><guid>{guid}</guid><pubDate>Sat, 28 Nov 2026 10:00:00 +0000</pubDate><description>&lt;p&gt;Notes for {t}. We talk about caching.&lt;/p&gt;</description><enclosure url=\"{base}/audio/{guid}.mp3\" type=\"audio/mpeg\"/>"
         ));
         if let Some((path, mime)) = transcript {
-            s.push_str(&format!(
-                "<podcast:transcript url=\"{base}{path}\" type=\"{mime}\"/>"
-            ));
+            s.push_str(&format!("<podcast:transcript url=\"{base}{path}\" type=\"{mime}\"/>"));
         }
         s.push_str("</item>\n");
     }

@@ -51,11 +51,9 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         match name.as_str() {
-            "br" | "p" | "div" | "li" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5"
-            | "h6" | "blockquote" | "section" | "article" | "table" | "hr" => out.push('\n'),
-            "td" | "th" | "cite" | "time" | "span" if !out.ends_with(char::is_whitespace) => {
-                out.push(' ')
-            }
+            "br" | "p" | "div" | "li" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote"
+            | "section" | "article" | "table" | "hr" => out.push('\n'),
+            "td" | "th" | "cite" | "time" | "span" if !out.ends_with(char::is_whitespace) => out.push(' '),
             _ => {}
         }
     }
@@ -138,9 +136,6 @@ mod tests {
     #[test]
     fn broken_markup_degrades_to_text() {
         assert_eq!(html_to_text("a < b and <i>c"), "a < b and c\n");
-        assert_eq!(
-            decode_entities("AT&T &bogus; &#xZZ;"),
-            "AT&T &bogus; &#xZZ;"
-        );
+        assert_eq!(decode_entities("AT&T &bogus; &#xZZ;"), "AT&T &bogus; &#xZZ;");
     }
 }

@@ -30,10 +30,8 @@ const MAX_GAP_SECS: f64 = 2.0;
 const MAX_WORDS: usize = 60;
 
 pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
-    let doc: Doc = serde_json::from_str(text).map_err(|e| TranscriptError::Invalid {
-        format: "json",
-        reason: e.to_string(),
-    })?;
+    let doc: Doc =
+        serde_json::from_str(text).map_err(|e| TranscriptError::Invalid { format: "json", reason: e.to_string() })?;
     let mut out: Vec<Segment> = Vec::new();
     let mut words_in_current = 0usize;
     let mut last_time = 0.0f64;
@@ -42,28 +40,16 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
         if body.is_empty() {
             continue;
         }
-        let start = raw
-            .start_time
-            .filter(|t| t.is_finite() && *t >= 0.0)
-            .unwrap_or(last_time);
+        let start = raw.start_time.filter(|t| t.is_finite() && *t >= 0.0).unwrap_or(last_time);
         let n_words = body.split_whitespace().count();
-        let end = raw
-            .end_time
-            .filter(|e| e.is_finite() && *e >= start)
-            .unwrap_or(start + n_words as f64 / WORDS_PER_SECOND);
+        let end =
+            raw.end_time.filter(|e| e.is_finite() && *e >= start).unwrap_or(start + n_words as f64 / WORDS_PER_SECOND);
         last_time = end;
-        let speaker = raw
-            .speaker
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+        let speaker = raw.speaker.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         if let Some(cur) = out.last_mut() {
             let sentence_open = !cur.text.ends_with(['.', '?', '!', '…']);
             let same_speaker = speaker.is_none() || speaker == cur.speaker;
-            if sentence_open
-                && same_speaker
-                && start - cur.end <= MAX_GAP_SECS
-                && words_in_current < MAX_WORDS
-            {
+            if sentence_open && same_speaker && start - cur.end <= MAX_GAP_SECS && words_in_current < MAX_WORDS {
                 cur.text.push(' ');
                 cur.text.push_str(body);
                 cur.end = end;
@@ -72,12 +58,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
             }
         }
         let speaker = speaker.or_else(|| out.last().and_then(|s| s.speaker.clone()));
-        out.push(Segment {
-            start,
-            end,
-            speaker,
-            text: body.to_string(),
-        });
+        out.push(Segment { start, end, speaker, text: body.to_string() });
         words_in_current = n_words;
     }
     Ok(out)
@@ -104,9 +85,6 @@ mod tests {
 
     #[test]
     fn malformed_json_is_an_error() {
-        assert!(matches!(
-            parse("{\"segments\": 3}"),
-            Err(TranscriptError::Invalid { .. })
-        ));
+        assert!(matches!(parse("{\"segments\": 3}"), Err(TranscriptError::Invalid { .. })));
     }
 }

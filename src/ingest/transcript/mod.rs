@@ -21,10 +21,7 @@ pub const WORDS_PER_SECOND: f64 = 2.5;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TranscriptError {
     #[error("transcript is not valid {format}: {reason}")]
-    Invalid {
-        format: &'static str,
-        reason: String,
-    },
+    Invalid { format: &'static str, reason: String },
     #[error("transcript ({format}) holds no text")]
     Empty { format: &'static str },
     #[error("transcript type {0:?} is not supported (json, vtt, srt, html and plain text are)")]
@@ -37,9 +34,7 @@ pub fn source_of(link: &TranscriptLink) -> Option<TranscriptSource> {
     let by_mime = match mime {
         "application/json" | "application/x-json" | "text/json" => Some(TranscriptSource::Json),
         "text/vtt" | "text/webvtt" => Some(TranscriptSource::Vtt),
-        "application/x-subrip" | "application/srt" | "text/srt" | "text/x-srt" => {
-            Some(TranscriptSource::Srt)
-        }
+        "application/x-subrip" | "application/srt" | "text/srt" | "text/x-srt" => Some(TranscriptSource::Srt),
         "text/html" | "application/xhtml+xml" => Some(TranscriptSource::Html),
         "text/plain" | "text/markdown" => Some(TranscriptSource::Text),
         _ => None,
@@ -72,10 +67,7 @@ fn rank(source: TranscriptSource) -> u8 {
 
 /// The episode's transcript links that podsift can read, best first.
 pub fn ranked_links(links: &[TranscriptLink]) -> Vec<(TranscriptSource, &TranscriptLink)> {
-    let mut out: Vec<_> = links
-        .iter()
-        .filter_map(|l| source_of(l).map(|s| (s, l)))
-        .collect();
+    let mut out: Vec<_> = links.iter().filter_map(|l| source_of(l).map(|s| (s, l))).collect();
     out.sort_by_key(|(s, _)| rank(*s));
     out
 }
@@ -164,8 +156,7 @@ pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
     let looks_like_name = words.iter().all(|w| {
         let first = w.chars().next().unwrap_or(' ');
         (first.is_uppercase() || first.is_ascii_digit() && words.len() > 1)
-            && w.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '\'' | '-' | '’'))
+            && w.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '\'' | '-' | '’'))
     });
     if !looks_like_name {
         return None;
@@ -190,26 +181,16 @@ mod tests {
 
     #[test]
     fn speakers() {
-        assert_eq!(
-            split_speaker("Travis: When you"),
-            Some(("Travis", "When you"))
-        );
-        assert_eq!(
-            split_speaker("Erik St. Martin: It's Go Time!"),
-            Some(("Erik St. Martin", "It's Go Time!"))
-        );
+        assert_eq!(split_speaker("Travis: When you"), Some(("Travis", "When you")));
+        assert_eq!(split_speaker("Erik St. Martin: It's Go Time!"), Some(("Erik St. Martin", "It's Go Time!")));
         assert_eq!(split_speaker("the reason is: this"), None);
         assert_eq!(split_speaker("see https://example.com"), None);
     }
 
     #[test]
     fn links_are_ranked_richest_first() {
-        let link = |url: &str, mime: &str| TranscriptLink {
-            url: url.into(),
-            mime: mime.into(),
-            language: None,
-            rel: None,
-        };
+        let link =
+            |url: &str, mime: &str| TranscriptLink { url: url.into(), mime: mime.into(), language: None, rel: None };
         let links = vec![
             link("a.txt", "text/plain"),
             link("a.srt", "application/x-subrip"),

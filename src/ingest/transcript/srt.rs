@@ -18,11 +18,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
         let Some(start) = parts.next().and_then(parse_timestamp) else {
             continue;
         };
-        let end = parts
-            .next()
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(parse_timestamp)
-            .unwrap_or(f64::NAN);
+        let end = parts.next().and_then(|r| r.split_whitespace().next()).and_then(parse_timestamp).unwrap_or(f64::NAN);
         let body: Vec<&str> = lines.map(str::trim).collect();
         let mut text = body.join(" ");
         let mut speaker = None;
@@ -30,12 +26,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
             speaker = Some(name.to_string());
             text = rest.to_string();
         }
-        segments.push(Segment {
-            start,
-            end,
-            speaker,
-            text,
-        });
+        segments.push(Segment { start, end, speaker, text });
     }
     if !saw_timing {
         return Err(TranscriptError::Invalid {
@@ -56,10 +47,7 @@ mod tests {
         let segs = parse(srt).unwrap();
         assert_eq!(segs.len(), 2);
         assert_eq!(segs[0].speaker.as_deref(), Some("Travis"));
-        assert_eq!(
-            segs[0].text,
-            "When you first get started in podcasting, it's almost guaranteed."
-        );
+        assert_eq!(segs[0].text, "When you first get started in podcasting, it's almost guaranteed.");
         assert_eq!(segs[0].start, 0.179);
         assert_eq!(segs[0].end, 4.799);
         assert_eq!(segs[1].speaker.as_deref(), Some("Alban"));

@@ -19,8 +19,7 @@ pub fn parse(text: &str) -> Vec<Segment> {
     let mut pending_marker: Option<f64> = None;
     for raw in text.lines() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') && line.trim_start_matches('#').starts_with(' ')
-        {
+        if line.is_empty() || line.starts_with('#') && line.trim_start_matches('#').starts_with(' ') {
             continue; // blank lines and Markdown headings
         }
         let (label, rest) = split_label(line);
@@ -37,11 +36,7 @@ pub fn parse(text: &str) -> Vec<Segment> {
                 }
                 continue;
             }
-            pieces.push(Piece {
-                speaker: speaker.clone(),
-                text: chunk,
-                marker,
-            });
+            pieces.push(Piece { speaker: speaker.clone(), text: chunk, marker });
         }
     }
     time_pieces(pieces)
@@ -147,15 +142,11 @@ fn time_pieces(pieces: Vec<Piece>) -> Vec<Segment> {
         anchors.insert(0, (0.0, 0.0));
     }
     let rate = match (anchors.first(), anchors.last()) {
-        (Some(&(w0, t0)), Some(&(w1, t1))) if t1 > t0 && w1 > w0 => {
-            ((w1 - w0) / (t1 - t0)).clamp(0.5, 6.0)
-        }
+        (Some(&(w0, t0)), Some(&(w1, t1))) if t1 > t0 && w1 > w0 => ((w1 - w0) / (t1 - t0)).clamp(0.5, 6.0),
         _ => WORDS_PER_SECOND,
     };
     let time_at = |w: f64| -> f64 {
-        let i = anchors
-            .partition_point(|&(aw, _)| aw <= w)
-            .saturating_sub(1);
+        let i = anchors.partition_point(|&(aw, _)| aw <= w).saturating_sub(1);
         let (aw, at) = anchors[i];
         match anchors.get(i + 1) {
             Some(&(bw, bt)) if bw > aw => at + (w - aw) / (bw - aw) * (bt - at),
@@ -169,12 +160,7 @@ fn time_pieces(pieces: Vec<Piece>) -> Vec<Segment> {
             let n = p.text.split_whitespace().count() as f64;
             let start = p.marker.unwrap_or_else(|| time_at(off));
             let end = time_at(off + n).max(start);
-            Segment {
-                start,
-                end,
-                speaker: p.speaker,
-                text: p.text,
-            }
+            Segment { start, end, speaker: p.speaker, text: p.text }
         })
         .collect()
 }
@@ -206,14 +192,8 @@ mod tests {
         let text = "Kevin: 0:00\nWelcome to the show.\nJen: 0:05\nThanks for having me.\n";
         let segs = parse(text);
         assert_eq!(segs.len(), 2);
-        assert_eq!(
-            (segs[0].speaker.as_deref(), segs[0].start),
-            (Some("Kevin"), 0.0)
-        );
-        assert_eq!(
-            (segs[1].speaker.as_deref(), segs[1].start),
-            (Some("Jen"), 5.0)
-        );
+        assert_eq!((segs[0].speaker.as_deref(), segs[0].start), (Some("Kevin"), 0.0));
+        assert_eq!((segs[1].speaker.as_deref(), segs[1].start), (Some("Jen"), 5.0));
         assert_eq!(segs[1].text, "Thanks for having me.");
     }
 

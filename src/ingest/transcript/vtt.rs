@@ -7,10 +7,7 @@ use crate::model::Segment;
 pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     if !text.trim_start().starts_with("WEBVTT") {
-        return Err(TranscriptError::Invalid {
-            format: "vtt",
-            reason: "it does not start with WEBVTT".into(),
-        });
+        return Err(TranscriptError::Invalid { format: "vtt", reason: "it does not start with WEBVTT".into() });
     }
     let mut segments = Vec::new();
     for block in text.split("\n\n") {
@@ -20,10 +17,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
         };
         let mut parts = timing.split("-->");
         let start = parts.next().and_then(parse_timestamp);
-        let end = parts
-            .next()
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(parse_timestamp);
+        let end = parts.next().and_then(|r| r.split_whitespace().next()).and_then(parse_timestamp);
         let Some(start) = start else { continue };
         let mut speaker = None;
         let mut words = Vec::new();
@@ -37,12 +31,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
             }
         }
         let text = decode_entities(&words.join(" "));
-        segments.push(Segment {
-            start,
-            end: end.unwrap_or(f64::NAN),
-            speaker,
-            text,
-        });
+        segments.push(Segment { start, end: end.unwrap_or(f64::NAN), speaker, text });
     }
     Ok(merge_continuations(segments))
 }
@@ -70,10 +59,7 @@ fn strip_cue_tags(line: &str) -> (Option<String>, String) {
         rest = &rest[lt + gt + 1..];
     }
     out.push_str(rest);
-    (
-        speaker,
-        out.split_whitespace().collect::<Vec<_>>().join(" "),
-    )
+    (speaker, out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Captions break sentences across cues; joins consecutive cues of one speaker until a
