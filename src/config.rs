@@ -97,6 +97,42 @@ impl Default for DeliveryConfig {
 pub struct AdaptersConfig {
     pub console: ConsoleConfig,
     pub webhook: WebhookConfig,
+    pub telegram: TelegramConfig,
+}
+
+/// The Telegram bot. The token comes from TELEGRAM_BOT_TOKEN.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub enabled: bool,
+    /// A self-hosted Bot API server instead of https://api.telegram.org/.
+    pub api_url: Option<String>,
+    /// The public HTTPS URL Telegram should call (webhook mode, e.g.
+    /// https://podsift.example.com/telegram/webhook); without it the bot long-polls.
+    /// Requires TELEGRAM_WEBHOOK_SECRET.
+    pub webhook_url: Option<String>,
+    /// Seconds one long-polling request waits for updates.
+    pub poll_timeout_secs: u32,
+    /// Messages per second over all chats (Telegram allows about 30).
+    pub global_per_second: f64,
+    /// Messages per second to one chat (Telegram allows about 1).
+    pub per_chat_per_second: f64,
+    /// Messages per minute to one group (Telegram allows about 20).
+    pub per_group_per_minute: f64,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            enabled: false,
+            api_url: None,
+            webhook_url: None,
+            poll_timeout_secs: 30,
+            global_per_second: 30.0,
+            per_chat_per_second: 1.0,
+            per_group_per_minute: 20.0,
+        }
+    }
 }
 
 /// Prints digests to the terminal and reads commands from standard input.
@@ -375,6 +411,18 @@ impl Config {
                 "adapters.webhook.global_per_second",
                 "and per_destination_per_second must be above 0",
             ));
+        }
+        let t = &self.adapters.telegram;
+        for (key, url) in [("adapters.telegram.api_url", &t.api_url), ("adapters.telegram.webhook_url", &t.webhook_url)]
+        {
+            if let Some(u) = url {
+                if url::Url::parse(u).is_err() {
+                    return Err(invalid(key, &format!("{u:?} is not a URL, e.g. https://api.telegram.org/")));
+                }
+            }
+        }
+        if t.global_per_second <= 0.0 || t.per_chat_per_second <= 0.0 || t.per_group_per_minute <= 0.0 {
+            return Err(invalid("adapters.telegram.global_per_second", "and the other Telegram rates must be above 0"));
         }
         let n = &self.insight;
         if n.candidates_per_episode == 0 {

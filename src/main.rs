@@ -746,9 +746,6 @@ fn adapters(config: &Config) -> Result<Vec<std::sync::Arc<dyn podsift::deliver::
             WebhookAdapter::new(&config.adapters.webhook, &secret).map_err(anyhow::Error::msg)?,
         ));
     }
-    if out.is_empty() {
-        bail!("no adapter is enabled: enable [adapters.console] or [adapters.webhook] in the config");
-    }
     Ok(out)
 }
 
@@ -783,7 +780,7 @@ fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
 
 async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> {
     let store = open_store(data)?;
-    let adapters = adapters(&config)?;
+    let mut adapters = adapters(&config)?;
     let shutdown = shutdown_signal();
     // Kept alive for the whole run: the demo feeds are served from it.
     let mut _demo_server = None;
@@ -817,8 +814,42 @@ async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> 
     if config.adapters.console.enabled {
         inbound.push(Box::new(podsift::adapters::console::ConsoleInbound));
     }
+    #[cfg(feature = "telegram")]
+    if config.adapters.telegram.enabled {
+        let (adapter, telegram_inbound) = telegram(&config).await?;
+        adapters.push(adapter);
+        inbound.push(telegram_inbound);
+    }
+    if adapters.is_empty() {
+        bail!(
+            "no adapter is enabled: enable [adapters.console], [adapters.webhook] or [adapters.telegram] in the config"
+        );
+    }
     let service = podsift::service::Service { adapters, inbound, shutdown };
     podsift::service::run(store, config, service).await?;
     eprintln!("podsift: stopped cleanly");
     Ok(())
+}
+
+/// The Telegram adapter and its receiving half, with the secrets from the environment.
+#[cfg(feature = "telegram")]
+async fn telegram(
+    config: &Config,
+) -> Result<(std::sync::Arc<dyn podsift::deliver::Adapter>, Box<dyn podsift::deliver::inbound::Inbound>)> {
+    use podsift::adapters::telegram::{TOKEN_ENV, TelegramAdapter, TelegramInbound, WEBHOOK_SECRET_ENV};
+    let token = std::env::var(TOKEN_ENV).map_err(|_| {
+        anyhow::anyhow!("adapters.telegram.enabled is true but {TOKEN_ENV} is not set: create a bot with @BotFather (bots/telegram/README.md) and set it")
+    })?;
+    let webhook_secret = match &config.adapters.telegram.webhook_url {
+        Some(_) => Some(std::env::var(WEBHOOK_SECRET_ENV).map_err(|_| {
+            anyhow::anyhow!(
+                "adapters.telegram.webhook_url is set but {WEBHOOK_SECRET_ENV} is not: set it to a long random string"
+            )
+        })?),
+        None => None,
+    };
+    let adapter = std::sync::Arc::new(
+        TelegramAdapter::connect(&config.adapters.telegram, &token).await.map_err(anyhow::Error::msg)?,
+    );
+    Ok((adapter.clone(), Box::new(TelegramInbound { adapter, webhook_secret })))
 }

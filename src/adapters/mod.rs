@@ -2,4 +2,6 @@
 //! nothing more. Same shape for each: config, inbound (parse + verify), outbound (render + send).
 
 pub mod console;
+#[cfg(feature = "telegram")]
+pub mod telegram;
 pub mod webhook;

@@ -5,6 +5,8 @@
 //! its conditional headers and User-Agent so tests can check what podsift sent.
 #![allow(dead_code)]
 
+pub mod telegram;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
