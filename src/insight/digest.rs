@@ -18,6 +18,10 @@ use crate::store::{Store, StoreError};
 
 /// A theme sent within `novelty_days` keeps this share of its score.
 const REPEAT_PENALTY: f64 = 0.35;
+/// Each net 👍 (or 👎) on a podcast's earlier insights moves its score by this share...
+const FEEDBACK_STEP: f64 = 0.05;
+/// ...up to this much either way: feedback tilts the ranking, it never takes it over.
+const FEEDBACK_RANGE: f64 = 0.3;
 
 /// Today's date in the digest's timezone.
 pub fn today(config: &DigestConfig, now: DateTime<Utc>) -> NaiveDate {
@@ -88,14 +92,24 @@ pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTim
         .filter(|d| d.date >= novelty_from)
         .flat_map(|d| d.insights.iter().map(|e| e.text.as_str()))
         .collect();
-    let entries = rank(&candidates, &recent_texts, config, window_start, window_end);
+    // Readers' 👍 / 👎 on earlier insights, summed per podcast, tilt that podcast's chances.
+    let feedback = store.feedback_totals()?;
+    let mut taste: HashMap<String, i64> = HashMap::new();
+    for e in earlier.iter().flat_map(|d| &d.insights) {
+        if let Some(n) = feedback.get(&e.id) {
+            *taste.entry(e.podcast.clone()).or_default() += n;
+        }
+    }
+    let entries = rank(&candidates, &recent_texts, &taste, config, window_start, window_end);
     Ok(Digest { date, built_at: now, candidates: candidates.len(), episodes: episodes.len(), insights: entries })
 }
 
-/// Clusters and ranks candidates; returns the top `config.size` entries.
+/// Clusters and ranks candidates; returns the top `config.size` entries. `taste` is the net
+/// reader feedback per podcast title.
 pub fn rank(
     candidates: &[Insight],
     recent_texts: &[&str],
+    taste: &HashMap<String, i64>,
     config: &DigestConfig,
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
@@ -123,7 +137,9 @@ pub fn rank(
             let recency = 1.0 - 0.3 * age.min(1.0);
             let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
             let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
-            (candidates[rep].score * corroboration * recency * novelty, rep, members)
+            let net = taste.get(&candidates[rep].podcast).copied().unwrap_or(0) as f64;
+            let feedback = (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE);
+            (candidates[rep].score * corroboration * recency * novelty * feedback, rep, members)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(candidates[a.1].id.cmp(&candidates[b.1].id)));
@@ -179,4 +195,49 @@ pub fn rank(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TranscriptSource;
+
+    fn insight(id: &str, podcast: &str, text: &str, score: f64) -> Insight {
+        Insight {
+            id: id.into(),
+            episode_id: format!("ep-{id}"),
+            feed_url: format!("feed-{podcast}"),
+            podcast: podcast.into(),
+            episode: "E".into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            text: text.into(),
+            quote: text.into(),
+            score,
+            published: Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0).unwrap(),
+            source: TranscriptSource::Text,
+        }
+    }
+
+    #[test]
+    fn reader_feedback_tilts_but_does_not_take_over() {
+        let c = vec![
+            insight("a", "Alpha", "Columnar storage made analytics queries twelve times faster than rows.", 5.0),
+            insight("b", "Beta", "Data contracts stopped most silent schema breakages between teams.", 4.9),
+        ];
+        let cfg = DigestConfig { size: 2, ..DigestConfig::default() };
+        let (start, end) = (
+            Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap(),
+        );
+        let order = |taste: &HashMap<String, i64>| -> Vec<String> {
+            rank(&c, &[], taste, &cfg, start, end).into_iter().map(|e| e.id).collect()
+        };
+        assert_eq!(order(&HashMap::new()), ["a", "b"]);
+        assert_eq!(order(&HashMap::from([("Alpha".to_string(), -2)])), ["b", "a"]);
+        // However many 👎, an insight keeps at least 70% of its score.
+        let low = rank(&c, &[], &HashMap::from([("Alpha".to_string(), -1000)]), &cfg, start, end);
+        assert!((low.iter().find(|e| e.id == "a").unwrap().score - 5.0 * 0.7 * (1.0 - 0.3 * 18.0 / 48.0)).abs() < 0.01);
+    }
 }
