@@ -7,7 +7,6 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use podsift::ask::{self, QuoteAnswerer};
 use podsift::config::AskConfig;
 use podsift::ingest::transcript;
-use podsift::insight::Extractor;
 use podsift::insight::cluster;
 use podsift::insight::extract::OfflineExtractor;
 use podsift::insight::sentences;
@@ -65,7 +64,7 @@ fn extraction(c: &mut Criterion) {
     let hour = transcripts.iter().find(|t| t.episode_id == "go-time-100.md").unwrap();
     let ep = episode("go-time-100");
     let ex = OfflineExtractor { config: Default::default() };
-    c.bench_function("extract_one_hour", |b| b.iter(|| ex.extract(&ep, hour, &corpus)));
+    c.bench_function("extract_one_hour", |b| b.iter(|| ex.extract_now(&ep, hour, &corpus)));
 }
 
 /// `n` candidate texts: real sentences of the demo transcripts, varied past the first pass with
@@ -155,10 +154,19 @@ fn answering(c: &mut Criterion) {
     };
     let cfg = AskConfig::default();
     let answerer = QuoteAnswerer { max_citations: 3 };
+    // The offline answerer never waits, so a current-thread runtime adds next to nothing.
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     c.bench_function("ask_store_of_1000_episodes", |b| {
         b.iter(|| {
-            ask::ask(&store, &cfg, &entry, "Which content management systems did Go use before Git?", &answerer)
-                .unwrap()
+            rt.block_on(ask::ask(
+                &store,
+                &cfg,
+                &entry,
+                "Which content management systems did Go use before Git?",
+                &answerer,
+                &[],
+            ))
+            .unwrap()
         })
     });
 }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use crate::config::{AskConfig, DigestConfig};
@@ -104,9 +105,20 @@ pub struct Scored<'a> {
     pub coverage: f64,
 }
 
+/// Earlier questions and answers in the same thread, oldest first, so a follow-up can refer
+/// to what was asked before.
+pub type History = [(String, String)];
+
 /// Writes an answer from ranked passages. The offline one quotes; an LLM may paraphrase.
-pub trait Answerer {
-    fn answer(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer;
+pub trait Answerer: Send + Sync {
+    fn answer<'a>(
+        &'a self,
+        question: &'a str,
+        about: &'a DigestEntry,
+        ranked: &'a [Scored<'a>],
+        covered: bool,
+        history: &'a History,
+    ) -> BoxFuture<'a, Answer>;
 }
 
 /// Ranks passages by BM25 against the query terms; `weights` scales each term (question terms
@@ -200,12 +212,13 @@ pub fn resolve(
 }
 
 /// Answers a question about a digest entry: its episode first, then its cluster's others.
-pub fn ask(
+pub async fn ask(
     store: &Store,
     config: &AskConfig,
     entry: &DigestEntry,
     question: &str,
     answerer: &dyn Answerer,
+    history: &History,
 ) -> Result<Answer, AskError> {
     if question.trim().is_empty() {
         return Err(AskError::EmptyQuestion);
@@ -238,7 +251,7 @@ pub fn ask(
     }
     let ranked = rank(&pool, &weights, &question_terms, &corpus);
     let covered = best.is_some_and(|(score, c)| score > 0.0 && c >= config.min_coverage);
-    Ok(answerer.answer(question, entry, &ranked, covered))
+    Ok(answerer.answer(question, entry, &ranked, covered, history).await)
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {
@@ -253,7 +266,21 @@ pub struct QuoteAnswerer {
 }
 
 impl Answerer for QuoteAnswerer {
-    fn answer(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer {
+    fn answer<'a>(
+        &'a self,
+        question: &'a str,
+        about: &'a DigestEntry,
+        ranked: &'a [Scored<'a>],
+        covered: bool,
+        _history: &'a History,
+    ) -> BoxFuture<'a, Answer> {
+        Box::pin(async move { self.answer_now(question, about, ranked, covered) })
+    }
+}
+
+impl QuoteAnswerer {
+    /// Quotes the best sentences of the best passages; no waiting.
+    pub fn answer_now(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer {
         if !covered {
             let words = terms::tokens(question).filter(|w| !terms::is_stop_word(w)).collect::<Vec<_>>().join(" ");
             return Answer {

@@ -268,10 +268,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ask { reference, question, out } => {
             let store = open_store(&data)?;
             let (_, entry) = ask::resolve(&store, &config.digest, &reference, Utc::now())?;
-            let answerer = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
+            let answerer = make_answerer(&config, &store)?;
             match question {
                 Some(q) => {
-                    let a = ask::ask(&store, &config.ask, &entry, &q, &answerer)?;
+                    let a = ask::ask(&store, &config.ask, &entry, &q, answerer.as_ref(), &[]).await?;
                     if out.json {
                         print_json(&a)
                     } else {
@@ -279,7 +279,7 @@ async fn run(cli: Cli) -> Result<()> {
                         Ok(())
                     }
                 }
-                None => interactive(&store, &config, &entry, &answerer, out),
+                None => interactive(&store, &config, &entry, answerer.as_ref(), out).await,
             }
         }
         Command::Demo => demo(cli.data, &config).await,
@@ -453,11 +453,11 @@ struct IngestView {
 }
 
 /// `ask REF` without a question: one question per line until an empty line or end of input.
-fn interactive(
+async fn interactive(
     store: &Store,
     config: &Config,
     entry: &DigestEntry,
-    answerer: &ask::QuoteAnswerer,
+    answerer: &dyn ask::Answerer,
     out: Output,
 ) -> Result<()> {
     use std::io::{BufRead, Write};
@@ -471,6 +471,7 @@ Ask about this insight (empty line to quit).",
     }
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
+    let mut history: Vec<(String, String)> = Vec::new();
     loop {
         if prompt {
             print!("> ");
@@ -481,7 +482,12 @@ Ask about this insight (empty line to quit).",
         if line.trim().is_empty() {
             break;
         }
-        let a = ask::ask(store, &config.ask, entry, &line, answerer)?;
+        let a = ask::ask(store, &config.ask, entry, &line, answerer, &history).await?;
+        // Each question may refer to the ones before it.
+        history.push((line.clone(), a.answer.clone()));
+        if history.len() > 3 {
+            history.remove(0);
+        }
         if out.json {
             println!("{}", serde_json::to_string(&a)?);
         } else {
@@ -614,8 +620,8 @@ async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
     if let Some(first) = d.insights.first() {
         let corpus = store.corpus_for(&podsift::insight::terms::terms(&first.text))?;
         let question = podsift::demo::sample_question(first, &corpus);
-        let answerer = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
-        let a = ask::ask(&store, &config.ask, first, &question, &answerer)?;
+        let answerer = make_answerer(config, &store)?;
+        let a = ask::ask(&store, &config.ask, first, &question, answerer.as_ref(), &[]).await?;
         println!("\n$ podsift ask 1 {question:?}\n{}", a.answer);
     }
     println!("\nTranscripts: Changelog Media, CC BY-SA 4.0 (see config/demo/ATTRIBUTION.md).");
@@ -825,7 +831,8 @@ async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> 
             "no adapter is enabled: enable [adapters.console], [adapters.webhook] or [adapters.telegram] in the config"
         );
     }
-    let service = podsift::service::Service { adapters, inbound, shutdown };
+    let answerer = make_answerer(&config, &store)?;
+    let service = podsift::service::Service { adapters, inbound, answerer, shutdown };
     podsift::service::run(store, config, service).await?;
     eprintln!("podsift: stopped cleanly");
     Ok(())
@@ -852,4 +859,9 @@ async fn telegram(
         TelegramAdapter::connect(&config.adapters.telegram, &token).await.map_err(anyhow::Error::msg)?,
     );
     Ok((adapter.clone(), Box::new(TelegramInbound { adapter, webhook_secret })))
+}
+
+/// The answer writer the config asks for: an LLM's when one is configured, else the offline one.
+fn make_answerer(config: &Config, _store: &Store) -> Result<std::sync::Arc<dyn ask::Answerer>> {
+    Ok(std::sync::Arc::new(ask::QuoteAnswerer { max_citations: config.ask.max_citations }))
 }

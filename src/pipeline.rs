@@ -16,7 +16,7 @@ pub async fn ingest_and_extract(
 ) -> Result<(IngestSummary, usize), IngestError> {
     let summary = ingest(store, &config.ingest, opts, progress).await?;
     let extractor = OfflineExtractor { config: config.insight.clone() };
-    let insights = extract_pending(store, &extractor)?;
+    let insights = extract_pending(store, &extractor).await?;
     store.flush()?;
     Ok((summary, insights))
 }

@@ -25,6 +25,8 @@ pub struct Service {
     pub adapters: Vec<Arc<dyn Adapter>>,
     /// The receiving halves: started once the core exists.
     pub inbound: Vec<Box<dyn Inbound>>,
+    /// Writes answers to questions (offline or LLM).
+    pub answerer: Arc<dyn crate::ask::Answerer>,
     /// Becomes true when the service should stop.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -46,12 +48,13 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         config.digest.clone(),
         metrics.clone(),
     ));
-    let core = Arc::new(Core {
-        store: store.clone(),
-        config: config.clone(),
-        deliverer: deliverer.clone(),
-        metrics: metrics.clone(),
-    });
+    let core = Arc::new(Core::new(
+        store.clone(),
+        config.clone(),
+        deliverer.clone(),
+        metrics.clone(),
+        service.answerer.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(&config.service.bind)
         .await

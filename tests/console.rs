@@ -35,7 +35,7 @@ impl Screen {
 
 async fn command(core: &Core, line: &str, now: DateTime<Utc>) -> Message {
     let cmd = parse_text_command(line, &destination(), "tester", None).unwrap().unwrap();
-    let reply = core.handle(cmd, now).unwrap().unwrap();
+    let reply = core.handle(cmd, now).await.unwrap().unwrap();
     core.deliverer.send_now(&destination(), &reply).await.unwrap();
     reply
 }
@@ -58,7 +58,13 @@ async fn start_scheduled_digest_question_stop() {
         config.digest.clone(),
         metrics.clone(),
     ));
-    let core = Core { store: store.clone(), config, deliverer: deliverer.clone(), metrics };
+    let core = Core::new(
+        store.clone(),
+        config,
+        deliverer.clone(),
+        metrics,
+        Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
+    );
 
     // 09:30 in Berlin is 08:30 UTC in November.
     command(&core, "/start 09:30 Europe/Berlin", day).await;

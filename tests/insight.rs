@@ -7,7 +7,6 @@ use chrono::{Duration, Utc};
 use podsift::ask::{self, QuoteAnswerer};
 use podsift::config::{Config, DigestConfig};
 use podsift::ingest::{IngestOptions, Quiet};
-use podsift::insight::Extractor;
 use podsift::insight::digest;
 use podsift::insight::extract::OfflineExtractor;
 use podsift::insight::sentences;
@@ -74,7 +73,7 @@ fn extract_all() -> Vec<(Transcript, Vec<Insight>)> {
     transcripts
         .into_iter()
         .map(|t| {
-            let ins = ex.extract(&episode(&t.episode_id, &t.episode_id), &t, &corpus);
+            let ins = ex.extract_now(&episode(&t.episode_id, &t.episode_id), &t, &corpus);
             (t, ins)
         })
         .collect()
@@ -354,7 +353,9 @@ async fn ask_go_time(question: &str) -> (tempfile::TempDir, Store, DigestEntry, 
     let dir = tempfile::tempdir().unwrap();
     let store = demo_store(dir.path()).await;
     let entry = entry_for(&store, "Go Time #100");
-    let a = ask::ask(&store, &Config::default().ask, &entry, question, &QuoteAnswerer { max_citations: 3 }).unwrap();
+    let a = ask::ask(&store, &Config::default().ask, &entry, question, &QuoteAnswerer { max_citations: 3 }, &[])
+        .await
+        .unwrap();
     (dir, store, entry, a)
 }
 

@@ -95,7 +95,13 @@ async fn setup(poll: bool) -> Setup {
         config.digest.clone(),
         metrics.clone(),
     ));
-    let core = Arc::new(Core { store: store.clone(), config, deliverer: deliverer.clone(), metrics });
+    let core = Arc::new(Core::new(
+        store.clone(),
+        config,
+        deliverer.clone(),
+        metrics,
+        Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
+    ));
     let (stop, rx) = tokio::sync::watch::channel(false);
     if poll {
         let inbound = Box::new(TelegramInbound { adapter: adapter.clone(), webhook_secret: None });

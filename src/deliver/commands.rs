@@ -1,13 +1,14 @@
 //! What the core does with a command from any adapter, and the reply it sends back. Adapters
 //! only translate platform events into [`Command`]s; the decisions are all here.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use super::fanout::Deliverer;
 use super::{Command, Message, Schedule, Subscription};
-use crate::ask::{self, QuoteAnswerer};
+use crate::ask::{self, Answerer};
 use crate::config::Config;
 use crate::insight::digest;
 use crate::metrics::Metrics;
@@ -22,18 +23,36 @@ pub const HELP: &str = "podsift sends the day's top 5 podcast insights and answe
 /ask N question — ask about insight N of today's digest, e.g. /ask 2 what exactly was said?\n\
 /help — this list";
 
+/// Questions and answers remembered per thread (destination and insight).
+const THREAD_TURNS: usize = 3;
+
 /// Runs commands against the store and sends the replies.
 pub struct Core {
     pub store: Store,
     pub config: Config,
     pub deliverer: Arc<Deliverer>,
     pub metrics: Arc<Metrics>,
+    /// Writes answers: the offline quoting one, or an LLM's.
+    pub answerer: Arc<dyn Answerer>,
+    /// The last few questions and answers per (destination, insight), so a follow-up can refer
+    /// to the one before. In memory: a restart starts threads afresh.
+    threads: Mutex<HashMap<String, VecDeque<(String, String)>>>,
 }
 
 impl Core {
+    pub fn new(
+        store: Store,
+        config: Config,
+        deliverer: Arc<Deliverer>,
+        metrics: Arc<Metrics>,
+        answerer: Arc<dyn Answerer>,
+    ) -> Core {
+        Core { store, config, deliverer, metrics, answerer, threads: Mutex::new(HashMap::new()) }
+    }
+
     /// Handles a command and returns the reply to send to its destination, if any (feedback
     /// gets none: the adapter acknowledges the button press itself).
-    pub fn handle(&self, command: Command, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
+    pub async fn handle(&self, command: Command, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
         let notice = |text: String| Ok(Some(Message::Notice(text)));
         let admin_only = matches!(
             command,
@@ -109,11 +128,27 @@ impl Core {
                     Ok(Some(Message::Digest(d)))
                 }
             }
-            Command::Ask { reference, question, reply_to, .. } => {
-                let answer = ask::resolve(&self.store, &self.config.digest, &reference, now).and_then(|(_, entry)| {
-                    let answerer = QuoteAnswerer { max_citations: self.config.ask.max_citations };
-                    ask::ask(&self.store, &self.config.ask, &entry, &question, &answerer).map(|a| (entry, a))
-                });
+            Command::Ask { destination, reference, question, reply_to } => {
+                let answer = match ask::resolve(&self.store, &self.config.digest, &reference, now) {
+                    Ok((digest, entry)) => {
+                        let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
+                        let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
+                        let answer = ask::ask(
+                            &self.store,
+                            &self.config.ask,
+                            &entry,
+                            &question,
+                            self.answerer.as_ref(),
+                            &history,
+                        )
+                        .await;
+                        if let Ok(a) = &answer {
+                            self.remember(&thread, &question, &a.answer);
+                        }
+                        answer.map(|a| (entry, a))
+                    }
+                    Err(e) => Err(e),
+                };
                 match answer {
                     Ok((entry, answer)) => {
                         Metrics::add(&self.metrics.questions_answered, 1);
@@ -145,10 +180,28 @@ impl Core {
         }
     }
 
+    fn thread(&self, key: &str) -> VecDeque<(String, String)> {
+        self.threads.lock().map(|t| t.get(key).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn remember(&self, key: &str, question: &str, answer: &str) {
+        if let Ok(mut threads) = self.threads.lock() {
+            // Bounded: forget whole threads rather than grow without limit.
+            if threads.len() > 10_000 {
+                threads.clear();
+            }
+            let t = threads.entry(key.to_string()).or_default();
+            t.push_back((question.to_string(), answer.to_string()));
+            while t.len() > THREAD_TURNS {
+                t.pop_front();
+            }
+        }
+    }
+
     /// Handles a command and sends the reply; errors are logged, never fatal to the service.
     pub async fn handle_and_reply(&self, command: Command) {
         let dest = command.destination().clone();
-        match self.handle(command, Utc::now()) {
+        match self.handle(command, Utc::now()).await {
             Ok(Some(reply)) => self.reply(&dest, &reply).await,
             Ok(None) => {}
             Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),

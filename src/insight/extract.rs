@@ -249,7 +249,19 @@ struct Unit {
 }
 
 impl Extractor for OfflineExtractor {
-    fn extract(&self, episode: &Episode, transcript: &Transcript, corpus: &Corpus) -> Vec<Insight> {
+    fn extract<'a>(
+        &'a self,
+        episode: &'a Episode,
+        transcript: &'a Transcript,
+        corpus: &'a Corpus,
+    ) -> futures_util::future::BoxFuture<'a, Vec<Insight>> {
+        Box::pin(async move { self.extract_now(episode, transcript, corpus) })
+    }
+}
+
+impl OfflineExtractor {
+    /// The extraction itself: plain CPU work, no waiting.
+    pub fn extract_now(&self, episode: &Episode, transcript: &Transcript, corpus: &Corpus) -> Vec<Insight> {
         let segments = &transcript.segments;
         if segments.is_empty() {
             return Vec::new();
@@ -284,9 +296,7 @@ impl Extractor for OfflineExtractor {
         }
         chosen.into_iter().map(|u| to_insight(episode, transcript, &sents, &u)).collect()
     }
-}
 
-impl OfflineExtractor {
     #[allow(clippy::too_many_arguments)]
     fn unit_at(
         &self,
@@ -462,7 +472,7 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
 
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
 /// each into the corpus statistics. Returns how many insights were stored.
-pub fn extract_pending(
+pub async fn extract_pending(
     store: &crate::store::Store,
     extractor: &dyn Extractor,
 ) -> Result<usize, crate::store::StoreError> {
@@ -482,7 +492,7 @@ pub fn extract_pending(
             set
         };
         corpus.add(&doc_terms);
-        let insights = extractor.extract(&episode, &transcript, &corpus);
+        let insights = extractor.extract(&episode, &transcript, &corpus).await;
         episode.insights_extracted = true;
         store.put_insights(&episode, &insights, &doc_terms)?;
         stored += insights.len();

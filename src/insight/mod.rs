@@ -11,11 +11,19 @@ pub mod extract;
 pub mod sentences;
 pub mod terms;
 
+use futures_util::future::BoxFuture;
+
 use crate::model::{Episode, Insight, Transcript};
 use terms::Corpus;
 
-/// Extracts candidate insights from one episode's transcript.
-pub trait Extractor {
+/// Extracts candidate insights from one episode's transcript. Async, so an engine may call a
+/// model; it never fails: an engine that cannot do its work falls back on its own.
+pub trait Extractor: Send + Sync {
     /// `corpus` holds document frequencies over all stored transcripts, this one included.
-    fn extract(&self, episode: &Episode, transcript: &Transcript, corpus: &Corpus) -> Vec<Insight>;
+    fn extract<'a>(
+        &'a self,
+        episode: &'a Episode,
+        transcript: &'a Transcript,
+        corpus: &'a Corpus,
+    ) -> BoxFuture<'a, Vec<Insight>>;
 }
