@@ -27,6 +27,48 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// The adapters that carry digests to readers.
     pub adapters: AdaptersConfig,
+    /// An OpenAI-compatible model for insights, answers and transcription (optional).
+    pub llm: LlmConfig,
+}
+
+/// The LLM engine. Without `base_url` the offline engine does everything.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// The API base, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1 (Ollama).
+    pub base_url: Option<String>,
+    /// The API key; OPENAI_API_KEY in the environment takes precedence. Local servers need none.
+    pub api_key: Option<String>,
+    /// The chat model for insights and answers.
+    pub model: String,
+    /// The speech-to-text model for episodes without a transcript (e.g. whisper-1); none: show notes.
+    pub transcription_model: Option<String>,
+    /// Episodes whose insights the model writes per day; later ones use the offline engine.
+    pub max_episodes_per_day: u64,
+    /// Tokens (prompt + completion) per day; past it, the offline engine.
+    pub max_tokens_per_day: u64,
+    /// Seconds allowed for one request.
+    pub timeout_secs: u64,
+    /// Transcript tokens per request; longer transcripts are split and the parts merged.
+    pub chunk_tokens: usize,
+    /// Largest audio file downloaded for transcription, in bytes.
+    pub max_audio_bytes: u64,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: None,
+            api_key: None,
+            model: "gpt-4o-mini".into(),
+            transcription_model: None,
+            max_episodes_per_day: 50,
+            max_tokens_per_day: 2_000_000,
+            timeout_secs: 120,
+            chunk_tokens: 6000,
+            max_audio_bytes: 300 * 1024 * 1024,
+        }
+    }
 }
 
 /// `podsift run`.
@@ -316,10 +358,16 @@ impl Config {
         Ok(config)
     }
 
-    /// Applies environment overrides (`PODSIFT_BIND` for service.bind) and validates again.
+    /// Applies environment overrides (`PODSIFT_BIND` for service.bind, `OPENAI_BASE_URL` for
+    /// llm.base_url) and validates again.
     pub fn with_env(mut self, source: &Path) -> Result<Config, ConfigError> {
         if let Ok(bind) = std::env::var("PODSIFT_BIND") {
             self.service.bind = bind;
+        }
+        if let Ok(base) = std::env::var("OPENAI_BASE_URL") {
+            if !base.trim().is_empty() {
+                self.llm.base_url = Some(base);
+            }
         }
         self.validate(source)?;
         Ok(self)
@@ -423,6 +471,18 @@ impl Config {
         }
         if t.global_per_second <= 0.0 || t.per_chat_per_second <= 0.0 || t.per_group_per_minute <= 0.0 {
             return Err(invalid("adapters.telegram.global_per_second", "and the other Telegram rates must be above 0"));
+        }
+        let l = &self.llm;
+        if let Some(u) = &l.base_url {
+            if url::Url::parse(u).is_err() {
+                return Err(invalid("llm.base_url", &format!("{u:?} is not a URL, e.g. http://127.0.0.1:11434/v1")));
+            }
+        }
+        if l.model.trim().is_empty() {
+            return Err(invalid("llm.model", "must name a model, e.g. gpt-4o-mini or llama3.1"));
+        }
+        if l.chunk_tokens < 500 || l.timeout_secs == 0 {
+            return Err(invalid("llm.chunk_tokens", "must be at least 500 (and llm.timeout_secs at least 1)"));
         }
         let n = &self.insight;
         if n.candidates_per_episode == 0 {

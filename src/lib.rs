@@ -19,6 +19,7 @@ pub mod deliver;
 pub mod demo;
 pub mod ingest;
 pub mod insight;
+pub mod llm;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

@@ -86,6 +86,11 @@ enum Command {
     /// Manage subscriptions (destinations are platform:id, e.g. console:local, webhook:https://...)
     #[command(subcommand)]
     Subs(SubsCommand),
+    /// What the LLM engine used per day: requests, tokens, dropped quotes, fallbacks
+    Stats {
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Subcommand)]
@@ -285,6 +290,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo(cli.data, &config).await,
         Command::Run { demo } => run_service(&data, config, demo).await,
         Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
+        Command::Stats { out } => stats(&open_store(&data)?, out),
     }
 }
 
@@ -862,6 +868,38 @@ async fn telegram(
 }
 
 /// The answer writer the config asks for: an LLM's when one is configured, else the offline one.
-fn make_answerer(config: &Config, _store: &Store) -> Result<std::sync::Arc<dyn ask::Answerer>> {
-    Ok(std::sync::Arc::new(ask::QuoteAnswerer { max_citations: config.ask.max_citations }))
+fn make_answerer(config: &Config, store: &Store) -> Result<std::sync::Arc<dyn ask::Answerer>> {
+    let offline = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
+    if config.llm.base_url.is_none() {
+        return Ok(std::sync::Arc::new(offline));
+    }
+    let llm = podsift::llm::LlmClient::new(&config.llm, store.clone()).map_err(anyhow::Error::msg)?;
+    Ok(std::sync::Arc::new(podsift::llm::answer::LlmAnswerer { llm: std::sync::Arc::new(llm), offline }))
+}
+
+/// `podsift stats`: what the LLM engine did, per day.
+fn stats(store: &Store, out: Output) -> Result<()> {
+    let days = store.llm_usage_all()?;
+    if out.json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            days.into_iter().map(|(d, u)| (d, serde_json::to_value(u).unwrap_or_default())).collect();
+        return print_json(&map);
+    }
+    if days.is_empty() {
+        println!("No LLM use recorded (llm.base_url is not set, or nothing was processed yet).");
+    }
+    for (day, u) in days {
+        println!(
+            "{day}: {} requests, {} tokens ({} prompt, {} completion), {} episodes, {} quotes dropped, {} offline fallbacks, {} transcriptions",
+            u.requests,
+            u.tokens(),
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.episodes,
+            u.dropped_quotes,
+            u.fallbacks,
+            u.transcriptions
+        );
+    }
+    Ok(())
 }

@@ -42,5 +42,21 @@ async fn healthz(State(s): State<ServerState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    let mut text = s.metrics.render();
+    // The LLM's usage is counted in the store (it survives restarts); today's is shown here.
+    if let Ok(u) = s.store.llm_usage(chrono::Utc::now().date_naive()) {
+        for (name, help, v) in [
+            ("podsift_llm_requests_today", "LLM requests today (UTC).", u.requests),
+            ("podsift_llm_tokens_today", "LLM tokens today (UTC), prompt plus completion.", u.tokens()),
+            (
+                "podsift_llm_dropped_quotes_today",
+                "LLM insights dropped today: quote not in the transcript.",
+                u.dropped_quotes,
+            ),
+            ("podsift_llm_fallbacks_today", "Work handed to the offline engine today.", u.fallbacks),
+        ] {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"));
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -10,6 +10,7 @@ fn podsift(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env_remove("PODSIFT_CONFIG")
+        .env_remove("OPENAI_BASE_URL")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap()

@@ -77,6 +77,7 @@ fn spawn(dir: &Path) -> Running {
         .arg("run")
         .env("PODSIFT_WEBHOOK_SECRET", SECRET)
         .env_remove("PODSIFT_BIND")
+        .env_remove("OPENAI_BASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

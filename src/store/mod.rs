@@ -71,6 +71,9 @@ pub struct Store {
     feedback: sled::Tree,
     /// Service state (`last_ingest`, `last_delivery`).
     meta: sled::Tree,
+    /// `usage:YYYY-MM-DD` -> LLM usage of that day; `cache:<episode>:<model>` -> the model's
+    /// raw extraction, so a restart never pays for the same episode twice.
+    llm: sled::Tree,
 }
 
 const META_FORMAT_KEY: &[u8] = b"store_format";
@@ -113,6 +116,7 @@ impl Store {
             deliveries: db.open_tree("deliveries")?,
             messages: db.open_tree("messages")?,
             feedback: db.open_tree("feedback")?,
+            llm: db.open_tree("llm")?,
             meta,
             dir: dir.to_path_buf(),
             db,
@@ -404,6 +408,55 @@ impl Store {
             *out.entry(String::from_utf8_lossy(insight).into_owned()).or_default() += if up { 1 } else { -1 };
         }
         Ok(out)
+    }
+
+    // ---- LLM usage and cache ----
+
+    pub fn llm_usage(&self, date: chrono::NaiveDate) -> Result<crate::llm::Usage> {
+        Ok(get(&self.llm, "llm", format!("usage:{date}").as_bytes())?.unwrap_or_default())
+    }
+
+    /// Every day's LLM usage, oldest first.
+    pub fn llm_usage_all(&self) -> Result<Vec<(String, crate::llm::Usage)>> {
+        let mut out = Vec::new();
+        for kv in self.llm.scan_prefix(b"usage:") {
+            let (k, v) = kv?;
+            out.push((String::from_utf8_lossy(&k[6..]).into_owned(), decode("llm", &k, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Changes a day's usage atomically (concurrent callers never lose counts).
+    pub fn update_llm_usage(&self, date: chrono::NaiveDate, f: impl Fn(&mut crate::llm::Usage)) -> Result<()> {
+        let key = format!("usage:{date}");
+        let mut failure = None;
+        self.llm.update_and_fetch(key.as_bytes(), |old| {
+            let mut usage: crate::llm::Usage = match old {
+                Some(v) => match decode("llm", key.as_bytes(), v) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        failure = Some(e);
+                        return old.map(|v| v.to_vec());
+                    }
+                },
+                None => crate::llm::Usage::default(),
+            };
+            f(&mut usage);
+            Some(encode(&usage))
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    pub fn llm_cache(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        get(&self.llm, "llm", format!("cache:{key}").as_bytes())
+    }
+
+    pub fn put_llm_cache(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        self.llm.insert(format!("cache:{key}").as_bytes(), encode(value))?;
+        self.flush()
     }
 
     // ---- service state ----

@@ -1,0 +1,141 @@
+//! Conversational answers from the model, grounded in the passages retrieval found: the model
+//! may only use them, cites [mm:ss] and the speaker, and says when they do not hold the answer.
+//! Citations are checked against the passages; any failure falls back to the quoting answerer.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{LlmClient, UNTRUSTED, as_data, quote};
+use crate::ask::{Answer, Answerer, Citation, History, QuoteAnswerer, Scored};
+use crate::model::{DigestEntry, Segment, hms};
+
+/// Passages shown to the model.
+const PASSAGES: usize = 4;
+
+#[derive(Deserialize)]
+struct RawAnswer {
+    answer: String,
+    covered: bool,
+    citations: Vec<RawCitation>,
+}
+
+#[derive(Deserialize)]
+struct RawCitation {
+    quote: String,
+}
+
+pub struct LlmAnswerer {
+    pub llm: Arc<LlmClient>,
+    pub offline: QuoteAnswerer,
+}
+
+fn schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string"},
+            "covered": {"type": "boolean"},
+            "citations": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"quote": {"type": "string", "description": "words copied exactly from one passage"}},
+                "required": ["quote"],
+                "additionalProperties": false
+            }}
+        },
+        "required": ["answer", "covered", "citations"],
+        "additionalProperties": false
+    })
+}
+
+impl Answerer for LlmAnswerer {
+    fn answer<'a>(
+        &'a self,
+        question: &'a str,
+        about: &'a DigestEntry,
+        ranked: &'a [Scored<'a>],
+        covered: bool,
+        history: &'a History,
+    ) -> BoxFuture<'a, Answer> {
+        Box::pin(async move {
+            // Retrieval already decided the episodes do not cover it: no need to ask a model.
+            if !covered {
+                return self.offline.answer_now(question, about, ranked, covered);
+            }
+            match self.with_model(question, about, ranked, history).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("{e}; answered by quoting instead");
+                    self.llm.count(|u| u.fallbacks += 1);
+                    self.offline.answer_now(question, about, ranked, covered)
+                }
+            }
+        })
+    }
+}
+
+impl LlmAnswerer {
+    async fn with_model(
+        &self,
+        question: &str,
+        about: &DigestEntry,
+        ranked: &[Scored<'_>],
+        history: &History,
+    ) -> Result<Answer, String> {
+        let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0).take(PASSAGES).collect();
+        // Each passage as timed, attributed lines; also as segments for checking citations.
+        let mut lines = String::new();
+        let mut segments: Vec<(Segment, String, String)> = Vec::new();
+        for s in &top {
+            lines.push_str(&format!("--- {} — {}\n", s.passage.podcast, s.passage.episode));
+            for (speaker, start, text) in &s.passage.sentences {
+                lines.push_str(&format!("[{}] {}: {}\n", hms(*start), speaker.as_deref().unwrap_or("Speaker"), text));
+                let seg = Segment { start: *start, end: *start, speaker: speaker.clone(), text: text.clone() };
+                segments.push((seg, s.passage.podcast.clone(), s.passage.episode.clone()));
+            }
+        }
+        let mut convo = String::new();
+        for (q, a) in history {
+            convo.push_str(&format!("Earlier question: {q}\nEarlier answer: {a}\n"));
+        }
+        let system = format!(
+            "You answer a reader's follow-up question about one insight of a podcast digest, using only the passages \
+given. Cite what you use as [mm:ss] with the speaker, and copy each supporting span exactly into `citations`. If the \
+passages do not hold the answer, set covered to false and say it is not covered in this episode; never invent. {UNTRUSTED}"
+        );
+        let user =
+            format!("Insight #{}: {}\n{convo}Question: {question}\n\n{}", about.rank, about.text, as_data(&lines));
+        let value = self.llm.chat_json(&system, &user, "answer", schema()).await.map_err(|e| e.to_string())?;
+        let raw: RawAnswer =
+            serde_json::from_value(value).map_err(|e| format!("the model's answer is not the JSON asked for: {e}"))?;
+        if !raw.covered {
+            return Ok(Answer {
+                answer: format!("Not covered in this episode: {}", raw.answer.trim()),
+                covered: false,
+                citations: vec![],
+            });
+        }
+        let plain: Vec<Segment> = segments.iter().map(|(s, _, _)| s.clone()).collect();
+        let citations: Vec<Citation> = raw
+            .citations
+            .iter()
+            .filter_map(|c| quote::find(&plain, &c.quote))
+            .map(|f| {
+                let (seg, podcast, episode) = &segments[f.segment];
+                Citation {
+                    podcast: podcast.clone(),
+                    episode: episode.clone(),
+                    speaker: seg.speaker.clone(),
+                    start_seconds: seg.start,
+                    text: f.verbatim,
+                }
+            })
+            .collect();
+        if citations.is_empty() {
+            return Err("the model's answer cites nothing that is in the passages".into());
+        }
+        Ok(Answer { answer: raw.answer.trim().to_string(), covered: true, citations })
+    }
+}

@@ -1,0 +1,212 @@
+//! Insights written by the model: one request per chunk of transcript (map), the verified
+//! results merged and the best kept (reduce). Every quote is checked against the transcript;
+//! one that is not there is dropped and counted. Failures, nonsense and spent budgets go to the
+//! offline extractor, so an episode always gets its candidates.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{LlmClient, LlmError, UNTRUSTED, as_data, quote};
+use crate::insight::Extractor;
+use crate::insight::extract::OfflineExtractor;
+use crate::insight::terms::{Corpus, terms};
+use crate::model::{Episode, Insight, Transcript, hms};
+
+/// One insight as the model returns it.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+pub struct RawInsight {
+    pub text: String,
+    pub quote: String,
+    pub speaker: String,
+    pub importance: f64,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct RawAnswer {
+    insights: Vec<RawInsight>,
+}
+
+/// The strict JSON schema of the model's answer.
+pub fn schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "properties": {"insights": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "text": {"type": "string", "description": "the insight in one or two plain sentences"},
+                "quote": {"type": "string", "description": "a verbatim span of the transcript that supports it"},
+                "speaker": {"type": "string"},
+                "importance": {"type": "number", "description": "0 (trivial) to 10 (essential)"},
+                "reason": {"type": "string", "description": "why it matters, in a few words"}
+            },
+            "required": ["text", "quote", "speaker", "importance", "reason"],
+            "additionalProperties": false
+        }}},
+        "required": ["insights"],
+        "additionalProperties": false
+    })
+}
+
+pub struct LlmExtractor {
+    pub llm: Arc<LlmClient>,
+    pub offline: OfflineExtractor,
+}
+
+impl Extractor for LlmExtractor {
+    fn extract<'a>(
+        &'a self,
+        episode: &'a Episode,
+        transcript: &'a Transcript,
+        corpus: &'a Corpus,
+    ) -> BoxFuture<'a, Vec<Insight>> {
+        Box::pin(async move {
+            match self.with_model(episode, transcript).await {
+                Ok(insights) if !insights.is_empty() => insights,
+                Ok(_) => {
+                    tracing::warn!(episode = %episode.title, "the model's insights all failed the quote check; offline engine used");
+                    self.fallback(episode, transcript, corpus)
+                }
+                Err(e) => {
+                    tracing::warn!(episode = %episode.title, "{e}; offline engine used");
+                    self.fallback(episode, transcript, corpus)
+                }
+            }
+        })
+    }
+}
+
+impl LlmExtractor {
+    fn fallback(&self, episode: &Episode, transcript: &Transcript, corpus: &Corpus) -> Vec<Insight> {
+        self.llm.count(|u| u.fallbacks += 1);
+        self.offline.extract_now(episode, transcript, corpus)
+    }
+
+    async fn with_model(&self, episode: &Episode, transcript: &Transcript) -> Result<Vec<Insight>, LlmError> {
+        let cache_key = format!("{}:{}", episode.id, self.llm.config.model);
+        let raw: Vec<RawInsight> = match self.llm.store().llm_cache(&cache_key)? {
+            Some(v) => serde_json::from_value(v).map_err(|e| LlmError::Malformed(e.to_string()))?,
+            None => {
+                self.llm.check_episodes()?;
+                let mut all = Vec::new();
+                for chunk in chunks(transcript, self.llm.config.chunk_tokens) {
+                    let value = self
+                        .llm
+                        .chat_json(
+                            &system_prompt(self.offline.config.candidates_per_episode),
+                            &user_prompt(episode, &chunk),
+                            "insights",
+                            schema(),
+                        )
+                        .await?;
+                    let answer: RawAnswer =
+                        serde_json::from_value(value).map_err(|e| LlmError::Malformed(e.to_string()))?;
+                    all.extend(answer.insights);
+                }
+                self.llm.store().put_llm_cache(&cache_key, &serde_json::to_value(&all).unwrap_or_default())?;
+                self.llm.count(|u| u.episodes += 1);
+                all
+            }
+        };
+        Ok(self.verify_and_reduce(episode, transcript, raw))
+    }
+
+    /// Keeps the insights whose quote is in the transcript (timed from where it was found),
+    /// merges near-duplicates from overlapping chunks, and keeps the most important.
+    fn verify_and_reduce(&self, episode: &Episode, transcript: &Transcript, raw: Vec<RawInsight>) -> Vec<Insight> {
+        let mut kept: Vec<(RawInsight, quote::Found)> = Vec::new();
+        let mut dropped = 0;
+        for r in raw {
+            let text_ok = !r.text.trim().is_empty() && r.text.len() <= 1000 && r.importance.is_finite();
+            match quote::find(&transcript.segments, &r.quote).filter(|_| text_ok) {
+                Some(found) => kept.push((r, found)),
+                None => dropped += 1,
+            }
+        }
+        if dropped > 0 {
+            tracing::info!(episode = %episode.title, dropped, "insights dropped: quote not in the transcript");
+            self.llm.count(|u| u.dropped_quotes += dropped);
+        }
+        kept.sort_by(|a, b| b.0.importance.total_cmp(&a.0.importance));
+        let mut out: Vec<Insight> = Vec::new();
+        let mut seen: Vec<std::collections::HashSet<String>> = Vec::new();
+        for (r, found) in kept {
+            let t: std::collections::HashSet<String> = terms(&r.text).into_iter().collect();
+            let dup = seen.iter().any(|s| {
+                let inter = s.intersection(&t).count() as f64;
+                inter / ((s.len() + t.len()) as f64 - inter).max(1.0) >= 0.5
+            });
+            if dup || out.len() >= self.offline.config.candidates_per_episode {
+                continue;
+            }
+            seen.push(t);
+            let segment = &transcript.segments[found.segment];
+            out.push(Insight {
+                id: insight_id(&episode.id, &found.verbatim),
+                episode_id: episode.id.clone(),
+                feed_url: episode.feed_url.clone(),
+                podcast: episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone()),
+                episode: episode.title.clone(),
+                episode_url: episode.link.clone().or_else(|| episode.enclosure_url.clone()),
+                speaker: segment.speaker.clone().or_else(|| Some(r.speaker.clone()).filter(|s| !s.trim().is_empty())),
+                start_seconds: (found.start_seconds * 10.0).round() / 10.0,
+                text: r.text.trim().to_string(),
+                quote: found.verbatim,
+                score: r.importance.clamp(0.0, 10.0),
+                published: episode.published_or_seen(),
+                source: transcript.source,
+            });
+        }
+        out
+    }
+}
+
+fn insight_id(episode_id: &str, quote: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(episode_id.as_bytes());
+    h.update(quote.as_bytes());
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn system_prompt(max: usize) -> String {
+    format!(
+        "You are the editor of a daily digest for busy people. From the podcast transcript, pick at most {max} \
+insights worth their attention: specific, substantive claims (numbers, decisions, causes, surprising comparisons), \
+not intros, outros, sponsor reads, banter or questions. For each: `text`, the insight in one or two plain sentences \
+that stand alone; `quote`, a span copied exactly, word for word, from the transcript that supports it (8 to 60 words, \
+without the [timestamp] and speaker label); `speaker`, as labelled; `importance`, 0 to 10; `reason`, a few words. \
+{UNTRUSTED}"
+    )
+}
+
+fn user_prompt(episode: &Episode, chunk: &str) -> String {
+    format!(
+        "Podcast: {}\nEpisode: {}\n\n{}",
+        episode.podcast_title.as_deref().unwrap_or("(unknown)"),
+        episode.title,
+        as_data(chunk)
+    )
+}
+
+/// The transcript as `[hh:mm:ss] Speaker: text` lines, cut into pieces of about `tokens`
+/// tokens (four characters a token) at line boundaries.
+pub fn chunks(transcript: &Transcript, tokens: usize) -> Vec<String> {
+    let limit = tokens.saturating_mul(4).max(2000);
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for s in &transcript.segments {
+        let line = format!("[{}] {}: {}\n", hms(s.start), s.speaker.as_deref().unwrap_or("Speaker"), s.text);
+        if !current.is_empty() && current.len() + line.len() > limit {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push_str(&line);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}

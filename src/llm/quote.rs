@@ -1,0 +1,109 @@
+//! The hallucination guard: finds a model's quote in the transcript, tolerant of case,
+//! punctuation, whitespace and spoken fillers, and returns where it really is and what was
+//! really said there.
+
+use crate::model::Segment;
+
+const FILLERS: &[&str] = &["um", "uh", "erm", "uhm", "hmm", "mm", "ah"];
+/// Shorter "quotes" match too easily to prove anything.
+const MIN_TOKENS: usize = 4;
+
+/// A word of the transcript: normalized form and where it stands.
+struct Token {
+    norm: String,
+    segment: usize,
+    start: usize,
+    end: usize,
+}
+
+fn tokens_of(text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        let word_char = c.is_alphanumeric() || c == '\'' || c == '’';
+        match (word_char, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let norm: String =
+                    text[s..i].chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
+                if !norm.is_empty() && !FILLERS.contains(&norm.as_str()) {
+                    out.push((norm, s, i));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Where a quote was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The transcript's own words for the quoted span.
+    pub verbatim: String,
+    pub segment: usize,
+    /// Seconds from the start of the episode, interpolated within the segment.
+    pub start_seconds: f64,
+}
+
+/// Finds `quote` in the segments (it may run across consecutive segments).
+pub fn find(segments: &[Segment], quote: &str) -> Option<Found> {
+    let wanted: Vec<String> = tokens_of(quote).into_iter().map(|t| t.0).collect();
+    if wanted.len() < MIN_TOKENS {
+        return None;
+    }
+    let all: Vec<Token> = segments
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            tokens_of(&s.text).into_iter().map(move |(norm, start, end)| Token { norm, segment: i, start, end })
+        })
+        .collect();
+    let at = all.windows(wanted.len()).position(|w| w.iter().zip(&wanted).all(|(t, q)| t.norm == *q))?;
+    let (first, last) = (&all[at], &all[at + wanted.len() - 1]);
+    let verbatim = if first.segment == last.segment {
+        segments[first.segment].text[first.start..last.end].to_string()
+    } else {
+        let mut parts = vec![&segments[first.segment].text[first.start..]];
+        parts.extend(segments[first.segment + 1..last.segment].iter().map(|s| s.text.as_str()));
+        parts.push(&segments[last.segment].text[..last.end]);
+        parts.join(" ")
+    };
+    let seg = &segments[first.segment];
+    let words_before = all[..at].iter().filter(|t| t.segment == first.segment).count();
+    let words_in = all.iter().filter(|t| t.segment == first.segment).count().max(1);
+    let start_seconds = seg.start + (seg.end - seg.start).max(0.0) * words_before as f64 / words_in as f64;
+    Some(Found { verbatim, segment: first.segment, start_seconds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(start: f64, end: f64, text: &str) -> Segment {
+        Segment { start, end, speaker: None, text: text.into() }
+    }
+
+    #[test]
+    fn finds_quotes_despite_case_punctuation_and_fillers() {
+        let segs = [
+            seg(0.0, 10.0, "Welcome back."),
+            seg(10.0, 20.0, "So, um, caching at the EDGE cut our p99 latency by 40%."),
+        ];
+        let f = find(&segs, "caching at the edge cut our P99 latency").unwrap();
+        assert_eq!(f.verbatim, "caching at the EDGE cut our p99 latency");
+        assert_eq!(f.segment, 1);
+        assert!(f.start_seconds > 10.0 && f.start_seconds < 20.0);
+        assert!(find(&segs, "caching at the edge doubled our latency").is_none());
+        assert!(find(&segs, "welcome back").is_none(), "too short to prove anything");
+    }
+
+    #[test]
+    fn quotes_may_run_across_segments() {
+        let segs = [seg(0.0, 2.0, "When you first get"), seg(2.0, 4.0, "started in podcasting, it's hard.")];
+        let f = find(&segs, "when you first get started in podcasting").unwrap();
+        assert_eq!(f.verbatim, "When you first get started in podcasting");
+        assert_eq!(f.start_seconds, 0.0);
+    }
+}

@@ -1,0 +1,150 @@
+//! A fake OpenAI-compatible server: validates every chat completion request (model, strict JSON
+//! schema, a system message that marks the transcript as untrusted, the transcript inside its
+//! delimiters in the user message) and answers from a script: a JSON content string, a raw
+//! body, or an HTTP error with headers.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug)]
+pub enum Canned {
+    /// A successful completion whose message content is this text.
+    Content(String),
+    /// An HTTP error status with headers and a JSON body.
+    Error(u16, Vec<(String, String)>, Value),
+}
+
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub body: Value,
+    pub at: Instant,
+    /// Why the request was refused, when it was.
+    pub problem: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    model: String,
+    script: VecDeque<Canned>,
+    seen: Vec<Seen>,
+}
+
+pub struct FakeOpenAi {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeOpenAi {
+    pub async fn start(model: &str) -> FakeOpenAi {
+        let state = Arc::new(Mutex::new(State { model: model.into(), ..State::default() }));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
+            let s = s.clone();
+            async move { handle(s, uri, body) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeOpenAi { base, state, task }
+    }
+
+    pub fn script(&self, canned: Vec<Canned>) {
+        self.state.lock().unwrap().script.extend(canned);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+}
+
+/// A JSON content string with these insights (text, quote, importance).
+pub fn insights(items: &[(&str, &str, f64)]) -> Canned {
+    let list: Vec<Value> = items
+        .iter()
+        .map(|(t, q, i)| json!({"text": t, "quote": q, "speaker": "Ana", "importance": i, "reason": "specific"}))
+        .collect();
+    Canned::Content(json!({"insights": list}).to_string())
+}
+
+fn check_chat(body: &Value, model: &str) -> Result<(), String> {
+    if body["model"] != model {
+        return Err(format!("model is {}", body["model"]));
+    }
+    let rf = &body["response_format"];
+    if rf["type"] != "json_schema" || rf["json_schema"]["strict"] != true {
+        return Err(format!("response_format is not a strict json_schema: {rf}"));
+    }
+    let schema = &rf["json_schema"]["schema"];
+    if schema["additionalProperties"] != false || schema["required"].as_array().is_none_or(|r| r.is_empty()) {
+        return Err("the schema is not strict (additionalProperties/required)".into());
+    }
+    let messages = body["messages"].as_array().ok_or("no messages")?;
+    let system = messages.iter().find(|m| m["role"] == "system").ok_or("no system message")?;
+    let user = messages.iter().find(|m| m["role"] == "user").ok_or("no user message")?;
+    let system_text = system["content"].as_str().unwrap_or("");
+    let user_text = user["content"].as_str().unwrap_or("");
+    if !system_text.contains("untrusted") {
+        return Err("the system message does not mark the transcript as untrusted".into());
+    }
+    if system_text.contains("<transcript>") && system_text.matches("<transcript>").count() > 1 {
+        return Err("transcript text in the system message".into());
+    }
+    let (Some(open), Some(close)) = (user_text.find("<transcript>"), user_text.rfind("</transcript>")) else {
+        return Err("the user message has no <transcript> block".into());
+    };
+    if open > close {
+        return Err("transcript delimiters out of order".into());
+    }
+    Ok(())
+}
+
+fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::response::Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut st = state.lock().unwrap();
+    let path = uri.path().to_string();
+    let problem = match path.as_str() {
+        "/v1/chat/completions" => check_chat(&body, &st.model).err(),
+        other => Some(format!("unexpected path {other}")),
+    };
+    st.seen.push(Seen { path, body, at: Instant::now(), problem: problem.clone() });
+    if let Some(p) = problem {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"message": p, "type": "invalid_request_error", "param": null, "code": null}})),
+        )
+            .into_response();
+    }
+    match st.script.pop_front() {
+        Some(Canned::Content(content)) => axum::Json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1764316800, "model": st.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null}, "finish_reason": "stop", "logprobs": null}],
+            "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}
+        }))
+        .into_response(),
+        Some(Canned::Error(code, headers, body)) => {
+            let mut resp = (StatusCode::from_u16(code).unwrap(), axum::Json(body)).into_response();
+            for (k, v) in headers {
+                resp.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            }
+            resp
+        }
+        None => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "script exhausted", "type": "server_error", "param": null, "code": null}})))
+            .into_response(),
+    }
+}
