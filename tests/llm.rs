@@ -253,3 +253,75 @@ async fn answers_are_grounded_cited_and_threaded() {
     assert!(!d.covered);
     assert_eq!(s.fake.seen().len(), before);
 }
+
+#[tokio::test]
+async fn episodes_without_a_transcript_are_transcribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("ep.mp3");
+    std::fs::write(&audio, b"ID3 not really audio, but the fake server only checks the upload").unwrap();
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(
+        &feed,
+        format!(
+            "<rss version=\"2.0\"><channel><title>Audio Only</title><item><title>Ep</title><guid>a1</guid>\
+             <pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item></channel></rss>",
+            Utc::now().to_rfc2822(),
+            url::Url::from_file_path(&audio).unwrap()
+        ),
+    )
+    .unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    let fake = FakeOpenAi::start(MODEL).await;
+    fake.script(vec![
+        // A verbose transcription with no `usage` field, as many compatible servers answer.
+        Canned::Content(
+            json!({"text": "…", "duration": 42.0, "segments": [
+                {"id": 0, "start": 0.0, "end": 20.0, "text": " Caching at the edge cut our p99 latency by forty percent last quarter."},
+                {"id": 1, "start": 20.0, "end": 42.0, "text": " We also moved every service to arm machines and saved thirty percent."}]})
+            .to_string(),
+        ),
+        insights(&[("Edge caching cut p99 latency by 40%.", "caching at the edge cut our p99 latency by forty percent", 8.0)]),
+    ]);
+    let config = Config {
+        llm: LlmConfig {
+            base_url: Some(fake.base.clone()),
+            model: MODEL.into(),
+            transcription_model: Some("whisper-test".into()),
+            ..LlmConfig::default()
+        },
+        ..Config::default()
+    };
+    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
+    let (summary, extracted) =
+        podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    assert_eq!(summary.transcripts.get("speech-to-text"), Some(&1), "{summary:?}");
+    assert_eq!(extracted, 1);
+    let seen = fake.seen();
+    assert!(seen.iter().all(|r| r.problem.is_none()), "{:?}", seen.iter().map(|r| &r.problem).collect::<Vec<_>>());
+    assert_eq!(seen[0].body["model"], "whisper-test");
+    assert_eq!(seen[0].body["response_format"], "verbose_json");
+    let ep = &store.episodes().unwrap()[0];
+    let t = store.transcript(&ep.id).unwrap().unwrap();
+    assert_eq!(t.source, TranscriptSource::SpeechToText);
+    assert_eq!(t.segments.len(), 2);
+    assert_eq!(t.segments[1].start, 20.0);
+    assert_eq!(store.llm_usage(Utc::now().date_naive()).unwrap().transcriptions, 1);
+}
+
+#[tokio::test]
+async fn long_audio_without_ffmpeg_is_a_clear_message() {
+    let s = setup(|c| c.transcription_model = Some("whisper-test".into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("long.mp3");
+    std::fs::write(&audio, vec![0u8; 4096]).unwrap();
+    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
+    t.max_request_bytes = 1024;
+    t.ffmpeg = "/nonexistent/ffmpeg".into();
+    let mut ep = episode();
+    ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
+    use podsift::ingest::Transcriber;
+    let err = t.transcribe(&ep).await.unwrap_err();
+    assert!(err.contains("install ffmpeg"), "{err}");
+    assert!(s.fake.seen().is_empty());
+}

@@ -109,17 +109,73 @@ impl Fetcher {
         match classify(location)? {
             Location::File(path) => read_file(path, limit).await,
             Location::Http(url) => {
-                let work = self.fetch_http(url, validators, limit);
+                let mut sink = Sink::Memory(Vec::new());
+                let work = self.fetch_http(url, validators, limit, &mut sink);
                 // reqwest's timeout covers one request; this one covers the whole redirect chain.
-                match tokio::time::timeout(self.timeout, work).await {
-                    Ok(r) => r,
-                    Err(_) => Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() }),
+                let head = match tokio::time::timeout(self.timeout, work).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() });
+                    }
+                };
+                match (head, sink) {
+                    (None, _) => Ok(Fetched::NotModified),
+                    (Some(mut body), Sink::Memory(bytes)) => {
+                        body.bytes = bytes;
+                        Ok(Fetched::Body(body))
+                    }
+                    (Some(body), Sink::File { .. }) => Ok(Fetched::Body(body)),
                 }
             }
         }
     }
 
-    async fn fetch_http(&self, start: url::Url, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
+    /// Streams `location` into the file at `path`, stopping once `limit` bytes are exceeded.
+    /// Returns the bytes written. For audio, which is too large to hold in memory.
+    pub async fn download_to(&self, location: &str, path: &std::path::Path, limit: u64) -> Result<u64, FetchError> {
+        let file_err = |e: std::io::Error| FetchError::File { path: path.to_path_buf(), reason: e.to_string() };
+        match classify(location)? {
+            Location::File(src) => {
+                let len = tokio::fs::metadata(&src)
+                    .await
+                    .map_err(|e| FetchError::File { path: src.clone(), reason: e.to_string() })?
+                    .len();
+                if len > limit {
+                    return Err(FetchError::TooLarge { url: src.display().to_string(), limit });
+                }
+                tokio::fs::copy(&src, path).await.map_err(file_err)
+            }
+            Location::Http(url) => {
+                let file = tokio::fs::File::create(path).await.map_err(file_err)?;
+                let mut sink = Sink::File { file, written: 0, path: path.to_path_buf() };
+                let none = Validators::default();
+                let work = self.fetch_http(url, &none, limit, &mut sink);
+                match tokio::time::timeout(self.timeout, work).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() });
+                    }
+                };
+                match sink {
+                    Sink::File { mut file, written, .. } => {
+                        use tokio::io::AsyncWriteExt;
+                        file.flush().await.map_err(file_err)?;
+                        Ok(written)
+                    }
+                    Sink::Memory(_) => unreachable!("the sink was created as a file"),
+                }
+            }
+        }
+    }
+
+    /// Follows redirects by hand and streams the body into `sink`. Returns None on 304.
+    async fn fetch_http(
+        &self,
+        start: url::Url,
+        validators: &Validators,
+        limit: u64,
+        sink: &mut Sink,
+    ) -> Result<Option<Body>, FetchError> {
         let mut url = start;
         let mut all_permanent = true;
         let mut hops = 0;
@@ -152,7 +208,7 @@ impl Fetcher {
                 continue;
             }
             if status == StatusCode::NOT_MODIFIED {
-                return Ok(Fetched::NotModified);
+                return Ok(None);
             }
             if !status.is_success() {
                 return Err(FetchError::Status {
@@ -166,16 +222,15 @@ impl Fetcher {
                 return Err(FetchError::TooLarge { url: url.to_string(), limit });
             }
             let mut resp = resp;
-            let mut bytes = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&url, e, self.timeout))? {
-                if bytes.len() as u64 + chunk.len() as u64 > limit {
+                if sink.len() + chunk.len() as u64 > limit {
                     return Err(FetchError::TooLarge { url: url.to_string(), limit });
                 }
-                bytes.extend_from_slice(&chunk);
+                sink.write(&chunk).await?;
             }
             let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
-            return Ok(Fetched::Body(Body {
-                bytes,
+            return Ok(Some(Body {
+                bytes: Vec::new(),
                 validators: Validators {
                     etag: header_str(header::ETAG),
                     last_modified: header_str(header::LAST_MODIFIED),
@@ -184,6 +239,35 @@ impl Fetcher {
                 final_url: url.to_string(),
             }));
         }
+    }
+}
+
+/// Where a body goes while it streams in.
+enum Sink {
+    Memory(Vec<u8>),
+    File { file: tokio::fs::File, written: u64, path: PathBuf },
+}
+
+impl Sink {
+    fn len(&self) -> u64 {
+        match self {
+            Sink::Memory(v) => v.len() as u64,
+            Sink::File { written, .. } => *written,
+        }
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), FetchError> {
+        match self {
+            Sink::Memory(v) => v.extend_from_slice(chunk),
+            Sink::File { file, written, path } => {
+                use tokio::io::AsyncWriteExt;
+                file.write_all(chunk)
+                    .await
+                    .map_err(|e| FetchError::File { path: path.clone(), reason: e.to_string() })?;
+                *written += chunk.len() as u64;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -92,6 +92,21 @@ pub struct IngestOptions {
     pub force: bool,
 }
 
+/// Turns an episode's audio into timed segments, for episodes that publish no transcript.
+pub trait Transcriber: Send + Sync {
+    fn transcribe<'a>(
+        &'a self,
+        episode: &'a Episode,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<crate::model::Segment>, String>>;
+}
+
+/// What every stage of one feed's ingest needs.
+struct Ctx<'a> {
+    fetcher: &'a Fetcher,
+    config: &'a IngestConfig,
+    transcriber: Option<&'a dyn Transcriber>,
+}
+
 /// Fetches every feed once and stores what is new. Errors are per feed (in the summary) except
 /// store failures, which stop the run.
 pub async fn ingest(
@@ -100,11 +115,23 @@ pub async fn ingest(
     opts: IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestSummary, IngestError> {
+    ingest_with(store, config, opts, progress, None).await
+}
+
+/// `ingest`, transcribing episodes without a transcript when a transcriber is given.
+pub async fn ingest_with(
+    store: &Store,
+    config: &IngestConfig,
+    opts: IngestOptions,
+    progress: &dyn Progress,
+    transcriber: Option<&dyn Transcriber>,
+) -> Result<IngestSummary, IngestError> {
     let fetcher = Fetcher::new(config)?;
+    let ctx = Ctx { fetcher: &fetcher, config, transcriber };
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
-        .map(|feed| ingest_feed(store, &fetcher, config, opts, feed))
+        .map(|feed| ingest_feed(store, &ctx, opts, feed))
         .buffer_unordered(config.concurrency);
     let mut summary = IngestSummary::default();
     while let Some(result) = results.next().await {
@@ -138,11 +165,11 @@ type TranscriptResults = Vec<Option<TranscriptSource>>;
 
 async fn ingest_feed(
     store: &Store,
-    fetcher: &Fetcher,
-    config: &IngestConfig,
+    ctx: &Ctx<'_>,
     opts: IngestOptions,
     mut feed: Feed,
 ) -> Result<(FeedReport, TranscriptResults), StoreError> {
+    let (fetcher, config) = (ctx.fetcher, ctx.config);
     let report = |feed: &Feed, outcome| FeedReport { url: feed.url.clone(), title: feed.title.clone(), outcome };
     if let Some(next) = feed.next_attempt_at.filter(|n| *n > opts.now && !opts.force) {
         return Ok((report(&feed, FeedOutcome::Skipped { next_attempt_at: next }), Vec::new()));
@@ -198,7 +225,7 @@ async fn ingest_feed(
     feed.consecutive_failures = 0;
     feed.next_attempt_at = None;
     store.put_feed(&feed)?;
-    let transcripts = fetch_transcripts(store, fetcher, config, &feed).await?;
+    let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
 }
 
@@ -273,12 +300,8 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
 
 /// Gets transcripts for the feed's episodes that still need one: new episodes, and earlier
 /// failures that have attempts left.
-async fn fetch_transcripts(
-    store: &Store,
-    fetcher: &Fetcher,
-    config: &IngestConfig,
-    feed: &Feed,
-) -> Result<TranscriptResults, StoreError> {
+async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<TranscriptResults, StoreError> {
+    let config = ctx.config;
     let mut results = Vec::new();
     for id in store.episode_ids_of_feed(&feed.url)? {
         let Some(mut episode) = store.episode(&id)? else {
@@ -289,7 +312,7 @@ async fn fetch_transcripts(
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             _ => continue,
         };
-        match transcript_for(fetcher, config, &episode).await {
+        match transcript_for(ctx, &episode).await {
             Ok(t) => {
                 episode.transcript = TranscriptStatus::Stored {
                     source: t.source,
@@ -312,7 +335,8 @@ async fn fetch_transcripts(
 
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
-async fn transcript_for(fetcher: &Fetcher, config: &IngestConfig, episode: &Episode) -> Result<Transcript, String> {
+async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, String> {
+    let (fetcher, config) = (ctx.fetcher, ctx.config);
     let mut errors = Vec::new();
     for (source, link) in transcript::ranked_links(&episode.transcripts) {
         let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
@@ -331,6 +355,22 @@ async fn transcript_for(fetcher: &Fetcher, config: &IngestConfig, episode: &Epis
                 });
             }
             Err(e) => errors.push(format!("{} transcript: {e}", source.label())),
+        }
+    }
+    // No transcript published: the audio itself, when a transcriber is configured.
+    if let (true, Some(t), Some(_)) = (episode.transcripts.is_empty(), ctx.transcriber, &episode.enclosure_url) {
+        match t.transcribe(episode).await {
+            Ok(segments) if !segments.is_empty() => {
+                return Ok(Transcript {
+                    episode_id: episode.id.clone(),
+                    source: TranscriptSource::SpeechToText,
+                    url: episode.enclosure_url.clone(),
+                    fetched_at: Utc::now(),
+                    segments,
+                });
+            }
+            Ok(_) => errors.push("speech-to-text: no speech found".to_string()),
+            Err(e) => errors.push(format!("speech-to-text: {e}")),
         }
     }
     let attempts_left = match &episode.transcript {

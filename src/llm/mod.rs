@@ -10,6 +10,7 @@
 pub mod answer;
 pub mod extract;
 pub mod quote;
+pub mod transcribe;
 
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ pub enum LlmError {
 
 /// A client for one configured model, counting usage per day in the store.
 pub struct LlmClient {
-    client: Client<OpenAIConfig>,
+    pub(crate) client: Client<OpenAIConfig>,
     pub config: LlmConfig,
     store: Store,
 }

@@ -114,15 +114,40 @@ fn check_chat(body: &Value, model: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::response::Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// A transcription upload must be multipart with the model and a non-empty file.
+fn check_transcription(raw: &[u8]) -> Result<Value, String> {
+    let text = String::from_utf8_lossy(raw);
+    let field = |name: &str| {
+        text.split(&format!("name=\"{name}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("\r\n\r\n").nth(1))
+            .map(|v| v.split("\r\n--").next().unwrap_or("").to_string())
+    };
+    let model = field("model").ok_or("no model field")?;
+    let format = field("response_format").unwrap_or_default();
+    let file = text.split("name=\"file\"").nth(1).ok_or("no file part")?;
+    if !file.contains("filename=\"") {
+        return Err("the file part has no filename".into());
+    }
+    Ok(json!({"model": model, "response_format": format, "bytes": raw.len()}))
+}
+
+fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Response {
     let mut st = state.lock().unwrap();
     let path = uri.path().to_string();
-    let problem = match path.as_str() {
-        "/v1/chat/completions" => check_chat(&body, &st.model).err(),
-        other => Some(format!("unexpected path {other}")),
+    let (body, problem) = match path.as_str() {
+        "/v1/chat/completions" => {
+            let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+            let problem = check_chat(&body, &st.model).err();
+            (body, problem)
+        }
+        "/v1/audio/transcriptions" => match check_transcription(&raw) {
+            Ok(v) => (v, None),
+            Err(e) => (Value::Null, Some(e)),
+        },
+        other => (Value::Null, Some(format!("unexpected path {other}"))),
     };
-    st.seen.push(Seen { path, body, at: Instant::now(), problem: problem.clone() });
+    st.seen.push(Seen { path: path.clone(), body, at: Instant::now(), problem: problem.clone() });
     if let Some(p) = problem {
         return (
             StatusCode::BAD_REQUEST,
@@ -131,6 +156,10 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::response::Re
             .into_response();
     }
     match st.script.pop_front() {
+        // Transcriptions answer with the content itself (verbose JSON, no usage field).
+        Some(Canned::Content(content)) if path.ends_with("/transcriptions") => {
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], content).into_response()
+        }
         Some(Canned::Content(content)) => axum::Json(json!({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1764316800, "model": st.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null}, "finish_reason": "stop", "logprobs": null}],

@@ -1,0 +1,152 @@
+//! Speech-to-text for episodes that publish no transcript: the enclosure is streamed to a temp
+//! file under a size cap, split with ffmpeg when it is over the 25 MB request limit, and each
+//! piece sent through `create_raw` (many compatible servers omit the `usage` field the typed
+//! call requires). Segments come from the verbose JSON, offset by the pieces before them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_openai::types::audio::{AudioInput, AudioResponseFormat, CreateTranscriptionRequestArgs};
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+
+use super::LlmClient;
+use crate::config::IngestConfig;
+use crate::ingest::Transcriber;
+use crate::ingest::fetch::Fetcher;
+use crate::model::{Episode, Segment};
+
+/// One transcription request may carry at most this much audio.
+pub const MAX_REQUEST_BYTES: u64 = 25 * 1024 * 1024;
+/// Length of the pieces ffmpeg cuts long audio into, in seconds.
+const PIECE_SECONDS: u32 = 600;
+
+/// The verbose JSON transcription, as far as podsift reads it (no `usage` needed).
+#[derive(Deserialize)]
+struct Verbose {
+    #[serde(default)]
+    text: String,
+    duration: Option<f64>,
+    #[serde(default)]
+    segments: Vec<VerboseSegment>,
+}
+
+#[derive(Deserialize)]
+struct VerboseSegment {
+    start: f64,
+    end: f64,
+    text: String,
+}
+
+pub struct LlmTranscriber {
+    pub llm: Arc<LlmClient>,
+    /// The ffmpeg program used to split long audio.
+    pub ffmpeg: PathBuf,
+    /// Requests larger than this are split (the API's limit unless a server allows more).
+    pub max_request_bytes: u64,
+    fetcher: Fetcher,
+}
+
+impl LlmTranscriber {
+    pub fn new(llm: Arc<LlmClient>) -> Result<LlmTranscriber, String> {
+        // Audio is large: a generous total timeout for the download.
+        let ingest = IngestConfig { timeout_secs: 30 * 60, ..IngestConfig::default() };
+        let fetcher = Fetcher::new(&ingest).map_err(|e| e.to_string())?;
+        Ok(LlmTranscriber { llm, ffmpeg: PathBuf::from("ffmpeg"), max_request_bytes: MAX_REQUEST_BYTES, fetcher })
+    }
+
+    async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, String> {
+        let model = self.llm.config.transcription_model.clone().ok_or("llm.transcription_model is not set")?;
+        self.llm.check_episodes().map_err(|e| e.to_string())?;
+        let url = episode.enclosure_url.as_deref().ok_or("the episode has no audio enclosure")?;
+        let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let result = self.transcribe_in(&dir, url, &model).await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        if result.is_ok() {
+            self.llm.count(|u| u.transcriptions += 1);
+        }
+        result
+    }
+
+    async fn transcribe_in(&self, dir: &Path, url: &str, model: &str) -> Result<Vec<Segment>, String> {
+        let ext =
+            url.split(['?', '#']).next().and_then(|p| p.rsplit('.').next()).filter(|e| e.len() <= 4).unwrap_or("mp3");
+        let audio = dir.join(format!("episode.{ext}"));
+        let size =
+            self.fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
+        let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
+        let mut segments = Vec::new();
+        let mut offset = 0.0;
+        for piece in pieces {
+            let bytes = tokio::fs::read(&piece).await.map_err(|e| format!("cannot read {}: {e}", piece.display()))?;
+            let name = piece.file_name().and_then(|n| n.to_str()).unwrap_or("audio.mp3").to_string();
+            let request = CreateTranscriptionRequestArgs::default()
+                .file(AudioInput::from_vec_u8(name, bytes))
+                .model(model)
+                .response_format(AudioResponseFormat::VerboseJson)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let audio_api = self.llm.client.audio();
+            let api = audio_api.transcription();
+            let raw = api.create_raw(request).await.map_err(|e| format!("transcription request failed: {e}"))?;
+            self.llm.count(|u| u.requests += 1);
+            let v: Verbose = serde_json::from_slice(&raw)
+                .map_err(|e| format!("the transcription is not the JSON asked for: {e}"))?;
+            let length = v.duration.or_else(|| v.segments.last().map(|s| s.end)).unwrap_or(0.0);
+            if v.segments.is_empty() && !v.text.trim().is_empty() {
+                segments.push(Segment {
+                    start: offset,
+                    end: offset + length,
+                    speaker: None,
+                    text: v.text.trim().to_string(),
+                });
+            }
+            for s in v.segments {
+                let text = s.text.trim().to_string();
+                if !text.is_empty() {
+                    segments.push(Segment { start: offset + s.start, end: offset + s.end, speaker: None, text });
+                }
+            }
+            offset += length;
+        }
+        Ok(segments)
+    }
+
+    /// Cuts audio into pieces under the request limit with ffmpeg.
+    async fn split(&self, audio: &Path, size: u64) -> Result<Vec<PathBuf>, String> {
+        let ext = audio.extension().and_then(|e| e.to_str()).unwrap_or("mp3");
+        let pattern = audio.with_file_name(format!("piece%03d.{ext}"));
+        let status = tokio::process::Command::new(&self.ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-i"])
+            .arg(audio)
+            .args(["-f", "segment", "-segment_time", &PIECE_SECONDS.to_string(), "-c", "copy"])
+            .arg(&pattern)
+            .status()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the audio is {} MB, over the {} MB limit of one transcription request, and ffmpeg could not be run to split it ({e}): install ffmpeg",
+                    size / (1024 * 1024),
+                    self.max_request_bytes / (1024 * 1024)
+                )
+            })?;
+        if !status.success() {
+            return Err(format!("ffmpeg could not split the audio ({status})"));
+        }
+        let dir = audio.parent().unwrap_or(Path::new("."));
+        let mut pieces: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("piece")))
+            .collect();
+        pieces.sort();
+        Ok(pieces)
+    }
+}
+
+impl Transcriber for LlmTranscriber {
+    fn transcribe<'a>(&'a self, episode: &'a Episode) -> BoxFuture<'a, Result<Vec<Segment>, String>> {
+        Box::pin(self.run(episode))
+    }
+}
