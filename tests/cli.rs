@@ -209,3 +209,13 @@ fn digest_of_a_day_without_episodes_says_so() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("No insights for this day yet"), "{}", stdout(&out));
 }
+
+#[test]
+fn stats_without_an_llm_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = podsift(dir.path(), &["stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No LLM use recorded"), "{}", stdout(&out));
+    let out = podsift(dir.path(), &["stats", "--json"]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({}));
+}
