@@ -79,16 +79,12 @@ fn main() {
         let run = format!("bench{n}");
         for i in 0..n {
             store
-                .put_subscription(&Subscription {
-                    destination: Destination::new("bench", &format!("{run}-{i}")),
-                    schedule: Schedule::daily(&time, "UTC").unwrap(),
-                    only_podcasts: vec![],
-                    mute_podcasts: vec![],
-                    keywords: vec![],
-                    paused: None,
-                    created_by: "bench".into(),
-                    created_at: now,
-                })
+                .put_subscription(&Subscription::new(
+                    Destination::new("bench", &format!("{run}-{i}")),
+                    Schedule::daily(&time, "UTC").unwrap(),
+                    "bench",
+                    now,
+                ))
                 .unwrap();
         }
         let rss_before = rss_mb();

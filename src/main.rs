@@ -703,16 +703,10 @@ fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 Some(expr) => Schedule::cron(&expr, &tz)?,
                 None => Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?,
             };
-            let sub = Subscription {
-                destination: dest.clone(),
-                schedule,
-                only_podcasts: only,
-                mute_podcasts: mute,
-                keywords,
-                paused: None,
-                created_by: "operator".into(),
-                created_at: Utc::now(),
-            };
+            let mut sub = Subscription::new(dest.clone(), schedule, "operator", Utc::now());
+            sub.only_podcasts = only;
+            sub.mute_podcasts = mute;
+            sub.keywords = keywords;
             store.put_subscription(&sub)?;
             store.flush()?;
             println!("subscribed {dest}: {}", sub.schedule.describe());
@@ -805,16 +799,12 @@ async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> 
         let time = now.format("%H:%M").to_string();
         let dest = podsift::adapters::console::destination();
         if store.subscription(&dest.key())?.is_none() {
-            store.put_subscription(&podsift::deliver::Subscription {
-                destination: dest,
-                schedule: podsift::deliver::Schedule::daily(&time, "UTC")?,
-                only_podcasts: vec![],
-                mute_podcasts: vec![],
-                keywords: vec![],
-                paused: None,
-                created_by: "demo".into(),
-                created_at: now,
-            })?;
+            store.put_subscription(&podsift::deliver::Subscription::new(
+                dest,
+                podsift::deliver::Schedule::daily(&time, "UTC")?,
+                "demo",
+                now,
+            ))?;
         }
         config.service.tick_seconds = config.service.tick_seconds.min(5);
         eprintln!(

@@ -12,7 +12,7 @@ use common::{FakeServer, Reply};
 use podsift::adapters::webhook::WebhookAdapter;
 use podsift::config::{Config, DeliveryConfig, WebhookConfig};
 use podsift::deliver::fanout::Deliverer;
-use podsift::deliver::{Adapter, DeliveryState, Destination, Schedule, Subscription};
+use podsift::deliver::{Adapter, DeliveryState, Destination};
 use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
@@ -38,21 +38,7 @@ fn deliverer(store: &Store, adapter: Arc<dyn Adapter>, metrics: Arc<Metrics>) ->
 
 /// Subscribes `url` with a daily time `minutes_ago` before now (UTC).
 fn subscribe(store: &Store, url: &str, minutes_ago: i64) -> Destination {
-    let time = (Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%H:%M").to_string();
-    let dest = Destination::new("webhook", url);
-    store
-        .put_subscription(&Subscription {
-            destination: dest.clone(),
-            schedule: Schedule::daily(&time, "UTC").unwrap(),
-            only_podcasts: vec![],
-            mute_podcasts: vec![],
-            keywords: vec![],
-            paused: None,
-            created_by: "test".into(),
-            created_at: Utc::now(),
-        })
-        .unwrap();
-    dest
+    common::subscribe_due(store, Destination::new("webhook", url), minutes_ago)
 }
 
 fn bodies(server: &FakeServer, path: &str) -> Vec<serde_json::Value> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{FakeServer, Reply};
 use podsift::config::Config;
-use podsift::deliver::{Destination, Schedule, Subscription};
+use podsift::deliver::Destination;
 use podsift::ingest::Quiet;
 use podsift::store::Store;
 
@@ -43,20 +43,8 @@ timeout_secs = 5
 async fn prepare(dir: &Path, server: &FakeServer, paths: &[String]) {
     let store = Store::open(&dir.join("data")).unwrap();
     podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
-    let time = (Utc::now() - chrono::Duration::minutes(1)).format("%H:%M").to_string();
     for p in paths {
-        store
-            .put_subscription(&Subscription {
-                destination: Destination::new("webhook", &server.url(p)),
-                schedule: Schedule::daily(&time, "UTC").unwrap(),
-                only_podcasts: vec![],
-                mute_podcasts: vec![],
-                keywords: vec![],
-                paused: None,
-                created_by: "test".into(),
-                created_at: Utc::now(),
-            })
-            .unwrap();
+        common::subscribe_due(&store, Destination::new("webhook", &server.url(p)), 1);
     }
     store.flush().unwrap();
     std::fs::write(dir.join("podsift.toml"), CONFIG).unwrap();

@@ -223,21 +223,7 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
 }
 
 fn subscribe(store: &Store, chat: i64) -> Destination {
-    let dest = Destination::new("telegram", &chat.to_string());
-    let time = (Utc::now() - chrono::Duration::minutes(1)).format("%H:%M").to_string();
-    store
-        .put_subscription(&podsift::deliver::Subscription {
-            destination: dest.clone(),
-            schedule: podsift::deliver::Schedule::daily(&time, "UTC").unwrap(),
-            only_podcasts: vec![],
-            mute_podcasts: vec![],
-            keywords: vec![],
-            paused: None,
-            created_by: "test".into(),
-            created_at: Utc::now(),
-        })
-        .unwrap();
-    dest
+    common::subscribe_due(store, Destination::new("telegram", &chat.to_string()), 1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,16 +83,7 @@ impl Core {
                         s.paused = None;
                         s
                     }
-                    None => Subscription {
-                        destination,
-                        schedule,
-                        only_podcasts: vec![],
-                        mute_podcasts: vec![],
-                        keywords: vec![],
-                        paused: None,
-                        created_by,
-                        created_at: now,
-                    },
+                    None => Subscription::new(destination, schedule, &created_by, now),
                 };
                 self.store.put_subscription(&sub)?;
                 self.store.flush()?;

@@ -214,6 +214,25 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// An active subscription with no filters.
+    pub fn new(
+        destination: Destination,
+        schedule: Schedule,
+        created_by: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Subscription {
+        Subscription {
+            destination,
+            schedule,
+            only_podcasts: vec![],
+            mute_podcasts: vec![],
+            keywords: vec![],
+            paused: None,
+            created_by: created_by.to_string(),
+            created_at,
+        }
+    }
+
     /// The digest as this subscriber wants it: muted podcasts and unmatched keywords dropped,
     /// the rest renumbered.
     pub fn filter(&self, digest: &Digest) -> Digest {

@@ -229,3 +229,17 @@ pub fn rss(base: &str, title: &str, items: &[Item]) -> String {
 }
 
 pub const VTT: &str = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ana>Caching cut our latency by forty percent.\n\n00:00:05.000 --> 00:00:07.000\n<v Ben>That is a big number.\n";
+
+/// Subscribes `dest` with a daily time `minutes_ago` before now (UTC), so it is due at once.
+pub fn subscribe_due(
+    store: &podsift::store::Store,
+    dest: podsift::deliver::Destination,
+    minutes_ago: i64,
+) -> podsift::deliver::Destination {
+    let time = (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%H:%M").to_string();
+    let schedule = podsift::deliver::Schedule::daily(&time, "UTC").unwrap();
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(dest.clone(), schedule, "test", chrono::Utc::now()))
+        .unwrap();
+    dest
+}
