@@ -148,12 +148,6 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
 }
 
-impl Transcript {
-    pub fn word_count(&self) -> usize {
-        self.segments.iter().map(|s| s.text.split_whitespace().count()).sum()
-    }
-}
-
 /// A candidate insight: one self-contained claim from an episode, with its verbatim quote.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Insight {

@@ -176,10 +176,6 @@ impl TelegramAdapter {
         Ok(TelegramAdapter { bot, config: config.clone(), username })
     }
 
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
     async fn is_admin(&self, chat: ChatId, user: UserId) -> bool {
         match self.bot.get_chat_member(chat, user).await {
             Ok(member) => member.kind.is_privileged(),

@@ -72,10 +72,6 @@ impl Deliverer {
         Deliverer { store, adapters: map, limiters, config, digest, metrics }
     }
 
-    pub fn adapter(&self, platform: &str) -> Option<&Arc<dyn Adapter>> {
-        self.adapters.get(platform)
-    }
-
     /// Delivers every digest that is due at `now` and not delivered yet.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickSummary, StoreError> {
         let catch_up = chrono::Duration::minutes(self.config.catch_up_minutes as i64);

@@ -77,11 +77,6 @@ impl RateLimiter {
         let b = self.global.take().await;
         a + b
     }
-
-    /// Destinations with a bucket in memory (for tests of the pruning).
-    pub fn tracked(&self) -> usize {
-        self.destinations.lock().map(|m| m.len()).unwrap_or(0)
-    }
 }
 
 #[cfg(test)]

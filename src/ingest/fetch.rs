@@ -72,15 +72,6 @@ impl FetchError {
             _ => None,
         }
     }
-
-    /// Whether trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            FetchError::Timeout { .. } | FetchError::Network { .. } => true,
-            FetchError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-            _ => false,
-        }
-    }
 }
 
 /// Fetches feeds and transcripts. Cheap to clone (the HTTP client is shared).

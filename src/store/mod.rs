@@ -49,7 +49,6 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    dir: PathBuf,
     feeds: sled::Tree,
     episodes: sled::Tree,
     /// Index: `feed_url \0 episode_id` -> empty, for per-feed listings and counts.
@@ -118,13 +117,8 @@ impl Store {
             feedback: db.open_tree("feedback")?,
             llm: db.open_tree("llm")?,
             meta,
-            dir: dir.to_path_buf(),
             db,
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Makes every write so far durable. Call before reporting success to the user.
