@@ -1,6 +1,6 @@
 //! Plain-text rendering of digests and answers, for the terminal and the console adapter.
 
-use crate::model::{Digest, hms};
+use crate::model::{Digest, DigestEntry, hms};
 
 /// The digest as numbered entries: insight, source line, quote, and where else it was said.
 /// `size` is how many were asked for, so a short digest says so.
@@ -16,28 +16,36 @@ pub fn digest(d: &Digest, size: usize) -> String {
         return s;
     }
     for e in &d.insights {
-        s.push_str(&format!("\n#{}  {}\n", e.rank, e.text));
-        let speaker = e.speaker.as_deref().map(|x| format!(" · {x}")).unwrap_or_default();
-        s.push_str(&format!("    {} — {}{speaker} · {}", e.podcast, e.episode, hms(e.start_seconds)));
-        if let Some(link) = &e.link {
-            s.push_str(&format!("  {link}"));
-        }
         s.push('\n');
-        s.push_str(&format!("    \"{}\"\n", e.quote));
-        if !e.also_in.is_empty() {
-            let podcasts: std::collections::BTreeSet<&str> = e.also_in.iter().map(|a| a.podcast.as_str()).collect();
-            let others: Vec<String> =
-                e.also_in.iter().map(|a| format!("{} — {} ({})", a.podcast, a.episode, hms(a.start_seconds))).collect();
-            let what = if podcasts.len() == e.also_in.len() && !podcasts.contains(e.podcast.as_str()) {
-                "podcast"
-            } else {
-                "episode"
-            };
-            s.push_str(&format!("    also on {} other {what}(s): {}\n", e.also_in.len(), others.join("; ")));
-        }
+        s.push_str(&entry(e));
     }
     if shown < size {
         s.push_str(&format!("\nOnly {shown} distinct insight(s) today.\n"));
+    }
+    s
+}
+
+/// One numbered entry: the insight, podcast, episode, speaker, timestamp link, the verbatim
+/// quote, and where else the point was made. Ends with a newline.
+pub fn entry(e: &DigestEntry) -> String {
+    let speaker = e.speaker.as_deref().map(|x| format!(" · {x}")).unwrap_or_default();
+    let mut s =
+        format!("#{}  {}\n    {} — {}{speaker} · {}", e.rank, e.text, e.podcast, e.episode, hms(e.start_seconds));
+    if let Some(link) = &e.link {
+        s.push_str(&format!("  {link}"));
+    }
+    s.push_str(&format!("\n    \"{}\"\n", e.quote));
+    if !e.also_in.is_empty() {
+        let podcasts: std::collections::BTreeSet<&str> = e.also_in.iter().map(|a| a.podcast.as_str()).collect();
+        let others: Vec<String> =
+            e.also_in.iter().map(|a| format!("{} — {} ({})", a.podcast, a.episode, hms(a.start_seconds))).collect();
+        // "podcast" only when every other mention is on a different show.
+        let what = if podcasts.len() == e.also_in.len() && !podcasts.contains(e.podcast.as_str()) {
+            "podcast"
+        } else {
+            "episode"
+        };
+        s.push_str(&format!("    also on {} other {what}(s): {}\n", e.also_in.len(), others.join("; ")));
     }
     s
 }

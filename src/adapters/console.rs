@@ -11,7 +11,6 @@ use futures_util::future::BoxFuture;
 use crate::deliver::commands::{Core, parse_text_command};
 use crate::deliver::inbound::Inbound;
 use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
-use crate::model::{DigestEntry, hms};
 
 /// The one console destination.
 pub fn destination() -> Destination {
@@ -34,20 +33,6 @@ impl ConsoleAdapter {
     }
 }
 
-fn entry_text(e: &DigestEntry) -> String {
-    let speaker = e.speaker.as_deref().map(|s| format!(" · {s}")).unwrap_or_default();
-    let mut s =
-        format!("#{}  {}\n    {} — {}{speaker} · {}", e.rank, e.text, e.podcast, e.episode, hms(e.start_seconds));
-    if let Some(link) = &e.link {
-        s.push_str(&format!("  {link}"));
-    }
-    s.push_str(&format!("\n    \"{}\"", e.quote));
-    if !e.also_in.is_empty() {
-        s.push_str(&format!("\n    also on {} other podcast(s)/episode(s)", e.also_in.len()));
-    }
-    s
-}
-
 impl Adapter for ConsoleAdapter {
     fn platform(&self) -> &'static str {
         "console"
@@ -61,7 +46,11 @@ impl Adapter for ConsoleAdapter {
         match message {
             Message::Digest(d) => {
                 let mut parts = vec![Part { body: format!("== podsift digest for {} ==", d.date), rank: None }];
-                parts.extend(d.insights.iter().map(|e| Part { body: entry_text(e), rank: Some(e.rank) }));
+                parts.extend(
+                    d.insights
+                        .iter()
+                        .map(|e| Part { body: crate::render::entry(e).trim_end().to_string(), rank: Some(e.rank) }),
+                );
                 parts
             }
             Message::Answer { entry, answer, .. } => {
