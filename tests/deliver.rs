@@ -19,10 +19,14 @@ use podsift::store::Store;
 
 const SECRET: &str = "s3cret";
 
-async fn demo_store(dir: &std::path::Path) -> Store {
-    let store = Store::open(dir).unwrap();
+/// A store with the demo ingested, and a webhook receiver that checks signatures.
+async fn setup() -> (tempfile::TempDir, Store, FakeServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
     podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
-    store
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    (dir, store, server)
 }
 
 fn webhook(secret: &str) -> Arc<dyn Adapter> {
@@ -47,10 +51,7 @@ fn bodies(server: &FakeServer, path: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn each_destination_gets_its_digest_once_signed_and_keyed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     for p in ["/a", "/b", "/c"] {
         server.route(p, vec![Reply::ok("{\"id\":\"m\"}")]);
         subscribe(&store, &server.url(p), 1);
@@ -80,10 +81,7 @@ async fn each_destination_gets_its_digest_once_signed_and_keyed() {
 
 #[tokio::test]
 async fn a_wrong_signature_is_refused_and_not_retried_forever() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
     let d = deliverer(&store, webhook("not-the-secret"), Arc::new(Metrics::default()));
@@ -98,10 +96,7 @@ async fn a_wrong_signature_is_refused_and_not_retried_forever() {
 
 #[tokio::test]
 async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/a", vec![Reply::status(429).header("retry-after", "1"), Reply::ok("{}")]);
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
@@ -123,10 +118,7 @@ async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
 
 #[tokio::test]
 async fn a_gone_destination_is_paused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/gone", vec![Reply::status(410)]);
     let dest = subscribe(&store, &server.url("/gone"), 1);
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
@@ -139,10 +131,7 @@ async fn a_gone_destination_is_paused_with_the_reason() {
 
 #[tokio::test]
 async fn transient_errors_are_retried_with_backoff() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/a", vec![Reply::status(500), Reply::status(503), Reply::ok("{}")]);
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
@@ -154,10 +143,7 @@ async fn transient_errors_are_retried_with_backoff() {
 
 #[tokio::test]
 async fn a_slow_destination_does_not_delay_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/slow", vec![Reply::ok("{}").delay(Duration::from_secs(2))]);
     server.route("/fast", vec![Reply::ok("{}")]);
     subscribe(&store, &server.url("/slow"), 1);
@@ -171,10 +157,7 @@ async fn a_slow_destination_does_not_delay_the_others() {
 
 #[tokio::test]
 async fn missed_digests_are_caught_up_within_the_window_and_skipped_after() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/recent", vec![Reply::ok("{}")]);
     server.route("/old", vec![Reply::ok("{}")]);
     // Both were due while the service was down: 2 hours ago and 7 hours ago (window: 6 hours).
@@ -191,10 +174,7 @@ async fn missed_digests_are_caught_up_within_the_window_and_skipped_after() {
 
 #[tokio::test]
 async fn subscription_filters_shape_the_digest() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path()).await;
-    let server = FakeServer::start().await;
-    server.require_signature(SECRET);
+    let (_dir, store, server) = setup().await;
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
     let digest =
