@@ -43,6 +43,8 @@ pub struct LlmConfig {
     pub model: String,
     /// The speech-to-text model for episodes without a transcript (e.g. whisper-1); none: show notes.
     pub transcription_model: Option<String>,
+    /// An embedding model (e.g. text-embedding-3-small); clustering then compares meanings.
+    pub embedding_model: Option<String>,
     /// Episodes whose insights the model writes per day; later ones use the offline engine.
     pub max_episodes_per_day: u64,
     /// Tokens (prompt + completion) per day; past it, the offline engine.
@@ -62,6 +64,7 @@ impl Default for LlmConfig {
             api_key: None,
             model: "gpt-4o-mini".into(),
             transcription_model: None,
+            embedding_model: None,
             max_episodes_per_day: 50,
             max_tokens_per_day: 2_000_000,
             timeout_secs: 120,
@@ -243,6 +246,8 @@ pub struct DigestConfig {
     pub max_per_episode: usize,
     /// Cosine similarity (0-1) above which two claims count as the same point.
     pub cluster_threshold: f32,
+    /// The same, when every candidate has an embedding (llm.embedding_model).
+    pub embedding_cluster_threshold: f32,
 }
 
 impl Default for DigestConfig {
@@ -254,6 +259,7 @@ impl Default for DigestConfig {
             novelty_days: 7,
             max_per_episode: 1,
             cluster_threshold: 0.4,
+            embedding_cluster_threshold: 0.85,
         }
     }
 }
@@ -416,6 +422,9 @@ impl Config {
         }
         if !(d.cluster_threshold > 0.0 && d.cluster_threshold <= 1.0) {
             return Err(invalid("digest.cluster_threshold", "must be above 0 and at most 1"));
+        }
+        if !(d.embedding_cluster_threshold > 0.0 && d.embedding_cluster_threshold <= 1.0) {
+            return Err(invalid("digest.embedding_cluster_threshold", "must be above 0 and at most 1"));
         }
         let a = &self.ask;
         if !(a.passage_seconds >= 10.0 && a.passage_seconds <= 600.0) {

@@ -168,6 +168,10 @@ pub struct Insight {
     pub score: f64,
     pub published: DateTime<Utc>,
     pub source: TranscriptSource,
+    /// The text's embedding, when an embedding model is configured; clustering then compares
+    /// meanings instead of words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Insight {

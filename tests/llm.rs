@@ -325,3 +325,83 @@ async fn long_audio_without_ffmpeg_is_a_clear_message() {
     assert!(err.contains("install ffmpeg"), "{err}");
     assert!(s.fake.seen().is_empty());
 }
+
+/// Writes a one-episode feed with a VTT transcript; returns its file:// URL.
+fn vtt_feed(dir: &std::path::Path, name: &str, podcast: &str, lines: &[&str]) -> String {
+    let mut vtt = String::from("WEBVTT\n\n");
+    for (i, l) in lines.iter().enumerate() {
+        vtt.push_str(&format!("00:00:{:02}.000 --> 00:00:{:02}.000\n<v Guest>{l}\n\n", i * 10, i * 10 + 9));
+    }
+    let vtt_path = dir.join(format!("{name}.vtt"));
+    std::fs::write(&vtt_path, vtt).unwrap();
+    let feed = format!(
+        "<rss version=\"2.0\" xmlns:podcast=\"https://podcastindex.org/namespace/1.0\"><channel><title>{podcast}</title><item><title>{name}</title>\
+         <guid>{name}</guid><pubDate>{}</pubDate><podcast:transcript url=\"{}\" type=\"text/vtt\"/></item></channel></rss>",
+        Utc::now().to_rfc2822(),
+        url::Url::from_file_path(&vtt_path).unwrap()
+    );
+    let path = dir.join(format!("{name}.xml"));
+    std::fs::write(&path, feed).unwrap();
+    url::Url::from_file_path(&path).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn with_embeddings_paraphrases_without_shared_words_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let a = "The outage last Tuesday came from a bad config push that reached every region at once.";
+    let b = "Last week's incident was caused by a faulty configuration rollout to all of our datacenters.";
+    for (name, podcast, lines) in [
+        ("cloud-1", "Cloud Weekly", [a, "Our team moved billing to CockroachDB and cut failover to thirty seconds."]),
+        ("infra-7", "Infra Talk", [b, "Rewriting the edge proxies in Rust cut memory use by sixty percent."]),
+    ] {
+        let url = vtt_feed(dir.path(), name, podcast, &lines);
+        store.put_feed(&podsift::model::Feed::new(&url, Utc::now())).unwrap();
+    }
+    let fake = FakeOpenAi::start(MODEL).await;
+    // One canned answer per episode; each episode keeps only the insights quoted from it.
+    let both = insights(&[
+        ("A bad config push to every region caused Tuesday's outage.", a, 9.0),
+        ("A faulty configuration rollout caused last week's incident.", b, 9.0),
+        (
+            "Moving billing to CockroachDB cut failover to thirty seconds.",
+            "moved billing to CockroachDB and cut failover to thirty seconds",
+            6.0,
+        ),
+        (
+            "Rust edge proxies use sixty percent less memory.",
+            "Rewriting the edge proxies in Rust cut memory use by sixty percent",
+            6.0,
+        ),
+    ]);
+    fake.script(vec![both.clone(), both]);
+    let config = Config {
+        llm: LlmConfig {
+            base_url: Some(fake.base.clone()),
+            model: MODEL.into(),
+            embedding_model: Some("embed-test".into()),
+            ..LlmConfig::default()
+        },
+        ..Config::default()
+    };
+    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
+    podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    assert_eq!(fake.seen().iter().filter(|r| r.path == "/v1/embeddings").count(), 2);
+    let cfg = Config::default().digest;
+    let now = Utc::now();
+    let d = podsift::insight::digest::build(&store, &cfg, podsift::insight::digest::today(&cfg, now), now).unwrap();
+    let outage: Vec<_> =
+        d.insights.iter().filter(|e| e.text.contains("outage") || e.text.contains("incident")).collect();
+    assert_eq!(outage.len(), 1, "{:#?}", d.insights);
+    assert_eq!(outage[0].also_in.len(), 1);
+
+    // Words alone would not have joined them: the same candidates without embeddings stay apart.
+    let mut candidates: Vec<podsift::model::Insight> =
+        store.episodes().unwrap().iter().flat_map(|e| store.insights_of(&e.id).unwrap()).collect();
+    assert!(candidates.iter().all(|c| c.embedding.is_some()));
+    candidates.iter_mut().for_each(|c| c.embedding = None);
+    let (start, end) = (now - chrono::Duration::days(2), now + chrono::Duration::days(1));
+    let lexical = podsift::insight::digest::rank(&candidates, &[], &Default::default(), &cfg, start, end);
+    let apart = lexical.iter().filter(|e| e.text.contains("outage") || e.text.contains("incident")).count();
+    assert_eq!(apart, 2, "{lexical:#?}");
+}

@@ -72,13 +72,76 @@ pub fn cosine(a: &Vector, b: &Vector) -> f32 {
 /// one source are never joined directly, since one episode repeating itself is not corroboration.
 /// Returns clusters as lists of indices, each sorted, in order of their first member.
 pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<usize>> {
-    let n = vectors.len();
     let mut buckets: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, v) in vectors.iter().enumerate() {
         for (term, _) in v {
             buckets.entry(*term).or_default().push(i);
         }
     }
+    let keys = |i: usize| vectors[i].iter().map(|(t, _)| *t).collect::<Vec<_>>();
+    join_similar(vectors.len(), group, &buckets, keys, |a, b| cosine(&vectors[a], &vectors[b]) >= threshold)
+}
+
+/// Bits of each SimHash band; a pair shares a band when all its bits agree.
+const BAND_BITS: u32 = 8;
+/// Bands of the signature: more bands find more near-duplicates and compare more pairs.
+const BANDS: u32 = 12;
+
+/// The same grouping for dense embeddings (unit or not): random-hyperplane LSH (SimHash) puts
+/// vectors that point the same way into shared buckets, and only bucket-mates are compared.
+pub fn cluster_dense(vectors: &[Vec<f32>], group: &[&str], threshold: f32) -> Vec<Vec<usize>> {
+    let dims = vectors.iter().map(Vec::len).max().unwrap_or(0);
+    // Fixed hyperplanes (a small LCG), so the same input always clusters the same way.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let planes: Vec<Vec<f32>> = (0..BANDS * BAND_BITS).map(|_| (0..dims).map(|_| next()).collect()).collect();
+    let signature = |v: &[f32]| -> Vec<u32> {
+        (0..BANDS)
+            .map(|band| {
+                let mut bits = 0u32;
+                for b in 0..BAND_BITS {
+                    let plane = &planes[(band * BAND_BITS + b) as usize];
+                    let dot: f32 = v.iter().zip(plane).map(|(x, p)| x * p).sum();
+                    bits = bits << 1 | (dot >= 0.0) as u32;
+                }
+                band << BAND_BITS | bits
+            })
+            .collect()
+    };
+    let signatures: Vec<Vec<u32>> = vectors.iter().map(|v| signature(v)).collect();
+    let mut buckets: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, sig) in signatures.iter().enumerate() {
+        for key in sig {
+            buckets.entry(*key).or_default().push(i);
+        }
+    }
+    let dense_cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    };
+    join_similar(
+        vectors.len(),
+        group,
+        &buckets,
+        |i| signatures[i].clone(),
+        |a, b| dense_cosine(&vectors[a], &vectors[b]) >= threshold,
+    )
+}
+
+/// Union-find over the pairs that share a bucket and pass `similar`. Items of one group are
+/// never joined directly; buckets over MAX_BUCKET are skipped; each pair is compared once.
+fn join_similar(
+    n: usize,
+    group: &[&str],
+    buckets: &HashMap<u32, Vec<usize>>,
+    keys: impl Fn(usize) -> Vec<u32>,
+    similar: impl Fn(usize, usize) -> bool,
+) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {
         while parent[x] != x {
@@ -89,9 +152,9 @@ pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<us
     }
     // `seen[j] == i` marks j as already compared with i.
     let mut seen = vec![usize::MAX; n];
-    for (a, v) in vectors.iter().enumerate() {
-        for (term, _) in v {
-            let members = &buckets[term];
+    for a in 0..n {
+        for key in keys(a) {
+            let members = &buckets[&key];
             if members.len() > MAX_BUCKET {
                 continue;
             }
@@ -103,7 +166,7 @@ pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<us
                 }
                 seen[b] = a;
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                if ra != rb && cosine(&vectors[a], &vectors[b]) >= threshold {
+                if ra != rb && similar(a, b) {
                     parent[ra.max(rb)] = ra.min(rb);
                 }
             }
@@ -137,6 +200,20 @@ mod tests {
         let c = cluster(&v, &groups, 0.4);
         assert_eq!(c, vec![vec![0, 1], vec![2], vec![3, 4]]);
         assert!(cosine(&v[0], &v[2]) < 0.1 && cosine(&v[0], &v[3]) < 0.1);
+    }
+
+    #[test]
+    fn dense_embeddings_cluster_by_direction() {
+        // Two near-duplicates pointing one way, one pointing elsewhere, one close but below 0.9.
+        let v = vec![
+            vec![1.0, 0.1, 0.0, 0.0],
+            vec![0.95, 0.12, 0.02, 0.0],
+            vec![0.0, 0.0, 1.0, 0.1],
+            vec![0.6, 0.0, 0.8, 0.0],
+        ];
+        let c = cluster_dense(&v, &["a", "b", "c", "d"], 0.9);
+        assert_eq!(c, vec![vec![0, 1], vec![2], vec![3]]);
+        assert_eq!(cluster_dense(&v[..2], &["same", "same"], 0.9).len(), 2);
     }
 
     #[test]

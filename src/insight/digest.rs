@@ -122,7 +122,11 @@ pub fn rank(
     let all = vectors(texts);
     let (vecs, recent) = all.split_at(candidates.len());
     let groups: Vec<&str> = candidates.iter().map(|c| c.episode_id.as_str()).collect();
-    let clusters = cluster::cluster(vecs, &groups, config.cluster_threshold);
+    let dense: Option<Vec<Vec<f32>>> = candidates.iter().map(|c| c.embedding.clone()).collect();
+    let clusters = match dense.filter(|d| d.iter().all(|e| !e.is_empty() && e.len() == d[0].len())) {
+        Some(embeddings) => cluster::cluster_dense(&embeddings, &groups, config.embedding_cluster_threshold),
+        None => cluster::cluster(vecs, &groups, config.cluster_threshold),
+    };
     let window_secs = (window_end - window_start).num_seconds().max(1) as f64;
     let mut scored: Vec<(f64, usize, &Vec<usize>)> = clusters
         .iter()
@@ -217,6 +221,7 @@ mod tests {
             score,
             published: Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0).unwrap(),
             source: TranscriptSource::Text,
+            embedding: None,
         }
     }
 

@@ -467,6 +467,7 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
         score: (u.score * 100.0).round() / 100.0,
         published: episode.published_or_seen(),
         source: transcript.source,
+        embedding: None,
     }
 }
 

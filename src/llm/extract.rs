@@ -111,7 +111,16 @@ impl LlmExtractor {
                 all
             }
         };
-        Ok(self.verify_and_reduce(episode, transcript, raw))
+        let mut insights = self.verify_and_reduce(episode, transcript, raw);
+        if self.llm.config.embedding_model.is_some() && !insights.is_empty() {
+            let texts: Vec<String> = insights.iter().map(|i| i.text.clone()).collect();
+            match self.llm.embed(&texts).await {
+                Ok(vectors) => insights.iter_mut().zip(vectors).for_each(|(i, v)| i.embedding = Some(v)),
+                // Without embeddings the digest clusters by words, as the offline engine does.
+                Err(e) => tracing::warn!(episode = %episode.title, "embeddings failed ({e}); lexical clustering"),
+            }
+        }
+        Ok(insights)
     }
 
     /// Keeps the insights whose quote is in the transcript (timed from where it was found),
@@ -158,6 +167,7 @@ impl LlmExtractor {
                 score: r.importance.clamp(0.0, 10.0),
                 published: episode.published_or_seen(),
                 source: transcript.source,
+                embedding: None,
             });
         }
         out

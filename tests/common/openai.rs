@@ -141,6 +141,27 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
             let problem = check_chat(&body, &st.model).err();
             (body, problem)
         }
+        "/v1/embeddings" => {
+            let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+            let inputs: Vec<String> = body["input"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let model_ok = body["model"].as_str().is_some_and(|m| !m.is_empty());
+            if !model_ok || inputs.is_empty() {
+                (body, Some("embeddings need a model and an input array".to_string()))
+            } else {
+                let data: Vec<Value> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": meaning(t)}))
+                    .collect();
+                st.seen.push(Seen { path: path.clone(), body: body.clone(), at: Instant::now(), problem: None });
+                return axum::Json(json!({"object": "list", "model": body["model"], "data": data,
+                    "usage": {"prompt_tokens": 20, "total_tokens": 20}}))
+                .into_response();
+            }
+        }
         "/v1/audio/transcriptions" => match check_transcription(&raw) {
             Ok(v) => (v, None),
             Err(e) => (Value::Null, Some(e)),
@@ -176,4 +197,28 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
         None => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "script exhausted", "type": "server_error", "param": null, "code": null}})))
             .into_response(),
     }
+}
+
+/// A toy embedding: a few concepts, each recognised by several words, so paraphrases that share
+/// no word still point the same way; other words add a little noise.
+pub fn meaning(text: &str) -> Vec<f32> {
+    const CONCEPTS: &[&[&str]] = &[
+        &["outage", "incident", "downtime"],
+        &["config", "configuration", "rollout", "push", "change"],
+        &["billing", "payments", "invoices"],
+        &["rust", "memory", "proxies"],
+        &["latency", "slow", "faster"],
+    ];
+    let lower = text.to_lowercase();
+    let mut v = vec![0.0f32; 16];
+    for (i, words) in CONCEPTS.iter().enumerate() {
+        if words.iter().any(|w| lower.contains(w)) {
+            v[i] = 1.0;
+        }
+    }
+    for w in lower.split_whitespace() {
+        let h = w.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        v[5 + (h % 11) as usize] += 0.05;
+    }
+    v
 }
