@@ -311,6 +311,9 @@ pub struct IngestConfig {
     pub max_redirects: usize,
     /// Ingests that may fail to fetch an episode's transcript before it is left to show notes.
     pub transcript_attempts: u32,
+    /// Episodes published more than this many days ago get no transcript (a new feed's back
+    /// catalogue would cost hours of downloads for insights no digest would use). 0: no limit.
+    pub transcript_max_age_days: u64,
 }
 
 impl Default for IngestConfig {
@@ -325,6 +328,7 @@ impl Default for IngestConfig {
             backoff_max_secs: 24 * 3600,
             max_redirects: 10,
             transcript_attempts: 3,
+            transcript_max_age_days: 30,
         }
     }
 }

@@ -433,6 +433,7 @@ fn transcript_label(status: &TranscriptStatus) -> String {
         TranscriptStatus::Stored { source, bytes, segments } => {
             format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
         }
+        TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
         TranscriptStatus::Failed { error, attempts } => {
             format!("no transcript after {attempts} attempt(s): {error}")
         }

@@ -99,6 +99,10 @@ pub enum TranscriptStatus {
         error: String,
         attempts: u32,
     },
+    /// Not fetched on purpose (an old episode of a newly added feed's back catalogue).
+    Skipped {
+        reason: String,
+    },
 }
 
 /// Which format a transcript was read from; later stages weigh show notes lower.

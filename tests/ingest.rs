@@ -327,3 +327,29 @@ async fn gzip_encoded_feeds_are_decompressed_and_the_cap_applies_to_the_result()
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_back_catalogue_is_listed_without_downloading_old_transcripts() {
+    let server = FakeServer::start().await;
+    let feed = rss(
+        &server.base,
+        "Archive",
+        &[("new", "New", Some(("/t/new.vtt", "text/vtt"))), ("old", "Old", Some(("/t/old.vtt", "text/vtt")))],
+    );
+    // The second item is from 2019.
+    let marker = "<guid>old</guid><pubDate>";
+    let at = feed.find(marker).unwrap() + marker.len();
+    let end = at + feed[at..].find("</pubDate>").unwrap();
+    let feed = format!("{}Mon, 07 Jan 2019 10:00:00 +0000{}", &feed[..at], &feed[end..]);
+    server.route("/feed", vec![Reply::ok(feed)]);
+    server.route("/t/new.vtt", vec![Reply::ok(VTT)]);
+    server.route("/t/old.vtt", vec![Reply::ok(VTT)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let s = run(&store, &config(), Utc::now()).await;
+    assert_eq!(s.new_episodes, 2);
+    assert_eq!(s.transcripts.get("vtt"), Some(&1));
+    assert!(server.requests("/t/old.vtt").is_empty(), "an old transcript was downloaded");
+    let old = store.episodes().unwrap().into_iter().find(|e| e.title == "Old").unwrap();
+    assert!(matches!(old.transcript, TranscriptStatus::Skipped { .. }), "{:?}", old.transcript);
+}

@@ -105,6 +105,7 @@ struct Ctx<'a> {
     fetcher: &'a Fetcher,
     config: &'a IngestConfig,
     transcriber: Option<&'a dyn Transcriber>,
+    now: DateTime<Utc>,
 }
 
 /// Fetches every feed once and stores what is new. Errors are per feed (in the summary) except
@@ -127,7 +128,7 @@ pub async fn ingest_with(
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
     let fetcher = Fetcher::new(config)?;
-    let ctx = Ctx { fetcher: &fetcher, config, transcriber };
+    let ctx = Ctx { fetcher: &fetcher, config, transcriber, now: opts.now };
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
@@ -307,6 +308,17 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
         let Some(mut episode) = store.episode(&id)? else {
             continue;
         };
+        let max_age = config.transcript_max_age_days;
+        if episode.transcript == TranscriptStatus::Pending
+            && max_age > 0
+            && episode.published_or_seen() < ctx.now - chrono::Duration::days(max_age as i64)
+        {
+            episode.transcript = TranscriptStatus::Skipped {
+                reason: format!("published more than {max_age} days ago (ingest.transcript_max_age_days)"),
+            };
+            store.put_episode(&episode)?;
+            continue;
+        }
         let attempts = match &episode.transcript {
             TranscriptStatus::Pending => 0,
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
