@@ -5,17 +5,25 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use serde::Serialize;
 
 use podsift::ask;
 use podsift::config::Config;
-use podsift::ingest::{self, FeedOutcome, FeedReport, IngestOptions, IngestSummary, Progress};
+use podsift::ingest::{self, IngestOptions};
 use podsift::insight::digest;
 use podsift::model::DigestEntry;
-use podsift::model::{Episode, Feed, TranscriptStatus};
+use podsift::model::Feed;
 use podsift::store::Store;
+
+mod cli;
+
+use cli::open_store;
+use cli::output::{
+    FeedView, IngestView, ProgressOutput, episode_line, list_episodes, print_feed, print_json, print_summary,
+};
+use cli::service::{make_answerer, run_service};
+use cli::subs::subs;
 
 #[derive(Parser)]
 #[command(name = "podsift", version, about = "The few podcast insights worth your attention, every day.")]
@@ -213,10 +221,6 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
     Ok(config.with_env(source)?)
 }
 
-fn open_store(dir: &Path) -> Result<Store> {
-    Ok(Store::open(dir)?)
-}
-
 async fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_deref())?;
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
@@ -376,89 +380,6 @@ fn normalize_feed_location(input: &str) -> Result<String> {
         .map_err(|_| anyhow::anyhow!("cannot turn {} into a file:// URL", abs.display()))
 }
 
-/// `feeds ls --json`: one object per feed.
-#[derive(Serialize)]
-struct FeedView {
-    #[serde(flatten)]
-    feed: Feed,
-    episodes: usize,
-}
-
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
-}
-
-fn print_feed(v: &FeedView) {
-    let f = &v.feed;
-    println!("{}", f.title.as_deref().unwrap_or("(not fetched yet)"));
-    println!("  {}", f.url);
-    if f.fetch_url != f.url {
-        println!("  fetched from {}", f.fetch_url);
-    }
-    println!(
-        "  {} episode(s) · last fetch {} · last success {}",
-        v.episodes,
-        when(f.last_fetch_at),
-        when(f.last_ok_at)
-    );
-    if let Some(err) = &f.last_error {
-        println!("  last error ({} in a row): {err}", f.consecutive_failures);
-    }
-    if let Some(next) = f.next_attempt_at {
-        println!("  next attempt {}", when(Some(next)));
-    }
-}
-
-/// `episodes --json`: one object per episode.
-#[derive(Serialize)]
-struct EpisodeView {
-    #[serde(flatten)]
-    episode: Episode,
-}
-
-fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<EpisodeView>> {
-    let mut eps: Vec<Episode> = store
-        .episodes()?
-        .into_iter()
-        .filter(|e| feed.is_none_or(|f| e.feed_url == f))
-        .filter(|e| since.is_none_or(|d| e.published.unwrap_or(e.first_seen_at).date_naive() >= d))
-        .collect();
-    eps.sort_by_key(|e| std::cmp::Reverse(e.published.unwrap_or(e.first_seen_at)));
-    Ok(eps.into_iter().map(|episode| EpisodeView { episode }).collect())
-}
-
-fn transcript_label(status: &TranscriptStatus) -> String {
-    match status {
-        TranscriptStatus::Pending => "transcript pending".into(),
-        TranscriptStatus::Stored { source, bytes, segments } => {
-            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
-        }
-        TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
-        TranscriptStatus::Failed { error, attempts } => {
-            format!("no transcript after {attempts} attempt(s): {error}")
-        }
-    }
-}
-
-fn episode_line(v: &EpisodeView) -> String {
-    let e = &v.episode;
-    let date = e.published.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "----------".into());
-    format!(
-        "{date}  {} — {}\n            {}",
-        e.podcast_title.as_deref().unwrap_or("?"),
-        e.title,
-        transcript_label(&e.transcript)
-    )
-}
-
-/// `ingest --json`: the ingest summary and how many candidate insights were extracted.
-#[derive(Serialize)]
-struct IngestView {
-    #[serde(flatten)]
-    summary: IngestSummary,
-    insights_extracted: usize,
-}
-
 /// `ask REF` without a question: one question per line until an empty line or end of input.
 async fn interactive(
     store: &Store,
@@ -502,97 +423,6 @@ Ask about this insight (empty line to quit).",
         }
     }
     Ok(())
-}
-
-fn print_summary(s: &IngestSummary, insights: usize) {
-    for r in &s.feeds {
-        match &r.outcome {
-            FeedOutcome::Fetched { warnings, .. } => {
-                for w in warnings {
-                    println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
-                }
-            }
-            FeedOutcome::Failed { error, next_attempt_at } => {
-                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
-            }
-            _ => {}
-        }
-    }
-    let sources = if s.transcripts.is_empty() {
-        "none".to_string()
-    } else {
-        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
-    };
-    println!(
-        "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",
-        s.feeds_fetched,
-        s.feeds_unchanged,
-        s.feeds_failed,
-        s.feeds_skipped,
-        s.new_episodes,
-        sources,
-        if s.transcripts_failed > 0 { format!(" ({} failed)", s.transcripts_failed) } else { String::new() }
-    );
-}
-
-fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
-/// A progress bar on a terminal, plain log lines otherwise.
-struct ProgressOutput {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl ProgressOutput {
-    fn new() -> ProgressOutput {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        ProgressOutput { bar }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Progress for ProgressOutput {
-    fn started(&self, feeds: usize) {
-        match &self.bar {
-            Some(bar) => bar.set_length(feeds as u64),
-            None => eprintln!("ingest: fetching {feeds} feed(s)"),
-        }
-    }
-
-    fn feed_done(&self, r: &FeedReport) {
-        let name = r.title.as_deref().unwrap_or(&r.url);
-        let line = match &r.outcome {
-            FeedOutcome::Fetched { new_episodes, .. } => {
-                format!("{name}: {new_episodes} new episode(s)")
-            }
-            FeedOutcome::Unchanged => format!("{name}: unchanged"),
-            FeedOutcome::Failed { error, .. } => format!("{name}: failed: {error}"),
-            FeedOutcome::Skipped { next_attempt_at } => {
-                format!("{name}: backing off until {}", when(Some(*next_attempt_at)))
-            }
-        };
-        match &self.bar {
-            Some(bar) => {
-                bar.inc(1);
-                bar.set_message(line);
-            }
-            None => eprintln!("ingest: {line}"),
-        }
-    }
 }
 
 async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
@@ -651,221 +481,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
-    podsift::deliver::Destination::parse(s).ok_or_else(|| {
-        anyhow::anyhow!(
-            "{s:?} is not a destination: use platform:id, e.g. console:local or webhook:https://hooks.example.com/x"
-        )
-    })
-}
-
-fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
-    use podsift::deliver::{DeliveryState, Schedule, Subscription};
-    let existing = |d: &str| -> Result<Subscription> {
-        let dest = destination_arg(d)?;
-        store
-            .subscription(&dest.key())?
-            .ok_or_else(|| anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions"))
-    };
-    match cmd {
-        SubsCommand::Ls { out } => {
-            let subs = store.subscriptions()?;
-            if out.json {
-                return print_json(&subs);
-            }
-            if subs.is_empty() {
-                println!(
-                    "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
-                );
-            }
-            let deliveries = store.deliveries()?;
-            for s in &subs {
-                let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
-                println!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
-                if let Some(d) = deliveries.iter().filter(|d| d.destination == s.destination).max_by_key(|d| d.date) {
-                    let what = match &d.state {
-                        DeliveryState::Sent { at } => {
-                            format!("sent {}", at.format("%Y-%m-%d %H:%M UTC"))
-                        }
-                        DeliveryState::Pending => "pending".into(),
-                        DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
-                        DeliveryState::Failed { error } => format!("failed: {error}"),
-                    };
-                    println!("    last digest {}: {what}", d.date);
-                }
-            }
-        }
-        SubsCommand::Add { destination, time, tz, cron, only, mute, keywords } => {
-            let dest = destination_arg(&destination)?;
-            let tz = tz.unwrap_or_else(|| config.service.default_timezone.clone());
-            let schedule = match cron {
-                Some(expr) => Schedule::cron(&expr, &tz)?,
-                None => Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?,
-            };
-            let mut sub = Subscription::new(dest.clone(), schedule, "operator", Utc::now());
-            sub.only_podcasts = only;
-            sub.mute_podcasts = mute;
-            sub.keywords = keywords;
-            store.put_subscription(&sub)?;
-            store.flush()?;
-            println!("subscribed {dest}: {}", sub.schedule.describe());
-        }
-        SubsCommand::Rm { destination } => {
-            let dest = destination_arg(&destination)?;
-            if !store.remove_subscription(&dest.key())? {
-                bail!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions");
-            }
-            store.flush()?;
-            println!("unsubscribed {dest}");
-        }
-        SubsCommand::Pause { destination, reason } => {
-            let mut s = existing(&destination)?;
-            s.paused = Some(reason);
-            store.put_subscription(&s)?;
-            store.flush()?;
-            println!("paused {}", s.destination);
-        }
-        SubsCommand::Resume { destination } => {
-            let mut s = existing(&destination)?;
-            s.paused = None;
-            store.put_subscription(&s)?;
-            store.flush()?;
-            println!("resumed {}", s.destination);
-        }
-    }
-    Ok(())
-}
-
-/// The adapters the config enables, with their secrets from the environment.
-fn adapters(config: &Config) -> Result<Vec<std::sync::Arc<dyn podsift::deliver::Adapter>>> {
-    let mut out: Vec<std::sync::Arc<dyn podsift::deliver::Adapter>> = Vec::new();
-    if config.adapters.console.enabled {
-        out.push(std::sync::Arc::new(podsift::adapters::console::ConsoleAdapter::stdout()));
-    }
-    if config.adapters.webhook.enabled {
-        use podsift::adapters::webhook::{SECRET_ENV, WebhookAdapter};
-        let secret = std::env::var(SECRET_ENV).map_err(|_| {
-            anyhow::anyhow!("adapters.webhook.enabled is true but {SECRET_ENV} is not set: set it (see .env.example) or disable the webhook adapter")
-        })?;
-        out.push(std::sync::Arc::new(
-            WebhookAdapter::new(&config.adapters.webhook, &secret).map_err(anyhow::Error::msg)?,
-        ));
-    }
-    Ok(out)
-}
-
-/// A channel that turns true on Ctrl-C or SIGTERM.
-fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!("cannot listen for SIGTERM: {e}");
-                    let _ = ctrl_c.await;
-                    let _ = tx.send(true);
-                    return;
-                }
-            };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        eprintln!("podsift: stopping (finishing in-flight sends)");
-        let _ = tx.send(true);
-    });
-    rx
-}
-
-async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> {
-    let store = open_store(data)?;
-    let mut adapters = adapters(&config)?;
-    let shutdown = shutdown_signal();
-    // Kept alive for the whole run: the demo feeds are served from it.
-    let mut _demo_server = None;
-    if demo {
-        let now = Utc::now();
-        let server = podsift::demo::DemoServer::start(now).await.context("cannot start the demo server")?;
-        server.subscribe(&store, now)?;
-        _demo_server = Some(server);
-        // Subscribe the console for right now, so the first tick delivers the digest.
-        let time = now.format("%H:%M").to_string();
-        let dest = podsift::adapters::console::destination();
-        if store.subscription(&dest.key())?.is_none() {
-            store.put_subscription(&podsift::deliver::Subscription::new(
-                dest,
-                podsift::deliver::Schedule::daily(&time, "UTC")?,
-                "demo",
-                now,
-            ))?;
-        }
-        config.service.tick_seconds = config.service.tick_seconds.min(5);
-        eprintln!(
-            "podsift run --demo: the demo podcasts are ingested now and the console gets today's digest within seconds."
-        );
-        eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
-    }
-    let mut inbound: Vec<Box<dyn podsift::deliver::inbound::Inbound>> = Vec::new();
-    if config.adapters.console.enabled {
-        inbound.push(Box::new(podsift::adapters::console::ConsoleInbound));
-    }
-    #[cfg(feature = "telegram")]
-    if config.adapters.telegram.enabled {
-        let (adapter, telegram_inbound) = telegram(&config).await?;
-        adapters.push(adapter);
-        inbound.push(telegram_inbound);
-    }
-    if adapters.is_empty() {
-        bail!(
-            "no adapter is enabled: enable [adapters.console], [adapters.webhook] or [adapters.telegram] in the config"
-        );
-    }
-    let answerer = make_answerer(&config, &store)?;
-    let service = podsift::service::Service { adapters, inbound, answerer, shutdown };
-    podsift::service::run(store, config, service).await?;
-    eprintln!("podsift: stopped cleanly");
-    Ok(())
-}
-
-/// The Telegram adapter and its receiving half, with the secrets from the environment.
-#[cfg(feature = "telegram")]
-async fn telegram(
-    config: &Config,
-) -> Result<(std::sync::Arc<dyn podsift::deliver::Adapter>, Box<dyn podsift::deliver::inbound::Inbound>)> {
-    use podsift::adapters::telegram::{TOKEN_ENV, TelegramAdapter, TelegramInbound, WEBHOOK_SECRET_ENV};
-    let token = std::env::var(TOKEN_ENV).map_err(|_| {
-        anyhow::anyhow!("adapters.telegram.enabled is true but {TOKEN_ENV} is not set: create a bot with @BotFather (bots/telegram/README.md) and set it")
-    })?;
-    let webhook_secret = match &config.adapters.telegram.webhook_url {
-        Some(_) => Some(std::env::var(WEBHOOK_SECRET_ENV).map_err(|_| {
-            anyhow::anyhow!(
-                "adapters.telegram.webhook_url is set but {WEBHOOK_SECRET_ENV} is not: set it to a long random string"
-            )
-        })?),
-        None => None,
-    };
-    let adapter = std::sync::Arc::new(
-        TelegramAdapter::connect(&config.adapters.telegram, &token).await.map_err(anyhow::Error::msg)?,
-    );
-    Ok((adapter.clone(), Box::new(TelegramInbound { adapter, webhook_secret })))
-}
-
-/// The answer writer the config asks for: an LLM's when one is configured, else the offline one.
-fn make_answerer(config: &Config, store: &Store) -> Result<std::sync::Arc<dyn ask::Answerer>> {
-    let offline = ask::QuoteAnswerer { max_citations: config.ask.max_citations };
-    if config.llm.base_url.is_none() {
-        return Ok(std::sync::Arc::new(offline));
-    }
-    let llm = podsift::llm::LlmClient::new(&config.llm, store.clone()).map_err(anyhow::Error::msg)?;
-    Ok(std::sync::Arc::new(podsift::llm::answer::LlmAnswerer { llm: std::sync::Arc::new(llm), offline }))
 }
 
 /// `podsift stats`: what the LLM engine did, per day.

@@ -1,0 +1,185 @@
+//! How the command line shows things: text for people, JSON for scripts, progress on a terminal.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use podsift::ingest::{FeedOutcome, FeedReport, IngestSummary, Progress};
+use podsift::model::{Episode, Feed, TranscriptStatus};
+use podsift::store::Store;
+
+/// `feeds ls --json`: one object per feed.
+#[derive(Serialize)]
+pub struct FeedView {
+    #[serde(flatten)]
+    pub feed: Feed,
+    pub episodes: usize,
+}
+
+pub fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
+}
+
+pub fn print_feed(v: &FeedView) {
+    let f = &v.feed;
+    println!("{}", f.title.as_deref().unwrap_or("(not fetched yet)"));
+    println!("  {}", f.url);
+    if f.fetch_url != f.url {
+        println!("  fetched from {}", f.fetch_url);
+    }
+    println!(
+        "  {} episode(s) · last fetch {} · last success {}",
+        v.episodes,
+        when(f.last_fetch_at),
+        when(f.last_ok_at)
+    );
+    if let Some(err) = &f.last_error {
+        println!("  last error ({} in a row): {err}", f.consecutive_failures);
+    }
+    if let Some(next) = f.next_attempt_at {
+        println!("  next attempt {}", when(Some(next)));
+    }
+}
+
+/// `episodes --json`: one object per episode.
+#[derive(Serialize)]
+pub struct EpisodeView {
+    #[serde(flatten)]
+    pub episode: Episode,
+}
+
+pub fn list_episodes(store: &Store, feed: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<EpisodeView>> {
+    let mut eps: Vec<Episode> = store
+        .episodes()?
+        .into_iter()
+        .filter(|e| feed.is_none_or(|f| e.feed_url == f))
+        .filter(|e| since.is_none_or(|d| e.published.unwrap_or(e.first_seen_at).date_naive() >= d))
+        .collect();
+    eps.sort_by_key(|e| std::cmp::Reverse(e.published.unwrap_or(e.first_seen_at)));
+    Ok(eps.into_iter().map(|episode| EpisodeView { episode }).collect())
+}
+
+pub fn transcript_label(status: &TranscriptStatus) -> String {
+    match status {
+        TranscriptStatus::Pending => "transcript pending".into(),
+        TranscriptStatus::Stored { source, bytes, segments } => {
+            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
+        }
+        TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
+        TranscriptStatus::Failed { error, attempts } => {
+            format!("no transcript after {attempts} attempt(s): {error}")
+        }
+    }
+}
+
+pub fn episode_line(v: &EpisodeView) -> String {
+    let e = &v.episode;
+    let date = e.published.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "----------".into());
+    format!(
+        "{date}  {} — {}\n            {}",
+        e.podcast_title.as_deref().unwrap_or("?"),
+        e.title,
+        transcript_label(&e.transcript)
+    )
+}
+
+/// `ingest --json`: the ingest summary and how many candidate insights were extracted.
+#[derive(Serialize)]
+pub struct IngestView {
+    #[serde(flatten)]
+    pub summary: IngestSummary,
+    pub insights_extracted: usize,
+}
+
+pub fn print_summary(s: &IngestSummary, insights: usize) {
+    for r in &s.feeds {
+        match &r.outcome {
+            FeedOutcome::Fetched { warnings, .. } => {
+                for w in warnings {
+                    println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
+                }
+            }
+            FeedOutcome::Failed { error, next_attempt_at } => {
+                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
+            }
+            _ => {}
+        }
+    }
+    let sources = if s.transcripts.is_empty() {
+        "none".to_string()
+    } else {
+        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",
+        s.feeds_fetched,
+        s.feeds_unchanged,
+        s.feeds_failed,
+        s.feeds_skipped,
+        s.new_episodes,
+        sources,
+        if s.transcripts_failed > 0 { format!(" ({} failed)", s.transcripts_failed) } else { String::new() }
+    );
+}
+
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A progress bar on a terminal, plain log lines otherwise.
+pub struct ProgressOutput {
+    pub bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressOutput {
+    pub fn new() -> ProgressOutput {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        ProgressOutput { bar }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ProgressOutput {
+    fn started(&self, feeds: usize) {
+        match &self.bar {
+            Some(bar) => bar.set_length(feeds as u64),
+            None => eprintln!("ingest: fetching {feeds} feed(s)"),
+        }
+    }
+
+    fn feed_done(&self, r: &FeedReport) {
+        let name = r.title.as_deref().unwrap_or(&r.url);
+        let line = match &r.outcome {
+            FeedOutcome::Fetched { new_episodes, .. } => {
+                format!("{name}: {new_episodes} new episode(s)")
+            }
+            FeedOutcome::Unchanged => format!("{name}: unchanged"),
+            FeedOutcome::Failed { error, .. } => format!("{name}: failed: {error}"),
+            FeedOutcome::Skipped { next_attempt_at } => {
+                format!("{name}: backing off until {}", when(Some(*next_attempt_at)))
+            }
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            None => eprintln!("ingest: {line}"),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `podsift subs`: the operator's view of subscriptions.
+
+use anyhow::{Result, bail};
+use chrono::Utc;
+
+use podsift::config::Config;
+use podsift::store::Store;
+
+use super::output::print_json;
+use crate::SubsCommand;
+
+pub fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
+    podsift::deliver::Destination::parse(s).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{s:?} is not a destination: use platform:id, e.g. console:local or webhook:https://hooks.example.com/x"
+        )
+    })
+}
+
+pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
+    use podsift::deliver::{DeliveryState, Schedule, Subscription};
+    let existing = |d: &str| -> Result<Subscription> {
+        let dest = destination_arg(d)?;
+        store
+            .subscription(&dest.key())?
+            .ok_or_else(|| anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions"))
+    };
+    match cmd {
+        SubsCommand::Ls { out } => {
+            let subs = store.subscriptions()?;
+            if out.json {
+                return print_json(&subs);
+            }
+            if subs.is_empty() {
+                println!(
+                    "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
+                );
+            }
+            let deliveries = store.deliveries()?;
+            for s in &subs {
+                let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
+                println!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
+                if let Some(d) = deliveries.iter().filter(|d| d.destination == s.destination).max_by_key(|d| d.date) {
+                    let what = match &d.state {
+                        DeliveryState::Sent { at } => {
+                            format!("sent {}", at.format("%Y-%m-%d %H:%M UTC"))
+                        }
+                        DeliveryState::Pending => "pending".into(),
+                        DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
+                        DeliveryState::Failed { error } => format!("failed: {error}"),
+                    };
+                    println!("    last digest {}: {what}", d.date);
+                }
+            }
+        }
+        SubsCommand::Add { destination, time, tz, cron, only, mute, keywords } => {
+            let dest = destination_arg(&destination)?;
+            let tz = tz.unwrap_or_else(|| config.service.default_timezone.clone());
+            let schedule = match cron {
+                Some(expr) => Schedule::cron(&expr, &tz)?,
+                None => Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?,
+            };
+            let mut sub = Subscription::new(dest.clone(), schedule, "operator", Utc::now());
+            sub.only_podcasts = only;
+            sub.mute_podcasts = mute;
+            sub.keywords = keywords;
+            store.put_subscription(&sub)?;
+            store.flush()?;
+            println!("subscribed {dest}: {}", sub.schedule.describe());
+        }
+        SubsCommand::Rm { destination } => {
+            let dest = destination_arg(&destination)?;
+            if !store.remove_subscription(&dest.key())? {
+                bail!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions");
+            }
+            store.flush()?;
+            println!("unsubscribed {dest}");
+        }
+        SubsCommand::Pause { destination, reason } => {
+            let mut s = existing(&destination)?;
+            s.paused = Some(reason);
+            store.put_subscription(&s)?;
+            store.flush()?;
+            println!("paused {}", s.destination);
+        }
+        SubsCommand::Resume { destination } => {
+            let mut s = existing(&destination)?;
+            s.paused = None;
+            store.put_subscription(&s)?;
+            store.flush()?;
+            println!("resumed {}", s.destination);
+        }
+    }
+    Ok(())
+}
