@@ -7,6 +7,8 @@ use crate::model::Segment;
 const FILLERS: &[&str] = &["um", "uh", "erm", "uhm", "hmm", "mm", "ah"];
 /// Shorter "quotes" match too easily to prove anything.
 const MIN_TOKENS: usize = 4;
+/// A "quote" longer than this is not a quote (and would make the search slow).
+const MAX_TOKENS: usize = 200;
 
 /// A word of the transcript: normalized form and where it stands.
 struct Token {
@@ -50,7 +52,7 @@ pub struct Found {
 /// Finds `quote` in the segments (it may run across consecutive segments).
 pub fn find(segments: &[Segment], quote: &str) -> Option<Found> {
     let wanted: Vec<String> = tokens_of(quote).into_iter().map(|t| t.0).collect();
-    if wanted.len() < MIN_TOKENS {
+    if wanted.len() < MIN_TOKENS || wanted.len() > MAX_TOKENS {
         return None;
     }
     let all: Vec<Token> = segments
