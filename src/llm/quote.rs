@@ -102,6 +102,15 @@ mod tests {
     }
 
     #[test]
+    fn an_overlong_quote_is_no_quote() {
+        let long = (0..250).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let segs = [seg(0.0, 100.0, &long)];
+        assert!(find(&segs, &long).is_none());
+        let part = long.split(' ').take(50).collect::<Vec<_>>().join(" ");
+        assert!(find(&segs, &part).is_some());
+    }
+
+    #[test]
     fn quotes_may_run_across_segments() {
         let segs = [seg(0.0, 2.0, "When you first get"), seg(2.0, 4.0, "started in podcasting, it's hard.")];
         let f = find(&segs, "when you first get started in podcasting").unwrap();
