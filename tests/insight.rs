@@ -215,6 +215,18 @@ const DATA: &[(&str, &str)] = &[
     ),
 ];
 
+/// One ingest-and-extract run at the current time with the default config.
+async fn ingest_now(store: &Store) -> (podsift::ingest::IngestSummary, usize) {
+    podsift::pipeline::ingest_and_extract(
+        store,
+        &Config::default(),
+        IngestOptions { now: Utc::now(), force: false },
+        &Quiet,
+    )
+    .await
+    .unwrap()
+}
+
 async fn pipeline_store(dir: &std::path::Path) -> Store {
     let store = Store::open(&dir.join("data")).unwrap();
     for (name, podcast, ago, lines) in
@@ -223,10 +235,7 @@ async fn pipeline_store(dir: &std::path::Path) -> Store {
         let url = local_feed(dir, name, podcast, ago, lines);
         store.put_feed(&Feed::new(&url, Utc::now())).unwrap();
     }
-    let cfg = Config::default();
-    podsift::pipeline::ingest_and_extract(&store, &cfg, IngestOptions { now: Utc::now(), force: false }, &Quiet)
-        .await
-        .unwrap();
+    ingest_now(&store).await;
     store
 }
 
@@ -285,14 +294,7 @@ async fn a_digest_is_built_once_and_a_later_ingest_does_not_reshuffle_it() {
         )],
     );
     store.put_feed(&Feed::new(&url, Utc::now())).unwrap();
-    let (summary, extracted) = podsift::pipeline::ingest_and_extract(
-        &store,
-        &Config::default(),
-        IngestOptions { now: Utc::now(), force: false },
-        &Quiet,
-    )
-    .await
-    .unwrap();
+    let (summary, extracted) = ingest_now(&store).await;
     assert_eq!((summary.new_episodes, extracted > 0), (1, true));
     let after = digest::build_or_get(&store, &cfg, date, now + Duration::hours(1)).unwrap();
     assert_eq!(first, after);
@@ -307,14 +309,7 @@ async fn extraction_runs_once_per_episode() {
     let store = pipeline_store(dir.path()).await;
     let docs = store.corpus().unwrap().docs;
     assert_eq!(docs, 3);
-    let (_, extracted) = podsift::pipeline::ingest_and_extract(
-        &store,
-        &Config::default(),
-        IngestOptions { now: Utc::now(), force: false },
-        &Quiet,
-    )
-    .await
-    .unwrap();
+    let (_, extracted) = ingest_now(&store).await;
     assert_eq!(extracted, 0);
     assert_eq!(store.corpus().unwrap().docs, 3);
 }
