@@ -1,5 +1,5 @@
-//! `podsift run`: the always-on service. Ingests on a schedule, delivers due digests every
-//! tick, serves HTTP, takes commands from the console, and shuts down cleanly on SIGINT or
+//! `podsift run`: the always-on service. Ingests on a schedule (in its own task), delivers due
+//! digests every tick, serves HTTP, takes commands from the console, and shuts down cleanly on SIGINT or
 //! SIGTERM: it stops taking work, gives in-flight sends a grace period, flushes the store and
 //! returns. A send cut off by the deadline stays pending in the outbox and resumes at the next
 //! start.
@@ -83,20 +83,32 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         }
     });
 
+    let grace = Duration::from_secs(config.service.shutdown_grace_seconds);
+    // Ingest runs on its own: a slow feed never holds up a due delivery, and the reverse.
+    let ingest = {
+        let (store, config, metrics, shutdown) =
+            (store.clone(), config.clone(), metrics.clone(), service.shutdown.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(config.service.ingest_every_minutes * 60));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut stop = shutdown.clone();
+            loop {
+                tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    _ = every.tick() => {
+                        if !finish_or_stop(ingest_once(&store, &config, &metrics), &shutdown, grace).await { break; }
+                    }
+                }
+            }
+        })
+    };
     let mut stop_requested = service.shutdown.clone();
     let shutdown = service.shutdown.clone();
-    let mut ingest_every = tokio::time::interval(Duration::from_secs(config.service.ingest_every_minutes * 60));
     let mut tick_every = tokio::time::interval(Duration::from_secs(config.service.tick_seconds));
     tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ingest_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let grace = Duration::from_secs(config.service.shutdown_grace_seconds);
     loop {
         tokio::select! {
-            _ = stop_requested.wait_for(|s| *s) => break,
-            _ = ingest_every.tick() => {
-                let work = ingest_once(&store, &config, &metrics);
-                if !finish_or_stop(work, &shutdown, grace).await { break; }
-            }
+            _ = stopped(&mut stop_requested) => break,
             _ = tick_every.tick() => {
                 let work = async {
                     match deliverer.tick(Utc::now()).await {
@@ -109,6 +121,8 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
             }
         }
     }
+    // The ingest task stops on the same signal, within its own grace period.
+    let _ = tokio::time::timeout(grace + Duration::from_secs(1), ingest).await;
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(grace, server).await;
     store.flush()?;
@@ -126,7 +140,7 @@ async fn finish_or_stop(
     let mut stop = shutdown.clone();
     tokio::select! {
         _ = &mut work => !*shutdown.borrow(),
-        _ = stop.wait_for(|s| *s) => {
+        _ = stopped(&mut stop) => {
             if tokio::time::timeout(grace, work).await.is_err() {
                 tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
             }
@@ -148,4 +162,9 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
         }
         Err(e) => tracing::error!("ingest failed: {e}"),
     }
+}
+
+/// Resolves once shutdown is asked (holding no borrow of the channel across later awaits).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }
