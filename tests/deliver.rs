@@ -191,3 +191,28 @@ async fn subscription_filters_shape_the_digest() {
     assert!(got.iter().all(|b| b["insight"]["podcast"] != muted.as_str()));
     assert_eq!(got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
 }
+
+#[tokio::test]
+async fn days_before_a_subscription_existed_are_not_owed_to_it() {
+    let (_dir, store, server) = setup().await;
+    server.route("/new", vec![Reply::ok("{}")]);
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let dest = Destination::new("webhook", &server.url("/new"));
+    let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(
+            dest.clone(),
+            schedule,
+            "test",
+            at("2026-11-28T10:00:00Z"),
+        ))
+        .unwrap();
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    d.tick(at("2026-11-28T10:05:00Z")).await.unwrap();
+    let yesterday = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    assert_eq!(
+        store.delivery(&dest.key(), yesterday).unwrap(),
+        None,
+        "a day before the subscription was recorded as missed"
+    );
+}

@@ -86,12 +86,17 @@ impl Deliverer {
                 tracing::warn!(destination = %sub.destination, "invalid schedule; skipping");
                 continue;
             };
+            // Days before the subscription existed were never owed to it.
+            let since = sub.schedule.local_date(sub.created_at).unwrap_or(sub.created_at.date_naive());
             for d in dues {
                 let (date, missed) = match d {
                     Due::Now { date, .. } => (date, false),
                     Due::Missed { date, .. } => (date, true),
                     Due::NotYet => continue,
                 };
+                if date < since {
+                    continue;
+                }
                 let existing = self.store.delivery(&sub.destination.key(), date)?;
                 if matches!(
                     existing.as_ref().map(|d| &d.state),
