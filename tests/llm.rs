@@ -405,3 +405,41 @@ async fn with_embeddings_paraphrases_without_shared_words_cluster() {
     let apart = lexical.iter().filter(|e| e.text.contains("outage") || e.text.contains("incident")).count();
     assert_eq!(apart, 2, "{lexical:#?}");
 }
+
+#[tokio::test]
+async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(|c| c.transcription_model = Some("whisper-test".into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in for ffmpeg that checks the arguments podsift passes and cuts the input in two.
+    let ffmpeg = dir.path().join("ffmpeg");
+    std::fs::write(
+        &ffmpeg,
+        "#!/bin/sh\n\
+         case \"$*\" in *'-f segment -segment_time 600 -c copy'*) ;; *) echo \"unexpected args: $*\" >&2; exit 2;; esac\n\
+         for last; do :; done\n\
+         in=''; prev=''; for a; do [ \"$prev\" = '-i' ] && in=\"$a\"; prev=\"$a\"; done\n\
+         head -c 2048 \"$in\" > \"$(printf \"$last\" 0)\"\n\
+         tail -c 2048 \"$in\" > \"$(printf \"$last\" 1)\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let audio = dir.path().join("long.mp3");
+    std::fs::write(&audio, vec![7u8; 4096]).unwrap();
+    s.fake.script(vec![
+        Canned::Content(json!({"text": "a", "duration": 600.0, "segments": [{"start": 0.0, "end": 600.0, "text": " First half of the show."}]}).to_string()),
+        Canned::Content(json!({"text": "b", "duration": 300.0, "segments": [{"start": 10.0, "end": 300.0, "text": " Second half of the show."}]}).to_string()),
+    ]);
+    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
+    t.max_request_bytes = 3000;
+    t.ffmpeg = ffmpeg;
+    let mut ep = episode();
+    ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
+    use podsift::ingest::Transcriber;
+    let segments = t.transcribe(&ep).await.unwrap();
+    assert_eq!(segments.len(), 2);
+    assert_eq!((segments[0].start, segments[1].start), (0.0, 610.0), "the second piece starts after the first");
+    let uploads: Vec<_> = s.fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).collect();
+    assert_eq!(uploads.len(), 2);
+    assert!(uploads.iter().all(|u| u.body["bytes"].as_u64().unwrap() < 4096), "each upload is one piece");
+}
