@@ -164,7 +164,9 @@ pub fn rank<'a>(
 pub enum AskError {
     #[error("{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3")]
     BadRef(String),
-    #[error("there is no digest for {0} yet: run `podsift digest --date {0}` first (after `podsift ingest`)")]
+    #[error(
+        "there is no digest with insights for {0}: `podsift ingest` new episodes, then `podsift digest --date {0}` shows it"
+    )]
     NoDigest(NaiveDate),
     #[error("there is no insight #{n} in the digest of {date}; valid: {valid}")]
     UnknownInsight { date: NaiveDate, n: usize, valid: String },

@@ -344,8 +344,8 @@ impl IngestConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("config file {path}: {message}(see config/podsift.example.toml for every key)")]
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: `{key}` {problem}")]
@@ -355,8 +355,8 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
         Config::parse(&text, path)
     }
 

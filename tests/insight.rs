@@ -408,5 +408,5 @@ async fn references_resolve_or_list_the_valid_ones() {
     let err = ask::resolve(&store, &cfg, "banana", now).unwrap_err().to_string();
     assert!(err.contains("YYYY-MM-DD#N"), "{err}");
     let err = ask::resolve(&store, &cfg, "2001-01-01#1", now).unwrap_err().to_string();
-    assert!(err.contains("no digest for 2001-01-01"), "{err}");
+    assert!(err.contains("no digest with insights for 2001-01-01") && err.contains("podsift ingest"), "{err}");
 }

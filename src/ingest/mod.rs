@@ -240,7 +240,8 @@ fn record_failure(
     feed.consecutive_failures = feed.consecutive_failures.saturating_add(1);
     let wait = retry_after.unwrap_or_else(|| backoff(config, feed.consecutive_failures));
     let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));
-    tracing::warn!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
+    // Info, not warn: the summary and `feeds ls` report it; the service log shows it too.
+    tracing::info!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
     feed.last_error = Some(error.clone());
     feed.next_attempt_at = Some(next);
     FeedOutcome::Failed { error, next_attempt_at: next }

@@ -37,8 +37,8 @@ pub enum StoreError {
     NewerRecord { tree: &'static str, key: String, found: u8, supported: u8 },
     #[error("record {key} in tree {tree} is unreadable: {reason}")]
     Corrupt { tree: &'static str, key: String, reason: String },
-    #[error("could not open the store in {dir}: {source}")]
-    Open { dir: PathBuf, source: sled::Error },
+    #[error("could not open the store in {dir}: {reason}")]
+    Open { dir: PathBuf, reason: String },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
 }
@@ -80,15 +80,14 @@ const META_FORMAT_KEY: &[u8] = b"store_format";
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), source: sled::Error::Io(e) })?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         // A bounded page cache keeps memory flat however many records the store holds.
         let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open().map_err(|e| {
             // sled reports a held lock only as an io::Error with this text.
             if e.to_string().contains("could not acquire lock") {
                 StoreError::InUse { dir: dir.to_path_buf() }
             } else {
-                StoreError::Open { dir: dir.to_path_buf(), source: e }
+                StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() }
             }
         })?;
         let meta = db.open_tree("meta")?;
