@@ -81,7 +81,7 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot set up the HTTP client: {0}")]
-    Client(#[from] FetchError),
+    Client(FetchError),
 }
 
 /// Options of one run.
@@ -127,7 +127,7 @@ pub async fn ingest_with(
     progress: &dyn Progress,
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
-    let fetcher = Fetcher::new(config)?;
+    let fetcher = Fetcher::new(config).map_err(IngestError::Client)?;
     let ctx = Ctx { fetcher: &fetcher, config, transcriber, now: opts.now };
     let feeds = store.feeds()?;
     progress.started(feeds.len());

@@ -40,10 +40,18 @@ pub enum StoreError {
     #[error("could not open the store in {dir}: {reason}")]
     Open { dir: PathBuf, reason: String },
     #[error("store error: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+// By hand rather than #[from]: the message already carries sled's error, and a source would
+// print it twice in an error chain.
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e)
+    }
+}
 
 /// A handle on the sled database. Cheap to clone; every clone shares the same database.
 #[derive(Clone)]
