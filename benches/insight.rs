@@ -11,7 +11,7 @@ use podsift::insight::cluster;
 use podsift::insight::extract::OfflineExtractor;
 use podsift::insight::sentences;
 use podsift::insight::terms::{self, Corpus};
-use podsift::model::{DigestEntry, Episode, Transcript, TranscriptSource, TranscriptStatus};
+use podsift::model::{DigestEntry, Episode, Transcript, TranscriptSource};
 use podsift::store::Store;
 
 fn demo_transcripts() -> Vec<Transcript> {
@@ -28,24 +28,11 @@ fn demo_transcripts() -> Vec<Transcript> {
 }
 
 fn episode(id: &str) -> Episode {
-    Episode {
-        id: id.into(),
-        feed_url: "bench".into(),
-        podcast_title: Some("Bench".into()),
-        guid: None,
-        title: id.into(),
-        link: Some("https://example.com/e".into()),
-        enclosure_url: None,
-        published: Some(Utc::now()),
-        duration_secs: None,
-        show_notes: String::new(),
-        transcripts: vec![],
-        chapters_url: None,
-        persons: vec![],
-        first_seen_at: Utc::now(),
-        transcript: TranscriptStatus::Pending,
-        insights_extracted: false,
-    }
+    let mut e = Episode::new(id, "bench", id, Utc::now());
+    e.podcast_title = Some("Bench".into());
+    e.link = Some("https://example.com/e".into());
+    e.published = Some(e.first_seen_at);
+    e
 }
 
 fn doc_terms(t: &Transcript) -> Vec<String> {

@@ -77,6 +77,28 @@ pub struct Episode {
 }
 
 impl Episode {
+    /// An episode known only by its identity and title; the rest empty, transcript pending.
+    pub fn new(id: &str, feed_url: &str, title: &str, first_seen_at: DateTime<Utc>) -> Episode {
+        Episode {
+            id: id.to_string(),
+            feed_url: feed_url.to_string(),
+            podcast_title: None,
+            guid: None,
+            title: title.to_string(),
+            link: None,
+            enclosure_url: None,
+            published: None,
+            duration_secs: None,
+            show_notes: String::new(),
+            transcripts: Vec::new(),
+            chapters_url: None,
+            persons: Vec::new(),
+            first_seen_at,
+            transcript: TranscriptStatus::Pending,
+            insights_extracted: false,
+        }
+    }
+
     /// When the episode came out: its publication date, or when podsift first saw it.
     pub fn published_or_seen(&self) -> DateTime<Utc> {
         self.published.unwrap_or(self.first_seen_at)

@@ -11,28 +11,17 @@ use podsift::insight::digest;
 use podsift::insight::extract::OfflineExtractor;
 use podsift::insight::sentences;
 use podsift::insight::terms::{self, Corpus};
-use podsift::model::{DigestEntry, Episode, Feed, Insight, Transcript, TranscriptSource, TranscriptStatus};
+use podsift::model::{DigestEntry, Episode, Feed, Insight, Transcript, TranscriptSource};
 use podsift::store::Store;
 
 fn episode(id: &str, title: &str) -> Episode {
-    Episode {
-        id: id.into(),
-        feed_url: format!("file:///{id}.xml"),
-        podcast_title: Some("Go Time".into()),
-        guid: Some(id.into()),
-        title: title.into(),
-        link: Some(format!("https://changelog.com/{id}")),
-        enclosure_url: None,
-        published: Some(chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().into()),
-        duration_secs: None,
-        show_notes: String::new(),
-        transcripts: vec![],
-        chapters_url: None,
-        persons: vec![],
-        first_seen_at: chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().into(),
-        transcript: TranscriptStatus::Pending,
-        insights_extracted: false,
-    }
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().into();
+    let mut e = Episode::new(id, &format!("file:///{id}.xml"), title, at);
+    e.podcast_title = Some("Go Time".into());
+    e.guid = Some(id.into());
+    e.link = Some(format!("https://changelog.com/{id}"));
+    e.published = Some(at);
+    e
 }
 
 fn changelog(name: &str) -> Transcript {

@@ -17,7 +17,7 @@ use podsift::insight::terms::Corpus;
 use podsift::llm::LlmClient;
 use podsift::llm::answer::LlmAnswerer;
 use podsift::llm::extract::LlmExtractor;
-use podsift::model::{DigestEntry, Episode, Segment, Transcript, TranscriptSource, TranscriptStatus};
+use podsift::model::{DigestEntry, Episode, Segment, Transcript, TranscriptSource};
 use podsift::store::Store;
 use serde_json::json;
 
@@ -28,24 +28,13 @@ fn seg(start: f64, speaker: &str, text: &str) -> Segment {
 }
 
 fn episode() -> Episode {
-    Episode {
-        id: "ep1".into(),
-        feed_url: "https://feeds.example/cloud".into(),
-        podcast_title: Some("Cloud Weekly".into()),
-        guid: Some("ep1".into()),
-        title: "The outage".into(),
-        link: Some("https://example.com/ep1".into()),
-        enclosure_url: None,
-        published: Some(Utc::now()),
-        duration_secs: Some(600),
-        show_notes: String::new(),
-        transcripts: vec![],
-        chapters_url: None,
-        persons: vec![],
-        first_seen_at: Utc::now(),
-        transcript: TranscriptStatus::Pending,
-        insights_extracted: false,
-    }
+    let mut e = Episode::new("ep1", "https://feeds.example/cloud", "The outage", Utc::now());
+    e.podcast_title = Some("Cloud Weekly".into());
+    e.guid = Some("ep1".into());
+    e.link = Some("https://example.com/ep1".into());
+    e.published = Some(e.first_seen_at);
+    e.duration_secs = Some(600);
+    e
 }
 
 fn transcript() -> Transcript {

@@ -579,24 +579,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let now = Utc::now();
         store.put_feed(&Feed::new("http://a", now)).unwrap();
-        let ep = Episode {
-            id: "e1".into(),
-            feed_url: "http://a".into(),
-            podcast_title: None,
-            guid: None,
-            title: "t".into(),
-            link: None,
-            enclosure_url: None,
-            published: None,
-            duration_secs: None,
-            show_notes: String::new(),
-            transcripts: vec![],
-            chapters_url: None,
-            persons: vec![],
-            first_seen_at: now,
-            transcript: crate::model::TranscriptStatus::Pending,
-            insights_extracted: false,
-        };
+        let ep = Episode::new("e1", "http://a", "t", now);
         store.put_episode(&ep).unwrap();
         assert_eq!(store.episode_count("http://a").unwrap(), 1);
         assert!(store.remove_feed("http://a").unwrap());
