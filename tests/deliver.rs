@@ -21,9 +21,14 @@ const SECRET: &str = "s3cret";
 
 /// A store with the demo ingested, and a webhook receiver that checks signatures.
 async fn setup() -> (tempfile::TempDir, Store, FakeServer) {
+    setup_at(Utc::now()).await
+}
+
+/// The same, with the demo's episodes dated relative to `now`.
+async fn setup_at(now: chrono::DateTime<Utc>) -> (tempfile::TempDir, Store, FakeServer) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), now, &Quiet).await.unwrap();
     let server = FakeServer::start().await;
     server.require_signature(SECRET);
     (dir, store, server)
@@ -157,19 +162,29 @@ async fn a_slow_destination_does_not_delay_the_others() {
 
 #[tokio::test]
 async fn missed_digests_are_caught_up_within_the_window_and_skipped_after() {
-    let (_dir, store, server) = setup().await;
-    server.route("/recent", vec![Reply::ok("{}")]);
-    server.route("/old", vec![Reply::ok("{}")]);
-    // Both were due while the service was down: 2 hours ago and 7 hours ago (window: 6 hours).
-    subscribe(&store, &server.url("/recent"), 120);
-    let old = subscribe(&store, &server.url("/old"), 420);
-    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
-    d.tick(Utc::now()).await.unwrap();
-    assert_eq!(bodies(&server, "/recent").len(), 5);
-    assert!(server.requests("/old").is_empty(), "a digest 7 hours late was sent");
-    let fire_date = (Utc::now() - chrono::Duration::minutes(420)).date_naive();
-    let rec = store.delivery(&old.key(), fire_date).unwrap().unwrap();
-    assert!(matches!(rec.state, DeliveryState::Skipped { .. }), "{rec:?}");
+    // 03:00 UTC on purpose: the 7-hours-late slot falls on the day before, which once broke
+    // this test whenever it ran at night.
+    for now in ["2026-11-28T03:00:00Z", "2026-11-28T15:00:00Z"] {
+        let now = at(now);
+        let (_dir, store, server) = setup_at(now).await;
+        server.route("/recent", vec![Reply::ok("{}")]);
+        server.route("/old", vec![Reply::ok("{}")]);
+        // Both were due while the service was down: 2 hours ago and 7 hours ago (window: 6 hours).
+        let created = now - chrono::Duration::days(2);
+        common::subscribe_at(&store, Destination::new("webhook", &server.url("/recent")), now, 120, created);
+        let old = common::subscribe_at(&store, Destination::new("webhook", &server.url("/old")), now, 420, created);
+        let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+        d.tick(now).await.unwrap();
+        assert_eq!(bodies(&server, "/recent").len(), 5, "at {now}");
+        assert!(server.requests("/old").is_empty(), "a digest 7 hours late was sent at {now}");
+        let fire_date = (now - chrono::Duration::minutes(420)).date_naive();
+        let rec = store.delivery(&old.key(), fire_date).unwrap().unwrap();
+        assert!(matches!(rec.state, DeliveryState::Skipped { .. }), "{rec:?}");
+    }
+}
+
+fn at(s: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 #[tokio::test]
@@ -196,7 +211,6 @@ async fn subscription_filters_shape_the_digest() {
 async fn days_before_a_subscription_existed_are_not_owed_to_it() {
     let (_dir, store, server) = setup().await;
     server.route("/new", vec![Reply::ok("{}")]);
-    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
     let dest = Destination::new("webhook", &server.url("/new"));
     let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
     store

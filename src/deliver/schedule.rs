@@ -9,20 +9,9 @@
 
 use std::str::FromStr;
 
+pub use crate::model::Schedule;
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
-
-/// A delivery schedule.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Schedule {
-    /// Every day at `time` (HH:MM) local time.
-    Daily { time: String, timezone: String },
-    /// On the days and at the times a cron expression (6 or 7 fields, seconds first) selects;
-    /// at most once per local day (the first match).
-    Cron { expr: String, timezone: String },
-}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {

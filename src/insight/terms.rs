@@ -2,7 +2,7 @@
 //! stop words removed and a light suffix stemmer, plus corpus statistics for weighting rare,
 //! specific words above common ones (IDF, as in TF-IDF and BM25).
 
-use std::collections::HashMap;
+pub use crate::model::Corpus;
 
 /// Words too common to say anything about a claim's subject, including spoken fillers.
 const STOP_WORDS: &[&str] = &[
@@ -317,13 +317,6 @@ pub fn stem(w: &str) -> String {
         }
     }
     w.to_string()
-}
-
-/// Document frequencies over a collection (episodes, passages or candidates).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Corpus {
-    pub docs: u64,
-    pub df: HashMap<String, u64>,
 }
 
 impl Corpus {

@@ -20,29 +20,14 @@ use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
     CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::LlmConfig;
+pub use crate::model::Usage;
 use crate::store::Store;
 
 /// The environment variable holding the API key (not needed by most local servers).
 pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
-
-/// What the model did today, kept in the store and shown by `podsift stats` and /metrics.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Usage {
-    pub requests: u64,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// Episodes whose insights the model wrote.
-    pub episodes: u64,
-    /// Insights dropped because their quote is not in the transcript.
-    pub dropped_quotes: u64,
-    /// Episodes or questions handed to the offline engine (failure or budget).
-    pub fallbacks: u64,
-    pub transcriptions: u64,
-}
 
 impl Usage {
     pub fn tokens(&self) -> u64 {

@@ -12,9 +12,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
-use crate::deliver::{Delivery, Subscription};
-use crate::insight::terms::Corpus;
-use crate::model::{Digest, Episode, Feed, Insight, Transcript};
+use crate::model::{Corpus, Delivery, Digest, Episode, Feed, Insight, Subscription, Transcript, Usage};
 
 /// The layout of the whole store; bumped when trees are renamed or re-keyed.
 pub const STORE_FORMAT: u32 = 1;
@@ -413,12 +411,12 @@ impl Store {
 
     // ---- LLM usage and cache ----
 
-    pub fn llm_usage(&self, date: chrono::NaiveDate) -> Result<crate::llm::Usage> {
+    pub fn llm_usage(&self, date: chrono::NaiveDate) -> Result<Usage> {
         Ok(get(&self.llm, "llm", format!("usage:{date}").as_bytes())?.unwrap_or_default())
     }
 
     /// Every day's LLM usage, oldest first.
-    pub fn llm_usage_all(&self) -> Result<Vec<(String, crate::llm::Usage)>> {
+    pub fn llm_usage_all(&self) -> Result<Vec<(String, Usage)>> {
         let mut out = Vec::new();
         for kv in self.llm.scan_prefix(b"usage:") {
             let (k, v) = kv?;
@@ -428,11 +426,11 @@ impl Store {
     }
 
     /// Changes a day's usage atomically (concurrent callers never lose counts).
-    pub fn update_llm_usage(&self, date: chrono::NaiveDate, f: impl Fn(&mut crate::llm::Usage)) -> Result<()> {
+    pub fn update_llm_usage(&self, date: chrono::NaiveDate, f: impl Fn(&mut Usage)) -> Result<()> {
         let key = format!("usage:{date}");
         let mut failure = None;
         self.llm.update_and_fetch(key.as_bytes(), |old| {
-            let mut usage: crate::llm::Usage = match old {
+            let mut usage: Usage = match old {
                 Some(v) => match decode("llm", key.as_bytes(), v) {
                     Ok(u) => u,
                     Err(e) => {
@@ -440,7 +438,7 @@ impl Store {
                         return old.map(|v| v.to_vec());
                     }
                 },
-                None => crate::llm::Usage::default(),
+                None => Usage::default(),
             };
             f(&mut usage);
             Some(encode(&usage))

@@ -238,10 +238,21 @@ pub fn subscribe_due(
     dest: podsift::deliver::Destination,
     minutes_ago: i64,
 ) -> podsift::deliver::Destination {
-    let time = (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%H:%M").to_string();
+    let now = chrono::Utc::now();
+    subscribe_at(store, dest, now, minutes_ago, now - chrono::Duration::days(2))
+}
+
+/// Subscribes `dest` daily (UTC) at the time `minutes_ago` before `now`, as if subscribed at
+/// `created` (a due time before the subscription existed is never owed to it).
+pub fn subscribe_at(
+    store: &podsift::store::Store,
+    dest: podsift::deliver::Destination,
+    now: chrono::DateTime<chrono::Utc>,
+    minutes_ago: i64,
+    created: chrono::DateTime<chrono::Utc>,
+) -> podsift::deliver::Destination {
+    let time = (now - chrono::Duration::minutes(minutes_ago)).format("%H:%M").to_string();
     let schedule = podsift::deliver::Schedule::daily(&time, "UTC").unwrap();
-    store
-        .put_subscription(&podsift::deliver::Subscription::new(dest.clone(), schedule, "test", chrono::Utc::now()))
-        .unwrap();
+    store.put_subscription(&podsift::deliver::Subscription::new(dest.clone(), schedule, "test", created)).unwrap();
     dest
 }

@@ -1,11 +1,18 @@
-//! The records podsift keeps: feeds, episodes and their transcripts.
+//! The records podsift keeps: feeds, episodes, transcripts, insights and digests here;
+//! subscriptions and deliveries in `delivery`; corpus statistics and LLM usage in `stats`.
 //!
 //! Plain data shared by every stage. Nothing here knows how it is stored (that is `store`) or
 //! where it came from (that is `ingest`); changing a field here means bumping the record version
 //! in `store` when old records can no longer be read as they are.
 
+mod delivery;
+mod stats;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use delivery::{Delivery, DeliveryState, Destination, Schedule, Subscription};
+pub use stats::{Corpus, Usage};
 
 /// A subscribed feed and what podsift knows about fetching it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -1,0 +1,125 @@
+//! Who gets digests and what was sent to them: destinations, subscriptions with their
+//! schedules, and the outbox records of deliveries. Plain data; when a schedule fires, what a
+//! subscriber's filters keep and how the outbox is worked through is decided in `deliver`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where messages go: a platform and that platform's id for a chat, channel or endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Destination {
+    pub platform: String,
+    pub id: String,
+}
+
+impl Destination {
+    pub fn new(platform: &str, id: &str) -> Destination {
+        Destination { platform: platform.to_string(), id: id.to_string() }
+    }
+
+    /// `platform:id`, the form used on the command line and as the store key.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.platform, self.id)
+    }
+
+    /// Parses `platform:id`.
+    pub fn parse(s: &str) -> Option<Destination> {
+        let (p, id) = s.split_once(':')?;
+        (!p.is_empty() && !id.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())).then(|| Destination::new(p, id))
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// A delivery schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every day at `time` (HH:MM) local time.
+    Daily { time: String, timezone: String },
+    /// On the days and at the times a cron expression (6 or 7 fields, seconds first) selects;
+    /// at most once per local day (the first match).
+    Cron { expr: String, timezone: String },
+}
+
+/// A subscribed destination and how it wants its digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Subscription {
+    pub destination: Destination,
+    pub schedule: Schedule,
+    /// Only these podcasts (titles), when not empty.
+    #[serde(default)]
+    pub only_podcasts: Vec<String>,
+    #[serde(default)]
+    pub mute_podcasts: Vec<String>,
+    /// Only insights mentioning one of these words, when not empty.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Why delivery is paused, when it is.
+    pub paused: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// An active subscription with no filters.
+    pub fn new(
+        destination: Destination,
+        schedule: Schedule,
+        created_by: &str,
+        created_at: DateTime<Utc>,
+    ) -> Subscription {
+        Subscription {
+            destination,
+            schedule,
+            only_podcasts: vec![],
+            mute_podcasts: vec![],
+            keywords: vec![],
+            paused: None,
+            created_by: created_by.to_string(),
+            created_at,
+        }
+    }
+}
+
+/// Where one destination's digest of one day stands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Written before the first send; parts listed in `sent` already went out.
+    Pending,
+    Sent {
+        at: DateTime<Utc>,
+    },
+    /// Not sent, on purpose (missed by more than the catch-up window, nothing to send).
+    Skipped {
+        reason: String,
+    },
+    /// Gave up for now; retried on a later tick while the day is still within catch-up.
+    Failed {
+        error: String,
+    },
+}
+
+/// The outbox record of (destination, local day).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    pub destination: Destination,
+    pub date: NaiveDate,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// Platform message ids of the parts sent so far, with the digest rank each carries.
+    pub sent: Vec<(Option<usize>, String)>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// The stable key the parts' idempotency keys derive from.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.destination.key(), self.date)
+    }
+}
