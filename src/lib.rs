@@ -17,6 +17,7 @@ pub mod ask;
 pub mod config;
 pub mod deliver;
 pub mod demo;
+pub mod http;
 pub mod ingest;
 pub mod insight;
 pub mod llm;

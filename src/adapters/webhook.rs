@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::config::WebhookConfig;
 use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
-use crate::ingest::fetch::{USER_AGENT, retry_after};
+use crate::http::{hex, retry_after};
 
 /// The environment variable holding the signing secret.
 pub const SECRET_ENV: &str = "PODSIFT_WEBHOOK_SECRET";
@@ -31,7 +31,7 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(format!("{timestamp}.{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
-    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256={}", hex(&bytes))
 }
 
 impl WebhookAdapter {
@@ -41,13 +41,8 @@ impl WebhookAdapter {
                 "adapters.webhook is enabled but {SECRET_ENV} is empty: set it (see .env.example) or disable the adapter"
             ));
         }
-        crate::ensure_tls_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(Duration::from_secs(config.timeout_secs))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let client = crate::http::client(timeout, Some(timeout))?;
         Ok(WebhookAdapter { client, secret: secret.as_bytes().to_vec(), config: config.clone() })
     }
 }

@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
@@ -241,7 +240,7 @@ impl Deliverer {
                 Err(SendError::Transient(reason)) if transient + 1 < self.config.max_attempts => {
                     transient += 1;
                     Metrics::add(&self.metrics.deliveries_retried, 1);
-                    let wait = backoff(self.config.backoff_base_ms, transient);
+                    let wait = crate::http::backoff(self.config.backoff_base_ms, transient);
                     tracing::debug!(destination = %to, "transient failure ({reason}); retrying in {wait:?}");
                     tokio::time::sleep(wait).await;
                 }
@@ -298,11 +297,4 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         sent: Vec::new(),
         updated_at: now,
     }
-}
-
-/// base * 2^(n-1), with up to 50% random jitter so retries of many destinations spread out.
-pub fn backoff(base_ms: u64, n: u32) -> Duration {
-    let exp = base_ms.saturating_mul(1u64 << n.saturating_sub(1).min(16));
-    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % (exp / 2 + 1);
-    Duration::from_millis(exp + jitter)
 }

@@ -8,17 +8,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderValue};
 
 use crate::config::IngestConfig;
-
-/// The User-Agent podsift sends, naming itself and its version.
-pub const USER_AGENT: &str = concat!("podsift/", env!("CARGO_PKG_VERSION"));
-
-/// Longest Retry-After podsift honours; a longer one is clamped rather than parking a feed for months.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Validators from the previous fetch, for a conditional GET.
 #[derive(Debug, Default, Clone)]
@@ -84,14 +78,8 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(config: &IngestConfig) -> Result<Fetcher, FetchError> {
-        crate::ensure_tls_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(config.connect_timeout())
-            .timeout(config.timeout())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| FetchError::Network { url: String::new(), reason: e.to_string() })?;
+        let client = crate::http::client(config.connect_timeout(), Some(config.timeout()))
+            .map_err(|reason| FetchError::Network { url: String::new(), reason })?;
         Ok(Fetcher { client, timeout: config.timeout(), max_redirects: config.max_redirects })
     }
 
@@ -205,7 +193,7 @@ impl Fetcher {
                 return Err(FetchError::Status {
                     url: url.to_string(),
                     status: status.as_u16(),
-                    retry_after: retry_after(resp.headers(), Utc::now()),
+                    retry_after: crate::http::retry_after(resp.headers(), Utc::now()),
                 });
             }
             let headers = resp.headers().clone();
@@ -311,34 +299,9 @@ fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError
     FetchError::Network { url: url.to_string(), reason }
 }
 
-/// Reads Retry-After as seconds or an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    let d = match v.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => {
-            let when = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-            (when - now).to_std().unwrap_or(Duration::ZERO)
-        }
-    };
-    Some(d.min(MAX_RETRY_AFTER))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
-        assert_eq!(retry_after(&h, Utc::now()), Some(Duration::from_secs(120)));
-        let now = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT").unwrap().with_timezone(&Utc);
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"));
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h, now), None);
-    }
 
     #[test]
     fn locations() {

@@ -249,9 +249,12 @@ fn record_failure(
 
 /// base * 2^(failures-1), capped.
 pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
-    let exp = failures.saturating_sub(1).min(30);
-    let secs = config.backoff_base_secs.saturating_mul(1u64 << exp).min(config.backoff_max_secs);
-    std::time::Duration::from_secs(secs)
+    use std::time::Duration;
+    crate::http::exponential(
+        Duration::from_secs(config.backoff_base_secs),
+        failures,
+        Duration::from_secs(config.backoff_max_secs),
+    )
 }
 
 /// Stable episode identity: feed + guid, or feed + enclosure + title + date without a guid.
@@ -276,7 +279,7 @@ pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
         }
     }
     let digest = h.finalize();
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    crate::http::hex(&digest[..12])
 }
 
 fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -> Episode {

@@ -452,7 +452,7 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
     h.update(episode.id.as_bytes());
     h.update(first.segment.to_le_bytes());
     h.update(first.range.start.to_le_bytes());
-    let id: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let id: String = crate::http::hex(&h.finalize()[..8]);
     Insight {
         id,
         episode_id: episode.id.clone(),

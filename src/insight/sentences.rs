@@ -103,7 +103,7 @@ fn is_abbreviation(before: &str) -> bool {
 }
 
 /// Words and phrases that carry no content in speech.
-const FILLERS: &[&str] = &["um", "uh", "erm", "uhm", "hmm", "mm", "mhm", "ah"];
+pub const FILLERS: &[&str] = &["um", "uh", "erm", "uhm", "hmm", "mm", "mhm", "ah"];
 const LEADING_FILLERS: &[&str] = &[
     "and",
     "but",

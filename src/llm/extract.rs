@@ -179,7 +179,7 @@ fn insight_id(episode_id: &str, quote: &str) -> String {
     let mut h = Sha256::new();
     h.update(episode_id.as_bytes());
     h.update(quote.as_bytes());
-    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::http::hex(&h.finalize()[..8])
 }
 
 fn system_prompt(max: usize) -> String {

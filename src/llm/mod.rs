@@ -60,12 +60,8 @@ impl LlmClient {
     /// Builds a client for `config.base_url`. The key comes from the config or OPENAI_API_KEY.
     pub fn new(config: &LlmConfig, store: Store) -> Result<LlmClient, String> {
         let base = config.base_url.clone().ok_or("llm.base_url is not set")?;
-        crate::ensure_tls_provider();
         let key = std::env::var(API_KEY_ENV).ok().or_else(|| config.api_key.clone()).unwrap_or_default();
-        let http = reqwest::Client::builder()
-            .user_agent(crate::ingest::fetch::USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
+        let http = crate::http::client(Duration::from_secs(10), None)
             .map_err(|e| format!("cannot build the LLM HTTP client: {e}"))?;
         let client =
             Client::build(http, OpenAIConfig::new().with_api_base(base.trim_end_matches('/')).with_api_key(key));

@@ -2,9 +2,9 @@
 //! punctuation, whitespace and spoken fillers, and returns where it really is and what was
 //! really said there.
 
+use crate::insight::sentences::FILLERS;
 use crate::model::Segment;
 
-const FILLERS: &[&str] = &["um", "uh", "erm", "uhm", "hmm", "mm", "ah"];
 /// Shorter "quotes" match too easily to prove anything.
 const MIN_TOKENS: usize = 4;
 /// A "quote" longer than this is not a quote (and would make the search slow).

@@ -1,0 +1,106 @@
+//! What every HTTP conversation of podsift shares: the client it is built from (rustls, user
+//! agent, timeouts), reading Retry-After, backoff with jitter, and the helpers for signed
+//! requests (hex, constant-time comparison). Feeds, the LLM engine and the adapters all use it,
+//! so a fix here reaches them all.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+
+/// Sent with every request podsift makes.
+pub const USER_AGENT: &str = concat!("podsift/", env!("CARGO_PKG_VERSION"));
+/// A Retry-After longer than this is read as this: a server cannot park a feed for months.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A client with podsift's user agent, the given timeouts and no automatic redirects (callers
+/// that follow redirects do it themselves, to remember permanent ones and bound the hops).
+pub fn client(connect_timeout: Duration, timeout: Option<Duration>) -> Result<reqwest::Client, String> {
+    crate::ensure_tls_provider();
+    let mut b = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(t) = timeout {
+        b = b.timeout(t);
+    }
+    b.build().map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// Reads Retry-After as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let when = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+            (when - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+/// base * 2^(n-1), at most `cap`: the wait before attempt n+1 (n counts failures from 1).
+pub fn exponential(base: Duration, n: u32, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << n.saturating_sub(1).min(30)).min(cap)
+}
+
+/// base * 2^(n-1), with up to 50% random jitter so retries of many destinations spread out.
+pub fn backoff(base_ms: u64, n: u32) -> Duration {
+    let exp = exponential(Duration::from_millis(base_ms), n.min(17), Duration::MAX).as_millis() as u64;
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % (exp / 2 + 1);
+    Duration::from_millis(exp + jitter)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= (*a.get(i).unwrap_or(&0) ^ *b.get(i).unwrap_or(&0)) as usize;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        let now = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT").unwrap().with_timezone(&Utc);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, now), None);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("99999999999"));
+        assert_eq!(retry_after(&h, now), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter() {
+        for n in 1..6 {
+            let d = backoff(100, n).as_millis() as u64;
+            let base = 100 << (n - 1);
+            assert!(d >= base && d <= base + base / 2, "{n}: {d}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_in_constant_time_shape() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret-longer"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+    }
+}
