@@ -11,7 +11,9 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use podsift::config::{Config, DeliveryConfig};
 use podsift::deliver::fanout::Deliverer;
-use podsift::deliver::{Adapter, Destination, Limits, Message, Part, Schedule, SendError, Subscription};
+use podsift::deliver::{
+    Adapter, Destination, Limits, Message, Part, ReplyTarget, Schedule, SendError, Subscription, TextUnit,
+};
 use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
@@ -29,18 +31,25 @@ impl Adapter for Recorder {
         "bench"
     }
     fn limits(&self) -> Limits {
-        Limits { max_message_len: 4096, global_per_second: LIMIT, per_destination_per_second: 1.0 }
+        Limits {
+            max_message_len: 4096,
+            unit: TextUnit::Chars,
+            global_per_second: LIMIT,
+            per_destination_per_second: 1.0,
+        }
     }
-    fn render(&self, message: &Message) -> Vec<Part> {
+    /// One message per digest: the benchmark measures pacing across destinations.
+    fn parts(&self, message: &Message) -> Vec<Part> {
         match message {
-            Message::Digest(d) => vec![Part { body: format!("digest {}", d.date), rank: None }],
-            _ => vec![Part { body: String::new(), rank: None }],
+            Message::Digest(d) => vec![Part::Text(format!("digest {}", d.date))],
+            _ => vec![Part::Text(String::new())],
         }
     }
     fn send<'a>(
         &'a self,
         _to: &'a Destination,
         _part: &'a Part,
+        _reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
@@ -83,7 +92,7 @@ fn main() {
                     Destination::new("bench", &format!("{run}-{i}")),
                     Schedule::daily(&time, "UTC").unwrap(),
                     "bench",
-                    now,
+                    now - chrono::Duration::days(1),
                 ))
                 .unwrap();
         }

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub deliveries_retried: AtomicU64,
     pub rate_limit_waits: AtomicU64,
     pub questions_answered: AtomicU64,
+    /// Requests (commands, questions, button presses) adapters handed to the core.
+    pub requests: AtomicU64,
 }
 
 impl Metrics {
@@ -23,7 +25,7 @@ impl Metrics {
 
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 9] = [
+        let rows: [(&str, &str, &AtomicU64); 10] = [
             ("podsift_feeds_fetched_total", "Feeds fetched successfully.", &self.feeds_fetched),
             ("podsift_feeds_failed_total", "Feed fetches that failed.", &self.feeds_failed),
             ("podsift_episodes_total", "New episodes stored.", &self.episodes),
@@ -41,6 +43,7 @@ impl Metrics {
                 &self.rate_limit_waits,
             ),
             ("podsift_questions_answered_total", "Follow-up questions answered.", &self.questions_answered),
+            ("podsift_requests_total", "Requests from readers taken by the core.", &self.requests),
         ];
         let mut s = String::new();
         for (name, help, c) in rows {

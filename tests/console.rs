@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use podsift::adapters::console::{ConsoleAdapter, destination};
 use podsift::config::Config;
-use podsift::deliver::commands::{Core, parse_text_command};
+use podsift::deliver::commands::{Core, parse_line};
 use podsift::deliver::fanout::Deliverer;
-use podsift::deliver::{Adapter, Message};
+use podsift::deliver::{Adapter, Message, Request, Sender};
 use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
@@ -34,9 +34,10 @@ impl Screen {
 }
 
 async fn command(core: &Core, line: &str, now: DateTime<Utc>) -> Message {
-    let cmd = parse_text_command(line, &destination(), "tester", None).unwrap().unwrap();
-    let reply = core.handle(cmd, now).await.unwrap().unwrap();
-    core.deliverer.send_now(&destination(), &reply).await.unwrap();
+    let command = parse_line(line).unwrap().unwrap();
+    let request = Request { destination: destination(), sender: Sender::owner("tester"), reply_to: None, command };
+    let reply = core.handle(&request, now).await.unwrap().unwrap();
+    core.reply(&destination(), None, &reply).await.unwrap();
     reply
 }
 

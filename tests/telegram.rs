@@ -1,6 +1,7 @@
 //! The Telegram adapter against a fake Bot API server (teloxide's `set_api_url`): the full loop
 //! /start → scheduled digest → reply with a question → answer as a reply, buttons, groups,
-//! 429 / 403 / migration, webhook secret checks, an invalid token.
+//! replies to a digest asked for, first-digest timing, 429 / 403 / migration, webhook secret
+//! checks, an invalid token. The core runs on a clock the tests set.
 #![cfg(feature = "telegram")]
 
 mod common;
@@ -8,9 +9,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::telegram::{FakeTelegram, TOKEN, error};
-use podsift::adapters::telegram::{TelegramAdapter, TelegramInbound, WEBHOOK_PATH, check_visible_limit};
+use podsift::adapters::telegram::{TelegramAdapter, TelegramInbound, WEBHOOK_PATH};
 use podsift::config::{Config, TelegramConfig};
 use podsift::deliver::commands::Core;
 use podsift::deliver::fanout::Deliverer;
@@ -59,6 +60,17 @@ fn real_start_update() -> Value {
 }
 
 const CHAT: i64 = 714862471;
+/// The fake Bot API's getMe id for the bot.
+const BOT: i64 = 42;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The morning the tests happen: the demo's episodes came out in the hours before 07:00 UTC.
+fn morning() -> DateTime<Utc> {
+    at("2026-11-28T07:00:00Z")
+}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -67,13 +79,25 @@ struct Setup {
     adapter: Arc<TelegramAdapter>,
     core: Arc<Core>,
     deliverer: Arc<Deliverer>,
+    metrics: Arc<Metrics>,
+    clock: Arc<std::sync::Mutex<DateTime<Utc>>>,
     _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Setup {
+    fn set_time(&self, t: DateTime<Utc>) {
+        *self.clock.lock().unwrap() = t;
+    }
+
+    fn requests(&self) -> String {
+        self.metrics.render().lines().find(|l| l.starts_with("podsift_requests_total")).unwrap().to_string()
+    }
 }
 
 async fn setup(poll: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), morning(), &Quiet).await.unwrap();
     let fake = FakeTelegram::start().await;
     let cfg = TelegramConfig {
         enabled: true,
@@ -95,19 +119,24 @@ async fn setup(poll: bool) -> Setup {
         config.digest.clone(),
         metrics.clone(),
     ));
-    let core = Arc::new(Core::new(
-        store.clone(),
-        config,
-        deliverer.clone(),
-        metrics,
-        Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
-    ));
+    let clock = Arc::new(std::sync::Mutex::new(morning()));
+    let read = clock.clone();
+    let core = Arc::new(
+        Core::new(
+            store.clone(),
+            config,
+            deliverer.clone(),
+            metrics.clone(),
+            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
+        )
+        .with_clock(Arc::new(move || *read.lock().unwrap())),
+    );
     let (stop, rx) = tokio::sync::watch::channel(false);
     if poll {
         let inbound = Box::new(TelegramInbound { adapter: adapter.clone(), webhook_secret: None });
         let _ = inbound.start(core.clone(), rx);
     }
-    Setup { _dir: dir, store, fake, adapter, core, deliverer, _stop: stop }
+    Setup { _dir: dir, store, fake, adapter, core, deliverer, metrics, clock, _stop: stop }
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -120,14 +149,19 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-fn message(update_id: i64, message_id: i64, chat: Value, from: i64, text: &str, reply_to: Option<i64>) -> Value {
+/// A message from user `from`; `reply_to` is (message id, its author) of the message it replies to.
+fn message(update_id: i64, message_id: i64, chat: Value, from: i64, text: &str, reply_to: Option<(i64, i64)>) -> Value {
     let mut m = json!({"message_id": message_id, "date": 1764316800, "chat": chat,
         "from": {"id": from, "is_bot": false, "first_name": "Reader"}, "text": text});
-    if let Some(r) = reply_to {
-        m["reply_to_message"] =
-            json!({"message_id": r, "date": 1764316800, "chat": m["chat"].clone(), "text": "insight"});
+    if let Some((r, author)) = reply_to {
+        m["reply_to_message"] = json!({"message_id": r, "date": 1764316800, "chat": m["chat"].clone(),
+            "from": {"id": author, "is_bot": author == BOT, "first_name": "Someone"}, "text": "earlier"});
     }
     json!({"update_id": update_id, "message": m})
+}
+
+fn text_of(call: &common::telegram::Call) -> String {
+    call.body["text"].as_str().unwrap_or_default().to_string()
 }
 
 fn private() -> Value {
@@ -137,9 +171,11 @@ fn private() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_loop_start_digest_reply_answer_buttons() {
     let s = setup(true).await;
-    // Commands were registered for autocomplete.
+    // Commands were registered for autocomplete, from the core's table.
     let commands = &s.fake.calls("setMyCommands")[0].body["commands"];
-    assert!(commands.as_array().unwrap().iter().any(|c| c["command"] == "ask"), "{commands}");
+    let names: Vec<&str> = commands.as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
+    let table: Vec<&str> = podsift::deliver::commands::COMMANDS.iter().map(|c| c.name).collect();
+    assert_eq!(names, table);
 
     // The real /start update subscribes the private chat.
     s.fake.push_update(real_start_update());
@@ -148,11 +184,14 @@ async fn full_loop_start_digest_reply_answer_buttons() {
     let dest = Destination::new("telegram", &CHAT.to_string());
     assert!(s.store.subscription(&dest.key()).unwrap().is_some());
 
-    // Set a time that is already due, then the scheduled tick delivers.
-    let time = (Utc::now() - chrono::Duration::minutes(1)).format("%H:%M").to_string();
-    s.fake.push_update(message(633291300, 130, private(), CHAT, &format!("/time {time} UTC"), None));
+    assert!(text_of(&s.fake.sent_to(CHAT)[0]).contains("The first comes today at 08:00 (UTC)."));
+
+    // A new time; the scheduled tick delivers at that time, not before.
+    s.fake.push_update(message(633291300, 130, private(), CHAT, "/time 07:30 UTC", None));
     wait_for("the /time reply", || s.fake.sent_to(CHAT).len() >= 2).await;
-    assert_eq!(s.deliverer.tick(Utc::now()).await.unwrap().delivered, 1);
+    assert!(text_of(&s.fake.sent_to(CHAT)[1]).contains("now comes at 07:30 UTC"));
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:29:00Z")).await.unwrap().delivered, 0);
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:31:00Z")).await.unwrap().delivered, 1);
     let sent = s.fake.sent_to(CHAT);
     let digest: Vec<_> = sent[2..].to_vec();
     assert_eq!(digest.len(), 6, "header + 5 insights");
@@ -170,7 +209,14 @@ async fn full_loop_start_digest_reply_answer_buttons() {
 
     // Replying to insight #2's message with a question gets the answer as a reply.
     let second_id = digest[2].body["message_id"].as_i64().unwrap();
-    s.fake.push_update(message(633291301, 131, private(), CHAT, "what exactly was said about that?", Some(second_id)));
+    s.fake.push_update(message(
+        633291301,
+        131,
+        private(),
+        CHAT,
+        "what exactly was said about that?",
+        Some((second_id, BOT)),
+    ));
     wait_for("the answer", || s.fake.sent_to(CHAT).len() >= 9).await;
     let answer = s.fake.sent_to(CHAT).last().unwrap().clone();
     assert!(answer.body["text"].as_str().unwrap().starts_with("About #2"), "{}", answer.body);
@@ -196,7 +242,7 @@ async fn full_loop_start_digest_reply_answer_buttons() {
     let prompt = s.fake.sent_to(CHAT).last().unwrap().clone();
     assert_eq!(prompt.body["reply_markup"]["force_reply"], true);
     let prompt_id = prompt.body["message_id"].as_i64().unwrap();
-    s.fake.push_update(message(633291304, 140, private(), CHAT, "what was the point?", Some(prompt_id)));
+    s.fake.push_update(message(633291304, 140, private(), CHAT, "what was the point?", Some((prompt_id, BOT))));
     wait_for("the answer to the prompt", || s.fake.sent_to(CHAT).len() > before + 1).await;
     assert!(s.fake.sent_to(CHAT).last().unwrap().body["text"].as_str().unwrap().starts_with("About #1"));
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
@@ -208,22 +254,34 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
     let group = json!({"id": -1001, "type": "supergroup", "title": "Readers"});
     s.fake.push_update(message(1, 10, group.clone(), 5, "/start@podsift_bot", None));
     wait_for("the refusal", || !s.fake.sent_to(-1001).is_empty()).await;
-    assert!(s.fake.sent_to(-1001)[0].body["text"].as_str().unwrap().contains("Only the group's admins"));
+    assert!(text_of(&s.fake.sent_to(-1001)[0]).contains("Only people who can manage this chat"));
     assert!(s.store.subscriptions().unwrap().is_empty());
-    s.fake.push_update(message(2, 11, group.clone(), 6, "/start@other_bot", None));
     s.fake.make_admin(5);
     s.fake.push_update(message(3, 12, group.clone(), 5, "/start@podsift_bot 07:30 Europe/Berlin", None));
     wait_for("the subscription", || s.store.subscriptions().unwrap().len() == 1).await;
     assert_eq!(s.store.subscriptions().unwrap()[0].schedule.describe(), "07:30 Europe/Berlin");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(s.fake.sent_to(-1001).len(), 2, "the command for another bot was answered");
+    wait_for("the confirmation", || s.fake.sent_to(-1001).len() == 2).await;
+
+    // Handled directly, so that "ignored" is a fact and not a wait: a command for another bot
+    // and a reply between two people reach the core not at all.
+    let before = s.requests();
+    for ignored in [
+        message(20, 20, group.clone(), 6, "/start@other_bot", None),
+        message(21, 21, group.clone(), 6, "I agree with you", Some((12, 5))),
+    ] {
+        let update: teloxide::types::Update = serde_json::from_value(ignored).unwrap();
+        s.adapter.handle_update(&s.core, update).await;
+    }
+    assert_eq!(s.requests(), before, "an update meant for someone else reached the core");
     // Anyone may ask or read the help.
     s.fake.push_update(message(4, 13, group, 6, "/help", None));
     wait_for("the help", || s.fake.sent_to(-1001).len() == 3).await;
 }
 
+/// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.
 fn subscribe(store: &Store, chat: i64) -> Destination {
-    common::subscribe_due(store, Destination::new("telegram", &chat.to_string()), 1)
+    let dest = Destination::new("telegram", &chat.to_string());
+    common::subscribe_at(store, dest, at("2026-11-28T08:00:00Z"), 1, morning() - chrono::Duration::days(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,7 +304,7 @@ async fn rate_limit_blocked_and_migrated_chats() {
         )],
     );
 
-    let summary = s.deliverer.tick(Utc::now()).await.unwrap();
+    let summary = s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap();
     assert_eq!((summary.delivered, summary.paused), (2, 1), "{summary:?}");
 
     let tries = s.fake.calls("sendMessage").into_iter().filter(|c| c.body["chat_id"] == 1).collect::<Vec<_>>();
@@ -309,14 +367,77 @@ async fn an_invalid_token_is_one_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_texts_split_within_the_limit() {
     let s = setup(false).await;
-    let long = "word & <tag> ".repeat(1000);
-    let parts = s.adapter.render(&Message::Notice(long));
-    assert!(parts.len() >= 3);
-    for p in &parts {
-        check_visible_limit(&p.body).unwrap();
-    }
+    // Emoji count twice in UTF-16 and entities are longer in HTML than on screen: the fake counts
+    // both its own way, and everything sent must arrive whole.
+    let long = "word & <tag> 😀 ".repeat(1000);
     let dest = Destination::new("telegram", "77");
-    s.deliverer.send_now(&dest, &Message::Notice("a < b && c > d".into())).await.unwrap();
-    assert_eq!(s.fake.sent_to(77)[0].body["text"], "a &lt; b &amp;&amp; c &gt; d");
+    s.deliverer.send_now(&dest, None, &Message::Notice(long.clone())).await.unwrap();
+    let sent = s.fake.sent_to(77);
+    assert!(sent.len() >= 3, "{} messages", sent.len());
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+    let received: String = sent
+        .iter()
+        .map(|c| text_of(c).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(received.matches("😀").count(), 1000);
+    assert_eq!(received.matches("<tag>").count(), 1000);
+    s.deliverer.send_now(&dest, None, &Message::Notice("a < b && c > d".into())).await.unwrap();
+    assert_eq!(s.fake.sent_to(77).last().unwrap().body["text"], "a &lt; b &amp;&amp; c &gt; d");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_to_a_digest_asked_for_is_answered_and_other_replies_get_a_hint() {
+    let s = setup(true).await;
+    s.fake.push_update(message(1, 10, private(), CHAT, "/digest", None));
+    wait_for("the digest", || s.fake.sent_to(CHAT).len() == 6).await;
+    let digest = s.fake.sent_to(CHAT);
+    assert!(text_of(&digest[3]).starts_with("<b>#3</b>"), "{}", text_of(&digest[3]));
+    let third = digest[3].body["message_id"].as_i64().unwrap();
+    s.fake.push_update(message(2, 11, private(), CHAT, "who said that?", Some((third, BOT))));
+    wait_for("the answer", || s.fake.sent_to(CHAT).len() == 7).await;
+    let answer = s.fake.sent_to(CHAT)[6].clone();
+    assert!(text_of(&answer).starts_with("About #3"), "{}", text_of(&answer));
+    assert_eq!(answer.body["reply_parameters"]["message_id"], 11);
+
+    // A reply to podsift's digest header carries no insight: a hint, never silence.
+    let header = digest[0].body["message_id"].as_i64().unwrap();
+    s.fake.push_update(message(3, 12, private(), CHAT, "and this?", Some((header, BOT))));
+    wait_for("the hint", || s.fake.sent_to(CHAT).len() == 8).await;
+    let hint = text_of(&s.fake.sent_to(CHAT)[7]);
+    assert!(hint.contains("not one of the insights") && hint.contains("/ask N question"), "{hint}");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_digest_comes_when_announced_and_never_twice_a_day_unasked() {
+    let s = setup(true).await;
+    // Subscribed at 08:17 to the default 08:00: today's 08:00 was never owed to this chat.
+    s.set_time(at("2026-11-28T08:17:00Z"));
+    s.fake.push_update(message(1, 10, private(), CHAT, "/start", None));
+    wait_for("the confirmation", || s.fake.sent_to(CHAT).len() == 1).await;
+    let confirmation = text_of(&s.fake.sent_to(CHAT)[0]);
+    assert!(confirmation.contains("The first comes tomorrow at 08:00 (UTC)."), "{confirmation}");
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:18:00Z")).await.unwrap().delivered, 0);
+    assert_eq!(s.fake.sent_to(CHAT).len(), 1, "a digest due before the subscription was sent");
+    assert_eq!(s.deliverer.tick(at("2026-11-29T08:00:30Z")).await.unwrap().delivered, 1);
+    assert_eq!(s.fake.sent_to(CHAT).len(), 7);
+
+    // Another chat asks for today's digest at 07:30, before its 08:00 delivery: the schedule does
+    // not send it again that day; asking again does.
+    let other = 555;
+    let chat = json!({"id": other, "type": "private", "first_name": "Sam"});
+    s.set_time(at("2026-11-28T07:00:00Z"));
+    s.fake.push_update(message(2, 20, chat.clone(), other, "/start", None));
+    wait_for("the confirmation", || s.fake.sent_to(other).len() == 1).await;
+    s.set_time(at("2026-11-28T07:30:00Z"));
+    s.fake.push_update(message(3, 21, chat.clone(), other, "/digest", None));
+    wait_for("the digest", || s.fake.sent_to(other).len() == 7).await;
+    let dest = Destination::new("telegram", &other.to_string());
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    wait_for("the record", || s.store.delivery(&dest.key(), date).unwrap().is_some()).await;
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:01:00Z")).await.unwrap().delivered, 0);
+    assert_eq!(s.fake.sent_to(other).len(), 7, "the same digest was sent twice in a day unasked");
+    s.fake.push_update(message(4, 22, chat, other, "/digest", None));
+    wait_for("the digest asked again", || s.fake.sent_to(other).len() == 13).await;
 }

@@ -8,13 +8,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::BoxFuture;
 
-use crate::deliver::commands::{Core, parse_text_command};
+use crate::deliver::commands::{Core, parse_line};
 use crate::deliver::inbound::Inbound;
-use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
+use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, Request, SendError, Sender, TextUnit};
 
 /// The one console destination.
 pub fn destination() -> Destination {
     Destination::new("console", "local")
+}
+
+/// One part as terminal text.
+fn render(part: &Part) -> String {
+    match part {
+        Part::DigestHeader { date, .. } => format!("== podsift digest for {date} =="),
+        Part::Entry { entry, .. } => crate::render::entry(entry).trim_end().to_string(),
+        Part::Answer { entry, answer, .. } => format!("About #{} ({}):\n{}", entry.rank, entry.podcast, answer.answer),
+        Part::Prompt { rank, .. } => {
+            format!("What would you like to know about #{rank}? Type /ask {rank} and your question.")
+        }
+        Part::Text(text) => text.clone(),
+    }
 }
 
 pub struct ConsoleAdapter {
@@ -39,28 +52,11 @@ impl Adapter for ConsoleAdapter {
     }
 
     fn limits(&self) -> Limits {
-        Limits { max_message_len: 64 * 1024, global_per_second: 100.0, per_destination_per_second: 100.0 }
-    }
-
-    fn render(&self, message: &Message) -> Vec<Part> {
-        match message {
-            Message::Digest(d) => {
-                let mut parts = vec![Part { body: format!("== podsift digest for {} ==", d.date), rank: None }];
-                parts.extend(
-                    d.insights
-                        .iter()
-                        .map(|e| Part { body: crate::render::entry(e).trim_end().to_string(), rank: Some(e.rank) }),
-                );
-                parts
-            }
-            Message::Answer { entry, answer, .. } => {
-                vec![Part {
-                    body: format!("About #{} ({}):\n{}", entry.rank, entry.podcast, answer.answer),
-                    rank: Some(entry.rank),
-                }]
-            }
-            Message::AskPrompt { rank, text, .. } => vec![Part { body: text.clone(), rank: Some(*rank) }],
-            Message::Notice(text) => vec![Part { body: text.clone(), rank: None }],
+        Limits {
+            max_message_len: 64 * 1024,
+            unit: TextUnit::Chars,
+            global_per_second: 100.0,
+            per_destination_per_second: 100.0,
         }
     }
 
@@ -68,13 +64,13 @@ impl Adapter for ConsoleAdapter {
         &'a self,
         _to: &'a Destination,
         part: &'a Part,
+        _reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
+            let text = render(part);
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            writeln!(out, "{}\n", part.body)
-                .and_then(|_| out.flush())
-                .map_err(|e| SendError::Transient(e.to_string()))?;
+            writeln!(out, "{text}\n").and_then(|_| out.flush()).map_err(|e| SendError::Transient(e.to_string()))?;
             Ok(self.next_id.fetch_add(1, Ordering::Relaxed).to_string())
         })
     }
@@ -96,7 +92,7 @@ impl Inbound for ConsoleInbound {
             let dest = destination();
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
-                let command = match parse_text_command(&line, &dest, "console", None) {
+                let command = match parse_line(&line) {
                     Ok(Some(c)) => c,
                     Ok(None) if line.trim().is_empty() => continue,
                     Ok(None) => {
@@ -108,8 +104,10 @@ impl Inbound for ConsoleInbound {
                         continue;
                     }
                 };
-                let core = core.clone();
-                handle.spawn(async move { core.handle_and_reply(command).await });
+                let request =
+                    Request { destination: dest.clone(), sender: Sender::owner("console"), reply_to: None, command };
+                let _guard = handle.enter();
+                core.submit(request);
             }
         });
         axum::Router::new()

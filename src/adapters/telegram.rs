@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use teloxide::payloads::setters::*;
 use teloxide::prelude::Requester;
 use teloxide::types::{
@@ -18,9 +17,11 @@ use teloxide::{ApiError, Bot, RequestError};
 use tokio::sync::watch;
 
 use crate::config::TelegramConfig;
-use crate::deliver::commands::{Core, parse_text_command};
+use crate::deliver::commands::{self, Access, COMMANDS, Core};
 use crate::deliver::inbound::Inbound;
-use crate::deliver::{Adapter, Command, Destination, Limits, Message, Part, SendError};
+use crate::deliver::{
+    Adapter, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
+};
 use crate::model::{DigestEntry, hms};
 
 /// The environment variable holding the bot token from @BotFather.
@@ -32,25 +33,15 @@ pub const WEBHOOK_PATH: &str = "/telegram/webhook";
 /// Telegram's limit: 4096 UTF-16 code units of text after entity parsing.
 pub const MAX_TEXT: usize = 4096;
 
-/// The commands registered with setMyCommands (so they autocomplete) and listed in bots/telegram.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("start", "Subscribe this chat to the daily top 5 (optionally: HH:MM Area/City)"),
-    ("stop", "Unsubscribe this chat"),
-    ("time", "Change the delivery time: /time 07:30 Europe/Berlin"),
-    ("digest", "Send the latest digest now"),
-    ("ask", "Ask about an insight: /ask 2 what exactly was said?"),
-    ("help", "List the commands"),
-];
-
-/// What one Telegram message carries; rendered by `render`, sent by `send`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-struct Payload {
+/// One Telegram message as rendered from a part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
     /// HTML, every dynamic string escaped.
-    text: String,
+    pub text: String,
     /// Buttons under an insight: (insight id, reference `DATE#N`).
-    buttons: Option<(String, String)>,
-    reply_to: Option<i32>,
-    force_reply: bool,
+    pub buttons: Option<(String, String)>,
+    /// Asks the client to answer this message (the question prompt).
+    pub force_reply: bool,
 }
 
 pub struct TelegramAdapter {
@@ -58,6 +49,8 @@ pub struct TelegramAdapter {
     config: TelegramConfig,
     /// The bot's @username, to tell commands for this bot from commands for others in groups.
     username: String,
+    /// The bot's user id, to tell replies to its own messages from replies to people.
+    bot_id: u64,
 }
 
 /// Escapes text for Telegram's HTML parse mode (also safe inside attribute values).
@@ -103,53 +96,44 @@ fn entry_html(e: &DigestEntry) -> String {
         }
         s
     };
-    let mut quote: Vec<char> = e.quote.chars().collect();
+    fit(&e.quote, build)
+}
+
+/// A text shortened (at a character, with an ellipsis) until `build` of it fits Telegram's limit.
+fn fit(full: &str, build: impl Fn(&str) -> String) -> String {
+    let mut text: Vec<char> = full.chars().collect();
     loop {
-        let q: String = quote.iter().collect();
-        let html = build(&if q.len() < e.quote.len() { format!("{}…", q.trim_end()) } else { q });
-        if visible_len(&html) <= MAX_TEXT || quote.is_empty() {
+        let t: String = text.iter().collect();
+        let html = build(&if t.len() < full.len() { format!("{}…", t.trim_end()) } else { t });
+        if visible_len(&html) <= MAX_TEXT || text.is_empty() {
             return html;
         }
-        let cut = quote.len().saturating_sub(100.max(quote.len() / 10));
-        quote.truncate(cut);
+        let cut = text.len().saturating_sub(100.max(text.len() / 10));
+        text.truncate(cut);
     }
 }
 
-/// Splits plain text into HTML messages that fit, at line breaks where possible.
-fn text_parts(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for line in text.lines() {
-        let escaped = escape(line);
-        if !current.is_empty() && visible_len(&current) + visible_len(&escaped) + 1 > MAX_TEXT {
-            parts.push(std::mem::take(&mut current));
-        }
-        // A single over-long line is cut by characters.
-        let mut rest: Vec<char> = line.chars().collect();
-        while visible_len(&escape(&rest.iter().collect::<String>())) > MAX_TEXT {
-            let head: String = rest.drain(..MAX_TEXT / 2).collect();
-            parts.push(escape(&head));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&escape(&rest.iter().collect::<String>()));
+/// One part as a Telegram message.
+pub fn render(part: &Part) -> Rendered {
+    let plain = |text: String| Rendered { text, buttons: None, force_reply: false };
+    match part {
+        Part::DigestHeader { date, count, .. } => plain(format!("<b>podsift · top {count} for {date}</b>")),
+        Part::Entry { date, entry, .. } => Rendered {
+            text: entry_html(entry),
+            buttons: Some((entry.id.clone(), format!("{date}#{}", entry.rank))),
+            force_reply: false,
+        },
+        Part::Answer { entry, answer, .. } => plain(fit(&answer.answer, |a| {
+            format!("About #{} ({} — {}):\n{}", entry.rank, escape(&entry.podcast), escape(&entry.episode), escape(a))
+        })),
+        Part::Prompt { rank, .. } => Rendered {
+            text: format!("What would you like to know about #{rank}? Reply to this message with your question."),
+            buttons: None,
+            force_reply: true,
+        },
+        // The core split the text within the limit; escaping does not change what Telegram counts.
+        Part::Text(text) => plain(escape(text)),
     }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
-    parts
-}
-
-/// Checks a rendered part's text against Telegram's size limit (for tests and diagnostics).
-pub fn check_visible_limit(part_body: &str) -> Result<usize, String> {
-    let payload: Payload = serde_json::from_str(part_body).map_err(|e| e.to_string())?;
-    let len = visible_len(&payload.text);
-    if len > MAX_TEXT { Err(format!("{len} UTF-16 units, over {MAX_TEXT}")) } else { Ok(len) }
-}
-
-fn part(payload: Payload, rank: Option<usize>) -> Part {
-    Part { body: serde_json::to_string(&payload).expect("payloads serialize"), rank }
 }
 
 impl TelegramAdapter {
@@ -170,10 +154,10 @@ impl TelegramAdapter {
             other => format!("cannot reach the Telegram Bot API at {}: {other}", bot.api_url()),
         })?;
         let username = me.username.clone().unwrap_or_default();
-        let commands: Vec<BotCommand> = COMMANDS.iter().map(|(c, d)| BotCommand::new(*c, *d)).collect();
+        let commands: Vec<BotCommand> = COMMANDS.iter().map(|c| BotCommand::new(c.name, c.summary)).collect();
         bot.set_my_commands(commands).await.map_err(|e| format!("setMyCommands failed: {e}"))?;
         tracing::info!("Telegram bot @{username} connected");
-        Ok(TelegramAdapter { bot, config: config.clone(), username })
+        Ok(TelegramAdapter { bot, config: config.clone(), username, bot_id: me.id.0 })
     }
 
     async fn is_admin(&self, chat: ChatId, user: UserId) -> bool {
@@ -186,55 +170,53 @@ impl TelegramAdapter {
         }
     }
 
-    /// Translates one update into core commands and runs them.
-    pub async fn handle_update(&self, core: &Core, update: Update) {
+    /// Translates one update into a request for the core; the core answers in the background.
+    pub async fn handle_update(&self, core: &Arc<Core>, update: Update) {
         match update.kind {
             UpdateKind::Message(m) => {
                 let Some(text) = m.text() else { return };
                 let dest = Destination::new("telegram", &m.chat.id.0.to_string());
                 let user = m.from.as_ref();
-                let created_by = user.map(|u| format!("telegram:{}", u.id.0)).unwrap_or_else(|| "telegram".into());
+                let id = user.map(|u| format!("telegram:{}", u.id.0)).unwrap_or_else(|| "telegram".into());
                 let group = !m.chat.is_private();
+                let request = |command, can_manage| Request {
+                    destination: dest.clone(),
+                    sender: Sender { id: id.clone(), can_manage },
+                    reply_to: Some(ReplyTarget(m.id.0.to_string())),
+                    command,
+                };
                 if let Some(rest) = text.strip_prefix('/') {
-                    let word = rest.split_whitespace().next().unwrap_or("");
+                    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                    // In groups a command may name its bot: /start@podsift_bot.
                     let (name, bot) = word.split_once('@').map_or((word, None), |(n, b)| (n, Some(b)));
                     if bot.is_some_and(|b| !b.eq_ignore_ascii_case(&self.username)) {
                         return; // a command for another bot in the same group
                     }
-                    let needs_admin =
-                        matches!(name.to_lowercase().as_str(), "start" | "stop" | "time" | "subscribe" | "unsubscribe");
-                    let admin = match (group && needs_admin, user) {
+                    let needs_manager = commands::spec(name).is_some_and(|c| c.access == Access::Managers);
+                    let can_manage = match (group && needs_manager, user) {
                         (true, Some(u)) => Some(self.is_admin(m.chat.id, u.id).await),
                         (true, None) => Some(false),
                         _ => None,
                     };
-                    match parse_text_command(text, &dest, &created_by, admin) {
-                        Ok(Some(Command::Ask { destination, reference, question, .. })) => {
-                            let reply_to = Some(m.id.0.to_string());
-                            core.handle_and_reply(Command::Ask { destination, reference, question, reply_to }).await
+                    match commands::parse(name, args, "/") {
+                        Ok(command) => core.submit(request(command, can_manage)),
+                        Err(e) => {
+                            core.reply(&dest, Some(&ReplyTarget(m.id.0.to_string())), &Message::Notice(e)).await;
                         }
-                        Ok(Some(cmd)) => core.handle_and_reply(cmd).await,
-                        Ok(None) => {}
-                        Err(e) => core.reply(&dest, &Message::Notice(e)).await,
                     }
                 } else if let Some(replied) = m.reply_to_message() {
-                    // A reply to an insight (or to a question prompt) is a question about it.
-                    match core.store.message_ref(&dest.key(), &replied.id.0.to_string()) {
-                        Ok(Some((date, rank))) => {
-                            let cmd = Command::Ask {
-                                destination: dest,
-                                reference: format!("{date}#{rank}"),
-                                question: text.to_string(),
-                                reply_to: Some(m.id.0.to_string()),
-                            };
-                            core.handle_and_reply(cmd).await
-                        }
-                        Ok(None) => {}
-                        Err(e) => tracing::error!("cannot look up the replied-to message: {e}"),
+                    // A reply to one of podsift's messages is a question about the insight that
+                    // message carries; replies between people are none of podsift's business.
+                    let to_bot = replied.from.as_ref().is_none_or(|u| u.id.0 == self.bot_id);
+                    if to_bot {
+                        let command =
+                            Command::AskAbout { message_id: replied.id.0.to_string(), question: text.to_string() };
+                        core.submit(request(command, None));
+                    } else if !group {
+                        self.hint(core, &dest).await;
                     }
                 } else if !group {
-                    let hint = "Reply to one of the insights with your question, or /help for the commands.";
-                    core.reply(&dest, &Message::Notice(hint.into())).await;
+                    self.hint(core, &dest).await;
                 }
             }
             UpdateKind::CallbackQuery(q) => {
@@ -242,14 +224,15 @@ impl TelegramAdapter {
                 let dest = Destination::new("telegram", &message.chat().id.0.to_string());
                 let data = q.data.clone().unwrap_or_default();
                 let (ack, command) = if let Some(id) = data.strip_prefix("fb:up:") {
-                    ("Thanks, noted 👍", Some(Command::Feedback { destination: dest, insight: id.into(), up: true }))
+                    ("Thanks, noted 👍", Some(Command::Feedback { insight: id.into(), up: true }))
                 } else if let Some(id) = data.strip_prefix("fb:down:") {
-                    ("Thanks, noted 👎", Some(Command::Feedback { destination: dest, insight: id.into(), up: false }))
+                    ("Thanks, noted 👎", Some(Command::Feedback { insight: id.into(), up: false }))
                 } else if let Some(reference) = data.strip_prefix("ask:") {
-                    ("", Some(Command::PromptQuestion { destination: dest, reference: reference.into() }))
+                    ("", Some(Command::PromptQuestion { reference: reference.into() }))
                 } else {
                     ("This button is no longer supported.", None)
                 };
+                // Acknowledged first: Telegram shows a spinner on the button until then.
                 let mut answer = self.bot.answer_callback_query(q.id.clone());
                 if !ack.is_empty() {
                     answer = answer.text(ack);
@@ -257,12 +240,18 @@ impl TelegramAdapter {
                 if let Err(e) = answer.await {
                     tracing::warn!("answerCallbackQuery failed: {e}");
                 }
-                if let Some(cmd) = command {
-                    core.handle_and_reply(cmd).await;
+                if let Some(command) = command {
+                    let sender = Sender { id: format!("telegram:{}", q.from.id.0), can_manage: None };
+                    core.submit(Request { destination: dest, sender, reply_to: None, command });
                 }
             }
             _ => {}
         }
+    }
+
+    async fn hint(&self, core: &Core, dest: &Destination) {
+        let hint = "Reply to one of the insights with your question, or /help for the commands.";
+        core.reply(dest, None, &Message::Notice(hint.into())).await;
     }
 
     /// Long polling until shutdown. Errors back off; an invalid token stops polling.
@@ -310,6 +299,7 @@ impl Adapter for TelegramAdapter {
     fn limits(&self) -> Limits {
         Limits {
             max_message_len: MAX_TEXT,
+            unit: TextUnit::Utf16,
             global_per_second: self.config.global_per_second,
             per_destination_per_second: self.config.per_chat_per_second,
         }
@@ -324,47 +314,15 @@ impl Adapter for TelegramAdapter {
         }
     }
 
-    fn render(&self, message: &Message) -> Vec<Part> {
-        let plain = |text: &str| {
-            text_parts(text).into_iter().map(|t| Payload { text: t, buttons: None, reply_to: None, force_reply: false })
-        };
-        match message {
-            Message::Digest(d) => {
-                let header = format!("<b>podsift · top {} for {}</b>", d.insights.len(), d.date);
-                let mut parts =
-                    vec![part(Payload { text: header, buttons: None, reply_to: None, force_reply: false }, None)];
-                for e in &d.insights {
-                    let payload = Payload {
-                        text: entry_html(e),
-                        buttons: Some((e.id.clone(), format!("{}#{}", d.date, e.rank))),
-                        reply_to: None,
-                        force_reply: false,
-                    };
-                    parts.push(part(payload, Some(e.rank)));
-                }
-                parts
-            }
-            Message::Answer { entry, answer, reply_to } => {
-                let reply_to = reply_to.as_deref().and_then(|r| r.parse().ok());
-                let text = format!("About #{} ({} — {}):\n{}", entry.rank, entry.podcast, entry.episode, answer.answer);
-                plain(&text).map(|p| part(Payload { reply_to, ..p }, Some(entry.rank))).collect()
-            }
-            Message::AskPrompt { rank, text, .. } => {
-                plain(text).map(|p| part(Payload { force_reply: true, ..p }, Some(*rank))).collect()
-            }
-            Message::Notice(text) => plain(text).map(|p| part(p, None)).collect(),
-        }
-    }
-
     fn send<'a>(
         &'a self,
         to: &'a Destination,
         part: &'a Part,
+        reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
-            let payload: Payload =
-                serde_json::from_str(&part.body).map_err(|e| SendError::Invalid(format!("bad payload: {e}")))?;
+            let payload = render(part);
             let chat: i64 = to.id.parse().map_err(|_| SendError::Invalid(format!("{to} is not a Telegram chat id")))?;
             let mut req =
                 self.bot.send_message(ChatId(chat), payload.text).parse_mode(ParseMode::Html).link_preview_options(
@@ -386,7 +344,7 @@ impl Adapter for TelegramAdapter {
             if payload.force_reply {
                 req = req.reply_markup(ForceReply::new());
             }
-            if let Some(r) = payload.reply_to {
+            if let Some(r) = reply_to.and_then(|r| r.0.parse().ok()) {
                 req = req.reply_parameters(ReplyParameters::new(MessageId(r)).allow_sending_without_reply());
             }
             match req.await {

@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::config::WebhookConfig;
-use crate::deliver::{Adapter, Destination, Limits, Message, Part, SendError};
+use crate::deliver::{Adapter, Destination, Limits, Message, Part, ReplyTarget, SendError, TextUnit};
 use crate::http::{hex, retry_after};
 
 /// The environment variable holding the signing secret.
@@ -32,6 +32,28 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     mac.update(format!("{timestamp}.{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
     format!("sha256={}", hex(&bytes))
+}
+
+/// One part as the JSON body a receiver gets. `in_reply_to` is the id of the receiver's message
+/// that asked, when the question came with one.
+fn render(part: &Part, reply_to: Option<&ReplyTarget>) -> String {
+    let in_reply_to = reply_to.map(|r| r.0.as_str());
+    let mut v = match part {
+        Part::Entry { date, total, entry } => json!({"type": "digest", "date": date, "total": total, "insight": entry}),
+        Part::Answer { date, entry, answer } => json!({"type": "answer", "date": date, "insight": entry.id,
+            "rank": entry.rank, "answer": answer, "in_reply_to": in_reply_to}),
+        Part::Prompt { date, rank } => json!({"type": "notice", "date": date, "rank": rank,
+            "text": format!("What would you like to know about #{rank}?"), "in_reply_to": in_reply_to}),
+        Part::Text(text) => json!({"type": "notice", "text": text, "in_reply_to": in_reply_to}),
+        Part::DigestHeader { date, count, .. } => json!({"type": "digest_header", "date": date, "total": count}),
+    };
+    let mut body = v.to_string();
+    if body.len() > MAX_BODY {
+        // Quotes are the only unbounded strings; shorten them rather than fail.
+        v["insight"]["quote"] = json!("(quote too long to send)");
+        body = v.to_string();
+    }
+    body
 }
 
 impl WebhookAdapter {
@@ -54,51 +76,29 @@ impl Adapter for WebhookAdapter {
 
     fn limits(&self) -> Limits {
         Limits {
-            max_message_len: MAX_BODY,
+            max_message_len: MAX_BODY / 2,
+            unit: TextUnit::Chars,
             global_per_second: self.config.global_per_second,
             per_destination_per_second: self.config.per_destination_per_second,
         }
     }
 
-    fn render(&self, message: &Message) -> Vec<Part> {
-        let parts: Vec<(Option<usize>, serde_json::Value)> = match message {
-            Message::Digest(d) => d
-                .insights
-                .iter()
-                .map(|e| {
-                    (Some(e.rank), json!({"type": "digest", "date": d.date, "total": d.insights.len(), "insight": e}))
-                })
-                .collect(),
-            Message::Answer { entry, answer, .. } => {
-                vec![(
-                    Some(entry.rank),
-                    json!({"type": "answer", "insight": entry.id, "rank": entry.rank, "answer": answer}),
-                )]
-            }
-            Message::AskPrompt { rank, text, .. } => vec![(Some(*rank), json!({"type": "notice", "text": text}))],
-            Message::Notice(text) => vec![(None, json!({"type": "notice", "text": text}))],
-        };
+    /// A receiver gets the insights themselves; the digest's header carries nothing for it.
+    fn parts(&self, message: &Message) -> Vec<Part> {
+        let mut parts = crate::deliver::parts::split(message, &self.limits());
+        parts.retain(|p| !matches!(p, Part::DigestHeader { .. }));
         parts
-            .into_iter()
-            .map(|(rank, mut v)| {
-                let mut body = v.to_string();
-                if body.len() > MAX_BODY {
-                    // Quotes are the only unbounded strings; shorten them rather than fail.
-                    v["insight"]["quote"] = json!("(quote too long to send)");
-                    body = v.to_string();
-                }
-                Part { body, rank }
-            })
-            .collect()
     }
 
     fn send<'a>(
         &'a self,
         to: &'a Destination,
         part: &'a Part,
+        reply_to: Option<&'a ReplyTarget>,
         key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
+            let body = render(part, reply_to);
             let ts = chrono::Utc::now().timestamp();
             let resp = self
                 .client
@@ -106,8 +106,8 @@ impl Adapter for WebhookAdapter {
                 .header("content-type", "application/json")
                 .header("idempotency-key", key)
                 .header("x-podsift-timestamp", ts.to_string())
-                .header("x-podsift-signature", sign(&self.secret, ts, &part.body))
-                .body(part.body.clone())
+                .header("x-podsift-signature", sign(&self.secret, ts, &body))
+                .body(body)
                 .send()
                 .await
                 .map_err(|e| SendError::Transient(if e.is_timeout() { "timed out".into() } else { e.to_string() }))?;

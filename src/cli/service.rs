@@ -70,7 +70,8 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
         let server = podsift::demo::DemoServer::start(now).await.context("cannot start the demo server")?;
         server.subscribe(&store, now)?;
         _demo_server = Some(server);
-        // Subscribe the console for right now, so the first tick delivers the digest.
+        // Subscribe the console for this very minute, as if subscribed just before it, so the
+        // first tick delivers the digest (a time that passed before subscribing is not owed).
         let time = now.format("%H:%M").to_string();
         let dest = podsift::adapters::console::destination();
         if store.subscription(&dest.key())?.is_none() {
@@ -78,7 +79,7 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
                 dest,
                 podsift::deliver::Schedule::daily(&time, "UTC")?,
                 "demo",
-                now,
+                now - chrono::Duration::minutes(1),
             ))?;
         }
         config.service.tick_seconds = config.service.tick_seconds.min(5);

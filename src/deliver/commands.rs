@@ -1,39 +1,173 @@
-//! What the core does with a command from any adapter, and the reply it sends back. Adapters
-//! only translate platform events into [`Command`]s; the decisions are all here.
+//! What the core does with a request from any adapter, and the reply it sends back. Adapters
+//! only translate platform events into [`Request`]s and acknowledge them; the decisions are all
+//! here, and so is the one table of commands every platform registers and /help is written from.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::fanout::Deliverer;
-use super::{Command, Message, Schedule, Subscription};
+use super::{Command, Delivery, DeliveryState, Destination, Message, ReplyTarget, Request, Schedule, Subscription};
 use crate::ask::{self, Answerer};
 use crate::config::Config;
 use crate::insight::digest;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-/// The commands a reader can use, for help texts.
-pub const HELP: &str = "podsift sends the day's top 5 podcast insights and answers questions about them.\n\
-/start [HH:MM Area/City] — subscribe (daily digest, default time from the operator)\n\
-/stop — unsubscribe\n\
-/time HH:MM Area/City — change the delivery time, e.g. /time 07:30 Europe/Berlin\n\
-/digest — the latest digest now\n\
-/ask N question — ask about insight N of today's digest, e.g. /ask 2 what exactly was said?\n\
-/help — this list";
+/// Who may use a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    /// Whoever may manage the chat or channel (a group's admins, a channel's managers). The
+    /// adapter tells the core whether the sender may; the core refuses when not.
+    Managers,
+}
+
+/// One command of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Other names that work too (`start` for `subscribe`, as Telegram clients send /start).
+    pub aliases: &'static [&'static str],
+    /// The arguments, as shown in help (`[HH:MM Area/City]`).
+    pub args: &'static str,
+    pub access: Access,
+    /// One line for command registration and help.
+    pub summary: &'static str,
+    /// The arguments of a good example (`07:30 Europe/Berlin`).
+    pub example: &'static str,
+}
+
+/// Every command, in the order help lists them.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "subscribe",
+        aliases: &["start"],
+        args: "[HH:MM Area/City]",
+        access: Access::Managers,
+        summary: "Subscribe here to the daily top 5 (optionally at a time and timezone)",
+        example: "07:30 Europe/Berlin",
+    },
+    CommandSpec {
+        name: "unsubscribe",
+        aliases: &["stop"],
+        args: "",
+        access: Access::Managers,
+        summary: "Stop the daily digest here",
+        example: "",
+    },
+    CommandSpec {
+        name: "time",
+        aliases: &[],
+        args: "HH:MM Area/City",
+        access: Access::Managers,
+        summary: "Change the delivery time",
+        example: "07:30 Europe/Berlin",
+    },
+    CommandSpec {
+        name: "digest",
+        aliases: &[],
+        args: "",
+        access: Access::Anyone,
+        summary: "Send today's digest now",
+        example: "",
+    },
+    CommandSpec {
+        name: "ask",
+        aliases: &[],
+        args: "N question",
+        access: Access::Anyone,
+        summary: "Ask about insight N of today's digest",
+        example: "2 what exactly was said about that?",
+    },
+    CommandSpec {
+        name: "help",
+        aliases: &[],
+        args: "",
+        access: Access::Anyone,
+        summary: "List the commands",
+        example: "",
+    },
+];
+
+/// The command called `name` (or one of its aliases), case-insensitively.
+pub fn spec(name: &str) -> Option<&'static CommandSpec> {
+    let name = name.to_lowercase();
+    COMMANDS.iter().find(|c| c.name == name || c.aliases.contains(&name.as_str()))
+}
+
+/// The help text, with commands written as this platform types them (`prefix` is `/` or
+/// `/podsift `).
+pub fn help(prefix: &str) -> String {
+    let mut s = String::from("podsift sends the day's top 5 podcast insights and answers questions about them.\n");
+    for c in COMMANDS {
+        let args = if c.args.is_empty() { String::new() } else { format!(" {}", c.args) };
+        let example =
+            if c.example.is_empty() { String::new() } else { format!(", e.g. {prefix}{} {}", c.name, c.example) };
+        let who = if c.access == Access::Managers { " (people who manage this chat)" } else { "" };
+        s.push_str(&format!("{prefix}{}{args} — {}{example}{who}\n", c.name, c.summary));
+    }
+    s.push_str("Or reply to one of the insights with your question.");
+    s
+}
+
+fn usage(spec: &CommandSpec, prefix: &str) -> String {
+    format!("Example: {prefix}{} {}", spec.name, spec.example).trim_end().to_string()
+}
+
+/// Parses command `name` with its argument text. Err carries what was wrong and a good example,
+/// in this platform's syntax.
+pub fn parse(name: &str, args: &str, prefix: &str) -> Result<Command, String> {
+    let Some(spec) = spec(name) else {
+        return Err(format!("unknown command {prefix}{name}; {prefix}help lists the commands"));
+    };
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let schedule = |words: &[&str]| -> Result<Schedule, String> {
+        match words {
+            [time, tz] => Schedule::daily(time, tz).map_err(|e| format!("{e}. {}", usage(spec, prefix))),
+            _ => Err(format!("{prefix}{} takes a time and a timezone. {}", spec.name, usage(spec, prefix))),
+        }
+    };
+    Ok(match spec.name {
+        "subscribe" => Command::Subscribe { schedule: if words.is_empty() { None } else { Some(schedule(&words)?) } },
+        "unsubscribe" => Command::Unsubscribe,
+        "time" => Command::SetSchedule { schedule: schedule(&words)? },
+        "digest" => Command::DigestNow,
+        "ask" => match words.split_first() {
+            Some((n, q)) if !q.is_empty() => Command::Ask { reference: n.to_string(), question: q.join(" ") },
+            _ => {
+                return Err(format!("{prefix}ask takes an insight number and a question. {}", usage(spec, prefix)));
+            }
+        },
+        _ => Command::Help,
+    })
+}
+
+/// Parses a typed line (`/ask 2 why?`): Ok(None) for text that is not a command.
+pub fn parse_line(text: &str) -> Result<Option<Command>, String> {
+    let Some(rest) = text.trim().strip_prefix('/') else {
+        return Ok(None);
+    };
+    let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    parse(name, args, "/").map(Some)
+}
 
 /// Questions and answers remembered per thread (destination and insight).
 const THREAD_TURNS: usize = 3;
 
-/// Runs commands against the store and sends the replies.
+/// The time source; a test passes a fixed one.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Runs requests against the store and sends the replies.
 pub struct Core {
-    pub store: Store,
+    store: Store,
     pub config: Config,
     pub deliverer: Arc<Deliverer>,
     pub metrics: Arc<Metrics>,
     /// Writes answers: the offline quoting one, or an LLM's.
     pub answerer: Arc<dyn Answerer>,
+    clock: Clock,
     /// The last few questions and answers per (destination, insight), so a follow-up can refer
     /// to the one before. In memory: a restart starts threads afresh.
     threads: Mutex<HashMap<String, VecDeque<(String, String)>>>,
@@ -47,28 +181,71 @@ impl Core {
         metrics: Arc<Metrics>,
         answerer: Arc<dyn Answerer>,
     ) -> Core {
-        Core { store, config, deliverer, metrics, answerer, threads: Mutex::new(HashMap::new()) }
+        Core {
+            store,
+            config,
+            deliverer,
+            metrics,
+            answerer,
+            clock: Arc::new(Utc::now),
+            threads: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Handles a command and returns the reply to send to its destination, if any (feedback
-    /// gets none: the adapter acknowledges the button press itself).
-    pub async fn handle(&self, command: Command, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
+    /// The same core reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Core {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The one way requests come in: returns at once, so the adapter can acknowledge the
+    /// platform within its deadline; the work and its reply follow in the background.
+    pub fn submit(self: &Arc<Self>, request: Request) {
+        Metrics::add(&self.metrics.requests, 1);
+        let core = self.clone();
+        tokio::spawn(async move { core.handle_and_reply(request).await });
+    }
+
+    /// Which insight (date, rank) a message podsift sent here is about, if any.
+    pub fn insight_for_message(&self, destination: &Destination, message_id: &str) -> Option<(NaiveDate, usize)> {
+        match self.store.message_ref(&destination.key(), message_id) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(%destination, "cannot look up a sent message: {e}");
+                None
+            }
+        }
+    }
+
+    /// Remembers that a platform message (a thread an adapter opened for an insight, say) is
+    /// about insight `rank` of `date`, so questions in it reach that insight.
+    pub fn remember_message(&self, destination: &Destination, message_id: &str, date: NaiveDate, rank: usize) {
+        if let Err(e) = self.store.put_message_ref(&destination.key(), message_id, date, rank) {
+            tracing::error!(%destination, "cannot remember a sent message: {e}");
+        }
+    }
+
+    /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
+    /// acknowledges the button press itself).
+    pub async fn handle(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
         let notice = |text: String| Ok(Some(Message::Notice(text)));
-        let admin_only = matches!(
-            command,
-            Command::Subscribe { admin: Some(false), .. }
-                | Command::Unsubscribe { admin: Some(false), .. }
-                | Command::SetSchedule { admin: Some(false), .. }
-        );
-        if admin_only {
+        let destination = &request.destination;
+        let prefix = self.deliverer.command_prefix(&destination.platform);
+        let needs_manager =
+            matches!(request.command, Command::Subscribe { .. } | Command::Unsubscribe | Command::SetSchedule { .. });
+        if needs_manager && request.sender.can_manage == Some(false) {
             return notice(
-                "Only the group's admins can subscribe, unsubscribe or change the time of this group.".into(),
+                "Only people who can manage this chat can subscribe it, unsubscribe it or change its time.".into(),
             );
         }
-        match command {
-            Command::Subscribe { destination, schedule, created_by, .. } => {
+        match &request.command {
+            Command::Subscribe { schedule } => {
                 let schedule = match schedule {
-                    Some(s) => s,
+                    Some(s) => s.clone(),
                     None => {
                         match Schedule::daily(&self.config.service.default_time, &self.config.service.default_timezone)
                         {
@@ -83,34 +260,41 @@ impl Core {
                         s.paused = None;
                         s
                     }
-                    None => Subscription::new(destination, schedule, &created_by, now),
+                    None => Subscription::new(destination.clone(), schedule, &request.sender.id, now),
                 };
                 self.store.put_subscription(&sub)?;
                 self.store.flush()?;
                 notice(format!(
-                    "Subscribed: the top 5 every day at {}. In another timezone? Set your time with /time HH:MM Area/City \
-                     (e.g. /time 07:30 Europe/Berlin). /stop unsubscribes.",
-                    sub.schedule.describe()
+                    "Subscribed: the top 5 every day at {}. {} In another timezone? {prefix}time HH:MM Area/City \
+                     (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
+                    sub.schedule.describe(),
+                    first_digest(&sub.schedule, now)
                 ))
             }
-            Command::Unsubscribe { destination, .. } => {
+            Command::Unsubscribe => {
                 if self.store.remove_subscription(&destination.key())? {
                     self.store.flush()?;
-                    notice("Unsubscribed: no more daily digests here. /start to subscribe again.".into())
+                    notice(format!("Unsubscribed: no more daily digests here. {prefix}subscribe to subscribe again."))
                 } else {
-                    notice("This chat is not subscribed. /start to subscribe.".into())
+                    notice(format!("This chat is not subscribed. {prefix}subscribe subscribes it."))
                 }
             }
-            Command::SetSchedule { destination, schedule, .. } => match self.store.subscription(&destination.key())? {
+            Command::SetSchedule { schedule } => match self.store.subscription(&destination.key())? {
                 Some(mut s) => {
-                    s.schedule = schedule;
+                    s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
-                    notice(format!("The daily digest now comes at {}.", s.schedule.describe()))
+                    notice(format!(
+                        "The daily digest now comes at {}. {}",
+                        s.schedule.describe(),
+                        first_digest(&s.schedule, now)
+                    ))
                 }
-                None => notice("This chat is not subscribed yet: /start HH:MM Area/City subscribes it.".into()),
+                None => {
+                    notice(format!("This chat is not subscribed yet: {prefix}subscribe HH:MM Area/City subscribes it."))
+                }
             },
-            Command::DigestNow { .. } => {
+            Command::DigestNow => {
                 let date = digest::today(&self.config.digest, now);
                 let d = digest::build_or_get(&self.store, &self.config.digest, date, now)?;
                 if d.insights.is_empty() {
@@ -119,55 +303,52 @@ impl Core {
                     Ok(Some(Message::Digest(d)))
                 }
             }
-            Command::Ask { destination, reference, question, reply_to } => {
-                let answer = match ask::resolve(&self.store, &self.config.digest, &reference, now) {
-                    Ok((digest, entry)) => {
-                        let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
-                        let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
-                        let answer = ask::ask(
-                            &self.store,
-                            &self.config.ask,
-                            &entry,
-                            &question,
-                            self.answerer.as_ref(),
-                            &history,
-                        )
-                        .await;
-                        if let Ok(a) = &answer {
-                            self.remember(&thread, &question, &a.answer);
-                        }
-                        answer.map(|a| (entry, a))
-                    }
-                    Err(e) => Err(e),
-                };
-                match answer {
-                    Ok((entry, answer)) => {
-                        Metrics::add(&self.metrics.questions_answered, 1);
-                        Ok(Some(Message::Answer { entry: Box::new(entry), answer, reply_to }))
-                    }
+            Command::Ask { reference, question } => self.answer(destination, reference, question, now).await,
+            Command::AskAbout { message_id, question } => match self.insight_for_message(destination, message_id) {
+                Some((date, rank)) => self.answer(destination, &format!("{date}#{rank}"), question, now).await,
+                None => notice(format!(
+                    "That message is not one of the insights, so I cannot tell what the question is about. Reply to \
+                     an insight's own message, or ask with {prefix}ask N question (e.g. {prefix}ask 2 what exactly \
+                     was said?)."
+                )),
+            },
+            Command::PromptQuestion { reference } => {
+                match ask::resolve(&self.store, &self.config.digest, reference, now) {
+                    Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
                     Err(e) => notice(e.to_string()),
                 }
             }
-            Command::PromptQuestion { reference, .. } => {
-                match ask::resolve(&self.store, &self.config.digest, &reference, now) {
-                    Ok((digest, entry)) => Ok(Some(Message::AskPrompt {
-                        date: digest.date,
-                        rank: entry.rank,
-                        text: format!(
-                            "What would you like to know about #{}? Reply to this message with your question.",
-                            entry.rank
-                        ),
-                    })),
-                    Err(ask::AskError::Store(e)) => Err(e),
-                    Err(e) => notice(e.to_string()),
-                }
-            }
-            Command::Feedback { destination, insight, up } => {
-                self.store.put_feedback(&destination.key(), &insight, up)?;
+            Command::Feedback { insight, up } => {
+                self.store.put_feedback(&destination.key(), insight, *up)?;
                 Ok(None)
             }
-            Command::Help { .. } => notice(HELP.into()),
+            Command::Help => notice(help(prefix)),
+        }
+    }
+
+    async fn answer(
+        &self,
+        destination: &Destination,
+        reference: &str,
+        question: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        let (digest, entry) = match ask::resolve(&self.store, &self.config.digest, reference, now) {
+            Ok(found) => found,
+            Err(ask::AskError::Store(e)) => return Err(e),
+            Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
+        };
+        let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
+        let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
+        match ask::ask(&self.store, &self.config.ask, &entry, question, self.answerer.as_ref(), &history).await {
+            Ok(answer) => {
+                self.remember(&thread, question, &answer.answer);
+                Metrics::add(&self.metrics.questions_answered, 1);
+                Ok(Some(Message::Answer { date: digest.date, entry: Box::new(entry), answer }))
+            }
+            Err(ask::AskError::Store(e)) => Err(e),
+            Err(e) => Ok(Some(Message::Notice(e.to_string()))),
         }
     }
 
@@ -189,116 +370,138 @@ impl Core {
         }
     }
 
-    /// Handles a command and sends the reply; errors are logged, never fatal to the service.
-    pub async fn handle_and_reply(&self, command: Command) {
-        let dest = command.destination().clone();
-        match self.handle(command, Utc::now()).await {
-            Ok(Some(reply)) => self.reply(&dest, &reply).await,
+    /// Handles a request and sends the reply; errors are logged, never fatal to the service.
+    pub async fn handle_and_reply(&self, request: Request) {
+        let dest = &request.destination;
+        let now = self.now();
+        match self.handle(&request, now).await {
+            Ok(Some(reply)) => {
+                let sent = self.reply(dest, request.reply_to.as_ref(), &reply).await;
+                if let (Message::Digest(d), Some(ids)) = (&reply, sent) {
+                    self.record_digest_on_request(dest, d.date, ids, now);
+                }
+            }
             Ok(None) => {}
             Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),
         }
     }
 
-    /// Sends a reply; a question prompt is remembered so that replies to it reach its insight.
-    pub async fn reply(&self, dest: &super::Destination, reply: &Message) {
-        match self.deliverer.send_now(dest, reply).await {
-            Ok(ids) => {
-                if let Message::AskPrompt { date, rank, .. } = reply {
-                    for id in ids {
-                        if let Err(e) = self.store.put_message_ref(&dest.key(), &id, *date, *rank) {
-                            tracing::error!(destination = %dest, "cannot remember the question prompt: {e}");
-                        }
-                    }
-                }
+    /// A digest sent because the reader asked counts as that day's delivery: the schedule does
+    /// not send the same digest to the same chat again that day.
+    fn record_digest_on_request(
+        &self,
+        dest: &Destination,
+        date: NaiveDate,
+        ids: Vec<(Option<usize>, String)>,
+        now: DateTime<Utc>,
+    ) {
+        let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
+            if existing.is_some() {
+                return Ok(());
             }
-            Err(e) => tracing::warn!(destination = %dest, "reply not delivered: {e}"),
+            self.store.put_delivery(&Delivery {
+                destination: dest.clone(),
+                date,
+                state: DeliveryState::Sent { at: now },
+                attempts: 0,
+                sent: ids,
+                updated_at: now,
+            })
+        });
+        if let Err(e) = result {
+            tracing::error!(destination = %dest, "cannot record the digest sent on request: {e}");
+        }
+    }
+
+    /// Sends a reply, as a reply to `reply_to` when given. Every part about an insight is
+    /// remembered, so that a reply to it reaches that insight. Returns the sent parts' (rank,
+    /// message id), or None when the reply could not be delivered (logged).
+    pub async fn reply(
+        &self,
+        dest: &Destination,
+        reply_to: Option<&ReplyTarget>,
+        reply: &Message,
+    ) -> Option<Vec<(Option<usize>, String)>> {
+        match self.deliverer.send_now(dest, reply_to, reply).await {
+            Ok(sent) => {
+                let mut out = Vec::with_capacity(sent.len());
+                for (insight, id) in sent {
+                    if let Some((date, rank)) = insight {
+                        self.remember_message(dest, &id, date, rank);
+                    }
+                    out.push((insight.map(|(_, r)| r), id));
+                }
+                Some(out)
+            }
+            Err(e) => {
+                tracing::warn!(destination = %dest, "reply not delivered: {e}");
+                None
+            }
         }
     }
 }
 
-/// Parses a chat command (`/start 08:00 Europe/Berlin`, `/ask 2 why?`, `/help@podsift_bot`).
-/// Returns Ok(None) for text that is not a command, and Err with an example of good input for
-/// a command used wrongly. Chat adapters share this so every platform speaks the same commands.
-/// `admin` is whether the sender administers the group (None in private chats).
-pub fn parse_text_command(
-    text: &str,
-    destination: &super::Destination,
-    created_by: &str,
-    admin: Option<bool>,
-) -> Result<Option<Command>, String> {
-    let text = text.trim();
-    let Some(rest) = text.strip_prefix('/') else {
-        return Ok(None);
+/// "The first comes today at 08:00 (UTC)." for a schedule subscribed at `now`.
+fn first_digest(schedule: &Schedule, now: DateTime<Utc>) -> String {
+    let Ok(tz) = schedule.tz() else { return String::new() };
+    let Some(fire) = super::schedule::next_fire(schedule, now) else { return String::new() };
+    let local = fire.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    let day = if local.date_naive() == today {
+        "today".to_string()
+    } else if Some(local.date_naive()) == today.succ_opt() {
+        "tomorrow".to_string()
+    } else {
+        format!("on {}", local.format("%A %Y-%m-%d"))
     };
-    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    // In groups a command may name its bot: /start@podsift_bot.
-    let word = word.split('@').next().unwrap_or(word).to_lowercase();
-    let args: Vec<&str> = args.split_whitespace().collect();
-    let destination = destination.clone();
-    let schedule = |args: &[&str], cmd: &str| -> Result<Schedule, String> {
-        match args {
-            [time, tz] => Schedule::daily(time, tz).map_err(|e| format!("{e}. Example: /{cmd} 07:30 Europe/Berlin")),
-            _ => Err(format!("/{cmd} takes a time and a timezone. Example: /{cmd} 07:30 Europe/Berlin")),
-        }
-    };
-    let command =
-        match word.as_str() {
-            "start" | "subscribe" => Command::Subscribe {
-                destination,
-                schedule: if args.is_empty() { None } else { Some(schedule(&args, "start")?) },
-                created_by: created_by.to_string(),
-                admin,
-            },
-            "stop" | "unsubscribe" => Command::Unsubscribe { destination, admin },
-            "time" => Command::SetSchedule { destination, schedule: schedule(&args, "time")?, admin },
-            "digest" => Command::DigestNow { destination },
-            "ask" => match args.split_first() {
-                Some((n, q)) if !q.is_empty() => {
-                    Command::Ask { destination, reference: n.to_string(), question: q.join(" "), reply_to: None }
-                }
-                _ => return Err(
-                    "/ask takes an insight number and a question. Example: /ask 2 what exactly was said about that?"
-                        .into(),
-                ),
-            },
-            "help" => Command::Help { destination },
-            other => return Err(format!("unknown command /{other}; /help lists the commands")),
-        };
-    Ok(Some(command))
+    format!("The first comes {day} at {} ({}).", local.format("%H:%M"), tz.name())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::Destination;
 
     #[test]
     fn chat_commands_parse_or_explain() {
-        let d = Destination::new("console", "local");
-        assert_eq!(parse_text_command("hello there", &d, "me", None), Ok(None));
+        assert_eq!(parse_line("hello there"), Ok(None));
+        assert_eq!(parse_line("/HELP"), Ok(Some(Command::Help)));
         assert_eq!(
-            parse_text_command("/help@podsift_bot", &d, "me", None),
-            Ok(Some(Command::Help { destination: d.clone() }))
+            parse_line("/ask 2 what was said?"),
+            Ok(Some(Command::Ask { reference: "2".into(), question: "what was said?".into() }))
         );
-        assert_eq!(
-            parse_text_command("/ask 2 what was said?", &d, "me", None),
-            Ok(Some(Command::Ask {
-                destination: d.clone(),
-                reference: "2".into(),
-                question: "what was said?".into(),
-                reply_to: None
-            }))
-        );
-        match parse_text_command("/start 07:30 Europe/Berlin", &d, "me", Some(true)) {
-            Ok(Some(Command::Subscribe { schedule: Some(s), .. })) => assert_eq!(s.describe(), "07:30 Europe/Berlin"),
+        match parse_line("/start 07:30 Europe/Berlin") {
+            Ok(Some(Command::Subscribe { schedule: Some(s) })) => assert_eq!(s.describe(), "07:30 Europe/Berlin"),
             other => panic!("{other:?}"),
         }
-        assert!(
-            parse_text_command("/time 7pm Berlin", &d, "me", None)
-                .unwrap_err()
-                .contains("Example: /time 07:30 Europe/Berlin")
+        assert_eq!(parse("stop", "", "/"), Ok(Command::Unsubscribe));
+        assert!(parse_line("/time 7pm Berlin").unwrap_err().contains("Example: /time 07:30 Europe/Berlin"));
+        assert!(parse("time", "7pm", "/podsift ").unwrap_err().contains("Example: /podsift time 07:30 Europe/Berlin"));
+        assert!(parse_line("/ask 2").unwrap_err().contains("Example: /ask 2"));
+        assert!(parse_line("/frobnicate").unwrap_err().contains("/help"));
+    }
+
+    #[test]
+    fn help_lists_every_command_of_the_table_in_the_platforms_syntax() {
+        let h = help("/podsift ");
+        for c in COMMANDS {
+            assert!(h.contains(&format!("/podsift {}", c.name)), "{h}");
+            assert!(h.contains(c.summary), "{h}");
+        }
+        assert_eq!(spec("START").map(|c| c.name), Some("subscribe"));
+        assert_eq!(spec("stop").map(|c| c.access), Some(Access::Managers));
+        assert_eq!(spec("ask").map(|c| c.access), Some(Access::Anyone));
+    }
+
+    #[test]
+    fn the_first_digest_is_announced_in_the_subscribers_time() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let daily = Schedule::daily("08:00", "UTC").unwrap();
+        assert_eq!(first_digest(&daily, at("2026-11-28T08:17:00Z")), "The first comes tomorrow at 08:00 (UTC).");
+        assert_eq!(first_digest(&daily, at("2026-11-28T07:59:00Z")), "The first comes today at 08:00 (UTC).");
+        let berlin = Schedule::daily("07:30", "Europe/Berlin").unwrap();
+        assert_eq!(
+            first_digest(&berlin, at("2026-11-28T05:00:00Z")),
+            "The first comes today at 07:30 (Europe/Berlin)."
         );
-        assert!(parse_text_command("/ask 2", &d, "me", None).unwrap_err().contains("Example: /ask 2"));
-        assert!(parse_text_command("/frobnicate", &d, "me", None).unwrap_err().contains("/help"));
     }
 }

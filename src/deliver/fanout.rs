@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 
 use super::ratelimit::RateLimiter;
 use super::schedule::{Due, due};
-use super::{Adapter, Delivery, DeliveryState, Destination, Message, SendError, Subscription};
+use super::{Adapter, Delivery, DeliveryState, Destination, Message, Part, ReplyTarget, SendError, Subscription};
 use crate::config::{DeliveryConfig, DigestConfig};
 use crate::insight::digest;
 use crate::metrics::Metrics;
@@ -85,15 +85,15 @@ impl Deliverer {
                 tracing::warn!(destination = %sub.destination, "invalid schedule; skipping");
                 continue;
             };
-            // Days before the subscription existed were never owed to it.
-            let since = sub.schedule.local_date(sub.created_at).unwrap_or(sub.created_at.date_naive());
             for d in dues {
-                let (date, missed) = match d {
-                    Due::Now { date, .. } => (date, false),
-                    Due::Missed { date, .. } => (date, true),
+                let (date, fire, missed) = match d {
+                    Due::Now { date, fire } => (date, fire, false),
+                    Due::Missed { date, fire } => (date, fire, true),
                     Due::NotYet => continue,
                 };
-                if date < since {
+                // A digest that fell due before the subscription existed was never owed to it:
+                // subscribing at 08:17 to an 08:00 schedule starts tomorrow.
+                if fire < sub.created_at {
                     continue;
                 }
                 let existing = self.store.delivery(&sub.destination.key(), date)?;
@@ -157,7 +157,7 @@ impl Deliverer {
             return Ok(Outcome::Skipped);
         }
         let adapter = self.adapters[&sub.destination.platform].clone();
-        let parts = adapter.render(&Message::Digest(filtered));
+        let parts = adapter.parts(&Message::Digest(filtered));
         rec.attempts += 1;
         rec.state = DeliveryState::Pending;
         rec.updated_at = now;
@@ -169,9 +169,9 @@ impl Deliverer {
         while i < parts.len() {
             let part = &parts[i];
             let key = format!("{}#{i}", rec.key());
-            match self.send_part(adapter.as_ref(), &to, part, &key).await {
+            match self.send_part(adapter.as_ref(), &to, part, None, &key).await {
                 Ok(id) => {
-                    rec.sent.push((part.rank, id));
+                    rec.sent.push((part.insight().map(|(_, rank)| rank), id));
                     rec.updated_at = Utc::now();
                     self.store.put_delivery(&rec)?;
                     i += 1;
@@ -219,7 +219,8 @@ impl Deliverer {
         &self,
         adapter: &dyn Adapter,
         to: &Destination,
-        part: &super::Part,
+        part: &Part,
+        reply_to: Option<&ReplyTarget>,
         key: &str,
     ) -> Result<String, SendError> {
         let limiter = &self.limiters[adapter.platform()];
@@ -229,7 +230,7 @@ impl Deliverer {
             if !limiter.acquire_at(&to.key(), adapter.per_destination_rate(to)).await.is_zero() {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
-            match adapter.send(to, part, key).await {
+            match adapter.send(to, part, reply_to, key).await {
                 Ok(id) => return Ok(id),
                 Err(SendError::RateLimited { retry_after }) if limited < self.config.max_rate_limit_waits => {
                     limited += 1;
@@ -262,9 +263,20 @@ impl Deliverer {
         Ok(to)
     }
 
-    /// Sends a reply (an answer or a notice) straight away, under the same limits and retries.
-    /// Returns the platform message ids.
-    pub async fn send_now(&self, to: &Destination, message: &Message) -> Result<Vec<String>, SendError> {
+    /// How commands are typed on `platform` (for help texts and examples): `/` when unknown.
+    pub fn command_prefix(&self, platform: &str) -> &'static str {
+        self.adapters.get(platform).map(|a| a.command_prefix()).unwrap_or("/")
+    }
+
+    /// Sends a reply (an answer, a notice, a digest asked for) straight away, under the same
+    /// limits and retries, as a reply to `reply_to` when given. Returns each sent part's insight
+    /// (date, rank), when it carries one, with its platform message id.
+    pub async fn send_now(
+        &self,
+        to: &Destination,
+        reply_to: Option<&ReplyTarget>,
+        message: &Message,
+    ) -> Result<Vec<(Option<(NaiveDate, usize)>, String)>, SendError> {
         let adapter = self
             .adapters
             .get(&to.platform)
@@ -273,16 +285,16 @@ impl Deliverer {
         let mut to = to.clone();
         let mut ids = Vec::new();
         let salt = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        for (i, part) in adapter.render(message).iter().enumerate() {
+        for (i, part) in adapter.parts(message).iter().enumerate() {
             let key = format!("reply-{salt:x}#{i}");
-            let id = match self.send_part(adapter.as_ref(), &to, part, &key).await {
+            let id = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
                 Err(SendError::Moved(new_id)) => {
                     to = self.follow_move(&to, &new_id).map_err(|e| SendError::Transient(e.to_string()))?;
-                    self.send_part(adapter.as_ref(), &to, part, &key).await?
+                    self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await?
                 }
                 other => other?,
             };
-            ids.push(id);
+            ids.push((part.insight(), id));
         }
         Ok(ids)
     }

@@ -1,58 +1,170 @@
 //! Delivery: who gets which digest when, through which adapter, exactly once.
 //!
-//! The core speaks to adapters through [`Adapter`]: it hands them platform-neutral [`Message`]s
-//! to render within their declared [`Limits`] and send part by part, and it receives
-//! platform-neutral [`Command`]s from them. Adapters never decide policy (schedules, retries,
-//! pausing); the core never names a platform type.
+//! The core speaks to adapters through [`Adapter`]: it cuts platform-neutral [`Message`]s into
+//! [`Part`]s within their declared [`Limits`], which the adapter renders natively and sends one
+//! by one; it receives platform-neutral [`Request`]s from them, acknowledged at once by the
+//! adapter and answered later through [`commands::Core`], as a reply to the request's opaque
+//! [`ReplyTarget`]. Adapters never decide policy (schedules, retries, pausing) and never touch
+//! the store; the core never names a platform type.
 
 pub mod commands;
 pub mod fanout;
 pub mod inbound;
+pub mod parts;
 pub mod ratelimit;
 pub mod schedule;
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use futures_util::future::BoxFuture;
 
 use crate::ask::Answer;
 pub use crate::model::{Delivery, DeliveryState, Destination, Schedule, Subscription};
 use crate::model::{Digest, DigestEntry};
 
+/// Where an answer goes within a destination, in the adapter's own terms: the message to reply
+/// to (Telegram), the thread (Slack), the thread or interaction token (Discord). The core only
+/// carries it from a [`Request`] to the reply; each adapter writes and reads its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReplyTarget(pub String);
+
+/// Who sent a request, as the platform told the adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sender {
+    /// `platform:user-id`, recorded as a subscription's creator.
+    pub id: String,
+    /// Whether the sender may manage this chat or channel (subscribe it, change its time), as
+    /// the platform says; None where everyone may (a private chat, the console).
+    pub can_manage: Option<bool>,
+}
+
+impl Sender {
+    /// A sender who may do everything here (private chats, the console).
+    pub fn owner(id: &str) -> Sender {
+        Sender { id: id.to_string(), can_manage: None }
+    }
+}
+
+/// A command with its context: where it came from, who sent it, and where the answer goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub destination: Destination,
+    pub sender: Sender,
+    pub reply_to: Option<ReplyTarget>,
+    pub command: Command,
+}
+
+/// What a reader or operator asks of podsift, in any platform's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Subscribe this destination; without a schedule the operator's default time.
+    Subscribe {
+        schedule: Option<Schedule>,
+    },
+    Unsubscribe,
+    SetSchedule {
+        schedule: Schedule,
+    },
+    DigestNow,
+    /// A question about `reference` (`N` or `YYYY-MM-DD#N`).
+    Ask {
+        reference: String,
+        question: String,
+    },
+    /// A question written in reply to (or in the thread of) a message podsift sent: the platform
+    /// message id says which insight it is about.
+    AskAbout {
+        message_id: String,
+        question: String,
+    },
+    /// The reader pressed "Ask" under an insight: prompt for the question.
+    PromptQuestion {
+        reference: String,
+    },
+    Feedback {
+        insight: String,
+        up: bool,
+    },
+    Help,
+}
+
 /// What the core sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Digest(Digest),
-    /// An answer, as a reply to the platform message that asked (when there was one).
+    /// An answer about insight `entry.rank` of `date`.
     Answer {
+        date: NaiveDate,
         entry: Box<DigestEntry>,
         answer: Answer,
-        reply_to: Option<String>,
     },
-    /// Asks the reader for a question about insight `rank` of `date`; replies to this message
-    /// are questions about that insight.
+    /// Asks the reader for a question about insight `rank` of `date`; a reply to this message is
+    /// a question about that insight.
     AskPrompt {
-        date: chrono::NaiveDate,
+        date: NaiveDate,
         rank: usize,
-        text: String,
     },
     Notice(String),
 }
 
-/// One platform message of a rendered [`Message`], within the adapter's size limit.
+/// One platform message of a [`Message`], as structured content the adapter renders natively
+/// (Telegram HTML, Discord embeds, Slack Block Kit, JSON). The core cuts messages into parts
+/// and paces and records them one by one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    /// The platform payload (text or JSON, as the adapter renders it).
-    pub body: String,
-    /// The digest rank this part carries, so replies to it map back to that insight.
-    pub rank: Option<usize>,
+pub enum Part {
+    /// Opens a digest.
+    DigestHeader {
+        date: NaiveDate,
+        count: usize,
+        candidates: usize,
+        episodes: usize,
+    },
+    /// One insight of a digest of `total`.
+    Entry {
+        date: NaiveDate,
+        total: usize,
+        entry: DigestEntry,
+    },
+    Answer {
+        date: NaiveDate,
+        entry: Box<DigestEntry>,
+        answer: Answer,
+    },
+    Prompt {
+        date: NaiveDate,
+        rank: usize,
+    },
+    /// Plain text within the adapter's declared message length.
+    Text(String),
 }
 
-/// An adapter's declared limits; the core paces sends and renders within them.
+impl Part {
+    /// The insight (date, rank) this part is about, so that replies to it map back.
+    pub fn insight(&self) -> Option<(NaiveDate, usize)> {
+        match self {
+            Part::Entry { date, entry, .. } => Some((*date, entry.rank)),
+            Part::Answer { date, entry, .. } => Some((*date, entry.rank)),
+            Part::Prompt { date, rank } => Some((*date, *rank)),
+            Part::DigestHeader { .. } | Part::Text(_) => None,
+        }
+    }
+}
+
+/// How a platform measures message length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextUnit {
+    Chars,
+    /// UTF-16 code units (Telegram).
+    Utf16,
+}
+
+/// An adapter's declared limits; the core paces sends and splits text within them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// Largest message, in the platform's own unit (characters, UTF-16 units).
+    /// Longest plain text of one message, in `unit`s.
     pub max_message_len: usize,
+    pub unit: TextUnit,
     /// Messages per second over the whole platform.
     pub global_per_second: f64,
     /// Messages per second to one destination.
@@ -74,7 +186,8 @@ pub enum SendError {
     /// The platform refused the message itself; retrying will not help.
     #[error("refused: {0}")]
     Invalid(String),
-    /// The destination moved (a Telegram group became a supergroup): send there instead.
+    /// The destination now lives under another id on the same platform (a chat upgraded or
+    /// converted): its subscription and the rest of the message follow it there.
     #[error("destination moved to {0}")]
     Moved(String),
 }
@@ -89,78 +202,25 @@ pub trait Adapter: Send + Sync {
     fn per_destination_rate(&self, _to: &Destination) -> f64 {
         self.limits().per_destination_per_second
     }
-    /// Renders a message into parts that each fit `limits().max_message_len`.
-    fn render(&self, message: &Message) -> Vec<Part>;
-    /// Sends one part; `idempotency_key` is the same when the same part is sent again after a
-    /// crash, for platforms that can use it to drop the duplicate. Returns the platform's
-    /// message id.
+    /// How commands are typed on this platform: `/` (`/ask 2 why?`) or `/podsift ` for a single
+    /// slash command with subcommands. Help texts and usage examples are written with it.
+    fn command_prefix(&self) -> &'static str {
+        "/"
+    }
+    /// The parts a message is sent as. Platforms that show no digest header drop it here.
+    fn parts(&self, message: &Message) -> Vec<Part> {
+        parts::split(message, &self.limits())
+    }
+    /// Renders and sends one part, as a reply to `reply_to` when given. `idempotency_key` is the
+    /// same when the same part is sent again after a crash, for platforms that can use it to
+    /// drop the duplicate. Returns the platform's message id.
     fn send<'a>(
         &'a self,
         to: &'a Destination,
         part: &'a Part,
+        reply_to: Option<&'a ReplyTarget>,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>>;
-}
-
-/// What a reader or operator asks of podsift through an adapter. `admin` says whether the
-/// sender administers the group the destination is (None in private chats): the core decides
-/// what needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Subscribe {
-        destination: Destination,
-        schedule: Option<Schedule>,
-        created_by: String,
-        admin: Option<bool>,
-    },
-    Unsubscribe {
-        destination: Destination,
-        admin: Option<bool>,
-    },
-    SetSchedule {
-        destination: Destination,
-        schedule: Schedule,
-        admin: Option<bool>,
-    },
-    DigestNow {
-        destination: Destination,
-    },
-    /// A question about `reference` (`N` or `YYYY-MM-DD#N`); `reply_to` is the platform id of
-    /// the message that asked, so the answer can reply to it.
-    Ask {
-        destination: Destination,
-        reference: String,
-        question: String,
-        reply_to: Option<String>,
-    },
-    /// The reader pressed "Ask" under an insight: prompt for the question.
-    PromptQuestion {
-        destination: Destination,
-        reference: String,
-    },
-    Feedback {
-        destination: Destination,
-        insight: String,
-        up: bool,
-    },
-    Help {
-        destination: Destination,
-    },
-}
-
-impl Command {
-    pub fn destination(&self) -> &Destination {
-        match self {
-            Command::Subscribe { destination, .. }
-            | Command::Unsubscribe { destination, .. }
-            | Command::SetSchedule { destination, .. }
-            | Command::DigestNow { destination }
-            | Command::Ask { destination, .. }
-            | Command::PromptQuestion { destination, .. }
-            | Command::Feedback { destination, .. }
-            | Command::Help { destination } => destination,
-        }
-    }
 }
 
 impl Subscription {

@@ -136,6 +136,21 @@ pub fn due(schedule: &Schedule, now: DateTime<Utc>, catch_up: Duration) -> Resul
     Ok(out)
 }
 
+/// The first instant at or after `at` when the schedule fires (looking a year ahead at most),
+/// or None when it never does or is invalid.
+pub fn next_fire(schedule: &Schedule, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let mut date = schedule.local_date(at).ok()?.pred_opt()?;
+    for _ in 0..367 {
+        if let Some(fire) = schedule.fire_on(date).ok()? {
+            if fire >= at {
+                return Some(fire);
+            }
+        }
+        date = date.succ_opt()?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
