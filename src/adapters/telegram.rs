@@ -136,6 +136,23 @@ pub fn render(part: &Part) -> Rendered {
     }
 }
 
+/// The adapter and its receiving half, with the token (and webhook secret) from the environment.
+pub async fn from_env(config: &TelegramConfig) -> Result<(Arc<dyn Adapter>, Box<dyn Inbound>), String> {
+    let token = std::env::var(TOKEN_ENV).map_err(|_| {
+        format!("adapters.telegram.enabled is true but {TOKEN_ENV} is not set: create a bot with @BotFather (bots/telegram/README.md) and set it")
+    })?;
+    let webhook_secret = match &config.webhook_url {
+        Some(_) => Some(std::env::var(WEBHOOK_SECRET_ENV).map_err(|_| {
+            format!(
+                "adapters.telegram.webhook_url is set but {WEBHOOK_SECRET_ENV} is not: set it to a long random string"
+            )
+        })?),
+        None => None,
+    };
+    let adapter = Arc::new(TelegramAdapter::connect(config, &token).await?);
+    Ok((adapter.clone(), Box::new(TelegramInbound { adapter, webhook_secret })))
+}
+
 impl TelegramAdapter {
     /// Connects: checks the token with getMe (an invalid token is a one-line error, not a retry
     /// loop) and registers the command list with setMyCommands.

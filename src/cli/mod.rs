@@ -1,15 +1,119 @@
-//! The pieces of the `podsift` binary beyond argument parsing (src/main.rs): output, the
-//! service set-up, and subscription management. Library code lives in the other modules of src/.
+//! The `podsift` command line beyond argument parsing (src/main.rs): one file per command group,
+//! the output for people and scripts, and the service's set-up. Library code lives in the other
+//! modules of src/.
 
+pub mod args;
+mod ask;
+mod demo;
+mod feeds;
 pub mod output;
 pub mod service;
+mod stats;
 pub mod subs;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use chrono::Utc;
+
+use podsift::config::Config;
+use podsift::ingest::IngestOptions;
+use podsift::insight::digest;
 use podsift::store::Store;
+
+use args::{Cli, Command};
+use output::{IngestView, ProgressOutput, episode_line, list_episodes, print_json, print_summary};
+use service::{make_answerer, run_service};
+use subs::subs;
 
 pub fn open_store(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir)?)
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let default = Path::new("config/podsift.toml");
+    let (config, source) = match path {
+        Some(p) => (Config::load(p)?, p),
+        None if default.exists() => (Config::load(default)?, default),
+        None => (Config::default(), Path::new("(built-in defaults)")),
+    };
+    Ok(config.with_env(source)?)
+}
+
+/// Runs the command the arguments name.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = load_config(cli.config.as_deref())?;
+    let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+    match cli.command {
+        Command::Feeds(cmd) => feeds::feeds(cmd, &open_store(&data)?),
+        Command::Ingest { force, out } => {
+            let store = open_store(&data)?;
+            if store.feeds()?.is_empty() {
+                bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
+            }
+            let progress = ProgressOutput::new();
+            let opts = IngestOptions { now: Utc::now(), force };
+            let (summary, insights) = podsift::pipeline::ingest_and_extract(&store, &config, opts, &progress).await?;
+            progress.finish();
+            if out.json {
+                print_json(&IngestView { summary, insights_extracted: insights })
+            } else {
+                print_summary(&summary, insights);
+                Ok(())
+            }
+        }
+        Command::Episodes { feed, since, out } => {
+            let store = open_store(&data)?;
+            if let Some(f) = &feed {
+                if store.feed(f)?.is_none() {
+                    bail!("no feed {f} is subscribed; `podsift feeds ls` lists them");
+                }
+            }
+            let episodes = list_episodes(&store, feed.as_deref(), since)?;
+            if out.json {
+                print_json(&episodes)
+            } else {
+                if episodes.is_empty() {
+                    println!("No episodes yet. Run `podsift ingest` after adding feeds.");
+                }
+                for e in &episodes {
+                    println!("{}", episode_line(e));
+                }
+                Ok(())
+            }
+        }
+        Command::Digest { date, out } => {
+            let store = open_store(&data)?;
+            let now = Utc::now();
+            let date = date.unwrap_or_else(|| digest::today(&config.digest, now));
+            let d = digest::build_or_get(&store, &config.digest, date, now)?;
+            if out.json {
+                print_json(&d)
+            } else {
+                print!("{}", podsift::render::digest(&d, config.digest.size));
+                Ok(())
+            }
+        }
+        Command::Ask { reference, question, out } => {
+            let store = open_store(&data)?;
+            let (_, entry) = podsift::ask::resolve(&store, &config.digest, &reference, Utc::now())?;
+            let answerer = make_answerer(&config, &store)?;
+            match question {
+                Some(q) => {
+                    let a = podsift::ask::ask(&store, &config.ask, &entry, &q, answerer.as_ref(), &[]).await?;
+                    if out.json {
+                        print_json(&a)
+                    } else {
+                        println!("{}", a.answer);
+                        Ok(())
+                    }
+                }
+                None => ask::interactive(&store, &config, &entry, answerer.as_ref(), out).await,
+            }
+        }
+        Command::Demo => demo::demo(cli.data, &config).await,
+        Command::Run { demo } => run_service(&data, config, demo).await,
+        Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
+        Command::Stats { out } => stats::stats(&open_store(&data)?, out),
+    }
 }

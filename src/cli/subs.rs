@@ -6,8 +6,8 @@ use chrono::Utc;
 use podsift::config::Config;
 use podsift::store::Store;
 
+use super::args::SubsCommand;
 use super::output::print_json;
-use crate::SubsCommand;
 
 pub fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
     podsift::deliver::Destination::parse(s).ok_or_else(|| {

@@ -124,7 +124,7 @@ pub enum Part {
     Entry {
         date: NaiveDate,
         total: usize,
-        entry: DigestEntry,
+        entry: Box<DigestEntry>,
     },
     Answer {
         date: NaiveDate,

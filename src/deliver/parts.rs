@@ -17,7 +17,7 @@ pub fn split(message: &Message, limits: &Limits) -> Vec<Part> {
             parts.extend(d.insights.iter().map(|e| Part::Entry {
                 date: d.date,
                 total: d.insights.len(),
-                entry: e.clone(),
+                entry: Box::new(e.clone()),
             }));
             parts
         }

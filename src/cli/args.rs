@@ -1,0 +1,165 @@
+//! The command line's shape: every command, argument and flag, with the help text clap shows.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "podsift", version, about = "The few podcast insights worth your attention, every day.")]
+pub struct Cli {
+    /// Directory of the sled store [default: ./data]
+    #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Configuration file [default: config/podsift.toml when present]
+    #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage the subscribed feeds
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// Fetch every feed once and store new episodes and their transcripts
+    Ingest {
+        /// Also fetch feeds that are backing off after failures
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List ingested episodes
+    Episodes {
+        /// Only episodes of this feed
+        #[arg(long, value_name = "URL")]
+        feed: Option<String>,
+        /// Only episodes published on or after this day (YYYY-MM-DD)
+        #[arg(long, value_name = "DATE")]
+        since: Option<NaiveDate>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Build (once) and print a day's digest: the top insights
+    Digest {
+        /// The day (YYYY-MM-DD) [default: today in digest.timezone]
+        #[arg(long, value_name = "DATE")]
+        date: Option<NaiveDate>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Ask a follow-up question about an insight; without a question, an interactive prompt
+    Ask {
+        /// The insight: N (today's insight N) or YYYY-MM-DD#N
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// The question
+        #[arg(value_name = "QUESTION")]
+        question: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Ingest the bundled demo podcasts (no network, no keys), then show the top 5 and answer a question
+    Demo,
+    /// Run the service: ingest on a schedule, deliver each subscriber's digest at their time,
+    /// serve /healthz and /metrics; stops cleanly on Ctrl-C or SIGTERM
+    Run {
+        /// Use the bundled demo podcasts and subscribe the console, so the whole loop shows on
+        /// the terminal at once
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage subscriptions (destinations are platform:id, e.g. console:local, webhook:https://...)
+    #[command(subcommand)]
+    Subs(SubsCommand),
+    /// What the LLM engine used per day: requests, tokens, dropped quotes, fallbacks
+    Stats {
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SubsCommand {
+    /// List subscriptions with their schedule, state and last delivery
+    Ls {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Subscribe a destination
+    Add {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// Local delivery time, HH:MM [default: service.default_time]
+        #[arg(long)]
+        time: Option<String>,
+        /// IANA timezone, e.g. Europe/Berlin [default: service.default_timezone]
+        #[arg(long)]
+        tz: Option<String>,
+        /// A cron expression instead of --time (6 fields, seconds first: "0 0 8 * * Mon-Fri")
+        #[arg(long, conflicts_with = "time")]
+        cron: Option<String>,
+        /// Only insights from this podcast (repeatable)
+        #[arg(long = "only")]
+        only: Vec<String>,
+        /// Never insights from this podcast (repeatable)
+        #[arg(long = "mute")]
+        mute: Vec<String>,
+        /// Only insights mentioning this word (repeatable)
+        #[arg(long = "keyword")]
+        keywords: Vec<String>,
+    },
+    /// Unsubscribe a destination
+    Rm {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+    },
+    /// Pause deliveries to a destination
+    Pause {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// Why (shown in `subs ls`)
+        #[arg(long, default_value = "paused by an operator")]
+        reason: String,
+    },
+    /// Resume deliveries to a paused destination
+    Resume {
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FeedsCommand {
+    /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
+    Add {
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<String>,
+    },
+    /// Unsubscribe from a feed and forget its episodes
+    Rm {
+        #[arg(value_name = "URL")]
+        url: String,
+    },
+    /// List feeds with their state
+    Ls {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Subscribe to every feed in an OPML file
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the subscribed feeds as OPML
+    Export,
+}
+
+#[derive(Args, Clone, Copy)]
+pub struct Output {
+    /// Print JSON for scripts (shapes documented in the README)
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,57 @@
+//! `podsift ask REF` without a question: an interactive prompt, one question per line.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+
+use podsift::ask;
+use podsift::config::Config;
+use podsift::model::DigestEntry;
+use podsift::store::Store;
+
+use super::args::Output;
+
+/// `ask REF` without a question: one question per line until an empty line or end of input.
+pub async fn interactive(
+    store: &Store,
+    config: &Config,
+    entry: &DigestEntry,
+    answerer: &dyn ask::Answerer,
+    out: Output,
+) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let prompt = std::io::stdin().is_terminal();
+    if prompt {
+        println!(
+            "#{} {}
+Ask about this insight (empty line to quit).",
+            entry.rank, entry.text
+        );
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut history: Vec<(String, String)> = Vec::new();
+    loop {
+        if prompt {
+            print!("> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        if line.trim().is_empty() {
+            break;
+        }
+        let a = ask::ask(store, &config.ask, entry, &line, answerer, &history).await?;
+        // Each question may refer to the ones before it.
+        history.push((line.clone(), a.answer.clone()));
+        if history.len() > 3 {
+            history.remove(0);
+        }
+        if out.json {
+            println!("{}", serde_json::to_string(&a)?);
+        } else {
+            println!("{}\n", a.answer);
+        }
+    }
+    Ok(())
+}

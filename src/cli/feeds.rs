@@ -1,0 +1,95 @@
+//! `podsift feeds`: add, remove, list, import and export the subscribed feeds.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+
+use podsift::ingest;
+use podsift::model::Feed;
+use podsift::store::Store;
+
+use super::args::FeedsCommand;
+use super::output::{FeedView, print_feed, print_json};
+
+pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
+    match cmd {
+        FeedsCommand::Add { urls } => {
+            for url in urls {
+                let url = normalize_feed_location(&url)?;
+                if store.feed(&url)?.is_some() {
+                    println!("already subscribed: {url}");
+                    continue;
+                }
+                store.put_feed(&Feed::new(&url, Utc::now()))?;
+                println!("added {url}");
+            }
+            store.flush()?;
+            println!("Run `podsift ingest` to fetch new episodes.");
+        }
+        FeedsCommand::Rm { url } => {
+            let url = normalize_feed_location(&url).unwrap_or(url);
+            if !store.remove_feed(&url)? {
+                bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
+            }
+            store.flush()?;
+            println!("removed {url} and its episodes");
+        }
+        FeedsCommand::Ls { out } => {
+            let views = store
+                .feeds()?
+                .into_iter()
+                .map(|f| Ok(FeedView { episodes: store.episode_count(&f.url)?, feed: f }))
+                .collect::<Result<Vec<_>>>()?;
+            if out.json {
+                return print_json(&views);
+            }
+            if views.is_empty() {
+                println!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
+            }
+            for v in &views {
+                print_feed(v);
+            }
+        }
+        FeedsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let mut added = 0;
+            for item in &listed {
+                if store.feed(&item.url)?.is_none() {
+                    let mut feed = Feed::new(&item.url, Utc::now());
+                    feed.title = item.title.clone();
+                    store.put_feed(&feed)?;
+                    added += 1;
+                }
+            }
+            store.flush()?;
+            println!(
+                "imported {added} new feed(s) of {} listed in {}; run `podsift ingest` to fetch them",
+                listed.len(),
+                file.display()
+            );
+        }
+        FeedsCommand::Export => print!("{}", ingest::opml::export(&store.feeds()?)),
+    }
+    Ok(())
+}
+
+/// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.
+fn normalize_feed_location(input: &str) -> Result<String> {
+    let input = input.trim();
+    if let Ok(u) = url::Url::parse(input) {
+        match u.scheme() {
+            "http" | "https" | "file" | "demo" => return Ok(u.to_string()),
+            s if s.len() > 1 => bail!("unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"),
+            _ => {}
+        }
+    }
+    let path = Path::new(input);
+    let abs = path.canonicalize().with_context(|| {
+        format!("{input} is neither a URL nor an existing file (feeds are http(s) URLs, file:// URLs or local paths)")
+    })?;
+    url::Url::from_file_path(&abs)
+        .map(|u| u.to_string())
+        .map_err(|_| anyhow::anyhow!("cannot turn {} into a file:// URL", abs.display()))
+}
