@@ -143,6 +143,53 @@ pub struct AdaptersConfig {
     pub console: ConsoleConfig,
     pub webhook: WebhookConfig,
     pub telegram: TelegramConfig,
+    pub discord: DiscordConfig,
+}
+
+/// How Discord reaches podsift.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscordMode {
+    /// serenity's gateway client: interactions arrive over the gateway, no public URL needed.
+    Gateway,
+    /// Discord POSTs interactions to /discord/interactions on the service's HTTP server.
+    Endpoint,
+}
+
+/// The Discord bot. DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID and (endpoint mode)
+/// DISCORD_PUBLIC_KEY come from the environment.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub enabled: bool,
+    pub mode: DiscordMode,
+    /// Register the slash commands in this guild only (they appear at once; global commands can
+    /// take up to an hour), for trying podsift out.
+    pub guild_id: Option<u64>,
+    /// Send REST calls to this base instead of https://discord.com (an API proxy that does the
+    /// rate limiting, or a test server); serenity's own rate limiter is then off.
+    pub api_url: Option<String>,
+    /// Gateway mode: also read messages typed in an insight's answer thread as questions. Needs
+    /// the privileged Message Content intent, turned on in the developer portal.
+    pub read_thread_messages: bool,
+    /// Requests per second over all channels (Discord allows 50).
+    pub global_per_second: f64,
+    /// Messages per second to one channel (Discord allows 5 per 5 seconds).
+    pub per_channel_per_second: f64,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            enabled: false,
+            mode: DiscordMode::Gateway,
+            guild_id: None,
+            api_url: None,
+            read_thread_messages: false,
+            global_per_second: 45.0,
+            per_channel_per_second: 1.0,
+        }
+    }
 }
 
 /// The Telegram bot. The token comes from TELEGRAM_BOT_TOKEN.
@@ -484,6 +531,18 @@ impl Config {
         }
         if t.global_per_second <= 0.0 || t.per_chat_per_second <= 0.0 || t.per_group_per_minute <= 0.0 {
             return Err(invalid("adapters.telegram.global_per_second", "and the other Telegram rates must be above 0"));
+        }
+        let d = &self.adapters.discord;
+        if let Some(u) = &d.api_url {
+            if url::Url::parse(u).is_err() {
+                return Err(invalid(
+                    "adapters.discord.api_url",
+                    &format!("{u:?} is not a URL, e.g. http://127.0.0.1:3000"),
+                ));
+            }
+        }
+        if d.global_per_second <= 0.0 || d.per_channel_per_second <= 0.0 {
+            return Err(invalid("adapters.discord.global_per_second", "and per_channel_per_second must be above 0"));
         }
         let l = &self.llm;
         if let Some(u) = &l.base_url {

@@ -2,6 +2,8 @@
 //! nothing more. Same shape for each: config, inbound (parse + verify), outbound (render + send).
 
 pub mod console;
+#[cfg(feature = "discord")]
+pub mod discord;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 pub mod webhook;
@@ -36,9 +38,15 @@ pub async fn from_config(config: &Config) -> Result<(Vec<Arc<dyn Adapter>>, Vec<
         adapters.push(adapter);
         inbound.push(receiving);
     }
+    #[cfg(feature = "discord")]
+    if config.adapters.discord.enabled {
+        let (adapter, receiving) = discord::from_env(&config.adapters.discord).await?;
+        adapters.push(adapter);
+        inbound.push(receiving);
+    }
     if adapters.is_empty() {
         return Err(
-            "no adapter is enabled: enable [adapters.console], [adapters.webhook] or [adapters.telegram] in the config"
+            "no adapter is enabled: enable [adapters.console], [adapters.webhook], [adapters.telegram] or [adapters.discord] in the config"
                 .into(),
         );
     }

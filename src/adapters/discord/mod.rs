@@ -1,0 +1,376 @@
+//! The Discord adapter (serenity): each insight one message with an embed and Ask / 👍 / 👎 /
+//! listen buttons, answers in a thread started from the insight's message, `/podsift ...` slash
+//! commands from the core's command table, interactions by the gateway or by the interactions
+//! endpoint (`inbound.rs`). It translates and nothing more: what a command means is decided by
+//! the core.
+
+pub mod inbound;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serenity::all::{
+    ButtonStyle, ChannelId, CommandOptionType, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
+    CreateCommandOption, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseFollowup, CreateMessage, GuildId,
+    Http, HttpBuilder, MessageId, MessageReference,
+};
+
+use crate::config::DiscordConfig;
+use crate::deliver::commands::COMMANDS;
+use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
+use crate::model::{DigestEntry, hms};
+
+/// The environment variables the adapter reads.
+pub const TOKEN_ENV: &str = "DISCORD_BOT_TOKEN";
+pub const APPLICATION_ID_ENV: &str = "DISCORD_APPLICATION_ID";
+pub const PUBLIC_KEY_ENV: &str = "DISCORD_PUBLIC_KEY";
+/// How commands are typed: one slash command with subcommands.
+pub const PREFIX: &str = "/podsift ";
+/// Discord's limits for a message and its embeds.
+pub const MAX_CONTENT: usize = 2000;
+pub const MAX_TITLE: usize = 256;
+pub const MAX_DESCRIPTION: usize = 4096;
+pub const MAX_FIELD: usize = 1024;
+pub const MAX_EMBED_TOTAL: usize = 6000;
+
+/// Sends through Discord's REST API.
+pub struct DiscordAdapter {
+    http: Arc<Http>,
+    config: DiscordConfig,
+}
+
+/// Cuts `s` to at most `max` characters, at a character boundary, with an ellipsis when cut.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Escapes Discord markdown and defuses mentions, so podcast text shows as written and can
+/// never ping anyone (allowed_mentions is empty as well).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '<' | ':') {
+            out.push('\\');
+        }
+        out.push(c);
+        if c == '@' {
+            // A zero-width space keeps @everyone and @here from being mentions.
+            out.push('\u{200b}');
+        }
+    }
+    out
+}
+
+/// The embed of one insight, every piece within Discord's limits.
+pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
+    let moment = match &e.link {
+        Some(link) => format!("[{}]({})", hms(e.start_seconds), link),
+        None => hms(e.start_seconds),
+    };
+    let mut embed = CreateEmbed::new()
+        .title(cut(&format!("#{} {}", e.rank, e.text), MAX_TITLE))
+        .field("Podcast", cut(&escape(&e.podcast), MAX_FIELD), true)
+        .field("Episode", cut(&escape(&e.episode), MAX_FIELD), true)
+        .field("Moment", cut(&moment, MAX_FIELD), true);
+    if let Some(speaker) = &e.speaker {
+        embed = embed.field("Speaker", cut(&escape(speaker), MAX_FIELD), true);
+    }
+    // The quote gets what is left of the 6,000 characters an embed may hold.
+    let used = e.text.chars().count() + e.podcast.chars().count() + e.episode.chars().count() + 200;
+    let room = MAX_DESCRIPTION.min(MAX_EMBED_TOTAL.saturating_sub(used));
+    if e.quote_adds() {
+        embed = embed.description(cut(&format!("> {}", escape(&e.quote)), room));
+    }
+    if !e.also_in.is_empty() {
+        let n = e.also_in.len();
+        embed = embed.footer(CreateEmbedFooter::new(format!("Also said on {n} other episode(s)")));
+    }
+    embed
+}
+
+/// The buttons under an insight.
+pub fn entry_buttons(date: chrono::NaiveDate, e: &DigestEntry) -> CreateActionRow {
+    let mut buttons = vec![
+        CreateButton::new(format!("ask:{date}#{}", e.rank)).label("Ask").style(ButtonStyle::Primary),
+        CreateButton::new(format!("fb:up:{}", e.id)).label("👍").style(ButtonStyle::Secondary),
+        CreateButton::new(format!("fb:down:{}", e.id)).label("👎").style(ButtonStyle::Secondary),
+    ];
+    if let Some(link) = &e.link {
+        buttons.push(CreateButton::new_link(link).label("Listen"));
+    }
+    CreateActionRow::Buttons(buttons)
+}
+
+/// One part as a Discord message.
+pub fn render(part: &Part) -> CreateMessage {
+    let message = CreateMessage::new().allowed_mentions(CreateAllowedMentions::new());
+    match part {
+        Part::DigestHeader { date, count, .. } => message.content(format!("**podsift · top {count} for {date}**")),
+        Part::Entry { date, entry, .. } => {
+            message.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)])
+        }
+        Part::Answer { entry, answer, .. } => message.content(cut(
+            &format!(
+                "**About #{}** ({} — {}):\n{}",
+                entry.rank,
+                escape(&entry.podcast),
+                escape(&entry.episode),
+                answer.answer
+            ),
+            MAX_CONTENT,
+        )),
+        Part::Prompt { rank, .. } => {
+            message.content(format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`."))
+        }
+        Part::Text(text) => message.content(cut(text, MAX_CONTENT)),
+    }
+}
+
+/// Where a reply goes, as the inbound half wrote it into a [`ReplyTarget`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A follow-up to an interaction (answered within 15 minutes); ephemeral: only the asker sees it.
+    Interaction { token: String, ephemeral: bool },
+    /// A thread (channel) of its own, e.g. the one started from an insight's message.
+    Thread(u64),
+    /// A reply to a message in the destination channel.
+    Message(u64),
+}
+
+impl Target {
+    pub fn encode(&self) -> ReplyTarget {
+        ReplyTarget(match self {
+            Target::Interaction { token, ephemeral } => format!("interaction:{}:{token}", u8::from(*ephemeral)),
+            Target::Thread(id) => format!("thread:{id}"),
+            Target::Message(id) => format!("message:{id}"),
+        })
+    }
+
+    pub fn decode(r: &ReplyTarget) -> Option<Target> {
+        let (kind, rest) = r.0.split_once(':')?;
+        match kind {
+            "interaction" => {
+                let (eph, token) = rest.split_once(':')?;
+                Some(Target::Interaction { token: token.to_string(), ephemeral: eph == "1" })
+            }
+            "thread" => rest.parse().ok().map(Target::Thread),
+            "message" => rest.parse().ok().map(Target::Message),
+            _ => None,
+        }
+    }
+}
+
+/// What a Discord error means for the core.
+pub fn classify(e: serenity::Error) -> SendError {
+    use serenity::http::HttpError;
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            let what = format!("HTTP {status}: {} (code {})", r.error.message, r.error.code);
+            match (status, r.error.code) {
+                // Only reached when an API proxy does the rate limiting (serenity's own limiter
+                // waits out 429s itself): the body's retry_after is not passed on, so wait the
+                // shortest bucket reset.
+                (429, _) => SendError::RateLimited { retry_after: std::time::Duration::from_secs(1) },
+                // Missing Access, Unknown Channel, Missing Permissions, Unknown Guild.
+                (403 | 404, 50001 | 10003 | 50013 | 10004) | (403 | 404, _) => SendError::Gone(what),
+                (500..=599, _) => SendError::Transient(what),
+                _ => SendError::Invalid(what),
+            }
+        }
+        other => SendError::Transient(other.to_string()),
+    }
+}
+
+/// The `/podsift` command, its subcommands written from the core's command table.
+pub fn slash_command() -> CreateCommand {
+    let mut command =
+        CreateCommand::new("podsift").description("The day's top podcast insights, and questions about them");
+    for spec in COMMANDS {
+        let mut sub = CreateCommandOption::new(CommandOptionType::SubCommand, spec.name, cut(spec.summary, 100));
+        let optional = spec.args.starts_with('[');
+        for word in spec.args.trim_matches(|c| c == '[' || c == ']').split_whitespace() {
+            let option = match word {
+                "HH:MM" => {
+                    CreateCommandOption::new(CommandOptionType::String, "time", "Local time, HH:MM (e.g. 07:30)")
+                }
+                "Area/City" => {
+                    CreateCommandOption::new(CommandOptionType::String, "timezone", "IANA timezone, e.g. Europe/Berlin")
+                        .set_autocomplete(true)
+                }
+                "N" => CreateCommandOption::new(CommandOptionType::Integer, "rank", "The insight's number")
+                    .min_int_value(1)
+                    .max_int_value(25),
+                _ => CreateCommandOption::new(CommandOptionType::String, word, format!("The {word}")),
+            };
+            sub = sub.add_sub_option(option.required(!optional));
+        }
+        command = command.add_option(sub);
+    }
+    command
+}
+
+/// The adapter and its receiving half, with the token, application id and (endpoint mode) public
+/// key from the environment.
+pub async fn from_env(
+    config: &DiscordConfig,
+) -> Result<(Arc<dyn Adapter>, Box<dyn crate::deliver::inbound::Inbound>), String> {
+    let var = |name: &str, what: &str| {
+        std::env::var(name).map_err(|_| {
+            format!("adapters.discord.enabled is true but {name} is not set: {what} (bots/discord/README.md)")
+        })
+    };
+    let token = var(TOKEN_ENV, "copy the bot token from the developer portal's Bot page")?;
+    let app = var(APPLICATION_ID_ENV, "copy the APPLICATION ID from the developer portal's General Information page")?;
+    let app: u64 = app
+        .trim()
+        .parse()
+        .map_err(|_| format!("{APPLICATION_ID_ENV} must be the application's numeric id, not {app:?}"))?;
+    let public_key = match config.mode {
+        crate::config::DiscordMode::Endpoint => Some(inbound::public_key(&var(
+            PUBLIC_KEY_ENV,
+            "endpoint mode verifies every request with it: copy PUBLIC KEY from General Information",
+        )?)?),
+        crate::config::DiscordMode::Gateway => None,
+    };
+    let adapter = Arc::new(DiscordAdapter::connect(config, &token, app).await?);
+    Ok((adapter.clone(), Box::new(inbound::DiscordInbound { adapter, token, public_key })))
+}
+
+impl DiscordAdapter {
+    /// Connects: checks the token (an invalid one is a one-line error) and registers `/podsift`
+    /// globally, or in `guild_id` only.
+    pub async fn connect(config: &DiscordConfig, token: &str, application_id: u64) -> Result<DiscordAdapter, String> {
+        crate::ensure_tls_provider();
+        let mut builder = HttpBuilder::new(token.trim()).application_id(application_id.into());
+        if let Some(url) = &config.api_url {
+            // The proxy does the rate limiting; serenity's limiter would ignore the proxy.
+            builder = builder.proxy(url.trim_end_matches('/')).ratelimiter_disabled(true);
+        }
+        DiscordAdapter::with_http(config, Arc::new(builder.build())).await
+    }
+
+    /// The same with a ready-made client (tests point one at a local server).
+    pub async fn with_http(config: &DiscordConfig, http: Arc<Http>) -> Result<DiscordAdapter, String> {
+        let me = http.get_current_user().await.map_err(|e| match e {
+            serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 401 => {
+                format!("{TOKEN_ENV} was refused by Discord (invalid token): copy it again from the developer portal (bots/discord/README.md)")
+            }
+            other => format!("cannot reach the Discord API: {other}"),
+        })?;
+        let commands = vec![slash_command()];
+        let registered = match config.guild_id {
+            Some(guild) => GuildId::new(guild).set_commands(&http, commands).await,
+            None => serenity::all::Command::set_global_commands(&http, commands).await,
+        };
+        registered.map_err(|e| format!("registering the /podsift command failed: {e}"))?;
+        tracing::info!("Discord bot {} connected", me.name);
+        Ok(DiscordAdapter { http, config: config.clone() })
+    }
+
+    pub fn http(&self) -> &Arc<Http> {
+        &self.http
+    }
+}
+
+impl Adapter for DiscordAdapter {
+    fn platform(&self) -> &'static str {
+        "discord"
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message_len: MAX_CONTENT,
+            unit: TextUnit::Chars,
+            global_per_second: self.config.global_per_second,
+            per_destination_per_second: self.config.per_channel_per_second,
+        }
+    }
+
+    fn command_prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn send<'a>(
+        &'a self,
+        to: &'a Destination,
+        part: &'a Part,
+        reply_to: Option<&'a ReplyTarget>,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let channel: u64 =
+                to.id.parse().map_err(|_| SendError::Invalid(format!("{to} is not a Discord channel id")))?;
+            let message = render(part);
+            let sent = match reply_to.and_then(Target::decode) {
+                Some(Target::Interaction { token, ephemeral }) => {
+                    let mut followup = CreateInteractionResponseFollowup::new()
+                        .ephemeral(ephemeral)
+                        .allowed_mentions(CreateAllowedMentions::new());
+                    if let Part::Entry { date, entry, .. } = part {
+                        followup = followup.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)]);
+                    } else {
+                        followup = followup.content(followup_text(part));
+                    }
+                    self.http.create_followup_message(&token, &followup, vec![]).await
+                }
+                Some(Target::Thread(thread)) => ChannelId::new(thread).send_message(&self.http, message).await,
+                Some(Target::Message(id)) => {
+                    let reference = MessageReference::from((ChannelId::new(channel), MessageId::new(id)));
+                    ChannelId::new(channel).send_message(&self.http, message.reference_message(reference)).await
+                }
+                None => ChannelId::new(channel).send_message(&self.http, message).await,
+            };
+            sent.map(|m| m.id.get().to_string()).map_err(classify)
+        })
+    }
+}
+
+/// The text of a part sent as an interaction follow-up (entries go as embeds).
+fn followup_text(part: &Part) -> String {
+    match part {
+        Part::DigestHeader { date, count, .. } => format!("**podsift · top {count} for {date}**"),
+        Part::Answer { entry, answer, .. } => cut(
+            &format!(
+                "**About #{}** ({} — {}):\n{}",
+                entry.rank,
+                escape(&entry.podcast),
+                escape(&entry.episode),
+                answer.answer
+            ),
+            MAX_CONTENT,
+        ),
+        Part::Prompt { rank, .. } => {
+            format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`.")
+        }
+        Part::Text(text) => cut(text, MAX_CONTENT),
+        Part::Entry { entry, .. } => cut(&entry.text, MAX_CONTENT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_cut_at_characters() {
+        assert_eq!(escape("@everyone *bold*"), "@\u{200b}everyone \\*bold\\*");
+        let long = "é".repeat(300);
+        let c = cut(&long, 256);
+        assert_eq!(c.chars().count(), 256);
+        assert!(c.ends_with('…'));
+    }
+
+    #[test]
+    fn reply_targets_round_trip() {
+        for t in [Target::Interaction { token: "a:b".into(), ephemeral: true }, Target::Thread(7), Target::Message(9)] {
+            assert_eq!(Target::decode(&t.encode()), Some(t));
+        }
+        assert_eq!(Target::decode(&ReplyTarget("nonsense".into())), None);
+    }
+}
