@@ -5,6 +5,7 @@
 //! its conditional headers and User-Agent so tests can check what podsift sent.
 #![allow(dead_code)]
 
+pub mod discord;
 pub mod openai;
 pub mod telegram;
 

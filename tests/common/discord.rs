@@ -1,0 +1,253 @@
+//! A fake Discord REST API (serenity's client pointed at it with `proxy`): checks the bot token
+//! on every call, checks every message against Discord's limits (content, embeds, fields,
+//! buttons) and that nobody can be mentioned, records what it got, creates threads (once per
+//! message, like Discord), and can answer a channel with 429 or 403.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "discord-test-token";
+pub const APP: u64 = 827290144020496384;
+pub const BOT: u64 = 42;
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    next_id: u64,
+    scripted: HashMap<String, VecDeque<(u16, Value)>>,
+    threads: HashSet<String>,
+    /// Thread id → parent channel id.
+    parents: HashMap<String, String>,
+    violations: Vec<String>,
+}
+
+pub struct FakeDiscord {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        let state = Arc::new(Mutex::new(State { next_id: 9_000_000, ..State::default() }));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let s = s.clone();
+            async move { handle(s, method, uri, headers, body) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeDiscord { base, state, task }
+    }
+
+    /// The next calls creating a message in `channel` get these answers.
+    pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
+        self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Messages created in `channel` (successful ones).
+    pub fn messages_in(&self, channel: &str) -> Vec<Call> {
+        let path = format!("/api/v10/channels/{channel}/messages");
+        self.calls().into_iter().filter(|c| c.method == "POST" && c.path == path && c.body["id"].is_string()).collect()
+    }
+
+    /// Follow-ups to interactions (any token).
+    pub fn followups(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.method == "POST" && c.path.starts_with("/api/v10/webhooks/")).collect()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+}
+
+fn user(id: u64, name: &str) -> Value {
+    json!({"id": id.to_string(), "username": name, "discriminator": "0", "global_name": null, "avatar": null, "bot": id == BOT})
+}
+
+fn message(id: u64, channel: &str, body: &Value) -> Value {
+    json!({"id": id.to_string(), "channel_id": channel, "author": user(BOT, "podsift"),
+        "content": body["content"].as_str().unwrap_or(""), "timestamp": "2026-11-28T08:00:00.000000+00:00",
+        "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": body["embeds"].clone().as_array().cloned().unwrap_or_default(), "pinned": false, "type": 0})
+}
+
+fn error(status: u16, code: i64, message: &str) -> axum::response::Response {
+    (StatusCode::from_u16(status).unwrap(), axum::Json(json!({"code": code, "message": message}))).into_response()
+}
+
+fn len(v: &Value) -> usize {
+    v.as_str().map(|s| s.chars().count()).unwrap_or(0)
+}
+
+/// Discord's limits for one message, and no mentions allowed.
+fn check_message(body: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    if len(&body["content"]) > 2000 {
+        bad.push(format!("content of {} characters", len(&body["content"])));
+    }
+    if body["allowed_mentions"]["parse"] != json!([]) {
+        bad.push(format!("allowed_mentions {} lets podcast text mention people", body["allowed_mentions"]));
+    }
+    let embeds = body["embeds"].as_array().cloned().unwrap_or_default();
+    if embeds.len() > 10 {
+        bad.push(format!("{} embeds", embeds.len()));
+    }
+    for e in &embeds {
+        let fields = e["fields"].as_array().cloned().unwrap_or_default();
+        let mut total = len(&e["title"]) + len(&e["description"]) + len(&e["footer"]["text"]);
+        for (what, n, max) in [
+            ("title", len(&e["title"]), 256),
+            ("description", len(&e["description"]), 4096),
+            ("fields", fields.len(), 25),
+        ] {
+            if n > max {
+                bad.push(format!("embed {what} of {n}, over {max}"));
+            }
+        }
+        for f in &fields {
+            total += len(&f["name"]) + len(&f["value"]);
+            if len(&f["name"]) > 256 || len(&f["value"]) > 1024 || len(&f["value"]) == 0 {
+                bad.push(format!("field {f}"));
+            }
+        }
+        if total > 6000 {
+            bad.push(format!("embed of {total} characters"));
+        }
+    }
+    for row in body["components"].as_array().cloned().unwrap_or_default() {
+        for b in row["components"].as_array().cloned().unwrap_or_default() {
+            if len(&b["custom_id"]) > 100 || len(&b["label"]) > 80 {
+                bad.push(format!("button {b}"));
+            }
+            if b["style"] == 5 && !b["url"].is_string() {
+                bad.push(format!("link button without url {b}"));
+            }
+        }
+    }
+    bad
+}
+
+fn handle(
+    state: Arc<Mutex<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let path = uri.path().to_string();
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut s = state.lock().unwrap();
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let webhook = path.starts_with("/api/v10/webhooks/") || path.starts_with("/api/v10/interactions/");
+    if !webhook && auth != format!("Bot {TOKEN}") {
+        return error(401, 0, "401: Unauthorized");
+    }
+    let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    s.next_id += 1;
+    let id = s.next_id;
+    let record = |s: &mut State, body: Value| {
+        s.calls.push(Call { method: method.to_string(), path: path.clone(), body, at: Instant::now() });
+    };
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", ["users", "@me"]) => axum::Json(user(BOT, "podsift")).into_response(),
+        ("PUT", ["applications", _, "commands"]) | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let commands: Vec<Value> = body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut c| {
+                    c["id"] = json!(id.to_string());
+                    c["application_id"] = json!(APP.to_string());
+                    c["version"] = json!("1");
+                    c["type"] = json!(1);
+                    c["default_member_permissions"] = Value::Null;
+                    c
+                })
+                .collect();
+            record(&mut s, body);
+            axum::Json(commands).into_response()
+        }
+        ("POST", ["channels", channel, "messages"]) => {
+            let channel = channel.to_string();
+            if let Some((status, reply)) = s.scripted.get_mut(&channel).and_then(|q| q.pop_front()) {
+                record(&mut s, json!({"scripted": status}));
+                let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(reply.clone())).into_response();
+                if status == 429 {
+                    let after = reply["retry_after"].as_f64().unwrap_or(1.0).to_string();
+                    resp.headers_mut().insert("retry-after", after.parse().unwrap());
+                }
+                return resp;
+            }
+            let bad = check_message(&body);
+            s.violations.extend(bad);
+            let m = message(id, &channel, &body);
+            body["id"] = json!(id.to_string());
+            record(&mut s, body);
+            axum::Json(m).into_response()
+        }
+        ("POST", ["channels", channel, "messages", msg, "threads"]) => {
+            let (channel, msg) = (channel.to_string(), msg.to_string());
+            record(&mut s, body.clone());
+            if !s.threads.insert(msg.clone()) {
+                return error(400, 160004, "A thread has already been created for this message");
+            }
+            s.parents.insert(msg.clone(), channel.clone());
+            axum::Json(json!({"id": msg, "type": 11, "guild_id": "1", "parent_id": channel,
+                "name": body["name"], "position": 0, "permission_overwrites": [], "nsfw": false}))
+            .into_response()
+        }
+        ("GET", ["channels", channel]) => {
+            let parent = s.parents.get(*channel).cloned();
+            axum::Json(json!({"id": channel, "type": 11, "guild_id": "1", "parent_id": parent, "name": "thread"}))
+                .into_response()
+        }
+        ("POST", ["webhooks", _, _token]) => {
+            s.violations.extend(check_message(&body));
+            let m = message(id, "1100", &body);
+            record(&mut s, body);
+            axum::Json(m).into_response()
+        }
+        ("PATCH", ["webhooks", _, _token, "messages", "@original"]) => {
+            let m = message(id, "1100", &body);
+            record(&mut s, body);
+            axum::Json(m).into_response()
+        }
+        ("POST", ["interactions", _, _, "callback"]) => {
+            record(&mut s, body);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => {
+            s.violations.push(format!("unexpected call {method} {path}"));
+            error(404, 0, "404: Not Found")
+        }
+    }
+}

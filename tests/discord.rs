@@ -1,0 +1,454 @@
+//! The Discord adapter against a fake Discord REST API (serenity's client pointed at it) and
+//! signed interaction requests: forged, stale and unsigned requests refused, PING answered,
+//! /podsift subscribe with and without Manage Channels, the scheduled digest as embeds with
+//! buttons within Discord's limits, Ask → modal → answer in the insight's thread, 👍 stored,
+//! 429 waited out, 403 pausing the subscription. The endpoint and the gateway share one handler;
+//! its glue is exercised with the same payloads.
+#![cfg(feature = "discord")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::discord::{APP, FakeDiscord, TOKEN};
+use ed25519_dalek::{Signer, SigningKey};
+use podsift::adapters::discord::inbound::{DiscordInbound, ENDPOINT_PATH, Interactions, VerifyError, verify};
+use podsift::adapters::discord::{DiscordAdapter, MAX_CONTENT};
+use podsift::config::{Config, DiscordConfig, DiscordMode};
+use podsift::deliver::commands::Core;
+use podsift::deliver::fanout::Deliverer;
+use podsift::deliver::inbound::Inbound;
+use podsift::deliver::{Adapter, Destination};
+use podsift::ingest::Quiet;
+use podsift::metrics::Metrics;
+use podsift::store::Store;
+use serde_json::{Value, json};
+use serenity::all::Interaction;
+use serenity::interactions_endpoint::Verifier;
+
+const CHANNEL: &str = "1100";
+const SECRET: [u8; 32] = [7; 32];
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn morning() -> DateTime<Utc> {
+    at("2026-11-28T07:00:00Z")
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Store,
+    fake: FakeDiscord,
+    interactions: Arc<Interactions>,
+    deliverer: Arc<Deliverer>,
+    /// The endpoint, served on 127.0.0.1.
+    endpoint: String,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), morning(), &Quiet).await.unwrap();
+    let fake = FakeDiscord::start().await;
+    let cfg = DiscordConfig {
+        enabled: true,
+        mode: DiscordMode::Endpoint,
+        api_url: Some(fake.base.clone()),
+        global_per_second: 500.0,
+        per_channel_per_second: 200.0,
+        ..DiscordConfig::default()
+    };
+    let adapter = Arc::new(DiscordAdapter::connect(&cfg, TOKEN, APP).await.unwrap());
+    let mut config = Config::default();
+    config.delivery.backoff_base_ms = 20;
+    let metrics = Arc::new(Metrics::default());
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        vec![adapter.clone() as Arc<dyn Adapter>],
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let core = Arc::new(
+        Core::new(
+            store.clone(),
+            config,
+            deliverer.clone(),
+            metrics,
+            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
+        )
+        .with_clock(Arc::new(|| at("2026-11-28T07:30:00Z"))),
+    );
+    let interactions = Arc::new(Interactions { adapter: adapter.clone(), core: core.clone() });
+    let public_key = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let inbound = Box::new(DiscordInbound { adapter, token: TOKEN.into(), public_key: Some(public_key) });
+    let router = inbound.start(core, rx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}{ENDPOINT_PATH}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Setup { _dir: dir, store, fake, interactions, deliverer, endpoint, _stop: stop }
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// POSTs `body` to the endpoint signed with the test key at `timestamp`.
+async fn post_signed(s: &Setup, body: &Value, timestamp: i64) -> reqwest::Response {
+    Signed { endpoint: s.endpoint.clone() }.post(body, timestamp).await
+}
+
+fn user() -> Value {
+    json!({"id": "170531778354741248", "username": "miles", "discriminator": "0", "avatar": null})
+}
+
+fn base(kind: u8, token: &str) -> Value {
+    json!({"id": "995105663481028770", "application_id": APP.to_string(), "type": kind, "token": token,
+        "version": 1, "channel_id": CHANNEL, "guild_id": "1", "locale": "en-US", "entitlements": [],
+        "authorizing_integration_owners": {}, "app_permissions": "2248473465835073",
+        "attachment_size_limit": 8388608})
+}
+
+/// A /podsift SUBCOMMAND interaction from a server member with `permissions`.
+fn slash(token: &str, sub: &str, options: Value, permissions: &str) -> Value {
+    let mut v = base(2, token);
+    v["data"] =
+        json!({"id": "1", "name": "podsift", "type": 1, "options": [{"name": sub, "type": 1, "options": options}]});
+    v["member"] = json!({"user": user(), "roles": [], "joined_at": "2020-01-01T00:00:00+00:00", "deaf": false,
+        "mute": false, "flags": 0, "permissions": permissions});
+    v
+}
+
+fn button(token: &str, custom_id: &str, message_id: &str) -> Value {
+    let mut v = base(3, token);
+    v["data"] = json!({"custom_id": custom_id, "component_type": 2});
+    v["member"] = json!({"user": user(), "roles": [], "joined_at": "2020-01-01T00:00:00+00:00", "deaf": false,
+        "mute": false, "flags": 0, "permissions": "0"});
+    v["message"] = json!({"id": message_id, "channel_id": CHANNEL, "author": {"id": "42", "username": "podsift",
+        "discriminator": "0", "avatar": null, "bot": true}, "content": "", "timestamp": "2026-11-28T08:00:00+00:00",
+        "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false, "type": 0});
+    v
+}
+
+fn modal_submit(token: &str, custom_id: &str, question: &str) -> Value {
+    let mut v = base(5, token);
+    v["data"] = json!({"custom_id": custom_id, "components": [{"type": 1, "components": [
+        {"type": 4, "custom_id": "question", "value": question}]}]});
+    v["member"] = json!({"user": user(), "roles": [], "joined_at": "2020-01-01T00:00:00+00:00", "deaf": false,
+        "mute": false, "flags": 0, "permissions": "0"});
+    v
+}
+
+/// The shared handler, as the gateway calls it: the response as JSON.
+async fn handle(s: &Setup, payload: Value) -> Value {
+    let interaction: Interaction = serde_json::from_value(payload).unwrap();
+    serde_json::to_value(s.interactions.handle(interaction).await).unwrap()
+}
+
+#[test]
+fn the_real_signature_vector_verifies_and_its_forgery_does_not() {
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/../shared/fixtures/platform/discord_ssMMiles-discord-interactions_verify-node_data.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let key = podsift::adapters::discord::inbound::public_key(v["PUBLIC_KEY"].as_str().unwrap()).unwrap();
+    let verifier = Verifier::try_new(key).unwrap();
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    let ts: i64 = s("TIMESTAMP_VALID").parse().unwrap();
+    let body = s("BODY_VALID");
+    assert_eq!(
+        verify(&verifier, Some(&s("SIGNATURE_VALID")), Some(&s("TIMESTAMP_VALID")), body.as_bytes(), ts),
+        Ok(())
+    );
+    let forged = s("BODY_INVALID");
+    assert_eq!(
+        verify(&verifier, Some(&s("SIGNATURE_VALID")), Some(&s("TIMESTAMP_VALID")), forged.as_bytes(), ts),
+        Err(VerifyError::BadSignature)
+    );
+    // The same genuine request, replayed ten minutes later.
+    assert_eq!(
+        verify(&verifier, Some(&s("SIGNATURE_VALID")), Some(&s("TIMESTAMP_VALID")), body.as_bytes(), ts + 600),
+        Err(VerifyError::Stale)
+    );
+    assert_eq!(verify(&verifier, None, Some("1"), b"{}", 1), Err(VerifyError::Missing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_refuses_forged_stale_and_unsigned_requests_and_answers_ping() {
+    let s = setup().await;
+    let ping = json!({"id": "1", "application_id": APP.to_string(), "type": 1, "token": "t", "version": 1,
+        "attachment_size_limit": 8388608});
+    let now = Utc::now().timestamp();
+    let ok = post_signed(&s, &ping, now).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["type"], 1, "PONG");
+    assert_eq!(post_signed(&s, &ping, now - 301).await.status(), 401, "a stale request was taken");
+    // Signed, then changed: the subscription it asks for must not happen.
+    let sub = slash("tok-forged", "subscribe", json!([]), "16");
+    let key = SigningKey::from_bytes(&SECRET);
+    let sig: String =
+        key.sign(format!("{now}{sub}").as_bytes()).to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let tampered = sub.to_string().replace("subscribe", "unsubscribe");
+    let client = reqwest::Client::new();
+    let forged = client
+        .post(&s.endpoint)
+        .header("x-signature-ed25519", sig)
+        .header("x-signature-timestamp", now.to_string())
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let unsigned = client.post(&s.endpoint).body(sub.to_string()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(s.fake.followups().is_empty(), "a refused request was acted on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_needs_manage_channels_and_the_digest_arrives_as_embeds_within_limits() {
+    let s = setup().await;
+    let now = Utc::now().timestamp();
+    // Without Manage Channels: deferred, then told politely, only the asker sees it.
+    let resp = post_signed(&s, &slash("tok-a", "subscribe", json!([]), "0"), now).await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["type"], 5);
+    wait_for("the refusal", || s.fake.followups().len() == 1).await;
+    let refusal = &s.fake.followups()[0];
+    assert!(refusal.path.ends_with("/tok-a"), "{}", refusal.path);
+    assert!(refusal.body["content"].as_str().unwrap().contains("Only people who can manage this chat"));
+    assert!(s.store.subscriptions().unwrap().is_empty());
+    // With it (MANAGE_CHANNELS = 16): subscribed at 07:45 in Berlin.
+    let options = json!([{"name": "time", "type": 3, "value": "08:45"}, {"name": "timezone", "type": 3, "value": "Europe/Berlin"}]);
+    post_signed(&s, &slash("tok-b", "subscribe", options, "16"), now).await;
+    wait_for("the confirmation", || s.fake.followups().len() == 2).await;
+    let confirmation = s.fake.followups()[1].body["content"].as_str().unwrap().to_string();
+    assert!(confirmation.contains("08:45 Europe/Berlin") && confirmation.contains("/podsift time"), "{confirmation}");
+    assert_eq!(s.store.subscriptions().unwrap()[0].destination, Destination::new("discord", CHANNEL));
+
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:46:00Z")).await.unwrap().delivered, 1);
+    let digest = s.fake.messages_in(CHANNEL);
+    assert_eq!(digest.len(), 6, "header + 5 insights");
+    assert!(digest[0].body["content"].as_str().unwrap().contains("top 5"));
+    for (i, m) in digest[1..].iter().enumerate() {
+        let embed = &m.body["embeds"][0];
+        assert!(embed["title"].as_str().unwrap().starts_with(&format!("#{} ", i + 1)), "{embed}");
+        let fields: Vec<&str> =
+            embed["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert!(fields.contains(&"Podcast") && fields.contains(&"Episode") && fields.contains(&"Moment"), "{fields:?}");
+        let buttons = m.body["components"][0]["components"].as_array().unwrap();
+        let ids: Vec<&str> = buttons.iter().filter_map(|b| b["custom_id"].as_str()).collect();
+        assert!(
+            ids[0].starts_with("ask:2026-11-28#") && ids[1].starts_with("fb:up:") && ids[2].starts_with("fb:down:")
+        );
+        assert!(buttons.iter().any(|b| b["style"] == 5 && b["url"].as_str().unwrap().contains("#t=")), "{buttons:?}");
+    }
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
+    let s = setup().await;
+    common::subscribe_at(
+        &s.store,
+        Destination::new("discord", CHANNEL),
+        at("2026-11-28T07:40:00Z"),
+        0,
+        morning() - chrono::Duration::days(1),
+    );
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 1);
+    let second = s.fake.messages_in(CHANNEL)[2].clone();
+    let ask = second.body["components"][0]["components"][0]["custom_id"].as_str().unwrap().to_string();
+    let message_id = second.body["id"].as_str().unwrap().to_string();
+
+    // The button opens a modal (answered at once, through the shared handler as the gateway would).
+    let modal = handle(&s, button("tok-c", &ask, &message_id)).await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    let custom_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    assert!(custom_id.contains(&message_id));
+
+    // Submitting it: deferred, a thread started from the insight's message, the answer in it.
+    let now = Utc::now().timestamp();
+    let resp = post_signed(&s, &modal_submit("tok-d", &custom_id, "who said that?"), now).await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["type"], 5);
+    wait_for("the answer in the thread", || !s.fake.messages_in(&message_id).is_empty()).await;
+    let answer = s.fake.messages_in(&message_id)[0].body["content"].as_str().unwrap().to_string();
+    assert!(answer.starts_with("**About #2**"), "{answer}");
+    assert!(answer.chars().count() <= MAX_CONTENT);
+    wait_for("the note to the asker", || {
+        s.fake
+            .calls()
+            .iter()
+            .any(|c| c.method == "PATCH" && c.body["content"].as_str().unwrap_or("").contains(&message_id))
+    })
+    .await;
+
+    // A second question reuses the thread (Discord refuses a second thread on one message).
+    post_signed(&s, &modal_submit("tok-e", &custom_id, "and why?"), now).await;
+    wait_for("the second answer", || s.fake.messages_in(&message_id).len() == 2).await;
+    let threads = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/threads")).count();
+    assert_eq!(threads, 2, "one creation, one refusal");
+
+    // 👍: stored as this reader's feedback and acknowledged only to them.
+    let up = second.body["components"][0]["components"][1]["custom_id"].as_str().unwrap().to_string();
+    let ack = handle(&s, button("tok-f", &up, &message_id)).await;
+    assert_eq!((ack["type"].clone(), ack["data"]["flags"].clone()), (json!(4), json!(64)), "{ack}");
+    wait_for("the feedback", || s.store.feedback_totals().unwrap().values().sum::<i64>() == 1).await;
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_waited_out_and_a_channel_without_access_is_paused() {
+    let s = setup().await;
+    let created = morning() - chrono::Duration::days(1);
+    let due = at("2026-11-28T07:40:00Z");
+    common::subscribe_at(&s.store, Destination::new("discord", "2001"), due, 0, created);
+    s.fake.script(
+        "2001",
+        vec![(429, json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false, "code": 0}))],
+    );
+    let gone = common::subscribe_at(&s.store, Destination::new("discord", "2002"), due, 0, created);
+    s.fake.script("2002", vec![(403, json!({"message": "Missing Access", "code": 50001}))]);
+    let summary = s.deliverer.tick(due).await.unwrap();
+    assert_eq!((summary.delivered, summary.paused), (1, 1), "{summary:?}");
+    let tries: Vec<_> = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/channels/2001/messages")).collect();
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(1000), "the 429 was not waited out");
+    assert_eq!(s.fake.messages_in("2001").len(), 6);
+    let paused = s.store.subscription(&gone.key()).unwrap().unwrap().paused.unwrap();
+    assert!(paused.contains("Missing Access"), "{paused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_ask_and_help_answer_only_the_asker_and_timezones_autocomplete() {
+    let s = setup().await;
+    let options =
+        json!([{"name": "rank", "type": 4, "value": 1}, {"name": "question", "type": 3, "value": "what was said?"}]);
+    let deferred = handle(&s, slash("tok-g", "ask", options, "0")).await;
+    assert_eq!((deferred["type"].clone(), deferred["data"]["flags"].clone()), (json!(5), json!(64)), "{deferred}");
+    wait_for("the answer", || s.fake.followups().len() == 1).await;
+    let answer = &s.fake.followups()[0].body;
+    assert!(answer["content"].as_str().unwrap().starts_with("**About #1**"), "{answer}");
+    assert_eq!(answer["flags"], 64, "the answer to /podsift ask is only for the asker");
+
+    let bad = handle(&s, slash("tok-h", "time", json!([{"name": "time", "type": 3, "value": "7pm"}]), "16")).await;
+    assert_eq!(bad["type"], 4);
+    assert!(bad["data"]["content"].as_str().unwrap().contains("Example: /podsift time 07:30 Europe/Berlin"), "{bad}");
+
+    let mut auto =
+        slash("tok-i", "subscribe", json!([{"name": "timezone", "type": 3, "value": "berl", "focused": true}]), "16");
+    auto["type"] = json!(4);
+    let choices = handle(&s, auto).await;
+    assert_eq!(choices["type"], 8);
+    assert_eq!(choices["data"]["choices"][0]["value"], "Europe/Berlin", "{choices}");
+}
+
+/// The whole loop through `podsift run` in endpoint mode: the scheduled digest reaches the
+/// channel, a signed PING is answered, /podsift help is deferred and answered as a follow-up,
+/// an unsigned request is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_through_podsift_run_in_endpoint_mode() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+        common::subscribe_due(&store, Destination::new("discord", CHANNEL), 1);
+        store.flush().unwrap();
+    }
+    let config = format!(
+        "[service]\nbind = \"127.0.0.1:0\"\ntick_seconds = 1\ningest_every_minutes = 600\n\n[adapters.console]\nenabled = false\n\n\
+         [adapters.discord]\nenabled = true\nmode = \"endpoint\"\napi_url = \"{}\"\n",
+        fake.base
+    );
+    std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
+    let public_key: String =
+        SigningKey::from_bytes(&SECRET).verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("podsift.toml"))
+        .arg("run")
+        .env("DISCORD_BOT_TOKEN", TOKEN)
+        .env("DISCORD_APPLICATION_ID", APP.to_string())
+        .env("DISCORD_PUBLIC_KEY", public_key)
+        .env_remove("PODSIFT_BIND")
+        .env_remove("OPENAI_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("podsift run printed no address");
+        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    wait_for("the scheduled digest", || fake.messages_in(CHANNEL).len() == 6).await;
+
+    let endpoint = format!("http://{addr}{ENDPOINT_PATH}");
+    let s = Signed { endpoint };
+    let now = Utc::now().timestamp();
+    let ping = json!({"id": "1", "application_id": APP.to_string(), "type": 1, "token": "t", "version": 1,
+        "attachment_size_limit": 8388608});
+    assert_eq!(s.post(&ping, now).await.json::<Value>().await.unwrap()["type"], 1);
+    let help = s.post(&slash("tok-run", "help", json!([]), "0"), now).await;
+    assert_eq!(help.json::<Value>().await.unwrap()["type"], 5);
+    wait_for("the help follow-up", || {
+        fake.followups().iter().any(|c| c.body["content"].as_str().unwrap_or("").contains("/podsift subscribe"))
+    })
+    .await;
+    let unsigned = reqwest::Client::new().post(&s.endpoint).body(ping.to_string()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// Signs requests for an endpoint with the test key.
+struct Signed {
+    endpoint: String,
+}
+
+impl Signed {
+    async fn post(&self, body: &Value, timestamp: i64) -> reqwest::Response {
+        let body = body.to_string();
+        let signature = SigningKey::from_bytes(&SECRET).sign(format!("{timestamp}{body}").as_bytes());
+        let hex: String = signature.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        reqwest::Client::new()
+            .post(&self.endpoint)
+            .header("x-signature-ed25519", hex)
+            .header("x-signature-timestamp", timestamp.to_string())
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
