@@ -144,6 +144,39 @@ pub struct AdaptersConfig {
     pub webhook: WebhookConfig,
     pub telegram: TelegramConfig,
     pub discord: DiscordConfig,
+    pub slack: SlackConfig,
+}
+
+/// The Slack app. SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID
+/// and SLACK_CLIENT_SECRET (installs through OAuth) come from the environment.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackConfig {
+    pub enabled: bool,
+    /// Another Web API base instead of https://slack.com/api (tests, proxies).
+    pub api_url: Option<String>,
+    /// Only workspace admins and owners may subscribe channels or change their time (checked
+    /// with users.info); otherwise any member of the channel may.
+    pub admins_only: bool,
+    /// The public base URL of podsift (https://podsift.example.com), for the OAuth redirect.
+    pub public_url: Option<String>,
+    /// Messages per second over all channels.
+    pub global_per_second: f64,
+    /// Messages per second to one channel (Slack allows about 1).
+    pub per_channel_per_second: f64,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            enabled: false,
+            api_url: None,
+            admins_only: false,
+            public_url: None,
+            global_per_second: 20.0,
+            per_channel_per_second: 1.0,
+        }
+    }
 }
 
 /// How Discord reaches podsift.
@@ -543,6 +576,17 @@ impl Config {
         }
         if d.global_per_second <= 0.0 || d.per_channel_per_second <= 0.0 {
             return Err(invalid("adapters.discord.global_per_second", "and per_channel_per_second must be above 0"));
+        }
+        let sl = &self.adapters.slack;
+        for (key, url) in [("adapters.slack.api_url", &sl.api_url), ("adapters.slack.public_url", &sl.public_url)] {
+            if let Some(u) = url {
+                if url::Url::parse(u).is_err() {
+                    return Err(invalid(key, &format!("{u:?} is not a URL, e.g. https://podsift.example.com")));
+                }
+            }
+        }
+        if sl.global_per_second <= 0.0 || sl.per_channel_per_second <= 0.0 {
+            return Err(invalid("adapters.slack.global_per_second", "and per_channel_per_second must be above 0"));
         }
         let l = &self.llm;
         if let Some(u) = &l.base_url {

@@ -4,6 +4,8 @@
 pub mod console;
 #[cfg(feature = "discord")]
 pub mod discord;
+#[cfg(feature = "slack")]
+pub mod slack;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 pub mod webhook;
@@ -44,9 +46,15 @@ pub async fn from_config(config: &Config) -> Result<(Vec<Arc<dyn Adapter>>, Vec<
         adapters.push(adapter);
         inbound.push(receiving);
     }
+    #[cfg(feature = "slack")]
+    if config.adapters.slack.enabled {
+        let (adapter, receiving) = slack::from_env(&config.adapters.slack).await?;
+        adapters.push(adapter);
+        inbound.push(receiving);
+    }
     if adapters.is_empty() {
         return Err(
-            "no adapter is enabled: enable [adapters.console], [adapters.webhook], [adapters.telegram] or [adapters.discord] in the config"
+            "no adapter is enabled: enable [adapters.console], [adapters.webhook], [adapters.telegram], [adapters.discord] or [adapters.slack] in the config"
                 .into(),
         );
     }

@@ -7,13 +7,11 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::config::WebhookConfig;
 use crate::deliver::{Adapter, Destination, Limits, Message, Part, ReplyTarget, SendError, TextUnit};
-use crate::http::{hex, retry_after};
+use crate::http::{hex, hmac_sha256, retry_after};
 
 /// The environment variable holding the signing secret.
 pub const SECRET_ENV: &str = "PODSIFT_WEBHOOK_SECRET";
@@ -28,10 +26,7 @@ pub struct WebhookAdapter {
 
 /// The signature header value for a body sent at `timestamp` (seconds since the epoch).
 pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let bytes = mac.finalize().into_bytes();
-    format!("sha256={}", hex(&bytes))
+    format!("sha256={}", hex(&hmac_sha256(secret, format!("{timestamp}.{body}").as_bytes())))
 }
 
 /// One part as the JSON body a receiver gets. `in_reply_to` is the id of the receiver's message

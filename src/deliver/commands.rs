@@ -229,6 +229,53 @@ impl Core {
         }
     }
 
+    /// True the first time `key` (a platform's event id) is seen, also across restarts: a
+    /// platform's retry of an event already taken is recognised and dropped.
+    pub fn first_time(&self, key: &str) -> bool {
+        self.store.first_seen(key, self.now()).unwrap_or_else(|e| {
+            // Better to answer twice than never.
+            tracing::error!("cannot record an event as seen: {e}");
+            true
+        })
+    }
+
+    /// Keeps a credential an adapter obtained (a workspace's bot token after an install).
+    pub fn save_credential(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.store.put_credential(key, value)
+    }
+
+    /// The credentials whose key starts with `prefix`, as (key, value).
+    pub fn credentials(&self, prefix: &str) -> Vec<(String, String)> {
+        self.store.credentials(prefix).unwrap_or_else(|e| {
+            tracing::error!("cannot read stored credentials: {e}");
+            Vec::new()
+        })
+    }
+
+    pub fn forget_credential(&self, key: &str) {
+        if let Err(e) = self.store.remove_credential(key) {
+            tracing::error!("cannot remove a stored credential: {e}");
+        }
+    }
+
+    /// Pauses every subscription on `platform` whose id starts with `id_prefix` (a workspace
+    /// that uninstalled the app), with the reason; returns how many.
+    pub fn pause_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {
+        let mut paused = 0;
+        for sub in self.store.subscriptions_iter() {
+            let Ok(mut sub) = sub else { continue };
+            if sub.destination.platform == platform && sub.destination.id.starts_with(id_prefix) && sub.paused.is_none()
+            {
+                sub.paused = Some(reason.to_string());
+                if self.store.put_subscription(&sub).is_ok() {
+                    paused += 1;
+                }
+            }
+        }
+        let _ = self.store.flush();
+        paused
+    }
+
     /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
     /// acknowledges the button press itself).
     pub async fn handle(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {

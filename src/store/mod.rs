@@ -76,6 +76,10 @@ pub struct Store {
     feedback: sled::Tree,
     /// Service state (`last_ingest`, `last_delivery`).
     meta: sled::Tree,
+    /// What adapters keep between runs: `seen:<key>` -> when an inbound event was first taken
+    /// (platform retries are recognised by it), `cred:<key>` -> a credential (a workspace's
+    /// bot token from an OAuth install).
+    adapter_state: sled::Tree,
     /// `usage:YYYY-MM-DD` -> LLM usage of that day; `cache:<episode>:<model>` -> the model's
     /// raw extraction, so a restart never pays for the same episode twice.
     llm: sled::Tree,
@@ -121,6 +125,7 @@ impl Store {
             messages: db.open_tree("messages")?,
             feedback: db.open_tree("feedback")?,
             llm: db.open_tree("llm")?,
+            adapter_state: db.open_tree("adapter_state")?,
             meta,
             db,
         })
@@ -456,6 +461,40 @@ impl Store {
     pub fn put_llm_cache(&self, key: &str, value: &serde_json::Value) -> Result<()> {
         self.llm.insert(format!("cache:{key}").as_bytes(), encode(value))?;
         self.flush()
+    }
+
+    // ---- adapter state ----
+
+    /// Records `key` as seen at `at`; true when it was not seen before (atomically, so two
+    /// deliveries of one event racing each other are taken once). Flushed.
+    pub fn first_seen(&self, key: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let k = format!("seen:{key}");
+        let fresh =
+            self.adapter_state.compare_and_swap(k.as_bytes(), None as Option<&[u8]>, Some(encode(&at)))?.is_ok();
+        self.flush()?;
+        Ok(fresh)
+    }
+
+    pub fn put_credential(&self, key: &str, value: &str) -> Result<()> {
+        self.adapter_state.insert(format!("cred:{key}").as_bytes(), encode(&value))?;
+        self.flush()
+    }
+
+    pub fn remove_credential(&self, key: &str) -> Result<bool> {
+        let removed = self.adapter_state.remove(format!("cred:{key}").as_bytes())?.is_some();
+        self.flush()?;
+        Ok(removed)
+    }
+
+    /// Credentials whose key starts with `prefix`, as (key, value).
+    pub fn credentials(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for kv in self.adapter_state.scan_prefix(format!("cred:{prefix}").as_bytes()) {
+            let (k, v) = kv?;
+            let value: String = decode("adapter_state", &k, &v)?;
+            out.push((String::from_utf8_lossy(&k["cred:".len()..]).into_owned(), value));
+        }
+        Ok(out)
     }
 
     // ---- service state ----

@@ -1,0 +1,459 @@
+//! How Slack reaches podsift: the Events API (`/slack/events`), the `/podsift` slash command
+//! (`/slack/commands`) and buttons and modals (`/slack/interactivity`) on the service's HTTP
+//! server, and the OAuth install (`/slack/install` → Slack → `/slack/oauth/callback`). Every
+//! request is verified with the signing secret (v0 HMAC-SHA256 of `v0:timestamp:body`, at most 5
+//! minutes old) and acknowledged at once; the work runs after. Slack's retries of an event are
+//! recognised by its event_id and taken once, also across restarts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::watch;
+
+use super::{PREFIX, SlackAdapter, Target, destination};
+use crate::deliver::commands::{self, Access, Core};
+use crate::deliver::inbound::Inbound;
+use crate::deliver::{Command, Message, Request, Sender};
+use crate::http::{constant_time_eq, hex, hmac_sha256};
+
+/// Signed requests older than this are refused, so a captured one cannot be replayed.
+pub const MAX_AGE_SECS: i64 = 300;
+/// The bot scopes an install asks for (the same as bots/slack/manifest.yml).
+pub const SCOPES: &str = "chat:write,commands,channels:history,groups:history,app_mentions:read,users:read";
+
+/// The app's OAuth credentials, for installs into any number of workspaces.
+#[derive(Clone)]
+pub struct OAuth {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// The receiving half: the HTTP routes.
+pub struct SlackInbound {
+    pub adapter: Arc<SlackAdapter>,
+    pub signing_secret: String,
+    pub oauth: Option<OAuth>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("missing X-Slack-Signature or X-Slack-Request-Timestamp")]
+    Missing,
+    #[error("the request is older than {MAX_AGE_SECS} s (or from the future)")]
+    Stale,
+    #[error("the signature does not match")]
+    BadSignature,
+}
+
+/// The `v0=` signature of a body sent at `timestamp`.
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut base = format!("v0:{timestamp}:").into_bytes();
+    base.extend_from_slice(body);
+    format!("v0={}", hex(&hmac_sha256(secret.as_bytes(), &base)))
+}
+
+/// Checks a request's signature and its age against `now` (seconds since the epoch).
+pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), VerifyError> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(sig), Some(ts)) = (get("x-slack-signature"), get("x-slack-request-timestamp")) else {
+        return Err(VerifyError::Missing);
+    };
+    let at: i64 = ts.trim().parse().map_err(|_| VerifyError::Stale)?;
+    if (now - at).abs() > MAX_AGE_SECS {
+        return Err(VerifyError::Stale);
+    }
+    if constant_time_eq(signature(secret, ts, body).as_bytes(), sig.as_bytes()) {
+        Ok(())
+    } else {
+        Err(VerifyError::BadSignature)
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    adapter: Arc<SlackAdapter>,
+    core: Arc<Core>,
+    secret: Arc<String>,
+    oauth: Option<OAuth>,
+}
+
+impl Ctx {
+    fn check(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+        verify(&self.secret, headers, body, chrono::Utc::now().timestamp()).map_err(|e| {
+            tracing::warn!("Slack request refused: {e}");
+            (StatusCode::UNAUTHORIZED, e.to_string()).into_response()
+        })
+    }
+
+    /// Whether `user` may manage channels here: anyone in the channel, unless only admins may.
+    async fn can_manage(&self, team: &str, user: &str) -> Option<bool> {
+        if !self.adapter.config.admins_only {
+            return None;
+        }
+        let token = self.adapter.token(team).ok()?;
+        let req = SlackApiUsersInfoRequest::new(SlackUserId(user.to_string()));
+        match self.adapter.client().open_session(&token).users_info(&req).await {
+            Ok(info) => {
+                let f = &info.user.flags;
+                Some(f.is_admin.unwrap_or(false) || f.is_owner.unwrap_or(false))
+            }
+            Err(e) => {
+                tracing::warn!("users.info failed, treating the sender as not an admin: {e}");
+                Some(false)
+            }
+        }
+    }
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn ephemeral(text: &str) -> Response {
+    axum::Json(json!({"response_type": "ephemeral", "text": text})).into_response()
+}
+
+async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(refused) = c.check(&headers, &body) {
+        return refused;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
+    };
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    match v["type"].as_str() {
+        Some("url_verification") => return axum::Json(json!({"challenge": v["challenge"]})).into_response(),
+        Some("event_callback") => {}
+        _ => return StatusCode::OK.into_response(),
+    }
+    let event_id = s(&v["event_id"]);
+    if !c.core.first_time(&format!("slack-event:{event_id}")) {
+        tracing::debug!(event_id, "Slack event already taken; a retry");
+        return StatusCode::OK.into_response();
+    }
+    let team = s(&v["team_id"]);
+    let e = &v["event"];
+    match e["type"].as_str().unwrap_or("") {
+        "app_uninstalled" | "tokens_revoked" => {
+            c.adapter.forget_token(&team);
+            c.core.forget_credential(&format!("slack:{team}"));
+            let n = c.core.pause_destinations("slack", &format!("{team}/"), "the Slack app was uninstalled");
+            tracing::info!(team, paused = n, "Slack workspace removed podsift");
+        }
+        kind @ ("message" | "app_mention") => {
+            // podsift's own messages and edits are not questions.
+            if e["bot_id"].is_string() || e["subtype"].is_string() {
+                return StatusCode::OK.into_response();
+            }
+            let (channel, user, ts) = (s(&e["channel"]), s(&e["user"]), s(&e["ts"]));
+            let text = strip_mentions(&s(&e["text"]));
+            let thread = e["thread_ts"].as_str().filter(|t| *t != ts).map(str::to_string);
+            let dest = destination(&team, &channel);
+            let sender = Sender { id: format!("slack:{user}"), can_manage: None };
+            match thread {
+                // A reply in an insight's thread is a question about that insight.
+                Some(thread_ts) if !text.is_empty() => c.core.submit(Request {
+                    destination: dest,
+                    sender,
+                    reply_to: Some(Target::Thread(thread_ts.clone()).encode()),
+                    command: Command::AskAbout { message_id: thread_ts, question: text },
+                }),
+                None if kind == "app_mention" => {
+                    let hint = format!(
+                        "Reply in an insight's thread with your question, or use {PREFIX}help for the commands."
+                    );
+                    let core = c.core.clone();
+                    tokio::spawn(async move {
+                        core.reply(&dest, Some(&Target::Thread(ts).encode()), &Message::Notice(hint)).await;
+                    });
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    StatusCode::OK.into_response()
+}
+
+/// The text without `<@U123>` mentions of the app.
+fn strip_mentions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("<@") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find('>').map(|j| &rest[i + j + 1..]).unwrap_or("");
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(refused) = c.check(&headers, &body) {
+        return refused;
+    }
+    let f = form(&body);
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let (team, channel, user, text) = (get("team_id"), get("channel_id"), get("user_id"), get("text"));
+    let text = text.trim();
+    let (name, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let name = if name.is_empty() { "help" } else { name };
+    let command = match commands::parse(name, args, PREFIX) {
+        Ok(command) => command,
+        Err(e) => return ephemeral(&e),
+    };
+    let needs_manager = commands::spec(name).is_some_and(|s| s.access == Access::Managers);
+    // A digest asked for is for the channel; everything else only for the asker.
+    let reply_to = match command {
+        Command::DigestNow => None,
+        _ => Some(Target::Ephemeral(user.clone()).encode()),
+    };
+    tokio::spawn(async move {
+        let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
+        c.core.submit(Request {
+            destination: destination(&team, &channel),
+            sender: Sender { id: format!("slack:{user}"), can_manage },
+            reply_to,
+            command,
+        });
+    });
+    StatusCode::OK.into_response()
+}
+
+async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(refused) = c.check(&headers, &body) {
+        return refused;
+    }
+    let payload = form(&body).remove("payload").unwrap_or_default();
+    let Ok(p) = serde_json::from_str::<Value>(&payload) else {
+        return (StatusCode::BAD_REQUEST, "no payload").into_response();
+    };
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let team = s(&p["team"]["id"]);
+    let user = s(&p["user"]["id"]);
+    match p["type"].as_str() {
+        Some("block_actions") => {
+            let channel = s(&p["channel"]["id"]);
+            let message_ts =
+                p["container"]["message_ts"].as_str().or(p["message"]["ts"].as_str()).unwrap_or("").to_string();
+            let action = &p["actions"][0];
+            let (id, value) = (s(&action["action_id"]), s(&action["value"]));
+            let dest = destination(&team, &channel);
+            let sender = Sender { id: format!("slack:{user}"), can_manage: None };
+            match id.as_str() {
+                "fb_up" | "fb_down" => {
+                    let up = id == "fb_up";
+                    c.core.submit(Request {
+                        destination: dest.clone(),
+                        sender,
+                        reply_to: None,
+                        command: Command::Feedback { insight: value, up },
+                    });
+                    let core = c.core.clone();
+                    let thanks = if up { "Thanks, noted 👍" } else { "Thanks, noted 👎" };
+                    tokio::spawn(async move {
+                        let to = Target::Ephemeral(user).encode();
+                        core.reply(&dest, Some(&to), &Message::Notice(thanks.into())).await;
+                    });
+                }
+                "ask" => {
+                    // Opened at once: the trigger expires 3 seconds after the click.
+                    let trigger = s(&p["trigger_id"]);
+                    let metadata = format!("{team}|{channel}|{message_ts}|{value}");
+                    tokio::spawn(async move { open_question_modal(&c, &team, &trigger, metadata, &value).await });
+                }
+                _ => {}
+            }
+            StatusCode::OK.into_response()
+        }
+        Some("view_submission") if p["view"]["callback_id"] == "podsift_ask" => {
+            let metadata = s(&p["view"]["private_metadata"]);
+            let question = s(&p["view"]["state"]["values"]["q"]["question"]["value"]);
+            let parts: Vec<&str> = metadata.splitn(4, '|').collect();
+            if let [team, channel, message_ts, reference] = parts.as_slice() {
+                if !question.trim().is_empty() {
+                    c.core.submit(Request {
+                        destination: destination(team, channel),
+                        sender: Sender { id: format!("slack:{user}"), can_manage: None },
+                        reply_to: Some(Target::Thread(message_ts.to_string()).encode()),
+                        command: Command::Ask { reference: reference.to_string(), question },
+                    });
+                }
+            }
+            // An empty 200 closes the modal.
+            StatusCode::OK.into_response()
+        }
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+async fn open_question_modal(c: &Ctx, team: &str, trigger: &str, metadata: String, reference: &str) {
+    let Ok(token) = c.adapter.token(team) else { return };
+    let rank = reference.rsplit('#').next().unwrap_or(reference);
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId("question".into()))
+        .with_multiline(true)
+        .with_max_length(500);
+    let block = SlackInputBlock::new(
+        SlackBlockPlainTextOnly::from("Your question"),
+        SlackInputBlockElement::PlainTextInput(input),
+    )
+    .with_block_id(SlackBlockId("q".into()));
+    let view =
+        SlackModalView::new(SlackBlockPlainTextOnly::from(format!("Ask about #{rank}").as_str()), vec![block.into()])
+            .with_submit(SlackBlockPlainTextOnly::from("Ask"))
+            .with_callback_id(SlackCallbackId("podsift_ask".into()))
+            .with_private_metadata(metadata);
+    let req = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger.to_string()), SlackView::Modal(view));
+    if let Err(e) = c.adapter.client().open_session(&token).views_open(&req).await {
+        tracing::warn!("views.open failed: {e}");
+    }
+}
+
+/// The signed, short-lived state of an install: `TIMESTAMP.NONCE.MAC`.
+fn install_state(secret: &str, now: i64) -> (String, String) {
+    let nonce = hex(&hmac_sha256(secret.as_bytes(), format!("{now}:{:?}", std::time::Instant::now()).as_bytes())[..12]);
+    let mac = hex(&hmac_sha256(secret.as_bytes(), format!("{now}.{nonce}").as_bytes()));
+    (format!("{now}.{nonce}.{mac}"), nonce)
+}
+
+/// Checks an install's state: signed by us, under 10 minutes old, and the nonce of the browser
+/// that started it (its cookie), so another site cannot complete an install in its name.
+pub fn check_state(secret: &str, state: &str, cookie_nonce: Option<&str>, now: i64) -> Result<(), &'static str> {
+    let parts: Vec<&str> = state.split('.').collect();
+    let [ts, nonce, mac] = parts.as_slice() else { return Err("malformed state") };
+    let expected = hex(&hmac_sha256(secret.as_bytes(), format!("{ts}.{nonce}").as_bytes()));
+    if !constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
+        return Err("the state was not issued by this podsift");
+    }
+    let at: i64 = ts.parse().map_err(|_| "malformed state")?;
+    if now - at > 600 || at > now + 60 {
+        return Err("the install took too long; start again");
+    }
+    if cookie_nonce != Some(*nonce) {
+        return Err("the install was not started from this browser");
+    }
+    Ok(())
+}
+
+fn redirect_uri(c: &Ctx) -> Option<String> {
+    c.adapter.config.public_url.as_ref().map(|u| format!("{}/slack/oauth/callback", u.trim_end_matches('/')))
+}
+
+async fn install(State(c): State<Ctx>) -> Response {
+    let Some(oauth) = &c.oauth else { return (StatusCode::NOT_FOUND, "installs are not enabled").into_response() };
+    let (state, nonce) = install_state(&c.secret, chrono::Utc::now().timestamp());
+    let mut url = url::Url::parse("https://slack.com/oauth/v2/authorize").expect("a valid URL");
+    url.query_pairs_mut()
+        .append_pair("client_id", &oauth.client_id)
+        .append_pair("scope", SCOPES)
+        .append_pair("state", &state);
+    if let Some(r) = redirect_uri(&c) {
+        url.query_pairs_mut().append_pair("redirect_uri", &r);
+    }
+    let cookie = format!("podsift_slack_state={nonce}; Path=/slack; HttpOnly; Secure; SameSite=Lax; Max-Age=600");
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string()), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+fn page(status: StatusCode, text: &str) -> Response {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    (status, axum::response::Html(format!("<!doctype html><title>podsift</title><p>{escaped}</p>"))).into_response()
+}
+
+async fn oauth_callback(
+    State(c): State<Ctx>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(oauth) = c.oauth.clone() else {
+        return (StatusCode::NOT_FOUND, "installs are not enabled").into_response();
+    };
+    let cookie_nonce = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix("podsift_slack_state=").map(str::to_string));
+    let state = q.get("state").cloned().unwrap_or_default();
+    if let Err(why) = check_state(&c.secret, &state, cookie_nonce.as_deref(), chrono::Utc::now().timestamp()) {
+        tracing::warn!("Slack install refused: {why}");
+        return page(StatusCode::FORBIDDEN, &format!("Install refused: {why}."));
+    }
+    let Some(code) = q.get("code") else { return page(StatusCode::BAD_REQUEST, "Slack sent no code.") };
+    let req = SlackOAuthV2AccessTokenRequest::new(
+        SlackClientId(oauth.client_id.clone()),
+        SlackClientSecret(oauth.client_secret.clone()),
+        SlackOAuthCode(code.clone()),
+    )
+    .opt_redirect_uri(redirect_uri(&c).and_then(|u| url::Url::parse(&u).ok()));
+    match c.adapter.client().oauth2_access(&req).await {
+        Ok(r) => {
+            let team = r.team.id.0.clone();
+            let token = r.access_token.0.clone();
+            if let Err(e) = c.core.save_credential(&format!("slack:{team}"), &token) {
+                tracing::error!("cannot store the workspace's token: {e}");
+                return page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Installed, but the token could not be stored; try again.",
+                );
+            }
+            c.adapter.set_token(&team, &token);
+            let name = r.team.name.unwrap_or(team);
+            tracing::info!("podsift installed in Slack workspace {name}");
+            page(StatusCode::OK, &format!("podsift is installed in {name}. In a channel: /podsift subscribe"))
+        }
+        Err(e) => {
+            // The error names the Slack code only; the secret and the code stay out of logs.
+            let why = match e {
+                SlackClientError::ApiError(a) => a.code,
+                _ => "Slack could not be reached".into(),
+            };
+            tracing::warn!("Slack install failed: {why}");
+            page(StatusCode::BAD_GATEWAY, &format!("The install failed: {why}."))
+        }
+    }
+}
+
+impl Inbound for SlackInbound {
+    fn start(self: Box<Self>, core: Arc<Core>, _shutdown: watch::Receiver<bool>) -> axum::Router {
+        // Workspaces installed earlier through OAuth.
+        for (key, token) in core.credentials("slack:") {
+            self.adapter.set_token(key.trim_start_matches("slack:"), &token);
+        }
+        let ctx = Ctx { adapter: self.adapter, core, secret: Arc::new(self.signing_secret), oauth: self.oauth };
+        axum::Router::new()
+            .route("/slack/events", axum::routing::post(events))
+            .route("/slack/commands", axum::routing::post(slash_command))
+            .route("/slack/interactivity", axum::routing::post(interactivity))
+            .route("/slack/install", axum::routing::get(install))
+            .route("/slack/oauth/callback", axum::routing::get(oauth_callback))
+            .with_state(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_stripped() {
+        assert_eq!(strip_mentions("<@U123> what was said?"), "what was said?");
+        assert_eq!(strip_mentions("why <@U1|bot> now"), "why  now");
+    }
+
+    #[test]
+    fn install_state_is_signed_fresh_and_bound_to_the_browser() {
+        let (state, nonce) = install_state("s", 1000);
+        assert_eq!(check_state("s", &state, Some(&nonce), 1100), Ok(()));
+        assert!(check_state("other", &state, Some(&nonce), 1100).is_err());
+        assert!(check_state("s", &state, Some(&nonce), 2000).is_err());
+        assert!(check_state("s", &state, Some("someone-else"), 1100).is_err());
+        assert!(check_state("s", &state, None, 1100).is_err());
+    }
+}

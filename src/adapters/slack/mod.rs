@@ -1,0 +1,320 @@
+//! The Slack adapter (slack-morphism): a header message, then one Block Kit message per insight
+//! (the insight, a context line with podcast · episode · speaker · a link to the moment, the
+//! quote, and Ask / 👍 / 👎 buttons) with a plain-text fallback; answers in the insight's thread.
+//! Requests arrive at the service's HTTP server (`inbound.rs`). It translates and nothing more.
+
+pub mod inbound;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use futures_util::future::BoxFuture;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::config::SlackConfig;
+use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
+use crate::model::{DigestEntry, hms};
+
+pub const BOT_TOKEN_ENV: &str = "SLACK_BOT_TOKEN";
+pub const SIGNING_SECRET_ENV: &str = "SLACK_SIGNING_SECRET";
+pub const CLIENT_ID_ENV: &str = "SLACK_CLIENT_ID";
+pub const CLIENT_SECRET_ENV: &str = "SLACK_CLIENT_SECRET";
+/// How commands are typed: one slash command with subcommands.
+pub const PREFIX: &str = "/podsift ";
+/// Block Kit's limits.
+pub const MAX_SECTION: usize = 3000;
+pub const MAX_CONTEXT: usize = 2000;
+pub const MAX_BUTTON_LABEL: usize = 75;
+pub const MAX_BLOCKS: usize = 50;
+
+pub type Connector =
+    SlackClientHyperConnector<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>;
+
+/// Sends through Slack's Web API, with each workspace's bot token.
+pub struct SlackAdapter {
+    client: SlackClient<Connector>,
+    config: SlackConfig,
+    /// Workspace (team id) → bot token; filled from SLACK_BOT_TOKEN and OAuth installs.
+    tokens: RwLock<HashMap<String, String>>,
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as control: podcast text can then never
+/// mention @channel or forge a link.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Cuts `s` to at most `max` characters, at a character, with an ellipsis when cut.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn section(text: &str) -> SlackBlock {
+    SlackBlock::Section(
+        SlackSectionBlock::new()
+            .with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(cut(text, MAX_SECTION)))),
+    )
+}
+
+fn button(action: &str, label: &str, value: &str) -> SlackActionBlockElement {
+    SlackActionBlockElement::Button(
+        SlackBlockButtonElement::new(SlackBlockPlainTextOnly::from(cut(label, MAX_BUTTON_LABEL).as_str()))
+            .with_action_id(SlackActionId(action.into()))
+            .with_value(value.to_string()),
+    )
+}
+
+/// One insight as blocks, every piece within Block Kit's limits, and its plain-text fallback.
+pub fn entry_blocks(date: chrono::NaiveDate, e: &DigestEntry) -> (Vec<SlackBlock>, String) {
+    let moment = match &e.link {
+        Some(link) => format!("<{}|{}>", escape(link), hms(e.start_seconds)),
+        None => hms(e.start_seconds),
+    };
+    let speaker = e.speaker.as_deref().map(|s| format!(" · {}", escape(s))).unwrap_or_default();
+    let context = format!("{} · {}{speaker} · {moment}", escape(&e.podcast), escape(&e.episode));
+    let mut blocks = vec![section(&format!("*#{}* {}", e.rank, escape(&e.text)))];
+    blocks.push(SlackBlock::Context(SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+        SlackBlockMarkDownText::new(cut(&context, MAX_CONTEXT)),
+    )])));
+    if e.quote_adds() {
+        blocks.push(section(&format!("> {}", escape(&e.quote).replace('\n', "\n> "))));
+    }
+    if !e.also_in.is_empty() {
+        blocks.push(SlackBlock::Context(SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!("Also said on {} other episode(s)", e.also_in.len())),
+        )])));
+    }
+    blocks.push(SlackBlock::Actions(SlackActionsBlock::new(vec![
+        button("ask", "Ask", &format!("{date}#{}", e.rank)),
+        button("fb_up", "👍", &e.id),
+        button("fb_down", "👎", &e.id),
+    ])));
+    let fallback = cut(&format!("#{} {} — {}, {}", e.rank, e.text, e.podcast, e.episode), MAX_SECTION);
+    (blocks, fallback)
+}
+
+/// One part as message content: blocks and the plain `text` for notifications and screen readers.
+pub fn render(part: &Part) -> SlackMessageContent {
+    let (blocks, text) = match part {
+        Part::DigestHeader { date, count, .. } => {
+            let t = format!("podsift · top {count} for {date}");
+            (vec![section(&format!("*{t}*"))], t)
+        }
+        Part::Entry { date, entry, .. } => entry_blocks(*date, entry),
+        Part::Answer { entry, answer, .. } => {
+            let t = format!("About #{} ({} — {}):\n{}", entry.rank, entry.podcast, entry.episode, answer.answer);
+            (vec![section(&escape(&t))], cut(&t, MAX_SECTION))
+        }
+        Part::Prompt { rank, .. } => {
+            let t = format!("Press Ask under #{rank}, or reply in its thread with your question.");
+            (vec![section(&t)], t)
+        }
+        Part::Text(t) => (vec![section(&escape(t))], cut(t, MAX_SECTION)),
+    };
+    SlackMessageContent::new().with_text(text).with_blocks(blocks.into_iter().take(MAX_BLOCKS).collect())
+}
+
+/// Where a reply goes, as the inbound half wrote it into a [`ReplyTarget`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// In the thread of this message (its ts).
+    Thread(String),
+    /// Only this user sees it (chat.postEphemeral).
+    Ephemeral(String),
+}
+
+impl Target {
+    pub fn encode(&self) -> ReplyTarget {
+        ReplyTarget(match self {
+            Target::Thread(ts) => format!("thread:{ts}"),
+            Target::Ephemeral(user) => format!("ephemeral:{user}"),
+        })
+    }
+
+    pub fn decode(r: &ReplyTarget) -> Option<Target> {
+        match r.0.split_once(':')? {
+            ("thread", ts) => Some(Target::Thread(ts.to_string())),
+            ("ephemeral", user) => Some(Target::Ephemeral(user.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// A destination id is `TEAM/CHANNEL`: the workspace says which token to use.
+pub fn destination(team: &str, channel: &str) -> Destination {
+    Destination::new("slack", &format!("{team}/{channel}"))
+}
+
+/// Slack errors that mean the channel or the install is gone: pause, do not retry.
+const GONE: &[&str] =
+    &["channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth", "token_revoked"];
+
+/// What a Slack error means for the core.
+pub fn classify(e: SlackClientError) -> SendError {
+    match e {
+        SlackClientError::RateLimitError(r) => {
+            SendError::RateLimited { retry_after: r.retry_after.unwrap_or(std::time::Duration::from_secs(1)) }
+        }
+        SlackClientError::ApiError(a) if GONE.contains(&a.code.as_str()) => SendError::Gone(a.code),
+        SlackClientError::ApiError(a) => SendError::Invalid(a.code),
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => SendError::Transient(h.to_string()),
+        SlackClientError::HttpError(h) => SendError::Invalid(h.to_string()),
+        other => SendError::Transient(other.to_string()),
+    }
+}
+
+impl SlackAdapter {
+    /// The client for `config.api_url` (or Slack's). With `bot_token` (one workspace) the token
+    /// is checked with auth.test: a refused one is a one-line error.
+    pub async fn connect(config: &SlackConfig, bot_token: Option<&str>) -> Result<SlackAdapter, String> {
+        crate::ensure_tls_provider();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let mut connector = SlackClientHyperConnector::with_connector(https);
+        if let Some(url) = &config.api_url {
+            connector = connector.with_slack_api_url(url.trim_end_matches('/'));
+        }
+        let adapter =
+            SlackAdapter { client: SlackClient::new(connector), config: config.clone(), tokens: RwLock::default() };
+        if let Some(token) = bot_token {
+            let token = token.trim().to_string();
+            let api_token = SlackApiToken::new(SlackApiTokenValue(token.clone()));
+            let me = adapter.client.open_session(&api_token).auth_test().await.map_err(|e| match e {
+                SlackClientError::ApiError(a) => format!(
+                    "{BOT_TOKEN_ENV} was refused by Slack ({}): copy the Bot User OAuth Token (xoxb-...) again (bots/slack/README.md)",
+                    a.code
+                ),
+                other => format!("cannot reach the Slack Web API: {other}"),
+            })?;
+            tracing::info!("Slack workspace {} connected", me.team);
+            adapter.set_token(&me.team_id.0, &token);
+        }
+        Ok(adapter)
+    }
+
+    pub fn set_token(&self, team: &str, token: &str) {
+        if let Ok(mut t) = self.tokens.write() {
+            t.insert(team.to_string(), token.to_string());
+        }
+    }
+
+    pub fn forget_token(&self, team: &str) {
+        if let Ok(mut t) = self.tokens.write() {
+            t.remove(team);
+        }
+    }
+
+    /// The bot token of workspace `team`; an unknown workspace is a gone destination.
+    pub fn token(&self, team: &str) -> Result<SlackApiToken, SendError> {
+        let tokens = self.tokens.read().map_err(|_| SendError::Transient("token map poisoned".into()))?;
+        tokens.get(team).map(|t| SlackApiToken::new(SlackApiTokenValue(t.clone()))).ok_or_else(|| {
+            SendError::Gone(format!("no bot token for workspace {team} (not installed, or uninstalled)"))
+        })
+    }
+
+    pub fn client(&self) -> &SlackClient<Connector> {
+        &self.client
+    }
+}
+
+impl Adapter for SlackAdapter {
+    fn platform(&self) -> &'static str {
+        "slack"
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message_len: MAX_SECTION,
+            unit: TextUnit::Chars,
+            global_per_second: self.config.global_per_second,
+            per_destination_per_second: self.config.per_channel_per_second,
+        }
+    }
+
+    fn command_prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn send<'a>(
+        &'a self,
+        to: &'a Destination,
+        part: &'a Part,
+        reply_to: Option<&'a ReplyTarget>,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let (team, channel) =
+                to.id.split_once('/').ok_or_else(|| SendError::Invalid(format!("{to} is not slack:TEAM/CHANNEL")))?;
+            let content = render(part);
+            let channel = SlackChannelId(channel.to_string());
+            match reply_to.and_then(Target::decode) {
+                Some(Target::Ephemeral(user)) => {
+                    let req = SlackApiChatPostEphemeralRequest::new(channel, SlackUserId(user), content);
+                    let token = self.token(team)?;
+                    let sent = self.client.open_session(&token).chat_post_ephemeral(&req).await;
+                    // Slack gives an ephemeral message no id anyone could reply to.
+                    sent.map(|_| format!("ephemeral-{key}")).map_err(classify)
+                }
+                thread => {
+                    let thread_ts = match thread {
+                        Some(Target::Thread(ts)) => Some(SlackTs(ts)),
+                        _ => None,
+                    };
+                    let req = SlackApiChatPostMessageRequest::new(channel, content).opt_thread_ts(thread_ts);
+                    let token = self.token(team)?;
+                    let sent = self.client.open_session(&token).chat_post_message(&req).await;
+                    sent.map(|r| r.ts.0).map_err(classify)
+                }
+            }
+        })
+    }
+}
+
+/// The adapter and its receiving half, with the secrets from the environment.
+pub async fn from_env(
+    config: &SlackConfig,
+) -> Result<(Arc<dyn Adapter>, Box<dyn crate::deliver::inbound::Inbound>), String> {
+    let signing_secret = std::env::var(SIGNING_SECRET_ENV).map_err(|_| {
+        format!("adapters.slack.enabled is true but {SIGNING_SECRET_ENV} is not set: copy the Signing Secret from the app's Basic Information page (bots/slack/README.md)")
+    })?;
+    let bot_token = std::env::var(BOT_TOKEN_ENV).ok();
+    let oauth = match (std::env::var(CLIENT_ID_ENV), std::env::var(CLIENT_SECRET_ENV)) {
+        (Ok(id), Ok(secret)) => Some(inbound::OAuth { client_id: id, client_secret: secret }),
+        _ => None,
+    };
+    if bot_token.is_none() && oauth.is_none() {
+        return Err(format!(
+            "adapters.slack.enabled is true but neither {BOT_TOKEN_ENV} (one workspace) nor {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} (installs through OAuth) are set"
+        ));
+    }
+    let adapter = Arc::new(SlackAdapter::connect(config, bot_token.as_deref()).await?);
+    Ok((adapter.clone(), Box::new(inbound::SlackInbound { adapter, signing_secret, oauth })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mrkdwn_control_characters_are_escaped() {
+        assert_eq!(escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+        assert_eq!(cut("ééé", 2), "é…");
+    }
+
+    #[test]
+    fn reply_targets_round_trip() {
+        for t in [Target::Thread("1700000000.000100".into()), Target::Ephemeral("U1".into())] {
+            assert_eq!(Target::decode(&t.encode()), Some(t));
+        }
+    }
+}
