@@ -7,6 +7,7 @@
 
 pub mod discord;
 pub mod openai;
+pub mod slack;
 pub mod telegram;
 
 use std::collections::{HashMap, VecDeque};

@@ -1,0 +1,252 @@
+//! A fake Slack Web API (the slack-morphism client pointed at it with `api_url`): checks the bot
+//! token of every call against the workspaces it knows, checks every message against Block Kit's
+//! limits and for a plain-text fallback, records what it got, answers oauth.v2.access for one
+//! code, and can answer a channel with 429 (Retry-After) or an error code.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+pub const TEAM: &str = "T1DC2JH3J";
+pub const TOKEN: &str = "xoxb-test-token";
+pub const CLIENT_ID: &str = "111.222";
+pub const CLIENT_SECRET: &str = "client-secret";
+/// The code oauth.v2.access accepts, and the workspace and token it installs.
+pub const OAUTH_CODE: &str = "good-code";
+pub const OAUTH_TEAM: &str = "T0OTHER";
+pub const OAUTH_TOKEN: &str = "xoxb-installed";
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+    pub token: String,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    ts: u64,
+    scripted: HashMap<String, VecDeque<(u16, Value)>>,
+    admins: HashSet<String>,
+    violations: Vec<String>,
+}
+
+pub struct FakeSlack {
+    /// The API base, as `adapters.slack.api_url`.
+    pub api: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let state = Arc::new(Mutex::new(State::default()));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |m: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let s = s.clone();
+            async move { handle(s, m, uri, headers, body) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}/api", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeSlack { api, state, task }
+    }
+
+    pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
+        self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    pub fn make_admin(&self, user: &str) {
+        self.state.lock().unwrap().admins.insert(user.to_string());
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.state.lock().unwrap().calls.iter().filter(|c| c.method == method).cloned().collect()
+    }
+
+    /// Messages posted to `channel` (successfully).
+    pub fn posted(&self, channel: &str) -> Vec<Call> {
+        self.calls("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == channel && c.body["ts"].is_string())
+            .collect()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+}
+
+fn text_len(v: &Value) -> usize {
+    v["text"].as_str().map(|s| s.chars().count()).unwrap_or(0)
+}
+
+/// Block Kit's limits, a fallback text, and no control sequence (`<!channel>`, a forged link)
+/// that podsift did not mean.
+fn check(body: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    if body["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
+        bad.push("no plain-text fallback".into());
+    }
+    let blocks = body["blocks"].as_array().cloned().unwrap_or_default();
+    if blocks.len() > 50 {
+        bad.push(format!("{} blocks", blocks.len()));
+    }
+    for b in &blocks {
+        match b["type"].as_str() {
+            Some("section") if text_len(&b["text"]) > 3000 => bad.push(format!("section of {}", text_len(&b["text"]))),
+            Some("context") => {
+                for e in b["elements"].as_array().cloned().unwrap_or_default() {
+                    if text_len(&e) > 2000 {
+                        bad.push(format!("context element of {}", text_len(&e)));
+                    }
+                }
+            }
+            Some("actions") => {
+                for e in b["elements"].as_array().cloned().unwrap_or_default() {
+                    if text_len(&e["text"]) > 75 {
+                        bad.push(format!("button label {}", e["text"]));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let text = b.to_string();
+        if text.contains("<!") {
+            bad.push(format!("a mention in {text}"));
+        }
+    }
+    bad
+}
+
+fn ok(v: Value) -> axum::response::Response {
+    let mut v = v;
+    v["ok"] = json!(true);
+    axum::Json(v).into_response()
+}
+
+fn handle(
+    state: Arc<Mutex<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let name = uri.path().trim_start_matches("/api/").to_string();
+    let query: HashMap<String, String> =
+        uri.query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!(query));
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let token = auth.strip_prefix("Bearer ").unwrap_or("").to_string();
+    let mut s = state.lock().unwrap();
+    let record = |s: &mut State, body: Value, token: &str| {
+        s.calls.push(Call { method: name.clone(), body, token: token.to_string(), at: Instant::now() });
+    };
+    if name == "oauth.v2.access" {
+        use base64_basic::decode_basic;
+        let basic = decode_basic(&auth);
+        record(&mut s, body.clone(), "");
+        if basic != Some(format!("{CLIENT_ID}:{CLIENT_SECRET}")) {
+            return axum::Json(json!({"ok": false, "error": "invalid_client_id"})).into_response();
+        }
+        if query.get("code").map(String::as_str) != Some(OAUTH_CODE) {
+            return axum::Json(json!({"ok": false, "error": "invalid_code"})).into_response();
+        }
+        return ok(json!({"access_token": OAUTH_TOKEN, "token_type": "bot", "scope": "chat:write,commands",
+            "bot_user_id": "U0BOT", "app_id": "A1", "team": {"id": OAUTH_TEAM, "name": "Other Co"},
+            "authed_user": {"id": "U9"}}));
+    }
+    if token != TOKEN && token != OAUTH_TOKEN {
+        record(&mut s, body, &token);
+        return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    match name.as_str() {
+        "auth.test" => {
+            record(&mut s, body, &token);
+            ok(json!({"user_id": "U0BOT", "team_id": TEAM, "team": "Acme", "user": "podsift", "bot_id": "B1",
+                "url": "https://acme.slack.com/"}))
+        }
+        "chat.postMessage" => {
+            let channel = body["channel"].as_str().unwrap_or("").to_string();
+            if let Some((status, reply)) = s.scripted.get_mut(&channel).and_then(|q| q.pop_front()) {
+                record(&mut s, body, &token);
+                let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(reply)).into_response();
+                if status == 429 {
+                    resp.headers_mut().insert("retry-after", "1".parse().unwrap());
+                }
+                return resp;
+            }
+            let bad = check(&body);
+            s.violations.extend(bad);
+            s.ts += 1;
+            let ts = format!("1764316800.{:06}", s.ts);
+            body["ts"] = json!(ts);
+            let text = body["text"].clone();
+            record(&mut s, body, &token);
+            ok(json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": text, "type": "message"}}))
+        }
+        "chat.postEphemeral" => {
+            let bad = check(&body);
+            s.violations.extend(bad);
+            record(&mut s, body, &token);
+            ok(json!({"message_ts": "1764316800.999999"}))
+        }
+        "views.open" => {
+            let view = body["view"].clone();
+            record(&mut s, body, &token);
+            let mut v = view;
+            v["id"] = json!("V1");
+            v["team_id"] = json!(TEAM);
+            v["state"] = json!({"values": {}});
+            v["hash"] = json!("h");
+            ok(json!({"view": v}))
+        }
+        "users.info" => {
+            let user = query.get("user").cloned().unwrap_or_default();
+            let admin = s.admins.contains(&user);
+            record(&mut s, body, &token);
+            ok(json!({"user": {"id": user, "team_id": TEAM, "name": "reader", "is_admin": admin, "is_owner": false}}))
+        }
+        other => {
+            s.violations.push(format!("unexpected call {method} {other}"));
+            record(&mut s, body, &token);
+            axum::Json(json!({"ok": false, "error": "unknown_method"})).into_response()
+        }
+    }
+}
+
+/// HTTP basic credentials, decoded (the client authenticates oauth.v2.access with them).
+mod base64_basic {
+    pub fn decode_basic(header: &str) -> Option<String> {
+        let b64 = header.strip_prefix("Basic ")?;
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut n = 0;
+        let mut out = Vec::new();
+        for c in b64.bytes().filter(|c| *c != b'=') {
+            bits = (bits << 6) | alphabet.iter().position(|a| *a == c)? as u32;
+            n += 6;
+            if n >= 8 {
+                n -= 8;
+                out.push((bits >> n) as u8);
+                bits &= (1 << n) - 1;
+            }
+        }
+        String::from_utf8(out).ok()
+    }
+}

@@ -1,0 +1,448 @@
+//! The Slack adapter against a fake Slack Web API (the slack-morphism client pointed at it) and
+//! signed requests: Slack's published signing example, forged, stale and unsigned requests
+//! refused, url_verification, /podsift subscribe → the scheduled digest as Block Kit within the
+//! limits, a thread reply answered in the thread and its retry taken once, Ask → views.open →
+//! view_submission → the answer in the thread, 👍, 429 and token_revoked, the OAuth callback's
+//! state check and stored token, and the whole loop through `podsift run`.
+#![cfg(feature = "slack")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::slack::{CLIENT_ID, CLIENT_SECRET, FakeSlack, OAUTH_CODE, OAUTH_TEAM, OAUTH_TOKEN, TEAM, TOKEN};
+use podsift::adapters::slack::inbound::{OAuth, SlackInbound, VerifyError, signature, verify};
+use podsift::adapters::slack::{SlackAdapter, destination, entry_blocks};
+use podsift::config::{Config, SlackConfig};
+use podsift::deliver::Adapter;
+use podsift::deliver::commands::Core;
+use podsift::deliver::fanout::Deliverer;
+use podsift::deliver::inbound::Inbound;
+use podsift::ingest::Quiet;
+use podsift::metrics::Metrics;
+use podsift::store::Store;
+use serde_json::{Value, json};
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const CHANNEL: &str = "C0DIGEST";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn morning() -> DateTime<Utc> {
+    at("2026-11-28T07:00:00Z")
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Store,
+    fake: FakeSlack,
+    deliverer: Arc<Deliverer>,
+    base: String,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn setup(admins_only: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), morning(), &Quiet).await.unwrap();
+    let fake = FakeSlack::start().await;
+    let cfg = SlackConfig {
+        enabled: true,
+        api_url: Some(fake.api.clone()),
+        admins_only,
+        global_per_second: 500.0,
+        per_channel_per_second: 200.0,
+        ..SlackConfig::default()
+    };
+    let adapter = Arc::new(SlackAdapter::connect(&cfg, Some(TOKEN)).await.unwrap());
+    let mut config = Config::default();
+    config.delivery.backoff_base_ms = 20;
+    let metrics = Arc::new(Metrics::default());
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        vec![adapter.clone() as Arc<dyn Adapter>],
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let core = Arc::new(
+        Core::new(
+            store.clone(),
+            config,
+            deliverer.clone(),
+            metrics,
+            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
+        )
+        .with_clock(Arc::new(|| at("2026-11-28T07:30:00Z"))),
+    );
+    let oauth = Some(OAuth { client_id: CLIENT_ID.into(), client_secret: CLIENT_SECRET.into() });
+    let inbound = Box::new(SlackInbound { adapter, signing_secret: SECRET.into(), oauth });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let router = inbound.start(core, rx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Setup { _dir: dir, store, fake, deliverer, base, _stop: stop }
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// POSTs `body` to `path`, signed now, with extra headers.
+async fn post(base: &str, path: &str, body: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let ts = Utc::now().timestamp().to_string();
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", signature(SECRET, &ts, body.as_bytes()))
+        .body(body.to_string());
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn command(text: &str, user: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", TEAM)
+        .append_pair("channel_id", CHANNEL)
+        .append_pair("user_id", user)
+        .append_pair("command", "/podsift")
+        .append_pair("text", text)
+        .append_pair("trigger_id", "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+        .finish()
+}
+
+fn interaction(payload: Value) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish()
+}
+
+fn thread_reply(event_id: &str, thread_ts: &str, text: &str) -> String {
+    json!({"type": "event_callback", "team_id": TEAM, "event_id": event_id, "event_time": 1764316800,
+        "event": {"type": "message", "channel": CHANNEL, "user": "U2CERLKJA", "text": text,
+            "ts": "1764316999.000100", "thread_ts": thread_ts}})
+    .to_string()
+}
+
+#[test]
+fn slacks_published_signing_example_verifies() {
+    let py = std::fs::read_to_string(format!(
+        "{}/../shared/fixtures/platform/slack_python-slack-sdk_test_signature_verifier.py",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let quoted = |name: &str| {
+        let line = py.lines().find(|l| l.trim_start().starts_with(&format!("{name} = \""))).unwrap();
+        line.split('"').nth(1).unwrap().to_string()
+    };
+    let (secret, body, ts, sig) =
+        (quoted("signing_secret"), quoted("body"), quoted("timestamp"), quoted("valid_signature"));
+    assert_eq!(signature(&secret, &ts, body.as_bytes()), sig);
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("x-slack-request-timestamp", ts.parse().unwrap());
+    headers.insert("x-slack-signature", sig.parse().unwrap());
+    let now: i64 = ts.parse().unwrap();
+    assert_eq!(verify(&secret, &headers, body.as_bytes(), now), Ok(()));
+    assert_eq!(verify(&secret, &headers, format!("{body}------").as_bytes(), now), Err(VerifyError::BadSignature));
+    assert_eq!(verify(&secret, &headers, body.as_bytes(), now + 301), Err(VerifyError::Stale));
+    assert_eq!(verify(&secret, &axum::http::HeaderMap::new(), body.as_bytes(), now), Err(VerifyError::Missing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_stale_and_unsigned_requests_are_refused_and_the_challenge_answered() {
+    let s = setup(false).await;
+    let challenge = json!({"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "token": "x"}).to_string();
+    let resp = post(&s.base, "/slack/events", &challenge, &[]).await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+    let client = reqwest::Client::new();
+    let body = command("subscribe", "U2CERLKJA");
+    let old = (Utc::now().timestamp() - 600).to_string();
+    let stale = client
+        .post(format!("{}/slack/commands", s.base))
+        .header("x-slack-request-timestamp", &old)
+        .header("x-slack-signature", signature(SECRET, &old, body.as_bytes()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 401);
+    let now = Utc::now().timestamp().to_string();
+    let forged = client
+        .post(format!("{}/slack/commands", s.base))
+        .header("x-slack-request-timestamp", &now)
+        .header("x-slack-signature", signature("not-the-secret", &now, body.as_bytes()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let unsigned = client.post(format!("{}/slack/commands", s.base)).body(body).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(s.store.subscriptions().unwrap().is_empty(), "a refused request was acted on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_answered_once() {
+    let s = setup(false).await;
+    let bad = post(&s.base, "/slack/commands", &command("time 7pm", "U2CERLKJA"), &[]).await;
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["response_type"], "ephemeral");
+    assert!(bad["text"].as_str().unwrap().contains("Example: /podsift time 07:30 Europe/Berlin"), "{bad}");
+
+    let resp = post(&s.base, "/slack/commands", &command("subscribe 07:45 UTC", "U2CERLKJA"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    wait_for("the confirmation", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
+    let confirmation = &s.fake.calls("chat.postEphemeral")[0].body;
+    assert_eq!(confirmation["user"], "U2CERLKJA");
+    assert!(confirmation["text"].as_str().unwrap().contains("The first comes today at 07:45 (UTC)"), "{confirmation}");
+    assert!(s.store.subscription(&destination(TEAM, CHANNEL).key()).unwrap().is_some());
+
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:46:00Z")).await.unwrap().delivered, 1);
+    let digest = s.fake.posted(CHANNEL);
+    assert_eq!(digest.len(), 6, "header + 5 insights");
+    for (i, m) in digest[1..].iter().enumerate() {
+        let blocks = m.body["blocks"].as_array().unwrap();
+        assert!(blocks[0]["text"]["text"].as_str().unwrap().starts_with(&format!("*#{}*", i + 1)));
+        assert_eq!(blocks[1]["type"], "context");
+        assert!(blocks[1]["elements"][0]["text"].as_str().unwrap().contains("#t="), "{}", blocks[1]);
+        let actions = blocks.last().unwrap();
+        let ids: Vec<&str> =
+            actions["elements"].as_array().unwrap().iter().map(|e| e["action_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["ask", "fb_up", "fb_down"]);
+        assert!(m.body["text"].as_str().unwrap().starts_with(&format!("#{} ", i + 1)), "fallback text");
+    }
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+
+    // A reply in insight #3's thread is answered in that thread; Slack's retry is taken once.
+    let third_ts = digest[3].body["ts"].as_str().unwrap().to_string();
+    let event = thread_reply("Ev0001", &third_ts, "who said that?");
+    post(&s.base, "/slack/events", &event, &[]).await;
+    wait_for("the answer", || s.fake.posted(CHANNEL).len() == 7).await;
+    let answer = s.fake.posted(CHANNEL)[6].body.clone();
+    assert_eq!(answer["thread_ts"], third_ts.as_str());
+    assert!(answer["text"].as_str().unwrap().starts_with("About #3"), "{answer}");
+    let retry =
+        post(&s.base, "/slack/events", &event, &[("x-slack-retry-num", "1"), ("x-slack-retry-reason", "http_timeout")])
+            .await;
+    assert_eq!(retry.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.fake.posted(CHANNEL).len(), 7, "a retried event was answered twice");
+    // Kept in the store, so a restart recognises the retry too.
+    assert!(!s.store.first_seen("slack-event:Ev0001", Utc::now()).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_opens_a_modal_and_the_submission_is_answered_in_the_thread_and_feedback_is_stored() {
+    let s = setup(false).await;
+    common::subscribe_at(
+        &s.store,
+        destination(TEAM, CHANNEL),
+        at("2026-11-28T07:40:00Z"),
+        0,
+        morning() - chrono::Duration::days(1),
+    );
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 1);
+    let second = s.fake.posted(CHANNEL)[2].body.clone();
+    let ts = second["ts"].as_str().unwrap().to_string();
+    let actions = second["blocks"].as_array().unwrap().last().unwrap()["elements"].clone();
+    let click = |action: &Value| {
+        interaction(json!({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U2CERLKJA"},
+            "channel": {"id": CHANNEL}, "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0", "actions": [{"action_id": action["action_id"],
+            "value": action["value"], "type": "button", "block_id": "b", "action_ts": "1"}]}))
+    };
+    post(&s.base, "/slack/interactivity", &click(&actions[0]), &[]).await;
+    wait_for("views.open", || !s.fake.calls("views.open").is_empty()).await;
+    let open = s.fake.calls("views.open")[0].body.clone();
+    assert_eq!(open["trigger_id"], "13345224609.738474920.8088930838d88f008e0");
+    let metadata = open["view"]["private_metadata"].as_str().unwrap().to_string();
+    assert!(metadata.contains(&ts));
+
+    let submit = interaction(json!({"type": "view_submission", "team": {"id": TEAM}, "user": {"id": "U2CERLKJA"},
+        "view": {"callback_id": "podsift_ask", "private_metadata": metadata,
+            "state": {"values": {"q": {"question": {"type": "plain_text_input", "value": "what was the point?"}}}}}}));
+    assert_eq!(post(&s.base, "/slack/interactivity", &submit, &[]).await.status(), 200);
+    wait_for("the answer in the thread", || s.fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == ts.as_str()))
+        .await;
+    let answer = s.fake.posted(CHANNEL).into_iter().find(|m| m.body["thread_ts"] == ts.as_str()).unwrap();
+    assert!(answer.body["text"].as_str().unwrap().starts_with("About #2"), "{}", answer.body);
+
+    post(&s.base, "/slack/interactivity", &click(&actions[1]), &[]).await;
+    wait_for("the feedback", || s.store.feedback_totals().unwrap().values().sum::<i64>() == 1).await;
+    wait_for("the acknowledgement", || {
+        s.fake.calls("chat.postEphemeral").iter().any(|c| c.body["text"].as_str().unwrap_or("").contains("👍"))
+    })
+    .await;
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_only_rate_limits_and_a_revoked_token() {
+    let s = setup(true).await;
+    post(&s.base, "/slack/commands", &command("subscribe", "U2MEMBER"), &[]).await;
+    wait_for("the refusal", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
+    assert!(
+        s.fake.calls("chat.postEphemeral")[0].body["text"].as_str().unwrap().contains("Only people who can manage")
+    );
+    assert!(s.store.subscriptions().unwrap().is_empty());
+    s.fake.make_admin("U2ADMIN");
+    post(&s.base, "/slack/commands", &command("subscribe", "U2ADMIN"), &[]).await;
+    wait_for("the subscription", || s.store.subscriptions().unwrap().len() == 1).await;
+
+    let created = morning() - chrono::Duration::days(1);
+    let due = at("2026-11-28T07:40:00Z");
+    common::subscribe_at(&s.store, destination(TEAM, "C0LIMITED"), due, 0, created);
+    s.fake.script("C0LIMITED", vec![(429, json!({"ok": false, "error": "ratelimited"}))]);
+    let revoked = common::subscribe_at(&s.store, destination(TEAM, "C0REVOKED"), due, 0, created);
+    s.fake.script("C0REVOKED", vec![(200, json!({"ok": false, "error": "token_revoked"}))]);
+    let summary = s.deliverer.tick(due).await.unwrap();
+    assert_eq!((summary.delivered, summary.paused), (1, 1), "{summary:?}");
+    let tries: Vec<_> =
+        s.fake.calls("chat.postMessage").into_iter().filter(|c| c.body["channel"] == "C0LIMITED").collect();
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(1000), "Retry-After was not waited out");
+    assert_eq!(s.fake.posted("C0LIMITED").len(), 6);
+    let paused = s.store.subscription(&revoked.key()).unwrap().unwrap().paused.unwrap();
+    assert!(paused.contains("token_revoked"), "{paused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_needs_its_own_state_and_stores_the_workspaces_token() {
+    let s = setup(false).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // A callback with a state this podsift never issued is refused before Slack is asked.
+    let forged =
+        client.get(format!("{}/slack/oauth/callback?code={OAUTH_CODE}&state=1.2.3", s.base)).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(s.fake.calls("oauth.v2.access").is_empty());
+
+    let install = client.get(format!("{}/slack/install", s.base)).send().await.unwrap();
+    assert_eq!(install.status(), 302);
+    let location = url::Url::parse(install.headers()["location"].to_str().unwrap()).unwrap();
+    let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    assert!(location.query_pairs().any(|(k, v)| k == "scope" && v.contains("chat:write")));
+    let cookie = install.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    // The right state from another browser (no cookie) is refused too.
+    let elsewhere =
+        client.get(format!("{}/slack/oauth/callback?code={OAUTH_CODE}&state={state}", s.base)).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    let done = client
+        .get(format!("{}/slack/oauth/callback?code={OAUTH_CODE}&state={state}", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("installed in Other Co"));
+    assert!(!format!("{:?}", s.store.subscriptions()).contains(OAUTH_TOKEN));
+
+    // The new workspace's channels are served with its own token.
+    common::subscribe_at(
+        &s.store,
+        destination(OAUTH_TEAM, "C0NEW"),
+        at("2026-11-28T07:40:00Z"),
+        0,
+        morning() - chrono::Duration::days(1),
+    );
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 1);
+    assert!(s.fake.posted("C0NEW").iter().all(|c| c.token == OAUTH_TOKEN));
+}
+
+#[test]
+fn podcast_text_cannot_mention_or_forge_links() {
+    let e = podsift::model::DigestEntry {
+        rank: 1,
+        id: "i".into(),
+        episode_id: "e".into(),
+        text: "<!channel> read <http://evil|this> & more".into(),
+        quote: "<!here> a quote that says more than the text does, much more".into(),
+        podcast: "<@U123>".into(),
+        episode: "E".into(),
+        episode_url: Some("https://x/e".into()),
+        speaker: None,
+        start_seconds: 1.0,
+        link: Some("https://x/e#t=1".into()),
+        score: 1.0,
+        also_in: vec![],
+    };
+    let (blocks, _) = entry_blocks(chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(), &e);
+    let json = serde_json::to_string(&blocks).unwrap();
+    assert!(!json.contains("<!") && !json.contains("<@") && !json.contains("<http://evil"), "{json}");
+    assert!(json.contains("&lt;!channel&gt;") && json.contains("&amp; more"));
+    assert!(json.contains("<https://x/e#t=1|00:00:01>"), "the one link podsift means stays a link: {json}");
+}
+
+/// The whole loop through `podsift run`: the scheduled digest reaches the channel and a thread
+/// reply posted to /slack/events is answered in its thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_through_podsift_run() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+        common::subscribe_due(&store, destination(TEAM, CHANNEL), 1);
+        store.flush().unwrap();
+    }
+    let config = format!(
+        "[service]\nbind = \"127.0.0.1:0\"\ntick_seconds = 1\ningest_every_minutes = 600\n\n[adapters.console]\nenabled = false\n\n\
+         [adapters.slack]\nenabled = true\napi_url = \"{}\"\n",
+        fake.api
+    );
+    std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("podsift.toml"))
+        .arg("run")
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env_remove("PODSIFT_BIND")
+        .env_remove("OPENAI_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("podsift run printed no address");
+        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    wait_for("the scheduled digest", || fake.posted(CHANNEL).len() == 6).await;
+    let first_ts = fake.posted(CHANNEL)[1].body["ts"].as_str().unwrap().to_string();
+    let base = format!("http://{addr}");
+    post(&base, "/slack/events", &thread_reply("EvRun1", &first_ts, "what exactly was said?"), &[]).await;
+    wait_for("the answer in the thread", || {
+        fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == first_ts.as_str())
+    })
+    .await;
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+}
