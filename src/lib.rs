@@ -20,7 +20,7 @@
 //! - [`render`]: digests and answers as plain text.
 //! - [`deliver`]: schedules, the outbox, pacing, the command table and the core that answers
 //!   requests; the seam every chat adapter plugs into.
-//! - [`adapters`]: console, webhook, Telegram, Discord: each translates between one platform and the core.
+//! - [`adapters`]: console, webhook, Telegram, Discord, Slack: each translates between one platform and the core.
 //! - [`server`], [`service`]: the HTTP server and `podsift run`.
 //! - [`demo`]: the bundled demo podcasts, served from a loopback server.
 
