@@ -13,7 +13,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /data podsift
 COPY --from=builder /src/target/release/podsift /usr/local/bin/podsift
-COPY config/podsift.example.toml /etc/podsift/podsift.example.toml
+# Read when no --config is given (after ./config/podsift.toml): mount your own over it to enable
+# adapters, e.g. -v "$PWD/config/podsift.toml:/etc/podsift/podsift.toml:ro".
+COPY config/podsift.example.toml /etc/podsift/podsift.toml
 ENV PODSIFT_DATA_DIR=/data \
     PODSIFT_BIND=0.0.0.0:8080
 VOLUME ["/data"]

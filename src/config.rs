@@ -147,6 +147,20 @@ pub struct AdaptersConfig {
     pub slack: SlackConfig,
 }
 
+impl AdaptersConfig {
+    /// Whether the adapter of `platform` is enabled (its subscriptions are delivered).
+    pub fn is_enabled(&self, platform: &str) -> bool {
+        match platform {
+            "console" => self.console.enabled,
+            "webhook" => self.webhook.enabled,
+            "telegram" => self.telegram.enabled,
+            "discord" => self.discord.enabled,
+            "slack" => self.slack.enabled,
+            _ => false,
+        }
+    }
+}
+
 /// The Slack app. SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID
 /// and SLACK_CLIENT_SECRET (installs through OAuth) come from the environment.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -1,15 +1,27 @@
 //! The `podsift` command line: parses arguments, sets up logging and the runtime, and hands the
 //! command to `cli`, which calls into the library and prints results for people or scripts.
 
-use clap::Parser;
-
 mod cli;
 
 use cli::args::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
+    // Like every Unix tool, end quietly when the reader of our output goes away
+    // (`podsift feeds ls | head -1`) instead of panicking on the broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     podsift::ensure_tls_provider();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `demo` keeps to a temporary store unless --data was given on the command line itself:
+    // PODSIFT_DATA_DIR (set in the image) names the real store, which the demo must not touch.
+    let data_given = matches.value_source("data") == Some(clap::parser::ValueSource::CommandLine);
     // The service tells the operator what it does; one-shot commands speak only of problems.
     let default_log = if matches!(cli.command, Command::Run { .. }) { "warn,podsift=info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -27,7 +39,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    match runtime.block_on(cli::run(cli, data_given)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

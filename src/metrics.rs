@@ -16,6 +16,8 @@ pub struct Metrics {
     pub questions_answered: AtomicU64,
     /// Requests (commands, questions, button presses) adapters handed to the core.
     pub requests: AtomicU64,
+    /// Active subscriptions whose platform has no enabled adapter, as of the last tick.
+    pub undeliverable: AtomicU64,
 }
 
 impl Metrics {
@@ -25,7 +27,7 @@ impl Metrics {
 
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 10] = [
+        let rows: [(&str, &str, &AtomicU64); 11] = [
             ("podsift_feeds_fetched_total", "Feeds fetched successfully.", &self.feeds_fetched),
             ("podsift_feeds_failed_total", "Feed fetches that failed.", &self.feeds_failed),
             ("podsift_episodes_total", "New episodes stored.", &self.episodes),
@@ -44,6 +46,11 @@ impl Metrics {
             ),
             ("podsift_questions_answered_total", "Follow-up questions answered.", &self.questions_answered),
             ("podsift_requests_total", "Requests from readers taken by the core.", &self.requests),
+            (
+                "podsift_subscriptions_without_adapter",
+                "Active subscriptions not delivered: their platform's adapter is not enabled.",
+                &self.undeliverable,
+            ),
         ];
         let mut s = String::new();
         for (name, help, c) in rows {

@@ -54,6 +54,7 @@ async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
                 u.dropped_quotes,
             ),
             ("podsift_llm_fallbacks_today", "Work handed to the offline engine today.", u.fallbacks),
+            ("podsift_llm_transcriptions_today", "Episodes transcribed by the model today.", u.transcriptions),
         ] {
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"));
         }

@@ -219,3 +219,65 @@ fn stats_without_an_llm_says_so() {
     let out = podsift(dir.path(), &["stats", "--json"]);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({}));
 }
+
+#[test]
+fn output_cut_short_by_its_reader_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        for i in 0..2000 {
+            store
+                .put_feed(&podsift::model::Feed::new(&format!("https://example.com/{i}/feed.xml"), chrono::Utc::now()))
+                .unwrap();
+        }
+        store.flush().unwrap();
+    }
+    // `podsift feeds ls | head -1`: the reader takes one line and goes away.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["feeds", "ls"])
+        .env_remove("PODSIFT_CONFIG")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!first.is_empty());
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
+
+#[test]
+fn demo_keeps_away_from_the_store_named_in_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("real-store");
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("demo")
+        .env("PODSIFT_DATA_DIR", &data)
+        .env_remove("PODSIFT_CONFIG")
+        .env_remove("OPENAI_BASE_URL")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("podsift digest for"));
+    // The real store was not even created, let alone given feeds that point at a dead port.
+    assert!(!data.exists(), "the demo wrote into PODSIFT_DATA_DIR");
+}
+
+#[test]
+fn subscriptions_whose_adapter_is_off_are_said_to_be_undelivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = podsift(dir.path(), &["subs", "add", "telegram:12345", "--time", "08:00", "--tz", "UTC"]);
+    assert!(add.status.success(), "{}", stderr(&add));
+    let ls = podsift(dir.path(), &["subs", "ls"]);
+    let text = stdout(&ls);
+    assert!(text.contains("not delivered: no telegram adapter is enabled; enable [adapters.telegram]"), "{text}");
+}

@@ -246,7 +246,7 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     let cfg = IngestConfig { transcript_attempts: 2, ..config() };
     let s = run(&store, &cfg, Utc::now()).await;
     assert_eq!(s.transcripts.get("srt"), Some(&1));
-    assert_eq!(s.transcripts.get("show notes"), Some(&1));
+    assert_eq!(s.transcripts.get("show_notes"), Some(&1));
     assert_eq!(s.transcripts_failed, 1);
     let by_title = |t: &str| store.episodes().unwrap().into_iter().find(|e| e.title == t).unwrap();
     assert!(matches!(by_title("A").transcript, TranscriptStatus::Stored { source: TranscriptSource::Srt, .. }));

@@ -284,7 +284,7 @@ async fn episodes_without_a_transcript_are_transcribed() {
     let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
     let (summary, extracted) =
         podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
-    assert_eq!(summary.transcripts.get("speech-to-text"), Some(&1), "{summary:?}");
+    assert_eq!(summary.transcripts.get("speech_to_text"), Some(&1), "{summary:?}");
     assert_eq!(extracted, 1);
     let seen = fake.seen();
     assert!(seen.iter().all(|r| r.problem.is_none()), "{:?}", seen.iter().map(|r| &r.problem).collect::<Vec<_>>());

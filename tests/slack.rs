@@ -443,6 +443,13 @@ async fn the_whole_loop_through_podsift_run() {
     })
     .await;
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+
+    // A signed, well-formed body over service.request_body_limit_bytes (64 KiB) is refused before
+    // any handler sees it; the same request under the limit is answered.
+    let challenge =
+        |pad: usize| json!({"type": "url_verification", "challenge": "c", "pad": "x".repeat(pad)}).to_string();
+    assert_eq!(post(&base, "/slack/events", &challenge(1_000), &[]).await.status(), 200);
+    assert_eq!(post(&base, "/slack/events", &challenge(200_000), &[]).await.status(), 413);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(child.wait().unwrap().success());
 }

@@ -30,18 +30,22 @@ pub fn open_store(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir)?)
 }
 
+/// Where the configuration is looked for when --config is not given: the checkout's, then the
+/// system's (the Docker image puts its configuration there).
+const CONFIG_PATHS: &[&str] = &["config/podsift.toml", "/etc/podsift/podsift.toml"];
+
 fn load_config(path: Option<&Path>) -> Result<Config> {
-    let default = Path::new("config/podsift.toml");
-    let (config, source) = match path {
-        Some(p) => (Config::load(p)?, p),
-        None if default.exists() => (Config::load(default)?, default),
-        None => (Config::default(), Path::new("(built-in defaults)")),
+    let found = CONFIG_PATHS.iter().map(Path::new).find(|p| p.exists());
+    let (config, source) = match (path, found) {
+        (Some(p), _) => (Config::load(p)?, p),
+        (None, Some(p)) => (Config::load(p)?, p),
+        (None, None) => (Config::default(), Path::new("(built-in defaults)")),
     };
     Ok(config.with_env(source)?)
 }
 
 /// Runs the command the arguments name.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
     let config = load_config(cli.config.as_deref())?;
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
     match cli.command {
@@ -111,7 +115,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 None => ask::interactive(&store, &config, &entry, answerer.as_ref(), out).await,
             }
         }
-        Command::Demo => demo::demo(cli.data, &config).await,
+        Command::Demo => demo::demo(cli.data.filter(|_| data_given), &config).await,
         Command::Run { demo } => run_service(&data, config, demo).await,
         Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
         Command::Stats { out } => stats::stats(&open_store(&data)?, out),

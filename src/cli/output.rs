@@ -110,7 +110,7 @@ pub fn print_summary(s: &IngestSummary, insights: usize) {
     let sources = if s.transcripts.is_empty() {
         "none".to_string()
     } else {
-        s.transcripts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+        s.transcripts.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect::<Vec<_>>().join(", ")
     };
     println!(
         "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",

@@ -40,6 +40,12 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             for s in &subs {
                 let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
                 println!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
+                let platform = &s.destination.platform;
+                if !config.adapters.is_enabled(platform) {
+                    println!(
+                        "    not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config"
+                    );
+                }
                 if let Some(d) = deliveries.iter().filter(|d| d.destination == s.destination).max_by_key(|d| d.date) {
                     let what = match &d.state {
                         DeliveryState::Sent { at } => {

@@ -31,6 +31,8 @@ pub struct Deliverer {
     config: DeliveryConfig,
     digest: DigestConfig,
     metrics: Arc<Metrics>,
+    /// Platforms already warned about having subscriptions but no enabled adapter.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// What one tick did.
@@ -68,17 +70,22 @@ impl Deliverer {
             );
             map.insert(a.platform().to_string(), a);
         }
-        Deliverer { store, adapters: map, limiters, config, digest, metrics }
+        Deliverer { store, adapters: map, limiters, config, digest, metrics, warned: Default::default() }
     }
 
     /// Delivers every digest that is due at `now` and not delivered yet.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickSummary, StoreError> {
         let catch_up = chrono::Duration::minutes(self.config.catch_up_minutes as i64);
         let mut jobs = Vec::new();
+        let mut undeliverable: HashMap<String, u64> = HashMap::new();
         // Subscriptions are read one at a time; only the due ones are kept.
         for sub in self.store.subscriptions_iter() {
             let sub = sub?;
-            if sub.paused.is_some() || !self.adapters.contains_key(&sub.destination.platform) {
+            if sub.paused.is_some() {
+                continue;
+            }
+            if !self.adapters.contains_key(&sub.destination.platform) {
+                *undeliverable.entry(sub.destination.platform.clone()).or_default() += 1;
                 continue;
             }
             let Ok(dues) = due(&sub.schedule, now, catch_up) else {
@@ -117,6 +124,15 @@ impl Deliverer {
                     continue;
                 }
                 jobs.push((sub.clone(), date, existing));
+            }
+        }
+        self.metrics.undeliverable.store(undeliverable.values().sum(), std::sync::atomic::Ordering::Relaxed);
+        for (platform, n) in undeliverable {
+            // Once per platform and run: the count stays in /metrics and `subs ls` says why.
+            if self.warned.lock().map(|mut w| w.insert(platform.clone())).unwrap_or(false) {
+                tracing::warn!(
+                    "{n} subscription(s) on {platform} are not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config"
+                );
             }
         }
         let mut summary = TickSummary::default();

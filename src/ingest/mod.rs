@@ -148,7 +148,7 @@ pub async fn ingest_with(
         }
         for t in transcripts {
             match t {
-                Some(source) => *summary.transcripts.entry(source.label().to_string()).or_default() += 1,
+                Some(source) => *summary.transcripts.entry(source.key().to_string()).or_default() += 1,
                 None => summary.transcripts_failed += 1,
             }
         }

@@ -148,6 +148,20 @@ pub enum TranscriptSource {
 }
 
 impl TranscriptSource {
+    /// The name in JSON output, the same everywhere (`show_notes`, `speech_to_text`).
+    pub fn key(self) -> &'static str {
+        match self {
+            TranscriptSource::Json => "json",
+            TranscriptSource::Vtt => "vtt",
+            TranscriptSource::Srt => "srt",
+            TranscriptSource::Html => "html",
+            TranscriptSource::Text => "text",
+            TranscriptSource::ShowNotes => "show_notes",
+            TranscriptSource::SpeechToText => "speech_to_text",
+        }
+    }
+
+    /// The name in text for people (`show notes`).
     pub fn label(self) -> &'static str {
         match self {
             TranscriptSource::Json => "json",

@@ -509,9 +509,16 @@ impl Store {
     }
 
     /// A cheap read that fails when the store is unusable, for health checks.
+    /// A write, a flush and a read back: fails when the store cannot take writes (a full disk,
+    /// a broken directory), for health checks.
     pub fn check(&self) -> Result<()> {
-        self.meta.get(META_FORMAT_KEY)?;
-        Ok(())
+        let probe = chrono::Utc::now().timestamp_micros().to_be_bytes();
+        self.meta.insert(b"health_probe", &probe)?;
+        self.db.flush()?;
+        match self.meta.get(b"health_probe")? {
+            Some(v) if v.as_ref() == probe => Ok(()),
+            _ => Err(StoreError::Open { dir: PathBuf::new(), reason: "the health probe did not read back".into() }),
+        }
     }
 }
 
