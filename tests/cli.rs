@@ -281,3 +281,50 @@ fn subscriptions_whose_adapter_is_off_are_said_to_be_undelivered() {
     let text = stdout(&ls);
     assert!(text.contains("not delivered: no telegram adapter is enabled; enable [adapters.telegram]"), "{text}");
 }
+
+#[test]
+fn every_subs_subcommand_and_flag_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = "webhook:https://hooks.example.com/x";
+    let add = podsift(
+        dir.path(),
+        &[
+            "subs",
+            "add",
+            d,
+            "--cron",
+            "0 0 8 * * Mon-Fri",
+            "--tz",
+            "Europe/Berlin",
+            "--only",
+            "Go Time",
+            "--mute",
+            "JS Party",
+            "--keyword",
+            "cache",
+        ],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    let s = &ls[0];
+    assert_eq!(s["destination"]["platform"], "webhook");
+    assert_eq!(
+        s["schedule"],
+        serde_json::json!({"kind": "cron", "expr": "0 0 8 * * Mon-Fri", "timezone": "Europe/Berlin"})
+    );
+    assert_eq!(
+        (s["only_podcasts"][0].as_str(), s["mute_podcasts"][0].as_str(), s["keywords"][0].as_str()),
+        (Some("Go Time"), Some("JS Party"), Some("cache"))
+    );
+
+    let bad = podsift(dir.path(), &["subs", "add", "webhook:https://x", "--time", "25:00", "--tz", "UTC"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("HH:MM"), "{}", stderr(&bad));
+
+    assert!(podsift(dir.path(), &["subs", "pause", d, "--reason", "migrating"]).status.success());
+    assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
+    assert!(podsift(dir.path(), &["subs", "resume", d]).status.success());
+    assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
+    assert!(podsift(dir.path(), &["subs", "rm", d]).status.success());
+    let gone = podsift(dir.path(), &["subs", "rm", d]);
+    assert!(!gone.status.success() && stderr(&gone).contains("not subscribed"), "{}", stderr(&gone));
+}

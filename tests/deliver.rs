@@ -230,3 +230,30 @@ async fn days_before_a_subscription_existed_are_not_owed_to_it() {
         "a day before the subscription was recorded as missed"
     );
 }
+
+#[tokio::test]
+async fn answers_and_notices_reach_a_webhook_in_the_documented_shape() {
+    let (_dir, store, server) = setup().await;
+    server.route("/a", vec![Reply::ok("{\"id\":\"m\"}")]);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let dest = Destination::new("webhook", &server.url("/a"));
+    let digest =
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, Utc::now().date_naive(), Utc::now())
+            .unwrap();
+    let entry = digest.insights[1].clone();
+    let answer = podsift::ask::Answer { answer: "She said it twice.".into(), covered: true, citations: vec![] };
+    let asked = podsift::deliver::ReplyTarget("receiver-msg-7".into());
+    let message = podsift::deliver::Message::Answer { date: digest.date, entry: Box::new(entry.clone()), answer };
+    d.send_now(&dest, Some(&asked), &message).await.unwrap();
+    d.send_now(&dest, None, &podsift::deliver::Message::Notice("Subscribed.".into())).await.unwrap();
+    let got = bodies(&server, "/a");
+    assert_eq!(got.len(), 2);
+    let a = &got[0];
+    assert_eq!(a["type"], "answer");
+    assert_eq!(a["date"], digest.date.to_string());
+    assert_eq!((a["insight"].as_str(), a["rank"].as_u64()), (Some(entry.id.as_str()), Some(2)));
+    assert_eq!(a["answer"]["answer"], "She said it twice.");
+    assert_eq!(a["answer"]["covered"], true);
+    assert_eq!(a["in_reply_to"], "receiver-msg-7");
+    assert_eq!(got[1], serde_json::json!({"type": "notice", "text": "Subscribed.", "in_reply_to": null}));
+}
