@@ -452,3 +452,38 @@ impl Signed {
             .unwrap()
     }
 }
+
+/// Gateway mode shares the handler: the same payloads as gateway events are answered through
+/// the REST interaction callback, and a message typed in an answer thread is a question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_events_take_the_same_way_and_thread_messages_are_questions() {
+    let s = setup().await;
+    let help: Interaction = serde_json::from_value(slash("tok-gw", "help", json!([]), "0")).unwrap();
+    s.interactions.answer_over_rest(help).await;
+    let callbacks: Vec<_> = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/tok-gw/callback")).collect();
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(callbacks[0].body["type"], 5, "deferred, as at the endpoint");
+    wait_for("the help follow-up", || s.fake.followups().iter().any(|c| c.path.ends_with("/tok-gw"))).await;
+
+    // An answer thread of insight #1, then a message typed in it.
+    common::subscribe_at(
+        &s.store,
+        Destination::new("discord", CHANNEL),
+        at("2026-11-28T07:40:00Z"),
+        0,
+        morning() - chrono::Duration::days(1),
+    );
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 1);
+    let first = s.fake.messages_in(CHANNEL)[1].clone();
+    let ask = first.body["components"][0]["components"][0]["custom_id"].as_str().unwrap().to_string();
+    let message_id = first.body["id"].as_str().unwrap().to_string();
+    let modal = handle(&s, button("tok-gw2", &ask, &message_id)).await;
+    let custom_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    handle(&s, modal_submit("tok-gw3", &custom_id, "who said it?")).await;
+    wait_for("the first answer", || s.fake.messages_in(&message_id).len() == 1).await;
+    let thread = serenity::all::ChannelId::new(message_id.parse().unwrap());
+    s.interactions.thread_message(thread, "and when?").await;
+    wait_for("the answer to the typed question", || s.fake.messages_in(&message_id).len() == 2).await;
+    let answer = s.fake.messages_in(&message_id)[1].body["content"].as_str().unwrap().to_string();
+    assert!(answer.starts_with("**About #1**"), "{answer}");
+}

@@ -323,17 +323,8 @@ impl serenity::all::EventHandler for Gateway {
         }
     }
 
-    async fn interaction_create(&self, ctx: serenity::all::Context, interaction: Interaction) {
-        let (id, token) = match &interaction {
-            Interaction::Command(c) | Interaction::Autocomplete(c) => (c.id, c.token.clone()),
-            Interaction::Component(c) => (c.id, c.token.clone()),
-            Interaction::Modal(m) => (m.id, m.token.clone()),
-            _ => return,
-        };
-        let response = self.interactions.handle(interaction).await;
-        if let Err(e) = ctx.http.create_interaction_response(id, &token, &response, vec![]).await {
-            tracing::warn!("answering a Discord interaction failed: {e}");
-        }
+    async fn interaction_create(&self, _ctx: serenity::all::Context, interaction: Interaction) {
+        self.interactions.answer_over_rest(interaction).await;
     }
 
     async fn message(&self, _ctx: serenity::all::Context, message: serenity::all::Message) {
@@ -345,6 +336,21 @@ impl serenity::all::EventHandler for Gateway {
 }
 
 impl Interactions {
+    /// Gateway mode: the same handling as the endpoint, the immediate response sent back
+    /// through the REST callback instead of the HTTP answer.
+    pub async fn answer_over_rest(&self, interaction: Interaction) {
+        let (id, token) = match &interaction {
+            Interaction::Command(c) | Interaction::Autocomplete(c) => (c.id, c.token.clone()),
+            Interaction::Component(c) => (c.id, c.token.clone()),
+            Interaction::Modal(m) => (m.id, m.token.clone()),
+            _ => return,
+        };
+        let response = self.handle(interaction).await;
+        if let Err(e) = self.adapter.http().create_interaction_response(id, &token, &response, vec![]).await {
+            tracing::warn!("answering a Discord interaction failed: {e}");
+        }
+    }
+
     /// A message typed in an insight's answer thread is a question about that insight.
     pub async fn thread_message(&self, thread: ChannelId, text: &str) {
         let Ok(channel) = thread.to_channel(self.adapter.http()).await else { return };
