@@ -328,3 +328,42 @@ fn every_subs_subcommand_and_flag_as_documented() {
     let gone = podsift(dir.path(), &["subs", "rm", d]);
     assert!(!gone.status.success() && stderr(&gone).contains("not subscribed"), "{}", stderr(&gone));
 }
+
+#[test]
+fn ingest_json_force_and_the_data_dir_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("from-env");
+    let feed = dir.path().join("feed.rss");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .args(args)
+            .env("PODSIFT_DATA_DIR", &data)
+            .env_remove("PODSIFT_CONFIG")
+            .env_remove("OPENAI_BASE_URL")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    // The feed file does not exist yet: the first ingest fails it and backs off.
+    std::fs::write(&feed, "").unwrap();
+    assert!(run(&["feeds", "add", feed.to_str().unwrap()]).status.success());
+    std::fs::remove_file(&feed).unwrap();
+    let first: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--json"]).stdout).unwrap();
+    assert_eq!(first["feeds_failed"], 1, "{first}");
+    assert_eq!(first["feeds"][0]["outcome"], "failed");
+    assert!(first["feeds"][0]["next_attempt_at"].is_string());
+    assert!(data.exists(), "PODSIFT_DATA_DIR was not used");
+
+    std::fs::copy(
+        format!("{}/tests/fixtures/feeds/podcastparser_html_in_description.rss", env!("CARGO_MANIFEST_DIR")),
+        &feed,
+    )
+    .unwrap();
+    // Still backing off: skipped. With --force: fetched.
+    let second: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--json"]).stdout).unwrap();
+    assert_eq!((second["feeds_skipped"].as_u64(), second["new_episodes"].as_u64()), (Some(1), Some(0)), "{second}");
+    let forced: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--force", "--json"]).stdout).unwrap();
+    assert_eq!(forced["new_episodes"], 1, "{forced}");
+    assert_eq!(forced["transcripts"]["show_notes"], 1, "one spelling of sources everywhere: {forced}");
+    assert!(forced["insights_extracted"].is_u64());
+}

@@ -441,3 +441,18 @@ async fn the_first_digest_comes_when_announced_and_never_twice_a_day_unasked() {
     s.fake.push_update(message(4, 22, chat, other, "/digest", None));
     wait_for("the digest asked again", || s.fake.sent_to(other).len() == 13).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_limits_are_telegrams() {
+    let fake = FakeTelegram::start().await;
+    let cfg = TelegramConfig { api_url: Some(fake.base.clone()), ..TelegramConfig::default() };
+    let adapter = TelegramAdapter::connect(&cfg, TOKEN).await.unwrap();
+    let limits = adapter.limits();
+    assert_eq!((limits.global_per_second, limits.per_destination_per_second), (30.0, 1.0));
+    assert_eq!(adapter.per_destination_rate(&Destination::new("telegram", "714862471")), 1.0);
+    // Groups: 20 a minute.
+    let group = adapter.per_destination_rate(&Destination::new("telegram", "-1001234"));
+    assert!((group - 20.0 / 60.0).abs() < 1e-9, "{group}");
+    assert_eq!(limits.max_message_len, 4096);
+    assert_eq!(limits.unit, podsift::deliver::TextUnit::Utf16);
+}
