@@ -225,3 +225,51 @@ fn bad_schedule_config_names_the_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("service.default_timezone") && err.contains("Europe/Berlin"), "{err}");
 }
+
+/// `podsift run --demo` as the README shows it: the digest on the terminal within seconds, a
+/// typed question answered, a clean stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_demo_shows_the_whole_loop_on_the_terminal() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("podsift.toml"), "[service]\nbind = \"127.0.0.1:0\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("podsift.toml"))
+        .args(["run", "--demo"])
+        .env_remove("PODSIFT_BIND")
+        .env_remove("OPENAI_BASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(String::from_utf8_lossy(&buf[..n]).into_owned()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = String::new();
+    let mut wait_for = |what: &str, done: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(&screen) {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(s) => screen.push_str(&s),
+                Err(_) => panic!("timed out waiting for {what}; the screen:\n{screen}"),
+            }
+        }
+    };
+    wait_for("the digest", &|s| s.contains("== podsift digest for") && s.contains("#5  "));
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "/ask 1 what exactly was said about that?").unwrap();
+    wait_for("the answer", &|s| s.contains("About #1"));
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
