@@ -353,3 +353,49 @@ async fn a_back_catalogue_is_listed_without_downloading_old_transcripts() {
     let old = store.episodes().unwrap().into_iter().find(|e| e.title == "Old").unwrap();
     assert!(matches!(old.transcript, TranscriptStatus::Skipped { .. }), "{:?}", old.transcript);
 }
+
+/// Atom and JSON Feed over HTTP, a brotli-encoded feed, and a 308 permanent redirect that is
+/// remembered: each as the README promises.
+#[tokio::test]
+async fn atom_json_feed_brotli_and_a_permanent_redirect() {
+    let server = FakeServer::start().await;
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Cast</title><id>urn:a</id><updated>2026-11-28T06:00:00Z</updated>
+<entry><title>Atom One</title><id>urn:a:1</id><updated>2026-11-28T06:00:00Z</updated>
+<link rel="alternate" href="{0}/a1"/><summary>Show notes of the Atom episode, long enough to keep.</summary></entry></feed>"#,
+        server.base
+    );
+    let json_feed = serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": "JSON Cast",
+        "items": [{"id": "j1", "title": "JSON One", "url": format!("{}/j1", server.base),
+            "content_text": "Show notes of the JSON Feed episode, long enough to keep.",
+            "date_published": "2026-11-28T06:00:00Z"}]})
+    .to_string();
+    let plain = rss(&server.base, "Brotli Cast", &[("b1", "Brotli One", Some(("/t/b1.vtt", "text/vtt")))]);
+    let mut compressed = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut compressed, 4096, 9, 22);
+        std::io::Write::write_all(&mut w, plain.as_bytes()).unwrap();
+    }
+    server.route("/atom", vec![Reply::ok(atom).header("content-type", "application/atom+xml")]);
+    server.route("/json", vec![Reply::ok(json_feed).header("content-type", "application/feed+json")]);
+    server.route("/br", vec![Reply::ok(compressed).header("content-encoding", "br")]);
+    server.route("/t/b1.vtt", vec![Reply::ok(VTT)]);
+    server.route("/old", vec![Reply::status(308).header("location", &server.url("/atom"))]);
+    let (_dir, store) = open();
+    for p in ["/json", "/br", "/old"] {
+        add(&store, &server.url(p));
+    }
+    let s = run(&store, &config(), Utc::now()).await;
+    assert_eq!((s.feeds_fetched, s.feeds_failed), (3, 0), "{s:?}");
+    let titles: Vec<String> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
+    for t in ["Atom One", "JSON One", "Brotli One"] {
+        assert!(titles.contains(&t.to_string()), "{t} missing from {titles:?}");
+    }
+    // (Brotli One could only be read if the body was decompressed.)
+    // The 308 is remembered: the next fetch goes straight to the new address.
+    let moved = store.feed(&server.url("/old")).unwrap().unwrap();
+    assert_eq!(moved.fetch_url, server.url("/atom"));
+    run(&store, &config(), Utc::now()).await;
+    assert_eq!(server.requests("/old").len(), 1, "the permanent redirect was followed again");
+}
