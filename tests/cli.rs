@@ -367,3 +367,21 @@ fn ingest_json_force_and_the_data_dir_from_the_environment() {
     assert_eq!(forced["transcripts"]["show_notes"], 1, "one spelling of sources everywhere: {forced}");
     assert!(forced["insights_extracted"].is_u64());
 }
+
+#[test]
+fn podsift_log_sets_the_log_filter_and_logs_carry_no_colour_codes_into_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |log: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_podsift"));
+        c.arg("--data").arg(dir.path()).args(["feeds", "ls"]).env_remove("PODSIFT_CONFIG");
+        match log {
+            Some(l) => c.env("PODSIFT_LOG", l),
+            None => c.env_remove("PODSIFT_LOG"),
+        };
+        stderr(&c.current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap())
+    };
+    let debug = run(Some("debug"));
+    assert!(debug.contains("DEBUG"), "{debug}");
+    assert!(!debug.contains('\u{1b}'), "colour codes in a log that is not a terminal: {debug:?}");
+    assert!(!run(None).contains("DEBUG"));
+}
