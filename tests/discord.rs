@@ -232,6 +232,7 @@ async fn subscribing_needs_manage_channels_and_the_digest_arrives_as_embeds_with
     wait_for("the refusal", || s.fake.followups().len() == 1).await;
     let refusal = &s.fake.followups()[0];
     assert!(refusal.path.ends_with("/tok-a"), "{}", refusal.path);
+    assert_eq!(refusal.body["flags"], 64, "the refusal is for the asker alone");
     assert!(refusal.body["content"].as_str().unwrap().contains("Only people who can manage this chat"));
     assert!(s.store.subscriptions().unwrap().is_empty());
     // With it (MANAGE_CHANNELS = 16): subscribed at 07:45 in Berlin.
@@ -305,11 +306,15 @@ async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
     let threads = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/threads")).count();
     assert_eq!(threads, 2, "one creation, one refusal");
 
-    // 👍: stored as this reader's feedback and acknowledged only to them.
+    // 👍: stored as this reader's feedback and acknowledged only to them; a second click by the
+    // same reader changes the vote rather than adding one.
     let up = second.body["components"][0]["components"][1]["custom_id"].as_str().unwrap().to_string();
     let ack = handle(&s, button("tok-f", &up, &message_id)).await;
     assert_eq!((ack["type"].clone(), ack["data"]["flags"].clone()), (json!(4), json!(64)), "{ack}");
     wait_for("the feedback", || s.store.feedback_totals().unwrap().values().sum::<i64>() == 1).await;
+    let down = up.replace("fb:up:", "fb:down:");
+    handle(&s, button("tok-f2", &down, &message_id)).await;
+    wait_for("the changed vote", || s.store.feedback_totals().unwrap().values().sum::<i64>() == -1).await;
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
@@ -486,4 +491,13 @@ async fn gateway_events_take_the_same_way_and_thread_messages_are_questions() {
     wait_for("the answer to the typed question", || s.fake.messages_in(&message_id).len() == 2).await;
     let answer = s.fake.messages_in(&message_id)[1].body["content"].as_str().unwrap().to_string();
     assert!(answer.starts_with("**About #1**"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_token_is_one_line_naming_the_variable() {
+    let fake = FakeDiscord::start().await;
+    let cfg = DiscordConfig { api_url: Some(fake.base.clone()), ..DiscordConfig::default() };
+    let err = DiscordAdapter::connect(&cfg, "not-the-token", APP).await.err().unwrap();
+    assert!(err.contains("DISCORD_BOT_TOKEN") && err.contains("invalid token"), "{err}");
+    assert_eq!(err.lines().count(), 1);
 }

@@ -367,7 +367,9 @@ impl Core {
                 }
             }
             Command::Feedback { insight, up } => {
-                self.store.put_feedback(&destination.key(), insight, *up)?;
+                // One vote per reader per insight in each chat: a second click changes it.
+                let voter = format!("{}|{}", destination.key(), request.sender.id);
+                self.store.put_feedback(&voter, insight, *up)?;
                 Ok(None)
             }
             Command::Help => notice(help(prefix)),

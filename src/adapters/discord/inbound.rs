@@ -149,9 +149,9 @@ impl Interactions {
             Ok(command) => command,
             Err(e) => return ephemeral(e),
         };
-        // What the asker alone should see (their question, help, refusals) is ephemeral; a
-        // digest or a subscription is for the channel.
-        let private = matches!(command, Command::Ask { .. } | Command::Help);
+        // Only a digest asked for is for the whole channel; answers, help, confirmations and
+        // refusals (no Manage Channels) are for the one who asked.
+        let private = !matches!(command, Command::DigestNow);
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: can_manage(c.member.as_deref()) };
         let target = Target::Interaction { token: c.token.clone(), ephemeral: private };
         self.core.submit(Request {
