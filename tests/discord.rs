@@ -318,24 +318,49 @@ async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// Against discord.com itself (the TLS fake), so serenity's own rate limiter handles the 429 as
+/// in production: it waits the retry_after Discord gives (1.5 s here, not a fixed second) and
+/// sends again; a channel without access pauses its subscription.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_are_waited_out_and_a_channel_without_access_is_paused() {
-    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), morning(), &Quiet).await.unwrap();
+    let fake = FakeDiscord::start_tls().await;
+    let http = serenity::all::HttpBuilder::new(TOKEN).client(fake.client()).application_id(APP.into()).build();
+    assert!(http.ratelimiter.is_some(), "serenity's rate limiter must be on");
+    let cfg = DiscordConfig {
+        enabled: true,
+        global_per_second: 500.0,
+        per_channel_per_second: 200.0,
+        ..DiscordConfig::default()
+    };
+    let adapter = Arc::new(DiscordAdapter::with_http(&cfg, Arc::new(http)).await.unwrap());
+    let mut config = Config::default();
+    config.delivery.backoff_base_ms = 20;
+    let deliverer = Deliverer::new(
+        store.clone(),
+        vec![adapter as Arc<dyn Adapter>],
+        config.delivery.clone(),
+        config.digest.clone(),
+        Arc::new(Metrics::default()),
+    );
     let created = morning() - chrono::Duration::days(1);
     let due = at("2026-11-28T07:40:00Z");
-    common::subscribe_at(&s.store, Destination::new("discord", "2001"), due, 0, created);
-    s.fake.script(
+    common::subscribe_at(&store, Destination::new("discord", "2001"), due, 0, created);
+    fake.script(
         "2001",
-        vec![(429, json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false, "code": 0}))],
+        vec![(429, json!({"message": "You are being rate limited.", "retry_after": 1.5, "global": false}))],
     );
-    let gone = common::subscribe_at(&s.store, Destination::new("discord", "2002"), due, 0, created);
-    s.fake.script("2002", vec![(403, json!({"message": "Missing Access", "code": 50001}))]);
-    let summary = s.deliverer.tick(due).await.unwrap();
+    let gone = common::subscribe_at(&store, Destination::new("discord", "2002"), due, 0, created);
+    fake.script("2002", vec![(403, json!({"message": "Missing Access", "code": 50001}))]);
+    let summary = deliverer.tick(due).await.unwrap();
     assert_eq!((summary.delivered, summary.paused), (1, 1), "{summary:?}");
-    let tries: Vec<_> = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/channels/2001/messages")).collect();
-    assert!(tries[1].at - tries[0].at >= Duration::from_millis(1000), "the 429 was not waited out");
-    assert_eq!(s.fake.messages_in("2001").len(), 6);
-    let paused = s.store.subscription(&gone.key()).unwrap().unwrap().paused.unwrap();
+    let tries: Vec<_> = fake.calls().into_iter().filter(|c| c.path.ends_with("/channels/2001/messages")).collect();
+    let waited = tries[1].at - tries[0].at;
+    assert!(waited >= Duration::from_millis(1500), "the 429's retry_after was not waited out: {waited:?}");
+    assert_eq!(fake.messages_in("2001").len(), 6);
+    let paused = store.subscription(&gone.key()).unwrap().unwrap().paused.unwrap();
     assert!(paused.contains("Missing Access"), "{paused}");
 }
 

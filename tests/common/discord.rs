@@ -39,6 +39,8 @@ pub struct FakeDiscord {
     pub base: String,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
+    /// With `start_tls`: the certificate the fake shows for discord.com, and where it listens.
+    tls: Option<(Vec<u8>, std::net::SocketAddr)>,
 }
 
 impl Drop for FakeDiscord {
@@ -60,7 +62,54 @@ impl FakeDiscord {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        FakeDiscord { base, state, task }
+        FakeDiscord { base, state, task, tls: None }
+    }
+
+    /// The fake as https://discord.com itself (a self-signed certificate for that name): a
+    /// client from `client()` reaches it with no proxy, so serenity's own rate limiter runs.
+    pub async fn start_tls() -> FakeDiscord {
+        podsift::ensure_tls_provider();
+        let state = Arc::new(Mutex::new(State { next_id: 9_000_000, ..State::default() }));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let s = s.clone();
+            async move { handle(s, method, uri, headers, body) }
+        });
+        let cert = rcgen::generate_simple_self_signed(vec!["discord.com".to_string()]).unwrap();
+        let der = cert.cert.der().to_vec();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![rustls::pki_types::CertificateDer::from(der.clone())], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        FakeDiscord { base: "https://discord.com".into(), state, task, tls: Some((der, addr)) }
+    }
+
+    /// An HTTP client for serenity that resolves discord.com to this fake and trusts its
+    /// certificate (only with `start_tls`).
+    pub fn client(&self) -> reqwest012::Client {
+        let (der, addr) = self.tls.clone().expect("started with start_tls");
+        reqwest012::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest012::Certificate::from_der(&der).unwrap())
+            .resolve("discord.com", addr)
+            .build()
+            .unwrap()
     }
 
     /// The next calls creating a message in `channel` get these answers.
@@ -202,8 +251,15 @@ fn handle(
                 record(&mut s, json!({"scripted": status}));
                 let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(reply.clone())).into_response();
                 if status == 429 {
+                    // As Discord answers a per-route limit: the wait in the body and the headers.
                     let after = reply["retry_after"].as_f64().unwrap_or(1.0).to_string();
-                    resp.headers_mut().insert("retry-after", after.parse().unwrap());
+                    let h = resp.headers_mut();
+                    h.insert("retry-after", after.parse().unwrap());
+                    h.insert("x-ratelimit-limit", "5".parse().unwrap());
+                    h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+                    h.insert("x-ratelimit-reset-after", after.parse().unwrap());
+                    h.insert("x-ratelimit-bucket", "channel-messages".parse().unwrap());
+                    h.insert("x-ratelimit-scope", "user".parse().unwrap());
                 }
                 return resp;
             }
