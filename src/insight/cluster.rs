@@ -29,7 +29,8 @@ pub fn vectors<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Vector> {
     let idf: HashMap<&str, f64> = corpus.df.keys().map(|t| (t.as_str(), corpus.idf(t))).collect();
     docs.iter()
         .map(|d| {
-            let mut tf: HashMap<&str, f64> = HashMap::new();
+            // Sorted, so term ids and float sums come out the same on every run.
+            let mut tf: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
             for t in d {
                 *tf.entry(t.as_str()).or_default() += 1.0;
             }

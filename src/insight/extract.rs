@@ -473,30 +473,45 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
 
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
 /// each into the corpus statistics. Returns how many insights were stored.
+///
+/// Every pending episode is counted into the document frequencies before any of them is scored:
+/// scored one by one as each is stored, an episode's scores would depend on how many of the same
+/// ingest's episodes came before it, and that order follows ids derived from feed addresses.
 pub async fn extract_pending(
     store: &crate::store::Store,
     extractor: &dyn Extractor,
 ) -> Result<usize, crate::store::StoreError> {
     let mut corpus = store.corpus()?;
-    let mut stored = 0;
-    for mut episode in store.episodes()? {
+    let mut pending: Vec<(Episode, Vec<String>)> = Vec::new();
+    for episode in store.episodes()? {
         if episode.insights_extracted {
             continue;
         }
         let Some(transcript) = store.transcript(&episode.id)? else {
             continue;
         };
-        let doc_terms: Vec<String> = {
-            let mut set: Vec<String> = transcript.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
-            set.sort();
-            set.dedup();
-            set
-        };
+        let doc_terms = document_terms(&transcript);
         corpus.add(&doc_terms);
+        pending.push((episode, doc_terms));
+    }
+    let mut stored = 0;
+    for (mut episode, doc_terms) in pending {
+        // Read again rather than held: a back catalogue's transcripts need not all fit in memory.
+        let Some(transcript) = store.transcript(&episode.id)? else {
+            continue;
+        };
         let insights = extractor.extract(&episode, &transcript, &corpus).await;
         episode.insights_extracted = true;
         store.put_insights(&episode, &insights, &doc_terms)?;
         stored += insights.len();
     }
     Ok(stored)
+}
+
+/// A transcript's distinct terms, sorted: what one document adds to the corpus statistics.
+pub fn document_terms(transcript: &Transcript) -> Vec<String> {
+    let mut set: Vec<String> = transcript.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
+    set.sort();
+    set.dedup();
+    set
 }
