@@ -246,6 +246,14 @@ pub struct DigestEntry {
     pub also_in: Vec<AlsoIn>,
 }
 
+impl DigestEntry {
+    /// Whether the verbatim quote says anything the text does not: not when the text is the
+    /// quote itself with its disfluencies cleaned (as the offline engine writes it).
+    pub fn quote_adds(&self) -> bool {
+        !self.quote.trim().is_empty() && crate::insight::sentences::clean(&self.quote) != self.text
+    }
+}
+
 /// A day's digest: built once, then read back unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Digest {
