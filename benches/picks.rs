@@ -109,7 +109,16 @@ fn main() {
         );
         if verbose {
             for i in picks.iter().take(3) {
-                println!("    {:>5.2} {:<20} {}", i.score, i.speaker.as_deref().unwrap_or("-"), i.text);
+                let r = podsift::insight::signals::read(&i.text);
+                let speaker = i.speaker.as_deref().unwrap_or("-");
+                println!(
+                    "    {:>5.2} {:<20} [{:.1} {}] {}",
+                    i.score,
+                    speaker,
+                    r.substance,
+                    r.reasons.join(","),
+                    i.text
+                );
             }
         }
         totals.add(&row);
