@@ -325,6 +325,15 @@ const META_CUES: &[&str] = &[
     "you talked about",
     "earlier in the show",
 ];
+/// Irregular past tenses common in speech; regular ones are told by their "-ed".
+const PAST_VERBS: &[&str] = &[
+    "was", "were", "had", "did", "went", "got", "said", "came", "told", "saw", "made", "took", "gave", "wrote",
+    "began", "thought", "knew", "found", "left", "felt", "met", "ran", "built", "bought", "sat", "won", "lost",
+    "became", "grew",
+];
+/// Words ending in "-ed" that are no past tense.
+const NOT_PAST: &[&str] = &["need", "needed", "speed", "indeed", "embed", "based", "interested", "used", "supposed"];
+
 /// A subject that lives in an earlier sentence.
 const BACK_REFERENCES: &[&str] = &[
     "the latter",
@@ -613,6 +622,13 @@ pub fn read(text: &str) -> Reading {
         .iter()
         .filter(|w| matches!(w.as_str(), "was" | "were" | "had" | "did" | "went" | "got" | "said" | "came" | "told"))
         .count();
+    // Every past tense, regular ones told by their "-ed": how much of it is a sequence of events.
+    let events = words
+        .iter()
+        .filter(|w| {
+            PAST_VERBS.contains(&w.as_str()) || (w.len() > 4 && w.ends_with("ed") && !NOT_PAST.contains(&w.as_str()))
+        })
+        .count();
     let present = words
         .iter()
         .filter(|w| matches!(w.as_str(), "is" | "are" | "isn't" | "aren't" | "does" | "doesn't" | "can" | "can't"))
@@ -624,13 +640,17 @@ pub fn read(text: &str) -> Reading {
     if anecdote > 0.0 && (general == 0.0 || anecdote >= 2.0) || narration {
         cut("anecdote", if anecdote >= 2.0 { 0.35 } else { 0.5 }, &mut reasons);
     }
+    // A story: a run of past events, whatever its cues.
+    if events >= 3 && present == 0 && !reasons.contains(&"anecdote") {
+        cut("story", 0.6, &mut reasons);
+    }
     // Talk about the conversation itself, or a subject named only before ("the latter"), leans
     // on what was said earlier.
     if count(META_CUES) > 0.0 || count(BACK_REFERENCES) > 0.0 {
         cut("context", 0.6, &mut reasons);
     }
     // Someone speaking about themselves, with nothing that carries over to the listener.
-    if first_person >= 2 && general == 0.0 && !reasons.contains(&"anecdote") {
+    if first_person >= 2 && general * 2.0 < first_person as f64 && !reasons.contains(&"anecdote") {
         cut("personal", 0.75, &mut reasons);
     }
     // Opening on a quotation: a voice acted out, not a claim made.
