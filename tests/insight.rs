@@ -482,3 +482,54 @@ async fn the_same_episodes_from_other_addresses_give_the_same_digest() {
     assert_eq!(seen(&first), seen(&other));
     assert_ne!(first.insights[0].id, other.insights[0].id, "ids follow addresses");
 }
+
+// ---- one point, many shows ----
+
+#[test]
+fn a_point_six_shows_make_in_their_own_words_takes_one_slot() {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().with_timezone(&Utc);
+    let same_point = [
+        "Shipping small changes many times a day is far safer than one big quarterly release, because each deploy carries less risk.",
+        "Big-bang releases are where outages come from; deploy small increments often and every change stays easy to roll back.",
+        "The safest way to release software is to deploy tiny changes frequently rather than batching them into huge launches.",
+        "When we moved from monthly releases to deploying small changes daily, our incident rate dropped by half.",
+        "Frequent small deployments reduce risk: a large release bundles hundreds of changes, so finding the one that broke production takes days.",
+        "Deploy often and deploy small; the bigger the batch of changes in a release, the riskier it gets.",
+    ];
+    let other_points = [
+        "Deploy previews let designers review a change in the browser before anyone merges it.",
+        "Rust's borrow checker catches data races at compile time, long before they reach production.",
+        "Columnar storage made our analytics queries twelve times faster than the old row-based warehouse.",
+        "Data contracts between producer and consumer teams stopped most silent schema breakages in our pipelines.",
+        "Most incident reviews fail because teams write them to assign blame instead of finding the missing safeguard.",
+    ];
+    let mut candidates = Vec::new();
+    for (i, text) in same_point.iter().chain(&other_points).enumerate() {
+        let score = if i < same_point.len() { 6.0 - i as f64 * 0.1 } else { 5.0 - i as f64 * 0.05 };
+        candidates.push(Insight {
+            id: format!("i{i}"),
+            episode_id: format!("e{i}"),
+            feed_url: format!("https://show{i}.example/feed"),
+            podcast: format!("Show {i}"),
+            episode: format!("Episode {i}"),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 60.0,
+            text: text.to_string(),
+            quote: text.to_string(),
+            score,
+            published: at,
+            source: TranscriptSource::Text,
+            embedding: None,
+        });
+    }
+    let cfg = DigestConfig::default();
+    let entries =
+        digest::rank(&candidates, &[], &Default::default(), &cfg, at - Duration::hours(40), at + Duration::hours(8));
+    let texts: Vec<&str> = entries.iter().map(|e| e.text.as_str()).collect();
+    let slots = texts.iter().filter(|t| same_point.contains(t)).count();
+    assert_eq!(slots, 1, "{texts:#?}");
+    assert_eq!(entries.len(), cfg.size, "{texts:#?}");
+    // A different point on the same subject keeps its own slot.
+    assert!(texts.contains(&other_points[0]), "{texts:#?}");
+}

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::terms::{Corpus, terms};
+use super::terms::{Corpus, stem, terms};
 
 /// A bucket larger than this holds a term too common to identify a point; it is skipped.
 const MAX_BUCKET: usize = 100;
@@ -183,6 +183,103 @@ fn join_similar(
     out
 }
 
+/// Content words of speech on any subject: sharing them says nothing about making one point.
+const GENERIC: &[&str] = &[
+    "people",
+    "person",
+    "time",
+    "times",
+    "work",
+    "works",
+    "working",
+    "need",
+    "needs",
+    "use",
+    "used",
+    "using",
+    "want",
+    "good",
+    "great",
+    "better",
+    "best",
+    "new",
+    "old",
+    "first",
+    "last",
+    "year",
+    "years",
+    "day",
+    "days",
+    "able",
+    "different",
+    "everyone",
+    "everybody",
+    "everything",
+    "someone",
+    "somebody",
+    "anything",
+    "nothing",
+    "whole",
+    "big",
+    "little",
+    "start",
+    "started",
+    "come",
+    "comes",
+    "came",
+    "look",
+    "looking",
+    "find",
+    "put",
+    "take",
+    "give",
+    "thought",
+    "idea",
+    "part",
+    "point",
+    "place",
+    "world",
+    "team",
+    "teams",
+    "company",
+    "companies",
+    "build",
+    "building",
+    "built",
+    "help",
+    "run",
+    "running",
+    "try",
+    "trying",
+    "feel",
+    "sense",
+    "case",
+    "problem",
+    "question",
+    "example",
+    "whatever",
+];
+
+/// Content terms that share at least this many...
+const SAME_POINT_TERMS: usize = 3;
+/// ...making up at least this share of the shorter text's terms.
+const SAME_POINT_SHARE: f64 = 0.25;
+
+/// Whether two texts make the same point in their own words: they share several content terms
+/// (stemmed, stop words out), and those are a good part of the shorter text. Looser than the
+/// clusters' cosine, whose weights fall exactly on the words many podcasts share when they make
+/// one point; so only used to keep a point from taking a second slot, never to credit a source.
+pub fn same_point(a: &str, b: &str) -> bool {
+    let generic: std::collections::BTreeSet<String> = GENERIC.iter().map(|w| stem(w)).collect();
+    let content = |text: &str| -> std::collections::BTreeSet<String> {
+        terms(text).into_iter().filter(|t| !generic.contains(t)).collect()
+    };
+    let (a, b) = (content(a), content(b));
+    let shared = a.intersection(&b).count();
+    let shorter = a.len().min(b.len()).max(1);
+    shared >= SAME_POINT_TERMS && shared as f64 >= SAME_POINT_SHARE * shorter as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +312,20 @@ mod tests {
         let c = cluster_dense(&v, &["a", "b", "c", "d"], 0.9);
         assert_eq!(c, vec![vec![0, 1], vec![2], vec![3]]);
         assert_eq!(cluster_dense(&v[..2], &["same", "same"], 0.9).len(), 2);
+    }
+
+    #[test]
+    fn the_same_point_in_other_words_is_recognised_and_a_shared_subject_is_not() {
+        let a = "Shipping small changes many times a day is far safer than one big quarterly release.";
+        let b = "Deploy often and deploy small; the bigger the batch of changes in a release, the riskier it gets.";
+        let c = "Deploy previews let designers review a change in the browser before anyone merges it.";
+        assert!(same_point(a, b));
+        assert!(!same_point(b, c));
+        // Generic words of speech do not make two claims one point.
+        assert!(!same_point(
+            "People need time to work out what good tooling looks like for the whole team.",
+            "Most people on the team need more time to build anything good at work."
+        ));
     }
 
     #[test]

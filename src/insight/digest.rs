@@ -4,7 +4,8 @@
 //! Ranking multiplies a cluster's best insight score by its corroboration (independent podcasts
 //! saying the same thing strengthen it, but it still takes one slot), the recency of its episode,
 //! and its novelty against recent digests (a theme already sent must be much stronger to return).
-//! Diversity: by default at most one insight per episode, never two from one cluster.
+//! Diversity: by default at most one insight per episode, never two from one cluster, and never
+//! two that make the same point in different words (`cluster::same_point`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -165,6 +166,11 @@ pub fn rank(
         }) else {
             continue;
         };
+        // A point another podcast made in its own words, already in the digest, does not take a
+        // second slot (the clusters' cosine misses such paraphrases).
+        if out.iter().any(|e: &DigestEntry| cluster::same_point(&e.text, &candidates[rep].text)) {
+            continue;
+        }
         let score = score * candidates[rep].score / candidates[best].score.max(f64::MIN_POSITIVE);
         let r = &candidates[rep];
         *per_episode.entry(r.episode_id.as_str()).or_default() += 1;

@@ -640,8 +640,8 @@ pub fn read(text: &str) -> Reading {
     if anecdote > 0.0 && (general == 0.0 || anecdote >= 2.0) || narration {
         cut("anecdote", if anecdote >= 2.0 { 0.35 } else { 0.5 }, &mut reasons);
     }
-    // A story: a run of past events, whatever its cues.
-    if events >= 3 && present == 0 && !reasons.contains(&"anecdote") {
+    // A story: a run of past events that explains nothing.
+    if events >= 3 && present == 0 && count(CAUSE_CUES) == 0.0 && !reasons.contains(&"anecdote") {
         cut("story", 0.6, &mut reasons);
     }
     // Talk about the conversation itself, or a subject named only before ("the latter"), leans
