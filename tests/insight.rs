@@ -421,19 +421,14 @@ fn fixture_feed(dir: &std::path::Path, name: &str, podcast: &str, published: chr
 }
 
 /// What a reader sees of a digest entry: everything but ids and links, which follow addresses.
-fn seen(d: &podsift::model::Digest) -> Vec<(String, String, String, Option<String>, u64, String, Vec<String>)> {
+fn seen(d: &podsift::model::Digest) -> Vec<String> {
     d.insights
         .iter()
         .map(|e| {
             let also: Vec<String> = e.also_in.iter().map(|a| format!("{} {}", a.podcast, a.quote)).collect();
-            (
-                e.text.clone(),
-                e.quote.clone(),
-                e.podcast.clone(),
-                e.speaker.clone(),
-                (e.start_seconds * 10.0) as u64,
-                format!("{:.2}", e.score),
-                also,
+            format!(
+                "#{} {} | {} | {} | {:?} | {:.1} | {:.2} | {also:?}",
+                e.rank, e.text, e.quote, e.podcast, e.speaker, e.start_seconds, e.score
             )
         })
         .collect()

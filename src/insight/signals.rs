@@ -740,6 +740,15 @@ mod tests {
     }
 
     #[test]
+    fn any_text_reads_without_panicking() {
+        for text in ["", "?", "Sébastien — café “déjà vu” 😀…", "é", "do", "ça va? 日本語のテキスト。", "--", "\""]
+        {
+            let r = read(text);
+            assert!(r.kind > 0.0 && r.kind <= 1.0 && r.substance >= 0.0, "{text}: {r:?}");
+        }
+    }
+
+    #[test]
     fn claims_carry_substance_and_no_penalty() {
         for claim in [
             "Most incident reviews fail because teams write them to assign blame instead of finding the missing safeguard.",
