@@ -73,7 +73,7 @@ fn main() {
         };
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let mut e = Episode::new(&l.episode, "eval", &l.episode, at);
-        e.podcast_title = l.episode.split('/').next().map(str::to_string);
+        e.podcast_title = l.episode.split('/').next().map(|dir| show_title(dir).to_string());
         let t = Transcript {
             episode_id: l.episode.clone(),
             source: TranscriptSource::Text,
@@ -144,6 +144,23 @@ fn main() {
         "three random sentences per episode:     forward {:.1}/{n}, not {:.1}/{n} (mean of {RANDOM_DRAWS} draws)",
         random.0, random.1
     );
+}
+
+/// The podcast's title as its feed gives it, for the fixture folders.
+fn show_title(dir: &str) -> &str {
+    match dir {
+        "afk" => "Away From Keyboard",
+        "backstage" => "Backstage",
+        "brainscience" => "Brain Science",
+        "founderstalk" => "Founders Talk",
+        "friends" => "Changelog & Friends",
+        "gotime" => "Go Time",
+        "jsparty" => "JS Party",
+        "rfc" => "Request For Commits",
+        "shipit" => "Ship It!",
+        "spotlight" => "Spotlight",
+        other => other,
+    }
 }
 
 #[derive(Default)]

@@ -214,6 +214,7 @@ impl OfflineExtractor {
             duration,
             voices: voices(segments, episode),
             topic: topic_terms(segments, corpus),
+            show_name: show_name(episode),
             source: transcript.source,
         };
         let mut units: Vec<Unit> = (0..sents.len()).filter_map(|i| self.unit_at(i, &ctx)).collect();
@@ -290,6 +291,10 @@ impl OfflineExtractor {
         // The cues of a claim count most; specific, on-topic words make it concrete.
         let mut score = 1.0 + reading.substance + topic.min(2.0) * 0.6 + distinct * 1.5 + density + length_fit - hedge;
         score *= reading.kind;
+        if ctx.show_name.as_deref().is_some_and(|name| lower.contains(name)) {
+            // The show talking about itself: plans, rounds, regulars, not a point.
+            score *= 0.6;
+        }
         score *= ctx.voices.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
         if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') {
             // Trailing off.
@@ -323,7 +328,17 @@ struct Context<'a> {
     duration: f64,
     voices: HashMap<Option<String>, f64>,
     topic: HashMap<String, f64>,
+    /// The podcast's name, lower-cased, without a tagline ("JS Party: ..." is "js party").
+    show_name: Option<String>,
     source: TranscriptSource,
+}
+
+fn show_name(episode: &Episode) -> Option<String> {
+    let title = episode.podcast_title.as_deref()?;
+    let name = title.split([':', '|', '–', '—']).next().unwrap_or(title);
+    let name = name.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    // A one-letter or very common name would match everywhere.
+    (name.len() >= 4).then_some(name)
 }
 
 fn first_word(s: &str) -> String {

@@ -646,7 +646,7 @@ pub fn read(text: &str) -> Reading {
     }
     // Talk about the conversation itself, or a subject named only before ("the latter"), leans
     // on what was said earlier.
-    if count(META_CUES) > 0.0 || count(BACK_REFERENCES) > 0.0 {
+    if count(META_CUES) > 0.0 || count(BACK_REFERENCES) > 0.0 || names_a_speaker(text) {
         cut("context", 0.6, &mut reasons);
     }
     // Someone speaking about themselves, with nothing that carries over to the listener.
@@ -694,6 +694,17 @@ pub fn read(text: &str) -> Reading {
         + if comparison { 1.0 } else { 0.0 }
         + if present > past { 0.4 } else { 0.0 };
     Reading { substance, kind, reasons }
+}
+
+/// "Like Ashley said", "what Wilken said": pointing at someone's earlier words by name.
+fn names_a_speaker(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.windows(2).any(|w| {
+        let said = w[1].trim_matches(|c: char| !c.is_alphanumeric()).eq_ignore_ascii_case("said")
+            || w[1].trim_matches(|c: char| !c.is_alphanumeric()).eq_ignore_ascii_case("mentioned");
+        let name = w[0].trim_matches(|c: char| !c.is_alphanumeric());
+        said && name != "I" && name.chars().next().is_some_and(char::is_uppercase)
+    })
 }
 
 /// Whether `cue` occurs as whole words in `padded` (lower-cased words joined by single spaces,
