@@ -297,8 +297,8 @@ impl OfflineExtractor {
         }
         score *= ctx.voices.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
         if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') {
-            // Trailing off.
-            score *= 0.85;
+            // Trailing off: the point is left for the listener to finish.
+            score *= 0.75;
         }
         if raw.contains(" -- ") {
             // Breaking off mid-thought and starting another.
