@@ -528,3 +528,50 @@ fn a_point_six_shows_make_in_their_own_words_takes_one_slot() {
     // A different point on the same subject keeps its own slot.
     assert!(texts.contains(&other_points[0]), "{texts:#?}");
 }
+
+#[test]
+fn ten_thousand_candidates_do_not_chain_into_a_giant_cluster() {
+    // Real sentences of the demo transcripts, each repeated with four words swapped for words from
+    // elsewhere: about five near-copies of each, and nothing that makes two sentences one point.
+    let mut pool = Vec::new();
+    for (_, text) in podsift::demo::TRANSCRIPTS {
+        let segments = podsift::ingest::transcript::parse(TranscriptSource::Text, text.as_bytes()).unwrap();
+        for s in sentences::split(&segments) {
+            let t = s.text(&segments);
+            if (12..=60).contains(&t.split_whitespace().count()) {
+                pool.push(t.to_string());
+            }
+        }
+    }
+    let vocab: Vec<&str> = pool.iter().flat_map(|s| s.split_whitespace()).collect();
+    let mut seed: u64 = 42;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let n = 10_000;
+    let texts: Vec<String> = (0..n)
+        .map(|i| {
+            let mut words: Vec<&str> = pool[i % pool.len()].split_whitespace().collect();
+            if i >= pool.len() {
+                for _ in 0..4 {
+                    let at = next() % words.len();
+                    words[at] = vocab[next() % vocab.len()];
+                }
+            }
+            words.join(" ")
+        })
+        .collect();
+    let groups: Vec<String> = (0..n).map(|i| format!("ep{}", i / 8)).collect();
+    let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let v = podsift::insight::cluster::vectors(texts.iter().map(String::as_str));
+    let clusters = podsift::insight::cluster::cluster(&v, &group_refs, 0.4);
+    let largest = clusters.iter().map(Vec::len).max().unwrap_or(0);
+    assert!(largest <= 50, "largest cluster {largest} of {n}");
+    assert!(
+        clusters.len() >= pool.len().min(n) / 2,
+        "{} clusters for {} distinct sentences",
+        clusters.len(),
+        pool.len()
+    );
+}

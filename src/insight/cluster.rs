@@ -6,7 +6,8 @@
 //! inverted index), each pair at most once, and buckets of very common terms are skipped: their
 //! words cannot make two claims the same point on their own. The work so grows roughly linearly
 //! with the number of candidates instead of quadratically. Pairs above the cosine threshold are
-//! joined with union-find.
+//! joined with union-find when their clusters' first members are alike too: plain single links
+//! chained thousands of distinct candidates into one cluster at 10k.
 
 use std::collections::HashMap;
 
@@ -134,8 +135,10 @@ pub fn cluster_dense(vectors: &[Vec<f32>], group: &[&str], threshold: f32) -> Ve
     )
 }
 
-/// Union-find over the pairs that share a bucket and pass `similar`. Items of one group are
-/// never joined directly; buckets over MAX_BUCKET are skipped; each pair is compared once.
+/// Union-find over the pairs that share a bucket and pass `similar`, joined only when the roots
+/// of their clusters (each cluster's first member) pass it too, so every member is at most a few
+/// links from its root. Items of one group are never joined directly; buckets over MAX_BUCKET are
+/// skipped; each pair is compared once.
 fn join_similar(
     n: usize,
     group: &[&str],
@@ -167,7 +170,9 @@ fn join_similar(
                 }
                 seen[b] = a;
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                if ra != rb && similar(a, b) {
+                // The two clusters' first members must be alike too: single links alone chain
+                // distinct points into one giant cluster once there are thousands of candidates.
+                if ra != rb && similar(a, b) && ((ra == a && rb == b) || similar(ra, rb)) {
                     parent[ra.max(rb)] = ra.min(rb);
                 }
             }
@@ -312,6 +317,19 @@ mod tests {
         let c = cluster_dense(&v, &["a", "b", "c", "d"], 0.9);
         assert_eq!(c, vec![vec![0, 1], vec![2], vec![3]]);
         assert_eq!(cluster_dense(&v[..2], &["same", "same"], 0.9).len(), 2);
+    }
+
+    #[test]
+    fn a_chain_of_small_steps_does_not_make_one_giant_cluster() {
+        // Each text shares four of five words with the next; the first and last share none.
+        let words = ["kernel", "scheduler", "latency", "budget", "tracing", "sampling", "storage", "quota", "billing"];
+        let texts: Vec<String> = (0..5).map(|i| words[i..i + 5].join(" ")).collect();
+        let v = vectors(texts.iter().map(String::as_str));
+        let groups = ["a", "b", "c", "d", "e"];
+        let c = cluster(&v, &groups, 0.4);
+        assert!(cosine(&v[0], &v[1]) >= 0.4 && cosine(&v[3], &v[4]) >= 0.4);
+        let first = c.iter().find(|m| m.contains(&0)).unwrap();
+        assert!(first.contains(&1) && !first.contains(&4), "{c:?}");
     }
 
     #[test]
