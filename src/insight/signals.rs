@@ -7,6 +7,9 @@
 //! Every cue is a general English phrase, not a word of any one show. Cues are matched on
 //! whole words of the lower-cased text, so "thanks" never matches inside another word.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// How a stretch of speech reads: `substance` (0 and up) for the insight cues, `kind` (0..=1)
 /// the factor left after the cues of a non-insight, and `reasons` naming which of those fired.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +86,7 @@ const ROLES: &[&str] = &[
     "head of",
     "chief",
 ];
-const COPULA_OF_ROLE: &[&str] =
+const COPULAS_OF_ROLE: &[&str] =
     &["is a", "is an", "is the", "is currently", "is now", "was a", "was the", "are a", "you're a", "i'm a", "i'm the"];
 
 const THANKS_CUES: &[&str] = &[
@@ -587,14 +590,12 @@ const NUMBER_WORDS: &[&str] = &[
 /// Reads one stretch of speech (one or two sentences, verbatim or cleaned).
 pub fn read(text: &str) -> Reading {
     let words: Vec<String> = super::terms::tokens(text).collect();
-    let joined = format!(" {} ", words.join(" "));
-    let has = |cue: &str| has_phrase(&joined, cue);
-    let count = |cues: &[&str]| cues.iter().filter(|c| has(c)).count() as f64;
-    // A cue at the very start: the text up to the cue's length (and its spaces) holds it whole.
-    let at_start = |padded: &str, c: &str| padded.get(..c.len() + 2).is_some_and(|head| has_phrase(head, c));
-    let starts = |cues: &[&str]| cues.iter().any(|c| at_start(&joined, c));
-    let opening = format!(" {} ", opening_words(&words));
-    let opens_with = |cues: &[&str]| cues.iter().any(|c| at_start(&opening, c));
+    let found = find_cues(&words);
+    let count = |list: usize| found.count(list) as f64;
+    let has_any = |list: usize| found.count(list) > 0;
+    let lead = words.iter().position(|w| !LEAD_INS.contains(&w.as_str())).unwrap_or(words.len());
+    let starts = |list: usize| found.at(list, 0);
+    let opens_with = |list: usize| found.at(list, lead);
     let mut kind = 1.0;
     let mut reasons = Vec::new();
     let mut cut = |why: &'static str, factor: f64, reasons: &mut Vec<&'static str>| {
@@ -602,21 +603,21 @@ pub fn read(text: &str) -> Reading {
         reasons.push(why);
     };
 
-    let roles = ROLES.iter().filter(|r| has(r)).count();
-    if count(INTRO_CUES) > 0.0 || (roles > 0 && COPULA_OF_ROLE.iter().any(|c| has(c))) {
+    if has_any(INTRO) || (has_any(ROLE) && has_any(COPULA_OF_ROLE)) {
         cut("intro", 0.3, &mut reasons);
     }
-    if count(THANKS_CUES) > 0.0 {
+    if has_any(THANKS) {
         cut("thanks", 0.3, &mut reasons);
     }
-    let logistics = count(LOGISTICS_CUES) + words.iter().filter(|w| looks_like_address(w)).count() as f64;
+    // An address alone ("gitlab.com runs on ...") is no call to action; "head to" or "visit" is.
+    let logistics = count(LOGISTICS);
     if logistics > 0.0 {
         cut("logistics", if logistics > 1.0 { 0.35 } else { 0.6 }, &mut reasons);
     }
-    if text.contains('?') || opens_with(QUESTION_OPENINGS) {
+    if text.contains('?') || opens_with(QUESTION) {
         cut("question", 0.2, &mut reasons);
     }
-    if starts(HYPOTHETICAL_CUES) || opens_with(HYPOTHETICAL_CUES) || has("could you imagine") || has("imagine if") {
+    if starts(HYPOTHETICAL) || opens_with(HYPOTHETICAL) || has_any(HYPOTHETICAL_ANYWHERE) {
         cut("hypothetical", 0.35, &mut reasons);
     }
     let trailing = text.trim_end();
@@ -643,19 +644,19 @@ pub fn read(text: &str) -> Reading {
         .filter(|w| matches!(w.as_str(), "is" | "are" | "isn't" | "aren't" | "does" | "doesn't" | "can" | "can't"))
         .count();
     let third_person = words.iter().filter(|w| matches!(w.as_str(), "he" | "she" | "his" | "her" | "him")).count();
-    let general = count(GENERAL_CUES);
-    let anecdote = count(ANECDOTE_CUES);
+    let general = count(GENERAL);
+    let anecdote = count(ANECDOTE);
     let narration = (first_person >= 2 || third_person >= 2) && past > present && general == 0.0;
     if anecdote > 0.0 && (general == 0.0 || anecdote >= 2.0) || narration {
         cut("anecdote", if anecdote >= 2.0 { 0.35 } else { 0.5 }, &mut reasons);
     }
     // A story: a run of past events that explains nothing.
-    if events >= 3 && present == 0 && count(CAUSE_CUES) == 0.0 && !reasons.contains(&"anecdote") {
+    if events >= 3 && present == 0 && !has_any(CAUSE) && !reasons.contains(&"anecdote") {
         cut("story", 0.6, &mut reasons);
     }
     // Talk about the conversation itself, or a subject named only before ("the latter"), leans
     // on what was said earlier.
-    if count(META_CUES) > 0.0 || count(BACK_REFERENCES) > 0.0 || names_a_speaker(text) {
+    if has_any(META) || has_any(BACK_REFERENCE) || names_a_speaker(text) {
         cut("context", 0.6, &mut reasons);
     }
     // Someone speaking about themselves, with nothing that carries over to the listener.
@@ -666,8 +667,7 @@ pub fn read(text: &str) -> Reading {
     if text.trim_start().starts_with(['"', '“']) {
         cut("quoted", 0.6, &mut reasons);
     }
-    let small_talk = count(SMALL_TALK_CUES);
-    if small_talk > 0.0 {
+    if has_any(SMALL_TALK) {
         cut("small talk", 0.5, &mut reasons);
     }
 
@@ -691,15 +691,15 @@ pub fn read(text: &str) -> Reading {
     if numbers.len() >= 3 && !comparison {
         cut("inventory", 0.45, &mut reasons);
     }
-    if (years > 0 || count(TIMELINE_CUES) > 0.0) && past >= present && count(PREDICTION_CUES) == 0.0 {
+    if (years > 0 || has_any(TIMELINE)) && past >= present && !has_any(PREDICTION) {
         cut("timeline", 0.6, &mut reasons);
     }
 
     let substance = (general * 0.35).min(1.2)
-        + (count(CAUSE_CUES) * 0.5).min(1.0)
-        + (count(CONTRAST_CUES) * 0.35).min(0.8)
-        + (count(PREDICTION_CUES) * 0.5).min(0.8)
-        + (count(ADVICE_CUES) * 0.35).min(0.9)
+        + (count(CAUSE) * 0.5).min(1.0)
+        + (count(CONTRAST) * 0.35).min(0.8)
+        + (count(PREDICTION) * 0.5).min(0.8)
+        + (count(ADVICE) * 0.35).min(0.9)
         + if comparison { 1.0 } else { 0.0 }
         + if present > past { 0.4 } else { 0.0 };
     Reading { substance, kind, reasons }
@@ -716,23 +716,102 @@ fn names_a_speaker(text: &str) -> bool {
     })
 }
 
-/// Whether `cue` occurs as whole words in `padded` (lower-cased words joined by single spaces,
-/// with a space at either end).
-fn has_phrase(padded: &str, cue: &str) -> bool {
-    padded.match_indices(cue).any(|(i, _)| padded[..i].ends_with(' ') && padded[i + cue.len()..].starts_with(' '))
+/// Spoken lead-ins ("so", "and", "yeah", "well") skipped before reading a sentence's opening.
+const LEAD_INS: &[&str] = &["so", "and", "but", "yeah", "yes", "well", "okay", "ok", "oh", "like", "um", "uh", "now"];
+
+/// A text with one extra way of saying it starts a thought experiment anywhere.
+const HYPOTHETICAL_ANYWHERE_CUES: &[&str] = &["could you imagine", "imagine if"];
+
+// The cue lists, by their index in `LISTS`.
+const INTRO: usize = 0;
+const ROLE: usize = 1;
+const COPULA_OF_ROLE: usize = 2;
+const THANKS: usize = 3;
+const LOGISTICS: usize = 4;
+const QUESTION: usize = 5;
+const HYPOTHETICAL: usize = 6;
+const HYPOTHETICAL_ANYWHERE: usize = 7;
+const ANECDOTE: usize = 8;
+const SMALL_TALK: usize = 9;
+const META: usize = 10;
+const BACK_REFERENCE: usize = 11;
+const TIMELINE: usize = 12;
+const GENERAL: usize = 13;
+const CAUSE: usize = 14;
+const CONTRAST: usize = 15;
+const PREDICTION: usize = 16;
+const ADVICE: usize = 17;
+const LISTS: [&[&str]; 18] = [
+    INTRO_CUES,
+    ROLES,
+    COPULAS_OF_ROLE,
+    THANKS_CUES,
+    LOGISTICS_CUES,
+    QUESTION_OPENINGS,
+    HYPOTHETICAL_CUES,
+    HYPOTHETICAL_ANYWHERE_CUES,
+    ANECDOTE_CUES,
+    SMALL_TALK_CUES,
+    META_CUES,
+    BACK_REFERENCES,
+    TIMELINE_CUES,
+    GENERAL_CUES,
+    CAUSE_CUES,
+    CONTRAST_CUES,
+    PREDICTION_CUES,
+    ADVICE_CUES,
+];
+
+/// One cue as words, and where it belongs: (list, index in the list, words).
+type Cue = (usize, usize, Vec<String>);
+
+/// Every cue keyed by its first word, so one pass over a text's words finds the cues of all
+/// lists (a search per cue and sentence made extraction several times slower).
+fn lexicon() -> &'static HashMap<String, Vec<Cue>> {
+    static LEXICON: OnceLock<HashMap<String, Vec<Cue>>> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut by_first: HashMap<String, Vec<Cue>> = HashMap::new();
+        for (list, cues) in LISTS.iter().enumerate() {
+            for (index, cue) in cues.iter().enumerate() {
+                let words: Vec<String> = super::terms::tokens(cue).collect();
+                if let Some(first) = words.first() {
+                    by_first.entry(first.clone()).or_default().push((list, index, words));
+                }
+            }
+        }
+        by_first
+    })
 }
 
-/// The first words once spoken lead-ins ("so", "and", "yeah", "well") are skipped.
-fn opening_words(words: &[String]) -> String {
-    const LEAD_INS: &[&str] =
-        &["so", "and", "but", "yeah", "yes", "well", "okay", "ok", "oh", "like", "um", "uh", "now"];
-    let start = words.iter().position(|w| !LEAD_INS.contains(&w.as_str())).unwrap_or(words.len());
-    words[start..words.len().min(start + 4)].join(" ")
+/// The cues found in a text: (list, index in the list, word position) of each occurrence.
+struct Found(Vec<(usize, usize, usize)>);
+
+impl Found {
+    /// How many different cues of `list` occur.
+    fn count(&self, list: usize) -> usize {
+        let mut cues: Vec<usize> = self.0.iter().filter(|m| m.0 == list).map(|m| m.1).collect();
+        cues.sort_unstable();
+        cues.dedup();
+        cues.len()
+    }
+
+    /// Whether a cue of `list` starts at word `position`.
+    fn at(&self, list: usize, position: usize) -> bool {
+        self.0.iter().any(|m| m.0 == list && m.2 == position)
+    }
 }
 
-/// "changelog.com/request", "example.io": an address read out is a call to action.
-fn looks_like_address(w: &str) -> bool {
-    [".com", ".io", ".org", ".fm", ".dev", ".net"].iter().any(|tld| w.contains(tld))
+fn find_cues(words: &[String]) -> Found {
+    let lexicon = lexicon();
+    let mut found = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        for (list, index, cue) in lexicon.get(w).map(Vec::as_slice).unwrap_or_default() {
+            if words.get(i..i + cue.len()).is_some_and(|span| span == cue.as_slice()) {
+                found.push((*list, *index, i));
+            }
+        }
+    }
+    Found(found)
 }
 
 #[cfg(test)]
