@@ -643,7 +643,8 @@ pub fn read(text: &str) -> Reading {
         .iter()
         .filter(|w| matches!(w.as_str(), "is" | "are" | "isn't" | "aren't" | "does" | "doesn't" | "can" | "can't"))
         .count();
-    let third_person = words.iter().filter(|w| matches!(w.as_str(), "he" | "she" | "his" | "her" | "him")).count();
+    let third_person =
+        words.iter().filter(|w| matches!(w.as_str(), "he" | "she" | "his" | "her" | "him" | "he's" | "she's")).count();
     let general = count(GENERAL);
     let anecdote = count(ANECDOTE);
     let narration = (first_person >= 2 || third_person >= 2) && past > present && general == 0.0;
@@ -659,8 +660,10 @@ pub fn read(text: &str) -> Reading {
     if has_any(META) || has_any(BACK_REFERENCE) || names_a_speaker(text) {
         cut("context", 0.6, &mut reasons);
     }
-    // Someone speaking about themselves, with nothing that carries over to the listener.
-    if first_person >= 2 && general * 2.0 < first_person as f64 && !reasons.contains(&"anecdote") {
+    // Someone speaking about themselves or about one other person, with nothing that carries
+    // over to the listener.
+    let persons = first_person + third_person;
+    if persons >= 2 && general * 2.0 < persons as f64 && !reasons.contains(&"anecdote") {
         cut("personal", 0.75, &mut reasons);
     }
     // Opening on a quotation: a voice acted out, not a claim made.
