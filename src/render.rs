@@ -2,6 +2,13 @@
 
 use crate::model::{Digest, DigestEntry, hms};
 
+/// Whether an entry's verbatim quote says anything its text does not: not when the text is the
+/// quote itself with its disfluencies cleaned (as the offline engine writes it). Every renderer
+/// asks this, so no platform shows the same words twice.
+pub fn quote_adds(e: &DigestEntry) -> bool {
+    !e.quote.trim().is_empty() && crate::insight::sentences::clean(&e.quote) != e.text
+}
+
 /// The digest as numbered entries: insight, source line, quote, and where else it was said.
 /// `size` is how many were asked for, so a short digest says so.
 pub fn digest(d: &Digest, size: usize) -> String {
@@ -26,7 +33,7 @@ pub fn digest(d: &Digest, size: usize) -> String {
 }
 
 /// One numbered entry: the insight, podcast, episode, speaker, timestamp link, the verbatim
-/// quote, and where else the point was made. Ends with a newline.
+/// quote when it says more than the text, and where else the point was made. Ends with a newline.
 pub fn entry(e: &DigestEntry) -> String {
     let speaker = e.speaker.as_deref().map(|x| format!(" · {x}")).unwrap_or_default();
     let mut s =
@@ -34,7 +41,11 @@ pub fn entry(e: &DigestEntry) -> String {
     if let Some(link) = &e.link {
         s.push_str(&format!("  {link}"));
     }
-    s.push_str(&format!("\n    \"{}\"\n", e.quote));
+    s.push('\n');
+    // The offline engine's text is the quote cleaned: showing both would say it twice.
+    if quote_adds(e) {
+        s.push_str(&format!("    \"{}\"\n", e.quote));
+    }
     if !e.also_in.is_empty() {
         let podcasts: std::collections::BTreeSet<&str> = e.also_in.iter().map(|a| a.podcast.as_str()).collect();
         let others: Vec<String> =
@@ -48,4 +59,42 @@ pub fn entry(e: &DigestEntry) -> String {
         s.push_str(&format!("    also on {} other {what}(s): {}\n", e.also_in.len(), others.join("; ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_entry(text: &str, quote: &str) -> DigestEntry {
+        DigestEntry {
+            rank: 1,
+            id: "a".into(),
+            episode_id: "e".into(),
+            text: text.into(),
+            quote: quote.into(),
+            podcast: "P".into(),
+            episode: "E".into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            link: None,
+            score: 1.0,
+            also_in: vec![],
+        }
+    }
+
+    #[test]
+    fn a_quote_is_shown_only_when_it_says_more_than_the_text() {
+        let quote = "So, um, the the cache cut latency by half.";
+        let cleaned = digest_entry(&crate::insight::sentences::clean(quote), quote);
+        assert!(!quote_adds(&cleaned));
+        assert_eq!(entry_text(&cleaned).matches("latency").count(), 1, "{}", entry_text(&cleaned));
+        let paraphrase = digest_entry("Edge caching halved latency.", quote);
+        assert!(quote_adds(&paraphrase));
+        assert!(entry_text(&paraphrase).contains(&format!("\"{quote}\"")));
+    }
+
+    fn entry_text(e: &DigestEntry) -> String {
+        super::entry(e)
+    }
 }

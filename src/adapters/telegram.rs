@@ -84,12 +84,16 @@ fn entry_html(e: &DigestEntry) -> String {
             None => hms(e.start_seconds),
         };
         let mut s = format!(
-            "<b>#{}</b> {}\n<i>{}</i> — {}{speaker} · {time}\n<blockquote>{}</blockquote>",
+            "<b>#{}</b> {}\n<i>{}</i> — {}{speaker} · {time}{}",
             e.rank,
             escape(&e.text),
             escape(&e.podcast),
             escape(&e.episode),
-            escape(quote)
+            if crate::render::quote_adds(e) {
+                format!("\n<blockquote>{}</blockquote>", escape(quote))
+            } else {
+                String::new()
+            }
         );
         if !e.also_in.is_empty() {
             s.push_str(&format!("\nalso on {} other podcast(s)/episode(s)", e.also_in.len()));

@@ -6,11 +6,12 @@
 //! inverted index), each pair at most once, and buckets of very common terms are skipped: their
 //! words cannot make two claims the same point on their own. The work so grows roughly linearly
 //! with the number of candidates instead of quadratically. Pairs above the cosine threshold are
-//! joined with union-find.
+//! joined with union-find when their clusters' first members are alike too: plain single links
+//! chained thousands of distinct candidates into one cluster at 10k.
 
 use std::collections::HashMap;
 
-use super::terms::{Corpus, terms};
+use super::terms::{Corpus, stem, terms};
 
 /// A bucket larger than this holds a term too common to identify a point; it is skipped.
 const MAX_BUCKET: usize = 100;
@@ -29,7 +30,8 @@ pub fn vectors<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Vector> {
     let idf: HashMap<&str, f64> = corpus.df.keys().map(|t| (t.as_str(), corpus.idf(t))).collect();
     docs.iter()
         .map(|d| {
-            let mut tf: HashMap<&str, f64> = HashMap::new();
+            // Sorted, so term ids and float sums come out the same on every run.
+            let mut tf: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
             for t in d {
                 *tf.entry(t.as_str()).or_default() += 1.0;
             }
@@ -133,8 +135,10 @@ pub fn cluster_dense(vectors: &[Vec<f32>], group: &[&str], threshold: f32) -> Ve
     )
 }
 
-/// Union-find over the pairs that share a bucket and pass `similar`. Items of one group are
-/// never joined directly; buckets over MAX_BUCKET are skipped; each pair is compared once.
+/// Union-find over the pairs that share a bucket and pass `similar`, joined only when the roots
+/// of their clusters (each cluster's first member) pass it too, so every member is at most a few
+/// links from its root. Items of one group are never joined directly; buckets over MAX_BUCKET are
+/// skipped; each pair is compared once.
 fn join_similar(
     n: usize,
     group: &[&str],
@@ -166,7 +170,9 @@ fn join_similar(
                 }
                 seen[b] = a;
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                if ra != rb && similar(a, b) {
+                // The two clusters' first members must be alike too: single links alone chain
+                // distinct points into one giant cluster once there are thousands of candidates.
+                if ra != rb && similar(a, b) && ((ra == a && rb == b) || similar(ra, rb)) {
                     parent[ra.max(rb)] = ra.min(rb);
                 }
             }
@@ -180,6 +186,103 @@ fn join_similar(
     let mut out: Vec<Vec<usize>> = clusters.into_values().collect();
     out.sort_by_key(|c| c[0]);
     out
+}
+
+/// Content words of speech on any subject: sharing them says nothing about making one point.
+const GENERIC: &[&str] = &[
+    "people",
+    "person",
+    "time",
+    "times",
+    "work",
+    "works",
+    "working",
+    "need",
+    "needs",
+    "use",
+    "used",
+    "using",
+    "want",
+    "good",
+    "great",
+    "better",
+    "best",
+    "new",
+    "old",
+    "first",
+    "last",
+    "year",
+    "years",
+    "day",
+    "days",
+    "able",
+    "different",
+    "everyone",
+    "everybody",
+    "everything",
+    "someone",
+    "somebody",
+    "anything",
+    "nothing",
+    "whole",
+    "big",
+    "little",
+    "start",
+    "started",
+    "come",
+    "comes",
+    "came",
+    "look",
+    "looking",
+    "find",
+    "put",
+    "take",
+    "give",
+    "thought",
+    "idea",
+    "part",
+    "point",
+    "place",
+    "world",
+    "team",
+    "teams",
+    "company",
+    "companies",
+    "build",
+    "building",
+    "built",
+    "help",
+    "run",
+    "running",
+    "try",
+    "trying",
+    "feel",
+    "sense",
+    "case",
+    "problem",
+    "question",
+    "example",
+    "whatever",
+];
+
+/// Content terms that share at least this many...
+const SAME_POINT_TERMS: usize = 3;
+/// ...making up at least this share of the shorter text's terms.
+const SAME_POINT_SHARE: f64 = 0.25;
+
+/// Whether two texts make the same point in their own words: they share several content terms
+/// (stemmed, stop words out), and those are a good part of the shorter text. Looser than the
+/// clusters' cosine, whose weights fall exactly on the words many podcasts share when they make
+/// one point; so only used to keep a point from taking a second slot, never to credit a source.
+pub fn same_point(a: &str, b: &str) -> bool {
+    let generic: std::collections::BTreeSet<String> = GENERIC.iter().map(|w| stem(w)).collect();
+    let content = |text: &str| -> std::collections::BTreeSet<String> {
+        terms(text).into_iter().filter(|t| !generic.contains(t)).collect()
+    };
+    let (a, b) = (content(a), content(b));
+    let shared = a.intersection(&b).count();
+    let shorter = a.len().min(b.len()).max(1);
+    shared >= SAME_POINT_TERMS && shared as f64 >= SAME_POINT_SHARE * shorter as f64
 }
 
 #[cfg(test)]
@@ -214,6 +317,33 @@ mod tests {
         let c = cluster_dense(&v, &["a", "b", "c", "d"], 0.9);
         assert_eq!(c, vec![vec![0, 1], vec![2], vec![3]]);
         assert_eq!(cluster_dense(&v[..2], &["same", "same"], 0.9).len(), 2);
+    }
+
+    #[test]
+    fn a_chain_of_small_steps_does_not_make_one_giant_cluster() {
+        // Each text shares four of five words with the next; the first and last share none.
+        let words = ["kernel", "scheduler", "latency", "budget", "tracing", "sampling", "storage", "quota", "billing"];
+        let texts: Vec<String> = (0..5).map(|i| words[i..i + 5].join(" ")).collect();
+        let v = vectors(texts.iter().map(String::as_str));
+        let groups = ["a", "b", "c", "d", "e"];
+        let c = cluster(&v, &groups, 0.4);
+        assert!(cosine(&v[0], &v[1]) >= 0.4 && cosine(&v[3], &v[4]) >= 0.4);
+        let first = c.iter().find(|m| m.contains(&0)).unwrap();
+        assert!(first.contains(&1) && !first.contains(&4), "{c:?}");
+    }
+
+    #[test]
+    fn the_same_point_in_other_words_is_recognised_and_a_shared_subject_is_not() {
+        let a = "Shipping small changes many times a day is far safer than one big quarterly release.";
+        let b = "Deploy often and deploy small; the bigger the batch of changes in a release, the riskier it gets.";
+        let c = "Deploy previews let designers review a change in the browser before anyone merges it.";
+        assert!(same_point(a, b));
+        assert!(!same_point(b, c));
+        // Generic words of speech do not make two claims one point.
+        assert!(!same_point(
+            "People need time to work out what good tooling looks like for the whole team.",
+            "Most people on the team need more time to build anything good at work."
+        ));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Ranking multiplies a cluster's best insight score by its corroboration (independent podcasts
 //! saying the same thing strengthen it, but it still takes one slot), the recency of its episode,
 //! and its novelty against recent digests (a theme already sent must be much stronger to return).
-//! Diversity: by default at most one insight per episode, never two from one cluster.
+//! Diversity: by default at most one insight per episode, never two from one cluster, and never
+//! two that make the same point in different words (`cluster::same_point`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -84,8 +85,9 @@ pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTim
         }
         candidates.extend(insights);
     }
-    // A stable order makes the whole build deterministic.
-    candidates.sort_by(|a, b| a.episode_id.cmp(&b.episode_id).then(a.id.cmp(&b.id)));
+    // An order on content, not on ids: ids derive from feed addresses, and the same episodes
+    // served from elsewhere must give the same digest.
+    candidates.sort_by(by_content);
     let novelty_from = date - Duration::days(config.novelty_days as i64);
     let recent_texts: Vec<&str> = earlier
         .iter()
@@ -131,10 +133,12 @@ pub fn rank(
     let mut scored: Vec<(f64, usize, &Vec<usize>)> = clusters
         .iter()
         .map(|members| {
-            let rep = *members
-                .iter()
-                .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
-                .expect("clusters are never empty");
+            // Candidates are in content order, so ties on score go to the earlier index.
+            let Some(&rep) =
+                members.iter().max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
+            else {
+                return (0.0, 0, members);
+            };
             let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
             let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
             let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
@@ -146,7 +150,7 @@ pub fn rank(
             (candidates[rep].score * corroboration * recency * novelty * feedback, rep, members)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(candidates[a.1].id.cmp(&candidates[b.1].id)));
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (score, best, members) in scored {
@@ -162,6 +166,11 @@ pub fn rank(
         }) else {
             continue;
         };
+        // A point another podcast made in its own words, already in the digest, does not take a
+        // second slot (the clusters' cosine misses such paraphrases).
+        if out.iter().any(|e: &DigestEntry| cluster::same_point(&e.text, &candidates[rep].text)) {
+            continue;
+        }
         let score = score * candidates[rep].score / candidates[best].score.max(f64::MIN_POSITIVE);
         let r = &candidates[rep];
         *per_episode.entry(r.episode_id.as_str()).or_default() += 1;
@@ -199,6 +208,19 @@ pub fn rank(
         });
     }
     out
+}
+
+/// Candidates in an order that depends on what they say and where, never on ids: publication,
+/// podcast, episode, position, text. The id only separates exact duplicates.
+fn by_content(a: &Insight, b: &Insight) -> std::cmp::Ordering {
+    a.published
+        .cmp(&b.published)
+        .then_with(|| a.podcast.cmp(&b.podcast))
+        .then_with(|| a.episode.cmp(&b.episode))
+        .then_with(|| a.start_seconds.total_cmp(&b.start_seconds))
+        .then_with(|| a.text.cmp(&b.text))
+        .then_with(|| a.quote.cmp(&b.quote))
+        .then_with(|| a.id.cmp(&b.id))
 }
 
 #[cfg(test)]

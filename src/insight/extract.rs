@@ -1,12 +1,15 @@
 //! Offline extraction: score every statement of a transcript for being an insight and keep the
 //! best few per episode.
 //!
-//! A statement scores for being specific and self-contained (numbers, comparisons, causal and
-//! contrast language, named entities, generalising claims), for its words being distinctive
-//! against the whole corpus (IDF), and for coming from whoever carries the substance (long turns,
-//! not host banter). Intros, outros, sponsor reads, calls to subscribe, housekeeping, questions
-//! and fragments that need context are dropped. A sentence that leans on its neighbour ("That's
-//! why ...") is joined with it when the pair stays short enough.
+//! A statement scores for reading as a claim (the cues of `signals`: a lesson, a cause, a
+//! contrast, a prediction, a recommendation, a number compared with something), for being about
+//! the episode's subject (its frequent, corpus-rare terms), for its words being distinctive
+//! against the whole corpus (IDF), and for coming from whoever carries the substance: guests who
+//! speak most rather than the host who steers. What only looks like an insight (introductions,
+//! thanks, logistics, anecdotes, questions, hypotheticals, timelines, inventories) keeps a fraction
+//! of its score. Sponsor reads, calls to subscribe and fragments that need context are dropped. A
+//! sentence that leans on its neighbour ("That's why ...") is joined with it when the pair stays
+//! short enough.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::Extractor;
 use super::sentences::{self, Sentence};
+use super::signals;
 use super::terms::{self, Corpus};
 use crate::config::InsightConfig;
 use crate::model::{Episode, Insight, Segment, Transcript, TranscriptSource};
@@ -95,76 +99,6 @@ const BOILERPLATE: &[&str] = &[
     "link in",
 ];
 
-const NUMBER_WORDS: &[&str] = &[
-    "percent",
-    "million",
-    "millions",
-    "billion",
-    "billions",
-    "thousand",
-    "thousands",
-    "hundred",
-    "hundreds",
-    "twice",
-    "half",
-    "double",
-    "triple",
-    "dozen",
-    "ten",
-    "twenty",
-    "thirty",
-    "fifty",
-    "hundredfold",
-    "tenfold",
-];
-const COMPARISONS: &[&str] = &[
-    "more", "less", "fewer", "than", "faster", "slower", "better", "worse", "bigger", "smaller", "cheaper", "harder",
-    "easier", "most", "least", "best", "worst", "instead", "versus", "vs", "compared",
-];
-const CAUSAL: &[&str] = &[
-    "because",
-    "therefore",
-    "means",
-    "leads",
-    "led",
-    "caused",
-    "causes",
-    "cause",
-    "due",
-    "result",
-    "results",
-    "reason",
-    "why",
-    "but",
-    "however",
-    "although",
-    "whereas",
-    "unless",
-    "turns",
-    "since",
-    "so",
-];
-const CLAIMS: &[&str] = &[
-    "always",
-    "never",
-    "every",
-    "key",
-    "problem",
-    "trick",
-    "secret",
-    "lesson",
-    "important",
-    "should",
-    "need",
-    "must",
-    "mistake",
-    "rule",
-    "biggest",
-    "matters",
-    "works",
-    "fails",
-    "wrong",
-];
 const HEDGES: &[(&str, f64)] = &[
     ("i don't know", 0.8),
     ("i guess", 0.4),
@@ -272,16 +206,20 @@ impl OfflineExtractor {
             .map(|d| d as f64)
             .unwrap_or(0.0)
             .max(segments.iter().map(|s| s.end).fold(0.0, f64::max));
-        let substance = speaker_substance(segments, episode);
-        let max_idf = corpus.idf("\u{0}never-seen").max(1e-9);
-        let mut units = Vec::new();
-        for i in 0..sents.len() {
-            if let Some(u) = self.unit_at(i, &sents, segments, corpus, max_idf, duration, &substance, transcript.source)
-            {
-                units.push(u);
-            }
-        }
-        units.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let ctx = Context {
+            sents: &sents,
+            segments,
+            corpus,
+            max_idf: corpus.idf("\u{0}never-seen").max(1e-9),
+            duration,
+            voices: voices(segments, episode),
+            topic: topic_terms(segments, corpus),
+            show_name: show_name(episode),
+            source: transcript.source,
+        };
+        let mut units: Vec<Unit> = (0..sents.len()).filter_map(|i| self.unit_at(i, &ctx)).collect();
+        // Ties go to the earlier stretch, so the choice never depends on anything but the text.
+        units.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.first.cmp(&b.first)));
         // Keep the best few, never overlapping and never the same point twice in one episode.
         let mut chosen: Vec<Unit> = Vec::new();
         for u in units {
@@ -297,18 +235,8 @@ impl OfflineExtractor {
         chosen.into_iter().map(|u| to_insight(episode, transcript, &sents, &u)).collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn unit_at(
-        &self,
-        i: usize,
-        sents: &[Sentence],
-        segments: &[Segment],
-        corpus: &Corpus,
-        max_idf: f64,
-        duration: f64,
-        substance: &HashMap<Option<String>, f64>,
-        source: TranscriptSource,
-    ) -> Option<Unit> {
+    fn unit_at(&self, i: usize, ctx: &Context) -> Option<Unit> {
+        let (sents, segments) = (ctx.sents, ctx.segments);
         let s = &sents[i];
         let text = s.text(segments);
         let lead = first_word(&sentences::clean(text));
@@ -348,93 +276,133 @@ impl OfflineExtractor {
         if term_list.len() < 4 {
             return None;
         }
-        let count_in = |list: &[&str]| toks.iter().filter(|t| list.contains(&t.as_str())).count() as f64;
-        let numbers =
-            toks.iter().filter(|t| t.chars().any(|c| c.is_ascii_digit())).count() as f64 + count_in(NUMBER_WORDS);
-        let entities = cleaned
-            .split_whitespace()
-            .skip(1)
-            .filter(|w| {
-                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                w.len() > 1 && w.chars().next().is_some_and(char::is_uppercase) && w != "I'm" && w != "I've"
-            })
-            .count() as f64;
         let hedge: f64 = HEDGES.iter().filter(|(h, _)| lower.contains(h)).map(|(_, p)| p).sum();
         // Distinctiveness: the mean IDF of the most specific words, against the whole corpus.
-        let mut idfs: Vec<f64> = term_list.iter().map(|t| corpus.idf(t)).collect();
+        let mut idfs: Vec<f64> = term_list.iter().map(|t| ctx.corpus.idf(t)).collect();
         idfs.sort_by(|a, b| b.total_cmp(a));
         idfs.truncate(8);
-        let distinct = idfs.iter().sum::<f64>() / idfs.len() as f64 / max_idf;
+        let distinct = idfs.iter().sum::<f64>() / idfs.len() as f64 / ctx.max_idf;
         let density = term_list.len() as f64 / toks.len().max(1) as f64;
+        // On topic: the episode's own subject words, not a passing aside.
+        let distinct_terms: HashSet<&String> = term_list.iter().collect();
+        let topic: f64 = distinct_terms.iter().filter_map(|t| ctx.topic.get(t.as_str())).sum();
         let length_fit = if (15..=45).contains(&n_words) { 0.5 } else { 0.0 };
-        let mut score = 1.0
-            + (numbers * 0.8).min(1.6)
-            + (count_in(COMPARISONS) * 0.5).min(1.0)
-            + (count_in(CAUSAL) * 0.4).min(1.0)
-            + (count_in(CLAIMS) * 0.4).min(0.8)
-            + (entities * 0.3).min(1.2)
-            + distinct * 2.5
-            + density * 1.5
-            + length_fit
-            - hedge;
-        score *= substance.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
-        if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') || raw.contains(" -- ") {
-            // Trailing off or breaking off mid-thought.
-            score *= 0.85;
+        let reading = signals::read(&cleaned);
+        // The cues of a claim count most; specific, on-topic words make it concrete.
+        let mut score = 1.0 + reading.substance + topic.min(2.0) * 0.6 + distinct * 1.5 + density + length_fit - hedge;
+        score *= reading.kind;
+        if ctx.show_name.as_deref().is_some_and(|name| lower.contains(name)) {
+            // The show talking about itself: plans, rounds, regulars, not a point.
+            score *= 0.6;
+        }
+        score *= ctx.voices.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
+        if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') {
+            // Trailing off: the point is left for the listener to finish.
+            score *= 0.75;
+        }
+        if cleaned.contains(" -- ") {
+            // Breaking off mid-thought and starting another (a false start at the opening is
+            // already cleaned away, and costs less).
+            score *= 0.65;
+        } else if raw.contains(" -- ") {
+            score *= 0.9;
         }
         if first != i {
             // Borrowed context reads less cleanly than a sentence that stands alone.
             score *= 0.9;
         }
-        let position = if duration > 0.0 { sents[first].start / duration } else { 0.5 };
+        let position = if ctx.duration > 0.0 { sents[first].start / ctx.duration } else { 0.5 };
         if !(0.03..=0.97).contains(&position) {
             score *= 0.6;
         }
-        if source == TranscriptSource::ShowNotes {
+        if ctx.source == TranscriptSource::ShowNotes {
             score *= 0.7;
         }
         Some(Unit { first, last, score: score.max(0.0), terms: term_list.into_iter().collect() })
     }
 }
 
+/// What every candidate of one episode is scored against.
+struct Context<'a> {
+    sents: &'a [Sentence],
+    segments: &'a [Segment],
+    corpus: &'a Corpus,
+    max_idf: f64,
+    duration: f64,
+    voices: HashMap<Option<String>, f64>,
+    topic: HashMap<String, f64>,
+    /// The podcast's name, lower-cased, without a tagline ("JS Party: ..." is "js party").
+    show_name: Option<String>,
+    source: TranscriptSource,
+}
+
+fn show_name(episode: &Episode) -> Option<String> {
+    let title = episode.podcast_title.as_deref()?;
+    let name = title.split([':', '|', '–', '—']).next().unwrap_or(title);
+    let name = name.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    // A one-letter or very common name would match everywhere.
+    (name.len() >= 4).then_some(name)
+}
+
 fn first_word(s: &str) -> String {
     terms::tokens(s).next().unwrap_or_default()
 }
 
-/// How much each speaker carries the substance: long average turns (guests explaining) weigh
-/// more than short ones (hosts steering). 1.0 is the median speaker.
-fn speaker_substance(segments: &[Segment], episode: &Episode) -> HashMap<Option<String>, f64> {
-    let mut turns: HashMap<Option<String>, (usize, usize)> = HashMap::new();
+/// How much each speaker carries the substance. Guests explain and hosts steer: whoever speaks
+/// most weighs most, and the host (credited, or else whoever opens the show) less. 1.0 at most.
+fn voices(segments: &[Segment], episode: &Episode) -> HashMap<Option<String>, f64> {
+    let mut words: HashMap<Option<String>, usize> = HashMap::new();
     for s in segments {
-        let e = turns.entry(s.speaker.clone()).or_default();
-        e.0 += 1;
-        e.1 += s.text.split_whitespace().count();
+        *words.entry(s.speaker.clone()).or_default() += s.text.split_whitespace().count();
     }
-    let mut avgs: Vec<f64> = turns.values().map(|(t, w)| *w as f64 / (*t).max(1) as f64).collect();
-    avgs.sort_by(f64::total_cmp);
-    let median = avgs.get(avgs.len() / 2).copied().unwrap_or(1.0).max(1.0);
+    let most = words.values().copied().max().unwrap_or(1).max(1) as f64;
     let hosts: HashSet<&str> = episode
         .persons
         .iter()
         .filter(|p| p.role.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("host")))
         .map(|p| p.name.as_str())
         .collect();
-    // Without credits, whoever opens the show is taken for its host.
-    let opener = segments.first().and_then(|s| s.speaker.clone());
-    turns
-        .into_iter()
-        .map(|(speaker, (t, w))| {
-            let mut f = (w as f64 / t.max(1) as f64 / median).clamp(0.75, 1.3);
-            let is_host = match &speaker {
+    let opener = segments.iter().find(|s| s.speaker.is_some()).and_then(|s| s.speaker.clone());
+    let several = words.len() > 1;
+    words
+        .iter()
+        .map(|(speaker, &w)| {
+            let mut f = 0.7 + 0.3 * (w as f64 / most);
+            let is_host = match speaker {
                 Some(name) => hosts.contains(name.as_str()) || (hosts.is_empty() && opener.as_ref() == Some(name)),
                 None => false,
             };
-            if is_host && avgs.len() > 1 {
-                f *= 0.9;
+            if is_host && several {
+                f *= 0.8;
             }
-            (speaker, f)
+            (speaker.clone(), if several { f } else { 1.0 })
         })
         .collect()
+}
+
+/// The episode's subject: its most frequent terms weighted by how rare they are elsewhere,
+/// scaled so the strongest is 1.
+fn topic_terms(segments: &[Segment], corpus: &Corpus) -> HashMap<String, f64> {
+    const TOPIC_TERMS: usize = 30;
+    let mut tf: HashMap<String, usize> = HashMap::new();
+    for s in segments {
+        for t in terms::terms(&s.text) {
+            *tf.entry(t).or_default() += 1;
+        }
+    }
+    let mut weighted: Vec<(String, f64)> = tf
+        .into_iter()
+        .filter(|(_, n)| *n >= 3)
+        .map(|(t, n)| {
+            let w = (n as f64).ln() * corpus.idf(&t);
+            (t, w)
+        })
+        .collect();
+    // Sorted on weight, then term, so the cut is the same on every run.
+    weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    weighted.truncate(TOPIC_TERMS);
+    let top = weighted.first().map(|(_, w)| *w).unwrap_or(1.0).max(1e-9);
+    weighted.into_iter().map(|(t, w)| (t, w / top)).collect()
 }
 
 fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
@@ -473,30 +441,45 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
 
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
 /// each into the corpus statistics. Returns how many insights were stored.
+///
+/// Every pending episode is counted into the document frequencies before any of them is scored:
+/// scored one by one as each is stored, an episode's scores would depend on how many of the same
+/// ingest's episodes came before it, and that order follows ids derived from feed addresses.
 pub async fn extract_pending(
     store: &crate::store::Store,
     extractor: &dyn Extractor,
 ) -> Result<usize, crate::store::StoreError> {
     let mut corpus = store.corpus()?;
-    let mut stored = 0;
-    for mut episode in store.episodes()? {
+    let mut pending: Vec<(Episode, Vec<String>)> = Vec::new();
+    for episode in store.episodes()? {
         if episode.insights_extracted {
             continue;
         }
         let Some(transcript) = store.transcript(&episode.id)? else {
             continue;
         };
-        let doc_terms: Vec<String> = {
-            let mut set: Vec<String> = transcript.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
-            set.sort();
-            set.dedup();
-            set
-        };
+        let doc_terms = document_terms(&transcript);
         corpus.add(&doc_terms);
+        pending.push((episode, doc_terms));
+    }
+    let mut stored = 0;
+    for (mut episode, doc_terms) in pending {
+        // Read again rather than held: a back catalogue's transcripts need not all fit in memory.
+        let Some(transcript) = store.transcript(&episode.id)? else {
+            continue;
+        };
         let insights = extractor.extract(&episode, &transcript, &corpus).await;
         episode.insights_extracted = true;
         store.put_insights(&episode, &insights, &doc_terms)?;
         stored += insights.len();
     }
     Ok(stored)
+}
+
+/// A transcript's distinct terms, sorted: what one document adds to the corpus statistics.
+pub fn document_terms(transcript: &Transcript) -> Vec<String> {
+    let mut set: Vec<String> = transcript.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
+    set.sort();
+    set.dedup();
+    set
 }

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod digest;
 pub mod extract;
 pub mod sentences;
+pub mod signals;
 pub mod terms;
 
 use futures_util::future::BoxFuture;

@@ -267,17 +267,6 @@ pub struct DigestEntry {
     pub also_in: Vec<AlsoIn>,
 }
 
-impl DigestEntry {
-    /// Whether the verbatim quote says more than the shown text: not when the text is the quote
-    /// itself with the disfluencies removed (the offline engine's), so renderers show it once.
-    pub fn quote_adds(&self) -> bool {
-        let norm =
-            |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
-        let (text, quote) = (norm(&self.text), norm(&self.quote));
-        !(quote == text || (quote.contains(&text) && text.len() * 10 >= quote.len() * 8))
-    }
-}
-
 /// A day's digest: built once, then read back unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Digest {

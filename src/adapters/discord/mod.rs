@@ -83,7 +83,7 @@ pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
     // The quote gets what is left of the 6,000 characters an embed may hold.
     let used = e.text.chars().count() + e.podcast.chars().count() + e.episode.chars().count() + 200;
     let room = MAX_DESCRIPTION.min(MAX_EMBED_TOTAL.saturating_sub(used));
-    if e.quote_adds() {
+    if crate::render::quote_adds(e) {
         embed = embed.description(cut(&format!("> {}", escape(&e.quote)), room));
     }
     if !e.also_in.is_empty() {

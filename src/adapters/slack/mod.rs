@@ -82,7 +82,7 @@ pub fn entry_blocks(date: chrono::NaiveDate, e: &DigestEntry) -> (Vec<SlackBlock
     blocks.push(SlackBlock::Context(SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
         SlackBlockMarkDownText::new(cut(&context, MAX_CONTEXT)),
     )])));
-    if e.quote_adds() {
+    if crate::render::quote_adds(e) {
         blocks.push(section(&format!("> {}", escape(&e.quote).replace('\n', "\n> "))));
     }
     if !e.also_in.is_empty() {
