@@ -432,3 +432,33 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     assert_eq!(uploads.len(), 2);
     assert!(uploads.iter().all(|u| u.body["bytes"].as_u64().unwrap() < 4096), "each upload is one piece");
 }
+
+/// The key reaches the server as OpenAI wants it (Bearer), and a refused key leaves the offline
+/// engine's insights rather than none.
+#[tokio::test]
+async fn the_api_key_is_sent_and_a_refused_key_falls_back_to_the_offline_engine() {
+    // OPENAI_API_KEY in the environment wins over the config, as documented.
+    let right = std::env::var("OPENAI_API_KEY").unwrap_or_else(|_| "sk-right".into());
+    let s = setup(|c| c.api_key = Some("sk-right".into())).await;
+    s.fake.require_key(&right);
+    s.fake.script(vec![insights(&[(
+        "A bad config push to every region caused last Tuesday's outage.",
+        "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
+        9.0,
+    )])]);
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    assert_eq!(out[0].text, "A bad config push to every region caused last Tuesday's outage.");
+    assert!(s.fake.seen().iter().all(|r| r.problem.is_none()), "{:?}", s.fake.seen());
+
+    let s = setup(|c| c.api_key = Some("sk-right".into())).await;
+    s.fake.require_key("sk-a-different-one");
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let offline = OfflineExtractor { config: Config::default().insight }.extract_now(
+        &episode(),
+        &transcript(),
+        &Corpus::default(),
+    );
+    let ids = |v: &[podsift::model::Insight]| v.iter().map(|i| (i.id.clone(), i.text.clone())).collect::<Vec<_>>();
+    assert_eq!(ids(&out), ids(&offline), "a refused key must leave the offline engine's insights");
+    assert!(s.fake.seen()[0].problem.as_deref().unwrap_or("").contains("API key"));
+}

@@ -34,6 +34,8 @@ struct State {
     model: String,
     script: VecDeque<Canned>,
     seen: Vec<Seen>,
+    /// When set, every request must carry `Authorization: Bearer <key>`, as OpenAI's API wants.
+    key: Option<String>,
 }
 
 pub struct FakeOpenAi {
@@ -52,9 +54,26 @@ impl FakeOpenAi {
     pub async fn start(model: &str) -> FakeOpenAi {
         let state = Arc::new(Mutex::new(State { model: model.into(), ..State::default() }));
         let s = state.clone();
-        let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap, body: Bytes| {
             let s = s.clone();
-            async move { handle(s, uri, body) }
+            async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let expected = s.lock().unwrap().key.clone();
+                match expected {
+                    Some(key) if auth != format!("Bearer {key}") => {
+                        s.lock().unwrap().seen.push(Seen {
+                            path: uri.path().to_string(),
+                            body: Value::Null,
+                            at: Instant::now(),
+                            problem: Some(format!("wrong or missing API key: {auth:?}")),
+                        });
+                        let error = json!({"error": {"message": "Incorrect API key provided.",
+                            "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}});
+                        (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response()
+                    }
+                    _ => handle(s, uri, body),
+                }
+            }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -66,6 +85,11 @@ impl FakeOpenAi {
 
     pub fn script(&self, canned: Vec<Canned>) {
         self.state.lock().unwrap().script.extend(canned);
+    }
+
+    /// From now on, requests without `Authorization: Bearer key` get 401.
+    pub fn require_key(&self, key: &str) {
+        self.state.lock().unwrap().key = Some(key.to_string());
     }
 
     pub fn seen(&self) -> Vec<Seen> {
