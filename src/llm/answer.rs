@@ -130,6 +130,7 @@ passages do not hold the answer, set covered to false and say it is not covered 
                     speaker: seg.speaker.clone(),
                     start_seconds: seg.start,
                     text: f.verbatim,
+                    link: None,
                 }
             })
             .collect();
