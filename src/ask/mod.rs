@@ -147,7 +147,19 @@ pub async fn ask(
         if corpus.is_none() {
             corpus = Some(store.corpus_for(&q.stems())?);
         }
-        covered = is_covered(&pool, q, corpus.as_ref().unwrap_or(&Default::default()), config.min_coverage);
+        let stats = corpus.as_ref().unwrap_or(&Default::default()).clone();
+        covered = is_covered(&pool, q, &stats, config.min_coverage);
+        if !covered && i == 0 {
+            for p in &mut pool {
+                p.unmask();
+            }
+            covered = is_covered(&pool, q, &stats, config.min_coverage);
+            if !covered {
+                for p in &mut pool {
+                    p.mask(&entry.quote);
+                }
+            }
+        }
         if covered {
             break;
         }

@@ -50,6 +50,7 @@ pub struct Passage {
     prompt_terms: Vec<String>,
     has_number: bool,
     gives_reason: bool,
+    describes: bool,
 }
 
 impl Passage {
@@ -81,11 +82,21 @@ impl Passage {
         }
     }
 
+    /// Searches the whole passage again, the insight included: when nothing else answers,
+    /// what the insight itself says is the answer.
+    pub fn unmask(&mut self) {
+        if self.known.iter().any(|k| *k) {
+            self.known = vec![false; self.sentences.len()];
+            self.index_terms();
+        }
+    }
+
     fn index_terms(&mut self) {
         let unknown = || self.sentences.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(s, _)| s.2.as_str());
         self.terms = unknown().flat_map(search_terms).collect();
         self.has_number = unknown().any(has_number);
         self.gives_reason = unknown().any(gives_reason);
+        self.describes = unknown().any(describes);
     }
 }
 
@@ -145,6 +156,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 terms: Vec::new(),
                 has_number: false,
                 gives_reason: false,
+                describes: false,
             };
             p.index_terms();
             out.push(p);
@@ -276,6 +288,14 @@ fn gives_reason(text: &str) -> bool {
     [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "].iter().any(|c| t.contains(c))
 }
 
+/// "It's a nonprofit that offers ...": says what something is or does.
+fn describes(text: &str) -> bool {
+    let t = format!(" {} ", normalise(text));
+    [" it s a ", " it is a ", " it s an ", " it is an ", " is a ", " is an ", " offers ", " provides ", " lets you "]
+        .iter()
+        .any(|c| t.contains(c))
+}
+
 /// What a question wants, beyond its words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wants {
@@ -283,6 +303,8 @@ pub enum Wants {
     Amount,
     /// Why: a reason.
     Reason,
+    /// What is X, what does X do: a description of X.
+    Description,
     Other,
 }
 
@@ -294,6 +316,9 @@ pub struct QueryTerm {
     /// The stem the stored corpus statistics are keyed by.
     pub stem: String,
     pub weight: f64,
+    /// Counts towards coverage; a compound's joined form ("utf8" of "UTF-8") does not, its
+    /// parts do.
+    pub counts: bool,
 }
 
 /// A question analysed for search.
@@ -350,11 +375,14 @@ impl Query {
                     names.push((w.clone(), roots.clone()));
                 }
             }
+            let parts = search_terms(&w.replace(['-', '/', '.'], " "));
             for r in roots {
                 if name_roots.contains(&r) || terms.iter().any(|t| t.root == r) {
                     continue;
                 }
-                terms.push(QueryTerm { stem: terms::stem(&lower.replace('’', "'")), root: r, weight: 1.0 });
+                let joined = !parts.contains(&r);
+                let stem = if joined { r.clone() } else { terms::stem(&lower.replace('’', "'")) };
+                terms.push(QueryTerm { stem, weight: if joined { 0.5 } else { 1.0 }, counts: !joined, root: r });
             }
         }
         let mut near = None;
@@ -363,7 +391,7 @@ impl Query {
             for w in raw_words(insight.0) {
                 for r in search_terms(&w) {
                     if !terms.iter().any(|t| t.root == r) {
-                        terms.push(QueryTerm { stem: terms::stem(&w.to_lowercase()), root: r, weight: 1.0 });
+                        terms.push(QueryTerm { stem: terms::stem(&w.to_lowercase()), root: r, weight: 1.0, counts: true });
                     }
                 }
             }
@@ -419,6 +447,12 @@ fn wants(question: &str) -> Wants {
         }
         if f.starts_with("why ") || f.starts_with("how come ") || f.starts_with("what s the reason ") {
             return Wants::Reason;
+        }
+        let words = f.split_whitespace().count();
+        let what_is = ["what is ", "what s ", "what are ", "who is ", "who are "].iter().any(|p| f.starts_with(p));
+        let what_do = ["what does ", "what do "].iter().any(|p| f.starts_with(p)) && f.ends_with(" do");
+        if what_do || what_is && words <= 6 {
+            return Wants::Description;
         }
     }
     Wants::Other
@@ -487,7 +521,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         let w = if corpus.docs > 0 { corpus.idf(&t.stem) } else { idf(&t.root) };
         t.weight * w.max(0.01)
     };
-    let mass: f64 = query.terms.iter().map(weight).sum();
+    let mass: f64 = query.terms.iter().filter(|t| t.counts).map(weight).sum();
     let same = |i: usize, j: usize| passages[i].episode_id == passages[j].episode_id;
     let mut out: Vec<Scored> = passages
         .iter()
@@ -502,6 +536,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             let cue = match query.wants {
                 Wants::Amount => p.has_number,
                 Wants::Reason => p.gives_reason,
+                Wants::Description => p.describes,
                 Wants::Other => false,
             };
             if cue {
@@ -517,7 +552,8 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             for &j in &before {
                 around.extend(passages[j].terms.iter().map(String::as_str));
             }
-            let matched: f64 = query.terms.iter().filter(|t| around.contains(t.root.as_str())).map(weight).sum();
+            let matched: f64 =
+                query.terms.iter().filter(|t| t.counts && around.contains(t.root.as_str())).map(weight).sum();
             Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 } }
         })
         .collect();
@@ -559,6 +595,8 @@ mod tests {
         assert_eq!(wants("According to Dave, when did it launch?"), Wants::Amount);
         assert_eq!(wants("Why is X harder than Y?"), Wants::Reason);
         assert_eq!(wants("Which tool do they use?"), Wants::Other);
+        assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
+        assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
     }
 
     #[test]
