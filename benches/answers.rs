@@ -201,7 +201,7 @@ fn sweep(
     entries: &[(String, DigestEntry)],
     answerer: &QuoteAnswerer,
 ) {
-    use podsift::ask::retrieve::{Query, absent_names, passages, rank};
+    use podsift::ask::retrieve::{Query, passages};
     let thresholds = [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
     let mut hits = vec![0; thresholds.len()];
     let mut refusals = vec![0; thresholds.len()];
@@ -219,11 +219,10 @@ fn sweep(
         speakers.dedup();
         let query = Query::new(&q.question, &speakers, (&entry.text, entry.start_seconds));
         let corpus = store.corpus_for(&query.stems()).unwrap();
-        let ranked = rank(&pool, &query, &corpus);
-        let absent = !absent_names(&query, &pool).is_empty();
+        let ranked = ask::rank(&pool, &query, &corpus);
         let top = ranked.iter().find(|s| !s.passage.asks);
         let cov = top.map(|s| s.coverage).unwrap_or(0.0);
-        let mut line = format!("{:<5} cov {cov:.2} absent {absent:<5} ", if q.answer.is_some() { "ANS" } else { "NULL" });
+        let mut line = format!("{:<5} cov {cov:.2} ", if q.answer.is_some() { "ANS" } else { "NULL" });
         if let Some(span) = &q.answer {
             let span = norm(span);
             let at = ranked.iter().position(|s| norm(&s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ")).contains(&span));
@@ -232,7 +231,7 @@ fn sweep(
         }
         println!("{line}{}", q.question);
         for (k, th) in thresholds.iter().enumerate() {
-            let covered = !absent && top.is_some_and(|s| s.score > 0.0 && s.coverage >= *th);
+            let covered = ask::is_covered(&pool, &query, &corpus, *th);
             let a = answerer.answer_now(&q.question, entry, &ranked, covered);
             match &q.answer {
                 Some(span) => {

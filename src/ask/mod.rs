@@ -177,7 +177,13 @@ pub fn is_covered(pool: &[Passage], query: &Query, corpus: &crate::insight::term
         return false;
     }
     let ranked = rank(pool, query, corpus);
-    ranked.iter().find(|s| !s.passage.asks).is_some_and(|s| s.score > 0.0 && s.coverage >= min_coverage)
+    let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3).collect();
+    let Some(best) = top.first() else { return false };
+    if best.coverage < min_coverage {
+        return false;
+    }
+    // "How many", "when": a passage on the subject that gives no number does not answer.
+    query.wants != retrieve::Wants::Amount || top.iter().any(|s| retrieve::states_amount(s.passage, query, pool, corpus))
 }
 
 /// Everyone heard in the passages.

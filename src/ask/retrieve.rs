@@ -24,6 +24,10 @@ const PROMPT_WEIGHT: f64 = 0.4;
 const LEAD_WEIGHT: f64 = 0.5;
 /// Score kept by a passage that mostly asks.
 const ASKS_FACTOR: f64 = 0.3;
+/// A word in more than this share of an episode's passages is its subject, not a detail.
+const SPECIFIC_SHARE: f64 = 0.15;
+/// Below this IDF across episodes a word is common talk ("last", "long", "full").
+const GENERIC_IDF: f64 = 0.7;
 /// Boost for a passage with the kind of content the question wants (a number, a reason, the
 /// speaker it names).
 const CUE_BOOST: f64 = 1.5;
@@ -436,6 +440,10 @@ fn wants(question: &str) -> Wants {
             "what fraction ",
             "what proportion ",
             "what number ",
+            "what version ",
+            "which version ",
+            "which release ",
+            "what release ",
             "by what ",
             "by how much ",
             "when ",
@@ -559,6 +567,28 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
     out
+}
+
+/// Whether a passage states an amount of what the question asks about: one sentence with a
+/// number and one of the question's words (other than a number it already gives). "How many
+/// servers ..." is not answered by a passage about servers that counts nothing.
+/// Only words specific to part of the episode count: the show's subject, said everywhere, is
+/// no sign of where a number about it is.
+pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corpus) -> bool {
+    let specific: Vec<&str> = query
+        .terms
+        .iter()
+        .filter(|q| q.counts && !q.root.chars().all(|c| c.is_ascii_digit()))
+        .filter(|q| corpus.docs == 0 || corpus.idf(&q.stem) >= GENERIC_IDF)
+        .filter(|q| {
+            let df = pool.iter().filter(|p| p.terms.contains(&q.root)).count();
+            (df as f64) <= (pool.len() as f64 * SPECIFIC_SHARE).max(1.0)
+        })
+        .map(|q| q.root.as_str())
+        .collect();
+    p.sentences.iter().zip(&p.known).filter(|(_, k)| !**k).any(|((_, _, text), _)| {
+        has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str()))
+    })
 }
 
 /// The question's names that occur in none of the passages: it asks about something the
