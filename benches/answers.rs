@@ -75,7 +75,7 @@ fn main() {
     wanted.sort();
     wanted.dedup();
     let started = std::time::Instant::now();
-    let marker = store_dir.join("loaded-for-answers-bench");
+    let marker = store_dir.join(format!("loaded-for-{}", set.file_name().and_then(|n| n.to_str()).unwrap_or("set")));
     if !marker.exists() {
         // Corpus statistics from every fixture episode; the questioned ones are stored whole.
         let mut all: Vec<String> = Vec::new();
