@@ -57,8 +57,9 @@ fn main() {
         .find(|a| a.ends_with(".json"))
         .map(PathBuf::from)
         .unwrap_or_else(|| here.join("../shared/eval/qa.json"));
-    let root =
-        std::env::var("PODSIFT_FIXTURES").map(PathBuf::from).unwrap_or_else(|_| here.join("../shared/fixtures/changelog"));
+    let root = std::env::var("PODSIFT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| here.join("../shared/fixtures/changelog"));
     let Ok(raw) = std::fs::read(&set) else {
         eprintln!("no question set at {}; nothing to measure", set.display());
         return;
@@ -164,13 +165,17 @@ fn main() {
                     } else {
                         "refused".to_string()
                     };
-                    misses.push(format!("MISS   {} [{}]\n       wanted: {}\n       got:    {got}", q.question, q.episode, span));
+                    misses.push(format!(
+                        "MISS   {} [{}]\n       wanted: {}\n       got:    {got}",
+                        q.question, q.episode, span
+                    ));
                 }
             }
             None => {
                 unanswerable += 1;
                 if a.covered {
-                    let got = a.citations.first().map(|c| c.text.chars().take(140).collect::<String>()).unwrap_or_default();
+                    let got =
+                        a.citations.first().map(|c| c.text.chars().take(140).collect::<String>()).unwrap_or_default();
                     misses.push(format!("ANSWERED {} [{}]\n       got:    {got}", q.question, q.episode));
                 } else {
                     refused += 1;
@@ -225,7 +230,9 @@ fn sweep(
         let mut line = format!("{:<5} cov {cov:.2} ", if q.answer.is_some() { "ANS" } else { "NULL" });
         if let Some(span) = &q.answer {
             let span = norm(span);
-            let at = ranked.iter().position(|s| norm(&s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ")).contains(&span));
+            let at = ranked.iter().position(|s| {
+                norm(&s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ")).contains(&span)
+            });
             ranks.push(at);
             line.push_str(&format!("rank {at:?} "));
         }
@@ -243,7 +250,14 @@ fn sweep(
         }
     }
     let within = |n: usize| ranks.iter().filter(|r| r.is_some_and(|r| r < n)).count();
-    println!("answer passage ranked first {}, in top 3 {}, top 5 {}, top 10 {}, of {}", within(1), within(3), within(5), within(10), ranks.len());
+    println!(
+        "answer passage ranked first {}, in top 3 {}, top 5 {}, top 10 {}, of {}",
+        within(1),
+        within(3),
+        within(5),
+        within(10),
+        ranks.len()
+    );
     for (k, th) in thresholds.iter().enumerate() {
         println!("min_coverage {th:.2}: hit@3 {} refused {}", hits[k], refusals[k]);
     }

@@ -103,10 +103,12 @@ fn caching_show() -> (Episode, Transcript) {
 async fn a_why_question_in_other_words_is_answered() {
     let (ep, tr) = caching_show();
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
-    let about = entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
     // "folks", "prefer" and "big" are nowhere in the answer; the topic words are.
-    let a = ask(&store, &about, "Why is distributed invalidation harder than the local kind folks prefer on big systems?")
-        .await;
+    let a =
+        ask(&store, &about, "Why is distributed invalidation harder than the local kind folks prefer on big systems?")
+            .await;
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("because every node may still hold a stale copy"), "{a:#?}");
     assert_eq!(a.citations[0].speaker.as_deref(), Some("Priya"));
@@ -118,7 +120,8 @@ async fn a_why_question_in_other_words_is_answered() {
 async fn the_hosts_question_is_not_cited_as_its_answer() {
     let (ep, tr) = caching_show();
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
-    let about = entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
     let a = ask(&store, &about, "How do you warm up a Redis cache after a deploy?").await;
     assert!(a.covered, "{a:#?}");
     assert!(a.citations.iter().all(|c| c.speaker.as_deref() != Some("Host")), "{a:#?}");
@@ -129,7 +132,8 @@ async fn the_hosts_question_is_not_cited_as_its_answer() {
 async fn what_was_never_said_is_refused_naming_what_was_asked() {
     let (ep, tr) = caching_show();
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
-    let about = entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
     let a = ask(&store, &about, "Does Priya prefer Memcached or Hazelcast for session storage?").await;
     assert!(!a.covered, "{a:#?}");
     assert!(a.citations.is_empty());
@@ -140,7 +144,8 @@ async fn what_was_never_said_is_refused_naming_what_was_asked() {
 async fn a_refusal_offers_the_closest_passage_as_not_an_answer() {
     let (ep, tr) = caching_show();
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
-    let about = entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
     let answer = QuoteAnswerer { max_citations: 3 };
     let mut pool = ask::passages(&ep, &store.transcript(&ep.id).unwrap().unwrap(), 45.0);
     for p in &mut pool {

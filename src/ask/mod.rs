@@ -16,6 +16,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use crate::config::{AskConfig, DigestConfig};
+use crate::insight::terms::Corpus;
 use crate::model::{Digest, DigestEntry};
 use crate::store::{Store, StoreError};
 
@@ -128,8 +129,7 @@ pub async fn ask(
     let mut episode_ids = vec![entry.episode_id.clone()];
     episode_ids.extend(entry.also_in.iter().map(|a| a.episode_id.clone()));
     let mut pool: Vec<Passage> = Vec::new();
-    let mut query = None;
-    let mut corpus = None;
+    let mut state: Option<(Query, Corpus)> = None;
     let mut covered = false;
     for (i, id) in episode_ids.iter().enumerate() {
         let (Some(ep), Some(tr)) = (store.episode(id)?, store.transcript(id)?) else {
@@ -143,36 +143,34 @@ pub async fn ask(
             }
         }
         pool.extend(found);
-        let q = query.get_or_insert_with(|| Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds)));
-        if corpus.is_none() {
-            corpus = Some(store.corpus_for(&q.stems())?);
+        if state.is_none() {
+            let q = Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds));
+            let c = store.corpus_for(&q.stems())?;
+            state = Some((q, c));
         }
-        let stats = corpus.as_ref().unwrap_or(&Default::default()).clone();
-        covered = is_covered(&pool, q, &stats, config.min_coverage);
+        let Some((query, stats)) = &state else { continue };
+        covered = is_covered(&pool, query, stats, config.min_coverage);
         if !covered && i == 0 {
-            for p in &mut pool {
-                p.unmask();
-            }
-            covered = is_covered(&pool, q, &stats, config.min_coverage);
+            // Unless nothing else answers: then what the insight itself says is the answer.
+            pool.iter_mut().for_each(Passage::unmask);
+            covered = is_covered(&pool, query, stats, config.min_coverage);
             if !covered {
-                for p in &mut pool {
-                    p.mask(&entry.quote);
-                }
+                pool.iter_mut().for_each(|p| p.mask(&entry.quote));
             }
         }
         if covered {
             break;
         }
     }
-    let query = query.unwrap_or_else(|| Query::new(question, &[], (&entry.text, entry.start_seconds)));
-    let corpus = corpus.unwrap_or_default();
+    let (query, corpus) =
+        state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
     let ranked = rank(&pool, &query, &corpus);
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
 }
 
 /// Whether the passages answer the question: the best one (not a question itself) holds
 /// enough of what is asked, around it, and no name the question mentions is missing.
-pub fn is_covered(pool: &[Passage], query: &Query, corpus: &crate::insight::terms::Corpus, min_coverage: f64) -> bool {
+pub fn is_covered(pool: &[Passage], query: &Query, corpus: &Corpus, min_coverage: f64) -> bool {
     if !retrieve::absent_names(query, pool).is_empty() {
         return false;
     }
@@ -183,7 +181,8 @@ pub fn is_covered(pool: &[Passage], query: &Query, corpus: &crate::insight::term
         return false;
     }
     // "How many", "when": a passage on the subject that gives no number does not answer.
-    query.wants != retrieve::Wants::Amount || top.iter().any(|s| retrieve::states_amount(s.passage, query, pool, corpus))
+    query.wants != retrieve::Wants::Amount
+        || top.iter().any(|s| retrieve::states_amount(s.passage, query, pool, corpus))
 }
 
 /// Everyone heard in the passages.

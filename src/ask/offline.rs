@@ -12,7 +12,7 @@ use crate::insight::terms;
 use crate::model::{DigestEntry, hms};
 
 /// Passages scoring below this share of the best are noise, not support.
-const FLOOR: f64 = 0.5;
+const FLOOR: f64 = 0.25;
 
 /// Quotes the passages that answer.
 pub struct QuoteAnswerer {
@@ -156,7 +156,8 @@ fn refusal(question: &str, about: &DigestEntry, ranked: &[Scored], closest: Opti
 
 /// Names in the question that none of the passages mention.
 fn missing_names(question: &str, ranked: &[Scored]) -> Vec<String> {
-    let mut speakers: Vec<String> = ranked.iter().flat_map(|s| s.passage.sentences.iter().filter_map(|l| l.0.clone())).collect();
+    let mut speakers: Vec<String> =
+        ranked.iter().flat_map(|s| s.passage.sentences.iter().filter_map(|l| l.0.clone())).collect();
     speakers.sort();
     speakers.dedup();
     let query = Query::new(question, &speakers, ("", 0.0));

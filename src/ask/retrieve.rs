@@ -55,6 +55,29 @@ pub struct Passage {
     has_number: bool,
     gives_reason: bool,
     describes: bool,
+    /// Each sentence's words and cues, computed once per episode (sentences are shared by the
+    /// overlapping passages).
+    analysed: Vec<std::sync::Arc<Analysed>>,
+}
+
+/// What search needs to know of one sentence.
+#[derive(Debug)]
+struct Analysed {
+    terms: Vec<String>,
+    has_number: bool,
+    gives_reason: bool,
+    describes: bool,
+}
+
+impl Analysed {
+    fn of(text: &str) -> Analysed {
+        Analysed {
+            terms: search_terms(text),
+            has_number: has_number(text),
+            gives_reason: gives_reason(text),
+            describes: describes(text),
+        }
+    }
 }
 
 impl Passage {
@@ -96,11 +119,11 @@ impl Passage {
     }
 
     fn index_terms(&mut self) {
-        let unknown = || self.sentences.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(s, _)| s.2.as_str());
-        self.terms = unknown().flat_map(search_terms).collect();
-        self.has_number = unknown().any(has_number);
-        self.gives_reason = unknown().any(gives_reason);
-        self.describes = unknown().any(describes);
+        let unknown = || self.analysed.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(a, _)| a);
+        self.terms = unknown().flat_map(|a| a.terms.iter().cloned()).collect();
+        self.has_number = unknown().any(|a| a.has_number);
+        self.gives_reason = unknown().any(|a| a.gives_reason);
+        self.describes = unknown().any(|a| a.describes);
     }
 }
 
@@ -124,12 +147,15 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
     };
     let words = |i: usize| sents[i].text(segs).split_whitespace().count();
     let podcast = episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone());
+    let analysed: Vec<std::sync::Arc<Analysed>> =
+        sents.iter().map(|s| std::sync::Arc::new(Analysed::of(s.text(segs)))).collect();
     let mut out = Vec::new();
     for (ti, turn) in turns.iter().enumerate() {
-        let prompt: Vec<_> = match ti.checked_sub(1).map(|p| &turns[p]) {
-            Some(prev) => (prev.end.saturating_sub(2).max(prev.start)..prev.end).map(line).collect(),
-            None => Vec::new(),
+        let prompt_range = match ti.checked_sub(1).map(|p| &turns[p]) {
+            Some(prev) => prev.end.saturating_sub(2).max(prev.start)..prev.end,
+            None => 0..0,
         };
+        let prompt: Vec<_> = prompt_range.clone().map(line).collect();
         let replied = ti + 1 < turns.len();
         let mut anchor = turn.start;
         loop {
@@ -140,6 +166,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 end += 1;
             }
             let lines: Vec<_> = (anchor..end).map(line).collect();
+            let own: Vec<_> = (anchor..end).map(|i| analysed[i].clone()).collect();
             let questions = lines.iter().filter(|l| is_question(&l.2)).count();
             let ends_turn_asking = end == turn.end && replied && lines.last().is_some_and(|l| is_question(&l.2));
             let mut p = Passage {
@@ -151,7 +178,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 asks: questions * 2 > lines.len() || ends_turn_asking && n < max_words / 2,
                 first: anchor,
                 prompt_terms: if anchor == turn.start {
-                    prompt.iter().flat_map(|l| search_terms(&l.2)).collect()
+                    prompt_range.clone().flat_map(|i| analysed[i].terms.iter().cloned()).collect()
                 } else {
                     Vec::new()
                 },
@@ -161,6 +188,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 has_number: false,
                 gives_reason: false,
                 describes: false,
+                analysed: own,
             };
             p.index_terms();
             out.push(p);
@@ -229,7 +257,9 @@ pub fn search_terms(text: &str) -> Vec<String> {
             let w = w.trim_matches('\'');
             let w = w.strip_suffix("'s").unwrap_or(w);
             let w = NUMBER_WORDS.iter().find(|(n, _)| *n == w).map(|(_, d)| *d).unwrap_or(w);
-            if w.is_empty() || terms::is_stop_word(w) || (w.chars().count() < 2 && !w.chars().all(|c| c.is_ascii_digit()))
+            if w.is_empty()
+                || terms::is_stop_word(w)
+                || (w.chars().count() < 2 && !w.chars().all(|c| c.is_ascii_digit()))
             {
                 return;
             }
@@ -289,7 +319,9 @@ fn has_number(text: &str) -> bool {
 
 fn gives_reason(text: &str) -> bool {
     let t = format!(" {} ", normalise(text));
-    [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "].iter().any(|c| t.contains(c))
+    [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "]
+        .iter()
+        .any(|c| t.contains(c))
 }
 
 /// "It's a nonprofit that offers ...": says what something is or does.
@@ -374,10 +406,9 @@ impl Query {
             let proper = (i > 0 && w.chars().next().is_some_and(char::is_uppercase))
                 || w.chars().any(|c| c.is_ascii_digit())
                 || w.chars().filter(|c| c.is_uppercase()).count() > 1;
-            if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() {
-                if roots.iter().all(|r| !name_roots.contains(r)) {
-                    names.push((w.clone(), roots.clone()));
-                }
+            let speaker = roots.iter().any(|r| name_roots.contains(r));
+            if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() && !speaker {
+                names.push((w.clone(), roots.clone()));
             }
             let parts = search_terms(&w.replace(['-', '/', '.'], " "));
             for r in roots {
@@ -395,7 +426,12 @@ impl Query {
             for w in raw_words(insight.0) {
                 for r in search_terms(&w) {
                     if !terms.iter().any(|t| t.root == r) {
-                        terms.push(QueryTerm { stem: terms::stem(&w.to_lowercase()), root: r, weight: 1.0, counts: true });
+                        terms.push(QueryTerm {
+                            stem: terms::stem(&w.to_lowercase()),
+                            root: r,
+                            weight: 1.0,
+                            counts: true,
+                        });
                     }
                 }
             }
@@ -586,9 +622,11 @@ pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corp
         })
         .map(|q| q.root.as_str())
         .collect();
-    p.sentences.iter().zip(&p.known).filter(|(_, k)| !**k).any(|((_, _, text), _)| {
-        has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str()))
-    })
+    p.sentences
+        .iter()
+        .zip(&p.known)
+        .filter(|(_, k)| !**k)
+        .any(|((_, _, text), _)| has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str())))
 }
 
 /// The question's names that occur in none of the passages: it asks about something the

@@ -395,7 +395,8 @@ mod tests {
 
     #[test]
     fn roots_join_more_forms() {
-        for (a, b) in [("spinning", "spin"), ("engineering", "engineers"), ("submitted", "submit"), ("running", "run")] {
+        for (a, b) in [("spinning", "spin"), ("engineering", "engineers"), ("submitted", "submit"), ("running", "run")]
+        {
             assert_eq!(root(a), root(b), "{a} / {b}");
         }
         assert_ne!(root("process"), root("proceed"));
