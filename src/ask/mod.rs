@@ -59,6 +59,13 @@ pub trait Answerer: Send + Sync {
         covered: bool,
         history: &'a History,
     ) -> BoxFuture<'a, Answer>;
+
+    /// Reorders the best passages by meaning as well as words (an embedding model, when one is
+    /// configured); by default the word ranking stands. Whether the question is covered is
+    /// decided before, on words, so that no model is ever required.
+    fn rerank<'a>(&'a self, _question: &'a str, ranked: Vec<Scored<'a>>) -> BoxFuture<'a, Vec<Scored<'a>>> {
+        Box::pin(async move { ranked })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +171,7 @@ pub async fn ask(
     }
     let (query, corpus) =
         state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
-    let ranked = rank(&pool, &query, &corpus);
+    let ranked = answerer.rerank(question, rank(&pool, &query, &corpus)).await;
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
 }
 

@@ -58,6 +58,10 @@ fn schema() -> serde_json::Value {
 }
 
 impl Answerer for LlmAnswerer {
+    fn rerank<'a>(&'a self, question: &'a str, ranked: Vec<Scored<'a>>) -> BoxFuture<'a, Vec<Scored<'a>>> {
+        Box::pin(self.by_meaning(question, ranked))
+    }
+
     fn answer<'a>(
         &'a self,
         question: &'a str,
@@ -83,7 +87,51 @@ impl Answerer for LlmAnswerer {
     }
 }
 
+/// Passages reordered by meaning when an embedding model is configured.
+const RERANK: usize = 20;
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let n = norm(a) * norm(b);
+    if n > 0.0 { dot / n } else { 0.0 }
+}
+
 impl LlmAnswerer {
+    /// Hybrid ranking: the word score (relative to the best) plus the cosine between the
+    /// question's and the passage's embeddings, over the top [`RERANK`] passages.
+    async fn by_meaning<'a>(&self, question: &str, mut ranked: Vec<Scored<'a>>) -> Vec<Scored<'a>> {
+        if self.llm.config.embedding_model.is_none() || ranked.is_empty() {
+            return ranked;
+        }
+        let k = ranked.len().min(RERANK);
+        let mut texts = vec![question.to_string()];
+        for s in &ranked[..k] {
+            let p = s.passage;
+            let lines = p.prompt.iter().chain(&p.sentences).map(|l| l.2.as_str()).collect::<Vec<_>>();
+            texts.push(lines.join(" "));
+        }
+        let vectors = match self.llm.embed(&texts).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("{e}; passages ranked by their words only");
+                return ranked;
+            }
+        };
+        let best = ranked[0].score.max(f64::MIN_POSITIVE);
+        let rest = ranked.split_off(k);
+        let mut head: Vec<Scored> = ranked
+            .into_iter()
+            .zip(&vectors[1..])
+            .map(|(mut s, v)| {
+                s.score = best * (s.score / best + cosine(&vectors[0], v)) / 2.0;
+                s
+            })
+            .collect();
+        head.sort_by(|a, b| b.score.total_cmp(&a.score));
+        head.into_iter().chain(rest).collect()
+    }
+
     async fn with_model(
         &self,
         question: &str,
