@@ -634,7 +634,8 @@ pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corp
 pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item = &'p Passage>) -> Vec<&'q str> {
     let mut present: HashSet<&str> = HashSet::new();
     for p in passages {
-        present.extend(p.terms.iter().chain(&p.prompt_terms).map(String::as_str));
+        // The insight's own sentences count here: what it names was said.
+        present.extend(p.analysed.iter().flat_map(|a| &a.terms).chain(&p.prompt_terms).map(String::as_str));
     }
     query
         .names
