@@ -4,7 +4,7 @@
 //! replies to another speaker carries the end of that speaker's turn as its prompt, because
 //! the words of a question are usually in the question, not in its answer. Ranking is BM25
 //! with document frequencies from the passages searched, plus a share of the best score of the
-//! two passages before (the answer tends to follow where the topic was named), and a few
+//! passages just before (the answer tends to follow where the topic was named), and a few
 //! general cues: a passage that asks is not an answer, a "how many" question wants a number, a
 //! "why" question a reason, a question naming a speaker wants that speaker.
 
@@ -20,8 +20,10 @@ const B: f64 = 0.75;
 const WORDS_PER_SECOND: f64 = 2.6;
 /// How much of the prompt (the question replied to) counts towards a passage.
 const PROMPT_WEIGHT: f64 = 0.4;
-/// How much of the best of the two passages before counts towards a passage.
+/// How much of the best of the passages just before (about the last two minutes of talk)
+/// counts towards a passage.
 const LEAD_WEIGHT: f64 = 0.5;
+const LEAD_PASSAGES: usize = 4;
 /// Score kept by a passage that mostly asks.
 const ASKS_FACTOR: f64 = 0.3;
 /// A word in more than this share of an episode's passages is its subject, not a detail.
@@ -508,7 +510,7 @@ pub struct Scored<'a> {
     pub passage: &'a Passage,
     pub score: f64,
     /// Share (0-1) of the question's weight (rare words weigh more) found in the passage, the
-    /// question it replies to and the two passages before it.
+    /// question it replies to and the passages just before it.
     pub coverage: f64,
 }
 
@@ -571,7 +573,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let before: Vec<usize> = (i.saturating_sub(2)..i).filter(|&j| same(i, j)).collect();
+            let before: Vec<usize> = (i.saturating_sub(LEAD_PASSAGES)..i).filter(|&j| same(i, j)).collect();
             let lead = before.iter().map(|&j| raw[j]).fold(0.0, f64::max);
             let mut score = raw[i] + LEAD_WEIGHT * lead;
             if p.asks {
