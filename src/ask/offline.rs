@@ -43,7 +43,6 @@ impl QuoteAnswerer {
         let floor = ranked.iter().find(|s| !s.passage.asks).map(|s| s.score * FLOOR).unwrap_or(0.0);
         let mut citations: Vec<Citation> = Vec::new();
         let mut taken: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
-        let mut said: Vec<String> = Vec::new();
         for s in candidates.filter(|s| s.score >= floor) {
             if citations.len() >= self.max_citations.max(1) {
                 break;
@@ -55,12 +54,11 @@ impl QuoteAnswerer {
                 continue;
             }
             let text = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
-            // A further passage earns its place with question words the quotes so far lack.
-            let words: Vec<String> = retrieve::search_terms(&text);
-            if !citations.is_empty() && !words.iter().any(|w| q.contains(w)) {
+            // A further passage earns its place with words of the question of its own, not only
+            // with a neighbour's score.
+            if !citations.is_empty() && !retrieve::search_terms(&text).iter().any(|w| q.contains(w)) {
                 continue;
             }
-            said.extend(words.into_iter().filter(|w| q.contains(w)));
             taken.push((&p.episode_id, global));
             let (speaker, start, _) = &p.sentences[range.start];
             citations.push(Citation {
