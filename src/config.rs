@@ -312,7 +312,8 @@ impl Default for WebhookConfig {
 pub struct AskConfig {
     /// Seconds of speech per passage searched for an answer (passages overlap by half).
     pub passage_seconds: f64,
-    /// Share (0-1) of the question's specific words a passage must contain to count as covering it.
+    /// Share (0-1) of what the question asks about (its words, rare ones weighing more) the best
+    /// passage and the talk just before it must hold to count as covering it.
     pub min_coverage: f64,
     /// Most passages quoted in one answer.
     pub max_citations: usize,
@@ -320,7 +321,7 @@ pub struct AskConfig {
 
 impl Default for AskConfig {
     fn default() -> Self {
-        AskConfig { passage_seconds: 45.0, min_coverage: 0.5, max_citations: 3 }
+        AskConfig { passage_seconds: 45.0, min_coverage: 0.2, max_citations: 3 }
     }
 }
 

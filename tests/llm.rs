@@ -462,3 +462,32 @@ async fn the_api_key_is_sent_and_a_refused_key_falls_back_to_the_offline_engine(
     assert_eq!(ids(&out), ids(&offline), "a refused key must leave the offline engine's insights");
     assert!(s.fake.seen()[0].problem.as_deref().unwrap_or("").contains("API key"));
 }
+
+#[tokio::test]
+async fn an_embedding_model_ranks_by_meaning_as_well_as_words() {
+    let s = setup(|c| c.embedding_model = Some("test-embed".into())).await;
+    let ep = episode();
+    let tr = Transcript {
+        segments: vec![
+            seg(0.0, "Host", "Welcome back to Cloud Weekly."),
+            seg(12.0, "Ana", "Last week the team had a long incident, the database was down for an hour."),
+            seg(30.0, "Host", "And the new laptops?"),
+            seg(45.0, "Ana", "Last week the team got new laptops, and the team was happy all week."),
+        ],
+        ..transcript()
+    };
+    let pool = ask::passages(&ep, &tr, 45.0);
+    let question = "What did the team say about the downtime last week?";
+    let query = ask::Query::new(question, &["Host".into(), "Ana".into()], ("", 0.0));
+    let by_words = ask::rank(&pool, &query, &Corpus::default());
+    assert!(by_words[0].passage.sentences[0].2.contains("laptops"), "words alone prefer the laptops: {by_words:#?}");
+    let answerer = LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let hybrid = ask::Answerer::rerank(&answerer, question, by_words).await;
+    assert!(hybrid[0].passage.sentences[0].2.contains("incident"), "{hybrid:#?}");
+    // Without an embedding model the word ranking stands, and no request is made.
+    let plain = setup(|_| {}).await;
+    let answerer = LlmAnswerer { llm: plain.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let again = ask::Answerer::rerank(&answerer, question, ask::rank(&pool, &query, &Corpus::default())).await;
+    assert!(again[0].passage.sentences[0].2.contains("laptops"));
+    assert!(plain.fake.seen().is_empty());
+}

@@ -319,6 +319,34 @@ pub fn stem(w: &str) -> String {
     w.to_string()
 }
 
+/// A root that joins more forms of a word than [`stem`] does: "spinning" and "spin",
+/// "engineering" and "engineers", "submitted" and "submit". Search uses it to match a question
+/// with the answer's wording; stored corpus statistics stay keyed by [`stem`].
+pub fn root(w: &str) -> String {
+    let once = stem(w);
+    if once == w.strip_suffix("'s").unwrap_or(w) {
+        return once;
+    }
+    let mut s = once;
+    // "spinn" -> "spin": the doubled consonant came from the suffix, not the word.
+    let b = s.as_bytes();
+    if b.len() >= 4 {
+        let (x, y) = (b[b.len() - 1], b[b.len() - 2]);
+        if x == y && x.is_ascii_alphabetic() && !b"aeioulsz".contains(&x) {
+            s.pop();
+        }
+    }
+    // Until nothing more comes off, so that every form lands on the same root.
+    for _ in 0..3 {
+        let next = stem(&s);
+        if next == s || next.len() < 4 {
+            break;
+        }
+        s = next;
+    }
+    s
+}
+
 impl Corpus {
     /// Counts one document's distinct terms.
     pub fn add<'a>(&mut self, terms: impl IntoIterator<Item = &'a String>) {
@@ -356,6 +384,16 @@ mod tests {
         assert_eq!(stem("outages"), stem("outage"));
         assert_eq!(stem("configs"), stem("config"));
         assert_eq!(stem("caching"), stem("cached"));
+    }
+
+    #[test]
+    fn roots_join_more_forms() {
+        for (a, b) in [("spinning", "spin"), ("engineering", "engineers"), ("submitted", "submit"), ("running", "run")]
+        {
+            assert_eq!(root(a), root(b), "{a} / {b}");
+        }
+        assert_ne!(root("process"), root("proceed"));
+        assert_eq!(root("all"), "all");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Conversational answers from the model, grounded in the passages retrieval found: the model
-//! may only use them, cites [mm:ss] and the speaker, and says when they do not hold the answer.
-//! Citations are checked against the passages; any failure falls back to the quoting answerer.
+//! sees the best passages (with the question each replies to), as many as fit a budget, so that
+//! an answer ranked third is still in view; it writes a short answer whose every claim comes
+//! from a passage, cites [mm:ss] and the speaker, and says when the passages do not hold the
+//! answer. Citations are checked against the passages; any failure falls back to the quoting
+//! answerer.
 
 use std::sync::Arc;
 
@@ -12,8 +15,12 @@ use super::{LlmClient, UNTRUSTED, as_data, quote};
 use crate::ask::{Answer, Answerer, Citation, History, QuoteAnswerer, Scored};
 use crate::model::{DigestEntry, Segment, hms};
 
-/// Passages shown to the model.
-const PASSAGES: usize = 4;
+/// Most passages shown to the model: retrieval puts the answer in its top 10 far more often
+/// than first.
+const PASSAGES: usize = 8;
+/// Characters of transcript shown at most (about a quarter as many tokens), and never more than
+/// a chunk of transcript (`llm.chunk_tokens`).
+const PASSAGE_CHARS: usize = 9_000;
 
 #[derive(Deserialize)]
 struct RawAnswer {
@@ -51,6 +58,10 @@ fn schema() -> serde_json::Value {
 }
 
 impl Answerer for LlmAnswerer {
+    fn rerank<'a>(&'a self, question: &'a str, ranked: Vec<Scored<'a>>) -> BoxFuture<'a, Vec<Scored<'a>>> {
+        Box::pin(self.by_meaning(question, ranked))
+    }
+
     fn answer<'a>(
         &'a self,
         question: &'a str,
@@ -76,7 +87,51 @@ impl Answerer for LlmAnswerer {
     }
 }
 
+/// Passages reordered by meaning when an embedding model is configured.
+const RERANK: usize = 20;
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let n = norm(a) * norm(b);
+    if n > 0.0 { dot / n } else { 0.0 }
+}
+
 impl LlmAnswerer {
+    /// Hybrid ranking: the word score (relative to the best) plus the cosine between the
+    /// question's and the passage's embeddings, over the top [`RERANK`] passages.
+    async fn by_meaning<'a>(&self, question: &str, mut ranked: Vec<Scored<'a>>) -> Vec<Scored<'a>> {
+        if self.llm.config.embedding_model.is_none() || ranked.is_empty() {
+            return ranked;
+        }
+        let k = ranked.len().min(RERANK);
+        let mut texts = vec![question.to_string()];
+        for s in &ranked[..k] {
+            let p = s.passage;
+            let lines = p.prompt.iter().chain(&p.sentences).map(|l| l.2.as_str()).collect::<Vec<_>>();
+            texts.push(lines.join(" "));
+        }
+        let vectors = match self.llm.embed(&texts).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("{e}; passages ranked by their words only");
+                return ranked;
+            }
+        };
+        let best = ranked[0].score.max(f64::MIN_POSITIVE);
+        let rest = ranked.split_off(k);
+        let mut head: Vec<Scored> = ranked
+            .into_iter()
+            .zip(&vectors[1..])
+            .map(|(mut s, v)| {
+                s.score = best * (s.score / best + cosine(&vectors[0], v)) / 2.0;
+                s
+            })
+            .collect();
+        head.sort_by(|a, b| b.score.total_cmp(&a.score));
+        head.into_iter().chain(rest).collect()
+    }
+
     async fn with_model(
         &self,
         question: &str,
@@ -84,17 +139,30 @@ impl LlmAnswerer {
         ranked: &[Scored<'_>],
         history: &History,
     ) -> Result<Answer, String> {
-        let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0).take(PASSAGES).collect();
+        // A question is never its own answer; the passage replying to it carries it as context.
+        let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(PASSAGES).collect();
+        let budget = PASSAGE_CHARS.min(self.llm.config.chunk_tokens.saturating_mul(4)).max(1_000);
         // Each passage as timed, attributed lines; also as segments for checking citations.
         let mut lines = String::new();
-        let mut segments: Vec<(Segment, String, String)> = Vec::new();
-        for s in &top {
-            lines.push_str(&format!("--- {} — {}\n", s.passage.podcast, s.passage.episode));
-            for (speaker, start, text) in &s.passage.sentences {
-                lines.push_str(&format!("[{}] {}: {}\n", hms(*start), speaker.as_deref().unwrap_or("Speaker"), text));
+        let mut segments: Vec<(Segment, String, String, bool)> = Vec::new();
+        for (i, s) in top.iter().enumerate() {
+            let p = s.passage;
+            let mut block = format!("--- {} — {}\n", p.podcast, p.episode);
+            let mut segs = Vec::new();
+            let context = p.prompt.iter().map(|l| (l, true));
+            let said = p.sentences.iter().zip(&p.known).filter(|(_, k)| !**k).map(|(l, _)| (l, false));
+            for ((speaker, start, text), asked) in context.chain(said) {
+                let who = speaker.as_deref().unwrap_or("Speaker");
+                block.push_str(&format!("[{}] {who}{}: {text}\n", hms(*start), if asked { " (asking)" } else { "" }));
                 let seg = Segment { start: *start, end: *start, speaker: speaker.clone(), text: text.clone() };
-                segments.push((seg, s.passage.podcast.clone(), s.passage.episode.clone()));
+                segs.push((seg, p.podcast.clone(), p.episode.clone(), asked));
             }
+            // The best passage always goes in; the others while they fit.
+            if i > 0 && lines.len() + block.len() > budget {
+                break;
+            }
+            lines.push_str(&block);
+            segments.extend(segs);
         }
         let mut convo = String::new();
         for (q, a) in history {
@@ -102,8 +170,11 @@ impl LlmAnswerer {
         }
         let system = format!(
             "You answer a reader's follow-up question about one insight of a podcast digest, using only the passages \
-given. Cite what you use as [mm:ss] with the speaker, and copy each supporting span exactly into `citations`. If the \
-passages do not hold the answer, set covered to false and say it is not covered in this episode; never invent. {UNTRUSTED}"
+given; they are ranked, the most relevant first, and lines marked (asking) are the question a passage replies to. \
+Write a short answer, one to three sentences, that answers the question directly; do not repeat the insight. Every \
+claim must come from a passage: cite it as [mm:ss] with the speaker, and copy each supporting span exactly into \
+`citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
+never invent. {UNTRUSTED}"
         );
         let user =
             format!("Insight #{}: {}\n{convo}Question: {question}\n\n{}", about.rank, about.text, as_data(&lines));
@@ -117,19 +188,22 @@ passages do not hold the answer, set covered to false and say it is not covered 
                 citations: vec![],
             });
         }
-        let plain: Vec<Segment> = segments.iter().map(|(s, _, _)| s.clone()).collect();
+        let plain: Vec<Segment> = segments.iter().map(|(s, ..)| s.clone()).collect();
         let citations: Vec<Citation> = raw
             .citations
             .iter()
             .filter_map(|c| quote::find(&plain, &c.quote))
+            // The question a passage replies to is context, never support for the answer.
+            .filter(|f| !segments[f.segment].3)
             .map(|f| {
-                let (seg, podcast, episode) = &segments[f.segment];
+                let (seg, podcast, episode, _) = &segments[f.segment];
                 Citation {
                     podcast: podcast.clone(),
                     episode: episode.clone(),
                     speaker: seg.speaker.clone(),
                     start_seconds: seg.start,
                     text: f.verbatim,
+                    link: None,
                 }
             })
             .collect();

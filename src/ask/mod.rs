@@ -1,0 +1,208 @@
+//! Follow-up questions about an insight, answered from what was actually said.
+//!
+//! Transcripts are cut into passages along speaker turns and ranked against the question
+//! ([`retrieve`]): the insight's own episode first, then the other episodes of its cluster when
+//! the first does not cover the question. A question is covered when the passages around the
+//! best one hold enough of what it asks about (its specific words, weighted by rarity) and
+//! every name it mentions occurs where we searched; otherwise the answer says plainly that the
+//! episode does not cover it, instead of making something up. The [`Answerer`] seam lets an LLM
+//! write the answer from the same passages; [`QuoteAnswerer`] quotes them.
+
+mod offline;
+pub mod retrieve;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use crate::config::{AskConfig, DigestConfig};
+use crate::insight::terms::Corpus;
+use crate::model::{Digest, DigestEntry};
+use crate::store::{Store, StoreError};
+
+pub use offline::QuoteAnswerer;
+pub use retrieve::{Passage, Query, Scored, passages, rank};
+
+/// One cited piece of speech.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Citation {
+    pub podcast: String,
+    pub episode: String,
+    pub speaker: Option<String>,
+    pub start_seconds: f64,
+    pub text: String,
+    /// The episode's page opened at the passage (`#t=SECONDS`), when the feed gives a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// The answer to a follow-up question.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Answer {
+    pub answer: String,
+    /// False when the searched episodes do not cover the question.
+    pub covered: bool,
+    pub citations: Vec<Citation>,
+}
+
+/// Earlier questions and answers in the same thread, oldest first, so a follow-up can refer
+/// to what was asked before.
+pub type History = [(String, String)];
+
+/// Writes an answer from ranked passages. The offline one quotes; an LLM may paraphrase.
+pub trait Answerer: Send + Sync {
+    fn answer<'a>(
+        &'a self,
+        question: &'a str,
+        about: &'a DigestEntry,
+        ranked: &'a [Scored<'a>],
+        covered: bool,
+        history: &'a History,
+    ) -> BoxFuture<'a, Answer>;
+
+    /// Reorders the best passages by meaning as well as words (an embedding model, when one is
+    /// configured); by default the word ranking stands. Whether the question is covered is
+    /// decided before, on words, so that no model is ever required.
+    fn rerank<'a>(&'a self, _question: &'a str, ranked: Vec<Scored<'a>>) -> BoxFuture<'a, Vec<Scored<'a>>> {
+        Box::pin(async move { ranked })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3")]
+    BadRef(String),
+    #[error(
+        "there is no digest with insights for {0}: `podsift ingest` new episodes, then `podsift digest --date {0}` shows it"
+    )]
+    NoDigest(NaiveDate),
+    #[error("there is no insight #{n} in the digest of {date}; valid: {valid}")]
+    UnknownInsight { date: NaiveDate, n: usize, valid: String },
+    #[error("the question is empty: ask something about the insight, e.g. \"what exactly was said about that?\"")]
+    EmptyQuestion,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Finds the digest entry a reference points at: `3` (today's #3) or `2026-11-28#3`.
+/// Today's digest is built if it does not exist yet.
+pub fn resolve(
+    store: &Store,
+    config: &DigestConfig,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<(Digest, DigestEntry), AskError> {
+    let reference = reference.trim();
+    let bad = || AskError::BadRef(reference.to_string());
+    let (date, n) = match reference.split_once('#') {
+        Some((d, n)) => (
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| bad())?,
+            n.trim().parse::<usize>().map_err(|_| bad())?,
+        ),
+        None => {
+            (crate::insight::digest::today(config, now), reference.trim_start_matches('#').parse().map_err(|_| bad())?)
+        }
+    };
+    let digest = if date == crate::insight::digest::today(config, now) {
+        crate::insight::digest::build_or_get(store, config, date, now)?
+    } else {
+        store.digest(date)?.ok_or(AskError::NoDigest(date))?
+    };
+    if digest.insights.is_empty() {
+        return Err(AskError::NoDigest(date));
+    }
+    match digest.insights.iter().find(|e| e.rank == n) {
+        Some(e) => Ok((digest.clone(), e.clone())),
+        None => Err(AskError::UnknownInsight {
+            date,
+            n,
+            valid: format!("1-{} (or {date}#1 to {date}#{})", digest.insights.len(), digest.insights.len()),
+        }),
+    }
+}
+
+/// Answers a question about a digest entry: its episode first, then its cluster's others.
+pub async fn ask(
+    store: &Store,
+    config: &AskConfig,
+    entry: &DigestEntry,
+    question: &str,
+    answerer: &dyn Answerer,
+    history: &History,
+) -> Result<Answer, AskError> {
+    if question.trim().is_empty() {
+        return Err(AskError::EmptyQuestion);
+    }
+    let mut episode_ids = vec![entry.episode_id.clone()];
+    episode_ids.extend(entry.also_in.iter().map(|a| a.episode_id.clone()));
+    let mut pool: Vec<Passage> = Vec::new();
+    let mut state: Option<(Query, Corpus)> = None;
+    let mut covered = false;
+    for (i, id) in episode_ids.iter().enumerate() {
+        let (Some(ep), Some(tr)) = (store.episode(id)?, store.transcript(id)?) else {
+            continue;
+        };
+        let mut found = passages(&ep, &tr, config.passage_seconds);
+        if i == 0 {
+            // The reader has the insight already: its own sentence is no answer.
+            for p in &mut found {
+                p.mask(&entry.quote);
+            }
+        }
+        pool.extend(found);
+        if state.is_none() {
+            let q = Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds));
+            let c = store.corpus_for(&q.stems())?;
+            state = Some((q, c));
+        }
+        let Some((query, stats)) = &state else { continue };
+        covered = is_covered(&pool, query, stats, config.min_coverage);
+        if !covered && i == 0 {
+            // Unless nothing else answers: then what the insight itself says is the answer.
+            pool.iter_mut().for_each(Passage::unmask);
+            covered = is_covered(&pool, query, stats, config.min_coverage);
+            if !covered {
+                pool.iter_mut().for_each(|p| p.mask(&entry.quote));
+            }
+        }
+        if covered {
+            break;
+        }
+    }
+    let (query, corpus) =
+        state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
+    let ranked = answerer.rerank(question, rank(&pool, &query, &corpus)).await;
+    Ok(answerer.answer(question, entry, &ranked, covered, history).await)
+}
+
+/// Whether the passages answer the question: the best one (not a question itself) holds
+/// enough of what is asked, around it, and no name the question mentions is missing.
+pub fn is_covered(pool: &[Passage], query: &Query, corpus: &Corpus, min_coverage: f64) -> bool {
+    if !retrieve::absent_names(query, pool).is_empty() {
+        return false;
+    }
+    let ranked = rank(pool, query, corpus);
+    let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3).collect();
+    let Some(best) = top.first() else { return false };
+    if best.coverage < min_coverage {
+        return false;
+    }
+    // "How many", "when": a passage on the subject that gives no number does not answer.
+    query.wants != retrieve::Wants::Amount
+        || top.iter().any(|s| retrieve::states_amount(s.passage, query, pool, corpus))
+}
+
+/// Everyone heard in the passages.
+fn speakers(pool: &[Passage]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in pool {
+        for (s, _, _) in p.sentences.iter().chain(&p.prompt) {
+            if let Some(s) = s {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+    }
+    out
+}

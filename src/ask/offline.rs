@@ -1,0 +1,163 @@
+//! The offline answerer: the passage that answers, quoted with its speaker and a link to the
+//! moment, then up to two more when they add something. A question the episodes do not cover
+//! gets a plain refusal that names what was asked and, when something came close, shows it as
+//! what it is: not an answer.
+
+use futures_util::future::BoxFuture;
+
+use super::retrieve::{self, Passage, Query, Scored};
+use super::{Answer, Answerer, Citation, History};
+use crate::insight::sentences;
+use crate::insight::terms;
+use crate::model::{DigestEntry, hms};
+
+/// Passages scoring below this share of the best are noise, not support.
+const FLOOR: f64 = 0.25;
+
+/// Quotes the passages that answer.
+pub struct QuoteAnswerer {
+    pub max_citations: usize,
+}
+
+impl Answerer for QuoteAnswerer {
+    fn answer<'a>(
+        &'a self,
+        question: &'a str,
+        about: &'a DigestEntry,
+        ranked: &'a [Scored<'a>],
+        covered: bool,
+        _history: &'a History,
+    ) -> BoxFuture<'a, Answer> {
+        Box::pin(async move { self.answer_now(question, about, ranked, covered) })
+    }
+}
+
+impl QuoteAnswerer {
+    /// Quotes the best passages; no waiting.
+    pub fn answer_now(&self, question: &str, about: &DigestEntry, ranked: &[Scored], covered: bool) -> Answer {
+        let q: Vec<String> = retrieve::search_terms(question);
+        let candidates = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks);
+        if !covered {
+            return refusal(question, about, ranked, candidates.map(|s| s.passage).next(), &q);
+        }
+        let floor = ranked.iter().find(|s| !s.passage.asks).map(|s| s.score * FLOOR).unwrap_or(0.0);
+        let mut citations: Vec<Citation> = Vec::new();
+        let mut taken: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        for s in candidates.filter(|s| s.score >= floor) {
+            if citations.len() >= self.max_citations.max(1) {
+                break;
+            }
+            let p = s.passage;
+            let Some(range) = quote_range(p, &q) else { continue };
+            let global = p.first + range.start..p.first + range.end;
+            if taken.iter().any(|(e, r)| *e == p.episode_id && r.start < global.end && global.start < r.end) {
+                continue;
+            }
+            let text = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+            // A further passage earns its place with words of the question of its own, not only
+            // with a neighbour's score.
+            if !citations.is_empty() && !retrieve::search_terms(&text).iter().any(|w| q.contains(w)) {
+                continue;
+            }
+            taken.push((&p.episode_id, global));
+            let (speaker, start, _) = &p.sentences[range.start];
+            citations.push(Citation {
+                podcast: p.podcast.clone(),
+                episode: p.episode.clone(),
+                speaker: speaker.clone(),
+                start_seconds: (*start * 10.0).round() / 10.0,
+                text,
+                link: link(p, *start),
+            });
+        }
+        if citations.is_empty() {
+            return refusal(question, about, ranked, None, &q);
+        }
+        let mut answer = String::new();
+        for c in &citations {
+            answer.push_str(&format!(
+                "{} at [{}] ({} — {}): \"{}\"{}\n",
+                c.speaker.as_deref().unwrap_or("A speaker"),
+                hms(c.start_seconds),
+                c.podcast,
+                c.episode,
+                readable(&c.text),
+                c.link.as_deref().map(|l| format!(" {l}")).unwrap_or_default()
+            ));
+        }
+        Answer { answer: answer.trim_end().to_string(), covered: true, citations }
+    }
+}
+
+/// The sentences of a passage to quote: from just before the sentence with most of the
+/// question's words to the end of the passage, at most [`QUOTE_WORDS`] words, never the
+/// sentences the reader already has.
+fn quote_range(p: &Passage, q: &[String]) -> Option<std::ops::Range<usize>> {
+    let hits = |t: &str| retrieve::search_terms(t).iter().filter(|w| q.contains(w)).count();
+    let open: Vec<usize> = (0..p.sentences.len()).filter(|&i| !p.known.get(i).copied().unwrap_or(false)).collect();
+    let best = open.iter().copied().max_by_key(|&i| (hits(&p.sentences[i].2), std::cmp::Reverse(i)))?;
+    // The run of sentences around the best one that the reader does not have yet.
+    let mut start = best;
+    while start > 0 && open.contains(&(start - 1)) {
+        start -= 1;
+    }
+    let mut end = best + 1;
+    while end < p.sentences.len() && open.contains(&end) {
+        end += 1;
+    }
+    Some(start..end)
+}
+
+fn link(p: &Passage, start: f64) -> Option<String> {
+    let base = p.url.as_deref()?;
+    let base = base.split('#').next().unwrap_or(base);
+    Some(format!("{base}#t={}", start.max(0.0).floor() as u64))
+}
+
+/// A quote as a reader sees it: each sentence cleaned of fillers, the words unchanged.
+fn readable(text: &str) -> String {
+    let seg = [crate::model::Segment { start: 0.0, end: 0.0, speaker: None, text: text.to_string() }];
+    let parts: Vec<String> = sentences::split(&seg).iter().map(|s| sentences::clean(s.text(&seg))).collect();
+    parts.join(" ").trim_end_matches('.').to_string()
+}
+
+fn refusal(question: &str, about: &DigestEntry, ranked: &[Scored], closest: Option<&Passage>, q: &[String]) -> Answer {
+    let words = terms::tokens(question).filter(|w| !terms::is_stop_word(w)).collect::<Vec<_>>().join(" ");
+    let what = if words.is_empty() { "that".to_string() } else { format!("\"{words}\"") };
+    let missing = missing_names(question, ranked);
+    let mut answer = if missing.is_empty() {
+        format!("Not covered: {} — {} does not answer {what}.", about.podcast, about.episode)
+    } else {
+        format!(
+            "Not covered: {} — {} does not answer {what}; it never mentions {}.",
+            about.podcast,
+            about.episode,
+            missing.join(" or ")
+        )
+    };
+    if let Some(p) = closest.filter(|_| missing.is_empty()) {
+        if let Some(range) = quote_range(p, q) {
+            let (speaker, start, _) = &p.sentences[range.start];
+            let text = p.sentences[range].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+            answer.push_str(&format!(
+                " The closest passage, which does not answer it: {} at [{}]: \"{}\"",
+                speaker.as_deref().unwrap_or("a speaker"),
+                hms(*start),
+                readable(&text)
+            ));
+        }
+    } else {
+        answer.push_str(" Nothing said there answers this, so there is nothing to quote.");
+    }
+    Answer { answer, covered: false, citations: Vec::new() }
+}
+
+/// Names in the question that none of the passages mention.
+fn missing_names(question: &str, ranked: &[Scored]) -> Vec<String> {
+    let mut speakers: Vec<String> =
+        ranked.iter().flat_map(|s| s.passage.sentences.iter().filter_map(|l| l.0.clone())).collect();
+    speakers.sort();
+    speakers.dedup();
+    let query = Query::new(question, &speakers, ("", 0.0));
+    retrieve::absent_names(&query, ranked.iter().map(|s| s.passage)).into_iter().map(str::to_string).collect()
+}

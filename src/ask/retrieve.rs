@@ -1,0 +1,681 @@
+//! Finding the passage that answers a question, not the one that repeats it.
+//!
+//! Passages follow speaker turns: a long turn is cut into overlapping windows, and a turn that
+//! replies to another speaker carries the end of that speaker's turn as its prompt, because
+//! the words of a question are usually in the question, not in its answer. Ranking is BM25
+//! with document frequencies from the passages searched, plus a share of the best score of the
+//! passages just before (the answer tends to follow where the topic was named), and a few
+//! general cues: a passage that asks is not an answer, a "how many" question wants a number, a
+//! "why" question a reason, a question naming a speaker wants that speaker.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::insight::sentences;
+use crate::insight::terms::{self, Corpus};
+use crate::model::{Episode, Transcript};
+
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// Speaking rate used to turn `passage_seconds` into a passage length in words.
+const WORDS_PER_SECOND: f64 = 2.6;
+/// How much of the prompt (the question replied to) counts towards a passage.
+const PROMPT_WEIGHT: f64 = 0.4;
+/// How much of the best of the passages just before (about the last two minutes of talk)
+/// counts towards a passage.
+const LEAD_WEIGHT: f64 = 0.5;
+const LEAD_PASSAGES: usize = 4;
+/// Score kept by a passage that mostly asks.
+const ASKS_FACTOR: f64 = 0.3;
+/// A word in more than this share of an episode's passages is its subject, not a detail.
+const SPECIFIC_SHARE: f64 = 0.15;
+/// Below this IDF across episodes a word is common talk ("last", "long", "full").
+const GENERIC_IDF: f64 = 0.7;
+/// Boost for a passage with the kind of content the question wants (a number, a reason, the
+/// speaker it names).
+const CUE_BOOST: f64 = 1.5;
+
+/// A stretch of one speaker turn.
+#[derive(Debug, Clone)]
+pub struct Passage {
+    pub episode_id: String,
+    pub podcast: String,
+    pub episode: String,
+    /// The episode's page, for links that open it at a passage.
+    pub url: Option<String>,
+    /// The sentences with their speaker and start time.
+    pub sentences: Vec<(Option<String>, f64, String)>,
+    /// The end of the other speaker's turn this passage replies to, when it opens a turn.
+    pub prompt: Vec<(Option<String>, f64, String)>,
+    /// Mostly questions: someone asking, which is never the answer to what they ask.
+    pub asks: bool,
+    /// Index of the first sentence in the episode, to tell overlapping passages apart.
+    pub first: usize,
+    /// Sentences the reader already has (the insight itself): not searched, not quoted.
+    pub known: Vec<bool>,
+    terms: Vec<String>,
+    prompt_terms: Vec<String>,
+    has_number: bool,
+    gives_reason: bool,
+    describes: bool,
+    /// Each sentence's words and cues, computed once per episode (sentences are shared by the
+    /// overlapping passages).
+    analysed: Vec<std::sync::Arc<Analysed>>,
+}
+
+/// What search needs to know of one sentence.
+#[derive(Debug)]
+struct Analysed {
+    terms: Vec<String>,
+    has_number: bool,
+    gives_reason: bool,
+    describes: bool,
+}
+
+impl Analysed {
+    fn of(text: &str) -> Analysed {
+        Analysed {
+            terms: search_terms(text),
+            has_number: has_number(text),
+            gives_reason: gives_reason(text),
+            describes: describes(text),
+        }
+    }
+}
+
+impl Passage {
+    pub fn start(&self) -> f64 {
+        self.sentences.first().map(|s| s.1).unwrap_or(0.0)
+    }
+
+    pub fn speaker(&self) -> Option<&str> {
+        self.sentences.first().and_then(|s| s.0.as_deref())
+    }
+
+    /// Marks the sentences the reader has already seen (contained in `quote`) and searches
+    /// only the rest.
+    pub fn mask(&mut self, quote: &str) {
+        let quote = normalise(quote);
+        if quote.split_whitespace().count() < 4 {
+            return;
+        }
+        self.known = self
+            .sentences
+            .iter()
+            .map(|(_, _, t)| {
+                let n = normalise(t);
+                n.split_whitespace().count() >= 3 && (quote.contains(&n) || n.contains(&quote))
+            })
+            .collect();
+        if self.known.iter().any(|k| *k) {
+            self.index_terms();
+        }
+    }
+
+    /// Searches the whole passage again, the insight included: when nothing else answers,
+    /// what the insight itself says is the answer.
+    pub fn unmask(&mut self) {
+        if self.known.iter().any(|k| *k) {
+            self.known = vec![false; self.sentences.len()];
+            self.index_terms();
+        }
+    }
+
+    fn index_terms(&mut self) {
+        let unknown = || self.analysed.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(a, _)| a);
+        self.terms = unknown().flat_map(|a| a.terms.iter().cloned()).collect();
+        self.has_number = unknown().any(|a| a.has_number);
+        self.gives_reason = unknown().any(|a| a.gives_reason);
+        self.describes = unknown().any(|a| a.describes);
+    }
+}
+
+/// Cuts a transcript into passages: speaker turns, long ones in overlapping windows of about
+/// `window_secs` of speech.
+pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) -> Vec<Passage> {
+    let segs = &transcript.segments;
+    let sents = sentences::split(segs);
+    let max_words = (window_secs * WORDS_PER_SECOND).max(20.0) as usize;
+    // Turns: runs of sentences by one speaker.
+    let mut turns: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, s) in sents.iter().enumerate() {
+        match turns.last_mut() {
+            Some(t) if segs[sents[t.start].segment].speaker == segs[s.segment].speaker => t.end = i + 1,
+            _ => turns.push(i..i + 1),
+        }
+    }
+    let line = |i: usize| {
+        let s = &sents[i];
+        (segs[s.segment].speaker.clone(), s.start, s.text(segs).to_string())
+    };
+    let words = |i: usize| sents[i].text(segs).split_whitespace().count();
+    let podcast = episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone());
+    let analysed: Vec<std::sync::Arc<Analysed>> =
+        sents.iter().map(|s| std::sync::Arc::new(Analysed::of(s.text(segs)))).collect();
+    let mut out = Vec::new();
+    for (ti, turn) in turns.iter().enumerate() {
+        let prompt_range = match ti.checked_sub(1).map(|p| &turns[p]) {
+            Some(prev) => prev.end.saturating_sub(2).max(prev.start)..prev.end,
+            None => 0..0,
+        };
+        let prompt: Vec<_> = prompt_range.clone().map(line).collect();
+        let replied = ti + 1 < turns.len();
+        let mut anchor = turn.start;
+        loop {
+            let mut end = anchor;
+            let mut n = 0;
+            while end < turn.end && (end == anchor || n + words(end) <= max_words) {
+                n += words(end);
+                end += 1;
+            }
+            let lines: Vec<_> = (anchor..end).map(line).collect();
+            let own: Vec<_> = (anchor..end).map(|i| analysed[i].clone()).collect();
+            let questions = lines.iter().filter(|l| is_question(&l.2)).count();
+            let ends_turn_asking = end == turn.end && replied && lines.last().is_some_and(|l| is_question(&l.2));
+            let mut p = Passage {
+                episode_id: episode.id.clone(),
+                podcast: podcast.clone(),
+                episode: episode.title.clone(),
+                url: episode.link.clone(),
+                known: vec![false; lines.len()],
+                asks: questions * 2 > lines.len() || ends_turn_asking && n < max_words / 2,
+                first: anchor,
+                prompt_terms: if anchor == turn.start {
+                    prompt_range.clone().flat_map(|i| analysed[i].terms.iter().cloned()).collect()
+                } else {
+                    Vec::new()
+                },
+                prompt: if anchor == turn.start { prompt.clone() } else { Vec::new() },
+                sentences: lines,
+                terms: Vec::new(),
+                has_number: false,
+                gives_reason: false,
+                describes: false,
+                analysed: own,
+            };
+            p.index_terms();
+            out.push(p);
+            if end >= turn.end {
+                break;
+            }
+            // Half a window on: an answer that straddles a boundary is still found whole.
+            let mut next = anchor;
+            let mut moved = 0;
+            while next < end && moved < max_words / 2 {
+                moved += words(next);
+                next += 1;
+            }
+            anchor = next.clamp(anchor + 1, end);
+        }
+    }
+    out
+}
+
+fn is_question(s: &str) -> bool {
+    s.trim_end_matches(['"', '”', '\'', ')', ']']).ends_with('?')
+}
+
+/// Lower case, letters and digits only, single spaces: how spans are compared.
+pub fn normalise(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("ten", "10"),
+    ("eleven", "11"),
+    ("twelve", "12"),
+    ("twenty", "20"),
+    ("thirty", "30"),
+    ("forty", "40"),
+    ("fifty", "50"),
+    ("hundred", "100"),
+    ("thousand", "1000"),
+    ("million", "1000000"),
+    ("billion", "1000000000"),
+];
+
+const AMOUNT_WORDS: &[&str] = &["couple", "dozen", "half", "percent", "dozens", "hundreds", "thousands", "millions"];
+
+/// Words of `text` as search compares them: stop words out, forms joined by [`terms::root`],
+/// "UTF-8", "UTF8" and "utf 8" alike, "1,000" one number, "ten" and "10" the same.
+pub fn search_terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in raw_words(text) {
+        let lower = raw.replace('’', "'").to_lowercase();
+        let parts: Vec<&str> = lower.split(['-', '/', '.']).filter(|p| !p.is_empty()).collect();
+        let mut push = |w: &str| {
+            let w = w.trim_matches('\'');
+            let w = w.strip_suffix("'s").unwrap_or(w);
+            let w = NUMBER_WORDS.iter().find(|(n, _)| *n == w).map(|(_, d)| *d).unwrap_or(w);
+            if w.is_empty()
+                || terms::is_stop_word(w)
+                || (w.chars().count() < 2 && !w.chars().all(|c| c.is_ascii_digit()))
+            {
+                return;
+            }
+            out.push(terms::root(w));
+        };
+        if parts.len() == 2 {
+            push(&parts.concat());
+        }
+        for p in &parts {
+            push(p);
+        }
+    }
+    out
+}
+
+/// Words with their inner punctuation ("UTF-8", "Moment.js", "1,000" as "1000"), outer
+/// punctuation removed, original case kept.
+fn raw_words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let inner = matches!(c, '-' | '/' | '.' | '\'' | '’' | ',')
+            && i > 0
+            && chars[i - 1].is_alphanumeric()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        if c.is_alphanumeric() || inner {
+            if c == ',' {
+                // A thousands separator ("1,000") joins; a comma between words ends a word.
+                if chars[i - 1].is_ascii_digit() && chars[i + 1].is_ascii_digit() {
+                    continue;
+                }
+            } else {
+                cur.push(c);
+                continue;
+            }
+        }
+        if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn has_number(text: &str) -> bool {
+    text.contains(['$', '%', '€', '£'])
+        || raw_words(text).iter().any(|w| {
+            let w = w.to_lowercase();
+            w.chars().any(|c| c.is_ascii_digit())
+                || NUMBER_WORDS.iter().any(|(n, _)| *n == w)
+                || AMOUNT_WORDS.contains(&w.as_str())
+        })
+}
+
+fn gives_reason(text: &str) -> bool {
+    let t = format!(" {} ", normalise(text));
+    [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "]
+        .iter()
+        .any(|c| t.contains(c))
+}
+
+/// "It's a nonprofit that offers ...": says what something is or does.
+fn describes(text: &str) -> bool {
+    let t = format!(" {} ", normalise(text));
+    [" it s a ", " it is a ", " it s an ", " it is an ", " is a ", " is an ", " offers ", " provides ", " lets you "]
+        .iter()
+        .any(|c| t.contains(c))
+}
+
+/// What a question wants, beyond its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wants {
+    /// How many, how much, how long, when: a number or a time.
+    Amount,
+    /// Why: a reason.
+    Reason,
+    /// What is X, what does X do: a description of X.
+    Description,
+    Other,
+}
+
+/// One word of a question as search uses it.
+#[derive(Debug, Clone)]
+pub struct QueryTerm {
+    /// The root compared with passages.
+    pub root: String,
+    /// The stem the stored corpus statistics are keyed by.
+    pub stem: String,
+    pub weight: f64,
+    /// Counts towards coverage; a compound's joined form ("utf8" of "UTF-8") does not, its
+    /// parts do.
+    pub counts: bool,
+}
+
+/// A question analysed for search.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub terms: Vec<QueryTerm>,
+    /// Names and other proper words of the question (capitalised, with digits), as roots per
+    /// word: if one never occurs where we search, the question is about something else.
+    pub names: Vec<(String, Vec<String>)>,
+    /// Speakers the question names ("what does Amal want ..."): their passages come first.
+    pub speakers: Vec<String>,
+    pub wants: Wants,
+    /// When the question has no words of its own ("what did he mean by that?"): the time of the
+    /// insight it is about, whose words then stand in.
+    pub near: Option<f64>,
+}
+
+impl Query {
+    /// `speakers` are the names of the people heard in the searched episodes; `insight` the
+    /// text and start time of the insight asked about.
+    pub fn new(question: &str, speakers: &[String], insight: (&str, f64)) -> Query {
+        let words = raw_words(question);
+        // A speaker counts as named by any part of their name of three letters or more.
+        let mut named: Vec<String> = Vec::new();
+        let mut name_roots: HashSet<String> = HashSet::new();
+        for s in speakers {
+            let parts: Vec<String> = raw_words(s)
+                .iter()
+                .map(|p| p.to_lowercase())
+                .filter(|p| p.chars().count() >= 3 && !terms::is_stop_word(p))
+                .collect();
+            let hit = words.iter().any(|w| {
+                let w = w.to_lowercase().replace('’', "'");
+                let w = w.strip_suffix("'s").unwrap_or(&w);
+                parts.iter().any(|p| p == w)
+            });
+            if hit && !named.contains(s) {
+                named.push(s.clone());
+            }
+            for p in parts {
+                name_roots.extend(search_terms(&p));
+            }
+        }
+        let mut terms: Vec<QueryTerm> = Vec::new();
+        let mut names: Vec<(String, Vec<String>)> = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let roots = search_terms(w);
+            let lower = w.to_lowercase();
+            let proper = (i > 0 && w.chars().next().is_some_and(char::is_uppercase))
+                || w.chars().any(|c| c.is_ascii_digit())
+                || w.chars().filter(|c| c.is_uppercase()).count() > 1;
+            let speaker = roots.iter().any(|r| name_roots.contains(r));
+            if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() && !speaker {
+                names.push((w.clone(), roots.clone()));
+            }
+            let parts = search_terms(&w.replace(['-', '/', '.'], " "));
+            for r in roots {
+                if name_roots.contains(&r) || terms.iter().any(|t| t.root == r) {
+                    continue;
+                }
+                let joined = !parts.contains(&r);
+                let stem = if joined { r.clone() } else { terms::stem(&lower.replace('’', "'")) };
+                terms.push(QueryTerm { stem, weight: if joined { 0.5 } else { 1.0 }, counts: !joined, root: r });
+            }
+        }
+        let mut near = None;
+        if terms.is_empty() {
+            near = Some(insight.1);
+            for w in raw_words(insight.0) {
+                for r in search_terms(&w) {
+                    if !terms.iter().any(|t| t.root == r) {
+                        terms.push(QueryTerm {
+                            stem: terms::stem(&w.to_lowercase()),
+                            root: r,
+                            weight: 1.0,
+                            counts: true,
+                        });
+                    }
+                }
+            }
+        }
+        Query { terms, names, speakers: named, wants: wants(question), near }
+    }
+
+    /// The stems to look up in the stored corpus.
+    pub fn stems(&self) -> Vec<String> {
+        self.terms.iter().map(|t| t.stem.clone()).collect()
+    }
+}
+
+fn wants(question: &str) -> Wants {
+    let q = normalise(question);
+    let mut forms = vec![q.clone()];
+    // "According to Dave, how many ..." / "Without Kubernetes, how ...": the question proper
+    // follows the comma.
+    if let Some((head, rest)) = question.split_once(',') {
+        if head.split_whitespace().count() <= 8 {
+            forms.push(normalise(rest));
+        }
+    }
+    for f in &forms {
+        let f = ["so ", "and ", "but ", "ok ", "okay ", "then "].iter().find_map(|p| f.strip_prefix(p)).unwrap_or(f);
+        const AMOUNT: &[&str] = &[
+            "how many ",
+            "how much ",
+            "how long ",
+            "how big ",
+            "how often ",
+            "how quickly ",
+            "how fast ",
+            "how large ",
+            "how old ",
+            "how far ",
+            "how soon ",
+            "what share ",
+            "what percentage ",
+            "what percent ",
+            "what portion ",
+            "what fraction ",
+            "what proportion ",
+            "what number ",
+            "what version ",
+            "which version ",
+            "which release ",
+            "what release ",
+            "by what ",
+            "by how much ",
+            "when ",
+            "what year ",
+            "which year ",
+        ];
+        if AMOUNT.iter().any(|p| f.starts_with(p)) {
+            return Wants::Amount;
+        }
+        if f.starts_with("why ") || f.starts_with("how come ") || f.starts_with("what s the reason ") {
+            return Wants::Reason;
+        }
+        let words = f.split_whitespace().count();
+        let what_is = ["what is ", "what s ", "what are ", "who is ", "who are "].iter().any(|p| f.starts_with(p));
+        let what_do = ["what does ", "what do "].iter().any(|p| f.starts_with(p)) && f.ends_with(" do");
+        if what_do || what_is && words <= 6 {
+            return Wants::Description;
+        }
+    }
+    Wants::Other
+}
+
+/// A passage with its relevance to the question.
+#[derive(Debug, Clone)]
+pub struct Scored<'a> {
+    pub passage: &'a Passage,
+    pub score: f64,
+    /// Share (0-1) of the question's weight (rare words weigh more) found in the passage, the
+    /// question it replies to and the passages just before it.
+    pub coverage: f64,
+}
+
+/// Ranks passages for a question, best first. `corpus` holds episode-level statistics for
+/// weighting what the question asks about; ranking itself uses statistics of `passages`.
+pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<Scored<'a>> {
+    if passages.is_empty() {
+        return Vec::new();
+    }
+    let n = passages.len() as f64;
+    let mut df: HashMap<&str, f64> = HashMap::new();
+    for t in &query.terms {
+        df.insert(t.root.as_str(), 0.0);
+    }
+    for p in passages {
+        let mut seen: HashSet<&str> = HashSet::new();
+        for t in &p.terms {
+            if let Some(d) = df.get_mut(t.as_str()) {
+                if seen.insert(t.as_str()) {
+                    *d += 1.0;
+                }
+            }
+        }
+    }
+    let idf = |t: &str| {
+        let d = df.get(t).copied().unwrap_or(0.0);
+        (1.0 + (n - d + 0.5) / (d + 0.5)).ln()
+    };
+    let avgdl = (passages.iter().map(|p| p.terms.len()).sum::<usize>() as f64 / n).max(1.0);
+    let bm25 = |terms: &[String], dl: f64| -> f64 {
+        let mut tf: HashMap<&str, f64> = HashMap::new();
+        for t in terms {
+            if df.contains_key(t.as_str()) {
+                *tf.entry(t.as_str()).or_default() += 1.0;
+            }
+        }
+        query
+            .terms
+            .iter()
+            .map(|q| {
+                let f = tf.get(q.root.as_str()).copied().unwrap_or(0.0);
+                q.weight * idf(&q.root) * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * dl / avgdl))
+            })
+            .sum()
+    };
+    let raw: Vec<f64> = passages
+        .iter()
+        .map(|p| {
+            bm25(&p.terms, p.terms.len() as f64) + PROMPT_WEIGHT * bm25(&p.prompt_terms, p.prompt_terms.len() as f64)
+        })
+        .collect();
+    // What the question is about, weighted by how specific each word is across episodes.
+    let weight = |t: &QueryTerm| {
+        let w = if corpus.docs > 0 { corpus.idf(&t.stem) } else { idf(&t.root) };
+        t.weight * w.max(0.01)
+    };
+    let mass: f64 = query.terms.iter().filter(|t| t.counts).map(weight).sum();
+    let same = |i: usize, j: usize| passages[i].episode_id == passages[j].episode_id;
+    let mut out: Vec<Scored> = passages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let before: Vec<usize> = (i.saturating_sub(LEAD_PASSAGES)..i).filter(|&j| same(i, j)).collect();
+            let lead = before.iter().map(|&j| raw[j]).fold(0.0, f64::max);
+            let mut score = raw[i] + LEAD_WEIGHT * lead;
+            if p.asks {
+                score *= ASKS_FACTOR;
+            }
+            let cue = match query.wants {
+                Wants::Amount => p.has_number,
+                Wants::Reason => p.gives_reason,
+                Wants::Description => p.describes,
+                Wants::Other => false,
+            };
+            if cue {
+                score *= CUE_BOOST;
+            }
+            if p.speaker().is_some_and(|s| query.speakers.iter().any(|n| n == s)) {
+                score *= CUE_BOOST;
+            }
+            if let Some(t) = query.near {
+                score *= 1.0 + 1.0 / (1.0 + (p.start() - t).abs() / 60.0);
+            }
+            let mut around: HashSet<&str> = p.terms.iter().chain(&p.prompt_terms).map(String::as_str).collect();
+            for &j in &before {
+                around.extend(passages[j].terms.iter().map(String::as_str));
+            }
+            let matched: f64 =
+                query.terms.iter().filter(|t| t.counts && around.contains(t.root.as_str())).map(weight).sum();
+            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 } }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
+    out
+}
+
+/// Whether a passage states an amount of what the question asks about: one sentence with a
+/// number and one of the question's words (other than a number it already gives). "How many
+/// servers ..." is not answered by a passage about servers that counts nothing.
+/// Only words specific to part of the episode count: the show's subject, said everywhere, is
+/// no sign of where a number about it is.
+pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corpus) -> bool {
+    let specific: Vec<&str> = query
+        .terms
+        .iter()
+        .filter(|q| q.counts && !q.root.chars().all(|c| c.is_ascii_digit()))
+        .filter(|q| corpus.docs == 0 || corpus.idf(&q.stem) >= GENERIC_IDF)
+        .filter(|q| {
+            let df = pool.iter().filter(|p| p.terms.contains(&q.root)).count();
+            (df as f64) <= (pool.len() as f64 * SPECIFIC_SHARE).max(1.0)
+        })
+        .map(|q| q.root.as_str())
+        .collect();
+    p.sentences
+        .iter()
+        .zip(&p.known)
+        .filter(|(_, k)| !**k)
+        .any(|((_, _, text), _)| has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str())))
+}
+
+/// The question's names that occur in none of the passages: it asks about something the
+/// episodes never mention.
+pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item = &'p Passage>) -> Vec<&'q str> {
+    let mut present: HashSet<&str> = HashSet::new();
+    for p in passages {
+        // The insight's own sentences count here: what it names was said.
+        present.extend(p.analysed.iter().flat_map(|a| &a.terms).chain(&p.prompt_terms).map(String::as_str));
+    }
+    query
+        .names
+        .iter()
+        .filter(|(_, roots)| roots.iter().all(|r| !present.contains(r.as_str())))
+        .map(|(w, _)| w.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_normalise_spelling() {
+        assert_eq!(search_terms("UTF-8"), ["utf8", "utf", "8"]);
+        assert_eq!(search_terms("utf8"), ["utf8"]);
+        assert!(search_terms("It costs $1,000 a month").contains(&"1000".to_string()));
+        assert!(search_terms("ten servers").contains(&"10".to_string()));
+        assert_eq!(search_terms("spinning disks"), search_terms("spin disk"));
+    }
+
+    #[test]
+    fn what_a_question_wants() {
+        assert_eq!(wants("How many Go meetups are there?"), Wants::Amount);
+        assert_eq!(wants("According to Dave, when did it launch?"), Wants::Amount);
+        assert_eq!(wants("Why is X harder than Y?"), Wants::Reason);
+        assert_eq!(wants("Which tool do they use?"), Wants::Other);
+        assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
+        assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
+    }
+
+    #[test]
+    fn names_and_speakers_in_a_question() {
+        let q = Query::new("Does Amal recommend Cloudflare Workers or Netlify?", &["Amal Hussein".into()], ("", 0.0));
+        assert_eq!(q.speakers, ["Amal Hussein"]);
+        let names: Vec<&str> = q.names.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(names, ["Cloudflare", "Workers", "Netlify"]);
+        assert!(q.terms.iter().all(|t| t.root != "amal"));
+    }
+}

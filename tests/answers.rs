@@ -1,0 +1,182 @@
+//! Follow-up answers on the failure kinds seen on unseen episodes: the passage that answers is
+//! found although it repeats few of the question's words, the host's question is never cited as
+//! its own answer, the insight the reader already has is not handed back, and what was never
+//! said is refused, naming what was asked.
+
+use chrono::Utc;
+use podsift::ask::{self, Answer, QuoteAnswerer};
+use podsift::config::Config;
+use podsift::ingest::transcript;
+use podsift::insight::terms;
+use podsift::model::{DigestEntry, Episode, Segment, Transcript, TranscriptSource};
+use podsift::store::Store;
+
+fn episode(id: &str, podcast: &str, title: &str) -> Episode {
+    let mut e = Episode::new(id, "https://feeds.example/show", title, Utc::now());
+    e.podcast_title = Some(podcast.into());
+    e.link = Some(format!("https://example.com/{id}"));
+    e
+}
+
+fn transcript(id: &str, segments: Vec<Segment>) -> Transcript {
+    Transcript { episode_id: id.into(), source: TranscriptSource::Text, url: None, fetched_at: Utc::now(), segments }
+}
+
+/// A store holding `episodes`, with the demo transcripts beside them so word statistics are
+/// those of a store with some history.
+fn store_with(episodes: &[(Episode, Transcript)]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let demo = podsift::demo::TRANSCRIPTS.iter().map(|(name, text)| {
+        let segments = transcript::parse(TranscriptSource::Text, text.as_bytes()).unwrap();
+        (episode(name, "Demo", name), transcript(name, segments))
+    });
+    for (mut ep, tr) in episodes.iter().cloned().chain(demo) {
+        store.put_episode(&ep).unwrap();
+        store.put_transcript(&ep, &tr).unwrap();
+        let mut t: Vec<String> = tr.segments.iter().flat_map(|s| terms::terms(&s.text)).collect();
+        t.sort();
+        t.dedup();
+        ep.insights_extracted = true;
+        store.put_insights(&ep, &[], &t).unwrap();
+    }
+    (dir, store)
+}
+
+fn entry(ep: &Episode, quote: &str, speaker: &str, start: f64) -> DigestEntry {
+    DigestEntry {
+        rank: 1,
+        id: "i1".into(),
+        episode_id: ep.id.clone(),
+        text: quote.into(),
+        quote: quote.into(),
+        podcast: ep.podcast_title.clone().unwrap_or_default(),
+        episode: ep.title.clone(),
+        episode_url: ep.link.clone(),
+        speaker: Some(speaker.into()),
+        start_seconds: start,
+        link: None,
+        score: 1.0,
+        also_in: vec![],
+    }
+}
+
+async fn ask(store: &Store, entry: &DigestEntry, question: &str) -> Answer {
+    ask::ask(store, &Config::default().ask, entry, question, &QuoteAnswerer { max_citations: 3 }, &[]).await.unwrap()
+}
+
+fn seg(start: f64, speaker: &str, text: &str) -> Segment {
+    Segment { start, end: start + 20.0, speaker: Some(speaker.into()), text: text.into() }
+}
+
+/// A conversation about caching: the host asks, the guest answers in their own words.
+fn caching_show() -> (Episode, Transcript) {
+    let ep = episode("cache-ep", "Backend Banter", "Caching at scale");
+    let tr = transcript(
+        "cache-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Backend Banter. Today we talk about caching with Priya."),
+            seg(20.0, "Priya", "Thanks for having me. I have been running caches for a decade now."),
+            seg(40.0, "Host", "How do you warm up a Redis cache after a deploy without hammering the database?"),
+            seg(
+                60.0,
+                "Priya",
+                "We replay the last hour of read traffic from the access logs against the new nodes before they \
+                 take requests. The hot keys are loaded by the time the load balancer switches over.",
+            ),
+            seg(100.0, "Host", "Nice. And what about the kind of invalidation people usually get wrong?"),
+            seg(
+                120.0,
+                "Priya",
+                "Distributed invalidation is much harder than local invalidation, because every node may still \
+                 hold a stale copy, and the message that evicts it can arrive late or not at all.",
+            ),
+            seg(160.0, "Host", "That makes sense. Anything else on your mind?"),
+            seg(170.0, "Priya", "Measure your hit rate before you tune anything; most teams never look at it."),
+            seg(190.0, "Host", "Thanks, Priya."),
+        ],
+    );
+    (ep, tr)
+}
+
+#[tokio::test]
+async fn a_why_question_in_other_words_is_answered() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    // "folks", "prefer" and "big" are nowhere in the answer; the topic words are.
+    let a =
+        ask(&store, &about, "Why is distributed invalidation harder than the local kind folks prefer on big systems?")
+            .await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("because every node may still hold a stale copy"), "{a:#?}");
+    assert_eq!(a.citations[0].speaker.as_deref(), Some("Priya"));
+    assert!(a.answer.starts_with("Priya at [00:02:00]"), "{}", a.answer);
+    assert!(a.answer.contains("https://example.com/cache-ep#t=120"), "{}", a.answer);
+}
+
+#[tokio::test]
+async fn the_hosts_question_is_not_cited_as_its_answer() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "How do you warm up a Redis cache after a deploy?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations.iter().all(|c| c.speaker.as_deref() != Some("Host")), "{a:#?}");
+    assert!(a.citations[0].text.contains("replay the last hour of read traffic"), "{a:#?}");
+}
+
+#[tokio::test]
+async fn what_was_never_said_is_refused_naming_what_was_asked() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "Does Priya prefer Memcached or Hazelcast for session storage?").await;
+    assert!(!a.covered, "{a:#?}");
+    assert!(a.citations.is_empty());
+    assert!(a.answer.starts_with("Not covered") && a.answer.contains("Memcached"), "{}", a.answer);
+}
+
+#[tokio::test]
+async fn a_refusal_offers_the_closest_passage_as_not_an_answer() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let answer = QuoteAnswerer { max_citations: 3 };
+    let mut pool = ask::passages(&ep, &store.transcript(&ep.id).unwrap().unwrap(), 45.0);
+    for p in &mut pool {
+        p.mask(&about.quote);
+    }
+    let query = ask::Query::new("How long does the replay of read traffic take?", &["Priya".into()], ("", 0.0));
+    let ranked = ask::rank(&pool, &query, &store.corpus_for(&query.stems()).unwrap());
+    let a = answer.answer_now("How long does the replay of read traffic take?", &about, &ranked, false);
+    assert!(!a.covered && a.citations.is_empty());
+    assert!(a.answer.starts_with("Not covered"), "{}", a.answer);
+    assert!(a.answer.contains("does not answer it") && a.answer.contains("replay the last hour"), "{}", a.answer);
+}
+
+#[tokio::test]
+async fn code_the_dream_is_described_not_the_insight_repeated() {
+    // JS Party #100 (demo): Crystal says what Code The Dream is a minute before the insight,
+    // which is about the two people who founded it.
+    let text = podsift::demo::TRANSCRIPTS.iter().find(|(n, _)| *n == "js-party-100.md").unwrap().1;
+    let segments = transcript::parse(TranscriptSource::Text, text.as_bytes()).unwrap();
+    let ep = episode("js-party-100", "JS Party", "JS Party #100");
+    let insight = "So two of the people who worked for Uniting NC, Ramiro and Dan - they both joined together to \
+                   create Code The Dream, because Ramiro had studied computer programming in school; he has a \
+                   computer science degree.";
+    let start = segments.iter().find(|s| s.text.contains("joined together to create")).unwrap().start;
+    let (_dir, store) = store_with(&[(ep.clone(), transcript("js-party-100", segments))]);
+    let about = entry(&ep, insight, "Crystal Williams-Brown", start);
+    let a = ask(&store, &about, "What does Code The Dream do?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("It's a nonprofit that offers free programming classes"), "{a:#?}");
+    assert_eq!(a.citations[0].speaker.as_deref(), Some("Crystal Williams-Brown"));
+    for c in &a.citations {
+        assert!(!c.text.contains("joined together to create Code The Dream"), "the insight came back: {a:#?}");
+    }
+}
