@@ -265,11 +265,37 @@ pub fn is_stop_word(w: &str) -> bool {
     STOP_WORDS.binary_search(&w).is_ok()
 }
 
+/// Where the words of `text` are, as byte ranges: runs of letters and digits with inner
+/// apostrophes and hyphens, without the punctuation around them. The one tokenizer: terms,
+/// passages and the quote check all read words through it.
+pub fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let is_word = |c: char| c.is_alphanumeric() || c == '\'' || c == '’' || c == '-';
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let (start, _) = chars.find(|&(_, c)| is_word(c))?;
+            let mut end = text.len();
+            while let Some(&(i, c)) = chars.peek() {
+                if !is_word(c) {
+                    end = i;
+                    break;
+                }
+                chars.next();
+            }
+            let word = &text[start..end];
+            let trimmed = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+            let s = start + (word.len() - trimmed.len());
+            let e = s + trimmed.trim_end_matches(|c: char| !c.is_alphanumeric()).len();
+            if e > s {
+                return Some((s, e));
+            }
+        }
+    })
+}
+
 /// Lower-cased word tokens (letters, digits, inner apostrophes and hyphens kept).
 pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'))
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).replace('’', "'").to_lowercase())
-        .filter(|w| !w.is_empty())
+    word_spans(text).map(|(s, e)| text[s..e].replace('’', "'").to_lowercase())
 }
 
 /// Content terms: tokens without stop words, stemmed. The unit of comparison everywhere.
@@ -370,6 +396,15 @@ impl Corpus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_found_without_their_punctuation() {
+        let text = "“Well-known,” she said: 'rock’n’roll' -- UTF-8... ok";
+        let words: Vec<&str> = word_spans(text).map(|(s, e)| &text[s..e]).collect();
+        assert_eq!(words, ["Well-known", "she", "said", "rock’n’roll", "UTF-8", "ok"]);
+        assert_eq!(tokens("Don’t STOP").collect::<Vec<_>>(), ["don't", "stop"]);
+        assert_eq!(word_spans("-- ... ''").count(), 0);
+    }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {

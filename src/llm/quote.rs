@@ -18,25 +18,16 @@ struct Token {
     end: usize,
 }
 
+/// The words of `text` (through the one tokenizer) in the form quotes are compared in: letters
+/// and digits only, lower-cased, fillers left out; with where each stands.
 fn tokens_of(text: &str) -> Vec<(String, usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-        let word_char = c.is_alphanumeric() || c == '\'' || c == '’';
-        match (word_char, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                let norm: String =
-                    text[s..i].chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
-                if !norm.is_empty() && !FILLERS.contains(&norm.as_str()) {
-                    out.push((norm, s, i));
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
+    crate::insight::terms::word_spans(text)
+        .filter_map(|(s, e)| {
+            let norm: String =
+                text[s..e].chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
+            (!norm.is_empty() && !FILLERS.contains(&norm.as_str())).then_some((norm, s, e))
+        })
+        .collect()
 }
 
 /// Where a quote was found.
