@@ -393,8 +393,6 @@ async fn slash_ask_and_help_answer_only_the_asker_and_timezones_autocomplete() {
 /// an unsigned request is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_loop_through_podsift_run_in_endpoint_mode() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeDiscord::start().await;
     {
@@ -411,35 +409,11 @@ async fn the_whole_loop_through_podsift_run_in_endpoint_mode() {
     std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
     let public_key: String =
         SigningKey::from_bytes(&SECRET).verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(dir.path().join("podsift.toml"))
-        .arg("run")
-        .env("DISCORD_BOT_TOKEN", TOKEN)
-        .env("DISCORD_APPLICATION_ID", APP.to_string())
-        .env("DISCORD_PUBLIC_KEY", public_key)
-        .env_remove("PODSIFT_BIND")
-        .env_remove("OPENAI_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let addr = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("podsift run printed no address");
-        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
+    let app = APP.to_string();
+    let envs =
+        [("DISCORD_BOT_TOKEN", TOKEN), ("DISCORD_APPLICATION_ID", app.as_str()), ("DISCORD_PUBLIC_KEY", &public_key)];
+    let mut run = common::podsift_run(&dir.path().join("data"), &dir.path().join("podsift.toml"), &envs);
+    let addr = run.addr.clone();
     wait_for("the scheduled digest", || fake.messages_in(CHANNEL).len() == 6).await;
 
     let endpoint = format!("http://{addr}{ENDPOINT_PATH}");
@@ -457,9 +431,7 @@ async fn the_whole_loop_through_podsift_run_in_endpoint_mode() {
     let unsigned = reqwest::Client::new().post(&s.endpoint).body(ping.to_string()).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
 }
 
 /// Signs requests for an endpoint with the test key.

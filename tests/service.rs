@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -50,44 +49,10 @@ async fn prepare(dir: &Path, server: &FakeServer, paths: &[String]) {
     std::fs::write(dir.join("podsift.toml"), CONFIG).unwrap();
 }
 
-struct Running {
-    child: Child,
-    /// The HTTP address the child printed.
-    addr: String,
-}
+use common::Running;
 
 fn spawn(dir: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(dir.join("podsift.toml"))
-        .arg("run")
-        .env("PODSIFT_WEBHOOK_SECRET", SECRET)
-        .env_remove("PODSIFT_BIND")
-        .env_remove("OPENAI_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("podsift run printed no address");
-        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    Running { child, addr }
+    common::podsift_run(&dir.join("data"), &dir.join("podsift.toml"), &[("PODSIFT_WEBHOOK_SECRET", SECRET)])
 }
 
 /// Unique (non-duplicate) webhook messages received per path.

@@ -390,8 +390,6 @@ fn podcast_text_cannot_mention_or_forge_links() {
 /// reply posted to /slack/events is answered in its thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_loop_through_podsift_run() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeSlack::start().await;
     {
@@ -406,34 +404,9 @@ async fn the_whole_loop_through_podsift_run() {
         fake.api
     );
     std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(dir.path().join("podsift.toml"))
-        .arg("run")
-        .env("SLACK_BOT_TOKEN", TOKEN)
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env_remove("PODSIFT_BIND")
-        .env_remove("OPENAI_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let addr = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("podsift run printed no address");
-        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
+    let envs = [("SLACK_BOT_TOKEN", TOKEN), ("SLACK_SIGNING_SECRET", SECRET)];
+    let mut run = common::podsift_run(&dir.path().join("data"), &dir.path().join("podsift.toml"), &envs);
+    let addr = run.addr.clone();
     wait_for("the scheduled digest", || fake.posted(CHANNEL).len() == 6).await;
     let first_ts = fake.posted(CHANNEL)[1].body["ts"].as_str().unwrap().to_string();
     let base = format!("http://{addr}");
@@ -450,6 +423,5 @@ async fn the_whole_loop_through_podsift_run() {
         |pad: usize| json!({"type": "url_verification", "challenge": "c", "pad": "x".repeat(pad)}).to_string();
     assert_eq!(post(&base, "/slack/events", &challenge(1_000), &[]).await.status(), 200);
     assert_eq!(post(&base, "/slack/events", &challenge(200_000), &[]).await.status(), 413);
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert!(child.wait().unwrap().success());
+    assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
 }

@@ -258,3 +258,55 @@ pub fn subscribe_at(
     store.put_subscription(&podsift::deliver::Subscription::new(dest.clone(), schedule, "test", created)).unwrap();
     dest
 }
+
+/// A `podsift run` child process and the HTTP address it printed.
+pub struct Running {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+/// Starts `podsift --data DATA --config CONFIG run` with `envs` set, and waits (up to 30 s) for
+/// the address it serves.
+pub fn podsift_run(data: &std::path::Path, config: &std::path::Path, envs: &[(&str, &str)]) -> Running {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_podsift"));
+    command
+        .arg("--data")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env_remove("PODSIFT_BIND")
+        .env_remove("OPENAI_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("podsift run printed no address");
+        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    Running { child, addr }
+}
+
+/// Asks a child to stop as an operator would (SIGTERM) and says whether it exited cleanly.
+pub fn stop(child: &mut std::process::Child) -> bool {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().map(|s| s.success()).unwrap_or(false)
+}

@@ -19,6 +19,7 @@ use crate::config::DiscordConfig;
 use crate::deliver::commands::COMMANDS;
 use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
 use crate::model::{DigestEntry, hms};
+use crate::render::cut;
 
 /// The environment variables the adapter reads.
 pub const TOKEN_ENV: &str = "DISCORD_BOT_TOKEN";
@@ -37,16 +38,6 @@ pub const MAX_EMBED_TOTAL: usize = 6000;
 pub struct DiscordAdapter {
     http: Arc<Http>,
     config: DiscordConfig,
-}
-
-/// Cuts `s` to at most `max` characters, at a character boundary, with an ellipsis when cut.
-pub fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// Escapes Discord markdown and defuses mentions, so podcast text shows as written and can
@@ -110,11 +101,18 @@ pub fn entry_buttons(date: chrono::NaiveDate, e: &DigestEntry) -> CreateActionRo
 pub fn render(part: &Part) -> CreateMessage {
     let message = CreateMessage::new().allowed_mentions(CreateAllowedMentions::new());
     match part {
-        Part::DigestHeader { date, count, .. } => message.content(format!("**podsift · top {count} for {date}**")),
         Part::Entry { date, entry, .. } => {
             message.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)])
         }
-        Part::Answer { entry, answer, .. } => message.content(cut(
+        other => message.content(text(other)),
+    }
+}
+
+/// The message text of a part (an entry's text only where it cannot be an embed).
+fn text(part: &Part) -> String {
+    match part {
+        Part::DigestHeader { date, count, .. } => format!("**podsift · top {count} for {date}**"),
+        Part::Answer { entry, answer, .. } => cut(
             &format!(
                 "**About #{}** ({} — {}):\n{}",
                 entry.rank,
@@ -123,11 +121,12 @@ pub fn render(part: &Part) -> CreateMessage {
                 answer.answer
             ),
             MAX_CONTENT,
-        )),
+        ),
         Part::Prompt { rank, .. } => {
-            message.content(format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`."))
+            format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`.")
         }
-        Part::Text(text) => message.content(cut(text, MAX_CONTENT)),
+        Part::Text(t) => cut(t, MAX_CONTENT),
+        Part::Entry { entry, .. } => cut(&entry.text, MAX_CONTENT),
     }
 }
 
@@ -315,7 +314,7 @@ impl Adapter for DiscordAdapter {
                     if let Part::Entry { date, entry, .. } = part {
                         followup = followup.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)]);
                     } else {
-                        followup = followup.content(followup_text(part));
+                        followup = followup.content(text(part));
                     }
                     self.http.create_followup_message(&token, &followup, vec![]).await
                 }
@@ -328,28 +327,6 @@ impl Adapter for DiscordAdapter {
             };
             sent.map(|m| m.id.get().to_string()).map_err(classify)
         })
-    }
-}
-
-/// The text of a part sent as an interaction follow-up (entries go as embeds).
-fn followup_text(part: &Part) -> String {
-    match part {
-        Part::DigestHeader { date, count, .. } => format!("**podsift · top {count} for {date}**"),
-        Part::Answer { entry, answer, .. } => cut(
-            &format!(
-                "**About #{}** ({} — {}):\n{}",
-                entry.rank,
-                escape(&entry.podcast),
-                escape(&entry.episode),
-                answer.answer
-            ),
-            MAX_CONTENT,
-        ),
-        Part::Prompt { rank, .. } => {
-            format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`.")
-        }
-        Part::Text(text) => cut(text, MAX_CONTENT),
-        Part::Entry { entry, .. } => cut(&entry.text, MAX_CONTENT),
     }
 }
 

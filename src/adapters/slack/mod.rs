@@ -15,6 +15,7 @@ use slack_morphism::prelude::*;
 use crate::config::SlackConfig;
 use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
 use crate::model::{DigestEntry, hms};
+use crate::render::cut;
 
 pub const BOT_TOKEN_ENV: &str = "SLACK_BOT_TOKEN";
 pub const SIGNING_SECRET_ENV: &str = "SLACK_SIGNING_SECRET";
@@ -43,16 +44,6 @@ pub struct SlackAdapter {
 /// mention @channel or forge a link.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// Cuts `s` to at most `max` characters, at a character, with an ellipsis when cut.
-pub fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn section(text: &str) -> SlackBlock {
