@@ -491,3 +491,73 @@ async fn an_embedding_model_ranks_by_meaning_as_well_as_words() {
     assert!(again[0].passage.sentences[0].2.contains("laptops"));
     assert!(plain.fake.seen().is_empty());
 }
+
+/// A 5xx from the server is retried by the client (with backoff), and the retry's answer is used.
+#[tokio::test]
+async fn a_server_error_is_retried_and_the_retry_answer_used() {
+    let s = setup(|_| {}).await;
+    let error =
+        json!({"error": {"message": "upstream overloaded", "type": "server_error", "param": null, "code": null}});
+    s.fake.script(vec![
+        Canned::Error(503, vec![], error),
+        insights(&[(
+            "A bad config push to every region caused last Tuesday's outage.",
+            "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
+            9.0,
+        )]),
+    ]);
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    assert_eq!(out[0].text, "A bad config push to every region caused last Tuesday's outage.", "{out:?}");
+    assert_eq!(s.fake.seen().len(), 2, "one 503, one retry");
+    assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 0);
+}
+
+/// llm.max_tokens_per_day: once a day's tokens are spent (1,500 per answer here), the next
+/// episode goes to the offline engine without a request.
+#[tokio::test]
+async fn the_daily_token_budget_holds() {
+    let s = setup(|c| c.max_tokens_per_day = 1500).await;
+    s.fake.script(vec![insights(&[(
+        "A bad config push to every region caused last Tuesday's outage.",
+        "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
+        9.0,
+    )])]);
+    let ex = extractor(&s.llm);
+    ex.extract(&episode(), &transcript(), &Corpus::default()).await;
+    let mut second = episode();
+    second.id = "ep2".into();
+    let tr = Transcript { episode_id: "ep2".into(), ..transcript() };
+    let out = ex.extract(&second, &tr, &Corpus::default()).await;
+    assert!(!out.is_empty(), "the offline engine answered");
+    assert_eq!(s.fake.seen().len(), 1, "a spent token budget still called the model");
+    let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    assert_eq!((usage.tokens(), usage.fallbacks), (1500, 1));
+}
+
+/// llm.chunk_tokens: a long transcript goes to the model in pieces (map), each within the
+/// chunk, and the pieces' insights come back together (reduce).
+#[tokio::test]
+async fn long_transcripts_are_sent_in_chunks() {
+    let s = setup(|c| c.chunk_tokens = 500).await;
+    let mut segments = transcript().segments;
+    for i in 0..120 {
+        segments.push(seg(100.0 + i as f64 * 10.0, "Ana", &format!("Part {i} of a long talk about databases, replicas, failover and the cost of running them in many regions.")));
+    }
+    let tr = Transcript { segments, ..transcript() };
+    let canned = insights(&[(
+        "A bad config push to every region caused last Tuesday's outage.",
+        "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
+        9.0,
+    )]);
+    s.fake.script(vec![canned; 30]);
+    let out = extractor(&s.llm).extract(&episode(), &tr, &Corpus::default()).await;
+    let requests = s.fake.seen();
+    assert!(requests.len() >= 3, "{} request(s) for ~2,500 tokens in 500-token chunks", requests.len());
+    for r in &requests {
+        let user = r.body["messages"].as_array().unwrap().iter().find(|m| m["role"] == "user").unwrap();
+        let words = user["content"].as_str().unwrap().split_whitespace().count();
+        assert!(words < 900, "a chunk of {words} words is over 500 tokens by far");
+    }
+    // The same insight found in every chunk is one insight.
+    assert_eq!(out.iter().filter(|i| i.text.starts_with("A bad config push")).count(), 1, "{out:?}");
+}
