@@ -576,3 +576,64 @@ fn ten_thousand_candidates_do_not_chain_into_a_giant_cluster() {
         pool.len()
     );
 }
+
+/// The demo's episodes, published in the hours before 07:00 UTC on 2026-11-28, in a fresh store.
+async fn demo_at_morning() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let morning = chrono::DateTime::parse_from_rfc3339("2026-11-28T07:00:00Z").unwrap().with_timezone(&Utc);
+    podsift::demo::ingest_demo(&store, &Config::default(), morning, &Quiet).await.unwrap();
+    (dir, store)
+}
+
+fn day(d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+
+fn build(store: &Store, config: &DigestConfig, d: u32) -> podsift::model::Digest {
+    let at = day(d).and_hms_opt(12, 0, 0).unwrap().and_utc();
+    digest::build_or_get(store, config, day(d), at).unwrap()
+}
+
+#[tokio::test]
+async fn recency_window_hours_decides_which_episodes_a_day_draws_from() {
+    let (_dir, store) = demo_at_morning().await;
+    let default = DigestConfig::default();
+    assert_eq!(default.recency_window_hours, 48);
+    assert!(!build(&store, &default, 28).insights.is_empty());
+    // Two days later the episodes are outside the default 48 hours...
+    assert!(build(&store, &default, 30).insights.is_empty(), "episodes older than the window were drawn");
+    // ...and inside a window of a week.
+    let (_dir2, store3) = demo_at_morning().await;
+    let week = DigestConfig { recency_window_hours: 7 * 24, ..DigestConfig::default() };
+    assert_eq!(build(&store3, &week, 30).insights.len(), 5);
+}
+
+#[tokio::test]
+async fn reader_feedback_tilts_a_later_digest_and_never_by_more_than_thirty_percent() {
+    let config = DigestConfig {
+        recency_window_hours: 96,
+        novelty_days: 0,
+        size: 60,
+        max_per_episode: 20,
+        ..DigestConfig::default()
+    };
+    let mut scores = Vec::new();
+    for votes in [0, 1, 100] {
+        let (_dir, store) = demo_at_morning().await;
+        let first =
+            build(&store, &DigestConfig { recency_window_hours: 96, novelty_days: 0, ..DigestConfig::default() }, 28);
+        let liked = first.insights.last().unwrap().clone();
+        for v in 0..votes {
+            store.put_feedback(&format!("telegram:1|telegram:{v}"), &liked.id, true).unwrap();
+        }
+        let second = build(&store, &config, 29);
+        let same = second.insights.iter().find(|e| e.podcast == liked.podcast).map(|e| e.score).unwrap_or(0.0);
+        scores.push(same);
+    }
+    assert!(scores[1] > scores[0], "one 👍 did not lift the podcast: {scores:?}");
+    let ratio = scores[2] / scores[0];
+    assert!((ratio - 1.3).abs() < 0.02, "a hundred 👍 must lift by the cap of 30%, not {ratio:.3}");
+    let one = scores[1] / scores[0];
+    assert!((one - 1.05).abs() < 0.02, "one 👍 is a 5% tilt, not {one:.3}");
+}
