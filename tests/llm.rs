@@ -588,3 +588,65 @@ async fn the_environment_alone_turns_the_llm_engine_on() {
     assert!(!chats.is_empty(), "the model was never asked");
     assert!(chats.iter().all(|r| !r.problem.as_deref().unwrap_or("").contains("API key")), "{chats:?}");
 }
+
+/// A thread of questions in one chat about one insight: each request carries the turns before
+/// it, at most the last three.
+#[tokio::test]
+async fn a_thread_keeps_its_last_three_turns() {
+    use podsift::deliver::{Command, Destination, Request, Sender};
+    let s = setup(|_| {}).await;
+    let day = chrono::DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc);
+    podsift::demo::ingest_demo(&s.store, &Config::default(), day, &podsift::ingest::Quiet).await.unwrap();
+    let config = Config::default();
+    let digest = podsift::insight::digest::build_or_get(&s.store, &config.digest, day.date_naive(), day).unwrap();
+    let first = digest.insights[0].clone();
+    let console: Arc<dyn podsift::deliver::Adapter> =
+        Arc::new(podsift::adapters::console::ConsoleAdapter::new(Box::new(std::io::sink())));
+    let metrics = Arc::new(podsift::metrics::Metrics::default());
+    let deliverer = Arc::new(podsift::deliver::fanout::Deliverer::new(
+        s.store.clone(),
+        vec![console],
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let answerer = Arc::new(LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } });
+    let core = podsift::deliver::commands::Core::new(s.store.clone(), config, deliverer, metrics, answerer);
+    let words: Vec<&str> = first.text.split_whitespace().take(8).collect();
+    let topic = words.join(" ");
+    s.fake.script(
+        (0..5)
+            .map(|i| {
+                Canned::Content(json!({"answer": format!("Answer {i}."), "covered": true, "citations": []}).to_string())
+            })
+            .collect(),
+    );
+    let marks = ["alpha", "bravo", "charlie", "delta", "echo"];
+    for mark in marks {
+        let request = Request {
+            destination: Destination::new("console", "local"),
+            sender: Sender::owner("reader"),
+            reply_to: None,
+            command: Command::Ask {
+                reference: format!("{}#1", digest.date),
+                question: format!("{mark}, what about {topic}?"),
+            },
+        };
+        core.handle(&request, day).await.unwrap();
+    }
+    let asked: Vec<String> = s
+        .fake
+        .seen()
+        .iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .map(|r| r.body["messages"].to_string())
+        .collect();
+    assert_eq!(asked.len(), 5, "every covered question reaches the model");
+    assert!(!asked[0].contains("Earlier question"));
+    assert!(
+        asked[3].contains("alpha,") && asked[3].contains("bravo,") && asked[3].contains("charlie,"),
+        "{}",
+        asked[3]
+    );
+    assert!(!asked[4].contains("alpha,") && asked[4].contains("bravo,") && asked[4].contains("delta,"), "{}", asked[4]);
+}
