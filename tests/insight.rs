@@ -258,6 +258,18 @@ async fn one_claim_in_two_podcasts_is_one_entry_with_also_in() {
     let text = podsift::render::digest(&d, cfg.size);
     assert!(text.contains("also on 1 other podcast(s)"), "{text}");
     assert!(text.contains("Only 3 distinct insight(s)"), "{text}");
+
+    // A follow-up answered only in the other episode of the point's cluster draws on it.
+    let other = e.also_in[0].podcast.clone();
+    let question = if other == "Infra Talk" {
+        "how much memory did rewriting the edge proxies in Rust save?"
+    } else {
+        "how fast is failover since billing moved to CockroachDB?"
+    };
+    let answer =
+        ask::ask(&store, &Config::default().ask, e, question, &QuoteAnswerer { max_citations: 3 }, &[]).await.unwrap();
+    assert!(answer.covered, "{answer:?}");
+    assert_eq!(answer.citations[0].podcast, other, "{answer:?}");
 }
 
 #[tokio::test]
