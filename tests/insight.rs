@@ -649,3 +649,25 @@ async fn reader_feedback_tilts_a_later_digest_and_never_by_more_than_thirty_perc
     let one = scores[1] / scores[0];
     assert!((one - 1.05).abs() < 0.02, "one 👍 is a 5% tilt, not {one:.3}");
 }
+
+#[tokio::test]
+async fn novelty_days_weighs_down_a_point_sent_in_the_last_days() {
+    let mut scores = Vec::new();
+    for novelty_days in [0u64, 7] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = pipeline_store(dir.path()).await;
+        let now = Utc::now();
+        let cfg = DigestConfig { recency_window_hours: 96, novelty_days, ..DigestConfig::default() };
+        let today = digest::today(&cfg, now);
+        let first = digest::build_or_get(&store, &cfg, today, now).unwrap();
+        assert!(first.insights.iter().any(|e| e.text.contains("config push")));
+        // The next day, every remaining candidate shown: the other podcast's telling of the
+        // same point is still a candidate.
+        let wide = DigestConfig { size: 60, max_per_episode: 20, ..cfg.clone() };
+        let next = digest::build(&store, &wide, today.succ_opt().unwrap(), now + Duration::days(1)).unwrap();
+        let again = next.insights.iter().find(|e| e.text.contains("config push")).map(|e| e.score).unwrap();
+        scores.push(again);
+    }
+    let ratio = scores[1] / scores[0];
+    assert!((ratio - 0.35).abs() < 0.02, "a point sent yesterday should keep 35% of its score, kept {ratio:.3}");
+}
