@@ -17,7 +17,6 @@ use ed25519_dalek::{Signer, SigningKey};
 use podsift::adapters::discord::inbound::{DiscordInbound, ENDPOINT_PATH, Interactions, VerifyError, verify};
 use podsift::adapters::discord::{DiscordAdapter, MAX_CONTENT};
 use podsift::config::{Config, DiscordConfig, DiscordMode};
-use podsift::deliver::commands::Core;
 use podsift::deliver::fanout::Deliverer;
 use podsift::deliver::inbound::Inbound;
 use podsift::deliver::{Adapter, Destination};
@@ -64,26 +63,8 @@ async fn setup() -> Setup {
         ..DiscordConfig::default()
     };
     let adapter = Arc::new(DiscordAdapter::connect(&cfg, TOKEN, APP).await.unwrap());
-    let mut config = Config::default();
-    config.delivery.backoff_base_ms = 20;
-    let metrics = Arc::new(Metrics::default());
-    let deliverer = Arc::new(Deliverer::new(
-        store.clone(),
-        vec![adapter.clone() as Arc<dyn Adapter>],
-        config.delivery.clone(),
-        config.digest.clone(),
-        metrics.clone(),
-    ));
-    let core = Arc::new(
-        Core::new(
-            store.clone(),
-            config,
-            deliverer.clone(),
-            metrics,
-            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
-        )
-        .with_clock(Arc::new(|| at("2026-11-28T07:30:00Z"))),
-    );
+    let (deliverer, core, _) =
+        common::core_with(&store, adapter.clone() as Arc<dyn Adapter>, Arc::new(|| at("2026-11-28T07:30:00Z")));
     let interactions = Arc::new(Interactions { adapter: adapter.clone(), core: core.clone() });
     let public_key = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
     let (stop, rx) = tokio::sync::watch::channel(false);

@@ -17,11 +17,9 @@ use podsift::adapters::slack::inbound::{OAuth, SlackInbound, VerifyError, signat
 use podsift::adapters::slack::{SlackAdapter, destination, entry_blocks};
 use podsift::config::{Config, SlackConfig};
 use podsift::deliver::Adapter;
-use podsift::deliver::commands::Core;
 use podsift::deliver::fanout::Deliverer;
 use podsift::deliver::inbound::Inbound;
 use podsift::ingest::Quiet;
-use podsift::metrics::Metrics;
 use podsift::store::Store;
 use serde_json::{Value, json};
 
@@ -59,26 +57,8 @@ async fn setup(admins_only: bool) -> Setup {
         ..SlackConfig::default()
     };
     let adapter = Arc::new(SlackAdapter::connect(&cfg, Some(TOKEN)).await.unwrap());
-    let mut config = Config::default();
-    config.delivery.backoff_base_ms = 20;
-    let metrics = Arc::new(Metrics::default());
-    let deliverer = Arc::new(Deliverer::new(
-        store.clone(),
-        vec![adapter.clone() as Arc<dyn Adapter>],
-        config.delivery.clone(),
-        config.digest.clone(),
-        metrics.clone(),
-    ));
-    let core = Arc::new(
-        Core::new(
-            store.clone(),
-            config,
-            deliverer.clone(),
-            metrics,
-            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
-        )
-        .with_clock(Arc::new(|| at("2026-11-28T07:30:00Z"))),
-    );
+    let (deliverer, core, _) =
+        common::core_with(&store, adapter.clone() as Arc<dyn Adapter>, Arc::new(|| at("2026-11-28T07:30:00Z")));
     let oauth = Some(OAuth { client_id: CLIENT_ID.into(), client_secret: CLIENT_SECRET.into() });
     let inbound = Box::new(SlackInbound { adapter, signing_secret: SECRET.into(), oauth });
     let (stop, rx) = tokio::sync::watch::channel(false);

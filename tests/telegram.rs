@@ -109,28 +109,10 @@ async fn setup(poll: bool) -> Setup {
         ..TelegramConfig::default()
     };
     let adapter = Arc::new(TelegramAdapter::connect(&cfg, TOKEN).await.unwrap());
-    let mut config = Config::default();
-    config.delivery.backoff_base_ms = 20;
-    let metrics = Arc::new(Metrics::default());
-    let deliverer = Arc::new(Deliverer::new(
-        store.clone(),
-        vec![adapter.clone() as Arc<dyn Adapter>],
-        config.delivery.clone(),
-        config.digest.clone(),
-        metrics.clone(),
-    ));
     let clock = Arc::new(std::sync::Mutex::new(morning()));
     let read = clock.clone();
-    let core = Arc::new(
-        Core::new(
-            store.clone(),
-            config,
-            deliverer.clone(),
-            metrics.clone(),
-            Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 }),
-        )
-        .with_clock(Arc::new(move || *read.lock().unwrap())),
-    );
+    let (deliverer, core, metrics) =
+        common::core_with(&store, adapter.clone() as Arc<dyn Adapter>, Arc::new(move || *read.lock().unwrap()));
     let (stop, rx) = tokio::sync::watch::channel(false);
     if poll {
         let inbound = Box::new(TelegramInbound { adapter: adapter.clone(), webhook_secret: None });

@@ -310,3 +310,32 @@ pub fn stop(child: &mut std::process::Child) -> bool {
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     child.wait().map(|s| s.success()).unwrap_or(false)
 }
+
+/// The core over `store` with one adapter, as the service wires them: fast retries for tests,
+/// the offline answerer, and the time read from `clock`.
+pub fn core_with(
+    store: &podsift::store::Store,
+    adapter: std::sync::Arc<dyn podsift::deliver::Adapter>,
+    clock: podsift::deliver::commands::Clock,
+) -> (
+    std::sync::Arc<podsift::deliver::fanout::Deliverer>,
+    std::sync::Arc<podsift::deliver::commands::Core>,
+    std::sync::Arc<podsift::metrics::Metrics>,
+) {
+    use std::sync::Arc;
+    let mut config = podsift::config::Config::default();
+    config.delivery.backoff_base_ms = 20;
+    let metrics = Arc::new(podsift::metrics::Metrics::default());
+    let deliverer = Arc::new(podsift::deliver::fanout::Deliverer::new(
+        store.clone(),
+        vec![adapter],
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core =
+        podsift::deliver::commands::Core::new(store.clone(), config, deliverer.clone(), metrics.clone(), answerer)
+            .with_clock(clock);
+    (deliverer, Arc::new(core), metrics)
+}
