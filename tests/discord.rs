@@ -479,3 +479,23 @@ async fn an_invalid_token_is_one_line_naming_the_variable() {
     assert!(err.contains("DISCORD_BOT_TOKEN") && err.contains("invalid token"), "{err}");
     assert_eq!(err.lines().count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_from_the_table_globally_or_in_one_guild() {
+    for guild in [None, Some(4242u64)] {
+        let fake = FakeDiscord::start().await;
+        let cfg = DiscordConfig { api_url: Some(fake.base.clone()), guild_id: guild, ..DiscordConfig::default() };
+        DiscordAdapter::connect(&cfg, TOKEN, APP).await.unwrap();
+        let puts: Vec<_> = fake.calls().into_iter().filter(|c| c.method == "PUT").collect();
+        assert_eq!(puts.len(), 1);
+        let expected = match guild {
+            Some(g) => format!("/api/v10/applications/{APP}/guilds/{g}/commands"),
+            None => format!("/api/v10/applications/{APP}/commands"),
+        };
+        assert_eq!(puts[0].path, expected);
+        let subs: Vec<&str> =
+            puts[0].body[0]["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        let table: Vec<&str> = podsift::deliver::commands::COMMANDS.iter().map(|c| c.name).collect();
+        assert_eq!(subs, table);
+    }
+}
