@@ -119,24 +119,7 @@ fn main() {
             eprintln!("no insight in {rel}");
             continue;
         };
-        entries.push((
-            rel.to_string(),
-            DigestEntry {
-                rank: 1,
-                link: i.link(),
-                id: i.id,
-                episode_id: i.episode_id,
-                text: i.text,
-                quote: i.quote,
-                podcast: i.podcast,
-                episode: i.episode,
-                episode_url: i.episode_url,
-                speaker: i.speaker,
-                start_seconds: i.start_seconds,
-                score: i.score,
-                also_in: vec![],
-            },
-        ));
+        entries.push((rel.to_string(), DigestEntry::from_insight(1, &i, i.score, vec![])));
     }
 
     let answerer = QuoteAnswerer { max_citations: config.ask.max_citations };

@@ -327,21 +327,7 @@ async fn demo_store(dir: &std::path::Path) -> Store {
 fn entry_for(store: &Store, episode_title: &str) -> DigestEntry {
     let ep = store.episodes().unwrap().into_iter().find(|e| e.title == episode_title).unwrap();
     let i = store.insights_of(&ep.id).unwrap().remove(0);
-    DigestEntry {
-        rank: 1,
-        link: i.link(),
-        id: i.id,
-        episode_id: i.episode_id,
-        text: i.text,
-        quote: i.quote,
-        podcast: i.podcast,
-        episode: i.episode,
-        episode_url: i.episode_url,
-        speaker: i.speaker,
-        start_seconds: i.start_seconds,
-        score: i.score,
-        also_in: vec![],
-    }
+    DigestEntry::from_insight(1, &i, i.score, vec![])
 }
 
 /// Asks a question about the first insight of Go Time #100 in a fresh demo store.

@@ -191,21 +191,7 @@ pub fn rank(
                 quote: c.quote.clone(),
             })
             .collect();
-        out.push(DigestEntry {
-            rank: out.len() + 1,
-            id: r.id.clone(),
-            episode_id: r.episode_id.clone(),
-            text: r.text.clone(),
-            quote: r.quote.clone(),
-            podcast: r.podcast.clone(),
-            episode: r.episode.clone(),
-            episode_url: r.episode_url.clone(),
-            speaker: r.speaker.clone(),
-            start_seconds: r.start_seconds,
-            link: r.link(),
-            score: (score * 100.0).round() / 100.0,
-            also_in,
-        });
+        out.push(DigestEntry::from_insight(out.len() + 1, r, (score * 100.0).round() / 100.0, also_in));
     }
     out
 }

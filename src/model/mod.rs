@@ -267,6 +267,28 @@ pub struct DigestEntry {
     pub also_in: Vec<AlsoIn>,
 }
 
+impl DigestEntry {
+    /// Insight `i` as entry `rank` of a digest, with its ranked score and where else its point
+    /// was made.
+    pub fn from_insight(rank: usize, i: &Insight, score: f64, also_in: Vec<AlsoIn>) -> DigestEntry {
+        DigestEntry {
+            rank,
+            id: i.id.clone(),
+            episode_id: i.episode_id.clone(),
+            text: i.text.clone(),
+            quote: i.quote.clone(),
+            podcast: i.podcast.clone(),
+            episode: i.episode.clone(),
+            episode_url: i.episode_url.clone(),
+            speaker: i.speaker.clone(),
+            start_seconds: i.start_seconds,
+            link: i.link(),
+            score,
+            also_in,
+        }
+    }
+}
+
 /// A day's digest: built once, then read back unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Digest {
