@@ -161,8 +161,9 @@ impl AdaptersConfig {
     }
 }
 
-/// The Slack app. SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID
-/// and SLACK_CLIENT_SECRET (installs through OAuth) come from the environment.
+/// The Slack app. SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode), and SLACK_BOT_TOKEN
+/// (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (installs through OAuth) come from
+/// the environment.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackConfig {
@@ -174,6 +175,9 @@ pub struct SlackConfig {
     pub admins_only: bool,
     /// The public base URL of podsift (https://podsift.example.com), for the OAuth redirect.
     pub public_url: Option<String>,
+    /// Receive over Socket Mode (SLACK_APP_TOKEN, xapp-) instead of the HTTP routes: for
+    /// workspaces where podsift has no public URL.
+    pub socket_mode: bool,
     /// Messages per second over all channels.
     pub global_per_second: f64,
     /// Messages per second to one channel (Slack allows about 1).
@@ -187,6 +191,7 @@ impl Default for SlackConfig {
             api_url: None,
             admins_only: false,
             public_url: None,
+            socket_mode: false,
             global_per_second: 20.0,
             per_channel_per_second: 1.0,
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::slack::{CLIENT_ID, CLIENT_SECRET, FakeSlack, OAUTH_CODE, OAUTH_TEAM, OAUTH_TOKEN, TEAM, TOKEN};
+use common::slack::{APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack, OAUTH_CODE, OAUTH_TEAM, OAUTH_TOKEN, TEAM, TOKEN};
 use podsift::adapters::slack::inbound::{OAuth, SlackInbound, VerifyError, signature, verify};
 use podsift::adapters::slack::{SlackAdapter, destination, entry_blocks};
 use podsift::config::{Config, SlackConfig};
@@ -40,10 +40,15 @@ struct Setup {
     fake: FakeSlack,
     deliverer: Arc<Deliverer>,
     base: String,
-    _stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 async fn setup(admins_only: bool) -> Setup {
+    setup_with(admins_only, false).await
+}
+
+/// With `socket`, the app receives over Socket Mode only (an app-level token, no signing secret).
+async fn setup_with(admins_only: bool, socket: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     podsift::demo::ingest_demo(&store, &Config::default(), morning(), &Quiet).await.unwrap();
@@ -60,13 +65,17 @@ async fn setup(admins_only: bool) -> Setup {
     let (deliverer, core, _) =
         common::core_with(&store, adapter.clone() as Arc<dyn Adapter>, Arc::new(|| at("2026-11-28T07:30:00Z")));
     let oauth = Some(OAuth { client_id: CLIENT_ID.into(), client_secret: CLIENT_SECRET.into() });
-    let inbound = Box::new(SlackInbound { adapter, signing_secret: SECRET.into(), oauth });
+    let inbound = Box::new(if socket {
+        SlackInbound { adapter, signing_secret: None, app_token: Some(APP_TOKEN.into()), oauth }
+    } else {
+        SlackInbound { adapter, signing_secret: Some(SECRET.into()), app_token: None, oauth }
+    });
     let (stop, rx) = tokio::sync::watch::channel(false);
     let router = inbound.start(core, rx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Setup { _dir: dir, store, fake, deliverer, base, _stop: stop }
+    Setup { _dir: dir, store, fake, deliverer, base, stop }
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -109,7 +118,7 @@ fn interaction(payload: Value) -> String {
 }
 
 fn thread_reply(event_id: &str, thread_ts: &str, text: &str) -> String {
-    json!({"type": "event_callback", "team_id": TEAM, "event_id": event_id, "event_time": 1764316800,
+    json!({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": event_id, "event_time": 1764316800,
         "event": {"type": "message", "channel": CHANNEL, "user": "U2CERLKJA", "text": text,
             "ts": "1764316999.000100", "thread_ts": thread_ts}})
     .to_string()
@@ -342,6 +351,84 @@ async fn an_install_needs_its_own_state_and_stores_the_workspaces_token() {
     assert!(s.fake.posted("C0NEW").iter().all(|c| c.token == OAUTH_TOKEN));
 }
 
+/// Socket Mode: the connection is opened with the app-level token, and slash commands, a thread
+/// reply and the Ask modal arrive as envelopes, are acknowledged, and are handled as over HTTP.
+/// The HTTP routes are not there without a signing secret, and shutdown closes the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_podsift() {
+    let s = setup_with(false, true).await;
+    wait_for("a Socket Mode connection", || s.fake.sockets_open() > 0).await;
+    let opens = s.fake.calls("apps.connections.open");
+    assert!(!opens.is_empty() && opens.iter().all(|c| c.token == APP_TOKEN), "opened with another token");
+    let unsigned = post(&s.base, "/slack/events", &thread_reply("EvX", "1.2", "hi"), &[]).await;
+    assert_eq!(unsigned.status(), 404, "HTTP routes without a signing secret");
+
+    let fields = |text: &str| {
+        json!({"token": "legacy", "team_id": TEAM, "team_domain": "acme", "channel_id": CHANNEL,
+            "channel_name": "digest", "user_id": "U2CERLKJA", "user_name": "reader", "command": "/podsift",
+            "text": text, "api_app_id": "A1", "response_url": "https://hooks.slack.com/commands/T1/1/x",
+            "trigger_id": "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"})
+    };
+    let envelope = |id: &str, kind: &str, payload: Value| json!({"envelope_id": id, "type": kind, "accepts_response_payload": kind != "events_api", "payload": payload});
+    s.fake.socket_send(envelope("env-bad", "slash_commands", fields("time 7pm")));
+    wait_for("the usage error", || s.fake.ack("env-bad").is_some()).await;
+    let usage = s.fake.ack("env-bad").unwrap();
+    assert_eq!(usage["payload"]["response_type"], "ephemeral");
+    assert!(usage["payload"]["text"].as_str().unwrap().contains("Example: /podsift time 07:30"), "{usage}");
+
+    s.fake.socket_send(envelope("env-sub", "slash_commands", fields("subscribe 07:45 UTC")));
+    wait_for("the subscription", || s.store.subscription(&destination(TEAM, CHANNEL).key()).unwrap().is_some()).await;
+    let ack = s.fake.ack("env-sub").unwrap();
+    assert!(ack["payload"]["text"].is_null(), "a command that worked is acknowledged without text: {ack}");
+    wait_for("the confirmation", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
+
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:46:00Z")).await.unwrap().delivered, 1);
+    let digest = s.fake.posted(CHANNEL);
+    assert_eq!(digest.len(), 6);
+    let third_ts = digest[3].body["ts"].as_str().unwrap().to_string();
+    let event: Value = serde_json::from_str(&thread_reply("EvSock1", &third_ts, "who said that?")).unwrap();
+    s.fake.socket_send(envelope("env-q", "events_api", event.clone()));
+    wait_for("the answer in the thread", || s.fake.posted(CHANNEL).len() == 7).await;
+    let answer = s.fake.posted(CHANNEL)[6].body.clone();
+    assert_eq!(answer["thread_ts"], third_ts.as_str());
+    assert!(answer["text"].as_str().unwrap().starts_with("About #3"), "{answer}");
+    assert!(s.fake.ack("env-q").is_some());
+    // Slack re-sends an event it thinks was lost, in a new envelope: taken once.
+    s.fake.socket_send(envelope("env-q-again", "events_api", event));
+    wait_for("the second acknowledgement", || s.fake.ack("env-q-again").is_some()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.fake.posted(CHANNEL).len(), 7, "a re-sent event was answered twice");
+
+    let second_ts = digest[2].body["ts"].as_str().unwrap().to_string();
+    let ask = &digest[2].body["blocks"].as_array().unwrap().last().unwrap()["elements"][0];
+    let click = json!({"type": "block_actions", "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": "U2CERLKJA", "team_id": TEAM}, "api_app_id": "A1", "token": "legacy",
+        "channel": {"id": CHANNEL, "name": "digest"},
+        "container": {"type": "message", "message_ts": second_ts, "channel_id": CHANNEL, "is_ephemeral": false},
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "actions": [{"action_id": ask["action_id"], "value": ask["value"], "type": "button", "block_id": "b",
+            "action_ts": "1764317000.1", "text": {"type": "plain_text", "text": "Ask"}}]});
+    s.fake.socket_send(envelope("env-click", "interactive", click));
+    wait_for("views.open", || !s.fake.calls("views.open").is_empty()).await;
+    let metadata = s.fake.calls("views.open")[0].body["view"]["private_metadata"].as_str().unwrap().to_string();
+    let submit = json!({"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": "U2CERLKJA", "team_id": TEAM}, "api_app_id": "A1", "token": "legacy",
+        "trigger_id": "1.2.3", "view": {"id": "V1", "team_id": TEAM, "type": "modal", "callback_id": "podsift_ask",
+            "private_metadata": metadata, "title": {"type": "plain_text", "text": "Ask about #2"}, "blocks": [],
+            "hash": "h", "state": {"values": {"q": {"question": {"type": "plain_text_input", "value": "what was the point?"}}}}}});
+    s.fake.socket_send(envelope("env-submit", "interactive", submit));
+    wait_for("the answer to the modal", || {
+        s.fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == second_ts.as_str())
+    })
+    .await;
+    assert!(s.fake.ack("env-click").is_some() && s.fake.ack("env-submit").is_some());
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+
+    let open = s.fake.sockets_open();
+    s.stop.send(true).unwrap();
+    wait_for("the connections to close", || s.fake.sockets_closed() >= open && s.fake.sockets_open() == 0).await;
+}
+
 #[test]
 fn podcast_text_cannot_mention_or_forge_links() {
     let e = podsift::model::DigestEntry {
@@ -404,4 +491,59 @@ async fn the_whole_loop_through_podsift_run() {
     assert_eq!(post(&base, "/slack/events", &challenge(1_000), &[]).await.status(), 200);
     assert_eq!(post(&base, "/slack/events", &challenge(200_000), &[]).await.status(), 413);
     assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
+}
+
+/// Socket Mode through `podsift run`: a missing or wrong app-level token stops it with a line
+/// that names the fix; with the right one the scheduled digest arrives, a thread reply sent over
+/// the websocket is answered in its thread, and stopping podsift closes the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_through_podsift_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+        common::subscribe_due(&store, destination(TEAM, CHANNEL), 1);
+        store.flush().unwrap();
+    }
+    let config = format!(
+        "[service]\nbind = \"127.0.0.1:0\"\ntick_seconds = 1\ningest_every_minutes = 600\n\n[adapters.console]\nenabled = false\n\n\
+         [adapters.slack]\nenabled = true\nsocket_mode = true\napi_url = \"{}\"\n",
+        fake.api
+    );
+    let config_path = dir.path().join("podsift.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let refused = |envs: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_podsift"));
+        c.arg("--data").arg(dir.path().join("data")).arg("--config").arg(&config_path).arg("run");
+        c.env_remove("SLACK_APP_TOKEN").env_remove("SLACK_SIGNING_SECRET").env_remove("PODSIFT_BIND");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let missing = refused(&[("SLACK_BOT_TOKEN", TOKEN)]);
+    assert!(missing.contains("SLACK_APP_TOKEN is not set") && missing.contains("connections:write"), "{missing}");
+    let wrong = refused(&[("SLACK_BOT_TOKEN", TOKEN), ("SLACK_APP_TOKEN", TOKEN)]);
+    assert!(wrong.contains("app-level token (xapp-...)"), "{wrong}");
+    assert!(!wrong.contains(TOKEN), "a token in an error: {wrong}");
+
+    let envs = [("SLACK_BOT_TOKEN", TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)];
+    let mut run = common::podsift_run(&dir.path().join("data"), &config_path, &envs);
+    wait_for("a Socket Mode connection", || fake.sockets_open() > 0).await;
+    wait_for("the scheduled digest", || fake.posted(CHANNEL).len() == 6).await;
+    let first_ts = fake.posted(CHANNEL)[1].body["ts"].as_str().unwrap().to_string();
+    let event: Value = serde_json::from_str(&thread_reply("EvRunSock", &first_ts, "what exactly was said?")).unwrap();
+    fake.socket_send(json!({"envelope_id": "run-1", "type": "events_api", "accepts_response_payload": false,
+        "retry_attempt": 0, "retry_reason": "", "payload": event}));
+    wait_for("the answer in the thread", || {
+        fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == first_ts.as_str())
+    })
+    .await;
+    assert!(fake.ack("run-1").is_some());
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
+    wait_for("the connections to close", || fake.sockets_open() == 0).await;
 }

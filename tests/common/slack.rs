@@ -1,7 +1,10 @@
 //! A fake Slack Web API (the slack-morphism client pointed at it with `api_url`): checks the bot
 //! token of every call against the workspaces it knows, checks every message against Block Kit's
 //! limits and for a plain-text fallback, records what it got, answers oauth.v2.access for one
-//! code, and can answer a channel with 429 (Retry-After) or an error code.
+//! code, and can answer a channel with 429 (Retry-After) or an error code. Its Socket Mode end
+//! gives websocket URLs only for the app-level token, says hello on each connection, sends the
+//! envelopes a test hands it, and records every acknowledgement (which must name an envelope it
+//! sent) and every connection that closes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,6 +23,8 @@ pub const CLIENT_SECRET: &str = "client-secret";
 pub const OAUTH_CODE: &str = "good-code";
 pub const OAUTH_TEAM: &str = "T0OTHER";
 pub const OAUTH_TOKEN: &str = "xoxb-installed";
+/// The app-level token apps.connections.open accepts.
+pub const APP_TOKEN: &str = "xapp-1-A1-test";
 
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -36,6 +41,12 @@ struct State {
     scripted: HashMap<String, VecDeque<(u16, Value)>>,
     admins: HashSet<String>,
     violations: Vec<String>,
+    socket_url: String,
+    /// Open Socket Mode connections, to write envelopes to.
+    sockets: Vec<tokio::sync::mpsc::UnboundedSender<String>>,
+    sent_envelopes: HashSet<String>,
+    acks: Vec<Value>,
+    sockets_closed: usize,
 }
 
 pub struct FakeSlack {
@@ -61,10 +72,37 @@ impl FakeSlack {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = format!("http://{}/api", listener.local_addr().unwrap());
+        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        state.lock().unwrap().socket_url = format!("ws://{}/link/?ticket=t1", ws.local_addr().unwrap());
+        let s = state.clone();
         let task = tokio::spawn(async move {
+            tokio::spawn(serve_sockets(ws, s));
             axum::serve(listener, app).await.unwrap();
         });
         FakeSlack { api, state, task }
+    }
+
+    /// Sends a Socket Mode envelope on one open connection.
+    pub fn socket_send(&self, envelope: Value) {
+        let mut s = self.state.lock().unwrap();
+        s.sent_envelopes.insert(envelope["envelope_id"].as_str().unwrap().to_string());
+        s.sockets.retain(|c| !c.is_closed());
+        s.sockets.first().expect("no Socket Mode connection is open").send(envelope.to_string()).unwrap();
+    }
+
+    pub fn sockets_open(&self) -> usize {
+        let mut s = self.state.lock().unwrap();
+        s.sockets.retain(|c| !c.is_closed());
+        s.sockets.len()
+    }
+
+    pub fn sockets_closed(&self) -> usize {
+        self.state.lock().unwrap().sockets_closed
+    }
+
+    /// The acknowledgement of `envelope_id`, when it came.
+    pub fn ack(&self, envelope_id: &str) -> Option<Value> {
+        self.state.lock().unwrap().acks.iter().find(|a| a["envelope_id"] == envelope_id).cloned()
     }
 
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
@@ -89,6 +127,49 @@ impl FakeSlack {
 
     pub fn violations(&self) -> Vec<String> {
         self.state.lock().unwrap().violations.clone()
+    }
+}
+
+async fn serve_sockets(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    while let Ok((tcp, _)) = listener.accept().await {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+            let (mut write, mut read) = ws.split();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let hello = json!({"type": "hello", "num_connections": 1,
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A1"}});
+            if write.send(Message::text(hello.to_string())).await.is_err() {
+                return;
+            }
+            state.lock().unwrap().sockets.push(tx);
+            loop {
+                tokio::select! {
+                    out = rx.recv() => match out {
+                        Some(text) => if write.send(Message::text(text)).await.is_err() { break },
+                        None => break,
+                    },
+                    msg = read.next() => match msg {
+                        Some(Ok(Message::Text(text))) => {
+                            let mut s = state.lock().unwrap();
+                            match serde_json::from_str::<Value>(&text) {
+                                Ok(ack) if ack["envelope_id"].as_str().is_some_and(|id| s.sent_envelopes.contains(id)) => {
+                                    s.acks.push(ack)
+                                }
+                                _ => s.violations.push(format!("not an acknowledgement of a sent envelope: {text}")),
+                            }
+                        }
+                        Some(Ok(Message::Ping(p))) => { let _ = write.send(Message::Pong(p)).await; }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+            state.lock().unwrap().sockets_closed += 1;
+        });
     }
 }
 
@@ -170,6 +251,14 @@ fn handle(
         return ok(json!({"access_token": OAUTH_TOKEN, "token_type": "bot", "scope": "chat:write,commands",
             "bot_user_id": "U0BOT", "app_id": "A1", "team": {"id": OAUTH_TEAM, "name": "Other Co"},
             "authed_user": {"id": "U9"}}));
+    }
+    if name == "apps.connections.open" {
+        record(&mut s, body, &token);
+        // Slack refuses bot tokens here: only the app-level token opens a connection.
+        if token != APP_TOKEN {
+            return axum::Json(json!({"ok": false, "error": "not_allowed_token_type"})).into_response();
+        }
+        return ok(json!({"url": s.socket_url}));
     }
     if token != TOKEN && token != OAUTH_TOKEN {
         record(&mut s, body, &token);

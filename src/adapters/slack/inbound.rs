@@ -3,7 +3,8 @@
 //! server, and the OAuth install (`/slack/install` → Slack → `/slack/oauth/callback`). Every
 //! request is verified with the signing secret (v0 HMAC-SHA256 of `v0:timestamp:body`, at most 5
 //! minutes old) and acknowledged at once; the work runs after. Slack's retries of an event are
-//! recognised by its event_id and taken once, also across restarts.
+//! recognised by its event_id and taken once, also across restarts. Socket Mode (`socket.rs`)
+//! hands its envelopes to the same handlers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,10 +35,12 @@ pub struct OAuth {
     pub client_secret: String,
 }
 
-/// The receiving half: the HTTP routes.
+/// The receiving half: the HTTP routes (with the signing secret), Socket Mode (with the
+/// app-level token), or both.
 pub struct SlackInbound {
     pub adapter: Arc<SlackAdapter>,
-    pub signing_secret: String,
+    pub signing_secret: Option<String>,
+    pub app_token: Option<String>,
     pub oauth: Option<OAuth>,
 }
 
@@ -77,8 +80,8 @@ pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Resul
 }
 
 #[derive(Clone)]
-struct Ctx {
-    adapter: Arc<SlackAdapter>,
+pub(super) struct Ctx {
+    pub(super) adapter: Arc<SlackAdapter>,
     core: Arc<Core>,
     secret: Arc<String>,
     oauth: Option<OAuth>,
@@ -127,16 +130,21 @@ async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Byte
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     match v["type"].as_str() {
         Some("url_verification") => return axum::Json(json!({"challenge": v["challenge"]})).into_response(),
-        Some("event_callback") => {}
-        _ => return StatusCode::OK.into_response(),
+        Some("event_callback") => take_event(&c, &v),
+        _ => {}
     }
+    StatusCode::OK.into_response()
+}
+
+/// The work of an Events API callback known to be Slack's (over HTTP or Socket Mode).
+pub(super) fn take_event(c: &Ctx, v: &Value) {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let event_id = s(&v["event_id"]);
     if !c.core.first_time(&format!("slack-event:{event_id}")) {
         tracing::debug!(event_id, "Slack event already taken; a retry");
-        return StatusCode::OK.into_response();
+        return;
     }
     let team = s(&v["team_id"]);
     let e = &v["event"];
@@ -150,7 +158,7 @@ async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Byte
         kind @ ("message" | "app_mention") => {
             // podsift's own messages and edits are not questions.
             if e["bot_id"].is_string() || e["subtype"].is_string() {
-                return StatusCode::OK.into_response();
+                return;
             }
             let (channel, user, ts) = (s(&e["channel"]), s(&e["user"]), s(&e["ts"]));
             let text = strip_mentions(&s(&e["text"]));
@@ -179,7 +187,6 @@ async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Byte
         }
         _ => {}
     }
-    StatusCode::OK.into_response()
 }
 
 /// The text without `<@U123>` mentions of the app.
@@ -198,7 +205,15 @@ async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
     if let Some(refused) = c.check(&headers, &body) {
         return refused;
     }
-    let f = form(&body);
+    match take_command(&c, &form(&body)) {
+        Some(usage) => ephemeral(&usage),
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+/// The work of a slash command known to be Slack's, from its fields; the usage error to show
+/// the user alone when the command is not understood.
+pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<String> {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (team, channel, user, text) = (get("team_id"), get("channel_id"), get("user_id"), get("text"));
     let text = text.trim();
@@ -206,7 +221,7 @@ async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
     let name = if name.is_empty() { "help" } else { name };
     let command = match commands::parse(name, args, PREFIX) {
         Ok(command) => command,
-        Err(e) => return ephemeral(&e),
+        Err(e) => return Some(e),
     };
     let needs_manager = commands::spec(name).is_some_and(|s| s.access == Access::Managers);
     // A digest asked for is for the channel; everything else only for the asker.
@@ -214,6 +229,7 @@ async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
         Command::DigestNow => None,
         _ => Some(Target::Ephemeral(user.clone()).encode()),
     };
+    let c = c.clone();
     tokio::spawn(async move {
         let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
         c.core.submit(Request {
@@ -223,7 +239,7 @@ async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
             command,
         });
     });
-    StatusCode::OK.into_response()
+    None
 }
 
 async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
@@ -234,6 +250,13 @@ async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
     let Ok(p) = serde_json::from_str::<Value>(&payload) else {
         return (StatusCode::BAD_REQUEST, "no payload").into_response();
     };
+    // An empty 200 also closes a submitted modal.
+    take_interaction(&c, &p);
+    StatusCode::OK.into_response()
+}
+
+/// The work of a button press or modal submission known to be Slack's.
+pub(super) fn take_interaction(c: &Ctx, p: &Value) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let team = s(&p["team"]["id"]);
     let user = s(&p["user"]["id"]);
@@ -266,11 +289,11 @@ async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
                     // Opened at once: the trigger expires 3 seconds after the click.
                     let trigger = s(&p["trigger_id"]);
                     let metadata = format!("{team}|{channel}|{message_ts}|{value}");
+                    let c = c.clone();
                     tokio::spawn(async move { open_question_modal(&c, &team, &trigger, metadata, &value).await });
                 }
                 _ => {}
             }
-            StatusCode::OK.into_response()
         }
         Some("view_submission") if p["view"]["callback_id"] == "podsift_ask" => {
             let metadata = s(&p["view"]["private_metadata"]);
@@ -286,10 +309,8 @@ async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
                     });
                 }
             }
-            // An empty 200 closes the modal.
-            StatusCode::OK.into_response()
         }
-        _ => StatusCode::OK.into_response(),
+        _ => {}
     }
 }
 
@@ -421,19 +442,27 @@ async fn oauth_callback(
 }
 
 impl Inbound for SlackInbound {
-    fn start(self: Box<Self>, core: Arc<Core>, _shutdown: watch::Receiver<bool>) -> axum::Router {
+    fn start(self: Box<Self>, core: Arc<Core>, shutdown: watch::Receiver<bool>) -> axum::Router {
         // Workspaces installed earlier through OAuth.
         for (key, token) in core.credentials("slack:") {
             self.adapter.set_token(key.trim_start_matches("slack:"), &token);
         }
-        let ctx = Ctx { adapter: self.adapter, core, secret: Arc::new(self.signing_secret), oauth: self.oauth };
-        axum::Router::new()
-            .route("/slack/events", axum::routing::post(events))
-            .route("/slack/commands", axum::routing::post(slash_command))
-            .route("/slack/interactivity", axum::routing::post(interactivity))
+        let secret = Arc::new(self.signing_secret.clone().unwrap_or_default());
+        let ctx = Ctx { adapter: self.adapter, core, secret, oauth: self.oauth };
+        if let Some(app_token) = self.app_token {
+            super::socket::start(ctx.clone(), app_token, shutdown);
+        }
+        let mut routes = axum::Router::new()
             .route("/slack/install", axum::routing::get(install))
-            .route("/slack/oauth/callback", axum::routing::get(oauth_callback))
-            .with_state(ctx)
+            .route("/slack/oauth/callback", axum::routing::get(oauth_callback));
+        // Without a signing secret nothing could prove a request is Slack's: no routes take any.
+        if self.signing_secret.is_some() {
+            routes = routes
+                .route("/slack/events", axum::routing::post(events))
+                .route("/slack/commands", axum::routing::post(slash_command))
+                .route("/slack/interactivity", axum::routing::post(interactivity));
+        }
+        routes.with_state(ctx)
     }
 }
 

@@ -1,9 +1,11 @@
 //! The Slack adapter (slack-morphism): a header message, then one Block Kit message per insight
 //! (the insight, a context line with podcast · episode · speaker · a link to the moment, the
 //! quote, and Ask / 👍 / 👎 buttons) with a plain-text fallback; answers in the insight's thread.
-//! Requests arrive at the service's HTTP server (`inbound.rs`). It translates and nothing more.
+//! Requests arrive at the service's HTTP server (`inbound.rs`) or over Socket Mode (`socket.rs`).
+//! It translates and nothing more.
 
 pub mod inbound;
+pub mod socket;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -275,12 +277,31 @@ impl Adapter for SlackAdapter {
 pub async fn from_env(
     config: &SlackConfig,
 ) -> Result<(Arc<dyn Adapter>, Box<dyn crate::deliver::inbound::Inbound>), String> {
-    let signing_secret = std::env::var(SIGNING_SECRET_ENV).map_err(|_| {
-        format!("adapters.slack.enabled is true but {SIGNING_SECRET_ENV} is not set: copy the Signing Secret from the app's Basic Information page (bots/slack/README.md)")
-    })?;
-    let bot_token = std::env::var(BOT_TOKEN_ENV).ok();
-    let oauth = match (std::env::var(CLIENT_ID_ENV), std::env::var(CLIENT_SECRET_ENV)) {
-        (Ok(id), Ok(secret)) => Some(inbound::OAuth { client_id: id, client_secret: secret }),
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let signing_secret = var(SIGNING_SECRET_ENV);
+    let app_token = if config.socket_mode {
+        let token = var(socket::APP_TOKEN_ENV).ok_or_else(|| {
+            format!("adapters.slack.socket_mode is true but {} is not set: create an app-level token with the connections:write scope on the app's Basic Information page (bots/slack/README.md)", socket::APP_TOKEN_ENV)
+        })?;
+        if !token.trim().starts_with("xapp-") {
+            return Err(format!(
+                "{} must be an app-level token (xapp-...), not a bot or user token",
+                socket::APP_TOKEN_ENV
+            ));
+        }
+        Some(token.trim().to_string())
+    } else {
+        if signing_secret.is_none() {
+            return Err(format!(
+                "adapters.slack.enabled is true but {SIGNING_SECRET_ENV} is not set: copy the Signing Secret from the app's Basic Information page (bots/slack/README.md), or set adapters.slack.socket_mode = true with {}",
+                socket::APP_TOKEN_ENV
+            ));
+        }
+        None
+    };
+    let bot_token = var(BOT_TOKEN_ENV);
+    let oauth = match (var(CLIENT_ID_ENV), var(CLIENT_SECRET_ENV)) {
+        (Some(id), Some(secret)) => Some(inbound::OAuth { client_id: id, client_secret: secret }),
         _ => None,
     };
     if bot_token.is_none() && oauth.is_none() {
@@ -289,7 +310,8 @@ pub async fn from_env(
         ));
     }
     let adapter = Arc::new(SlackAdapter::connect(config, bot_token.as_deref()).await?);
-    Ok((adapter.clone(), Box::new(inbound::SlackInbound { adapter, signing_secret, oauth })))
+    let inbound = inbound::SlackInbound { adapter: adapter.clone(), signing_secret, app_token, oauth };
+    Ok((adapter, Box::new(inbound)))
 }
 
 #[cfg(test)]
