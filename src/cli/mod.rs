@@ -35,7 +35,12 @@ pub fn open_store(dir: &Path) -> Result<Store> {
 const CONFIG_PATHS: &[&str] = &["config/podsift.toml", "/etc/podsift/podsift.toml"];
 
 fn load_config(path: Option<&Path>) -> Result<Config> {
-    let found = CONFIG_PATHS.iter().map(Path::new).find(|p| p.exists());
+    load_config_from(path, CONFIG_PATHS)
+}
+
+/// The configuration at `path`, or at the first of `candidates` that exists, or the built-in one.
+fn load_config_from(path: Option<&Path>, candidates: &[&str]) -> Result<Config> {
+    let found = candidates.iter().map(Path::new).find(|p| p.exists());
     let (config, source) = match (path, found) {
         (Some(p), _) => (Config::load(p)?, p),
         (None, Some(p)) => (Config::load(p)?, p),
@@ -119,5 +124,74 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
         Command::Run { demo } => run_service(&data, config, demo).await,
         Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
         Command::Stats { out } => stats::stats(&open_store(&data)?, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The image has no ./config/podsift.toml: the system file is read, and a checkout's own
+    /// file (or --config) comes before it.
+    #[test]
+    fn the_system_config_is_read_when_the_checkout_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, tick: u64| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("[service]\ntick_seconds = {tick}\n")).unwrap();
+            p.to_string_lossy().to_string()
+        };
+        let missing = dir.path().join("config/podsift.toml").to_string_lossy().to_string();
+        let system = write("system.toml", 11);
+        let tick = |c: Config| c.service.tick_seconds;
+        assert_eq!(tick(load_config_from(None, &[&missing, &system]).unwrap()), 11);
+        let checkout = write("checkout.toml", 12);
+        assert_eq!(tick(load_config_from(None, &[&checkout, &system]).unwrap()), 12);
+        let given = write("given.toml", 13);
+        assert_eq!(tick(load_config_from(Some(Path::new(&given)), &[&checkout, &system]).unwrap()), 13);
+        let built_in = load_config_from(None, &[&missing]).unwrap();
+        assert_eq!(tick(built_in), Config::default().service.tick_seconds);
+    }
+
+    #[test]
+    fn the_image_reads_the_path_its_dockerfile_copies_the_config_to() {
+        let dockerfile = include_str!("../../Dockerfile");
+        let system = CONFIG_PATHS.last().unwrap();
+        assert!(dockerfile.contains(&format!("COPY config/podsift.example.toml {system}")), "{system}");
+        assert!(dockerfile.contains("ENV PODSIFT_DATA_DIR=/data") && dockerfile.contains("WORKDIR /data"));
+    }
+
+    /// A `.env` copied from the example must fit a checkout and the image alike: it sets no path
+    /// or log level that would differ between them, and names only variables podsift reads.
+    #[test]
+    fn the_env_example_fits_the_checkout_and_the_image() {
+        let example = include_str!("../../.env.example");
+        for line in example.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            panic!("the example sets a value for everyone: {line}");
+        }
+        let names: Vec<&str> = example
+            .lines()
+            .filter_map(|l| l.trim_start_matches('#').trim().split_once('='))
+            .map(|(k, _)| k)
+            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+            .collect();
+        assert!(names.contains(&"PODSIFT_DATA_DIR") && names.contains(&"SLACK_APP_TOKEN"), "{names:?}");
+        let sources = [
+            include_str!("../main.rs"),
+            include_str!("mod.rs"),
+            include_str!("args.rs"),
+            include_str!("../../src/config.rs"),
+            include_str!("../../src/adapters/webhook.rs"),
+            include_str!("../../src/adapters/telegram.rs"),
+            include_str!("../../src/adapters/discord/mod.rs"),
+            include_str!("../../src/adapters/slack/mod.rs"),
+            include_str!("../../src/adapters/slack/socket.rs"),
+            include_str!("../../src/llm/mod.rs"),
+            include_str!("../../src/adapters/discord/inbound.rs"),
+        ]
+        .concat();
+        for name in names {
+            assert!(sources.contains(&format!("\"{name}\"")), "{name} is in .env.example but podsift never reads it");
+        }
     }
 }
