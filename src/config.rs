@@ -80,6 +80,9 @@ impl Default for LlmConfig {
 pub struct ServiceConfig {
     /// Address of the HTTP server (/healthz, /metrics, adapter webhooks).
     pub bind: String,
+    /// Address of the admin listener (the operator page, and the API the command line uses while
+    /// the service runs); empty for none. Beyond loopback it needs PODSIFT_ADMIN_TOKEN.
+    pub admin_bind: String,
     /// Minutes between ingests.
     pub ingest_every_minutes: u64,
     /// Seconds between checks for due deliveries.
@@ -98,6 +101,7 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig {
             bind: "127.0.0.1:8080".into(),
+            admin_bind: "127.0.0.1:8081".into(),
             ingest_every_minutes: 60,
             tick_seconds: 30,
             request_body_limit_bytes: 64 * 1024,
@@ -486,6 +490,13 @@ impl Config {
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid =
             |key, problem: &str| ConfigError::Invalid { path: path.to_path_buf(), key, problem: problem.to_string() };
+        let admin = &self.service.admin_bind;
+        if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "service.admin_bind",
+                "must be an IP address and port such as 127.0.0.1:8081 (or \"\" for no admin listener)",
+            ));
+        }
         let i = &self.ingest;
         if i.timeout_secs == 0 {
             return Err(invalid("ingest.timeout_secs", "must be at least 1"));

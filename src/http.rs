@@ -28,6 +28,17 @@ pub fn client(connect_timeout: Duration, timeout: Option<Duration>) -> Result<re
     b.build().map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
+/// The innermost cause of an error, which says the most ("connection refused", "dns error").
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason = s.to_string();
+        source = s.source();
+    }
+    reason
+}
+
 /// Reads Retry-After as seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();

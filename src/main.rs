@@ -1,6 +1,7 @@
 //! The `podsift` command line: parses arguments, sets up logging and the runtime, and hands the
 //! command to `cli`, which calls into the library and prints results for people or scripts.
 
+#[macro_use]
 mod cli;
 
 use cli::args::{Cli, Command};

@@ -6,14 +6,20 @@ use crate::ingest::{IngestError, IngestOptions, IngestSummary, Progress, Transcr
 use crate::insight::extract::extract_pending;
 use crate::store::Store;
 
+/// One ingest at a time in a process: the service's schedule and an ingest asked for from the
+/// command line or the operator page would otherwise fetch and extract the same episodes twice.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Ingests every feed, then extracts insights from the new transcripts. Returns the ingest
-/// summary and the number of candidate insights stored.
+/// summary and the number of candidate insights stored. An ingest already running in this
+/// process is waited for first.
 pub async fn ingest_and_extract(
     store: &Store,
     config: &Config,
     opts: IngestOptions,
     progress: &dyn Progress,
 ) -> Result<(IngestSummary, usize), IngestError> {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let llm = crate::engines::llm(config, store).unwrap_or_else(|e| {
         tracing::error!("{e}; using the offline engine");
         None

@@ -22,10 +22,11 @@ pub async fn interactive(
     use std::io::{BufRead, Write};
     let prompt = std::io::stdin().is_terminal();
     if prompt {
-        println!(
+        outln!(
             "#{} {}
 Ask about this insight (empty line to quit).",
-            entry.rank, entry.text
+            entry.rank,
+            entry.text
         );
     }
     let stdin = std::io::stdin();
@@ -33,7 +34,7 @@ Ask about this insight (empty line to quit).",
     let mut history: Vec<(String, String)> = Vec::new();
     loop {
         if prompt {
-            print!("> ");
+            out!("> ");
             std::io::stdout().flush()?;
         }
         let Some(line) = lines.next() else { break };
@@ -48,9 +49,9 @@ Ask about this insight (empty line to quit).",
             history.remove(0);
         }
         if out.json {
-            println!("{}", serde_json::to_string(&a)?);
+            outln!("{}", serde_json::to_string(&a)?);
         } else {
-            println!("{}\n", a.answer);
+            outln!("{}\n", a.answer);
         }
     }
     Ok(())

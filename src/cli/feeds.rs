@@ -18,14 +18,14 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             for url in urls {
                 let url = normalize_feed_location(&url)?;
                 if store.feed(&url)?.is_some() {
-                    println!("already subscribed: {url}");
+                    outln!("already subscribed: {url}");
                     continue;
                 }
                 store.put_feed(&Feed::new(&url, Utc::now()))?;
-                println!("added {url}");
+                outln!("added {url}");
             }
             store.flush()?;
-            println!("Run `podsift ingest` to fetch new episodes.");
+            outln!("Run `podsift ingest` to fetch new episodes.");
         }
         FeedsCommand::Rm { url } => {
             let url = normalize_feed_location(&url).unwrap_or(url);
@@ -33,7 +33,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
             }
             store.flush()?;
-            println!("removed {url} and its episodes");
+            outln!("removed {url} and its episodes");
         }
         FeedsCommand::Ls { out } => {
             let views = store
@@ -45,7 +45,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 return print_json(&views);
             }
             if views.is_empty() {
-                println!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
+                outln!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
             }
             for v in &views {
                 print_feed(v);
@@ -64,13 +64,13 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 }
             }
             store.flush()?;
-            println!(
+            outln!(
                 "imported {added} new feed(s) of {} listed in {}; run `podsift ingest` to fetch them",
                 listed.len(),
                 file.display()
             );
         }
-        FeedsCommand::Export => print!("{}", ingest::opml::export(&store.feeds()?)),
+        FeedsCommand::Export => out!("{}", ingest::opml::export(&store.feeds()?)),
     }
     Ok(())
 }

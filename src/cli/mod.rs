@@ -2,11 +2,15 @@
 //! the output for people and scripts, and the service's set-up. Library code lives in the other
 //! modules of src/.
 
+#[macro_use]
+mod out;
+mod admin;
 pub mod args;
 mod ask;
 mod demo;
 mod feeds;
 pub mod output;
+pub mod remote;
 pub mod service;
 mod stats;
 pub mod subs;
@@ -49,20 +53,34 @@ fn load_config_from(path: Option<&Path>, candidates: &[&str]) -> Result<Config> 
     Ok(config.with_env(source)?)
 }
 
-/// Runs the command the arguments name.
+/// Runs the command the arguments name. When a running service holds the store, the command is
+/// sent to it (`remote`) and its output printed here as if it ran here.
 pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
     let config = load_config(cli.config.as_deref())?;
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
     match cli.command {
-        Command::Feeds(cmd) => feeds::feeds(cmd, &open_store(&data)?),
+        Command::Demo => demo::demo(cli.data.filter(|_| data_given), &config).await,
+        Command::Run { demo } => run_service(&data, config, demo).await,
+        command => match Store::open(&data) {
+            Ok(store) => execute(command, &store, &config).await,
+            Err(podsift::store::StoreError::InUse { .. }) => remote::forward(&data).await,
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+/// Runs a command on an open store (here, or in the service for a remote command line).
+pub async fn execute(command: Command, store: &Store, config: &Config) -> Result<()> {
+    match command {
+        Command::Demo | Command::Run { .. } => bail!("`podsift demo` and `podsift run` start on their own"),
+        Command::Feeds(cmd) => feeds::feeds(cmd, store),
         Command::Ingest { force, out } => {
-            let store = open_store(&data)?;
             if store.feeds()?.is_empty() {
                 bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
             }
             let progress = ProgressOutput::new();
             let opts = IngestOptions { now: Utc::now(), force };
-            let (summary, insights) = podsift::pipeline::ingest_and_extract(&store, &config, opts, &progress).await?;
+            let (summary, insights) = podsift::pipeline::ingest_and_extract(store, config, opts, &progress).await?;
             progress.finish();
             if out.json {
                 print_json(&IngestView { summary, insights_extracted: insights })
@@ -72,58 +90,58 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             }
         }
         Command::Episodes { feed, since, out } => {
-            let store = open_store(&data)?;
             if let Some(f) = &feed {
                 if store.feed(f)?.is_none() {
                     bail!("no feed {f} is subscribed; `podsift feeds ls` lists them");
                 }
             }
-            let episodes = list_episodes(&store, feed.as_deref(), since)?;
+            let episodes = list_episodes(store, feed.as_deref(), since)?;
             if out.json {
                 print_json(&episodes)
             } else {
                 if episodes.is_empty() {
-                    println!("No episodes yet. Run `podsift ingest` after adding feeds.");
+                    outln!("No episodes yet. Run `podsift ingest` after adding feeds.");
                 }
                 for e in &episodes {
-                    println!("{}", episode_line(e));
+                    outln!("{}", episode_line(e));
                 }
                 Ok(())
             }
         }
         Command::Digest { date, out } => {
-            let store = open_store(&data)?;
             let now = Utc::now();
             let date = date.unwrap_or_else(|| digest::today(&config.digest, now));
-            let d = digest::build_or_get(&store, &config.digest, date, now)?;
+            let d = digest::build_or_get(store, &config.digest, date, now)?;
             if out.json {
                 print_json(&d)
             } else {
-                print!("{}", podsift::render::digest(&d, config.digest.size));
+                out!("{}", podsift::render::digest(&d, config.digest.size));
                 Ok(())
             }
         }
         Command::Ask { reference, question, out } => {
-            let store = open_store(&data)?;
-            let (_, entry) = podsift::ask::resolve(&store, &config.digest, &reference, Utc::now())?;
-            let answerer = make_answerer(&config, &store)?;
+            let (_, entry) = podsift::ask::resolve(store, &config.digest, &reference, Utc::now())?;
+            let answerer = make_answerer(config, store)?;
             match question {
                 Some(q) => {
-                    let a = podsift::ask::ask(&store, &config.ask, &entry, &q, answerer.as_ref(), &[]).await?;
+                    let a = podsift::ask::ask(store, &config.ask, &entry, &q, answerer.as_ref(), &[]).await?;
                     if out.json {
                         print_json(&a)
                     } else {
-                        println!("{}", a.answer);
+                        outln!("{}", a.answer);
                         Ok(())
                     }
                 }
-                None => ask::interactive(&store, &config, &entry, answerer.as_ref(), out).await,
+                None if out::capturing() => {
+                    bail!(
+                        "the service holds the store: give the question after the insight, e.g. podsift ask {reference} \"what exactly was said?\""
+                    )
+                }
+                None => ask::interactive(store, config, &entry, answerer.as_ref(), out).await,
             }
         }
-        Command::Demo => demo::demo(cli.data.filter(|_| data_given), &config).await,
-        Command::Run { demo } => run_service(&data, config, demo).await,
-        Command::Subs(cmd) => subs(cmd, &open_store(&data)?, &config),
-        Command::Stats { out } => stats::stats(&open_store(&data)?, out),
+        Command::Subs(cmd) => subs(cmd, store, config),
+        Command::Stats { out } => stats::stats(store, out),
     }
 }
 

@@ -22,24 +22,28 @@ pub fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
 }
 
+/// A feed's name for people: its title, or why it has none.
+pub fn feed_title(f: &Feed) -> &str {
+    match (&f.title, f.last_ok_at) {
+        (Some(t), _) => t,
+        (None, Some(_)) => "(untitled feed)",
+        (None, None) => "(not fetched yet)",
+    }
+}
+
 pub fn print_feed(v: &FeedView) {
     let f = &v.feed;
-    println!("{}", f.title.as_deref().unwrap_or("(not fetched yet)"));
-    println!("  {}", f.url);
+    outln!("{}", feed_title(f));
+    outln!("  {}", f.url);
     if f.fetch_url != f.url {
-        println!("  fetched from {}", f.fetch_url);
+        outln!("  fetched from {}", f.fetch_url);
     }
-    println!(
-        "  {} episode(s) · last fetch {} · last success {}",
-        v.episodes,
-        when(f.last_fetch_at),
-        when(f.last_ok_at)
-    );
+    outln!("  {} episode(s) · last fetch {} · last success {}", v.episodes, when(f.last_fetch_at), when(f.last_ok_at));
     if let Some(err) = &f.last_error {
-        println!("  last error ({} in a row): {err}", f.consecutive_failures);
+        outln!("  last error ({} in a row): {err}", f.consecutive_failures);
     }
     if let Some(next) = f.next_attempt_at {
-        println!("  next attempt {}", when(Some(next)));
+        outln!("  next attempt {}", when(Some(next)));
     }
 }
 
@@ -98,11 +102,11 @@ pub fn print_summary(s: &IngestSummary, insights: usize) {
         match &r.outcome {
             FeedOutcome::Fetched { warnings, .. } => {
                 for w in warnings {
-                    println!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
+                    outln!("warning: {}: {w}", r.title.as_deref().unwrap_or(&r.url));
                 }
             }
             FeedOutcome::Failed { error, next_attempt_at } => {
-                println!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
+                outln!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
             }
             _ => {}
         }
@@ -112,7 +116,7 @@ pub fn print_summary(s: &IngestSummary, insights: usize) {
     } else {
         s.transcripts.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect::<Vec<_>>().join(", ")
     };
-    println!(
+    outln!(
         "Feeds: {} fetched, {} unchanged, {} failed, {} backing off. New episodes: {}. Transcripts: {}{}. Candidate insights: {insights}.",
         s.feeds_fetched,
         s.feeds_unchanged,
@@ -125,7 +129,7 @@ pub fn print_summary(s: &IngestSummary, insights: usize) {
 }
 
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -70,10 +70,46 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
         eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
     }
     let answerer = make_answerer(&config, &store)?;
+    let admin = start_admin(data, &store, &config, shutdown.clone()).await?;
     let service = podsift::service::Service { adapters, inbound, answerer, shutdown };
-    podsift::service::run(store, config, service).await?;
+    let ran = podsift::service::run(store, config, service).await;
+    if admin {
+        super::remote::forget(data);
+    }
+    ran?;
     eprintln!("podsift: stopped cleanly");
     Ok(())
+}
+
+/// The admin listener (operator page, and the command line's way in while the store is held),
+/// named in a file beside the store. A taken port is a warning, not a reason to stop delivering.
+async fn start_admin(
+    data: &Path,
+    store: &Store,
+    config: &Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<bool> {
+    let bind = &config.service.admin_bind;
+    if bind.is_empty() {
+        return Ok(false);
+    }
+    let addr: std::net::SocketAddr = bind.parse().with_context(|| format!("service.admin_bind {bind:?}"))?;
+    let state = super::admin::AdminState::new(store.clone(), config.clone(), &addr)?;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(
+                "no admin listener: cannot listen on {bind} ({e}); set service.admin_bind to a free address"
+            );
+            return Ok(false);
+        }
+    };
+    let url = format!("http://{}", listener.local_addr()?);
+    super::remote::publish(data, &url)?;
+    tracing::info!("operator page on {url}/");
+    eprintln!("podsift: operator page on {url}/");
+    super::admin::serve(listener, state, shutdown);
+    Ok(true)
 }
 
 /// The answer writer the config asks for: an LLM's when one is configured, else the offline one.

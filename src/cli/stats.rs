@@ -16,10 +16,10 @@ pub fn stats(store: &Store, out: Output) -> Result<()> {
         return print_json(&map);
     }
     if days.is_empty() {
-        println!("No LLM use recorded (llm.base_url is not set, or nothing was processed yet).");
+        outln!("No LLM use recorded (llm.base_url is not set, or nothing was processed yet).");
     }
     for (day, u) in days {
-        println!(
+        outln!(
             "{day}: {} requests, {} tokens ({} prompt, {} completion), {} episodes, {} quotes dropped, {} offline fallbacks, {} transcriptions",
             u.requests,
             u.tokens(),

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use chrono::Utc;
 
 use podsift::config::Config;
+use podsift::deliver::Destination;
 use podsift::store::Store;
 
 use super::args::SubsCommand;
@@ -17,8 +18,21 @@ pub fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
     })
 }
 
+/// The latest digest delivery to `destination`: its day and what became of it.
+pub fn last_delivery(deliveries: &[podsift::deliver::Delivery], destination: &Destination) -> Option<String> {
+    use podsift::deliver::DeliveryState;
+    let d = deliveries.iter().filter(|d| &d.destination == destination).max_by_key(|d| d.date)?;
+    let what = match &d.state {
+        DeliveryState::Sent { at } => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+        DeliveryState::Pending => "pending".into(),
+        DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
+        DeliveryState::Failed { error } => format!("failed: {error}"),
+    };
+    Some(format!("{}: {what}", d.date))
+}
+
 pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
-    use podsift::deliver::{DeliveryState, Schedule, Subscription};
+    use podsift::deliver::{Schedule, Subscription};
     let existing = |d: &str| -> Result<Subscription> {
         let dest = destination_arg(d)?;
         store
@@ -32,30 +46,22 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 return print_json(&subs);
             }
             if subs.is_empty() {
-                println!(
+                outln!(
                     "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
                 );
             }
             let deliveries = store.deliveries()?;
             for s in &subs {
                 let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
-                println!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
+                outln!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
                 let platform = &s.destination.platform;
                 if !config.adapters.is_enabled(platform) {
-                    println!(
+                    outln!(
                         "    not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config"
                     );
                 }
-                if let Some(d) = deliveries.iter().filter(|d| d.destination == s.destination).max_by_key(|d| d.date) {
-                    let what = match &d.state {
-                        DeliveryState::Sent { at } => {
-                            format!("sent {}", at.format("%Y-%m-%d %H:%M UTC"))
-                        }
-                        DeliveryState::Pending => "pending".into(),
-                        DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
-                        DeliveryState::Failed { error } => format!("failed: {error}"),
-                    };
-                    println!("    last digest {}: {what}", d.date);
+                if let Some(last) = last_delivery(&deliveries, &s.destination) {
+                    outln!("    last digest {last}");
                 }
             }
         }
@@ -72,7 +78,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             sub.keywords = keywords;
             store.put_subscription(&sub)?;
             store.flush()?;
-            println!("subscribed {dest}: {}", sub.schedule.describe());
+            outln!("subscribed {dest}: {}", sub.schedule.describe());
         }
         SubsCommand::Rm { destination } => {
             let dest = destination_arg(&destination)?;
@@ -80,21 +86,21 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 bail!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions");
             }
             store.flush()?;
-            println!("unsubscribed {dest}");
+            outln!("unsubscribed {dest}");
         }
         SubsCommand::Pause { destination, reason } => {
             let mut s = existing(&destination)?;
             s.paused = Some(reason);
             store.put_subscription(&s)?;
             store.flush()?;
-            println!("paused {}", s.destination);
+            outln!("paused {}", s.destination);
         }
         SubsCommand::Resume { destination } => {
             let mut s = existing(&destination)?;
             s.paused = None;
             store.put_subscription(&s)?;
             store.flush()?;
-            println!("resumed {}", s.destination);
+            outln!("resumed {}", s.destination);
         }
     }
     Ok(())

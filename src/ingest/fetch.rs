@@ -289,14 +289,7 @@ fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError
     if e.is_timeout() {
         return FetchError::Timeout { url: url.to_string(), secs: timeout.as_secs() };
     }
-    // The innermost cause says the most ("connection refused", "dns error").
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        reason = s.to_string();
-        source = s.source();
-    }
-    FetchError::Network { url: url.to_string(), reason }
+    FetchError::Network { url: url.to_string(), reason: crate::http::root_cause(&e) }
 }
 
 #[cfg(test)]

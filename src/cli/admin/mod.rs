@@ -1,0 +1,250 @@
+//! The admin listener of `podsift run`: the API the command line uses while the service holds
+//! the store (`POST /api/cli` runs any command here and returns its output), and the operator
+//! page (`page.rs`). Loopback by default; a token (PODSIFT_ADMIN_TOKEN) is required whenever it
+//! is set, and must be set to listen beyond loopback. Forms carry a per-process token and are
+//! refused from other sites.
+
+mod page;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use podsift::config::Config;
+use podsift::http::{constant_time_eq, hex, hmac_sha256};
+use podsift::store::Store;
+
+use super::args::{Cli, Command};
+use super::out::capture;
+use super::remote::{RemoteCommand, RemoteOutput, TOKEN_ENV};
+
+const COOKIE: &str = "podsift_admin";
+
+#[derive(Clone)]
+pub struct AdminState {
+    store: Store,
+    config: Arc<Config>,
+    /// The admin token, when one is set: then every request must carry it.
+    token: Option<Arc<String>>,
+    /// The token every form of this process carries (a cross-site form cannot know it).
+    form_token: Arc<String>,
+}
+
+impl AdminState {
+    /// The state for `bind`, with the token from the environment. Beyond loopback a token is
+    /// required: anyone who reaches the port could otherwise run every command.
+    pub fn new(store: Store, config: Config, bind: &SocketAddr) -> Result<AdminState> {
+        let token = std::env::var(TOKEN_ENV).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if token.is_none() && !bind.ip().is_loopback() {
+            bail!(
+                "service.admin_bind {bind} listens beyond loopback: set {TOKEN_ENV} to a long random string, or bind it to 127.0.0.1"
+            );
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness for the admin page's form token: {e}"))?;
+        Ok(AdminState {
+            store,
+            config: Arc::new(config),
+            token: token.map(Arc::new),
+            form_token: Arc::new(hex(&hmac_sha256(&key, b"podsift admin form"))),
+        })
+    }
+
+    /// The cookie value that proves a browser gave the token once (never the token itself).
+    fn session(&self, token: &str) -> String {
+        hex(&hmac_sha256(token.as_bytes(), b"podsift admin session"))
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.token else { return true };
+        let get = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if let Some(bearer) = get(header::AUTHORIZATION).strip_prefix("Bearer ") {
+            return constant_time_eq(bearer.trim().as_bytes(), token.as_bytes());
+        }
+        let session = self.session(token);
+        get(header::COOKIE)
+            .split(';')
+            .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
+            .any(|v| constant_time_eq(v.as_bytes(), session.as_bytes()))
+    }
+
+    /// A form post is accepted only with this process's form token and not from another site.
+    fn form_ok(&self, headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+        let get = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        if get("sec-fetch-site").is_some_and(|s| s == "cross-site") {
+            return false;
+        }
+        if let (Some(origin), Some(host)) = (get("origin"), get("host")) {
+            if origin.split("://").nth(1) != Some(host) {
+                return false;
+            }
+        }
+        let given = form.get("form_token").map(String::as_str).unwrap_or("");
+        constant_time_eq(given.as_bytes(), self.form_token.as_bytes())
+    }
+}
+
+pub fn router(state: AdminState) -> axum::Router {
+    axum::Router::new()
+        .route("/", get(page::show))
+        .route("/login", get(login_form).post(login))
+        .route("/feeds", post(add_feed))
+        .route("/ingest", post(ingest_now))
+        .route("/subs/resume", post(resume))
+        .route("/api/cli", post(api_cli))
+        .with_state(state)
+}
+
+fn refused() -> Response {
+    (StatusCode::UNAUTHORIZED, "podsift admin: the admin token is missing or wrong").into_response()
+}
+
+/// Runs a command line as if typed here, with its output kept. On its own blocking thread: the
+/// commands print and hold progress state that need not be shared across tasks.
+async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
+    let cli = match <Cli as clap::Parser>::try_parse_from(std::iter::once("podsift".to_string()).chain(args)) {
+        Ok(cli) => cli,
+        // --help and --version are output, not errors.
+        Err(e) if !e.use_stderr() => return RemoteOutput { output: e.to_string(), error: None },
+        Err(e) => return RemoteOutput { output: String::new(), error: Some(e.to_string()) },
+    };
+    if matches!(cli.command, Command::Run { .. } | Command::Demo) {
+        let error =
+            "podsift is already running on this store; `podsift run` and `podsift demo` need a store of their own";
+        return RemoteOutput { output: String::new(), error: Some(error.into()) };
+    }
+    let (store, config) = (state.store.clone(), state.config.clone());
+    let handle = tokio::runtime::Handle::current();
+    let done = tokio::task::spawn_blocking(move || {
+        handle.block_on(capture(async { super::execute(cli.command, &store, &config).await }))
+    })
+    .await;
+    match done {
+        Ok((output, Ok(()))) => RemoteOutput { output, error: None },
+        Ok((output, Err(e))) => RemoteOutput { output, error: Some(format!("{e:#}")) },
+        Err(e) => RemoteOutput { output: String::new(), error: Some(format!("the command stopped: {e}")) },
+    }
+}
+
+async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !s.authorized(&headers) {
+        return refused();
+    }
+    // JSON only: a browser cannot send it from another site without asking first.
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !json.starts_with("application/json") {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the command as application/json").into_response();
+    }
+    let Ok(command) = serde_json::from_slice::<RemoteCommand>(&body) else {
+        return (StatusCode::BAD_REQUEST, "expected {\"args\": [\"feeds\", \"ls\"]}").into_response();
+    };
+    tracing::info!(command = command.args.first().map(String::as_str).unwrap_or(""), "command from the command line");
+    axum::Json(run_args(&s, command.args).await).into_response()
+}
+
+/// After a form: back to the page, with what happened.
+fn back(message: &str) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", message).finish();
+    Redirect::to(&format!("/?{query}")).into_response()
+}
+
+async fn form_command(
+    s: &AdminState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    args: Vec<String>,
+) -> Response {
+    if !s.authorized(headers) {
+        return refused();
+    }
+    if !s.form_ok(headers, form) {
+        return (StatusCode::FORBIDDEN, "podsift admin: the form is stale or from another site; reload the page")
+            .into_response();
+    }
+    let done = run_args(s, args).await;
+    let message = match done.error {
+        Some(e) => format!("{}error: {e}", done.output),
+        None => done.output,
+    };
+    back(message.trim())
+}
+
+async fn add_feed(
+    State(s): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let url = form.get("url").map(|u| u.trim().to_string()).unwrap_or_default();
+    if url.is_empty() {
+        return back("error: give the feed's address");
+    }
+    form_command(&s, &headers, &form, vec!["feeds".into(), "add".into(), url]).await
+}
+
+async fn resume(
+    State(s): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let destination = form.get("destination").cloned().unwrap_or_default();
+    form_command(&s, &headers, &form, vec!["subs".into(), "resume".into(), destination]).await
+}
+
+/// An ingest can take minutes: started here, its outcome shows in the feeds' health.
+async fn ingest_now(
+    State(s): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !s.authorized(&headers) {
+        return refused();
+    }
+    if !s.form_ok(&headers, &form) {
+        return (StatusCode::FORBIDDEN, "podsift admin: the form is stale or from another site; reload the page")
+            .into_response();
+    }
+    let state = s.clone();
+    tokio::spawn(async move {
+        let done = run_args(&state, vec!["ingest".into()]).await;
+        match done.error {
+            None => tracing::info!("ingest from the operator page: {}", done.output.trim()),
+            Some(e) => tracing::warn!("ingest from the operator page failed: {e}"),
+        }
+    });
+    back("Ingest started: the feeds below show its progress when you reload.")
+}
+
+async fn login_form(State(s): State<AdminState>) -> Response {
+    if s.token.is_none() {
+        return Redirect::to("/").into_response();
+    }
+    Html(page::login(None).into_string()).into_response()
+}
+
+async fn login(State(s): State<AdminState>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let Some(token) = &s.token else { return Redirect::to("/").into_response() };
+    let given = form.get("token").map(|t| t.trim()).unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        return (StatusCode::UNAUTHORIZED, Html(page::login(Some("That is not the admin token.")).into_string()))
+            .into_response();
+    }
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", s.session(token));
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// Serves the admin router on `listener` until `shutdown` turns true.
+pub fn serve(listener: tokio::net::TcpListener, state: AdminState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let graceful = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router(state)).with_graceful_shutdown(graceful).await {
+            tracing::error!("admin listener stopped: {e}");
+        }
+    });
+}

@@ -1,0 +1,92 @@
+//! The command line while `podsift run` holds the store: the service names its admin address in
+//! a small file beside the store, and the command goes there and its output comes back, so every
+//! command works (and takes effect at once) without stopping deliveries.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+
+/// The file in the store's directory that names a running service's admin address.
+pub const ADDRESS_FILE: &str = "podsift-admin.json";
+/// The admin token: required by the service beyond loopback, sent by the command line when set.
+pub const TOKEN_ENV: &str = "PODSIFT_ADMIN_TOKEN";
+
+#[derive(Serialize, Deserialize)]
+pub struct Address {
+    pub url: String,
+    pub pid: u32,
+}
+
+/// What the command line sends: its arguments, as typed.
+#[derive(Serialize, Deserialize)]
+pub struct RemoteCommand {
+    pub args: Vec<String>,
+}
+
+/// What comes back: the output, and the error when the command failed.
+#[derive(Serialize, Deserialize)]
+pub struct RemoteOutput {
+    pub output: String,
+    pub error: Option<String>,
+}
+
+pub fn address_file(data: &Path) -> PathBuf {
+    data.join(ADDRESS_FILE)
+}
+
+/// Names the service's admin address for command lines; removed again by [`forget`].
+pub fn publish(data: &Path, url: &str) -> Result<()> {
+    let address = Address { url: url.to_string(), pid: std::process::id() };
+    std::fs::write(address_file(data), serde_json::to_vec(&address)?)
+        .with_context(|| format!("cannot write {}", address_file(data).display()))
+}
+
+pub fn forget(data: &Path) {
+    let _ = std::fs::remove_file(address_file(data));
+}
+
+/// Sends this process's command line to the service that holds the store in `data`, prints
+/// its output, and fails when the command failed there.
+pub async fn forward(data: &Path) -> Result<()> {
+    let file = address_file(data);
+    let in_use = format!("the store in {} is in use by another podsift process", data.display());
+    let Ok(text) = std::fs::read(&file) else {
+        bail!(
+            "{in_use}, which takes no commands (it names no admin address in {}); stop it and try again, or restart it with service.admin_bind set",
+            file.display()
+        );
+    };
+    let address: Address =
+        serde_json::from_slice(&text).with_context(|| format!("{} is unreadable", file.display()))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // No overall timeout: an ingest sent to the service takes as long as the feeds do.
+    let client = podsift::http::client(std::time::Duration::from_secs(5), None).map_err(anyhow::Error::msg)?;
+    let mut request = client.post(format!("{}/api/cli", address.url)).json(&RemoteCommand { args });
+    if let Ok(token) = std::env::var(TOKEN_ENV) {
+        request = request.bearer_auth(token.trim());
+    }
+    let response = request.send().await.map_err(|e| {
+        anyhow!(
+            "{in_use} (pid {}), but its admin address {} does not answer ({}); if it is starting or stopping, try again in a moment",
+            address.pid,
+            address.url,
+            podsift::http::root_cause(&e)
+        )
+    })?;
+    match response.status().as_u16() {
+        200 => {}
+        401 => {
+            bail!("the running podsift refused the command: {TOKEN_ENV} is missing or wrong; set it to the service's")
+        }
+        code => {
+            bail!("the running podsift answered {code} to the command: {}", response.text().await.unwrap_or_default())
+        }
+    }
+    let reply: RemoteOutput = response.json().await.context("the running podsift sent an unreadable reply")?;
+    out!("{}", reply.output);
+    match reply.error {
+        Some(e) => Err(anyhow!(e)),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,245 @@
+//! Operating podsift while it runs: the command line beside a child `podsift run` (every command
+//! goes to the service through its admin address and takes effect at once), the admin token
+//! beyond loopback, and the operator page (escaping, forms and their cross-site refusal).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use chrono::Utc;
+use podsift::config::Config;
+use podsift::ingest::Quiet;
+use podsift::model::Feed;
+use podsift::store::Store;
+
+const EVIL: &str = "<script>alert('owned')</script> Evil FM";
+
+fn podsift(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_podsift"));
+    c.arg("--data").arg(data).args(args).env_remove("PODSIFT_CONFIG").env_remove("PODSIFT_ADMIN_TOKEN");
+    c.env_remove("OPENAI_BASE_URL").current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "failed: {out}\n{err}");
+    out.into_owned()
+}
+
+fn failed(o: &Output) -> String {
+    assert!(!o.status.success(), "succeeded: {}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A store with the demo's episodes, a feed whose title is a script, one subscription and
+/// today's digest.
+async fn seeded(data: &Path) {
+    let store = Store::open(data).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), Utc::now(), &Quiet).await.unwrap();
+    let mut evil = Feed::new("http://127.0.0.1:9/evil.xml", Utc::now());
+    evil.title = Some(EVIL.into());
+    evil.last_error = Some("HTTP 500 <b>bold</b>".into());
+    store.put_feed(&evil).unwrap();
+    common::subscribe_due(&store, podsift::deliver::Destination::parse("console:local").unwrap(), 600);
+    // Today's digest exists, so the page shows it with the platform previews.
+    let config = Config::default();
+    let today = podsift::insight::digest::today(&config.digest, Utc::now());
+    podsift::insight::digest::build_or_get(&store, &config.digest, today, Utc::now()).unwrap();
+    store.flush().unwrap();
+}
+
+fn config(dir: &Path, admin_bind: &str) -> std::path::PathBuf {
+    let path = dir.join("podsift.toml");
+    let text = format!(
+        "[service]\nbind = \"127.0.0.1:0\"\nadmin_bind = \"{admin_bind}\"\ntick_seconds = 1\ningest_every_minutes = 600\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn admin_url(data: &Path) -> String {
+    let file = data.join("podsift-admin.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    v["url"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_beside_a_running_service_and_takes_effect_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    let cfg = config(dir.path(), "127.0.0.1:0");
+    let mut run = common::podsift_run(&data, &cfg, &[]);
+    let admin = admin_url(&data);
+    let cli = |args: &[&str]| podsift(&data, args, &[]);
+    let page = || async { reqwest::get(format!("{admin}/")).await.unwrap().text().await.unwrap() };
+
+    let feed = format!("{}/../shared/fixtures/feeds/podcastparser_no_guid.rss", env!("CARGO_MANIFEST_DIR"));
+    let added = ok(&cli(&["feeds", "add", &feed]));
+    assert!(added.contains("added"), "{added}");
+    assert!(ok(&cli(&["feeds", "ls"])).contains("podcastparser_no_guid.rss"));
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli(&["feeds", "ls", "--json"]))).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|f| f["url"].as_str().unwrap().ends_with("no_guid.rss")));
+    assert!(page().await.contains("podcastparser_no_guid.rss"), "the service does not see the new feed");
+
+    let ingested = ok(&cli(&["ingest", "--json"]));
+    let summary: serde_json::Value = serde_json::from_str(&ingested).unwrap();
+    assert!(summary["feeds_fetched"].as_u64().unwrap() >= 1, "{summary}");
+    assert!(ok(&cli(&["episodes"])).lines().count() > 8);
+
+    ok(&cli(&["subs", "add", "console:second", "--time", "07:15", "--tz", "Europe/Berlin"]));
+    ok(&cli(&["subs", "pause", "console:second"]));
+    let subs = ok(&cli(&["subs", "ls"]));
+    assert!(subs.contains("console:second  07:15 Europe/Berlin  paused"), "{subs}");
+    let shown = page().await;
+    assert!(shown.contains("console:second") && shown.contains("paused"), "the page misses the new subscription");
+    ok(&cli(&["subs", "resume", "console:second"]));
+    assert!(ok(&cli(&["subs", "ls"])).contains("console:second  07:15 Europe/Berlin  active"));
+
+    let digest: serde_json::Value = serde_json::from_str(&ok(&cli(&["digest", "--json"]))).unwrap();
+    assert_eq!(digest["insights"].as_array().unwrap().len(), 5);
+    let answer = ok(&cli(&["ask", "1", "what exactly was said?"]));
+    assert!(!answer.trim().is_empty());
+    assert!(failed(&cli(&["ask", "1"])).contains("give the question after the insight"));
+    assert!(failed(&cli(&["feeds", "rm", "https://nowhere.example/x"])).contains("error:"));
+    let help = ok(&cli(&["feeds", "--help"]));
+    assert!(help.contains("Usage"), "{help}");
+
+    assert!(common::stop(&mut run.child));
+    assert!(!data.join("podsift-admin.json").exists(), "the address file outlived the service");
+    // The store is free again: commands open it themselves, and a stale address file is ignored.
+    std::fs::write(data.join("podsift-admin.json"), r#"{"url":"http://127.0.0.1:9","pid":1}"#).unwrap();
+    assert!(ok(&cli(&["subs", "ls"])).contains("console:second"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_loopback_the_admin_token_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    let cfg = config(dir.path(), "0.0.0.0:0");
+    let refused = podsift(&data, &["--config", cfg.to_str().unwrap(), "run"], &[]);
+    let err = failed(&refused);
+    assert!(err.contains("listens beyond loopback: set PODSIFT_ADMIN_TOKEN"), "{err}");
+
+    let token = "s3cret-admin-token-0123456789";
+    let mut run = common::podsift_run(&data, &cfg, &[("PODSIFT_ADMIN_TOKEN", token)]);
+    let none = failed(&podsift(&data, &["feeds", "ls"], &[]));
+    assert!(none.contains("PODSIFT_ADMIN_TOKEN is missing or wrong"), "{none}");
+    let wrong = failed(&podsift(&data, &["subs", "add", "console:x"], &[("PODSIFT_ADMIN_TOKEN", "guess")]));
+    assert!(wrong.contains("PODSIFT_ADMIN_TOKEN is missing or wrong"), "{wrong}");
+    assert!(ok(&podsift(&data, &["subs", "ls"], &[("PODSIFT_ADMIN_TOKEN", token)])).contains("console:local"));
+    assert!(!ok(&podsift(&data, &["subs", "ls"], &[("PODSIFT_ADMIN_TOKEN", token)])).contains("console:x"));
+
+    // The page asks a browser for the token, then keeps a session cookie that is not the token.
+    let admin = admin_url(&data);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = client.get(format!("{admin}/")).send().await.unwrap();
+    assert_eq!(page.headers()["location"], "/login");
+    let bad = client
+        .post(format!("{admin}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("token", "guess")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let good = client
+        .post(format!("{admin}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("token", token)]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = good.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(!cookie.contains(token));
+    let page = client.get(format!("{admin}/")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("console:local"));
+    assert!(common::stop(&mut run.child));
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn form_token(page: &str) -> String {
+    let at = page.find("name=\"form_token\" value=\"").unwrap() + "name=\"form_token\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    let cfg = config(dir.path(), "127.0.0.1:0");
+    let mut run = common::podsift_run(&data, &cfg, &[]);
+    let admin = admin_url(&data);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = client.get(format!("{admin}/")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("<script>alert"), "a feed's title ran as a script");
+    assert!(page.contains("&lt;script&gt;alert('owned')&lt;/script&gt; Evil FM"), "the title is not shown as text");
+    assert!(page.contains("HTTP 500 &lt;b&gt;bold&lt;/b&gt;"));
+    assert!(page.contains("id=\"digest-list\"") && page.contains("How Telegram shows it"));
+    assert!(page.contains("console:local"));
+
+    let token = form_token(&page);
+    let feed = format!("{}/../shared/fixtures/feeds/podcastparser_no_guid.rss", env!("CARGO_MANIFEST_DIR"));
+    let no_token = client
+        .post(format!("{admin}/feeds"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("url", feed.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    let cross_site = client
+        .post(format!("{admin}/feeds"))
+        .header("origin", "https://attacker.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("url", feed.as_str()), ("form_token", token.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let added = client
+        .post(format!("{admin}/feeds"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("url", feed.as_str()), ("form_token", token.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 303);
+    let back = added.headers()["location"].to_str().unwrap().to_string();
+    let page = client.get(format!("{admin}{back}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("added ") && page.contains("podcastparser_no_guid.rss"), "{page}");
+
+    let ingest = client
+        .post(format!("{admin}/ingest"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("form_token", token.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ingest.status(), 303);
+    // The new feed's row: its episode count, once the ingest has stored them.
+    let row = "podcastparser_no_guid.rss</small></td><td>";
+    let episodes = |page: &str| page.split(row).nth(1).and_then(|r| r.split('<').next()).unwrap_or("").to_string();
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = client.get(format!("{admin}/")).send().await.unwrap().text().await.unwrap();
+        if episodes(&page) != "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(episodes(&page), "1", "the ingest started from the page never fetched the new feed: {page}");
+    assert!(common::stop(&mut run.child));
+}
