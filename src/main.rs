@@ -15,6 +15,12 @@ fn main() -> std::process::ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     podsift::ensure_tls_provider();
+    // Secrets and settings from .env (or --env-file) before the arguments are read, so that
+    // PODSIFT_DATA_DIR and friends in it count; variables already in the environment win.
+    if let Err(e) = load_env_file(std::env::args_os()) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -25,16 +31,16 @@ fn main() -> std::process::ExitCode {
     let data_given = matches.value_source("data") == Some(clap::parser::ValueSource::CommandLine);
     // The service tells the operator what it does; one-shot commands speak only of problems.
     let default_log = if matches!(cli.command, Command::Run { .. }) { "warn,podsift=info" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
-        )
-        .with_writer(std::io::stderr)
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    if std::env::var("PODSIFT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        // One JSON object a line, for log shippers.
+        logs.json().flatten_event(true).init();
+    } else {
         // Colour codes only for a person at a terminal, never into log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -48,5 +54,26 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Reads `--env-file FILE` (which must exist) or `./.env` (when present) into the environment,
+/// without replacing what is already set.
+fn load_env_file(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), String> {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let named = args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--env-file") {
+        Some("") => args.get(i + 1).cloned(),
+        Some(rest) => rest.strip_prefix('=').map(str::to_string),
+        None => None,
+    });
+    match named {
+        Some(path) => dotenvy::from_path(&path).map_err(|e| {
+            format!("cannot read the environment file {path}: {e} (--env-file names a file of KEY=value lines)")
+        }),
+        None => match dotenvy::from_path(".env") {
+            Ok(_) => Ok(()),
+            Err(e) if e.not_found() => Ok(()),
+            Err(e) => Err(format!("cannot read .env: {e} (it holds KEY=value lines; see .env.example)")),
+        },
     }
 }

@@ -112,7 +112,13 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
             _ = tick_every.tick() => {
                 let work = async {
                     match deliverer.tick(Utc::now()).await {
-                        Ok(s) if s != Default::default() => tracing::info!(?s, "delivery tick"),
+                        Ok(s) if s != Default::default() => tracing::info!(
+                            delivered = s.delivered,
+                            failed = s.failed,
+                            skipped = s.skipped,
+                            paused = s.paused,
+                            "delivery tick"
+                        ),
                         Ok(_) => {}
                         Err(e) => tracing::error!("delivery tick failed: {e}"),
                     }

@@ -385,3 +385,46 @@ fn podsift_log_sets_the_log_filter_and_logs_carry_no_colour_codes_into_files() {
     assert!(!debug.contains('\u{1b}'), "colour codes in a log that is not a terminal: {debug:?}");
     assert!(!run(None).contains("DEBUG"));
 }
+
+/// `.env` in the working directory is read at start (what is already set wins), `--env-file`
+/// names another, a missing one is a one-line error, and PODSIFT_LOG_FORMAT=json gives one JSON
+/// object a log line.
+#[test]
+fn the_env_file_is_read_and_logs_can_be_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "PODSIFT_DATA_DIR=./from-dotenv\nPODSIFT_LOG=info\nPODSIFT_LOG_FORMAT=json\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("other.env"), "PODSIFT_DATA_DIR=./from-other\n").unwrap();
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_podsift"));
+        c.args(args).current_dir(dir.path());
+        for k in ["PODSIFT_DATA_DIR", "PODSIFT_LOG", "PODSIFT_LOG_FORMAT", "PODSIFT_CONFIG", "PODSIFT_ADMIN_TOKEN"] {
+            c.env_remove(k);
+        }
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let added = run(&["feeds", "add", "http://127.0.0.1:9/feed.xml"], &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(dir.path().join("from-dotenv").is_dir(), "PODSIFT_DATA_DIR from .env was not used");
+
+    let ingest = run(&["ingest"], &[]);
+    let logs: Vec<serde_json::Value> =
+        stderr(&ingest).lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(logs.iter().any(|l| l["feed"] == "http://127.0.0.1:9/feed.xml" && l["level"] == "INFO"), "{logs:?}");
+
+    let set = run(&["feeds", "add", "http://127.0.0.1:9/b.xml"], &[("PODSIFT_DATA_DIR", "./from-env")]);
+    assert!(set.status.success());
+    assert!(dir.path().join("from-env").is_dir(), "the environment did not win over .env");
+    let other = run(&["--env-file", "other.env", "feeds", "add", "http://127.0.0.1:9/c.xml"], &[]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert!(dir.path().join("from-other").is_dir());
+    let missing = run(&["--env-file", "nope.env", "feeds", "ls"], &[]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("cannot read the environment file nope.env"), "{}", stderr(&missing));
+}

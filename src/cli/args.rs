@@ -14,6 +14,9 @@ pub struct Cli {
     /// Configuration file [default: config/podsift.toml when present]
     #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Environment file read at start; variables already set win [default: .env when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -203,6 +203,7 @@ mod tests {
             include_str!("../../src/adapters/discord/mod.rs"),
             include_str!("../../src/adapters/slack/mod.rs"),
             include_str!("../../src/adapters/slack/socket.rs"),
+            include_str!("remote.rs"),
             include_str!("../../src/llm/mod.rs"),
             include_str!("../../src/adapters/discord/inbound.rs"),
         ]
