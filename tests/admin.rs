@@ -80,8 +80,9 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     let cli = |args: &[&str]| podsift(&data, args, &[]);
     let page = || async { reqwest::get(format!("{admin}/")).await.unwrap().text().await.unwrap() };
 
-    let feed = format!("{}/../shared/fixtures/feeds/podcastparser_no_guid.rss", env!("CARGO_MANIFEST_DIR"));
-    let added = ok(&cli(&["feeds", "add", &feed]));
+    // A relative path, as typed in the command line's own directory (the service runs elsewhere).
+    let feed = "../shared/fixtures/feeds/podcastparser_no_guid.rss";
+    let added = ok(&cli(&["feeds", "add", feed]));
     assert!(added.contains("added"), "{added}");
     assert!(ok(&cli(&["feeds", "ls"])).contains("podcastparser_no_guid.rss"));
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli(&["feeds", "ls", "--json"]))).unwrap();
@@ -241,5 +242,144 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(episodes(&page), "1", "the ingest started from the page never fetched the new feed: {page}");
+    assert!(common::stop(&mut run.child));
+}
+
+/// A WebDriver session in headless Chromium (chromedriver), spoken to over its HTTP API.
+struct Browser {
+    driver: std::process::Child,
+    base: String,
+    session: String,
+    client: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let have =
+            |c: &str| Command::new("sh").args(["-c", &format!("command -v {c}")]).output().unwrap().status.success();
+        if !have("chromium") || !have("chromedriver") {
+            let script = format!("{}/.ci/ensure-chromium", env!("CARGO_MANIFEST_DIR"));
+            let status = Command::new(&script).status().unwrap();
+            assert!(status.success(), "Chromium is missing and {script} could not install it");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,2000",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let created: serde_json::Value =
+            client.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).into();
+        Browser { driver, base, session, client, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.client.request(method.clone(), url);
+        if method != reqwest::Method::GET {
+            request = request.json(&body);
+        }
+        let v: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"]["error"].is_null(), "WebDriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", serde_json::json!({"url": url})).await;
+    }
+
+    /// Runs JavaScript in the page and returns its value (reading the rendered DOM).
+    async fn eval(&self, script: &str) -> serde_json::Value {
+        self.call(reqwest::Method::POST, "/execute/sync", serde_json::json!({"script": script, "args": []})).await
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .call(reqwest::Method::POST, "/element", serde_json::json!({"using": "css selector", "value": css}))
+            .await;
+        found.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The page in a real browser: the feeds, today's digest and the subscriptions are on it, a
+/// script in a podcast title is text and runs nowhere, and adding a feed through the form works.
+/// The screenshot is kept as target/admin-page.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    let cfg = config(dir.path(), "127.0.0.1:0");
+    let mut run = common::podsift_run(&data, &cfg, &[]);
+    let admin = admin_url(&data);
+    let browser = Browser::start().await;
+    browser.go(&format!("{admin}/")).await;
+
+    let feeds = browser.eval("return document.querySelector('#feed-table').innerText").await;
+    let feeds = feeds.as_str().unwrap();
+    assert!(feeds.contains("Brain Science") && feeds.contains("Go Time"), "{feeds}");
+    assert!(feeds.contains(EVIL), "the script title is not shown as text: {feeds}");
+    assert_eq!(browser.eval("return document.scripts.length").await, 0, "a feed's title became a script");
+    assert_eq!(browser.eval("return document.querySelectorAll('#digest-list li').length").await, 5);
+    let subs = browser.eval("return [...document.querySelectorAll('table.subs')].map(t => t.innerText).join()").await;
+    assert!(subs.as_str().unwrap().contains("console:local"), "{subs}");
+
+    let feed = format!("{}/../shared/fixtures/feeds/podcastparser_no_guid.rss", env!("CARGO_MANIFEST_DIR"));
+    let input = browser.element("input[name=url]").await;
+    browser.call(reqwest::Method::POST, &format!("/element/{input}/value"), serde_json::json!({"text": feed})).await;
+    let add = browser.element("form[action='/feeds'] button").await;
+    browser.call(reqwest::Method::POST, &format!("/element/{add}/click"), serde_json::json!({})).await;
+    let mut message = serde_json::Value::Null;
+    for _ in 0..50 {
+        message = browser.eval("const m = document.querySelector('.msg'); return m && m.innerText").await;
+        if message.is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(message.as_str().unwrap_or("").contains("added file://"), "{message}");
+    let feeds = browser.eval("return document.querySelector('#feed-table').innerText").await;
+    assert!(feeds.as_str().unwrap().contains("podcastparser_no_guid.rss"));
+
+    let png = browser.call(reqwest::Method::GET, "/screenshot", serde_json::Value::Null).await;
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("admin-page.png"), png).unwrap();
     assert!(common::stop(&mut run.child));
 }

@@ -378,6 +378,7 @@ async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_pod
 
     s.fake.socket_send(envelope("env-sub", "slash_commands", fields("subscribe 07:45 UTC")));
     wait_for("the subscription", || s.store.subscription(&destination(TEAM, CHANNEL).key()).unwrap().is_some()).await;
+    wait_for("the acknowledgement", || s.fake.ack("env-sub").is_some()).await;
     let ack = s.fake.ack("env-sub").unwrap();
     assert!(ack["payload"]["text"].is_null(), "a command that worked is acknowledged without text: {ack}");
     wait_for("the confirmation", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
@@ -392,7 +393,7 @@ async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_pod
     let answer = s.fake.posted(CHANNEL)[6].body.clone();
     assert_eq!(answer["thread_ts"], third_ts.as_str());
     assert!(answer["text"].as_str().unwrap().starts_with("About #3"), "{answer}");
-    assert!(s.fake.ack("env-q").is_some());
+    wait_for("the acknowledgement", || s.fake.ack("env-q").is_some()).await;
     // Slack re-sends an event it thinks was lost, in a new envelope: taken once.
     s.fake.socket_send(envelope("env-q-again", "events_api", event));
     wait_for("the second acknowledgement", || s.fake.ack("env-q-again").is_some()).await;
@@ -421,7 +422,7 @@ async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_pod
         s.fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == second_ts.as_str())
     })
     .await;
-    assert!(s.fake.ack("env-click").is_some() && s.fake.ack("env-submit").is_some());
+    wait_for("the acknowledgements", || s.fake.ack("env-click").is_some() && s.fake.ack("env-submit").is_some()).await;
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 
     let open = s.fake.sockets_open();
@@ -542,7 +543,7 @@ async fn socket_mode_through_podsift_run() {
         fake.posted(CHANNEL).iter().any(|m| m.body["thread_ts"] == first_ts.as_str())
     })
     .await;
-    assert!(fake.ack("run-1").is_some());
+    wait_for("the acknowledgement", || fake.ack("run-1").is_some()).await;
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
     wait_for("the connections to close", || fake.sockets_open() == 0).await;

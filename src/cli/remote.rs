@@ -46,6 +46,22 @@ pub fn forget(data: &Path) {
     let _ = std::fs::remove_file(address_file(data));
 }
 
+/// The service runs in another directory: local files named to `feeds add` and `feeds import`
+/// are named to it by their absolute paths.
+fn absolute_paths(mut args: Vec<String>) -> Vec<String> {
+    let Some(at) = args.windows(2).position(|w| w[0] == "feeds" && (w[1] == "add" || w[1] == "import")) else {
+        return args;
+    };
+    for arg in args.iter_mut().skip(at + 2).filter(|a| !a.starts_with('-') && !a.contains("://")) {
+        if let Ok(path) = std::path::absolute(&*arg) {
+            if path.exists() {
+                *arg = path.to_string_lossy().into_owned();
+            }
+        }
+    }
+    args
+}
+
 /// Sends this process's command line to the service that holds the store in `data`, prints
 /// its output, and fails when the command failed there.
 pub async fn forward(data: &Path) -> Result<()> {
@@ -59,7 +75,7 @@ pub async fn forward(data: &Path) -> Result<()> {
     };
     let address: Address =
         serde_json::from_slice(&text).with_context(|| format!("{} is unreadable", file.display()))?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = absolute_paths(std::env::args().skip(1).collect());
     // No overall timeout: an ingest sent to the service takes as long as the feeds do.
     let client = podsift::http::client(std::time::Duration::from_secs(5), None).map_err(anyhow::Error::msg)?;
     let mut request = client.post(format!("{}/api/cli", address.url)).json(&RemoteCommand { args });

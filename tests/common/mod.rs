@@ -265,8 +265,8 @@ pub struct Running {
     pub addr: String,
 }
 
-/// Starts `podsift --data DATA --config CONFIG run` with `envs` set, and waits (up to 30 s) for
-/// the address it serves.
+/// Starts `podsift --data DATA --config CONFIG run` with `envs` set, in the directory that holds
+/// DATA (not the tests' own), and waits (up to 30 s) for the address it serves.
 pub fn podsift_run(data: &std::path::Path, config: &std::path::Path, envs: &[(&str, &str)]) -> Running {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
@@ -277,6 +277,7 @@ pub fn podsift_run(data: &std::path::Path, config: &std::path::Path, envs: &[(&s
         .arg("--config")
         .arg(config)
         .arg("run")
+        .current_dir(data.parent().unwrap_or(data))
         .env_remove("PODSIFT_BIND")
         .env_remove("OPENAI_BASE_URL")
         .stdin(Stdio::null())
