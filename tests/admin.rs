@@ -187,7 +187,7 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
     let page = client.get(format!("{admin}/")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<script>alert"), "a feed's title ran as a script");
     assert!(page.contains("&lt;script&gt;alert('owned')&lt;/script&gt; Evil FM"), "the title is not shown as text");
-    assert!(page.contains("HTTP 500 &lt;b&gt;bold&lt;/b&gt;"));
+    assert!(!page.contains("<b>bold</b>"), "a feed's error was not escaped");
     assert!(page.contains("id=\"digest-list\"") && page.contains("How Telegram shows it"));
     assert!(page.contains("console:local"));
 
@@ -221,6 +221,21 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
     let back = added.headers()["location"].to_str().unwrap().to_string();
     let page = client.get(format!("{admin}{back}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("added ") && page.contains("podcastparser_no_guid.rss"), "{page}");
+
+    // A paused subscription is resumed from the page.
+    ok(&podsift(&data, &["subs", "pause", "console:local", "--reason", "testing"], &[]));
+    let page = client.get(format!("{admin}/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("paused: testing") && page.contains("action=\"/subs/resume\""));
+    let resumed = client
+        .post(format!("{admin}/subs/resume"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("destination", "console:local"), ("form_token", token.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 303);
+    let ls = ok(&podsift(&data, &["subs", "ls"], &[]));
+    assert!(ls.lines().any(|l| l.starts_with("console:local") && l.contains("active")), "{ls}");
 
     let ingest = client
         .post(format!("{admin}/ingest"))
