@@ -29,6 +29,40 @@ pub struct Config {
     pub adapters: AdaptersConfig,
     /// An OpenAI-compatible model for insights, answers and transcription (optional).
     pub llm: LlmConfig,
+    /// Podcast lists of readers' own (`/podcasts`): the directory and the operator's limits.
+    pub podcasts: PodcastsConfig,
+}
+
+/// What readers may add to their own podcast lists, and where names are looked up.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PodcastsConfig {
+    /// An iTunes-style search endpoint (`?term=…&media=podcast` answered with `results[]`).
+    pub directory_url: String,
+    /// Seconds a directory search may take.
+    pub directory_timeout_secs: u64,
+    /// Most podcasts in one destination's list.
+    pub max_per_destination: usize,
+    /// Most destinations following one feed through their lists; 0 for no limit.
+    pub max_destinations_per_feed: usize,
+    /// Hosts readers' feeds may come from (`example.com` also allows its subdomains); empty for
+    /// any public host. Addresses on this machine or a private network need naming here.
+    pub allowed_hosts: Vec<String>,
+    /// A feed in readers' lists failing this many days is reported to them, once.
+    pub failing_days: u64,
+}
+
+impl Default for PodcastsConfig {
+    fn default() -> Self {
+        PodcastsConfig {
+            directory_url: "https://itunes.apple.com/search".into(),
+            directory_timeout_secs: 10,
+            max_per_destination: 20,
+            max_destinations_per_feed: 0,
+            allowed_hosts: Vec::new(),
+            failing_days: 3,
+        }
+    }
 }
 
 /// The LLM engine. Without `base_url` the offline engine does everything.
@@ -490,6 +524,15 @@ impl Config {
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid =
             |key, problem: &str| ConfigError::Invalid { path: path.to_path_buf(), key, problem: problem.to_string() };
+        if url::Url::parse(&self.podcasts.directory_url).is_err() {
+            return Err(invalid("podcasts.directory_url", "must be a URL such as https://itunes.apple.com/search"));
+        }
+        if self.podcasts.directory_timeout_secs == 0 || self.podcasts.max_per_destination == 0 {
+            return Err(invalid(
+                "podcasts.directory_timeout_secs",
+                "and podcasts.max_per_destination must be at least 1",
+            ));
+        }
         let admin = &self.service.admin_bind;
         if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid(

@@ -92,6 +92,17 @@ pub fn resolve(
     reference: &str,
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
+    resolve_in(store, config, reference, now, None)
+}
+
+/// [`resolve`] in the digests drawn from podcast list `list` (a destination's own).
+pub fn resolve_in(
+    store: &Store,
+    config: &DigestConfig,
+    reference: &str,
+    now: DateTime<Utc>,
+    list: Option<&[String]>,
+) -> Result<(Digest, DigestEntry), AskError> {
     let reference = reference.trim();
     let bad = || AskError::BadRef(reference.to_string());
     let (date, n) = match reference.split_once('#') {
@@ -104,9 +115,10 @@ pub fn resolve(
         }
     };
     let digest = if date == crate::insight::digest::today(config, now) {
-        crate::insight::digest::build_or_get(store, config, date, now)?
+        crate::insight::digest::build_or_get_for(store, config, date, now, list)?
     } else {
-        store.digest(date)?.ok_or(AskError::NoDigest(date))?
+        let id = list.map(crate::model::list_id);
+        store.digest_of(date, id.as_deref())?.ok_or(AskError::NoDigest(date))?
     };
     if digest.insights.is_empty() {
         return Err(AskError::NoDigest(date));

@@ -343,7 +343,8 @@ impl Core {
             },
             Command::DigestNow => {
                 let date = digest::today(&self.config.digest, now);
-                let d = digest::build_or_get(&self.store, &self.config.digest, date, now)?;
+                let list = self.store.podcast_list(&destination.key())?;
+                let d = digest::build_or_get_for(&self.store, &self.config.digest, date, now, list.as_deref())?;
                 if d.insights.is_empty() {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else {
@@ -360,7 +361,8 @@ impl Core {
                 )),
             },
             Command::PromptQuestion { reference } => {
-                match ask::resolve(&self.store, &self.config.digest, reference, now) {
+                let list = self.store.podcast_list(&destination.key())?;
+                match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref()) {
                     Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
                     Err(e) => notice(e.to_string()),
@@ -383,7 +385,8 @@ impl Core {
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        let (digest, entry) = match ask::resolve(&self.store, &self.config.digest, reference, now) {
+        let list = self.store.podcast_list(&destination.key())?;
+        let (digest, entry) = match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref()) {
             Ok(found) => found,
             Err(ask::AskError::Store(e)) => return Err(e),
             Err(e) => return Ok(Some(Message::Notice(e.to_string()))),

@@ -158,7 +158,9 @@ impl Deliverer {
         existing: Option<Delivery>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let digest = digest::build_or_get(&self.store, &self.digest, date, now)?;
+        // The destination's own podcasts, or the operator's: one digest per day and list.
+        let list = self.store.podcast_list(&sub.destination.key())?;
+        let digest = digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?;
         if digest.insights.is_empty() {
             // Nothing yet: try again on later ticks until the catch-up window closes.
             return Ok(Outcome::Waiting);

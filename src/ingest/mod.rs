@@ -6,6 +6,7 @@
 //! its error, failure count and next attempt (exponential backoff, or the server's Retry-After)
 //! are recorded on the feed and shown by `feeds ls`.
 
+pub mod directory;
 pub mod feed;
 pub mod fetch;
 pub mod opml;

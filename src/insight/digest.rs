@@ -51,10 +51,23 @@ pub fn build_or_get(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Digest, StoreError> {
-    if let Some(d) = store.digest(date)? {
+    build_or_get_for(store, config, date, now, None)
+}
+
+/// [`build_or_get`] for the digest drawn from podcast list `list` (None: the operator's feeds).
+/// One is built per day and distinct list, however many destinations share it.
+pub fn build_or_get_for(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    list: Option<&[String]>,
+) -> Result<Digest, StoreError> {
+    let id = list.map(crate::model::list_id);
+    if let Some(d) = store.digest_of(date, id.as_deref())? {
         return Ok(d);
     }
-    let digest = build(store, config, date, now)?;
+    let digest = build_for(store, config, date, now, list)?;
     if digest.insights.is_empty() {
         return Ok(digest);
     }
@@ -65,17 +78,33 @@ pub fn build_or_get(
 
 /// Builds the digest of `date` from the stored candidates without storing it.
 pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTime<Utc>) -> Result<Digest, StoreError> {
+    build_for(store, config, date, now, None)
+}
+
+/// Builds the digest of `date` from the candidates of the podcasts in `list` (None: all).
+pub fn build_for(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    list: Option<&[String]>,
+) -> Result<Digest, StoreError> {
     let tz = config.tz();
     let window_end = day_start(tz, date.succ_opt().unwrap_or(date));
     let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
-    // Insights already sent are not candidates again.
-    let earlier: Vec<Digest> = store.digests()?.into_iter().filter(|d| d.date < date).collect();
+    let id = list.map(crate::model::list_id);
+    let feeds: Option<HashSet<&str>> = list.map(|l| l.iter().map(String::as_str).collect());
+    // Insights already sent to this list's readers are not candidates again.
+    let earlier: Vec<Digest> = store.digests()?.into_iter().filter(|d| d.date < date && d.list == id).collect();
     let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
     for ep in store.episodes()? {
         let when = ep.published_or_seen();
         if when < window_start || when >= window_end || !ep.insights_extracted {
+            continue;
+        }
+        if feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str())) {
             continue;
         }
         let insights: Vec<Insight> =
@@ -103,7 +132,14 @@ pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTim
         }
     }
     let entries = rank(&candidates, &recent_texts, &taste, config, window_start, window_end);
-    Ok(Digest { date, built_at: now, candidates: candidates.len(), episodes: episodes.len(), insights: entries })
+    Ok(Digest {
+        date,
+        list: id,
+        built_at: now,
+        candidates: candidates.len(),
+        episodes: episodes.len(),
+        insights: entries,
+    })
 }
 
 /// Clusters and ranks candidates; returns the top `config.size` entries. `taste` is the net

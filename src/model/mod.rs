@@ -294,9 +294,35 @@ impl DigestEntry {
 pub struct Digest {
     /// The local day (in the digest's timezone), YYYY-MM-DD.
     pub date: chrono::NaiveDate,
+    /// The podcast list it was drawn from ([`list_id`]); none for the operator's feeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
     pub built_at: DateTime<Utc>,
     /// Candidates and episodes the digest was chosen from.
     pub candidates: usize,
     pub episodes: usize,
     pub insights: Vec<DigestEntry>,
+}
+
+/// The name of a podcast list (feed URLs): the same podcasts in any order and with repeats give
+/// the same name, so destinations with the same list share one digest a day.
+pub fn list_id(feeds: &[String]) -> String {
+    use sha2::Digest as _;
+    let mut sorted: Vec<&str> = feeds.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut hash = sha2::Sha256::new();
+    for f in sorted {
+        hash.update(f.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A podcast found in a directory: what a reader chooses from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DirectoryHit {
+    pub title: String,
+    pub author: Option<String>,
+    pub feed_url: String,
 }

@@ -64,8 +64,11 @@ pub struct Store {
     insights: sled::Tree,
     /// Episode-level document frequencies: `#docs` and `t:<term>` -> count.
     corpus: sled::Tree,
-    /// `YYYY-MM-DD` -> the digest of that day.
+    /// `YYYY-MM-DD` -> the digest of that day from the operator's feeds; `YYYY-MM-DD/<list id>`
+    /// -> the one from a destination's own podcast list.
     digests: sled::Tree,
+    /// `platform:id` -> the destination's own podcast list (feed URLs); none: the operator's.
+    podcast_lists: sled::Tree,
     /// `platform:id` -> subscription.
     subscriptions: sled::Tree,
     /// `platform:id \0 YYYY-MM-DD` -> the outbox record of that digest.
@@ -120,6 +123,7 @@ impl Store {
             insights: db.open_tree("insights")?,
             corpus: db.open_tree("corpus")?,
             digests: db.open_tree("digests")?,
+            podcast_lists: db.open_tree("podcast_lists")?,
             subscriptions: db.open_tree("subscriptions")?,
             deliveries: db.open_tree("deliveries")?,
             messages: db.open_tree("messages")?,
@@ -299,13 +303,18 @@ impl Store {
     // ---- digests ----
 
     pub fn digest(&self, date: chrono::NaiveDate) -> Result<Option<Digest>> {
-        get(&self.digests, "digests", date.to_string().as_bytes())
+        self.digest_of(date, None)
+    }
+
+    /// The digest of `date` drawn from podcast list `list` (None: the operator's feeds).
+    pub fn digest_of(&self, date: chrono::NaiveDate, list: Option<&str>) -> Result<Option<Digest>> {
+        get(&self.digests, "digests", digest_key(date, list).as_bytes())
     }
 
     /// Stores a day's digest unless one exists already; returns the one that is stored. A digest
     /// is built once: whoever stores first wins, and later builds read that one.
     pub fn put_digest_once(&self, digest: &Digest) -> Result<Digest> {
-        let key = digest.date.to_string();
+        let key = digest_key(digest.date, digest.list.as_deref());
         match self.digests.compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(encode(digest)))? {
             Ok(()) => Ok(digest.clone()),
             Err(existing) => match existing.current {
@@ -318,6 +327,40 @@ impl Store {
     /// Every stored digest, oldest first.
     pub fn digests(&self) -> Result<Vec<Digest>> {
         scan(&self.digests, "digests", b"")
+    }
+
+    // ---- podcast lists ----
+
+    /// The destination's own podcast list, or None when it takes the operator's feeds.
+    pub fn podcast_list(&self, destination_key: &str) -> Result<Option<Vec<String>>> {
+        get(&self.podcast_lists, "podcast_lists", destination_key.as_bytes())
+    }
+
+    /// Sets the destination's list; an empty one gives it the operator's feeds again.
+    pub fn put_podcast_list(&self, destination_key: &str, feeds: &[String]) -> Result<()> {
+        if feeds.is_empty() {
+            self.podcast_lists.remove(destination_key.as_bytes())?;
+        } else {
+            self.podcast_lists.insert(destination_key.as_bytes(), encode(&feeds))?;
+        }
+        Ok(())
+    }
+
+    /// Every destination's own list: (destination key, feed URLs).
+    pub fn podcast_lists(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out = Vec::new();
+        for kv in self.podcast_lists.iter() {
+            let (k, v) = kv?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), decode("podcast_lists", &k, &v)?));
+        }
+        Ok(out)
+    }
+}
+
+fn digest_key(date: chrono::NaiveDate, list: Option<&str>) -> String {
+    match list {
+        Some(list) => format!("{date}/{list}"),
+        None => date.to_string(),
     }
 }
 

@@ -1,0 +1,128 @@
+//! Finding podcasts by name in a directory (Apple's iTunes Search API by default, or any server
+//! answering the same JSON), and checking that an address readers give is a feed podsift may
+//! fetch for them: http(s) only, from an allowed public host, and one that parses.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::feed::parse_feed;
+use super::fetch::{Fetched, Fetcher, Validators};
+use crate::config::{IngestConfig, PodcastsConfig};
+use crate::model::DirectoryHit;
+
+/// A directory's answer is small; more than this is not one.
+const MAX_ANSWER_BYTES: u64 = 1 << 20;
+
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    results: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    collection_name: Option<String>,
+    track_name: Option<String>,
+    artist_name: Option<String>,
+    feed_url: Option<String>,
+}
+
+/// The directory's top `limit` podcasts for `words` (those without a feed address left out).
+pub async fn search(
+    config: &PodcastsConfig,
+    ingest: &IngestConfig,
+    words: &str,
+    limit: usize,
+) -> Result<Vec<DirectoryHit>, String> {
+    let mut url = url::Url::parse(&config.directory_url).map_err(|e| format!("podcasts.directory_url: {e}"))?;
+    url.query_pairs_mut()
+        .append_pair("media", "podcast")
+        .append_pair("entity", "podcast")
+        .append_pair("limit", &limit.to_string())
+        .append_pair("term", words.trim());
+    let mut ingest = ingest.clone();
+    ingest.timeout_secs = config.directory_timeout_secs;
+    let fetcher = Fetcher::new(&ingest).map_err(|e| e.to_string())?;
+    let failed = |why: String| {
+        format!("the podcast directory could not be searched ({why}); try again later, or add the feed's address")
+    };
+    let body = match tokio::time::timeout(
+        Duration::from_secs(config.directory_timeout_secs),
+        fetcher.fetch(url.as_str(), &Validators::default(), MAX_ANSWER_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(Fetched::Body(b))) => b,
+        Ok(Ok(Fetched::NotModified)) => return Err(failed("an empty answer".into())),
+        Ok(Err(e)) => return Err(failed(e.to_string())),
+        Err(_) => return Err(failed(format!("no answer within {} s", config.directory_timeout_secs))),
+    };
+    let answer: Answer =
+        serde_json::from_slice(&body.bytes).map_err(|e| failed(format!("not a directory answer: {e}")))?;
+    Ok(answer
+        .results
+        .into_iter()
+        .filter_map(|e| {
+            let feed_url = e.feed_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"))?;
+            let title = e.collection_name.or(e.track_name)?.trim().to_string();
+            Some(DirectoryHit { title, author: e.artist_name.map(|a| a.trim().to_string()), feed_url })
+        })
+        .take(limit)
+        .collect())
+}
+
+/// Why `address` may not be fetched on a reader's behalf, or None when it may: http(s) only, a
+/// host on `allowed_hosts` when that list is set, and never this machine or a private network
+/// unless named there.
+pub fn refused(config: &PodcastsConfig, address: &str) -> Option<String> {
+    let Ok(url) = url::Url::parse(address) else {
+        return Some(format!("{address} is not a web address; give the feed's http(s) address or the podcast's name"));
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some(format!("only http(s) feeds can be added here, not {}", url.scheme()));
+    }
+    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_lowercase();
+    let named = config.allowed_hosts.iter().any(|h| {
+        let h = h.trim().to_lowercase();
+        host == h || host.ends_with(&format!(".{h}"))
+    });
+    if named {
+        return None;
+    }
+    if !config.allowed_hosts.is_empty() {
+        return Some(format!(
+            "feeds from {host} are not allowed here (the operator allows: {})",
+            config.allowed_hosts.join(", ")
+        ));
+    }
+    let private = match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => {
+            host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") || !host.contains('.')
+        }
+    };
+    private.then(|| format!("{host} is not a public address; feeds must come from the public web"))
+}
+
+/// Fetches `address` and reads it as a feed: its title (or the address), or what is wrong.
+pub async fn check_feed(ingest: &IngestConfig, address: &str) -> Result<String, String> {
+    let fetcher = Fetcher::new(ingest).map_err(|e| e.to_string())?;
+    let body = match fetcher.fetch(address, &Validators::default(), ingest.max_feed_bytes).await {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => return Err(format!("{address} gave no feed")),
+        Err(e) => return Err(e.to_string()),
+    };
+    match parse_feed(&body.bytes, &body.final_url) {
+        Ok(feed) => Ok(feed.title.unwrap_or_else(|| address.to_string())),
+        Err(e) => Err(format!("{address} is not a podcast feed ({e})")),
+    }
+}
