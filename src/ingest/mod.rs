@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::IngestConfig;
 use crate::model::{Episode, Feed, Transcript, TranscriptSource, TranscriptStatus};
 use crate::store::{Store, StoreError};
-use feed::{ParsedEpisode, parse_feed};
+use feed::{FeedError, ParsedEpisode, ParsedFeed, parse_feed};
 use fetch::{FetchError, Fetched, Fetcher, Validators};
 
 /// What happened to one feed in one ingest run.
@@ -177,19 +177,11 @@ async fn ingest_feed(
     }
     let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     feed.last_fetch_at = Some(opts.now);
-    let fetched = fetcher.fetch(&feed.fetch_url, &validators, config.max_feed_bytes).await;
-    let (outcome, body) = match fetched {
-        Ok(Fetched::NotModified) => (FeedOutcome::Unchanged, None),
-        Ok(Fetched::Body(body)) => match parse_feed(&body.bytes, &body.final_url) {
-            Ok(parsed) => {
-                (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
-            }
-            Err(e) => {
-                let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), None);
-                store.put_feed(&feed)?;
-                return Ok((report(&feed, outcome), Vec::new()));
-            }
-        },
+    let (outcome, body) = match read_feed(fetcher, &feed.fetch_url, &validators, config.max_feed_bytes).await {
+        Ok(None) => (FeedOutcome::Unchanged, None),
+        Ok(Some((body, parsed))) => {
+            (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
+        }
         Err(e) => {
             let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
             store.put_feed(&feed)?;
@@ -228,6 +220,62 @@ async fn ingest_feed(
     store.put_feed(&feed)?;
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
+}
+
+/// Longest a feed document may take to parse; past it the feed is this run's failure, not a
+/// stalled ingest.
+pub const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why a feed could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFeedError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] FeedError),
+}
+
+impl ReadFeedError {
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ReadFeedError::Fetch(e) => e.retry_after(),
+            ReadFeedError::Parse(_) => None,
+        }
+    }
+}
+
+/// Fetches a feed and parses it, as every ingest does; None when the server says it is unchanged.
+/// The bytes go to the parser: the returned body keeps the validators and addresses.
+/// The parse runs on its own thread, bounded by [`PARSE_TIMEOUT`]: a document that sends a parser
+/// into a loop costs that thread, never the runtime's workers or the other feeds.
+pub async fn read_feed(
+    fetcher: &Fetcher,
+    location: &str,
+    validators: &Validators,
+    limit: u64,
+) -> Result<Option<(fetch::Body, ParsedFeed)>, ReadFeedError> {
+    let mut body = match fetcher.fetch(location, validators, limit).await? {
+        Fetched::NotModified => return Ok(None),
+        Fetched::Body(body) => body,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (bytes, base) = (std::mem::take(&mut body.bytes), body.final_url.clone());
+    std::thread::Builder::new()
+        .name("feed-parse".into())
+        .spawn(move || {
+            let _ = tx.send(parse_feed(&bytes, &base));
+        })
+        .map_err(|e| FeedError::Unreadable(format!("cannot start a parser thread: {e}")))?;
+    let parsed = match tokio::time::timeout(PARSE_TIMEOUT, rx).await {
+        Ok(Ok(parsed)) => parsed?,
+        Ok(Err(_)) => return Err(FeedError::Unreadable("the parser stopped without an answer".into()).into()),
+        Err(_) => {
+            let secs = PARSE_TIMEOUT.as_secs();
+            return Err(FeedError::Unreadable(format!("parsing took longer than {secs} s; the feed is skipped")).into());
+        }
+    };
+    Ok(Some((body, parsed)))
 }
 
 fn record_failure(

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod discord;
+pub mod feedparser;
 pub mod openai;
 pub mod slack;
 pub mod telegram;
