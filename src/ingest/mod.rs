@@ -128,7 +128,20 @@ pub async fn ingest_with(
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
     let fetcher = Fetcher::new(config).map_err(IngestError::Client)?;
-    let ctx = Ctx { fetcher: &fetcher, config, transcriber, now: opts.now };
+    ingest_through(store, config, &fetcher, opts, progress, transcriber).await
+}
+
+/// `ingest_with` through a given fetcher: one that tells private addresses from public ones in
+/// its own way ([`Fetcher::with_address_class`]), as the tests' loopback "public" feeds need.
+pub async fn ingest_through(
+    store: &Store,
+    config: &IngestConfig,
+    fetcher: &Fetcher,
+    opts: IngestOptions,
+    progress: &dyn Progress,
+    transcriber: Option<&dyn Transcriber>,
+) -> Result<IngestSummary, IngestError> {
+    let ctx = Ctx { fetcher, config, transcriber, now: opts.now };
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
@@ -178,8 +191,12 @@ async fn ingest_feed(
     let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     feed.last_fetch_at = Some(opts.now);
     let (outcome, body) = match read_feed(fetcher, &feed.fetch_url, &validators, config.max_feed_bytes).await {
-        Ok(None) => (FeedOutcome::Unchanged, None),
-        Ok(Some((body, parsed))) => {
+        Ok(FeedRead::Unchanged { private_origin }) => {
+            feed.private_origin = private_origin;
+            (FeedOutcome::Unchanged, None)
+        }
+        Ok(FeedRead::Read(body, parsed)) => {
+            feed.private_origin = body.private_origin;
             (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
         }
         Err(e) => {
@@ -245,8 +262,16 @@ impl ReadFeedError {
     }
 }
 
-/// Fetches a feed and parses it, as every ingest does; None when the server says it is unchanged.
-/// The bytes go to the parser: the returned body keeps the validators and addresses.
+/// A feed as [`read_feed`] found it.
+#[derive(Debug)]
+pub enum FeedRead {
+    /// 304: nothing to parse; whether the server is private or local still counts.
+    Unchanged { private_origin: bool },
+    /// The body (its bytes handed to the parser: validators and addresses remain) and the feed.
+    Read(fetch::Body, ParsedFeed),
+}
+
+/// Fetches a feed and parses it, as every ingest does.
 /// The parse runs on its own thread, bounded by [`PARSE_TIMEOUT`]: a document that sends a parser
 /// into a loop costs that thread, never the runtime's workers or the other feeds.
 pub async fn read_feed(
@@ -254,9 +279,9 @@ pub async fn read_feed(
     location: &str,
     validators: &Validators,
     limit: u64,
-) -> Result<Option<(fetch::Body, ParsedFeed)>, ReadFeedError> {
+) -> Result<FeedRead, ReadFeedError> {
     let mut body = match fetcher.fetch(location, validators, limit).await? {
-        Fetched::NotModified => return Ok(None),
+        Fetched::NotModified { private_origin } => return Ok(FeedRead::Unchanged { private_origin }),
         Fetched::Body(body) => body,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -275,7 +300,7 @@ pub async fn read_feed(
             return Err(FeedError::Unreadable(format!("parsing took longer than {secs} s; the feed is skipped")).into());
         }
     };
-    Ok(Some((body, parsed)))
+    Ok(FeedRead::Read(body, parsed))
 }
 
 fn record_failure(
@@ -348,6 +373,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         first_seen_at: now,
         transcript: TranscriptStatus::Pending,
         insights_extracted: false,
+        feed_private_origin: feed.private_origin,
     }
 }
 
@@ -376,6 +402,8 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             _ => continue,
         };
+        // Where the feed is now decides which addresses its links may reach, not where it was.
+        episode.feed_private_origin = feed.private_origin;
         match transcript_for(ctx, &episode).await {
             Ok(t) => {
                 episode.transcript = TranscriptStatus::Stored {
@@ -400,12 +428,14 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
 async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, String> {
-    let (fetcher, config) = (ctx.fetcher, ctx.config);
+    let config = ctx.config;
+    // The links come from whoever wrote the feed: see fetch's module notes.
+    let fetcher = ctx.fetcher.for_links_of(episode.feed_private_origin);
     let mut errors = Vec::new();
     for (source, link) in transcript::ranked_links(&episode.transcripts) {
         let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
             Ok(Fetched::Body(body)) => transcript::parse(source, &body.bytes).map_err(|e| e.to_string()),
-            Ok(Fetched::NotModified) => Err("unexpected 304".to_string()),
+            Ok(Fetched::NotModified { .. }) => Err("unexpected 304".to_string()),
             Err(e) => Err(e.to_string()),
         };
         match result {

@@ -172,8 +172,8 @@ pub async fn read_all_over_http(files: &[CorpusFile]) -> Vec<Read> {
             let result = match tokio::time::timeout(PER_FILE, read).await {
                 Err(_) => Err(format!("HANG: no answer within {} s", PER_FILE.as_secs())),
                 Ok(Err(e)) => Err(e.to_string()),
-                Ok(Ok(None)) => Err("unexpected 304".to_string()),
-                Ok(Ok(Some((_, parsed)))) => {
+                Ok(Ok(podsift::ingest::FeedRead::Unchanged { .. })) => Err("unexpected 304".to_string()),
+                Ok(Ok(podsift::ingest::FeedRead::Read(_, parsed))) => {
                     Ok((parsed.episodes.len(), parsed.episodes.first().and_then(|e| e.title.clone())))
                 }
             };
