@@ -224,7 +224,7 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         title: e
             .title
             .as_ref()
-            .map(|t| text_value(&t.content, Some(&t.content_type.to_string()), None))
+            .map(|t| text_value(&t.content, Some(t.content_type.as_ref()), None))
             .filter(|t| !t.is_empty()),
         link: e.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).map(|l| l.href.clone()),
         enclosure_url,

@@ -83,7 +83,7 @@ pub fn expectation(text: &str) -> Expectation {
     let mut count = None;
     let mut title = None;
     for line in header.lines().filter_map(|l| l.trim_start().strip_prefix("Expect:")) {
-        if let Some(n) = line.split("len(entries) == ").nth(1).and_then(|r| leading_number(r)) {
+        if let Some(n) = line.split("len(entries) == ").nth(1).and_then(leading_number) {
             count = Some(Count::Exactly(n));
         }
         let highest = line.split("entries[").skip(1).filter_map(leading_number).max();
