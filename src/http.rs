@@ -17,6 +17,11 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 /// A client with podsift's user agent, the given timeouts and no automatic redirects (callers
 /// that follow redirects do it themselves, to remember permanent ones and bound the hops).
 pub fn client(connect_timeout: Duration, timeout: Option<Duration>) -> Result<reqwest::Client, String> {
+    builder(connect_timeout, timeout).build().map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// The builder behind [`client`], for a caller that adds to it (a DNS resolver of its own).
+pub fn builder(connect_timeout: Duration, timeout: Option<Duration>) -> reqwest::ClientBuilder {
     crate::ensure_tls_provider();
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -25,7 +30,7 @@ pub fn client(connect_timeout: Duration, timeout: Option<Duration>) -> Result<re
     if let Some(t) = timeout {
         b = b.timeout(t);
     }
-    b.build().map_err(|e| format!("cannot build an HTTP client: {e}"))
+    b
 }
 
 /// The innermost cause of an error, which says the most ("connection refused", "dns error").

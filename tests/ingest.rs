@@ -399,3 +399,79 @@ async fn atom_json_feed_brotli_and_a_permanent_redirect() {
     run(&store, &config(), Utc::now()).await;
     assert_eq!(server.requests("/old").len(), 1, "the permanent redirect was followed again");
 }
+
+/// The seam of the address guard: 127.0.0.1 plays a public address, the rest of loopback and the
+/// private ranges stay private.
+fn loopback_one_is_public() -> podsift::ingest::fetch::AddressClass {
+    std::sync::Arc::new(|ip: std::net::IpAddr| {
+        ip != std::net::IpAddr::from([127, 0, 0, 1]) && podsift::ingest::fetch::is_private_address(ip)
+    })
+}
+
+async fn run_through(store: &Store, config: &IngestConfig) -> IngestSummary {
+    let fetcher = podsift::ingest::fetch::Fetcher::with_address_class(config, loopback_one_is_public()).unwrap();
+    let opts = IngestOptions { now: Utc::now(), force: false };
+    podsift::ingest::ingest_through(store, config, &fetcher, opts, &Quiet, None).await.unwrap()
+}
+
+fn transcript_status(store: &Store, feed: &str, title: &str) -> TranscriptStatus {
+    let ids = store.episode_ids_of_feed(feed).unwrap();
+    let episodes: Vec<_> = ids.iter().filter_map(|id| store.episode(id).unwrap()).collect();
+    episodes.into_iter().find(|e| e.title == title).unwrap().transcript
+}
+
+/// SSRF: a feed on a public address names transcripts on a private one, directly and through a
+/// redirect from a public address. Those episodes fail with a clear error and the private server
+/// hears nothing; the public transcript of the same feed is still stored.
+#[tokio::test]
+async fn a_public_feed_cannot_point_podsift_at_private_addresses() {
+    let public = FakeServer::start().await;
+    let private = FakeServer::start_on("127.0.0.2").await;
+    private.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
+    private.route("/t/e2.vtt", vec![Reply::ok(VTT)]);
+    public.route("/r/e2.vtt", vec![Reply::status(302).header("location", &private.url("/t/e2.vtt"))]);
+    public.route("/t/e3.vtt", vec![Reply::ok(VTT)]);
+    let items = [
+        ("e1", "Direct", Some(("/t/e1.vtt", "text/vtt"))),
+        ("e2", "Redirected", Some(("/r/e2.vtt", "text/vtt"))),
+        ("e3", "Public", Some(("/t/e3.vtt", "text/vtt"))),
+    ];
+    let feed = rss(&public.base, "Stranger", &items).replace(&public.url("/t/e1.vtt"), &private.url("/t/e1.vtt"));
+    public.route("/feed", vec![Reply::ok(feed)]);
+    let (_dir, store) = open();
+    let url = public.url("/feed");
+    add(&store, &url);
+    let config = IngestConfig { transcript_attempts: 3, ..config() };
+
+    let summary = run_through(&store, &config).await;
+    assert_eq!((summary.new_episodes, summary.transcripts.get("vtt"), summary.transcripts_failed), (3, Some(&1), 2));
+    for title in ["Direct", "Redirected"] {
+        match transcript_status(&store, &url, title) {
+            TranscriptStatus::Failed { error, .. } => {
+                assert!(error.contains("refused") && error.contains("127.0.0.2"), "{title}: {error}")
+            }
+            other => panic!("{title}: {other:?}"),
+        }
+    }
+    assert!(private.requests("/t/e1.vtt").is_empty() && private.requests("/t/e2.vtt").is_empty());
+    assert_eq!(public.requests("/r/e2.vtt").len(), 1);
+    assert!(matches!(transcript_status(&store, &url, "Public"), TranscriptStatus::Stored { .. }));
+}
+
+/// The operator's own feed on a private address may name private addresses (local setups, the
+/// demo).
+#[tokio::test]
+async fn a_private_feed_may_point_at_private_addresses() {
+    let private = FakeServer::start_on("127.0.0.2").await;
+    let other = FakeServer::start_on("127.0.0.3").await;
+    other.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
+    let feed = rss(&other.base, "Home lab", &[("e1", "Local", Some(("/t/e1.vtt", "text/vtt")))]);
+    private.route("/feed", vec![Reply::ok(feed)]);
+    let (_dir, store) = open();
+    let url = private.url("/feed");
+    add(&store, &url);
+
+    let summary = run_through(&store, &config()).await;
+    assert_eq!((summary.new_episodes, summary.transcripts.get("vtt")), (1, Some(&1)));
+    assert!(store.feeds().unwrap()[0].private_origin);
+}

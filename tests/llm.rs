@@ -309,6 +309,8 @@ async fn long_audio_without_ffmpeg_is_a_clear_message() {
     t.ffmpeg = "/nonexistent/ffmpeg".into();
     let mut ep = episode();
     ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
+    // Audio on disk is for the operator's own feeds: a public feed may not name a local file.
+    ep.feed_private_origin = true;
     use podsift::ingest::Transcriber;
     let err = t.transcribe(&ep).await.unwrap_err();
     assert!(err.contains("install ffmpeg"), "{err}");
@@ -424,6 +426,8 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     t.ffmpeg = ffmpeg;
     let mut ep = episode();
     ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
+    // Audio on disk is for the operator's own feeds: a public feed may not name a local file.
+    ep.feed_private_origin = true;
     use podsift::ingest::Transcriber;
     let segments = t.transcribe(&ep).await.unwrap();
     assert_eq!(segments.len(), 2);

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::feed::parse_feed;
-use super::fetch::{Fetched, Fetcher, Validators};
+use super::fetch::{Fetched, Fetcher, Validators, is_private_address};
 use crate::config::{IngestConfig, PodcastsConfig};
 use crate::model::DirectoryHit;
 
@@ -56,7 +55,7 @@ pub async fn search(
     .await
     {
         Ok(Ok(Fetched::Body(b))) => b,
-        Ok(Ok(Fetched::NotModified)) => return Err(failed("an empty answer".into())),
+        Ok(Ok(Fetched::NotModified { .. })) => return Err(failed("an empty answer".into())),
         Ok(Err(e)) => return Err(failed(e.to_string())),
         Err(_) => return Err(failed(format!("no answer within {} s", config.directory_timeout_secs))),
     };
@@ -74,6 +73,19 @@ pub async fn search(
         .collect())
 }
 
+/// Whether the operator named the host of `address` in `allowed_hosts`.
+fn allowed(config: &PodcastsConfig, address: &str) -> bool {
+    let Some(host) =
+        url::Url::parse(address).ok().and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_lowercase()))
+    else {
+        return false;
+    };
+    config.allowed_hosts.iter().any(|h| {
+        let h = h.trim().to_lowercase();
+        host == h || host.ends_with(&format!(".{h}"))
+    })
+}
+
 /// Why `address` may not be fetched on a reader's behalf, or None when it may: http(s) only, a
 /// host on `allowed_hosts` when that list is set, and never this machine or a private network
 /// unless named there.
@@ -85,11 +97,7 @@ pub fn refused(config: &PodcastsConfig, address: &str) -> Option<String> {
         return Some(format!("only http(s) feeds can be added here, not {}", url.scheme()));
     }
     let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_lowercase();
-    let named = config.allowed_hosts.iter().any(|h| {
-        let h = h.trim().to_lowercase();
-        host == h || host.ends_with(&format!(".{h}"))
-    });
-    if named {
+    if allowed(config, address) {
         return None;
     }
     if !config.allowed_hosts.is_empty() {
@@ -98,31 +106,23 @@ pub fn refused(config: &PodcastsConfig, address: &str) -> Option<String> {
             config.allowed_hosts.join(", ")
         ));
     }
+    // Names are checked again on the addresses they resolve to, when the feed is fetched.
     let private = match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Ok(IpAddr::V6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-        }
-        Err(_) => {
-            host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") || !host.contains('.')
-        }
+        Ok(ip) => is_private_address(ip),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
     };
     private.then(|| format!("{host} is not a public address; feeds must come from the public web"))
 }
 
-/// Fetches `address` and reads it as a feed: its title (or the address), or what is wrong.
-pub async fn check_feed(ingest: &IngestConfig, address: &str) -> Result<String, String> {
+/// Fetches `address` and reads it as a feed, as ingest does: its title (or the address), or
+/// what is wrong. Unless its host is one the operator allowed, only public addresses are
+/// connected to, whatever the name resolves to.
+pub async fn check_feed(config: &PodcastsConfig, ingest: &IngestConfig, address: &str) -> Result<String, String> {
     let fetcher = Fetcher::new(ingest).map_err(|e| e.to_string())?;
-    let body = match fetcher.fetch(address, &Validators::default(), ingest.max_feed_bytes).await {
-        Ok(Fetched::Body(b)) => b,
-        Ok(Fetched::NotModified) => return Err(format!("{address} gave no feed")),
-        Err(e) => return Err(e.to_string()),
-    };
-    match parse_feed(&body.bytes, &body.final_url) {
-        Ok(feed) => Ok(feed.title.unwrap_or_else(|| address.to_string())),
-        Err(e) => Err(format!("{address} is not a podcast feed ({e})")),
+    let fetcher = fetcher.for_links_of(allowed(config, address));
+    match super::read_feed(&fetcher, address, &Validators::default(), ingest.max_feed_bytes).await {
+        Ok(super::FeedRead::Read(_, feed)) => Ok(feed.title.unwrap_or_else(|| address.to_string())),
+        Ok(super::FeedRead::Unchanged { .. }) => Err(format!("{address} gave no feed")),
+        Err(e) => Err(format!("{address} is not a podcast feed podsift can read ({e})")),
     }
 }

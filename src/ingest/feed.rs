@@ -4,8 +4,10 @@
 //! transcript's `language`, `podcast:chapters` and `podcast:person` names, and rejects broken
 //! documents outright (a missing `<channel>`, an undeclared `podcast:` prefix). The lenient pass
 //! reads raw element names without namespace checks, so it recovers those fields and, when
-//! feed-rs fails, the episodes themselves. A feed gives its episodes or a clear error, never a
-//! panic and never a silent zero.
+//! feed-rs fails or knows no items (Atom 0.3, RSS 0.90), the episodes themselves. Titles are
+//! plain text: base64, HTML and inline XHTML titles are decoded and lose their markup (script
+//! bodies included). Documents in legacy encodings are read as UTF-8 first. A feed gives its
+//! episodes or a clear error, never a panic and never a silent zero.
 
 use chrono::{DateTime, Utc};
 use quick_xml::events::{BytesStart, Event};
@@ -47,7 +49,7 @@ pub enum FeedError {
 /// Parses a feed document. `base_url` resolves relative links. A document that makes a parser
 /// panic is this feed's error, never the end of the ingest of every other feed.
 pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
-    let bytes = as_utf8(bytes);
+    let bytes = to_utf8(bytes);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_utf8(&bytes, base_url))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -58,36 +60,60 @@ pub fn parse_feed(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError>
     })
 }
 
-/// UTF-16 documents (with a byte order mark, or detected from `<?` as two-byte units) as UTF-8,
-/// their declaration saying so: both readers then see one encoding.
-fn as_utf8(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let (body, big_endian) = match bytes {
-        [0xFE, 0xFF, rest @ ..] => (rest, true),
-        [0xFF, 0xFE, rest @ ..] => (rest, false),
-        [0, b'<', 0, b'?', ..] => (bytes, true),
-        [b'<', 0, b'?', 0, ..] => (bytes, false),
-        _ => return std::borrow::Cow::Borrowed(bytes),
+/// The document as UTF-8, its declaration saying so, so both readers see one encoding: a byte
+/// order mark (UTF-8, UTF-16), UTF-16 detected from `<?` as two-byte units, or the encoding the
+/// XML declaration names (EUC-JP, Big5, windows-1252...). Undeclared bytes that are not UTF-8 are
+/// read as windows-1252, as browsers and feedparser do, rather than lost to replacement characters.
+fn to_utf8(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let (encoding, body) = match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => (encoding_rs::UTF_8, rest),
+        [0xFE, 0xFF, rest @ ..] => (encoding_rs::UTF_16BE, rest),
+        [0xFF, 0xFE, rest @ ..] => (encoding_rs::UTF_16LE, rest),
+        [0, b'<', 0, b'?', ..] => (encoding_rs::UTF_16BE, bytes),
+        [b'<', 0, b'?', 0, ..] => (encoding_rs::UTF_16LE, bytes),
+        _ => match declared_encoding(bytes) {
+            // A declaration of UTF-16 on single-byte text is wrong; the bytes say what they are.
+            Some(e) if e != encoding_rs::UTF_16BE && e != encoding_rs::UTF_16LE => (e, bytes),
+            _ if std::str::from_utf8(bytes).is_ok() => return Cow::Borrowed(bytes),
+            _ => (encoding_rs::WINDOWS_1252, bytes),
+        },
     };
-    let units: Vec<u16> = body
-        .chunks_exact(2)
-        .map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
-        .collect();
-    let text = String::from_utf16_lossy(&units);
+    if encoding == encoding_rs::UTF_8 && std::str::from_utf8(body).is_ok() {
+        return Cow::Borrowed(body);
+    }
+    let (text, _) = encoding.decode_without_bom_handling(body);
     let text = match text.find("?>") {
         Some(end) if text.starts_with("<?xml") => {
-            let decl = text[..end].replace("utf-16be", "utf-8").replace("utf-16le", "utf-8").replace("utf-16", "utf-8");
-            let decl = decl.replace("UTF-16BE", "UTF-8").replace("UTF-16LE", "UTF-8").replace("UTF-16", "UTF-8");
+            let decl = &text[..end];
+            let decl = match decl.find("encoding") {
+                Some(at) => format!("{} encoding=\"UTF-8\"", &decl[..at].trim_end()),
+                None => decl.to_string(),
+            };
             format!("{decl}{}", &text[end..])
         }
-        _ => text,
+        _ => text.into_owned(),
     };
-    std::borrow::Cow::Owned(text.into_bytes())
+    Cow::Owned(text.into_bytes())
+}
+
+/// The encoding named by `<?xml ... encoding="..."?>`, when encoding_rs knows it.
+fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(256)];
+    let head = String::from_utf8_lossy(head);
+    let decl = &head[..head.find("?>")?];
+    let after = decl[decl.find("encoding")? + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let label = &after[1..][..after[1..].find(quote)?];
+    encoding_rs::Encoding::for_label(label.trim().as_bytes())
 }
 
 fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
     let lenient = lenient_pass(bytes);
+    let base = base_as_url(base_url);
     let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base_url))
+        // feed-rs refuses a base that is not a URL: a local path goes in as its file:// URL.
+        .base_uri(base.as_ref().map(url::Url::as_str))
         // feed-rs invents a random id for items without a guid; an empty one tells us there was none.
         .id_generator(|_, _, _| String::new())
         .build();
@@ -98,6 +124,17 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
             let from_rs: Vec<ParsedEpisode> = feed.entries.iter().map(from_feed_rs).collect();
             let episodes = if from_rs.len() == lenient.episodes.len() {
                 from_rs.into_iter().zip(lenient.episodes).map(|(a, b)| merge(a, b)).collect()
+            } else if from_rs.len() < lenient.episodes.len() {
+                // feed-rs does not know Atom 0.3 or RSS 0.90 items and reads them as none: the
+                // lenient reader, which found more, is the better witness.
+                if !from_rs.is_empty() {
+                    warnings.push(format!(
+                        "items disagree between readers ({} vs {}); kept the lenient reader's",
+                        from_rs.len(),
+                        lenient.episodes.len()
+                    ));
+                }
+                lenient.episodes
             } else {
                 if !lenient.episodes.is_empty() {
                     warnings.push(format!(
@@ -122,12 +159,14 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
         }
     };
     let mut parsed = parsed;
-    for ep in &mut parsed.episodes {
-        for link in &mut ep.transcripts {
-            link.url = resolve(base_url, &link.url);
+    if let Some(base) = &base {
+        for ep in &mut parsed.episodes {
+            for link in &mut ep.transcripts {
+                link.url = resolve(base, &link.url);
+            }
+            ep.enclosure_url = ep.enclosure_url.take().map(|u| resolve(base, &u));
+            ep.chapters_url = ep.chapters_url.take().map(|u| resolve(base, &u));
         }
-        ep.enclosure_url = ep.enclosure_url.take().map(|u| resolve(base_url, &u));
-        ep.chapters_url = ep.chapters_url.take().map(|u| resolve(base_url, &u));
     }
     if parsed.episodes.is_empty() {
         parsed.warnings.push("the feed lists no episodes".into());
@@ -135,8 +174,17 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
     Ok(parsed)
 }
 
-fn resolve(base: &str, href: &str) -> String {
-    match url::Url::parse(base).and_then(|b| b.join(href)) {
+/// The feed's address as a URL: itself, or for a local path the file:// URL of that path.
+fn base_as_url(base: &str) -> Option<url::Url> {
+    match url::Url::parse(base) {
+        // A Windows drive letter parses as a one-letter scheme.
+        Ok(u) if u.scheme().len() > 1 => Some(u),
+        _ => std::path::absolute(base).ok().and_then(|p| url::Url::from_file_path(p).ok()),
+    }
+}
+
+fn resolve(base: &url::Url, href: &str) -> String {
+    match base.join(href) {
         Ok(u) => u.to_string(),
         Err(_) => href.to_string(),
     }
@@ -154,8 +202,12 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
         .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().map(|d| d.content.clone())))
         .unwrap_or_default();
-    let enclosure_url =
-        e.media.iter().flat_map(|m| m.content.iter()).find_map(|c| c.url.as_ref().map(|u| u.to_string()));
+    let enclosure_url = e
+        .media
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .find_map(|c| c.url.as_ref().map(|u| u.to_string()))
+        .or_else(|| e.links.iter().find(|l| l.rel.as_deref() == Some("enclosure")).map(|l| l.href.clone()));
     let transcripts = e
         .media
         .iter()
@@ -169,7 +221,11 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .collect();
     ParsedEpisode {
         guid: Some(e.id.trim().to_string()).filter(|g| !g.is_empty()),
-        title: e.title.as_ref().map(|t| clean(&t.content)).filter(|t| !t.is_empty()),
+        title: e
+            .title
+            .as_ref()
+            .map(|t| text_value(&t.content, Some(t.content_type.as_ref()), None))
+            .filter(|t| !t.is_empty()),
         link: e.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).map(|l| l.href.clone()),
         enclosure_url,
         published: e.published.or(e.updated),
@@ -186,7 +242,8 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
 fn merge(a: ParsedEpisode, b: ParsedEpisode) -> ParsedEpisode {
     ParsedEpisode {
         guid: b.guid.or(a.guid),
-        title: a.title.or(b.title),
+        // The lenient pass decodes base64 and HTML titles and knows dc:title and media:title.
+        title: b.title.or(a.title),
         link: a.link.or(b.link),
         enclosure_url: a.enclosure_url.or(b.enclosure_url),
         published: a.published.or(b.published),
@@ -242,9 +299,23 @@ fn attr(e: &BytesStart, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// An element open in the lenient pass.
+struct Open {
+    name: String,
+    /// Where its text starts in the text gathered so far (children's text included).
+    text_from: usize,
+    /// `type` and `mode` of a title, which say how to read its text.
+    kind: Option<String>,
+    mode: Option<String>,
+}
+
+/// Elements whose text is never shown, as feedparser's sanitizer drops it.
+const HIDDEN: [&str; 3] = ["script", "style", "applet"];
+
 /// Reads items by raw element name, ignoring namespaces and mismatched tags.
 fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
-    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let bytes = escape_bare_ampersands(bytes);
+    let mut reader = quick_xml::Reader::from_reader(bytes.as_ref());
     {
         let c = reader.config_mut();
         c.check_end_names = false;
@@ -252,36 +323,49 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
         c.expand_empty_elements = false;
     }
     let mut out = ParsedFeed::default();
-    let mut stack: Vec<String> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
     let mut item: Option<ParsedEpisode> = None;
+    // The text of every open element: each knows where its own begins, so inline markup (an
+    // XHTML title) reads as the text of all its children.
     let mut text = String::new();
     let mut notes: (Option<String>, Option<String>, Option<String>) = (None, None, None);
     // role and name attributes of the open podcast:person, for when its text is empty.
     let mut person_attrs: (Option<String>, Option<String>) = (None, None);
+    // Prefixes bound to RSS or Atom itself (`<r:item>`), read as if there were none.
+    let mut core_prefixes: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     // A lenient reader stops at the first unrecoverable error and keeps what it has.
     while let Ok(event) = reader.read_event_into(&mut buf) {
         match event {
             Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase();
+                let name = core_name(&e, &mut core_prefixes);
+                let in_item = stack.last().is_some_and(|o| o.name == "item" || o.name == "entry");
                 if name == "item" || name == "entry" {
+                    // An item left open is still an item: it ends where the next one starts.
+                    if let Some(mut it) = item.take() {
+                        let (content, desc, summary) = std::mem::take(&mut notes);
+                        it.show_notes = notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
+                        out.episodes.push(it);
+                    }
                     item = Some(ParsedEpisode::default());
-                    notes = (None, None, None);
+                    text.clear();
                 }
                 if name == "podcast:person" {
                     person_attrs = (attr(&e, "role"), attr(&e, "name"));
-                } else if let Some(it) = item.as_mut() {
+                } else if let (Some(it), true) = (item.as_mut(), in_item) {
                     empty_element(it, &name, &e);
                 }
-                stack.push(name);
-                text.clear();
+                stack.push(Open { text_from: text.len(), kind: attr(&e, "type"), mode: attr(&e, "mode"), name });
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase();
-                if let Some(it) = item.as_mut() {
+                let name = core_name(&e, &mut core_prefixes);
+                let in_item = stack.last().is_some_and(|o| o.name == "item" || o.name == "entry");
+                if let (Some(it), true) = (item.as_mut(), in_item) {
                     empty_element(it, &name, &e);
                 }
             }
+            _ if stack.iter().any(|o| HIDDEN.contains(&o.name.as_str()))
+                && matches!(event, Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {}
             Event::Text(t) => text.push_str(&String::from_utf8_lossy(&t.into_inner())),
             Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t.into_inner())),
             Event::GeneralRef(r) => {
@@ -289,45 +373,50 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 text.push_str(&decode_entities(&raw));
             }
             Event::End(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase();
+                let name = unprefixed(String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase(), &core_prefixes);
                 // Unwind to the matching start tag; an unmatched end tag is ignored.
-                if let Some(pos) = stack.iter().rposition(|n| *n == name) {
-                    stack.truncate(pos);
-                } else {
-                    text.clear();
+                let Some(pos) = stack.iter().rposition(|o| o.name == name) else {
+                    buf.clear();
                     continue;
-                }
-                let mut value = clean(&text);
+                };
+                let open = stack.swap_remove(pos);
+                stack.truncate(pos);
+                let raw = text.get(open.text_from..).unwrap_or("").to_string();
+                let mut value = clean(&raw);
                 if name == "podcast:person" && value.is_empty() {
                     value = person_attrs.1.take().unwrap_or_default();
                 }
-                let parent = stack.last().map(String::as_str).unwrap_or("");
+                let parent = stack.last().map(|o| o.name.as_str()).unwrap_or("");
+                let in_item = parent == "item" || parent == "entry";
                 if name == "item" || name == "entry" {
                     if let Some(mut it) = item.take() {
                         let (content, desc, summary) = std::mem::take(&mut notes);
                         it.show_notes = notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
                         out.episodes.push(it);
                     }
-                } else if let Some(it) = item.as_mut() {
+                    text.clear();
+                } else if let (Some(it), true) = (item.as_mut(), in_item) {
                     if !value.is_empty() {
                         match name.as_str() {
                             "guid" | "id" => it.guid = Some(value),
-                            "title" => {
-                                it.title.get_or_insert(value);
-                            }
-                            "itunes:title" => {
-                                it.title.get_or_insert(value);
+                            "title" | "dc:title" | "itunes:title" | "media:title" => {
+                                let title = text_value(&raw, open.kind.as_deref(), open.mode.as_deref());
+                                if it.title.is_none() || name == "title" && !title.is_empty() {
+                                    it.title = Some(title).filter(|t| !t.is_empty()).or(it.title.take());
+                                }
                             }
                             "link" => {
                                 it.link.get_or_insert(value);
                             }
-                            "pubdate" | "published" | "updated" | "dc:date" if it.published.is_none() => {
+                            "pubdate" | "published" | "updated" | "dc:date" | "issued" | "modified"
+                                if it.published.is_none() =>
+                            {
                                 it.published = parse_date(&value);
                             }
                             "itunes:duration" => it.duration_secs = parse_duration(&value),
-                            "content:encoded" | "content" => notes.0 = Some(text.clone()),
-                            "description" => notes.1 = Some(text.clone()),
-                            "itunes:summary" | "summary" => notes.2 = Some(text.clone()),
+                            "content:encoded" | "content" => notes.0 = Some(raw),
+                            "description" => notes.1 = Some(raw),
+                            "itunes:summary" | "summary" => notes.2 = Some(raw),
                             "podcast:person" => it.persons.push(Person { name: value, role: person_attrs.0.take() }),
                             _ => {}
                         }
@@ -337,9 +426,11 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                     && out.title.is_none()
                     && !value.is_empty()
                 {
-                    out.title = Some(value);
+                    out.title = Some(text_value(&raw, open.kind.as_deref(), open.mode.as_deref()));
                 }
-                text.clear();
+                if stack.is_empty() {
+                    text.clear();
+                }
             }
             Event::Eof => break,
             _ => {}
@@ -347,6 +438,167 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
         buf.clear();
     }
     out
+}
+
+/// Namespaces of RSS and Atom themselves, whose elements a document may give a prefix.
+const CORE_NAMESPACES: [&str; 7] = [
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+    "http://purl.org/rss/1.0/",
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://purl.org/net/rss1.1#",
+    "http://www.w3.org/2005/atom",
+    "http://purl.org/atom/ns#",
+];
+
+/// An element's lower-cased name, without its prefix when that prefix stands for RSS or Atom
+/// (learnt from the `xmlns:` attributes seen so far, this element's included).
+fn core_name(e: &BytesStart, core_prefixes: &mut Vec<String>) -> String {
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = String::from_utf8_lossy(a.key.as_ref()).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&a.value).trim().to_ascii_lowercase();
+        if let Some(prefix) = key.strip_prefix("xmlns:")
+            && CORE_NAMESPACES.contains(&value.as_str())
+            && !core_prefixes.iter().any(|p| p == prefix)
+        {
+            core_prefixes.push(prefix.to_string());
+        }
+    }
+    unprefixed(String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase(), core_prefixes)
+}
+
+fn unprefixed(name: String, core_prefixes: &[String]) -> String {
+    match name.split_once(':') {
+        Some((prefix, local)) if core_prefixes.iter().any(|p| p == prefix) => local.to_string(),
+        _ => name,
+    }
+}
+
+/// `&` that starts no entity or character reference, as `&amp;`: real feeds put bare ones in
+/// links (`?a=1&b=2`), which stops an XML reader at the first. CDATA and comments are left alone.
+fn escape_bare_ampersands(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    fn is_reference(rest: &[u8]) -> bool {
+        let end = match rest.iter().take(34).position(|b| *b == b';') {
+            Some(end) if end > 0 => end,
+            _ => return false,
+        };
+        let name = &rest[..end];
+        match name {
+            [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+            [b'#', dec @ ..] => !dec.is_empty() && dec.iter().all(u8::is_ascii_digit),
+            [first, more @ ..] => {
+                first.is_ascii_alphabetic() && more.iter().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b))
+            }
+            [] => false,
+        }
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let skip_to = if bytes[i..].starts_with(b"<![CDATA[") {
+            Some(find(&bytes[i..], b"]]>").map_or(bytes.len(), |at| i + at + 3))
+        } else if bytes[i..].starts_with(b"<!--") {
+            Some(find(&bytes[i..], b"-->").map_or(bytes.len(), |at| i + at + 3))
+        } else {
+            None
+        };
+        if let Some(end) = skip_to {
+            if let Some(o) = out.as_mut() {
+                o.extend_from_slice(&bytes[i..end]);
+            }
+            i = end;
+            continue;
+        }
+        if bytes[i] == b'&' && !is_reference(&bytes[i + 1..]) {
+            let o = out.get_or_insert_with(|| bytes[..i].to_vec());
+            o.extend_from_slice(b"&amp;");
+        } else if let Some(o) = out.as_mut() {
+            o.push(bytes[i]);
+        }
+        i += 1;
+    }
+    match out {
+        Some(o) => std::borrow::Cow::Owned(o),
+        None => std::borrow::Cow::Borrowed(bytes),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A title's text: base64 decoded when its mode says so, HTML read as text when its type says
+/// so or, without a type, when it carries HTML tags (feedparser sanitizes these; podsift shows
+/// titles as plain text, so scripts and their bodies go and only the words stay).
+fn text_value(raw: &str, kind: Option<&str>, mode: Option<&str>) -> String {
+    let kind = kind.map(|k| k.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    // Atom 1.0 carries any type that is neither text nor XML in base64; Atom 0.3 says so by mode.
+    let binary = kind
+        .as_deref()
+        .is_some_and(|k| k.contains('/') && !k.starts_with("text/") && !k.ends_with("+xml") && !k.ends_with("/xml"));
+    let decoded;
+    let raw = if binary || mode.is_some_and(|m| m.eq_ignore_ascii_case("base64")) {
+        use base64::Engine;
+        let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+            Ok(bytes) => {
+                decoded = String::from_utf8_lossy(&bytes).into_owned();
+                decoded.as_str()
+            }
+            Err(_) => raw,
+        }
+    } else {
+        raw
+    };
+    let html = match kind.as_deref().filter(|_| !binary) {
+        Some("html" | "text/html") => true,
+        Some(_) => false,
+        None => looks_like_html(raw),
+    };
+    if html { clean(&html_to_text(raw)) } else { clean(raw) }
+}
+
+/// Whether text holds an HTML tag (a known element's start or end tag), as opposed to a plain
+/// title that happens to use `<` ("x < y").
+fn looks_like_html(s: &str) -> bool {
+    const TAGS: [&str; 31] = [
+        "a",
+        "abbr",
+        "applet",
+        "b",
+        "blink",
+        "blockquote",
+        "br",
+        "code",
+        "div",
+        "em",
+        "embed",
+        "font",
+        "frame",
+        "h1",
+        "h2",
+        "h3",
+        "i",
+        "iframe",
+        "img",
+        "li",
+        "meta",
+        "object",
+        "p",
+        "pre",
+        "script",
+        "span",
+        "strong",
+        "style",
+        "table",
+        "u",
+        "ul",
+    ];
+    s.match_indices('<').any(|(i, _)| {
+        let rest = s[i + 1..].strip_prefix('/').unwrap_or(&s[i + 1..]);
+        let name: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+        TAGS.contains(&name.to_ascii_lowercase().as_str()) && rest[name.len()..].contains('>')
+    })
 }
 
 /// Fields carried in attributes, which may come on empty or non-empty elements.
@@ -369,10 +621,12 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
                 it.persons.push(Person { name, role: attr(e, "role") });
             }
         }
-        // Atom: <link rel="alternate" href="..."/>
-        "link" if it.link.is_none() && attr(e, "rel").is_none_or(|r| r == "alternate") => {
-            it.link = attr(e, "href");
-        }
+        // Atom: <link rel="alternate" href="..."/>, and the audio as <link rel="enclosure" href="..."/>.
+        "link" => match attr(e, "rel").as_deref() {
+            None | Some("alternate") if it.link.is_none() => it.link = attr(e, "href"),
+            Some("enclosure") if it.enclosure_url.is_none() => it.enclosure_url = attr(e, "href"),
+            _ => {}
+        },
         _ => {}
     }
 }
@@ -417,6 +671,83 @@ mod tests {
         assert_eq!(parse_duration("1:02:03"), Some(3723));
         assert_eq!(parse_duration("4968"), Some(4968));
         assert_eq!(parse_duration("abc"), None);
+    }
+
+    fn first_title(doc: &str) -> Option<String> {
+        parse_feed(doc.as_bytes(), "http://x/feed").unwrap().episodes[0].title.clone()
+    }
+
+    /// feed-rs reads no items from Atom 0.3; the lenient reader's were once thrown away.
+    #[test]
+    fn atom_03_entries_are_read() {
+        let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><title>A</title></entry><entry><title>B</title></entry></feed>"#;
+        let feed = parse_feed(doc.as_bytes(), "http://x/feed").unwrap();
+        assert_eq!(feed.episodes.iter().map(|e| e.title.as_deref()).collect::<Vec<_>>(), [Some("A"), Some("B")]);
+    }
+
+    #[test]
+    fn titles_are_plain_text_whatever_their_encoding() {
+        let atom = |title: &str| format!(r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>{title}</entry></feed>"#);
+        let html =
+            r#"<title type="html">safe&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;description&lt;/b&gt;</title>"#;
+        assert_eq!(first_title(&atom(html)).as_deref(), Some("safe description"));
+        let xhtml =
+            r#"<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">Example <b>Atom</b></div></title>"#;
+        assert_eq!(first_title(&atom(xhtml)).as_deref(), Some("Example Atom"));
+        let base64 = r#"<title type="application/octet-stream">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title>"#;
+        assert_eq!(first_title(&atom(base64)).as_deref(), Some("Example Atom"));
+        let text = r#"<title type="text">History of the &lt;blink&gt; tag</title>"#;
+        assert_eq!(first_title(&atom(text)).as_deref(), Some("History of the <blink> tag"));
+        let rss = |item: &str| {
+            format!(
+                r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/"><channel><item>{item}</item></channel></rss>"#
+            )
+        };
+        assert_eq!(first_title(&rss("<dc:title>From Dublin Core</dc:title>")).as_deref(), Some("From Dublin Core"));
+        assert_eq!(first_title(&rss("<media:title>From Media RSS</media:title>")).as_deref(), Some("From Media RSS"));
+        assert_eq!(first_title(&rss("<title>x &lt; y, y &gt; z</title>")).as_deref(), Some("x < y, y > z"));
+    }
+
+    #[test]
+    fn atom_enclosure_links_are_the_audio() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>e1</id><title>A</title><link rel="alternate" href="/e1"/><link rel="enclosure" type="audio/mpeg" href="/e1.mp3"/></entry></feed>"#;
+        let ep = &parse_feed(doc.as_bytes(), "https://x.org/feed").unwrap().episodes[0];
+        assert_eq!(ep.enclosure_url.as_deref(), Some("https://x.org/e1.mp3"));
+    }
+
+    #[test]
+    fn declared_and_undeclared_legacy_encodings_are_decoded() {
+        let doc = "<?xml version=\"1.0\" encoding=\"euc-jp\"?><rss version=\"2.0\"><channel><item><title>\u{65e5}\u{672c}\u{8a9e}</title></item></channel></rss>";
+        let (euc_jp, _, _) = encoding_rs::EUC_JP.encode(doc);
+        assert_eq!(
+            parse_feed(&euc_jp, "http://x/").unwrap().episodes[0].title.as_deref(),
+            Some("\u{65e5}\u{672c}\u{8a9e}")
+        );
+        // No declaration and not UTF-8: windows-1252, as browsers read it.
+        let latin = b"<rss version=\"2.0\"><channel><item><title>caf\xe9 \x93quoted\x94</title></item></channel></rss>";
+        assert_eq!(
+            parse_feed(latin, "http://x/").unwrap().episodes[0].title.as_deref(),
+            Some("caf\u{e9} \u{201c}quoted\u{201d}")
+        );
+    }
+
+    #[test]
+    fn a_bare_ampersand_in_a_link_costs_no_episode() {
+        let doc = "<rss version=\"2.0\"><channel><item><title>A &amp; B</title><link>http://x/?a=1&b=2&c</link></item></channel></rss>";
+        let feed = parse_feed(doc.as_bytes(), "http://x/").unwrap();
+        assert_eq!(feed.episodes.len(), 1);
+        assert_eq!(feed.episodes[0].title.as_deref(), Some("A & B"));
+        assert_eq!(feed.episodes[0].link.as_deref(), Some("http://x/?a=1&b=2&c"));
+    }
+
+    /// feed-rs refused a local path as its base URL, so a local feed was only ever read by the
+    /// lenient reader ("malformed feed"); it now gets the path's file:// URL.
+    #[test]
+    fn a_local_feed_goes_through_feed_rs_with_its_file_url_as_base() {
+        let doc = r#"<rss version="2.0"><channel><title>Local</title><item><guid>1</guid><title>A</title><enclosure url="a.mp3" type="audio/mpeg" length="1"/></item></channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), "/srv/podcasts/feed.xml").unwrap();
+        assert!(feed.warnings.iter().all(|w| !w.contains("malformed")), "{:?}", feed.warnings);
+        assert_eq!(feed.episodes[0].enclosure_url.as_deref(), Some("file:///srv/podcasts/a.mp3"));
     }
 
     #[test]

@@ -4,8 +4,17 @@
 //!
 //! Errors say what happened in words an operator can act on, and classify themselves
 //! (`retry_after`, `is_transient`) so callers decide on backoff without parsing messages.
+//!
+//! Addresses found inside a feed (transcripts, audio) come from whoever wrote the feed. A fetcher
+//! made [`Fetcher::for_links_of`] a feed on a public address never fetches a loopback, private,
+//! link-local or metadata address for it: not named as an IP, not through a redirect, and not
+//! through a name that resolves there, which is checked on the addresses the connection is made
+//! to (the DNS resolver drops them), so a name that changes its answer between checks gains
+//! nothing. Feeds the operator serves on a private address may name private addresses.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,7 +33,10 @@ pub struct Validators {
 #[derive(Debug)]
 pub enum Fetched {
     /// 304: the copy we have is current.
-    NotModified,
+    NotModified {
+        /// Every address that answered was private or local (see [`Body::private_origin`]).
+        private_origin: bool,
+    },
     Body(Body),
 }
 
@@ -36,6 +48,9 @@ pub struct Body {
     pub final_url: String,
     /// Set when every redirect on the way was permanent (301/308): fetch from here next time.
     pub moved_to: Option<String>,
+    /// A local file, or every address that answered on the way was private or local: the
+    /// operator's own server, whose links may point at private addresses too.
+    pub private_origin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +71,8 @@ pub enum FetchError {
     TooManyRedirects { url: String, max: usize },
     #[error("{url} is not a valid URL or path: {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error("refused to fetch {url}: {reason}; a feed on a public address may not point podsift at it")]
+    Refused { url: String, reason: String },
 }
 
 impl FetchError {
@@ -68,24 +85,72 @@ impl FetchError {
     }
 }
 
-/// Fetches feeds and transcripts. Cheap to clone (the HTTP client is shared).
+/// Says whether an address is private or local (loopback, private, link-local, metadata...).
+/// [`is_private_address`] in production; tests pass their own so that a loopback server can
+/// play a public one.
+pub type AddressClass = Arc<dyn Fn(IpAddr) -> bool + Send + Sync>;
+
+/// Fetches feeds and transcripts. Cheap to clone (the HTTP clients are shared).
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The same client with a resolver that drops private addresses, for guarded fetches.
+    guarded_client: reqwest::Client,
+    is_private: AddressClass,
+    /// Refuse private and local addresses (the links of a feed on a public address).
+    guarded: bool,
     timeout: Duration,
     max_redirects: usize,
 }
 
 impl Fetcher {
     pub fn new(config: &IngestConfig) -> Result<Fetcher, FetchError> {
-        let client = crate::http::client(config.connect_timeout(), Some(config.timeout()))
-            .map_err(|reason| FetchError::Network { url: String::new(), reason })?;
-        Ok(Fetcher { client, timeout: config.timeout(), max_redirects: config.max_redirects })
+        Fetcher::with_address_class(config, Arc::new(is_private_address))
+    }
+
+    /// A fetcher that tells private addresses from public ones with `is_private`.
+    pub fn with_address_class(config: &IngestConfig, is_private: AddressClass) -> Result<Fetcher, FetchError> {
+        let error = |reason| FetchError::Network { url: String::new(), reason };
+        let client = crate::http::client(config.connect_timeout(), Some(config.timeout())).map_err(error)?;
+        let guarded_client = crate::http::builder(config.connect_timeout(), Some(config.timeout()))
+            .dns_resolver(Arc::new(PublicOnly { is_private: is_private.clone() }))
+            .build()
+            .map_err(|e| error(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Fetcher {
+            client,
+            guarded_client,
+            is_private,
+            guarded: false,
+            timeout: config.timeout(),
+            max_redirects: config.max_redirects,
+        })
+    }
+
+    /// The fetcher for addresses named inside a feed: guarded unless the feed itself came from a
+    /// private origin (see [`Body::private_origin`]).
+    pub fn for_links_of(&self, feed_private_origin: bool) -> Fetcher {
+        Fetcher { guarded: !feed_private_origin, ..self.clone() }
+    }
+
+    fn check_host(&self, url: &url::Url) -> Result<(), FetchError> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            // Names are checked by the resolver, on the addresses it is about to connect to.
+            _ => return Ok(()),
+        };
+        if (self.is_private)(ip) {
+            return Err(FetchError::Refused {
+                url: url.to_string(),
+                reason: format!("{ip} is a private or local address"),
+            });
+        }
+        Ok(())
     }
 
     /// Fetches `location` (http(s) URL, file:// URL or local path), reading at most `limit` bytes.
     pub async fn fetch(&self, location: &str, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
-        match classify(location)? {
+        match self.location(location)? {
             Location::File(path) => read_file(path, limit).await,
             Location::Http(url) => {
                 let mut sink = Sink::Memory(Vec::new());
@@ -98,12 +163,12 @@ impl Fetcher {
                     }
                 };
                 match (head, sink) {
-                    (None, _) => Ok(Fetched::NotModified),
-                    (Some(mut body), Sink::Memory(bytes)) => {
+                    (Err(private_origin), _) => Ok(Fetched::NotModified { private_origin }),
+                    (Ok(mut body), Sink::Memory(bytes)) => {
                         body.bytes = bytes;
                         Ok(Fetched::Body(body))
                     }
-                    (Some(body), Sink::File { .. }) => Ok(Fetched::Body(body)),
+                    (Ok(body), Sink::File { .. }) => Ok(Fetched::Body(body)),
                 }
             }
         }
@@ -113,7 +178,7 @@ impl Fetcher {
     /// Returns the bytes written. For audio, which is too large to hold in memory.
     pub async fn download_to(&self, location: &str, path: &std::path::Path, limit: u64) -> Result<u64, FetchError> {
         let file_err = |e: std::io::Error| FetchError::File { path: path.to_path_buf(), reason: e.to_string() };
-        match classify(location)? {
+        match self.location(location)? {
             Location::File(src) => {
                 let len = tokio::fs::metadata(&src)
                     .await
@@ -130,7 +195,8 @@ impl Fetcher {
                 let none = Validators::default();
                 let work = self.fetch_http(url, &none, limit, &mut sink);
                 match tokio::time::timeout(self.timeout, work).await {
-                    Ok(r) => r?,
+                    // No validators were sent, so there is no 304 to tell apart.
+                    Ok(r) => r.map(|_| ())?,
                     Err(_) => {
                         return Err(FetchError::Timeout { url: location.to_string(), secs: self.timeout.as_secs() });
                     }
@@ -147,19 +213,37 @@ impl Fetcher {
         }
     }
 
-    /// Follows redirects by hand and streams the body into `sink`. Returns None on 304.
+    /// Where `location` is; a guarded fetcher takes only http(s) URLs, since a feed's author has
+    /// no business naming files on podsift's disk.
+    fn location(&self, location: &str) -> Result<Location, FetchError> {
+        match classify(location)? {
+            Location::File(_) if self.guarded => Err(FetchError::Refused {
+                url: location.to_string(),
+                reason: "it is a local file, not an http(s) URL".into(),
+            }),
+            found => Ok(found),
+        }
+    }
+
+    /// Follows redirects by hand and streams the body into `sink`. On 304 the error side says
+    /// whether every address that answered was private.
     async fn fetch_http(
         &self,
         start: url::Url,
         validators: &Validators,
         limit: u64,
         sink: &mut Sink,
-    ) -> Result<Option<Body>, FetchError> {
+    ) -> Result<Result<Body, bool>, FetchError> {
         let mut url = start;
         let mut all_permanent = true;
+        let mut all_private = true;
         let mut hops = 0;
+        let client = if self.guarded { &self.guarded_client } else { &self.client };
         loop {
-            let mut req = self.client.get(url.clone());
+            if self.guarded {
+                self.check_host(&url)?;
+            }
+            let mut req = client.get(url.clone());
             if let Some(etag) = &validators.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
             }
@@ -167,6 +251,13 @@ impl Fetcher {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
             let resp = req.send().await.map_err(|e| net_error(&url, e, self.timeout))?;
+            // Unknown (behind a proxy, say) counts as public: trust is never assumed.
+            let peer_private = resp.remote_addr().is_some_and(|a| (self.is_private)(a.ip()));
+            if self.guarded && peer_private {
+                let peer = resp.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+                return Err(FetchError::Refused { url: url.to_string(), reason: format!("it answered from {peer}") });
+            }
+            all_private &= peer_private;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 hops += 1;
@@ -187,7 +278,7 @@ impl Fetcher {
                 continue;
             }
             if status == StatusCode::NOT_MODIFIED {
-                return Ok(None);
+                return Ok(Err(all_private));
             }
             if !status.is_success() {
                 return Err(FetchError::Status {
@@ -208,7 +299,8 @@ impl Fetcher {
                 sink.write(&chunk).await?;
             }
             let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
-            return Ok(Some(Body {
+            return Ok(Ok(Body {
+                private_origin: all_private,
                 bytes: Vec::new(),
                 validators: Validators {
                     etag: header_str(header::ETAG),
@@ -282,7 +374,76 @@ async fn read_file(path: PathBuf, limit: u64) -> Result<Fetched, FetchError> {
         validators: Validators::default(),
         final_url: path.display().to_string(),
         moved_to: None,
+        private_origin: true,
     }))
+}
+
+/// Loopback, private (RFC 1918, unique local), link-local (which holds the cloud metadata
+/// address 169.254.169.254), carrier-grade NAT, unspecified, broadcast and multicast addresses,
+/// IPv4 ones also when written as IPv4-mapped or IPv4-compatible IPv6.
+pub fn is_private_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_address(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            // ::a.b.c.d, the deprecated IPv4-compatible form.
+            if s[..6] == [0; 6] && !v6.is_unspecified() && !v6.is_loopback() {
+                return is_private_address(IpAddr::V4(std::net::Ipv4Addr::from(((s[6] as u32) << 16) | s[7] as u32)));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The guarded client's resolver: the system's answer without private addresses. A name with
+/// nothing else left fails to resolve, so the connection never starts.
+struct PublicOnly {
+    is_private: AddressClass,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let is_private = self.is_private.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public = public_only(&host, found, &*is_private)?;
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn public_only(
+    host: &str,
+    found: Vec<SocketAddr>,
+    is_private: &(dyn Fn(IpAddr) -> bool + Send + Sync),
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let (private, public): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|a| is_private(a.ip()));
+    if public.is_empty() && !private.is_empty() {
+        let ips: Vec<String> = private.iter().map(|a| a.ip().to_string()).collect();
+        return Err(format!(
+            "refused: {host} resolves to private or local addresses only ({}), which a feed on a public address may not point podsift at",
+            ips.join(", ")
+        )
+        .into());
+    }
+    Ok(public)
 }
 
 fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError {
@@ -302,5 +463,60 @@ mod tests {
         assert!(matches!(classify("file:///tmp/feed.xml").unwrap(), Location::File(_)));
         assert!(matches!(classify("config/demo/feed.xml").unwrap(), Location::File(_)));
         assert!(classify("ftp://x.org/feed").is_err());
+    }
+
+    #[test]
+    fn private_and_local_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+        ] {
+            assert!(is_private_address(ip.parse().unwrap()), "{ip} is private");
+        }
+        for ip in ["8.8.8.8", "172.32.0.1", "192.169.0.1", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(!is_private_address(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    /// The resolver keeps public answers and refuses a name that has only private ones, which
+    /// is what defeats a name rebound to 127.0.0.1 after a first, public answer.
+    #[test]
+    fn the_guarded_resolver_drops_private_answers() {
+        let a = |s: &str| -> SocketAddr { s.parse().unwrap() };
+        let kept = public_only("x", vec![a("10.0.0.1:0"), a("8.8.8.8:0")], &is_private_address).unwrap();
+        assert_eq!(kept, vec![a("8.8.8.8:0")]);
+        let err = public_only("rebound.example", vec![a("127.0.0.1:0"), a("[::1]:0")], &is_private_address)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rebound.example") && err.contains("127.0.0.1"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_guarded_fetch_refuses_private_ips_names_and_files() {
+        let fetcher = Fetcher::new(&IngestConfig::default()).unwrap().for_links_of(false);
+        for url in
+            ["http://127.0.0.1:9/t.vtt", "http://[::ffff:169.254.169.254]/latest/meta-data/", "http://localhost:9/x"]
+        {
+            let err = fetcher.fetch(url, &Validators::default(), 1000).await.unwrap_err();
+            assert!(err.to_string().contains("refused"), "{url}: {err}");
+        }
+        let err = fetcher.fetch("/etc/passwd", &Validators::default(), 1000).await.unwrap_err();
+        assert!(matches!(err, FetchError::Refused { .. }), "{err}");
     }
 }

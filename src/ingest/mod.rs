@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::config::IngestConfig;
 use crate::model::{Episode, Feed, Transcript, TranscriptSource, TranscriptStatus};
 use crate::store::{Store, StoreError};
-use feed::{ParsedEpisode, parse_feed};
+use feed::{FeedError, ParsedEpisode, ParsedFeed, parse_feed};
 use fetch::{FetchError, Fetched, Fetcher, Validators};
 
 /// What happened to one feed in one ingest run.
@@ -129,7 +129,20 @@ pub async fn ingest_with(
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
     let fetcher = Fetcher::new(config).map_err(IngestError::Client)?;
-    let ctx = Ctx { fetcher: &fetcher, config, transcriber, now: opts.now };
+    ingest_through(store, config, &fetcher, opts, progress, transcriber).await
+}
+
+/// `ingest_with` through a given fetcher: one that tells private addresses from public ones in
+/// its own way ([`Fetcher::with_address_class`]), as the tests' loopback "public" feeds need.
+pub async fn ingest_through(
+    store: &Store,
+    config: &IngestConfig,
+    fetcher: &Fetcher,
+    opts: IngestOptions,
+    progress: &dyn Progress,
+    transcriber: Option<&dyn Transcriber>,
+) -> Result<IngestSummary, IngestError> {
+    let ctx = Ctx { fetcher, config, transcriber, now: opts.now };
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
@@ -178,19 +191,15 @@ async fn ingest_feed(
     }
     let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     feed.last_fetch_at = Some(opts.now);
-    let fetched = fetcher.fetch(&feed.fetch_url, &validators, config.max_feed_bytes).await;
-    let (outcome, body) = match fetched {
-        Ok(Fetched::NotModified) => (FeedOutcome::Unchanged, None),
-        Ok(Fetched::Body(body)) => match parse_feed(&body.bytes, &body.final_url) {
-            Ok(parsed) => {
-                (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
-            }
-            Err(e) => {
-                let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), None);
-                store.put_feed(&feed)?;
-                return Ok((report(&feed, outcome), Vec::new()));
-            }
-        },
+    let (outcome, body) = match read_feed(fetcher, &feed.fetch_url, &validators, config.max_feed_bytes).await {
+        Ok(FeedRead::Unchanged { private_origin }) => {
+            feed.private_origin = private_origin;
+            (FeedOutcome::Unchanged, None)
+        }
+        Ok(FeedRead::Read(body, parsed)) => {
+            feed.private_origin = body.private_origin;
+            (FeedOutcome::Fetched { new_episodes: 0, warnings: parsed.warnings.clone() }, Some((body, parsed)))
+        }
         Err(e) => {
             let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
             store.put_feed(&feed)?;
@@ -229,6 +238,70 @@ async fn ingest_feed(
     store.put_feed(&feed)?;
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
+}
+
+/// Longest a feed document may take to parse; past it the feed is this run's failure, not a
+/// stalled ingest.
+pub const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why a feed could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFeedError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] FeedError),
+}
+
+impl ReadFeedError {
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ReadFeedError::Fetch(e) => e.retry_after(),
+            ReadFeedError::Parse(_) => None,
+        }
+    }
+}
+
+/// A feed as [`read_feed`] found it.
+#[derive(Debug)]
+pub enum FeedRead {
+    /// 304: nothing to parse; whether the server is private or local still counts.
+    Unchanged { private_origin: bool },
+    /// The body (its bytes handed to the parser: validators and addresses remain) and the feed.
+    Read(fetch::Body, ParsedFeed),
+}
+
+/// Fetches a feed and parses it, as every ingest does.
+/// The parse runs on its own thread, bounded by [`PARSE_TIMEOUT`]: a document that sends a parser
+/// into a loop costs that thread, never the runtime's workers or the other feeds.
+pub async fn read_feed(
+    fetcher: &Fetcher,
+    location: &str,
+    validators: &Validators,
+    limit: u64,
+) -> Result<FeedRead, ReadFeedError> {
+    let mut body = match fetcher.fetch(location, validators, limit).await? {
+        Fetched::NotModified { private_origin } => return Ok(FeedRead::Unchanged { private_origin }),
+        Fetched::Body(body) => body,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (bytes, base) = (std::mem::take(&mut body.bytes), body.final_url.clone());
+    std::thread::Builder::new()
+        .name("feed-parse".into())
+        .spawn(move || {
+            let _ = tx.send(parse_feed(&bytes, &base));
+        })
+        .map_err(|e| FeedError::Unreadable(format!("cannot start a parser thread: {e}")))?;
+    let parsed = match tokio::time::timeout(PARSE_TIMEOUT, rx).await {
+        Ok(Ok(parsed)) => parsed?,
+        Ok(Err(_)) => return Err(FeedError::Unreadable("the parser stopped without an answer".into()).into()),
+        Err(_) => {
+            let secs = PARSE_TIMEOUT.as_secs();
+            return Err(FeedError::Unreadable(format!("parsing took longer than {secs} s; the feed is skipped")).into());
+        }
+    };
+    Ok(FeedRead::Read(body, parsed))
 }
 
 fn record_failure(
@@ -301,6 +374,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         first_seen_at: now,
         transcript: TranscriptStatus::Pending,
         insights_extracted: false,
+        feed_private_origin: feed.private_origin,
     }
 }
 
@@ -329,6 +403,8 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             _ => continue,
         };
+        // Where the feed is now decides which addresses its links may reach, not where it was.
+        episode.feed_private_origin = feed.private_origin;
         match transcript_for(ctx, &episode).await {
             Ok(t) => {
                 episode.transcript = TranscriptStatus::Stored {
@@ -353,12 +429,14 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
 async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, String> {
-    let (fetcher, config) = (ctx.fetcher, ctx.config);
+    let config = ctx.config;
+    // The links come from whoever wrote the feed: see fetch's module notes.
+    let fetcher = ctx.fetcher.for_links_of(episode.feed_private_origin);
     let mut errors = Vec::new();
     for (source, link) in transcript::ranked_links(&episode.transcripts) {
         let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
             Ok(Fetched::Body(body)) => transcript::parse(source, &body.bytes).map_err(|e| e.to_string()),
-            Ok(Fetched::NotModified) => Err("unexpected 304".to_string()),
+            Ok(Fetched::NotModified { .. }) => Err("unexpected 304".to_string()),
             Err(e) => Err(e.to_string()),
         };
         match result {

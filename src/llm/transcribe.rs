@@ -61,7 +61,7 @@ impl LlmTranscriber {
         let url = episode.enclosure_url.as_deref().ok_or("the episode has no audio enclosure")?;
         let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
         tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let result = self.transcribe_in(&dir, url, &model).await;
+        let result = self.transcribe_in(&dir, url, episode.feed_private_origin, &model).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         if result.is_ok() {
             self.llm.count(|u| u.transcriptions += 1);
@@ -69,12 +69,20 @@ impl LlmTranscriber {
         result
     }
 
-    async fn transcribe_in(&self, dir: &Path, url: &str, model: &str) -> Result<Vec<Segment>, String> {
+    async fn transcribe_in(
+        &self,
+        dir: &Path,
+        url: &str,
+        feed_private_origin: bool,
+        model: &str,
+    ) -> Result<Vec<Segment>, String> {
         let ext =
             url.split(['?', '#']).next().and_then(|p| p.rsplit('.').next()).filter(|e| e.len() <= 4).unwrap_or("mp3");
         let audio = dir.join(format!("episode.{ext}"));
+        // The audio's address comes from whoever wrote the feed.
+        let fetcher = self.fetcher.for_links_of(feed_private_origin);
         let size =
-            self.fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
+            fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
         let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
         let mut segments = Vec::new();
         let mut offset = 0.0;

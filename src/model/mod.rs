@@ -32,6 +32,11 @@ pub struct Feed {
     pub consecutive_failures: u32,
     /// No fetch before this time (exponential backoff or the server's Retry-After).
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last fetch came from a local file or a private or local address only (the
+    /// operator's own server): its episodes' links may point at private addresses. Otherwise
+    /// they are fetched only from public ones.
+    #[serde(default)]
+    pub private_origin: bool,
 }
 
 impl Feed {
@@ -81,6 +86,9 @@ pub struct Episode {
     /// Set once candidate insights were extracted from the transcript (so it happens once).
     #[serde(default)]
     pub insights_extracted: bool,
+    /// Its feed's [`Feed::private_origin`] when its transcript or audio was last looked for.
+    #[serde(default)]
+    pub feed_private_origin: bool,
 }
 
 impl Episode {
@@ -103,6 +111,7 @@ impl Episode {
             first_seen_at,
             transcript: TranscriptStatus::Pending,
             insights_extracted: false,
+            feed_private_origin: false,
         }
     }
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod discord;
+pub mod feedparser;
 pub mod openai;
 pub mod slack;
 pub mod telegram;
@@ -90,6 +91,12 @@ impl Drop for FakeServer {
 
 impl FakeServer {
     pub async fn start() -> FakeServer {
+        FakeServer::start_on("127.0.0.1").await
+    }
+
+    /// A server on another loopback address (127.0.0.2...), which Linux answers without setup:
+    /// two servers that an address classification can tell apart.
+    pub async fn start_on(ip: &str) -> FakeServer {
         let state = Arc::new(Mutex::new(State::default()));
         let s = state.clone();
         let app = axum::Router::new().fallback(
@@ -98,7 +105,7 @@ impl FakeServer {
                 async move { handle(s, method, uri, headers, body).await }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
