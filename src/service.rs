@@ -106,9 +106,13 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     let shutdown = service.shutdown.clone();
     let mut tick_every = tokio::time::interval(Duration::from_secs(config.service.tick_seconds));
     tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Failing podcasts change at ingest pace: looked for every few minutes, not every tick.
+    let mut failing_every = tokio::time::interval(Duration::from_secs(300));
+    failing_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stopped(&mut stop_requested) => break,
+            _ = failing_every.tick() => core.report_failing_feeds().await,
             _ = tick_every.tick() => {
                 let work = async {
                     match deliverer.tick(Utc::now()).await {

@@ -137,6 +137,14 @@ pub enum SubsCommand {
 #[derive(Subcommand)]
 pub enum FeedsCommand {
     /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
+    /// Find podcasts by name in the directory (podcasts.directory_url) and show their feeds
+    Search {
+        /// Words of the podcast's name
+        #[arg(required = true, value_name = "WORDS")]
+        words: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
     Add {
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,

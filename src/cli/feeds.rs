@@ -12,13 +12,45 @@ use podsift::store::Store;
 use super::args::FeedsCommand;
 use super::output::{FeedView, print_feed, print_json};
 
+/// Searches the podcast directory and prints what it found, with each podcast's feed address.
+pub async fn search(words: &[String], config: &podsift::config::Config, json: bool) -> Result<()> {
+    let hits = podsift::ingest::directory::search(&config.podcasts, &config.ingest, &words.join(" "), 10)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if json {
+        return print_json(&hits);
+    }
+    if hits.is_empty() {
+        outln!("Nothing found for \"{}\".", words.join(" "));
+    }
+    for (i, h) in hits.iter().enumerate() {
+        match &h.author {
+            Some(a) => outln!("{}. {} — {a}", i + 1, h.title),
+            None => outln!("{}. {}", i + 1, h.title),
+        }
+        outln!("   {}", h.feed_url);
+    }
+    if !hits.is_empty() {
+        outln!("Add one with `podsift feeds add ADDRESS`.");
+    }
+    Ok(())
+}
+
 pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
     match cmd {
+        FeedsCommand::Search { .. } => anyhow::bail!("`podsift feeds search` is answered by feeds::search"),
         FeedsCommand::Add { urls } => {
             for url in urls {
                 let url = normalize_feed_location(&url)?;
-                if store.feed(&url)?.is_some() {
-                    outln!("already subscribed: {url}");
+                if let Some(mut known) = store.feed(&url)? {
+                    if known.reader_added {
+                        // Now the operator's too: it joins the default digest.
+                        known.reader_added = false;
+                        store.put_feed(&known)?;
+                        outln!("added {url} (readers had added it to their own lists)");
+                    } else {
+                        outln!("already subscribed: {url}");
+                    }
                     continue;
                 }
                 store.put_feed(&Feed::new(&url, Utc::now()))?;

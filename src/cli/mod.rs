@@ -73,6 +73,7 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
 pub async fn execute(command: Command, store: &Store, config: &Config) -> Result<()> {
     match command {
         Command::Demo | Command::Run { .. } => bail!("`podsift demo` and `podsift run` start on their own"),
+        Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, config, out.json).await,
         Command::Feeds(cmd) => feeds::feeds(cmd, store),
         Command::Ingest { force, out } => {
             if store.feeds()?.is_empty() {

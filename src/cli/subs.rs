@@ -18,6 +18,11 @@ pub fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
     })
 }
 
+/// The titles of a destination's own podcasts (their addresses until first fetched).
+pub fn podcast_names(store: &Store, list: &[String]) -> Vec<String> {
+    list.iter().map(|url| store.feed(url).ok().flatten().and_then(|f| f.title).unwrap_or_else(|| url.clone())).collect()
+}
+
 /// The latest digest delivery to `destination`: its day and what became of it.
 pub fn last_delivery(deliveries: &[podsift::deliver::Delivery], destination: &Destination) -> Option<String> {
     use podsift::deliver::DeliveryState;
@@ -59,6 +64,9 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                     outln!(
                         "    not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config"
                     );
+                }
+                if let Some(list) = store.podcast_list(&s.destination.key())? {
+                    outln!("    podcasts ({}): {}", list.len(), podcast_names(store, &list).join(", "));
                 }
                 if let Some(last) = last_delivery(&deliveries, &s.destination) {
                     outln!("    last digest {last}");

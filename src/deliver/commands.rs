@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::fanout::Deliverer;
+use super::podcasts;
 use super::{Command, Delivery, DeliveryState, Destination, Message, ReplyTarget, Request, Schedule, Subscription};
 use crate::ask::{self, Answerer};
 use crate::config::Config;
@@ -82,6 +83,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         example: "2 what exactly was said about that?",
     },
     CommandSpec {
+        name: "podcasts",
+        aliases: &[],
+        args: "[add|remove WHAT]",
+        access: Access::Managers,
+        summary: "This chat's podcasts; add one by name or feed address, remove one by number",
+        example: "add the changelog",
+    },
+    CommandSpec {
         name: "help",
         aliases: &[],
         args: "",
@@ -134,6 +143,24 @@ pub fn parse(name: &str, args: &str, prefix: &str) -> Result<Command, String> {
         "unsubscribe" => Command::Unsubscribe,
         "time" => Command::SetSchedule { schedule: schedule(&words)? },
         "digest" => Command::DigestNow,
+        "podcasts" => match words.split_first() {
+            None => Command::Podcasts,
+            Some((&"add", rest)) if !rest.is_empty() => Command::PodcastsAdd { query: rest.join(" ") },
+            Some((&("remove" | "rm"), [n])) => match n.parse() {
+                Ok(n) => Command::PodcastsRemove { n },
+                Err(_) => {
+                    return Err(format!(
+                        "{prefix}podcasts remove takes a number from {prefix}podcasts. Example: {prefix}podcasts remove 2"
+                    ));
+                }
+            },
+            _ => {
+                return Err(format!(
+                    "{prefix}podcasts lists this chat's podcasts; {prefix}podcasts add NAME or address adds one,                      {prefix}podcasts remove N removes one. {}",
+                    usage(spec, prefix)
+                ));
+            }
+        },
         "ask" => match words.split_first() {
             Some((n, q)) if !q.is_empty() => Command::Ask { reference: n.to_string(), question: q.join(" ") },
             _ => {
@@ -258,6 +285,24 @@ impl Core {
         }
     }
 
+    /// Tells each destination whose own list holds a podcast that keeps failing, once per spell
+    /// of failures.
+    pub async fn report_failing_feeds(&self) {
+        let now = self.now();
+        let notices = match podcasts::failing(&self.store, &self.config, now, |p| self.deliverer.command_prefix(p)) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("cannot look for failing podcasts: {e}");
+                return;
+            }
+        };
+        for (dest, key, text) in notices {
+            if self.deliverer.has_adapter(&dest.platform) && self.first_time(&key) {
+                self.reply(&dest, None, &Message::Notice(text)).await;
+            }
+        }
+    }
+
     /// Pauses every subscription on `platform` whose id starts with `id_prefix` (a workspace
     /// that uninstalled the app), with the reason; returns how many.
     pub fn pause_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {
@@ -282,11 +327,18 @@ impl Core {
         let notice = |text: String| Ok(Some(Message::Notice(text)));
         let destination = &request.destination;
         let prefix = self.deliverer.command_prefix(&destination.platform);
-        let needs_manager =
-            matches!(request.command, Command::Subscribe { .. } | Command::Unsubscribe | Command::SetSchedule { .. });
+        let needs_manager = matches!(
+            request.command,
+            Command::Subscribe { .. }
+                | Command::Unsubscribe
+                | Command::SetSchedule { .. }
+                | Command::PodcastsAdd { .. }
+                | Command::PodcastsRemove { .. }
+        );
         if needs_manager && request.sender.can_manage == Some(false) {
             return notice(
-                "Only people who can manage this chat can subscribe it, unsubscribe it or change its time.".into(),
+                "Only people who can manage this chat can subscribe it, unsubscribe it, change its time or its podcasts."
+                    .into(),
             );
         }
         match &request.command {
@@ -374,6 +426,11 @@ impl Core {
                 self.store.put_feedback(&voter, insight, *up)?;
                 Ok(None)
             }
+            Command::Podcasts => notice(podcasts::list(&self.store, destination, prefix)?),
+            Command::PodcastsAdd { query } => {
+                notice(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?)
+            }
+            Command::PodcastsRemove { n } => notice(podcasts::remove(&self.store, destination, *n, prefix)?),
             Command::Help => notice(help(prefix)),
         }
     }

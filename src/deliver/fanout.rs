@@ -282,6 +282,10 @@ impl Deliverer {
     }
 
     /// How commands are typed on `platform` (for help texts and examples): `/` when unknown.
+    pub fn has_adapter(&self, platform: &str) -> bool {
+        self.adapters.contains_key(platform)
+    }
+
     pub fn command_prefix(&self, platform: &str) -> &'static str {
         self.adapters.get(platform).map(|a| a.command_prefix()).unwrap_or("/")
     }

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod fanout;
 pub mod inbound;
 pub mod parts;
+pub mod podcasts;
 pub mod ratelimit;
 pub mod schedule;
 
@@ -85,6 +86,16 @@ pub enum Command {
     Feedback {
         insight: String,
         up: bool,
+    },
+    /// This destination's podcasts.
+    Podcasts,
+    /// Add a podcast: a feed address, a number from the last search, or words to search for.
+    PodcastsAdd {
+        query: String,
+    },
+    /// Remove podcast `n` of the list.
+    PodcastsRemove {
+        n: usize,
     },
     Help,
 }

@@ -94,6 +94,11 @@ pub fn build_for(
     let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
     let id = list.map(crate::model::list_id);
     let feeds: Option<HashSet<&str>> = list.map(|l| l.iter().map(String::as_str).collect());
+    // The operator's digest leaves out feeds only readers' own lists brought in.
+    let readers_only: HashSet<String> = match list {
+        Some(_) => HashSet::new(),
+        None => store.feeds()?.into_iter().filter(|f| f.reader_added).map(|f| f.url).collect(),
+    };
     // Insights already sent to this list's readers are not candidates again.
     let earlier: Vec<Digest> = store.digests()?.into_iter().filter(|d| d.date < date && d.list == id).collect();
     let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
@@ -104,7 +109,7 @@ pub fn build_for(
         if when < window_start || when >= window_end || !ep.insights_extracted {
             continue;
         }
-        if feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str())) {
+        if feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str())) || readers_only.contains(&ep.feed_url) {
             continue;
         }
         let insights: Vec<Insight> =

@@ -37,6 +37,10 @@ pub struct Feed {
     /// they are fetched only from public ones.
     #[serde(default)]
     pub private_origin: bool,
+    /// Added by readers for their own lists, not by the operator: fetched like any feed, but
+    /// not part of the operator's default digest.
+    #[serde(default)]
+    pub reader_added: bool,
 }
 
 impl Feed {

@@ -346,6 +346,18 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the podcasts a directory search offered a destination, for its choice by number.
+    pub fn put_choices(&self, destination_key: &str, hits: &[crate::model::DirectoryHit]) -> Result<()> {
+        self.adapter_state.insert(format!("choices:{destination_key}").as_bytes(), encode(&hits))?;
+        Ok(())
+    }
+
+    /// The podcasts the destination's last directory search offered.
+    pub fn choices(&self, destination_key: &str) -> Result<Vec<crate::model::DirectoryHit>> {
+        let key = format!("choices:{destination_key}");
+        Ok(get(&self.adapter_state, "adapter_state", key.as_bytes())?.unwrap_or_default())
+    }
+
     /// Every destination's own list: (destination key, feed URLs).
     pub fn podcast_lists(&self) -> Result<Vec<(String, Vec<String>)>> {
         let mut out = Vec::new();

@@ -58,6 +58,8 @@ impl Reply {
 pub struct Request {
     pub method: String,
     pub path: String,
+    /// The query string, decoded: (name, value) pairs.
+    pub query: Vec<(String, String)>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
@@ -160,6 +162,7 @@ async fn handle(
     let mut req = Request {
         method: method.to_string(),
         path: uri.path().to_string(),
+        query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect(),
         if_none_match: h("if-none-match"),
         if_modified_since: h("if-modified-since"),
         user_agent: h("user-agent"),

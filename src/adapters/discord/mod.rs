@@ -205,6 +205,17 @@ pub fn slash_command() -> CreateCommand {
                 "N" => CreateCommandOption::new(CommandOptionType::Integer, "rank", "The insight's number")
                     .min_int_value(1)
                     .max_int_value(25),
+                "WHAT" => CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "what",
+                    "A podcast's name or feed address, or a number from the list",
+                ),
+                // A choice of words (`add|remove`): the action, offered as choices.
+                w if w.contains('|') => w
+                    .split('|')
+                    .fold(CreateCommandOption::new(CommandOptionType::String, "action", "What to do"), |o, choice| {
+                        o.add_string_choice(choice, choice)
+                    }),
                 _ => CreateCommandOption::new(CommandOptionType::String, word, format!("The {word}")),
             };
             sub = sub.add_sub_option(option.required(!optional));

@@ -14,7 +14,7 @@ use podsift::model::Digest;
 
 use super::AdminState;
 use crate::cli::output::{feed_title, when};
-use crate::cli::subs::last_delivery;
+use crate::cli::subs::{last_delivery, podcast_names};
 
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
@@ -139,11 +139,17 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
         @for (platform, subs) in &by_platform {
             h3 { (platform) @if !config.adapters.is_enabled(platform) { span.err { " — no " (platform) " adapter is enabled: not delivered" } } }
             table.subs {
-                tr { th { "Destination" } th { "Schedule" } th { "State" } th { "Last digest" } }
+                tr { th { "Destination" } th { "Schedule" } th { "Podcasts" } th { "State" } th { "Last digest" } }
                 @for sub in subs {
                     tr {
                         td { (sub.destination.to_string()) br; small { "by " (sub.created_by) } }
                         td { (sub.schedule.describe()) }
+                        td {
+                            @match store.podcast_list(&sub.destination.key()).ok().flatten() {
+                                None => "the operator's",
+                                Some(list) => (podcast_names(store, &list).join(", ")),
+                            }
+                        }
                         td {
                             @match &sub.paused {
                                 None => "active",

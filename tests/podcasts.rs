@@ -1,0 +1,323 @@
+//! Each chat's own podcasts: `/podcasts` lists, adds by name (a fake iTunes-style directory:
+//! results, none, a 500, a slow answer) or by address, removes by number; bad input changes
+//! nothing; chats with different lists get different digests from one ingest while chats with
+//! the same list share one; a feed many chats follow is fetched once per ingest; a failing
+//! podcast is reported to the chats that follow it, once.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{FakeServer, Reply};
+use podsift::adapters::console::ConsoleAdapter;
+use podsift::config::Config;
+use podsift::deliver::commands::{Core, parse_line};
+use podsift::deliver::fanout::Deliverer;
+use podsift::deliver::{Adapter, Destination, Message, Request, Sender};
+use podsift::ingest::Quiet;
+use podsift::metrics::Metrics;
+use podsift::store::Store;
+
+#[derive(Clone, Default)]
+struct Screen(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Screen {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn day() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap()
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Store,
+    core: Core,
+    deliverer: Arc<Deliverer>,
+    directory: FakeServer,
+    screen: Screen,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    podsift::demo::ingest_demo(&store, &Config::default(), day(), &Quiet).await.unwrap();
+    let directory = FakeServer::start().await;
+    let mut config = Config::default();
+    config.podcasts.directory_url = directory.url("/search");
+    config.podcasts.directory_timeout_secs = 1;
+    config.podcasts.max_per_destination = 3;
+    // The fake feeds live on this machine, which readers may not name unless the operator says so.
+    config.podcasts.allowed_hosts = vec!["127.0.0.1".into()];
+    config.ingest.timeout_secs = 2;
+    let screen = Screen::default();
+    let console: Arc<dyn Adapter> = Arc::new(ConsoleAdapter::new(Box::new(screen.clone())));
+    let metrics = Arc::new(Metrics::default());
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        vec![console],
+        config.delivery.clone(),
+        config.digest.clone(),
+        metrics.clone(),
+    ));
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = Core::new(store.clone(), config, deliverer.clone(), metrics, answerer).with_clock(Arc::new(day));
+    Setup { _dir: dir, store, core, deliverer, directory, screen }
+}
+
+async fn say(s: &Setup, chat: &str, line: &str, can_manage: Option<bool>) -> String {
+    let command = parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}")).unwrap();
+    let sender = Sender { id: "reader".into(), can_manage };
+    let request = Request { destination: Destination::new("console", chat), sender, reply_to: None, command };
+    match s.core.handle(&request, day()).await.unwrap() {
+        Some(Message::Notice(text)) => text,
+        other => panic!("{line}: {other:?}"),
+    }
+}
+
+fn list(s: &Setup, chat: &str) -> Option<Vec<String>> {
+    s.store.podcast_list(&Destination::new("console", chat).key()).unwrap()
+}
+
+fn itunes(results: &[(&str, &str, &str)]) -> String {
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(name, artist, feed)| {
+            serde_json::json!({"wrapperType": "track", "kind": "podcast", "collectionName": name,
+                "artistName": artist, "feedUrl": feed, "trackCount": 100})
+        })
+        .collect();
+    serde_json::json!({"resultCount": results.len(), "results": results}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_finds_adds_and_removes_its_podcasts_and_bad_input_changes_nothing() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route(
+        "/caching.xml",
+        vec![Reply::ok(common::rss(&feeds.base, "Caching Weekly", &[("c1", "Episode 1", None)]))],
+    );
+    feeds.route("/page.html", vec![Reply::ok("<html><body>Just a web page</body></html>")]);
+
+    let default = say(&s, "a", "/podcasts", None).await;
+    assert!(default.contains("the operator chose (8)") && default.contains("Go Time"), "{default}");
+
+    s.directory.route(
+        "/search",
+        vec![
+            Reply::ok(itunes(&[
+                ("Caching Weekly", "Cache People", &feeds.url("/caching.xml")),
+                ("A Web Page", "Nobody", &feeds.url("/page.html")),
+            ])),
+            Reply::ok(itunes(&[])),
+            Reply::status(500),
+            Reply::ok(itunes(&[])).delay(Duration::from_secs(3)),
+        ],
+    );
+    let found = say(&s, "a", "/podcasts add caching weekly", None).await;
+    assert!(found.contains("1. Caching Weekly — Cache People") && found.contains("/podcasts add 1"), "{found}");
+    let asked = &s.directory.requests("/search")[0];
+    let q = |k: &str| asked.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!((q("term").as_deref(), q("media").as_deref()), (Some("caching weekly"), Some("podcast")));
+
+    assert!(say(&s, "a", "/podcasts add 7", None).await.contains("Choose a number from 1 to 2"));
+    assert!(say(&s, "a", "/podcasts add 2", None).await.contains("is not a podcast feed"));
+    assert_eq!(list(&s, "a"), None, "a page that is not a feed was added");
+    let added = say(&s, "a", "/podcasts add 1", None).await;
+    assert!(added.contains("Added Caching Weekly") && added.contains("its 1 podcast(s)"), "{added}");
+    assert_eq!(list(&s, "a"), Some(vec![feeds.url("/caching.xml")]));
+    let feed = s.store.feed(&feeds.url("/caching.xml")).unwrap().unwrap();
+    assert!(feed.reader_added, "a reader's feed joined the operator's list");
+    assert!(say(&s, "a", "/podcasts add 1", None).await.contains("already in this chat's podcasts"));
+
+    assert!(say(&s, "a", "/podcasts add nothing at all", None).await.contains("No podcast called \"nothing at all\""));
+    assert!(say(&s, "a", "/podcasts add more", None).await.contains("could not be searched"));
+    let slow = say(&s, "a", "/podcasts add slow", None).await;
+    assert!(slow.contains("could not be searched (timed out after 1 s"), "{slow}");
+
+    let unreachable = say(&s, "a", "/podcasts add http://127.0.0.1:9/gone.xml", None).await;
+    assert!(unreachable.starts_with("Not added:"), "{unreachable}");
+    let private = say(&s, "b", "/podcasts add http://10.1.2.3/feed.xml", None).await;
+    assert!(private.contains("not allowed here"), "{private}");
+    let local = say(&s, "b", "/podcasts add file:///etc/passwd", None).await;
+    assert!(local.contains("only http(s) feeds"), "{local}");
+    assert_eq!(list(&s, "b"), None);
+    assert!(
+        say(&s, "a", "/podcasts add http://127.0.0.1:9/x.xml", Some(false))
+            .await
+            .contains("Only people who can manage")
+    );
+    assert!(parse_line("/podcasts remove two").unwrap_err().contains("takes a number"));
+
+    let listed = say(&s, "a", "/podcasts", None).await;
+    assert!(listed.contains("1. Caching Weekly"), "{listed}");
+    assert!(say(&s, "a", "/podcasts remove 3", None).await.contains("Choose a number from 1 to 1"));
+    let removed = say(&s, "a", "/podcasts remove 1", None).await;
+    assert!(removed.contains("gets the operator's again"), "{removed}");
+    assert_eq!(list(&s, "a"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
+    let s = setup().await;
+    let set = |chat: &str, feeds: &[&str]| {
+        let feeds: Vec<String> = feeds.iter().map(|f| f.to_string()).collect();
+        s.store.put_podcast_list(&Destination::new("console", chat).key(), &feeds).unwrap();
+        common::subscribe_at(&s.store, Destination::new("console", chat), day(), 0, day() - chrono::Duration::days(1));
+    };
+    set("go", &["demo:gotime", "demo:jsparty"]);
+    set("go-again", &["demo:jsparty", "demo:gotime", "demo:gotime"]);
+    set("ops", &["demo:shipit", "demo:rfc"]);
+    common::subscribe_at(&s.store, Destination::new("console", "default"), day(), 0, day() - chrono::Duration::days(1));
+    let summary = s.deliverer.tick(day() + chrono::Duration::minutes(1)).await.unwrap();
+    assert_eq!(summary.delivered, 4, "{summary:?}");
+    let digests = s.store.digests().unwrap();
+    assert_eq!(
+        digests.len(),
+        3,
+        "one digest per distinct list: {:?}",
+        digests.iter().map(|d| &d.list).collect::<Vec<_>>()
+    );
+    let podcasts = |list: Option<&[&str]>| -> Vec<String> {
+        let id = list.map(|l| podsift::model::list_id(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        let d = s.store.digest_of(day().date_naive(), id.as_deref()).unwrap().unwrap();
+        d.insights.iter().map(|e| e.podcast.clone()).collect()
+    };
+    let go = podcasts(Some(&["demo:gotime", "demo:jsparty"]));
+    assert!(!go.is_empty() && go.iter().all(|p| p == "Go Time" || p == "JS Party"), "{go:?}");
+    let ops = podcasts(Some(&["demo:shipit", "demo:rfc"]));
+    assert!(!ops.is_empty() && ops.iter().all(|p| p == "Ship It!" || p == "Request For Commits"), "{ops:?}");
+    let all = podcasts(None);
+    assert_eq!(all.len(), 5);
+    assert!(all.iter().any(|p| p != "Go Time" && p != "JS Party"), "{all:?}");
+
+    // A question about #1 in a chat is about that chat's #1.
+    let command = parse_line("/ask 1 what was said?").unwrap().unwrap();
+    let request = Request {
+        destination: Destination::new("console", "ops"),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        command,
+    };
+    match s.core.handle(&request, day()).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.podcast, ops[0]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_many_chats_follow_is_fetched_once_per_ingest_and_its_failure_reported_once() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route("/shared.xml", vec![Reply::ok(common::rss(&feeds.base, "Shared Show", &[("s1", "One", None)]))]);
+    let url = feeds.url("/shared.xml");
+    assert!(say(&s, "chat0", &format!("/podcasts add {url}"), None).await.contains("Added Shared Show"));
+    let mut config = Config::default();
+    config.ingest.timeout_secs = 2;
+    podsift::ingest::ingest(
+        &s.store,
+        &config.ingest,
+        podsift::ingest::IngestOptions { now: day(), force: true },
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    for i in 1..50 {
+        assert!(say(&s, &format!("chat{i}"), &format!("/podcasts add {url}"), None).await.contains("Added"));
+    }
+    let before = feeds.requests("/shared.xml").len();
+    podsift::ingest::ingest(
+        &s.store,
+        &config.ingest,
+        podsift::ingest::IngestOptions { now: day(), force: true },
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(feeds.requests("/shared.xml").len(), before + 1, "fetched more than once for 50 chats");
+    assert_eq!(before, 2, "the first add reads the feed once, then the first ingest; later adds read nothing");
+
+    // Failing for longer than podcasts.failing_days: each following chat is told, once.
+    let mut feed = s.store.feed(&url).unwrap().unwrap();
+    feed.last_ok_at = Some(day() - chrono::Duration::days(4));
+    feed.last_error = Some("HTTP 404".into());
+    feed.consecutive_failures = 9;
+    s.store.put_feed(&feed).unwrap();
+    s.core.report_failing_feeds().await;
+    let told = String::from_utf8(s.screen.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(told.matches("Shared Show has not been readable since 2026-11-24 (HTTP 404)").count(), 50, "{told}");
+    s.core.report_failing_feeds().await;
+    let again = String::from_utf8(s.screen.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(again.len(), told.len(), "told twice");
+}
+
+/// A feed only readers' lists brought in stays out of the operator's digest, and stays in theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_readers_added_stay_out_of_the_operators_digest() {
+    let s = setup().await;
+    let config = Config::default();
+    let date = day().date_naive();
+    let before = podsift::insight::digest::build(&s.store, &config.digest, date, day()).unwrap();
+    assert!(before.insights.iter().any(|e| e.podcast == "Go Time"), "the demo's digest has no Go Time to begin with");
+    let mut go = s.store.feed("demo:gotime").unwrap().unwrap();
+    go.reader_added = true;
+    s.store.put_feed(&go).unwrap();
+    let after = podsift::insight::digest::build(&s.store, &config.digest, date, day()).unwrap();
+    assert!(after.insights.iter().all(|e| e.podcast != "Go Time"), "{:?}", after.insights);
+    let list = vec!["demo:gotime".to_string()];
+    let theirs = podsift::insight::digest::build_for(&s.store, &config.digest, date, day(), Some(&list)).unwrap();
+    assert!(!theirs.insights.is_empty() && theirs.insights.iter().all(|e| e.podcast == "Go Time"));
+}
+
+/// `podsift feeds search` asks the configured directory; `subs ls` shows a chat's own list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
+    let directory = FakeServer::start().await;
+    directory.route(
+        "/search",
+        vec![Reply::ok(itunes(&[("Go Time", "Changelog Media", "https://changelog.com/gotime/feed")]))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("podsift.toml");
+    std::fs::write(&config, format!("[podcasts]\ndirectory_url = \"{}\"\n", directory.url("/search"))).unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = Store::open(&data).unwrap();
+        let chat = Destination::new("console", "team");
+        common::subscribe_at(&store, chat.clone(), day(), 0, day());
+        store.put_podcast_list(&chat.key(), &["https://changelog.com/gotime/feed".to_string()]).unwrap();
+        store.flush().unwrap();
+    }
+    let run = move |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("PODSIFT_ADMIN_TOKEN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let found = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["feeds", "search", "go", "time"])
+    })
+    .await
+    .unwrap();
+    assert!(found.contains("1. Go Time — Changelog Media") && found.contains("https://changelog.com/gotime/feed"));
+    assert_eq!(directory.requests("/search")[0].query.iter().find(|(k, _)| k == "term").unwrap().1, "go time");
+    let subs = tokio::task::spawn_blocking(move || run(&["subs", "ls"])).await.unwrap();
+    assert!(subs.contains("podcasts (1): https://changelog.com/gotime/feed"), "{subs}");
+}
