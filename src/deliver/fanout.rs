@@ -276,16 +276,22 @@ impl Deliverer {
             self.store.remove_subscription(&from.key())?;
             sub.destination = to.clone();
             self.store.put_subscription(&sub)?;
-            self.store.flush()?;
         }
+        // Its own podcasts follow too.
+        if let Some(list) = self.store.podcast_list(&from.key())? {
+            self.store.put_podcast_list(&to.key(), &list)?;
+            self.store.put_podcast_list(&from.key(), &[])?;
+        }
+        self.store.flush()?;
         Ok(to)
     }
 
-    /// How commands are typed on `platform` (for help texts and examples): `/` when unknown.
+    /// Whether an adapter for `platform` is enabled.
     pub fn has_adapter(&self, platform: &str) -> bool {
         self.adapters.contains_key(platform)
     }
 
+    /// How commands are typed on `platform` (for help texts and examples): `/` when unknown.
     pub fn command_prefix(&self, platform: &str) -> &'static str {
         self.adapters.get(platform).map(|a| a.command_prefix()).unwrap_or("/")
     }

@@ -100,11 +100,25 @@ pub fn build_for(
         None => store.feeds()?.into_iter().filter(|f| f.reader_added).map(|f| f.url).collect(),
     };
     // Insights already sent to this list's readers are not candidates again.
-    let earlier: Vec<Digest> = store.digests()?.into_iter().filter(|d| d.date < date && d.list == id).collect();
+    let earlier: Vec<Digest> = store.digests_of_list(id.as_deref())?.into_iter().filter(|d| d.date < date).collect();
     let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
-    for ep in store.episodes()? {
+    // A list's digest reads only its own podcasts' episodes: its cost does not grow with the
+    // operator's whole catalogue.
+    let episodes_in_scope = match list {
+        None => store.episodes()?,
+        Some(list) => {
+            let mut eps = Vec::new();
+            for url in list.iter().collect::<HashSet<_>>() {
+                for id in store.episode_ids_of_feed(url)? {
+                    eps.extend(store.episode(&id)?);
+                }
+            }
+            eps
+        }
+    };
+    for ep in episodes_in_scope {
         let when = ep.published_or_seen();
         if when < window_start || when >= window_end || !ep.insights_extracted {
             continue;

@@ -329,6 +329,24 @@ impl Store {
         scan(&self.digests, "digests", b"")
     }
 
+    /// The stored digests of one podcast list (None: the operator's), oldest first. Only those
+    /// are read: the keys say which list a digest is of.
+    pub fn digests_of_list(&self, list: Option<&str>) -> Result<Vec<Digest>> {
+        let suffix = list.map(|l| format!("/{l}"));
+        let mut out = Vec::new();
+        for kv in self.digests.iter() {
+            let (k, v) = kv?;
+            let mine = match &suffix {
+                Some(s) => k.ends_with(s.as_bytes()),
+                None => !k.contains(&b'/'),
+            };
+            if mine {
+                out.push(decode("digests", &k, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
     // ---- podcast lists ----
 
     /// The destination's own podcast list, or None when it takes the operator's feeds.
