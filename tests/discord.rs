@@ -499,3 +499,41 @@ async fn commands_are_registered_from_the_table_globally_or_in_one_guild() {
         assert_eq!(subs, table);
     }
 }
+
+/// Options offered with a message are buttons whose custom id is the command they stand for.
+#[test]
+fn choices_are_buttons_that_carry_their_command() {
+    let choices = (1..=7)
+        .map(|i| podsift::deliver::Choice { label: format!("{i}. Show {i}"), command: format!("podcasts add {i}") })
+        .collect();
+    let part = podsift::deliver::Part::Choices { text: "Found: @everyone".into(), choices };
+    let json = serde_json::to_value(podsift::adapters::discord::render(&part)).unwrap();
+    let rows = json["components"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "five buttons a row: {json}");
+    assert_eq!(rows[0]["components"][0]["custom_id"], "cmd:podcasts add 1");
+    assert_eq!(rows[1]["components"][1]["label"], "7. Show 7");
+    assert_eq!(json["allowed_mentions"]["parse"], serde_json::json!([]), "mentions must stay off: {json}");
+}
+
+/// Pressing a choice button is typing its command: with the same rights (Manage Channels to
+/// change the channel's podcasts), answered only to the one who pressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_button_runs_its_command_with_the_pressers_rights() {
+    let s = setup().await;
+    let dest = Destination::new("discord", CHANNEL);
+    s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();
+    let now = Utc::now().timestamp();
+    let resp = post_signed(&s, &button("tok-c1", "cmd:podcasts remove 1", "111"), now).await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["type"], 5, "deferred");
+    wait_for("the refusal", || s.fake.followups().len() == 1).await;
+    assert!(s.fake.followups()[0].body["content"].as_str().unwrap().contains("Only people who can manage"));
+    assert!(s.store.podcast_list(&dest.key()).unwrap().is_some());
+    let mut manager = button("tok-c2", "cmd:podcasts remove 1", "111");
+    manager["member"]["permissions"] = json!("16");
+    post_signed(&s, &manager, now).await;
+    wait_for("the list to empty", || s.store.podcast_list(&dest.key()).unwrap().is_none()).await;
+    wait_for("the confirmation", || s.fake.followups().len() == 2).await;
+    let done = &s.fake.followups()[1];
+    assert_eq!(done.body["flags"], 64);
+    assert!(done.body["content"].as_str().unwrap().contains("Removed Go Time"), "{}", done.body);
+}

@@ -79,6 +79,14 @@ async fn say(s: &Setup, chat: &str, line: &str, can_manage: Option<bool>) -> Str
     let request = Request { destination: Destination::new("console", chat), sender, reply_to: None, command };
     match s.core.handle(&request, day()).await.unwrap() {
         Some(Message::Notice(text)) => text,
+        // The matches are offered as buttons too, each standing for `podcasts add N`.
+        Some(Message::Choices { text, choices }) => {
+            for (i, c) in choices.iter().enumerate() {
+                assert_eq!(c.command, format!("podcasts add {}", i + 1));
+                assert!(c.label.starts_with(&format!("{}. ", i + 1)));
+            }
+            text
+        }
         other => panic!("{line}: {other:?}"),
     }
 }

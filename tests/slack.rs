@@ -548,3 +548,46 @@ async fn socket_mode_through_podsift_run() {
     assert!(common::stop(&mut run.child), "podsift run did not stop cleanly");
     wait_for("the connections to close", || fake.sockets_open() == 0).await;
 }
+
+/// Options offered with a message are buttons (their value the command); pressing one runs it
+/// for the one who pressed, who alone sees the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_button_runs_its_command() {
+    let s = setup(false).await;
+    let dest = destination(TEAM, CHANNEL);
+    s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();
+    let choices =
+        vec![podsift::deliver::Choice { label: "Remove Go Time".into(), command: "podcasts remove 1".into() }];
+    let offer = podsift::deliver::Message::Choices { text: "Your podcasts: 1. Go Time <!channel>".into(), choices };
+    let core = common::core_with(
+        &s.store,
+        Arc::new(
+            SlackAdapter::connect(
+                &SlackConfig { enabled: true, api_url: Some(s.fake.api.clone()), ..SlackConfig::default() },
+                Some(TOKEN),
+            )
+            .await
+            .unwrap(),
+        ) as Arc<dyn Adapter>,
+        Arc::new(Utc::now),
+    )
+    .1;
+    core.reply(&dest, None, &offer).await.unwrap();
+    let sent = s.fake.posted(CHANNEL).last().unwrap().body.clone();
+    let button = &sent["blocks"][1]["elements"][0];
+    assert_eq!((button["action_id"].as_str(), button["value"].as_str()), (Some("cmd_0"), Some("podcasts remove 1")));
+    let click = interaction(json!({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U2CERLKJA"},
+        "channel": {"id": CHANNEL}, "container": {"type": "message", "message_ts": sent["ts"], "channel_id": CHANNEL},
+        "trigger_id": "1.2.3", "actions": [{"action_id": "cmd_0", "value": "podcasts remove 1", "type": "button",
+        "block_id": "b", "action_ts": "1"}]}));
+    assert_eq!(post(&s.base, "/slack/interactivity", &click, &[]).await.status(), 200);
+    wait_for("the list to empty", || s.store.podcast_list(&dest.key()).unwrap().is_none()).await;
+    wait_for("the confirmation", || {
+        s.fake
+            .calls("chat.postEphemeral")
+            .iter()
+            .any(|c| c.body["text"].as_str().unwrap_or("").contains("Removed Go Time"))
+    })
+    .await;
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}

@@ -232,6 +232,38 @@ async fn full_loop_start_digest_reply_answer_buttons() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// Options offered with a message are inline buttons; pressing one is the command it stands for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_button_runs_its_command() {
+    let s = setup(true).await;
+    let dest = Destination::new("telegram", &CHAT.to_string());
+    s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();
+    let choices =
+        vec![podsift::deliver::Choice { label: "Remove Go Time".into(), command: "podcasts remove 1".into() }];
+    let offer = podsift::deliver::Message::Choices { text: "Your podcasts: 1. Go Time <b>".into(), choices };
+    s.core.reply(&dest, None, &offer).await.unwrap();
+    let sent = s.fake.sent_to(CHAT).last().unwrap().body.clone();
+    assert!(sent["text"].as_str().unwrap().ends_with("Go Time &lt;b&gt;"), "{sent}");
+    let button = &sent["reply_markup"]["inline_keyboard"][0][0];
+    assert_eq!(
+        (button["text"].as_str(), button["callback_data"].as_str()),
+        (Some("Remove Go Time"), Some("cmd:podcasts remove 1"))
+    );
+    s.fake.push_update(json!({"update_id": 633291399, "callback_query": {"id": "cb9", "chat_instance": "1",
+        "from": {"id": CHAT, "is_bot": false, "first_name": "Chris"}, "data": "cmd:podcasts remove 1",
+        "message": {"message_id": sent["message_id"], "date": 1764316800, "chat": private(), "text": "x"}}}));
+    wait_for("the list to empty", || s.store.podcast_list(&dest.key()).unwrap().is_none()).await;
+    wait_for("the confirmation", || text_of(s.fake.sent_to(CHAT).last().unwrap()).contains("Removed Go Time")).await;
+    // A button for no command podsift knows is answered as such, and changes nothing.
+    s.fake.push_update(json!({"update_id": 633291400, "callback_query": {"id": "cb10", "chat_instance": "1",
+        "from": {"id": CHAT, "is_bot": false, "first_name": "Chris"}, "data": "cmd:launch rockets",
+        "message": {"message_id": sent["message_id"], "date": 1764316800, "chat": private(), "text": "x"}}}));
+    wait_for("the answer", || s.fake.calls("answerCallbackQuery").len() == 2).await;
+    let toast = s.fake.calls("answerCallbackQuery")[1].body.clone();
+    assert!(toast["text"].as_str().unwrap_or("").contains("no longer supported"), "{toast}");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_need_an_admin_and_ignore_other_bots() {
     let s = setup(true).await;

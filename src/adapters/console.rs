@@ -26,7 +26,8 @@ fn render(part: &Part) -> String {
         Part::Prompt { rank, .. } => {
             format!("What would you like to know about #{rank}? Type /ask {rank} and your question.")
         }
-        Part::Text(text) => text.clone(),
+        // The console has no buttons: the text says what to type.
+        Part::Text(text) | Part::Choices { text, .. } => text.clone(),
     }
 }
 

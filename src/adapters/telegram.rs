@@ -20,7 +20,7 @@ use crate::config::TelegramConfig;
 use crate::deliver::commands::{self, Access, COMMANDS, Core};
 use crate::deliver::inbound::Inbound;
 use crate::deliver::{
-    Adapter, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
+    Adapter, Choice, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
 };
 use crate::model::{DigestEntry, hms};
 
@@ -42,6 +42,8 @@ pub struct Rendered {
     pub buttons: Option<(String, String)>,
     /// Asks the client to answer this message (the question prompt).
     pub force_reply: bool,
+    /// Options, one button a row: (label, callback data `cmd:<command>`).
+    pub choices: Vec<(String, String)>,
 }
 
 pub struct TelegramAdapter {
@@ -119,13 +121,14 @@ fn fit(full: &str, build: impl Fn(&str) -> String) -> String {
 
 /// One part as a Telegram message.
 pub fn render(part: &Part) -> Rendered {
-    let plain = |text: String| Rendered { text, buttons: None, force_reply: false };
+    let plain = |text: String| Rendered { text, buttons: None, force_reply: false, choices: Vec::new() };
     match part {
         Part::DigestHeader { date, count, .. } => plain(format!("<b>podsift · top {count} for {date}</b>")),
         Part::Entry { date, entry, .. } => Rendered {
             text: entry_html(entry),
             buttons: Some((entry.id.clone(), format!("{date}#{}", entry.rank))),
             force_reply: false,
+            choices: Vec::new(),
         },
         Part::Answer { entry, answer, .. } => plain(fit(&answer.answer, |a| {
             format!("About #{} ({} — {}):\n{}", entry.rank, escape(&entry.podcast), escape(&entry.episode), escape(a))
@@ -134,9 +137,19 @@ pub fn render(part: &Part) -> Rendered {
             text: format!("What would you like to know about #{rank}? Reply to this message with your question."),
             buttons: None,
             force_reply: true,
+            choices: Vec::new(),
         },
         // The core split the text within the limit; escaping does not change what Telegram counts.
         Part::Text(text) => plain(escape(text)),
+        // Callback data holds at most 64 bytes: longer commands are left to be typed.
+        Part::Choices { text, choices } => Rendered {
+            choices: choices
+                .iter()
+                .map(|c| (c.label.clone(), format!("cmd:{}", c.command)))
+                .filter(|(_, data)| data.len() <= 64)
+                .collect(),
+            ..plain(escape(text))
+        },
     }
 }
 
@@ -250,6 +263,11 @@ impl TelegramAdapter {
                     ("Thanks, noted 👎", Some(Command::Feedback { insight: id.into(), up: false }))
                 } else if let Some(reference) = data.strip_prefix("ask:") {
                     ("", Some(Command::PromptQuestion { reference: reference.into() }))
+                } else if let Some(command) = data.strip_prefix("cmd:") {
+                    match Choice::parse(command, "/") {
+                        Ok(command) => ("", Some(command)),
+                        Err(_) => ("This button is no longer supported.", None),
+                    }
                 } else {
                     ("This button is no longer supported.", None)
                 };
@@ -262,7 +280,18 @@ impl TelegramAdapter {
                     tracing::warn!("answerCallbackQuery failed: {e}");
                 }
                 if let Some(command) = command {
-                    let sender = Sender { id: format!("telegram:{}", q.from.id.0), can_manage: None };
+                    // A button that changes the chat asks for the same right as typing it.
+                    let manages = data
+                        .strip_prefix("cmd:")
+                        .and_then(|c| c.split_whitespace().next())
+                        .and_then(commands::spec)
+                        .is_some_and(|s| s.access == Access::Managers);
+                    let can_manage = if manages && !message.chat().is_private() {
+                        Some(self.is_admin(message.chat().id, q.from.id).await)
+                    } else {
+                        None
+                    };
+                    let sender = Sender { id: format!("telegram:{}", q.from.id.0), can_manage };
                     core.submit(Request { destination: dest, sender, reply_to: None, command });
                 }
             }
@@ -364,6 +393,11 @@ impl Adapter for TelegramAdapter {
             }
             if payload.force_reply {
                 req = req.reply_markup(ForceReply::new());
+            }
+            if !payload.choices.is_empty() {
+                let rows =
+                    payload.choices.into_iter().map(|(label, data)| [InlineKeyboardButton::callback(label, data)]);
+                req = req.reply_markup(InlineKeyboardMarkup::new(rows));
             }
             if let Some(r) = reply_to.and_then(|r| r.0.parse().ok()) {
                 req = req.reply_parameters(ReplyParameters::new(MessageId(r)).allow_sending_without_reply());

@@ -40,6 +40,8 @@ fn render(part: &Part, reply_to: Option<&ReplyTarget>) -> String {
         Part::Prompt { date, rank } => json!({"type": "notice", "date": date, "rank": rank,
             "text": format!("What would you like to know about #{rank}?"), "in_reply_to": in_reply_to}),
         Part::Text(text) => json!({"type": "notice", "text": text, "in_reply_to": in_reply_to}),
+        Part::Choices { text, choices } => json!({"type": "choices", "text": text, "in_reply_to": in_reply_to,
+            "choices": choices.iter().map(|c| json!({"label": c.label, "command": c.command})).collect::<Vec<_>>()}),
         Part::DigestHeader { date, count, .. } => json!({"type": "digest_header", "date": date, "total": count}),
     };
     let mut body = v.to_string();

@@ -428,7 +428,7 @@ impl Core {
             }
             Command::Podcasts => notice(podcasts::list(&self.store, destination, prefix)?),
             Command::PodcastsAdd { query } => {
-                notice(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?)
+                Ok(Some(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?))
             }
             Command::PodcastsRemove { n } => notice(podcasts::remove(&self.store, destination, *n, prefix)?),
             Command::Help => notice(help(prefix)),

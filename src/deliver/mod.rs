@@ -117,6 +117,29 @@ pub enum Message {
         rank: usize,
     },
     Notice(String),
+    /// Text with options to pick, each a button where the platform has them.
+    Choices {
+        text: String,
+        choices: Vec<Choice>,
+    },
+}
+
+/// An option a reader picks with a button: pressing it is the same as typing `command` (written
+/// without the platform's prefix: `podcasts add 2`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub label: String,
+    pub command: String,
+}
+
+impl Choice {
+    /// The command a button stands for, as the core parses it; Err for a button podsift never
+    /// made.
+    pub fn parse(command: &str, prefix: &str) -> Result<Command, String> {
+        let command = command.trim();
+        let (name, args) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+        commands::parse(name, args, prefix)
+    }
 }
 
 /// One platform message of a [`Message`], as structured content the adapter renders natively
@@ -148,6 +171,11 @@ pub enum Part {
     },
     /// Plain text within the adapter's declared message length.
     Text(String),
+    /// Text (within the declared length) with options to pick.
+    Choices {
+        text: String,
+        choices: Vec<Choice>,
+    },
 }
 
 impl Part {
@@ -157,7 +185,7 @@ impl Part {
             Part::Entry { date, entry, .. } => Some((*date, entry.rank)),
             Part::Answer { date, entry, .. } => Some((*date, entry.rank)),
             Part::Prompt { date, rank } => Some((*date, *rank)),
-            Part::DigestHeader { .. } | Part::Text(_) => None,
+            Part::DigestHeader { .. } | Part::Text(_) | Part::Choices { .. } => None,
         }
     }
 }

@@ -28,6 +28,14 @@ pub fn split(message: &Message, limits: &Limits) -> Vec<Part> {
         Message::Notice(text) => {
             split_text(text, limits.max_message_len, limits.unit).into_iter().map(Part::Text).collect()
         }
+        // The options go with the last piece of the text.
+        Message::Choices { text, choices } => {
+            let mut pieces = split_text(text, limits.max_message_len, limits.unit);
+            let last = pieces.pop().unwrap_or_default();
+            let mut parts: Vec<Part> = pieces.into_iter().map(Part::Text).collect();
+            parts.push(Part::Choices { text: last, choices: choices.clone() });
+            parts
+        }
     }
 }
 

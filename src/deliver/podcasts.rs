@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::{Choice, Message};
 use crate::config::Config;
 use crate::ingest::directory;
 use crate::model::{Destination, DirectoryHit, Feed};
@@ -44,7 +45,8 @@ pub fn list(store: &Store, dest: &Destination, prefix: &str) -> Result<String, S
 }
 
 /// Adds what the reader named: a number from their last search, a feed address, or words to
-/// search the directory for (the reply then offers the matches to choose from).
+/// search the directory for (the reply then offers the matches to choose from, as buttons where
+/// the platform has them).
 pub async fn add(
     store: &Store,
     config: &Config,
@@ -52,8 +54,40 @@ pub async fn add(
     query: &str,
     prefix: &str,
     now: DateTime<Utc>,
-) -> Result<String, StoreError> {
+) -> Result<Message, StoreError> {
     let query = query.trim();
+    if query.parse::<usize>().is_err() && !query.contains("://") {
+        let hits = match directory::search(&config.podcasts, &config.ingest, query, CHOICES).await {
+            Ok(hits) => hits,
+            Err(e) => return Ok(Message::Notice(e)),
+        };
+        if hits.is_empty() {
+            return Ok(Message::Notice(format!(
+                "No podcast called \"{query}\" was found. Try other words, or {prefix}podcasts add with the feed's address."
+            )));
+        }
+        store.put_choices(&dest.key(), &hits)?;
+        let choices = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Choice {
+                label: format!("{}. {}", i + 1, h.title),
+                command: format!("podcasts add {}", i + 1),
+            })
+            .collect();
+        return Ok(Message::Choices { text: choices_text(&hits, prefix), choices });
+    }
+    add_named(store, config, dest, query, prefix, now).await.map(Message::Notice)
+}
+
+async fn add_named(
+    store: &Store,
+    config: &Config,
+    dest: &Destination,
+    query: &str,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
     if let Ok(n) = query.parse::<usize>() {
         let choices = store.choices(&dest.key())?;
         return match choices.get(n.wrapping_sub(1)) {
@@ -64,20 +98,7 @@ pub async fn add(
             None => Ok(format!("Choose a number from 1 to {} (from the last search).", choices.len())),
         };
     }
-    if query.starts_with("http://") || query.starts_with("https://") || query.contains("://") {
-        return add_feed(store, config, dest, query, None, prefix, now).await;
-    }
-    let hits = match directory::search(&config.podcasts, &config.ingest, query, CHOICES).await {
-        Ok(hits) => hits,
-        Err(e) => return Ok(e),
-    };
-    if hits.is_empty() {
-        return Ok(format!(
-            "No podcast called \"{query}\" was found. Try other words, or {prefix}podcasts add with the feed's address."
-        ));
-    }
-    store.put_choices(&dest.key(), &hits)?;
-    Ok(choices_text(&hits, prefix))
+    add_feed(store, config, dest, query, None, prefix, now).await
 }
 
 fn choices_text(hits: &[DirectoryHit], prefix: &str) -> String {
@@ -88,7 +109,7 @@ fn choices_text(hits: &[DirectoryHit], prefix: &str) -> String {
             _ => s.push_str(&format!("{}. {}\n", i + 1, h.title)),
         }
     }
-    s.push_str(&format!("Add one with {prefix}podcasts add N (e.g. {prefix}podcasts add 1)."));
+    s.push_str(&format!("Add one with its button, or {prefix}podcasts add N (e.g. {prefix}podcasts add 1)."));
     s
 }
 

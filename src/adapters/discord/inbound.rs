@@ -22,7 +22,7 @@ use super::{DiscordAdapter, PREFIX, Target};
 use crate::config::DiscordMode;
 use crate::deliver::commands::{self, Core};
 use crate::deliver::inbound::Inbound;
-use crate::deliver::{Command, Destination, Request, Sender};
+use crate::deliver::{Choice, Command, Destination, Request, Sender};
 
 /// Where Discord POSTs interactions on the service's HTTP server (endpoint mode).
 pub const ENDPOINT_PATH: &str = "/discord/interactions";
@@ -188,6 +188,16 @@ impl Interactions {
         } else if let Some(insight) = id.strip_prefix("fb:down:") {
             self.core.submit(feedback(false, insight));
             ephemeral("Thanks, noted 👎")
+        } else if let Some(command) = id.strip_prefix("cmd:") {
+            match Choice::parse(command, PREFIX) {
+                Ok(command) => {
+                    let target = Target::Interaction { token: c.token.clone(), ephemeral: true };
+                    let sender = Sender { can_manage: can_manage(c.member.as_ref()), ..sender };
+                    self.core.submit(Request { destination, sender, reply_to: Some(target.encode()), command });
+                    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
+                }
+                Err(_) => ephemeral("This button is no longer supported."),
+            }
         } else if let Some(reference) = id.strip_prefix("ask:") {
             // The modal remembers which insight and which message the question is about.
             let input = CreateInputText::new(InputTextStyle::Paragraph, "Your question", "question")

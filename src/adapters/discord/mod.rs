@@ -104,6 +104,18 @@ pub fn render(part: &Part) -> CreateMessage {
         Part::Entry { date, entry, .. } => {
             message.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)])
         }
+        // Up to five buttons a row; the custom id (at most 100 characters) is the command.
+        Part::Choices { choices, .. } => {
+            let buttons: Vec<CreateButton> = choices
+                .iter()
+                .map(|c| (c, format!("cmd:{}", c.command)))
+                .filter(|(_, id)| id.len() <= 100)
+                .map(|(c, id)| CreateButton::new(id).label(cut(&c.label, 80)).style(ButtonStyle::Secondary))
+                .collect();
+            let rows: Vec<CreateActionRow> =
+                buttons.chunks(5).take(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect();
+            message.content(text(part)).components(rows)
+        }
         other => message.content(text(other)),
     }
 }
@@ -125,7 +137,7 @@ fn text(part: &Part) -> String {
         Part::Prompt { rank, .. } => {
             format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`.")
         }
-        Part::Text(t) => cut(t, MAX_CONTENT),
+        Part::Text(t) | Part::Choices { text: t, .. } => cut(t, MAX_CONTENT),
         Part::Entry { entry, .. } => cut(&entry.text, MAX_CONTENT),
     }
 }

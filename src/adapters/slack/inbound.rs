@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::{PREFIX, SlackAdapter, Target, destination};
 use crate::deliver::commands::{self, Access, Core};
 use crate::deliver::inbound::Inbound;
-use crate::deliver::{Command, Message, Request, Sender};
+use crate::deliver::{Choice, Command, Message, Request, Sender};
 use crate::http::{constant_time_eq, hex, hmac_sha256};
 
 /// Signed requests older than this are refused, so a captured one cannot be replayed.
@@ -285,6 +285,26 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                         core.reply(&dest, Some(&to), &Message::Notice(thanks.into())).await;
                     });
                 }
+                choice if choice.starts_with("cmd_") => match Choice::parse(&value, PREFIX) {
+                    Ok(command) => {
+                        let needs_manager = value
+                            .split_whitespace()
+                            .next()
+                            .and_then(commands::spec)
+                            .is_some_and(|s| s.access == Access::Managers);
+                        let c = c.clone();
+                        tokio::spawn(async move {
+                            let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
+                            c.core.submit(Request {
+                                destination: dest,
+                                sender: Sender { id: format!("slack:{user}"), can_manage },
+                                reply_to: Some(Target::Ephemeral(user.clone()).encode()),
+                                command,
+                            });
+                        });
+                    }
+                    Err(e) => tracing::warn!("a Slack button podsift does not know: {e}"),
+                },
                 "ask" => {
                     // Opened at once: the trigger expires 3 seconds after the click.
                     let trigger = s(&p["trigger_id"]);

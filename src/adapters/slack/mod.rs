@@ -109,6 +109,20 @@ pub fn render(part: &Part) -> SlackMessageContent {
             (vec![section(&t)], t)
         }
         Part::Text(t) => (vec![section(&escape(t))], cut(t, MAX_SECTION)),
+        // One button a choice; the value is the command it stands for.
+        Part::Choices { text, choices } => {
+            let buttons: Vec<SlackActionBlockElement> = choices
+                .iter()
+                .take(25)
+                .enumerate()
+                .map(|(i, c)| button(&format!("cmd_{i}"), &c.label, &c.command))
+                .collect();
+            let mut blocks = vec![section(&escape(text))];
+            if !buttons.is_empty() {
+                blocks.push(SlackBlock::Actions(SlackActionsBlock::new(buttons)));
+            }
+            (blocks, cut(text, MAX_SECTION))
+        }
     };
     SlackMessageContent::new().with_text(text).with_blocks(blocks.into_iter().take(MAX_BLOCKS).collect())
 }
