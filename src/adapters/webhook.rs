@@ -137,4 +137,14 @@ mod tests {
             "sha256=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
         );
     }
+
+    #[test]
+    fn choices_carry_the_commands_they_stand_for() {
+        let choices = vec![crate::deliver::Choice { label: "1. Go Time".into(), command: "podcasts add 1".into() }];
+        let part = Part::Choices { text: "Found: 1. Go Time".into(), choices };
+        let v: serde_json::Value = serde_json::from_str(&render(&part, Some(&ReplyTarget("m1".into())))).unwrap();
+        assert_eq!(v["type"], "choices");
+        assert_eq!(v["in_reply_to"], "m1");
+        assert_eq!(v["choices"][0], json!({"label": "1. Go Time", "command": "podcasts add 1"}));
+    }
 }
