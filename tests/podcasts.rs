@@ -220,6 +220,20 @@ async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
         Some(Message::Answer { entry, .. }) => assert_eq!(entry.podcast, ops[0]),
         other => panic!("{other:?}"),
     }
+    // The chat changes its list after the digest went out: #1 still means the #1 it was sent.
+    let ops_key = Destination::new("console", "ops").key();
+    s.store.put_podcast_list(&ops_key, &["demo:gotime".to_string()]).unwrap();
+    match s.core.handle(&request, day()).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.podcast, ops[0], "answered about another digest"),
+        other => panic!("{other:?}"),
+    }
+    // A chat that was sent nothing today asks about its current list's digest.
+    s.store.put_podcast_list(&Destination::new("console", "fresh").key(), &["demo:gotime".to_string()]).unwrap();
+    let fresh = Request { destination: Destination::new("console", "fresh"), ..request.clone() };
+    match s.core.handle(&fresh, day()).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.podcast, "Go Time"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

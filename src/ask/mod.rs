@@ -92,16 +92,18 @@ pub fn resolve(
     reference: &str,
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
-    resolve_in(store, config, reference, now, None)
+    resolve_in(store, config, reference, now, None, &|_| None)
 }
 
-/// [`resolve`] in the digests drawn from podcast list `list` (a destination's own).
+/// [`resolve`] for a destination: in the digest it was sent that day (`delivered` gives that
+/// digest's list id, when one was sent), else in the one drawn from its podcast list `list`.
 pub fn resolve_in(
     store: &Store,
     config: &DigestConfig,
     reference: &str,
     now: DateTime<Utc>,
     list: Option<&[String]>,
+    delivered: &dyn Fn(NaiveDate) -> Option<Option<String>>,
 ) -> Result<(Digest, DigestEntry), AskError> {
     let reference = reference.trim();
     let bad = || AskError::BadRef(reference.to_string());
@@ -114,7 +116,9 @@ pub fn resolve_in(
             (crate::insight::digest::today(config, now), reference.trim_start_matches('#').parse().map_err(|_| bad())?)
         }
     };
-    let digest = if date == crate::insight::digest::today(config, now) {
+    let digest = if let Some(sent_list) = delivered(date) {
+        store.digest_of(date, sent_list.as_deref())?.ok_or(AskError::NoDigest(date))?
+    } else if date == crate::insight::digest::today(config, now) {
         crate::insight::digest::build_or_get_for(store, config, date, now, list)?
     } else {
         let id = list.map(crate::model::list_id);

@@ -285,6 +285,13 @@ impl Core {
         }
     }
 
+    /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
+    /// about its numbers mean that digest, whatever the list is now.
+    fn delivered_list(&self, destination: &Destination, date: NaiveDate) -> Option<Option<String>> {
+        let sent = |d: &Delivery| matches!(d.state, DeliveryState::Sent { .. }) || !d.sent.is_empty();
+        self.store.delivery(&destination.key(), date).ok().flatten().filter(sent).map(|d| d.list)
+    }
+
     /// Tells each destination whose own list holds a podcast that keeps failing, once per spell
     /// of failures.
     pub async fn report_failing_feeds(&self) {
@@ -414,7 +421,8 @@ impl Core {
             },
             Command::PromptQuestion { reference } => {
                 let list = self.store.podcast_list(&destination.key())?;
-                match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref()) {
+                let delivered = |date| self.delivered_list(destination, date);
+                match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered) {
                     Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
                     Err(e) => notice(e.to_string()),
@@ -443,11 +451,13 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
         let list = self.store.podcast_list(&destination.key())?;
-        let (digest, entry) = match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref()) {
-            Ok(found) => found,
-            Err(ask::AskError::Store(e)) => return Err(e),
-            Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
-        };
+        let delivered = |date| self.delivered_list(destination, date);
+        let (digest, entry) =
+            match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered) {
+                Ok(found) => found,
+                Err(ask::AskError::Store(e)) => return Err(e),
+                Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
+            };
         let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
         let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
         match ask::ask(&self.store, &self.config.ask, &entry, question, self.answerer.as_ref(), &history).await {
@@ -487,7 +497,7 @@ impl Core {
             Ok(Some(reply)) => {
                 let sent = self.reply(dest, request.reply_to.as_ref(), &reply).await;
                 if let (Message::Digest(d), Some(ids)) = (&reply, sent) {
-                    self.record_digest_on_request(dest, d.date, ids, now);
+                    self.record_digest_on_request(dest, d, ids, now);
                 }
             }
             Ok(None) => {}
@@ -500,10 +510,11 @@ impl Core {
     fn record_digest_on_request(
         &self,
         dest: &Destination,
-        date: NaiveDate,
+        digest: &crate::model::Digest,
         ids: Vec<(Option<usize>, String)>,
         now: DateTime<Utc>,
     ) {
+        let date = digest.date;
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
             if existing.is_some() {
                 return Ok(());
@@ -515,6 +526,7 @@ impl Core {
                 attempts: 0,
                 sent: ids,
                 updated_at: now,
+                list: digest.list.clone(),
             })
         });
         if let Err(e) = result {

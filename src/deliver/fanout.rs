@@ -166,6 +166,7 @@ impl Deliverer {
             return Ok(Outcome::Waiting);
         }
         let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+        rec.list = digest.list.clone();
         let filtered = sub.filter(&digest);
         if filtered.insights.is_empty() {
             rec.state =
@@ -336,5 +337,6 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         attempts: 0,
         sent: Vec::new(),
         updated_at: now,
+        list: None,
     }
 }

@@ -115,6 +115,10 @@ pub struct Delivery {
     /// Platform message ids of the parts sent so far, with the digest rank each carries.
     pub sent: Vec<(Option<usize>, String)>,
     pub updated_at: DateTime<Utc>,
+    /// The podcast list (its id) the sent digest was drawn from; none for the operator's. Numbers
+    /// in later questions refer to that digest even if the list changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
 }
 
 impl Delivery {
