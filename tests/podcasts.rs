@@ -312,11 +312,13 @@ async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
     let config = dir.path().join("podsift.toml");
     std::fs::write(&config, format!("[podcasts]\ndirectory_url = \"{}\"\n", directory.url("/search"))).unwrap();
     let data = dir.path().join("data");
+    let data_dir = data.clone();
     {
         let store = Store::open(&data).unwrap();
         let chat = Destination::new("console", "team");
         common::subscribe_at(&store, chat.clone(), day(), 0, day());
         store.put_podcast_list(&chat.key(), &["https://changelog.com/gotime/feed".to_string()]).unwrap();
+        store.put_feed(&podsift::model::Feed::new("https://changelog.com/gotime/feed", day())).unwrap();
         store.flush().unwrap();
     }
     let run = move |args: &[&str]| {
@@ -340,6 +342,25 @@ async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
     .unwrap();
     assert!(found.contains("1. Go Time — Changelog Media") && found.contains("https://changelog.com/gotime/feed"));
     assert_eq!(directory.requests("/search")[0].query.iter().find(|(k, _)| k == "term").unwrap().1, "go time");
-    let subs = tokio::task::spawn_blocking(move || run(&["subs", "ls"])).await.unwrap();
+    let subs = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["subs", "ls"])
+    })
+    .await
+    .unwrap();
     assert!(subs.contains("podcasts (1): https://changelog.com/gotime/feed"), "{subs}");
+    let json = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["subs", "ls", "--json"])
+    })
+    .await
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json[0]["podcasts"], serde_json::json!(["https://changelog.com/gotime/feed"]), "{json}");
+    // The operator removing the feed takes it out of the chats' lists too.
+    let removed =
+        tokio::task::spawn_blocking(move || run(&["feeds", "rm", "https://changelog.com/gotime/feed"])).await.unwrap();
+    assert!(removed.contains("and from the podcasts of 1 chat(s)"), "{removed}");
+    let store = Store::open(&data_dir).unwrap();
+    assert_eq!(store.podcast_list(&Destination::new("console", "team").key()).unwrap(), None);
 }

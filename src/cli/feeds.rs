@@ -64,8 +64,20 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             if !store.remove_feed(&url)? {
                 bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
             }
+            // Chats that picked it lose it too (a chat left with none gets the operator's feeds).
+            let mut chats = 0;
+            for (key, list) in store.podcast_lists()? {
+                if list.contains(&url) {
+                    let rest: Vec<String> = list.into_iter().filter(|u| u != &url).collect();
+                    store.put_podcast_list(&key, &rest)?;
+                    chats += 1;
+                }
+            }
             store.flush()?;
             outln!("removed {url} and its episodes");
+            if chats > 0 {
+                outln!("and from the podcasts of {chats} chat(s)");
+            }
         }
         FeedsCommand::Ls { out } => {
             let views = store

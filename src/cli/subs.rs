@@ -48,7 +48,18 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         SubsCommand::Ls { out } => {
             let subs = store.subscriptions()?;
             if out.json {
-                return print_json(&subs);
+                /// A subscription with the chat's own podcasts (none: the operator's).
+                #[derive(serde::Serialize)]
+                struct View<'a> {
+                    #[serde(flatten)]
+                    sub: &'a Subscription,
+                    podcasts: Option<Vec<String>>,
+                }
+                let views: Vec<View> = subs
+                    .iter()
+                    .map(|sub| Ok(View { sub, podcasts: store.podcast_list(&sub.destination.key())? }))
+                    .collect::<Result<_>>()?;
+                return print_json(&views);
             }
             if subs.is_empty() {
                 outln!(
