@@ -364,3 +364,29 @@ async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
     let store = Store::open(&data_dir).unwrap();
     assert_eq!(store.podcast_list(&Destination::new("console", "team").key()).unwrap(), None);
 }
+
+/// A feed a reader named from a host the operator did not allow is fetched from public
+/// addresses only at every ingest, not just when it was added; the operator's own are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_feeds_stay_on_public_addresses_at_every_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let server = FakeServer::start().await;
+    server.route("/inside.xml", vec![Reply::ok(common::rss(&server.base, "Inside", &[("i1", "One", None)]))]);
+    let url = server.url("/inside.xml");
+    let reader =
+        podsift::model::Feed { reader_added: true, public_only: true, ..podsift::model::Feed::new(&url, day()) };
+    store.put_feed(&reader).unwrap();
+    let config = Config::default();
+    let opts = || podsift::ingest::IngestOptions { now: day(), force: true };
+    podsift::ingest::ingest(&store, &config.ingest, opts(), &Quiet).await.unwrap();
+    assert!(server.requests("/inside.xml").is_empty(), "a reader's feed reached a private address");
+    let error = store.feed(&url).unwrap().unwrap().last_error.unwrap_or_default();
+    assert!(!error.is_empty(), "the refusal is not recorded on the feed");
+    // The operator adding the same address makes it theirs: then it is fetched.
+    let operators =
+        podsift::model::Feed { reader_added: false, public_only: false, ..store.feed(&url).unwrap().unwrap() };
+    store.put_feed(&operators).unwrap();
+    podsift::ingest::ingest(&store, &config.ingest, opts(), &Quiet).await.unwrap();
+    assert_eq!(server.requests("/inside.xml").len(), 1);
+}

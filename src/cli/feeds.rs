@@ -46,6 +46,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                     if known.reader_added {
                         // Now the operator's too: it joins the default digest.
                         known.reader_added = false;
+                        known.public_only = false;
                         store.put_feed(&known)?;
                         outln!("added {url} (readers had added it to their own lists)");
                     } else {

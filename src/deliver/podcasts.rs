@@ -152,7 +152,13 @@ async fn add_feed(
         },
     };
     if known.is_none() {
-        store.put_feed(&Feed { title: Some(name.clone()), reader_added: true, ..Feed::new(address, now) })?;
+        let public_only = !directory::allowed(limits, address);
+        store.put_feed(&Feed {
+            title: Some(name.clone()),
+            reader_added: true,
+            public_only,
+            ..Feed::new(address, now)
+        })?;
     }
     list.push(address.to_string());
     store.put_podcast_list(&dest.key(), &list)?;

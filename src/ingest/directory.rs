@@ -74,7 +74,7 @@ pub async fn search(
 }
 
 /// Whether the operator named the host of `address` in `allowed_hosts`.
-fn allowed(config: &PodcastsConfig, address: &str) -> bool {
+pub fn allowed(config: &PodcastsConfig, address: &str) -> bool {
     let Some(host) =
         url::Url::parse(address).ok().and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_lowercase()))
     else {

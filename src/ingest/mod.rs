@@ -191,6 +191,15 @@ async fn ingest_feed(
     }
     let validators = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     feed.last_fetch_at = Some(opts.now);
+    // A feed a reader named from an address the operator did not allow is fetched from public
+    // addresses only, every time: its name may resolve elsewhere later.
+    let guarded;
+    let fetcher = if feed.public_only {
+        guarded = fetcher.for_links_of(false);
+        &guarded
+    } else {
+        fetcher
+    };
     let (outcome, body) = match read_feed(fetcher, &feed.fetch_url, &validators, config.max_feed_bytes).await {
         Ok(FeedRead::Unchanged { private_origin }) => {
             feed.private_origin = private_origin;

@@ -41,6 +41,10 @@ pub struct Feed {
     /// not part of the operator's default digest.
     #[serde(default)]
     pub reader_added: bool,
+    /// Fetched from public addresses only (a reader named it, from a host the operator did not
+    /// allow by name).
+    #[serde(default)]
+    pub public_only: bool,
 }
 
 impl Feed {
