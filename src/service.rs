@@ -112,7 +112,11 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     loop {
         tokio::select! {
             _ = stopped(&mut stop_requested) => break,
-            _ = failing_every.tick() => core.report_failing_feeds().await,
+            _ = failing_every.tick() => {
+                // Its own task: notices to many chats must not hold up deliveries or shutdown.
+                let core = core.clone();
+                tokio::spawn(async move { core.report_failing_feeds().await });
+            }
             _ = tick_every.tick() => {
                 let work = async {
                     match deliverer.tick(Utc::now()).await {

@@ -191,6 +191,22 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
     assert!(page.contains("id=\"digest-list\"") && page.contains("How Telegram shows it"));
     assert!(page.contains("console:local"));
 
+    // A page on another name whose DNS points at 127.0.0.1 is refused; no other site may frame it.
+    let port = admin.rsplit(':').next().unwrap();
+    let rebound = client.get(format!("{admin}/")).header("host", format!("evil.example:{port}")).send().await.unwrap();
+    assert_eq!(rebound.status(), 421);
+    let api = client
+        .post(format!("{admin}/api/cli"))
+        .header("host", format!("evil.example:{port}"))
+        .header("content-type", "application/json")
+        .body(r#"{"args":["subs","rm","console:local"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 421);
+    let framed = client.get(format!("{admin}/")).send().await.unwrap();
+    assert_eq!(framed.headers()["x-frame-options"], "DENY");
+
     let token = form_token(&page);
     let feed = format!("{}/../shared/fixtures/feeds/podcastparser_no_guid.rss", env!("CARGO_MANIFEST_DIR"));
     let no_token = client

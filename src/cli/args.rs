@@ -136,7 +136,6 @@ pub enum SubsCommand {
 
 #[derive(Subcommand)]
 pub enum FeedsCommand {
-    /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
     /// Find podcasts by name in the directory (podcasts.directory_url) and show their feeds
     Search {
         /// Words of the podcast's name
@@ -145,6 +144,7 @@ pub enum FeedsCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
     Add {
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,

@@ -402,8 +402,17 @@ impl Core {
             },
             Command::DigestNow => {
                 let date = digest::today(&self.config.digest, now);
-                let list = self.store.podcast_list(&destination.key())?;
-                let d = digest::build_or_get_for(&self.store, &self.config.digest, date, now, list.as_deref())?;
+                // Sent today already: that digest, so its numbers keep meaning what they meant.
+                let d = match self.delivered_list(destination, date) {
+                    Some(list) => match self.store.digest_of(date, list.as_deref())? {
+                        Some(d) => d,
+                        None => return notice(format!("No insights for {date} yet.")),
+                    },
+                    None => {
+                        let list = self.store.podcast_list(&destination.key())?;
+                        digest::build_or_get_for(&self.store, &self.config.digest, date, now, list.as_deref())?
+                    }
+                };
                 if d.insights.is_empty() {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else {

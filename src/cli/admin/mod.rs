@@ -33,6 +33,8 @@ pub struct AdminState {
     token: Option<Arc<String>>,
     /// The token every form of this process carries (a cross-site form cannot know it).
     form_token: Arc<String>,
+    /// The Host headers this listener answers to without a token (its own address).
+    hosts: Arc<Vec<String>>,
 }
 
 impl AdminState {
@@ -52,6 +54,7 @@ impl AdminState {
             config: Arc::new(config),
             token: token.map(Arc::new),
             form_token: Arc::new(hex(&hmac_sha256(&key, b"podsift admin form"))),
+            hosts: Arc::default(),
         })
     }
 
@@ -89,6 +92,23 @@ impl AdminState {
     }
 }
 
+/// Without a token, only requests that name this listener itself as their host are taken: a
+/// web page on another name whose DNS is turned to 127.0.0.1 would otherwise reach the API as
+/// its own origin. No page of podsift's may be framed by another site.
+async fn guard(State(s): State<AdminState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if s.token.is_none() {
+        let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !s.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            let only = s.hosts.first().map(String::as_str).unwrap_or("its own address");
+            let text = format!("podsift admin answers only at http://{only}/ (or set PODSIFT_ADMIN_TOKEN)");
+            return (StatusCode::MISDIRECTED_REQUEST, text).into_response();
+        }
+    }
+    let mut response = next.run(request).await;
+    response.headers_mut().insert("x-frame-options", header::HeaderValue::from_static("DENY"));
+    response
+}
+
 pub fn router(state: AdminState) -> axum::Router {
     axum::Router::new()
         .route("/", get(page::show))
@@ -97,6 +117,7 @@ pub fn router(state: AdminState) -> axum::Router {
         .route("/ingest", post(ingest_now))
         .route("/subs/resume", post(resume))
         .route("/api/cli", post(api_cli))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
@@ -238,7 +259,20 @@ async fn login(State(s): State<AdminState>, Form(form): Form<HashMap<String, Str
 }
 
 /// Serves the admin router on `listener` until `shutdown` turns true.
-pub fn serve(listener: tokio::net::TcpListener, state: AdminState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    mut state: AdminState,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        let port = addr.port();
+        state.hosts = Arc::new(vec![
+            addr.to_string(),
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]);
+    }
     tokio::spawn(async move {
         let graceful = async move {
             let _ = shutdown.wait_for(|s| *s).await;
