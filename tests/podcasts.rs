@@ -172,6 +172,7 @@ async fn a_chat_finds_adds_and_removes_its_podcasts_and_bad_input_changes_nothin
     let removed = say(&s, "a", "/podcasts remove 1", None).await;
     assert!(removed.contains("gets the operator's again"), "{removed}");
     assert_eq!(list(&s, "a"), None);
+    assert!(s.store.feed(&feeds.url("/caching.xml")).unwrap().is_none(), "a feed nobody follows is still fetched");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,7 +269,11 @@ async fn a_feed_many_chats_follow_is_fetched_once_per_ingest_and_its_failure_rep
     assert_eq!(feeds.requests("/shared.xml").len(), before + 1, "fetched more than once for 50 chats");
     assert_eq!(before, 2, "the first add reads the feed once, then the first ingest; later adds read nothing");
 
-    // Failing for longer than podcasts.failing_days: each following chat is told, once.
+    // Failing for longer than podcasts.failing_days: each following chat that takes digests is
+    // told, once; chat0 unsubscribed and hears nothing.
+    for i in 1..50 {
+        common::subscribe_at(&s.store, Destination::new("console", &format!("chat{i}")), day(), 0, day());
+    }
     let mut feed = s.store.feed(&url).unwrap().unwrap();
     feed.last_ok_at = Some(day() - chrono::Duration::days(4));
     feed.last_error = Some("HTTP 404".into());
@@ -276,7 +281,7 @@ async fn a_feed_many_chats_follow_is_fetched_once_per_ingest_and_its_failure_rep
     s.store.put_feed(&feed).unwrap();
     s.core.report_failing_feeds().await;
     let told = String::from_utf8(s.screen.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(told.matches("Shared Show has not been readable since 2026-11-24 (HTTP 404)").count(), 50, "{told}");
+    assert_eq!(told.matches("Shared Show has not been readable since 2026-11-24 (HTTP 404)").count(), 49, "{told}");
     s.core.report_failing_feeds().await;
     let again = String::from_utf8(s.screen.0.lock().unwrap().clone()).unwrap();
     assert_eq!(again.len(), told.len(), "told twice");

@@ -23,10 +23,25 @@ pub fn podcast_names(store: &Store, list: &[String]) -> Vec<String> {
     list.iter().map(|url| store.feed(url).ok().flatten().and_then(|f| f.title).unwrap_or_else(|| url.clone())).collect()
 }
 
+/// Each destination's latest digest delivery, found in one pass.
+pub fn latest_deliveries(store: &Store) -> Result<std::collections::HashMap<String, podsift::deliver::Delivery>> {
+    let mut latest: std::collections::HashMap<String, podsift::deliver::Delivery> = Default::default();
+    for d in store.deliveries()? {
+        let key = d.destination.key();
+        if latest.get(&key).is_none_or(|l| l.date <= d.date) {
+            latest.insert(key, d);
+        }
+    }
+    Ok(latest)
+}
+
 /// The latest digest delivery to `destination`: its day and what became of it.
-pub fn last_delivery(deliveries: &[podsift::deliver::Delivery], destination: &Destination) -> Option<String> {
+pub fn last_delivery(
+    latest: &std::collections::HashMap<String, podsift::deliver::Delivery>,
+    destination: &Destination,
+) -> Option<String> {
     use podsift::deliver::DeliveryState;
-    let d = deliveries.iter().filter(|d| &d.destination == destination).max_by_key(|d| d.date)?;
+    let d = latest.get(&destination.key())?;
     let what = match &d.state {
         DeliveryState::Sent { at } => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
         DeliveryState::Pending => "pending".into(),
@@ -66,7 +81,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                     "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
                 );
             }
-            let deliveries = store.deliveries()?;
+            let deliveries = latest_deliveries(store)?;
             for s in &subs {
                 let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
                 outln!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);

@@ -182,8 +182,13 @@ pub fn remove(store: &Store, dest: &Destination, n: usize, prefix: &str) -> Resu
     }
     let url = list.remove(n - 1);
     store.put_podcast_list(&dest.key(), &list)?;
-    store.flush()?;
     let title = title_of(store, &url);
+    // A feed only readers brought in, now in nobody's list, is no longer fetched.
+    let followed = store.podcast_lists()?.iter().any(|(_, l)| l.contains(&url));
+    if !followed && store.feed(&url)?.is_some_and(|f| f.reader_added) {
+        store.remove_feed(&url)?;
+    }
+    store.flush()?;
     Ok(if list.is_empty() {
         format!("Removed {title}. This chat has no podcasts of its own now and gets the operator's again.")
     } else {
@@ -203,6 +208,10 @@ pub fn failing(
     let mut out = Vec::new();
     for (key, list) in store.podcast_lists()? {
         let Some(dest) = Destination::parse(&key) else { continue };
+        // Only chats still taking digests are told.
+        if !store.subscription(&key)?.is_some_and(|s| s.paused.is_none()) {
+            continue;
+        }
         for (i, url) in list.iter().enumerate() {
             let Some(feed) = store.feed(url)? else { continue };
             let Some(error) = &feed.last_error else { continue };

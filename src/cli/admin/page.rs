@@ -14,7 +14,7 @@ use podsift::model::Digest;
 
 use super::AdminState;
 use crate::cli::output::{feed_title, when};
-use crate::cli::subs::{last_delivery, podcast_names};
+use crate::cli::subs::{last_delivery, latest_deliveries, podcast_names};
 
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
@@ -61,8 +61,10 @@ pub async fn show(State(s): State<AdminState>, headers: HeaderMap, Query(q): Que
     if !s.authorized(&headers) {
         return Redirect::to("/login").into_response();
     }
-    match render(&s, q.msg.as_deref()) {
-        Ok(page) => Html(page.into_string()).into_response(),
+    // Reading the store for the page is blocking work: off the runtime's workers.
+    let rendered = tokio::task::spawn_blocking(move || render(&s, q.msg.as_deref()).map(|p| p.into_string())).await;
+    match rendered.map_err(anyhow::Error::from).and_then(|r| r) {
+        Ok(page) => Html(page).into_response(),
         Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("podsift admin: cannot read the store: {e}"))
             .into_response(),
     }
@@ -75,7 +77,7 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
     feeds.sort_by(|a, b| a.title.cmp(&b.title).then(a.url.cmp(&b.url)));
     let today = podsift::insight::digest::today(&config.digest, now);
     let digest = store.digest(today)?;
-    let deliveries = store.deliveries()?;
+    let deliveries = latest_deliveries(store)?;
     let mut by_platform: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for sub in store.subscriptions()? {
         by_platform.entry(sub.destination.platform.clone()).or_default().push(sub);
