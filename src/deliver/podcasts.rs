@@ -209,7 +209,7 @@ pub fn failing(
     for (key, list) in store.podcast_lists()? {
         let Some(dest) = Destination::parse(&key) else { continue };
         // Only chats still taking digests are told.
-        if !store.subscription(&key)?.is_some_and(|s| s.paused.is_none()) {
+        if store.subscription(&key)?.is_none_or(|s| s.paused.is_some()) {
             continue;
         }
         for (i, url) in list.iter().enumerate() {
