@@ -395,3 +395,38 @@ async fn readers_feeds_stay_on_public_addresses_at_every_ingest() {
     podsift::ingest::ingest(&store, &config.ingest, opts(), &Quiet).await.unwrap();
     assert_eq!(server.requests("/inside.xml").len(), 1);
 }
+
+/// A feed removed (or made the operator's) while an ingest is fetching it stays as the command
+/// left it: the ingest does not bring it back or undo the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingest_does_not_undo_what_commands_changed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let server = FakeServer::start().await;
+    let slow = |title: &str| {
+        Reply::ok(common::rss(&server.base, title, &[("x1", "One", None)])).delay(Duration::from_millis(800))
+    };
+    server.route("/gone.xml", vec![slow("Gone")]);
+    server.route("/kept.xml", vec![slow("Kept")]);
+    let (gone, kept) = (server.url("/gone.xml"), server.url("/kept.xml"));
+    store.put_feed(&podsift::model::Feed::new(&gone, day())).unwrap();
+    store.put_feed(&podsift::model::Feed { reader_added: true, ..podsift::model::Feed::new(&kept, day()) }).unwrap();
+    let config = Config::default();
+    let ingest = {
+        let store = store.clone();
+        let config = config.clone();
+        tokio::spawn(async move {
+            let opts = podsift::ingest::IngestOptions { now: day(), force: true };
+            podsift::ingest::ingest(&store, &config.ingest, opts, &Quiet).await.unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.remove_feed(&gone).unwrap());
+    let mut operators = store.feed(&kept).unwrap().unwrap();
+    operators.reader_added = false;
+    store.put_feed(&operators).unwrap();
+    ingest.await.unwrap();
+    assert!(store.feed(&gone).unwrap().is_none(), "the ingest brought a removed feed back");
+    let kept = store.feed(&kept).unwrap().unwrap();
+    assert!(!kept.reader_added && kept.last_ok_at.is_some(), "{kept:?}");
+}

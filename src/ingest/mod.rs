@@ -178,6 +178,19 @@ pub async fn ingest_through(
 /// Transcript results of one feed: the source stored, or None for a failure.
 type TranscriptResults = Vec<Option<TranscriptSource>>;
 
+/// Stores what this fetch learned about `feed`, keeping what the operator or readers changed
+/// while it ran (the service takes commands during an ingest). False when the feed was removed
+/// meanwhile: it is not brought back.
+fn save_fetch_state(store: &Store, feed: &mut Feed) -> Result<bool, StoreError> {
+    let Some(now) = store.feed(&feed.url)? else {
+        return Ok(false);
+    };
+    feed.reader_added = now.reader_added;
+    feed.public_only = now.public_only;
+    store.put_feed(feed)?;
+    Ok(true)
+}
+
 async fn ingest_feed(
     store: &Store,
     ctx: &Ctx<'_>,
@@ -211,7 +224,7 @@ async fn ingest_feed(
         }
         Err(e) => {
             let outcome = record_failure(&mut feed, config, opts.now, e.to_string(), e.retry_after());
-            store.put_feed(&feed)?;
+            save_fetch_state(store, &mut feed)?;
             return Ok((report(&feed, outcome), Vec::new()));
         }
     };
@@ -244,7 +257,9 @@ async fn ingest_feed(
     feed.last_error = None;
     feed.consecutive_failures = 0;
     feed.next_attempt_at = None;
-    store.put_feed(&feed)?;
+    if !save_fetch_state(store, &mut feed)? {
+        return Ok((report(&feed, outcome), Vec::new()));
+    }
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
 }
