@@ -82,7 +82,7 @@ async fn say(s: &Setup, chat: &str, line: &str, can_manage: Option<bool>) -> Str
         // The matches are offered as buttons too, each standing for `podcasts add N`.
         Some(Message::Choices { text, choices }) => {
             for (i, c) in choices.iter().enumerate() {
-                assert_eq!(c.command, format!("podcasts add {}", i + 1));
+                assert!(c.command.starts_with("podcasts add ") && c.command.ends_with(&format!(":{}", i + 1)), "{c:?}");
                 assert!(c.label.starts_with(&format!("{}. ", i + 1)));
             }
             text
@@ -429,4 +429,34 @@ async fn an_ingest_does_not_undo_what_commands_changed_meanwhile() {
     assert!(store.feed(&gone).unwrap().is_none(), "the ingest brought a removed feed back");
     let kept = store.feed(&kept).unwrap().unwrap();
     assert!(!kept.reader_added && kept.last_ok_at.is_some(), "{kept:?}");
+}
+
+/// A button names its own search: pressed after a newer search in the same chat, it still adds
+/// the podcast it showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_adds_what_it_showed_after_a_newer_search() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route("/one.xml", vec![Reply::ok(common::rss(&feeds.base, "First Show", &[("a", "A", None)]))]);
+    feeds.route("/two.xml", vec![Reply::ok(common::rss(&feeds.base, "Second Show", &[("b", "B", None)]))]);
+    s.directory.route(
+        "/search",
+        vec![
+            Reply::ok(itunes(&[("First Show", "One", &feeds.url("/one.xml"))])),
+            Reply::ok(itunes(&[("Second Show", "Two", &feeds.url("/two.xml"))])),
+        ],
+    );
+    let offer = |line: &str| {
+        let command = parse_line(line).unwrap().unwrap();
+        Request { destination: Destination::new("console", "c"), sender: Sender::owner("r"), reply_to: None, command }
+    };
+    let first = match s.core.handle(&offer("/podcasts add first"), day()).await.unwrap() {
+        Some(Message::Choices { choices, .. }) => choices,
+        other => panic!("{other:?}"),
+    };
+    s.core.handle(&offer("/podcasts add second"), day()).await.unwrap();
+    let pressed = format!("/{}", first[0].command);
+    assert!(say(&s, "c", &pressed, None).await.contains("Added First Show"));
+    // A typed number means the latest search.
+    assert!(say(&s, "c", "/podcasts add 1", None).await.contains("Added Second Show"));
 }

@@ -56,7 +56,7 @@ pub async fn add(
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
     let query = query.trim();
-    if query.parse::<usize>().is_err() && !query.contains("://") {
+    if choice_of(query).is_none() && !query.contains("://") {
         let hits = match directory::search(&config.podcasts, &config.ingest, query, CHOICES).await {
             Ok(hits) => hits,
             Err(e) => return Ok(Message::Notice(e)),
@@ -66,13 +66,17 @@ pub async fn add(
                 "No podcast called \"{query}\" was found. Try other words, or {prefix}podcasts add with the feed's address."
             )));
         }
-        store.put_choices(&dest.key(), &hits)?;
+        // Buttons name their search: a later search in the same chat does not change them.
+        let stamp = format!("{now}{query}");
+        let search =
+            crate::http::hex(&crate::http::hmac_sha256(dest.key().as_bytes(), stamp.as_bytes()))[..6].to_string();
+        store.put_choices(&dest.key(), &search, &hits)?;
         let choices = hits
             .iter()
             .enumerate()
             .map(|(i, h)| Choice {
                 label: format!("{}. {}", i + 1, h.title),
-                command: format!("podcasts add {}", i + 1),
+                command: format!("podcasts add {search}:{}", i + 1),
             })
             .collect();
         return Ok(Message::Choices { text: choices_text(&hits, prefix), choices });
@@ -88,8 +92,8 @@ async fn add_named(
     prefix: &str,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    if let Ok(n) = query.parse::<usize>() {
-        let choices = store.choices(&dest.key())?;
+    if let Some((search, n)) = choice_of(query) {
+        let choices = store.choices(&dest.key(), search)?;
         return match choices.get(n.wrapping_sub(1)) {
             Some(hit) => add_feed(store, config, dest, &hit.feed_url, Some(&hit.title), prefix, now).await,
             None if choices.is_empty() => Ok(format!(
@@ -99,6 +103,17 @@ async fn add_named(
         };
     }
     add_feed(store, config, dest, query, None, prefix, now).await
+}
+
+/// A choice from a search: `N` (the chat's latest search) or `SEARCH:N` (a button's).
+fn choice_of(query: &str) -> Option<(Option<&str>, usize)> {
+    match query.split_once(':') {
+        Some((search, n)) if search.len() == 6 && search.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Some((Some(search), n.parse().ok()?))
+        }
+        Some(_) => None,
+        None => Some((None, query.parse().ok()?)),
+    }
 }
 
 fn choices_text(hits: &[DirectoryHit], prefix: &str) -> String {

@@ -123,6 +123,11 @@ pub async fn check_feed(config: &PodcastsConfig, ingest: &IngestConfig, address:
     match super::read_feed(&fetcher, address, &Validators::default(), ingest.max_feed_bytes).await {
         Ok(super::FeedRead::Read(_, feed)) => Ok(feed.title.unwrap_or_else(|| address.to_string())),
         Ok(super::FeedRead::Unchanged { .. }) => Err(format!("{address} gave no feed")),
+        // What a name resolves to inside the network stays in the log, not in the chat.
+        Err(e) if e.to_string().contains("refused:") || e.to_string().contains("refused to fetch") => {
+            tracing::warn!("a reader's feed {address} was refused: {e}");
+            Err(format!("{address} is not on the public web"))
+        }
         Err(e) => Err(format!("{address} is not a podcast feed podsift can read ({e})")),
     }
 }

@@ -364,15 +364,21 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps the podcasts a directory search offered a destination, for its choice by number.
-    pub fn put_choices(&self, destination_key: &str, hits: &[crate::model::DirectoryHit]) -> Result<()> {
+    /// Keeps the podcasts directory search `search` offered a destination, for a choice by
+    /// number: as that search's (its buttons name it) and as the destination's latest (what a
+    /// typed number means).
+    pub fn put_choices(&self, destination_key: &str, search: &str, hits: &[crate::model::DirectoryHit]) -> Result<()> {
         self.adapter_state.insert(format!("choices:{destination_key}").as_bytes(), encode(&hits))?;
+        self.adapter_state.insert(format!("choices:{destination_key}:{search}").as_bytes(), encode(&hits))?;
         Ok(())
     }
 
-    /// The podcasts the destination's last directory search offered.
-    pub fn choices(&self, destination_key: &str) -> Result<Vec<crate::model::DirectoryHit>> {
-        let key = format!("choices:{destination_key}");
+    /// The podcasts search `search` offered the destination, or its latest search's.
+    pub fn choices(&self, destination_key: &str, search: Option<&str>) -> Result<Vec<crate::model::DirectoryHit>> {
+        let key = match search {
+            Some(s) => format!("choices:{destination_key}:{s}"),
+            None => format!("choices:{destination_key}"),
+        };
         Ok(get(&self.adapter_state, "adapter_state", key.as_bytes())?.unwrap_or_default())
     }
 
