@@ -467,7 +467,13 @@ impl Inbound for SlackInbound {
         for (key, token) in core.credentials("slack:") {
             self.adapter.set_token(key.trim_start_matches("slack:"), &token);
         }
-        let secret = Arc::new(self.signing_secret.clone().unwrap_or_default());
+        // Without a signing secret (Socket Mode) install states are signed with a key of this
+        // process's own.
+        let secret = Arc::new(self.signing_secret.clone().unwrap_or_else(|| {
+            let mut key = [0u8; 32];
+            let _ = getrandom::fill(&mut key);
+            hex(&key)
+        }));
         let ctx = Ctx { adapter: self.adapter, core, secret, oauth: self.oauth };
         if let Some(app_token) = self.app_token {
             super::socket::start(ctx.clone(), app_token, shutdown);
