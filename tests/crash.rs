@@ -188,11 +188,14 @@ async fn killed_during_ingest_and_digest_the_store_is_never_half_written() {
     check(&data, "after the last digest");
 }
 
+/// Damages a data directory in place.
+type Damage = fn(&Path);
+
 /// Each way a data directory gets damaged: the database file cut short, overwritten with
 /// garbage, or its configuration file garbled.
 #[test]
 fn a_damaged_store_is_one_clear_error_naming_the_directory_and_the_way_out() {
-    let damages: [(&str, fn(&Path)); 4] = [
+    let damages: [(&str, Damage); 4] = [
         ("db cut short", |d| {
             let f = std::fs::OpenOptions::new().write(true).open(d.join("db")).unwrap();
             let len = f.metadata().unwrap().len();
