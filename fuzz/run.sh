@@ -54,10 +54,13 @@ seed discord_interaction "$SHARED"/platform/discord_*
 seed slack_payloads "$SHARED"/platform/slack_*
 seed llm_answers "$ROOT"/tests/fixtures/qa_extra.json
 
-if ! cargo +nightly fuzz build -s "$SANITIZER"; then
+# Built once, then each binary run directly: `cargo fuzz run` would check the build again for
+# every target. FUZZ_SKIP_BUILD=1 runs what was built last.
+if [ -z "${FUZZ_SKIP_BUILD:-}" ] && ! cargo +nightly fuzz build -s "$SANITIZER"; then
   echo "the fuzz targets do not build" >&2
   exit 2
 fi
+BIN="$FUZZ/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 failed=()
 summary=()
@@ -70,9 +73,9 @@ for t in "${TARGETS[@]}"; do
   echo "== $t: ${SECONDS_EACH}s"
   # Inputs up to 256 KiB; one that takes 10 s or 2 GiB counts as a crash, as it would be an
   # ingest or a handler that hangs.
-  cargo +nightly fuzz run -s "$SANITIZER" "$t" "${dirs[@]}" -- \
-    -max_total_time="$SECONDS_EACH" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 >"$log" 2>&1
+  mkdir -p "$FUZZ/artifacts/$t"
+  "$BIN/$t" -artifact_prefix="$FUZZ/artifacts/$t/" -max_total_time="$SECONDS_EACH" -max_len=262144 \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dirs[@]}" >"$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   if [ $rc -ne 0 ]; then
