@@ -23,6 +23,7 @@ use crate::deliver::{
     Adapter, Choice, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
 };
 use crate::model::{DigestEntry, hms};
+use crate::render::cut;
 
 /// The environment variable holding the bot token from @BotFather.
 pub const TOKEN_ENV: &str = "TELEGRAM_BOT_TOKEN";
@@ -76,11 +77,18 @@ pub fn visible_len(html: &str) -> usize {
     decoded.encode_utf16().count()
 }
 
+/// Characters kept of the insight, podcast, episode and speaker names: together, doubled for
+/// characters Telegram counts twice, they leave room for the rest, so only the quote needs fitting.
+const MAX_ENTRY_TEXT: usize = 1024;
+const MAX_NAME: usize = 256;
+const MAX_SPEAKER: usize = 128;
+
 /// One insight as a Telegram message, shortening the quote (never mid-tag or mid-entity, since
 /// it is cut before escaping) until the message fits.
 fn entry_html(e: &DigestEntry) -> String {
+    let (text, podcast, episode) = (cut(&e.text, MAX_ENTRY_TEXT), cut(&e.podcast, MAX_NAME), cut(&e.episode, MAX_NAME));
     let build = |quote: &str| {
-        let speaker = e.speaker.as_deref().map(|s| format!(" · {}", escape(s))).unwrap_or_default();
+        let speaker = e.speaker.as_deref().map(|s| format!(" · {}", escape(&cut(s, MAX_SPEAKER)))).unwrap_or_default();
         let time = match &e.link {
             Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), hms(e.start_seconds)),
             None => hms(e.start_seconds),
@@ -88,9 +96,9 @@ fn entry_html(e: &DigestEntry) -> String {
         let mut s = format!(
             "<b>#{}</b> {}\n<i>{}</i> — {}{speaker} · {time}{}",
             e.rank,
-            escape(&e.text),
-            escape(&e.podcast),
-            escape(&e.episode),
+            escape(&text),
+            escape(&podcast),
+            escape(&episode),
             if crate::render::quote_adds(e) {
                 format!("\n<blockquote>{}</blockquote>", escape(quote))
             } else {
@@ -130,9 +138,10 @@ pub fn render(part: &Part) -> Rendered {
             force_reply: false,
             choices: Vec::new(),
         },
-        Part::Answer { entry, answer, .. } => plain(fit(&answer.answer, |a| {
-            format!("About #{} ({} — {}):\n{}", entry.rank, escape(&entry.podcast), escape(&entry.episode), escape(a))
-        })),
+        Part::Answer { entry, answer, .. } => {
+            let (podcast, episode) = (escape(&cut(&entry.podcast, MAX_NAME)), escape(&cut(&entry.episode, MAX_NAME)));
+            plain(fit(&answer.answer, |a| format!("About #{} ({podcast} — {episode}):\n{}", entry.rank, escape(a))))
+        }
         Part::Prompt { rank, .. } => Rendered {
             text: format!("What would you like to know about #{rank}? Reply to this message with your question."),
             buttons: None,

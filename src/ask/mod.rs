@@ -80,9 +80,15 @@ pub enum AskError {
     UnknownInsight { date: NaiveDate, n: usize, valid: String },
     #[error("the question is empty: ask something about the insight, e.g. \"what exactly was said about that?\"")]
     EmptyQuestion,
+    #[error("the question is {0} characters long; ask in at most {MAX_QUESTION_CHARS} (a sentence or two)")]
+    TooLong(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Longest question answered. Every word of a question is ranked against every passage, so a
+/// pasted page would cost seconds per question; nobody asks one in more than a paragraph.
+pub const MAX_QUESTION_CHARS: usize = 2_000;
 
 /// Finds the digest entry a reference points at: `3` (today's #3) or `2026-11-28#3`.
 /// Today's digest is built if it does not exist yet.
@@ -148,6 +154,10 @@ pub async fn ask(
 ) -> Result<Answer, AskError> {
     if question.trim().is_empty() {
         return Err(AskError::EmptyQuestion);
+    }
+    // Counted no further than the limit: a 100 KB message costs no more than a long question.
+    if question.chars().nth(MAX_QUESTION_CHARS).is_some() {
+        return Err(AskError::TooLong(question.chars().count()));
     }
     let mut episode_ids = vec![entry.episode_id.clone()];
     episode_ids.extend(entry.also_in.iter().map(|a| a.episode_id.clone()));

@@ -118,7 +118,13 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
         .id_generator(|_, _, _| String::new())
         .build();
     let mut warnings = Vec::new();
-    let parsed = match parser.parse(bytes) {
+    // feed-rs panics on some documents (quick-xml asserts on a second XML declaration naming
+    // another encoding): that is feed-rs failing, and the lenient pass may still read the items.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes))).unwrap_or_else(|_| {
+        let panicked = std::io::Error::other("feed-rs's XML reader panicked on this document");
+        Err(feed_rs::parser::ParseFeedError::IoError(panicked))
+    });
+    let parsed = match read {
         Ok(feed) => {
             let title = feed.title.as_ref().map(|t| clean(&t.content));
             let from_rs: Vec<ParsedEpisode> = feed.entries.iter().map(from_feed_rs).collect();
@@ -634,6 +640,19 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_xml_declaration_that_makes_feed_rs_panic_leaves_the_lenient_items() {
+        // Found by fuzzing: quick-xml (inside feed-rs) asserts when a declaration later in the
+        // document names another encoding; the whole feed used to be lost with it.
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>T</title>\n\
+            <item><title>One</title><guid>g1</guid></item>\n<?xml version=\"1.0\" encoding=\"euc-kr\"?>\n\
+            <item><title>Two</title><guid>g2</guid></item></channel></rss>";
+        let feed = parse_feed(doc.as_bytes(), "https://podcast.example/feed.xml").unwrap();
+        let titles: Vec<_> = feed.episodes.iter().filter_map(|e| e.title.as_deref()).collect();
+        assert_eq!(titles, ["One", "Two"], "{:?}", feed.warnings);
+        assert!(feed.warnings.iter().any(|w| w.contains("panicked")), "feed-rs did not fail: {:?}", feed.warnings);
+    }
 
     /// The UTF-16 documents of feedparser's corpus once made quick-xml panic ("set_encoding()
     /// called after prefix buffer was drained") and with it the whole ingest.

@@ -24,6 +24,8 @@ pub struct OpmlFeed {
 pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut out = Vec::new();
+    // Duplicates are found through a set: scanning the list for each outline is quadratic.
+    let mut seen = std::collections::HashSet::new();
     let mut saw_opml = false;
     loop {
         match reader.read_event() {
@@ -50,7 +52,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                     }
                 }
                 if let Some(url) = url.filter(|u| !u.is_empty()) {
-                    if !out.iter().any(|f: &OpmlFeed| f.url == url) {
+                    if seen.insert(url.clone()) {
                         out.push(OpmlFeed { url, title: title.filter(|t| !t.is_empty()) });
                     }
                 }

@@ -22,16 +22,22 @@ const PASSAGES: usize = 8;
 /// a chunk of transcript (`llm.chunk_tokens`).
 const PASSAGE_CHARS: usize = 9_000;
 
-#[derive(Deserialize)]
-struct RawAnswer {
-    answer: String,
-    covered: bool,
-    citations: Vec<RawCitation>,
+/// An answer as the model writes it, before its citations are checked.
+#[derive(Debug, Deserialize)]
+pub struct RawAnswer {
+    pub answer: String,
+    pub covered: bool,
+    pub citations: Vec<RawCitation>,
 }
 
-#[derive(Deserialize)]
-struct RawCitation {
-    quote: String,
+#[derive(Debug, Deserialize)]
+pub struct RawCitation {
+    pub quote: String,
+}
+
+/// The model's answer as the schema has it.
+pub fn read_answer(value: serde_json::Value) -> Result<RawAnswer, String> {
+    serde_json::from_value(value).map_err(|e| format!("the model's answer is not the JSON asked for: {e}"))
 }
 
 pub struct LlmAnswerer {
@@ -179,8 +185,7 @@ never invent. {UNTRUSTED}"
         let user =
             format!("Insight #{}: {}\n{convo}Question: {question}\n\n{}", about.rank, about.text, as_data(&lines));
         let value = self.llm.chat_json(&system, &user, "answer", schema()).await.map_err(|e| e.to_string())?;
-        let raw: RawAnswer =
-            serde_json::from_value(value).map_err(|e| format!("the model's answer is not the JSON asked for: {e}"))?;
+        let raw = read_answer(value)?;
         if !raw.covered {
             return Ok(Answer {
                 answer: format!("Not covered in this episode: {}", raw.answer.trim()),

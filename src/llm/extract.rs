@@ -30,6 +30,12 @@ struct RawAnswer {
     insights: Vec<RawInsight>,
 }
 
+/// The insights of one answer of the model, as the schema has them.
+pub fn read_insights(value: serde_json::Value) -> Result<Vec<RawInsight>, LlmError> {
+    let answer: RawAnswer = serde_json::from_value(value).map_err(|e| LlmError::Malformed(e.to_string()))?;
+    Ok(answer.insights)
+}
+
 /// The strict JSON schema of the model's answer.
 pub fn schema() -> serde_json::Value {
     json!({
@@ -102,9 +108,7 @@ impl LlmExtractor {
                             schema(),
                         )
                         .await?;
-                    let answer: RawAnswer =
-                        serde_json::from_value(value).map_err(|e| LlmError::Malformed(e.to_string()))?;
-                    all.extend(answer.insights);
+                    all.extend(read_insights(value)?);
                 }
                 self.llm.store().put_llm_cache(&cache_key, &serde_json::to_value(&all).unwrap_or_default())?;
                 self.llm.count(|u| u.episodes += 1);

@@ -166,9 +166,14 @@ impl LlmClient {
             .first()
             .and_then(|c| c.message.content.clone())
             .ok_or_else(|| LlmError::Malformed("no message content".into()))?;
-        serde_json::from_str(&content)
-            .map_err(|e| LlmError::Malformed(format!("{e}: {}", content.chars().take(200).collect::<String>())))
+        read_json(&content)
     }
+}
+
+/// The JSON of a model's message; the error quotes the start of what came instead.
+pub fn read_json(content: &str) -> Result<Value, LlmError> {
+    serde_json::from_str(content)
+        .map_err(|e| LlmError::Malformed(format!("{e}: {}", content.chars().take(200).collect::<String>())))
 }
 
 impl LlmClient {

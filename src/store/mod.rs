@@ -37,6 +37,10 @@ pub enum StoreError {
     Corrupt { tree: &'static str, key: String, reason: String },
     #[error("could not open the store in {dir}: {reason}")]
     Open { dir: PathBuf, reason: String },
+    #[error(
+        "the store in {dir} is damaged ({reason}); restore {dir} from a backup, or move it aside and start with an empty one (or pass --data another directory), then add the feeds and subscriptions again"
+    )]
+    Damaged { dir: PathBuf, reason: String },
     #[error("store error: {0}")]
     Sled(sled::Error),
 }
@@ -89,21 +93,35 @@ pub struct Store {
 }
 
 const META_FORMAT_KEY: &[u8] = b"store_format";
+/// A file beside sled's own, written once the store's format key is durable: when it is there,
+/// a database that holds nothing was damaged, since sled reads a garbled or cut file as empty.
+const MARKER_FILE: &str = "podsift-store";
 
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
-        // A bounded page cache keeps memory flat however many records the store holds.
-        let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open().map_err(|e| {
+        let damaged = |reason: String| StoreError::Damaged { dir: dir.to_path_buf(), reason };
+        // A bounded page cache keeps memory flat however many records the store holds. sled
+        // panics on some damaged files: that is this store's error, not the end of the process.
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open())
+            .map_err(|_| damaged("the database panicked while reading its files".into()))?;
+        let db = opened.map_err(|e| match e {
             // sled reports a held lock only as an io::Error with this text.
-            if e.to_string().contains("could not acquire lock") {
-                StoreError::InUse { dir: dir.to_path_buf() }
-            } else {
-                StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() }
+            _ if e.to_string().contains("could not acquire lock") => StoreError::InUse { dir: dir.to_path_buf() },
+            sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => damaged(e.to_string()),
+            sled::Error::Io(ref io)
+                if matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+            {
+                damaged(e.to_string())
             }
+            _ => StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() },
         })?;
         let meta = db.open_tree("meta")?;
+        let marker = dir.join(MARKER_FILE);
+        if marker.exists() && (!db.was_recovered() || meta.get(META_FORMAT_KEY)?.is_none()) {
+            return Err(damaged("its database file holds none of what was written to it".into()));
+        }
         match meta.get(META_FORMAT_KEY)? {
             Some(v) => {
                 let found = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(u32::MAX);
@@ -113,7 +131,12 @@ impl Store {
             }
             None => {
                 meta.insert(META_FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+                db.flush()?;
             }
+        }
+        if !marker.exists() {
+            std::fs::write(&marker, format!("podsift store format {STORE_FORMAT}\n"))
+                .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         }
         Ok(Store {
             feeds: db.open_tree("feeds")?,

@@ -53,7 +53,8 @@ pub fn verify(
 ) -> Result<(), VerifyError> {
     let (Some(signature), Some(timestamp)) = (signature, timestamp) else { return Err(VerifyError::Missing) };
     let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
-    if (now - ts).abs() > MAX_AGE_SECS {
+    // abs_diff: a timestamp near i64::MIN or MAX must not overflow the subtraction.
+    if now.abs_diff(ts) > MAX_AGE_SECS.unsigned_abs() {
         return Err(VerifyError::Stale);
     }
     verifier.verify(signature, timestamp, body).map_err(|_| VerifyError::BadSignature)
@@ -97,7 +98,7 @@ fn can_manage(member: Option<&Member>) -> Option<bool> {
 }
 
 /// A subcommand's options as the argument text the core's parser reads, in the table's order.
-fn argument_text(options: &[CommandDataOption]) -> String {
+pub fn argument_text(options: &[CommandDataOption]) -> String {
     let mut words = Vec::new();
     for o in options {
         match &o.value {
@@ -261,7 +262,8 @@ impl Interactions {
     }
 }
 
-fn parse_reference(reference: &str) -> Option<(chrono::NaiveDate, usize)> {
+/// `DATE#N` from a button's custom id or a modal's: the digest day and the insight's rank.
+pub fn parse_reference(reference: &str) -> Option<(chrono::NaiveDate, usize)> {
     let (date, rank) = reference.split_once('#')?;
     Some((date.parse().ok()?, rank.parse().ok()?))
 }
@@ -478,5 +480,15 @@ mod tests {
         assert!(public_key(&"ab".repeat(32)).is_ok());
         assert!(public_key("abc").unwrap_err().contains("DISCORD_PUBLIC_KEY"));
         assert!(public_key(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn timestamp_at_the_ends_of_i64_is_stale_not_an_overflow() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes();
+        let verifier = Verifier::try_new(key).unwrap();
+        for ts in [i64::MIN.to_string(), i64::MAX.to_string()] {
+            let got = verify(&verifier, Some("00"), Some(&ts), b"{}", 1_764_316_800);
+            assert_eq!(got, Err(VerifyError::Stale), "{ts}");
+        }
     }
 }

@@ -63,23 +63,30 @@ pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
         Some(link) => format!("[{}]({})", hms(e.start_seconds), link),
         None => hms(e.start_seconds),
     };
-    let mut embed = CreateEmbed::new()
-        .title(cut(&format!("#{} {}", e.rank, e.text), MAX_TITLE))
-        .field("Podcast", cut(&escape(&e.podcast), MAX_FIELD), true)
-        .field("Episode", cut(&escape(&e.episode), MAX_FIELD), true)
-        .field("Moment", cut(&moment, MAX_FIELD), true);
+    let title = cut(&format!("#{} {}", e.rank, e.text), MAX_TITLE);
+    let mut fields = vec![
+        ("Podcast", cut(&escape(&e.podcast), MAX_FIELD)),
+        ("Episode", cut(&escape(&e.episode), MAX_FIELD)),
+        ("Moment", cut(&moment, MAX_FIELD)),
+    ];
     if let Some(speaker) = &e.speaker {
-        embed = embed.field("Speaker", cut(&escape(speaker), MAX_FIELD), true);
+        fields.push(("Speaker", cut(&escape(speaker), MAX_FIELD)));
     }
-    // The quote gets what is left of the 6,000 characters an embed may hold.
-    let used = e.text.chars().count() + e.podcast.chars().count() + e.episode.chars().count() + 200;
+    let footer = (!e.also_in.is_empty()).then(|| format!("Also said on {} other episode(s)", e.also_in.len()));
+    // The quote gets what is left of the 6,000 characters Discord counts over the whole embed.
+    let used = title.chars().count()
+        + fields.iter().map(|(name, value)| name.chars().count() + value.chars().count()).sum::<usize>()
+        + footer.as_deref().map_or(0, |f| f.chars().count());
     let room = MAX_DESCRIPTION.min(MAX_EMBED_TOTAL.saturating_sub(used));
-    if crate::render::quote_adds(e) {
+    let mut embed = CreateEmbed::new().title(title);
+    for (name, value) in fields {
+        embed = embed.field(name, value, true);
+    }
+    if crate::render::quote_adds(e) && room > 2 {
         embed = embed.description(cut(&format!("> {}", escape(&e.quote)), room));
     }
-    if !e.also_in.is_empty() {
-        let n = e.also_in.len();
-        embed = embed.footer(CreateEmbedFooter::new(format!("Also said on {n} other episode(s)")));
+    if let Some(footer) = footer {
+        embed = embed.footer(CreateEmbedFooter::new(footer));
     }
     embed
 }

@@ -69,7 +69,8 @@ pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Resul
         return Err(VerifyError::Missing);
     };
     let at: i64 = ts.trim().parse().map_err(|_| VerifyError::Stale)?;
-    if (now - at).abs() > MAX_AGE_SECS {
+    // abs_diff: a timestamp near i64::MIN or MAX must not overflow the subtraction.
+    if now.abs_diff(at) > MAX_AGE_SECS.unsigned_abs() {
         return Err(VerifyError::Stale);
     }
     if constant_time_eq(signature(secret, ts, body).as_bytes(), sig.as_bytes()) {
@@ -115,7 +116,8 @@ impl Ctx {
     }
 }
 
-fn form(body: &[u8]) -> HashMap<String, String> {
+/// The fields of a form-encoded body (slash commands, interaction payloads).
+pub fn form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -190,7 +192,7 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
 }
 
 /// The text without `<@U123>` mentions of the app.
-fn strip_mentions(text: &str) -> String {
+pub fn strip_mentions(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find("<@") {
@@ -510,5 +512,15 @@ mod tests {
         assert!(check_state("s", &state, Some(&nonce), 2000).is_err());
         assert!(check_state("s", &state, Some("someone-else"), 1100).is_err());
         assert!(check_state("s", &state, None, 1100).is_err());
+    }
+
+    #[test]
+    fn timestamp_at_the_ends_of_i64_is_stale_not_an_overflow() {
+        for ts in [i64::MIN, i64::MAX] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-slack-request-timestamp", ts.to_string().parse().unwrap());
+            headers.insert("x-slack-signature", "v0=00".parse().unwrap());
+            assert_eq!(verify("s", &headers, b"{}", 1_764_316_800), Err(VerifyError::Stale), "{ts}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::config::SlackConfig;
+use crate::deliver::parts::split_text;
 use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
 use crate::model::{DigestEntry, hms};
 use crate::render::cut;
@@ -48,11 +49,33 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn section(text: &str) -> SlackBlock {
-    SlackBlock::Section(
-        SlackSectionBlock::new()
-            .with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(cut(text, MAX_SECTION)))),
-    )
+/// Escaped text cut to `max` characters without leaving half an entity (`&am…`) at the cut.
+fn cut_escaped(escaped: &str, max: usize) -> String {
+    let out = cut(escaped, max);
+    if out == escaped {
+        return out;
+    }
+    let body = out.strip_suffix('…').unwrap_or(&out);
+    match body.rfind('&') {
+        Some(i) if !body[i..].contains(';') => format!("{}…", &body[..i]),
+        _ => out,
+    }
+}
+
+/// A section of mrkdwn that is escaped already.
+fn section(escaped: &str) -> SlackBlock {
+    let text = SlackBlockMarkDownText::new(cut_escaped(escaped, MAX_SECTION));
+    SlackBlock::Section(SlackSectionBlock::new().with_text(SlackBlockText::MarkDown(text)))
+}
+
+/// Plain text as sections, escaped and split so that no section loses text to the limit
+/// (escaping makes `&` five characters).
+fn sections(text: &str) -> Vec<SlackBlock> {
+    let escaped = escape(text);
+    if escaped.chars().count() <= MAX_SECTION {
+        return vec![section(&escaped)];
+    }
+    split_text(text, MAX_SECTION / "&amp;".len(), TextUnit::Chars).iter().map(|p| section(&escape(p))).collect()
 }
 
 fn button(action: &str, label: &str, value: &str) -> SlackActionBlockElement {
@@ -66,14 +89,18 @@ fn button(action: &str, label: &str, value: &str) -> SlackActionBlockElement {
 /// One insight as blocks, every piece within Block Kit's limits, and its plain-text fallback.
 pub fn entry_blocks(date: chrono::NaiveDate, e: &DigestEntry) -> (Vec<SlackBlock>, String) {
     let moment = match &e.link {
-        Some(link) => format!("<{}|{}>", escape(link), hms(e.start_seconds)),
-        None => hms(e.start_seconds),
+        // A link too long to fit beside the names is left out rather than cut in half.
+        Some(link) if escape(link).len() <= MAX_CONTEXT / 3 => format!("<{}|{}>", escape(link), hms(e.start_seconds)),
+        _ => hms(e.start_seconds),
     };
-    let speaker = e.speaker.as_deref().map(|s| format!(" · {}", escape(s))).unwrap_or_default();
-    let context = format!("{} · {}{speaker} · {moment}", escape(&e.podcast), escape(&e.episode));
+    // Each name is cut on its own, so together they leave room for the link.
+    let name = |s: &str, max: usize| cut_escaped(&escape(s), max);
+    let speaker = e.speaker.as_deref().map(|s| format!(" · {}", name(s, MAX_CONTEXT / 10))).unwrap_or_default();
+    let context =
+        format!("{} · {}{speaker} · {moment}", name(&e.podcast, MAX_CONTEXT / 5), name(&e.episode, MAX_CONTEXT / 5));
     let mut blocks = vec![section(&format!("*#{}* {}", e.rank, escape(&e.text)))];
     blocks.push(SlackBlock::Context(SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-        SlackBlockMarkDownText::new(cut(&context, MAX_CONTEXT)),
+        SlackBlockMarkDownText::new(cut_escaped(&context, MAX_CONTEXT)),
     )])));
     if crate::render::quote_adds(e) {
         blocks.push(section(&format!("> {}", escape(&e.quote).replace('\n', "\n> "))));
@@ -102,13 +129,13 @@ pub fn render(part: &Part) -> SlackMessageContent {
         Part::Entry { date, entry, .. } => entry_blocks(*date, entry),
         Part::Answer { entry, answer, .. } => {
             let t = format!("About #{} ({} — {}):\n{}", entry.rank, entry.podcast, entry.episode, answer.answer);
-            (vec![section(&escape(&t))], cut(&t, MAX_SECTION))
+            (sections(&t), cut(&t, MAX_SECTION))
         }
         Part::Prompt { rank, .. } => {
             let t = format!("Press Ask under #{rank}, or reply in its thread with your question.");
             (vec![section(&t)], t)
         }
-        Part::Text(t) => (vec![section(&escape(t))], cut(t, MAX_SECTION)),
+        Part::Text(t) => (sections(t), cut(t, MAX_SECTION)),
         // One button a choice; the value is the command it stands for.
         Part::Choices { text, choices } => {
             let buttons: Vec<SlackActionBlockElement> = choices
@@ -117,7 +144,7 @@ pub fn render(part: &Part) -> SlackMessageContent {
                 .enumerate()
                 .map(|(i, c)| button(&format!("cmd_{i}"), &c.label, &c.command))
                 .collect();
-            let mut blocks = vec![section(&escape(text))];
+            let mut blocks = sections(text);
             if !buttons.is_empty() {
                 blocks.push(SlackBlock::Actions(SlackActionsBlock::new(buttons)));
             }

@@ -39,7 +39,9 @@ pub fn html_to_text(html: &str) -> String {
             .to_ascii_lowercase();
         if (name == "script" || name == "style") && !tag.starts_with('/') {
             let close = format!("</{name}");
-            match rest.to_ascii_lowercase().find(&close) {
+            // Lower-casing the whole rest for every script tag would be quadratic.
+            let found = rest.as_bytes().windows(close.len()).position(|w| w.eq_ignore_ascii_case(close.as_bytes()));
+            match found {
                 Some(i) => {
                     rest = &rest[i..];
                     if let Some(g) = rest.find('>') {
@@ -80,7 +82,8 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
-        let end = after.find(';').filter(|&i| i <= 10);
+        // Only as far as the longest entity: searching the whole rest for every '&' is quadratic.
+        let end = after.bytes().take(11).position(|b| b == b';');
         let decoded = end.and_then(|i| {
             let ent = &after[..i];
             let ch = match ent {

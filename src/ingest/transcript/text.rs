@@ -85,7 +85,8 @@ fn split_markers(line: &str) -> Vec<(Option<f64>, String)> {
         let c = rest[i..].chars().next().unwrap_or(' ');
         if c == '[' || c == '(' {
             let close = if c == '[' { ']' } else { ')' };
-            if let Some(j) = rest[i + 1..].find(close).filter(|j| *j <= 14) {
+            // Looked for only as far as a marker reaches: a line of many '[' stays linear.
+            if let Some(j) = rest.as_bytes()[i + 1..].iter().take(15).position(|b| *b == close as u8) {
                 let inner = rest[i + 1..i + 1 + j].trim_end_matches('\\');
                 if let Some(t) = parse_timestamp(inner) {
                     let cur = &mut out.last_mut().expect("never empty").1;
