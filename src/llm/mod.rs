@@ -133,7 +133,7 @@ impl LlmClient {
         let request = CreateChatCompletionRequestArgs::default()
             .model(&self.config.model)
             .messages(messages)
-            .temperature(0.2)
+            .temperature(0.2_f32)
             .response_format(ResponseFormat::JsonSchema {
                 json_schema: ResponseFormatJsonSchema {
                     description: None,
