@@ -174,18 +174,26 @@ fn back(message: &str) -> Response {
     Redirect::to(&format!("/?{query}")).into_response()
 }
 
+/// The refusal for a form post that is not the operator's own, or None when it is.
+fn form_refused(s: &AdminState, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<Response> {
+    if !s.authorized(headers) {
+        return Some(refused());
+    }
+    if !s.form_ok(headers, form) {
+        let text = "podsift admin: the form is stale or from another site; reload the page";
+        return Some((StatusCode::FORBIDDEN, text).into_response());
+    }
+    None
+}
+
 async fn form_command(
     s: &AdminState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
     args: Vec<String>,
 ) -> Response {
-    if !s.authorized(headers) {
-        return refused();
-    }
-    if !s.form_ok(headers, form) {
-        return (StatusCode::FORBIDDEN, "podsift admin: the form is stale or from another site; reload the page")
-            .into_response();
+    if let Some(refusal) = form_refused(s, headers, form) {
+        return refusal;
     }
     let done = run_args(s, args).await;
     let message = match done.error {
@@ -222,12 +230,8 @@ async fn ingest_now(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !s.authorized(&headers) {
-        return refused();
-    }
-    if !s.form_ok(&headers, &form) {
-        return (StatusCode::FORBIDDEN, "podsift admin: the form is stale or from another site; reload the page")
-            .into_response();
+    if let Some(refusal) = form_refused(&s, &headers, &form) {
+        return refusal;
     }
     let state = s.clone();
     tokio::spawn(async move {

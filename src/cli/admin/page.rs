@@ -201,30 +201,25 @@ fn previews(d: &Digest, size: usize) -> Vec<(&'static str, String)> {
         per_destination_per_second: 1.0,
     };
     let parts = parts::split(&Message::Digest(d.clone()), &limits);
+    // One platform's messages, each as its adapter renders it, one after another.
+    let each = |render: &dyn Fn(&podsift::deliver::Part) -> String, gap: &str| {
+        parts.iter().map(render).collect::<Vec<_>>().join(gap)
+    };
+    // Built without any chat adapter, only the console's is shown.
+    #[allow(unused_mut)]
     let mut out = vec![("the console", podsift::render::digest(d, size))];
     #[cfg(feature = "telegram")]
-    out.push((
-        "Telegram",
-        parts.iter().map(|p| podsift::adapters::telegram::render(p).text).collect::<Vec<_>>().join("\n\n"),
-    ));
+    out.push(("Telegram", each(&|p| podsift::adapters::telegram::render(p).text, "\n\n")));
     #[cfg(feature = "slack")]
     out.push((
         "Slack",
-        parts
-            .iter()
-            .map(|p| serde_json::to_string_pretty(&podsift::adapters::slack::render(p)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        each(&|p| serde_json::to_string_pretty(&podsift::adapters::slack::render(p)).unwrap_or_default(), "\n"),
     ));
     #[cfg(feature = "discord")]
     out.push((
         "Discord",
-        parts
-            .iter()
-            .map(|p| serde_json::to_string_pretty(&podsift::adapters::discord::render(p)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        each(&|p| serde_json::to_string_pretty(&podsift::adapters::discord::render(p)).unwrap_or_default(), "\n"),
     ));
-    let _ = &parts;
+    let _ = each;
     out
 }
