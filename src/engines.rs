@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use crate::ask::{Answerer, QuoteAnswerer};
 use crate::config::Config;
-use crate::insight::Extractor;
 use crate::insight::extract::OfflineExtractor;
+use crate::insight::{Editor, Extractor};
 use crate::llm::LlmClient;
 use crate::llm::answer::LlmAnswerer;
+use crate::llm::edit::LlmEditor;
 use crate::llm::extract::LlmExtractor;
 use crate::llm::transcribe::LlmTranscriber;
 use crate::store::Store;
@@ -29,6 +30,11 @@ pub fn extractor(config: &Config, llm: Option<Arc<LlmClient>>) -> Box<dyn Extrac
         Some(llm) => Box::new(LlmExtractor { llm, offline }),
         None => Box::new(offline),
     }
+}
+
+/// The daily editor pass: the model's, or none (local ranking alone) without one.
+pub fn editor(llm: Option<Arc<LlmClient>>) -> Option<Box<dyn Editor>> {
+    llm.map(|llm| Box::new(LlmEditor { llm }) as Box<dyn Editor>)
 }
 
 /// Writes answers: the model's with the quoting answerer behind it, or the quoting one alone.

@@ -1,5 +1,6 @@
 //! The stages in order, for the commands that run them together: ingest feeds, then extract
-//! candidate insights from every new transcript (with the LLM engine when one is configured).
+//! candidate insights from every new transcript (with the LLM engine when one is configured),
+//! then, in LLM mode, the day's editor pass over the best candidates.
 
 use crate::config::Config;
 use crate::ingest::{IngestError, IngestOptions, IngestSummary, Progress, Transcriber, ingest_with};
@@ -20,6 +21,7 @@ pub async fn ingest_and_extract(
     progress: &dyn Progress,
 ) -> Result<(IngestSummary, usize), IngestError> {
     let _turn = ONE_AT_A_TIME.lock().await;
+    let now = opts.now;
     let llm = crate::engines::llm(config, store).unwrap_or_else(|e| {
         tracing::error!("{e}; using the offline engine");
         None
@@ -30,7 +32,14 @@ pub async fn ingest_and_extract(
     });
     let summary =
         ingest_with(store, &config.ingest, opts, progress, transcriber.as_ref().map(|t| t as &dyn Transcriber)).await?;
-    let insights = extract_pending(store, crate::engines::extractor(config, llm).as_ref()).await?;
+    let insights = extract_pending(store, crate::engines::extractor(config, llm.clone()).as_ref()).await?;
+    // The day's editor pass sees the candidates of this ingest too; a failure leaves local
+    // ranking in place, it never fails the ingest.
+    if let Some(editor) = crate::engines::editor(llm) {
+        if let Err(e) = crate::insight::digest::edit_day(store, &config.digest, now, editor.as_ref()).await {
+            tracing::error!("daily editor pass: {e}");
+        }
+    }
     store.flush()?;
     Ok((summary, insights))
 }

@@ -654,3 +654,162 @@ async fn a_thread_keeps_its_last_three_turns() {
     );
     assert!(!asked[4].contains("alpha,") && asked[4].contains("bravo,") && asked[4].contains("delta,"), "{}", asked[4]);
 }
+
+// ---- the daily editor pass ----
+
+/// Six shows make one point in their own words; five make other points.
+const SAME_POINT: [&str; 6] = [
+    "The outage last Tuesday came from a bad config push that reached every region at once.",
+    "Last week's incident was caused by a faulty configuration rollout to all of our datacenters.",
+    "Tuesday's downtime traced back to one broken settings change deployed everywhere simultaneously.",
+    "What took the cloud down was a misconfigured update shipped to every zone in one go.",
+    "A single bad configuration change, pushed globally without a canary, caused the whole outage.",
+    "The root cause of the big cloud failure was an errant config deploy hitting all regions together.",
+];
+const OTHER_POINTS: [&str; 5] = [
+    "Deploy previews let designers review a change in the browser before anyone merges it.",
+    "Rust's borrow checker catches data races at compile time, long before they reach production.",
+    "Columnar storage made our analytics queries twelve times faster than the old row-based warehouse.",
+    "Data contracts between producer and consumer teams stopped most silent schema breakages in our pipelines.",
+    "Most incident reviews fail because teams write them to assign blame instead of finding the missing safeguard.",
+];
+
+/// Stores one episode per text, each from its own podcast, with that text as its one candidate.
+fn store_candidates(store: &Store, now: chrono::DateTime<Utc>) {
+    for (i, text) in SAME_POINT.iter().chain(&OTHER_POINTS).enumerate() {
+        let feed = format!("https://show{i}.example/feed");
+        let mut ep = Episode::new(&format!("ep{i}"), &feed, &format!("Episode {i}"), now);
+        ep.podcast_title = Some(format!("Show {i}"));
+        ep.published = Some(now - chrono::Duration::hours(2));
+        ep.insights_extracted = true;
+        let insight = podsift::model::Insight {
+            id: format!("ins{i}"),
+            episode_id: ep.id.clone(),
+            feed_url: feed,
+            podcast: format!("Show {i}"),
+            episode: ep.title.clone(),
+            episode_url: None,
+            speaker: Some("Guest".into()),
+            start_seconds: 30.0,
+            text: text.to_string(),
+            quote: text.to_string(),
+            // The paraphrases score lower than the other points: only the editor puts them first.
+            score: if i < SAME_POINT.len() { 4.0 + i as f64 * 0.01 } else { 6.0 - i as f64 * 0.1 },
+            published: now - chrono::Duration::hours(2),
+            source: TranscriptSource::Text,
+            embedding: None,
+        };
+        store.put_insights(&ep, &[insight], &[]).unwrap();
+    }
+}
+
+/// Reads the candidate lines the editor was sent, checking their form.
+fn sent_candidates(body: &serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
+    let user = common::openai::user_text(body);
+    let inner = user
+        .split_once("<transcript>\n")
+        .and_then(|(_, rest)| rest.rsplit_once("\n</transcript>"))
+        .map(|(inner, _)| inner)
+        .ok_or("no candidate block")?;
+    let lines: Vec<serde_json::Value> = inner
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("a line is not JSON: {e}")))
+        .collect::<Result<_, _>>()?;
+    if lines.is_empty() || lines.len() > podsift::insight::digest::EDIT_CANDIDATES {
+        return Err(format!("{} candidates sent", lines.len()));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if l["id"] != format!("c{}", i + 1) || l["podcast"].as_str().is_none_or(str::is_empty) {
+            return Err(format!("candidate {i} is malformed: {l}"));
+        }
+        if l["text"].as_str().is_none_or(|t| t.is_empty() || t.chars().count() > 600) {
+            return Err(format!("candidate {i} has no text or too much: {l}"));
+        }
+    }
+    if body["response_format"]["json_schema"]["name"] != "daily_edit" {
+        return Err("not the daily_edit schema".into());
+    }
+    Ok(lines)
+}
+
+/// An editor that groups the outage paraphrases first (adding an id it was never sent), then the
+/// other points one by one in reverse order of their local scores.
+fn grouping_editor() -> Canned {
+    Canned::Reply(common::openai::Responder(Arc::new(|body| {
+        let lines = sent_candidates(body)?;
+        let text = |l: &serde_json::Value| l["text"].as_str().unwrap_or("").to_string();
+        let outage = ["outage", "incident", "downtime", "took the cloud down", "failure"];
+        let mut same: Vec<String> = lines
+            .iter()
+            .filter(|l| outage.iter().any(|w| text(l).contains(w)) && !text(l).contains("reviews"))
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect();
+        same.push("c99".into());
+        let mut groups = vec![json!({"point": "a config push caused the outage", "ids": same})];
+        let mut others: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| OTHER_POINTS.contains(&text(l).as_str())).collect();
+        others.reverse();
+        groups.extend(others.iter().map(|l| json!({"point": text(l), "ids": [l["id"]]})));
+        Ok(json!({"groups": groups}).to_string())
+    })))
+}
+
+#[tokio::test]
+async fn the_editor_pass_groups_one_point_and_orders_the_digest() {
+    let s = setup(|_| {}).await;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z").unwrap().with_timezone(&Utc);
+    store_candidates(&s.store, now);
+    s.fake.script(vec![grouping_editor()]);
+    let editor = podsift::llm::edit::LlmEditor { llm: s.llm.clone() };
+    let cfg = Config::default().digest;
+    let edit = podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().expect("an edit");
+    assert!(s.fake.seen().iter().all(|r| r.problem.is_none()), "{:#?}", s.fake.seen());
+    assert_eq!(edit.fallback, None);
+    assert_eq!(edit.sent.len(), 11);
+    assert_eq!(edit.groups[0].len(), 6, "the invented id is ignored: {:?}", edit.groups);
+    // The same candidates again: no second request.
+    assert!(podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().is_none());
+    assert_eq!(s.fake.seen().len(), 1);
+
+    let date = podsift::insight::digest::today(&cfg, now);
+    let d = podsift::insight::digest::build_or_get(&s.store, &cfg, date, now).unwrap();
+    let texts: Vec<&str> = d.insights.iter().map(|e| e.text.as_str()).collect();
+    assert!(SAME_POINT.contains(&texts[0]), "{texts:#?}");
+    assert_eq!(d.insights[0].also_in.len(), 5, "{:#?}", d.insights[0]);
+    assert_eq!(texts.iter().filter(|t| SAME_POINT.contains(t)).count(), 1, "{texts:#?}");
+    // The other points follow in the editor's order, not the local one.
+    let mut expected: Vec<&str> = OTHER_POINTS.to_vec();
+    expected.reverse();
+    assert_eq!(&texts[1..], &expected[..4]);
+    assert_eq!(d.edit.as_ref(), Some(&edit), "stored with the digest");
+    let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    assert_eq!((usage.edits, usage.edit_fallbacks), (1, 0));
+    // Once a digest of the day is built, the day's edit stands.
+    assert!(podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_malformed_editor_answer_leaves_local_ranking() {
+    let s = setup(|_| {}).await;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z").unwrap().with_timezone(&Utc);
+    store_candidates(&s.store, now);
+    let cfg = Config::default().digest;
+    let date = podsift::insight::digest::today(&cfg, now);
+    let local = podsift::insight::digest::build(&s.store, &cfg, date, now).unwrap();
+    s.fake.script(vec![
+        Canned::Content("{\"groups\": [{\"point\": \"x\", \"ids\": [\"c77\"]}]}".into()),
+        Canned::Content("{\"groups\": not json".into()),
+    ]);
+    let editor = podsift::llm::edit::LlmEditor { llm: s.llm.clone() };
+    for _ in 0..2 {
+        // A new ingest would bring new candidates; here the stale edit is dropped to try again.
+        let edit = podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap();
+        let why = edit.and_then(|e| e.fallback).expect("a fallback");
+        assert!(why.contains("JSON") || why.contains("candidate"), "{why}");
+        let d = podsift::insight::digest::build(&s.store, &cfg, date, now).unwrap();
+        assert_eq!(d.insights, local.insights);
+        s.store.put_edit(&podsift::model::Edit { sent: vec![], ..s.store.edit_of(date).unwrap().unwrap() }).unwrap();
+    }
+    let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    assert_eq!((usage.edits, usage.edit_fallbacks), (0, 2));
+}

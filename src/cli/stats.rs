@@ -20,7 +20,7 @@ pub fn stats(store: &Store, out: Output) -> Result<()> {
     }
     for (day, u) in days {
         outln!(
-            "{day}: {} requests, {} tokens ({} prompt, {} completion), {} episodes, {} quotes dropped, {} offline fallbacks, {} transcriptions",
+            "{day}: {} requests, {} tokens ({} prompt, {} completion), {} episodes, {} quotes dropped, {} offline fallbacks, {} transcriptions, {} editor passes ({} fell back to local ranking)",
             u.requests,
             u.tokens(),
             u.prompt_tokens,
@@ -28,7 +28,9 @@ pub fn stats(store: &Store, out: Output) -> Result<()> {
             u.episodes,
             u.dropped_quotes,
             u.fallbacks,
-            u.transcriptions
+            u.transcriptions,
+            u.edits,
+            u.edit_fallbacks
         );
     }
     Ok(())

@@ -6,6 +6,11 @@
 //! and its novelty against recent digests (a theme already sent must be much stronger to return).
 //! Diversity: by default at most one insight per episode, never two from one cluster, and never
 //! two that make the same point in different words (`cluster::same_point`).
+//!
+//! In LLM mode a daily editor pass ([`edit_day`], after each ingest) shows the model the day's
+//! best few dozen candidates; it groups those making one point in any words and orders the
+//! points. The day's digests follow that order (local clusters joining their members' groups),
+//! and local ranking fills any slot left, or stands alone when the pass failed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,8 +18,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::cluster::{self, cosine, vectors};
+use super::{EditCandidate, Editor};
 use crate::config::DigestConfig;
-use crate::model::{AlsoIn, Digest, DigestEntry, Insight};
+use crate::model::{AlsoIn, Digest, DigestEntry, Edit, Insight};
 use crate::store::{Store, StoreError};
 
 /// A theme sent within `novelty_days` keeps this share of its score.
@@ -81,14 +87,26 @@ pub fn build(store: &Store, config: &DigestConfig, date: NaiveDate, now: DateTim
     build_for(store, config, date, now, None)
 }
 
-/// Builds the digest of `date` from the candidates of the podcasts in `list` (None: all).
-pub fn build_for(
+/// What a day's digest is chosen from: the candidates in scope, in content order, and what
+/// earlier digests say about them.
+struct Day {
+    candidates: Vec<Insight>,
+    episodes: usize,
+    recent_texts: Vec<String>,
+    taste: HashMap<String, i64>,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+}
+
+/// The candidates of `date` from the podcasts in `list` (None: the operator's feeds; with
+/// `every_feed`, readers' own podcasts too), minus those already sent to the list's readers.
+fn gather(
     store: &Store,
     config: &DigestConfig,
     date: NaiveDate,
-    now: DateTime<Utc>,
     list: Option<&[String]>,
-) -> Result<Digest, StoreError> {
+    every_feed: bool,
+) -> Result<Day, StoreError> {
     let tz = config.tz();
     let window_end = day_start(tz, date.succ_opt().unwrap_or(date));
     let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
@@ -97,6 +115,7 @@ pub fn build_for(
     // The operator's digest leaves out feeds only readers' own lists brought in.
     let readers_only: HashSet<String> = match list {
         Some(_) => HashSet::new(),
+        None if every_feed => HashSet::new(),
         None => store.feeds()?.into_iter().filter(|f| f.reader_added).map(|f| f.url).collect(),
     };
     // Insights already sent to this list's readers are not candidates again.
@@ -137,10 +156,10 @@ pub fn build_for(
     // served from elsewhere must give the same digest.
     candidates.sort_by(by_content);
     let novelty_from = date - Duration::days(config.novelty_days as i64);
-    let recent_texts: Vec<&str> = earlier
+    let recent_texts: Vec<String> = earlier
         .iter()
         .filter(|d| d.date >= novelty_from)
-        .flat_map(|d| d.insights.iter().map(|e| e.text.as_str()))
+        .flat_map(|d| d.insights.iter().map(|e| e.text.clone()))
         .collect();
     // Readers' 👍 / 👎 on earlier insights, summed per podcast, tilt that podcast's chances.
     let feedback = store.feedback_totals()?;
@@ -150,15 +169,167 @@ pub fn build_for(
             *taste.entry(e.podcast.clone()).or_default() += n;
         }
     }
-    let entries = rank(&candidates, &recent_texts, &taste, config, window_start, window_end);
+    Ok(Day { candidates, episodes: episodes.len(), recent_texts, taste, window_start, window_end })
+}
+
+/// Builds the digest of `date` from the candidates of the podcasts in `list` (None: all),
+/// following the day's editor pass when there is one.
+pub fn build_for(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    list: Option<&[String]>,
+) -> Result<Digest, StoreError> {
+    let day = gather(store, config, date, list, false)?;
+    let edit = store.edit_of(date)?;
+    let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
+    let entries =
+        rank_edited(&day.candidates, &recent, &day.taste, config, day.window_start, day.window_end, edit.as_ref());
     Ok(Digest {
         date,
-        list: id,
+        list: list.map(crate::model::list_id),
         built_at: now,
-        candidates: candidates.len(),
-        episodes: episodes.len(),
+        candidates: day.candidates.len(),
+        episodes: day.episodes,
         insights: entries,
+        edit,
     })
+}
+
+/// Candidates the editor pass is shown: the best of the local ranking, a few dozen.
+pub const EDIT_CANDIDATES: usize = 40;
+/// At most this many of them from one episode, so one long episode cannot fill the list.
+const EDIT_PER_EPISODE: usize = 3;
+
+/// Guards the editor pass: two ingests finishing together make one request, not two.
+static EDITING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The daily editor pass for `now`'s date: the day's best candidates (every feed's, so readers'
+/// lists take their part of it) go to `editor`, and its grouping and order are stored for the
+/// digests of that day to follow. Made once a day, and again only when a later ingest brought
+/// candidates the last pass did not see and no digest of the day is built yet (a built digest
+/// never changes). A failure is stored too, as the reason local ranking stands, so a broken
+/// model costs one request per new batch, not one per delivery. Returns the pass made, if any.
+pub async fn edit_day(
+    store: &Store,
+    config: &DigestConfig,
+    now: DateTime<Utc>,
+    editor: &dyn Editor,
+) -> Result<Option<Edit>, StoreError> {
+    let _turn = EDITING.lock().await;
+    let date = today(config, now);
+    if store.has_digest_on(date)? {
+        return Ok(None);
+    }
+    let day = gather(store, config, date, None, true)?;
+    let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
+    let ranked = Ranked::new(&day.candidates, &recent, &day.taste, config, day.window_start, day.window_end);
+    let mut per_episode: HashMap<&str, usize> = HashMap::new();
+    let chosen: Vec<usize> = ranked
+        .order
+        .iter()
+        .map(|&(_, best, _)| best)
+        .filter(|&b| {
+            let n = per_episode.entry(day.candidates[b].episode_id.as_str()).or_default();
+            *n += 1;
+            *n <= EDIT_PER_EPISODE
+        })
+        .take(EDIT_CANDIDATES)
+        .collect();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let sent: Vec<String> = chosen.iter().map(|&i| day.candidates[i].id.clone()).collect();
+    if store.edit_of(date)?.is_some_and(|e| e.sent == sent) {
+        return Ok(None);
+    }
+    let shown: Vec<EditCandidate> = chosen
+        .iter()
+        .map(|&i| EditCandidate {
+            id: day.candidates[i].id.clone(),
+            podcast: day.candidates[i].podcast.clone(),
+            text: day.candidates[i].text.clone(),
+        })
+        .collect();
+    let (groups, fallback) = match editor.edit(&shown).await {
+        Ok(groups) => {
+            let groups = only_sent(groups, &sent);
+            if groups.is_empty() {
+                (groups, Some("the editor's answer named no candidate that was sent".to_string()))
+            } else {
+                (groups, None)
+            }
+        }
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    if let Some(why) = &fallback {
+        tracing::warn!(%date, "daily editor pass failed ({why}); the digest uses local ranking");
+    }
+    let edit = Edit { date, made_at: now, model: editor.name(), sent, groups, fallback };
+    store.put_edit(&edit)?;
+    Ok(Some(edit))
+}
+
+/// Groups reduced to ids that were sent, each id in its first group only, empty groups dropped.
+fn only_sent(groups: Vec<Vec<String>>, sent: &[String]) -> Vec<Vec<String>> {
+    let sent: HashSet<&str> = sent.iter().map(String::as_str).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    groups
+        .into_iter()
+        .map(|g| g.into_iter().filter(|id| sent.contains(id.as_str()) && seen.insert(id.clone())).collect::<Vec<_>>())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+/// The candidates' clusters, scored and ordered best first: (score, best member, cluster).
+struct Ranked {
+    clusters: Vec<Vec<usize>>,
+    order: Vec<(f64, usize, usize)>,
+}
+
+impl Ranked {
+    fn new(
+        candidates: &[Insight],
+        recent_texts: &[&str],
+        taste: &HashMap<String, i64>,
+        config: &DigestConfig,
+        window_start: DateTime<Utc>,
+        window_end: DateTime<Utc>,
+    ) -> Ranked {
+        // One vocabulary for today's candidates and recent digests, so they can be compared.
+        let texts: Vec<&str> = candidates.iter().map(|c| c.text.as_str()).chain(recent_texts.iter().copied()).collect();
+        let mut vecs = vectors(texts);
+        let recent = vecs.split_off(candidates.len());
+        let groups: Vec<&str> = candidates.iter().map(|c| c.episode_id.as_str()).collect();
+        let dense: Option<Vec<Vec<f32>>> = candidates.iter().map(|c| c.embedding.clone()).collect();
+        let clusters = match dense.filter(|d| d.iter().all(|e| !e.is_empty() && e.len() == d[0].len())) {
+            Some(embeddings) => cluster::cluster_dense(&embeddings, &groups, config.embedding_cluster_threshold),
+            None => cluster::cluster(&vecs, &groups, config.cluster_threshold),
+        };
+        let window_secs = (window_end - window_start).num_seconds().max(1) as f64;
+        let mut order: Vec<(f64, usize, usize)> = clusters
+            .iter()
+            .enumerate()
+            .filter_map(|(ci, members)| {
+                // Candidates are in content order, so ties on score go to the earlier index.
+                let &rep = members
+                    .iter()
+                    .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))?;
+                let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
+                let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
+                let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
+                let recency = 1.0 - 0.3 * age.min(1.0);
+                let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
+                let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
+                let net = taste.get(&candidates[rep].podcast).copied().unwrap_or(0) as f64;
+                let feedback = (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE);
+                Some((candidates[rep].score * corroboration * recency * novelty * feedback, rep, ci))
+            })
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ranked { clusters, order }
+    }
 }
 
 /// Clusters and ranks candidates; returns the top `config.size` entries. `taste` is the net
@@ -171,44 +342,65 @@ pub fn rank(
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
 ) -> Vec<DigestEntry> {
+    rank_edited(candidates, recent_texts, taste, config, window_start, window_end, None)
+}
+
+/// [`rank`], following an editor pass when one stands: its points come first, in its order,
+/// each joined by the local clusters of its members; the local ranking fills what is left.
+pub fn rank_edited(
+    candidates: &[Insight],
+    recent_texts: &[&str],
+    taste: &HashMap<String, i64>,
+    config: &DigestConfig,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    edit: Option<&Edit>,
+) -> Vec<DigestEntry> {
     if candidates.is_empty() {
         return Vec::new();
     }
-    // One vocabulary for today's candidates and recent digests, so they can be compared.
-    let texts: Vec<&str> = candidates.iter().map(|c| c.text.as_str()).chain(recent_texts.iter().copied()).collect();
-    let all = vectors(texts);
-    let (vecs, recent) = all.split_at(candidates.len());
-    let groups: Vec<&str> = candidates.iter().map(|c| c.episode_id.as_str()).collect();
-    let dense: Option<Vec<Vec<f32>>> = candidates.iter().map(|c| c.embedding.clone()).collect();
-    let clusters = match dense.filter(|d| d.iter().all(|e| !e.is_empty() && e.len() == d[0].len())) {
-        Some(embeddings) => cluster::cluster_dense(&embeddings, &groups, config.embedding_cluster_threshold),
-        None => cluster::cluster(vecs, &groups, config.cluster_threshold),
-    };
-    let window_secs = (window_end - window_start).num_seconds().max(1) as f64;
-    let mut scored: Vec<(f64, usize, &Vec<usize>)> = clusters
-        .iter()
-        .map(|members| {
-            // Candidates are in content order, so ties on score go to the earlier index.
-            let Some(&rep) =
-                members.iter().max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
-            else {
-                return (0.0, 0, members);
-            };
-            let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
-            let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
-            let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
-            let recency = 1.0 - 0.3 * age.min(1.0);
-            let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
-            let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
-            let net = taste.get(&candidates[rep].podcast).copied().unwrap_or(0) as f64;
-            let feedback = (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE);
-            (candidates[rep].score * corroboration * recency * novelty * feedback, rep, members)
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let ranked = Ranked::new(candidates, recent_texts, taste, config, window_start, window_end);
+    let mut cluster_of = vec![0; candidates.len()];
+    for (ci, members) in ranked.clusters.iter().enumerate() {
+        members.iter().for_each(|&m| cluster_of[m] = ci);
+    }
+    let score_of: HashMap<usize, f64> = ranked.order.iter().map(|&(score, _, ci)| (ci, score)).collect();
+    // (score, best member, members), in the order they are offered slots.
+    let mut offers: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+    let mut taken_clusters: HashSet<usize> = HashSet::new();
+    if let Some(edit) = edit.filter(|e| e.fallback.is_none()) {
+        let index: HashMap<&str, usize> = candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        for group in &edit.groups {
+            // Ids of another scope (a list without that podcast) or already sent drop out here.
+            let chosen: Vec<usize> = group.iter().filter_map(|id| index.get(id.as_str()).copied()).collect();
+            let clusters: Vec<usize> =
+                chosen.iter().map(|&m| cluster_of[m]).filter(|c| !taken_clusters.contains(c)).collect();
+            if clusters.is_empty() {
+                continue;
+            }
+            let mut members: Vec<usize> = Vec::new();
+            for &c in &clusters {
+                if taken_clusters.insert(c) {
+                    members.extend(&ranked.clusters[c]);
+                }
+            }
+            members.sort_unstable();
+            let best = *members
+                .iter()
+                .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
+                .unwrap_or(&members[0]);
+            let score = clusters.iter().filter_map(|c| score_of.get(c)).copied().fold(0.0, f64::max);
+            offers.push((score, best, members));
+        }
+    }
+    for &(score, best, ci) in &ranked.order {
+        if !taken_clusters.contains(&ci) {
+            offers.push((score, best, ranked.clusters[ci].clone()));
+        }
+    }
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
-    for (score, best, members) in scored {
+    for (score, best, members) in offers {
         if out.len() >= config.size {
             break;
         }

@@ -1,9 +1,10 @@
 //! The insight engine: candidate insights out of transcripts, clustered across episodes and
 //! ranked into the day's digest.
 //!
-//! Two small seams let a second engine (an LLM) plug in beside the offline one: [`Extractor`]
-//! ("extract insights from a transcript") here, and `ask::Answerer` ("answer a question from
-//! passages"). Nothing in this module knows about chat platforms.
+//! Small seams let a second engine (an LLM) plug in beside the offline one: [`Extractor`]
+//! ("extract insights from a transcript") and [`Editor`] ("group and order the day's best
+//! candidates") here, and `ask::Answerer` ("answer a question from passages"). Nothing in this
+//! module knows about chat platforms.
 
 pub mod cluster;
 pub mod digest;
@@ -27,4 +28,21 @@ pub trait Extractor: Send + Sync {
         transcript: &'a Transcript,
         corpus: &'a Corpus,
     ) -> BoxFuture<'a, Vec<Insight>>;
+}
+
+/// One candidate as an editor sees it: what was said and where, nothing else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditCandidate {
+    pub id: String,
+    pub podcast: String,
+    pub text: String,
+}
+
+/// The daily editor pass: groups candidates that make the same point in any words and orders
+/// the points by importance to a busy reader. Returns groups of candidate ids, most important
+/// first; the caller ignores ids it never sent. An error means local ranking stands.
+pub trait Editor: Send + Sync {
+    /// The model (or other editor) by name, as recorded with the result.
+    fn name(&self) -> String;
+    fn edit<'a>(&'a self, candidates: &'a [EditCandidate]) -> BoxFuture<'a, Result<Vec<Vec<String>>, String>>;
 }

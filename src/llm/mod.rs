@@ -8,6 +8,7 @@
 //! transcript or the insight is dropped (the hallucination guard).
 
 pub mod answer;
+pub mod edit;
 pub mod extract;
 pub mod quote;
 pub mod transcribe;

@@ -125,20 +125,31 @@ impl LlmTranscriber {
     async fn split(&self, audio: &Path, size: u64) -> Result<Vec<PathBuf>, String> {
         let ext = audio.extension().and_then(|e| e.to_str()).unwrap_or("mp3");
         let pattern = audio.with_file_name(format!("piece%03d.{ext}"));
-        let status = tokio::process::Command::new(&self.ffmpeg)
-            .args(["-hide_banner", "-loglevel", "error", "-i"])
-            .arg(audio)
-            .args(["-f", "segment", "-segment_time", &PIECE_SECONDS.to_string(), "-c", "copy"])
-            .arg(&pattern)
-            .status()
-            .await
-            .map_err(|e| {
-                format!(
-                    "the audio is {} MB, over the {} MB limit of one transcription request, and ffmpeg could not be run to split it ({e}): install ffmpeg",
-                    size / (1024 * 1024),
-                    self.max_request_bytes / (1024 * 1024)
-                )
-            })?;
+        let run = || {
+            tokio::process::Command::new(&self.ffmpeg)
+                .args(["-hide_banner", "-loglevel", "error", "-i"])
+                .arg(audio)
+                .args(["-f", "segment", "-segment_time", &PIECE_SECONDS.to_string(), "-c", "copy"])
+                .arg(&pattern)
+                .status()
+        };
+        let mut attempt = run().await;
+        // ETXTBSY: a program that was just written (ffmpeg being upgraded, say) can be briefly
+        // busy while another process still holds it open; it is runnable a moment later.
+        for _ in 0..5 {
+            if !matches!(&attempt, Err(e) if e.raw_os_error() == Some(26)) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            attempt = run().await;
+        }
+        let status = attempt.map_err(|e| {
+            format!(
+                "the audio is {} MB, over the {} MB limit of one transcription request, and ffmpeg could not be run to split it ({e}): install ffmpeg",
+                size / (1024 * 1024),
+                self.max_request_bytes / (1024 * 1024)
+            )
+        })?;
         if !status.success() {
             return Err(format!("ffmpeg could not split the audio ({status})"));
         }

@@ -319,6 +319,28 @@ pub struct Digest {
     pub candidates: usize,
     pub episodes: usize,
     pub insights: Vec<DigestEntry>,
+    /// The model's editing of the day this digest followed (LLM mode), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
+}
+
+/// The daily editor pass (LLM mode): the day's best candidates, grouped by the point they make
+/// in any words, the points ordered by importance to a busy reader. Only candidate ids that
+/// were sent are kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Edit {
+    /// The local day it is for.
+    pub date: chrono::NaiveDate,
+    pub made_at: DateTime<Utc>,
+    /// The model that made it.
+    pub model: String,
+    /// The candidate insight ids sent, in the local ranking's order.
+    pub sent: Vec<String>,
+    /// Groups of candidate insight ids making one point each, most important first.
+    pub groups: Vec<Vec<String>>,
+    /// Why local ranking stands instead (failure, spent budget), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 /// The name of a podcast list (feed URLs): the same podcasts in any order and with repeats give

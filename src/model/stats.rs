@@ -25,4 +25,9 @@ pub struct Usage {
     /// Episodes or questions handed to the offline engine (failure or budget).
     pub fallbacks: u64,
     pub transcriptions: u64,
+    /// Daily editor passes the digest followed, and those that fell back to local ranking.
+    #[serde(default)]
+    pub edits: u64,
+    #[serde(default)]
+    pub edit_fallbacks: u64,
 }

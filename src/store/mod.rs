@@ -88,7 +88,8 @@ pub struct Store {
     /// bot token from an OAuth install).
     adapter_state: sled::Tree,
     /// `usage:YYYY-MM-DD` -> LLM usage of that day; `cache:<episode>:<model>` -> the model's
-    /// raw extraction, so a restart never pays for the same episode twice.
+    /// raw extraction, so a restart never pays for the same episode twice; `edit:YYYY-MM-DD`
+    /// -> that day's editor pass.
     llm: sled::Tree,
 }
 
@@ -347,6 +348,11 @@ impl Store {
         }
     }
 
+    /// Whether any digest of `date` is stored, the operator's or a podcast list's.
+    pub fn has_digest_on(&self, date: chrono::NaiveDate) -> Result<bool> {
+        Ok(self.digests.scan_prefix(date.to_string().as_bytes()).next().transpose()?.is_some())
+    }
+
     /// Every stored digest, oldest first.
     pub fn digests(&self) -> Result<Vec<Digest>> {
         scan(&self.digests, "digests", b"")
@@ -554,6 +560,17 @@ impl Store {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The daily editor pass of `date`, when one was made.
+    pub fn edit_of(&self, date: chrono::NaiveDate) -> Result<Option<crate::model::Edit>> {
+        get(&self.llm, "llm", format!("edit:{date}").as_bytes())
+    }
+
+    /// Stores (or replaces) the editor pass of its date. Flushed.
+    pub fn put_edit(&self, edit: &crate::model::Edit) -> Result<()> {
+        self.llm.insert(format!("edit:{}", edit.date).as_bytes(), encode(edit))?;
+        self.flush()
     }
 
     pub fn llm_cache(&self, key: &str) -> Result<Option<serde_json::Value>> {

@@ -18,6 +18,29 @@ pub enum Canned {
     Content(String),
     /// An HTTP error status with headers and a JSON body.
     Error(u16, Vec<(String, String)>, Value),
+    /// Content computed from the request body, as a model reads its input; an `Err` is refused
+    /// with 400 and recorded as the request's problem.
+    Reply(Responder),
+}
+
+/// Reads a request body and writes the message content (or says what is wrong with the request).
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn(&Value) -> Result<String, String> + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
+/// The text of the request's user message.
+pub fn user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[derive(Clone, Debug)]
@@ -200,7 +223,23 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
         )
             .into_response();
     }
-    match st.script.pop_front() {
+    let next = match st.script.pop_front() {
+        Some(Canned::Reply(Responder(f))) => match f(&st.seen.last().map(|s| s.body.clone()).unwrap_or(Value::Null)) {
+            Ok(content) => Some(Canned::Content(content)),
+            Err(problem) => {
+                if let Some(last) = st.seen.last_mut() {
+                    last.problem = Some(problem.clone());
+                }
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"error": {"message": problem, "type": "invalid_request_error", "param": null, "code": null}})),
+                )
+                    .into_response();
+            }
+        },
+        other => other,
+    };
+    match next {
         // Transcriptions answer with the content itself (verbose JSON, no usage field).
         Some(Canned::Content(content)) if path.ends_with("/transcriptions") => {
             ([(axum::http::header::CONTENT_TYPE, "application/json")], content).into_response()
@@ -218,6 +257,7 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
             }
             resp
         }
+        Some(Canned::Reply(_)) => unreachable!("replies are computed above"),
         None => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "script exhausted", "type": "server_error", "param": null, "code": null}})))
             .into_response(),
     }
