@@ -38,6 +38,33 @@ struct VerboseSegment {
     text: String,
 }
 
+/// Reads one verbose JSON transcription of a piece of audio that starts `offset` seconds into
+/// the episode: its segments on the episode's clock, and the piece's length. What the server
+/// sends is untrusted: segments without text or with times that are not finite, negative or past
+/// a day are left out, an end before its start is taken as the start, and a missing or nonsense
+/// duration falls back to the last segment's end.
+pub fn read_verbose(raw: &[u8], offset: f64) -> Result<(Vec<Segment>, f64), String> {
+    const DAY: f64 = 86_400.0;
+    let v: Verbose =
+        serde_json::from_slice(raw).map_err(|e| format!("the transcription is not the JSON asked for: {e}"))?;
+    let sane = |t: f64| t.is_finite() && (0.0..=DAY).contains(&t);
+    let mut segments = Vec::new();
+    for s in &v.segments {
+        let text = s.text.trim();
+        if text.is_empty() || !sane(s.start) {
+            continue;
+        }
+        let end = if sane(s.end) { s.end.max(s.start) } else { s.start };
+        segments.push(Segment { start: offset + s.start, end: offset + end, speaker: None, text: text.to_string() });
+    }
+    let last_end = segments.last().map(|s| s.end - offset);
+    let length = v.duration.filter(|d| sane(*d)).or(last_end).unwrap_or(0.0);
+    if v.segments.is_empty() && !v.text.trim().is_empty() {
+        segments.push(Segment { start: offset, end: offset + length, speaker: None, text: v.text.trim().to_string() });
+    }
+    Ok((segments, length))
+}
+
 pub struct LlmTranscriber {
     pub llm: Arc<LlmClient>,
     /// The ffmpeg program used to split long audio.
@@ -99,23 +126,8 @@ impl LlmTranscriber {
             let api = audio_api.transcription();
             let raw = api.create_raw(request).await.map_err(|e| format!("transcription request failed: {e}"))?;
             self.llm.count(|u| u.requests += 1);
-            let v: Verbose = serde_json::from_slice(&raw)
-                .map_err(|e| format!("the transcription is not the JSON asked for: {e}"))?;
-            let length = v.duration.or_else(|| v.segments.last().map(|s| s.end)).unwrap_or(0.0);
-            if v.segments.is_empty() && !v.text.trim().is_empty() {
-                segments.push(Segment {
-                    start: offset,
-                    end: offset + length,
-                    speaker: None,
-                    text: v.text.trim().to_string(),
-                });
-            }
-            for s in v.segments {
-                let text = s.text.trim().to_string();
-                if !text.is_empty() {
-                    segments.push(Segment { start: offset + s.start, end: offset + s.end, speaker: None, text });
-                }
-            }
+            let (piece_segments, length) = read_verbose(&raw, offset)?;
+            segments.extend(piece_segments);
             offset += length;
         }
         Ok(segments)
@@ -167,5 +179,26 @@ impl LlmTranscriber {
 impl Transcriber for LlmTranscriber {
     fn transcribe<'a>(&'a self, episode: &'a Episode) -> BoxFuture<'a, Result<Vec<Segment>, String>> {
         Box::pin(self.run(episode))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonsense_times_from_the_server_are_left_out() {
+        let raw = br#"{"text": "x", "duration": 1e308, "segments": [
+            {"start": -5, "end": 3, "text": "before the start"},
+            {"start": 1e300, "end": 1e301, "text": "centuries later"},
+            {"start": 10, "end": 4, "text": "ends before it starts"},
+            {"start": 20, "end": 25, "text": "   "},
+            {"start": 30, "end": 35, "text": " fine "}
+        ]}"#;
+        let (segments, length) = read_verbose(raw, 600.0).unwrap();
+        let texts: Vec<(&str, f64, f64)> = segments.iter().map(|s| (s.text.as_str(), s.start, s.end)).collect();
+        assert_eq!(texts, [("ends before it starts", 610.0, 610.0), ("fine", 630.0, 635.0)]);
+        assert_eq!(length, 35.0, "the nonsense duration is replaced by the last end");
+        assert!(read_verbose(b"{\"segments\": 3}", 0.0).is_err());
     }
 }
