@@ -126,6 +126,9 @@ fn main() {
         random.0 += f;
         random.1 += n;
     }
+    if std::env::var("PICKS_RANKS").is_ok_and(|v| v == "1") {
+        ranks(&episodes, &corpus);
+    }
     let n = episodes.len();
     println!();
     println!("episodes: {n}, extraction {:.1?}", started.elapsed());
@@ -261,4 +264,41 @@ fn overlaps(a: &str, b: &str) -> bool {
     let (x, y) = (trigrams(a), trigrams(b));
     let shorter = x.len().min(y.len());
     shorter > 0 && x.intersection(&y).count() * 2 >= shorter
+}
+
+/// Where the labelled sentences stand in each episode's full ranking (every candidate kept):
+/// whether extraction offers them at all, and how far from the top they are.
+fn ranks(episodes: &[(Episode, Transcript, &Labelled)], corpus: &Corpus) {
+    let all =
+        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
+    let (mut forward, mut not) = (Vec::new(), Vec::new());
+    for (e, t, l) in episodes {
+        let mut picks = all.extract_now(e, t, corpus);
+        picks.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let rank_of = |label: &str| picks.iter().position(|p| overlaps(&p.quote, label));
+        for f in &l.forward {
+            let r = rank_of(&f.text);
+            if r.is_none() && std::env::var("PICKS_VERBOSE").is_ok_and(|v| v == "1") {
+                println!("not offered: {}", f.text);
+            }
+            forward.push((r, picks.len()));
+        }
+        for x in &l.not {
+            not.push((rank_of(&x.text), picks.len()));
+        }
+    }
+    for (name, list) in [("forward", &forward), ("not", &not)] {
+        let missing = list.iter().filter(|(r, _)| r.is_none()).count();
+        let mut found: Vec<f64> = list.iter().filter_map(|(r, n)| r.map(|r| r as f64 / *n as f64)).collect();
+        found.sort_by(f64::total_cmp);
+        let q = |p: f64| found.get(((found.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+        let top10 = list.iter().filter(|(r, _)| r.is_some_and(|r| r < 10)).count();
+        println!(
+            "{name:<8} labels {:>3}: not offered {missing:>3}; rank as share of candidates: p25 {:.2} median {:.2} p75 {:.2}; in top 10: {top10}",
+            list.len(),
+            q(0.25),
+            q(0.5),
+            q(0.75)
+        );
+    }
 }

@@ -156,6 +156,17 @@ const LOGISTICS_CUES: &[&str] = &[
     "t-shirt",
     "t-shirts",
     "stickers",
+    // A game on the show: its rules and score, not a point about anything.
+    "this round",
+    "next round",
+    "the round",
+    "in a round",
+    "bonus round",
+    "the other team",
+    "most points",
+    "double points",
+    "double score",
+    "scoreboard",
 ];
 
 /// Openings of a question or of a thought experiment put to someone.
