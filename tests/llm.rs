@@ -375,11 +375,21 @@ async fn with_embeddings_paraphrases_without_shared_words_cluster() {
         },
         ..Config::default()
     };
-    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
+    let at = Utc::now();
+    let opts = podsift::ingest::IngestOptions { now: at, force: false };
     podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
     assert_eq!(fake.seen().iter().filter(|r| r.path == "/v1/embeddings").count(), 2);
+    // The ingest ends with the day's editor pass; with nothing scripted for it, the server's
+    // error leaves local ranking, recorded as the day's fallback.
+    let edits: Vec<_> =
+        fake.seen().into_iter().filter(|r| r.body["response_format"]["json_schema"]["name"] == "daily_edit").collect();
+    assert!(!edits.is_empty() && edits.iter().all(|r| r.problem.is_none()), "{edits:#?}");
     let cfg = Config::default().digest;
     let now = Utc::now();
+    let edit = store.edit_of(podsift::insight::digest::today(&cfg, at)).unwrap().expect("the pass is recorded");
+    assert!(edit.fallback.is_some() && edit.groups.is_empty(), "{edit:?}");
+    // Four candidates, the two outage ones one cluster by meaning: the editor is shown three.
+    assert_eq!(edit.sent.len(), 3);
     let d = podsift::insight::digest::build(&store, &cfg, podsift::insight::digest::today(&cfg, now), now).unwrap();
     let outage: Vec<_> =
         d.insights.iter().filter(|e| e.text.contains("outage") || e.text.contains("incident")).collect();

@@ -402,6 +402,12 @@ fn needs_context(cleaned: &str) -> bool {
     }
     let next = words.next().unwrap_or_default();
     let after = words.next().unwrap_or_default();
+    // "It's hard to separate those two": the opening stands alone, what follows does not.
+    let points_back =
+        words.take(8).any(|w| matches!(w.as_str(), "those" | "these" | "that" | "this" | "them" | "they"));
+    if points_back {
+        return true;
+    }
     let opens_its_own = match lead.as_str() {
         "there" => matches!(next.as_str(), "is" | "are" | "was" | "were" | "will" | "has" | "have"),
         "it's" => {
