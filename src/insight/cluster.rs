@@ -82,7 +82,7 @@ pub fn cosine(a: &Vector, b: &Vector) -> f32 {
 /// one source are never joined directly, since one episode repeating itself is not corroboration.
 /// Returns clusters as lists of indices, each sorted, in order of their first member.
 pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<usize>> {
-    let bands: Vec<Vec<u64>> = vectors.iter().map(|v| minhash_bands(v)).collect();
+    let bands: Vec<Vec<u64>> = vectors.iter().map(minhash_bands).collect();
     let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, keys) in bands.iter().enumerate() {
         for key in keys {

@@ -25,7 +25,10 @@ pub enum Canned {
 
 /// Reads a request body and writes the message content (or says what is wrong with the request).
 #[derive(Clone)]
-pub struct Responder(pub Arc<dyn Fn(&Value) -> Result<String, String> + Send + Sync>);
+pub struct Responder(pub Arc<Reply>);
+
+/// What a responder does with a request body.
+pub type Reply = dyn Fn(&Value) -> Result<String, String> + Send + Sync;
 
 impl std::fmt::Debug for Responder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
