@@ -372,6 +372,10 @@ const BACK_REFERENCES: &[&str] = &[
     "these ones",
     "that case",
     "this case",
+    "those cases",
+    "that situation",
+    "those situations",
+    "the two",
 ];
 const TIMELINE_CUES: &[&str] =
     &["back in", "back then", "circa", "by the time", "at the time", "was founded", "was invented", "was released"];
