@@ -458,6 +458,38 @@ async fn a_public_feed_cannot_point_podsift_at_private_addresses() {
     assert!(matches!(transcript_status(&store, &url, "Public"), TranscriptStatus::Stored { .. }));
 }
 
+/// Through an HTTP proxy the peer is the proxy, often on a private network of its own: a public
+/// feed's links still go through it, and a name that resolves to a private address here is
+/// refused before any request is sent.
+#[tokio::test]
+async fn through_a_proxy_links_are_checked_by_what_their_names_resolve_to() {
+    use podsift::ingest::fetch::{FetchError, Fetched, Fetcher, Validators, is_private_address};
+    let proxy = FakeServer::start_on("127.0.0.4").await;
+    proxy.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
+    let fetcher = Fetcher::with_proxy(&config(), std::sync::Arc::new(is_private_address), &proxy.base)
+        .unwrap()
+        .for_links_of(false);
+    // A public address (TEST-NET-3) goes to the proxy, which answers from loopback.
+    match fetcher.fetch("http://203.0.113.7/t/e1.vtt", &Validators::default(), 1 << 20).await {
+        Ok(Fetched::Body(body)) => assert!(!body.private_origin && body.bytes.starts_with(b"WEBVTT")),
+        other => panic!("{other:?}"),
+    }
+    let seen = proxy.requests("/t/e1.vtt");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].host.as_deref(), Some("203.0.113.7"), "sent to the proxy for the address asked");
+    // Names that resolve to loopback here, and a private address given as such: refused, and
+    // the proxy hears nothing more.
+    for url in ["http://localhost/t/e1.vtt", "http://10.1.2.3/t/e1.vtt"] {
+        match fetcher.fetch(url, &Validators::default(), 1 << 20).await {
+            Err(e @ FetchError::Refused { .. }) => {
+                assert!(e.to_string().contains("resolves to") || e.to_string().contains("private"), "{e}")
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    assert_eq!(proxy.requests("/t/e1.vtt").len(), 1);
+}
+
 /// The operator's own feed on a private address may name private addresses (local setups, the
 /// demo).
 #[tokio::test]

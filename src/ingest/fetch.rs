@@ -99,6 +99,10 @@ pub struct Fetcher {
     is_private: AddressClass,
     /// Refuse private and local addresses (the links of a feed on a public address).
     guarded: bool,
+    /// Requests go through an HTTP proxy (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY): the peer is the
+    /// proxy and the proxy resolves names, so the guard checks what names resolve to here
+    /// before each request instead.
+    proxied: bool,
     timeout: Duration,
     max_redirects: usize,
 }
@@ -110,20 +114,77 @@ impl Fetcher {
 
     /// A fetcher that tells private addresses from public ones with `is_private`.
     pub fn with_address_class(config: &IngestConfig, is_private: AddressClass) -> Result<Fetcher, FetchError> {
+        Fetcher::build(config, is_private, None)
+    }
+
+    /// The same, every request through the HTTP proxy at `proxy` whatever the environment says.
+    pub fn with_proxy(config: &IngestConfig, is_private: AddressClass, proxy: &str) -> Result<Fetcher, FetchError> {
+        let proxy = reqwest::Proxy::all(proxy)
+            .map_err(|e| FetchError::InvalidUrl { url: proxy.to_string(), reason: e.to_string() })?;
+        Fetcher::build(config, is_private, Some(proxy))
+    }
+
+    fn build(
+        config: &IngestConfig,
+        is_private: AddressClass,
+        proxy: Option<reqwest::Proxy>,
+    ) -> Result<Fetcher, FetchError> {
         let error = |reason| FetchError::Network { url: String::new(), reason };
-        let client = crate::http::client(config.connect_timeout(), Some(config.timeout())).map_err(error)?;
-        let guarded_client = crate::http::builder(config.connect_timeout(), Some(config.timeout()))
-            .dns_resolver(Arc::new(PublicOnly { is_private: is_private.clone() }))
-            .build()
-            .map_err(|e| error(format!("cannot build an HTTP client: {e}")))?;
+        let builder = || {
+            let b = crate::http::builder(config.connect_timeout(), Some(config.timeout()));
+            match &proxy {
+                Some(p) => b.proxy(p.clone()),
+                None => b,
+            }
+        };
+        let client = builder().build().map_err(|e| error(format!("cannot build an HTTP client: {e}")))?;
+        let proxied = proxy.is_some() || proxy_in_environment();
+        // Through a proxy, the resolver would only ever see the proxy's own name (often on a
+        // private network): the names fetched are checked before each request instead.
+        let guarded_client = if proxied {
+            client.clone()
+        } else {
+            builder()
+                .dns_resolver(Arc::new(PublicOnly { is_private: is_private.clone() }))
+                .build()
+                .map_err(|e| error(format!("cannot build an HTTP client: {e}")))?
+        };
         Ok(Fetcher {
             client,
             guarded_client,
             is_private,
             guarded: false,
+            proxied,
             timeout: config.timeout(),
             max_redirects: config.max_redirects,
         })
+    }
+
+    /// Through a proxy: the addresses `url`'s host has here, and an error when the fetch is
+    /// guarded and one of them is private. A name that does not resolve here has none (the
+    /// proxy may still know it).
+    async fn resolved_here(&self, url: &url::Url) -> Result<Vec<IpAddr>, FetchError> {
+        let ips: Vec<IpAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
+            Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+            Some(url::Host::Domain(name)) => {
+                let port = url.port_or_known_default().unwrap_or(80);
+                match tokio::net::lookup_host((name, port)).await {
+                    Ok(found) => found.map(|a| a.ip()).collect(),
+                    Err(_) => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
+        if self.guarded {
+            if let Some(ip) = ips.iter().find(|ip| (self.is_private)(**ip)) {
+                return Err(FetchError::Refused {
+                    url: url.to_string(),
+                    reason: format!("{} resolves to {ip}", url.host_str().unwrap_or("")),
+                });
+            }
+        }
+        Ok(ips)
     }
 
     /// The fetcher for addresses named inside a feed: guarded unless the feed itself came from a
@@ -243,6 +304,7 @@ impl Fetcher {
             if self.guarded {
                 self.check_host(&url)?;
             }
+            let here = if self.proxied { Some(self.resolved_here(&url).await?) } else { None };
             let mut req = client.get(url.clone());
             if let Some(etag) = &validators.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
@@ -251,9 +313,13 @@ impl Fetcher {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
             let resp = req.send().await.map_err(|e| net_error(&url, e, self.timeout))?;
-            // Unknown (behind a proxy, say) counts as public: trust is never assumed.
-            let peer_private = resp.remote_addr().is_some_and(|a| (self.is_private)(a.ip()));
-            if self.guarded && peer_private {
+            // Unknown counts as public: trust is never assumed. Through a proxy the peer is the
+            // proxy, so what the name resolves to here stands in for it.
+            let peer_private = match &here {
+                Some(ips) => !ips.is_empty() && ips.iter().all(|ip| (self.is_private)(*ip)),
+                None => resp.remote_addr().is_some_and(|a| (self.is_private)(a.ip())),
+            };
+            if self.guarded && here.is_none() && peer_private {
                 let peer = resp.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
                 return Err(FetchError::Refused { url: url.to_string(), reason: format!("it answered from {peer}") });
             }
@@ -409,6 +475,13 @@ pub fn is_private_address(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfe80
         }
     }
+}
+
+/// Whether reqwest will send requests through a proxy named in the environment.
+fn proxy_in_environment() -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 /// The guarded client's resolver: the system's answer without private addresses. A name with

@@ -63,6 +63,8 @@ pub struct Request {
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
+    /// The Host header, or the authority of an absolute URI (as a proxy is sent).
+    pub host: Option<String>,
     pub idempotency_key: Option<String>,
     pub body: Vec<u8>,
     pub at: std::time::Instant,
@@ -166,6 +168,7 @@ async fn handle(
         if_none_match: h("if-none-match"),
         if_modified_since: h("if-modified-since"),
         user_agent: h("user-agent"),
+        host: uri.authority().map(|a| a.to_string()).or_else(|| h("host")),
         idempotency_key: h("idempotency-key"),
         body: body.to_vec(),
         at: std::time::Instant::now(),
