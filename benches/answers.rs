@@ -208,8 +208,8 @@ fn sweep(
         let query = Query::new(&q.question, &speakers, (&entry.text, entry.start_seconds));
         let corpus = store.corpus_for(&query.stems()).unwrap();
         let ranked = ask::rank(&pool, &query, &corpus);
-        let top = ranked.iter().find(|s| !s.passage.asks);
-        let cov = top.map(|s| s.coverage).unwrap_or(0.0);
+        let cov =
+            ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3).map(|s| s.local).fold(0.0, f64::max);
         let mut line = format!("{:<5} cov {cov:.2} ", if q.answer.is_some() { "ANS" } else { "NULL" });
         if let Some(span) = &q.answer {
             let span = norm(span);
@@ -220,6 +220,14 @@ fn sweep(
             line.push_str(&format!("rank {at:?} "));
         }
         println!("{line}{}", q.question);
+        if std::env::var("PODSIFT_BENCH_TOP").is_ok() {
+            let t: Vec<String> = query.terms.iter().map(|t| format!("{}:{:.2}", t.root, corpus.idf(&t.stem))).collect();
+            println!("      terms {t:?} needs {} counted {:?}", query.needs, query.counted);
+            for s in ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3) {
+                let text = s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+                println!("      {:.2} local {:.2} {}", s.score, s.local, text.chars().take(300).collect::<String>());
+            }
+        }
         for (k, th) in thresholds.iter().enumerate() {
             let covered = ask::is_covered(&pool, &query, &corpus, *th);
             let a = answerer.answer_now(&q.question, entry, &ranked, covered);

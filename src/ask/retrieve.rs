@@ -28,8 +28,12 @@ const LEAD_PASSAGES: usize = 4;
 const ASKS_FACTOR: f64 = 0.3;
 /// A word in more than this share of an episode's passages is its subject, not a detail.
 const SPECIFIC_SHARE: f64 = 0.15;
-/// Below this IDF across episodes a word is common talk ("last", "long", "full").
-const GENERIC_IDF: f64 = 0.7;
+/// Weight kept by a word of the episode's subject in [`Scored::local`].
+const SUBJECT_FACTOR: f64 = 0.3;
+/// How much a passage's best local coverage raises its score.
+const LOCAL_WEIGHT: f64 = 1.0;
+/// The first sentences of a reply, which are read with the question they reply to.
+const PROMPT_SENTENCES: usize = 3;
 /// Boost for a passage with the kind of content the question wants (a number, a reason, the
 /// speaker it names).
 const CUE_BOOST: f64 = 1.5;
@@ -69,6 +73,8 @@ struct Analysed {
     has_number: bool,
     gives_reason: bool,
     describes: bool,
+    /// The kinds of amount the sentence states ([`Amount`] flags).
+    amounts: u8,
 }
 
 impl Analysed {
@@ -78,6 +84,7 @@ impl Analysed {
             has_number: has_number(text),
             gives_reason: gives_reason(text),
             describes: describes(text),
+            amounts: amounts(text),
         }
     }
 }
@@ -319,6 +326,95 @@ fn has_number(text: &str) -> bool {
         })
 }
 
+/// Kinds of amount a sentence can state, as bit flags: what a "how many", "how long" or "how
+/// much money" question needs to find next to its words.
+pub struct Amount;
+
+impl Amount {
+    /// A count: digits, a number word, "dozens".
+    pub const COUNT: u8 = 1;
+    /// Money: a currency sign or word.
+    pub const MONEY: u8 = 2;
+    /// A time or duration: a unit ("days", "hours"), a year, a month, "ago".
+    pub const TIME: u8 = 4;
+    /// A share: "%", "percent", "half".
+    pub const SHARE: u8 = 8;
+    /// A rank or version: "second", "number two", "1.11".
+    pub const RANK: u8 = 16;
+}
+
+const TIME_UNITS: &[&str] = &[
+    "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months",
+    "year", "years", "decade", "decades",
+];
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const MONEY_WORDS: &[&str] = &["dollar", "dollars", "bucks", "euro", "euros", "cents", "grand", "usd", "eur"];
+const ORDINALS: &[&str] = &["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+
+/// The kinds of amount `text` states. A duration needs its number ("three days", "a year from
+/// now", "within hours"): "years after" alone times nothing.
+fn amounts(text: &str) -> u8 {
+    // "[unintelligible 00:25:31.24]", "[laughter]": transcription marks, not what was said.
+    let said: String = text.split('[').map(|part| part.split_once(']').map_or(part, |(_, after)| after)).collect();
+    let words: Vec<String> = raw_words(&said).iter().map(|w| w.to_lowercase()).collect();
+    let mut out = 0;
+    if said.contains(['$', '€', '£']) {
+        out |= Amount::MONEY | Amount::COUNT;
+    }
+    if said.contains('%') {
+        out |= Amount::SHARE | Amount::COUNT;
+    }
+    let is_count = |w: &str| {
+        w.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.iter().any(|(n, _)| *n == w) || AMOUNT_WORDS.contains(&w)
+    };
+    for (i, w) in words.iter().enumerate() {
+        let digits = w.chars().any(|c| c.is_ascii_digit());
+        let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str()).unwrap_or("");
+        if is_count(w) {
+            out |= Amount::COUNT;
+        }
+        if digits && (w.contains('.') || w.starts_with('v'))
+            || ORDINALS.contains(&w.as_str())
+            || digits && ["st", "nd", "rd", "th"].iter().any(|s| w.ends_with(s))
+            || is_count(w) && ["number", "version", "release", "generation", "gen"].contains(&before(1))
+        {
+            out |= Amount::RANK;
+        }
+        let year =
+            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        let counted = |k: usize| {
+            let b = before(k);
+            is_count(b) || ["a", "an", "few", "several", "within", "next", "couple"].contains(&b)
+        };
+        if year
+            || MONTHS.contains(&w.as_str())
+            || w == "ago"
+            || TIME_UNITS.contains(&w.as_str()) && (counted(1) || counted(2))
+        {
+            out |= Amount::TIME;
+        }
+        if MONEY_WORDS.contains(&w.as_str()) {
+            out |= Amount::MONEY;
+        }
+        if ["percent", "percentage", "half", "majority"].contains(&w.as_str()) {
+            out |= Amount::SHARE;
+        }
+    }
+    out
+}
+
 fn gives_reason(text: &str) -> bool {
     let t = format!(" {} ", normalise(text));
     [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "]
@@ -369,6 +465,10 @@ pub struct Query {
     /// Speakers the question names ("what does Amal want ..."): their passages come first.
     pub speakers: Vec<String>,
     pub wants: Wants,
+    /// The kinds of amount ([`Amount`] flags) an answer must state; 0 when it asks for none.
+    pub needs: u8,
+    /// Roots of what a "how many" question counts: the number must be said about it.
+    pub counted: Vec<String>,
     /// When the question has no words of its own ("what did he mean by that?"): the time of the
     /// insight it is about, whose words then stand in.
     pub near: Option<f64>,
@@ -438,7 +538,8 @@ impl Query {
                 }
             }
         }
-        Query { terms, names, speakers: named, wants: wants(question), near }
+        let (needs, counted) = amount_asked(question);
+        Query { terms, names, speakers: named, wants: wants(question), needs, counted, near }
     }
 
     /// The stems to look up in the stored corpus.
@@ -447,50 +548,110 @@ impl Query {
     }
 }
 
-fn wants(question: &str) -> Wants {
-    let q = normalise(question);
-    let mut forms = vec![q.clone()];
-    // "According to Dave, how many ..." / "Without Kubernetes, how ...": the question proper
-    // follows the comma.
+/// The question as asked, and the question proper after a short lead-in ("According to Dave,
+/// how many ...", "Without Kubernetes, how ..."), normalised, without a leading "so" or "and".
+fn question_forms(question: &str) -> Vec<String> {
+    let mut forms = vec![normalise(question)];
     if let Some((head, rest)) = question.split_once(',') {
         if head.split_whitespace().count() <= 8 {
             forms.push(normalise(rest));
         }
     }
-    for f in &forms {
-        let f = ["so ", "and ", "but ", "ok ", "okay ", "then "].iter().find_map(|p| f.strip_prefix(p)).unwrap_or(f);
-        const AMOUNT: &[&str] = &[
-            "how many ",
-            "how much ",
+    forms
+        .into_iter()
+        .map(|f| {
+            ["so ", "and ", "but ", "ok ", "okay ", "then "]
+                .iter()
+                .find_map(|p| f.strip_prefix(p))
+                .map(str::to_string)
+                .unwrap_or(f)
+        })
+        .collect()
+}
+
+/// Words that make a question ask for money.
+const MONEY_ASKED: &[&str] = &[
+    "money",
+    "cost",
+    "costs",
+    "charge",
+    "charges",
+    "price",
+    "priced",
+    "pay",
+    "pays",
+    "paid",
+    "spend",
+    "spent",
+    "raise",
+    "raised",
+    "revenue",
+    "fee",
+    "fees",
+    "salary",
+    "valuation",
+    "funding",
+    "budget",
+    "arr",
+    "mrr",
+];
+
+/// What kinds of amount ([`Amount`] flags) the question asks for, 0 for none, and the roots of
+/// what it counts ("how many *servers*"), which the sentence stating the number must be about.
+fn amount_asked(question: &str) -> (u8, Vec<String>) {
+    let money = normalise(question).split_whitespace().any(|w| MONEY_ASKED.contains(&w));
+    for f in question_forms(question) {
+        let starts = |ps: &[&str]| ps.iter().any(|p| f.starts_with(p));
+        if let Some(rest) = f.strip_prefix("how many ") {
+            // The head of "weekly npm downloads", "tokens per second": what is counted.
+            let head = rest.split_whitespace().take_while(|w| !terms::is_stop_word(w) && *w != "per").last();
+            return (Amount::COUNT, head.map(search_terms).unwrap_or_default());
+        }
+        if starts(&["how much ", "by how much "]) {
+            return (if money { Amount::MONEY } else { Amount::COUNT | Amount::MONEY | Amount::SHARE }, Vec::new());
+        }
+        if starts(&[
             "how long ",
-            "how big ",
-            "how often ",
             "how quickly ",
             "how fast ",
-            "how large ",
-            "how old ",
-            "how far ",
             "how soon ",
-            "what share ",
-            "what percentage ",
-            "what percent ",
-            "what portion ",
-            "what fraction ",
-            "what proportion ",
-            "what number ",
-            "what version ",
-            "which version ",
-            "which release ",
-            "what release ",
-            "by what ",
-            "by how much ",
+            "how often ",
             "when ",
             "what year ",
             "which year ",
-        ];
-        if AMOUNT.iter().any(|p| f.starts_with(p)) {
-            return Wants::Amount;
+        ]) {
+            return (Amount::TIME, Vec::new());
         }
+        if starts(&["how big ", "how large ", "how old ", "how far "]) {
+            return (Amount::COUNT | Amount::RANK | Amount::SHARE | Amount::TIME, Vec::new());
+        }
+        if starts(&["by what "]) {
+            return (Amount::COUNT | Amount::SHARE | Amount::MONEY, Vec::new());
+        }
+        if starts(&["what ", "which "]) {
+            // "What share of ...", "Which Postgres version ...", "What was their revenue ...":
+            // the thing asked for is among the first words.
+            let head: Vec<&str> = f.split_whitespace().skip(1).take(8).collect();
+            let has = |ws: &[&str]| head.iter().any(|w| ws.contains(w));
+            if has(&["share", "percentage", "percent", "portion", "fraction", "proportion", "rate"]) {
+                return (Amount::SHARE, Vec::new());
+            }
+            if has(&["version", "release", "generation", "number"]) {
+                return (Amount::RANK, Vec::new());
+            }
+            if has(&["revenue", "price", "cost", "salary", "valuation", "budget", "arr", "mrr"]) {
+                return (Amount::MONEY, Vec::new());
+            }
+        }
+    }
+    (0, Vec::new())
+}
+
+fn wants(question: &str) -> Wants {
+    if amount_asked(question).0 != 0 {
+        return Wants::Amount;
+    }
+    for f in &question_forms(question) {
         if f.starts_with("why ") || f.starts_with("how come ") || f.starts_with("what s the reason ") {
             return Wants::Reason;
         }
@@ -512,6 +673,12 @@ pub struct Scored<'a> {
     /// Share (0-1) of the question's weight (rare words weigh more) found in the passage, the
     /// question it replies to and the passages just before it.
     pub coverage: f64,
+    /// Share (0-1) of what the question is about (its specific words, the episode's subject
+    /// counting little) found together in the best few consecutive sentences of the passage
+    /// (with the question it replies to, for its first sentences); for a question asking for
+    /// an amount, only around a sentence that states one. Whether a question is covered is
+    /// decided on this: an answer is said in one place, not spread over minutes of talk.
+    pub local: f64,
 }
 
 /// Ranks passages for a question, best first. `corpus` holds episode-level statistics for
@@ -568,6 +735,16 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         t.weight * w.max(0.01)
     };
     let mass: f64 = query.terms.iter().filter(|t| t.counts).map(weight).sum();
+    // The episode's subject is said everywhere: finding it next to a sentence says little.
+    let topic: Vec<(&str, f64)> = query
+        .terms
+        .iter()
+        .filter(|t| t.counts)
+        .map(|t| {
+            let share = df.get(t.root.as_str()).copied().unwrap_or(0.0) / n;
+            (t.root.as_str(), weight(t) * if share > SPECIFIC_SHARE { SUBJECT_FACTOR } else { 1.0 })
+        })
+        .collect();
     let same = |i: usize, j: usize| passages[i].episode_id == passages[j].episode_id;
     let mut out: Vec<Scored> = passages
         .iter()
@@ -579,8 +756,10 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             if p.asks {
                 score *= ASKS_FACTOR;
             }
+            let local = local_coverage(p, query, &topic);
+            score *= 1.0 + LOCAL_WEIGHT * local;
             let cue = match query.wants {
-                Wants::Amount => p.has_number,
+                Wants::Amount => p.analysed.iter().zip(&p.known).any(|(a, k)| !k && a.amounts & query.needs != 0),
                 Wants::Reason => p.gives_reason,
                 Wants::Description => p.describes,
                 Wants::Other => false,
@@ -600,35 +779,46 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             }
             let matched: f64 =
                 query.terms.iter().filter(|t| t.counts && around.contains(t.root.as_str())).map(weight).sum();
-            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 } }
+            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 }, local }
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
     out
 }
 
-/// Whether a passage states an amount of what the question asks about: one sentence with a
-/// number and one of the question's words (other than a number it already gives). "How many
-/// servers ..." is not answered by a passage about servers that counts nothing.
-/// Only words specific to part of the episode count: the show's subject, said everywhere, is
-/// no sign of where a number about it is.
-pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corpus) -> bool {
-    let specific: Vec<&str> = query
-        .terms
-        .iter()
-        .filter(|q| q.counts && !q.root.chars().all(|c| c.is_ascii_digit()))
-        .filter(|q| corpus.docs == 0 || corpus.idf(&q.stem) >= GENERIC_IDF)
-        .filter(|q| {
-            let df = pool.iter().filter(|p| p.terms.contains(&q.root)).count();
-            (df as f64) <= (pool.len() as f64 * SPECIFIC_SHARE).max(1.0)
-        })
-        .map(|q| q.root.as_str())
-        .collect();
-    p.sentences
-        .iter()
-        .zip(&p.known)
-        .filter(|(_, k)| !**k)
-        .any(|((_, _, text), _)| has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str())))
+/// The best share of the question's topic weight found around one sentence of the passage:
+/// the sentence and its neighbours, and the question replied to for a turn's first sentences.
+/// For a question asking for an amount the sentence must state one of the kind asked, and a
+/// "how many" question's counted words must be among those around it.
+fn local_coverage(p: &Passage, query: &Query, topic: &[(&str, f64)]) -> f64 {
+    let mass: f64 = topic.iter().map(|t| t.1).sum();
+    if mass <= 0.0 {
+        return 1.0;
+    }
+    let open = |i: usize| !p.known.get(i).copied().unwrap_or(false);
+    let mut best: f64 = 0.0;
+    for (i, a) in p.analysed.iter().enumerate() {
+        if !open(i) || query.needs != 0 && a.amounts & query.needs == 0 {
+            continue;
+        }
+        let mut around: HashSet<&str> = HashSet::new();
+        for j in i.saturating_sub(1)..(i + 2).min(p.analysed.len()) {
+            if open(j) {
+                around.extend(p.analysed[j].terms.iter().map(String::as_str));
+            }
+        }
+        if i < PROMPT_SENTENCES {
+            around.extend(p.prompt_terms.iter().map(String::as_str));
+        }
+        // A number said about something else ("three companies" for "how many servers") does
+        // not answer, even though the counted thing may go by another name ("machines").
+        if !query.counted.is_empty() && !query.counted.iter().any(|c| around.contains(c.as_str())) {
+            continue;
+        }
+        let found: f64 = topic.iter().filter(|(r, _)| around.contains(r)).map(|t| t.1).sum();
+        best = best.max(found / mass);
+    }
+    best
 }
 
 /// The question's names that occur in none of the passages: it asks about something the
