@@ -144,12 +144,18 @@ fn main() {
                 hit3 += usize::from(at.is_some());
                 if at.is_none() {
                     let got = if a.covered {
-                        a.citations.first().map(|c| c.text.chars().take(140).collect::<String>()).unwrap_or_default()
+                        a.citations
+                            .iter()
+                            .map(|c| format!("[{}] {}", c.start_seconds, c.text.chars().take(140).collect::<String>()))
+                            .collect::<Vec<_>>()
+                            .join("\n               ")
                     } else {
                         "refused".to_string()
                     };
+                    // An answer inside the insight asked about is masked: the reader has it.
+                    let known = if norm(&entry.quote).contains(&span) { " (the insight itself)" } else { "" };
                     misses.push(format!(
-                        "MISS   {} [{}]\n       wanted: {}\n       got:    {got}",
+                        "MISS   {} [{}]{known}\n       wanted: {}\n       got:    {got}",
                         q.question, q.episode, span
                     ));
                 }
@@ -225,7 +231,13 @@ fn sweep(
             println!("      terms {t:?} needs {} counted {:?}", query.needs, query.counted);
             for s in ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3) {
                 let text = s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
-                println!("      {:.2} local {:.2} {}", s.score, s.local, text.chars().take(300).collect::<String>());
+                println!(
+                    "      {:.2} local {:.2} [{}] {}",
+                    s.score,
+                    s.local,
+                    s.passage.start(),
+                    text.chars().take(300).collect::<String>()
+                );
             }
         }
         for (k, th) in thresholds.iter().enumerate() {

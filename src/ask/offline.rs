@@ -49,10 +49,20 @@ impl QuoteAnswerer {
             }
             let p = s.passage;
             let Some(range) = quote_range(p, &q) else { continue };
-            let global = p.first + range.start..p.first + range.end;
-            if taken.iter().any(|(e, r)| *e == p.episode_id && r.start < global.end && global.start < r.end) {
+            // Passages overlap by half: what an earlier quote did not cover is still worth
+            // quoting (the end of a long answer), what it did is not repeated.
+            let mut global = p.first + range.start..p.first + range.end;
+            for (_, r) in taken.iter().filter(|(e, _)| *e == p.episode_id) {
+                if r.start < global.end && global.start < r.end {
+                    let before = global.start..r.start.max(global.start);
+                    let after = r.end.min(global.end)..global.end;
+                    global = if after.len() >= before.len() { after } else { before };
+                }
+            }
+            if global.is_empty() {
                 continue;
             }
+            let range = global.start - p.first..global.end - p.first;
             let text = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
             // A further passage earns its place with words of the question of its own, not only
             // with a neighbour's score.

@@ -27,7 +27,7 @@ const LEAD_PASSAGES: usize = 4;
 /// Score kept by a passage that mostly asks.
 const ASKS_FACTOR: f64 = 0.3;
 /// A word in more than this share of an episode's passages is its subject, not a detail.
-const SPECIFIC_SHARE: f64 = 0.15;
+const SPECIFIC_SHARE: f64 = 0.05;
 /// Weight kept by a word of the episode's subject in [`Scored::local`].
 const SUBJECT_FACTOR: f64 = 0.3;
 /// How much a passage's best local coverage raises its score.
@@ -173,6 +173,13 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
             while end < turn.end && (end == anchor || n + words(end) <= max_words) {
                 n += words(end);
                 end += 1;
+            }
+            // A short rest of the turn joins the window: the end of a turn is often where its
+            // point is made, and a window of its own would hold it without what leads to it.
+            let rest: usize = (end..turn.end).map(words).sum();
+            if rest > 0 && rest <= max_words / 2 {
+                n += rest;
+                end = turn.end;
             }
             let lines: Vec<_> = (anchor..end).map(line).collect();
             let own: Vec<_> = (anchor..end).map(|i| analysed[i].clone()).collect();
@@ -512,13 +519,20 @@ impl Query {
             if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() && !speaker {
                 names.push((w.clone(), roots.clone()));
             }
-            let parts = search_terms(&w.replace(['-', '/', '.'], " "));
+            // Each part of "top-of-the-line" is looked up in the corpus by its own stem: the
+            // whole, rarely written so, would weigh like a word never heard.
+            let lower = lower.replace('’', "'");
+            let parts: Vec<(String, String)> = lower
+                .split(['-', '/', '.'])
+                .flat_map(|part| search_terms(part).into_iter().map(move |r| (r, terms::stem(part))))
+                .collect();
             for r in roots {
                 if name_roots.contains(&r) || terms.iter().any(|t| t.root == r) {
                     continue;
                 }
-                let joined = !parts.contains(&r);
-                let stem = if joined { r.clone() } else { terms::stem(&lower.replace('’', "'")) };
+                let part = parts.iter().find(|(root, _)| *root == r);
+                let joined = part.is_none();
+                let stem = part.map(|(_, stem)| stem.clone()).unwrap_or_else(|| r.clone());
                 terms.push(QueryTerm { stem, weight: if joined { 0.5 } else { 1.0 }, counts: !joined, root: r });
             }
         }
