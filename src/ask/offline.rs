@@ -63,7 +63,11 @@ impl QuoteAnswerer {
                 continue;
             }
             let range = global.start - p.first..global.end - p.first;
-            let text = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+            let mut lines: Vec<&str> = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect();
+            if range.end == p.sentences.len() {
+                lines.extend(continuation(p, ranked, &taken));
+            }
+            let text = lines.join(" ");
             // A further passage earns its place with words of the question of its own, not only
             // with a neighbour's score.
             if !citations.is_empty() && !retrieve::search_terms(&text).iter().any(|w| q.contains(w)) {
@@ -116,6 +120,39 @@ fn quote_range(p: &Passage, q: &[String]) -> Option<std::ops::Range<usize>> {
         end += 1;
     }
     Some(start..end)
+}
+
+/// Words of the same turn quoted after a passage: a window may stop just before the sentence
+/// that makes its point.
+const CONTEXT_WORDS: usize = 40;
+
+/// The sentences that follow a passage in the same speaker turn, up to [`CONTEXT_WORDS`] words,
+/// not already quoted, not the insight.
+fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops::Range<usize>)]) -> Vec<&'p str> {
+    let end = p.first + p.sentences.len();
+    // A later window of the same turn (a new turn carries the question it replies to).
+    let Some(next) = ranked.iter().map(|s| s.passage).find(|q| {
+        q.episode_id == p.episode_id
+            && q.prompt.is_empty()
+            && q.first > p.first
+            && q.first <= end
+            && q.first + q.sentences.len() > end
+    }) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut words = 0;
+    for i in end - next.first..next.sentences.len() {
+        let global = next.first + i;
+        let seen = taken.iter().any(|(e, r)| *e == p.episode_id && r.contains(&global));
+        if words >= CONTEXT_WORDS || seen || next.known.get(i).copied().unwrap_or(false) {
+            break;
+        }
+        let text = next.sentences[i].2.as_str();
+        words += text.split_whitespace().count();
+        out.push(text);
+    }
+    out
 }
 
 fn link(p: &Passage, start: f64) -> Option<String> {

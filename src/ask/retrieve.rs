@@ -30,6 +30,8 @@ const ASKS_FACTOR: f64 = 0.3;
 const SPECIFIC_SHARE: f64 = 0.05;
 /// Weight kept by a word of the episode's subject in [`Scored::local`].
 const SUBJECT_FACTOR: f64 = 0.3;
+/// Weight of the words of a question's lead-in.
+const LEAD_IN_WEIGHT: f64 = 0.5;
 /// How much a passage's best local coverage raises its score.
 const LOCAL_WEIGHT: f64 = 1.0;
 /// The first sentences of a reply, which are read with the question they reply to.
@@ -509,9 +511,10 @@ impl Query {
         }
         let mut terms: Vec<QueryTerm> = Vec::new();
         let mut names: Vec<(String, Vec<String>)> = Vec::new();
+        let lead_in = lead_in_words(question);
         for (i, w) in words.iter().enumerate() {
-            let roots = search_terms(w);
             let lower = w.to_lowercase();
+            let roots = if QUESTION_FILLERS.contains(&lower.as_str()) { Vec::new() } else { search_terms(w) };
             let proper = (i > 0 && w.chars().next().is_some_and(char::is_uppercase))
                 || w.chars().any(|c| c.is_ascii_digit())
                 || w.chars().filter(|c| c.is_uppercase()).count() > 1;
@@ -533,7 +536,8 @@ impl Query {
                 let part = parts.iter().find(|(root, _)| *root == r);
                 let joined = part.is_none();
                 let stem = part.map(|(_, stem)| stem.clone()).unwrap_or_else(|| r.clone());
-                terms.push(QueryTerm { stem, weight: if joined { 0.5 } else { 1.0 }, counts: !joined, root: r });
+                let weight = if joined { 0.5 } else { 1.0 } * if i < lead_in { LEAD_IN_WEIGHT } else { 1.0 };
+                terms.push(QueryTerm { stem, weight, counts: !joined, root: r });
             }
         }
         let mut near = None;
@@ -560,6 +564,42 @@ impl Query {
     pub fn stems(&self) -> Vec<String> {
         self.terms.iter().map(|t| t.stem.clone()).collect()
     }
+}
+
+/// Words a question is phrased with that say nothing of its topic: answers rarely repeat them.
+const QUESTION_FILLERS: &[&str] = &[
+    "actually",
+    "usually",
+    "really",
+    "ever",
+    "still",
+    "among",
+    "typical",
+    "typically",
+    "realistically",
+    "exactly",
+    "basically",
+    "generally",
+    "main",
+    "mostly",
+    "instead",
+    "nowadays",
+    "currently",
+    "days",
+    "anymore",
+];
+
+/// How many words open the question with a short lead-in ("Without Kubernetes, how ...",
+/// "If Go isn't used for web apps in Octant, what ..."): they set the scene, the answer is
+/// about what follows.
+fn lead_in_words(question: &str) -> usize {
+    let Some((head, rest)) = question.split_once(',') else { return 0 };
+    let asks = normalise(rest).split_whitespace().next().is_some_and(|w| {
+        ["what", "how", "which", "who", "where", "when", "why", "does", "do", "did", "is", "are", "can", "should"]
+            .contains(&w)
+    });
+    let n = raw_words(head).len();
+    if asks && n <= 12 { n } else { 0 }
 }
 
 /// The question as asked, and the question proper after a short lead-in ("According to Dave,
