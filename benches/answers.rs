@@ -150,7 +150,7 @@ fn main() {
                             .collect::<Vec<_>>()
                             .join("\n               ")
                     } else {
-                        "refused".to_string()
+                        format!("refused: {}", a.answer.chars().take(160).collect::<String>())
                     };
                     // An answer inside the insight asked about is masked: the reader has it.
                     let known = if norm(&entry.quote).contains(&span) { " (the insight itself)" } else { "" };

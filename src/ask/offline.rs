@@ -126,23 +126,34 @@ fn quote_range(p: &Passage, q: &[String]) -> Option<std::ops::Range<usize>> {
 /// that makes its point.
 const CONTEXT_WORDS: usize = 40;
 
-/// The sentences that follow a passage in the same speaker turn, up to [`CONTEXT_WORDS`] words,
-/// not already quoted, not the insight.
+/// Another speaker's words between two parts of one answer that do not end it ("Yeah, I don't
+/// think so"): at most this many.
+const BACKCHANNEL_WORDS: usize = 12;
+
+/// The sentences that follow a passage in the same speaker turn (or after another speaker's
+/// brief interjection), up to [`CONTEXT_WORDS`] words, not already quoted, not the insight.
 fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops::Range<usize>)]) -> Vec<&'p str> {
+    let same_episode = || ranked.iter().map(|s| s.passage).filter(|q| q.episode_id == p.episode_id);
     let end = p.first + p.sentences.len();
     // A later window of the same turn (a new turn carries the question it replies to).
-    let Some(next) = ranked.iter().map(|s| s.passage).find(|q| {
-        q.episode_id == p.episode_id
-            && q.prompt.is_empty()
-            && q.first > p.first
-            && q.first <= end
-            && q.first + q.sentences.len() > end
-    }) else {
-        return Vec::new();
+    let same_turn = same_episode()
+        .find(|q| q.prompt.is_empty() && q.first > p.first && q.first <= end && q.first + q.sentences.len() > end);
+    let (next, from) = match same_turn {
+        Some(q) => (q, end - q.first),
+        None => {
+            let Some(between) = same_episode().find(|q| q.first == end) else { return Vec::new() };
+            let said: usize = between.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+            let after = between.first + between.sentences.len();
+            let resumed = same_episode().find(|q| q.first == after && q.speaker() == p.speaker());
+            match resumed {
+                Some(q) if said <= BACKCHANNEL_WORDS && between.speaker() != p.speaker() => (q, 0),
+                _ => return Vec::new(),
+            }
+        }
     };
     let mut out = Vec::new();
     let mut words = 0;
-    for i in end - next.first..next.sentences.len() {
+    for i in from..next.sentences.len() {
         let global = next.first + i;
         let seen = taken.iter().any(|(e, r)| *e == p.episode_id && r.contains(&global));
         if words >= CONTEXT_WORDS || seen || next.known.get(i).copied().unwrap_or(false) {

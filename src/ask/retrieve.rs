@@ -515,9 +515,12 @@ impl Query {
         for (i, w) in words.iter().enumerate() {
             let lower = w.to_lowercase();
             let roots = if QUESTION_FILLERS.contains(&lower.as_str()) { Vec::new() } else { search_terms(w) };
-            let proper = (i > 0 && w.chars().next().is_some_and(char::is_uppercase))
-                || w.chars().any(|c| c.is_ascii_digit())
-                || w.chars().filter(|c| c.is_uppercase()).count() > 1;
+            // Two capitals ("UI", "CI", "AI") abbreviate common words, which an episode may
+            // spell out; they are no names to insist on.
+            let proper = ((i > 0 && w.chars().next().is_some_and(char::is_uppercase))
+                || w.chars().filter(|c| c.is_uppercase()).count() > 1)
+                && w.chars().count() > 2
+                || w.chars().any(|c| c.is_ascii_digit());
             let speaker = roots.iter().any(|r| name_roots.contains(r));
             if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() && !speaker {
                 names.push((w.clone(), roots.clone()));
@@ -867,6 +870,14 @@ fn local_coverage(p: &Passage, query: &Query, topic: &[(&str, f64)]) -> f64 {
         // A number said about something else ("three companies" for "how many servers") does
         // not answer, even though the counted thing may go by another name ("machines").
         if !query.counted.is_empty() && !query.counted.iter().any(|c| around.contains(c.as_str())) {
+            continue;
+        }
+        // The question replied to names the topic; the reply must say something about it too
+        // ("It's on my list to read" answers nothing).
+        let own = (i.saturating_sub(1)..(i + 2).min(p.analysed.len()))
+            .filter(|&j| open(j))
+            .any(|j| topic.iter().any(|(r, _)| p.analysed[j].terms.iter().any(|t| t == r)));
+        if !own {
             continue;
         }
         let found: f64 = topic.iter().filter(|(r, _)| around.contains(r)).map(|t| t.1).sum();
