@@ -2,10 +2,11 @@
 //!
 //! Transcripts are cut into passages along speaker turns and ranked against the question
 //! ([`retrieve`]): the insight's own episode first, then the other episodes of its cluster when
-//! the first does not cover the question. A question is covered when the passages around the
-//! best one hold enough of what it asks about (its specific words, weighted by rarity) and
-//! every name it mentions occurs where we searched; otherwise the answer says plainly that the
-//! episode does not cover it, instead of making something up. The [`Answerer`] seam lets an LLM
+//! the first does not cover the question. A question is covered when one of the best passages
+//! holds enough of what it asks about (its specific words, weighted by rarity) in one place,
+//! around one sentence (for "how many", "how much", "when": a sentence stating such an amount),
+//! and every name it mentions occurs where we searched; otherwise the answer says plainly that
+//! the episode does not cover it, instead of making something up. The [`Answerer`] seam lets an LLM
 //! write the answer from the same passages; [`QuoteAnswerer`] quotes them.
 
 mod offline;

@@ -4,9 +4,12 @@
 //! replies to another speaker carries the end of that speaker's turn as its prompt, because
 //! the words of a question are usually in the question, not in its answer. Ranking is BM25
 //! with document frequencies from the passages searched, plus a share of the best score of the
-//! passages just before (the answer tends to follow where the topic was named), and a few
-//! general cues: a passage that asks is not an answer, a "how many" question wants a number, a
-//! "why" question a reason, a question naming a speaker wants that speaker.
+//! passages just before (the answer tends to follow where the topic was named), raised by how
+//! much of the question's topic one place in the passage holds ([`Scored::local`], also what
+//! decides whether the question is covered), and a few general cues: a passage that asks is not
+//! an answer, a "how many" question wants a number said about what it counts, "how much money"
+//! an amount of money, "when" a time, a "why" question a reason, a question naming a speaker
+//! wants that speaker.
 
 use std::collections::{HashMap, HashSet};
 
@@ -682,6 +685,10 @@ fn amount_asked(question: &str) -> (u8, Vec<String>) {
         if starts(&["how big ", "how large ", "how old ", "how far "]) {
             return (Amount::COUNT | Amount::RANK | Amount::SHARE | Amount::TIME, Vec::new());
         }
+        // "Where did Docker rank ...": a place in an order.
+        if f.split_whitespace().any(|w| ["rank", "ranked", "ranking"].contains(&w)) {
+            return (Amount::RANK, Vec::new());
+        }
         if starts(&["by what "]) {
             return (Amount::COUNT | Amount::SHARE | Amount::MONEY, Vec::new());
         }
@@ -923,6 +930,27 @@ mod tests {
         assert_eq!(wants("Which tool do they use?"), Wants::Other);
         assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
         assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
+    }
+
+    #[test]
+    fn amounts_said_and_asked() {
+        assert_eq!(amounts("It starts at $2,000.") & Amount::MONEY, Amount::MONEY);
+        assert_eq!(amounts("We raised 1.3 million dollars") & Amount::MONEY, Amount::MONEY);
+        assert_eq!(amounts("two or three days later it was back") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("like in a year from now") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("we put it into market in 2013") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("it was years after I started") & Amount::TIME, 0);
+        assert_eq!(amounts("Number two answer, Docker") & Amount::RANK, Amount::RANK);
+        assert_eq!(amounts("[unintelligible 00:25:31.24] it made sense"), 0);
+        assert_eq!(
+            amount_asked("How many weekly npm downloads does it get?"),
+            (Amount::COUNT, vec!["download".into()])
+        );
+        assert_eq!(amount_asked("How much money did they raise?").0, Amount::MONEY);
+        assert_eq!(amount_asked("What was their annual revenue last year?").0, Amount::MONEY);
+        assert_eq!(amount_asked("Which Postgres version do they run?").0, Amount::RANK);
+        assert_eq!(amount_asked("What share of customers came from Gmail?").0, Amount::SHARE);
+        assert_eq!(amount_asked("Why is it harder?").0, 0);
     }
 
     #[test]
