@@ -250,3 +250,15 @@ async fn a_quote_goes_on_after_a_brief_interjection() {
     assert!(first.text.contains("the on-call pages dropped"), "{a:#?}");
     assert!(!first.text.contains("I can imagine"), "{a:#?}");
 }
+
+#[tokio::test]
+async fn a_quote_does_not_go_on_past_a_question() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "How do you warm up a Redis cache after a deploy?").await;
+    assert!(a.covered, "{a:#?}");
+    // The host's short "And what about ... invalidation?" starts another answer.
+    assert!(!a.citations[0].text.contains("Distributed invalidation"), "{a:#?}");
+}

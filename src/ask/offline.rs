@@ -143,10 +143,12 @@ fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops
         None => {
             let Some(between) = same_episode().find(|q| q.first == end) else { return Vec::new() };
             let said: usize = between.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+            // A question, however short, changes the subject.
+            let asks = between.sentences.iter().any(|l| l.2.contains('?'));
             let after = between.first + between.sentences.len();
             let resumed = same_episode().find(|q| q.first == after && q.speaker() == p.speaker());
             match resumed {
-                Some(q) if said <= BACKCHANNEL_WORDS && between.speaker() != p.speaker() => (q, 0),
+                Some(q) if said <= BACKCHANNEL_WORDS && !asks && between.speaker() != p.speaker() => (q, 0),
                 _ => return Vec::new(),
             }
         }
