@@ -4,7 +4,12 @@
 //! stored with its extracted insights; every question is asked about the episode's first
 //! insight, as a reader of the digest would. Prints hit@1 and hit@3 (the labelled answer span
 //! inside the first / any of the first three citations, compared without case, punctuation or
-//! spacing differences), the share of unanswerable questions refused, and every miss.
+//! spacing differences), the share of unanswerable questions refused, and every miss; then the
+//! same through the LLM answerer against a fake OpenAI-compatible server on 127.0.0.1, which
+//! checks each request and cites the passages it is sent (whether the answering span reaches
+//! the model and comes back as a verified citation). `--sweep` shows the effect of each
+//! `ask.min_coverage` and where the passage holding each answer ranks (with PODSIFT_BENCH_TOP=1,
+//! the question's weighted words and its three best passages too).
 //!
 //! `cargo bench --bench answers [-- SET.json]`. The fixtures directory defaults to
 //! ../shared/fixtures/changelog (PODSIFT_FIXTURES overrides); all of its episodes feed the
