@@ -4,7 +4,12 @@
 //! stored with its extracted insights; every question is asked about the episode's first
 //! insight, as a reader of the digest would. Prints hit@1 and hit@3 (the labelled answer span
 //! inside the first / any of the first three citations, compared without case, punctuation or
-//! spacing differences), the share of unanswerable questions refused, and every miss.
+//! spacing differences), the share of unanswerable questions refused, and every miss; then the
+//! same through the LLM answerer against a fake OpenAI-compatible server on 127.0.0.1, which
+//! checks each request and cites the passages it is sent (whether the answering span reaches
+//! the model and comes back as a verified citation). `--sweep` shows the effect of each
+//! `ask.min_coverage` and where the passage holding each answer ranks (with PODSIFT_BENCH_TOP=1,
+//! the question's weighted words and its three best passages too).
 //!
 //! `cargo bench --bench answers [-- SET.json]`. The fixtures directory defaults to
 //! ../shared/fixtures/changelog (PODSIFT_FIXTURES overrides); all of its episodes feed the
@@ -144,12 +149,18 @@ fn main() {
                 hit3 += usize::from(at.is_some());
                 if at.is_none() {
                     let got = if a.covered {
-                        a.citations.first().map(|c| c.text.chars().take(140).collect::<String>()).unwrap_or_default()
+                        a.citations
+                            .iter()
+                            .map(|c| format!("[{}] {}", c.start_seconds, c.text.chars().take(140).collect::<String>()))
+                            .collect::<Vec<_>>()
+                            .join("\n               ")
                     } else {
-                        "refused".to_string()
+                        format!("refused: {}", a.answer.chars().take(160).collect::<String>())
                     };
+                    // An answer inside the insight asked about is masked: the reader has it.
+                    let known = if norm(&entry.quote).contains(&span) { " (the insight itself)" } else { "" };
                     misses.push(format!(
-                        "MISS   {} [{}]\n       wanted: {}\n       got:    {got}",
+                        "MISS   {} [{}]{known}\n       wanted: {}\n       got:    {got}",
                         q.question, q.episode, span
                     ));
                 }
@@ -169,6 +180,7 @@ fn main() {
     if std::env::args().any(|a| a == "--sweep") {
         sweep(&store, &config, &questions, &entries, &answerer);
     }
+    let llm = llm_path(&store, &config, &questions, &entries);
     for m in &misses {
         println!("{m}");
     }
@@ -178,6 +190,237 @@ fn main() {
     println!("hit@3    {hit3}/{answerable} ({:.0}%)", pct(hit3, answerable));
     println!("refused  {refused}/{unanswerable} ({:.0}%)", pct(refused, unanswerable));
     println!("slowest answer {:.1} ms", slowest.as_secs_f64() * 1000.0);
+    println!("LLM path (fake OpenAI-compatible server citing the passages it is sent, in order):");
+    println!("hit@1    {}/{answerable} ({:.0}%)", llm.hit1, pct(llm.hit1, answerable));
+    println!("hit@3    {}/{answerable} ({:.0}%)", llm.hit3, pct(llm.hit3, answerable));
+    println!("sent     {}/{answerable} (the answer among the passages the model is sent)", llm.sent);
+    println!("refused  {}/{unanswerable} ({:.0}%)", llm.refused, pct(llm.refused, unanswerable));
+    println!(
+        "requests {} (largest transcript block {} chars), refused by the fake: {}",
+        llm.requests,
+        llm.largest,
+        llm.problems.len()
+    );
+    for p in &llm.problems {
+        println!("  request problem: {p}");
+    }
+}
+
+/// The LLM answerer's figures.
+#[derive(Default)]
+struct LlmFigures {
+    hit1: usize,
+    hit3: usize,
+    sent: usize,
+    refused: usize,
+    requests: usize,
+    largest: usize,
+    problems: Vec<String>,
+}
+
+/// The same questions through the LLM answerer, against a fake OpenAI-compatible server on
+/// 127.0.0.1 that checks each request and cites, in order, the passages it was sent: the
+/// figures say whether the answering span reaches the model and comes back as a verified
+/// citation. Whether a question is covered is decided before the model (the same as offline).
+fn llm_path(store: &Store, config: &Config, questions: &[Labelled], entries: &[(String, DigestEntry)]) -> LlmFigures {
+    use podsift::llm::LlmClient;
+    use podsift::llm::answer::LlmAnswerer;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let fake = rt.block_on(fake_llm::start(MODEL));
+    let mut llm_config = config.llm.clone();
+    llm_config.base_url = Some(fake.base.clone());
+    llm_config.model = MODEL.into();
+    llm_config.api_key = Some("bench".into());
+    let client = LlmClient::new(&llm_config, store.clone()).unwrap();
+    let answerer = LlmAnswerer {
+        llm: std::sync::Arc::new(client),
+        offline: QuoteAnswerer { max_citations: config.ask.max_citations },
+    };
+    let mut f = LlmFigures::default();
+    for q in questions {
+        let Some((_, entry)) = entries.iter().find(|(rel, _)| *rel == q.episode) else { continue };
+        fake.expect(&q.question);
+        let a = rt.block_on(ask::ask(store, &config.ask, entry, &q.question, &answerer, &[])).unwrap();
+        let seen = fake.take();
+        let Some(span) = q.answer.as_deref().map(norm) else {
+            f.refused += usize::from(!a.covered);
+            continue;
+        };
+        let Some(seen) = seen else { continue };
+        f.requests += 1;
+        f.largest = f.largest.max(seen.chars);
+        if let Some(p) = seen.problem {
+            f.problems.push(format!("{} ({})", p, q.question));
+            continue;
+        }
+        f.sent += usize::from(seen.passages.iter().any(|p| norm(p).contains(&span)));
+        // Cited back and kept by the citation check.
+        let quoted = norm(&a.citations.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" "));
+        let at = seen.passages.iter().take(3).position(|p| norm(p).contains(&span));
+        let kept = a.covered && quoted.contains(&span);
+        f.hit1 += usize::from(kept && at == Some(0));
+        f.hit3 += usize::from(kept && at.is_some());
+    }
+    f
+}
+
+const MODEL: &str = "bench-model";
+
+/// A fake OpenAI-compatible chat endpoint that plays a model answering from the passages.
+mod fake_llm {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use serde_json::{Value, json};
+
+    /// Passages shown at most, in characters (the answerer's budget).
+    const BUDGET: usize = 9_000;
+    /// Passages cited per answer.
+    const CITED: usize = 3;
+    /// Words per quoted span: the citation check takes spans of at most 200 words.
+    const QUOTE_WORDS: usize = 150;
+
+    /// What the fake saw of one request.
+    pub struct Seen {
+        /// The said lines of each passage sent, in order (the lines marked as asking left out).
+        pub passages: Vec<String>,
+        pub chars: usize,
+        pub problem: Option<String>,
+    }
+
+    #[derive(Default)]
+    struct State {
+        question: String,
+        seen: Option<Seen>,
+    }
+
+    pub struct Fake {
+        pub base: String,
+        state: Arc<Mutex<State>>,
+    }
+
+    impl Fake {
+        /// The question the next request must carry.
+        pub fn expect(&self, question: &str) {
+            let mut st = self.state.lock().unwrap();
+            st.question = question.to_string();
+            st.seen = None;
+        }
+
+        pub fn take(&self) -> Option<Seen> {
+            self.state.lock().unwrap().seen.take()
+        }
+    }
+
+    pub async fn start(model: &'static str) -> Fake {
+        let state = Arc::new(Mutex::new(State::default()));
+        let s = state.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: Bytes| {
+            let s = s.clone();
+            async move {
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut st = s.lock().unwrap();
+                let question = st.question.clone();
+                let (seen, reply) = if uri.path() == "/v1/chat/completions" {
+                    answer(&body, model, &question)
+                } else {
+                    let seen =
+                        Seen { passages: vec![], chars: 0, problem: Some(format!("unexpected path {}", uri.path())) };
+                    (seen, None)
+                };
+                let failed = seen.problem.clone();
+                st.seen = Some(seen);
+                match (failed, reply) {
+                    (None, Some(content)) => axum::Json(json!({
+                        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1764316800, "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null},
+                            "finish_reason": "stop", "logprobs": null}],
+                        "usage": {"prompt_tokens": 2000, "completion_tokens": 200, "total_tokens": 2200}
+                    }))
+                    .into_response(),
+                    (problem, _) => (
+                        StatusCode::BAD_REQUEST,
+                        axum::Json(json!({"error": {"message": problem.unwrap_or_default(),
+                            "type": "invalid_request_error", "param": null, "code": null}})),
+                    )
+                        .into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Fake { base, state }
+    }
+
+    /// Checks a chat request and writes the answer a model would: citing, in order, the said
+    /// lines of the first passages.
+    fn answer(body: &Value, model: &str, question: &str) -> (Seen, Option<String>) {
+        let fail = |p: String| (Seen { passages: vec![], chars: 0, problem: Some(p) }, None);
+        if body["model"] != model {
+            return fail(format!("model is {}", body["model"]));
+        }
+        let rf = &body["response_format"];
+        if rf["type"] != "json_schema" || rf["json_schema"]["strict"] != true {
+            return fail("response_format is not a strict JSON schema".into());
+        }
+        let messages = body["messages"].as_array().cloned().unwrap_or_default();
+        let text = |role: &str| {
+            messages.iter().find(|m| m["role"] == role).and_then(|m| m["content"].as_str()).unwrap_or("").to_string()
+        };
+        let (system, user) = (text("system"), text("user"));
+        if !system.contains("untrusted") {
+            return fail("the system message does not mark the transcript as untrusted".into());
+        }
+        if !user.contains(&format!("Question: {question}")) {
+            return fail("the question is not in the user message".into());
+        }
+        let (Some(open), Some(close)) = (user.find("<transcript>\n"), user.rfind("\n</transcript>")) else {
+            return fail("no <transcript> block".into());
+        };
+        let transcript = &user[open + "<transcript>\n".len()..close];
+        // Blocks: "--- podcast — episode", then "[hh:mm:ss] Speaker: text" or "Speaker (asking): ".
+        let mut blocks: Vec<Vec<String>> = Vec::new();
+        for line in transcript.lines() {
+            if line.starts_with("--- ") {
+                blocks.push(Vec::new());
+                continue;
+            }
+            let Some(block) = blocks.last_mut() else { return fail("a line outside any passage".into()) };
+            let Some((head, said)) = line.split_once("] ").and_then(|(_, rest)| rest.split_once(": ")) else {
+                return fail(format!("a passage line without [time] and speaker: {line:?}"));
+            };
+            if !head.ends_with("(asking)") {
+                block.push(said.to_string());
+            }
+        }
+        let blocks: Vec<Vec<String>> = blocks.into_iter().filter(|b| !b.is_empty()).collect();
+        let chars = transcript.chars().count();
+        if blocks.is_empty() {
+            return fail("no passages".into());
+        }
+        if blocks.len() > 1 && chars > BUDGET {
+            return fail(format!("{chars} characters of passages, over the budget of {BUDGET}"));
+        }
+        let mut quotes: Vec<String> = Vec::new();
+        for block in blocks.iter().take(CITED) {
+            let words: Vec<&str> = block.iter().flat_map(|l| l.split_whitespace()).collect();
+            for chunk in words.chunks(QUOTE_WORDS) {
+                quotes.push(chunk.join(" "));
+            }
+        }
+        let content = json!({
+            "answer": "From the passages: see the quotes.",
+            "covered": true,
+            "citations": quotes.iter().map(|q| json!({"quote": q})).collect::<Vec<_>>(),
+        });
+        let passages: Vec<String> = blocks.iter().map(|b| b.join(" ")).collect();
+        (Seen { passages, chars, problem: None }, Some(content.to_string()))
+    }
 }
 
 /// Calibration: hit@3 and refusals for a range of `min_coverage` values, and where the passage
@@ -208,8 +451,8 @@ fn sweep(
         let query = Query::new(&q.question, &speakers, (&entry.text, entry.start_seconds));
         let corpus = store.corpus_for(&query.stems()).unwrap();
         let ranked = ask::rank(&pool, &query, &corpus);
-        let top = ranked.iter().find(|s| !s.passage.asks);
-        let cov = top.map(|s| s.coverage).unwrap_or(0.0);
+        let cov =
+            ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3).map(|s| s.local).fold(0.0, f64::max);
         let mut line = format!("{:<5} cov {cov:.2} ", if q.answer.is_some() { "ANS" } else { "NULL" });
         if let Some(span) = &q.answer {
             let span = norm(span);
@@ -220,6 +463,20 @@ fn sweep(
             line.push_str(&format!("rank {at:?} "));
         }
         println!("{line}{}", q.question);
+        if std::env::var("PODSIFT_BENCH_TOP").is_ok() {
+            let t: Vec<String> = query.terms.iter().map(|t| format!("{}:{:.2}", t.root, corpus.idf(&t.stem))).collect();
+            println!("      terms {t:?} needs {} counted {:?}", query.needs, query.counted);
+            for s in ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3) {
+                let text = s.passage.sentences.iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+                println!(
+                    "      {:.2} local {:.2} [{}] {}",
+                    s.score,
+                    s.local,
+                    s.passage.start(),
+                    text.chars().take(300).collect::<String>()
+                );
+            }
+        }
         for (k, th) in thresholds.iter().enumerate() {
             let covered = ask::is_covered(&pool, &query, &corpus, *th);
             let a = answerer.answer_now(&q.question, entry, &ranked, covered);

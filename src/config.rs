@@ -355,8 +355,9 @@ impl Default for WebhookConfig {
 pub struct AskConfig {
     /// Seconds of speech per passage searched for an answer (passages overlap by half).
     pub passage_seconds: f64,
-    /// Share (0-1) of what the question asks about (its words, rare ones weighing more) the best
-    /// passage and the talk just before it must hold to count as covering it.
+    /// Share (0-1) of what the question asks about (its specific words, rare ones weighing more)
+    /// one of the best passages must hold around one sentence (for an amount, a sentence stating
+    /// one of the kind asked) to count as covering it.
     pub min_coverage: f64,
     /// Most passages quoted in one answer.
     pub max_citations: usize,

@@ -100,7 +100,7 @@ fn caching_show() -> (Episode, Transcript) {
 }
 
 #[tokio::test]
-async fn a_why_question_in_other_words_is_answered() {
+async fn a_natural_question_in_other_words_is_not_refused() {
     let (ep, tr) = caching_show();
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about =
@@ -179,4 +179,86 @@ async fn code_the_dream_is_described_not_the_insight_repeated() {
     for c in &a.citations {
         assert!(!c.text.contains("joined together to create Code The Dream"), "the insight came back: {a:#?}");
     }
+}
+
+/// A conversation with numbers in it, only some of them about what is asked.
+fn numbers_show() -> (Episode, Transcript) {
+    let ep = episode("numbers-ep", "Ops Hour", "Moving off the cloud");
+    let tr = transcript(
+        "numbers-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Ops Hour. Today Lena tells us how her team left the cloud."),
+            seg(20.0, "Lena", "Thanks. We had been renting virtual machines for about eight years."),
+            seg(40.0, "Host", "What did the move cost you in hardware?"),
+            seg(
+                60.0,
+                "Lena",
+                "We bought the racks outright. The whole hardware order came to about $600,000, spread over two \
+                 data centers.",
+            ),
+            seg(100.0, "Host", "And the databases, what did you do with those?"),
+            seg(
+                120.0,
+                "Lena",
+                "Three companies run most of the world's servers, and we did not want to depend on them for our \
+                 databases. So the databases moved first, onto the new machines.",
+            ),
+            seg(170.0, "Host", "How did the team take it?"),
+            seg(180.0, "Lena", "The team found it rough at first."),
+            seg(190.0, "Host", "Yeah, I can imagine."),
+            seg(
+                195.0,
+                "Lena",
+                "But after the first month the on-call pages dropped, and nobody wanted to go back to the old \
+                 setup.",
+            ),
+            seg(230.0, "Host", "Thanks, Lena."),
+        ],
+    );
+    (ep, tr)
+}
+
+#[tokio::test]
+async fn an_amount_is_answered_only_by_a_number_of_the_kind_asked() {
+    let (ep, tr) = numbers_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "We had been renting virtual machines for about eight years.", "Lena", 20.0);
+    // Money is asked and money is said, though not in the question's words.
+    let a = ask(&store, &about, "How much money did the hardware order cost?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("$600,000"), "{a:#?}");
+    // The pages are talked about, but never counted.
+    let a = ask(&store, &about, "How many on-call pages did the team get after the move?").await;
+    assert!(!a.covered, "{a:#?}");
+    assert!(a.answer.starts_with("Not covered"), "{}", a.answer);
+    // A time is asked; the talk about the move never says when.
+    let a = ask(&store, &about, "When did the databases move onto the new machines?").await;
+    assert!(!a.covered, "{a:#?}");
+}
+
+#[tokio::test]
+async fn a_quote_goes_on_after_a_brief_interjection() {
+    let (ep, tr) = numbers_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "We had been renting virtual machines for about eight years.", "Lena", 20.0);
+    let a = ask(&store, &about, "How did the team take the move?").await;
+    assert!(a.covered, "{a:#?}");
+    let first = &a.citations[0];
+    assert_eq!(first.speaker.as_deref(), Some("Lena"));
+    assert!(first.text.contains("The team found it rough at first"), "{a:#?}");
+    // Her answer goes on after the host's "Yeah, I can imagine", which is not quoted as hers.
+    assert!(first.text.contains("the on-call pages dropped"), "{a:#?}");
+    assert!(!first.text.contains("I can imagine"), "{a:#?}");
+}
+
+#[tokio::test]
+async fn a_quote_does_not_go_on_past_a_question() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "How do you warm up a Redis cache after a deploy?").await;
+    assert!(a.covered, "{a:#?}");
+    // The host's short "And what about ... invalidation?" starts another answer.
+    assert!(!a.citations[0].text.contains("Distributed invalidation"), "{a:#?}");
 }

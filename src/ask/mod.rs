@@ -2,10 +2,11 @@
 //!
 //! Transcripts are cut into passages along speaker turns and ranked against the question
 //! ([`retrieve`]): the insight's own episode first, then the other episodes of its cluster when
-//! the first does not cover the question. A question is covered when the passages around the
-//! best one hold enough of what it asks about (its specific words, weighted by rarity) and
-//! every name it mentions occurs where we searched; otherwise the answer says plainly that the
-//! episode does not cover it, instead of making something up. The [`Answerer`] seam lets an LLM
+//! the first does not cover the question. A question is covered when one of the best passages
+//! holds enough of what it asks about (its specific words, weighted by rarity) in one place,
+//! around one sentence (for "how many", "how much", "when": a sentence stating such an amount),
+//! and every name it mentions occurs where we searched; otherwise the answer says plainly that
+//! the episode does not cover it, instead of making something up. The [`Answerer`] seam lets an LLM
 //! write the answer from the same passages; [`QuoteAnswerer`] quotes them.
 
 mod offline;
@@ -201,21 +202,16 @@ pub async fn ask(
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
 }
 
-/// Whether the passages answer the question: the best one (not a question itself) holds
-/// enough of what is asked, around it, and no name the question mentions is missing.
+/// Whether the passages answer the question: one of the best (not a question itself) holds
+/// enough of what is asked in one place ([`Scored::local`]: for an amount, next to a sentence
+/// stating one), and no name the question mentions is missing.
 pub fn is_covered(pool: &[Passage], query: &Query, corpus: &Corpus, min_coverage: f64) -> bool {
     if !retrieve::absent_names(query, pool).is_empty() {
         return false;
     }
     let ranked = rank(pool, query, corpus);
     let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(3).collect();
-    let Some(best) = top.first() else { return false };
-    if best.coverage < min_coverage {
-        return false;
-    }
-    // "How many", "when": a passage on the subject that gives no number does not answer.
-    query.wants != retrieve::Wants::Amount
-        || top.iter().any(|s| retrieve::states_amount(s.passage, query, pool, corpus))
+    top.iter().any(|s| s.local >= min_coverage)
 }
 
 /// Everyone heard in the passages.

@@ -49,11 +49,25 @@ impl QuoteAnswerer {
             }
             let p = s.passage;
             let Some(range) = quote_range(p, &q) else { continue };
-            let global = p.first + range.start..p.first + range.end;
-            if taken.iter().any(|(e, r)| *e == p.episode_id && r.start < global.end && global.start < r.end) {
+            // Passages overlap by half: what an earlier quote did not cover is still worth
+            // quoting (the end of a long answer), what it did is not repeated.
+            let mut global = p.first + range.start..p.first + range.end;
+            for (_, r) in taken.iter().filter(|(e, _)| *e == p.episode_id) {
+                if r.start < global.end && global.start < r.end {
+                    let before = global.start..r.start.max(global.start);
+                    let after = r.end.min(global.end)..global.end;
+                    global = if after.len() >= before.len() { after } else { before };
+                }
+            }
+            if global.is_empty() {
                 continue;
             }
-            let text = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
+            let range = global.start - p.first..global.end - p.first;
+            let mut lines: Vec<&str> = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect();
+            if range.end == p.sentences.len() {
+                lines.extend(continuation(p, ranked, &taken));
+            }
+            let text = lines.join(" ");
             // A further passage earns its place with words of the question of its own, not only
             // with a neighbour's score.
             if !citations.is_empty() && !retrieve::search_terms(&text).iter().any(|w| q.contains(w)) {
@@ -106,6 +120,52 @@ fn quote_range(p: &Passage, q: &[String]) -> Option<std::ops::Range<usize>> {
         end += 1;
     }
     Some(start..end)
+}
+
+/// Words of the same turn quoted after a passage: a window may stop just before the sentence
+/// that makes its point.
+const CONTEXT_WORDS: usize = 40;
+
+/// Another speaker's words between two parts of one answer that do not end it ("Yeah, I don't
+/// think so"): at most this many.
+const BACKCHANNEL_WORDS: usize = 12;
+
+/// The sentences that follow a passage in the same speaker turn (or after another speaker's
+/// brief interjection), up to [`CONTEXT_WORDS`] words, not already quoted, not the insight.
+fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops::Range<usize>)]) -> Vec<&'p str> {
+    let same_episode = || ranked.iter().map(|s| s.passage).filter(|q| q.episode_id == p.episode_id);
+    let end = p.first + p.sentences.len();
+    // A later window of the same turn (a new turn carries the question it replies to).
+    let same_turn = same_episode()
+        .find(|q| q.prompt.is_empty() && q.first > p.first && q.first <= end && q.first + q.sentences.len() > end);
+    let (next, from) = match same_turn {
+        Some(q) => (q, end - q.first),
+        None => {
+            let Some(between) = same_episode().find(|q| q.first == end) else { return Vec::new() };
+            let said: usize = between.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+            // A question, however short, changes the subject.
+            let asks = between.sentences.iter().any(|l| l.2.contains('?'));
+            let after = between.first + between.sentences.len();
+            let resumed = same_episode().find(|q| q.first == after && q.speaker() == p.speaker());
+            match resumed {
+                Some(q) if said <= BACKCHANNEL_WORDS && !asks && between.speaker() != p.speaker() => (q, 0),
+                _ => return Vec::new(),
+            }
+        }
+    };
+    let mut out = Vec::new();
+    let mut words = 0;
+    for i in from..next.sentences.len() {
+        let global = next.first + i;
+        let seen = taken.iter().any(|(e, r)| *e == p.episode_id && r.contains(&global));
+        if words >= CONTEXT_WORDS || seen || next.known.get(i).copied().unwrap_or(false) {
+            break;
+        }
+        let text = next.sentences[i].2.as_str();
+        words += text.split_whitespace().count();
+        out.push(text);
+    }
+    out
 }
 
 fn link(p: &Passage, start: f64) -> Option<String> {

@@ -4,9 +4,12 @@
 //! replies to another speaker carries the end of that speaker's turn as its prompt, because
 //! the words of a question are usually in the question, not in its answer. Ranking is BM25
 //! with document frequencies from the passages searched, plus a share of the best score of the
-//! passages just before (the answer tends to follow where the topic was named), and a few
-//! general cues: a passage that asks is not an answer, a "how many" question wants a number, a
-//! "why" question a reason, a question naming a speaker wants that speaker.
+//! passages just before (the answer tends to follow where the topic was named), raised by how
+//! much of the question's topic one place in the passage holds ([`Scored::local`], also what
+//! decides whether the question is covered), and a few general cues: a passage that asks is not
+//! an answer, a "how many" question wants a number said about what it counts, "how much money"
+//! an amount of money, "when" a time, a "why" question a reason, a question naming a speaker
+//! wants that speaker.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,9 +30,15 @@ const LEAD_PASSAGES: usize = 4;
 /// Score kept by a passage that mostly asks.
 const ASKS_FACTOR: f64 = 0.3;
 /// A word in more than this share of an episode's passages is its subject, not a detail.
-const SPECIFIC_SHARE: f64 = 0.15;
-/// Below this IDF across episodes a word is common talk ("last", "long", "full").
-const GENERIC_IDF: f64 = 0.7;
+const SPECIFIC_SHARE: f64 = 0.05;
+/// Weight kept by a word of the episode's subject in [`Scored::local`].
+const SUBJECT_FACTOR: f64 = 0.3;
+/// Weight of the words of a question's lead-in.
+const LEAD_IN_WEIGHT: f64 = 0.5;
+/// How much a passage's best local coverage raises its score.
+const LOCAL_WEIGHT: f64 = 1.0;
+/// The first sentences of a reply, which are read with the question they reply to.
+const PROMPT_SENTENCES: usize = 3;
 /// Boost for a passage with the kind of content the question wants (a number, a reason, the
 /// speaker it names).
 const CUE_BOOST: f64 = 1.5;
@@ -69,6 +78,8 @@ struct Analysed {
     has_number: bool,
     gives_reason: bool,
     describes: bool,
+    /// The kinds of amount the sentence states ([`Amount`] flags).
+    amounts: u8,
 }
 
 impl Analysed {
@@ -78,6 +89,7 @@ impl Analysed {
             has_number: has_number(text),
             gives_reason: gives_reason(text),
             describes: describes(text),
+            amounts: amounts(text),
         }
     }
 }
@@ -166,6 +178,13 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
             while end < turn.end && (end == anchor || n + words(end) <= max_words) {
                 n += words(end);
                 end += 1;
+            }
+            // A short rest of the turn joins the window: the end of a turn is often where its
+            // point is made, and a window of its own would hold it without what leads to it.
+            let rest: usize = (end..turn.end).map(words).sum();
+            if rest > 0 && rest <= max_words / 2 {
+                n += rest;
+                end = turn.end;
             }
             let lines: Vec<_> = (anchor..end).map(line).collect();
             let own: Vec<_> = (anchor..end).map(|i| analysed[i].clone()).collect();
@@ -319,6 +338,95 @@ fn has_number(text: &str) -> bool {
         })
 }
 
+/// Kinds of amount a sentence can state, as bit flags: what a "how many", "how long" or "how
+/// much money" question needs to find next to its words.
+pub struct Amount;
+
+impl Amount {
+    /// A count: digits, a number word, "dozens".
+    pub const COUNT: u8 = 1;
+    /// Money: a currency sign or word.
+    pub const MONEY: u8 = 2;
+    /// A time or duration: a unit ("days", "hours"), a year, a month, "ago".
+    pub const TIME: u8 = 4;
+    /// A share: "%", "percent", "half".
+    pub const SHARE: u8 = 8;
+    /// A rank or version: "second", "number two", "1.11".
+    pub const RANK: u8 = 16;
+}
+
+const TIME_UNITS: &[&str] = &[
+    "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months",
+    "year", "years", "decade", "decades",
+];
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const MONEY_WORDS: &[&str] = &["dollar", "dollars", "bucks", "euro", "euros", "cents", "grand", "usd", "eur"];
+const ORDINALS: &[&str] = &["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+
+/// The kinds of amount `text` states. A duration needs its number ("three days", "a year from
+/// now", "within hours"): "years after" alone times nothing.
+fn amounts(text: &str) -> u8 {
+    // "[unintelligible 00:25:31.24]", "[laughter]": transcription marks, not what was said.
+    let said: String = text.split('[').map(|part| part.split_once(']').map_or(part, |(_, after)| after)).collect();
+    let words: Vec<String> = raw_words(&said).iter().map(|w| w.to_lowercase()).collect();
+    let mut out = 0;
+    if said.contains(['$', '€', '£']) {
+        out |= Amount::MONEY | Amount::COUNT;
+    }
+    if said.contains('%') {
+        out |= Amount::SHARE | Amount::COUNT;
+    }
+    let is_count = |w: &str| {
+        w.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.iter().any(|(n, _)| *n == w) || AMOUNT_WORDS.contains(&w)
+    };
+    for (i, w) in words.iter().enumerate() {
+        let digits = w.chars().any(|c| c.is_ascii_digit());
+        let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str()).unwrap_or("");
+        if is_count(w) {
+            out |= Amount::COUNT;
+        }
+        if digits && (w.contains('.') || w.starts_with('v'))
+            || ORDINALS.contains(&w.as_str())
+            || digits && ["st", "nd", "rd", "th"].iter().any(|s| w.ends_with(s))
+            || is_count(w) && ["number", "version", "release", "generation", "gen"].contains(&before(1))
+        {
+            out |= Amount::RANK;
+        }
+        let year =
+            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        let counted = |k: usize| {
+            let b = before(k);
+            is_count(b) || ["a", "an", "few", "several", "within", "next", "couple"].contains(&b)
+        };
+        if year
+            || MONTHS.contains(&w.as_str())
+            || w == "ago"
+            || TIME_UNITS.contains(&w.as_str()) && (counted(1) || counted(2))
+        {
+            out |= Amount::TIME;
+        }
+        if MONEY_WORDS.contains(&w.as_str()) {
+            out |= Amount::MONEY;
+        }
+        if ["percent", "percentage", "half", "majority"].contains(&w.as_str()) {
+            out |= Amount::SHARE;
+        }
+    }
+    out
+}
+
 fn gives_reason(text: &str) -> bool {
     let t = format!(" {} ", normalise(text));
     [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "]
@@ -369,6 +477,10 @@ pub struct Query {
     /// Speakers the question names ("what does Amal want ..."): their passages come first.
     pub speakers: Vec<String>,
     pub wants: Wants,
+    /// The kinds of amount ([`Amount`] flags) an answer must state; 0 when it asks for none.
+    pub needs: u8,
+    /// Roots of what a "how many" question counts: the number must be said about it.
+    pub counted: Vec<String>,
     /// When the question has no words of its own ("what did he mean by that?"): the time of the
     /// insight it is about, whose words then stand in.
     pub near: Option<f64>,
@@ -402,24 +514,36 @@ impl Query {
         }
         let mut terms: Vec<QueryTerm> = Vec::new();
         let mut names: Vec<(String, Vec<String>)> = Vec::new();
+        let lead_in = lead_in_words(question);
         for (i, w) in words.iter().enumerate() {
-            let roots = search_terms(w);
             let lower = w.to_lowercase();
-            let proper = (i > 0 && w.chars().next().is_some_and(char::is_uppercase))
-                || w.chars().any(|c| c.is_ascii_digit())
-                || w.chars().filter(|c| c.is_uppercase()).count() > 1;
+            let roots = if QUESTION_FILLERS.contains(&lower.as_str()) { Vec::new() } else { search_terms(w) };
+            // Two capitals ("UI", "CI", "AI") abbreviate common words, which an episode may
+            // spell out; they are no names to insist on.
+            let proper = ((i > 0 && w.chars().next().is_some_and(char::is_uppercase))
+                || w.chars().filter(|c| c.is_uppercase()).count() > 1)
+                && w.chars().count() > 2
+                || w.chars().any(|c| c.is_ascii_digit());
             let speaker = roots.iter().any(|r| name_roots.contains(r));
             if proper && w != "I" && !terms::is_stop_word(&lower) && !roots.is_empty() && !speaker {
                 names.push((w.clone(), roots.clone()));
             }
-            let parts = search_terms(&w.replace(['-', '/', '.'], " "));
+            // Each part of "top-of-the-line" is looked up in the corpus by its own stem: the
+            // whole, rarely written so, would weigh like a word never heard.
+            let lower = lower.replace('’', "'");
+            let parts: Vec<(String, String)> = lower
+                .split(['-', '/', '.'])
+                .flat_map(|part| search_terms(part).into_iter().map(move |r| (r, terms::stem(part))))
+                .collect();
             for r in roots {
                 if name_roots.contains(&r) || terms.iter().any(|t| t.root == r) {
                     continue;
                 }
-                let joined = !parts.contains(&r);
-                let stem = if joined { r.clone() } else { terms::stem(&lower.replace('’', "'")) };
-                terms.push(QueryTerm { stem, weight: if joined { 0.5 } else { 1.0 }, counts: !joined, root: r });
+                let part = parts.iter().find(|(root, _)| *root == r);
+                let joined = part.is_none();
+                let stem = part.map(|(_, stem)| stem.clone()).unwrap_or_else(|| r.clone());
+                let weight = if joined { 0.5 } else { 1.0 } * if i < lead_in { LEAD_IN_WEIGHT } else { 1.0 };
+                terms.push(QueryTerm { stem, weight, counts: !joined, root: r });
             }
         }
         let mut near = None;
@@ -438,7 +562,8 @@ impl Query {
                 }
             }
         }
-        Query { terms, names, speakers: named, wants: wants(question), near }
+        let (needs, counted) = amount_asked(question);
+        Query { terms, names, speakers: named, wants: wants(question), needs, counted, near }
     }
 
     /// The stems to look up in the stored corpus.
@@ -447,50 +572,150 @@ impl Query {
     }
 }
 
-fn wants(question: &str) -> Wants {
-    let q = normalise(question);
-    let mut forms = vec![q.clone()];
-    // "According to Dave, how many ..." / "Without Kubernetes, how ...": the question proper
-    // follows the comma.
+/// Words a question is phrased with that say nothing of its topic: answers rarely repeat them.
+const QUESTION_FILLERS: &[&str] = &[
+    "actually",
+    "usually",
+    "really",
+    "ever",
+    "still",
+    "among",
+    "typical",
+    "typically",
+    "realistically",
+    "exactly",
+    "basically",
+    "generally",
+    "main",
+    "mostly",
+    "instead",
+    "nowadays",
+    "currently",
+    "days",
+    "anymore",
+];
+
+/// How many words open the question with a short lead-in ("Without Kubernetes, how ...",
+/// "If Go isn't used for web apps in Octant, what ..."): they set the scene, the answer is
+/// about what follows.
+fn lead_in_words(question: &str) -> usize {
+    let Some((head, rest)) = question.split_once(',') else { return 0 };
+    let asks = normalise(rest).split_whitespace().next().is_some_and(|w| {
+        ["what", "how", "which", "who", "where", "when", "why", "does", "do", "did", "is", "are", "can", "should"]
+            .contains(&w)
+    });
+    let n = raw_words(head).len();
+    if asks && n <= 12 { n } else { 0 }
+}
+
+/// The question as asked, and the question proper after a short lead-in ("According to Dave,
+/// how many ...", "Without Kubernetes, how ..."), normalised, without a leading "so" or "and".
+fn question_forms(question: &str) -> Vec<String> {
+    let mut forms = vec![normalise(question)];
     if let Some((head, rest)) = question.split_once(',') {
         if head.split_whitespace().count() <= 8 {
             forms.push(normalise(rest));
         }
     }
-    for f in &forms {
-        let f = ["so ", "and ", "but ", "ok ", "okay ", "then "].iter().find_map(|p| f.strip_prefix(p)).unwrap_or(f);
-        const AMOUNT: &[&str] = &[
-            "how many ",
-            "how much ",
+    forms
+        .into_iter()
+        .map(|f| {
+            ["so ", "and ", "but ", "ok ", "okay ", "then "]
+                .iter()
+                .find_map(|p| f.strip_prefix(p))
+                .map(str::to_string)
+                .unwrap_or(f)
+        })
+        .collect()
+}
+
+/// Words that make a question ask for money.
+const MONEY_ASKED: &[&str] = &[
+    "money",
+    "cost",
+    "costs",
+    "charge",
+    "charges",
+    "price",
+    "priced",
+    "pay",
+    "pays",
+    "paid",
+    "spend",
+    "spent",
+    "raise",
+    "raised",
+    "revenue",
+    "fee",
+    "fees",
+    "salary",
+    "valuation",
+    "funding",
+    "budget",
+    "arr",
+    "mrr",
+];
+
+/// What kinds of amount ([`Amount`] flags) the question asks for, 0 for none, and the roots of
+/// what it counts ("how many *servers*"), which the sentence stating the number must be about.
+fn amount_asked(question: &str) -> (u8, Vec<String>) {
+    let money = normalise(question).split_whitespace().any(|w| MONEY_ASKED.contains(&w));
+    for f in question_forms(question) {
+        let starts = |ps: &[&str]| ps.iter().any(|p| f.starts_with(p));
+        if let Some(rest) = f.strip_prefix("how many ") {
+            // The head of "weekly npm downloads", "tokens per second": what is counted.
+            let head = rest.split_whitespace().take_while(|w| !terms::is_stop_word(w) && *w != "per").last();
+            return (Amount::COUNT, head.map(search_terms).unwrap_or_default());
+        }
+        if starts(&["how much ", "by how much "]) {
+            return (if money { Amount::MONEY } else { Amount::COUNT | Amount::MONEY | Amount::SHARE }, Vec::new());
+        }
+        if starts(&[
             "how long ",
-            "how big ",
-            "how often ",
             "how quickly ",
             "how fast ",
-            "how large ",
-            "how old ",
-            "how far ",
             "how soon ",
-            "what share ",
-            "what percentage ",
-            "what percent ",
-            "what portion ",
-            "what fraction ",
-            "what proportion ",
-            "what number ",
-            "what version ",
-            "which version ",
-            "which release ",
-            "what release ",
-            "by what ",
-            "by how much ",
+            "how often ",
             "when ",
             "what year ",
             "which year ",
-        ];
-        if AMOUNT.iter().any(|p| f.starts_with(p)) {
-            return Wants::Amount;
+        ]) {
+            return (Amount::TIME, Vec::new());
         }
+        if starts(&["how big ", "how large ", "how old ", "how far "]) {
+            return (Amount::COUNT | Amount::RANK | Amount::SHARE | Amount::TIME, Vec::new());
+        }
+        // "Where did Docker rank ...": a place in an order.
+        if f.split_whitespace().any(|w| ["rank", "ranked", "ranking"].contains(&w)) {
+            return (Amount::RANK, Vec::new());
+        }
+        if starts(&["by what "]) {
+            return (Amount::COUNT | Amount::SHARE | Amount::MONEY, Vec::new());
+        }
+        if starts(&["what ", "which "]) {
+            // "What share of ...", "Which Postgres version ...", "What was their revenue ...":
+            // the thing asked for is among the first words.
+            let head: Vec<&str> = f.split_whitespace().skip(1).take(8).collect();
+            let has = |ws: &[&str]| head.iter().any(|w| ws.contains(w));
+            if has(&["share", "percentage", "percent", "portion", "fraction", "proportion", "rate"]) {
+                return (Amount::SHARE, Vec::new());
+            }
+            if has(&["version", "release", "generation", "number"]) {
+                return (Amount::RANK, Vec::new());
+            }
+            if has(&["revenue", "price", "cost", "salary", "valuation", "budget", "arr", "mrr"]) {
+                return (Amount::MONEY, Vec::new());
+            }
+        }
+    }
+    (0, Vec::new())
+}
+
+fn wants(question: &str) -> Wants {
+    if amount_asked(question).0 != 0 {
+        return Wants::Amount;
+    }
+    for f in &question_forms(question) {
         if f.starts_with("why ") || f.starts_with("how come ") || f.starts_with("what s the reason ") {
             return Wants::Reason;
         }
@@ -512,6 +737,12 @@ pub struct Scored<'a> {
     /// Share (0-1) of the question's weight (rare words weigh more) found in the passage, the
     /// question it replies to and the passages just before it.
     pub coverage: f64,
+    /// Share (0-1) of what the question is about (its specific words, the episode's subject
+    /// counting little) found together in the best few consecutive sentences of the passage
+    /// (with the question it replies to, for its first sentences); for a question asking for
+    /// an amount, only around a sentence that states one. Whether a question is covered is
+    /// decided on this: an answer is said in one place, not spread over minutes of talk.
+    pub local: f64,
 }
 
 /// Ranks passages for a question, best first. `corpus` holds episode-level statistics for
@@ -568,6 +799,16 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         t.weight * w.max(0.01)
     };
     let mass: f64 = query.terms.iter().filter(|t| t.counts).map(weight).sum();
+    // The episode's subject is said everywhere: finding it next to a sentence says little.
+    let topic: Vec<(&str, f64)> = query
+        .terms
+        .iter()
+        .filter(|t| t.counts)
+        .map(|t| {
+            let share = df.get(t.root.as_str()).copied().unwrap_or(0.0) / n;
+            (t.root.as_str(), weight(t) * if share > SPECIFIC_SHARE { SUBJECT_FACTOR } else { 1.0 })
+        })
+        .collect();
     let same = |i: usize, j: usize| passages[i].episode_id == passages[j].episode_id;
     let mut out: Vec<Scored> = passages
         .iter()
@@ -579,8 +820,10 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             if p.asks {
                 score *= ASKS_FACTOR;
             }
+            let local = local_coverage(p, query, &topic);
+            score *= 1.0 + LOCAL_WEIGHT * local;
             let cue = match query.wants {
-                Wants::Amount => p.has_number,
+                Wants::Amount => p.analysed.iter().zip(&p.known).any(|(a, k)| !k && a.amounts & query.needs != 0),
                 Wants::Reason => p.gives_reason,
                 Wants::Description => p.describes,
                 Wants::Other => false,
@@ -600,35 +843,54 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             }
             let matched: f64 =
                 query.terms.iter().filter(|t| t.counts && around.contains(t.root.as_str())).map(weight).sum();
-            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 } }
+            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 }, local }
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
     out
 }
 
-/// Whether a passage states an amount of what the question asks about: one sentence with a
-/// number and one of the question's words (other than a number it already gives). "How many
-/// servers ..." is not answered by a passage about servers that counts nothing.
-/// Only words specific to part of the episode count: the show's subject, said everywhere, is
-/// no sign of where a number about it is.
-pub fn states_amount(p: &Passage, query: &Query, pool: &[Passage], corpus: &Corpus) -> bool {
-    let specific: Vec<&str> = query
-        .terms
-        .iter()
-        .filter(|q| q.counts && !q.root.chars().all(|c| c.is_ascii_digit()))
-        .filter(|q| corpus.docs == 0 || corpus.idf(&q.stem) >= GENERIC_IDF)
-        .filter(|q| {
-            let df = pool.iter().filter(|p| p.terms.contains(&q.root)).count();
-            (df as f64) <= (pool.len() as f64 * SPECIFIC_SHARE).max(1.0)
-        })
-        .map(|q| q.root.as_str())
-        .collect();
-    p.sentences
-        .iter()
-        .zip(&p.known)
-        .filter(|(_, k)| !**k)
-        .any(|((_, _, text), _)| has_number(text) && search_terms(text).iter().any(|t| specific.contains(&t.as_str())))
+/// The best share of the question's topic weight found around one sentence of the passage:
+/// the sentence and its neighbours, and the question replied to for a turn's first sentences.
+/// For a question asking for an amount the sentence must state one of the kind asked, and a
+/// "how many" question's counted words must be among those around it.
+fn local_coverage(p: &Passage, query: &Query, topic: &[(&str, f64)]) -> f64 {
+    let mass: f64 = topic.iter().map(|t| t.1).sum();
+    if mass <= 0.0 {
+        return 1.0;
+    }
+    let open = |i: usize| !p.known.get(i).copied().unwrap_or(false);
+    let mut best: f64 = 0.0;
+    for (i, a) in p.analysed.iter().enumerate() {
+        if !open(i) || query.needs != 0 && a.amounts & query.needs == 0 {
+            continue;
+        }
+        let mut around: HashSet<&str> = HashSet::new();
+        for j in i.saturating_sub(1)..(i + 2).min(p.analysed.len()) {
+            if open(j) {
+                around.extend(p.analysed[j].terms.iter().map(String::as_str));
+            }
+        }
+        if i < PROMPT_SENTENCES {
+            around.extend(p.prompt_terms.iter().map(String::as_str));
+        }
+        // A number said about something else ("three companies" for "how many servers") does
+        // not answer, even though the counted thing may go by another name ("machines").
+        if !query.counted.is_empty() && !query.counted.iter().any(|c| around.contains(c.as_str())) {
+            continue;
+        }
+        // The question replied to names the topic; the reply must say something about it too
+        // ("It's on my list to read" answers nothing).
+        let own = (i.saturating_sub(1)..(i + 2).min(p.analysed.len()))
+            .filter(|&j| open(j))
+            .any(|j| topic.iter().any(|(r, _)| p.analysed[j].terms.iter().any(|t| t == r)));
+        if !own {
+            continue;
+        }
+        let found: f64 = topic.iter().filter(|(r, _)| around.contains(r)).map(|t| t.1).sum();
+        best = best.max(found / mass);
+    }
+    best
 }
 
 /// The question's names that occur in none of the passages: it asks about something the
@@ -668,6 +930,27 @@ mod tests {
         assert_eq!(wants("Which tool do they use?"), Wants::Other);
         assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
         assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
+    }
+
+    #[test]
+    fn amounts_said_and_asked() {
+        assert_eq!(amounts("It starts at $2,000.") & Amount::MONEY, Amount::MONEY);
+        assert_eq!(amounts("We raised 1.3 million dollars") & Amount::MONEY, Amount::MONEY);
+        assert_eq!(amounts("two or three days later it was back") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("like in a year from now") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("we put it into market in 2013") & Amount::TIME, Amount::TIME);
+        assert_eq!(amounts("it was years after I started") & Amount::TIME, 0);
+        assert_eq!(amounts("Number two answer, Docker") & Amount::RANK, Amount::RANK);
+        assert_eq!(amounts("[unintelligible 00:25:31.24] it made sense"), 0);
+        assert_eq!(
+            amount_asked("How many weekly npm downloads does it get?"),
+            (Amount::COUNT, vec!["download".into()])
+        );
+        assert_eq!(amount_asked("How much money did they raise?").0, Amount::MONEY);
+        assert_eq!(amount_asked("What was their annual revenue last year?").0, Amount::MONEY);
+        assert_eq!(amount_asked("Which Postgres version do they run?").0, Amount::RANK);
+        assert_eq!(amount_asked("What share of customers came from Gmail?").0, Amount::SHARE);
+        assert_eq!(amount_asked("Why is it harder?").0, 0);
     }
 
     #[test]
