@@ -49,17 +49,19 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Escaped text cut to `max` characters without leaving half an entity (`&am…`) at the cut.
+/// Escaped text cut to `max` characters without leaving half an entity (`&am…`) or a quote
+/// line's marker without its space (`\n>…`, a stray ">") at the cut.
 fn cut_escaped(escaped: &str, max: usize) -> String {
     let out = cut(escaped, max);
     if out == escaped {
         return out;
     }
-    let body = out.strip_suffix('…').unwrap_or(&out);
-    match body.rfind('&') {
-        Some(i) if !body[i..].contains(';') => format!("{}…", &body[..i]),
-        _ => out,
+    let mut body = out.strip_suffix('…').unwrap_or(&out);
+    if let Some(i) = body.rfind('&').filter(|&i| !body[i..].contains(';')) {
+        body = &body[..i];
     }
+    let body = body.strip_suffix("\n>").unwrap_or(body);
+    format!("{body}…")
 }
 
 /// A section of mrkdwn that is escaped already.
@@ -357,6 +359,17 @@ pub async fn from_env(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cut_never_leaves_a_quote_marker_without_its_space() {
+        // The cut falls between a quote line's ">" and its space.
+        let quoted = format!("> {}\n> next line", "a".repeat(8));
+        let max = "> aaaaaaaa\n>".chars().count() + 1;
+        let out = cut_escaped(&quoted, max);
+        assert_eq!(out, "> aaaaaaaa…");
+        assert!(!out[2..].contains('>'), "{out:?}");
+    }
+
     use super::*;
 
     #[test]
