@@ -376,6 +376,7 @@ const BACK_REFERENCES: &[&str] = &[
     "that situation",
     "those situations",
     "the two",
+    "somewhere in there",
 ];
 const TIMELINE_CUES: &[&str] =
     &["back in", "back then", "circa", "by the time", "at the time", "was founded", "was invented", "was released"];
