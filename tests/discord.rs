@@ -39,7 +39,6 @@ fn morning() -> DateTime<Utc> {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
     store: Store,
     fake: FakeDiscord,
     interactions: Arc<Interactions>,
@@ -47,6 +46,9 @@ struct Setup {
     /// The endpoint, served on 127.0.0.1.
     endpoint: String,
     _stop: tokio::sync::watch::Sender<bool>,
+    /// Last, so the store is closed before its directory is deleted: sled flushing into a
+    /// deleted directory waits forever.
+    _dir: tempfile::TempDir,
 }
 
 async fn setup() -> Setup {

@@ -58,10 +58,12 @@ fn transcript() -> Transcript {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
     store: Store,
     fake: FakeOpenAi,
     llm: Arc<LlmClient>,
+    /// Last, so the store is closed before its directory is deleted: sled flushing into a
+    /// deleted directory waits forever.
+    _dir: tempfile::TempDir,
 }
 
 async fn setup(tune: impl FnOnce(&mut LlmConfig)) -> Setup {

@@ -38,12 +38,14 @@ fn day() -> DateTime<Utc> {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
     store: Store,
     core: Core,
     deliverer: Arc<Deliverer>,
     directory: FakeServer,
     screen: Screen,
+    /// Last, so the store is closed before its directory is deleted: sled flushing into a
+    /// deleted directory waits forever.
+    _dir: tempfile::TempDir,
 }
 
 async fn setup() -> Setup {

@@ -35,12 +35,14 @@ fn morning() -> DateTime<Utc> {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
     store: Store,
     fake: FakeSlack,
     deliverer: Arc<Deliverer>,
     base: String,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Last, so the store is closed before its directory is deleted: sled flushing into a
+    /// deleted directory waits forever.
+    _dir: tempfile::TempDir,
 }
 
 async fn setup(admins_only: bool) -> Setup {

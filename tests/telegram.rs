@@ -73,7 +73,6 @@ fn morning() -> DateTime<Utc> {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
     store: Store,
     fake: FakeTelegram,
     adapter: Arc<TelegramAdapter>,
@@ -82,6 +81,9 @@ struct Setup {
     metrics: Arc<Metrics>,
     clock: Arc<std::sync::Mutex<DateTime<Utc>>>,
     _stop: tokio::sync::watch::Sender<bool>,
+    /// Last, so the store is closed before its directory is deleted: sled flushing into a
+    /// deleted directory waits forever.
+    _dir: tempfile::TempDir,
 }
 
 impl Setup {
