@@ -63,19 +63,25 @@ pub fn vectors<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Vector> {
 
 /// Cosine similarity of two unit vectors.
 pub fn cosine(a: &Vector, b: &Vector) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    overlap(a, b).0
+}
+
+/// One walk over two sorted sparse vectors: their dot product and how many terms they share.
+fn overlap(a: &Vector, b: &Vector) -> (f32, usize) {
+    let (mut i, mut j, mut sum, mut shared) = (0, 0, 0.0, 0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
                 sum += a[i].1 * b[j].1;
+                shared += 1;
                 i += 1;
                 j += 1;
             }
         }
     }
-    sum
+    (sum, shared)
 }
 
 /// Groups near-duplicates. `group[i]` says which source (episode) item i comes from: items of
@@ -96,26 +102,10 @@ pub fn cluster(vectors: &[Vector], group: &[&str], threshold: f32) -> Vec<Vec<us
         |i| bands[i].clone(),
         |a, b| {
             let (va, vb) = (&vectors[a], &vectors[b]);
-            cosine(va, vb) >= threshold && shared_terms(va, vb) >= 2.min(va.len()).min(vb.len())
+            let (cos, shared) = overlap(va, vb);
+            cos >= threshold && shared >= 2.min(va.len()).min(vb.len())
         },
     )
-}
-
-/// How many terms two vectors share.
-fn shared_terms(a: &Vector, b: &Vector) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
 }
 
 /// The LSH band keys of a term set: each band hashes [`MINHASH_ROWS`] min-hashes (fixed

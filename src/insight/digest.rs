@@ -312,10 +312,7 @@ impl Ranked {
             .iter()
             .enumerate()
             .filter_map(|(ci, members)| {
-                // Candidates are in content order, so ties on score go to the earlier index.
-                let &rep = members
-                    .iter()
-                    .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))?;
+                let rep = best_member(candidates, members)?;
                 let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
                 let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
                 let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
@@ -330,6 +327,17 @@ impl Ranked {
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         Ranked { clusters, order }
     }
+}
+
+/// Candidates are in content order, so ties on score go to the earlier index: the order
+/// `best_member` takes the maximum of.
+fn by_score_then_index(candidates: &[Insight], a: usize, b: usize) -> std::cmp::Ordering {
+    candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a))
+}
+
+/// The member that speaks for a group: the best-scored, the earliest on a tie.
+fn best_member(candidates: &[Insight], members: &[usize]) -> Option<usize> {
+    members.iter().copied().max_by(|&a, &b| by_score_then_index(candidates, a, b))
 }
 
 /// Clusters and ranks candidates; returns the top `config.size` entries. `taste` is the net
@@ -385,10 +393,7 @@ pub fn rank_edited(
                 }
             }
             members.sort_unstable();
-            let best = *members
-                .iter()
-                .max_by(|&&a, &&b| candidates[a].score.total_cmp(&candidates[b].score).then(b.cmp(&a)))
-                .unwrap_or(&members[0]);
+            let Some(best) = best_member(candidates, &members) else { continue };
             let score = clusters.iter().filter_map(|c| score_of.get(c)).copied().fold(0.0, f64::max);
             offers.push((score, best, members));
         }
@@ -407,7 +412,7 @@ pub fn rank_edited(
         // The best member from an episode that still has room speaks for the cluster, so a point
         // several podcasts made is not lost because one of them already has a slot.
         let mut by_score: Vec<usize> = members.clone();
-        by_score.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score).then(a.cmp(&b)));
+        by_score.sort_by(|&a, &b| by_score_then_index(candidates, b, a));
         let Some(rep) = by_score.into_iter().find(|&m| {
             per_episode.get(candidates[m].episode_id.as_str()).copied().unwrap_or(0) < config.max_per_episode
         }) else {
