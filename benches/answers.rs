@@ -160,8 +160,11 @@ fn main() {
                     // An answer inside the insight asked about is masked: the reader has it.
                     let known = if norm(&entry.quote).contains(&span) { " (the insight itself)" } else { "" };
                     misses.push(format!(
-                        "MISS   {} [{}]{known}\n       wanted: {}\n       got:    {got}",
-                        q.question, q.episode, span
+                        "MISS   {} [{}]{known}\n       wanted: {}\n       about:  {}\n       got:    {got}",
+                        q.question,
+                        q.episode,
+                        span,
+                        entry.quote.chars().take(140).collect::<String>()
                     ));
                 }
             }

@@ -10,6 +10,7 @@
 //! write the answer from the same passages; [`QuoteAnswerer`] quotes them.
 
 mod offline;
+mod related;
 pub mod retrieve;
 
 use chrono::{DateTime, NaiveDate, Utc};

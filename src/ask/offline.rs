@@ -103,23 +103,29 @@ impl QuoteAnswerer {
     }
 }
 
-/// The sentences of a passage to quote: from just before the sentence with most of the
-/// question's words to the end of the passage, at most [`QUOTE_WORDS`] words, never the
-/// sentences the reader already has.
+/// The sentences of a passage to quote: of the runs of sentences the reader does not have yet
+/// (the insight asked about can sit in the middle of a passage), the one holding most of the
+/// question's words, the earlier on a tie.
 fn quote_range(p: &Passage, q: &[String]) -> Option<std::ops::Range<usize>> {
     let hits = |t: &str| retrieve::search_terms(t).iter().filter(|w| q.contains(w)).count();
-    let open: Vec<usize> = (0..p.sentences.len()).filter(|&i| !p.known.get(i).copied().unwrap_or(false)).collect();
-    let best = open.iter().copied().max_by_key(|&i| (hits(&p.sentences[i].2), std::cmp::Reverse(i)))?;
-    // The run of sentences around the best one that the reader does not have yet.
-    let mut start = best;
-    while start > 0 && open.contains(&(start - 1)) {
-        start -= 1;
+    let open = |i: usize| !p.known.get(i).copied().unwrap_or(false);
+    let mut best: Option<(usize, std::ops::Range<usize>)> = None;
+    let mut i = 0;
+    while i < p.sentences.len() {
+        if !open(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < p.sentences.len() && open(i) {
+            i += 1;
+        }
+        let found: usize = (start..i).map(|k| hits(&p.sentences[k].2)).sum();
+        if best.as_ref().is_none_or(|(most, _)| found > *most) {
+            best = Some((found, start..i));
+        }
     }
-    let mut end = best + 1;
-    while end < p.sentences.len() && open.contains(&end) {
-        end += 1;
-    }
-    Some(start..end)
+    best.map(|(_, run)| run)
 }
 
 /// Words of the same turn quoted after a passage: a window may stop just before the sentence

@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::related;
 use crate::insight::sentences;
 use crate::insight::terms::{self, Corpus};
 use crate::model::{Episode, Transcript};
@@ -42,6 +43,9 @@ const PROMPT_SENTENCES: usize = 3;
 /// Boost for a passage with the kind of content the question wants (a number, a reason, the
 /// speaker it names).
 const CUE_BOOST: f64 = 1.5;
+/// How much a related word ("price" for "cost") counts of the question's word, times their
+/// closeness: other words for a thing are weaker evidence than the thing named.
+const RELATED_WEIGHT: f64 = 0.7;
 
 /// A stretch of one speaker turn.
 #[derive(Debug, Clone)]
@@ -465,6 +469,19 @@ pub struct QueryTerm {
     /// Counts towards coverage; a compound's joined form ("utf8" of "UTF-8") does not, its
     /// parts do.
     pub counts: bool,
+    /// Roots of other words for the same thing, each with the share of this word it counts as.
+    pub related: Vec<(String, f64)>,
+}
+
+impl QueryTerm {
+    /// How much of this word `has` finds: all of it for the word itself, a share for a
+    /// related word, nothing otherwise.
+    fn found(&self, has: impl Fn(&str) -> bool) -> f64 {
+        if has(&self.root) {
+            return 1.0;
+        }
+        self.related.iter().filter(|(r, _)| has(r)).map(|(_, w)| *w).fold(0.0, f64::max)
+    }
 }
 
 /// A question analysed for search.
@@ -543,7 +560,7 @@ impl Query {
                 let joined = part.is_none();
                 let stem = part.map(|(_, stem)| stem.clone()).unwrap_or_else(|| r.clone());
                 let weight = if joined { 0.5 } else { 1.0 } * if i < lead_in { LEAD_IN_WEIGHT } else { 1.0 };
-                terms.push(QueryTerm { stem, weight, counts: !joined, root: r });
+                terms.push(QueryTerm { stem, weight, counts: !joined, root: r, related: Vec::new() });
             }
         }
         let mut near = None;
@@ -557,12 +574,26 @@ impl Query {
                             root: r,
                             weight: 1.0,
                             counts: true,
+                            related: Vec::new(),
                         });
                     }
                 }
             }
         }
-        let (needs, counted) = amount_asked(question);
+        // Other words for the question's common words; names have none.
+        let own: HashSet<String> = terms.iter().map(|t| t.root.clone()).collect();
+        let proper: HashSet<&String> = names.iter().flat_map(|(_, roots)| roots).collect();
+        for t in terms.iter_mut().filter(|t| t.counts && !proper.contains(&t.root)) {
+            t.related = related::related(&t.root)
+                .iter()
+                .filter(|(r, _)| !own.contains(r))
+                .map(|(r, sim)| (r.clone(), sim * RELATED_WEIGHT))
+                .collect();
+        }
+        let (needs, mut counted) = amount_asked(question);
+        for c in counted.clone() {
+            counted.extend(related::related(&c).iter().map(|(r, _)| r.clone()));
+        }
         Query { terms, names, speakers: named, wants: wants(question), needs, counted, near }
     }
 
@@ -755,6 +786,9 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
     let mut df: HashMap<&str, f64> = HashMap::new();
     for t in &query.terms {
         df.insert(t.root.as_str(), 0.0);
+        for (r, _) in &t.related {
+            df.insert(r.as_str(), 0.0);
+        }
     }
     for p in passages {
         let mut seen: HashSet<&str> = HashSet::new();
@@ -782,7 +816,8 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             .terms
             .iter()
             .map(|q| {
-                let f = tf.get(q.root.as_str()).copied().unwrap_or(0.0);
+                let f = tf.get(q.root.as_str()).copied().unwrap_or(0.0)
+                    + q.related.iter().map(|(r, w)| w * tf.get(r.as_str()).copied().unwrap_or(0.0)).sum::<f64>();
                 q.weight * idf(&q.root) * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * dl / avgdl))
             })
             .sum()
@@ -800,13 +835,13 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
     };
     let mass: f64 = query.terms.iter().filter(|t| t.counts).map(weight).sum();
     // The episode's subject is said everywhere: finding it next to a sentence says little.
-    let topic: Vec<(&str, f64)> = query
+    let topic: Vec<(&QueryTerm, f64)> = query
         .terms
         .iter()
         .filter(|t| t.counts)
         .map(|t| {
             let share = df.get(t.root.as_str()).copied().unwrap_or(0.0) / n;
-            (t.root.as_str(), weight(t) * if share > SPECIFIC_SHARE { SUBJECT_FACTOR } else { 1.0 })
+            (t, weight(t) * if share > SPECIFIC_SHARE { SUBJECT_FACTOR } else { 1.0 })
         })
         .collect();
     let same = |i: usize, j: usize| passages[i].episode_id == passages[j].episode_id;
@@ -842,7 +877,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
                 around.extend(passages[j].terms.iter().map(String::as_str));
             }
             let matched: f64 =
-                query.terms.iter().filter(|t| t.counts && around.contains(t.root.as_str())).map(weight).sum();
+                query.terms.iter().filter(|t| t.counts).map(|t| weight(t) * t.found(|r| around.contains(r))).sum();
             Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 }, local }
         })
         .collect();
@@ -854,7 +889,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
 /// the sentence and its neighbours, and the question replied to for a turn's first sentences.
 /// For a question asking for an amount the sentence must state one of the kind asked, and a
 /// "how many" question's counted words must be among those around it.
-fn local_coverage(p: &Passage, query: &Query, topic: &[(&str, f64)]) -> f64 {
+fn local_coverage(p: &Passage, query: &Query, topic: &[(&QueryTerm, f64)]) -> f64 {
     let mass: f64 = topic.iter().map(|t| t.1).sum();
     if mass <= 0.0 {
         return 1.0;
@@ -883,11 +918,11 @@ fn local_coverage(p: &Passage, query: &Query, topic: &[(&str, f64)]) -> f64 {
         // ("It's on my list to read" answers nothing).
         let own = (i.saturating_sub(1)..(i + 2).min(p.analysed.len()))
             .filter(|&j| open(j))
-            .any(|j| topic.iter().any(|(r, _)| p.analysed[j].terms.iter().any(|t| t == r)));
+            .any(|j| topic.iter().any(|(t, _)| t.found(|r| p.analysed[j].terms.iter().any(|w| w == r)) > 0.0));
         if !own {
             continue;
         }
-        let found: f64 = topic.iter().filter(|(r, _)| around.contains(r)).map(|t| t.1).sum();
+        let found: f64 = topic.iter().map(|(t, w)| w * t.found(|r| around.contains(r))).sum();
         best = best.max(found / mass);
     }
     best
