@@ -476,7 +476,7 @@ fn sweep(
                     s.score,
                     s.local,
                     s.passage.start(),
-                    text.chars().take(300).collect::<String>()
+                    text.chars().take(3000).collect::<String>()
                 );
             }
         }

@@ -398,7 +398,9 @@ fn amounts(text: &str) -> u8 {
     for (i, w) in words.iter().enumerate() {
         let digits = w.chars().any(|c| c.is_ascii_digit());
         let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str()).unwrap_or("");
-        if is_count(w) {
+        // "Two weeks" is how long, not how many.
+        let duration = words.get(i + 1).is_some_and(|n| TIME_UNITS.contains(&n.as_str()));
+        if is_count(w) && !duration {
             out |= Amount::COUNT;
         }
         if digits && (w.contains('.') || w.starts_with('v'))
