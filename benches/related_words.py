@@ -10,7 +10,7 @@ the question's word; this script makes the table it reads.
    days: they get no neighbours and are nobody's neighbour ("Germany" and "France" are close
    in any embedding, and never answer for each other).
 2. Each word is embedded alone with all-MiniLM-L6-v2 (normalised).
-3. For each word, up to 6 nearest neighbours with cosine >= 0.68 are kept.
+3. For each word, up to 6 nearest neighbours with cosine >= 0.65 are kept.
 
 Output lines: `word<TAB>neighbour:cosine neighbour:cosine ...`. Forms of one word ("cost",
 "costs") are joined by the search's own root at load time, so they may appear here.
@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 
 MIN_COUNT = 20
-THRESHOLD = 0.68
+THRESHOLD = 0.65
 NEIGHBOURS = 6
 HERE = Path(__file__).resolve().parent
 

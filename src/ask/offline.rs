@@ -65,7 +65,7 @@ impl QuoteAnswerer {
             let range = global.start - p.first..global.end - p.first;
             let mut lines: Vec<&str> = p.sentences[range.clone()].iter().map(|l| l.2.as_str()).collect();
             if range.end == p.sentences.len() {
-                lines.extend(continuation(p, ranked, &taken));
+                lines.extend(continuation(p, ranked, &taken, &q));
             }
             let text = lines.join(" ");
             // A further passage earns its place with words of the question of its own, not only
@@ -138,7 +138,12 @@ const BACKCHANNEL_WORDS: usize = 12;
 
 /// The sentences that follow a passage in the same speaker turn (or after another speaker's
 /// brief interjection), up to [`CONTEXT_WORDS`] words, not already quoted, not the insight.
-fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops::Range<usize>)]) -> Vec<&'p str> {
+fn continuation<'p>(
+    p: &Passage,
+    ranked: &[Scored<'p>],
+    taken: &[(&str, std::ops::Range<usize>)],
+    q: &[String],
+) -> Vec<&'p str> {
     let same_episode = || ranked.iter().map(|s| s.passage).filter(|q| q.episode_id == p.episode_id);
     let end = p.first + p.sentences.len();
     // A later window of the same turn (a new turn carries the question it replies to).
@@ -161,15 +166,21 @@ fn continuation<'p>(p: &Passage, ranked: &[Scored<'p>], taken: &[(&str, std::ops
     };
     let mut out = Vec::new();
     let mut words = 0;
+    let mut allowed = CONTEXT_WORDS;
     for i in from..next.sentences.len() {
         let global = next.first + i;
         let seen = taken.iter().any(|(e, r)| *e == p.episode_id && r.contains(&global));
-        if words >= CONTEXT_WORDS || seen || next.known.get(i).copied().unwrap_or(false) {
+        if words >= allowed || seen || next.known.get(i).copied().unwrap_or(false) {
             break;
         }
         let text = next.sentences[i].2.as_str();
         words += text.split_whitespace().count();
         out.push(text);
+        // A sentence that names what was asked ("a few critical aspects of motivation") is
+        // followed by what it says about it: one more sentence, within twice the limit.
+        if retrieve::search_terms(text).iter().any(|w| q.contains(w)) {
+            allowed = allowed.max(words + 1).min(2 * CONTEXT_WORDS);
+        }
     }
     out
 }
