@@ -262,3 +262,97 @@ async fn a_quote_does_not_go_on_past_a_question() {
     // The host's short "And what about ... invalidation?" starts another answer.
     assert!(!a.citations[0].text.contains("Distributed invalidation"), "{a:#?}");
 }
+
+#[tokio::test]
+async fn an_answer_in_other_words_for_the_same_thing_is_found() {
+    let ep = episode("worm-ep", "Security Stories", "Worms of the year 2000");
+    let tr = transcript(
+        "worm-ep",
+        vec![
+            seg(0.0, "Host", "Welcome back. Today Mat tells the story of the ILoveYou worm."),
+            seg(
+                20.0,
+                "Mat",
+                "It arrived as an email attachment called ILoveYou, and it mailed itself to every contact in the \
+                 address book. Within days it had spread to about ten million machines.",
+            ),
+            seg(60.0, "Host", "Wow."),
+            seg(65.0, "Mat", "Windows hid the file extension, so the script looked like a harmless letter."),
+            seg(90.0, "Host", "Thanks, Mat."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Windows hid the file extension, so the script looked like a harmless letter.", "Mat", 65.0);
+    // "Computers" is never said: a number of machines answers how many computers.
+    let a = ask(&store, &about, "How many computers did the ILoveYou worm infect?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("about ten million machines"), "{a:#?}");
+    // A number of something else still does not.
+    let a = ask(&store, &about, "How many viruses did the ILoveYou worm carry?").await;
+    assert!(!a.covered, "{a:#?}");
+}
+
+#[tokio::test]
+async fn the_quote_is_the_part_of_a_turn_that_answers_when_the_insight_sits_in_between() {
+    let ep = episode("edge-ep", "Web Talk", "Sites and apps");
+    let insight = "The line between websites and web apps is an artificial one.";
+    let tr = transcript(
+        "edge-ep",
+        vec![
+            seg(0.0, "Host", "Welcome. Today we argue about websites and web apps."),
+            seg(
+                20.0,
+                "Nick",
+                &format!(
+                    "People still picture a static site on a CDN as a folder of plain files. {insight} With edge \
+                     computing, CDNs became far more powerful. Now you can run logic like redirects right at the \
+                     edge."
+                ),
+            ),
+            seg(70.0, "Host", "Thanks, Nick."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, insight, "Nick", 20.0);
+    let a = ask(&store, &about, "What logic can a static site now run at the CDN edge?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("run logic like redirects"), "{a:#?}");
+    assert!(a.citations.iter().all(|c| !c.text.contains("artificial")), "the insight came back: {a:#?}");
+}
+
+#[tokio::test]
+async fn a_quote_that_ends_naming_what_was_asked_takes_the_next_sentence() {
+    let ep = episode("drive-ep", "Brain Matters", "Working from home");
+    let tr = transcript(
+        "drive-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Brain Matters. Today: why remote work changes how we feel about work."),
+            seg(
+                20.0,
+                "Mira",
+                "Most research says remote work raises productivity, but it cannot say why. Have you heard of \
+                 Daniel Pink? He wrote a book called Drive, which is all about motivation.",
+            ),
+            seg(60.0, "Host", "It's on my list, that would be a good one."),
+            seg(
+                70.0,
+                "Mira",
+                "Right. This is really at the heart of learning, and I would say of life too, because life \
+                 involves learning and adapting, and that is what all of us are doing right now, every single \
+                 day of the week. So he talks about motivation as resting on a few different critical aspects. \
+                 They are autonomy, purpose and mastery. Autonomy is our inherent drive to create.",
+            ),
+            seg(130.0, "Host", "Thanks, Mira."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Autonomy is our inherent drive to create.", "Mira", 70.0);
+    let a = ask(&store, &about, "Which factors does Daniel Pink's book Drive say motivation rests on?").await;
+    assert!(a.covered, "{a:#?}");
+    // Her answer goes on past the host's remark; the quote stops after the sentence that
+    // announces the aspects only when the next one names them.
+    let first = &a.citations[0];
+    assert!(first.text.contains("He wrote a book called Drive"), "{a:#?}");
+    assert!(first.text.contains("They are autonomy, purpose and mastery."), "{a:#?}");
+    assert!(!first.text.contains("inherent drive to create"), "the insight came back: {a:#?}");
+}

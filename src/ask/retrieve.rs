@@ -977,6 +977,9 @@ mod tests {
         assert_eq!(amounts("like in a year from now") & Amount::TIME, Amount::TIME);
         assert_eq!(amounts("we put it into market in 2013") & Amount::TIME, Amount::TIME);
         assert_eq!(amounts("it was years after I started") & Amount::TIME, 0);
+        // How long, not how many.
+        assert_eq!(amounts("our download numbers over the last two weeks were tanking") & Amount::COUNT, 0);
+        assert_eq!(amounts("it spread to ten million machines") & Amount::COUNT, Amount::COUNT);
         assert_eq!(amounts("Number two answer, Docker") & Amount::RANK, Amount::RANK);
         assert_eq!(amounts("[unintelligible 00:25:31.24] it made sense"), 0);
         assert_eq!(
