@@ -4,13 +4,13 @@
 //! replies to another speaker carries the end of that speaker's turn as its prompt, because
 //! the words of a question are usually in the question, not in its answer. Ranking is BM25
 //! with document frequencies from the passages searched (a word related to one of the
-//! question's, from the `related` module, counting for a share of it), plus a share of the best score of the
-//! passages just before (the answer tends to follow where the topic was named), raised by how
-//! much of the question's topic one place in the passage holds ([`Scored::local`], also what
-//! decides whether the question is covered), and a few general cues: a passage that asks is not
-//! an answer, a "how many" question wants a number said about what it counts, "how much money"
-//! an amount of money, "when" a time, a "why" question a reason, a question naming a speaker
-//! wants that speaker.
+//! question's, from the `related` module, counting for a share of it), plus a share of the best
+//! score of the passages just before (the answer tends to follow where the topic was named),
+//! raised by how much of the question's topic one place in the passage holds
+//! ([`Scored::local`], also what decides whether the question is covered), and a few general
+//! cues: a passage that asks is not an answer, a "how many" question wants a number said about
+//! what it counts, "how much money" an amount of money, "when" a time, a "why" question a
+//! reason, a question naming a speaker wants that speaker.
 
 use std::collections::{HashMap, HashSet};
 
