@@ -62,26 +62,9 @@ fn main() {
     };
     let mut episodes: Vec<(Episode, Transcript, &Labelled)> = Vec::new();
     for l in &set {
-        let path = fixtures.join(&l.episode);
-        let Ok(bytes) = std::fs::read(&path) else {
-            println!("picks: missing transcript {}", path.display());
-            continue;
-        };
-        let Ok(segments) = podsift::ingest::transcript::parse(TranscriptSource::Text, &bytes) else {
-            println!("picks: unreadable transcript {}", path.display());
-            continue;
-        };
-        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let mut e = Episode::new(&l.episode, "eval", &l.episode, at);
-        e.podcast_title = l.episode.split('/').next().map(|dir| show_title(dir).to_string());
-        let t = Transcript {
-            episode_id: l.episode.clone(),
-            source: TranscriptSource::Text,
-            url: None,
-            fetched_at: at,
-            segments,
-        };
-        episodes.push((e, t, l));
+        if let Some((e, t)) = load(&fixtures, &l.episode) {
+            episodes.push((e, t, l));
+        }
     }
     let mut corpus = Corpus::default();
     for (_, t, _) in &episodes {
@@ -126,6 +109,10 @@ fn main() {
         random.0 += f;
         random.1 += n;
     }
+    if let Some(out) = std::env::var_os("PICKS_DUMP") {
+        let list = std::env::var_os("PICKS_EPISODES").map(PathBuf::from);
+        dump(&fixtures, list.as_deref(), &PathBuf::from(out));
+    }
     if std::env::var("PICKS_RANKS").is_ok_and(|v| v == "1") {
         ranks(&episodes, &corpus);
     }
@@ -147,6 +134,71 @@ fn main() {
         "three random sentences per episode:     forward {:.1}/{n}, not {:.1}/{n} (mean of {RANDOM_DRAWS} draws)",
         random.0, random.1
     );
+}
+
+/// One fixture transcript as an episode of its show, or `None` (said) when it cannot be read.
+fn load(fixtures: &std::path::Path, episode: &str) -> Option<(Episode, Transcript)> {
+    let path = fixtures.join(episode);
+    let Ok(bytes) = std::fs::read(&path) else {
+        println!("picks: missing transcript {}", path.display());
+        return None;
+    };
+    let Ok(segments) = podsift::ingest::transcript::parse(TranscriptSource::Text, &bytes) else {
+        println!("picks: unreadable transcript {}", path.display());
+        return None;
+    };
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut e = Episode::new(episode, "eval", episode, at);
+    e.podcast_title = episode.split('/').next().map(|dir| show_title(dir).to_string());
+    let t = Transcript {
+        episode_id: episode.to_string(),
+        source: TranscriptSource::Text,
+        url: None,
+        fetched_at: at,
+        segments,
+    };
+    Some((e, t))
+}
+
+/// Every candidate of the listed episodes (one fixture path a line; without a list, the
+/// labelled ones) with its features, as JSON lines: the material for labelling candidates
+/// and for fitting the signals' weights (`benches/fit_claims.py`).
+fn dump(fixtures: &std::path::Path, list: Option<&std::path::Path>, out: &std::path::Path) {
+    let names: Vec<String> = match list.map(std::fs::read_to_string) {
+        Some(Ok(text)) => text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
+        Some(Err(e)) => return println!("picks: cannot read the episode list: {e}"),
+        None => return println!("picks: PICKS_DUMP needs PICKS_EPISODES, a file of fixture paths"),
+    };
+    let episodes: Vec<(Episode, Transcript)> = names.iter().filter_map(|n| load(fixtures, n)).collect();
+    let mut corpus = Corpus::default();
+    for (_, t) in &episodes {
+        corpus.add(&document_terms(t));
+    }
+    let all =
+        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
+    let mut lines = String::new();
+    for (e, t) in &episodes {
+        let mut picks = all.extract_explained(e, t, &corpus);
+        picks.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        let n = picks.len();
+        for (rank, (i, features)) in picks.iter().enumerate() {
+            let reading = podsift::insight::signals::read(&i.text);
+            let tokens: Vec<String> = podsift::insight::terms::tokens(&i.text).collect();
+            let features: serde_json::Map<String, serde_json::Value> =
+                features.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+            let row = serde_json::json!({
+                "episode": e.id, "podcast": e.podcast_title, "rank": rank, "of": n,
+                "speaker": i.speaker, "text": i.text, "quote": i.quote, "tokens": tokens,
+                "reasons": reading.reasons, "features": features,
+            });
+            lines.push_str(&row.to_string());
+            lines.push('\n');
+        }
+    }
+    match std::fs::write(out, lines) {
+        Ok(()) => println!("picks: candidates of {} episode(s) written to {}", episodes.len(), out.display()),
+        Err(e) => println!("picks: cannot write {}: {e}", out.display()),
+    }
 }
 
 /// The podcast's title as its feed gives it, for the fixture folders.

@@ -186,7 +186,12 @@ struct Unit {
     last: usize,
     score: f64,
     terms: HashSet<String>,
+    features: Features,
 }
+
+/// What a candidate's score was made of, by name: for measuring the signals against labels
+/// (`benches/picks.rs`), never shown to readers.
+pub type Features = Vec<(&'static str, f64)>;
 
 impl Extractor for OfflineExtractor {
     fn extract<'a>(
@@ -202,6 +207,16 @@ impl Extractor for OfflineExtractor {
 impl OfflineExtractor {
     /// The extraction itself: plain CPU work, no waiting.
     pub fn extract_now(&self, episode: &Episode, transcript: &Transcript, corpus: &Corpus) -> Vec<Insight> {
+        self.extract_explained(episode, transcript, corpus).into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// The extraction with each candidate's [`Features`] beside it.
+    pub fn extract_explained(
+        &self,
+        episode: &Episode,
+        transcript: &Transcript,
+        corpus: &Corpus,
+    ) -> Vec<(Insight, Features)> {
         let segments = &transcript.segments;
         if segments.is_empty() {
             return Vec::new();
@@ -238,7 +253,7 @@ impl OfflineExtractor {
                 chosen.push(u);
             }
         }
-        chosen.into_iter().map(|u| to_insight(episode, transcript, &sents, &u)).collect()
+        chosen.into_iter().map(|u| (to_insight(episode, transcript, &sents, &u), u.features)).collect()
     }
 
     fn unit_at(&self, i: usize, ctx: &Context) -> Option<Unit> {
@@ -299,22 +314,34 @@ impl OfflineExtractor {
             - hedge
             - RAMBLING * clauses;
         score *= reading.kind;
-        if ctx.show_name.as_deref().is_some_and(|name| lower.contains(name)) {
+        let names_show = ctx.show_name.as_deref().is_some_and(|name| lower.contains(name));
+        if names_show {
             // The show talking about itself: plans, rounds, regulars, not a point.
             score *= 0.6;
         }
-        score *= ctx.voices.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
-        if raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…') {
+        let voice = ctx.voices.get(&segments[s.segment].speaker).copied().unwrap_or(1.0);
+        score *= voice;
+        let trails_off = raw.trim_end().ends_with("...") || raw.trim_end().ends_with('…');
+        if trails_off {
             // Trailing off: the point is left for the listener to finish.
             score *= 0.75;
         }
-        if cleaned.contains(" -- ") {
-            // Breaking off mid-thought and starting another (a false start at the opening is
-            // already cleaned away, and costs less).
-            score *= 0.65;
+        // Breaking off mid-thought and starting another (a false start at the opening is
+        // already cleaned away, and costs less).
+        let breaks_off = if cleaned.contains(" -- ") {
+            1.0
         } else if raw.contains(" -- ") {
-            score *= 0.9;
-        }
+            0.5
+        } else {
+            0.0
+        };
+        score *= if breaks_off == 1.0 {
+            0.65
+        } else if breaks_off > 0.0 {
+            0.9
+        } else {
+            1.0
+        };
         if first != i {
             // Borrowed context reads less cleanly than a sentence that stands alone.
             score *= 0.9;
@@ -326,7 +353,24 @@ impl OfflineExtractor {
         if ctx.source == TranscriptSource::ShowNotes {
             score *= 0.7;
         }
-        Some(Unit { first, last, score: score.max(0.0), terms: term_list.into_iter().collect() })
+        let features = vec![
+            ("score", score.max(0.0)),
+            ("substance", reading.substance),
+            ("kind", reading.kind),
+            ("topic", topic),
+            ("distinct", distinct),
+            ("density", density),
+            ("words", n_words as f64),
+            ("hedge", hedge),
+            ("clauses", clauses),
+            ("voice", voice),
+            ("position", position),
+            ("borrowed", (first != i) as u8 as f64),
+            ("names_show", names_show as u8 as f64),
+            ("trails_off", trails_off as u8 as f64),
+            ("breaks_off", breaks_off),
+        ];
+        Some(Unit { first, last, score: score.max(0.0), terms: term_list.into_iter().collect(), features })
     }
 }
 
