@@ -56,8 +56,49 @@ impl From<sled::Error> for StoreError {
 }
 
 /// A handle on the sled database. Cheap to clone; every clone shares the same database.
-#[derive(Clone)]
 pub struct Store {
+    /// Taken only when the handle is dropped, under the gate (see [`gate`]).
+    handles: Option<Handles>,
+}
+
+/// sled 0.34 keeps one reader-writer lock for every database of the process. A transaction takes
+/// it to write; a flush, sled's background flusher and a database's last drop take it to read,
+/// and a flush waits for the log while holding it. The lock is fair, so a transaction queued
+/// behind a waiting flush blocks the flusher that flush is waiting on, and nothing moves again:
+/// seen in the test suite, with several stores in one process, a store dropped while another ran
+/// a transaction. Transactions, flushes and the drop of a handle pass this gate first, so no
+/// transaction ever queues behind a flush that waits. They are short, and podsift's writes are
+/// few, so serialising them costs nothing a user would see.
+fn gate() -> std::sync::MutexGuard<'static, ()> {
+    static GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // The gate guards no data: one that panicked while holding it leaves nothing half done.
+    GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        Store { handles: Some(Handles::clone(self)) }
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = Handles;
+    fn deref(&self) -> &Handles {
+        self.handles.as_ref().expect("a store's handles are taken only when it is dropped")
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The last handle of a database flushes it on the way out: through the gate, like any flush.
+        let _gate = gate();
+        drop(self.handles.take());
+    }
+}
+
+/// The database and its trees.
+#[derive(Clone)]
+pub struct Handles {
     db: sled::Db,
     feeds: sled::Tree,
     episodes: sled::Tree,
@@ -121,17 +162,22 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let marker = dir.join(MARKER_FILE);
         if marker.exists() && (!db.was_recovered() || meta.get(META_FORMAT_KEY)?.is_none()) {
+            let _gate = gate();
+            drop((meta, db));
             return Err(damaged("its database file holds none of what was written to it".into()));
         }
         match meta.get(META_FORMAT_KEY)? {
             Some(v) => {
                 let found = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(u32::MAX);
                 if found > STORE_FORMAT {
+                    let _gate = gate();
+                    drop((meta, db));
                     return Err(StoreError::NewerFormat { dir: dir.to_path_buf(), found, supported: STORE_FORMAT });
                 }
             }
             None => {
                 meta.insert(META_FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+                let _gate = gate();
                 db.flush()?;
             }
         }
@@ -140,27 +186,30 @@ impl Store {
                 .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         }
         Ok(Store {
-            feeds: db.open_tree("feeds")?,
-            episodes: db.open_tree("episodes")?,
-            feed_episodes: db.open_tree("feed_episodes")?,
-            transcripts: db.open_tree("transcripts")?,
-            insights: db.open_tree("insights")?,
-            corpus: db.open_tree("corpus")?,
-            digests: db.open_tree("digests")?,
-            podcast_lists: db.open_tree("podcast_lists")?,
-            subscriptions: db.open_tree("subscriptions")?,
-            deliveries: db.open_tree("deliveries")?,
-            messages: db.open_tree("messages")?,
-            feedback: db.open_tree("feedback")?,
-            llm: db.open_tree("llm")?,
-            adapter_state: db.open_tree("adapter_state")?,
-            meta,
-            db,
+            handles: Some(Handles {
+                feeds: db.open_tree("feeds")?,
+                episodes: db.open_tree("episodes")?,
+                feed_episodes: db.open_tree("feed_episodes")?,
+                transcripts: db.open_tree("transcripts")?,
+                insights: db.open_tree("insights")?,
+                corpus: db.open_tree("corpus")?,
+                digests: db.open_tree("digests")?,
+                podcast_lists: db.open_tree("podcast_lists")?,
+                subscriptions: db.open_tree("subscriptions")?,
+                deliveries: db.open_tree("deliveries")?,
+                messages: db.open_tree("messages")?,
+                feedback: db.open_tree("feedback")?,
+                llm: db.open_tree("llm")?,
+                adapter_state: db.open_tree("adapter_state")?,
+                meta,
+                db,
+            }),
         })
     }
 
     /// Makes every write so far durable. Call before reporting success to the user.
     pub fn flush(&self) -> Result<()> {
+        let _gate = gate();
         self.db.flush()?;
         Ok(())
     }
@@ -186,19 +235,18 @@ impl Store {
             return Ok(false);
         }
         let ids = self.episode_ids_of_feed(url)?;
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts).transaction(
-                |(feeds, episodes, index, transcripts)| {
-                    feeds.remove(url.as_bytes())?;
-                    for id in &ids {
-                        episodes.remove(id.as_bytes())?;
-                        transcripts.remove(id.as_bytes())?;
-                        index.remove(index_key(url, id))?;
-                    }
-                    Ok(())
-                },
-            );
-        res.map_err(tx_err)?;
+        transact(
+            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts),
+            |(feeds, episodes, index, transcripts)| {
+                feeds.remove(url.as_bytes())?;
+                for id in &ids {
+                    episodes.remove(id.as_bytes())?;
+                    transcripts.remove(id.as_bytes())?;
+                    index.remove(index_key(url, id))?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(true)
     }
 
@@ -234,13 +282,11 @@ impl Store {
     pub fn put_episode(&self, episode: &Episode) -> Result<()> {
         let value = encode(episode);
         let key = index_key(&episode.feed_url, &episode.id);
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.episodes, &self.feed_episodes).transaction(|(episodes, index)| {
-                episodes.insert(episode.id.as_bytes(), value.clone())?;
-                index.insert(key.clone(), &[] as &[u8])?;
-                Ok(())
-            });
-        res.map_err(tx_err)
+        transact((&self.episodes, &self.feed_episodes), |(episodes, index)| {
+            episodes.insert(episode.id.as_bytes(), value.clone())?;
+            index.insert(key.clone(), &[] as &[u8])?;
+            Ok(())
+        })
     }
 
     // ---- transcripts ----
@@ -254,13 +300,11 @@ impl Store {
     pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
         let ep = encode(episode);
         let tr = encode(transcript);
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.episodes, &self.transcripts).transaction(|(episodes, transcripts)| {
-                episodes.insert(episode.id.as_bytes(), ep.clone())?;
-                transcripts.insert(episode.id.as_bytes(), tr.clone())?;
-                Ok(())
-            });
-        res.map_err(tx_err)
+        transact((&self.episodes, &self.transcripts), |(episodes, transcripts)| {
+            episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            transcripts.insert(episode.id.as_bytes(), tr.clone())?;
+            Ok(())
+        })
     }
 }
 
@@ -273,25 +317,22 @@ impl Store {
         let ep = encode(episode);
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        let res: std::result::Result<(), TransactionError<()>> = (&self.episodes, &self.insights, &self.corpus)
-            .transaction(|(episodes, tree, corpus)| {
-                episodes.insert(episode.id.as_bytes(), ep.clone())?;
-                for (k, v) in &items {
-                    tree.insert(k.clone(), v.clone())?;
-                }
-                let bump =
-                    |key: Vec<u8>| -> std::result::Result<(), sled::transaction::ConflictableTransactionError<()>> {
-                        let n = corpus.get(&key)?.map(|v| read_count(&v)).unwrap_or(0);
-                        corpus.insert(key, &(n + 1).to_be_bytes())?;
-                        Ok(())
-                    };
-                bump(CORPUS_DOCS.to_vec())?;
-                for t in terms {
-                    bump(corpus_key(t))?;
-                }
+        transact((&self.episodes, &self.insights, &self.corpus), |(episodes, tree, corpus)| {
+            episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            for (k, v) in &items {
+                tree.insert(k.clone(), v.clone())?;
+            }
+            let bump = |key: Vec<u8>| -> std::result::Result<(), sled::transaction::ConflictableTransactionError<()>> {
+                let n = corpus.get(&key)?.map(|v| read_count(&v)).unwrap_or(0);
+                corpus.insert(key, &(n + 1).to_be_bytes())?;
                 Ok(())
-            });
-        res.map_err(tx_err)
+            };
+            bump(CORPUS_DOCS.to_vec())?;
+            for t in terms {
+                bump(corpus_key(t))?;
+            }
+            Ok(())
+        })
     }
 
     pub fn insights_of(&self, episode_id: &str) -> Result<Vec<Insight>> {
@@ -472,15 +513,13 @@ impl Store {
         let value = encode(d);
         let refs: Vec<(Vec<u8>, Vec<u8>)> =
             d.sent.iter().filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r))))).collect();
-        let res: std::result::Result<(), TransactionError<()>> =
-            (&self.deliveries, &self.messages).transaction(|(deliveries, messages)| {
-                deliveries.insert(key.clone(), value.clone())?;
-                for (k, v) in &refs {
-                    messages.insert(k.clone(), v.clone())?;
-                }
-                Ok(())
-            });
-        res.map_err(tx_err)?;
+        transact((&self.deliveries, &self.messages), |(deliveries, messages)| {
+            deliveries.insert(key.clone(), value.clone())?;
+            for (k, v) in &refs {
+                messages.insert(k.clone(), v.clone())?;
+            }
+            Ok(())
+        })?;
         self.flush()
     }
 
@@ -633,7 +672,7 @@ impl Store {
     pub fn check(&self) -> Result<()> {
         let probe = chrono::Utc::now().timestamp_micros().to_be_bytes();
         self.meta.insert(b"health_probe", &probe)?;
-        self.db.flush()?;
+        self.flush()?;
         match self.meta.get(b"health_probe")? {
             Some(v) if v.as_ref() == probe => Ok(()),
             _ => Err(StoreError::Open { dir: PathBuf::new(), reason: "the health probe did not read back".into() }),
@@ -659,6 +698,16 @@ fn index_key(feed_url: &str, episode_id: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(episode_id.as_bytes());
     k
+}
+
+/// Runs a transaction through the gate (see [`gate`]).
+fn transact<T, F>(trees: T, f: F) -> Result<()>
+where
+    T: Transactional<()>,
+    F: Fn(&T::View) -> sled::transaction::ConflictableTransactionResult<(), ()>,
+{
+    let _gate = gate();
+    trees.transaction(f).map_err(tx_err)
 }
 
 fn tx_err(e: TransactionError<()>) -> StoreError {
