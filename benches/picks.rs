@@ -9,7 +9,8 @@
 //! eval file). Document frequencies come from the labelled episodes themselves. Prints per
 //! episode and overall: how often the first pick and any of the top 3 overlap a "forward" or a
 //! "not" sentence, the reasons of the "not" hits, and the same for three random sentences per
-//! episode as a floor. `PICKS_VERBOSE=1` also prints the picks.
+//! episode as a floor. `PICKS_VERBOSE=1` also prints the picks; `PICKS_RATED=1` also measures the
+//! engine against the candidates rated blind in `benches/data/claim-ratings.json`.
 //!
 //! Overlap: both texts are lower-cased, Markdown escapes and punctuation dropped, fillers
 //! ("um", "uh") removed, and cut into word trigrams; two texts overlap when the trigrams they
@@ -134,6 +135,9 @@ fn main() {
         "three random sentences per episode:     forward {:.1}/{n}, not {:.1}/{n} (mean of {RANDOM_DRAWS} draws)",
         random.0, random.1
     );
+    if std::env::var("PICKS_RATED").is_ok_and(|v| v == "1") {
+        rated(&fixtures);
+    }
 }
 
 /// One fixture transcript as an episode of its show, or `None` (said) when it cannot be read.
@@ -199,6 +203,95 @@ fn dump(fixtures: &std::path::Path, list: Option<&std::path::Path>, out: &std::p
         Ok(()) => println!("picks: candidates of {} episode(s) written to {}", episodes.len(), out.display()),
         Err(e) => println!("picks: cannot write {}: {e}", out.display()),
     }
+}
+
+#[derive(Deserialize)]
+struct Rated {
+    episode: String,
+    text: String,
+    rating: u8,
+}
+
+/// How the engine orders the candidates of `benches/data/claim-ratings.json` (rated blind 0 / 1
+/// / 2 by readers): the AUC of its score for "rated 2" and for "rated 1 or 2", and the rating of
+/// the candidate it ranks first among each episode's rated best 8.
+fn rated(fixtures: &std::path::Path) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/data/claim-ratings.json");
+    let set: Vec<Rated> = match std::fs::read(&path).map(|b| serde_json::from_slice(&b)) {
+        Ok(Ok(set)) => set,
+        Ok(Err(e)) => return println!("picks: {} is not a rated set: {e}", path.display()),
+        Err(e) => return println!("picks: no rated set at {} ({e})", path.display()),
+    };
+    let mut names: Vec<&str> = set.iter().map(|r| r.episode.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let episodes: Vec<(Episode, Transcript)> = names.iter().filter_map(|n| load(fixtures, n)).collect();
+    let mut corpus = Corpus::default();
+    for (_, t) in &episodes {
+        corpus.add(&document_terms(t));
+    }
+    let all =
+        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
+    // (episode, text) -> (score, rank in its episode)
+    let mut scored: std::collections::HashMap<(String, String), (f64, usize)> = std::collections::HashMap::new();
+    for (e, t) in &episodes {
+        let mut picks = all.extract_now(e, t, &corpus);
+        picks.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for (rank, i) in picks.into_iter().enumerate() {
+            scored.insert((e.id.clone(), i.text), (i.score, rank));
+        }
+    }
+    let joined: Vec<(f64, usize, &Rated)> = set
+        .iter()
+        .filter_map(|r| scored.get(&(r.episode.clone(), r.text.clone())).map(|&(s, rank)| (s, rank, r)))
+        .collect();
+    let auc = |at_least: u8| -> f64 {
+        let (pos, neg): (Vec<f64>, Vec<f64>) = (
+            joined.iter().filter(|j| j.2.rating >= at_least).map(|j| j.0).collect(),
+            joined.iter().filter(|j| j.2.rating < at_least).map(|j| j.0).collect(),
+        );
+        let wins: f64 = pos
+            .iter()
+            .map(|p| {
+                neg.iter()
+                    .map(|n| {
+                        if p > n {
+                            1.0
+                        } else if p == n {
+                            0.5
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum::<f64>()
+            })
+            .sum();
+        wins / (pos.len() * neg.len()).max(1) as f64
+    };
+    let mut firsts: std::collections::HashMap<&str, (f64, u8)> = std::collections::HashMap::new();
+    for (s, rank, r) in &joined {
+        if *rank < 8 {
+            let e = firsts.entry(r.episode.as_str()).or_insert((f64::MIN, 0));
+            if *s > e.0 {
+                *e = (*s, r.rating);
+            }
+        }
+    }
+    let n = firsts.len().max(1) as f64;
+    let mean = firsts.values().map(|f| f.1 as f64).sum::<f64>() / n;
+    let twos = firsts.values().filter(|f| f.1 == 2).count();
+    println!();
+    println!(
+        "rated set: {} of {} candidates found; score AUC for rated 2 {:.3}, for rated 1+ {:.3}",
+        joined.len(),
+        set.len(),
+        auc(2),
+        auc(1)
+    );
+    println!(
+        "rated set: first among each episode's best 8 ({} episodes): mean rating {mean:.2}, rated 2 in {twos}",
+        firsts.len()
+    );
 }
 
 /// The podcast's title as its feed gives it, for the fixture folders.
