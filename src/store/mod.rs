@@ -56,48 +56,46 @@ impl From<sled::Error> for StoreError {
 }
 
 /// A handle on the sled database. Cheap to clone; every clone shares the same database.
+#[derive(Clone)]
 pub struct Store {
-    /// Taken only when the handle is dropped, under the gate (see [`gate`]).
-    handles: Option<Handles>,
+    /// Taken only when the handle is dropped: the last one goes under the gate (see [`gate`]).
+    handles: Option<std::sync::Arc<Handles>>,
 }
 
-/// sled 0.34 keeps one reader-writer lock for every database of the process. A transaction takes
-/// it to write; a flush, sled's background flusher and a database's last drop take it to read,
-/// and a flush waits for the log while holding it. The lock is fair, so a transaction queued
-/// behind a waiting flush blocks the flusher that flush is waiting on, and nothing moves again:
-/// seen in the test suite, with several stores in one process, a store dropped while another ran
-/// a transaction. Transactions, flushes and the drop of a handle pass this gate first, so no
-/// transaction ever queues behind a flush that waits. They are short, and podsift's writes are
-/// few, so serialising them costs nothing a user would see.
+/// sled 0.34 keeps one fair reader-writer lock for every database of the process. A transaction
+/// takes it to write; reads, writes, a flush, sled's background flusher and a database's last
+/// drop (which flushes) take it to read, and a flush holds it while it waits for the log to be
+/// written. A transaction queued meanwhile holds back every new reader, sled's flusher among
+/// them. The test suite hung in exactly that state: a store dropping (in the flush), a
+/// transaction on another store, and the flusher parked on the lock. Transactions, flushes,
+/// opening a store and the last drop of one pass this gate first, so none of podsift's
+/// transactions queues behind one of its own flushes. Not covered: a read of data the page cache
+/// evicted also waits for the log under the lock. Transactions and flushes are short, and
+/// podsift writes little, so taking them one at a time costs nothing a user would see.
 fn gate() -> std::sync::MutexGuard<'static, ()> {
     static GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     // The gate guards no data: one that panicked while holding it leaves nothing half done.
     GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl Clone for Store {
-    fn clone(&self) -> Self {
-        Store { handles: Some(Handles::clone(self)) }
-    }
-}
-
 impl std::ops::Deref for Store {
     type Target = Handles;
     fn deref(&self) -> &Handles {
-        self.handles.as_ref().expect("a store's handles are taken only when it is dropped")
+        self.handles.as_deref().expect("a store's handles are taken only when it is dropped")
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // The last handle of a database flushes it on the way out: through the gate, like any flush.
-        let _gate = gate();
-        drop(self.handles.take());
+        // Only the last handle closes the database, which flushes it: through the gate.
+        if let Some(last) = self.handles.take().and_then(std::sync::Arc::into_inner) {
+            let _gate = gate();
+            drop(last);
+        }
     }
 }
 
-/// The database and its trees.
-#[derive(Clone)]
+/// The database and its trees: reached only through a [`Store`].
 pub struct Handles {
     db: sled::Db,
     feeds: sled::Tree,
@@ -142,6 +140,9 @@ const MARKER_FILE: &str = "podsift-store";
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
+        // Whatever is dropped on the way out, a half-opened database on an error included,
+        // flushes: the gate is held throughout, and released last.
+        let _gate = gate();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         let damaged = |reason: String| StoreError::Damaged { dir: dir.to_path_buf(), reason };
         // A bounded page cache keeps memory flat however many records the store holds. sled
@@ -162,22 +163,17 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let marker = dir.join(MARKER_FILE);
         if marker.exists() && (!db.was_recovered() || meta.get(META_FORMAT_KEY)?.is_none()) {
-            let _gate = gate();
-            drop((meta, db));
             return Err(damaged("its database file holds none of what was written to it".into()));
         }
         match meta.get(META_FORMAT_KEY)? {
             Some(v) => {
                 let found = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(u32::MAX);
                 if found > STORE_FORMAT {
-                    let _gate = gate();
-                    drop((meta, db));
                     return Err(StoreError::NewerFormat { dir: dir.to_path_buf(), found, supported: STORE_FORMAT });
                 }
             }
             None => {
                 meta.insert(META_FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
-                let _gate = gate();
                 db.flush()?;
             }
         }
@@ -186,7 +182,7 @@ impl Store {
                 .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         }
         Ok(Store {
-            handles: Some(Handles {
+            handles: Some(std::sync::Arc::new(Handles {
                 feeds: db.open_tree("feeds")?,
                 episodes: db.open_tree("episodes")?,
                 feed_episodes: db.open_tree("feed_episodes")?,
@@ -203,7 +199,7 @@ impl Store {
                 adapter_state: db.open_tree("adapter_state")?,
                 meta,
                 db,
-            }),
+            })),
         })
     }
 
@@ -666,14 +662,19 @@ impl Store {
         get(&self.meta, "meta", format!("state:{key}").as_bytes())
     }
 
-    /// A cheap read that fails when the store is unusable, for health checks.
     /// A write, a flush and a read back: fails when the store cannot take writes (a full disk,
-    /// a broken directory), for health checks.
+    /// a broken directory), for health checks. Each check writes a key of its own, so checks
+    /// that run at the same time never read each other's probe.
     pub fn check(&self) -> Result<()> {
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = format!("health_probe:{n}");
         let probe = chrono::Utc::now().timestamp_micros().to_be_bytes();
-        self.meta.insert(b"health_probe", &probe)?;
+        self.meta.insert(key.as_bytes(), &probe)?;
         self.flush()?;
-        match self.meta.get(b"health_probe")? {
+        let read = self.meta.get(key.as_bytes())?;
+        self.meta.remove(key.as_bytes())?;
+        match read {
             Some(v) if v.as_ref() == probe => Ok(()),
             _ => Err(StoreError::Open { dir: PathBuf::new(), reason: "the health probe did not read back".into() }),
         }
@@ -791,6 +792,72 @@ mod tests {
             err = Store::open(dir.path()).err().unwrap();
         }
         assert!(matches!(err, StoreError::NewerFormat { found: 99, .. }), "{err}");
+    }
+
+    /// Several stores in one process, each written, flushed, cloned and dropped from several
+    /// threads at once, as the test suite and a busy `podsift run` do. A watchdog turns a
+    /// deadlock (sled's shared lock, or the gate taken twice on one thread) into a failure.
+    #[test]
+    fn stores_written_flushed_and_dropped_from_many_threads_never_stall() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let workers: Vec<_> = (0..4)
+                .map(|w| {
+                    std::thread::spawn(move || {
+                        for round in 0..10 {
+                            let dir = tempfile::tempdir().unwrap();
+                            let store = Store::open(dir.path()).unwrap();
+                            let writers: Vec<_> = (0..3)
+                                .map(|t| {
+                                    let store = store.clone();
+                                    std::thread::spawn(move || {
+                                        let now = Utc::now();
+                                        for i in 0..20 {
+                                            let ep =
+                                                Episode::new(&format!("e{w}-{round}-{t}-{i}"), "http://a", "t", now);
+                                            store.put_episode(&ep).unwrap();
+                                            store.put_insights(&ep, &[], &["term".to_string()]).unwrap();
+                                            if i % 5 == 0 {
+                                                store.flush().unwrap();
+                                                store.check().unwrap();
+                                            }
+                                        }
+                                    })
+                                })
+                                .collect();
+                            for h in writers {
+                                h.join().unwrap();
+                            }
+                            assert_eq!(store.episode_count("http://a").unwrap(), 60);
+                            drop(store);
+                        }
+                    })
+                })
+                .collect();
+            for h in workers {
+                h.join().unwrap();
+            }
+            let _ = done.send(());
+        });
+        // Generous: the work takes a few seconds; only a stall comes near this.
+        let outcome = finished.recv_timeout(std::time::Duration::from_secs(240));
+        assert!(outcome.is_ok(), "stores stalled: a deadlock between transactions, flushes and drops");
+    }
+
+    /// Two health checks at once (a load balancer and a monitor) must not read each other's
+    /// probe and report a healthy store as broken.
+    #[test]
+    fn health_checks_at_the_same_time_all_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let checkers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || (0..25).filter(|_| store.check().is_err()).count())
+            })
+            .collect();
+        let failed: usize = checkers.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(failed, 0, "{failed} of 200 concurrent health checks failed on a healthy store");
     }
 
     #[test]
