@@ -303,7 +303,9 @@ impl OfflineExtractor {
         let distinct = idfs.iter().sum::<f64>() / idfs.len() as f64 / ctx.max_idf;
         let density = term_list.len() as f64 / toks.len().max(1) as f64;
         // On topic: the episode's own subject words, not a passing aside.
-        let distinct_terms: HashSet<&String> = term_list.iter().collect();
+        // Summed in term order: a float sum in hash order differs in its last bits from run to
+        // run, and a score must be the same every time.
+        let distinct_terms: std::collections::BTreeSet<&String> = term_list.iter().collect();
         let topic: f64 = distinct_terms.iter().filter_map(|t| ctx.topic.get(t.as_str())).sum();
         let length_fit = if (15..=45).contains(&n_words) { 0.5 } else { 0.0 };
         let reading = signals::read(&cleaned);
@@ -328,20 +330,14 @@ impl OfflineExtractor {
         }
         // Breaking off mid-thought and starting another (a false start at the opening is
         // already cleaned away, and costs less).
-        let breaks_off = if cleaned.contains(" -- ") {
-            1.0
+        let (breaks_off, factor) = if cleaned.contains(" -- ") {
+            (1.0, 0.65)
         } else if raw.contains(" -- ") {
-            0.5
+            (0.5, 0.9)
         } else {
-            0.0
+            (0.0, 1.0)
         };
-        score *= if breaks_off == 1.0 {
-            0.65
-        } else if breaks_off > 0.0 {
-            0.9
-        } else {
-            1.0
-        };
+        score *= factor;
         if first != i {
             // Borrowed context reads less cleanly than a sentence that stands alone.
             score *= 0.9;
@@ -353,8 +349,9 @@ impl OfflineExtractor {
         if ctx.source == TranscriptSource::ShowNotes {
             score *= 0.7;
         }
+        let score = score.max(0.0);
         let features = vec![
-            ("score", score.max(0.0)),
+            ("score", score),
             ("substance", reading.substance),
             ("kind", reading.kind),
             ("topic", topic),
@@ -370,7 +367,7 @@ impl OfflineExtractor {
             ("trails_off", trails_off as u8 as f64),
             ("breaks_off", breaks_off),
         ];
-        Some(Unit { first, last, score: score.max(0.0), terms: term_list.into_iter().collect(), features })
+        Some(Unit { first, last, score, terms: term_list.into_iter().collect(), features })
     }
 }
 
