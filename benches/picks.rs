@@ -164,6 +164,29 @@ fn load(fixtures: &std::path::Path, episode: &str) -> Option<(Episode, Transcrip
     Some((e, t))
 }
 
+/// Every candidate of the named fixture episodes, best first, with its features; document
+/// frequencies come from those episodes alone.
+fn every_candidate<S: AsRef<str>>(
+    fixtures: &std::path::Path,
+    names: &[S],
+) -> Vec<(Episode, Vec<(podsift::model::Insight, podsift::insight::extract::Features)>)> {
+    let episodes: Vec<(Episode, Transcript)> = names.iter().filter_map(|n| load(fixtures, n.as_ref())).collect();
+    let mut corpus = Corpus::default();
+    for (_, t) in &episodes {
+        corpus.add(&document_terms(t));
+    }
+    let all =
+        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
+    episodes
+        .into_iter()
+        .map(|(e, t)| {
+            let mut picks = all.extract_explained(&e, &t, &corpus);
+            picks.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+            (e, picks)
+        })
+        .collect()
+}
+
 /// Every candidate of the listed episodes (one fixture path a line; without a list, the
 /// labelled ones) with its features, as JSON lines: the material for labelling candidates
 /// and for fitting the signals' weights (`benches/fit_claims.py`).
@@ -173,17 +196,9 @@ fn dump(fixtures: &std::path::Path, list: Option<&std::path::Path>, out: &std::p
         Some(Err(e)) => return println!("picks: cannot read the episode list: {e}"),
         None => return println!("picks: PICKS_DUMP needs PICKS_EPISODES, a file of fixture paths"),
     };
-    let episodes: Vec<(Episode, Transcript)> = names.iter().filter_map(|n| load(fixtures, n)).collect();
-    let mut corpus = Corpus::default();
-    for (_, t) in &episodes {
-        corpus.add(&document_terms(t));
-    }
-    let all =
-        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
+    let episodes = every_candidate(fixtures, &names);
     let mut lines = String::new();
-    for (e, t) in &episodes {
-        let mut picks = all.extract_explained(e, t, &corpus);
-        picks.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+    for (e, picks) in &episodes {
         let n = picks.len();
         for (rank, (i, features)) in picks.iter().enumerate() {
             let reading = podsift::insight::signals::read(&i.text);
@@ -225,19 +240,10 @@ fn rated(fixtures: &std::path::Path) {
     let mut names: Vec<&str> = set.iter().map(|r| r.episode.as_str()).collect();
     names.sort();
     names.dedup();
-    let episodes: Vec<(Episode, Transcript)> = names.iter().filter_map(|n| load(fixtures, n)).collect();
-    let mut corpus = Corpus::default();
-    for (_, t) in &episodes {
-        corpus.add(&document_terms(t));
-    }
-    let all =
-        OfflineExtractor { config: InsightConfig { candidates_per_episode: 100_000, ..InsightConfig::default() } };
     // (episode, text) -> (score, rank in its episode)
     let mut scored: std::collections::HashMap<(String, String), (f64, usize)> = std::collections::HashMap::new();
-    for (e, t) in &episodes {
-        let mut picks = all.extract_now(e, t, &corpus);
-        picks.sort_by(|a, b| b.score.total_cmp(&a.score));
-        for (rank, i) in picks.into_iter().enumerate() {
+    for (e, picks) in every_candidate(fixtures, &names) {
+        for (rank, (i, _)) in picks.into_iter().enumerate() {
             scored.insert((e.id.clone(), i.text), (i.score, rank));
         }
     }
