@@ -154,7 +154,8 @@ pub struct DeliveryConfig {
     pub catch_up_minutes: u64,
     /// Destinations sent to at the same time.
     pub max_concurrency: usize,
-    /// Attempts per delivery (transient errors within one attempt count too) before giving up.
+    /// Tries of one message on transient errors within a tick; a delivery that still fails is
+    /// tried again on later ticks, with growing waits, until the catch-up window closes.
     pub max_attempts: u32,
     /// Platform rate-limit waits honoured for one message before it counts as failed.
     pub max_rate_limit_waits: u32,

@@ -257,3 +257,154 @@ async fn answers_and_notices_reach_a_webhook_in_the_documented_shape() {
     assert_eq!(a["in_reply_to"], "receiver-msg-7");
     assert_eq!(got[1], serde_json::json!({"type": "notice", "text": "Subscribed.", "in_reply_to": null}));
 }
+
+/// A chat with filters sees a renumbered digest; "/ask 1" and "/digest" there mean the insights
+/// it was shown, not the unfiltered digest's.
+#[tokio::test]
+async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
+    use podsift::deliver::{Command, Message, Request, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/a", vec![Reply::ok("{}")]);
+    let dest = Destination::new("webhook", &server.url("/a"));
+    let config = Config::default();
+    let digest = podsift::insight::digest::build_or_get(&store, &config.digest, now.date_naive(), now).unwrap();
+    assert!(digest.insights.len() >= 3);
+    let mut sub = podsift::deliver::Subscription::new(
+        dest.clone(),
+        podsift::deliver::Schedule::daily("09:55", "UTC").unwrap(),
+        "test",
+        at("2026-11-20T00:00:00Z"),
+    );
+    sub.mute_podcasts = vec![digest.insights[0].podcast.clone()];
+    store.put_subscription(&sub).unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    d.tick(now).await.unwrap();
+    let shown = bodies(&server, "/a");
+    assert_eq!(shown[0]["insight"]["id"], digest.insights[1].id.as_str(), "the muted podcast's insight was sent");
+    assert_eq!(shown[0]["insight"]["rank"], 1);
+
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), config, d, metrics, answerer);
+    let request =
+        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let asked = Command::Ask { reference: "1".into(), question: "what exactly was said?".into() };
+    match core.handle(&request(asked), now).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => {
+            assert_eq!(entry.id, digest.insights[1].id, "#1 here is the first insight this chat was shown");
+            assert_eq!(entry.rank, 1);
+        }
+        other => panic!("no answer: {other:?}"),
+    }
+    let last = digest.insights.len();
+    let beyond = Command::Ask { reference: last.to_string(), question: "and this one?".into() };
+    match core.handle(&request(beyond), now).await.unwrap() {
+        Some(Message::Notice(text)) => assert!(text.contains(&format!("1-{}", last - 1)), "{text}"),
+        other => panic!("the unfiltered digest's last number was answered here: {other:?}"),
+    }
+    match core.handle(&request(Command::DigestNow), now).await.unwrap() {
+        Some(Message::Digest(d)) => {
+            let ids: Vec<&str> = d.insights.iter().map(|e| e.id.as_str()).collect();
+            let expected: Vec<&str> = digest.insights[1..].iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, expected);
+            assert_eq!(d.insights[0].rank, 1);
+        }
+        other => panic!("no digest: {other:?}"),
+    }
+}
+
+/// A platform down for a few minutes does not cost the day's digest: the delivery is tried
+/// again on later ticks, waiting longer each time, until it goes through.
+#[tokio::test]
+async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::status(503); 12];
+    replies.push(Reply::ok("{}"));
+    server.route("/a", replies);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/a")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let date = now.date_naive();
+    // Five tries in the first tick, then a minute's wait, then two minutes.
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    assert_eq!(server.requests("/a").len(), 5);
+    let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Failed { .. }), "{rec:?}");
+    assert_eq!(rec.retry_at, Some(now + chrono::Duration::minutes(1)));
+    assert_eq!(d.tick(now + chrono::Duration::seconds(30)).await.unwrap(), Default::default());
+    assert_eq!(server.requests("/a").len(), 5, "retried before its wait was over");
+    let later = now + chrono::Duration::minutes(1);
+    assert_eq!(d.tick(later).await.unwrap().failed, 1);
+    assert_eq!(
+        store.delivery(&dest.key(), date).unwrap().unwrap().retry_at,
+        Some(later + chrono::Duration::minutes(2))
+    );
+    assert_eq!(d.tick(later + chrono::Duration::minutes(2)).await.unwrap().delivered, 1);
+    assert_eq!(bodies(&server, "/a").len(), 13 + 4, "twelve failures, then the five parts once each");
+    let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+}
+
+/// One that keeps failing is given up when the catch-up window closes, with the last error.
+#[tokio::test]
+async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/down", vec![Reply::status(500)]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/down")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let date = now.date_naive();
+    let mut t = now;
+    for _ in 0..8 {
+        d.tick(t).await.unwrap();
+        t = store.delivery(&dest.key(), date).unwrap().unwrap().retry_at.expect("a failed delivery has a next try");
+    }
+    // The waits grow to half an hour and stay there.
+    assert_eq!(t - now, chrono::Duration::minutes(1 + 2 + 4 + 8 + 16 + 30 + 30 + 30));
+    d.tick(now + chrono::Duration::minutes(362)).await.unwrap();
+    let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
+    match &rec.state {
+        DeliveryState::Skipped { reason } => {
+            assert!(reason.contains("still failing") && reason.contains("500"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A platform asking to wait longer than a tick is not slept through: the delivery waits for a
+/// later tick, so digests falling due meanwhile are not held up.
+#[tokio::test]
+async fn a_long_platform_wait_is_left_to_a_later_tick() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/busy", vec![Reply::status(429).header("retry-after", "600"), Reply::ok("{}")]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/busy")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let start = Instant::now();
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    assert!(start.elapsed() < Duration::from_secs(60), "slept through a 10-minute wait");
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert_eq!(rec.retry_at, Some(now + chrono::Duration::minutes(10)), "{rec:?}");
+    assert_eq!(d.tick(now + chrono::Duration::minutes(9)).await.unwrap(), Default::default());
+    assert_eq!(d.tick(now + chrono::Duration::minutes(10)).await.unwrap().delivered, 1);
+    assert_eq!(bodies(&server, "/busy").len(), 6, "429 + five parts");
+}

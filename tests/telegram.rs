@@ -16,7 +16,7 @@ use podsift::config::{Config, TelegramConfig};
 use podsift::deliver::commands::Core;
 use podsift::deliver::fanout::Deliverer;
 use podsift::deliver::inbound::Inbound;
-use podsift::deliver::{Adapter, Destination, Message};
+use podsift::deliver::{Adapter, DeliveryState, Destination, Message};
 use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
@@ -335,6 +335,14 @@ async fn rate_limit_blocked_and_migrated_chats() {
     assert_eq!(s.fake.sent_to(-1003).len(), 6);
     assert!(s.store.subscription("telegram:-3").unwrap().is_none());
     assert!(s.store.subscription("telegram:-1003").unwrap().is_some());
+    // The day's record moved with the chat, so later ticks do not send the digest again.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    assert!(s.store.delivery("telegram:-3", day).unwrap().is_none());
+    let moved = s.store.delivery("telegram:-1003", day).unwrap().unwrap();
+    assert!(matches!(moved.state, DeliveryState::Sent { .. }), "{moved:?}");
+    let again = s.deliverer.tick(at("2026-11-28T08:01:00Z")).await.unwrap();
+    assert_eq!(again.delivered, 0, "{again:?}");
+    assert_eq!(s.fake.sent_to(-1003).len(), 6, "the moved chat got the digest twice");
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 

@@ -100,11 +100,13 @@ pub fn resolve(
     reference: &str,
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
-    resolve_in(store, config, reference, now, None, &|_| None)
+    resolve_in(store, config, reference, now, None, &|_| None, &|d| d)
 }
 
 /// [`resolve`] for a destination: in the digest it was sent that day (`delivered` gives that
 /// digest's list id, when one was sent), else in the one drawn from its podcast list `list`.
+/// `seen` turns a stored digest into the one the destination was shown (its filters, with the
+/// numbers it saw), so that "#2" is the insight the reader saw as #2.
 pub fn resolve_in(
     store: &Store,
     config: &DigestConfig,
@@ -112,6 +114,7 @@ pub fn resolve_in(
     now: DateTime<Utc>,
     list: Option<&[String]>,
     delivered: &dyn Fn(NaiveDate) -> Option<Option<String>>,
+    seen: &dyn Fn(Digest) -> Digest,
 ) -> Result<(Digest, DigestEntry), AskError> {
     let reference = reference.trim();
     let bad = || AskError::BadRef(reference.to_string());
@@ -132,6 +135,7 @@ pub fn resolve_in(
         let id = list.map(crate::model::list_id);
         store.digest_of(date, id.as_deref())?.ok_or(AskError::NoDigest(date))?
     };
+    let digest = seen(digest);
     if digest.insights.is_empty() {
         return Err(AskError::NoDigest(date));
     }

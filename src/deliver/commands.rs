@@ -14,6 +14,7 @@ use crate::ask::{self, Answerer};
 use crate::config::Config;
 use crate::insight::digest;
 use crate::metrics::Metrics;
+use crate::model::Digest;
 use crate::store::{Store, StoreError};
 
 /// Who may use a command.
@@ -287,6 +288,16 @@ impl Core {
 
     /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
     /// about its numbers mean that digest, whatever the list is now.
+    /// A digest as `destination` is shown it: through its subscription's filters, renumbered,
+    /// as the schedule sends it. Unchanged for a chat without a subscription.
+    fn as_seen(&self, destination: &Destination) -> Result<impl Fn(Digest) -> Digest, StoreError> {
+        let sub = self.store.subscription(&destination.key())?;
+        Ok(move |d: Digest| match &sub {
+            Some(s) => s.filter(&d),
+            None => d,
+        })
+    }
+
     fn delivered_list(&self, destination: &Destination, date: NaiveDate) -> Option<Option<String>> {
         let sent = |d: &Delivery| matches!(d.state, DeliveryState::Sent { .. }) || !d.sent.is_empty();
         self.store.delivery(&destination.key(), date).ok().flatten().filter(sent).map(|d| d.list)
@@ -413,8 +424,16 @@ impl Core {
                         digest::build_or_get_for(&self.store, &self.config.digest, date, now, list.as_deref())?
                     }
                 };
-                if d.insights.is_empty() {
+                let all = d.insights.len();
+                // The same insights and numbers the schedule sends here.
+                let d = self.as_seen(destination)?(d);
+                if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
+                } else if d.insights.is_empty() {
+                    notice(format!(
+                        "None of the {all} insight(s) of {date} matches this chat's filters (podcasts or keywords \
+                         set with `podsift subs add`)."
+                    ))
                 } else {
                     Ok(Some(Message::Digest(d)))
                 }
@@ -431,7 +450,16 @@ impl Core {
             Command::PromptQuestion { reference } => {
                 let list = self.store.podcast_list(&destination.key())?;
                 let delivered = |date| self.delivered_list(destination, date);
-                match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered) {
+                let seen = self.as_seen(destination)?;
+                match ask::resolve_in(
+                    &self.store,
+                    &self.config.digest,
+                    reference,
+                    now,
+                    list.as_deref(),
+                    &delivered,
+                    &seen,
+                ) {
                     Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
                     Err(e) => notice(e.to_string()),
@@ -461,8 +489,10 @@ impl Core {
     ) -> Result<Option<Message>, StoreError> {
         let list = self.store.podcast_list(&destination.key())?;
         let delivered = |date| self.delivered_list(destination, date);
+        let seen = self.as_seen(destination)?;
         let (digest, entry) =
-            match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered) {
+            match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered, &seen)
+            {
                 Ok(found) => found,
                 Err(ask::AskError::Store(e)) => return Err(e),
                 Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
@@ -519,7 +549,7 @@ impl Core {
     fn record_digest_on_request(
         &self,
         dest: &Destination,
-        digest: &crate::model::Digest,
+        digest: &Digest,
         ids: Vec<(Option<usize>, String)>,
         now: DateTime<Utc>,
     ) {
@@ -536,6 +566,7 @@ impl Core {
                 sent: ids,
                 updated_at: now,
                 list: digest.list.clone(),
+                retry_at: None,
             })
         });
         if let Err(e) = result {

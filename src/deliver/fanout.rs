@@ -5,8 +5,10 @@
 //!
 //! Sends run with bounded concurrency and per-platform rate limits (global and per destination);
 //! a platform's rate-limit wait is honoured exactly, transient errors back off with jitter, and a
-//! destination that is gone is paused with the reason instead of being retried forever. One slow
-//! or failing destination never holds up the others.
+//! destination that is gone is paused with the reason instead of being retried forever. A
+//! delivery that still fails (an outage, a long platform wait) is tried again on later ticks,
+//! waiting longer each time, until the catch-up window closes. One slow or failing destination
+//! never holds up the others.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -112,15 +114,21 @@ impl Deliverer {
                 }
                 if missed {
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+                    let window = self.config.catch_up_minutes;
                     rec.state = DeliveryState::Skipped {
-                        reason: format!(
-                            "missed by more than the catch-up window ({} min)",
-                            self.config.catch_up_minutes
-                        ),
+                        reason: match &rec.state {
+                            DeliveryState::Failed { error } => {
+                                format!("still failing when the catch-up window ({window} min) closed: {error}")
+                            }
+                            _ => format!("missed by more than the catch-up window ({window} min)"),
+                        },
                     };
                     rec.updated_at = now;
                     self.store.put_delivery(&rec)?;
                     tracing::info!(destination = %sub.destination, %date, "digest missed; skipped rather than sent late");
+                    continue;
+                }
+                if existing.as_ref().is_some_and(|e| e.retry_at.is_some_and(|t| t > now)) {
                     continue;
                 }
                 jobs.push((sub.clone(), date, existing));
@@ -179,6 +187,7 @@ impl Deliverer {
         let parts = adapter.parts(&Message::Digest(filtered));
         rec.attempts += 1;
         rec.state = DeliveryState::Pending;
+        rec.retry_at = None;
         rec.updated_at = now;
         // Written before the first send: a crash from here on resumes this record.
         self.store.put_delivery(&rec)?;
@@ -197,7 +206,12 @@ impl Deliverer {
                 }
                 Err(SendError::Moved(new_id)) if moves < 3 => {
                     moves += 1;
+                    let from = to.clone();
                     to = self.follow_move(&to, &new_id)?;
+                    // The day's record follows the chat: left under the old id, the next tick
+                    // would find nothing sent to the new one and send the whole digest again.
+                    rec.destination = to.clone();
+                    self.store.move_delivery(&from, &rec)?;
                 }
                 Err(SendError::Gone(reason)) => {
                     tracing::warn!(destination = %to, "destination gone, subscription paused: {reason}");
@@ -212,13 +226,19 @@ impl Deliverer {
                 }
                 Err(e) => {
                     Metrics::add(&self.metrics.deliveries_failed, 1);
-                    let give_up = matches!(e, SendError::Invalid(_) | SendError::Moved(_))
-                        || rec.attempts >= self.config.max_attempts;
+                    // What retrying cannot fix ends the day's delivery; an outage or a long
+                    // platform wait is tried again later, until the catch-up window closes.
+                    let give_up = matches!(e, SendError::Invalid(_) | SendError::Moved(_));
                     rec.state = if give_up {
                         DeliveryState::Skipped { reason: format!("gave up after {} attempt(s): {e}", rec.attempts) }
                     } else {
-                        DeliveryState::Failed { error: e.to_string() }
+                        let wait = retry_wait(rec.attempts, &e);
+                        rec.retry_at = Some(now + wait);
+                        DeliveryState::Failed {
+                            error: format!("{e} (attempt {}; next at {})", rec.attempts, now + wait),
+                        }
                     };
+                    rec.updated_at = now;
                     tracing::warn!(destination = %to, %date, "delivery failed: {e}");
                     self.store.put_delivery(&rec)?;
                     return Ok(if give_up { Outcome::Skipped } else { Outcome::Failed });
@@ -251,7 +271,11 @@ impl Deliverer {
             }
             match adapter.send(to, part, reply_to, key).await {
                 Ok(id) => return Ok(id),
-                Err(SendError::RateLimited { retry_after }) if limited < self.config.max_rate_limit_waits => {
+                // A wait longer than a tick is left to a later tick, so that it holds up no
+                // digest that falls due meanwhile.
+                Err(SendError::RateLimited { retry_after })
+                    if limited < self.config.max_rate_limit_waits && retry_after <= MAX_INLINE_WAIT =>
+                {
                     limited += 1;
                     Metrics::add(&self.metrics.rate_limit_waits, 1);
                     Metrics::add(&self.metrics.deliveries_retried, 1);
@@ -329,6 +353,22 @@ impl Deliverer {
     }
 }
 
+/// The longest platform wait slept through inside a tick; a longer one ends the attempt.
+const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long a failed delivery waits before its next attempt: a minute, doubling with each
+/// attempt up to half an hour, and never less than the platform asked for.
+fn retry_wait(attempts: u32, error: &SendError) -> chrono::Duration {
+    let backoff =
+        chrono::Duration::minutes(1i64 << attempts.saturating_sub(1).min(5)).min(chrono::Duration::minutes(30));
+    match error {
+        SendError::RateLimited { retry_after } => {
+            backoff.max(chrono::Duration::from_std(*retry_after).unwrap_or(chrono::Duration::hours(1)))
+        }
+        _ => backoff,
+    }
+}
+
 fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) -> Delivery {
     Delivery {
         destination: destination.clone(),
@@ -338,5 +378,6 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         sent: Vec::new(),
         updated_at: now,
         list: None,
+        retry_at: None,
     }
 }

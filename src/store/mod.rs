@@ -504,12 +504,25 @@ impl Store {
     /// Writes an outbox record, and the message-id mapping of every part it lists as sent, in
     /// one transaction, flushed: a record the caller saw written survives a crash.
     pub fn put_delivery(&self, d: &Delivery) -> Result<()> {
+        self.write_delivery(d, None)
+    }
+
+    /// [`Store::put_delivery`] for a record whose destination moved (a group became a
+    /// supergroup): written under its new destination and removed from `from`, in one step.
+    pub fn move_delivery(&self, from: &crate::model::Destination, d: &Delivery) -> Result<()> {
+        self.write_delivery(d, Some(index_key(&from.key(), &d.date.to_string())))
+    }
+
+    fn write_delivery(&self, d: &Delivery, remove: Option<Vec<u8>>) -> Result<()> {
         let dest = d.destination.key();
         let key = index_key(&dest, &d.date.to_string());
         let value = encode(d);
         let refs: Vec<(Vec<u8>, Vec<u8>)> =
             d.sent.iter().filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r))))).collect();
         transact((&self.deliveries, &self.messages), |(deliveries, messages)| {
+            if let Some(old) = remove.as_ref().filter(|old| **old != key) {
+                deliveries.remove(old.as_slice())?;
+            }
             deliveries.insert(key.clone(), value.clone())?;
             for (k, v) in &refs {
                 messages.insert(k.clone(), v.clone())?;
