@@ -378,7 +378,8 @@ pub struct DigestConfig {
     pub size: usize,
     /// IANA timezone whose calendar days the digests follow (e.g. Europe/Berlin).
     pub timezone: String,
-    /// Episodes published within this many hours before the end of the day are candidates.
+    /// Episodes published within this many hours before the end of the day (or before the
+    /// digest is built, when that is earlier) are candidates.
     pub recency_window_hours: u64,
     /// A theme sent in the digests of the last N days must be much stronger to return.
     pub novelty_days: u64,

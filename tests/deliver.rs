@@ -408,3 +408,54 @@ async fn a_long_platform_wait_is_left_to_a_later_tick() {
     assert_eq!(d.tick(now + chrono::Duration::minutes(10)).await.unwrap().delivered, 1);
     assert_eq!(bodies(&server, "/busy").len(), 6, "429 + five parts");
 }
+
+/// A chat behind the digest's timezone (Los Angeles, digests on UTC days) asks in its evening,
+/// when the UTC day has turned: "/ask 2" and "/digest" mean the digest it got this morning.
+#[tokio::test]
+async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
+    use podsift::deliver::{Command, Message, Request, Sender};
+    let morning = at("2026-11-28T16:00:00Z"); // 08:00 in Los Angeles
+    let (_dir, store, server) = setup_at(morning - chrono::Duration::hours(1)).await;
+    server.route("/la", vec![Reply::ok("{}")]);
+    let dest = Destination::new("webhook", &server.url("/la"));
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(
+            dest.clone(),
+            podsift::deliver::Schedule::daily("08:00", "America/Los_Angeles").unwrap(),
+            "test",
+            at("2026-11-20T00:00:00Z"),
+        ))
+        .unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    assert_eq!(d.tick(morning).await.unwrap().delivered, 1);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let sent = store.digest(day).unwrap().expect("the morning's digest is stored");
+
+    let evening = at("2026-11-29T02:05:00Z"); // 18:05 in Los Angeles, the 29th in UTC
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
+    let request =
+        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let asked = Command::Ask { reference: "2".into(), question: "what exactly was said?".into() };
+    match core.handle(&request(asked), evening).await.unwrap() {
+        Some(Message::Answer { date, entry, .. }) => {
+            assert_eq!(date, day, "asked about another day's digest");
+            assert_eq!(entry.id, sent.insights[1].id);
+        }
+        other => panic!("no answer: {other:?}"),
+    }
+    match core.handle(&request(Command::DigestNow), evening).await.unwrap() {
+        Some(Message::Digest(got)) => assert_eq!(got.date, day),
+        other => panic!("no digest: {other:?}"),
+    }
+    // Before the next morning's digest, a number still means the one on screen.
+    let next_dawn = at("2026-11-29T14:00:00Z"); // 06:00 in Los Angeles on the 29th
+    let asked = Command::Ask { reference: "1".into(), question: "and this one?".into() };
+    match core.handle(&request(asked), next_dawn).await.unwrap() {
+        Some(Message::Answer { date, entry, .. }) => {
+            assert_eq!((date, entry.id.as_str()), (day, sent.insights[0].id.as_str()));
+        }
+        other => panic!("no answer: {other:?}"),
+    }
+}

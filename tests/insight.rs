@@ -657,3 +657,63 @@ async fn novelty_days_weighs_down_a_point_sent_in_the_last_days() {
     let ratio = scores[1] / scores[0];
     assert!((ratio - 0.35).abs() < 0.02, "a point sent yesterday should keep 35% of its score, kept {ratio:.3}");
 }
+
+/// Stores one episode of podcast `show`, published at `published`, with `text` as its one
+/// candidate.
+fn put_candidate(store: &Store, show: &str, published: chrono::DateTime<Utc>, text: &str) -> String {
+    let feed = format!("https://{show}.example/feed");
+    let mut ep = Episode::new(&format!("{show}-ep"), &feed, &format!("{show} #1"), published);
+    ep.podcast_title = Some(show.to_string());
+    ep.published = Some(published);
+    ep.insights_extracted = true;
+    let insight = Insight {
+        id: format!("{show}-insight"),
+        episode_id: ep.id.clone(),
+        feed_url: feed,
+        podcast: show.to_string(),
+        episode: ep.title.clone(),
+        episode_url: None,
+        speaker: Some("Guest".into()),
+        start_seconds: 30.0,
+        text: text.to_string(),
+        quote: text.to_string(),
+        score: 3.0,
+        published,
+        source: TranscriptSource::Text,
+        embedding: None,
+    };
+    store.put_insights(&ep, std::slice::from_ref(&insight), &[]).unwrap();
+    insight.id
+}
+
+/// A reader ahead of the operator's timezone (Tokyo, the digest's day in UTC) has each day's
+/// digest built the evening before: an episode published between two such builds is in the
+/// next digest, not in neither.
+#[test]
+fn an_episode_between_two_early_builds_is_in_the_next_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let cfg = DigestConfig::default();
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let early = put_candidate(
+        &store,
+        "early",
+        utc("2026-11-28T20:00:00Z"),
+        "Most outages start with a configuration change that skipped the canary stage entirely.",
+    );
+    // 07:00 in Tokyo on the 29th.
+    let d29 = digest::build_or_get(&store, &cfg, day(29), utc("2026-11-28T22:00:00Z")).unwrap();
+    assert_eq!(d29.insights.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [early.as_str()]);
+    let late = put_candidate(
+        &store,
+        "late",
+        utc("2026-11-28T23:00:00Z"),
+        "Columnar storage made the analytics queries twelve times faster than the row store.",
+    );
+    let d30 = digest::build_or_get(&store, &cfg, day(30), utc("2026-11-29T22:00:00Z")).unwrap();
+    assert_eq!(
+        d30.insights.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        [late.as_str()],
+        "the episode published between the two builds was in no digest"
+    );
+}

@@ -100,21 +100,35 @@ pub fn resolve(
     reference: &str,
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
-    resolve_in(store, config, reference, now, None, &|_| None, &|d| d)
+    let today = crate::insight::digest::today(config, now);
+    let scope = Scope { today, latest: today, list: None, delivered: &|_| None, seen: &|d| d };
+    resolve_in(store, config, reference, now, &scope)
 }
 
-/// [`resolve`] for a destination: in the digest it was sent that day (`delivered` gives that
-/// digest's list id, when one was sent), else in the one drawn from its podcast list `list`.
-/// `seen` turns a stored digest into the one the destination was shown (its filters, with the
-/// numbers it saw), so that "#2" is the insight the reader saw as #2.
+/// How one chat reads insight numbers: which day a bare number means, the digest it was sent,
+/// and the insights as it was shown them.
+pub struct Scope<'a> {
+    /// The chat's own day (its schedule's timezone): that day's digest may be built on demand.
+    pub today: NaiveDate,
+    /// The day a bare number ("2") refers to: the last digest the chat was sent, else `today`.
+    pub latest: NaiveDate,
+    /// The chat's own podcast list, when it has one.
+    pub list: Option<&'a [String]>,
+    /// For a day, the list id of the digest sent to the chat that day, when one was sent.
+    pub delivered: &'a dyn Fn(NaiveDate) -> Option<Option<String>>,
+    /// A stored digest as the chat was shown it (its filters, renumbered), so that "#2" is the
+    /// insight the reader saw as #2.
+    pub seen: &'a dyn Fn(Digest) -> Digest,
+}
+
+/// [`resolve`] for a chat: in the digest it was sent that day, else in the one drawn from its
+/// podcast list.
 pub fn resolve_in(
     store: &Store,
     config: &DigestConfig,
     reference: &str,
     now: DateTime<Utc>,
-    list: Option<&[String]>,
-    delivered: &dyn Fn(NaiveDate) -> Option<Option<String>>,
-    seen: &dyn Fn(Digest) -> Digest,
+    scope: &Scope,
 ) -> Result<(Digest, DigestEntry), AskError> {
     let reference = reference.trim();
     let bad = || AskError::BadRef(reference.to_string());
@@ -123,19 +137,17 @@ pub fn resolve_in(
             NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| bad())?,
             n.trim().parse::<usize>().map_err(|_| bad())?,
         ),
-        None => {
-            (crate::insight::digest::today(config, now), reference.trim_start_matches('#').parse().map_err(|_| bad())?)
-        }
+        None => (scope.latest, reference.trim_start_matches('#').parse().map_err(|_| bad())?),
     };
-    let digest = if let Some(sent_list) = delivered(date) {
+    let digest = if let Some(sent_list) = (scope.delivered)(date) {
         store.digest_of(date, sent_list.as_deref())?.ok_or(AskError::NoDigest(date))?
-    } else if date == crate::insight::digest::today(config, now) {
-        crate::insight::digest::build_or_get_for(store, config, date, now, list)?
+    } else if date == scope.today {
+        crate::insight::digest::build_or_get_for(store, config, date, now, scope.list)?
     } else {
-        let id = list.map(crate::model::list_id);
+        let id = scope.list.map(crate::model::list_id);
         store.digest_of(date, id.as_deref())?.ok_or(AskError::NoDigest(date))?
     };
-    let digest = seen(digest);
+    let digest = (scope.seen)(digest);
     if digest.insights.is_empty() {
         return Err(AskError::NoDigest(date));
     }

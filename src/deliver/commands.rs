@@ -286,18 +286,47 @@ impl Core {
         }
     }
 
-    /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
-    /// about its numbers mean that digest, whatever the list is now.
-    /// A digest as `destination` is shown it: through its subscription's filters, renumbered,
+    /// A digest as a chat with subscription `sub` is shown it: through its filters, renumbered,
     /// as the schedule sends it. Unchanged for a chat without a subscription.
-    fn as_seen(&self, destination: &Destination) -> Result<impl Fn(Digest) -> Digest, StoreError> {
-        let sub = self.store.subscription(&destination.key())?;
-        Ok(move |d: Digest| match &sub {
+    fn as_seen(sub: Option<Subscription>) -> impl Fn(Digest) -> Digest {
+        move |d: Digest| match &sub {
             Some(s) => s.filter(&d),
             None => d,
-        })
+        }
     }
 
+    /// The chat's own day: its schedule's timezone, else the digest's.
+    fn today_of(&self, sub: Option<&Subscription>, now: DateTime<Utc>) -> NaiveDate {
+        sub.and_then(|s| s.schedule.local_date(now).ok()).unwrap_or_else(|| digest::today(&self.config.digest, now))
+    }
+
+    /// Runs `f` with the way `destination` reads insight numbers (see [`ask::Scope`]).
+    fn with_scope<R>(
+        &self,
+        destination: &Destination,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&ask::Scope) -> R,
+    ) -> Result<R, StoreError> {
+        let key = destination.key();
+        let sub = self.store.subscription(&key)?;
+        let list = self.store.podcast_list(&key)?;
+        let today = self.today_of(sub.as_ref(), now);
+        // A number asked before today's digest came means yesterday's, the one on screen.
+        let yesterday = today.pred_opt().unwrap_or(today);
+        let latest = if self.delivered_list(destination, today).is_none()
+            && self.delivered_list(destination, yesterday).is_some()
+        {
+            yesterday
+        } else {
+            today
+        };
+        let delivered = |date| self.delivered_list(destination, date);
+        let seen = Self::as_seen(sub);
+        Ok(f(&ask::Scope { today, latest, list: list.as_deref(), delivered: &delivered, seen: &seen }))
+    }
+
+    /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
+    /// about its numbers mean that digest, whatever the list is now.
     fn delivered_list(&self, destination: &Destination, date: NaiveDate) -> Option<Option<String>> {
         let sent = |d: &Delivery| matches!(d.state, DeliveryState::Sent { .. }) || !d.sent.is_empty();
         self.store.delivery(&destination.key(), date).ok().flatten().filter(sent).map(|d| d.list)
@@ -412,7 +441,9 @@ impl Core {
                 }
             },
             Command::DigestNow => {
-                let date = digest::today(&self.config.digest, now);
+                let sub = self.store.subscription(&destination.key())?;
+                // The chat's own day: the one its schedule would send, and counts as sent.
+                let date = self.today_of(sub.as_ref(), now);
                 // Sent today already: that digest, so its numbers keep meaning what they meant.
                 let d = match self.delivered_list(destination, date) {
                     Some(list) => match self.store.digest_of(date, list.as_deref())? {
@@ -426,7 +457,7 @@ impl Core {
                 };
                 let all = d.insights.len();
                 // The same insights and numbers the schedule sends here.
-                let d = self.as_seen(destination)?(d);
+                let d = Self::as_seen(sub)(d);
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if d.insights.is_empty() {
@@ -448,18 +479,9 @@ impl Core {
                 )),
             },
             Command::PromptQuestion { reference } => {
-                let list = self.store.podcast_list(&destination.key())?;
-                let delivered = |date| self.delivered_list(destination, date);
-                let seen = self.as_seen(destination)?;
-                match ask::resolve_in(
-                    &self.store,
-                    &self.config.digest,
-                    reference,
-                    now,
-                    list.as_deref(),
-                    &delivered,
-                    &seen,
-                ) {
+                match self.with_scope(destination, now, |scope| {
+                    ask::resolve_in(&self.store, &self.config.digest, reference, now, scope)
+                })? {
                     Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
                     Err(e) => notice(e.to_string()),
@@ -487,16 +509,14 @@ impl Core {
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        let list = self.store.podcast_list(&destination.key())?;
-        let delivered = |date| self.delivered_list(destination, date);
-        let seen = self.as_seen(destination)?;
-        let (digest, entry) =
-            match ask::resolve_in(&self.store, &self.config.digest, reference, now, list.as_deref(), &delivered, &seen)
-            {
-                Ok(found) => found,
-                Err(ask::AskError::Store(e)) => return Err(e),
-                Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
-            };
+        let found = self.with_scope(destination, now, |scope| {
+            ask::resolve_in(&self.store, &self.config.digest, reference, now, scope)
+        })?;
+        let (digest, entry) = match found {
+            Ok(found) => found,
+            Err(ask::AskError::Store(e)) => return Err(e),
+            Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
+        };
         let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
         let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
         match ask::ask(&self.store, &self.config.ask, &entry, question, self.answerer.as_ref(), &history).await {

@@ -100,15 +100,22 @@ struct Day {
 
 /// The candidates of `date` from the podcasts in `list` (None: the operator's feeds; with
 /// `every_feed`, readers' own podcasts too), minus those already sent to the list's readers.
+///
+/// The window ends with the day, or at `now` for a digest built before its day is over. A
+/// reader ahead of the operator's timezone (Tokyo, with the operator on UTC) has tomorrow's
+/// digest built today: its window ending now means the next one starts from here, so an episode
+/// published between the two builds is in the next digest rather than in neither.
 fn gather(
     store: &Store,
     config: &DigestConfig,
     date: NaiveDate,
+    now: DateTime<Utc>,
     list: Option<&[String]>,
     every_feed: bool,
 ) -> Result<Day, StoreError> {
     let tz = config.tz();
-    let window_end = day_start(tz, date.succ_opt().unwrap_or(date));
+    let day_end = day_start(tz, date.succ_opt().unwrap_or(date));
+    let window_end = day_end.min(now);
     let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
     let id = list.map(crate::model::list_id);
     let feeds: Option<HashSet<&str>> = list.map(|l| l.iter().map(String::as_str).collect());
@@ -139,7 +146,7 @@ fn gather(
     };
     for ep in episodes_in_scope {
         let when = ep.published_or_seen();
-        if when < window_start || when >= window_end || !ep.insights_extracted {
+        if when < window_start || when >= day_end || when > now || !ep.insights_extracted {
             continue;
         }
         if feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str())) || readers_only.contains(&ep.feed_url) {
@@ -181,7 +188,7 @@ pub fn build_for(
     now: DateTime<Utc>,
     list: Option<&[String]>,
 ) -> Result<Digest, StoreError> {
-    let day = gather(store, config, date, list, false)?;
+    let day = gather(store, config, date, now, list, false)?;
     let edit = store.edit_of(date)?;
     let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
     let entries =
@@ -222,7 +229,7 @@ pub async fn edit_day(
     if store.has_digest_on(date)? {
         return Ok(None);
     }
-    let day = gather(store, config, date, None, true)?;
+    let day = gather(store, config, date, now, None, true)?;
     let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
     let ranked = Ranked::new(&day.candidates, &recent, &day.taste, config, day.window_start, day.window_end);
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
