@@ -428,3 +428,42 @@ fn the_env_file_is_read_and_logs_can_be_json() {
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("cannot read the environment file nope.env"), "{}", stderr(&missing));
 }
+
+#[test]
+fn subscribing_again_changes_what_is_given_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = "webhook:https://hooks.example.com/x";
+    let first = podsift(
+        dir.path(),
+        &["subs", "add", d, "--time", "22:22", "--tz", "Europe/Berlin", "--mute", "Go Time", "--keyword", "cache"],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains("no feed is titled \"Go Time\""), "{}", stderr(&first));
+    let again = podsift(dir.path(), &["subs", "add", d, "--time", "07:00"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("updated") && stdout(&again).contains("muted: Go Time"), "{}", stdout(&again));
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    let s = &ls[0];
+    assert_eq!(s["schedule"], serde_json::json!({"kind": "daily", "time": "07:00", "timezone": "Europe/Berlin"}));
+    assert_eq!((s["mute_podcasts"][0].as_str(), s["keywords"][0].as_str()), (Some("Go Time"), Some("cache")));
+    // A new timezone alone keeps the time.
+    assert!(podsift(dir.path(), &["subs", "add", d, "--tz", "Asia/Tokyo"]).status.success());
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    assert_eq!(ls[0]["schedule"], serde_json::json!({"kind": "daily", "time": "07:00", "timezone": "Asia/Tokyo"}));
+}
+
+#[test]
+fn a_destination_podsift_cannot_deliver_to_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (dest, says) in [
+        ("webhook:notaurl", "webhook:https://host/path"),
+        ("webhook:ftp://files.example.com/x", "webhook:https://host/path"),
+        ("consol:x", "console, telegram, discord, slack, webhook"),
+    ] {
+        let out = podsift(dir.path(), &["subs", "add", dest, "--time", "08:00", "--tz", "UTC"]);
+        assert!(!out.status.success(), "{dest} was accepted");
+        assert!(stderr(&out).contains(says), "{dest}: {}", stderr(&out));
+    }
+    let ls = stdout(&podsift(dir.path(), &["subs", "ls"]));
+    assert!(ls.contains("No subscriptions yet"), "{ls}");
+}

@@ -18,6 +18,43 @@ pub fn destination_arg(s: &str) -> Result<podsift::deliver::Destination> {
     })
 }
 
+/// A destination to subscribe: a platform podsift has an adapter for, and for webhooks an
+/// http(s) address.
+fn new_destination_arg(s: &str) -> Result<Destination> {
+    let dest = destination_arg(s)?;
+    const PLATFORMS: [&str; 5] = ["console", "telegram", "discord", "slack", "webhook"];
+    if !PLATFORMS.contains(&dest.platform.as_str()) {
+        bail!("{:?} is not a platform podsift delivers to: use one of {}", dest.platform, PLATFORMS.join(", "));
+    }
+    if dest.platform == "webhook" {
+        let ok =
+            reqwest::Url::parse(&dest.id).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            bail!("{:?} is not a web address: a webhook destination is webhook:https://host/path", dest.id);
+        }
+    }
+    Ok(dest)
+}
+
+/// Warns about podcast names no feed has: a misspelt `--only` or `--mute` would silently never
+/// match (feeds added later are fine, hence a warning).
+fn warn_unknown_podcasts<'a>(store: &Store, names: impl Iterator<Item = &'a String>) -> Result<()> {
+    let titles: Vec<String> = store.feeds()?.into_iter().filter_map(|f| f.title).map(|t| t.to_lowercase()).collect();
+    for name in names {
+        if !titles.contains(&name.to_lowercase()) {
+            let known = if titles.is_empty() {
+                "no feed has a title yet".to_string()
+            } else {
+                "`podsift feeds ls` lists the titles".to_string()
+            };
+            eprintln!(
+                "warning: no feed is titled {name:?} ({known}); the filter matches podcast titles exactly, ignoring case"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The titles of a destination's own podcasts (their addresses until first fetched).
 pub fn podcast_names(store: &Store, list: &[String]) -> Vec<String> {
     list.iter().map(|url| store.feed(url).ok().flatten().and_then(|f| f.title).unwrap_or_else(|| url.clone())).collect()
@@ -100,19 +137,47 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             }
         }
         SubsCommand::Add { destination, time, tz, cron, only, mute, keywords } => {
-            let dest = destination_arg(&destination)?;
-            let tz = tz.unwrap_or_else(|| config.service.default_timezone.clone());
-            let schedule = match cron {
-                Some(expr) => Schedule::cron(&expr, &tz)?,
-                None => Schedule::daily(time.as_deref().unwrap_or(&config.service.default_time), &tz)?,
+            let dest = new_destination_arg(&destination)?;
+            let before = store.subscription(&dest.key())?;
+            // Subscribing again changes what is given and keeps the rest: a new time keeps the
+            // timezone and the filters.
+            let old = before.as_ref().map(|s| &s.schedule);
+            let old_tz = old.map(|s| match s {
+                Schedule::Daily { timezone, .. } | Schedule::Cron { timezone, .. } => timezone.clone(),
+            });
+            let tz = tz.or(old_tz).unwrap_or_else(|| config.service.default_timezone.clone());
+            let schedule = match (cron, time, old) {
+                (Some(expr), _, _) => Schedule::cron(&expr, &tz)?,
+                (None, Some(time), _) => Schedule::daily(&time, &tz)?,
+                (None, None, Some(Schedule::Cron { expr, .. })) => Schedule::cron(expr, &tz)?,
+                (None, None, Some(Schedule::Daily { time, .. })) => Schedule::daily(time, &tz)?,
+                (None, None, None) => Schedule::daily(&config.service.default_time, &tz)?,
             };
-            let mut sub = Subscription::new(dest.clone(), schedule, "operator", Utc::now());
-            sub.only_podcasts = only;
-            sub.mute_podcasts = mute;
-            sub.keywords = keywords;
+            warn_unknown_podcasts(store, only.iter().chain(&mute))?;
+            let mut sub = before
+                .clone()
+                .unwrap_or_else(|| Subscription::new(dest.clone(), schedule.clone(), "operator", Utc::now()));
+            sub.schedule = schedule;
+            if !only.is_empty() {
+                sub.only_podcasts = only;
+            }
+            if !mute.is_empty() {
+                sub.mute_podcasts = mute;
+            }
+            if !keywords.is_empty() {
+                sub.keywords = keywords;
+            }
             store.put_subscription(&sub)?;
             store.flush()?;
-            outln!("subscribed {dest}: {}", sub.schedule.describe());
+            let verb = if before.is_some() { "updated" } else { "subscribed" };
+            outln!("{verb} {dest}: {}", sub.schedule.describe());
+            for (what, list) in
+                [("only podcasts", &sub.only_podcasts), ("muted", &sub.mute_podcasts), ("keywords", &sub.keywords)]
+            {
+                if !list.is_empty() {
+                    outln!("    {what}: {}", list.join(", "));
+                }
+            }
         }
         SubsCommand::Rm { destination } => {
             let dest = destination_arg(&destination)?;
