@@ -717,3 +717,23 @@ fn an_episode_between_two_early_builds_is_in_the_next_digest() {
         "the episode published between the two builds was in no digest"
     );
 }
+
+/// A question about an insight whose feed was removed says so, rather than "not covered".
+#[tokio::test]
+async fn asking_about_a_removed_feeds_insight_says_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let entry = entry_for(&store, "Go Time #100");
+    let feed = store.episode(&entry.episode_id).unwrap().unwrap().feed_url;
+    assert!(store.remove_feed(&feed).unwrap());
+    let got =
+        ask::ask(&store, &Config::default().ask, &entry, "what about go fmt?", &QuoteAnswerer { max_citations: 3 }, &[])
+            .await;
+    match got {
+        Err(e @ ask::AskError::EpisodeGone(_)) => {
+            let text = e.to_string();
+            assert!(text.contains("Go Time #100") && text.contains("feeds add"), "{text}");
+        }
+        other => panic!("answered from a removed episode: {other:?}"),
+    }
+}

@@ -75,9 +75,15 @@ pub enum AskError {
     #[error("{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3")]
     BadRef(String),
     #[error(
-        "there is no digest with insights for {0}: `podsift ingest` new episodes, then `podsift digest --date {0}` shows it"
+        "there is no digest with insights for {0} yet: it comes once that day has new episodes with transcripts \
+         (the operator's `podsift ingest` fetches them, `podsift digest --date {0}` shows it)"
     )]
     NoDigest(NaiveDate),
+    #[error(
+        "{0} is no longer stored (its feed was removed), so there is nothing to answer from; add the feed again \
+         with `podsift feeds add` to ask about it"
+    )]
+    EpisodeGone(String),
     #[error("there is no insight #{n} in the digest of {date}; valid: {valid}")]
     UnknownInsight { date: NaiveDate, n: usize, valid: String },
     #[error("the question is empty: ask something about the insight, e.g. \"what exactly was said about that?\"")]
@@ -182,10 +188,12 @@ pub async fn ask(
     let mut pool: Vec<Passage> = Vec::new();
     let mut state: Option<(Query, Corpus)> = None;
     let mut covered = false;
+    let mut any = false;
     for (i, id) in episode_ids.iter().enumerate() {
         let (Some(ep), Some(tr)) = (store.episode(id)?, store.transcript(id)?) else {
             continue;
         };
+        any = true;
         let mut found = passages(&ep, &tr, config.passage_seconds);
         if i == 0 {
             // The reader has the insight already: its own sentence is no answer.
@@ -212,6 +220,11 @@ pub async fn ask(
         if covered {
             break;
         }
+    }
+    if !any {
+        // Without a transcript any answer would be made up: "not covered" would claim the
+        // episode never said it.
+        return Err(AskError::EpisodeGone(format!("{} — {}", entry.podcast, entry.episode)));
     }
     let (query, corpus) =
         state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
