@@ -198,12 +198,14 @@ async fn run_demo_shows_the_whole_loop_on_the_terminal() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("podsift.toml"), "[service]\nbind = \"127.0.0.1:0\"\n").unwrap();
+    // No --data: the demo run keeps to a temporary store, away from ./data and the store the
+    // environment names.
     let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
         .arg("--config")
         .arg(dir.path().join("podsift.toml"))
         .args(["run", "--demo"])
+        .current_dir(dir.path())
+        .env("PODSIFT_DATA_DIR", dir.path().join("real-store"))
         .env_remove("PODSIFT_BIND")
         .env_remove("OPENAI_BASE_URL")
         .stdin(Stdio::piped())
@@ -237,4 +239,6 @@ async fn run_demo_shows_the_whole_loop_on_the_terminal() {
     wait_for("the answer", &|s| s.contains("About #1"));
     sigterm(&child);
     assert!(child.wait().unwrap().success());
+    assert!(!dir.path().join("data").exists(), "the demo run wrote into ./data");
+    assert!(!dir.path().join("real-store").exists(), "the demo run wrote into PODSIFT_DATA_DIR");
 }

@@ -55,10 +55,10 @@ pub async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub struct TempDir(pub PathBuf);
 
 impl TempDir {
-    fn new() -> Result<TempDir> {
+    pub fn new() -> Result<TempDir> {
         let dir =
             std::env::temp_dir().join(format!("podsift-demo-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -60,7 +60,12 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
     match cli.command {
         Command::Demo => demo::demo(cli.data.filter(|_| data_given), &config).await,
-        Command::Run { demo } => run_service(&data, config, demo).await,
+        Command::Run { demo } => {
+            // Like `podsift demo`, the demo run keeps to a temporary store unless --data names
+            // one: its feeds point at a loopback server that is gone once it stops.
+            let temp = if demo && !data_given { Some(demo::TempDir::new()?) } else { None };
+            run_service(temp.as_ref().map_or(&data, |t| &t.0), config, demo).await
+        }
         command => match Store::open(&data) {
             Ok(store) => execute(command, &store, &config).await,
             Err(podsift::store::StoreError::InUse { .. }) => remote::forward(&data).await,
