@@ -467,3 +467,32 @@ fn a_destination_podsift_cannot_deliver_to_is_refused_with_the_fix() {
     let ls = stdout(&podsift(dir.path(), &["subs", "ls"]));
     assert!(ls.contains("No subscriptions yet"), "{ls}");
 }
+
+#[test]
+fn feed_and_episode_commands_say_what_went_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(&feed, "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Show</title></channel></rss>")
+        .unwrap();
+    let feed = feed.to_str().unwrap();
+    // A bad location among good ones adds none of them, and says which.
+    let out = podsift(dir.path(), &["feeds", "add", feed, "no/such/feed.xml", "http://127.0.0.1:9/b.xml"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nothing was added") && stderr(&out).contains("no/such/feed.xml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&podsift(dir.path(), &["feeds", "ls"])).contains("No feeds"), "a feed was added");
+    // The same address with a fragment is the same feed.
+    assert!(podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml"]).status.success());
+    let again = podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml#again"]);
+    assert!(stdout(&again).contains("already subscribed"), "{}", stdout(&again));
+    // Every feed failing is an error a script can see.
+    let ingest = podsift(dir.path(), &["ingest"]);
+    assert!(!ingest.status.success(), "{}", stdout(&ingest));
+    assert!(stderr(&ingest).contains("every feed fetched failed (1)"), "{}", stderr(&ingest));
+    // Days are named in the form the command takes.
+    let since = podsift(dir.path(), &["episodes", "--since", "yesterday"]);
+    assert!(!since.status.success() && stderr(&since).contains("use YYYY-MM-DD"), "{}", stderr(&since));
+}

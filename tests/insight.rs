@@ -726,9 +726,15 @@ async fn asking_about_a_removed_feeds_insight_says_it_is_gone() {
     let entry = entry_for(&store, "Go Time #100");
     let feed = store.episode(&entry.episode_id).unwrap().unwrap().feed_url;
     assert!(store.remove_feed(&feed).unwrap());
-    let got =
-        ask::ask(&store, &Config::default().ask, &entry, "what about go fmt?", &QuoteAnswerer { max_citations: 3 }, &[])
-            .await;
+    let got = ask::ask(
+        &store,
+        &Config::default().ask,
+        &entry,
+        "what about go fmt?",
+        &QuoteAnswerer { max_citations: 3 },
+        &[],
+    )
+    .await;
     match got {
         Err(e @ ask::AskError::EpisodeGone(_)) => {
             let text = e.to_string();

@@ -40,7 +40,7 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         feed: Option<String>,
         /// Only episodes published on or after this day (YYYY-MM-DD)
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = date_arg)]
         since: Option<NaiveDate>,
         #[command(flatten)]
         out: Output,
@@ -48,7 +48,7 @@ pub enum Command {
     /// Build (once) and print a day's digest: the top insights
     Digest {
         /// The day (YYYY-MM-DD) [default: today in digest.timezone]
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = date_arg)]
         date: Option<NaiveDate>,
         #[command(flatten)]
         out: Output,
@@ -173,4 +173,10 @@ pub struct Output {
     /// Print JSON for scripts (shapes documented in the README)
     #[arg(long)]
     pub json: bool,
+}
+
+/// A day on the command line, with the form named when it is not one.
+fn date_arg(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a day: use YYYY-MM-DD, e.g. 2026-11-28"))
 }

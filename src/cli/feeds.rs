@@ -40,8 +40,19 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
     match cmd {
         FeedsCommand::Search { .. } => anyhow::bail!("`podsift feeds search` is answered by feeds::search"),
         FeedsCommand::Add { urls } => {
-            for url in urls {
-                let url = normalize_feed_location(&url)?;
+            // All or none: a bad one in the middle must not leave the list half added.
+            let mut good = Vec::new();
+            let mut bad = Vec::new();
+            for url in &urls {
+                match normalize_feed_location(url) {
+                    Ok(u) => good.push(u),
+                    Err(e) => bad.push(format!("{e:#}")),
+                }
+            }
+            if !bad.is_empty() {
+                bail!("nothing was added: {}", bad.join("; "));
+            }
+            for url in good {
                 if let Some(mut known) = store.feed(&url)? {
                     if known.reader_added {
                         // Now the operator's too: it joins the default digest.
@@ -123,9 +134,14 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
 /// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.
 fn normalize_feed_location(input: &str) -> Result<String> {
     let input = input.trim();
-    if let Ok(u) = url::Url::parse(input) {
+    if let Ok(mut u) = url::Url::parse(input) {
         match u.scheme() {
-            "http" | "https" | "file" | "demo" => return Ok(u.to_string()),
+            "http" | "https" | "file" | "demo" => {
+                // A fragment never reaches the server: `feed.xml#x` is `feed.xml`, not a second
+                // feed whose episodes would fill the digest twice.
+                u.set_fragment(None);
+                return Ok(u.to_string());
+            }
             s if s.len() > 1 => bail!("unsupported URL scheme {s:?} in {input}: use http(s), file:// or a local path"),
             _ => {}
         }

@@ -88,12 +88,19 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
             let opts = IngestOptions { now: Utc::now(), force };
             let (summary, insights) = podsift::pipeline::ingest_and_extract(store, config, opts, &progress).await?;
             progress.finish();
+            let (failed, tried) =
+                (summary.feeds_failed, summary.feeds_failed + summary.feeds_fetched + summary.feeds_unchanged);
             if out.json {
-                print_json(&IngestView { summary, insights_extracted: insights })
+                print_json(&IngestView { summary, insights_extracted: insights })?;
             } else {
                 print_summary(&summary, insights);
-                Ok(())
             }
+            // A run where every feed failed is an error a cron job or a script can see; some
+            // failing among others is the normal life of feeds, and is in the summary.
+            if tried > 0 && failed == tried {
+                bail!("every feed fetched failed ({failed}); the errors are above and in `podsift feeds ls`");
+            }
+            Ok(())
         }
         Command::Episodes { feed, since, out } => {
             if let Some(f) = &feed {
@@ -105,7 +112,9 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
             if out.json {
                 print_json(&episodes)
             } else {
-                if episodes.is_empty() {
+                if episodes.is_empty() && since.is_some() && !list_episodes(store, feed.as_deref(), None)?.is_empty() {
+                    outln!("No episodes since that date; without --since all are listed.");
+                } else if episodes.is_empty() {
                     outln!("No episodes yet. Run `podsift ingest` after adding feeds.");
                 }
                 for e in &episodes {
