@@ -129,6 +129,9 @@ pub struct ServiceConfig {
     pub default_time: String,
     /// Timezone for a new subscriber who names none (IANA).
     pub default_timezone: String,
+    /// Days that outbox records, reply mappings, digests and the LLM's day records are kept;
+    /// older ones are removed once a day while the service runs. 0 keeps everything.
+    pub keep_days: u64,
 }
 
 impl Default for ServiceConfig {
@@ -142,6 +145,7 @@ impl Default for ServiceConfig {
             shutdown_grace_seconds: 10,
             default_time: "08:00".into(),
             default_timezone: "UTC".into(),
+            keep_days: 180,
         }
     }
 }
@@ -620,6 +624,15 @@ impl Config {
         if sv.ingest_every_minutes == 0 || sv.tick_seconds == 0 {
             return Err(invalid("service.ingest_every_minutes", "and service.tick_seconds must be at least 1"));
         }
+        // The last week's outbox records say what was sent, and the digests of the last
+        // novelty_days what not to repeat.
+        let least = self.digest.novelty_days.max(7);
+        if sv.keep_days != 0 && sv.keep_days < least {
+            return Err(invalid(
+                "service.keep_days",
+                &format!("must be 0 (keep everything) or at least {least} (a week, and digest.novelty_days)"),
+            ));
+        }
         let dl = &self.delivery;
         if dl.max_concurrency == 0 || dl.max_attempts == 0 {
             return Err(invalid("delivery.max_concurrency", "and delivery.max_attempts must be at least 1"));
@@ -720,6 +733,14 @@ mod tests {
         let err = Config::parse("[digest]\ntimezone = \"Europe/Berln\"\n", Path::new("x.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("digest.timezone") && msg.contains("Europe/Berlin"), "{msg}");
+    }
+
+    #[test]
+    fn a_keep_days_shorter_than_what_delivery_needs_is_refused() {
+        let err = Config::parse("[service]\nkeep_days = 3\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("service.keep_days") && err.to_string().contains("at least 7"), "{err}");
+        assert!(Config::parse("[service]\nkeep_days = 0\n", Path::new("x.toml")).is_ok());
+        assert!(Config::parse("[service]\nkeep_days = 30\n", Path::new("x.toml")).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -97,6 +97,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                     _ = stopped(&mut stop) => break,
                     _ = every.tick() => {
                         if !finish_or_stop(ingest_once(&store, &config, &metrics), &shutdown, grace).await { break; }
+                        prune_if_due(&store, config.service.keep_days, Utc::now());
                     }
                 }
             }
@@ -175,6 +176,34 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
             tracing::info!(new_episodes = summary.new_episodes, insights, failed = summary.feeds_failed, "ingest done");
         }
         Err(e) => tracing::error!("ingest failed: {e}"),
+    }
+}
+
+/// Once a day, removes records older than `keep_days` (see [`Store::prune`]); 0 keeps them.
+/// Returns what was removed when it ran.
+pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option<crate::store::Pruned> {
+    if keep_days == 0 || store.state("last_prune").ok().flatten().is_some_and(|t| now - t < chrono::Duration::hours(23))
+    {
+        return None;
+    }
+    let before = now.date_naive() - chrono::Duration::days(keep_days as i64);
+    match store.prune(before, now - chrono::Duration::days(2)) {
+        Ok(pruned) => {
+            let _ = store.set_state("last_prune", &now);
+            tracing::info!(
+                deliveries = pruned.deliveries,
+                messages = pruned.messages,
+                digests = pruned.digests,
+                llm_days = pruned.llm_days,
+                events = pruned.events,
+                "removed records older than {keep_days} days"
+            );
+            Some(pruned)
+        }
+        Err(e) => {
+            tracing::error!("removing old records failed: {e}");
+            None
+        }
     }
 }
 

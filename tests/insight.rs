@@ -726,6 +726,7 @@ async fn asking_about_a_removed_feeds_insight_says_it_is_gone() {
     let entry = entry_for(&store, "Go Time #100");
     let feed = store.episode(&entry.episode_id).unwrap().unwrap().feed_url;
     assert!(store.remove_feed(&feed).unwrap());
+    assert!(store.insights_of(&entry.episode_id).unwrap().is_empty(), "the removed feed's insights were left behind");
     let got = ask::ask(
         &store,
         &Config::default().ask,

@@ -242,3 +242,59 @@ async fn run_demo_shows_the_whole_loop_on_the_terminal() {
     assert!(!dir.path().join("data").exists(), "the demo run wrote into ./data");
     assert!(!dir.path().join("real-store").exists(), "the demo run wrote into PODSIFT_DATA_DIR");
 }
+
+/// Records that only grow with time are removed once a day past `service.keep_days`; what is
+/// newer, and everything else, stays.
+#[test]
+fn old_records_are_pruned_once_a_day() {
+    use podsift::deliver::{Delivery, DeliveryState};
+    let dir = tempfile::tempdir().unwrap();
+    let store = podsift::store::Store::open(dir.path()).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().with_timezone(&Utc);
+    let old = now.date_naive() - chrono::Duration::days(200);
+    let recent = now.date_naive() - chrono::Duration::days(3);
+    let dest = Destination::new("telegram", "42");
+    for (date, id) in [(old, "m-old"), (recent, "m-new")] {
+        store
+            .put_delivery(&Delivery {
+                destination: dest.clone(),
+                date,
+                state: DeliveryState::Sent { at: now },
+                attempts: 1,
+                sent: vec![(Some(1), id.to_string())],
+                updated_at: now,
+                list: None,
+                retry_at: None,
+            })
+            .unwrap();
+        store
+            .put_digest_once(&podsift::model::Digest {
+                date,
+                list: None,
+                built_at: now,
+                candidates: 0,
+                episodes: 0,
+                insights: vec![],
+                edit: None,
+            })
+            .unwrap();
+        store.update_llm_usage(date, |u| u.requests += 1).unwrap();
+    }
+    assert!(store.first_seen("slack-event:old", now - chrono::Duration::days(3)).unwrap());
+    assert!(store.first_seen("slack-event:new", now - chrono::Duration::hours(1)).unwrap());
+
+    let pruned = podsift::service::prune_if_due(&store, 180, now).expect("the first run prunes");
+    assert_eq!((pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.events), (1, 1, 1, 1, 1));
+    assert!(store.delivery(&dest.key(), old).unwrap().is_none());
+    assert!(store.delivery(&dest.key(), recent).unwrap().is_some());
+    assert_eq!(store.message_ref(&dest.key(), "m-old").unwrap(), None);
+    assert_eq!(store.message_ref(&dest.key(), "m-new").unwrap(), Some((recent, 1)));
+    assert!(store.digest(old).unwrap().is_none() && store.digest(recent).unwrap().is_some());
+    assert_eq!((store.llm_usage(old).unwrap().requests, store.llm_usage(recent).unwrap().requests), (0, 1));
+    assert!(!store.first_seen("slack-event:new", now).unwrap(), "a recent event was forgotten");
+    assert!(store.first_seen("slack-event:old", now).unwrap(), "an old event was kept");
+    // Once a day, and never with keep_days = 0.
+    assert_eq!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(1)), None);
+    assert!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(24)).is_some());
+    assert_eq!(podsift::service::prune_if_due(&store, 0, now + chrono::Duration::days(9)), None);
+}

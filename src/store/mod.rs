@@ -231,14 +231,23 @@ impl Store {
             return Ok(false);
         }
         let ids = self.episode_ids_of_feed(url)?;
+        let mut insight_keys = Vec::new();
+        for id in &ids {
+            for kv in self.insights.scan_prefix(index_key(id, "")) {
+                insight_keys.push(kv?.0);
+            }
+        }
         transact(
-            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts),
-            |(feeds, episodes, index, transcripts)| {
+            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts, &self.insights),
+            |(feeds, episodes, index, transcripts, insights)| {
                 feeds.remove(url.as_bytes())?;
                 for id in &ids {
                     episodes.remove(id.as_bytes())?;
                     transcripts.remove(id.as_bytes())?;
                     index.remove(index_key(url, id))?;
+                }
+                for k in &insight_keys {
+                    insights.remove(k.clone())?;
                 }
                 Ok(())
             },
@@ -664,6 +673,60 @@ impl Store {
         Ok(out)
     }
 
+    // ---- retention ----
+
+    /// Removes what only grows with time: outbox records, reply mappings, digests, editor
+    /// passes and LLM usage of days before `before`, and inbound events first seen before
+    /// `seen_before` (platforms retry an event within hours, not days). Episodes, transcripts,
+    /// subscriptions and feedback stay. Flushed.
+    pub fn prune(&self, before: chrono::NaiveDate, seen_before: chrono::DateTime<chrono::Utc>) -> Result<Pruned> {
+        let mut pruned = Pruned::default();
+        // Keys and values that cannot be read are left alone: pruning never deletes what it
+        // does not understand.
+        let old_day =
+            |s: &str| s.get(..10).and_then(|d| d.parse::<chrono::NaiveDate>().ok()).is_some_and(|d| d < before);
+        for kv in self.deliveries.iter() {
+            let (k, _) = kv?;
+            let date = k.iter().rposition(|&b| b == 0).map(|i| String::from_utf8_lossy(&k[i + 1..]).into_owned());
+            if date.as_deref().is_some_and(old_day) {
+                self.deliveries.remove(&k)?;
+                pruned.deliveries += 1;
+            }
+        }
+        for kv in self.messages.iter() {
+            let (k, v) = kv?;
+            if decode::<(chrono::NaiveDate, usize)>("messages", &k, &v).is_ok_and(|(d, _)| d < before) {
+                self.messages.remove(&k)?;
+                pruned.messages += 1;
+            }
+        }
+        for kv in self.digests.iter() {
+            let (k, _) = kv?;
+            if old_day(&String::from_utf8_lossy(&k)) {
+                self.digests.remove(&k)?;
+                pruned.digests += 1;
+            }
+        }
+        for prefix in ["usage:", "edit:"] {
+            for kv in self.llm.scan_prefix(prefix.as_bytes()) {
+                let (k, _) = kv?;
+                if old_day(&String::from_utf8_lossy(&k[prefix.len()..])) {
+                    self.llm.remove(&k)?;
+                    pruned.llm_days += 1;
+                }
+            }
+        }
+        for kv in self.adapter_state.scan_prefix(b"seen:") {
+            let (k, v) = kv?;
+            if decode::<chrono::DateTime<chrono::Utc>>("adapter_state", &k, &v).is_ok_and(|at| at < seen_before) {
+                self.adapter_state.remove(&k)?;
+                pruned.events += 1;
+            }
+        }
+        self.flush()?;
+        Ok(pruned)
+    }
+
     // ---- service state ----
 
     pub fn set_state(&self, key: &str, value: &chrono::DateTime<chrono::Utc>) -> Result<()> {
@@ -887,4 +950,14 @@ mod tests {
         assert!(store.episode("e1").unwrap().is_none());
         assert!(!store.remove_feed("http://a").unwrap());
     }
+}
+
+/// What one [`Store::prune`] removed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Pruned {
+    pub deliveries: usize,
+    pub messages: usize,
+    pub digests: usize,
+    pub llm_days: usize,
+    pub events: usize,
 }
