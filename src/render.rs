@@ -25,14 +25,17 @@ pub fn quote_adds(e: &DigestEntry) -> bool {
 pub fn digest(d: &Digest, size: usize) -> String {
     let mut s = String::new();
     let shown = d.insights.len();
+    if shown == 0 {
+        s.push_str(&format!(
+            "podsift digest for {}: no insights yet (no episode with a transcript was published in the window)\n",
+            d.date
+        ));
+        return s;
+    }
     s.push_str(&format!(
         "podsift digest for {}: top {shown} from {} candidate insight(s) in {} episode(s)\n",
         d.date, d.candidates, d.episodes
     ));
-    if shown == 0 {
-        s.push_str("\nNo insights for this day yet: no episode with a transcript was published in the window.\n");
-        return s;
-    }
     for e in &d.insights {
         s.push('\n');
         s.push_str(&entry(e));

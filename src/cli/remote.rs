@@ -69,7 +69,8 @@ pub async fn forward(data: &Path) -> Result<()> {
     let in_use = format!("the store in {} is in use by another podsift process", data.display());
     let Ok(text) = std::fs::read(&file) else {
         bail!(
-            "{in_use}, which takes no commands (it names no admin address in {}); stop it and try again, or restart it with service.admin_bind set",
+            "{in_use}: a command still at work (wait for it to finish, then try again), or a `podsift run` that takes \
+             no commands (there is no admin address in {}; restart it with service.admin_bind set)",
             file.display()
         );
     };

@@ -155,7 +155,7 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
         }
         Err(e) => {
             if lenient.episodes.is_empty() {
-                return Err(FeedError::Unreadable(e.to_string()));
+                return Err(FeedError::Unreadable(format!("{e}{}", what_it_is_instead(bytes))));
             }
             warnings.push(format!(
                 "malformed feed ({e}); recovered {} episode(s) with the lenient reader",
@@ -271,6 +271,19 @@ fn notes_to_text(html: &str) -> String {
 }
 
 /// Parses `itunes:duration`: seconds, `mm:ss` or `hh:mm:ss`.
+/// What a document that is no feed looks like, for the error: an empty body or a web page
+/// (a podcast's home page given instead of its feed) are the usual mistakes.
+fn what_it_is_instead(bytes: &[u8]) -> &'static str {
+    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim_start().to_ascii_lowercase();
+    if start.is_empty() {
+        " (the document is empty)"
+    } else if start.starts_with("<!doctype html") || start.starts_with("<html") || start.contains("<head") {
+        " (this is a web page, not a feed: look on it for the RSS or Atom feed's address)"
+    } else {
+        ""
+    }
+}
+
 pub fn parse_duration(s: &str) -> Option<u64> {
     let s = s.trim();
     if s.is_empty() {
@@ -767,6 +780,15 @@ mod tests {
         let feed = parse_feed(doc.as_bytes(), "/srv/podcasts/feed.xml").unwrap();
         assert!(feed.warnings.iter().all(|w| !w.contains("malformed")), "{:?}", feed.warnings);
         assert_eq!(feed.episodes[0].enclosure_url.as_deref(), Some("file:///srv/podcasts/a.mp3"));
+    }
+
+    #[test]
+    fn a_web_page_or_an_empty_body_is_named_as_such() {
+        let page = b"<!DOCTYPE html><html><head><title>My Podcast</title></head><body>Listen!</body></html>";
+        let err = parse_feed(page, "http://x/").unwrap_err().to_string();
+        assert!(err.contains("web page, not a feed"), "{err}");
+        let err = parse_feed(b"  \n", "http://x/feed").unwrap_err().to_string();
+        assert!(err.contains("the document is empty"), "{err}");
     }
 
     #[test]

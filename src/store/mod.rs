@@ -143,6 +143,10 @@ impl Store {
         // Whatever is dropped on the way out, a half-opened database on an error included,
         // flushes: the gate is held throughout, and released last.
         let _gate = gate();
+        if dir.exists() && !dir.is_dir() {
+            let reason = "it is a file, not a directory: name a directory (new or a store) with --data".to_string();
+            return Err(StoreError::Open { dir: dir.to_path_buf(), reason });
+        }
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         let damaged = |reason: String| StoreError::Damaged { dir: dir.to_path_buf(), reason };
         // A bounded page cache keeps memory flat however many records the store holds. sled
@@ -836,6 +840,15 @@ fn scan<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn a_file_named_as_the_store_is_said_to_be_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        std::fs::write(&file, "x").unwrap();
+        let err = Store::open(&file).err().expect("a file opened as a store").to_string();
+        assert!(err.contains("it is a file, not a directory") && err.contains("--data"), "{err}");
+    }
 
     #[test]
     fn newer_record_is_refused_not_misread() {
