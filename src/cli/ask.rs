@@ -40,7 +40,12 @@ Ask about this insight (empty line to quit).",
         let Some(line) = lines.next() else { break };
         let line = line?;
         if line.trim().is_empty() {
-            break;
+            // On a terminal an empty line quits; from a pipe or file it is only a gap between
+            // questions, and the end of the input ends it.
+            if prompt {
+                break;
+            }
+            continue;
         }
         let a = ask::ask(store, &config.ask, entry, &line, answerer, &history).await?;
         // Each question may refer to the ones before it.
