@@ -2,6 +2,8 @@
 //! candidate insights from every new transcript (with the LLM engine when one is configured),
 //! then, in LLM mode, the day's editor pass over the best candidates.
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use crate::config::Config;
 use crate::ingest::{IngestError, IngestOptions, IngestSummary, Progress, Transcriber, ingest_with};
 use crate::insight::extract::extract_pending;
@@ -36,10 +38,47 @@ pub async fn ingest_and_extract(
     // The day's editor pass sees the candidates of this ingest too; a failure leaves local
     // ranking in place, it never fails the ingest.
     if let Some(editor) = crate::engines::editor(llm) {
-        if let Err(e) = crate::insight::digest::edit_day(store, &config.digest, now, editor.as_ref()).await {
+        let lead = chrono::Duration::minutes(2 * config.service.ingest_every_minutes as i64);
+        let edited = match day_to_edit(store, config, now, lead) {
+            Ok(Some(date)) => {
+                crate::insight::digest::edit_day_of(store, &config.digest, date, now, editor.as_ref()).await.map(|_| ())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = edited {
             tracing::error!("daily editor pass: {e}");
         }
     }
     store.flush()?;
     Ok((summary, insights))
+}
+
+/// The day whose digest the editor pass should prepare: today's (in `digest.timezone`) until it
+/// is built. After that, the next day a subscriber's digest falls due, once that is within
+/// `lead` (about the last ingests before it): a reader ahead of the digest's timezone has its
+/// digest built the evening before, and without this the pass would never come before it.
+pub fn day_to_edit(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    lead: chrono::Duration,
+) -> Result<Option<NaiveDate>, crate::store::StoreError> {
+    let today = crate::insight::digest::today(&config.digest, now);
+    if !store.has_digest_on(today)? {
+        return Ok(Some(today));
+    }
+    let mut next: Option<(DateTime<Utc>, NaiveDate)> = None;
+    for sub in store.subscriptions_iter() {
+        let sub = sub?;
+        if sub.paused.is_some() {
+            continue;
+        }
+        let Some(fire) = crate::deliver::schedule::next_fire(&sub.schedule, now) else { continue };
+        let Ok(date) = sub.schedule.local_date(fire) else { continue };
+        if date > today && !store.has_digest_on(date)? && next.is_none_or(|(f, _)| fire < f) {
+            next = Some((fire, date));
+        }
+    }
+    Ok(next.filter(|(fire, _)| *fire - now <= lead).map(|(_, date)| date))
 }

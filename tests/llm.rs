@@ -825,3 +825,40 @@ async fn a_malformed_editor_answer_leaves_local_ranking() {
     let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
     assert_eq!((usage.edits, usage.edit_fallbacks), (0, 2));
 }
+
+/// Which day's digest the editor pass prepares: today's until it is built, then the next day a
+/// subscriber's digest falls due, once that is near. A reader in Tokyo (digests on UTC days)
+/// has the 29th's digest built at 22:00 UTC on the 28th: the pass must come before that.
+#[test]
+fn the_editor_pass_prepares_the_digest_built_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let config = Config::default();
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let lead = chrono::Duration::hours(2);
+    let day_to_edit = |now: &str| podsift::pipeline::day_to_edit(&store, &config, utc(now), lead).unwrap();
+    assert_eq!(day_to_edit("2026-11-28T12:00:00Z"), Some(day(28)), "today's, while it is not built");
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(
+            podsift::deliver::Destination::new("telegram", "7"),
+            podsift::deliver::Schedule::daily("07:00", "Asia/Tokyo").unwrap(),
+            "test",
+            utc("2026-11-01T00:00:00Z"),
+        ))
+        .unwrap();
+    let built = |d: u32| podsift::model::Digest {
+        date: day(d),
+        list: None,
+        built_at: utc("2026-11-27T22:00:00Z"),
+        candidates: 1,
+        episodes: 1,
+        insights: vec![],
+        edit: None,
+    };
+    store.put_digest_once(&built(28)).unwrap();
+    assert_eq!(day_to_edit("2026-11-28T12:00:00Z"), None, "ten hours before Tokyo's digest is too early");
+    assert_eq!(day_to_edit("2026-11-28T20:30:00Z"), Some(day(29)));
+    store.put_digest_once(&built(29)).unwrap();
+    assert_eq!(day_to_edit("2026-11-28T21:30:00Z"), None, "a built digest is never edited");
+}

@@ -212,20 +212,31 @@ const EDIT_PER_EPISODE: usize = 3;
 /// Guards the editor pass: two ingests finishing together make one request, not two.
 static EDITING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The daily editor pass for `now`'s date: the day's best candidates (every feed's, so readers'
-/// lists take their part of it) go to `editor`, and its grouping and order are stored for the
-/// digests of that day to follow. Made once a day, and again only when a later ingest brought
-/// candidates the last pass did not see and no digest of the day is built yet (a built digest
-/// never changes). A failure is stored too, as the reason local ranking stands, so a broken
-/// model costs one request per new batch, not one per delivery. Returns the pass made, if any.
+/// The daily editor pass for `now`'s date; see [`edit_day_of`].
 pub async fn edit_day(
     store: &Store,
     config: &DigestConfig,
     now: DateTime<Utc>,
     editor: &dyn Editor,
 ) -> Result<Option<Edit>, StoreError> {
+    edit_day_of(store, config, today(config, now), now, editor).await
+}
+
+/// The editor pass for the digests of `date`: that day's best candidates so far (every feed's,
+/// so readers' lists take their part of it) go to `editor`, and its grouping and order are
+/// stored for the digests of that day to follow. Made once, and again only when a later ingest
+/// brought candidates the last pass did not see and no digest of the day is built yet (a built
+/// digest never changes). A failure is stored too, as the reason local ranking stands, so a
+/// broken model costs one request per new batch, not one per delivery. Returns the pass made,
+/// if any.
+pub async fn edit_day_of(
+    store: &Store,
+    config: &DigestConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    editor: &dyn Editor,
+) -> Result<Option<Edit>, StoreError> {
     let _turn = EDITING.lock().await;
-    let date = today(config, now);
     if store.has_digest_on(date)? {
         return Ok(None);
     }
