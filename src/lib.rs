@@ -16,10 +16,11 @@
 //! - [`ask`]: follow-up questions answered from transcript passages.
 //! - [`llm`]: the OpenAI-compatible engine behind the same seams (the only async-openai user).
 //! - [`engines`]: the offline or LLM engines, built from the config in one place.
-//! - [`pipeline`]: ingest then extract, for the commands that run them together.
 //! - [`render`]: digests and answers as plain text.
 //! - [`deliver`]: schedules, the outbox, pacing, the command table and the core that answers
 //!   requests; the seam every chat adapter plugs into.
+//! - [`pipeline`]: ingest then extract, for the commands that run them together, and in LLM
+//!   mode the editor pass for the next digest the subscribers' schedules will build.
 //! - [`adapters`]: console, webhook, Telegram, Discord, Slack: each translates between one platform and the core.
 //! - [`server`], [`service`]: the HTTP server and `podsift run`.
 //! - [`demo`]: the bundled demo podcasts, served from a loopback server.
@@ -34,9 +35,9 @@ pub mod insight;
 pub mod ask;
 pub mod llm;
 pub mod engines;
-pub mod pipeline;
 pub mod render;
 pub mod deliver;
+pub mod pipeline;
 pub mod adapters;
 pub mod server;
 pub mod service;

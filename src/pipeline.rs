@@ -54,10 +54,11 @@ pub async fn ingest_and_extract(
     Ok((summary, insights))
 }
 
-/// The day whose digest the editor pass should prepare: today's (in `digest.timezone`) until it
-/// is built. After that, the next day a subscriber's digest falls due, once that is within
-/// `lead` (about the last ingests before it): a reader ahead of the digest's timezone has its
-/// digest built the evening before, and without this the pass would never come before it.
+/// The day whose digest the editor pass should prepare: the next one the subscribers'
+/// schedules will build. Today's (in `digest.timezone`) is prepared all day until it is built,
+/// as when nobody is subscribed; another day's (a reader ahead of the digest's timezone, a
+/// weekday schedule after a weekend) once its first delivery is within `lead`, about the last
+/// ingests before it.
 pub fn day_to_edit(
     store: &Store,
     config: &Config,
@@ -65,20 +66,27 @@ pub fn day_to_edit(
     lead: chrono::Duration,
 ) -> Result<Option<NaiveDate>, crate::store::StoreError> {
     let today = crate::insight::digest::today(&config.digest, now);
-    if !store.has_digest_on(today)? {
-        return Ok(Some(today));
-    }
     let mut next: Option<(DateTime<Utc>, NaiveDate)> = None;
+    let mut anyone = false;
     for sub in store.subscriptions_iter() {
         let sub = sub?;
         if sub.paused.is_some() {
             continue;
         }
+        anyone = true;
         let Some(fire) = crate::deliver::schedule::next_fire(&sub.schedule, now) else { continue };
         let Ok(date) = sub.schedule.local_date(fire) else { continue };
-        if date > today && !store.has_digest_on(date)? && next.is_none_or(|(f, _)| fire < f) {
+        if !store.has_digest_on(date)? && next.is_none_or(|(f, _)| fire < f) {
             next = Some((fire, date));
         }
     }
-    Ok(next.filter(|(fire, _)| *fire - now <= lead).map(|(_, date)| date))
+    let unbuilt_today = || -> Result<Option<NaiveDate>, crate::store::StoreError> {
+        Ok((!store.has_digest_on(today)?).then_some(today))
+    };
+    match next {
+        None if !anyone => unbuilt_today(),
+        Some((_, date)) if date == today => Ok(Some(today)),
+        Some((fire, date)) if fire - now <= lead => Ok(Some(date)),
+        _ => Ok(None),
+    }
 }

@@ -446,8 +446,12 @@ fn subscribing_again_changes_what_is_given_and_keeps_the_rest() {
     let s = &ls[0];
     assert_eq!(s["schedule"], serde_json::json!({"kind": "daily", "time": "07:00", "timezone": "Europe/Berlin"}));
     assert_eq!((s["mute_podcasts"][0].as_str(), s["keywords"][0].as_str()), (Some("Go Time"), Some("cache")));
-    // A new timezone alone keeps the time.
-    assert!(podsift(dir.path(), &["subs", "add", d, "--tz", "Asia/Tokyo"]).status.success());
+    // A new timezone alone keeps the time, and subscribing again resumes a paused one.
+    assert!(podsift(dir.path(), &["subs", "pause", d, "--reason", "destination gone: 404"]).status.success());
+    let resumed = podsift(dir.path(), &["subs", "add", d, "--tz", "Asia/Tokyo"]);
+    assert!(resumed.status.success());
+    assert!(stdout(&resumed).contains("resumed (it was paused: destination gone: 404)"), "{}", stdout(&resumed));
+    assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
     let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
     assert_eq!(ls[0]["schedule"], serde_json::json!({"kind": "daily", "time": "07:00", "timezone": "Asia/Tokyo"}));
 }

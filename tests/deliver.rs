@@ -297,6 +297,14 @@ async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
         }
         other => panic!("no answer: {other:?}"),
     }
+    // Filters changed after the digest went out do not renumber what the chat was shown.
+    sub.mute_podcasts.push(digest.insights[1].podcast.clone());
+    store.put_subscription(&sub).unwrap();
+    let asked = Command::Ask { reference: "1".into(), question: "and again?".into() };
+    match core.handle(&request(asked), now).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.id, digest.insights[1].id),
+        other => panic!("no answer: {other:?}"),
+    }
     let last = digest.insights.len();
     let beyond = Command::Ask { reference: last.to_string(), question: "and this one?".into() };
     match core.handle(&request(beyond), now).await.unwrap() {
@@ -449,13 +457,51 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
         Some(Message::Digest(got)) => assert_eq!(got.date, day),
         other => panic!("no digest: {other:?}"),
     }
-    // Before the next morning's digest, a number still means the one on screen.
-    let next_dawn = at("2026-11-29T14:00:00Z"); // 06:00 in Los Angeles on the 29th
-    let asked = Command::Ask { reference: "1".into(), question: "and this one?".into() };
-    match core.handle(&request(asked), next_dawn).await.unwrap() {
-        Some(Message::Answer { date, entry, .. }) => {
-            assert_eq!((date, entry.id.as_str()), (day, sent.insights[0].id.as_str()));
+    // Before the next digest, a number still means the one on screen, also days later (no
+    // digest in between: a weekday schedule over a weekend, a day with nothing new).
+    for later in ["2026-11-29T14:00:00Z", "2026-11-30T14:00:00Z"] {
+        let asked = Command::Ask { reference: "1".into(), question: "and this one?".into() };
+        match core.handle(&request(asked), at(later)).await.unwrap() {
+            Some(Message::Answer { date, entry, .. }) => {
+                assert_eq!((date, entry.id.as_str()), (day, sent.insights[0].id.as_str()), "at {later}");
+            }
+            other => panic!("no answer: {other:?}"),
         }
-        other => panic!("no answer: {other:?}"),
     }
+}
+
+/// A reader who asks for /digest while the scheduled delivery waits to retry gets it once.
+#[tokio::test]
+async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
+    use podsift::deliver::{Command, Request, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::status(503); 5];
+    replies.push(Reply::ok("{}"));
+    server.route("/r", replies);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/r")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d.clone(), metrics, answerer)
+        .with_clock(Arc::new(move || now + chrono::Duration::seconds(20)));
+    core.handle_and_reply(Request {
+        destination: dest.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        command: Command::DigestNow,
+    })
+    .await;
+    assert_eq!(bodies(&server, "/r").len(), 5 + 5, "five failures, then the digest the reader asked for");
+    assert_eq!(d.tick(now + chrono::Duration::minutes(1)).await.unwrap(), Default::default());
+    assert_eq!(bodies(&server, "/r").len(), 10, "the scheduled retry sent the digest again");
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
 }

@@ -862,3 +862,27 @@ fn the_editor_pass_prepares_the_digest_built_next() {
     store.put_digest_once(&built(29)).unwrap();
     assert_eq!(day_to_edit("2026-11-28T21:30:00Z"), None, "a built digest is never edited");
 }
+
+/// A reader in Tokyo on weekdays (digests on UTC days): on the weekend no digest is built, and
+/// Monday's is built at 22:00 UTC on Sunday: the pass prepares Monday, not the empty weekend.
+#[test]
+fn the_editor_pass_skips_days_no_one_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let config = Config::default();
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(
+            podsift::deliver::Destination::new("telegram", "7"),
+            podsift::deliver::Schedule::cron("0 0 7 * * Mon-Fri", "Asia/Tokyo").unwrap(),
+            "test",
+            utc("2026-11-01T00:00:00Z"),
+        ))
+        .unwrap();
+    let lead = chrono::Duration::hours(2);
+    let day_to_edit = |now: &str| podsift::pipeline::day_to_edit(&store, &config, utc(now), lead).unwrap();
+    // Saturday the 28th and Sunday the 29th: nobody gets those days' digests.
+    assert_eq!(day_to_edit("2026-11-28T12:00:00Z"), None);
+    assert_eq!(day_to_edit("2026-11-29T12:00:00Z"), None);
+    assert_eq!(day_to_edit("2026-11-29T20:30:00Z"), Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+}

@@ -264,6 +264,7 @@ fn old_records_are_pruned_once_a_day() {
                 sent: vec![(Some(1), id.to_string())],
                 updated_at: now,
                 list: None,
+                shown: vec![],
                 retry_at: None,
             })
             .unwrap();
@@ -282,6 +283,9 @@ fn old_records_are_pruned_once_a_day() {
     }
     assert!(store.first_seen("slack-event:old", now - chrono::Duration::days(3)).unwrap());
     assert!(store.first_seen("slack-event:new", now - chrono::Duration::hours(1)).unwrap());
+    // Not an event: a failing podcast already reported, once per spell however long.
+    let reported = "feed-down:telegram:42:https://x/feed:2026-01-01";
+    assert!(store.first_seen(reported, now - chrono::Duration::days(90)).unwrap());
 
     let pruned = podsift::service::prune_if_due(&store, 180, now).expect("the first run prunes");
     assert_eq!((pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.events), (1, 1, 1, 1, 1));
@@ -293,6 +297,7 @@ fn old_records_are_pruned_once_a_day() {
     assert_eq!((store.llm_usage(old).unwrap().requests, store.llm_usage(recent).unwrap().requests), (0, 1));
     assert!(!store.first_seen("slack-event:new", now).unwrap(), "a recent event was forgotten");
     assert!(store.first_seen("slack-event:old", now).unwrap(), "an old event was kept");
+    assert!(!store.first_seen(reported, now).unwrap(), "a failing podcast's notice would be sent again");
     // Once a day, and never with keep_days = 0.
     assert_eq!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(1)), None);
     assert!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(24)).is_some());

@@ -120,9 +120,13 @@ fn interaction(payload: Value) -> String {
 }
 
 fn thread_reply(event_id: &str, thread_ts: &str, text: &str) -> String {
+    thread_event(event_id, "message", &format!("1764316999.{event_id}"), thread_ts, text)
+}
+
+/// An event of `kind` (`message`, `app_mention`) about the message `ts` in thread `thread_ts`.
+fn thread_event(event_id: &str, kind: &str, ts: &str, thread_ts: &str, text: &str) -> String {
     json!({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": event_id, "event_time": 1764316800,
-        "event": {"type": "message", "channel": CHANNEL, "user": "U2CERLKJA", "text": text,
-            "ts": "1764316999.000100", "thread_ts": thread_ts}})
+        "event": {"type": kind, "channel": CHANNEL, "user": "U2CERLKJA", "text": text, "ts": ts, "thread_ts": thread_ts}})
     .to_string()
 }
 
@@ -235,6 +239,20 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     assert_eq!(s.fake.posted(CHANNEL).len(), 7, "a retried event was answered twice");
     // Kept in the store, so a restart recognises the retry too.
     assert!(!s.store.first_seen("slack-event:Ev0001", Utc::now()).unwrap());
+
+    // People talking in a thread of someone else's message are not talking to podsift.
+    post(&s.base, "/slack/events", &thread_reply("Ev0002", "1764310000.000001", "lunch at noon?"), &[]).await;
+    // A question that mentions the app arrives twice (message and app_mention): one answer.
+    let ts = "1764317000.000200";
+    let mention = format!("<@U0PODSIFT> and what came next?");
+    post(&s.base, "/slack/events", &thread_event("Ev0003", "message", ts, &third_ts, &mention), &[]).await;
+    post(&s.base, "/slack/events", &thread_event("Ev0004", "app_mention", ts, &third_ts, &mention), &[]).await;
+    wait_for("the answer", || s.fake.posted(CHANNEL).len() == 8).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posted = s.fake.posted(CHANNEL);
+    assert_eq!(posted.len(), 8, "{:#?}", &posted[7..]);
+    assert_eq!(posted[7].body["thread_ts"], third_ts.as_str());
+    assert!(s.fake.calls("chat.postEphemeral").len() == 1, "a stranger's thread got a notice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -346,6 +346,31 @@ async fn rate_limit_blocked_and_migrated_chats() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// A chat that becomes a supergroup after its digest went out, found out by a later reply:
+/// the day's record moves with it, so the schedule does not send the digest there again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_migrated_after_its_digest_is_not_sent_it_again() {
+    let s = setup(false).await;
+    let old = subscribe(&s.store, -5);
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap().delivered, 1);
+    assert_eq!(s.fake.sent_to(-5).len(), 6);
+    s.fake.script(
+        -5,
+        vec![error(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            Some(json!({"migrate_to_chat_id": -1005})),
+        )],
+    );
+    s.deliverer.send_now(&old, None, &Message::Notice("Subscribed.".into())).await.unwrap();
+    assert_eq!(s.fake.sent_to(-1005).len(), 1, "the notice follows the chat");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    assert!(s.store.delivery("telegram:-1005", day).unwrap().is_some(), "the day's record stayed behind");
+    let again = s.deliverer.tick(at("2026-11-28T08:05:00Z")).await.unwrap();
+    assert_eq!(again.delivered, 0, "{again:?}");
+    assert_eq!(s.fake.sent_to(-1005).len(), 1, "the migrated chat got the digest again");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_checks_the_secret_token() {
     let s = setup(false).await;

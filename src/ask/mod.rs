@@ -107,7 +107,7 @@ pub fn resolve(
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
     let today = crate::insight::digest::today(config, now);
-    let scope = Scope { today, latest: today, list: None, delivered: &|_| None, seen: &|d| d };
+    let scope = Scope { today, latest: today, list: None, delivered: &|_| None, seen: &|_, d| d };
     resolve_in(store, config, reference, now, &scope)
 }
 
@@ -122,9 +122,9 @@ pub struct Scope<'a> {
     pub list: Option<&'a [String]>,
     /// For a day, the list id of the digest sent to the chat that day, when one was sent.
     pub delivered: &'a dyn Fn(NaiveDate) -> Option<Option<String>>,
-    /// A stored digest as the chat was shown it (its filters, renumbered), so that "#2" is the
-    /// insight the reader saw as #2.
-    pub seen: &'a dyn Fn(Digest) -> Digest,
+    /// A stored digest of a day as the chat was shown it (its filters, renumbered), so that
+    /// "#2" is the insight the reader saw as #2.
+    pub seen: &'a dyn Fn(NaiveDate, Digest) -> Digest,
 }
 
 /// [`resolve`] for a chat: in the digest it was sent that day, else in the one drawn from its
@@ -153,7 +153,7 @@ pub fn resolve_in(
         let id = scope.list.map(crate::model::list_id);
         store.digest_of(date, id.as_deref())?.ok_or(AskError::NoDigest(date))?
     };
-    let digest = (scope.seen)(digest);
+    let digest = (scope.seen)(date, digest);
     if digest.insights.is_empty() {
         return Err(AskError::NoDigest(date));
     }

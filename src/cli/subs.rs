@@ -158,6 +158,10 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| Subscription::new(dest.clone(), schedule.clone(), "operator", Utc::now()));
             sub.schedule = schedule;
+            // Subscribing again is the operator's word that it should be delivered.
+            if let Some(why) = sub.paused.take() {
+                outln!("resumed (it was paused: {why})");
+            }
             if !only.is_empty() {
                 sub.only_podcasts = only;
             }

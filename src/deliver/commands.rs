@@ -286,12 +286,24 @@ impl Core {
         }
     }
 
-    /// A digest as a chat with subscription `sub` is shown it: through its filters, renumbered,
-    /// as the schedule sends it. Unchanged for a chat without a subscription.
-    fn as_seen(sub: Option<Subscription>) -> impl Fn(Digest) -> Digest {
-        move |d: Digest| match &sub {
-            Some(s) => s.filter(&d),
-            None => d,
+    /// A day's digest as a chat was shown it: the insights its outbox record of that day lists,
+    /// in that order, when it was sent one; else through its subscription's filters, as the
+    /// schedule sends it. Renumbered either way.
+    fn as_seen(records: &[Delivery], sub: Option<&Subscription>, date: NaiveDate, d: Digest) -> Digest {
+        match records.iter().find(|r| r.date == date && !r.shown.is_empty()) {
+            Some(rec) => {
+                let mut out = d.clone();
+                out.insights =
+                    rec.shown.iter().filter_map(|id| d.insights.iter().find(|e| e.id == *id).cloned()).collect();
+                for (i, e) in out.insights.iter_mut().enumerate() {
+                    e.rank = i + 1;
+                }
+                out
+            }
+            None => match sub {
+                Some(s) => s.filter(&d),
+                None => d,
+            },
         }
     }
 
@@ -311,17 +323,13 @@ impl Core {
         let sub = self.store.subscription(&key)?;
         let list = self.store.podcast_list(&key)?;
         let today = self.today_of(sub.as_ref(), now);
-        // A number asked before today's digest came means yesterday's, the one on screen.
-        let yesterday = today.pred_opt().unwrap_or(today);
-        let latest = if self.delivered_list(destination, today).is_none()
-            && self.delivered_list(destination, yesterday).is_some()
-        {
-            yesterday
-        } else {
-            today
-        };
+        let records = self.store.deliveries_of(&key)?;
+        // A bare number means the last digest the chat was sent (today's not yet come, a
+        // weekday schedule on a Saturday), or today's when it was never sent one.
+        let sent = |d: &&Delivery| matches!(d.state, DeliveryState::Sent { .. }) || !d.sent.is_empty();
+        let latest = records.iter().filter(sent).map(|d| d.date).filter(|d| *d <= today).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
-        let seen = Self::as_seen(sub);
+        let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), delivered: &delivered, seen: &seen }))
     }
 
@@ -457,7 +465,7 @@ impl Core {
                 };
                 let all = d.insights.len();
                 // The same insights and numbers the schedule sends here.
-                let d = Self::as_seen(sub)(d);
+                let d = Self::as_seen(&self.store.deliveries_of(&destination.key())?, sub.as_ref(), date, d);
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if d.insights.is_empty() {
@@ -575,7 +583,9 @@ impl Core {
     ) {
         let date = digest.date;
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
-            if existing.is_some() {
+            // A scheduled delivery still pending or waiting to retry is this one now: left as it
+            // was, it would send the same digest again at its next try.
+            if existing.is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. })) {
                 return Ok(());
             }
             self.store.put_delivery(&Delivery {
@@ -586,6 +596,7 @@ impl Core {
                 sent: ids,
                 updated_at: now,
                 list: digest.list.clone(),
+                shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
                 retry_at: None,
             })
         });

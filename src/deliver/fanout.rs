@@ -183,6 +183,7 @@ impl Deliverer {
             self.store.put_delivery(&rec)?;
             return Ok(Outcome::Skipped);
         }
+        rec.shown = filtered.insights.iter().map(|e| e.id.clone()).collect();
         let adapter = self.adapters[&sub.destination.platform].clone();
         let parts = adapter.parts(&Message::Digest(filtered));
         rec.attempts += 1;
@@ -206,12 +207,11 @@ impl Deliverer {
                 }
                 Err(SendError::Moved(new_id)) if moves < 3 => {
                     moves += 1;
-                    let from = to.clone();
+                    // The day's record follows the chat (`follow_move` moved the stored one):
+                    // left under the old id, the next tick would send the whole digest again.
                     to = self.follow_move(&to, &new_id)?;
-                    // The day's record follows the chat: left under the old id, the next tick
-                    // would find nothing sent to the new one and send the whole digest again.
                     rec.destination = to.clone();
-                    self.store.move_delivery(&from, &rec)?;
+                    self.store.put_delivery(&rec)?;
                 }
                 Err(SendError::Gone(reason)) => {
                     tracing::warn!(destination = %to, "destination gone, subscription paused: {reason}");
@@ -265,18 +265,20 @@ impl Deliverer {
         let limiter = &self.limiters[adapter.platform()];
         let mut transient = 0u32;
         let mut limited = 0u32;
+        let mut waited = std::time::Duration::ZERO;
         loop {
             if !limiter.acquire_at(&to.key(), adapter.per_destination_rate(to)).await.is_zero() {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
             match adapter.send(to, part, reply_to, key).await {
                 Ok(id) => return Ok(id),
-                // A wait longer than a tick is left to a later tick, so that it holds up no
-                // digest that falls due meanwhile.
+                // Waits adding up to more than a minute are left to a later tick, so that they
+                // hold up no digest that falls due meanwhile.
                 Err(SendError::RateLimited { retry_after })
-                    if limited < self.config.max_rate_limit_waits && retry_after <= MAX_INLINE_WAIT =>
+                    if limited < self.config.max_rate_limit_waits && waited + retry_after <= MAX_INLINE_WAIT =>
                 {
                     limited += 1;
+                    waited += retry_after;
                     Metrics::add(&self.metrics.rate_limit_waits, 1);
                     Metrics::add(&self.metrics.deliveries_retried, 1);
                     tokio::time::sleep(retry_after).await;
@@ -297,6 +299,12 @@ impl Deliverer {
     fn follow_move(&self, from: &Destination, new_id: &str) -> Result<Destination, StoreError> {
         let to = Destination::new(&from.platform, new_id);
         tracing::info!(from = %from, to = %to, "destination moved; its subscription follows");
+        // Its outbox records first: the subscription found under the new id must find what was
+        // already sent there, or the day's digest would go out again.
+        for mut rec in self.store.deliveries_of(&from.key())? {
+            rec.destination = to.clone();
+            self.store.move_delivery(from, &rec)?;
+        }
         if let Some(mut sub) = self.store.subscription(&from.key())? {
             self.store.remove_subscription(&from.key())?;
             sub.destination = to.clone();
@@ -353,7 +361,7 @@ impl Deliverer {
     }
 }
 
-/// The longest platform wait slept through inside a tick; a longer one ends the attempt.
+/// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long a failed delivery waits before its next attempt: a minute, doubling with each
@@ -378,6 +386,7 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         sent: Vec::new(),
         updated_at: now,
         list: None,
+        shown: Vec::new(),
         retry_at: None,
     }
 }

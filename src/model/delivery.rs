@@ -119,6 +119,10 @@ pub struct Delivery {
     /// in later questions refer to that digest even if the list changed since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<String>,
+    /// The insights shown, by id in the order numbered, so that "#2" keeps meaning what the
+    /// chat was shown as #2 after its filters change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shown: Vec<String>,
     /// A failed delivery is not tried again before this (a platform's wait, or a backoff that
     /// grows with each attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]

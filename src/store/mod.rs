@@ -545,6 +545,11 @@ impl Store {
         self.flush()
     }
 
+    /// Every outbox record of one destination, oldest day first.
+    pub fn deliveries_of(&self, destination_key: &str) -> Result<Vec<Delivery>> {
+        scan(&self.deliveries, "deliveries", &index_key(destination_key, ""))
+    }
+
     pub fn deliveries(&self) -> Result<Vec<Delivery>> {
         scan(&self.deliveries, "deliveries", b"")
     }
@@ -720,11 +725,15 @@ impl Store {
                 }
             }
         }
-        for kv in self.adapter_state.scan_prefix(b"seen:") {
-            let (k, v) = kv?;
-            if decode::<chrono::DateTime<chrono::Utc>>("adapter_state", &k, &v).is_ok_and(|at| at < seen_before) {
-                self.adapter_state.remove(&k)?;
-                pruned.events += 1;
+        // Only platform events: other `seen:` marks (a failing podcast already reported to a
+        // chat) mean "once per spell", however long the spell lasts.
+        for prefix in INBOUND_EVENT_MARKS {
+            for kv in self.adapter_state.scan_prefix(format!("seen:{prefix}").as_bytes()) {
+                let (k, v) = kv?;
+                if decode::<chrono::DateTime<chrono::Utc>>("adapter_state", &k, &v).is_ok_and(|at| at < seen_before) {
+                    self.adapter_state.remove(&k)?;
+                    pruned.events += 1;
+                }
             }
         }
         self.flush()?;
@@ -964,6 +973,10 @@ mod tests {
         assert!(!store.remove_feed("http://a").unwrap());
     }
 }
+
+/// The [`Store::first_seen`] keys of inbound platform events, which platforms retry for hours
+/// at most: pruned after two days.
+pub const INBOUND_EVENT_MARKS: [&str; 2] = ["slack-event:", "slack-message:"];
 
 /// What one [`Store::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]

@@ -163,9 +163,20 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
                 return;
             }
             let (channel, user, ts) = (s(&e["channel"]), s(&e["user"]), s(&e["ts"]));
+            // A message that mentions the app comes twice, as `message` and as `app_mention`,
+            // under two event ids: one message, one answer.
+            if !c.core.first_time(&format!("slack-message:{team}:{channel}:{ts}")) {
+                return;
+            }
             let text = strip_mentions(&s(&e["text"]));
-            let thread = e["thread_ts"].as_str().filter(|t| *t != ts).map(str::to_string);
             let dest = destination(&team, &channel);
+            // Only threads under podsift's own insights are questions to it: people talking in
+            // any other thread of the channel are not talking to podsift.
+            let thread = e["thread_ts"]
+                .as_str()
+                .filter(|t| *t != ts)
+                .filter(|t| c.core.insight_for_message(&dest, t).is_some())
+                .map(str::to_string);
             let sender = Sender { id: format!("slack:{user}"), can_manage: None };
             match thread {
                 // A reply in an insight's thread is a question about that insight.
