@@ -244,9 +244,9 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     post(&s.base, "/slack/events", &thread_reply("Ev0002", "1764310000.000001", "lunch at noon?"), &[]).await;
     // A question that mentions the app arrives twice (message and app_mention): one answer.
     let ts = "1764317000.000200";
-    let mention = format!("<@U0PODSIFT> and what came next?");
-    post(&s.base, "/slack/events", &thread_event("Ev0003", "message", ts, &third_ts, &mention), &[]).await;
-    post(&s.base, "/slack/events", &thread_event("Ev0004", "app_mention", ts, &third_ts, &mention), &[]).await;
+    let mention = "<@U0PODSIFT> and what came next?";
+    post(&s.base, "/slack/events", &thread_event("Ev0003", "message", ts, &third_ts, mention), &[]).await;
+    post(&s.base, "/slack/events", &thread_event("Ev0004", "app_mention", ts, &third_ts, mention), &[]).await;
     wait_for("the answer", || s.fake.posted(CHANNEL).len() == 8).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let posted = s.fake.posted(CHANNEL);
