@@ -539,3 +539,37 @@ async fn a_choice_button_runs_its_command_with_the_pressers_rights() {
     assert_eq!(done.body["flags"], 64);
     assert!(done.body["content"].as_str().unwrap().contains("Removed Go Time"), "{}", done.body);
 }
+
+/// `/podsift ask` typed in an insight's thread (as the Ask prompt suggests) reads the numbers
+/// of the channel the thread hangs from: its filters, its digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_ask_in_a_thread_means_the_channels_numbers() {
+    let s = setup().await;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let digest =
+        podsift::insight::digest::build_or_get(&s.store, &Config::default().digest, date, at("2026-11-28T07:40:00Z"))
+            .unwrap();
+    let dest = Destination::new("discord", CHANNEL);
+    let mut sub = podsift::deliver::Subscription::new(
+        dest.clone(),
+        podsift::deliver::Schedule::daily("07:45", "UTC").unwrap(),
+        "test",
+        at("2026-11-20T00:00:00Z"),
+    );
+    sub.mute_podcasts = vec![digest.insights[0].podcast.clone()];
+    s.store.put_subscription(&sub).unwrap();
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:46:00Z")).await.unwrap().delivered, 1);
+
+    let thread = "1300000000000000001";
+    let options =
+        json!([{"name": "rank", "type": 4, "value": 1}, {"name": "question", "type": 3, "value": "what was said?"}]);
+    let mut ask = slash("tok-t", "ask", options, "0");
+    ask["channel_id"] = json!(thread);
+    ask["channel"] = json!({"id": thread, "type": 11, "parent_id": CHANNEL, "name": "#1 question"});
+    handle(&s, ask).await;
+    wait_for("the answer", || s.fake.followups().len() == 1).await;
+    let answer = s.fake.followups()[0].body["content"].as_str().unwrap().to_string();
+    let shown_first = &digest.insights[1];
+    assert!(answer.starts_with("**About #1**") && answer.contains(&shown_first.podcast), "{answer}");
+    assert!(!answer.contains(&digest.insights[0].podcast), "answered from the unfiltered digest: {answer}");
+}

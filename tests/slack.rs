@@ -467,9 +467,11 @@ fn podcast_text_cannot_mention_or_forge_links() {
         score: 1.0,
         also_in: vec![],
     };
-    let (blocks, _) = entry_blocks(chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(), &e);
+    let (blocks, fallback) = entry_blocks(chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(), &e);
     let json = serde_json::to_string(&blocks).unwrap();
     assert!(!json.contains("<!") && !json.contains("<@") && !json.contains("<http://evil"), "{json}");
+    // The plain text beside the blocks (notifications, screen readers) is read as mrkdwn too.
+    assert!(!fallback.contains('<') && fallback.contains("&lt;!channel&gt;"), "{fallback}");
     assert!(json.contains("&lt;!channel&gt;") && json.contains("&amp; more"));
     assert!(json.contains("<https://x/e#t=1|00:00:01>"), "the one link podsift means stays a link: {json}");
 }

@@ -507,3 +507,36 @@ async fn the_default_limits_are_telegrams() {
     assert_eq!(limits.max_message_len, 4096);
     assert_eq!(limits.unit, podsift::deliver::TextUnit::Utf16);
 }
+
+/// A webhook secret set but empty (or not of Telegram's characters) is refused at start: an
+/// empty one would let unsigned requests through.
+#[test]
+fn an_empty_or_malformed_webhook_secret_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("podsift.toml");
+    std::fs::write(
+        &config,
+        "[adapters.telegram]\nenabled = true\nwebhook_url = \"https://podsift.example.com/telegram/webhook\"\n",
+    )
+    .unwrap();
+    for (secret, says) in [
+        ("", "TELEGRAM_WEBHOOK_SECRET is not"),
+        ("   ", "TELEGRAM_WEBHOOK_SECRET is not"),
+        ("has spaces and é", "only A-Z, a-z, 0-9, _ and -"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("TELEGRAM_BOT_TOKEN", "123:abc")
+            .env("TELEGRAM_WEBHOOK_SECRET", secret)
+            .env_remove("PODSIFT_CONFIG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started with secret {secret:?}");
+        assert!(err.contains(says), "{secret:?}: {err}");
+    }
+}

@@ -164,15 +164,26 @@ pub fn render(part: &Part) -> Rendered {
 
 /// The adapter and its receiving half, with the token (and webhook secret) from the environment.
 pub async fn from_env(config: &TelegramConfig) -> Result<(Arc<dyn Adapter>, Box<dyn Inbound>), String> {
-    let token = std::env::var(TOKEN_ENV).map_err(|_| {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let token = set(TOKEN_ENV).ok_or_else(|| {
         format!("adapters.telegram.enabled is true but {TOKEN_ENV} is not set: create a bot with @BotFather (bots/telegram/README.md) and set it")
     })?;
+    // Set but empty counts as not set: an empty secret would let any request through.
     let webhook_secret = match &config.webhook_url {
-        Some(_) => Some(std::env::var(WEBHOOK_SECRET_ENV).map_err(|_| {
-            format!(
-                "adapters.telegram.webhook_url is set but {WEBHOOK_SECRET_ENV} is not: set it to a long random string"
-            )
-        })?),
+        Some(_) => {
+            let secret = set(WEBHOOK_SECRET_ENV).ok_or_else(|| {
+                format!(
+                    "adapters.telegram.webhook_url is set but {WEBHOOK_SECRET_ENV} is not: set it to a long random string"
+                )
+            })?;
+            // Telegram's own rule for secret_token, checked here rather than by a refused setWebhook.
+            if secret.len() > 256 || !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(format!(
+                    "{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, _ and -, at most 256 of them (Telegram's rule)"
+                ));
+            }
+            Some(secret)
+        }
         None => None,
     };
     let adapter = Arc::new(TelegramAdapter::connect(config, &token).await?);
@@ -455,7 +466,7 @@ struct WebhookState {
 
 async fn webhook(State(s): State<WebhookState>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
     let given = headers.get("x-telegram-bot-api-secret-token").map(|v| v.as_bytes()).unwrap_or(b"");
-    if !crate::http::constant_time_eq(given, s.secret.as_bytes()) {
+    if s.secret.is_empty() || !crate::http::constant_time_eq(given, s.secret.as_bytes()) {
         return StatusCode::UNAUTHORIZED;
     }
     let update: Update = match serde_json::from_slice(&body) {

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serenity::all::{
-    ActionRowComponent, AutoArchiveDuration, ChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
-    ComponentInteraction, CreateActionRow, CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateModal, CreateThread, EditInteractionResponse, GatewayIntents,
-    InputTextStyle, Interaction, Member, MessageId, ModalInteraction, Permissions,
+    ActionRowComponent, AutoArchiveDuration, ChannelId, ChannelType, CommandDataOption, CommandDataOptionValue,
+    CommandInteraction, ComponentInteraction, CreateActionRow, CreateAutocompleteResponse, CreateInputText,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, CreateThread, EditInteractionResponse,
+    GatewayIntents, InputTextStyle, Interaction, Member, MessageId, ModalInteraction, Permissions,
 };
 use serenity::interactions_endpoint::Verifier;
 use tokio::sync::watch;
@@ -155,8 +155,14 @@ impl Interactions {
         let private = !matches!(command, Command::DigestNow);
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: can_manage(c.member.as_deref()) };
         let target = Target::Interaction { token: c.token.clone(), ephemeral: private };
+        // Typed in a thread (an insight's answer thread, as the Ask prompt suggests): the chat
+        // is the channel the thread hangs from, whose digest, list and numbers apply.
+        let in_thread = c.channel.as_ref().filter(|ch| {
+            matches!(ch.kind, ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread)
+        });
+        let channel = in_thread.and_then(|ch| ch.parent_id).unwrap_or(c.channel_id);
         self.core.submit(Request {
-            destination: Self::destination(c.channel_id),
+            destination: Self::destination(channel),
             sender,
             reply_to: Some(target.encode()),
             command,

@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use serenity::all::{
     ButtonStyle, ChannelId, CommandOptionType, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateCommandOption, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseFollowup, CreateMessage, GuildId,
-    Http, HttpBuilder, MessageId, MessageReference,
+    Http, HttpBuilder, MessageId, MessageReference, Nonce,
 };
 
 use crate::config::DiscordConfig;
@@ -33,6 +33,8 @@ pub const MAX_TITLE: usize = 256;
 pub const MAX_DESCRIPTION: usize = 4096;
 pub const MAX_FIELD: usize = 1024;
 pub const MAX_EMBED_TOTAL: usize = 6000;
+/// The longest URL a link button takes.
+pub const MAX_BUTTON_URL: usize = 512;
 
 /// Sends through Discord's REST API.
 pub struct DiscordAdapter {
@@ -63,7 +65,14 @@ pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
         Some(link) => format!("[{}]({})", hms(e.start_seconds), link),
         None => hms(e.start_seconds),
     };
-    let title = cut(&format!("#{} {}", e.rank, e.text), MAX_TITLE);
+    // A title holds 256 characters: a longer insight goes whole into the description instead
+    // of being cut there with its end shown nowhere.
+    let full = format!("#{} {}", e.rank, e.text);
+    let (title, long_text) = if full.chars().count() <= MAX_TITLE {
+        (full, None)
+    } else {
+        (cut(&format!("#{} · {}", e.rank, e.podcast), MAX_TITLE), Some(escape(&e.text)))
+    };
     let mut fields = vec![
         ("Podcast", cut(&escape(&e.podcast), MAX_FIELD)),
         ("Episode", cut(&escape(&e.episode), MAX_FIELD)),
@@ -82,8 +91,13 @@ pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
     for (name, value) in fields {
         embed = embed.field(name, value, true);
     }
-    if crate::render::quote_adds(e) && room > 2 {
-        embed = embed.description(cut(&format!("> {}", escape(&e.quote)), room));
+    let quote = crate::render::quote_adds(e).then(|| format!("> {}", escape(&e.quote)));
+    let description = match (long_text, quote) {
+        (Some(text), Some(quote)) => Some(format!("{text}\n\n{quote}")),
+        (text, quote) => text.or(quote),
+    };
+    if let Some(description) = description.filter(|_| room > 2) {
+        embed = embed.description(cut(&description, room));
     }
     if let Some(footer) = footer {
         embed = embed.footer(CreateEmbedFooter::new(footer));
@@ -98,10 +112,31 @@ pub fn entry_buttons(date: chrono::NaiveDate, e: &DigestEntry) -> CreateActionRo
         CreateButton::new(format!("fb:up:{}", e.id)).label("👍").style(ButtonStyle::Secondary),
         CreateButton::new(format!("fb:down:{}", e.id)).label("👎").style(ButtonStyle::Secondary),
     ];
-    if let Some(link) = &e.link {
+    // Discord refuses a whole message over a link button longer than 512 characters; the
+    // Moment field links the episode anyway.
+    if let Some(link) = e.link.as_ref().filter(|l| l.len() <= MAX_BUTTON_URL) {
         buttons.push(CreateButton::new_link(link).label("Listen"));
     }
     CreateActionRow::Buttons(buttons)
+}
+
+/// Choices as rows of buttons: up to five a row, five rows; the custom id (at most 100
+/// characters) is the command.
+fn choice_rows(choices: &[crate::deliver::Choice]) -> Vec<CreateActionRow> {
+    let buttons: Vec<CreateButton> = choices
+        .iter()
+        .map(|c| (c, format!("cmd:{}", c.command)))
+        .filter(|(_, id)| id.len() <= 100)
+        .map(|(c, id)| CreateButton::new(id).label(cut(&c.label, 80)).style(ButtonStyle::Secondary))
+        .collect();
+    buttons.chunks(5).take(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
+}
+
+/// Discord's nonce for a part (at most 25 characters), the same for the same idempotency key:
+/// with `enforce_nonce`, a part sent again after a timeout that Discord had in fact accepted
+/// comes back as the message already there instead of a second one.
+fn nonce(key: &str) -> String {
+    crate::http::hex(&crate::http::hmac_sha256(b"podsift discord nonce", key.as_bytes()))[..25].to_string()
 }
 
 /// One part as a Discord message.
@@ -111,19 +146,21 @@ pub fn render(part: &Part) -> CreateMessage {
         Part::Entry { date, entry, .. } => {
             message.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)])
         }
-        // Up to five buttons a row; the custom id (at most 100 characters) is the command.
-        Part::Choices { choices, .. } => {
-            let buttons: Vec<CreateButton> = choices
-                .iter()
-                .map(|c| (c, format!("cmd:{}", c.command)))
-                .filter(|(_, id)| id.len() <= 100)
-                .map(|(c, id)| CreateButton::new(id).label(cut(&c.label, 80)).style(ButtonStyle::Secondary))
-                .collect();
-            let rows: Vec<CreateActionRow> =
-                buttons.chunks(5).take(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect();
-            message.content(text(part)).components(rows)
-        }
+        Part::Choices { choices, .. } => message.content(text(part)).components(choice_rows(choices)),
         other => message.content(text(other)),
+    }
+}
+
+/// One part as the follow-up of an interaction (the answer to a slash command or a button).
+pub fn render_followup(part: &Part, ephemeral: bool) -> CreateInteractionResponseFollowup {
+    let followup =
+        CreateInteractionResponseFollowup::new().ephemeral(ephemeral).allowed_mentions(CreateAllowedMentions::new());
+    match part {
+        Part::Entry { date, entry, .. } => {
+            followup.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)])
+        }
+        Part::Choices { choices, .. } => followup.content(text(part)).components(choice_rows(choices)),
+        _ => followup.content(text(part)),
     }
 }
 
@@ -330,23 +367,15 @@ impl Adapter for DiscordAdapter {
         to: &'a Destination,
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
-        _key: &'a str,
+        key: &'a str,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let channel: u64 =
                 to.id.parse().map_err(|_| SendError::Invalid(format!("{to} is not a Discord channel id")))?;
-            let message = render(part);
+            let message = render(part).nonce(Nonce::String(nonce(key))).enforce_nonce(true);
             let sent = match reply_to.and_then(Target::decode) {
                 Some(Target::Interaction { token, ephemeral }) => {
-                    let mut followup = CreateInteractionResponseFollowup::new()
-                        .ephemeral(ephemeral)
-                        .allowed_mentions(CreateAllowedMentions::new());
-                    if let Part::Entry { date, entry, .. } = part {
-                        followup = followup.embed(entry_embed(entry)).components(vec![entry_buttons(*date, entry)]);
-                    } else {
-                        followup = followup.content(text(part));
-                    }
-                    self.http.create_followup_message(&token, &followup, vec![]).await
+                    self.http.create_followup_message(&token, &render_followup(part, ephemeral), vec![]).await
                 }
                 Some(Target::Thread(thread)) => ChannelId::new(thread).send_message(&self.http, message).await,
                 Some(Target::Message(id)) => {
@@ -371,6 +400,65 @@ mod tests {
         let c = cut(&long, 256);
         assert_eq!(c.chars().count(), 256);
         assert!(c.ends_with('…'));
+    }
+
+    fn entry(text: &str, link: &str) -> DigestEntry {
+        DigestEntry {
+            rank: 2,
+            id: "i".into(),
+            episode_id: "e".into(),
+            text: text.into(),
+            quote: text.into(),
+            podcast: "Go Time".into(),
+            episode: "Go Time #100".into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 61.0,
+            link: Some(link.into()),
+            score: 1.0,
+            also_in: vec![],
+        }
+    }
+
+    #[test]
+    fn a_long_insight_is_shown_whole_and_a_long_link_leaves_out_only_its_button() {
+        let text = format!("{} the end of the point.", "A claim that runs on and on, ".repeat(10));
+        let e = entry(&text, &format!("https://x.example/ep?{}", "tracking=1&".repeat(60)));
+        let embed = serde_json::to_value(entry_embed(&e)).unwrap();
+        assert!(embed["title"].as_str().unwrap().chars().count() <= MAX_TITLE);
+        assert!(embed["description"].as_str().unwrap().contains("the end of the point."), "{embed}");
+        let row = serde_json::to_value(entry_buttons(chrono::NaiveDate::MIN, &e)).unwrap();
+        let labels: Vec<&str> =
+            row["components"].as_array().unwrap().iter().filter_map(|b| b["label"].as_str()).collect();
+        assert_eq!(labels, ["Ask", "👍", "👎"]);
+        let short = entry("A short claim.", "https://x.example/ep#t=61");
+        let embed = serde_json::to_value(entry_embed(&short)).unwrap();
+        assert_eq!(embed["title"], "#2 A short claim.");
+        let row = serde_json::to_value(entry_buttons(chrono::NaiveDate::MIN, &short)).unwrap();
+        assert_eq!(row["components"].as_array().unwrap().len(), 4, "{row}");
+    }
+
+    #[test]
+    fn choices_answering_a_slash_command_carry_their_buttons() {
+        let part = Part::Choices {
+            text: "Found 2; add one with its button.".into(),
+            choices: vec![
+                crate::deliver::Choice { label: "Go Time".into(), command: "podcasts add 1".into() },
+                crate::deliver::Choice { label: "JS Party".into(), command: "podcasts add 2".into() },
+            ],
+        };
+        let followup = serde_json::to_value(render_followup(&part, true)).unwrap();
+        let buttons = followup["components"][0]["components"].as_array().unwrap();
+        assert_eq!(buttons.len(), 2, "{followup}");
+        assert_eq!(buttons[0]["custom_id"], "cmd:podcasts add 1");
+    }
+
+    #[test]
+    fn the_same_part_sent_again_has_the_same_nonce() {
+        let a = nonce("discord:1/2026-11-28#3");
+        assert_eq!(a.len(), 25);
+        assert_eq!(a, nonce("discord:1/2026-11-28#3"));
+        assert_ne!(a, nonce("discord:1/2026-11-28#4"));
     }
 
     #[test]

@@ -80,6 +80,12 @@ fn sections(text: &str) -> Vec<SlackBlock> {
     split_text(text, MAX_SECTION / "&amp;".len(), TextUnit::Chars).iter().map(|p| section(&escape(p))).collect()
 }
 
+/// The plain `text` of a message (notifications, screen readers), escaped like the blocks:
+/// Slack reads it as mrkdwn too, so feed text must not make it a mention or a link.
+fn fallback(text: &str) -> String {
+    cut_escaped(&escape(text), MAX_SECTION)
+}
+
 fn button(action: &str, label: &str, value: &str) -> SlackActionBlockElement {
     SlackActionBlockElement::Button(
         SlackBlockButtonElement::new(SlackBlockPlainTextOnly::from(cut(label, MAX_BUTTON_LABEL).as_str()))
@@ -117,7 +123,7 @@ pub fn entry_blocks(date: chrono::NaiveDate, e: &DigestEntry) -> (Vec<SlackBlock
         button("fb_up", "👍", &e.id),
         button("fb_down", "👎", &e.id),
     ])));
-    let fallback = cut(&format!("#{} {} — {}, {}", e.rank, e.text, e.podcast, e.episode), MAX_SECTION);
+    let fallback = fallback(&format!("#{} {} — {}, {}", e.rank, e.text, e.podcast, e.episode));
     (blocks, fallback)
 }
 
@@ -126,18 +132,18 @@ pub fn render(part: &Part) -> SlackMessageContent {
     let (blocks, text) = match part {
         Part::DigestHeader { date, count, .. } => {
             let t = format!("podsift · top {count} for {date}");
-            (vec![section(&format!("*{t}*"))], t)
+            (vec![section(&format!("*{t}*"))], fallback(&t))
         }
         Part::Entry { date, entry, .. } => entry_blocks(*date, entry),
         Part::Answer { entry, answer, .. } => {
             let t = format!("About #{} ({} — {}):\n{}", entry.rank, entry.podcast, entry.episode, answer.answer);
-            (sections(&t), cut(&t, MAX_SECTION))
+            (sections(&t), fallback(&t))
         }
         Part::Prompt { rank, .. } => {
             let t = format!("Press Ask under #{rank}, or reply in its thread with your question.");
-            (vec![section(&t)], t)
+            (vec![section(&t)], fallback(&t))
         }
-        Part::Text(t) => (sections(t), cut(t, MAX_SECTION)),
+        Part::Text(t) => (sections(t), fallback(t)),
         // One button a choice; the value is the command it stands for.
         Part::Choices { text, choices } => {
             let buttons: Vec<SlackActionBlockElement> = choices
@@ -150,7 +156,7 @@ pub fn render(part: &Part) -> SlackMessageContent {
             if !buttons.is_empty() {
                 blocks.push(SlackBlock::Actions(SlackActionsBlock::new(buttons)));
             }
-            (blocks, cut(text, MAX_SECTION))
+            (blocks, fallback(text))
         }
     };
     SlackMessageContent::new().with_text(text).with_blocks(blocks.into_iter().take(MAX_BLOCKS).collect())
