@@ -270,7 +270,6 @@ fn notes_to_text(html: &str) -> String {
     }
 }
 
-/// Parses `itunes:duration`: seconds, `mm:ss` or `hh:mm:ss`.
 /// What a document that is no feed looks like, for the error: an empty body or a web page
 /// (a podcast's home page given instead of its feed) are the usual mistakes.
 fn what_it_is_instead(bytes: &[u8]) -> &'static str {
@@ -284,6 +283,7 @@ fn what_it_is_instead(bytes: &[u8]) -> &'static str {
     }
 }
 
+/// Parses `itunes:duration`: seconds, `mm:ss` or `hh:mm:ss`.
 pub fn parse_duration(s: &str) -> Option<u64> {
     let s = s.trim();
     if s.is_empty() {
@@ -300,9 +300,63 @@ pub fn parse_duration(s: &str) -> Option<u64> {
     Some(total)
 }
 
+/// Zone abbreviations feeds write that RFC 2822 does not know (it knows GMT, UT and the US
+/// ones), as offsets. Ambiguous ones (IST: India, Ireland or Israel) are left out.
+const ZONE_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("UTC", "+0000"),
+    ("WET", "+0000"),
+    ("WEST", "+0100"),
+    ("BST", "+0100"),
+    ("CET", "+0100"),
+    ("CEST", "+0200"),
+    ("MET", "+0100"),
+    ("MEST", "+0200"),
+    ("EET", "+0200"),
+    ("EEST", "+0300"),
+    ("MSK", "+0300"),
+    ("SGT", "+0800"),
+    ("HKT", "+0800"),
+    ("AWST", "+0800"),
+    ("JST", "+0900"),
+    ("KST", "+0900"),
+    ("ACST", "+0930"),
+    ("ACDT", "+1030"),
+    ("AEST", "+1000"),
+    ("AEDT", "+1100"),
+    ("NZST", "+1200"),
+    ("NZDT", "+1300"),
+];
+
+/// A feed's date: RFC 2822 or RFC 3339, and the forms feeds write anyway: a zone abbreviation,
+/// a weekday that does not match the date, no zone at all (taken as UTC), a bare date. A date
+/// not read makes the episode look new (first seen now), which would pull a whole back
+/// catalogue into today's digest, so reading more of them matters.
 fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    DateTime::parse_from_rfc2822(s).or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|d| d.with_timezone(&Utc))
+    let strict = |s: &str| {
+        DateTime::parse_from_rfc2822(s).or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|d| d.with_timezone(&Utc))
+    };
+    if let Some(d) = strict(s) {
+        return Some(d);
+    }
+    // Without the weekday, which chrono checks against the date.
+    let rest = s.split_once(',').filter(|(day, _)| day.len() <= 9 && day.chars().all(char::is_alphabetic));
+    let s = rest.map_or(s, |(_, r)| r.trim());
+    let (body, zone) = s.rsplit_once(' ').unwrap_or((s, ""));
+    if let Some((_, offset)) = ZONE_ABBREVIATIONS.iter().find(|(name, _)| name.eq_ignore_ascii_case(zone)) {
+        if let Some(d) = strict(&format!("{body} {offset}")) {
+            return Some(d);
+        }
+    }
+    if let Some(d) = strict(s) {
+        return Some(d);
+    }
+    for format in ["%d %b %Y %H:%M:%S", "%d %b %Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Some(d.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
 }
 
 fn attr(e: &BytesStart, name: &str) -> Option<String> {
@@ -789,6 +843,38 @@ mod tests {
         assert!(err.contains("web page, not a feed"), "{err}");
         let err = parse_feed(b"  \n", "http://x/feed").unwrap_err().to_string();
         assert!(err.contains("the document is empty"), "{err}");
+    }
+
+    #[test]
+    fn dates_feeds_write_beside_the_standard_are_read() {
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        for (written, meant) in [
+            ("Tue, 10 Jun 2025 10:00:00 GMT", "2025-06-10T10:00:00Z"),
+            ("Tue, 10 Jun 2025 10:00:00 CEST", "2025-06-10T08:00:00Z"),
+            ("Tue, 10 Jun 2025 10:00:00 BST", "2025-06-10T09:00:00Z"),
+            ("Wed, 10 Dec 2025 10:00:00 AEDT", "2025-12-09T23:00:00Z"),
+            ("Tue, 10 Jun 2025 10:00:00 UTC", "2025-06-10T10:00:00Z"),
+            ("Mon, 10 Jun 2025 10:00:00 +0200", "2025-06-10T08:00:00Z"),
+            ("Tue, 10 Jun 2025 10:00:00", "2025-06-10T10:00:00Z"),
+            ("10 Jun 2025 10:00", "2025-06-10T10:00:00Z"),
+            ("2025-06-10T10:00:00", "2025-06-10T10:00:00Z"),
+            ("2025-06-10", "2025-06-10T00:00:00Z"),
+            ("2025-06-10T10:00:00+02:00", "2025-06-10T08:00:00Z"),
+        ] {
+            assert_eq!(parse_date(written), Some(utc(meant)), "{written}");
+        }
+        for nonsense in ["", "soon", "Tue, 10 Jun 2025 10:00:00 XYZT", "Tue, 32 Jun 2025 10:00:00 CEST"] {
+            assert_eq!(parse_date(nonsense), None, "{nonsense}");
+        }
+    }
+
+    /// feed-rs leaves these dates out; the lenient pass's reading fills them in.
+    #[test]
+    fn an_item_dated_with_a_zone_abbreviation_keeps_its_date() {
+        let doc = r#"<rss version="2.0"><channel><title>T</title><item><guid>1</guid><title>A</title><pubDate>Tue, 10 Jun 2025 10:00:00 CEST</pubDate><enclosure url="https://x/a.mp3" type="audio/mpeg" length="1"/></item></channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), "https://x/feed").unwrap();
+        let want = DateTime::parse_from_rfc3339("2025-06-10T08:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(feed.episodes[0].published, Some(want));
     }
 
     #[test]
