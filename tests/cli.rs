@@ -500,3 +500,19 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     let since = podsift(dir.path(), &["episodes", "--since", "yesterday"]);
     assert!(!since.status.success() && stderr(&since).contains("use YYYY-MM-DD"), "{}", stderr(&since));
 }
+
+#[test]
+fn one_feed_under_another_spelling_is_not_added_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/show/feed.xml"]).status.success());
+    let again = podsift(dir.path(), &["feeds", "add", "https://127.0.0.1:9/show/feed.xml/"]);
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("already subscribed") && stdout(&again).contains("the same feed"),
+        "{}",
+        stdout(&again)
+    );
+    let ls: serde_json::Value =
+        serde_json::from_str(&stdout(&podsift(dir.path(), &["feeds", "ls", "--json"]))).unwrap();
+    assert_eq!(ls.as_array().unwrap().len(), 1, "{ls}");
+}

@@ -148,6 +148,11 @@ async fn a_chat_finds_adds_and_removes_its_podcasts_and_bad_input_changes_nothin
     let feed = s.store.feed(&feeds.url("/caching.xml")).unwrap().unwrap();
     assert!(feed.reader_added, "a reader's feed joined the operator's list");
     assert!(say(&s, "a", "/podcasts add 1", None).await.contains("already in this chat's podcasts"));
+    // Another spelling of the same address is the same podcast, not a second copy of it.
+    let respelt = format!("{}/", feeds.url("/caching.xml").replacen("http://", "https://", 1));
+    let again = say(&s, "a", &format!("/podcasts add {respelt}"), None).await;
+    assert!(again.contains("already in this chat's podcasts"), "{again}");
+    assert_eq!(s.store.feeds().unwrap().iter().filter(|f| f.reader_added).count(), 1);
 
     assert!(say(&s, "a", "/podcasts add nothing at all", None).await.contains("No podcast called \"nothing at all\""));
     assert!(say(&s, "a", "/podcasts add more", None).await.contains("could not be searched"));

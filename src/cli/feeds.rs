@@ -53,6 +53,10 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 bail!("nothing was added: {}", bad.join("; "));
             }
             for url in good {
+                if let Some(known) = store.find_feed(&url)?.filter(|k| k.url != url) {
+                    outln!("already subscribed: {url} is {} (the same feed under another address)", known.url);
+                    continue;
+                }
                 if let Some(mut known) = store.feed(&url)? {
                     if known.reader_added {
                         // Now the operator's too: it joins the default digest.
@@ -112,7 +116,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
             let mut added = 0;
             for item in &listed {
-                if store.feed(&item.url)?.is_none() {
+                if store.find_feed(&item.url)?.is_none() {
                     let mut feed = Feed::new(&item.url, Utc::now());
                     feed.title = item.title.clone();
                     store.put_feed(&feed)?;

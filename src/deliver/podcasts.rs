@@ -141,6 +141,10 @@ async fn add_feed(
     if let Some(why) = directory::refused(limits, address) {
         return Ok(format!("Not added: {why}."));
     }
+    // Another spelling of a feed already here (http or https, the address it moved to) is that
+    // feed: a second copy would fetch and show every episode twice.
+    let known_as = store.find_feed(address)?.map(|f| f.url);
+    let address = known_as.as_deref().unwrap_or(address);
     let mut list = store.podcast_list(&dest.key())?.unwrap_or_default();
     if list.iter().any(|u| u == address) {
         return Ok(format!("{} is already in this chat's podcasts.", title.unwrap_or(address)));

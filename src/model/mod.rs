@@ -51,6 +51,28 @@ impl Feed {
     pub fn new(url: &str, now: DateTime<Utc>) -> Feed {
         Feed { url: url.to_string(), fetch_url: url.to_string(), added_at: now, ..Feed::default() }
     }
+
+    /// Whether `address` is this feed: its own address or the one it moved to, compared as the
+    /// same resource (http or https, host case, a trailing slash, a fragment make no difference).
+    pub fn is_at(&self, address: &str) -> bool {
+        let wanted = same_address_form(address);
+        same_address_form(&self.url) == wanted || same_address_form(&self.fetch_url) == wanted
+    }
+}
+
+/// An address in the form two spellings of one feed share.
+fn same_address_form(address: &str) -> String {
+    let a = address.trim();
+    let a = a.split_once('#').map_or(a, |(before, _)| before);
+    let (scheme, rest) = a.split_once("://").unwrap_or(("", a));
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "https" => "http".to_string(),
+        other => other.to_string(),
+    };
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix(":80").or_else(|| host.strip_suffix(":443")).unwrap_or(&host);
+    format!("{scheme}://{host}/{}", path.trim_end_matches('/'))
 }
 
 /// A `podcast:transcript` link as the feed declared it.
@@ -364,4 +386,28 @@ pub struct DirectoryHit {
     pub title: String,
     pub author: Option<String>,
     pub feed_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_feed_under_other_spellings_and_where_it_moved_is_the_same_feed() {
+        let mut f = Feed::new("http://Example.com/show/feed.xml", Utc::now());
+        for same in [
+            "http://example.com/show/feed.xml",
+            "https://EXAMPLE.com/show/feed.xml/",
+            "https://example.com:443/show/feed.xml#latest",
+        ] {
+            assert!(f.is_at(same), "{same}");
+        }
+        for other in
+            ["https://example.com/show/feed2.xml", "https://example.org/show/feed.xml", "file:///show/feed.xml"]
+        {
+            assert!(!f.is_at(other), "{other}");
+        }
+        f.fetch_url = "https://feeds.example.net/show".into();
+        assert!(f.is_at("https://feeds.example.net/show/"));
+    }
 }

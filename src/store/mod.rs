@@ -220,6 +220,15 @@ impl Store {
         get(&self.feeds, "feeds", url.as_bytes())
     }
 
+    /// The feed at `address`: stored under it, or under another spelling of it or an address
+    /// that moved there ([`Feed::is_at`]), so one show is not added twice.
+    pub fn find_feed(&self, address: &str) -> Result<Option<Feed>> {
+        if let Some(f) = self.feed(address)? {
+            return Ok(Some(f));
+        }
+        Ok(self.feeds()?.into_iter().find(|f| f.is_at(address)))
+    }
+
     pub fn feeds(&self) -> Result<Vec<Feed>> {
         scan(&self.feeds, "feeds", b"")
     }
