@@ -84,6 +84,27 @@ async fn reparsing_a_changed_feed_adds_only_the_new_episode() {
     assert_eq!(titles, ["One", "Two"]);
 }
 
+/// An item whose guid changed but whose audio is the same (a host migration, a CMS that
+/// rewrites guids) is the episode already stored, not a new one to fetch and show again.
+#[tokio::test]
+async fn a_new_guid_on_the_same_audio_is_not_a_new_episode() {
+    let server = FakeServer::start().await;
+    let v1 = rss(&server.base, "P", &[("e1", "One", None)]);
+    let v2 = v1.replace("<guid>e1</guid>", "<guid>https://new-host.example/e1</guid>");
+    let two = rss(&server.base, "P", &[("e2", "Two", None)]);
+    let item_two = &two[two.find("<item>").unwrap()..two.find("</channel>").unwrap()];
+    let v3 = v2.replacen("<item>", &format!("{item_two}<item>"), 1);
+    server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2), Reply::ok(v3)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 0, "the re-guided item was stored again");
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1, "a really new episode was missed");
+    let mut titles: Vec<_> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["One", "Two"]);
+}
+
 #[tokio::test]
 async fn server_error_backs_off_then_recovers() {
     let server = FakeServer::start().await;

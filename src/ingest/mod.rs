@@ -12,7 +12,7 @@ pub mod fetch;
 pub mod opml;
 pub mod transcript;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -234,12 +234,32 @@ async fn ingest_feed(
             feed.title = parsed.title.clone().or(feed.title.take());
         }
         let mut new = 0;
+        // The feed's audio files, read once a new id shows up: an item whose guid changed (a
+        // host migration, a CMS that rewrites them) but whose audio is one already stored is
+        // that episode, not a new one to fetch, extract and show again.
+        let mut audio: Option<HashSet<String>> = None;
         for p in &parsed.episodes {
             let id = episode_id(&feed.url, p);
-            if !store.has_episode(&id)? {
-                store.put_episode(&new_episode(&feed, p, id, opts.now))?;
-                new += 1;
+            if store.has_episode(&id)? {
+                continue;
             }
+            let seen = match &mut audio {
+                Some(seen) => seen,
+                None => {
+                    let mut known = HashSet::new();
+                    for stored in store.episode_ids_of_feed(&feed.url)? {
+                        known.extend(store.episode(&stored)?.and_then(|e| e.enclosure_url));
+                    }
+                    audio.insert(known)
+                }
+            };
+            if let Some(url) = &p.enclosure_url {
+                if !seen.insert(url.clone()) {
+                    continue;
+                }
+            }
+            store.put_episode(&new_episode(&feed, p, id, opts.now))?;
+            new += 1;
         }
         if let FeedOutcome::Fetched { new_episodes, .. } = &mut outcome {
             *new_episodes = new;
