@@ -528,3 +528,52 @@ async fn a_private_feed_may_point_at_private_addresses() {
     assert_eq!((summary.new_episodes, summary.transcripts.get("vtt")), (1, Some(&1)));
     assert!(store.feeds().unwrap()[0].private_origin);
 }
+
+/// A feed that links transcripts often adds an episode's link a little after the episode: the
+/// episode waits for it over the next ingests instead of settling for its show notes at once,
+/// and takes it when it comes; one whose link never comes gets its show notes in the end.
+#[tokio::test]
+async fn a_transcript_link_added_after_the_episode_is_taken_up() {
+    let server = FakeServer::start().await;
+    let first = rss(&server.base, "P", &[("e1", "One", Some(("/t/e1.vtt", "text/vtt")))]);
+    let without = rss(
+        &server.base,
+        "P",
+        &[("e1", "One", Some(("/t/e1.vtt", "text/vtt"))), ("e2", "Two", None), ("e3", "Three", None)],
+    );
+    let linked = rss(
+        &server.base,
+        "P",
+        &[
+            ("e1", "One", Some(("/t/e1.vtt", "text/vtt"))),
+            ("e2", "Two", Some(("/t/e2.vtt", "text/vtt"))),
+            ("e3", "Three", None),
+        ],
+    );
+    server.route("/feed", vec![Reply::ok(first), Reply::ok(without.clone()), Reply::ok(without), Reply::ok(linked)]);
+    server.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
+    server.route("/t/e2.vtt", vec![Reply::ok(VTT)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let cfg = IngestConfig { transcript_attempts: 3, ..config() };
+    let by_title = |t: &str| store.episodes().unwrap().into_iter().find(|e| e.title == t).unwrap();
+    run(&store, &cfg, Utc::now()).await;
+    assert!(matches!(by_title("One").transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }));
+    for _ in 0..2 {
+        run(&store, &cfg, Utc::now()).await;
+        match by_title("Two").transcript {
+            TranscriptStatus::Failed { error, .. } => assert!(error.contains("no transcript link yet"), "{error}"),
+            other => panic!("settled without waiting for its link: {other:?}"),
+        }
+    }
+    run(&store, &cfg, Utc::now()).await;
+    assert!(
+        matches!(by_title("Two").transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }),
+        "{:?}",
+        by_title("Two").transcript
+    );
+    assert!(matches!(
+        by_title("Three").transcript,
+        TranscriptStatus::Stored { source: TranscriptSource::ShowNotes, .. }
+    ));
+}

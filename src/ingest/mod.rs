@@ -241,6 +241,18 @@ async fn ingest_feed(
         for p in &parsed.episodes {
             let id = episode_id(&feed.url, p);
             if store.has_episode(&id)? {
+                // A transcript link added after the episode came out (hosts often add it an hour
+                // later) is taken up while the episode still waits for one.
+                if !p.transcripts.is_empty() {
+                    if let Some(mut known) = store.episode(&id)? {
+                        let waiting =
+                            matches!(known.transcript, TranscriptStatus::Pending | TranscriptStatus::Failed { .. });
+                        if waiting && known.transcripts != p.transcripts {
+                            known.transcripts = p.transcripts.clone();
+                            store.put_episode(&known)?;
+                        }
+                    }
+                }
                 continue;
             }
             let seen = match &mut audio {
@@ -427,10 +439,21 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
 async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<TranscriptResults, StoreError> {
     let config = ctx.config;
     let mut results = Vec::new();
-    for id in store.episode_ids_of_feed(&feed.url)? {
-        let Some(mut episode) = store.episode(&id)? else {
-            continue;
-        };
+    let episodes: Vec<Episode> = store
+        .episode_ids_of_feed(&feed.url)?
+        .iter()
+        .map(|id| store.episode(id))
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    // A feed that has linked transcripts before will most likely link this one's too, a little
+    // later: its show notes are the last resort only after the attempts.
+    let links_transcripts = episodes.iter().any(|e| {
+        matches!(
+            e.transcript,
+            TranscriptStatus::Stored { source, .. } if !matches!(source, TranscriptSource::ShowNotes | TranscriptSource::SpeechToText)
+        )
+    });
+    for mut episode in episodes {
         let max_age = config.transcript_max_age_days;
         if episode.transcript == TranscriptStatus::Pending
             && max_age > 0
@@ -449,7 +472,7 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
         };
         // Where the feed is now decides which addresses its links may reach, not where it was.
         episode.feed_private_origin = feed.private_origin;
-        match transcript_for(ctx, &episode).await {
+        match transcript_for(ctx, &episode, links_transcripts).await {
             Ok(t) => {
                 episode.transcript = TranscriptStatus::Stored {
                     source: t.source,
@@ -472,7 +495,7 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
 
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
-async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, String> {
+async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) -> Result<Transcript, String> {
     let config = ctx.config;
     // The links come from whoever wrote the feed: see fetch's module notes.
     let fetcher = ctx.fetcher.for_links_of(episode.feed_private_origin);
@@ -496,6 +519,15 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, 
             Err(e) => errors.push(format!("{} transcript: {e}", source.label())),
         }
     }
+    let attempts_left = match &episode.transcript {
+        TranscriptStatus::Failed { attempts, .. } => attempts + 1 < config.transcript_attempts,
+        _ => config.transcript_attempts > 1,
+    };
+    // A feed that links transcripts, without a link for this episode yet: wait for it at the
+    // next ingests rather than pay for speech-to-text or settle for the show notes.
+    if episode.transcripts.is_empty() && links_expected && attempts_left {
+        return Err("no transcript link yet (this feed links them, often a little after the episode)".to_string());
+    }
     // No transcript published: the audio itself, when a transcriber is configured.
     if let (true, Some(t), Some(_)) = (episode.transcripts.is_empty(), ctx.transcriber, &episode.enclosure_url) {
         match t.transcribe(episode).await {
@@ -512,10 +544,6 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode) -> Result<Transcript, 
             Err(e) => errors.push(format!("speech-to-text: {e}")),
         }
     }
-    let attempts_left = match &episode.transcript {
-        TranscriptStatus::Failed { attempts, .. } => attempts + 1 < config.transcript_attempts,
-        _ => config.transcript_attempts > 1,
-    };
     if !errors.is_empty() && attempts_left {
         return Err(errors.join("; "));
     }
