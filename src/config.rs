@@ -460,6 +460,9 @@ pub struct IngestConfig {
     /// Episodes published more than this many days ago get no transcript (a new feed's back
     /// catalogue would cost hours of downloads for insights no digest would use). 0: no limit.
     pub transcript_max_age_days: u64,
+    /// Seconds one feed's transcripts may take in one ingest (downloads and speech-to-text);
+    /// the episodes left wait for the next ingest, so one slow host never holds up the run.
+    pub transcripts_budget_secs: u64,
 }
 
 impl Default for IngestConfig {
@@ -475,6 +478,7 @@ impl Default for IngestConfig {
             max_redirects: 10,
             transcript_attempts: 3,
             transcript_max_age_days: 30,
+            transcripts_budget_secs: 600,
         }
     }
 }

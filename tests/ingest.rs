@@ -577,3 +577,31 @@ async fn a_transcript_link_added_after_the_episode_is_taken_up() {
         TranscriptStatus::Stored { source: TranscriptSource::ShowNotes, .. }
     ));
 }
+
+/// A slow transcript host costs one feed at most its time budget per ingest: the episodes left
+/// wait for the next ingest instead of holding up the run.
+#[tokio::test]
+async fn a_feeds_transcripts_stop_at_their_time_budget_and_resume_next_time() {
+    let server = FakeServer::start().await;
+    let items: Vec<_> = ["a", "b", "c"].iter().map(|g| (*g, *g, Some((format!("/t/{g}.vtt"), "text/vtt")))).collect();
+    let items: Vec<_> = items.iter().map(|(g, t, l)| (*g, *t, l.as_ref().map(|(p, m)| (p.as_str(), *m)))).collect();
+    server.route("/feed", vec![Reply::ok(rss(&server.base, "Slow", &items))]);
+    for g in ["a", "b", "c"] {
+        server.route(&format!("/t/{g}.vtt"), vec![Reply::ok(VTT).delay(Duration::from_millis(1500))]);
+    }
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let cfg = IngestConfig { transcripts_budget_secs: 1, ..config() };
+    let stored = |s: &IngestSummary| s.transcripts.values().sum::<usize>();
+    for expected_total in 1..=3 {
+        let s = run(&store, &cfg, Utc::now()).await;
+        assert_eq!(stored(&s), 1, "one transcript per ingest within a 1 s budget of 1.5 s downloads");
+        let done = store
+            .episodes()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e.transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }))
+            .count();
+        assert_eq!(done, expected_total);
+    }
+}

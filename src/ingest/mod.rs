@@ -453,6 +453,8 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
             TranscriptStatus::Stored { source, .. } if !matches!(source, TranscriptSource::ShowNotes | TranscriptSource::SpeechToText)
         )
     });
+    let started = std::time::Instant::now();
+    let budget = std::time::Duration::from_secs(config.transcripts_budget_secs);
     for mut episode in episodes {
         let max_age = config.transcript_max_age_days;
         if episode.transcript == TranscriptStatus::Pending
@@ -470,6 +472,11 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             _ => continue,
         };
+        if started.elapsed() >= budget {
+            // Left as they are: the next ingest takes them up where this one stopped.
+            tracing::info!(feed = %feed.url, "transcripts took their time budget; the rest wait for the next ingest");
+            break;
+        }
         // Where the feed is now decides which addresses its links may reach, not where it was.
         episode.feed_private_origin = feed.private_origin;
         match transcript_for(ctx, &episode, links_transcripts).await {
