@@ -187,8 +187,7 @@ fn save_fetch_state(store: &Store, feed: &mut Feed) -> Result<bool, StoreError> 
     };
     feed.reader_added = now.reader_added;
     feed.public_only = now.public_only;
-    store.put_feed(feed)?;
-    Ok(true)
+    store.update_feed(feed)
 }
 
 async fn ingest_feed(

@@ -233,16 +233,45 @@ impl Store {
         scan(&self.feeds, "feeds", b"")
     }
 
+    /// Adds a feed (or replaces it), taking back an earlier removal of its address.
     pub fn put_feed(&self, feed: &Feed) -> Result<()> {
-        self.feeds.insert(feed.url.as_bytes(), encode(feed))?;
-        Ok(())
+        let (tomb, value) = (removed_key(&feed.url), encode(feed));
+        transact((&self.feeds, &self.meta), |(feeds, meta)| {
+            meta.remove(tomb.as_bytes())?;
+            feeds.insert(feed.url.as_bytes(), value.clone())?;
+            Ok(())
+        })
+    }
+
+    /// Writes what was learned about a feed still subscribed; false, writing nothing, when it
+    /// was removed meanwhile (an ingest finishing after `feeds rm` must not bring it back).
+    pub fn update_feed(&self, feed: &Feed) -> Result<bool> {
+        let value = encode(feed);
+        let there = std::cell::Cell::new(false);
+        transact(&self.feeds, |feeds| {
+            there.set(feeds.get(feed.url.as_bytes())?.is_some());
+            if there.get() {
+                feeds.insert(feed.url.as_bytes(), value.clone())?;
+            }
+            Ok(())
+        })?;
+        Ok(there.get())
     }
 
     /// Removes a feed and everything ingested from it. Returns false when it was not there.
+    /// The removal is remembered, so that writes of an ingest still running for it are refused
+    /// (see [`Store::put_episode`]) until the feed is added again.
     pub fn remove_feed(&self, url: &str) -> Result<bool> {
         if self.feeds.get(url.as_bytes())?.is_none() {
             return Ok(false);
         }
+        self.erase_feed(url, true)?;
+        // What an ingest wrote between the first pass's reading and its removal; none after.
+        self.erase_feed(url, false)?;
+        Ok(true)
+    }
+
+    fn erase_feed(&self, url: &str, first: bool) -> Result<()> {
         let ids = self.episode_ids_of_feed(url)?;
         let mut insight_keys = Vec::new();
         for id in &ids {
@@ -250,10 +279,14 @@ impl Store {
                 insight_keys.push(kv?.0);
             }
         }
+        let (tomb, at) = (removed_key(url), encode(&chrono::Utc::now()));
         transact(
-            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts, &self.insights),
-            |(feeds, episodes, index, transcripts, insights)| {
-                feeds.remove(url.as_bytes())?;
+            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts, &self.insights, &self.meta),
+            |(feeds, episodes, index, transcripts, insights, meta)| {
+                if first {
+                    feeds.remove(url.as_bytes())?;
+                    meta.insert(tomb.as_bytes(), at.clone())?;
+                }
                 for id in &ids {
                     episodes.remove(id.as_bytes())?;
                     transcripts.remove(id.as_bytes())?;
@@ -264,8 +297,7 @@ impl Store {
                 }
                 Ok(())
             },
-        )?;
-        Ok(true)
+        )
     }
 
     // ---- episodes ----
@@ -297,10 +329,15 @@ impl Store {
     }
 
     /// Stores an episode and its feed index entry together.
+    /// Stores an episode, unless its feed was removed (an ingest still running for it).
     pub fn put_episode(&self, episode: &Episode) -> Result<()> {
         let value = encode(episode);
         let key = index_key(&episode.feed_url, &episode.id);
-        transact((&self.episodes, &self.feed_episodes), |(episodes, index)| {
+        let tomb = removed_key(&episode.feed_url);
+        transact((&self.episodes, &self.feed_episodes, &self.meta), |(episodes, index, meta)| {
+            if meta.get(tomb.as_bytes())?.is_some() {
+                return Ok(());
+            }
             episodes.insert(episode.id.as_bytes(), value.clone())?;
             index.insert(key.clone(), &[] as &[u8])?;
             Ok(())
@@ -318,7 +355,11 @@ impl Store {
     pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
         let ep = encode(episode);
         let tr = encode(transcript);
-        transact((&self.episodes, &self.transcripts), |(episodes, transcripts)| {
+        let tomb = removed_key(&episode.feed_url);
+        transact((&self.episodes, &self.transcripts, &self.meta), |(episodes, transcripts, meta)| {
+            if meta.get(tomb.as_bytes())?.is_some() {
+                return Ok(());
+            }
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
             transcripts.insert(episode.id.as_bytes(), tr.clone())?;
             Ok(())
@@ -335,7 +376,12 @@ impl Store {
         let ep = encode(episode);
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        transact((&self.episodes, &self.insights, &self.corpus), |(episodes, tree, corpus)| {
+        let tomb = removed_key(&episode.feed_url);
+        transact((&self.episodes, &self.insights, &self.corpus, &self.meta), |(episodes, tree, corpus, meta)| {
+            // A feed removed while its episode was being extracted: nothing comes back.
+            if meta.get(tomb.as_bytes())?.is_some() {
+                return Ok(());
+            }
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
             for (k, v) in &items {
                 tree.insert(k.clone(), v.clone())?;
@@ -479,6 +525,11 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The `meta` key that remembers a feed's removal.
+fn removed_key(url: &str) -> String {
+    format!("removed_feed:{url}")
 }
 
 fn digest_key(date: chrono::NaiveDate, list: Option<&str>) -> String {
@@ -866,6 +917,44 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         let err = Store::open(&file).err().expect("a file opened as a store").to_string();
         assert!(err.contains("it is a file, not a directory") && err.contains("--data"), "{err}");
+    }
+
+    /// `feeds rm` while an ingest of that feed is still running: what the ingest writes after
+    /// the removal (its fetch state, episodes, transcripts, insights) does not bring it back;
+    /// adding the feed again lets it in again.
+    #[test]
+    fn writes_for_a_removed_feed_are_refused_until_it_is_added_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = chrono::Utc::now();
+        let url = "https://x.example/feed";
+        let feed = Feed::new(url, now);
+        store.put_feed(&feed).unwrap();
+        let ep = Episode::new("e1", url, "One", now);
+        store.put_episode(&ep).unwrap();
+        assert!(store.remove_feed(url).unwrap());
+        // The ingest that was running finishes.
+        assert!(!store.update_feed(&feed).unwrap(), "the fetch state brought the feed back");
+        let late = Episode::new("e2", url, "Two", now);
+        store.put_episode(&late).unwrap();
+        let transcript = Transcript {
+            episode_id: "e1".into(),
+            source: crate::model::TranscriptSource::Text,
+            url: None,
+            fetched_at: now,
+            segments: vec![],
+        };
+        store.put_transcript(&ep, &transcript).unwrap();
+        store.put_insights(&ep, &[], &["term".to_string()]).unwrap();
+        assert!(store.feed(url).unwrap().is_none());
+        assert!(store.episodes().unwrap().is_empty(), "a removed feed's episodes came back");
+        assert!(store.transcript("e1").unwrap().is_none());
+        assert_eq!(store.corpus().unwrap().docs, 0);
+        // Added again: its episodes are welcome again.
+        store.put_feed(&feed).unwrap();
+        store.put_episode(&late).unwrap();
+        assert_eq!(store.episode_ids_of_feed(url).unwrap(), ["e2"]);
+        assert!(store.update_feed(&feed).unwrap());
     }
 
     #[test]
