@@ -487,7 +487,10 @@ fn feed_and_episode_commands_say_what_went_wrong() {
         "{}",
         stderr(&out)
     );
-    assert!(stdout(&podsift(dir.path(), &["feeds", "ls"])).contains("No feeds"), "a feed was added");
+    let empty = stdout(&podsift(dir.path(), &["feeds", "ls"]));
+    assert!(empty.contains("No feeds"), "a feed was added");
+    // A mistyped --data opens a new, empty store: the message names which.
+    assert!(empty.contains(&format!("the store at {}", dir.path().display())), "{empty}");
     // The same address with a fragment is the same feed.
     assert!(podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml"]).status.success());
     let again = podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml#again"]);

@@ -105,7 +105,10 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 return print_json(&views);
             }
             if views.is_empty() {
-                outln!("No feeds yet: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml`.");
+                outln!(
+                    "No feeds yet in the store at {}: add one with `podsift feeds add URL` or `podsift feeds import FILE.opml` (or name another store with --data).",
+                    store.dir().display()
+                );
             }
             for v in &views {
                 print_feed(v);

@@ -87,7 +87,10 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
         Command::Feeds(cmd) => feeds::feeds(cmd, store),
         Command::Ingest { force, out } => {
             if store.feeds()?.is_empty() {
-                bail!("no feeds yet: add one with `podsift feeds add URL` (or try `podsift demo`)");
+                bail!(
+                    "no feeds yet in the store at {}: add one with `podsift feeds add URL`, name another store with --data, or try `podsift demo`",
+                    store.dir().display()
+                );
             }
             let progress = ProgressOutput::new();
             let opts = IngestOptions { now: Utc::now(), force };
@@ -120,7 +123,10 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
                 if episodes.is_empty() && since.is_some() && !list_episodes(store, feed.as_deref(), None)?.is_empty() {
                     outln!("No episodes since that date; without --since all are listed.");
                 } else if episodes.is_empty() {
-                    outln!("No episodes yet. Run `podsift ingest` after adding feeds.");
+                    outln!(
+                        "No episodes yet in the store at {}. Run `podsift ingest` after adding feeds.",
+                        store.dir().display()
+                    );
                 }
                 for e in &episodes {
                     outln!("{}", episode_line(e));

@@ -97,6 +97,8 @@ impl Drop for Store {
 
 /// The database and its trees: reached only through a [`Store`].
 pub struct Handles {
+    /// Where the store lives, as it was opened (for messages that name it).
+    dir: PathBuf,
     db: sled::Db,
     feeds: sled::Tree,
     episodes: sled::Tree,
@@ -203,8 +205,14 @@ impl Store {
                 adapter_state: db.open_tree("adapter_state")?,
                 meta,
                 db,
+                dir: dir.to_path_buf(),
             })),
         })
+    }
+
+    /// The directory the store was opened in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Makes every write so far durable. Call before reporting success to the user.
