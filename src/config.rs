@@ -80,6 +80,7 @@ pub struct LlmConfig {
     /// An embedding model (e.g. text-embedding-3-small); clustering then compares meanings.
     pub embedding_model: Option<String>,
     /// Episodes whose insights the model writes per day; later ones use the offline engine.
+    /// Also, counted apart, episodes transcribed per day.
     pub max_episodes_per_day: u64,
     /// Tokens (prompt + completion) per day; past it, the offline engine.
     pub max_tokens_per_day: u64,

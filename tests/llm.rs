@@ -17,7 +17,7 @@ use podsift::insight::terms::Corpus;
 use podsift::llm::LlmClient;
 use podsift::llm::answer::LlmAnswerer;
 use podsift::llm::extract::LlmExtractor;
-use podsift::model::{DigestEntry, Episode, Segment, Transcript, TranscriptSource};
+use podsift::model::{DigestEntry, Episode, Segment, Transcript, TranscriptSource, TranscriptStatus};
 use podsift::store::Store;
 use serde_json::json;
 
@@ -885,4 +885,57 @@ fn the_editor_pass_skips_days_no_one_is_sent() {
     assert_eq!(day_to_edit("2026-11-28T12:00:00Z"), None);
     assert_eq!(day_to_edit("2026-11-29T12:00:00Z"), None);
     assert_eq!(day_to_edit("2026-11-29T20:30:00Z"), Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+}
+
+/// Speech-to-text is paid per minute of audio, not in tokens: it stops at
+/// `llm.max_episodes_per_day` transcriptions a day too.
+#[tokio::test]
+async fn transcriptions_stop_at_the_daily_number_of_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = String::new();
+    for i in 1..=2 {
+        let audio = dir.path().join(format!("ep{i}.mp3"));
+        std::fs::write(&audio, b"ID3 not really audio").unwrap();
+        items.push_str(&format!(
+            "<item><title>Ep {i}</title><guid>a{i}</guid><pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item>",
+            Utc::now().to_rfc2822(),
+            url::Url::from_file_path(&audio).unwrap()
+        ));
+    }
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(&feed, format!("<rss version=\"2.0\"><channel><title>Audio Only</title>{items}</channel></rss>"))
+        .unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    let fake = FakeOpenAi::start(MODEL).await;
+    fake.script(vec![
+        Canned::Content(
+            json!({"text": "…", "duration": 20.0, "segments": [
+                {"id": 0, "start": 0.0, "end": 20.0, "text": " Caching at the edge cut our p99 latency by forty percent last quarter."}]})
+            .to_string(),
+        ),
+        insights(&[("Edge caching cut p99 latency by 40%.", "caching at the edge cut our p99 latency by forty percent", 8.0)]),
+    ]);
+    let config = Config {
+        llm: LlmConfig {
+            base_url: Some(fake.base.clone()),
+            model: MODEL.into(),
+            transcription_model: Some("whisper-test".into()),
+            max_episodes_per_day: 1,
+            ..LlmConfig::default()
+        },
+        ..Config::default()
+    };
+    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
+    let (summary, _) =
+        podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    assert_eq!(summary.transcripts.get("speech_to_text"), Some(&1), "{summary:?}");
+    let uploads = fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).count();
+    assert_eq!(uploads, 1, "a second episode was sent to speech-to-text past the daily number");
+    let waiting =
+        store.episodes().unwrap().into_iter().find(|e| !matches!(e.transcript, TranscriptStatus::Stored { .. }));
+    match waiting.map(|e| e.transcript) {
+        Some(TranscriptStatus::Failed { error, .. }) => assert!(error.contains("max_episodes_per_day"), "{error}"),
+        other => panic!("{other:?}"),
+    }
 }

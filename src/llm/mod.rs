@@ -97,6 +97,19 @@ impl LlmClient {
     }
 
     /// Refuses when today's episode budget is spent.
+    /// Whether another episode may be transcribed today: speech-to-text is paid per minute of
+    /// audio, not in tokens, so it has its own count under the same daily number of episodes.
+    pub fn check_transcriptions(&self) -> Result<(), LlmError> {
+        let done = self.store.llm_usage(Self::today())?.transcriptions;
+        if done >= self.config.max_episodes_per_day {
+            return Err(LlmError::Budget(format!(
+                "{done} transcriptions of llm.max_episodes_per_day = {}",
+                self.config.max_episodes_per_day
+            )));
+        }
+        Ok(())
+    }
+
     pub fn check_episodes(&self) -> Result<(), LlmError> {
         self.check_tokens()?;
         let done = self.store.llm_usage(Self::today())?.episodes;

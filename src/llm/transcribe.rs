@@ -74,6 +74,9 @@ pub struct LlmTranscriber {
     fetcher: Fetcher,
 }
 
+/// The longest one transcription request may take (an upload of up to 25 MB of audio).
+const TRANSCRIPTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 impl LlmTranscriber {
     pub fn new(llm: Arc<LlmClient>) -> Result<LlmTranscriber, String> {
         // Audio is large: a generous total timeout for the download.
@@ -84,7 +87,7 @@ impl LlmTranscriber {
 
     async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, String> {
         let model = self.llm.config.transcription_model.clone().ok_or("llm.transcription_model is not set")?;
-        self.llm.check_episodes().map_err(|e| e.to_string())?;
+        self.llm.check_transcriptions().map_err(|e| e.to_string())?;
         let url = episode.enclosure_url.as_deref().ok_or("the episode has no audio enclosure")?;
         let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
         tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -124,7 +127,12 @@ impl LlmTranscriber {
                 .map_err(|e| e.to_string())?;
             let audio_api = self.llm.client.audio();
             let api = audio_api.transcription();
-            let raw = api.create_raw(request).await.map_err(|e| format!("transcription request failed: {e}"))?;
+            // The client has no total timeout: a server that takes the upload and never answers
+            // would hold the ingest, and every ingest after it, forever.
+            let raw = tokio::time::timeout(TRANSCRIPTION_TIMEOUT, api.create_raw(request))
+                .await
+                .map_err(|_| format!("transcription request gave no answer in {} s", TRANSCRIPTION_TIMEOUT.as_secs()))?
+                .map_err(|e| format!("transcription request failed: {e}"))?;
             self.llm.count(|u| u.requests += 1);
             let (piece_segments, length) = read_verbose(&raw, offset)?;
             segments.extend(piece_segments);
