@@ -231,6 +231,8 @@ async fn answers_are_grounded_cited_and_threaded() {
         .await
         .unwrap();
     assert!(!b.covered && b.answer.starts_with("Not covered"));
+    // The model's own words in a "not covered" answer are checked against nothing: not shown.
+    assert!(!b.answer.contains("They do not say who pushed it"), "{}", b.answer);
     let second = &s.fake.seen()[1].body["messages"][1]["content"];
     assert!(second.as_str().unwrap().contains("Earlier question: what did they say about the outage"), "{second}");
 
@@ -938,4 +940,23 @@ async fn transcriptions_stop_at_the_daily_number_of_episodes() {
         Some(TranscriptStatus::Failed { error, .. }) => assert!(error.contains("max_episodes_per_day"), "{error}"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A server that leaves `usage` out still spends the day's tokens: they are estimated, so
+/// `llm.max_tokens_per_day` holds.
+#[tokio::test]
+async fn tokens_are_estimated_when_the_server_does_not_say() {
+    let s = setup(|c| c.max_tokens_per_day = 50).await;
+    s.fake.without_usage();
+    s.fake.script(vec![Canned::Content(json!({"a": "b"}).to_string()), Canned::Content(json!({"a": "c"}).to_string())]);
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false});
+    let system = format!("Answer in JSON. {}", podsift::llm::UNTRUSTED);
+    let user = podsift::llm::as_data(&"Ana: the outage came from a config push. ".repeat(8));
+    s.llm.chat_json(&system, &user, "a", schema.clone()).await.unwrap();
+    let used = s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    assert_eq!(used.requests, 1);
+    assert!(used.prompt_tokens >= 70 && used.completion_tokens >= 2, "{used:?}");
+    let over = s.llm.chat_json(&system, &user, "a", schema).await;
+    assert!(over.is_err(), "the token budget did not hold without usage: {over:?}");
+    assert_eq!(s.fake.seen().len(), 1);
 }

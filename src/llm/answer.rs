@@ -187,8 +187,11 @@ never invent. {UNTRUSTED}"
         let value = self.llm.chat_json(&system, &user, "answer", schema()).await.map_err(|e| e.to_string())?;
         let raw = read_answer(value)?;
         if !raw.covered {
+            // Nothing in it is checked against the transcript (there is no citation to check),
+            // and words planted in a transcript could steer it: the reader gets podsift's own
+            // sentence, not the model's.
             return Ok(Answer {
-                answer: format!("Not covered in this episode: {}", raw.answer.trim()),
+                answer: format!("Not covered in this episode: nothing said in {} answers that.", about.episode),
                 covered: false,
                 citations: vec![],
             });

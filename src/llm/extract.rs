@@ -164,7 +164,7 @@ impl LlmExtractor {
                 podcast: episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone()),
                 episode: episode.title.clone(),
                 episode_url: episode.link.clone().or_else(|| episode.enclosure_url.clone()),
-                speaker: segment.speaker.clone().or_else(|| Some(r.speaker.clone()).filter(|s| !s.trim().is_empty())),
+                speaker: segment.speaker.clone().or_else(|| speaker_name(&r.speaker)),
                 start_seconds: (found.start_seconds * 10.0).round() / 10.0,
                 text: r.text.trim().to_string(),
                 quote: found.verbatim,
@@ -223,4 +223,24 @@ pub fn chunks(transcript: &Transcript, tokens: usize) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// The model's name for a speaker the transcript does not label (speech-to-text never does):
+/// one line of at most 80 characters, or none.
+fn speaker_name(said: &str) -> Option<String> {
+    let name: String =
+        said.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).take(80).collect();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_speaker_the_model_names_is_one_short_line() {
+        assert_eq!(speaker_name("  Ana\n  Lopez\u{7}  ").as_deref(), Some("Ana Lopez"));
+        assert_eq!(speaker_name(" \n\t"), None);
+        assert_eq!(speaker_name(&"x".repeat(5000)).map(|s| s.chars().count()), Some(80));
+    }
 }

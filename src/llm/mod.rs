@@ -161,27 +161,37 @@ impl LlmClient {
         let chat = self.client.chat();
         let call = chat.create(request);
         let response = match tokio::time::timeout(Duration::from_secs(self.config.timeout_secs), call).await {
-            Err(_) => return Err(LlmError::Timeout(self.config.timeout_secs)),
+            Err(_) => {
+                // A request that timed out may still have been paid for.
+                self.count(|u| u.requests += 1);
+                return Err(LlmError::Timeout(self.config.timeout_secs));
+            }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
                 return Err(LlmError::Request(e.to_string()));
             }
             Ok(Ok(r)) => r,
         };
-        let (prompt, completion) =
-            response.usage.as_ref().map_or((0, 0), |u| (u.prompt_tokens as u64, u.completion_tokens as u64));
+        let content = response.choices.first().and_then(|c| c.message.content.clone());
+        // Many compatible servers leave `usage` out: then an estimate (about four characters a
+        // token), so that llm.max_tokens_per_day still holds.
+        let (prompt, completion) = response.usage.as_ref().map_or_else(
+            || (estimate_tokens(system) + estimate_tokens(user), content.as_deref().map_or(0, estimate_tokens)),
+            |u| (u.prompt_tokens as u64, u.completion_tokens as u64),
+        );
         self.count(|u| {
             u.requests += 1;
             u.prompt_tokens += prompt;
             u.completion_tokens += completion;
         });
-        let content = response
-            .choices
-            .first()
-            .and_then(|c| c.message.content.clone())
-            .ok_or_else(|| LlmError::Malformed("no message content".into()))?;
+        let content = content.ok_or_else(|| LlmError::Malformed("no message content".into()))?;
         read_json(&content)
     }
+}
+
+/// Tokens in a text, estimated for servers that do not say: about four characters a token.
+fn estimate_tokens(text: &str) -> u64 {
+    text.chars().count().div_ceil(4) as u64
 }
 
 /// The JSON of a model's message; the error quotes the start of what came instead.

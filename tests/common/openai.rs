@@ -62,6 +62,8 @@ struct State {
     seen: Vec<Seen>,
     /// When set, every request must carry `Authorization: Bearer <key>`, as OpenAI's API wants.
     key: Option<String>,
+    /// Completions without a `usage` field, as many compatible servers answer.
+    no_usage: bool,
 }
 
 pub struct FakeOpenAi {
@@ -111,6 +113,11 @@ impl FakeOpenAi {
 
     pub fn script(&self, canned: Vec<Canned>) {
         self.state.lock().unwrap().script.extend(canned);
+    }
+
+    /// From now on, completions leave out `usage`.
+    pub fn without_usage(&self) {
+        self.state.lock().unwrap().no_usage = true;
     }
 
     /// From now on, requests without `Authorization: Bearer key` get 401.
@@ -247,21 +254,32 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
         Some(Canned::Content(content)) if path.ends_with("/transcriptions") => {
             ([(axum::http::header::CONTENT_TYPE, "application/json")], content).into_response()
         }
-        Some(Canned::Content(content)) => axum::Json(json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1764316800, "model": st.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null}, "finish_reason": "stop", "logprobs": null}],
-            "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}
-        }))
-        .into_response(),
+        Some(Canned::Content(content)) => {
+            let mut body = json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1764316800, "model": st.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null}, "finish_reason": "stop", "logprobs": null}],
+                "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}
+            });
+            if st.no_usage {
+                body.as_object_mut().unwrap().remove("usage");
+            }
+            axum::Json(body).into_response()
+        }
         Some(Canned::Error(code, headers, body)) => {
             let mut resp = (StatusCode::from_u16(code).unwrap(), axum::Json(body)).into_response();
             for (k, v) in headers {
-                resp.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+                resp.headers_mut()
+                    .insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
             }
             resp
         }
         Some(Canned::Reply(_)) => unreachable!("replies are computed above"),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "script exhausted", "type": "server_error", "param": null, "code": null}})))
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(
+                json!({"error": {"message": "script exhausted", "type": "server_error", "param": null, "code": null}}),
+            ),
+        )
             .into_response(),
     }
 }
