@@ -89,6 +89,11 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     assert!(listed.as_array().unwrap().iter().any(|f| f["url"].as_str().unwrap().ends_with("no_guid.rss")));
     assert!(page().await.contains("podcastparser_no_guid.rss"), "the service does not see the new feed");
 
+    // A configuration named here does not change the running service's: said, not ignored.
+    let named = podsift(&data, &["--config", cfg.to_str().unwrap(), "feeds", "ls"], &[]);
+    ok(&named);
+    assert!(String::from_utf8_lossy(&named.stderr).contains("uses its own configuration"));
+
     let ingested = ok(&cli(&["ingest", "--json"]));
     let summary: serde_json::Value = serde_json::from_str(&ingested).unwrap();
     assert!(summary["feeds_fetched"].as_u64().unwrap() >= 1, "{summary}");

@@ -73,7 +73,14 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
         }
         command => match Store::open(&data) {
             Ok(store) => execute(command, &store, &config).await,
-            Err(podsift::store::StoreError::InUse { .. }) => remote::forward(&data).await,
+            Err(podsift::store::StoreError::InUse { .. }) => {
+                if cli.config.is_some() {
+                    eprintln!(
+                        "note: the running podsift uses its own configuration; --config and PODSIFT_CONFIG apply to commands that open the store themselves"
+                    );
+                }
+                remote::forward(&data).await
+            }
             Err(e) => Err(e.into()),
         },
     }

@@ -218,8 +218,14 @@ impl LlmClient {
         let embeddings = self.client.embeddings();
         let call = embeddings.create(request);
         let response = match tokio::time::timeout(Duration::from_secs(self.config.timeout_secs), call).await {
-            Err(_) => return Err(LlmError::Timeout(self.config.timeout_secs)),
-            Ok(Err(e)) => return Err(LlmError::Request(e.to_string())),
+            Err(_) => {
+                self.count(|u| u.requests += 1);
+                return Err(LlmError::Timeout(self.config.timeout_secs));
+            }
+            Ok(Err(e)) => {
+                self.count(|u| u.requests += 1);
+                return Err(LlmError::Request(e.to_string()));
+            }
             Ok(Ok(r)) => r,
         };
         let tokens = response.usage.prompt_tokens as u64;
