@@ -247,24 +247,30 @@ async fn answers_are_grounded_cited_and_threaded() {
     assert_eq!(s.fake.seen().len(), before);
 }
 
+/// A store with one feed (a local file) of `n` episodes that publish audio and no transcript.
+fn audio_only_feed(dir: &std::path::Path, n: usize) -> Store {
+    let mut items = String::new();
+    for i in 1..=n {
+        let audio = dir.join(format!("ep{i}.mp3"));
+        std::fs::write(&audio, b"ID3 not really audio, but the fake server only checks the upload").unwrap();
+        items.push_str(&format!(
+            "<item><title>Ep {i}</title><guid>a{i}</guid><pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item>",
+            Utc::now().to_rfc2822(),
+            url::Url::from_file_path(&audio).unwrap()
+        ));
+    }
+    let feed = dir.join("feed.xml");
+    std::fs::write(&feed, format!("<rss version=\"2.0\"><channel><title>Audio Only</title>{items}</channel></rss>"))
+        .unwrap();
+    let store = Store::open(&dir.join("data")).unwrap();
+    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    store
+}
+
 #[tokio::test]
 async fn episodes_without_a_transcript_are_transcribed() {
     let dir = tempfile::tempdir().unwrap();
-    let audio = dir.path().join("ep.mp3");
-    std::fs::write(&audio, b"ID3 not really audio, but the fake server only checks the upload").unwrap();
-    let feed = dir.path().join("feed.xml");
-    std::fs::write(
-        &feed,
-        format!(
-            "<rss version=\"2.0\"><channel><title>Audio Only</title><item><title>Ep</title><guid>a1</guid>\
-             <pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item></channel></rss>",
-            Utc::now().to_rfc2822(),
-            url::Url::from_file_path(&audio).unwrap()
-        ),
-    )
-    .unwrap();
-    let store = Store::open(&dir.path().join("data")).unwrap();
-    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    let store = audio_only_feed(dir.path(), 1);
     let fake = FakeOpenAi::start(MODEL).await;
     fake.script(vec![
         // A verbose transcription with no `usage` field, as many compatible servers answer.
@@ -894,21 +900,7 @@ fn the_editor_pass_skips_days_no_one_is_sent() {
 #[tokio::test]
 async fn transcriptions_stop_at_the_daily_number_of_episodes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut items = String::new();
-    for i in 1..=2 {
-        let audio = dir.path().join(format!("ep{i}.mp3"));
-        std::fs::write(&audio, b"ID3 not really audio").unwrap();
-        items.push_str(&format!(
-            "<item><title>Ep {i}</title><guid>a{i}</guid><pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item>",
-            Utc::now().to_rfc2822(),
-            url::Url::from_file_path(&audio).unwrap()
-        ));
-    }
-    let feed = dir.path().join("feed.xml");
-    std::fs::write(&feed, format!("<rss version=\"2.0\"><channel><title>Audio Only</title>{items}</channel></rss>"))
-        .unwrap();
-    let store = Store::open(&dir.path().join("data")).unwrap();
-    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    let store = audio_only_feed(dir.path(), 2);
     let fake = FakeOpenAi::start(MODEL).await;
     fake.script(vec![
         Canned::Content(

@@ -97,27 +97,23 @@ impl LlmClient {
     }
 
     /// Refuses when today's episode budget is spent.
+    pub fn check_episodes(&self) -> Result<(), LlmError> {
+        self.check_tokens()?;
+        let done = self.store.llm_usage(Self::today())?.episodes;
+        self.within_episodes(done, "episodes")
+    }
+
     /// Whether another episode may be transcribed today: speech-to-text is paid per minute of
     /// audio, not in tokens, so it has its own count under the same daily number of episodes.
     pub fn check_transcriptions(&self) -> Result<(), LlmError> {
         let done = self.store.llm_usage(Self::today())?.transcriptions;
-        if done >= self.config.max_episodes_per_day {
-            return Err(LlmError::Budget(format!(
-                "{done} transcriptions of llm.max_episodes_per_day = {}",
-                self.config.max_episodes_per_day
-            )));
-        }
-        Ok(())
+        self.within_episodes(done, "transcriptions")
     }
 
-    pub fn check_episodes(&self) -> Result<(), LlmError> {
-        self.check_tokens()?;
-        let done = self.store.llm_usage(Self::today())?.episodes;
-        if done >= self.config.max_episodes_per_day {
-            return Err(LlmError::Budget(format!(
-                "{done} of llm.max_episodes_per_day = {}",
-                self.config.max_episodes_per_day
-            )));
+    fn within_episodes(&self, done: u64, what: &str) -> Result<(), LlmError> {
+        let max = self.config.max_episodes_per_day;
+        if done >= max {
+            return Err(LlmError::Budget(format!("{done} {what} of llm.max_episodes_per_day = {max}")));
         }
         Ok(())
     }
