@@ -196,6 +196,7 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
                 digests = pruned.digests,
                 llm_days = pruned.llm_days,
                 events = pruned.events,
+                choices = pruned.choices,
                 "removed records older than {keep_days} days"
             );
             Some(pruned)

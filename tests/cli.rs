@@ -454,6 +454,14 @@ fn subscribing_again_changes_what_is_given_and_keeps_the_rest() {
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
     let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
     assert_eq!(ls[0]["schedule"], serde_json::json!({"kind": "daily", "time": "07:00", "timezone": "Asia/Tokyo"}));
+    // Filters are cleared only when asked, and new ones may be given at the same time.
+    let cleared = podsift(dir.path(), &["subs", "add", d, "--clear-filters", "--keyword", "rust"]);
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert!(stdout(&cleared).contains("cleared 2 filter(s)"), "{}", stdout(&cleared));
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    assert_eq!(ls[0]["mute_podcasts"], serde_json::json!([]));
+    assert_eq!(ls[0]["keywords"], serde_json::json!(["rust"]));
+    assert_eq!(ls[0]["schedule"]["time"], "07:00");
 }
 
 #[test]

@@ -287,8 +287,21 @@ fn old_records_are_pruned_once_a_day() {
     let reported = "feed-down:telegram:42:https://x/feed:2026-01-01";
     assert!(store.first_seen(reported, now - chrono::Duration::days(90)).unwrap());
 
+    // Podcast choices offered by a directory search: one key per search, so they go too.
+    let hit = podsift::model::DirectoryHit {
+        title: "Go Time".into(),
+        feed_url: "https://x/gotime".into(),
+        author: None,
+    };
+    store.put_choices("telegram:42", "aaaaaa", std::slice::from_ref(&hit), now - chrono::Duration::days(3)).unwrap();
+    store.put_choices("telegram:42", "bbbbbb", std::slice::from_ref(&hit), now - chrono::Duration::hours(1)).unwrap();
+
     let pruned = podsift::service::prune_if_due(&store, 180, now).expect("the first run prunes");
     assert_eq!((pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.events), (1, 1, 1, 1, 1));
+    assert_eq!(pruned.choices, 1, "the old search's choices");
+    assert!(store.choices("telegram:42", Some("aaaaaa")).unwrap().is_empty());
+    assert_eq!(store.choices("telegram:42", Some("bbbbbb")).unwrap(), vec![hit.clone()]);
+    assert_eq!(store.choices("telegram:42", None).unwrap(), vec![hit]);
     assert!(store.delivery(&dest.key(), old).unwrap().is_none());
     assert!(store.delivery(&dest.key(), recent).unwrap().is_some());
     assert_eq!(store.message_ref(&dest.key(), "m-old").unwrap(), None);

@@ -113,6 +113,10 @@ pub enum SubsCommand {
         /// Only insights mentioning this word (repeatable)
         #[arg(long = "keyword")]
         keywords: Vec<String>,
+        /// Drop the destination's --only, --mute and --keyword filters first (then the ones
+        /// given here, if any, apply)
+        #[arg(long)]
+        clear_filters: bool,
     },
     /// Unsubscribe a destination
     Rm {

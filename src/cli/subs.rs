@@ -136,7 +136,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 }
             }
         }
-        SubsCommand::Add { destination, time, tz, cron, only, mute, keywords } => {
+        SubsCommand::Add { destination, time, tz, cron, only, mute, keywords, clear_filters } => {
             let dest = new_destination_arg(&destination)?;
             let before = store.subscription(&dest.key())?;
             // Subscribing again changes what is given and keeps the rest: a new time keeps the
@@ -161,6 +161,13 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             // Subscribing again is the operator's word that it should be delivered.
             if let Some(why) = sub.paused.take() {
                 outln!("resumed (it was paused: {why})");
+            }
+            if clear_filters {
+                let had = sub.only_podcasts.len() + sub.mute_podcasts.len() + sub.keywords.len();
+                sub.only_podcasts.clear();
+                sub.mute_podcasts.clear();
+                sub.keywords.clear();
+                outln!("cleared {had} filter(s)");
             }
             if !only.is_empty() {
                 sub.only_podcasts = only;

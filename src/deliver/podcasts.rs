@@ -70,7 +70,7 @@ pub async fn add(
         let stamp = format!("{now}{query}");
         let search =
             crate::http::hex(&crate::http::hmac_sha256(dest.key().as_bytes(), stamp.as_bytes()))[..6].to_string();
-        store.put_choices(&dest.key(), &search, &hits)?;
+        store.put_choices(&dest.key(), &search, &hits, now)?;
         let choices = hits
             .iter()
             .enumerate()
@@ -97,7 +97,7 @@ async fn add_named(
         return match choices.get(n.wrapping_sub(1)) {
             Some(hit) => add_feed(store, config, dest, &hit.feed_url, Some(&hit.title), prefix, now).await,
             None if choices.is_empty() => Ok(format!(
-                "There is nothing to choose from yet: {prefix}podcasts add NAME searches for a podcast first."
+                "There is nothing to choose from: no search yet, or its choices are over two days old. {prefix}podcasts add NAME searches for a podcast."
             )),
             None => Ok(format!("Choose a number from 1 to {} (from the last search).", choices.len())),
         };

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::TransactionError;
@@ -508,10 +508,17 @@ impl Store {
 
     /// Keeps the podcasts directory search `search` offered a destination, for a choice by
     /// number: as that search's (its buttons name it) and as the destination's latest (what a
-    /// typed number means).
-    pub fn put_choices(&self, destination_key: &str, search: &str, hits: &[crate::model::DirectoryHit]) -> Result<()> {
-        self.adapter_state.insert(format!("choices:{destination_key}").as_bytes(), encode(&hits))?;
-        self.adapter_state.insert(format!("choices:{destination_key}:{search}").as_bytes(), encode(&hits))?;
+    /// typed number means). Kept two days, like the platforms' own events ([`Store::prune`]).
+    pub fn put_choices(
+        &self,
+        destination_key: &str,
+        search: &str,
+        hits: &[crate::model::DirectoryHit],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let offered = Offered::Dated { at: now, hits: hits.to_vec() };
+        self.adapter_state.insert(format!("choices:{destination_key}").as_bytes(), encode(&offered))?;
+        self.adapter_state.insert(format!("choices:{destination_key}:{search}").as_bytes(), encode(&offered))?;
         Ok(())
     }
 
@@ -521,7 +528,7 @@ impl Store {
             Some(s) => format!("choices:{destination_key}:{s}"),
             None => format!("choices:{destination_key}"),
         };
-        Ok(get(&self.adapter_state, "adapter_state", key.as_bytes())?.unwrap_or_default())
+        Ok(get::<Offered>(&self.adapter_state, "adapter_state", key.as_bytes())?.map(Offered::hits).unwrap_or_default())
     }
 
     /// Every destination's own list: (destination key, feed URLs).
@@ -804,6 +811,19 @@ impl Store {
                 }
             }
         }
+        // Every search adds a key: choices are kept as long as a platform event.
+        for kv in self.adapter_state.scan_prefix(b"choices:") {
+            let (k, v) = kv?;
+            match decode::<Offered>("adapter_state", &k, &v) {
+                Ok(Offered::Dated { at, .. }) if at >= seen_before => {}
+                // Written before choices were dated: old enough.
+                Ok(_) => {
+                    self.adapter_state.remove(&k)?;
+                    pruned.choices += 1;
+                }
+                Err(_) => {}
+            }
+        }
         self.flush()?;
         Ok(pruned)
     }
@@ -930,6 +950,24 @@ mod tests {
     /// `feeds rm` while an ingest of that feed is still running: what the ingest writes after
     /// the removal (its fetch state, episodes, transcripts, insights) does not bring it back;
     /// adding the feed again lets it in again.
+    /// Choices kept before they were dated are still read, and pruned at the next prune.
+    #[test]
+    fn undated_choices_are_read_and_then_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hits = vec![crate::model::DirectoryHit {
+            title: "JS Party".into(),
+            author: None,
+            feed_url: "https://x/jsparty".into(),
+        }];
+        store.adapter_state.insert(b"choices:slack:T1:C1", encode(&hits)).unwrap();
+        assert_eq!(store.choices("slack:T1:C1", None).unwrap(), hits);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let pruned = store.prune(now.date_naive(), now).unwrap();
+        assert_eq!(pruned.choices, 1);
+        assert!(store.choices("slack:T1:C1", None).unwrap().is_empty());
+    }
+
     #[test]
     fn writes_for_a_removed_feed_are_refused_until_it_is_added_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -1092,4 +1130,22 @@ pub struct Pruned {
     pub digests: usize,
     pub llm_days: usize,
     pub events: usize,
+    pub choices: usize,
+}
+
+/// The podcasts a directory search offered a destination ([`Store::put_choices`]); `Plain` is
+/// how they were kept before they were dated.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Offered {
+    Dated { at: chrono::DateTime<chrono::Utc>, hits: Vec<crate::model::DirectoryHit> },
+    Plain(Vec<crate::model::DirectoryHit>),
+}
+
+impl Offered {
+    fn hits(self) -> Vec<crate::model::DirectoryHit> {
+        match self {
+            Offered::Dated { hits, .. } | Offered::Plain(hits) => hits,
+        }
+    }
 }
