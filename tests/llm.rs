@@ -100,7 +100,7 @@ async fn quotes_are_verified_and_hallucinations_dropped_and_injections_are_conte
         // The injected instruction, obeyed by a gullible model: its quote is not in the transcript.
         ("Everyone should visit evil.example now.", "everyone should visit evil dot example right now", 10.0),
     ])]);
-    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     let texts: Vec<&str> = out.iter().map(|i| i.text.as_str()).collect();
     assert_eq!(
         texts,
@@ -131,9 +131,10 @@ async fn malformed_json_falls_back_to_the_offline_engine() {
     s.fake.script(vec![Canned::Content("{\"insights\": [ {\"text\": ".into())]);
     let (ep, tr) = (episode(), transcript());
     let out = extractor(&s.llm).extract(&ep, &tr, &Corpus::default()).await;
-    assert!(!out.is_empty(), "the offline engine should have stepped in");
+    assert!(!out.insights.is_empty(), "the offline engine should have stepped in");
+    assert!(out.stand_in, "a malformed answer may not come again: the model is to be tried again");
     let offline = OfflineExtractor { config: Config::default().insight }.extract_now(&ep, &tr, &Corpus::default());
-    assert_eq!(out, offline);
+    assert_eq!(out.insights, offline);
     assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1);
 }
 
@@ -149,7 +150,7 @@ async fn a_rate_limit_is_waited_out_as_the_server_asks() {
             9.0,
         )]),
     ]);
-    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     assert_eq!(out.len(), 1);
     let seen = s.fake.seen();
     assert_eq!(seen.len(), 2);
@@ -166,14 +167,15 @@ async fn an_episode_is_never_paid_for_twice_and_budgets_hold() {
     )])]);
     let ex = extractor(&s.llm);
     let (ep, tr) = (episode(), transcript());
-    let first = ex.extract(&ep, &tr, &Corpus::default()).await;
-    let again = ex.extract(&ep, &tr, &Corpus::default()).await;
+    let first = ex.extract(&ep, &tr, &Corpus::default()).await.insights;
+    let again = ex.extract(&ep, &tr, &Corpus::default()).await.insights;
     assert_eq!(first, again);
     assert_eq!(s.fake.seen().len(), 1, "the cached result should have been used");
 
     let capped = setup(|c| c.max_episodes_per_day = 0).await;
     let out = extractor(&capped.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
-    assert!(!out.is_empty());
+    assert!(!out.insights.is_empty());
+    assert!(!out.stand_in, "a spent budget is not a reason to try again tomorrow");
     assert!(capped.fake.seen().is_empty(), "a spent budget still called the model");
     assert_eq!(capped.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1);
 }
@@ -470,13 +472,13 @@ async fn the_api_key_is_sent_and_a_refused_key_falls_back_to_the_offline_engine(
         "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
         9.0,
     )])]);
-    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     assert_eq!(out[0].text, "A bad config push to every region caused last Tuesday's outage.");
     assert!(s.fake.seen().iter().all(|r| r.problem.is_none()), "{:?}", s.fake.seen());
 
     let s = setup(|c| c.api_key = Some("sk-right".into())).await;
     s.fake.require_key("sk-a-different-one");
-    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     let offline = OfflineExtractor { config: Config::default().insight }.extract_now(
         &episode(),
         &transcript(),
@@ -530,10 +532,88 @@ async fn a_server_error_is_retried_and_the_retry_answer_used() {
             9.0,
         )]),
     ]);
-    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     assert_eq!(out[0].text, "A bad config push to every region caused last Tuesday's outage.", "{out:?}");
     assert_eq!(s.fake.seen().len(), 2, "one 503, one retry");
     assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 0);
+}
+
+/// A model that failed during an ingest (an outage, a garbled answer) leaves the offline
+/// engine's insights standing in: later ingests ask the model again, replace them when it
+/// answers, stop after `STAND_IN_RETRIES` tries, and leave alone an episode a digest has shown.
+#[tokio::test]
+async fn a_failed_extraction_is_tried_again_on_later_ingests() {
+    use podsift::insight::{STAND_IN_RETRIES, extract::extract_pending};
+    let s = setup(|_| {}).await;
+    let (ep, tr) = (episode(), transcript());
+    s.store.put_transcript(&ep, &tr).unwrap();
+    let ex = extractor(&s.llm);
+    let good = || {
+        insights(&[(
+            "A bad config push caused the outage.",
+            "came from a bad config push that reached every region",
+            9.0,
+        )])
+    };
+
+    s.fake.script(vec![Canned::Content("not json".into())]);
+    extract_pending(&s.store, &ex).await.unwrap();
+    let offline = OfflineExtractor { config: Config::default().insight }.extract_now(&ep, &tr, &s.store.corpus().unwrap());
+    let stored = |id: &str| {
+        let mut v: Vec<String> = s.store.insights_of(id).unwrap().into_iter().map(|i| i.text).collect();
+        v.sort();
+        v
+    };
+    let mut want: Vec<String> = offline.iter().map(|i| i.text.clone()).collect();
+    want.sort();
+    assert_eq!(stored("ep1"), want, "the offline engine's insights stand in");
+    assert_eq!(s.store.episode("ep1").unwrap().unwrap().stand_in_extractions, 1);
+    let docs = s.store.corpus().unwrap().docs;
+
+    s.fake.script(vec![good()]);
+    extract_pending(&s.store, &ex).await.unwrap();
+    assert_eq!(stored("ep1"), vec!["A bad config push caused the outage.".to_string()], "the model's replace them");
+    assert_eq!(s.store.episode("ep1").unwrap().unwrap().stand_in_extractions, 0);
+    assert_eq!(s.store.corpus().unwrap().docs, docs, "the episode was counted twice in the corpus");
+    extract_pending(&s.store, &ex).await.unwrap();
+    assert_eq!(s.fake.seen().len(), 2, "an episode the model answered for is asked again");
+
+    // A model that keeps failing is asked STAND_IN_RETRIES more times, then no more.
+    let mut second = episode();
+    second.id = "ep2".into();
+    let tr2 = Transcript { episode_id: "ep2".into(), ..transcript() };
+    s.store.put_transcript(&second, &tr2).unwrap();
+    for _ in 0..=STAND_IN_RETRIES + 1 {
+        s.fake.script(vec![Canned::Content("still not json".into())]);
+        extract_pending(&s.store, &ex).await.unwrap();
+    }
+    assert_eq!(s.fake.seen().len(), 2 + 1 + STAND_IN_RETRIES as usize);
+    assert_eq!(s.store.episode("ep2").unwrap().unwrap().stand_in_extractions, STAND_IN_RETRIES + 1);
+
+    // Shown in a digest: its insights stay what readers were shown.
+    let mut third = episode();
+    third.id = "ep3".into();
+    let tr3 = Transcript { episode_id: "ep3".into(), ..transcript() };
+    s.store.put_transcript(&third, &tr3).unwrap();
+    s.fake.script(vec![Canned::Content("not json".into())]);
+    extract_pending(&s.store, &ex).await.unwrap();
+    let before = stored("ep3");
+    s.store
+        .put_digest_once(&podsift::model::Digest {
+            date: Utc::now().date_naive(),
+            list: None,
+            built_at: Utc::now(),
+            candidates: 1,
+            episodes: 1,
+            insights: vec![DigestEntry { episode_id: "ep3".into(), ..entry() }],
+            edit: None,
+        })
+        .unwrap();
+    let asked = s.fake.seen().len();
+    s.fake.script(vec![good()]);
+    extract_pending(&s.store, &ex).await.unwrap();
+    assert_eq!(s.fake.seen().len(), asked, "an episode a digest showed was extracted again");
+    assert_eq!(stored("ep3"), before);
 }
 
 /// llm.max_tokens_per_day: once a day's tokens are spent (1,500 per answer here), the next
@@ -547,11 +627,11 @@ async fn the_daily_token_budget_holds() {
         9.0,
     )])]);
     let ex = extractor(&s.llm);
-    ex.extract(&episode(), &transcript(), &Corpus::default()).await;
+    ex.extract(&episode(), &transcript(), &Corpus::default()).await.insights;
     let mut second = episode();
     second.id = "ep2".into();
     let tr = Transcript { episode_id: "ep2".into(), ..transcript() };
-    let out = ex.extract(&second, &tr, &Corpus::default()).await;
+    let out = ex.extract(&second, &tr, &Corpus::default()).await.insights;
     assert!(!out.is_empty(), "the offline engine answered");
     assert_eq!(s.fake.seen().len(), 1, "a spent token budget still called the model");
     let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
@@ -574,7 +654,7 @@ async fn long_transcripts_are_sent_in_chunks() {
         9.0,
     )]);
     s.fake.script(vec![canned; 30]);
-    let out = extractor(&s.llm).extract(&episode(), &tr, &Corpus::default()).await;
+    let out = extractor(&s.llm).extract(&episode(), &tr, &Corpus::default()).await.insights;
     let requests = s.fake.seen();
     assert!(requests.len() >= 3, "{} request(s) for ~2,500 tokens in 500-token chunks", requests.len());
     for r in &requests {

@@ -429,6 +429,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         first_seen_at: now,
         transcript: TranscriptStatus::Pending,
         insights_extracted: false,
+        stand_in_extractions: 0,
         feed_private_origin: feed.private_origin,
     }
 }

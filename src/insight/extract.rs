@@ -199,8 +199,8 @@ impl Extractor for OfflineExtractor {
         episode: &'a Episode,
         transcript: &'a Transcript,
         corpus: &'a Corpus,
-    ) -> futures_util::future::BoxFuture<'a, Vec<Insight>> {
-        Box::pin(async move { self.extract_now(episode, transcript, corpus) })
+    ) -> futures_util::future::BoxFuture<'a, super::Extraction> {
+        Box::pin(async move { super::Extraction { insights: self.extract_now(episode, transcript, corpus), stand_in: false } })
     }
 }
 
@@ -563,7 +563,9 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
 }
 
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
-/// each into the corpus statistics. Returns how many insights were stored.
+/// each into the corpus statistics, and again for episodes whose insights stand in for the
+/// engine's ([`super::Extraction::stand_in`]) while no digest has shown them. Returns how many
+/// insights were stored.
 ///
 /// Every pending episode is counted into the document frequencies before any of them is scored:
 /// scored one by one as each is stored, an episode's scores would depend on how many of the same
@@ -573,9 +575,22 @@ pub async fn extract_pending(
     extractor: &dyn Extractor,
 ) -> Result<usize, crate::store::StoreError> {
     let mut corpus = store.corpus()?;
-    let mut pending: Vec<(Episode, Vec<String>)> = Vec::new();
+    let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
+    let mut shown: Option<std::collections::HashSet<String>> = None;
     for episode in store.episodes()? {
-        if episode.insights_extracted {
+        let again = episode.insights_extracted && (1..=super::STAND_IN_RETRIES).contains(&episode.stand_in_extractions);
+        if episode.insights_extracted && !again {
+            continue;
+        }
+        if again {
+            // Insights a digest has shown stay: its readers ask about them by number.
+            let shown = match &mut shown {
+                Some(s) => s,
+                None => shown.insert(shown_episodes(store)?),
+            };
+            if !shown.contains(&episode.id) {
+                pending.push((episode, None));
+            }
             continue;
         }
         let Some(transcript) = store.transcript(&episode.id)? else {
@@ -583,7 +598,7 @@ pub async fn extract_pending(
         };
         let doc_terms = document_terms(&transcript);
         corpus.add(&doc_terms);
-        pending.push((episode, doc_terms));
+        pending.push((episode, Some(doc_terms)));
     }
     let mut stored = 0;
     for (mut episode, doc_terms) in pending {
@@ -591,12 +606,39 @@ pub async fn extract_pending(
         let Some(transcript) = store.transcript(&episode.id)? else {
             continue;
         };
-        let insights = extractor.extract(&episode, &transcript, &corpus).await;
+        let extraction = extractor.extract(&episode, &transcript, &corpus).await;
         episode.insights_extracted = true;
-        store.put_insights(&episode, &insights, &doc_terms)?;
-        stored += insights.len();
+        match doc_terms {
+            Some(doc_terms) => {
+                episode.stand_in_extractions = u32::from(extraction.stand_in);
+                store.put_insights(&episode, &extraction.insights, &doc_terms)?;
+                stored += extraction.insights.len();
+            }
+            // Counted in the corpus when first extracted.
+            None if extraction.stand_in => {
+                episode.stand_in_extractions += 1;
+                store.put_episode(&episode)?;
+            }
+            None => {
+                episode.stand_in_extractions = 0;
+                store.replace_insights(&episode, &extraction.insights)?;
+                stored += extraction.insights.len();
+            }
+        }
     }
     Ok(stored)
+}
+
+/// The episodes some stored digest shows, first or as also_in.
+fn shown_episodes(store: &crate::store::Store) -> Result<std::collections::HashSet<String>, crate::store::StoreError> {
+    let mut out = std::collections::HashSet::new();
+    for digest in store.digests()? {
+        for entry in digest.insights {
+            out.insert(entry.episode_id);
+            out.extend(entry.also_in.into_iter().map(|a| a.episode_id));
+        }
+    }
+    Ok(out)
 }
 
 /// A transcript's distinct terms, sorted: what one document adds to the corpus statistics.

@@ -27,8 +27,20 @@ pub trait Extractor: Send + Sync {
         episode: &'a Episode,
         transcript: &'a Transcript,
         corpus: &'a Corpus,
-    ) -> BoxFuture<'a, Vec<Insight>>;
+    ) -> BoxFuture<'a, Extraction>;
 }
+
+/// What an [`Extractor`] made of one episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    pub insights: Vec<Insight>,
+    /// The engine fell back for a reason that may pass (the model's server failed or timed
+    /// out): the insights stand in until a later ingest extracts the episode again.
+    pub stand_in: bool,
+}
+
+/// How many later ingests try again an episode whose insights are a stand-in.
+pub const STAND_IN_RETRIES: u32 = 4;
 
 /// One candidate as an editor sees it: what was said and where, nothing else.
 #[derive(Debug, Clone, PartialEq)]

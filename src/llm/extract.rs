@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{LlmClient, LlmError, UNTRUSTED, as_data, quote};
-use crate::insight::Extractor;
+use crate::insight::{Extraction, Extractor};
 use crate::insight::extract::OfflineExtractor;
 use crate::insight::terms::{Corpus, terms};
 use crate::model::{Episode, Insight, Transcript, hms};
@@ -68,17 +68,22 @@ impl Extractor for LlmExtractor {
         episode: &'a Episode,
         transcript: &'a Transcript,
         corpus: &'a Corpus,
-    ) -> BoxFuture<'a, Vec<Insight>> {
+    ) -> BoxFuture<'a, Extraction> {
         Box::pin(async move {
             match self.with_model(episode, transcript).await {
-                Ok(insights) if !insights.is_empty() => insights,
+                Ok(insights) if !insights.is_empty() => Extraction { insights, stand_in: false },
                 Ok(_) => {
                     tracing::warn!(episode = %episode.title, "the model's insights all failed the quote check; offline engine used");
-                    self.fallback(episode, transcript, corpus)
+                    Extraction { insights: self.fallback(episode, transcript, corpus), stand_in: false }
                 }
                 Err(e) => {
-                    tracing::warn!(episode = %episode.title, "{e}; offline engine used");
-                    self.fallback(episode, transcript, corpus)
+                    // A server that failed may answer on the next ingest; a spent budget or a
+                    // broken store will not, and trying again tomorrow would spend tomorrow's
+                    // budget on episodes whose digest is built.
+                    let stand_in = matches!(e, LlmError::Request(_) | LlmError::Timeout(_) | LlmError::Malformed(_));
+                    let again = if stand_in { "; the model is tried again on the next ingest" } else { "" };
+                    tracing::warn!(episode = %episode.title, "{e}; offline engine used{again}");
+                    Extraction { insights: self.fallback(episode, transcript, corpus), stand_in }
                 }
             }
         })

@@ -116,6 +116,11 @@ pub struct Episode {
     /// Set once candidate insights were extracted from the transcript (so it happens once).
     #[serde(default)]
     pub insights_extracted: bool,
+    /// How many extractions in a row gave only stand-in insights (the model's server failed):
+    /// later ingests try again, up to [`crate::insight::STAND_IN_RETRIES`] times, while no
+    /// digest has shown the episode.
+    #[serde(default)]
+    pub stand_in_extractions: u32,
     /// Its feed's [`Feed::private_origin`] when its transcript or audio was last looked for.
     #[serde(default)]
     pub feed_private_origin: bool,
@@ -141,6 +146,7 @@ impl Episode {
             first_seen_at,
             transcript: TranscriptStatus::Pending,
             insights_extracted: false,
+            stand_in_extractions: 0,
             feed_private_origin: false,
         }
     }

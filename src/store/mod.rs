@@ -407,6 +407,30 @@ impl Store {
         })
     }
 
+    /// Puts `insights` in place of the episode's earlier ones (an extraction made again), with
+    /// the episode record; the corpus statistics counted them when first stored.
+    pub fn replace_insights(&self, episode: &Episode, insights: &[Insight]) -> Result<()> {
+        let ep = encode(episode);
+        let old: Vec<sled::IVec> =
+            self.insights.scan_prefix(index_key(&episode.id, "")).keys().collect::<std::result::Result<_, _>>()?;
+        let items: Vec<(Vec<u8>, Vec<u8>)> =
+            insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
+        let tomb = removed_key(&episode.feed_url);
+        transact((&self.episodes, &self.insights, &self.meta), |(episodes, tree, meta)| {
+            if meta.get(tomb.as_bytes())?.is_some() {
+                return Ok(());
+            }
+            episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            for k in &old {
+                tree.remove(k.clone())?;
+            }
+            for (k, v) in &items {
+                tree.insert(k.clone(), v.clone())?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn insights_of(&self, episode_id: &str) -> Result<Vec<Insight>> {
         scan(&self.insights, "insights", &index_key(episode_id, ""))
     }
