@@ -197,6 +197,7 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
                 llm_days = pruned.llm_days,
                 events = pruned.events,
                 choices = pruned.choices,
+                llm_cache = pruned.llm_cache,
                 "removed records older than {keep_days} days"
             );
             Some(pruned)

@@ -171,6 +171,17 @@ async fn an_episode_is_never_paid_for_twice_and_budgets_hold() {
     let again = ex.extract(&ep, &tr, &Corpus::default()).await.insights;
     assert_eq!(first, again);
     assert_eq!(s.fake.seen().len(), 1, "the cached result should have been used");
+    // Another transcript of the same episode (a linked one after the show notes) is asked anew.
+    let mut longer = transcript();
+    longer.segments.push(seg(70.0, "Ana", "The fix was a staged rollout with a canary region that takes the push first."));
+    s.fake.script(vec![insights(&[(
+        "A staged rollout with a canary region was the fix.",
+        "the fix was a staged rollout with a canary region",
+        8.0,
+    )])]);
+    let changed = ex.extract(&ep, &longer, &Corpus::default()).await.insights;
+    assert_eq!(s.fake.seen().len(), 2, "a changed transcript was answered from the cache");
+    assert_eq!(changed[0].text, "A staged rollout with a canary region was the fix.");
 
     let capped = setup(|c| c.max_episodes_per_day = 0).await;
     let out = extractor(&capped.llm).extract(&episode(), &transcript(), &Corpus::default()).await;

@@ -296,7 +296,15 @@ fn old_records_are_pruned_once_a_day() {
     store.put_choices("telegram:42", "aaaaaa", std::slice::from_ref(&hit), now - chrono::Duration::days(3)).unwrap();
     store.put_choices("telegram:42", "bbbbbb", std::slice::from_ref(&hit), now - chrono::Duration::hours(1)).unwrap();
 
+    // A model's answer cached for an episode still stored stays; for one gone, it goes.
+    let kept = podsift::model::Episode::new("ep-kept", "https://x/feed", "Kept", now);
+    store.put_episode(&kept).unwrap();
+    store.put_llm_cache("ep-kept:abc", &serde_json::json!([])).unwrap();
+    store.put_llm_cache("ep-gone:abc", &serde_json::json!([])).unwrap();
+
     let pruned = podsift::service::prune_if_due(&store, 180, now).expect("the first run prunes");
+    assert_eq!(pruned.llm_cache, 1);
+    assert!(store.llm_cache("ep-kept:abc").unwrap().is_some() && store.llm_cache("ep-gone:abc").unwrap().is_none());
     assert_eq!((pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.events), (1, 1, 1, 1, 1));
     assert_eq!(pruned.choices, 1, "the old search's choices");
     assert!(store.choices("telegram:42", Some("aaaaaa")).unwrap().is_empty());

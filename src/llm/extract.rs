@@ -97,22 +97,27 @@ impl LlmExtractor {
     }
 
     async fn with_model(&self, episode: &Episode, transcript: &Transcript) -> Result<Vec<Insight>, LlmError> {
-        let cache_key = format!("{}:{}", episode.id, self.llm.config.model);
+        let system = system_prompt(self.offline.config.candidates_per_episode);
+        let prompts: Vec<String> =
+            chunks(transcript, self.llm.config.chunk_tokens).iter().map(|c| user_prompt(episode, c)).collect();
+        // Keyed by what would be sent: a transcript that came later (a linked one after the show
+        // notes), another prompt or another model is asked anew, never answered from the cache.
+        let cache_key = {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            for part in std::iter::once(&self.llm.config.model).chain(std::iter::once(&system)).chain(&prompts) {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+            format!("{}:{}", episode.id, crate::http::hex(&h.finalize()[..12]))
+        };
         let raw: Vec<RawInsight> = match self.llm.store().llm_cache(&cache_key)? {
             Some(v) => serde_json::from_value(v).map_err(|e| LlmError::Malformed(e.to_string()))?,
             None => {
                 self.llm.check_episodes()?;
                 let mut all = Vec::new();
-                for chunk in chunks(transcript, self.llm.config.chunk_tokens) {
-                    let value = self
-                        .llm
-                        .chat_json(
-                            &system_prompt(self.offline.config.candidates_per_episode),
-                            &user_prompt(episode, &chunk),
-                            "insights",
-                            schema(),
-                        )
-                        .await?;
+                for prompt in &prompts {
+                    let value = self.llm.chat_json(&system, prompt, "insights", schema()).await?;
                     all.extend(read_insights(value)?);
                 }
                 self.llm.store().put_llm_cache(&cache_key, &serde_json::to_value(&all).unwrap_or_default())?;

@@ -835,6 +835,16 @@ impl Store {
                 }
             }
         }
+        // Model answers cached for episodes no longer stored (a removed feed's).
+        for kv in self.llm.scan_prefix(b"cache:") {
+            let (k, _) = kv?;
+            let key = String::from_utf8_lossy(&k[b"cache:".len()..]).into_owned();
+            let episode = key.split(':').next().unwrap_or_default();
+            if !self.episodes.contains_key(episode.as_bytes())? {
+                self.llm.remove(&k)?;
+                pruned.llm_cache += 1;
+            }
+        }
         // Every search adds a key: choices are kept as long as a platform event.
         for kv in self.adapter_state.scan_prefix(b"choices:") {
             let (k, v) = kv?;
@@ -1155,6 +1165,7 @@ pub struct Pruned {
     pub llm_days: usize,
     pub events: usize,
     pub choices: usize,
+    pub llm_cache: usize,
 }
 
 /// The podcasts a directory search offered a destination ([`Store::put_choices`]); `Plain` is
