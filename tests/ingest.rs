@@ -240,6 +240,26 @@ async fn permanent_redirects_are_remembered_temporary_ones_not() {
     assert_eq!(server.requests("/tmp").len(), 2);
 }
 
+/// A feed that moves after its first fetch answers 304 at the new address (the validators
+/// still match its content): the move is remembered all the same.
+#[tokio::test]
+async fn a_permanent_move_answered_with_not_modified_is_remembered() {
+    let server = FakeServer::start().await;
+    let feed = rss(&server.base, "Moved", &[("m1", "M", None)]);
+    server.route("/old", vec![Reply::ok(feed.clone()).etag("\"v1\""), Reply::status(301).header("location", "/new")]);
+    server.route("/new", vec![Reply::ok(feed).etag("\"v1\"")]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/old"));
+    run(&store, &config(), Utc::now()).await;
+    run(&store, &config(), Utc::now()).await;
+    let new = server.requests("/new");
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].if_none_match.as_deref(), Some("\"v1\""), "no conditional GET: not the case under test");
+    assert_eq!(store.feed(&server.url("/old")).unwrap().unwrap().fetch_url, server.url("/new"));
+    run(&store, &config(), Utc::now()).await;
+    assert_eq!(server.requests("/old").len(), 2, "the move was not remembered");
+}
+
 #[tokio::test]
 async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     let server = FakeServer::start().await;

@@ -36,6 +36,8 @@ pub enum Fetched {
     NotModified {
         /// Every address that answered was private or local (see [`Body::private_origin`]).
         private_origin: bool,
+        /// As [`Body::moved_to`]: a feed that moved answers 304 at its new address.
+        moved_to: Option<String>,
     },
     Body(Body),
 }
@@ -224,7 +226,7 @@ impl Fetcher {
                     }
                 };
                 match (head, sink) {
-                    (Err(private_origin), _) => Ok(Fetched::NotModified { private_origin }),
+                    (Err((private_origin, moved_to)), _) => Ok(Fetched::NotModified { private_origin, moved_to }),
                     (Ok(mut body), Sink::Memory(bytes)) => {
                         body.bytes = bytes;
                         Ok(Fetched::Body(body))
@@ -287,14 +289,14 @@ impl Fetcher {
     }
 
     /// Follows redirects by hand and streams the body into `sink`. On 304 the error side says
-    /// whether every address that answered was private.
+    /// whether every address that answered was private, and where the feed moved.
     async fn fetch_http(
         &self,
         start: url::Url,
         validators: &Validators,
         limit: u64,
         sink: &mut Sink,
-    ) -> Result<Result<Body, bool>, FetchError> {
+    ) -> Result<Result<Body, (bool, Option<String>)>, FetchError> {
         let mut url = start;
         let mut all_permanent = true;
         let mut all_private = true;
@@ -343,8 +345,9 @@ impl Fetcher {
                 url = target;
                 continue;
             }
+            let moved_to = (hops > 0 && all_permanent).then(|| url.to_string());
             if status == StatusCode::NOT_MODIFIED {
-                return Ok(Err(all_private));
+                return Ok(Err((all_private, moved_to)));
             }
             if !status.is_success() {
                 return Err(FetchError::Status {
@@ -372,7 +375,7 @@ impl Fetcher {
                     etag: header_str(header::ETAG),
                     last_modified: header_str(header::LAST_MODIFIED),
                 },
-                moved_to: (hops > 0 && all_permanent).then(|| url.to_string()),
+                moved_to,
                 final_url: url.to_string(),
             }));
         }

@@ -213,8 +213,11 @@ async fn ingest_feed(
         fetcher
     };
     let (outcome, body) = match read_feed(fetcher, &feed.fetch_url, &validators, config.max_feed_bytes).await {
-        Ok(FeedRead::Unchanged { private_origin }) => {
+        Ok(FeedRead::Unchanged { private_origin, moved_to }) => {
             feed.private_origin = private_origin;
+            if let Some(moved) = moved_to {
+                moved_permanently(&mut feed, moved);
+            }
             (FeedOutcome::Unchanged, None)
         }
         Ok(FeedRead::Read(body, parsed)) => {
@@ -280,8 +283,7 @@ async fn ingest_feed(
         feed.etag = body.validators.etag;
         feed.last_modified = body.validators.last_modified;
         if let Some(moved) = body.moved_to {
-            tracing::info!(feed = %feed.url, to = %moved, "feed moved permanently; fetching from the new address from now on");
-            feed.fetch_url = moved;
+            moved_permanently(&mut feed, moved);
         }
     }
     feed.last_ok_at = Some(opts.now);
@@ -293,6 +295,11 @@ async fn ingest_feed(
     }
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
+}
+
+fn moved_permanently(feed: &mut Feed, to: String) {
+    tracing::info!(feed = %feed.url, to = %to, "feed moved permanently; fetching from the new address from now on");
+    feed.fetch_url = to;
 }
 
 /// Longest a feed document may take to parse; past it the feed is this run's failure, not a
@@ -322,7 +329,7 @@ impl ReadFeedError {
 #[derive(Debug)]
 pub enum FeedRead {
     /// 304: nothing to parse; whether the server is private or local still counts.
-    Unchanged { private_origin: bool },
+    Unchanged { private_origin: bool, moved_to: Option<String> },
     /// The body (its bytes handed to the parser: validators and addresses remain) and the feed.
     Read(fetch::Body, ParsedFeed),
 }
@@ -337,7 +344,7 @@ pub async fn read_feed(
     limit: u64,
 ) -> Result<FeedRead, ReadFeedError> {
     let mut body = match fetcher.fetch(location, validators, limit).await? {
-        Fetched::NotModified { private_origin } => return Ok(FeedRead::Unchanged { private_origin }),
+        Fetched::NotModified { private_origin, moved_to } => return Ok(FeedRead::Unchanged { private_origin, moved_to }),
         Fetched::Body(body) => body,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
