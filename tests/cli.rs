@@ -272,6 +272,36 @@ fn demo_keeps_away_from_the_store_named_in_the_environment() {
     assert!(!data.exists(), "the demo wrote into PODSIFT_DATA_DIR");
 }
 
+/// A demo stopped by SIGTERM (a container or service manager's stop) removes its temporary
+/// store, as Ctrl-C does.
+#[cfg(unix)]
+#[test]
+fn a_demo_stopped_by_sigterm_leaves_no_temporary_store() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("demo")
+        .env("TMPDIR", tmp.path())
+        .env_remove("PODSIFT_DATA_DIR")
+        .env_remove("PODSIFT_CONFIG")
+        .env_remove("OPENAI_BASE_URL")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("store in"), "{first}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "the demo's store is not where it said");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success() && stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn subscriptions_whose_adapter_is_off_are_said_to_be_undelivered() {
     let dir = tempfile::tempdir().unwrap();

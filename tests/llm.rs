@@ -173,7 +173,11 @@ async fn an_episode_is_never_paid_for_twice_and_budgets_hold() {
     assert_eq!(s.fake.seen().len(), 1, "the cached result should have been used");
     // Another transcript of the same episode (a linked one after the show notes) is asked anew.
     let mut longer = transcript();
-    longer.segments.push(seg(70.0, "Ana", "The fix was a staged rollout with a canary region that takes the push first."));
+    longer.segments.push(seg(
+        70.0,
+        "Ana",
+        "The fix was a staged rollout with a canary region that takes the push first.",
+    ));
     s.fake.script(vec![insights(&[(
         "A staged rollout with a canary region was the fix.",
         "the fix was a staged rollout with a canary region",
@@ -569,7 +573,8 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
 
     s.fake.script(vec![Canned::Content("not json".into())]);
     extract_pending(&s.store, &ex).await.unwrap();
-    let offline = OfflineExtractor { config: Config::default().insight }.extract_now(&ep, &tr, &s.store.corpus().unwrap());
+    let offline =
+        OfflineExtractor { config: Config::default().insight }.extract_now(&ep, &tr, &s.store.corpus().unwrap());
     let stored = |id: &str| {
         let mut v: Vec<String> = s.store.insights_of(id).unwrap().into_iter().map(|i| i.text).collect();
         v.sort();
@@ -638,7 +643,7 @@ async fn the_daily_token_budget_holds() {
         9.0,
     )])]);
     let ex = extractor(&s.llm);
-    ex.extract(&episode(), &transcript(), &Corpus::default()).await.insights;
+    ex.extract(&episode(), &transcript(), &Corpus::default()).await;
     let mut second = episode();
     second.id = "ep2".into();
     let tr = Transcript { episode_id: "ep2".into(), ..transcript() };

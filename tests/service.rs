@@ -288,11 +288,8 @@ fn old_records_are_pruned_once_a_day() {
     assert!(store.first_seen(reported, now - chrono::Duration::days(90)).unwrap());
 
     // Podcast choices offered by a directory search: one key per search, so they go too.
-    let hit = podsift::model::DirectoryHit {
-        title: "Go Time".into(),
-        feed_url: "https://x/gotime".into(),
-        author: None,
-    };
+    let hit =
+        podsift::model::DirectoryHit { title: "Go Time".into(), feed_url: "https://x/gotime".into(), author: None };
     store.put_choices("telegram:42", "aaaaaa", std::slice::from_ref(&hit), now - chrono::Duration::days(3)).unwrap();
     store.put_choices("telegram:42", "bbbbbb", std::slice::from_ref(&hit), now - chrono::Duration::hours(1)).unwrap();
 

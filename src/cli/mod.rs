@@ -59,12 +59,15 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
     let config = load_config(cli.config.as_deref())?;
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
     match cli.command {
-        // Ctrl-C drops the demo's work, and with it its temporary store, rather than leaving
-        // that behind in the temp directory.
-        Command::Demo => tokio::select! {
-            done = demo::demo(cli.data.filter(|_| data_given), &config) => done,
-            _ = tokio::signal::ctrl_c() => bail!("interrupted; the demo's temporary store is removed"),
-        },
+        // Ctrl-C or SIGTERM drops the demo's work, and with it its temporary store, rather than
+        // leaving that behind in the temp directory.
+        Command::Demo => {
+            let stop = service::stop_requested();
+            tokio::select! {
+                done = demo::demo(cli.data.filter(|_| data_given), &config) => done,
+                _ = stop => bail!("interrupted; the demo's temporary store is removed"),
+            }
+        }
         Command::Run { demo } => {
             // Like `podsift demo`, the demo run keeps to a temporary store unless --data names
             // one: its feeds point at a loopback server that is gone once it stops.

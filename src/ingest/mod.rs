@@ -344,7 +344,9 @@ pub async fn read_feed(
     limit: u64,
 ) -> Result<FeedRead, ReadFeedError> {
     let mut body = match fetcher.fetch(location, validators, limit).await? {
-        Fetched::NotModified { private_origin, moved_to } => return Ok(FeedRead::Unchanged { private_origin, moved_to }),
+        Fetched::NotModified { private_origin, moved_to } => {
+            return Ok(FeedRead::Unchanged { private_origin, moved_to });
+        }
         Fetched::Body(body) => body,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

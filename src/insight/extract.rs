@@ -200,7 +200,9 @@ impl Extractor for OfflineExtractor {
         transcript: &'a Transcript,
         corpus: &'a Corpus,
     ) -> futures_util::future::BoxFuture<'a, super::Extraction> {
-        Box::pin(async move { super::Extraction { insights: self.extract_now(episode, transcript, corpus), stand_in: false } })
+        Box::pin(async move {
+            super::Extraction { insights: self.extract_now(episode, transcript, corpus), stand_in: false }
+        })
     }
 }
 

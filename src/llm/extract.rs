@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{LlmClient, LlmError, UNTRUSTED, as_data, quote};
-use crate::insight::{Extraction, Extractor};
 use crate::insight::extract::OfflineExtractor;
 use crate::insight::terms::{Corpus, terms};
+use crate::insight::{Extraction, Extractor};
 use crate::model::{Episode, Insight, Transcript, hms};
 
 /// One insight as the model returns it.

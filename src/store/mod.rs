@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
