@@ -661,29 +661,7 @@ async fn novelty_days_weighs_down_a_point_sent_in_the_last_days() {
 /// Stores one episode of podcast `show`, published at `published`, with `text` as its one
 /// candidate.
 fn put_candidate(store: &Store, show: &str, published: chrono::DateTime<Utc>, text: &str) -> String {
-    let feed = format!("https://{show}.example/feed");
-    let mut ep = Episode::new(&format!("{show}-ep"), &feed, &format!("{show} #1"), published);
-    ep.podcast_title = Some(show.to_string());
-    ep.published = Some(published);
-    ep.insights_extracted = true;
-    let insight = Insight {
-        id: format!("{show}-insight"),
-        episode_id: ep.id.clone(),
-        feed_url: feed,
-        podcast: show.to_string(),
-        episode: ep.title.clone(),
-        episode_url: None,
-        speaker: Some("Guest".into()),
-        start_seconds: 30.0,
-        text: text.to_string(),
-        quote: text.to_string(),
-        score: 3.0,
-        published,
-        source: TranscriptSource::Text,
-        embedding: None,
-    };
-    store.put_insights(&ep, std::slice::from_ref(&insight), &[]).unwrap();
-    insight.id
+    common::candidates::put_candidate(store, show, show, published, text, 3.0)
 }
 
 /// A reader ahead of the operator's timezone (Tokyo, the digest's day in UTC) has each day's

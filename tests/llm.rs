@@ -793,29 +793,10 @@ const OTHER_POINTS: [&str; 5] = [
 /// Stores one episode per text, each from its own podcast, with that text as its one candidate.
 fn store_candidates(store: &Store, now: chrono::DateTime<Utc>) {
     for (i, text) in SAME_POINT.iter().chain(&OTHER_POINTS).enumerate() {
-        let feed = format!("https://show{i}.example/feed");
-        let mut ep = Episode::new(&format!("ep{i}"), &feed, &format!("Episode {i}"), now);
-        ep.podcast_title = Some(format!("Show {i}"));
-        ep.published = Some(now - chrono::Duration::hours(2));
-        ep.insights_extracted = true;
-        let insight = podsift::model::Insight {
-            id: format!("ins{i}"),
-            episode_id: ep.id.clone(),
-            feed_url: feed,
-            podcast: format!("Show {i}"),
-            episode: ep.title.clone(),
-            episode_url: None,
-            speaker: Some("Guest".into()),
-            start_seconds: 30.0,
-            text: text.to_string(),
-            quote: text.to_string(),
-            // The paraphrases score lower than the other points: only the editor puts them first.
-            score: if i < SAME_POINT.len() { 4.0 + i as f64 * 0.01 } else { 6.0 - i as f64 * 0.1 },
-            published: now - chrono::Duration::hours(2),
-            source: TranscriptSource::Text,
-            embedding: None,
-        };
-        store.put_insights(&ep, &[insight], &[]).unwrap();
+        // The paraphrases score lower than the other points: only the editor puts them first.
+        let score = if i < SAME_POINT.len() { 4.0 + i as f64 * 0.01 } else { 6.0 - i as f64 * 0.1 };
+        let published = now - chrono::Duration::hours(2);
+        common::candidates::put_candidate(store, &format!("show{i}"), &format!("Show {i}"), published, text, score);
     }
 }
 

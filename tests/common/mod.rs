@@ -5,6 +5,7 @@
 //! its conditional headers and User-Agent so tests can check what podsift sent.
 #![allow(dead_code)]
 
+pub mod candidates;
 pub mod discord;
 pub mod feedparser;
 pub mod openai;
