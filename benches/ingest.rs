@@ -1,5 +1,8 @@
-//! Ingest throughput: feed parsing in MB/s on a generated 2,000-item feed, and transcript
-//! parsing time for one hour of speech (a real Changelog transcript, ~9,000 words).
+//! Ingest throughput: feed parsing in MB/s on a generated 2,000-item feed, transcript parsing
+//! time for one hour of speech (a real Changelog transcript, ~9,000 words), and what finding the
+//! work left costs an ingest in a store with years of episodes: through the feed index that
+//! says what each episode still wants, beside reading every episode (what each ingest did
+//! before), in the same run.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use podsift::ingest::feed::parse_feed;
@@ -63,5 +66,44 @@ fn transcripts(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, feeds, transcripts);
+fn pending_work(c: &mut Criterion) {
+    use podsift::model::{Episode, TranscriptStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let store = podsift::store::Store::open(dir.path()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    // 100 feeds of 200 episodes, every one done, with show notes of a typical 2 KB.
+    let notes = "Show notes with links and a paragraph about what was discussed. ".repeat(32);
+    for f in 0..100 {
+        let feed = format!("https://feeds.example/{f}");
+        for e in 0..200 {
+            let mut ep = Episode::new(&format!("{f:03}-{e:03}"), &feed, &format!("Episode {e}"), at);
+            ep.show_notes = notes.clone();
+            ep.transcript = TranscriptStatus::Stored { source: TranscriptSource::Vtt, bytes: 50_000, segments: 600 };
+            ep.insights_extracted = true;
+            store.put_insights(&ep, &[], &[]).unwrap();
+        }
+    }
+    store.flush().unwrap();
+    let mut g = c.benchmark_group("pending_work_20k_episodes");
+    g.sample_size(10);
+    g.bench_function("through_the_index", |b| {
+        b.iter(|| {
+            assert!(store.episodes_wanting_extraction().unwrap().is_empty());
+            for f in 0..100 {
+                assert!(
+                    store.episode_ids_wanting_transcript(&format!("https://feeds.example/{f}")).unwrap().is_empty()
+                );
+            }
+        })
+    });
+    g.bench_function("reading_every_episode", |b| {
+        b.iter(|| {
+            let all = store.episodes().unwrap();
+            assert!(all.iter().all(|e| !e.wants_extraction() && !e.wants_transcript()));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, feeds, transcripts, pending_work);
 criterion_main!(benches);

@@ -448,20 +448,29 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
 async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<TranscriptResults, StoreError> {
     let config = ctx.config;
     let mut results = Vec::new();
-    let episodes: Vec<Episode> = store
-        .episode_ids_of_feed(&feed.url)?
-        .iter()
-        .map(|id| store.episode(id))
-        .filter_map(Result::transpose)
-        .collect::<Result<_, _>>()?;
+    let read = |ids: Vec<String>| -> Result<Vec<Episode>, StoreError> {
+        ids.iter().map(|id| store.episode(id)).filter_map(Result::transpose).collect()
+    };
+    // Most ingests find no episode waiting: the feed's back catalogue is not read for them.
+    let episodes = read(store.episode_ids_wanting_transcript(&feed.url)?)?;
+    if episodes.is_empty() {
+        return Ok(results);
+    }
     // A feed that has linked transcripts before will most likely link this one's too, a little
     // later: its show notes are the last resort only after the attempts.
-    let links_transcripts = episodes.iter().any(|e| {
-        matches!(
-            e.transcript,
-            TranscriptStatus::Stored { source, .. } if !matches!(source, TranscriptSource::ShowNotes | TranscriptSource::SpeechToText)
-        )
-    });
+    let mut links_transcripts = false;
+    for id in store.episode_ids_of_feed(&feed.url)? {
+        let linked = store.episode(&id)?.is_some_and(|e| {
+            matches!(
+                e.transcript,
+                TranscriptStatus::Stored { source, .. } if !matches!(source, TranscriptSource::ShowNotes | TranscriptSource::SpeechToText)
+            )
+        });
+        if linked {
+            links_transcripts = true;
+            break;
+        }
+    }
     let started = std::time::Instant::now();
     let budget = std::time::Duration::from_secs(config.transcripts_budget_secs);
     for mut episode in episodes {

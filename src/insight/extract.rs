@@ -579,12 +579,8 @@ pub async fn extract_pending(
     let mut corpus = store.corpus()?;
     let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
     let mut shown: Option<std::collections::HashSet<String>> = None;
-    for episode in store.episodes()? {
-        let again = episode.insights_extracted && (1..=super::STAND_IN_RETRIES).contains(&episode.stand_in_extractions);
-        if episode.insights_extracted && !again {
-            continue;
-        }
-        if again {
+    for episode in store.episodes_wanting_extraction()? {
+        if episode.insights_extracted {
             // Insights a digest has shown stay: its readers ask about them by number.
             let shown = match &mut shown {
                 Some(s) => s,

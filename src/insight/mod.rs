@@ -39,8 +39,7 @@ pub struct Extraction {
     pub stand_in: bool,
 }
 
-/// How many later ingests try again an episode whose insights are a stand-in.
-pub const STAND_IN_RETRIES: u32 = 4;
+pub use crate::model::STAND_IN_RETRIES;
 
 /// One candidate as an editor sees it: what was said and where, nothing else.
 #[derive(Debug, Clone, PartialEq)]

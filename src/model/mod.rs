@@ -117,7 +117,7 @@ pub struct Episode {
     #[serde(default)]
     pub insights_extracted: bool,
     /// How many extractions in a row gave only stand-in insights (the model's server failed):
-    /// later ingests try again, up to [`crate::insight::STAND_IN_RETRIES`] times, while no
+    /// later ingests try again, up to [`STAND_IN_RETRIES`] times, while no
     /// digest has shown the episode.
     #[serde(default)]
     pub stand_in_extractions: u32,
@@ -126,7 +126,22 @@ pub struct Episode {
     pub feed_private_origin: bool,
 }
 
+/// How many later ingests try again an episode whose insights are a stand-in.
+pub const STAND_IN_RETRIES: u32 = 4;
+
 impl Episode {
+    /// Still waiting for its transcript: not fetched yet, or failed with attempts perhaps left.
+    pub fn wants_transcript(&self) -> bool {
+        matches!(self.transcript, TranscriptStatus::Pending | TranscriptStatus::Failed { .. })
+    }
+
+    /// Its insights are still to be extracted once a transcript is there, or to be extracted
+    /// again (they stand in for the engine's).
+    pub fn wants_extraction(&self) -> bool {
+        let again = self.insights_extracted && (1..=STAND_IN_RETRIES).contains(&self.stand_in_extractions);
+        !matches!(self.transcript, TranscriptStatus::Skipped { .. }) && (!self.insights_extracted || again)
+    }
+
     /// An episode known only by its identity and title; the rest empty, transcript pending.
     pub fn new(id: &str, feed_url: &str, title: &str, first_seen_at: DateTime<Utc>) -> Episode {
         Episode {

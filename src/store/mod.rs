@@ -187,7 +187,7 @@ impl Store {
             std::fs::write(&marker, format!("podsift store format {STORE_FORMAT}\n"))
                 .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         }
-        Ok(Store {
+        let store = Store {
             handles: Some(std::sync::Arc::new(Handles {
                 feeds: db.open_tree("feeds")?,
                 episodes: db.open_tree("episodes")?,
@@ -207,7 +207,9 @@ impl Store {
                 db,
                 dir: dir.to_path_buf(),
             })),
-        })
+        };
+        store.index_wants()?;
+        Ok(store)
     }
 
     /// The directory the store was opened in.
@@ -332,6 +334,57 @@ impl Store {
         Ok(ids)
     }
 
+    /// Ids of the feed's episodes that may still want a transcript ([`Episode::wants_transcript`]),
+    /// from the feed's index alone: a feed with years of episodes costs its waiting ones.
+    pub fn episode_ids_wanting_transcript(&self, feed_url: &str) -> Result<Vec<String>> {
+        let prefix = index_key(feed_url, "");
+        let mut ids = Vec::new();
+        for kv in self.feed_episodes.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            if may_want(&v, WANTS_TRANSCRIPT) {
+                ids.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The episodes that want insights extracted ([`Episode::wants_extraction`]), found through
+    /// the index: only they are read, not every episode ever stored.
+    pub fn episodes_wanting_extraction(&self) -> Result<Vec<Episode>> {
+        let mut out = Vec::new();
+        for kv in self.feed_episodes.iter() {
+            let (k, v) = kv?;
+            if !may_want(&v, WANTS_EXTRACTION) {
+                continue;
+            }
+            let Some(at) = k.iter().position(|&b| b == 0) else { continue };
+            if let Some(ep) = self.episode(&String::from_utf8_lossy(&k[at + 1..]))? {
+                if ep.wants_extraction() {
+                    out.push(ep);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes each episode's wants into the feed index once, for stores made before it held them.
+    /// Only while opening, with the gate held.
+    fn index_wants(&self) -> Result<()> {
+        if self.meta.get(WANTS_INDEXED)?.is_some() {
+            return Ok(());
+        }
+        for kv in self.episodes.iter() {
+            let (k, v) = kv?;
+            if let Ok(ep) = decode::<Episode>("episodes", &k, &v) {
+                self.feed_episodes.insert(index_key(&ep.feed_url, &ep.id), &wants(&ep))?;
+            }
+        }
+        self.meta.insert(WANTS_INDEXED, &[1u8])?;
+        // Called from `open`, which holds the gate already.
+        self.db.flush()?;
+        Ok(())
+    }
+
     pub fn episode_count(&self, feed_url: &str) -> Result<usize> {
         Ok(self.feed_episodes.scan_prefix(index_key(feed_url, "")).count())
     }
@@ -347,7 +400,7 @@ impl Store {
                 return Ok(());
             }
             episodes.insert(episode.id.as_bytes(), value.clone())?;
-            index.insert(key.clone(), &[] as &[u8])?;
+            index.insert(key.clone(), &wants(episode))?;
             Ok(())
         })
     }
@@ -363,15 +416,19 @@ impl Store {
     pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
         let ep = encode(episode);
         let tr = encode(transcript);
-        let tomb = removed_key(&episode.feed_url);
-        transact((&self.episodes, &self.transcripts, &self.meta), |(episodes, transcripts, meta)| {
-            if meta.get(tomb.as_bytes())?.is_some() {
-                return Ok(());
-            }
-            episodes.insert(episode.id.as_bytes(), ep.clone())?;
-            transcripts.insert(episode.id.as_bytes(), tr.clone())?;
-            Ok(())
-        })
+        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
+        transact(
+            (&self.episodes, &self.feed_episodes, &self.transcripts, &self.meta),
+            |(episodes, index, transcripts, meta)| {
+                if meta.get(tomb.as_bytes())?.is_some() {
+                    return Ok(());
+                }
+                episodes.insert(episode.id.as_bytes(), ep.clone())?;
+                index.insert(key.clone(), &wants(episode))?;
+                transcripts.insert(episode.id.as_bytes(), tr.clone())?;
+                Ok(())
+            },
+        )
     }
 }
 
@@ -384,13 +441,15 @@ impl Store {
         let ep = encode(episode);
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        let tomb = removed_key(&episode.feed_url);
-        transact((&self.episodes, &self.insights, &self.corpus, &self.meta), |(episodes, tree, corpus, meta)| {
+        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
+        let trees = (&self.episodes, &self.feed_episodes, &self.insights, &self.corpus, &self.meta);
+        transact(trees, |(episodes, index, tree, corpus, meta)| {
             // A feed removed while its episode was being extracted: nothing comes back.
             if meta.get(tomb.as_bytes())?.is_some() {
                 return Ok(());
             }
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            index.insert(key.clone(), &wants(episode))?;
             for (k, v) in &items {
                 tree.insert(k.clone(), v.clone())?;
             }
@@ -415,12 +474,13 @@ impl Store {
             self.insights.scan_prefix(index_key(&episode.id, "")).keys().collect::<std::result::Result<_, _>>()?;
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        let tomb = removed_key(&episode.feed_url);
-        transact((&self.episodes, &self.insights, &self.meta), |(episodes, tree, meta)| {
+        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
+        transact((&self.episodes, &self.feed_episodes, &self.insights, &self.meta), |(episodes, index, tree, meta)| {
             if meta.get(tomb.as_bytes())?.is_some() {
                 return Ok(());
             }
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            index.insert(key.clone(), &wants(episode))?;
             for k in &old {
                 tree.remove(k.clone())?;
             }
@@ -904,6 +964,20 @@ fn read_count(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
+/// The feed index's value for an episode: what work it still wants, so an ingest finds that work
+/// without reading every episode. An empty value (written before) may want anything.
+const WANTS_TRANSCRIPT: u8 = 1;
+const WANTS_EXTRACTION: u8 = 2;
+const WANTS_INDEXED: &[u8] = b"feed_index_wants";
+
+fn wants(episode: &Episode) -> [u8; 1] {
+    [u8::from(episode.wants_transcript()) * WANTS_TRANSCRIPT | u8::from(episode.wants_extraction()) * WANTS_EXTRACTION]
+}
+
+fn may_want(value: &[u8], what: u8) -> bool {
+    value.first().is_none_or(|v| v & what != 0)
+}
+
 fn index_key(feed_url: &str, episode_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(feed_url.len() + 1 + episode_id.len());
     k.extend_from_slice(feed_url.as_bytes());
@@ -984,6 +1058,57 @@ mod tests {
     /// `feeds rm` while an ingest of that feed is still running: what the ingest writes after
     /// the removal (its fetch state, episodes, transcripts, insights) does not bring it back;
     /// adding the feed again lets it in again.
+    /// The feed index says which episodes still want work, so an ingest reads only those; a
+    /// store written before it did is indexed when opened.
+    #[test]
+    fn the_feed_index_finds_the_episodes_that_want_work() {
+        use crate::model::{TranscriptSource, TranscriptStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let feed = "https://x/feed";
+        let ep = |id: &str| Episode::new(id, feed, id, at);
+        let stored = TranscriptStatus::Stored { source: TranscriptSource::Vtt, bytes: 1, segments: 1 };
+        let transcript = |id: &str| Transcript {
+            episode_id: id.into(),
+            source: TranscriptSource::Vtt,
+            url: None,
+            fetched_at: at,
+            segments: vec![],
+        };
+        let ids = |v: Vec<Episode>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.put_episode(&ep("a-waiting")).unwrap();
+            let mut b = ep("b-to-extract");
+            b.transcript = stored.clone();
+            store.put_transcript(&b, &transcript("b-to-extract")).unwrap();
+            let mut c = ep("c-done");
+            c.transcript = stored.clone();
+            c.insights_extracted = true;
+            store.put_insights(&c, &[], &[]).unwrap();
+            let mut d = ep("d-stand-in");
+            d.transcript = stored.clone();
+            d.insights_extracted = true;
+            d.stand_in_extractions = 1;
+            store.put_insights(&d, &[], &[]).unwrap();
+            let mut e = ep("e-skipped");
+            e.transcript = TranscriptStatus::Skipped { reason: "old".into() };
+            store.put_episode(&e).unwrap();
+            assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting"]);
+            assert_eq!(ids(store.episodes_wanting_extraction().unwrap()), ["a-waiting", "b-to-extract", "d-stand-in"]);
+            // As a store written before the index held wants.
+            for id in ["a-waiting", "b-to-extract", "c-done", "d-stand-in", "e-skipped"] {
+                store.feed_episodes.insert(index_key(feed, id), &[] as &[u8]).unwrap();
+            }
+            store.meta.remove(WANTS_INDEXED).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.feed_episodes.get(index_key(feed, "c-done")).unwrap().unwrap().as_ref(), &[0u8]);
+        assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting"]);
+        assert_eq!(ids(store.episodes_wanting_extraction().unwrap()), ["a-waiting", "b-to-extract", "d-stand-in"]);
+    }
+
     /// Choices kept before they were dated are still read, and pruned at the next prune.
     #[test]
     fn undated_choices_are_read_and_then_pruned() {
