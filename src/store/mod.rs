@@ -971,7 +971,14 @@ const WANTS_EXTRACTION: u8 = 2;
 const WANTS_INDEXED: &[u8] = b"feed_index_wants";
 
 fn wants(episode: &Episode) -> [u8; 1] {
-    [u8::from(episode.wants_transcript()) * WANTS_TRANSCRIPT | u8::from(episode.wants_extraction()) * WANTS_EXTRACTION]
+    let mut v = 0;
+    if episode.wants_transcript() {
+        v |= WANTS_TRANSCRIPT;
+    }
+    if episode.wants_extraction() {
+        v |= WANTS_EXTRACTION;
+    }
+    [v]
 }
 
 fn may_want(value: &[u8], what: u8) -> bool {
