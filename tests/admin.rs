@@ -134,6 +134,10 @@ async fn beyond_loopback_the_admin_token_is_required() {
     let err = failed(&refused);
     assert!(err.contains("listens beyond loopback: set PODSIFT_ADMIN_TOKEN"), "{err}");
 
+    let short =
+        failed(&podsift(&data, &["--config", cfg.to_str().unwrap(), "run"], &[("PODSIFT_ADMIN_TOKEN", "hunter2")]));
+    assert!(short.contains("PODSIFT_ADMIN_TOKEN has 7 characters: use at least 16"), "{short}");
+
     let token = "s3cret-admin-token-0123456789";
     let mut run = common::podsift_run(&data, &cfg, &[("PODSIFT_ADMIN_TOKEN", token)]);
     let none = failed(&podsift(&data, &["feeds", "ls"], &[]));

@@ -24,6 +24,8 @@ use super::out::capture;
 use super::remote::{RemoteCommand, RemoteOutput, TOKEN_ENV};
 
 const COOKIE: &str = "podsift_admin";
+/// The shortest admin token taken.
+const MIN_TOKEN_CHARS: usize = 16;
 
 #[derive(Clone)]
 pub struct AdminState {
@@ -45,6 +47,13 @@ impl AdminState {
         if token.is_none() && !bind.ip().is_loopback() {
             bail!(
                 "service.admin_bind {bind} listens beyond loopback: set {TOKEN_ENV} to a long random string, or bind it to 127.0.0.1"
+            );
+        }
+        // Every command is one guess away: a short token could be guessed by trying.
+        if let Some(t) = token.as_deref().filter(|t| t.chars().count() < MIN_TOKEN_CHARS) {
+            bail!(
+                "{TOKEN_ENV} has {} characters: use at least {MIN_TOKEN_CHARS} random ones (for example `openssl rand -hex 24`)",
+                t.chars().count()
             );
         }
         let mut key = [0u8; 32];
@@ -122,6 +131,7 @@ pub fn router(state: AdminState) -> axum::Router {
 }
 
 fn refused() -> Response {
+    tracing::warn!("admin request refused: the admin token is missing or wrong");
     (StatusCode::UNAUTHORIZED, "podsift admin: the admin token is missing or wrong").into_response()
 }
 
@@ -255,6 +265,7 @@ async fn login(State(s): State<AdminState>, Form(form): Form<HashMap<String, Str
     let Some(token) = &s.token else { return Redirect::to("/").into_response() };
     let given = form.get("token").map(|t| t.trim()).unwrap_or("");
     if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        tracing::warn!("admin sign-in refused: not the admin token");
         return (StatusCode::UNAUTHORIZED, Html(page::login(Some("That is not the admin token.")).into_string()))
             .into_response();
     }
