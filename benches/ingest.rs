@@ -2,7 +2,7 @@
 //! time for one hour of speech (a real Changelog transcript, ~9,000 words), and what finding the
 //! work left costs an ingest in a store with years of episodes: through the feed index that
 //! says what each episode still wants, beside reading every episode (what each ingest did
-//! before), in the same run.
+//! before, as did every digest build), in the same run.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use podsift::ingest::feed::parse_feed;
@@ -94,6 +94,15 @@ fn pending_work(c: &mut Criterion) {
                     store.episode_ids_wanting_transcript(&format!("https://feeds.example/{f}")).unwrap().is_empty()
                 );
             }
+        })
+    });
+    // A day's digest long after those episodes: its window holds none of them.
+    let cfg = podsift::config::Config::default().digest;
+    let later = at + chrono::Duration::days(300);
+    g.bench_function("digest_build_through_the_date_index", |b| {
+        b.iter(|| {
+            let d = podsift::insight::digest::build(&store, &cfg, later.date_naive(), later).unwrap();
+            assert!(d.insights.is_empty());
         })
     });
     g.bench_function("reading_every_episode", |b| {

@@ -198,6 +198,7 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
                 events = pruned.events,
                 choices = pruned.choices,
                 llm_cache = pruned.llm_cache,
+                digests_shown = pruned.digests_shown,
                 "removed records older than {keep_days} days"
             );
             Some(pruned)

@@ -308,6 +308,32 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     assert_eq!(server.requests("/t/b.vtt").len(), 2, "a settled episode was processed again");
 }
 
+/// An episode whose every attempt failed and that has no show notes to stand in is given up:
+/// shown as such, and not looked at again by later ingests.
+#[tokio::test]
+async fn an_episode_out_of_attempts_is_given_up_and_left_alone() {
+    let server = FakeServer::start().await;
+    let feed = rss(&server.base, "Quiet", &[("q1", "Q", Some(("/t/q.vtt", "text/vtt")))])
+        .replace("&lt;p&gt;Notes for Q. We talk about caching.&lt;/p&gt;", "");
+    server.route("/feed", vec![Reply::ok(feed)]);
+    server.route("/t/q.vtt", vec![Reply::status(404)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let cfg = IngestConfig { transcript_attempts: 2, ..config() };
+    for _ in 0..4 {
+        run(&store, &cfg, Utc::now()).await;
+    }
+    assert_eq!(server.requests("/t/q.vtt").len(), 2);
+    let ep = store.episodes().unwrap().pop().unwrap();
+    match &ep.transcript {
+        TranscriptStatus::Skipped { reason } => {
+            assert!(reason.starts_with("no transcript after 2 attempt(s)") && reason.contains("404"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!ep.wants_transcript() && !ep.wants_extraction());
+}
+
 #[tokio::test]
 async fn local_files_and_file_urls_work() {
     let dir = tempfile::tempdir().unwrap();

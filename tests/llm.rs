@@ -630,6 +630,7 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
     extract_pending(&s.store, &ex).await.unwrap();
     assert_eq!(s.fake.seen().len(), asked, "an episode a digest showed was extracted again");
     assert_eq!(stored("ep3"), before);
+    assert_eq!(s.store.episode("ep3").unwrap().unwrap().stand_in_extractions, 0, "it wants no extraction again");
 }
 
 /// llm.max_tokens_per_day: once a day's tokens are spent (1,500 per answer here), the next

@@ -297,6 +297,10 @@ async fn ingest_feed(
     Ok((report(&feed, outcome), transcripts))
 }
 
+fn given_up(error: &str, attempts: u32) -> TranscriptStatus {
+    TranscriptStatus::Skipped { reason: format!("no transcript after {attempts} attempt(s): {error}") }
+}
+
 fn moved_permanently(feed: &mut Feed, to: String) {
     tracing::info!(feed = %feed.url, to = %to, "feed moved permanently; fetching from the new address from now on");
     feed.fetch_url = to;
@@ -488,6 +492,12 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
         let attempts = match &episode.transcript {
             TranscriptStatus::Pending => 0,
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
+            // Out of attempts (in a store from before they were given up at once): given up.
+            TranscriptStatus::Failed { error, attempts } => {
+                episode.transcript = given_up(error, *attempts);
+                store.put_episode(&episode)?;
+                continue;
+            }
             _ => continue,
         };
         if started.elapsed() >= budget {
@@ -509,7 +519,13 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
             }
             Err(error) => {
                 tracing::warn!(episode = %episode.title, "{error}");
-                episode.transcript = TranscriptStatus::Failed { error, attempts: attempts + 1 };
+                let attempts = attempts + 1;
+                // The last attempt failing gives the episode up: it is not looked at again.
+                episode.transcript = if attempts >= config.transcript_attempts {
+                    given_up(&error, attempts)
+                } else {
+                    TranscriptStatus::Failed { error, attempts }
+                };
                 store.put_episode(&episode)?;
                 results.push(None);
             }

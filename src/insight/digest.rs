@@ -130,21 +130,8 @@ fn gather(
     let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
-    // A list's digest reads only its own podcasts' episodes: its cost does not grow with the
-    // operator's whole catalogue.
-    let episodes_in_scope = match list {
-        None => store.episodes()?,
-        Some(list) => {
-            let mut eps = Vec::new();
-            for url in list.iter().collect::<HashSet<_>>() {
-                for id in store.episode_ids_of_feed(url)? {
-                    eps.extend(store.episode(&id)?);
-                }
-            }
-            eps
-        }
-    };
-    for ep in episodes_in_scope {
+    // Only the window's episodes are read: a digest's cost does not grow with the catalogue.
+    for ep in store.episodes_published_between(window_start, window_end + Duration::milliseconds(1))? {
         let when = ep.published_or_seen();
         if when < window_start || when >= day_end || when > now || !ep.insights_extracted {
             continue;

@@ -578,15 +578,14 @@ pub async fn extract_pending(
 ) -> Result<usize, crate::store::StoreError> {
     let mut corpus = store.corpus()?;
     let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
-    let mut shown: Option<std::collections::HashSet<String>> = None;
-    for episode in store.episodes_wanting_extraction()? {
+    for mut episode in store.episodes_wanting_extraction()? {
         if episode.insights_extracted {
-            // Insights a digest has shown stay: its readers ask about them by number.
-            let shown = match &mut shown {
-                Some(s) => s,
-                None => shown.insert(shown_episodes(store)?),
-            };
-            if !shown.contains(&episode.id) {
+            // Insights a digest has shown stay: its readers ask about them by number. They
+            // stay for good, also once that digest is pruned.
+            if store.episode_shown(&episode.id)? {
+                episode.stand_in_extractions = 0;
+                store.put_episode(&episode)?;
+            } else {
                 pending.push((episode, None));
             }
             continue;
@@ -619,24 +618,16 @@ pub async fn extract_pending(
             }
             None => {
                 episode.stand_in_extractions = 0;
-                store.replace_insights(&episode, &extraction.insights)?;
-                stored += extraction.insights.len();
+                if store.replace_insights(&episode, &extraction.insights)? {
+                    stored += extraction.insights.len();
+                } else {
+                    // A digest showed the stand-ins while the model was asked: they stay.
+                    store.put_episode(&episode)?;
+                }
             }
         }
     }
     Ok(stored)
-}
-
-/// The episodes some stored digest shows, first or as also_in.
-fn shown_episodes(store: &crate::store::Store) -> Result<std::collections::HashSet<String>, crate::store::StoreError> {
-    let mut out = std::collections::HashSet::new();
-    for digest in store.digests()? {
-        for entry in digest.insights {
-            out.insert(entry.episode_id);
-            out.extend(entry.also_in.into_iter().map(|a| a.episode_id));
-        }
-    }
-    Ok(out)
 }
 
 /// A transcript's distinct terms, sorted: what one document adds to the corpus statistics.

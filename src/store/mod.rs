@@ -78,6 +78,27 @@ fn gate() -> std::sync::MutexGuard<'static, ()> {
     GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl Handles {
+    /// Writes each episode's wants into the feed index and its date into the date index once,
+    /// for stores made before they held them. Only while opening, with the gate held.
+    fn index_wants(&self) -> Result<()> {
+        if self.meta.get(WANTS_INDEXED)?.is_some() {
+            return Ok(());
+        }
+        for kv in self.episodes.iter() {
+            let (k, v) = kv?;
+            if let Ok(ep) = decode::<Episode>("episodes", &k, &v) {
+                self.feed_episodes.insert(index_key(&ep.feed_url, &ep.id), &wants(&ep))?;
+                self.episode_dates.insert(date_key(&ep), &[] as &[u8])?;
+            }
+        }
+        self.meta.insert(WANTS_INDEXED, &[1u8])?;
+        // Called from `open`, which holds the gate already.
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
 impl std::ops::Deref for Store {
     type Target = Handles;
     fn deref(&self) -> &Handles {
@@ -102,8 +123,13 @@ pub struct Handles {
     db: sled::Db,
     feeds: sled::Tree,
     episodes: sled::Tree,
-    /// Index: `feed_url \0 episode_id` -> empty, for per-feed listings and counts.
+    /// Index: `feed_url \0 episode_id` -> what the episode still wants (one byte of flags), for
+    /// per-feed listings and counts and for finding an ingest's work.
     feed_episodes: sled::Tree,
+    /// Index: `published (ms, big-endian, sign flipped) ++ episode_id` -> empty: a digest reads
+    /// the episodes of its window, not every episode. A key may be stale (the date changed):
+    /// readers check the episode's own date.
+    episode_dates: sled::Tree,
     transcripts: sled::Tree,
     /// `episode_id \0 insight_id` -> candidate insight.
     insights: sled::Tree,
@@ -187,29 +213,30 @@ impl Store {
             std::fs::write(&marker, format!("podsift store format {STORE_FORMAT}\n"))
                 .map_err(|e| StoreError::Open { dir: dir.to_path_buf(), reason: e.to_string() })?;
         }
-        let store = Store {
-            handles: Some(std::sync::Arc::new(Handles {
-                feeds: db.open_tree("feeds")?,
-                episodes: db.open_tree("episodes")?,
-                feed_episodes: db.open_tree("feed_episodes")?,
-                transcripts: db.open_tree("transcripts")?,
-                insights: db.open_tree("insights")?,
-                corpus: db.open_tree("corpus")?,
-                digests: db.open_tree("digests")?,
-                podcast_lists: db.open_tree("podcast_lists")?,
-                subscriptions: db.open_tree("subscriptions")?,
-                deliveries: db.open_tree("deliveries")?,
-                messages: db.open_tree("messages")?,
-                feedback: db.open_tree("feedback")?,
-                llm: db.open_tree("llm")?,
-                adapter_state: db.open_tree("adapter_state")?,
-                meta,
-                db,
-                dir: dir.to_path_buf(),
-            })),
+        let handles = Handles {
+            feeds: db.open_tree("feeds")?,
+            episodes: db.open_tree("episodes")?,
+            feed_episodes: db.open_tree("feed_episodes")?,
+            episode_dates: db.open_tree("episode_dates")?,
+            transcripts: db.open_tree("transcripts")?,
+            insights: db.open_tree("insights")?,
+            corpus: db.open_tree("corpus")?,
+            digests: db.open_tree("digests")?,
+            podcast_lists: db.open_tree("podcast_lists")?,
+            subscriptions: db.open_tree("subscriptions")?,
+            deliveries: db.open_tree("deliveries")?,
+            messages: db.open_tree("messages")?,
+            feedback: db.open_tree("feedback")?,
+            llm: db.open_tree("llm")?,
+            adapter_state: db.open_tree("adapter_state")?,
+            meta,
+            db,
+            dir: dir.to_path_buf(),
         };
-        store.index_wants()?;
-        Ok(store)
+        // On the handles, not a `Store`: a failed migration drops them, and a `Store`'s drop
+        // would wait for the gate this thread holds.
+        handles.index_wants()?;
+        Ok(Store { handles: Some(std::sync::Arc::new(handles)) })
     }
 
     /// The directory the store was opened in.
@@ -283,6 +310,10 @@ impl Store {
 
     fn erase_feed(&self, url: &str, first: bool) -> Result<()> {
         let ids = self.episode_ids_of_feed(url)?;
+        let mut dated = Vec::new();
+        for id in &ids {
+            dated.extend(self.episode(id)?.map(|e| date_key(&e)));
+        }
         let mut insight_keys = Vec::new();
         for id in &ids {
             for kv in self.insights.scan_prefix(index_key(id, "")) {
@@ -291,8 +322,16 @@ impl Store {
         }
         let (tomb, at) = (removed_key(url), encode(&chrono::Utc::now()));
         transact(
-            (&self.feeds, &self.episodes, &self.feed_episodes, &self.transcripts, &self.insights, &self.meta),
-            |(feeds, episodes, index, transcripts, insights, meta)| {
+            (
+                &self.feeds,
+                &self.episodes,
+                &self.feed_episodes,
+                &self.episode_dates,
+                &self.transcripts,
+                &self.insights,
+                &self.meta,
+            ),
+            |(feeds, episodes, index, dates, transcripts, insights, meta)| {
                 if first {
                     feeds.remove(url.as_bytes())?;
                     meta.insert(tomb.as_bytes(), at.clone())?;
@@ -304,6 +343,9 @@ impl Store {
                 }
                 for k in &insight_keys {
                     insights.remove(k.clone())?;
+                }
+                for k in &dated {
+                    dates.remove(k.clone())?;
                 }
                 Ok(())
             },
@@ -367,22 +409,32 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes each episode's wants into the feed index once, for stores made before it held them.
-    /// Only while opening, with the gate held.
-    fn index_wants(&self) -> Result<()> {
-        if self.meta.get(WANTS_INDEXED)?.is_some() {
-            return Ok(());
-        }
-        for kv in self.episodes.iter() {
-            let (k, v) = kv?;
-            if let Ok(ep) = decode::<Episode>("episodes", &k, &v) {
-                self.feed_episodes.insert(index_key(&ep.feed_url, &ep.id), &wants(&ep))?;
+    /// The episodes published (or first seen, without a date) from `from` up to but not
+    /// including `to`, through the date index: a digest's cost follows its window, not the
+    /// store's age.
+    pub fn episodes_published_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Episode>> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // A key may be stale (the episode's date changed since): the episode's own date decides.
+        // One millisecond further: keys hold whole milliseconds.
+        for kv in self.episode_dates.range(date_prefix(from)..date_prefix(to + chrono::Duration::milliseconds(1))) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(ep) = self.episode(&id)? {
+                let when = ep.published_or_seen();
+                if when >= from && when < to {
+                    out.push(ep);
+                }
             }
         }
-        self.meta.insert(WANTS_INDEXED, &[1u8])?;
-        // Called from `open`, which holds the gate already.
-        self.db.flush()?;
-        Ok(())
+        Ok(out)
     }
 
     pub fn episode_count(&self, feed_url: &str) -> Result<usize> {
@@ -395,14 +447,19 @@ impl Store {
         let value = encode(episode);
         let key = index_key(&episode.feed_url, &episode.id);
         let tomb = removed_key(&episode.feed_url);
-        transact((&self.episodes, &self.feed_episodes, &self.meta), |(episodes, index, meta)| {
-            if meta.get(tomb.as_bytes())?.is_some() {
-                return Ok(());
-            }
-            episodes.insert(episode.id.as_bytes(), value.clone())?;
-            index.insert(key.clone(), &wants(episode))?;
-            Ok(())
-        })
+        let dated = date_key(episode);
+        transact(
+            (&self.episodes, &self.feed_episodes, &self.episode_dates, &self.meta),
+            |(episodes, index, dates, meta)| {
+                if meta.get(tomb.as_bytes())?.is_some() {
+                    return Ok(());
+                }
+                episodes.insert(episode.id.as_bytes(), value.clone())?;
+                index.insert(key.clone(), &wants(episode))?;
+                dates.insert(dated.clone(), &[] as &[u8])?;
+                Ok(())
+            },
+        )
     }
 
     // ---- transcripts ----
@@ -416,19 +473,19 @@ impl Store {
     pub fn put_transcript(&self, episode: &Episode, transcript: &Transcript) -> Result<()> {
         let ep = encode(episode);
         let tr = encode(transcript);
-        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
-        transact(
-            (&self.episodes, &self.feed_episodes, &self.transcripts, &self.meta),
-            |(episodes, index, transcripts, meta)| {
-                if meta.get(tomb.as_bytes())?.is_some() {
-                    return Ok(());
-                }
-                episodes.insert(episode.id.as_bytes(), ep.clone())?;
-                index.insert(key.clone(), &wants(episode))?;
-                transcripts.insert(episode.id.as_bytes(), tr.clone())?;
-                Ok(())
-            },
-        )
+        let (tomb, key, dated) =
+            (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id), date_key(episode));
+        let trees = (&self.episodes, &self.feed_episodes, &self.episode_dates, &self.transcripts, &self.meta);
+        transact(trees, |(episodes, index, dates, transcripts, meta)| {
+            if meta.get(tomb.as_bytes())?.is_some() {
+                return Ok(());
+            }
+            episodes.insert(episode.id.as_bytes(), ep.clone())?;
+            index.insert(key.clone(), &wants(episode))?;
+            dates.insert(dated.clone(), &[] as &[u8])?;
+            transcripts.insert(episode.id.as_bytes(), tr.clone())?;
+            Ok(())
+        })
     }
 }
 
@@ -441,15 +498,18 @@ impl Store {
         let ep = encode(episode);
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
-        let trees = (&self.episodes, &self.feed_episodes, &self.insights, &self.corpus, &self.meta);
-        transact(trees, |(episodes, index, tree, corpus, meta)| {
+        let (tomb, key, dated) =
+            (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id), date_key(episode));
+        let trees =
+            (&self.episodes, &self.feed_episodes, &self.episode_dates, &self.insights, &self.corpus, &self.meta);
+        transact(trees, |(episodes, index, dates, tree, corpus, meta)| {
             // A feed removed while its episode was being extracted: nothing comes back.
             if meta.get(tomb.as_bytes())?.is_some() {
                 return Ok(());
             }
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
             index.insert(key.clone(), &wants(episode))?;
+            dates.insert(dated.clone(), &[] as &[u8])?;
             for (k, v) in &items {
                 tree.insert(k.clone(), v.clone())?;
             }
@@ -467,20 +527,28 @@ impl Store {
     }
 
     /// Puts `insights` in place of the episode's earlier ones (an extraction made again), with
-    /// the episode record; the corpus statistics counted them when first stored.
-    pub fn replace_insights(&self, episode: &Episode, insights: &[Insight]) -> Result<()> {
+    /// the episode record; the corpus statistics counted them when first stored. False, and
+    /// nothing written, when a digest has shown the episode: its readers were shown those.
+    pub fn replace_insights(&self, episode: &Episode, insights: &[Insight]) -> Result<bool> {
         let ep = encode(episode);
         let old: Vec<sled::IVec> =
             self.insights.scan_prefix(index_key(&episode.id, "")).keys().collect::<std::result::Result<_, _>>()?;
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
-        let (tomb, key) = (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id));
-        transact((&self.episodes, &self.feed_episodes, &self.insights, &self.meta), |(episodes, index, tree, meta)| {
-            if meta.get(tomb.as_bytes())?.is_some() {
+        let (tomb, key, dated) =
+            (removed_key(&episode.feed_url), index_key(&episode.feed_url, &episode.id), date_key(episode));
+        let shown = shown_key(&episode.id);
+        let replaced = std::cell::Cell::new(false);
+        let trees = (&self.episodes, &self.feed_episodes, &self.episode_dates, &self.insights, &self.meta);
+        transact(trees, |(episodes, index, dates, tree, meta)| {
+            replaced.set(false);
+            if meta.get(tomb.as_bytes())?.is_some() || meta.get(&shown)?.is_some() {
                 return Ok(());
             }
+            replaced.set(true);
             episodes.insert(episode.id.as_bytes(), ep.clone())?;
             index.insert(key.clone(), &wants(episode))?;
+            dates.insert(dated.clone(), &[] as &[u8])?;
             for k in &old {
                 tree.remove(k.clone())?;
             }
@@ -488,7 +556,8 @@ impl Store {
                 tree.insert(k.clone(), v.clone())?;
             }
             Ok(())
-        })
+        })?;
+        Ok(replaced.get())
     }
 
     pub fn insights_of(&self, episode_id: &str) -> Result<Vec<Insight>> {
@@ -534,15 +603,41 @@ impl Store {
 
     /// Stores a day's digest unless one exists already; returns the one that is stored. A digest
     /// is built once: whoever stores first wins, and later builds read that one.
+    ///
+    /// The episodes it shows are marked shown in the same transaction ([`Store::episode_shown`]):
+    /// their insights are then never replaced, whatever extraction runs at the same time.
     pub fn put_digest_once(&self, digest: &Digest) -> Result<Digest> {
         let key = digest_key(digest.date, digest.list.as_deref());
-        match self.digests.compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(encode(digest)))? {
-            Ok(()) => Ok(digest.clone()),
-            Err(existing) => match existing.current {
-                Some(v) => decode("digests", key.as_bytes(), &v),
-                None => Ok(digest.clone()),
-            },
+        let value = encode(digest);
+        let date = encode(&digest.date);
+        let marks: Vec<Vec<u8>> = digest
+            .insights
+            .iter()
+            .flat_map(|e| std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)))
+            .map(|id| shown_key(id))
+            .collect();
+        let existing = std::cell::RefCell::new(None);
+        transact((&self.digests, &self.meta), |(digests, meta)| {
+            if let Some(v) = digests.get(key.as_bytes())? {
+                *existing.borrow_mut() = Some(v);
+                return Ok(());
+            }
+            *existing.borrow_mut() = None;
+            digests.insert(key.as_bytes(), value.clone())?;
+            for m in &marks {
+                meta.insert(m.clone(), date.clone())?;
+            }
+            Ok(())
+        })?;
+        match existing.into_inner() {
+            Some(v) => decode("digests", key.as_bytes(), &v),
+            None => Ok(digest.clone()),
         }
+    }
+
+    /// Whether a stored digest has shown the episode (first or as also_in).
+    pub fn episode_shown(&self, episode_id: &str) -> Result<bool> {
+        Ok(self.meta.contains_key(shown_key(episode_id))?)
     }
 
     /// Whether any digest of `date` is stored, the operator's or a podcast list's.
@@ -895,6 +990,15 @@ impl Store {
                 }
             }
         }
+        // Marks of episodes shown by digests now pruned: an episode shown once keeps its
+        // insights anyway, since it wants no extraction again after that.
+        for kv in self.meta.scan_prefix(b"shown:") {
+            let (k, v) = kv?;
+            if decode::<chrono::NaiveDate>("meta", &k, &v).is_ok_and(|d| d < before) {
+                self.meta.remove(&k)?;
+                pruned.digests_shown += 1;
+            }
+        }
         // Model answers cached for episodes no longer stored (a removed feed's).
         for kv in self.llm.scan_prefix(b"cache:") {
             let (k, _) = kv?;
@@ -968,7 +1072,23 @@ fn read_count(v: &[u8]) -> u64 {
 /// without reading every episode. An empty value (written before) may want anything.
 const WANTS_TRANSCRIPT: u8 = 1;
 const WANTS_EXTRACTION: u8 = 2;
-const WANTS_INDEXED: &[u8] = b"feed_index_wants";
+const WANTS_INDEXED: &[u8] = b"episode_indexes_v2";
+
+/// The first bytes of a date index key: milliseconds, sign bit flipped so that the big-endian
+/// bytes sort as the times do.
+fn date_prefix(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
+    ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn shown_key(episode_id: &str) -> Vec<u8> {
+    format!("shown:{episode_id}").into_bytes()
+}
+
+fn date_key(episode: &Episode) -> Vec<u8> {
+    let mut k = date_prefix(episode.published_or_seen()).to_vec();
+    k.extend_from_slice(episode.id.as_bytes());
+    k
+}
 
 fn wants(episode: &Episode) -> [u8; 1] {
     let mut v = 0;
@@ -1103,17 +1223,89 @@ mod tests {
             store.put_episode(&e).unwrap();
             assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting"]);
             assert_eq!(ids(store.episodes_wanting_extraction().unwrap()), ["a-waiting", "b-to-extract", "d-stand-in"]);
-            // As a store written before the index held wants.
+            // The date index: a moved date leaves a stale key, which the episode's own date overrules.
+            let mut later = ep("f-later");
+            later.published = Some(at + chrono::Duration::days(1));
+            store.put_episode(&later).unwrap();
+            later.published = Some(at + chrono::Duration::days(3));
+            store.put_episode(&later).unwrap();
+            let day_after = |d: i64| at + chrono::Duration::days(d);
+            assert_eq!(
+                ids(store.episodes_published_between(day_after(1), day_after(2)).unwrap()),
+                Vec::<String>::new()
+            );
+            assert_eq!(ids(store.episodes_published_between(day_after(2), day_after(4)).unwrap()), ["f-later"]);
+            assert_eq!(store.episodes_published_between(at, day_after(1)).unwrap().len(), 5);
+            // As a store written before the indexes: wants unknown, no dates.
             for id in ["a-waiting", "b-to-extract", "c-done", "d-stand-in", "e-skipped"] {
                 store.feed_episodes.insert(index_key(feed, id), &[] as &[u8]).unwrap();
             }
+            store.episode_dates.clear().unwrap();
             store.meta.remove(WANTS_INDEXED).unwrap();
             store.flush().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.feed_episodes.get(index_key(feed, "c-done")).unwrap().unwrap().as_ref(), &[0u8]);
-        assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting"]);
-        assert_eq!(ids(store.episodes_wanting_extraction().unwrap()), ["a-waiting", "b-to-extract", "d-stand-in"]);
+        assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting", "f-later"]);
+        assert_eq!(
+            ids(store.episodes_wanting_extraction().unwrap()),
+            ["a-waiting", "b-to-extract", "d-stand-in", "f-later"]
+        );
+        assert_eq!(store.episodes_published_between(at, at + chrono::Duration::days(1)).unwrap().len(), 5);
+        assert_eq!(store.episode_dates.len(), 6);
+    }
+
+    /// A digest marks the episodes it shows in the same transaction, and their insights are not
+    /// replaced after that (an extraction made again while the digest was built).
+    #[test]
+    fn insights_a_digest_showed_are_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let mut ep = Episode::new("shown-ep", "https://x/feed", "E", at);
+        ep.insights_extracted = true;
+        store.put_insights(&ep, &[], &[]).unwrap();
+        assert!(!store.episode_shown("shown-ep").unwrap());
+        assert!(store.replace_insights(&ep, &[]).unwrap(), "nothing has shown it yet");
+        let entry = crate::model::DigestEntry {
+            rank: 1,
+            id: "i".into(),
+            episode_id: "other-ep".into(),
+            text: "t".into(),
+            quote: "t".into(),
+            podcast: "P".into(),
+            episode: "E".into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            link: None,
+            score: 1.0,
+            also_in: vec![crate::model::AlsoIn {
+                insight_id: "j".into(),
+                episode_id: "shown-ep".into(),
+                podcast: "P".into(),
+                episode: "E".into(),
+                speaker: None,
+                start_seconds: 0.0,
+                link: None,
+                quote: "t".into(),
+            }],
+        };
+        let digest = crate::model::Digest {
+            date: at.date_naive(),
+            list: None,
+            built_at: at,
+            candidates: 1,
+            episodes: 1,
+            insights: vec![entry],
+            edit: None,
+        };
+        store.put_digest_once(&digest).unwrap();
+        assert!(store.episode_shown("shown-ep").unwrap() && store.episode_shown("other-ep").unwrap());
+        assert!(!store.replace_insights(&ep, &[]).unwrap(), "a shown episode's insights were replaced");
+        // A second build of the day gets the first one back.
+        let again = crate::model::Digest { candidates: 9, ..digest.clone() };
+        assert_eq!(store.put_digest_once(&again).unwrap(), digest);
     }
 
     /// Choices kept before they were dated are still read, and pruned at the next prune.
@@ -1298,6 +1490,7 @@ pub struct Pruned {
     pub events: usize,
     pub choices: usize,
     pub llm_cache: usize,
+    pub digests_shown: usize,
 }
 
 /// The podcasts a directory search offered a destination ([`Store::put_choices`]); `Plain` is

@@ -130,8 +130,24 @@ pub fn router(state: AdminState) -> axum::Router {
         .with_state(state)
 }
 
+/// Logs a refused token at most once a minute, with how many were refused since: whoever can
+/// reach the port must not be able to flood the log.
+fn log_refusal(what: &str) {
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    static SINCE: AtomicU64 = AtomicU64::new(0);
+    let n = SINCE.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = chrono::Utc::now().timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= 60 && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        SINCE.store(0, Ordering::Relaxed);
+        tracing::warn!(refused = n, "admin {what} refused: the admin token is missing or wrong");
+    }
+}
+
 fn refused() -> Response {
-    tracing::warn!("admin request refused: the admin token is missing or wrong");
+    log_refusal("request");
     (StatusCode::UNAUTHORIZED, "podsift admin: the admin token is missing or wrong").into_response()
 }
 
@@ -265,7 +281,7 @@ async fn login(State(s): State<AdminState>, Form(form): Form<HashMap<String, Str
     let Some(token) = &s.token else { return Redirect::to("/").into_response() };
     let given = form.get("token").map(|t| t.trim()).unwrap_or("");
     if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        tracing::warn!("admin sign-in refused: not the admin token");
+        log_refusal("sign-in");
         return (StatusCode::UNAUTHORIZED, Html(page::login(Some("That is not the admin token.")).into_string()))
             .into_response();
     }
