@@ -327,7 +327,7 @@ async fn an_episode_out_of_attempts_is_given_up_and_left_alone() {
     let ep = store.episodes().unwrap().pop().unwrap();
     match &ep.transcript {
         TranscriptStatus::Skipped { reason } => {
-            assert!(reason.starts_with("no transcript after 2 attempt(s)") && reason.contains("404"), "{reason}")
+            assert!(reason.starts_with("given up after 2 attempt(s)") && reason.contains("404"), "{reason}")
         }
         other => panic!("{other:?}"),
     }

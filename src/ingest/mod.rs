@@ -298,7 +298,7 @@ async fn ingest_feed(
 }
 
 fn given_up(error: &str, attempts: u32) -> TranscriptStatus {
-    TranscriptStatus::Skipped { reason: format!("no transcript after {attempts} attempt(s): {error}") }
+    TranscriptStatus::Skipped { reason: format!("given up after {attempts} attempt(s): {error}") }
 }
 
 fn moved_permanently(feed: &mut Feed, to: String) {

@@ -79,8 +79,9 @@ fn gate() -> std::sync::MutexGuard<'static, ()> {
 }
 
 impl Handles {
-    /// Writes each episode's wants into the feed index and its date into the date index once,
-    /// for stores made before they held them. Only while opening, with the gate held.
+    /// Writes each episode's wants into the feed index, its date into the date index, and the
+    /// episodes each stored digest showed, once, for stores made before they held them. Only
+    /// while opening, with the gate held.
     fn index_wants(&self) -> Result<()> {
         if self.meta.get(WANTS_INDEXED)?.is_some() {
             return Ok(());
@@ -90,6 +91,17 @@ impl Handles {
             if let Ok(ep) = decode::<Episode>("episodes", &k, &v) {
                 self.feed_episodes.insert(index_key(&ep.feed_url, &ep.id), &wants(&ep))?;
                 self.episode_dates.insert(date_key(&ep), &[] as &[u8])?;
+            }
+        }
+        // Digests stored before they marked what they show.
+        for kv in self.digests.iter() {
+            let (k, v) = kv?;
+            if let Ok(d) = decode::<Digest>("digests", &k, &v) {
+                for e in &d.insights {
+                    for id in std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)) {
+                        self.meta.insert(shown_key(id), encode(&d.date))?;
+                    }
+                }
             }
         }
         self.meta.insert(WANTS_INDEXED, &[1u8])?;
@@ -1306,6 +1318,13 @@ mod tests {
         // A second build of the day gets the first one back.
         let again = crate::model::Digest { candidates: 9, ..digest.clone() };
         assert_eq!(store.put_digest_once(&again).unwrap(), digest);
+        // A digest stored before digests marked their episodes is read for them when opened.
+        store.meta.remove(shown_key("shown-ep")).unwrap();
+        store.meta.remove(WANTS_INDEXED).unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.episode_shown("shown-ep").unwrap());
     }
 
     /// Choices kept before they were dated are still read, and pruned at the next prune.
