@@ -505,3 +505,50 @@ async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
 }
+
+/// A reader's `/digest` and the schedule arriving together send the day's digest once: whoever
+/// claims the chat first sends it, and the other leaves it alone.
+#[tokio::test]
+async fn a_digest_asked_for_as_the_schedule_fires_is_sent_once() {
+    use podsift::deliver::{Command, Request, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/r")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    // The reader's digest is being sent (the claim held): the tick sends nothing.
+    let held = d.claim(&dest.key()).expect("a free chat");
+    assert!(d.claim(&dest.key()).is_none(), "two claims on one chat");
+    assert_eq!(d.tick(now).await.unwrap(), Default::default());
+    assert!(bodies(&server, "/r").is_empty(), "the schedule sent while a requested digest was being sent");
+    drop(held);
+    // The schedule sending (its claim held): the reader is told, not sent it a second time.
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d.clone(), metrics, answerer)
+        .with_clock(Arc::new(move || now));
+    let ask = || Request {
+        destination: dest.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        command: Command::DigestNow,
+    };
+    let sending = d.claim(&dest.key()).unwrap();
+    core.handle_and_reply(ask()).await;
+    let sent = bodies(&server, "/r");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].to_string().contains("being sent here right now"), "{}", sent[0]);
+    drop(sending);
+    // Free again: the tick sends the digest, once.
+    assert_eq!(d.tick(now).await.unwrap().delivered, 1);
+    let digest_posts = bodies(&server, "/r").len() - 1;
+    assert!(digest_posts >= 1);
+    assert_eq!(d.tick(now + chrono::Duration::minutes(1)).await.unwrap(), Default::default());
+    assert_eq!(bodies(&server, "/r").len() - 1, digest_posts, "sent twice");
+}

@@ -562,10 +562,23 @@ impl Core {
         let now = self.now();
         match self.handle(&request, now).await {
             Ok(Some(reply)) => {
+                // A digest is sent under the destination's claim, as the schedule sends one.
+                let claim = match &reply {
+                    Message::Digest(_) => match self.deliverer.claim(&dest.key()) {
+                        Some(c) => Some(c),
+                        None => {
+                            let busy = Message::Notice("Today's digest is being sent here right now.".into());
+                            self.reply(dest, request.reply_to.as_ref(), &busy).await;
+                            return;
+                        }
+                    },
+                    _ => None,
+                };
                 let sent = self.reply(dest, request.reply_to.as_ref(), &reply).await;
                 if let (Message::Digest(d), Some(ids)) = (&reply, sent) {
                     self.record_digest_on_request(dest, d, ids, now);
                 }
+                drop(claim);
             }
             Ok(None) => {}
             Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),

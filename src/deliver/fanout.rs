@@ -35,6 +35,23 @@ pub struct Deliverer {
     metrics: Arc<Metrics>,
     /// Platforms already warned about having subscriptions but no enabled adapter.
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Destinations a digest is being sent to right now ([`Deliverer::claim`]).
+    sending: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// The right to send a digest to one destination, held while it is sent and recorded: the
+/// schedule and a reader's `/digest` arriving together do not both send it. Let go when dropped.
+pub struct Claim<'a> {
+    deliverer: &'a Deliverer,
+    key: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.deliverer.sending.lock() {
+            s.remove(&self.key);
+        }
+    }
 }
 
 /// What one tick did.
@@ -72,7 +89,22 @@ impl Deliverer {
             );
             map.insert(a.platform().to_string(), a);
         }
-        Deliverer { store, adapters: map, limiters, config, digest, metrics, warned: Default::default() }
+        Deliverer {
+            store,
+            adapters: map,
+            limiters,
+            config,
+            digest,
+            metrics,
+            warned: Default::default(),
+            sending: Default::default(),
+        }
+    }
+
+    /// Claims sending a digest to the destination; None while someone else is sending one there.
+    pub fn claim(&self, destination_key: &str) -> Option<Claim<'_>> {
+        let mut s = self.sending.lock().ok()?;
+        s.insert(destination_key.to_string()).then(|| Claim { deliverer: self, key: destination_key.to_string() })
     }
 
     /// Delivers every digest that is due at `now` and not delivered yet.
@@ -131,7 +163,7 @@ impl Deliverer {
                 if existing.as_ref().is_some_and(|e| e.retry_at.is_some_and(|t| t > now)) {
                     continue;
                 }
-                jobs.push((sub.clone(), date, existing));
+                jobs.push((sub.clone(), date));
             }
         }
         self.metrics.undeliverable.store(undeliverable.values().sum(), std::sync::atomic::Ordering::Relaxed);
@@ -145,7 +177,7 @@ impl Deliverer {
         }
         let mut summary = TickSummary::default();
         let mut runs = futures_util::stream::iter(jobs)
-            .map(|(sub, date, existing)| self.deliver(sub, date, existing, now))
+            .map(|(sub, date)| self.deliver(sub, date, now))
             .buffer_unordered(self.config.max_concurrency);
         while let Some(outcome) = runs.next().await {
             match outcome? {
@@ -159,13 +191,20 @@ impl Deliverer {
         Ok(summary)
     }
 
-    async fn deliver(
-        &self,
-        sub: Subscription,
-        date: NaiveDate,
-        existing: Option<Delivery>,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, StoreError> {
+    async fn deliver(&self, sub: Subscription, date: NaiveDate, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+        // A reader's `/digest` being sent here right now: this tick leaves the chat alone, and
+        // the next one finds that digest recorded.
+        let Some(_claim) = self.claim(&sub.destination.key()) else {
+            return Ok(Outcome::Waiting);
+        };
+        // Read again under the claim: a requested digest may have been recorded since the tick
+        // looked.
+        let existing = match self.store.delivery(&sub.destination.key(), date)? {
+            Some(d) if matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }) => {
+                return Ok(Outcome::Waiting);
+            }
+            other => other,
+        };
         // The destination's own podcasts, or the operator's: one digest per day and list.
         let list = self.store.podcast_list(&sub.destination.key())?;
         let digest = digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?;
