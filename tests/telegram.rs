@@ -371,6 +371,38 @@ async fn a_chat_migrated_after_its_digest_is_not_sent_it_again() {
     assert_eq!(s.fake.sent_to(-1005).len(), 1, "the migrated chat got the digest again");
 }
 
+/// A `/digest` whose chat is upgraded to a supergroup while it is sent is recorded under the
+/// new id: the schedule does not send that chat the digest again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_asked_for_by_a_chat_that_migrates_is_recorded_where_it_went() {
+    use podsift::deliver::{Command, Request, Sender};
+    let s = setup(false).await;
+    let old = subscribe(&s.store, -7);
+    s.fake.script(
+        -7,
+        vec![error(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            Some(json!({"migrate_to_chat_id": -1007})),
+        )],
+    );
+    s.core
+        .handle_and_reply(Request {
+            destination: old,
+            sender: Sender::owner("reader"),
+            reply_to: None,
+            command: Command::DigestNow,
+        })
+        .await;
+    let parts = s.fake.sent_to(-1007).len();
+    assert!(parts >= 2, "the digest did not follow the chat: {parts}");
+    let day = morning().date_naive();
+    let rec = s.store.delivery("telegram:-1007", day).unwrap().expect("the record went with the chat");
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:30Z")).await.unwrap().delivered, 0);
+    assert_eq!(s.fake.sent_to(-1007).len(), parts, "the schedule sent the migrated chat its digest again");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_checks_the_secret_token() {
     let s = setup(false).await;

@@ -575,8 +575,9 @@ impl Core {
                     _ => None,
                 };
                 let sent = self.reply(dest, request.reply_to.as_ref(), &reply).await;
-                if let (Message::Digest(d), Some(ids)) = (&reply, sent) {
-                    self.record_digest_on_request(dest, d, ids, now);
+                // Recorded where it went: a chat that moved on the way has its record there.
+                if let (Message::Digest(d), Some((to, ids))) = (&reply, sent) {
+                    self.record_digest_on_request(&to, d, ids, now);
                 }
                 drop(claim);
             }
@@ -619,24 +620,25 @@ impl Core {
     }
 
     /// Sends a reply, as a reply to `reply_to` when given. Every part about an insight is
-    /// remembered, so that a reply to it reaches that insight. Returns the sent parts' (rank,
-    /// message id), or None when the reply could not be delivered (logged).
+    /// remembered, so that a reply to it reaches that insight. Returns where it went (the chat's
+    /// new id, when it moved) and the sent parts' (rank, message id), or None when the reply
+    /// could not be delivered (logged).
     pub async fn reply(
         &self,
         dest: &Destination,
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
-    ) -> Option<Vec<(Option<usize>, String)>> {
+    ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
         match self.deliverer.send_now(dest, reply_to, reply).await {
-            Ok(sent) => {
+            Ok((to, sent)) => {
                 let mut out = Vec::with_capacity(sent.len());
                 for (insight, id) in sent {
                     if let Some((date, rank)) = insight {
-                        self.remember_message(dest, &id, date, rank);
+                        self.remember_message(&to, &id, date, rank);
                     }
                     out.push((insight.map(|(_, r)| r), id));
                 }
-                Some(out)
+                Some((to, out))
             }
             Err(e) => {
                 tracing::warn!(destination = %dest, "reply not delivered: {e}");

@@ -48,9 +48,9 @@ pub struct Claim<'a> {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        if let Ok(mut s) = self.deliverer.sending.lock() {
-            s.remove(&self.key);
-        }
+        // Nothing panics while the lock is held: a poisoned one still holds a sound set.
+        let mut s = self.deliverer.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.remove(&self.key);
     }
 }
 
@@ -103,7 +103,7 @@ impl Deliverer {
 
     /// Claims sending a digest to the destination; None while someone else is sending one there.
     pub fn claim(&self, destination_key: &str) -> Option<Claim<'_>> {
-        let mut s = self.sending.lock().ok()?;
+        let mut s = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.insert(destination_key.to_string()).then(|| Claim { deliverer: self, key: destination_key.to_string() })
     }
 
@@ -194,9 +194,10 @@ impl Deliverer {
     async fn deliver(&self, sub: Subscription, date: NaiveDate, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
         // A reader's `/digest` being sent here right now: this tick leaves the chat alone, and
         // the next one finds that digest recorded.
-        let Some(_claim) = self.claim(&sub.destination.key()) else {
+        let Some(claim) = self.claim(&sub.destination.key()) else {
             return Ok(Outcome::Waiting);
         };
+        let mut claims = vec![claim];
         // Read again under the claim: a requested digest may have been recorded since the tick
         // looked.
         let existing = match self.store.delivery(&sub.destination.key(), date)? {
@@ -251,6 +252,17 @@ impl Deliverer {
                     to = self.follow_move(&to, &new_id)?;
                     rec.destination = to.clone();
                     self.store.put_delivery(&rec)?;
+                    // The chat's new id is claimed too. Should a reader's `/digest` be going
+                    // there right now, the rest waits for a later tick, resumed from this record.
+                    match self.claim(&to.key()) {
+                        Some(c) => claims.push(c),
+                        None => {
+                            rec.state = DeliveryState::Failed { error: "a requested digest is being sent".into() };
+                            rec.retry_at = Some(now + chrono::Duration::minutes(1));
+                            self.store.put_delivery(&rec)?;
+                            return Ok(Outcome::Waiting);
+                        }
+                    }
                 }
                 Err(SendError::Gone(reason)) => {
                     tracing::warn!(destination = %to, "destination gone, subscription paused: {reason}");
@@ -369,14 +381,15 @@ impl Deliverer {
     }
 
     /// Sends a reply (an answer, a notice, a digest asked for) straight away, under the same
-    /// limits and retries, as a reply to `reply_to` when given. Returns each sent part's insight
-    /// (date, rank), when it carries one, with its platform message id.
+    /// limits and retries, as a reply to `reply_to` when given. Returns where it went (the chat's
+    /// new id, when it moved on the way) and each sent part's insight (date, rank), when it
+    /// carries one, with its platform message id.
     pub async fn send_now(
         &self,
         to: &Destination,
         reply_to: Option<&ReplyTarget>,
         message: &Message,
-    ) -> Result<Vec<(Option<(NaiveDate, usize)>, String)>, SendError> {
+    ) -> Result<SentReply, SendError> {
         let adapter = self
             .adapters
             .get(&to.platform)
@@ -396,9 +409,12 @@ impl Deliverer {
             };
             ids.push((part.insight(), id));
         }
-        Ok(ids)
+        Ok((to, ids))
     }
 }
+
+/// Where a reply went, and each sent part's insight (date, rank) with its platform message id.
+pub type SentReply = (Destination, Vec<(Option<(NaiveDate, usize)>, String)>);
 
 /// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
