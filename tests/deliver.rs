@@ -470,35 +470,59 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
     }
 }
 
-/// A reader who asks for /digest while the scheduled delivery waits to retry gets it once.
-#[tokio::test]
-async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
-    use podsift::deliver::{Command, Request, Sender};
-    let now = at("2026-11-28T10:00:00Z");
-    let (_dir, store, server) = setup_at(now).await;
-    let mut replies = vec![Reply::status(503); 5];
-    replies.push(Reply::ok("{}"));
-    server.route("/r", replies);
+/// A webhook chat on the server's `/r`, subscribed two days ago to a digest due a minute before
+/// `now`, with a deliverer for it.
+fn webhook_chat(
+    store: &Store,
+    server: &FakeServer,
+    now: chrono::DateTime<Utc>,
+) -> (Destination, Arc<Deliverer>, Arc<Metrics>) {
     let dest = common::subscribe_at(
-        &store,
+        store,
         Destination::new("webhook", &server.url("/r")),
         now,
         1,
         now - chrono::Duration::days(2),
     );
     let metrics = Arc::new(Metrics::default());
-    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
-    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let d = Arc::new(deliverer(store, webhook(SECRET), metrics.clone()));
+    (dest, d, metrics)
+}
+
+/// The core that answers chats, over `d`, its clock reading `now`.
+fn core_at(
+    store: &Store,
+    d: &Arc<Deliverer>,
+    metrics: Arc<Metrics>,
+    now: chrono::DateTime<Utc>,
+) -> podsift::deliver::commands::Core {
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
-    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d.clone(), metrics, answerer)
-        .with_clock(Arc::new(move || now + chrono::Duration::seconds(20)));
-    core.handle_and_reply(Request {
+    podsift::deliver::commands::Core::new(store.clone(), Config::default(), d.clone(), metrics, answerer)
+        .with_clock(Arc::new(move || now))
+}
+
+/// A reader in `dest` typing `/digest`.
+fn digest_request(dest: &Destination) -> podsift::deliver::Request {
+    podsift::deliver::Request {
         destination: dest.clone(),
-        sender: Sender::owner("reader"),
+        sender: podsift::deliver::Sender::owner("reader"),
         reply_to: None,
-        command: Command::DigestNow,
-    })
-    .await;
+        command: podsift::deliver::Command::DigestNow,
+    }
+}
+
+/// A reader who asks for /digest while the scheduled delivery waits to retry gets it once.
+#[tokio::test]
+async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::status(503); 5];
+    replies.push(Reply::ok("{}"));
+    server.route("/r", replies);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let core = core_at(&store, &d, metrics, now + chrono::Duration::seconds(20));
+    core.handle_and_reply(digest_request(&dest)).await;
     assert_eq!(bodies(&server, "/r").len(), 5 + 5, "five failures, then the digest the reader asked for");
     assert_eq!(d.tick(now + chrono::Duration::minutes(1)).await.unwrap(), Default::default());
     assert_eq!(bodies(&server, "/r").len(), 10, "the scheduled retry sent the digest again");
@@ -510,19 +534,10 @@ async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
 /// claims the chat first sends it, and the other leaves it alone.
 #[tokio::test]
 async fn a_digest_asked_for_as_the_schedule_fires_is_sent_once() {
-    use podsift::deliver::{Command, Request, Sender};
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/r", vec![Reply::ok("{}")]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/r")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
-    let metrics = Arc::new(Metrics::default());
-    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
     // The reader's digest is being sent (the claim held): the tick sends nothing.
     let held = d.claim(&dest.key()).expect("a free chat");
     assert!(d.claim(&dest.key()).is_none(), "two claims on one chat");
@@ -530,15 +545,8 @@ async fn a_digest_asked_for_as_the_schedule_fires_is_sent_once() {
     assert!(bodies(&server, "/r").is_empty(), "the schedule sent while a requested digest was being sent");
     drop(held);
     // The schedule sending (its claim held): the reader is told, not sent it a second time.
-    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
-    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d.clone(), metrics, answerer)
-        .with_clock(Arc::new(move || now));
-    let ask = || Request {
-        destination: dest.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        command: Command::DigestNow,
-    };
+    let core = core_at(&store, &d, metrics, now);
+    let ask = || digest_request(&dest);
     let sending = d.claim(&dest.key()).unwrap();
     core.handle_and_reply(ask()).await;
     let sent = bodies(&server, "/r");

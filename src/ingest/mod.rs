@@ -452,11 +452,13 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
 async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<TranscriptResults, StoreError> {
     let config = ctx.config;
     let mut results = Vec::new();
-    let read = |ids: Vec<String>| -> Result<Vec<Episode>, StoreError> {
-        ids.iter().map(|id| store.episode(id)).filter_map(Result::transpose).collect()
-    };
     // Most ingests find no episode waiting: the feed's back catalogue is not read for them.
-    let episodes = read(store.episode_ids_wanting_transcript(&feed.url)?)?;
+    let episodes: Vec<Episode> = store
+        .episode_ids_wanting_transcript(&feed.url)?
+        .iter()
+        .map(|id| store.episode(id))
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
     if episodes.is_empty() {
         return Ok(results);
     }

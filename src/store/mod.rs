@@ -97,10 +97,8 @@ impl Handles {
         for kv in self.digests.iter() {
             let (k, v) = kv?;
             if let Ok(d) = decode::<Digest>("digests", &k, &v) {
-                for e in &d.insights {
-                    for id in std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)) {
-                        self.meta.insert(shown_key(id), encode(&d.date))?;
-                    }
+                for key in shown_keys(&d) {
+                    self.meta.insert(key, encode(&d.date))?;
                 }
             }
         }
@@ -622,12 +620,7 @@ impl Store {
         let key = digest_key(digest.date, digest.list.as_deref());
         let value = encode(digest);
         let date = encode(&digest.date);
-        let marks: Vec<Vec<u8>> = digest
-            .insights
-            .iter()
-            .flat_map(|e| std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)))
-            .map(|id| shown_key(id))
-            .collect();
+        let marks = shown_keys(digest);
         let existing = std::cell::RefCell::new(None);
         transact((&self.digests, &self.meta), |(digests, meta)| {
             if let Some(v) = digests.get(key.as_bytes())? {
@@ -1094,6 +1087,16 @@ fn date_prefix(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
 
 fn shown_key(episode_id: &str) -> Vec<u8> {
     format!("shown:{episode_id}").into_bytes()
+}
+
+/// The [`shown_key`]s of every episode a digest shows, first or as also_in.
+fn shown_keys(digest: &Digest) -> Vec<Vec<u8>> {
+    digest
+        .insights
+        .iter()
+        .flat_map(|e| std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)))
+        .map(|id| shown_key(id))
+        .collect()
 }
 
 fn date_key(episode: &Episode) -> Vec<u8> {
