@@ -458,6 +458,10 @@ pub struct IngestConfig {
     pub max_redirects: usize,
     /// Ingests that may fail to fetch an episode's transcript before it is left to show notes.
     pub transcript_attempts: u32,
+    /// Seconds before a failed transcript is tried again, doubling after each failure, so the
+    /// attempts span hours however often ingest runs (hosts often link a transcript a little
+    /// after the episode). 0: at every ingest.
+    pub transcript_retry_secs: u64,
     /// Episodes published more than this many days ago get no transcript (a new feed's back
     /// catalogue would cost hours of downloads for insights no digest would use). 0: no limit.
     pub transcript_max_age_days: u64,
@@ -478,6 +482,7 @@ impl Default for IngestConfig {
             backoff_max_secs: 24 * 3600,
             max_redirects: 10,
             transcript_attempts: 3,
+            transcript_retry_secs: 1800,
             transcript_max_age_days: 30,
             transcripts_budget_secs: 600,
         }

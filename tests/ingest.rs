@@ -16,6 +16,11 @@ fn config() -> IngestConfig {
     IngestConfig { timeout_secs: 2, connect_timeout_secs: 2, backoff_base_secs: 60, ..IngestConfig::default() }
 }
 
+/// The clock of an ingest `n` days after the first: past any wait between transcript attempts.
+fn day(n: i64) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::days(n)
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -285,7 +290,7 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     let cfg = IngestConfig { transcript_attempts: 2, ..config() };
-    let s = run(&store, &cfg, Utc::now()).await;
+    let s = run(&store, &cfg, day(0)).await;
     assert_eq!(s.transcripts.get("srt"), Some(&1));
     assert_eq!(s.transcripts.get("show_notes"), Some(&1));
     assert_eq!(s.transcripts_failed, 1);
@@ -295,16 +300,16 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     let c = store.transcript(&by_title("C").id).unwrap().unwrap();
     assert_eq!(c.segments[0].text, "Notes for C. We talk about caching.");
     match by_title("B").transcript {
-        TranscriptStatus::Failed { attempts: 1, error } => {
+        TranscriptStatus::Failed { attempts: 1, error, .. } => {
             assert!(error.contains("404"), "{error}")
         }
         other => panic!("{other:?}"),
     }
     // The next run retries B once more, then settles for its show notes.
-    run(&store, &cfg, Utc::now()).await;
+    run(&store, &cfg, day(1)).await;
     assert_eq!(server.requests("/t/b.vtt").len(), 2);
     assert!(matches!(by_title("B").transcript, TranscriptStatus::Stored { source: TranscriptSource::ShowNotes, .. }));
-    run(&store, &cfg, Utc::now()).await;
+    run(&store, &cfg, day(2)).await;
     assert_eq!(server.requests("/t/b.vtt").len(), 2, "a settled episode was processed again");
 }
 
@@ -320,8 +325,8 @@ async fn an_episode_out_of_attempts_is_given_up_and_left_alone() {
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     let cfg = IngestConfig { transcript_attempts: 2, ..config() };
-    for _ in 0..4 {
-        run(&store, &cfg, Utc::now()).await;
+    for d in 0..4 {
+        run(&store, &cfg, day(d)).await;
     }
     assert_eq!(server.requests("/t/q.vtt").len(), 2);
     let ep = store.episodes().unwrap().pop().unwrap();
@@ -332,6 +337,55 @@ async fn an_episode_out_of_attempts_is_given_up_and_left_alone() {
         other => panic!("{other:?}"),
     }
     assert!(!ep.wants_transcript() && !ep.wants_extraction());
+}
+
+/// Failed transcripts wait between attempts, doubling from `transcript_retry_secs`, so an ingest
+/// every few minutes does not spend every attempt within the hour a host takes to publish one;
+/// a link that appears in the feed meanwhile is tried at once.
+#[tokio::test]
+async fn failed_transcripts_wait_between_attempts_unless_a_new_link_appears() {
+    let server = FakeServer::start().await;
+    let broken = rss(&server.base, "Spaced", &[("s1", "S", Some(("/t/s.vtt", "text/vtt")))]);
+    let fixed = broken.replace("/t/s.vtt", "/t/s2.vtt");
+    server.route("/feed", vec![Reply::ok(broken)]);
+    server.route("/t/s.vtt", vec![Reply::status(503)]);
+    server.route("/t/s2.vtt", vec![Reply::ok(VTT)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let cfg = IngestConfig { transcript_attempts: 3, transcript_retry_secs: 1800, ..config() };
+    let t0 = Utc::now();
+    let minutes = |m: i64| t0 + chrono::Duration::minutes(m);
+    let status = || store.episodes().unwrap().pop().unwrap().transcript;
+    let tries = || server.requests("/t/s.vtt").len();
+
+    run(&store, &cfg, minutes(0)).await;
+    assert_eq!(tries(), 1);
+    match status() {
+        TranscriptStatus::Failed { attempts: 1, retry_at: Some(at), .. } => assert_eq!(at, minutes(30)),
+        other => panic!("{other:?}"),
+    }
+    // Ingests every ten minutes: the second attempt waits its half hour, the third an hour more.
+    for m in [10, 20] {
+        run(&store, &cfg, minutes(m)).await;
+    }
+    assert_eq!(tries(), 1, "tried again before its wait was over");
+    run(&store, &cfg, minutes(30)).await;
+    assert_eq!(tries(), 2);
+    for m in [40, 60, 80] {
+        run(&store, &cfg, minutes(m)).await;
+    }
+    assert_eq!(tries(), 2, "the second wait did not double");
+    match status() {
+        TranscriptStatus::Failed { attempts: 2, retry_at: Some(at), .. } => assert_eq!(at, minutes(90)),
+        other => panic!("{other:?}"),
+    }
+
+    // The host fixes its link: the next ingest takes it up without waiting.
+    server.route("/feed", vec![Reply::ok(fixed)]);
+    run(&store, &cfg, minutes(85)).await;
+    assert_eq!(tries(), 2);
+    assert_eq!(server.requests("/t/s2.vtt").len(), 1);
+    assert!(matches!(status(), TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }), "{:?}", status());
 }
 
 #[tokio::test]
@@ -603,16 +657,16 @@ async fn a_transcript_link_added_after_the_episode_is_taken_up() {
     add(&store, &server.url("/feed"));
     let cfg = IngestConfig { transcript_attempts: 3, ..config() };
     let by_title = |t: &str| store.episodes().unwrap().into_iter().find(|e| e.title == t).unwrap();
-    run(&store, &cfg, Utc::now()).await;
+    run(&store, &cfg, day(0)).await;
     assert!(matches!(by_title("One").transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }));
-    for _ in 0..2 {
-        run(&store, &cfg, Utc::now()).await;
+    for d in 1..3 {
+        run(&store, &cfg, day(d)).await;
         match by_title("Two").transcript {
             TranscriptStatus::Failed { error, .. } => assert!(error.contains("no transcript link yet"), "{error}"),
             other => panic!("settled without waiting for its link: {other:?}"),
         }
     }
-    run(&store, &cfg, Utc::now()).await;
+    run(&store, &cfg, day(3)).await;
     assert!(
         matches!(by_title("Two").transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }),
         "{:?}",

@@ -72,9 +72,13 @@ pub fn transcript_label(status: &TranscriptStatus) -> String {
             format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
         }
         TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
-        TranscriptStatus::Failed { error, attempts } => {
-            format!("no transcript after {attempts} attempt(s): {error}")
-        }
+        TranscriptStatus::Failed { error, attempts, retry_at } => match retry_at {
+            Some(at) => format!(
+                "no transcript after {attempts} attempt(s), next try from {}: {error}",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!("no transcript after {attempts} attempt(s): {error}"),
+        },
     }
 }
 
@@ -185,5 +189,22 @@ impl Progress for ProgressOutput {
             }
             None => eprintln!("ingest: {line}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_transcript_says_when_it_is_tried_again() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:30:00Z").unwrap().to_utc();
+        let waiting = TranscriptStatus::Failed { error: "HTTP 503".into(), attempts: 1, retry_at: Some(at) };
+        assert_eq!(
+            transcript_label(&waiting),
+            "no transcript after 1 attempt(s), next try from 2026-03-01 10:30 UTC: HTTP 503"
+        );
+        let old = TranscriptStatus::Failed { error: "HTTP 503".into(), attempts: 2, retry_at: None };
+        assert_eq!(transcript_label(&old), "no transcript after 2 attempt(s): HTTP 503");
     }
 }

@@ -251,6 +251,10 @@ async fn ingest_feed(
                             matches!(known.transcript, TranscriptStatus::Pending | TranscriptStatus::Failed { .. });
                         if waiting && known.transcripts != p.transcripts {
                             known.transcripts = p.transcripts.clone();
+                            // A new link is worth trying now, not when the last failure's wait ends.
+                            if let TranscriptStatus::Failed { retry_at, .. } = &mut known.transcript {
+                                *retry_at = None;
+                            }
                             store.put_episode(&known)?;
                         }
                     }
@@ -295,6 +299,13 @@ async fn ingest_feed(
     }
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
+}
+
+/// How long after its `attempts`-th failure an episode's transcript is tried again: doubling
+/// from `transcript_retry_secs`, at most a day.
+fn retry_wait(config: &IngestConfig, attempts: u32) -> chrono::Duration {
+    let secs = config.transcript_retry_secs.saturating_mul(1 << attempts.saturating_sub(1).min(16)).min(86_400);
+    chrono::Duration::seconds(secs as i64)
 }
 
 fn given_up(error: &str, attempts: u32) -> TranscriptStatus {
@@ -493,9 +504,15 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
         }
         let attempts = match &episode.transcript {
             TranscriptStatus::Pending => 0,
+            // Not yet time: left untouched for a later ingest.
+            TranscriptStatus::Failed { retry_at: Some(at), attempts, .. }
+                if *at > ctx.now && *attempts < config.transcript_attempts =>
+            {
+                continue;
+            }
             TranscriptStatus::Failed { attempts, .. } if *attempts < config.transcript_attempts => *attempts,
             // Out of attempts (in a store from before they were given up at once): given up.
-            TranscriptStatus::Failed { error, attempts } => {
+            TranscriptStatus::Failed { error, attempts, .. } => {
                 episode.transcript = given_up(error, *attempts);
                 store.put_episode(&episode)?;
                 continue;
@@ -526,7 +543,7 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
                 episode.transcript = if attempts >= config.transcript_attempts {
                     given_up(&error, attempts)
                 } else {
-                    TranscriptStatus::Failed { error, attempts }
+                    TranscriptStatus::Failed { error, attempts, retry_at: Some(ctx.now + retry_wait(config, attempts)) }
                 };
                 store.put_episode(&episode)?;
                 results.push(None);

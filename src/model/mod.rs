@@ -183,10 +183,14 @@ pub enum TranscriptStatus {
         bytes: u64,
         segments: usize,
     },
-    /// Every way of getting a transcript failed; `attempts` counts ingests that tried.
+    /// Every way of getting a transcript failed; `attempts` counts ingests that tried, and no
+    /// ingest tries again before `retry_at` (absent in stores from before retries were spaced:
+    /// the next ingest tries).
     Failed {
         error: String,
         attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<DateTime<Utc>>,
     },
     /// Not fetched on purpose (an old episode of a newly added feed's back catalogue).
     Skipped {
