@@ -403,6 +403,35 @@ async fn a_digest_asked_for_by_a_chat_that_migrates_is_recorded_where_it_went() 
     assert_eq!(s.fake.sent_to(-1007).len(), parts, "the schedule sent the migrated chat its digest again");
 }
 
+/// A reader's `/digest` whose chat moves to an id the schedule is sending the digest to right now
+/// sends no more: the scheduled delivery there is the one the chat gets.
+#[tokio::test]
+async fn a_digest_asked_for_stops_when_its_chat_moves_where_the_schedule_is_sending() {
+    use podsift::deliver::{Command, Request, Sender};
+    let s = setup(false).await;
+    let old = subscribe(&s.store, -8);
+    s.fake.script(
+        -8,
+        vec![error(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            Some(json!({"migrate_to_chat_id": -1008})),
+        )],
+    );
+    let scheduled = s.deliverer.claim("telegram:-1008").expect("nobody sends there yet");
+    let request =
+        Request { destination: old, sender: Sender::owner("reader"), reply_to: None, command: Command::DigestNow };
+    s.core.handle_and_reply(request).await;
+    assert!(s.fake.sent_to(-1008).is_empty(), "the requested digest went where the schedule was sending it");
+    let day = morning().date_naive();
+    assert!(
+        s.store.delivery("telegram:-1008", day).unwrap().is_none_or(|r| !matches!(r.state, DeliveryState::Sent { .. }))
+    );
+    drop(scheduled);
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:30Z")).await.unwrap().delivered, 1);
+    assert!(s.fake.sent_to(-1008).len() >= 2, "the moved chat never got its digest");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_checks_the_secret_token() {
     let s = setup(false).await;

@@ -562,24 +562,25 @@ impl Core {
         let now = self.now();
         match self.handle(&request, now).await {
             Ok(Some(reply)) => {
-                // A digest is sent under the destination's claim, as the schedule sends one.
-                let claim = match &reply {
-                    Message::Digest(_) => match self.deliverer.claim(&dest.key()) {
-                        Some(c) => Some(c),
+                // A digest is sent under the destination's claim, as the schedule sends one
+                // (and under its new id's too, should the chat move on the way).
+                let mut claims = Vec::new();
+                if let Message::Digest(_) = &reply {
+                    match self.deliverer.claim(&dest.key()) {
+                        Some(c) => claims.push(c),
                         None => {
                             let busy = Message::Notice("Today's digest is being sent here right now.".into());
                             self.reply(dest, request.reply_to.as_ref(), &busy).await;
                             return;
                         }
-                    },
-                    _ => None,
-                };
-                let sent = self.reply(dest, request.reply_to.as_ref(), &reply).await;
+                    }
+                }
+                let sent = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
                 // Recorded where it went: a chat that moved on the way has its record there.
                 if let (Message::Digest(d), Some((to, ids))) = (&reply, sent) {
                     self.record_digest_on_request(&to, d, ids, now);
                 }
-                drop(claim);
+                drop(claims);
             }
             Ok(None) => {}
             Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),
@@ -629,7 +630,18 @@ impl Core {
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
     ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
-        match self.deliverer.send_now(dest, reply_to, reply).await {
+        self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await
+    }
+
+    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]).
+    async fn reply_claimed<'d>(
+        &'d self,
+        dest: &Destination,
+        reply_to: Option<&ReplyTarget>,
+        reply: &Message,
+        claims: &mut Vec<super::fanout::Claim<'d>>,
+    ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
+        match self.deliverer.send_now_claimed(dest, reply_to, reply, claims).await {
             Ok((to, sent)) => {
                 let mut out = Vec::with_capacity(sent.len());
                 for (insight, id) in sent {

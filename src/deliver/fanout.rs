@@ -390,6 +390,19 @@ impl Deliverer {
         reply_to: Option<&ReplyTarget>,
         message: &Message,
     ) -> Result<SentReply, SendError> {
+        self.send_now_claimed(to, reply_to, message, &mut Vec::new()).await
+    }
+
+    /// [`Deliverer::send_now`] by a caller that holds `claims` on the destination (a reader's
+    /// `/digest`): a chat that moves on the way has its new id claimed too, into `claims`, and
+    /// while a scheduled digest is going there the rest is not sent.
+    pub async fn send_now_claimed<'d>(
+        &'d self,
+        to: &Destination,
+        reply_to: Option<&ReplyTarget>,
+        message: &Message,
+        claims: &mut Vec<Claim<'d>>,
+    ) -> Result<SentReply, SendError> {
         let adapter = self
             .adapters
             .get(&to.platform)
@@ -403,6 +416,12 @@ impl Deliverer {
             let id = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
                 Err(SendError::Moved(new_id)) => {
                     to = self.follow_move(&to, &new_id).map_err(|e| SendError::Transient(e.to_string()))?;
+                    if !claims.is_empty() {
+                        let claim = self.claim(&to.key()).ok_or_else(|| {
+                            SendError::Transient("the chat moved, and its digest is being sent there".into())
+                        })?;
+                        claims.push(claim);
+                    }
                     self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await?
                 }
                 other => other?,
