@@ -179,14 +179,18 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
     }
 }
 
-/// Once a day, removes records older than `keep_days` (see [`Store::prune`]); 0 keeps them.
+/// Once a day, removes records older than `keep_days` (see [`Store::prune`]); 0 keeps them,
+/// but still removes what only lives for days (platform event marks, podcast-search choices)
+/// and the model's answers for episodes no longer stored, which would otherwise grow forever.
 /// Returns what was removed when it ran.
 pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option<crate::store::Pruned> {
-    if keep_days == 0 || store.state("last_prune").ok().flatten().is_some_and(|t| now - t < chrono::Duration::hours(23))
-    {
+    if store.state("last_prune").ok().flatten().is_some_and(|t| now - t < chrono::Duration::hours(23)) {
         return None;
     }
-    let before = now.date_naive() - chrono::Duration::days(keep_days as i64);
+    let before = match keep_days {
+        0 => chrono::NaiveDate::MIN,
+        days => now.date_naive() - chrono::Duration::days(days as i64),
+    };
     match store.prune(before, now - chrono::Duration::days(2)) {
         Ok(pruned) => {
             let _ = store.set_state("last_prune", &now);
@@ -199,7 +203,7 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
                 choices = pruned.choices,
                 llm_cache = pruned.llm_cache,
                 digests_shown = pruned.digests_shown,
-                "removed records older than {keep_days} days"
+                "removed old records (service.keep_days = {keep_days})"
             );
             Some(pruned)
         }

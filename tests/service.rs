@@ -316,8 +316,24 @@ fn old_records_are_pruned_once_a_day() {
     assert!(!store.first_seen("slack-event:new", now).unwrap(), "a recent event was forgotten");
     assert!(store.first_seen("slack-event:old", now).unwrap(), "an old event was kept");
     assert!(!store.first_seen(reported, now).unwrap(), "a failing podcast's notice would be sent again");
-    // Once a day, and never with keep_days = 0.
+    // Once a day.
     assert_eq!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(1)), None);
     assert!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(24)).is_some());
-    assert_eq!(podsift::service::prune_if_due(&store, 0, now + chrono::Duration::days(9)), None);
+
+    // keep_days = 0 keeps every dated record, and still forgets what only lives for days.
+    let later = now + chrono::Duration::days(9);
+    store.put_choices("telegram:42", "cccccc", &[], later - chrono::Duration::days(3)).unwrap();
+    assert!(store.first_seen("slack-event:older", later - chrono::Duration::days(3)).unwrap());
+    store.put_llm_cache("ep-gone-too:abc", &serde_json::json!([])).unwrap();
+    let pruned = podsift::service::prune_if_due(&store, 0, later).expect("a day has passed");
+    assert_eq!(
+        (pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.digests_shown),
+        (0, 0, 0, 0, 0)
+    );
+    // Events: "new", "old" (seen again by the check above) and "older"; choices: searches
+    // bbbbbb and cccccc, and the latest-search key.
+    assert_eq!((pruned.events, pruned.choices, pruned.llm_cache), (3, 3, 1));
+    assert!(store.delivery(&dest.key(), recent).unwrap().is_some() && store.digest(recent).unwrap().is_some());
+    assert_eq!(store.message_ref(&dest.key(), "m-new").unwrap(), Some((recent, 1)));
+    assert_eq!(podsift::service::prune_if_due(&store, 0, later + chrono::Duration::hours(1)), None);
 }
