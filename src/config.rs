@@ -131,7 +131,8 @@ pub struct ServiceConfig {
     /// Timezone for a new subscriber who names none (IANA).
     pub default_timezone: String,
     /// Days that outbox records, reply mappings, digests and the LLM's day records are kept;
-    /// older ones are removed once a day while the service runs. 0 keeps everything.
+    /// older ones are removed once a day while the service runs. 0 keeps them all (what lives
+    /// only for days is removed whatever this says).
     pub keep_days: u64,
 }
 

@@ -187,10 +187,7 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
     if store.state("last_prune").ok().flatten().is_some_and(|t| now - t < chrono::Duration::hours(23)) {
         return None;
     }
-    let before = match keep_days {
-        0 => chrono::NaiveDate::MIN,
-        days => now.date_naive() - chrono::Duration::days(days as i64),
-    };
+    let before = (keep_days > 0).then(|| now.date_naive() - chrono::Duration::days(keep_days as i64));
     match store.prune(before, now - chrono::Duration::days(2)) {
         Ok(pruned) => {
             let _ = store.set_state("last_prune", &now);

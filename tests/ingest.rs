@@ -352,7 +352,7 @@ async fn failed_transcripts_wait_between_attempts_unless_a_new_link_appears() {
     server.route("/t/s2.vtt", vec![Reply::ok(VTT)]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
-    let cfg = IngestConfig { transcript_attempts: 3, transcript_retry_secs: 1800, ..config() };
+    let cfg = IngestConfig { transcript_attempts: 4, transcript_retry_secs: 1800, ..config() };
     let t0 = Utc::now();
     let minutes = |m: i64| t0 + chrono::Duration::minutes(m);
     let status = || store.episodes().unwrap().pop().unwrap().transcript;
@@ -364,26 +364,31 @@ async fn failed_transcripts_wait_between_attempts_unless_a_new_link_appears() {
         TranscriptStatus::Failed { attempts: 1, retry_at: Some(at), .. } => assert_eq!(at, minutes(30)),
         other => panic!("{other:?}"),
     }
-    // Ingests every ten minutes: the second attempt waits its half hour, the third an hour more.
+    // Ingests every ten minutes: the second attempt waits its half hour (an ingest a minute
+    // early is on time), the third an hour more.
     for m in [10, 20] {
         run(&store, &cfg, minutes(m)).await;
     }
     assert_eq!(tries(), 1, "tried again before its wait was over");
-    run(&store, &cfg, minutes(30)).await;
+    run(&store, &cfg, minutes(29)).await;
     assert_eq!(tries(), 2);
     for m in [40, 60, 80] {
         run(&store, &cfg, minutes(m)).await;
     }
     assert_eq!(tries(), 2, "the second wait did not double");
     match status() {
-        TranscriptStatus::Failed { attempts: 2, retry_at: Some(at), .. } => assert_eq!(at, minutes(90)),
+        TranscriptStatus::Failed { attempts: 2, retry_at: Some(at), .. } => assert_eq!(at, minutes(89)),
         other => panic!("{other:?}"),
     }
+    // `ingest --force` does not wait.
+    let forced = IngestOptions { now: minutes(81), force: true };
+    ingest(&store, &cfg, forced, &Quiet).await.unwrap();
+    assert_eq!(tries(), 3);
 
     // The host fixes its link: the next ingest takes it up without waiting.
     server.route("/feed", vec![Reply::ok(fixed)]);
     run(&store, &cfg, minutes(85)).await;
-    assert_eq!(tries(), 2);
+    assert_eq!(tries(), 3);
     assert_eq!(server.requests("/t/s2.vtt").len(), 1);
     assert!(matches!(status(), TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }), "{:?}", status());
 }

@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::fanout::Deliverer;
 use super::podcasts;
-use super::{Command, Delivery, DeliveryState, Destination, Message, ReplyTarget, Request, Schedule, Subscription};
+use super::{
+    Command, Delivery, DeliveryState, Destination, Message, ReplyTarget, Request, Schedule, SendError, Subscription,
+};
 use crate::ask::{self, Answerer};
 use crate::config::Config;
 use crate::insight::digest;
@@ -569,8 +571,7 @@ impl Core {
                     match self.deliverer.claim(&dest.key()) {
                         Some(c) => claims.push(c),
                         None => {
-                            let busy = Message::Notice("Today's digest is being sent here right now.".into());
-                            self.reply(dest, request.reply_to.as_ref(), &busy).await;
+                            self.reply(dest, request.reply_to.as_ref(), &busy_notice()).await;
                             return;
                         }
                     }
@@ -652,12 +653,23 @@ impl Core {
                 }
                 Some((to, out))
             }
+            Err(SendError::Busy(moved_to)) => {
+                if let Err(e) = self.deliverer.send_now(&moved_to, None, &busy_notice()).await {
+                    tracing::warn!(destination = %moved_to, "reply not delivered: {e}");
+                }
+                None
+            }
             Err(e) => {
                 tracing::warn!(destination = %dest, "reply not delivered: {e}");
                 None
             }
         }
     }
+}
+
+/// The answer to a `/digest` asked for while the schedule is sending that digest to the chat.
+fn busy_notice() -> Message {
+    Message::Notice("Today's digest is being sent here right now.".into())
 }
 
 /// "The first comes today at 08:00 (UTC)." for a schedule subscribed at `now`.

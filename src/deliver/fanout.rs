@@ -417,9 +417,7 @@ impl Deliverer {
                 Err(SendError::Moved(new_id)) => {
                     to = self.follow_move(&to, &new_id).map_err(|e| SendError::Transient(e.to_string()))?;
                     if !claims.is_empty() {
-                        let claim = self.claim(&to.key()).ok_or_else(|| {
-                            SendError::Transient("the chat moved, and its digest is being sent there".into())
-                        })?;
+                        let claim = self.claim(&to.key()).ok_or_else(|| SendError::Busy(to.clone()))?;
                         claims.push(claim);
                     }
                     self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await?

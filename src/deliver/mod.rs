@@ -229,6 +229,10 @@ pub enum SendError {
     /// converted): its subscription and the rest of the message follow it there.
     #[error("destination moved to {0}")]
     Moved(String),
+    /// A reader's digest met the chat's scheduled one under the id the chat moved to: that one
+    /// is what the chat gets.
+    #[error("a digest is being sent to {0} right now")]
+    Busy(Destination),
 }
 
 /// A chat platform as the core sees it.

@@ -107,6 +107,8 @@ struct Ctx<'a> {
     config: &'a IngestConfig,
     transcriber: Option<&'a dyn Transcriber>,
     now: DateTime<Utc>,
+    /// `ingest --force`: feeds backing off and transcripts waiting to be tried again go now.
+    force: bool,
 }
 
 /// Fetches every feed once and stores what is new. Errors are per feed (in the summary) except
@@ -142,7 +144,7 @@ pub async fn ingest_through(
     progress: &dyn Progress,
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
-    let ctx = Ctx { fetcher, config, transcriber, now: opts.now };
+    let ctx = Ctx { fetcher, config, transcriber, now: opts.now, force: opts.force };
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
@@ -504,9 +506,12 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
         }
         let attempts = match &episode.transcript {
             TranscriptStatus::Pending => 0,
-            // Not yet time: left untouched for a later ingest.
+            // Not yet time: left untouched for a later ingest. One that starts a little early (a
+            // timer's jitter, an ingest period equal to the wait) is on time.
             TranscriptStatus::Failed { retry_at: Some(at), attempts, .. }
-                if *at > ctx.now && *attempts < config.transcript_attempts =>
+                if *at > ctx.now + chrono::Duration::minutes(2)
+                    && *attempts < config.transcript_attempts
+                    && !ctx.force =>
             {
                 continue;
             }

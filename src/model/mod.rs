@@ -189,7 +189,7 @@ pub enum TranscriptStatus {
     Failed {
         error: String,
         attempts: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         retry_at: Option<DateTime<Utc>>,
     },
     /// Not fetched on purpose (an old episode of a newly added feed's back catalogue).
@@ -434,5 +434,14 @@ mod tests {
         }
         f.fetch_url = "https://feeds.example.net/show".into();
         assert!(f.is_at("https://feeds.example.net/show/"));
+    }
+
+    #[test]
+    fn a_failed_transcript_stored_before_retries_were_spaced_still_reads() {
+        let old: TranscriptStatus =
+            serde_json::from_str(r#"{"state":"failed","error":"HTTP 404","attempts":1}"#).unwrap();
+        assert_eq!(old, TranscriptStatus::Failed { error: "HTTP 404".into(), attempts: 1, retry_at: None });
+        // Scripts reading `episodes --json` find the field, null when there is no wait.
+        assert!(serde_json::to_string(&old).unwrap().contains(r#""retry_at":null"#));
     }
 }

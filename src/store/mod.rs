@@ -944,11 +944,26 @@ impl Store {
     // ---- retention ----
 
     /// Removes what only grows with time: outbox records, reply mappings, digests, editor
-    /// passes and LLM usage of days before `before`, and inbound events first seen before
-    /// `seen_before` (platforms retry an event within hours, not days). Episodes, transcripts,
+    /// passes and LLM usage of days before `before` (none when it is None), inbound events and
+    /// podcast-search choices from before `seen_before` (platforms retry an event within hours,
+    /// not days), and cached model answers for episodes no longer stored. Episodes, transcripts,
     /// subscriptions and feedback stay. Flushed.
-    pub fn prune(&self, before: chrono::NaiveDate, seen_before: chrono::DateTime<chrono::Utc>) -> Result<Pruned> {
+    pub fn prune(
+        &self,
+        before: Option<chrono::NaiveDate>,
+        seen_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Pruned> {
         let mut pruned = Pruned::default();
+        if let Some(before) = before {
+            self.prune_days_before(before, &mut pruned)?;
+        }
+        self.prune_short_lived(seen_before, &mut pruned)?;
+        self.flush()?;
+        Ok(pruned)
+    }
+
+    /// The dated records of [`Store::prune`].
+    fn prune_days_before(&self, before: chrono::NaiveDate, pruned: &mut Pruned) -> Result<()> {
         // Keys and values that cannot be read are left alone: pruning never deletes what it
         // does not understand.
         let old_day =
@@ -984,6 +999,20 @@ impl Store {
                 }
             }
         }
+        // Marks of episodes shown by digests now pruned: an episode shown once keeps its
+        // insights anyway, since it wants no extraction again after that.
+        for kv in self.meta.scan_prefix(b"shown:") {
+            let (k, v) = kv?;
+            if decode::<chrono::NaiveDate>("meta", &k, &v).is_ok_and(|d| d < before) {
+                self.meta.remove(&k)?;
+                pruned.digests_shown += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// What [`Store::prune`] removes whatever the days kept: events, choices, orphaned answers.
+    fn prune_short_lived(&self, seen_before: chrono::DateTime<chrono::Utc>, pruned: &mut Pruned) -> Result<()> {
         // Only platform events: other `seen:` marks (a failing podcast already reported to a
         // chat) mean "once per spell", however long the spell lasts.
         for prefix in INBOUND_EVENT_MARKS {
@@ -993,15 +1022,6 @@ impl Store {
                     self.adapter_state.remove(&k)?;
                     pruned.events += 1;
                 }
-            }
-        }
-        // Marks of episodes shown by digests now pruned: an episode shown once keeps its
-        // insights anyway, since it wants no extraction again after that.
-        for kv in self.meta.scan_prefix(b"shown:") {
-            let (k, v) = kv?;
-            if decode::<chrono::NaiveDate>("meta", &k, &v).is_ok_and(|d| d < before) {
-                self.meta.remove(&k)?;
-                pruned.digests_shown += 1;
             }
         }
         // Model answers cached for episodes no longer stored (a removed feed's).
@@ -1027,8 +1047,7 @@ impl Store {
                 Err(_) => {}
             }
         }
-        self.flush()?;
-        Ok(pruned)
+        Ok(())
     }
 
     // ---- service state ----
@@ -1188,6 +1207,18 @@ mod tests {
     use super::*;
     use chrono::Utc;
 
+    /// Opens a store just dropped: sled's flusher thread may hold the directory's lock a moment
+    /// after the drop.
+    fn reopen(dir: &Path) -> Store {
+        for _ in 0..100 {
+            match Store::open(dir) {
+                Err(StoreError::InUse { .. }) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                other => return other.unwrap(),
+            }
+        }
+        panic!("{} is still held two seconds after its store was dropped", dir.display())
+    }
+
     #[test]
     fn a_file_named_as_the_store_is_said_to_be_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -1259,7 +1290,7 @@ mod tests {
             store.meta.remove(WANTS_INDEXED).unwrap();
             store.flush().unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         assert_eq!(store.feed_episodes.get(index_key(feed, "c-done")).unwrap().unwrap().as_ref(), &[0u8]);
         assert_eq!(store.episode_ids_wanting_transcript(feed).unwrap(), ["a-waiting", "f-later"]);
         assert_eq!(
@@ -1326,7 +1357,7 @@ mod tests {
         store.meta.remove(WANTS_INDEXED).unwrap();
         store.flush().unwrap();
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         assert!(store.episode_shown("shown-ep").unwrap());
     }
 
@@ -1343,7 +1374,7 @@ mod tests {
         store.adapter_state.insert(b"choices:slack:T1:C1", encode(&hits)).unwrap();
         assert_eq!(store.choices("slack:T1:C1", None).unwrap(), hits);
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        let pruned = store.prune(now.date_naive(), now).unwrap();
+        let pruned = store.prune(Some(now.date_naive()), now).unwrap();
         assert_eq!(pruned.choices, 1);
         assert!(store.choices("slack:T1:C1", None).unwrap().is_empty());
     }
