@@ -27,7 +27,7 @@ pub fn digest(d: &Digest, size: usize) -> String {
     let shown = d.insights.len();
     if shown == 0 {
         s.push_str(&format!(
-            "podsift digest for {}: no insights yet (no episode with a transcript was published in the window)\n",
+            "podsift digest for {}: no insights (no episode with a transcript was published in its window)\n",
             d.date
         ));
         return s;
@@ -41,7 +41,7 @@ pub fn digest(d: &Digest, size: usize) -> String {
         s.push_str(&entry(e));
     }
     if shown < size {
-        s.push_str(&format!("\nOnly {shown} distinct insight(s) today.\n"));
+        s.push_str(&format!("\nOnly {shown} distinct insight(s) for {}.\n", d.date));
     }
     s
 }

@@ -85,6 +85,10 @@ fn ingest_then_list_episodes_as_json() {
     assert_eq!(ep["transcript"]["state"], "stored");
     assert_eq!(ep["transcript"]["source"], "show_notes");
 
+    // The feed named as `feeds add` took it: a path relative to where the command runs.
+    let out = podsift(&data, &["episodes", "--feed", "tests/fixtures/feeds/podcastparser_html_in_description.rss"]);
+    assert!(out.status.success() && stdout(&out).contains("HTML Podcast — Ep 1"), "{}", stderr(&out));
+
     let out = podsift(&data, &["episodes", "--since", "2999-01-01"]);
     assert!(stdout(&out).contains("No episodes"), "{}", stdout(&out));
     let out = podsift(&data, &["episodes", "--since", "yesterday"]);
@@ -125,6 +129,12 @@ fn demo_ingests_the_bundled_podcasts_offline() {
     let out = podsift(&data, &["episodes", "--json"]);
     let eps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(eps.as_array().unwrap().len(), 8);
+    // Its feeds are served only while the demo runs: an ingest without it says so, and how to
+    // remove them.
+    let out = podsift(&data, &["ingest"]);
+    assert!(!out.status.success());
+    let said = stdout(&out) + &stderr(&out);
+    assert!(said.contains("a demo feed") && said.contains("podsift feeds rm demo:gotime"), "{said}");
 }
 
 fn podsift_stdin(data: &Path, args: &[&str], input: &str) -> Output {
@@ -207,7 +217,13 @@ fn digest_of_a_day_without_episodes_says_so() {
     assert!(podsift(&data, &["demo"]).status.success());
     let out = podsift(&data, &["digest", "--date", "2020-01-01"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("2020-01-01: no insights yet"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("2020-01-01: no insights (no episode"), "{}", stdout(&out));
+    // A day still to come is not built (it would be kept without what is published until then).
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive().to_string();
+    for _ in 0..2 {
+        let out = podsift(&data, &["digest", "--date", &ahead]);
+        assert!(!out.status.success() && stderr(&out).contains("has not begun yet"), "{}", stderr(&out));
+    }
 }
 
 #[test]
@@ -335,6 +351,9 @@ fn every_subs_subcommand_and_flag_as_documented() {
         ],
     );
     assert!(add.status.success(), "{}", stderr(&add));
+    // When the first digest comes: a weekday at 08:00 in Berlin, today or later.
+    let said = stdout(&add);
+    assert!(said.contains("The first comes ") && said.contains(" at 08:00 (Europe/Berlin)."), "{said}");
     let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
     let s = &ls[0];
     assert_eq!(s["destination"]["platform"], "webhook");
@@ -525,6 +544,9 @@ fn feed_and_episode_commands_say_what_went_wrong() {
         "{}",
         stderr(&out)
     );
+    // A directory is no feed.
+    let out = podsift(dir.path(), &["feeds", "add", "tests/fixtures"]);
+    assert!(!out.status.success() && stderr(&out).contains("is a directory"), "{}", stderr(&out));
     let empty = stdout(&podsift(dir.path(), &["feeds", "ls"]));
     assert!(empty.contains("No feeds"), "a feed was added");
     // A mistyped --data opens a new, empty store: the message names which.

@@ -64,7 +64,7 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// Ingest the bundled demo podcasts (no network, no keys), then show the top 5 and answer a question
+    /// Ingest the bundled demo podcasts (no network, no keys), then show the top 5 and answer a question; in a temporary store unless --data is given
     Demo,
     /// Run the service: ingest on a schedule, deliver each subscriber's digest at their time,
     /// serve /healthz and /metrics; stops cleanly on Ctrl-C or SIGTERM

@@ -139,7 +139,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
 }
 
 /// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.
-fn normalize_feed_location(input: &str) -> Result<String> {
+pub(super) fn normalize_feed_location(input: &str) -> Result<String> {
     let input = input.trim();
     if let Ok(mut u) = url::Url::parse(input) {
         match u.scheme() {
@@ -157,6 +157,9 @@ fn normalize_feed_location(input: &str) -> Result<String> {
     let abs = path.canonicalize().with_context(|| {
         format!("{input} is neither a URL nor an existing file (feeds are http(s) URLs, file:// URLs or local paths)")
     })?;
+    if abs.is_dir() {
+        bail!("{input} is a directory: name the feed file in it (an RSS or Atom .xml file)");
+    }
     url::Url::from_file_path(&abs)
         .map(|u| u.to_string())
         .map_err(|_| anyhow::anyhow!("cannot turn {} into a file:// URL", abs.display()))

@@ -121,6 +121,8 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
             Ok(())
         }
         Command::Episodes { feed, since, out } => {
+            // Named as `feeds add` takes it: a relative path means the feed stored for it.
+            let feed = feed.map(|f| feeds::normalize_feed_location(&f).unwrap_or(f));
             if let Some(f) = &feed {
                 if store.feed(f)?.is_none() {
                     bail!("no feed {f} is subscribed; `podsift feeds ls` lists them");
@@ -146,7 +148,16 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
         }
         Command::Digest { date, out } => {
             let now = Utc::now();
-            let date = date.unwrap_or_else(|| digest::today(&config.digest, now));
+            let today = digest::today(&config.digest, now);
+            let date = date.unwrap_or(today);
+            // A digest is built once: one for a day still to come would be what its readers get,
+            // without what is published until then.
+            if date > today && store.digest(date)?.is_none() {
+                bail!(
+                    "{date} has not begun yet (today is {today} in digest.timezone {}): its digest is built once, so building it now would leave out everything published until then; ask for it on the day",
+                    config.digest.timezone
+                );
+            }
             let d = digest::build_or_get(store, &config.digest, date, now)?;
             if out.json {
                 print_json(&d)

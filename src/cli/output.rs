@@ -24,10 +24,11 @@ pub fn when(t: Option<DateTime<Utc>>) -> String {
 
 /// A feed's name for people: its title, or why it has none.
 pub fn feed_title(f: &Feed) -> &str {
-    match (&f.title, f.last_ok_at) {
-        (Some(t), _) => t,
-        (None, Some(_)) => "(untitled feed)",
-        (None, None) => "(not fetched yet)",
+    match (&f.title, f.last_ok_at, f.last_fetch_at) {
+        (Some(t), _, _) => t,
+        (None, Some(_), _) => "(untitled feed)",
+        (None, None, Some(_)) => "(never fetched successfully)",
+        (None, None, None) => "(not fetched yet)",
     }
 }
 
@@ -206,5 +207,15 @@ mod tests {
         );
         let old = TranscriptStatus::Failed { error: "HTTP 503".into(), attempts: 2, retry_at: None };
         assert_eq!(transcript_label(&old), "no transcript after 2 attempt(s): HTTP 503");
+    }
+
+    #[test]
+    fn a_feed_that_only_failed_is_not_said_to_be_unfetched() {
+        let mut f = Feed::new("https://x/feed", Utc::now());
+        assert_eq!(feed_title(&f), "(not fetched yet)");
+        f.last_fetch_at = Some(Utc::now());
+        assert_eq!(feed_title(&f), "(never fetched successfully)");
+        f.last_ok_at = f.last_fetch_at;
+        assert_eq!(feed_title(&f), "(untitled feed)");
     }
 }

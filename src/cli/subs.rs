@@ -182,6 +182,10 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             store.flush()?;
             let verb = if before.is_some() { "updated" } else { "subscribed" };
             outln!("{verb} {dest}: {}", sub.schedule.describe());
+            let coming = podsift::deliver::commands::coming_digest(&sub.schedule, Utc::now(), before.is_none());
+            if !coming.is_empty() {
+                outln!("{coming}");
+            }
             for (what, list) in
                 [("only podcasts", &sub.only_podcasts), ("muted", &sub.mute_podcasts), ("keywords", &sub.keywords)]
             {

@@ -674,6 +674,13 @@ fn busy_notice() -> Message {
 
 /// "The first comes today at 08:00 (UTC)." for a schedule subscribed at `now`.
 fn first_digest(schedule: &Schedule, now: DateTime<Utc>) -> String {
+    coming_digest(schedule, now, true)
+}
+
+/// When the schedule's next digest comes after `now`, said for a reader: "The first comes
+/// today at 08:00 (UTC)." (or "The next comes ..."); empty when it cannot be told.
+pub fn coming_digest(schedule: &Schedule, now: DateTime<Utc>, first: bool) -> String {
+    let which = if first { "first" } else { "next" };
     let Ok(tz) = schedule.tz() else { return String::new() };
     let Some(fire) = super::schedule::next_fire(schedule, now) else { return String::new() };
     let local = fire.with_timezone(&tz);
@@ -685,7 +692,7 @@ fn first_digest(schedule: &Schedule, now: DateTime<Utc>) -> String {
     } else {
         format!("on {}", local.format("%A %Y-%m-%d"))
     };
-    format!("The first comes {day} at {} ({}).", local.format("%H:%M"), tz.name())
+    format!("The {which} comes {day} at {} ({}).", local.format("%H:%M"), tz.name())
 }
 
 #[cfg(test)]

@@ -28,7 +28,9 @@ pub enum ScheduleError {
 impl Schedule {
     /// A daily schedule, validated.
     pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
-        let s = Schedule::Daily { time: time.trim().to_string(), timezone: timezone.trim().to_string() };
+        // Kept as HH:MM whatever was typed ("7:30"), as readers and scripts see it.
+        let time = parse_time(time)?.format("%H:%M").to_string();
+        let s = Schedule::Daily { time, timezone: timezone.trim().to_string() };
         s.validate()?;
         Ok(s)
     }
@@ -86,7 +88,12 @@ impl Schedule {
 }
 
 fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| ScheduleError::BadTime(s.to_string()))
+    // "7:5" would read as 07:05, though it may have meant 07:50: minutes take two digits.
+    let two_digit_minutes = s.trim().split_once(':').is_some_and(|(_, m)| m.len() == 2);
+    NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .ok()
+        .filter(|_| two_digit_minutes)
+        .ok_or_else(|| ScheduleError::BadTime(s.to_string()))
 }
 
 fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
@@ -155,6 +162,15 @@ pub fn next_fire(schedule: &Schedule, at: DateTime<Utc>) -> Option<DateTime<Utc>
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_daily_time_is_kept_as_hh_mm_and_minutes_take_two_digits() {
+        let s = Schedule::daily(" 7:30 ", "UTC").unwrap();
+        assert_eq!(s, Schedule::Daily { time: "07:30".into(), timezone: "UTC".into() });
+        for bad in ["7:5", "07:5", "7", "25:00", "07:300"] {
+            assert!(matches!(Schedule::daily(bad, "UTC"), Err(ScheduleError::BadTime(_))), "{bad}");
+        }
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

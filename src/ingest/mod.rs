@@ -392,6 +392,15 @@ fn record_failure(
     error: String,
     retry_after: Option<std::time::Duration>,
 ) -> FeedOutcome {
+    // A store the demo was run on keeps its feeds, whose server is gone once the demo ends.
+    let error = if feed.url.starts_with("demo:") {
+        format!(
+            "{error} (a demo feed, served only while `podsift demo` or `podsift run --demo` runs; `podsift feeds rm {}` removes it)",
+            feed.url
+        )
+    } else {
+        error
+    };
     feed.consecutive_failures = feed.consecutive_failures.saturating_add(1);
     let wait = retry_after.unwrap_or_else(|| backoff(config, feed.consecutive_failures));
     let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));

@@ -154,12 +154,17 @@ fn refused() -> Response {
 /// Runs a command line as if typed here, with its output kept. On its own blocking thread: the
 /// commands print and hold progress state that need not be shared across tasks.
 async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
-    let cli = match <Cli as clap::Parser>::try_parse_from(std::iter::once("podsift".to_string()).chain(args)) {
-        Ok(cli) => cli,
+    let argv = std::iter::once("podsift".to_string()).chain(args);
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|cli| (m, cli)));
+    let (matches, cli) = match parsed {
+        Ok(parsed) => parsed,
         // --help and --version are output, not errors.
         Err(e) if !e.use_stderr() => return RemoteOutput { output: e.to_string(), error: None },
         Err(e) => return RemoteOutput { output: String::new(), error: Some(e.to_string()) },
     };
+    tracing::info!(command = %command_words(&matches), "command from the command line");
     if matches!(cli.command, Command::Run { .. } | Command::Demo) {
         let error =
             "podsift is already running on this store; `podsift run` and `podsift demo` need a store of their own";
@@ -178,6 +183,13 @@ async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
     }
 }
 
+/// The command's words ("subs add"), for the log: its arguments may hold a webhook's secret URL.
+fn command_words(matches: &clap::ArgMatches) -> String {
+    let words: Vec<&str> =
+        std::iter::successors(matches.subcommand(), |(_, m)| m.subcommand()).map(|(n, _)| n).collect();
+    words.join(" ")
+}
+
 async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if !s.authorized(&headers) {
         return refused();
@@ -190,7 +202,6 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
     let Ok(command) = serde_json::from_slice::<RemoteCommand>(&body) else {
         return (StatusCode::BAD_REQUEST, "expected {\"args\": [\"feeds\", \"ls\"]}").into_response();
     };
-    tracing::info!(command = command.args.first().map(String::as_str).unwrap_or(""), "command from the command line");
     axum::Json(run_args(&s, command.args).await).into_response()
 }
 
@@ -312,4 +323,16 @@ pub fn serve(
             tracing::error!("admin listener stopped: {e}");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_names_the_command_and_none_of_its_arguments() {
+        let argv = ["podsift", "--data", "/srv/podsift", "subs", "add", "webhook:https://hooks.example.com/T/secret"];
+        let matches = <Cli as clap::CommandFactory>::command().try_get_matches_from(argv).unwrap();
+        assert_eq!(command_words(&matches), "subs add");
+    }
 }
