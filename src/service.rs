@@ -39,6 +39,10 @@ pub enum ServiceError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// Delivery ticks that may be sending at once: each holds only the destinations still retrying
+/// when the next began, so a few cover any run of slow destinations.
+const MAX_TICKS_IN_FLIGHT: usize = 4;
+
 pub async fn run(store: Store, config: Config, service: Service) -> Result<(), ServiceError> {
     let metrics = Arc::new(Metrics::default());
     let deliverer = Arc::new(Deliverer::new(
@@ -104,12 +108,12 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         })
     };
     let mut stop_requested = service.shutdown.clone();
-    let shutdown = service.shutdown.clone();
     let mut tick_every = tokio::time::interval(Duration::from_secs(config.service.tick_seconds));
     tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Failing podcasts change at ingest pace: looked for every few minutes, not every tick.
     let mut failing_every = tokio::time::interval(Duration::from_secs(300));
     failing_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = stopped(&mut stop_requested) => break,
@@ -119,7 +123,15 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                 tokio::spawn(async move { core.report_failing_feeds().await });
             }
             _ = tick_every.tick() => {
-                let work = async {
+                // Each tick on its own task: a destination still retrying (a slow or failing
+                // webhook) does not hold up the next tick's due digests. The destinations an
+                // earlier tick is sending to are claimed, so a later one leaves them alone.
+                while ticks.try_join_next().is_some() {}
+                if ticks.len() >= MAX_TICKS_IN_FLIGHT {
+                    continue;
+                }
+                let deliverer = deliverer.clone();
+                ticks.spawn(async move {
                     match deliverer.tick(Utc::now()).await {
                         Ok(s) if s != Default::default() => tracing::info!(
                             delivered = s.delivered,
@@ -131,10 +143,15 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                         Ok(_) => {}
                         Err(e) => tracing::error!("delivery tick failed: {e}"),
                     }
-                };
-                if !finish_or_stop(work, &shutdown, grace).await { break; }
+                });
             }
         }
+    }
+    // Sends in flight get the grace period; what is cut off, the outbox resumes at the next start.
+    let in_flight = async { while ticks.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, in_flight).await.is_err() {
+        tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
+        ticks.abort_all();
     }
     // The ingest task stops on the same signal, within its own grace period.
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), ingest).await;

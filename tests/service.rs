@@ -117,6 +117,44 @@ async fn killed_mid_fan_out_then_restarted_every_destination_gets_exactly_one_di
     assert!(resent <= 4, "{resent} parts were sent twice");
 }
 
+/// A destination still retrying (a webhook that hangs past its timeout, attempt after attempt)
+/// does not hold up a digest that falls due meanwhile: each tick runs on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_destination_does_not_delay_one_that_falls_due_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/hangs", vec![Reply::ok("{}").delay(Duration::from_secs(60))]);
+    server.route("/later", vec![Reply::ok("{}")]);
+    prepare(dir.path(), &server, &["/hangs".to_string()]).await;
+    // Forwarded commands need the admin address.
+    let config = CONFIG.replace("[service]\n", "[service]\nadmin_bind = \"127.0.0.1:0\"\n");
+    std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
+    let mut run = spawn(dir.path());
+    wait_until("the hanging destination's first try", 30, || !server.requests("/hangs").is_empty()).await;
+
+    // Due a few seconds from now (a cron schedule with seconds), added while the service runs.
+    let fire = Utc::now() + chrono::Duration::seconds(3);
+    let expr = fire.format("%S %M %H * * *").to_string();
+    let later = format!("webhook:{}", server.url("/later"));
+    let data = dir.path().join("data");
+    let added = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(&data)
+        .args(["subs", "add", &later, "--cron", &expr, "--tz", "UTC"])
+        .env_remove("PODSIFT_CONFIG")
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    wait_until("the later destination's digest", 60, || unique(&server, "/later") == 5).await;
+    let late = Utc::now() - fire;
+    // Waiting for the hanging one's attempts (5 s each) would make it some 20 s late.
+    assert!(late < chrono::Duration::seconds(10), "the later digest came {late} after it was due");
+    assert!(server.requests("/hangs").len() < 5, "the hanging destination's attempts were already over");
+    sigterm(&run.child);
+    assert!(run.child.wait().unwrap().success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_a_clean_sigterm() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,19 +145,35 @@ impl Deliverer {
                     continue;
                 }
                 if missed {
+                    // An earlier tick still sending here decides this day itself.
+                    let Some(_claim) = self.claim(&sub.destination.key()) else {
+                        continue;
+                    };
+                    // Read again under the claim: that tick may have just recorded the day.
+                    let existing = self.store.delivery(&sub.destination.key(), date)?;
+                    if existing
+                        .as_ref()
+                        .is_some_and(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }))
+                    {
+                        continue;
+                    }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
                     let window = self.config.catch_up_minutes;
-                    rec.state = DeliveryState::Skipped {
-                        reason: match &rec.state {
-                            DeliveryState::Failed { error } => {
-                                format!("still failing when the catch-up window ({window} min) closed: {error}")
-                            }
-                            _ => format!("missed by more than the catch-up window ({window} min)"),
-                        },
+                    let reason = match &rec.state {
+                        DeliveryState::Failed { error } => {
+                            // The failure's cause, without its "next at" (there is no next one).
+                            let cause = error.split(" (attempt ").next().unwrap_or(error);
+                            format!(
+                                "still failing after {} attempt(s) when the catch-up window ({window} min) closed: {cause}",
+                                rec.attempts
+                            )
+                        }
+                        _ => format!("missed by more than the catch-up window ({window} min)"),
                     };
+                    tracing::warn!(destination = %sub.destination, %date, "digest not delivered, skipped rather than sent late: {reason}");
+                    rec.state = DeliveryState::Skipped { reason };
                     rec.updated_at = now;
                     self.store.put_delivery(&rec)?;
-                    tracing::info!(destination = %sub.destination, %date, "digest missed; skipped rather than sent late");
                     continue;
                 }
                 if existing.as_ref().is_some_and(|e| e.retry_at.is_some_and(|t| t > now)) {
