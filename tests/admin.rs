@@ -94,6 +94,16 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     ok(&named);
     assert!(String::from_utf8_lossy(&named.stderr).contains("uses its own configuration"));
 
+    // Warnings and progress reach the command line's standard error, not the service's log.
+    let muted = cli(&["subs", "add", "console:elsewhere", "--mute", "No Such Show"]);
+    ok(&muted);
+    let warned = String::from_utf8_lossy(&muted.stderr);
+    assert!(warned.contains("warning: no feed is titled \"No Such Show\""), "{warned}");
+    let progress = cli(&["ingest"]);
+    ok(&progress);
+    assert!(String::from_utf8_lossy(&progress.stderr).contains("ingest: fetching"), "no progress came back");
+    assert!(ok(&cli(&["subs", "rm", "console:elsewhere"])).contains("unsubscribed"));
+
     let ingested = ok(&cli(&["ingest", "--json"]));
     let summary: serde_json::Value = serde_json::from_str(&ingested).unwrap();
     assert!(summary["feeds_fetched"].as_u64().unwrap() >= 1, "{summary}");

@@ -145,7 +145,8 @@ pub struct ProgressOutput {
 
 impl ProgressOutput {
     pub fn new() -> ProgressOutput {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        // A command run for a remote command line has no terminal of its own: plain lines.
+        let bar = (std::io::stderr().is_terminal() && !super::out::capturing()).then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{spinner} feeds {pos}/{len} [{bar:30}] {msg}")
@@ -167,7 +168,7 @@ impl Progress for ProgressOutput {
     fn started(&self, feeds: usize) {
         match &self.bar {
             Some(bar) => bar.set_length(feeds as u64),
-            None => eprintln!("ingest: fetching {feeds} feed(s)"),
+            None => errln!("ingest: fetching {feeds} feed(s)"),
         }
     }
 
@@ -188,7 +189,7 @@ impl Progress for ProgressOutput {
                 bar.inc(1);
                 bar.set_message(line);
             }
-            None => eprintln!("ingest: {line}"),
+            None => errln!("ingest: {line}"),
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct RemoteCommand {
 pub struct RemoteOutput {
     pub output: String,
     pub error: Option<String>,
+    /// Warnings and progress, for the command line's standard error.
+    #[serde(default)]
+    pub warnings: String,
 }
 
 pub fn address_file(data: &Path) -> PathBuf {
@@ -102,6 +105,7 @@ pub async fn forward(data: &Path) -> Result<()> {
     }
     let reply: RemoteOutput = response.json().await.context("the running podsift sent an unreadable reply")?;
     out!("{}", reply.output);
+    eprint!("{}", reply.warnings);
     match reply.error {
         Some(e) => Err(anyhow!(e)),
         None => Ok(()),

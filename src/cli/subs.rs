@@ -47,7 +47,7 @@ fn warn_unknown_podcasts<'a>(store: &Store, names: impl Iterator<Item = &'a Stri
             } else {
                 "`podsift feeds ls` lists the titles".to_string()
             };
-            eprintln!(
+            errln!(
                 "warning: no feed is titled {name:?} ({known}); the filter matches podcast titles exactly, ignoring case"
             );
         }

@@ -161,14 +161,16 @@ async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
     let (matches, cli) = match parsed {
         Ok(parsed) => parsed,
         // --help and --version are output, not errors.
-        Err(e) if !e.use_stderr() => return RemoteOutput { output: e.to_string(), error: None },
-        Err(e) => return RemoteOutput { output: String::new(), error: Some(e.to_string()) },
+        Err(e) if !e.use_stderr() => {
+            return RemoteOutput { output: e.to_string(), error: None, warnings: String::new() };
+        }
+        Err(e) => return RemoteOutput { output: String::new(), error: Some(e.to_string()), warnings: String::new() },
     };
     tracing::info!(command = %command_words(&matches), "command from the command line");
     if matches!(cli.command, Command::Run { .. } | Command::Demo) {
         let error =
             "podsift is already running on this store; `podsift run` and `podsift demo` need a store of their own";
-        return RemoteOutput { output: String::new(), error: Some(error.into()) };
+        return RemoteOutput { output: String::new(), error: Some(error.into()), warnings: String::new() };
     }
     let (store, config) = (state.store.clone(), state.config.clone());
     let handle = tokio::runtime::Handle::current();
@@ -177,9 +179,14 @@ async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
     })
     .await;
     match done {
-        Ok((output, Ok(()))) => RemoteOutput { output, error: None },
-        Ok((output, Err(e))) => RemoteOutput { output, error: Some(format!("{e:#}")) },
-        Err(e) => RemoteOutput { output: String::new(), error: Some(format!("the command stopped: {e}")) },
+        Ok((kept, result)) => {
+            RemoteOutput { output: kept.out, error: result.err().map(|e| format!("{e:#}")), warnings: kept.err }
+        }
+        Err(e) => RemoteOutput {
+            output: String::new(),
+            error: Some(format!("the command stopped: {e}")),
+            warnings: String::new(),
+        },
     }
 }
 
@@ -234,8 +241,8 @@ async fn form_command(
     }
     let done = run_args(s, args).await;
     let message = match done.error {
-        Some(e) => format!("{}error: {e}", done.output),
-        None => done.output,
+        Some(e) => format!("{}{}error: {e}", done.output, done.warnings),
+        None => format!("{}{}", done.output, done.warnings),
     };
     back(message.trim())
 }
