@@ -39,6 +39,16 @@ pub enum ServiceError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// A line for whoever started the service: printed plainly, or, when logs are JSON
+/// (`PODSIFT_LOG_FORMAT=json`), logged as an event, so that a log shipper reads one object a line.
+pub fn say(message: &str) {
+    if std::env::var("PODSIFT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        tracing::info!("{message}");
+    } else {
+        eprintln!("podsift: {message}");
+    }
+}
+
 /// Delivery ticks that may be sending at once: each holds only the destinations still retrying
 /// when the next began, so a few cover any run of slow destinations.
 const MAX_TICKS_IN_FLIGHT: usize = 4;
@@ -66,8 +76,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     let addr = listener
         .local_addr()
         .map_err(|e| ServiceError::Bind { bind: config.service.bind.clone(), reason: e.to_string() })?;
-    tracing::info!("listening on http://{addr} (/healthz, /metrics)");
-    eprintln!("podsift: serving http://{addr}/healthz and /metrics");
+    say(&format!("serving http://{addr}/healthz and /metrics"));
     let mut routes = axum::Router::new();
     for inbound in service.inbound {
         routes = routes.merge(inbound.start(core.clone(), service.shutdown.clone()));

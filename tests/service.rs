@@ -155,6 +155,28 @@ async fn a_hanging_destination_does_not_delay_one_that_falls_due_meanwhile() {
     assert!(run.child.wait().unwrap().success());
 }
 
+/// With `PODSIFT_LOG_FORMAT=json` the service's standard error is one JSON object a line, its
+/// start and stop included, for a log shipper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/j", vec![Reply::ok("{}")]);
+    prepare(dir.path(), &server, &["/j".to_string()]).await;
+    let envs = [("PODSIFT_WEBHOOK_SECRET", SECRET), ("PODSIFT_LOG_FORMAT", "json"), ("PODSIFT_LOG", "info")];
+    let mut run = common::podsift_run(&dir.path().join("data"), &dir.path().join("podsift.toml"), &envs);
+    wait_until("the delivery", 30, || unique(&server, "/j") == 5).await;
+    sigterm(&run.child);
+    assert!(run.child.wait().unwrap().success());
+    // Until the reader meets the end of the stream: every line the service wrote.
+    let lines: Vec<String> = run.stderr.iter().collect();
+    assert!(lines.iter().any(|l| l.contains("stopped cleanly")), "{lines:?}");
+    for line in &lines {
+        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "not JSON: {line}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_a_clean_sigterm() {
     let dir = tempfile::tempdir().unwrap();

@@ -46,7 +46,7 @@ pub fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
     let stop = stop_requested();
     tokio::spawn(async move {
         stop.await;
-        eprintln!("podsift: stopping (finishing in-flight sends)");
+        podsift::service::say("stopping (finishing in-flight sends)");
         let _ = tx.send(true);
     });
     rx
@@ -89,7 +89,7 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
         super::remote::forget(data);
     }
     ran?;
-    eprintln!("podsift: stopped cleanly");
+    podsift::service::say("stopped cleanly");
     Ok(())
 }
 
@@ -118,8 +118,7 @@ async fn start_admin(
     };
     let url = format!("http://{}", listener.local_addr()?);
     super::remote::publish(data, &url)?;
-    tracing::info!("operator page on {url}/");
-    eprintln!("podsift: operator page on {url}/");
+    podsift::service::say(&format!("operator page on {url}/"));
     super::admin::serve(listener, state, shutdown);
     Ok(true)
 }

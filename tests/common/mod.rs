@@ -277,6 +277,8 @@ pub fn subscribe_at(
 pub struct Running {
     pub child: std::process::Child,
     pub addr: String,
+    /// Its standard error, a line at a time, from after the address.
+    pub stderr: std::sync::mpsc::Receiver<String>,
 }
 
 /// Starts `podsift --data DATA --config CONFIG run` with `envs` set, in the directory that holds
@@ -313,11 +315,12 @@ pub fn podsift_run(data: &std::path::Path, config: &std::path::Path, envs: &[(&s
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             .expect("podsift run printed no address");
-        if let Some(rest) = line.strip_prefix("podsift: serving http://") {
+        // "podsift: serving http://..." or, with JSON logs, an event saying so.
+        if let Some((_, rest)) = line.split_once("serving http://") {
             break rest.split('/').next().unwrap().to_string();
         }
     };
-    Running { child, addr }
+    Running { child, addr, stderr: rx }
 }
 
 /// Asks a child to stop as an operator would (SIGTERM) and says whether it exited cleanly.
