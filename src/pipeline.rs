@@ -50,6 +50,8 @@ pub async fn ingest_and_extract(
             tracing::error!("daily editor pass: {e}");
         }
     }
+    // Whoever ran it (the schedule, the command line, the operator page): /healthz reports it.
+    store.set_state("last_ingest", &chrono::Utc::now())?;
     store.flush()?;
     Ok((summary, insights))
 }

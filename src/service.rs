@@ -198,7 +198,6 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
             Metrics::add(&metrics.feeds_failed, summary.feeds_failed as u64);
             Metrics::add(&metrics.episodes, summary.new_episodes as u64);
             Metrics::add(&metrics.insights, insights as u64);
-            let _ = store.set_state("last_ingest", &Utc::now());
             tracing::info!(new_episodes = summary.new_episodes, insights, failed = summary.feeds_failed, "ingest done");
         }
         Err(e) => tracing::error!("ingest failed: {e}"),

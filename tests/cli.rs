@@ -93,6 +93,9 @@ fn ingest_then_list_episodes_as_json() {
     assert!(stdout(&out).contains("No episodes"), "{}", stdout(&out));
     let out = podsift(&data, &["episodes", "--since", "yesterday"]);
     assert!(!out.status.success());
+    // A service started later on this store reports that ingest as its last (/healthz).
+    let store = podsift::store::Store::open(&data).unwrap();
+    assert!(store.state("last_ingest").unwrap().is_some(), "the command line's ingest was not recorded");
 }
 
 #[test]
