@@ -386,7 +386,26 @@ async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     match &rec.state {
         DeliveryState::Skipped { reason } => {
-            assert!(reason.contains("still failing") && reason.contains("500"), "{reason}")
+            assert!(reason.contains("still failing after 8 attempt(s)") && reason.contains("500"), "{reason}");
+            assert!(!reason.contains("next at"), "a day given up names a next try: {reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A destination that cannot be reached says why (the connection was refused), not only which
+/// address failed.
+#[tokio::test]
+async fn an_unreachable_destination_says_why() {
+    let (_dir, store, _server) = setup().await;
+    // Port 9 on loopback: nothing listens there.
+    let dest = subscribe(&store, "http://127.0.0.1:9/hook", 1);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    d.tick(Utc::now()).await.unwrap();
+    let rec = store.deliveries_of(&dest.key()).unwrap().pop().expect("a record of the attempt");
+    match &rec.state {
+        DeliveryState::Failed { error } => {
+            assert!(error.contains("cannot reach it") && error.to_lowercase().contains("refused"), "{error}")
         }
         other => panic!("{other:?}"),
     }

@@ -107,7 +107,15 @@ impl Adapter for WebhookAdapter {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| SendError::Transient(if e.is_timeout() { "timed out".into() } else { e.to_string() }))?;
+                .map_err(|e| {
+                    // The innermost cause says what happened ("Connection refused"); reqwest's own
+                    // message only names the URL.
+                    SendError::Transient(if e.is_timeout() {
+                        "timed out".into()
+                    } else {
+                        format!("cannot reach it: {}", crate::http::root_cause(&e))
+                    })
+                })?;
             let status = resp.status().as_u16();
             match status {
                 200..=299 => {
