@@ -54,7 +54,9 @@ impl Metrics {
         ];
         let mut s = String::new();
         for (name, help, c) in rows {
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", c.load(Ordering::Relaxed)));
+            // A count that only grows ends in `_total`; the rest are what is true now.
+            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n", c.load(Ordering::Relaxed)));
         }
         s
     }

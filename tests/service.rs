@@ -195,6 +195,7 @@ async fn health_metrics_and_a_clean_sigterm() {
     assert!(health["last_delivery"].is_string(), "{health}");
     let metrics = client.get(format!("http://{}/metrics", run.addr)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("# TYPE podsift_deliveries_ok_total counter"), "{metrics}");
+    assert!(metrics.contains("# TYPE podsift_subscriptions_without_adapter gauge"), "{metrics}");
     assert!(metrics.contains("podsift_deliveries_ok_total 1"), "{metrics}");
     for promised in
         ["podsift_llm_transcriptions_today 0", "podsift_subscriptions_without_adapter 0", "podsift_requests_total 0"]

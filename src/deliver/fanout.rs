@@ -302,7 +302,11 @@ impl Deliverer {
                         let wait = retry_wait(rec.attempts, &e);
                         rec.retry_at = Some(now + wait);
                         DeliveryState::Failed {
-                            error: format!("{e} (attempt {}; next at {})", rec.attempts, now + wait),
+                            error: format!(
+                                "{e} (attempt {}; next at {})",
+                                rec.attempts,
+                                (now + wait).format("%Y-%m-%d %H:%M:%S UTC")
+                            ),
                         }
                     };
                     rec.updated_at = now;
