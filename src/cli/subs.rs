@@ -182,7 +182,8 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             store.flush()?;
             let verb = if before.is_some() { "updated" } else { "subscribed" };
             outln!("{verb} {dest}: {}", sub.schedule.describe());
-            let coming = podsift::deliver::commands::coming_digest(&sub.schedule, Utc::now(), before.is_none());
+            let done = podsift::deliver::commands::day_done(store, &dest);
+            let coming = podsift::deliver::commands::coming_digest(&sub.schedule, Utc::now(), before.is_none(), done);
             if !coming.is_empty() {
                 outln!("{coming}");
             }

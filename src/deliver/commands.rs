@@ -424,7 +424,7 @@ impl Core {
                     "Subscribed: the top 5 every day at {}. {} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     sub.schedule.describe(),
-                    first_digest(&sub.schedule, now)
+                    coming_digest(&sub.schedule, now, true, day_done(&self.store, destination))
                 ))
             }
             Command::Unsubscribe => {
@@ -443,7 +443,7 @@ impl Core {
                     notice(format!(
                         "The daily digest now comes at {}. {}",
                         s.schedule.describe(),
-                        first_digest(&s.schedule, now)
+                        coming_digest(&s.schedule, now, false, day_done(&self.store, destination))
                     ))
                 }
                 None => {
@@ -672,17 +672,36 @@ fn busy_notice() -> Message {
     Message::Notice("Today's digest is being sent here right now.".into())
 }
 
-/// "The first comes today at 08:00 (UTC)." for a schedule subscribed at `now`.
-fn first_digest(schedule: &Schedule, now: DateTime<Utc>) -> String {
-    coming_digest(schedule, now, true)
+/// Whether `destination` has had (or given up) its digest of a day: that day's is not coming.
+pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) -> bool {
+    let (store, key) = (store.clone(), destination.key());
+    move |date| {
+        store
+            .delivery(&key, date)
+            .ok()
+            .flatten()
+            .is_some_and(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }))
+    }
 }
 
 /// When the schedule's next digest comes after `now`, said for a reader: "The first comes
-/// today at 08:00 (UTC)." (or "The next comes ..."); empty when it cannot be told.
-pub fn coming_digest(schedule: &Schedule, now: DateTime<Utc>, first: bool) -> String {
+/// today at 08:00 (UTC)." (or "The next comes ..."), past the days `done` says are over (already
+/// delivered today); empty when it cannot be told.
+pub fn coming_digest(schedule: &Schedule, now: DateTime<Utc>, first: bool, done: impl Fn(NaiveDate) -> bool) -> String {
     let which = if first { "first" } else { "next" };
     let Ok(tz) = schedule.tz() else { return String::new() };
-    let Some(fire) = super::schedule::next_fire(schedule, now) else { return String::new() };
+    let mut after = now;
+    let mut next = None;
+    // A few days at most: a day is done only once it has been delivered.
+    for _ in 0..8 {
+        let Some(fire) = super::schedule::next_fire(schedule, after) else { return String::new() };
+        if !done(fire.with_timezone(&tz).date_naive()) {
+            next = Some(fire);
+            break;
+        }
+        after = fire + chrono::Duration::seconds(1);
+    }
+    let Some(fire) = next else { return String::new() };
     let local = fire.with_timezone(&tz);
     let today = now.with_timezone(&tz).date_naive();
     let day = if local.date_naive() == today {
@@ -734,12 +753,24 @@ mod tests {
     fn the_first_digest_is_announced_in_the_subscribers_time() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let daily = Schedule::daily("08:00", "UTC").unwrap();
-        assert_eq!(first_digest(&daily, at("2026-11-28T08:17:00Z")), "The first comes tomorrow at 08:00 (UTC).");
-        assert_eq!(first_digest(&daily, at("2026-11-28T07:59:00Z")), "The first comes today at 08:00 (UTC).");
+        assert_eq!(
+            coming_digest(&daily, at("2026-11-28T08:17:00Z"), true, |_| false),
+            "The first comes tomorrow at 08:00 (UTC)."
+        );
+        assert_eq!(
+            coming_digest(&daily, at("2026-11-28T07:59:00Z"), true, |_| false),
+            "The first comes today at 08:00 (UTC)."
+        );
         let berlin = Schedule::daily("07:30", "Europe/Berlin").unwrap();
         assert_eq!(
-            first_digest(&berlin, at("2026-11-28T05:00:00Z")),
+            coming_digest(&berlin, at("2026-11-28T05:00:00Z"), true, |_| false),
             "The first comes today at 07:30 (Europe/Berlin)."
+        );
+        // Today's already sent (a chat that subscribes again): the next is tomorrow's.
+        let sent_today = |d: NaiveDate| d == at("2026-11-28T00:00:00Z").date_naive();
+        assert_eq!(
+            coming_digest(&daily, at("2026-11-28T07:59:00Z"), false, sent_today),
+            "The next comes tomorrow at 08:00 (UTC)."
         );
     }
 }
