@@ -28,6 +28,11 @@ pub enum ScheduleError {
 impl Schedule {
     /// A daily schedule, validated.
     pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        // "7:5" would read as 07:05, though it may have meant 07:50: minutes take two digits.
+        // Checked here, for new schedules only: one stored before still loads and fires.
+        if !time.trim().split_once(':').is_some_and(|(_, m)| m.len() == 2) {
+            return Err(ScheduleError::BadTime(time.to_string()));
+        }
         // Kept as HH:MM whatever was typed ("7:30"), as readers and scripts see it.
         let time = parse_time(time)?.format("%H:%M").to_string();
         let s = Schedule::Daily { time, timezone: timezone.trim().to_string() };
@@ -88,12 +93,7 @@ impl Schedule {
 }
 
 fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
-    // "7:5" would read as 07:05, though it may have meant 07:50: minutes take two digits.
-    let two_digit_minutes = s.trim().split_once(':').is_some_and(|(_, m)| m.len() == 2);
-    NaiveTime::parse_from_str(s.trim(), "%H:%M")
-        .ok()
-        .filter(|_| two_digit_minutes)
-        .ok_or_else(|| ScheduleError::BadTime(s.to_string()))
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| ScheduleError::BadTime(s.to_string()))
 }
 
 fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
@@ -170,6 +170,11 @@ mod tests {
         for bad in ["7:5", "07:5", "7", "25:00", "07:300"] {
             assert!(matches!(Schedule::daily(bad, "UTC"), Err(ScheduleError::BadTime(_))), "{bad}");
         }
+        // One stored before the rule still fires.
+        let stored = Schedule::Daily { time: "7:5".into(), timezone: "UTC".into() };
+        assert!(stored.validate().is_ok());
+        let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(stored.fire_on(date).unwrap(), Some(utc("2026-03-01T07:05:00Z")));
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
