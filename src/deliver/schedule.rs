@@ -30,7 +30,7 @@ impl Schedule {
     pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
         // "7:5" would read as 07:05, though it may have meant 07:50: minutes take two digits.
         // Checked here, for new schedules only: one stored before still loads and fires.
-        if !time.trim().split_once(':').is_some_and(|(_, m)| m.len() == 2) {
+        if time.trim().split_once(':').is_none_or(|(_, m)| m.len() != 2) {
             return Err(ScheduleError::BadTime(time.to_string()));
         }
         // Kept as HH:MM whatever was typed ("7:30"), as readers and scripts see it.
