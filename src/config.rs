@@ -158,7 +158,8 @@ impl Default for ServiceConfig {
 pub struct DeliveryConfig {
     /// A digest missed (downtime) by up to this many minutes is still delivered; later, skipped.
     pub catch_up_minutes: u64,
-    /// Destinations sent to at the same time.
+    /// Destinations one delivery tick sends to at the same time (a tick still retrying some
+    /// when the next begins keeps them: up to 4 ticks run at once).
     pub max_concurrency: usize,
     /// Tries of one message on transient errors within a tick; a delivery that still fails is
     /// tried again on later ticks, with growing waits, until the catch-up window closes.
@@ -620,7 +621,7 @@ impl Config {
                 &format!("{:?} is not an address: use IP:PORT, e.g. 127.0.0.1:8080", sv.bind),
             ));
         }
-        if chrono::NaiveTime::parse_from_str(&sv.default_time, "%H:%M").is_err() {
+        if time_of_day(&sv.default_time).is_none() {
             return Err(invalid(
                 "service.default_time",
                 &format!("{:?} is not a time: use HH:MM, e.g. 08:00", sv.default_time),
@@ -713,6 +714,16 @@ impl Config {
     }
 }
 
+/// A time of day as typed for a schedule, HH:MM. The minutes take two digits: "7:5" could mean
+/// 07:05 or 07:50.
+pub fn time_of_day(s: &str) -> Option<chrono::NaiveTime> {
+    let s = s.trim();
+    if s.split_once(':').is_none_or(|(_, m)| m.len() != 2) {
+        return None;
+    }
+    chrono::NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,6 +755,13 @@ mod tests {
         let err = Config::parse("[digest]\ntimezone = \"Europe/Berln\"\n", Path::new("x.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("digest.timezone") && msg.contains("Europe/Berlin"), "{msg}");
+    }
+
+    #[test]
+    fn a_default_time_needs_two_digit_minutes() {
+        let err = Config::parse("[service]\ndefault_time = \"8:5\"\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("service.default_time"), "{err}");
+        assert!(Config::parse("[service]\ndefault_time = \"8:05\"\n", Path::new("x.toml")).is_ok());
     }
 
     #[test]

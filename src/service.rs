@@ -39,6 +39,14 @@ pub enum ServiceError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// A delivery tick's task that ended other than by finishing is logged (a panic would otherwise
+/// leave only the default message).
+fn log_tick_end(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!("a delivery tick stopped: {e}; the outbox resumes its sends at the next tick");
+    }
+}
+
 /// A line for whoever started the service: printed plainly, or, when logs are JSON
 /// (`PODSIFT_LOG_FORMAT=json`), logged as an event, so that a log shipper reads one object a line.
 pub fn say(message: &str) {
@@ -135,7 +143,9 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                 // Each tick on its own task: a destination still retrying (a slow or failing
                 // webhook) does not hold up the next tick's due digests. The destinations an
                 // earlier tick is sending to are claimed, so a later one leaves them alone.
-                while ticks.try_join_next().is_some() {}
+                while let Some(done) = ticks.try_join_next() {
+                    log_tick_end(done);
+                }
                 if ticks.len() >= MAX_TICKS_IN_FLIGHT {
                     continue;
                 }
@@ -157,10 +167,16 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         }
     }
     // Sends in flight get the grace period; what is cut off, the outbox resumes at the next start.
-    let in_flight = async { while ticks.join_next().await.is_some() {} };
+    let in_flight = async {
+        while let Some(done) = ticks.join_next().await {
+            log_tick_end(done);
+        }
+    };
     if tokio::time::timeout(grace, in_flight).await.is_err() {
         tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
         ticks.abort_all();
+        // Ended, not detached: none is left holding the store once this returns.
+        while ticks.join_next().await.is_some() {}
     }
     // The ingest task stops on the same signal, within its own grace period.
     let _ = tokio::time::timeout(grace + Duration::from_secs(1), ingest).await;

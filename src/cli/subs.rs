@@ -150,7 +150,12 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 (Some(expr), _, _) => Schedule::cron(&expr, &tz)?,
                 (None, Some(time), _) => Schedule::daily(&time, &tz)?,
                 (None, None, Some(Schedule::Cron { expr, .. })) => Schedule::cron(expr, &tz)?,
-                (None, None, Some(Schedule::Daily { time, .. })) => Schedule::daily(time, &tz)?,
+                // A stored time stays as it was, even one from before times were HH:MM.
+                (None, None, Some(Schedule::Daily { time, .. })) => {
+                    let kept = Schedule::Daily { time: time.clone(), timezone: tz.clone() };
+                    kept.validate()?;
+                    kept
+                }
                 (None, None, None) => Schedule::daily(&config.service.default_time, &tz)?,
             };
             warn_unknown_podcasts(store, only.iter().chain(&mute))?;

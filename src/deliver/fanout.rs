@@ -214,12 +214,18 @@ impl Deliverer {
             return Ok(Outcome::Waiting);
         };
         let mut claims = vec![claim];
-        // Read again under the claim: a requested digest may have been recorded since the tick
-        // looked.
+        // Read again under the claim: since the tick looked, a requested digest may have been
+        // recorded, or an earlier tick (ticks overlap) may have sent it, moved the chat (the
+        // subscription is then under its new id), paused it, or set its next try.
+        let sub = match self.store.subscription(&sub.destination.key())? {
+            Some(fresh) if fresh.paused.is_none() => fresh,
+            _ => return Ok(Outcome::Waiting),
+        };
         let existing = match self.store.delivery(&sub.destination.key(), date)? {
             Some(d) if matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }) => {
                 return Ok(Outcome::Waiting);
             }
+            Some(d) if d.retry_at.is_some_and(|t| t > now) => return Ok(Outcome::Waiting),
             other => other,
         };
         // The destination's own podcasts, or the operator's: one digest per day and list.

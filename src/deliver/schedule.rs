@@ -28,13 +28,12 @@ pub enum ScheduleError {
 impl Schedule {
     /// A daily schedule, validated.
     pub fn daily(time: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
-        // "7:5" would read as 07:05, though it may have meant 07:50: minutes take two digits.
-        // Checked here, for new schedules only: one stored before still loads and fires.
-        if time.trim().split_once(':').is_none_or(|(_, m)| m.len() != 2) {
-            return Err(ScheduleError::BadTime(time.to_string()));
-        }
-        // Kept as HH:MM whatever was typed ("7:30"), as readers and scripts see it.
-        let time = parse_time(time)?.format("%H:%M").to_string();
+        // Checked here, for new schedules only: one stored before still loads and fires. Kept as
+        // HH:MM whatever was typed ("7:30"), as readers and scripts see it.
+        let time = crate::config::time_of_day(time)
+            .ok_or_else(|| ScheduleError::BadTime(time.to_string()))?
+            .format("%H:%M")
+            .to_string();
         let s = Schedule::Daily { time, timezone: timezone.trim().to_string() };
         s.validate()?;
         Ok(s)

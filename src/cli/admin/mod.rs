@@ -280,6 +280,9 @@ async fn ingest_now(
     let state = s.clone();
     tokio::spawn(async move {
         let done = run_args(&state, vec!["ingest".into()]).await;
+        if !done.warnings.trim().is_empty() {
+            tracing::info!("ingest from the operator page: {}", done.warnings.trim());
+        }
         match done.error {
             None => tracing::info!("ingest from the operator page: {}", done.output.trim()),
             Some(e) => tracing::warn!("ingest from the operator page failed: {e}"),
