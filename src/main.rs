@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    if std::env::var("PODSIFT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+    if podsift::service::json_logs() {
         // One JSON object a line, for log shippers.
         logs.json().flatten_event(true).init();
     } else {

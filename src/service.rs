@@ -47,10 +47,15 @@ fn log_tick_end(done: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// Whether logs are asked for as JSON (`PODSIFT_LOG_FORMAT=json`), one object a line.
+pub fn json_logs() -> bool {
+    std::env::var("PODSIFT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+}
+
 /// A line for whoever started the service: printed plainly, or, when logs are JSON
 /// (`PODSIFT_LOG_FORMAT=json`), logged as an event, so that a log shipper reads one object a line.
 pub fn say(message: &str) {
-    if std::env::var("PODSIFT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+    if json_logs() {
         tracing::info!("{message}");
     } else {
         eprintln!("podsift: {message}");

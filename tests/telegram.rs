@@ -152,6 +152,12 @@ fn private() -> Value {
     json!({"id": CHAT, "type": "private", "first_name": "Chris"})
 }
 
+/// The next send to `chat` finds it upgraded to a supergroup, now `to`.
+fn upgraded_on_next_send(fake: &FakeTelegram, chat: i64, to: i64) {
+    let why = "Bad Request: group chat was upgraded to a supergroup chat";
+    fake.script(chat, vec![error(400, why, Some(json!({"migrate_to_chat_id": to})))]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_loop_start_digest_reply_answer_buttons() {
     let s = setup(true).await;
@@ -313,14 +319,7 @@ async fn rate_limit_blocked_and_migrated_chats() {
     s.fake.script(2, vec![error(403, "Forbidden: bot was blocked by the user", None)]);
     // The group became a supergroup: the digest and the subscription move there.
     subscribe(&s.store, -3);
-    s.fake.script(
-        -3,
-        vec![error(
-            400,
-            "Bad Request: group chat was upgraded to a supergroup chat",
-            Some(json!({"migrate_to_chat_id": -1003})),
-        )],
-    );
+    upgraded_on_next_send(&s.fake, -3, -1003);
 
     let summary = s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap();
     assert_eq!((summary.delivered, summary.paused), (2, 1), "{summary:?}");
@@ -354,14 +353,7 @@ async fn a_chat_migrated_after_its_digest_is_not_sent_it_again() {
     let old = subscribe(&s.store, -5);
     assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap().delivered, 1);
     assert_eq!(s.fake.sent_to(-5).len(), 6);
-    s.fake.script(
-        -5,
-        vec![error(
-            400,
-            "Bad Request: group chat was upgraded to a supergroup chat",
-            Some(json!({"migrate_to_chat_id": -1005})),
-        )],
-    );
+    upgraded_on_next_send(&s.fake, -5, -1005);
     s.deliverer.send_now(&old, None, &Message::Notice("Subscribed.".into())).await.unwrap();
     assert_eq!(s.fake.sent_to(-1005).len(), 1, "the notice follows the chat");
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
@@ -378,14 +370,7 @@ async fn a_digest_asked_for_by_a_chat_that_migrates_is_recorded_where_it_went() 
     use podsift::deliver::{Command, Request, Sender};
     let s = setup(false).await;
     let old = subscribe(&s.store, -7);
-    s.fake.script(
-        -7,
-        vec![error(
-            400,
-            "Bad Request: group chat was upgraded to a supergroup chat",
-            Some(json!({"migrate_to_chat_id": -1007})),
-        )],
-    );
+    upgraded_on_next_send(&s.fake, -7, -1007);
     s.core
         .handle_and_reply(Request {
             destination: old,
@@ -410,14 +395,7 @@ async fn a_digest_asked_for_stops_when_its_chat_moves_where_the_schedule_is_send
     use podsift::deliver::{Command, Request, Sender};
     let s = setup(false).await;
     let old = subscribe(&s.store, -8);
-    s.fake.script(
-        -8,
-        vec![error(
-            400,
-            "Bad Request: group chat was upgraded to a supergroup chat",
-            Some(json!({"migrate_to_chat_id": -1008})),
-        )],
-    );
+    upgraded_on_next_send(&s.fake, -8, -1008);
     let scheduled = s.deliverer.claim("telegram:-1008").expect("nobody sends there yet");
     let request =
         Request { destination: old, sender: Sender::owner("reader"), reply_to: None, command: Command::DigestNow };

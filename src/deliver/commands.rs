@@ -675,13 +675,7 @@ fn busy_notice() -> Message {
 /// Whether `destination` has had (or given up) its digest of a day: that day's is not coming.
 pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) -> bool {
     let (store, key) = (store.clone(), destination.key());
-    move |date| {
-        store
-            .delivery(&key, date)
-            .ok()
-            .flatten()
-            .is_some_and(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }))
-    }
+    move |date| store.delivery(&key, date).ok().flatten().is_some_and(|d| d.state.is_done())
 }
 
 /// When the schedule's next digest comes after `now`, said for a reader: "The first comes

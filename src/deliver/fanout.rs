@@ -138,10 +138,7 @@ impl Deliverer {
                     continue;
                 }
                 let existing = self.store.delivery(&sub.destination.key(), date)?;
-                if matches!(
-                    existing.as_ref().map(|d| &d.state),
-                    Some(DeliveryState::Sent { .. } | DeliveryState::Skipped { .. })
-                ) {
+                if existing.as_ref().is_some_and(|d| d.state.is_done()) {
                     continue;
                 }
                 if missed {
@@ -151,10 +148,7 @@ impl Deliverer {
                     };
                     // Read again under the claim: that tick may have just recorded the day.
                     let existing = self.store.delivery(&sub.destination.key(), date)?;
-                    if existing
-                        .as_ref()
-                        .is_some_and(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }))
-                    {
+                    if existing.as_ref().is_some_and(|d| d.state.is_done()) {
                         continue;
                     }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
@@ -222,7 +216,7 @@ impl Deliverer {
             _ => return Ok(Outcome::Waiting),
         };
         let existing = match self.store.delivery(&sub.destination.key(), date)? {
-            Some(d) if matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. }) => {
+            Some(d) if d.state.is_done() => {
                 return Ok(Outcome::Waiting);
             }
             Some(d) if d.retry_at.is_some_and(|t| t > now) => return Ok(Outcome::Waiting),

@@ -306,8 +306,13 @@ async fn ingest_feed(
 /// How long after its `attempts`-th failure an episode's transcript is tried again: doubling
 /// from `transcript_retry_secs`, at most a day.
 fn retry_wait(config: &IngestConfig, attempts: u32) -> chrono::Duration {
-    let secs = config.transcript_retry_secs.saturating_mul(1 << attempts.saturating_sub(1).min(16)).min(86_400);
-    chrono::Duration::seconds(secs as i64)
+    use std::time::Duration;
+    let wait = crate::http::exponential(
+        Duration::from_secs(config.transcript_retry_secs),
+        attempts,
+        Duration::from_secs(86_400),
+    );
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
 }
 
 fn given_up(error: &str, attempts: u32) -> TranscriptStatus {

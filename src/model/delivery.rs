@@ -105,6 +105,13 @@ pub enum DeliveryState {
     },
 }
 
+impl DeliveryState {
+    /// The day is over for its destination: sent, or given up on purpose.
+    pub fn is_done(&self) -> bool {
+        matches!(self, DeliveryState::Sent { .. } | DeliveryState::Skipped { .. })
+    }
+}
+
 /// The outbox record of (destination, local day).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Delivery {
