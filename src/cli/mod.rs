@@ -253,6 +253,7 @@ mod tests {
             include_str!("remote.rs"),
             include_str!("../../src/llm/mod.rs"),
             include_str!("../../src/adapters/discord/inbound.rs"),
+            include_str!("../../src/service.rs"),
         ]
         .concat();
         for name in names {
