@@ -633,6 +633,52 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
     assert_eq!(s.store.episode("ep3").unwrap().unwrap().stand_in_extractions, 0, "it wants no extraction again");
 }
 
+/// A key the server refuses is found on the first request: the episodes after it are not sent
+/// (each would be refused and logged alike), their offline insights stand in, and a client
+/// with a key the server takes replaces them on the next ingest.
+#[tokio::test]
+async fn a_refused_key_is_asked_once_and_the_episodes_wait_for_a_good_one() {
+    use podsift::insight::extract::extract_pending;
+    use podsift::llm::LlmError;
+    let s = setup(|c| c.api_key = Some("sk-right".into())).await;
+    let sent = std::env::var("OPENAI_API_KEY").unwrap_or_else(|_| "sk-right".into());
+    s.fake.require_key("sk-revoked-and-replaced");
+    for id in ["ep1", "ep2", "ep3"] {
+        let mut ep = episode();
+        ep.id = id.into();
+        s.store.put_transcript(&ep, &Transcript { episode_id: id.into(), ..transcript() }).unwrap();
+    }
+    let ex = extractor(&s.llm);
+    let stored = extract_pending(&s.store, &ex).await.unwrap();
+    assert!(stored > 0, "the offline engine's insights stand in");
+    assert_eq!(s.fake.seen().len(), 1, "one refusal is enough to know: {:?}", s.fake.seen());
+    let Err(LlmError::Refused(why)) = s.llm.check_key() else { panic!("the refusal is not remembered") };
+    assert!(why.contains("HTTP 401") && why.contains("Incorrect API key provided."), "{why}");
+    assert!(why.contains("OPENAI_API_KEY") && why.contains("restart"), "the message names no fix: {why}");
+    for id in ["ep1", "ep2", "ep3"] {
+        assert_eq!(s.store.episode(id).unwrap().unwrap().stand_in_extractions, 1, "{id}");
+    }
+    // Another ingest by the same process: the key cannot have changed, nothing is asked and
+    // no try is spent.
+    extract_pending(&s.store, &ex).await.unwrap();
+    assert_eq!(s.fake.seen().len(), 1);
+    for id in ["ep1", "ep2", "ep3"] {
+        assert_eq!(s.store.episode(id).unwrap().unwrap().stand_in_extractions, 1, "{id}");
+    }
+
+    // The operator sets a key the server takes and restarts.
+    s.fake.require_key(&sent);
+    let good = || insights(&[("A bad config push caused the outage.", "came from a bad config push", 9.0)]);
+    s.fake.script(vec![good(), good(), good()]);
+    let fixed = Arc::new(LlmClient::new(&s.llm.config, s.store.clone()).unwrap());
+    extract_pending(&s.store, &extractor(&fixed)).await.unwrap();
+    assert_eq!(s.fake.seen().len(), 4);
+    for id in ["ep1", "ep2", "ep3"] {
+        let texts: Vec<String> = s.store.insights_of(id).unwrap().into_iter().map(|i| i.text).collect();
+        assert_eq!(texts, vec!["A bad config push caused the outage.".to_string()], "{id}");
+    }
+}
+
 /// llm.max_tokens_per_day: once a day's tokens are spent (1,500 per answer here), the next
 /// episode goes to the offline engine without a request.
 #[tokio::test]
@@ -708,6 +754,40 @@ async fn the_environment_alone_turns_the_llm_engine_on() {
     let chats: Vec<_> = fake.seen().into_iter().filter(|r| r.path.ends_with("/chat/completions")).collect();
     assert!(!chats.is_empty(), "the model was never asked");
     assert!(chats.iter().all(|r| !r.problem.as_deref().unwrap_or("").contains("API key")), "{chats:?}");
+}
+
+/// What an operator with a revoked key sees: the refusal and its fix once, not once per episode,
+/// and still a digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_is_said_once_with_its_fix() {
+    let fake = FakeOpenAi::start(&podsift::config::LlmConfig::default().model).await;
+    fake.require_key("sk-the-right-one");
+    let base = fake.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .arg("demo")
+            .env("OPENAI_BASE_URL", base)
+            .env("OPENAI_API_KEY", "sk-revoked")
+            .env_remove("PODSIFT_CONFIG")
+            .env_remove("PODSIFT_DATA_DIR")
+            .env_remove("PODSIFT_LOG_FORMAT")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("podsift digest for"));
+    let chats = fake.seen().into_iter().filter(|r| r.path.ends_with("/chat/completions")).count();
+    // At most one for each client: the ingest's (eight episodes), the digest's editor pass and
+    // the sample question's.
+    assert!((1..=3).contains(&chats), "{chats} requests with a key already refused");
+    let said = err.matches("refused the API key (HTTP 401").count();
+    assert_eq!(said, chats, "the refusal was not said once a request:\n{err}");
+    assert!(err.contains("OPENAI_API_KEY"), "{err}");
+    assert!(!err.contains("offline engine used"), "a warning for each episode:\n{err}");
 }
 
 /// A thread of questions in one chat about one insight: each request carries the turns before

@@ -603,6 +603,10 @@ pub async fn extract_pending(
         let Some(transcript) = store.transcript(&episode.id)? else {
             continue;
         };
+        if doc_terms.is_none() && !extractor.can_retry() {
+            // Refused on an earlier episode of this run: asking cannot replace the stand-ins.
+            continue;
+        }
         let extraction = extractor.extract(&episode, &transcript, &corpus).await;
         episode.insights_extracted = true;
         match doc_terms {

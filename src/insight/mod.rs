@@ -28,6 +28,12 @@ pub trait Extractor: Send + Sync {
         transcript: &'a Transcript,
         corpus: &'a Corpus,
     ) -> BoxFuture<'a, Extraction>;
+
+    /// Whether asking again could replace stand-in insights now: not while the model's server
+    /// refuses the key, which only the operator can change.
+    fn can_retry(&self) -> bool {
+        true
+    }
 }
 
 /// What an [`Extractor`] made of one episode.

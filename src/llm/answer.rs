@@ -84,7 +84,10 @@ impl Answerer for LlmAnswerer {
             match self.with_model(question, about, ranked, history).await {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!("{e}; answered by quoting instead");
+                    // A refused key is logged once, where it is found (LlmClient::failed).
+                    if self.llm.check_key().is_ok() {
+                        tracing::warn!("{e}; answered by quoting instead");
+                    }
                     self.llm.count(|u| u.fallbacks += 1);
                     self.offline.answer_now(question, about, ranked, covered)
                 }

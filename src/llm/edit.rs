@@ -124,7 +124,11 @@ impl Editor for LlmEditor {
                 }
                 Err(e) => {
                     self.llm.count(|u| u.edit_fallbacks += 1);
-                    Err(e.to_string())
+                    // The refusal and its fix are logged once, where it is found.
+                    match e {
+                        LlmError::Refused(_) => Err("the model server refused the API key".into()),
+                        e => Err(e.to_string()),
+                    }
                 }
             }
         })

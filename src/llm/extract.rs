@@ -80,13 +80,23 @@ impl Extractor for LlmExtractor {
                     // A server that failed may answer on the next ingest; a spent budget or a
                     // broken store will not, and trying again tomorrow would spend tomorrow's
                     // budget on episodes whose digest is built.
-                    let stand_in = matches!(e, LlmError::Request(_) | LlmError::Timeout(_) | LlmError::Malformed(_));
-                    let again = if stand_in { "; the model is tried again on the next ingest" } else { "" };
-                    tracing::warn!(episode = %episode.title, "{e}; offline engine used{again}");
+                    // A refused key is logged once, where it is found (LlmClient::failed).
+                    let stand_in = matches!(
+                        e,
+                        LlmError::Request(_) | LlmError::Timeout(_) | LlmError::Malformed(_) | LlmError::Refused(_)
+                    );
+                    if !matches!(e, LlmError::Refused(_)) {
+                        let again = if stand_in { "; the model is tried again on the next ingest" } else { "" };
+                        tracing::warn!(episode = %episode.title, "{e}; offline engine used{again}");
+                    }
                     Extraction { insights: self.fallback(episode, transcript, corpus), stand_in }
                 }
             }
         })
+    }
+
+    fn can_retry(&self) -> bool {
+        self.llm.check_key().is_ok()
     }
 }
 

@@ -46,6 +46,10 @@ pub enum LlmError {
     Request(String),
     #[error("the LLM request timed out after {0} s")]
     Timeout(u64),
+    /// The server refused the API key (401/403): no request can succeed until the operator sets
+    /// another key, so none is sent until then.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -55,6 +59,9 @@ pub struct LlmClient {
     pub(crate) client: Client<OpenAIConfig>,
     pub config: LlmConfig,
     store: Store,
+    /// Set when the server refused the key: the key is read once, so every later request would
+    /// be refused too.
+    refused: std::sync::OnceLock<String>,
 }
 
 impl LlmClient {
@@ -66,7 +73,38 @@ impl LlmClient {
             .map_err(|e| format!("cannot build the LLM HTTP client: {e}"))?;
         let client =
             Client::build(http, OpenAIConfig::new().with_api_base(base.trim_end_matches('/')).with_api_key(key));
-        Ok(LlmClient { client, config: config.clone(), store })
+        Ok(LlmClient { client, config: config.clone(), store, refused: std::sync::OnceLock::new() })
+    }
+
+    /// The refusal, when the server has refused the key: nothing is asked of it any more.
+    pub fn check_key(&self) -> Result<(), LlmError> {
+        match self.refused.get() {
+            Some(why) => Err(LlmError::Refused(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The error for a failed request. A refused key is remembered and logged once, with the
+    /// fix: each episode after it would otherwise send a request and log the same refusal.
+    pub(crate) fn failed(&self, e: async_openai::error::OpenAIError) -> LlmError {
+        use async_openai::error::OpenAIError;
+        let OpenAIError::ApiError(api) = &e else {
+            return LlmError::Request(e.to_string());
+        };
+        let code = api.status_code.as_u16();
+        if code != 401 && code != 403 {
+            return LlmError::Request(e.to_string());
+        }
+        let base = self.config.base_url.as_deref().unwrap_or_default();
+        let why = format!(
+            "the model server at {base} refused the API key (HTTP {code}: {}): set {API_KEY_ENV} (or llm.api_key) to a \
+             key it accepts and restart podsift; until then the offline engine stands in",
+            api.api_error.message.chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+        );
+        if self.refused.set(why.clone()).is_ok() {
+            tracing::error!("{why}");
+        }
+        LlmError::Refused(why)
     }
 
     pub fn store(&self) -> &Store {
@@ -127,6 +165,7 @@ impl LlmClient {
         schema_name: &str,
         schema: Value,
     ) -> Result<Value, LlmError> {
+        self.check_key()?;
         self.check_tokens()?;
         let messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestSystemMessageArgs::default()
@@ -164,7 +203,7 @@ impl LlmClient {
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
-                return Err(LlmError::Request(e.to_string()));
+                return Err(self.failed(e));
             }
             Ok(Ok(r)) => r,
         };
@@ -205,6 +244,7 @@ impl LlmClient {
             .embedding_model
             .clone()
             .ok_or_else(|| LlmError::Request("llm.embedding_model is not set".into()))?;
+        self.check_key()?;
         self.check_tokens()?;
         let request = CreateEmbeddingRequestArgs::default()
             .model(model)
@@ -220,7 +260,7 @@ impl LlmClient {
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
-                return Err(LlmError::Request(e.to_string()));
+                return Err(self.failed(e));
             }
             Ok(Ok(r)) => r,
         };

@@ -87,6 +87,7 @@ impl LlmTranscriber {
 
     async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, String> {
         let model = self.llm.config.transcription_model.clone().ok_or("llm.transcription_model is not set")?;
+        self.llm.check_key().map_err(|e| e.to_string())?;
         self.llm.check_transcriptions().map_err(|e| e.to_string())?;
         let url = episode.enclosure_url.as_deref().ok_or("the episode has no audio enclosure")?;
         let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
@@ -132,7 +133,7 @@ impl LlmTranscriber {
             let raw = tokio::time::timeout(TRANSCRIPTION_TIMEOUT, api.create_raw(request))
                 .await
                 .map_err(|_| format!("transcription request gave no answer in {} s", TRANSCRIPTION_TIMEOUT.as_secs()))?
-                .map_err(|e| format!("transcription request failed: {e}"))?;
+                .map_err(|e| format!("transcription request failed: {}", self.llm.failed(e)))?;
             self.llm.count(|u| u.requests += 1);
             let (piece_segments, length) = read_verbose(&raw, offset)?;
             segments.extend(piece_segments);
