@@ -345,19 +345,60 @@ async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
     assert_eq!(server.requests("/a").len(), 5);
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Failed { .. }), "{rec:?}");
-    assert_eq!(rec.retry_at, Some(now + chrono::Duration::minutes(1)));
+    let later = next_try(&rec, now, 1);
     assert_eq!(d.tick(now + chrono::Duration::seconds(30)).await.unwrap(), Default::default());
     assert_eq!(server.requests("/a").len(), 5, "retried before its wait was over");
-    let later = now + chrono::Duration::minutes(1);
     assert_eq!(d.tick(later).await.unwrap().failed, 1);
-    assert_eq!(
-        store.delivery(&dest.key(), date).unwrap().unwrap().retry_at,
-        Some(later + chrono::Duration::minutes(2))
-    );
-    assert_eq!(d.tick(later + chrono::Duration::minutes(2)).await.unwrap().delivered, 1);
+    let last = next_try(&store.delivery(&dest.key(), date).unwrap().unwrap(), later, 2);
+    assert_eq!(d.tick(last).await.unwrap().delivered, 1);
     assert_eq!(bodies(&server, "/a").len(), 13 + 4, "twelve failures, then the five parts once each");
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+}
+
+/// A failed delivery's next try: `minutes` after the tick at `tick` plus the time its attempt
+/// took (well under half a minute here).
+fn next_try(rec: &podsift::model::Delivery, tick: chrono::DateTime<Utc>, minutes: i64) -> chrono::DateTime<Utc> {
+    let at = rec.retry_at.expect("a failed delivery has a next try");
+    let wait = at - tick;
+    assert!(
+        wait >= chrono::Duration::minutes(minutes)
+            && wait < chrono::Duration::minutes(minutes) + chrono::Duration::seconds(30),
+        "next try {wait} after the tick, not {minutes} min: {rec:?}"
+    );
+    at
+}
+
+/// A destination that hangs before it fails is tried again a full wait after that attempt ended,
+/// not a wait after the tick began: otherwise the next tick may find it due at once.
+#[tokio::test]
+async fn the_next_try_is_counted_from_the_end_of_a_slow_attempt() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/hangs", vec![Reply::status(503).delay(Duration::from_millis(1500))]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/hangs")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let start = Instant::now();
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let took = chrono::Duration::from_std(start.elapsed()).unwrap();
+    assert_eq!(server.requests("/hangs").len(), 5);
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    let at = rec.retry_at.expect("a next try");
+    // Five tries of 1.5 s each: at least 7.5 s went by before the wait began.
+    assert!(at >= now + chrono::Duration::minutes(1) + chrono::Duration::milliseconds(7500), "{rec:?}");
+    assert!(at <= now + chrono::Duration::minutes(1) + took, "{rec:?}");
+    match &rec.state {
+        DeliveryState::Failed { error } => {
+            assert!(error.contains(&at.format("next at %Y-%m-%d %H:%M:%S").to_string()), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// One that keeps failing is given up when the catch-up window closes, with the last error.
@@ -380,8 +421,9 @@ async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
         d.tick(t).await.unwrap();
         t = store.delivery(&dest.key(), date).unwrap().unwrap().retry_at.expect("a failed delivery has a next try");
     }
-    // The waits grow to half an hour and stay there.
-    assert_eq!(t - now, chrono::Duration::minutes(1 + 2 + 4 + 8 + 16 + 30 + 30 + 30));
+    // The waits grow to half an hour and stay there (each counted from its attempt's end).
+    let waits = chrono::Duration::minutes(1 + 2 + 4 + 8 + 16 + 30 + 30 + 30);
+    assert!(t - now >= waits && t - now < waits + chrono::Duration::minutes(1), "{}", t - now);
     d.tick(now + chrono::Duration::minutes(362)).await.unwrap();
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     match &rec.state {
@@ -430,9 +472,9 @@ async fn a_long_platform_wait_is_left_to_a_later_tick() {
     assert_eq!(d.tick(now).await.unwrap().failed, 1);
     assert!(start.elapsed() < Duration::from_secs(60), "slept through a 10-minute wait");
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
-    assert_eq!(rec.retry_at, Some(now + chrono::Duration::minutes(10)), "{rec:?}");
+    let later = next_try(&rec, now, 10);
     assert_eq!(d.tick(now + chrono::Duration::minutes(9)).await.unwrap(), Default::default());
-    assert_eq!(d.tick(now + chrono::Duration::minutes(10)).await.unwrap().delivered, 1);
+    assert_eq!(d.tick(later).await.unwrap().delivered, 1);
     assert_eq!(bodies(&server, "/busy").len(), 6, "429 + five parts");
 }
 

@@ -207,6 +207,10 @@ impl Deliverer {
         let Some(claim) = self.claim(&sub.destination.key()) else {
             return Ok(Outcome::Waiting);
         };
+        // The tick's clock is `now`; a next try is counted from when this job's attempt ended,
+        // which a destination that hangs through its retries can put minutes later.
+        let started = std::time::Instant::now();
+        let later = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
         let mut claims = vec![claim];
         // Read again under the claim: since the tick looked, a requested digest may have been
         // recorded, or an earlier tick (ticks overlap) may have sent it, moved the chat (the
@@ -274,7 +278,7 @@ impl Deliverer {
                         Some(c) => claims.push(c),
                         None => {
                             rec.state = DeliveryState::Failed { error: "a requested digest is being sent".into() };
-                            rec.retry_at = Some(now + chrono::Duration::minutes(1));
+                            rec.retry_at = Some(later() + chrono::Duration::minutes(1));
                             self.store.put_delivery(&rec)?;
                             return Ok(Outcome::Waiting);
                         }
@@ -299,13 +303,13 @@ impl Deliverer {
                     rec.state = if give_up {
                         DeliveryState::Skipped { reason: format!("gave up after {} attempt(s): {e}", rec.attempts) }
                     } else {
-                        let wait = retry_wait(rec.attempts, &e);
-                        rec.retry_at = Some(now + wait);
+                        let next = later() + retry_wait(rec.attempts, &e);
+                        rec.retry_at = Some(next);
                         DeliveryState::Failed {
                             error: format!(
                                 "{e} (attempt {}; next at {})",
                                 rec.attempts,
-                                (now + wait).format("%Y-%m-%d %H:%M:%S UTC")
+                                next.format("%Y-%m-%d %H:%M:%S UTC")
                             ),
                         }
                     };
