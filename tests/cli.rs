@@ -552,8 +552,20 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     assert!(!out.status.success() && stderr(&out).contains("is a directory"), "{}", stderr(&out));
     let empty = stdout(&podsift(dir.path(), &["feeds", "ls"]));
     assert!(empty.contains("No feeds"), "a feed was added");
-    // A mistyped --data opens a new, empty store: the message names which.
+    // An empty store's message names which.
     assert!(empty.contains(&format!("the store at {}", dir.path().display())), "{empty}");
+    // A mistyped --data is said to be one, and no store is left there.
+    let typo = dir.path().join("dta");
+    for args in [&["episodes"][..], &["feeds", "ls"], &["subs", "ls"], &["digest"], &["ingest"], &["stats"]] {
+        let out = podsift(&typo, args);
+        assert!(!out.status.success(), "{args:?}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains(&format!("no store at {}: check --data", typo.display())),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!typo.exists(), "{args:?} left a store at the mistyped path");
+    }
     // The same address with a fragment is the same feed.
     assert!(podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml"]).status.success());
     let again = podsift(dir.path(), &["feeds", "add", "http://127.0.0.1:9/a.xml#again"]);

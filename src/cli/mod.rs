@@ -74,6 +74,12 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             let temp = if demo && !data_given { Some(demo::TempDir::new()?) } else { None };
             run_service(temp.as_ref().map_or(&data, |t| &t.0), config, demo).await
         }
+        // Only adding something makes a store: a mistyped --data would otherwise leave an empty
+        // one behind and answer as if nothing had been ingested.
+        command if !data.exists() && !creates_store(&command) => bail!(
+            "no store at {}: check --data (or PODSIFT_DATA_DIR); `podsift feeds add URL` or `podsift subs add` creates one there",
+            data.display()
+        ),
         command => match Store::open(&data) {
             Ok(store) => execute(command, &store, &config).await,
             Err(podsift::store::StoreError::InUse { .. }) => {
@@ -87,6 +93,16 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// Whether the command adds to the store, and so may create it.
+fn creates_store(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Feeds(
+            args::FeedsCommand::Add { .. } | args::FeedsCommand::Import { .. } | args::FeedsCommand::Search { .. }
+        ) | Command::Subs(args::SubsCommand::Add { .. })
+    )
 }
 
 /// Runs a command on an open store (here, or in the service for a remote command line).
