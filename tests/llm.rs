@@ -339,7 +339,9 @@ async fn long_audio_without_ffmpeg_is_a_clear_message() {
     // Audio on disk is for the operator's own feeds: a public feed may not name a local file.
     ep.feed_private_origin = true;
     use podsift::ingest::Transcriber;
-    let err = t.transcribe(&ep).await.unwrap_err();
+    let Err(podsift::ingest::TranscribeError::Failed(err)) = t.transcribe(&ep).await else {
+        panic!("a missing ffmpeg is this episode's failure")
+    };
     assert!(err.contains("install ffmpeg"), "{err}");
     assert!(s.fake.seen().is_empty());
 }
@@ -1087,8 +1089,71 @@ async fn transcriptions_stop_at_the_daily_number_of_episodes() {
     let waiting =
         store.episodes().unwrap().into_iter().find(|e| !matches!(e.transcript, TranscriptStatus::Stored { .. }));
     match waiting.map(|e| e.transcript) {
-        Some(TranscriptStatus::Failed { error, .. }) => assert!(error.contains("max_episodes_per_day"), "{error}"),
+        Some(TranscriptStatus::Failed { error, attempts: 0, .. }) => {
+            assert!(error.contains("max_episodes_per_day"), "{error}")
+        }
         other => panic!("{other:?}"),
+    }
+    // A spent budget is not the episode's failure: however many ingests find it spent, the
+    // episode keeps its tries and waits (on old code it was given up after its attempts).
+    for _ in 0..=config.ingest.transcript_attempts {
+        let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: true };
+        podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    }
+    let uploads = fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).count();
+    assert_eq!(uploads, 1);
+    let waiting =
+        store.episodes().unwrap().into_iter().find(|e| !matches!(e.transcript, TranscriptStatus::Stored { .. }));
+    let waiting = waiting.expect("the second episode");
+    assert!(matches!(waiting.transcript, TranscriptStatus::Failed { attempts: 0, .. }), "{:?}", waiting.transcript);
+    // A larger budget (the next day's, or the operator's) takes it.
+    fake.script(vec![Canned::Content(
+        json!({"text": "…", "duration": 20.0, "segments": [
+            {"id": 0, "start": 0.0, "end": 20.0, "text": " We moved every service to arm machines and saved thirty percent."}]})
+        .to_string(),
+    )]);
+    let more = Config { llm: LlmConfig { max_episodes_per_day: 2, ..config.llm.clone() }, ..config.clone() };
+    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: true };
+    podsift::pipeline::ingest_and_extract(&store, &more, opts, &podsift::ingest::Quiet).await.unwrap();
+    let ep = store.episode(&waiting.id).unwrap().unwrap();
+    assert!(
+        matches!(ep.transcript, TranscriptStatus::Stored { source: TranscriptSource::SpeechToText, .. }),
+        "{:?}",
+        ep.transcript
+    );
+}
+
+/// A key the server refuses while transcribing: the audio is not at fault, so the episodes keep
+/// their tries, and the ones after it are not downloaded at all.
+#[tokio::test]
+async fn a_refused_key_spends_no_transcript_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = audio_only_feed(dir.path(), 3);
+    let fake = FakeOpenAi::start(MODEL).await;
+    fake.require_key("sk-not-this-one");
+    let config = Config {
+        llm: LlmConfig {
+            base_url: Some(fake.base.clone()),
+            model: MODEL.into(),
+            transcription_model: Some("whisper-test".into()),
+            ..LlmConfig::default()
+        },
+        ..Config::default()
+    };
+    for _ in 0..=config.ingest.transcript_attempts {
+        let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: true };
+        podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    }
+    // One refused upload per ingest (each ingest builds its client anew), not one per episode.
+    let uploads = fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).count();
+    assert_eq!(uploads, config.ingest.transcript_attempts as usize + 1);
+    for ep in store.episodes().unwrap() {
+        match &ep.transcript {
+            TranscriptStatus::Failed { error, attempts: 0, .. } => {
+                assert!(error.contains("refused the API key"), "{error}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 

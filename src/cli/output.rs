@@ -73,6 +73,10 @@ pub fn transcript_label(status: &TranscriptStatus) -> String {
             format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
         }
         TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
+        TranscriptStatus::Failed { error, attempts: 0, retry_at } => match retry_at {
+            Some(at) => format!("transcript waiting, next try from {}: {error}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => format!("transcript waiting: {error}"),
+        },
         TranscriptStatus::Failed { error, attempts, retry_at } => match retry_at {
             Some(at) => format!(
                 "no transcript after {attempts} attempt(s), next try from {}: {error}",
@@ -208,6 +212,8 @@ mod tests {
         );
         let old = TranscriptStatus::Failed { error: "HTTP 503".into(), attempts: 2, retry_at: None };
         assert_eq!(transcript_label(&old), "no transcript after 2 attempt(s): HTTP 503");
+        let budget = TranscriptStatus::Failed { error: "budget spent".into(), attempts: 0, retry_at: Some(at) };
+        assert_eq!(transcript_label(&budget), "transcript waiting, next try from 2026-03-01 10:30 UTC: budget spent");
     }
 
     #[test]

@@ -98,7 +98,27 @@ pub trait Transcriber: Send + Sync {
     fn transcribe<'a>(
         &'a self,
         episode: &'a Episode,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<crate::model::Segment>, String>>;
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<crate::model::Segment>, TranscribeError>>;
+}
+
+/// Why speech-to-text gave no transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscribeError {
+    /// This episode's audio failed (download, server error, an answer without speech): an
+    /// attempt spent.
+    Failed(String),
+    /// No episode can be transcribed now (the day's budget is spent, the server refused the
+    /// key): the episode waits for a later ingest without spending an attempt, and is not given
+    /// its show notes instead.
+    NotNow(String),
+}
+
+/// Why an episode has no transcript after this ingest.
+enum Miss {
+    /// Counts as one of its `transcript_attempts`.
+    Failed(String),
+    /// Waits without spending an attempt ([`TranscribeError::NotNow`]).
+    NotNow(String),
 }
 
 /// What every stage of one feed's ingest needs.
@@ -555,7 +575,16 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
                 store.put_transcript(&episode, &t)?;
                 results.push(Some(t.source));
             }
-            Err(error) => {
+            Err(Miss::NotNow(why)) => {
+                tracing::info!(episode = %episode.title, "transcript waits for a later ingest: {why}");
+                episode.transcript = TranscriptStatus::Failed {
+                    error: why,
+                    attempts,
+                    retry_at: Some(ctx.now + retry_wait(config, attempts.max(1))),
+                };
+                store.put_episode(&episode)?;
+            }
+            Err(Miss::Failed(error)) => {
                 tracing::warn!(episode = %episode.title, "{error}");
                 let attempts = attempts + 1;
                 // The last attempt failing gives the episode up: it is not looked at again.
@@ -574,7 +603,7 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
 
 /// The best transcript available: the richest declared format that fetches and parses, else
 /// the show notes once the declared ones have had their attempts.
-async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) -> Result<Transcript, String> {
+async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) -> Result<Transcript, Miss> {
     let config = ctx.config;
     // The links come from whoever wrote the feed: see fetch's module notes.
     let fetcher = ctx.fetcher.for_links_of(episode.feed_private_origin);
@@ -605,7 +634,9 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
     // A feed that links transcripts, without a link for this episode yet: wait for it at the
     // next ingests rather than pay for speech-to-text or settle for the show notes.
     if episode.transcripts.is_empty() && links_expected && attempts_left {
-        return Err("no transcript link yet (this feed links them, often a little after the episode)".to_string());
+        return Err(Miss::Failed(
+            "no transcript link yet (this feed links them, often a little after the episode)".to_string(),
+        ));
     }
     // No transcript published: the audio itself, when a transcriber is configured.
     if let (true, Some(t), Some(_)) = (episode.transcripts.is_empty(), ctx.transcriber, &episode.enclosure_url) {
@@ -620,11 +651,12 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
                 });
             }
             Ok(_) => errors.push("speech-to-text: no speech found".to_string()),
-            Err(e) => errors.push(format!("speech-to-text: {e}")),
+            Err(TranscribeError::Failed(e)) => errors.push(format!("speech-to-text: {e}")),
+            Err(TranscribeError::NotNow(e)) => return Err(Miss::NotNow(format!("speech-to-text: {e}"))),
         }
     }
     if !errors.is_empty() && attempts_left {
-        return Err(errors.join("; "));
+        return Err(Miss::Failed(errors.join("; ")));
     }
     match transcript::parse(TranscriptSource::ShowNotes, episode.show_notes.as_bytes()) {
         Ok(segments) => Ok(Transcript {
@@ -636,7 +668,7 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
         }),
         Err(_) => {
             errors.push("no transcript and no show notes".to_string());
-            Err(errors.join("; "))
+            Err(Miss::Failed(errors.join("; ")))
         }
     }
 }

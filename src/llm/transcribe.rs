@@ -10,10 +10,10 @@ use async_openai::types::audio::{AudioInput, AudioResponseFormat, CreateTranscri
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::LlmClient;
+use super::{LlmClient, LlmError};
 use crate::config::IngestConfig;
-use crate::ingest::Transcriber;
 use crate::ingest::fetch::Fetcher;
+use crate::ingest::{TranscribeError, Transcriber};
 use crate::model::{Episode, Segment};
 
 /// One transcription request may carry at most this much audio.
@@ -85,19 +85,37 @@ impl LlmTranscriber {
         Ok(LlmTranscriber { llm, ffmpeg: PathBuf::from("ffmpeg"), max_request_bytes: MAX_REQUEST_BYTES, fetcher })
     }
 
-    async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, String> {
-        let model = self.llm.config.transcription_model.clone().ok_or("llm.transcription_model is not set")?;
-        self.llm.check_key().map_err(|e| e.to_string())?;
-        self.llm.check_transcriptions().map_err(|e| e.to_string())?;
-        let url = episode.enclosure_url.as_deref().ok_or("the episode has no audio enclosure")?;
+    async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, TranscribeError> {
+        let not_now = |e: LlmError| TranscribeError::NotNow(e.to_string());
+        self.llm.check_key().map_err(not_now)?;
+        self.llm.check_transcriptions().map_err(not_now)?;
+        let model = self
+            .llm
+            .config
+            .transcription_model
+            .clone()
+            .ok_or_else(|| TranscribeError::Failed("llm.transcription_model is not set".into()))?;
+        let url = episode
+            .enclosure_url
+            .as_deref()
+            .ok_or_else(|| TranscribeError::Failed("the episode has no audio enclosure".into()))?;
         let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
         let result = self.transcribe_in(&dir, url, episode.feed_private_origin, &model).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
-        if result.is_ok() {
-            self.llm.count(|u| u.transcriptions += 1);
+        match result {
+            Ok(segments) => {
+                self.llm.count(|u| u.transcriptions += 1);
+                Ok(segments)
+            }
+            // Refused here: the episode's audio is not at fault.
+            Err(e) => match self.llm.check_key() {
+                Err(refused) => Err(not_now(refused)),
+                Ok(()) => Err(TranscribeError::Failed(e)),
+            },
         }
-        result
     }
 
     async fn transcribe_in(
@@ -186,7 +204,7 @@ impl LlmTranscriber {
 }
 
 impl Transcriber for LlmTranscriber {
-    fn transcribe<'a>(&'a self, episode: &'a Episode) -> BoxFuture<'a, Result<Vec<Segment>, String>> {
+    fn transcribe<'a>(&'a self, episode: &'a Episode) -> BoxFuture<'a, Result<Vec<Segment>, TranscribeError>> {
         Box::pin(self.run(episode))
     }
 }
