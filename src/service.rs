@@ -29,6 +29,9 @@ pub struct Service {
     pub answerer: Arc<dyn crate::ask::Answerer>,
     /// Becomes true when the service should stop.
     pub shutdown: watch::Receiver<bool>,
+    /// The counters /metrics shows; shared with whatever else ingests in this process (the
+    /// command line's forwarded commands, the operator page).
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +70,7 @@ pub fn say(message: &str) {
 const MAX_TICKS_IN_FLIGHT: usize = 4;
 
 pub async fn run(store: Store, config: Config, service: Service) -> Result<(), ServiceError> {
-    let metrics = Arc::new(Metrics::default());
+    let metrics = service.metrics.clone();
     let deliverer = Arc::new(Deliverer::new(
         store.clone(),
         service.adapters.clone(),
@@ -215,10 +218,7 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
     let opts = IngestOptions { now: Utc::now(), force: false };
     match crate::pipeline::ingest_and_extract(store, config, opts, &Quiet).await {
         Ok((summary, insights)) => {
-            Metrics::add(&metrics.feeds_fetched, (summary.feeds_fetched + summary.feeds_unchanged) as u64);
-            Metrics::add(&metrics.feeds_failed, summary.feeds_failed as u64);
-            Metrics::add(&metrics.episodes, summary.new_episodes as u64);
-            Metrics::add(&metrics.insights, insights as u64);
+            metrics.count_ingest(&summary, insights);
             tracing::info!(new_episodes = summary.new_episodes, insights, failed = summary.feeds_failed, "ingest done");
         }
         Err(e) => tracing::error!("ingest failed: {e}"),

@@ -108,6 +108,16 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     let summary: serde_json::Value = serde_json::from_str(&ingested).unwrap();
     assert!(summary["feeds_fetched"].as_u64().unwrap() >= 1, "{summary}");
     assert!(ok(&cli(&["episodes"])).lines().count() > 8);
+    // Ingests run for the command line count in /metrics as the service's own: both of the
+    // above, besides its own at start (which did not have the added feed yet).
+    let each = summary["feeds_fetched"].as_u64().unwrap() + summary["feeds_unchanged"].as_u64().unwrap();
+    let metrics = reqwest::get(format!("http://{}/metrics", run.addr)).await.unwrap().text().await.unwrap();
+    let fetched: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("podsift_feeds_fetched_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(fetched >= 2 * each, "{fetched} feeds fetched counted, {each} in each forwarded ingest:\n{metrics}");
 
     ok(&cli(&["subs", "add", "console:second", "--time", "07:15", "--tz", "Europe/Berlin"]));
     ok(&cli(&["subs", "pause", "console:second"]));

@@ -81,7 +81,7 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             data.display()
         ),
         command => match Store::open(&data) {
-            Ok(store) => execute(command, &store, &config).await,
+            Ok(store) => execute(command, &store, &config, None).await,
             Err(podsift::store::StoreError::InUse { .. }) => {
                 if cli.config.is_some() {
                     eprintln!(
@@ -106,7 +106,13 @@ fn creates_store(command: &Command) -> bool {
 }
 
 /// Runs a command on an open store (here, or in the service for a remote command line).
-pub async fn execute(command: Command, store: &Store, config: &Config) -> Result<()> {
+/// `metrics` are the running service's, for a command run on its behalf.
+pub async fn execute(
+    command: Command,
+    store: &Store,
+    config: &Config,
+    metrics: Option<&podsift::metrics::Metrics>,
+) -> Result<()> {
     match command {
         Command::Demo | Command::Run { .. } => bail!("`podsift demo` and `podsift run` start on their own"),
         Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, config, out.json).await,
@@ -122,6 +128,9 @@ pub async fn execute(command: Command, store: &Store, config: &Config) -> Result
             let opts = IngestOptions { now: Utc::now(), force };
             let (summary, insights) = podsift::pipeline::ingest_and_extract(store, config, opts, &progress).await?;
             progress.finish();
+            if let Some(m) = metrics {
+                m.count_ingest(&summary, insights);
+            }
             let (failed, tried) =
                 (summary.feeds_failed, summary.feeds_failed + summary.feeds_fetched + summary.feeds_unchanged);
             if out.json {

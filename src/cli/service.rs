@@ -82,8 +82,9 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
         eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
     }
     let answerer = make_answerer(&config, &store)?;
-    let admin = start_admin(data, &store, &config, shutdown.clone()).await?;
-    let service = podsift::service::Service { adapters, inbound, answerer, shutdown };
+    let metrics = std::sync::Arc::new(podsift::metrics::Metrics::default());
+    let admin = start_admin(data, &store, &config, metrics.clone(), shutdown.clone()).await?;
+    let service = podsift::service::Service { adapters, inbound, answerer, shutdown, metrics };
     let ran = podsift::service::run(store, config, service).await;
     if admin {
         super::remote::forget(data);
@@ -99,6 +100,7 @@ async fn start_admin(
     data: &Path,
     store: &Store,
     config: &Config,
+    metrics: std::sync::Arc<podsift::metrics::Metrics>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<bool> {
     let bind = &config.service.admin_bind;
@@ -106,7 +108,7 @@ async fn start_admin(
         return Ok(false);
     }
     let addr: std::net::SocketAddr = bind.parse().with_context(|| format!("service.admin_bind {bind:?}"))?;
-    let state = super::admin::AdminState::new(store.clone(), config.clone(), &addr)?;
+    let state = super::admin::AdminState::new(store.clone(), config.clone(), metrics, &addr)?;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {

@@ -31,6 +31,8 @@ const MIN_TOKEN_CHARS: usize = 16;
 pub struct AdminState {
     store: Store,
     config: Arc<Config>,
+    /// The service's counters: an ingest run from here counts in /metrics as its own do.
+    metrics: Arc<podsift::metrics::Metrics>,
     /// The admin token, when one is set: then every request must carry it.
     token: Option<Arc<String>>,
     /// The token every form of this process carries (a cross-site form cannot know it).
@@ -42,7 +44,12 @@ pub struct AdminState {
 impl AdminState {
     /// The state for `bind`, with the token from the environment. Beyond loopback a token is
     /// required: anyone who reaches the port could otherwise run every command.
-    pub fn new(store: Store, config: Config, bind: &SocketAddr) -> Result<AdminState> {
+    pub fn new(
+        store: Store,
+        config: Config,
+        metrics: Arc<podsift::metrics::Metrics>,
+        bind: &SocketAddr,
+    ) -> Result<AdminState> {
         let token = std::env::var(TOKEN_ENV).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         if token.is_none() && !bind.ip().is_loopback() {
             bail!(
@@ -61,6 +68,7 @@ impl AdminState {
         Ok(AdminState {
             store,
             config: Arc::new(config),
+            metrics,
             token: token.map(Arc::new),
             form_token: Arc::new(hex(&hmac_sha256(&key, b"podsift admin form"))),
             hosts: Arc::default(),
@@ -172,10 +180,10 @@ async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
             "podsift is already running on this store; `podsift run` and `podsift demo` need a store of their own";
         return RemoteOutput { output: String::new(), error: Some(error.into()), warnings: String::new() };
     }
-    let (store, config) = (state.store.clone(), state.config.clone());
+    let (store, config, metrics) = (state.store.clone(), state.config.clone(), state.metrics.clone());
     let handle = tokio::runtime::Handle::current();
     let done = tokio::task::spawn_blocking(move || {
-        handle.block_on(capture(async { super::execute(cli.command, &store, &config).await }))
+        handle.block_on(capture(async { super::execute(cli.command, &store, &config, Some(&metrics)).await }))
     })
     .await;
     match done {
