@@ -168,6 +168,10 @@ pub struct DeliveryConfig {
     pub max_rate_limit_waits: u32,
     /// First backoff after a transient error, in milliseconds; doubles each time, plus jitter.
     pub backoff_base_ms: u64,
+    /// Longest one send to a platform may take (its own rate-limit waits included) before it
+    /// counts as a transient failure: a request that never answers would otherwise hold the
+    /// destination, and a delivery tick, for good.
+    pub send_timeout_secs: u64,
 }
 
 impl Default for DeliveryConfig {
@@ -178,6 +182,7 @@ impl Default for DeliveryConfig {
             max_attempts: 5,
             max_rate_limit_waits: 10,
             backoff_base_ms: 500,
+            send_timeout_secs: 30,
         }
     }
 }
@@ -648,6 +653,9 @@ impl Config {
         let dl = &self.delivery;
         if dl.max_concurrency == 0 || dl.max_attempts == 0 {
             return Err(invalid("delivery.max_concurrency", "and delivery.max_attempts must be at least 1"));
+        }
+        if dl.send_timeout_secs == 0 {
+            return Err(invalid("delivery.send_timeout_secs", "must be at least 1 (seconds)"));
         }
         let w = &self.adapters.webhook;
         if w.enabled && !(w.global_per_second > 0.0 && w.per_destination_per_second > 0.0) {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use common::slack::{APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlack, OAUTH_CODE, OAUTH_TEAM, OAUTH_TOKEN, TEAM, TOKEN};
 use podsift::adapters::slack::inbound::{OAuth, SlackInbound, VerifyError, signature, verify};
 use podsift::adapters::slack::{SlackAdapter, destination, entry_blocks};
-use podsift::config::{Config, SlackConfig};
+use podsift::config::{Config, DeliveryConfig, SlackConfig};
 use podsift::deliver::Adapter;
 use podsift::deliver::fanout::Deliverer;
 use podsift::deliver::inbound::Inbound;
@@ -319,14 +319,58 @@ async fn admins_only_rate_limits_and_a_revoked_token() {
     s.fake.script("C0LIMITED", vec![(429, json!({"ok": false, "error": "ratelimited"}))]);
     let revoked = common::subscribe_at(&s.store, destination(TEAM, "C0REVOKED"), due, 0, created);
     s.fake.script("C0REVOKED", vec![(200, json!({"ok": false, "error": "token_revoked"}))]);
+    // An error Slack calls temporary is tried again, not taken as a refusal of the digest.
+    common::subscribe_at(&s.store, destination(TEAM, "C0BLIP"), due, 0, created);
+    s.fake.script("C0BLIP", vec![(200, json!({"ok": false, "error": "internal_error"}))]);
     let summary = s.deliverer.tick(due).await.unwrap();
-    assert_eq!((summary.delivered, summary.paused), (1, 1), "{summary:?}");
+    assert_eq!((summary.delivered, summary.paused, summary.skipped), (2, 1, 0), "{summary:?}");
+    assert_eq!(s.fake.posted("C0BLIP").len(), 6, "the digest after the temporary error");
     let tries: Vec<_> =
         s.fake.calls("chat.postMessage").into_iter().filter(|c| c.body["channel"] == "C0LIMITED").collect();
     assert!(tries[1].at - tries[0].at >= Duration::from_millis(1000), "Retry-After was not waited out");
     assert_eq!(s.fake.posted("C0LIMITED").len(), 6);
     let paused = s.store.subscription(&revoked.key()).unwrap().unwrap().paused.unwrap();
     assert!(paused.contains("token_revoked"), "{paused}");
+}
+
+/// A Slack API that takes a post and never answers: the send is given up after
+/// `delivery.send_timeout_secs` and tried again, so the channel is not held for good (and a
+/// `/podsift digest` there does not hear "being sent" for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
+    let s = setup(false).await;
+    let due = at("2026-11-28T07:40:00Z");
+    let created = morning() - chrono::Duration::days(1);
+    let dest = common::subscribe_at(&s.store, destination(TEAM, "C0STALL"), due, 0, created);
+    s.fake.hang("C0STALL");
+    let config =
+        DeliveryConfig { backoff_base_ms: 20, send_timeout_secs: 1, max_attempts: 2, ..DeliveryConfig::default() };
+    let adapter = Arc::new(
+        SlackAdapter::connect(
+            &SlackConfig { enabled: true, api_url: Some(s.fake.api.clone()), ..SlackConfig::default() },
+            Some(TOKEN),
+        )
+        .await
+        .unwrap(),
+    );
+    let deliverer = Deliverer::new(
+        s.store.clone(),
+        vec![adapter as Arc<dyn Adapter>],
+        config,
+        Config::default().digest,
+        Arc::new(podsift::metrics::Metrics::default()),
+    );
+    let ticked = tokio::time::timeout(Duration::from_secs(60), deliverer.tick(due)).await;
+    let summary = ticked.expect("a tick waited on a post that never answers").unwrap();
+    assert_eq!(summary.failed, 1, "{summary:?}");
+    let tries = s.fake.calls("chat.postMessage").into_iter().filter(|c| c.body["channel"] == "C0STALL").count();
+    assert_eq!(tries, 2, "tried max_attempts times within the tick");
+    let rec = s.store.delivery(&dest.key(), due.date_naive()).unwrap().unwrap();
+    match &rec.state {
+        podsift::deliver::DeliveryState::Failed { error } => assert!(error.contains("no answer within 1 s"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(rec.retry_at.is_some(), "a later tick tries again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -345,7 +345,11 @@ impl Deliverer {
             if !limiter.acquire_at(&to.key(), adapter.per_destination_rate(to)).await.is_zero() {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
-            match adapter.send(to, part, reply_to, key).await {
+            let limit = std::time::Duration::from_secs(self.config.send_timeout_secs);
+            let sent = tokio::time::timeout(limit, adapter.send(to, part, reply_to, key))
+                .await
+                .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {} s", limit.as_secs()))));
+            match sent {
                 Ok(id) => return Ok(id),
                 // Waits adding up to more than a minute are left to a later tick, so that they
                 // hold up no digest that falls due meanwhile.

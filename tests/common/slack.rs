@@ -47,6 +47,8 @@ struct State {
     sent_envelopes: HashSet<String>,
     acks: Vec<Value>,
     sockets_closed: usize,
+    /// Channels whose chat.postMessage is taken and never answered.
+    hanging: HashSet<String>,
 }
 
 pub struct FakeSlack {
@@ -68,7 +70,25 @@ impl FakeSlack {
         let s = state.clone();
         let app = axum::Router::new().fallback(move |m: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = s.clone();
-            async move { handle(s, m, uri, headers, body) }
+            async move {
+                // A post to a hanging channel is recorded, then never answered, as a server
+                // that took the request and stalled.
+                let channel =
+                    serde_json::from_slice::<Value>(&body).ok().and_then(|b| b["channel"].as_str().map(String::from));
+                if uri.path().ends_with("/chat.postMessage")
+                    && channel.is_some_and(|c| s.lock().unwrap().hanging.contains(&c))
+                {
+                    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    s.lock().unwrap().calls.push(Call {
+                        method: "chat.postMessage".into(),
+                        body,
+                        token: String::new(),
+                        at: Instant::now(),
+                    });
+                    std::future::pending::<()>().await;
+                }
+                handle(s, m, uri, headers, body)
+            }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = format!("http://{}/api", listener.local_addr().unwrap());
@@ -107,6 +127,11 @@ impl FakeSlack {
 
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
         self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    /// From now on, posts to `channel` get no answer at all.
+    pub fn hang(&self, channel: &str) {
+        self.state.lock().unwrap().hanging.insert(channel.to_string());
     }
 
     pub fn make_admin(&self, user: &str) {

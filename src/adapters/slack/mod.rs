@@ -197,6 +197,10 @@ pub fn destination(team: &str, channel: &str) -> Destination {
 const GONE: &[&str] =
     &["channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth", "token_revoked"];
 
+/// Slack errors its documentation calls temporary: tried again later, like an HTTP 5xx.
+const TEMPORARY: &[&str] =
+    &["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"];
+
 /// What a Slack error means for the core.
 pub fn classify(e: SlackClientError) -> SendError {
     match e {
@@ -204,6 +208,7 @@ pub fn classify(e: SlackClientError) -> SendError {
             SendError::RateLimited { retry_after: r.retry_after.unwrap_or(std::time::Duration::from_secs(1)) }
         }
         SlackClientError::ApiError(a) if GONE.contains(&a.code.as_str()) => SendError::Gone(a.code),
+        SlackClientError::ApiError(a) if TEMPORARY.contains(&a.code.as_str()) => SendError::Transient(a.code),
         SlackClientError::ApiError(a) => SendError::Invalid(a.code),
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => SendError::Transient(h.to_string()),
         SlackClientError::HttpError(h) => SendError::Invalid(h.to_string()),
