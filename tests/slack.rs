@@ -238,7 +238,7 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.fake.posted(CHANNEL).len(), 7, "a retried event was answered twice");
     // Kept in the store, so a restart recognises the retry too.
-    assert!(!s.store.first_seen("slack-event:Ev0001", Utc::now()).unwrap());
+    assert!(!s.store.first_seen(&format!("slack-message:{TEAM}:{CHANNEL}:1764316999.Ev0001"), Utc::now()).unwrap());
 
     // People talking in a thread of someone else's message are not talking to podsift.
     post(&s.base, "/slack/events", &thread_reply("Ev0002", "1764310000.000001", "lunch at noon?"), &[]).await;
@@ -253,6 +253,35 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     assert_eq!(posted.len(), 8, "{:#?}", &posted[7..]);
     assert_eq!(posted[7].body["thread_ts"], third_ts.as_str());
     assert!(s.fake.calls("chat.postEphemeral").len() == 1, "a stranger's thread got a notice");
+
+    // A mention outside the insights' threads gets the hint, whichever of its two events
+    // comes first (the `message` copy, which needs nothing, used to take it).
+    let top = "1764317100.000300";
+    post(&s.base, "/slack/events", &thread_event("Ev0005", "message", top, top, "<@U0PODSIFT> hello"), &[]).await;
+    post(&s.base, "/slack/events", &thread_event("Ev0006", "app_mention", top, top, "<@U0PODSIFT> hello"), &[]).await;
+    wait_for("the hint", || s.fake.posted(CHANNEL).len() == 9).await;
+    let hint = s.fake.posted(CHANNEL)[8].body.clone();
+    assert_eq!(hint["thread_ts"], top);
+    assert!(hint["text"].as_str().unwrap().contains("Reply in an insight's thread"), "{hint}");
+
+    // A reply also sent to the channel, or with a file attached, is a question too; an edit is
+    // not.
+    let with = |event_id: &str, ts: &str, subtype: &str, text: &str| {
+        let mut v: Value = serde_json::from_str(&thread_event(event_id, "message", ts, &third_ts, text)).unwrap();
+        v["event"]["subtype"] = json!(subtype);
+        v.to_string()
+    };
+    post(&s.base, "/slack/events", &with("Ev0007", "1764317200.000400", "thread_broadcast", "and the cost?"), &[])
+        .await;
+    wait_for("the answer to a broadcast reply", || s.fake.posted(CHANNEL).len() == 10).await;
+    post(&s.base, "/slack/events", &with("Ev0008", "1764317300.000500", "file_share", "see this chart, why?"), &[])
+        .await;
+    wait_for("the answer to a reply with a file", || s.fake.posted(CHANNEL).len() == 11).await;
+    post(&s.base, "/slack/events", &with("Ev0009", "1764317400.000600", "message_changed", "edited"), &[]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posted = s.fake.posted(CHANNEL);
+    assert_eq!(posted.len(), 11, "an edit was answered: {:#?}", &posted[11..]);
+    assert!(posted[9..].iter().all(|p| p.body["thread_ts"] == third_ts.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,30 +144,27 @@ async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Byte
 pub(super) fn take_event(c: &Ctx, v: &Value) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let event_id = s(&v["event_id"]);
-    if !c.core.first_time(&format!("slack-event:{event_id}")) {
-        tracing::debug!(event_id, "Slack event already taken; a retry");
-        return;
-    }
     let team = s(&v["team_id"]);
     let e = &v["event"];
     match e["type"].as_str().unwrap_or("") {
         "app_uninstalled" | "tokens_revoked" => {
+            if !c.core.first_time(&format!("slack-event:{event_id}")) {
+                tracing::debug!(event_id, "Slack event already taken; a retry");
+                return;
+            }
             c.adapter.forget_token(&team);
             c.core.forget_credential(&format!("slack:{team}"));
             let n = c.core.pause_destinations("slack", &format!("{team}/"), "the Slack app was uninstalled");
             tracing::info!(team, paused = n, "Slack workspace removed podsift");
         }
         kind @ ("message" | "app_mention") => {
-            // podsift's own messages and edits are not questions.
-            if e["bot_id"].is_string() || e["subtype"].is_string() {
+            // podsift's own messages, edits and deletions are not questions; a reply also sent
+            // to the channel, or one with a file attached, is.
+            let subtype = e["subtype"].as_str();
+            if e["bot_id"].is_string() || subtype.is_some_and(|t| !["thread_broadcast", "file_share"].contains(&t)) {
                 return;
             }
             let (channel, user, ts) = (s(&e["channel"]), s(&e["user"]), s(&e["ts"]));
-            // A message that mentions the app comes twice, as `message` and as `app_mention`,
-            // under two event ids: one message, one answer.
-            if !c.core.first_time(&format!("slack-message:{team}:{channel}:{ts}")) {
-                return;
-            }
             let text = strip_mentions(&s(&e["text"]));
             let dest = destination(&team, &channel);
             // Only threads under podsift's own insights are questions to it: people talking in
@@ -177,6 +174,19 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
                 .filter(|t| *t != ts)
                 .filter(|t| c.core.insight_for_message(&dest, t).is_some())
                 .map(str::to_string);
+            let asks = thread.is_some() && !text.is_empty();
+            if !asks && kind != "app_mention" {
+                // Most of a channel's talk: nothing to do, and nothing written to the store.
+                return;
+            }
+            // A message that mentions the app comes twice, as `message` and as `app_mention`,
+            // under two event ids, and Slack retries events: one message, one answer. Marked only
+            // when there is something to do, so a `message` copy that needs nothing cannot take
+            // the answer from its `app_mention` twin.
+            if !c.core.first_time(&format!("slack-message:{team}:{channel}:{ts}")) {
+                tracing::debug!(event_id, "Slack message already taken");
+                return;
+            }
             let sender = Sender { id: format!("slack:{user}"), can_manage: None };
             match thread {
                 // A reply in an insight's thread is a question about that insight.
