@@ -287,10 +287,15 @@ pub struct Insight {
 
 impl Insight {
     /// A link that opens the episode at the quote (`#t=SECONDS`, the media fragment syntax).
+    /// Only a web address: a feed's `<link>` may be anything, and chat platforms refuse a whole
+    /// message over a link they cannot open (a `file://` of a local feed, text that is no URL).
     pub fn link(&self) -> Option<String> {
-        let base = self.episode_url.as_deref()?;
-        let base = base.split('#').next().unwrap_or(base);
-        Some(format!("{base}#t={}", self.start_seconds.max(0.0).floor() as u64))
+        let mut url = url::Url::parse(self.episode_url.as_deref()?.trim()).ok()?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return None;
+        }
+        url.set_fragment(Some(&format!("t={}", self.start_seconds.max(0.0).floor() as u64)));
+        Some(url.to_string())
     }
 }
 
@@ -434,6 +439,34 @@ mod tests {
         }
         f.fetch_url = "https://feeds.example.net/show".into();
         assert!(f.is_at("https://feeds.example.net/show/"));
+    }
+
+    #[test]
+    fn only_a_web_address_becomes_a_link_to_the_moment() {
+        let at = |url: &str| {
+            Insight {
+                id: "i".into(),
+                episode_id: "e".into(),
+                feed_url: "f".into(),
+                podcast: "P".into(),
+                episode: "E".into(),
+                episode_url: Some(url.into()),
+                speaker: None,
+                start_seconds: 754.9,
+                text: "t".into(),
+                quote: "t".into(),
+                score: 1.0,
+                published: Utc::now(),
+                source: TranscriptSource::Text,
+                embedding: None,
+            }
+            .link()
+        };
+        assert_eq!(at("https://x.example/ep/7#intro").as_deref(), Some("https://x.example/ep/7#t=754"));
+        assert_eq!(at(" http://x.example/a b ").as_deref(), Some("http://x.example/a%20b#t=754"));
+        for none in ["file:///home/me/ep.mp3", "javascript:alert(1)", "not a url", "/ep/7", "https://"] {
+            assert_eq!(at(none), None, "{none}");
+        }
     }
 
     #[test]

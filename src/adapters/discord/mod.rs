@@ -62,7 +62,8 @@ pub fn escape(s: &str) -> String {
 /// The embed of one insight, every piece within Discord's limits.
 pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
     let moment = match &e.link {
-        Some(link) => format!("[{}]({})", hms(e.start_seconds), link),
+        // A parenthesis would end the Markdown link early; encoded, it is the same address.
+        Some(link) => format!("[{}]({})", hms(e.start_seconds), link.replace('(', "%28").replace(')', "%29")),
         None => hms(e.start_seconds),
     };
     // A title holds 256 characters: a longer insight goes whole into the description instead
