@@ -531,6 +531,72 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
     }
 }
 
+/// A chat that moves its time west keeps asking about the digest it was sent (its own day is
+/// now before that digest's); a bare /subscribe keeps the time it chose; a paused chat is not
+/// promised a digest.
+#[tokio::test]
+async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
+    use podsift::deliver::{Command, Message, Request, Schedule, Sender};
+    let morning = at("2026-11-30T08:00:00Z");
+    let (_dir, store, server) = setup_at(morning - chrono::Duration::hours(1)).await;
+    server.route("/moves", vec![Reply::ok("{}")]);
+    let dest = Destination::new("webhook", &server.url("/moves"));
+    store
+        .put_subscription(&podsift::deliver::Subscription::new(
+            dest.clone(),
+            Schedule::daily("08:00", "UTC").unwrap(),
+            "test",
+            at("2026-11-20T00:00:00Z"),
+        ))
+        .unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    assert_eq!(d.tick(morning).await.unwrap().delivered, 1);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let sent = store.digest(day).unwrap().expect("the morning's digest is stored");
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
+    let request =
+        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let said = |m: Option<Message>| match m {
+        Some(Message::Notice(t)) => t,
+        other => panic!("no notice: {other:?}"),
+    };
+
+    // 00:10 of the 30th's eve in Los Angeles: the 29th there.
+    let la = Schedule::daily("08:00", "America/Los_Angeles").unwrap();
+    let moved = said(
+        core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T08:10:00Z")).await.unwrap(),
+    );
+    assert!(moved.contains("08:00 America/Los_Angeles"), "{moved}");
+    let asked = Command::Ask { reference: "1".into(), question: "what exactly was said?".into() };
+    match core.handle(&request(asked), at("2026-11-30T08:15:00Z")).await.unwrap() {
+        Some(Message::Answer { date, entry, .. }) => {
+            assert_eq!((date, entry.id.as_str()), (day, sent.insights[0].id.as_str()), "a digest it was never sent")
+        }
+        other => panic!("no answer: {other:?}"),
+    }
+
+    // A bare /subscribe (a Telegram /start) keeps the chosen time.
+    let again =
+        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T08:20:00Z")).await.unwrap());
+    assert!(again.starts_with("Already subscribed: the top 5 every day at 08:00 America/Los_Angeles"), "{again}");
+    assert_eq!(store.subscription(&dest.key()).unwrap().unwrap().schedule, la);
+
+    // Paused by the operator: a new time is kept, and no digest is promised.
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.paused = Some("migrating".into());
+    store.put_subscription(&sub).unwrap();
+    let utc = Schedule::daily("09:00", "UTC").unwrap();
+    let paused =
+        said(core.handle(&request(Command::SetSchedule { schedule: utc }), at("2026-11-30T08:30:00Z")).await.unwrap());
+    assert!(paused.contains("paused (migrating)") && !paused.contains("comes today"), "{paused}");
+    let resumed =
+        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T08:31:00Z")).await.unwrap());
+    assert!(resumed.starts_with("Resumed: the top 5 every day at 09:00 UTC"), "{resumed}");
+    assert!(store.subscription(&dest.key()).unwrap().unwrap().paused.is_none());
+}
+
 /// A webhook chat on the server's `/r`, subscribed two days ago to a digest due a minute before
 /// `now`, with a deliverer for it.
 fn webhook_chat(

@@ -188,7 +188,14 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             let verb = if before.is_some() { "updated" } else { "subscribed" };
             outln!("{verb} {dest}: {}", sub.schedule.describe());
             let done = podsift::deliver::commands::day_done(store, &dest);
-            let coming = podsift::deliver::commands::coming_digest(&sub.schedule, Utc::now(), before.is_none(), done);
+            let catch_up = chrono::Duration::minutes(config.delivery.catch_up_minutes as i64);
+            let coming = podsift::deliver::commands::coming_digest(
+                &sub.schedule,
+                Utc::now(),
+                before.is_none(),
+                (sub.created_at, catch_up),
+                done,
+            );
             if !coming.is_empty() {
                 outln!("{coming}");
             }

@@ -309,6 +309,11 @@ impl Core {
         }
     }
 
+    /// What [`coming_digest`] needs to tell a digest the delivery round still owes `sub`.
+    fn owed_since(&self, sub: &Subscription) -> (DateTime<Utc>, chrono::Duration) {
+        (sub.created_at, chrono::Duration::minutes(self.config.delivery.catch_up_minutes as i64))
+    }
+
     /// The chat's own day: its schedule's timezone, else the digest's.
     fn today_of(&self, sub: Option<&Subscription>, now: DateTime<Utc>) -> NaiveDate {
         sub.and_then(|s| s.schedule.local_date(now).ok()).unwrap_or_else(|| digest::today(&self.config.digest, now))
@@ -329,7 +334,9 @@ impl Core {
         // A bare number means the last digest the chat was sent (today's not yet come, a
         // weekday schedule on a Saturday), or today's when it was never sent one.
         let sent = |d: &&Delivery| matches!(d.state, DeliveryState::Sent { .. }) || !d.sent.is_empty();
-        let latest = records.iter().filter(sent).map(|d| d.date).filter(|d| *d <= today).max().unwrap_or(today);
+        // Whatever its date: after a move to a timezone further west the chat's own day can be
+        // before that of the digest it was just sent.
+        let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), delivered: &delivered, seen: &seen }))
@@ -400,9 +407,13 @@ impl Core {
         }
         match &request.command {
             Command::Subscribe { schedule } => {
-                let schedule = match schedule {
-                    Some(s) => s.clone(),
-                    None => {
+                let existing = self.store.subscription(&destination.key())?;
+                // A chat already subscribed keeps its time unless it names one (Telegram sends a
+                // bare /start whenever someone opens the bot anew).
+                let schedule = match (schedule, &existing) {
+                    (Some(s), _) => s.clone(),
+                    (None, Some(s)) => s.schedule.clone(),
+                    (None, None) => {
                         match Schedule::daily(&self.config.service.default_time, &self.config.service.default_timezone)
                         {
                             Ok(s) => s,
@@ -410,7 +421,9 @@ impl Core {
                         }
                     }
                 };
-                let sub = match self.store.subscription(&destination.key())? {
+                let was_paused = existing.as_ref().is_some_and(|s| s.paused.is_some());
+                let first = existing.is_none();
+                let sub = match existing {
                     Some(mut s) => {
                         s.schedule = schedule;
                         s.paused = None;
@@ -420,11 +433,19 @@ impl Core {
                 };
                 self.store.put_subscription(&sub)?;
                 self.store.flush()?;
+                let done = day_done(&self.store, destination);
+                let coming = coming_digest(&sub.schedule, now, first, self.owed_since(&sub), done);
+                let what = if first {
+                    "Subscribed"
+                } else if was_paused {
+                    "Resumed"
+                } else {
+                    "Already subscribed"
+                };
                 notice(format!(
-                    "Subscribed: the top 5 every day at {}. {} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top 5 every day at {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     sub.schedule.describe(),
-                    coming_digest(&sub.schedule, now, true, day_done(&self.store, destination))
                 ))
             }
             Command::Unsubscribe => {
@@ -440,11 +461,18 @@ impl Core {
                     s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
-                    notice(format!(
-                        "The daily digest now comes at {}. {}",
-                        s.schedule.describe(),
-                        coming_digest(&s.schedule, now, false, day_done(&self.store, destination))
-                    ))
+                    let coming = match &s.paused {
+                        // Paused chats get nothing: no time to promise.
+                        Some(why) => format!("Digests here are paused ({why}): {prefix}subscribe resumes them."),
+                        None => coming_digest(
+                            &s.schedule,
+                            now,
+                            false,
+                            self.owed_since(&s),
+                            day_done(&self.store, destination),
+                        ),
+                    };
+                    notice(format!("The daily digest now comes at {}. {coming}", s.schedule.describe()))
                 }
                 None => {
                     notice(format!("This chat is not subscribed yet: {prefix}subscribe HH:MM Area/City subscribes it."))
@@ -680,10 +708,30 @@ pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) 
 
 /// When the schedule's next digest comes after `now`, said for a reader: "The first comes
 /// today at 08:00 (UTC)." (or "The next comes ..."), past the days `done` says are over (already
-/// delivered today); empty when it cannot be told.
-pub fn coming_digest(schedule: &Schedule, now: DateTime<Utc>, first: bool, done: impl Fn(NaiveDate) -> bool) -> String {
+/// delivered today); empty when it cannot be told. A time that passed less than `catch_up` ago,
+/// after `since` (when the subscription began) and not done, is still delivered, at the next
+/// delivery round: that is said instead.
+pub fn coming_digest(
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+    first: bool,
+    (since, catch_up): (DateTime<Utc>, chrono::Duration),
+    done: impl Fn(NaiveDate) -> bool,
+) -> String {
     let which = if first { "first" } else { "next" };
     let Ok(tz) = schedule.tz() else { return String::new() };
+    let owed = super::schedule::due(schedule, now, catch_up).unwrap_or_default().into_iter().find_map(|d| match d {
+        super::schedule::Due::Now { date, fire } if fire >= since && !done(date) => Some(fire),
+        _ => None,
+    });
+    if let Some(fire) = owed {
+        let local = fire.with_timezone(&tz);
+        return format!(
+            "The {which} comes in a moment: it was due at {} ({}) and has not been sent yet.",
+            local.format("%H:%M"),
+            tz.name()
+        );
+    }
     let mut after = now;
     let mut next = None;
     // A few days at most: a day is done only once it has been delivered.
@@ -747,24 +795,34 @@ mod tests {
     fn the_first_digest_is_announced_in_the_subscribers_time() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let daily = Schedule::daily("08:00", "UTC").unwrap();
-        assert_eq!(
-            coming_digest(&daily, at("2026-11-28T08:17:00Z"), true, |_| false),
-            "The first comes tomorrow at 08:00 (UTC)."
-        );
-        assert_eq!(
-            coming_digest(&daily, at("2026-11-28T07:59:00Z"), true, |_| false),
-            "The first comes today at 08:00 (UTC)."
-        );
+        let window = chrono::Duration::minutes(360);
+        // Subscribed just now: a time already past today was never owed.
+        let new = |now| (now, window);
+        let now = at("2026-11-28T08:17:00Z");
+        assert_eq!(coming_digest(&daily, now, true, new(now), |_| false), "The first comes tomorrow at 08:00 (UTC).");
+        let now = at("2026-11-28T07:59:00Z");
+        assert_eq!(coming_digest(&daily, now, true, new(now), |_| false), "The first comes today at 08:00 (UTC).");
         let berlin = Schedule::daily("07:30", "Europe/Berlin").unwrap();
+        let now = at("2026-11-28T05:00:00Z");
         assert_eq!(
-            coming_digest(&berlin, at("2026-11-28T05:00:00Z"), true, |_| false),
+            coming_digest(&berlin, now, true, new(now), |_| false),
             "The first comes today at 07:30 (Europe/Berlin)."
         );
         // Today's already sent (a chat that subscribes again): the next is tomorrow's.
         let sent_today = |d: NaiveDate| d == at("2026-11-28T00:00:00Z").date_naive();
+        let long_ago = (at("2026-01-01T00:00:00Z"), window);
+        let now = at("2026-11-28T07:59:00Z");
+        assert_eq!(coming_digest(&daily, now, false, long_ago, sent_today), "The next comes tomorrow at 08:00 (UTC).");
+        // A subscriber of long standing moves its time to one just past, within the catch-up
+        // window: the delivery round sends today's at once, and the reply says so.
+        let now = at("2026-11-28T08:17:00Z");
         assert_eq!(
-            coming_digest(&daily, at("2026-11-28T07:59:00Z"), false, sent_today),
-            "The next comes tomorrow at 08:00 (UTC)."
+            coming_digest(&daily, now, false, long_ago, |_| false),
+            "The next comes in a moment: it was due at 08:00 (UTC) and has not been sent yet."
         );
+        assert_eq!(coming_digest(&daily, now, false, long_ago, sent_today), "The next comes tomorrow at 08:00 (UTC).");
+        // Past the window it is skipped, as the delivery round does.
+        let now = at("2026-11-28T14:30:00Z");
+        assert_eq!(coming_digest(&daily, now, false, long_ago, |_| false), "The next comes tomorrow at 08:00 (UTC).");
     }
 }
