@@ -17,7 +17,7 @@ use teloxide::{ApiError, Bot, RequestError};
 use tokio::sync::watch;
 
 use crate::config::TelegramConfig;
-use crate::deliver::commands::{self, Access, COMMANDS, Core};
+use crate::deliver::commands::{self, COMMANDS, Core};
 use crate::deliver::inbound::Inbound;
 use crate::deliver::{
     Adapter, Choice, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
@@ -246,7 +246,7 @@ impl TelegramAdapter {
                     if bot.is_some_and(|b| !b.eq_ignore_ascii_case(&self.username)) {
                         return; // a command for another bot in the same group
                     }
-                    let needs_manager = commands::spec(name).is_some_and(|c| c.access == Access::Managers);
+                    let needs_manager = commands::spec(name).is_some_and(|c| c.access.asks_who());
                     let can_manage = match (group && needs_manager, user) {
                         (true, Some(u)) => Some(self.is_admin(m.chat.id, u.id).await),
                         (true, None) => Some(false),
@@ -305,7 +305,7 @@ impl TelegramAdapter {
                         .strip_prefix("cmd:")
                         .and_then(|c| c.split_whitespace().next())
                         .and_then(commands::spec)
-                        .is_some_and(|s| s.access == Access::Managers);
+                        .is_some_and(|s| s.access.asks_who());
                     let can_manage = if manages && !message.chat().is_private() {
                         Some(self.is_admin(message.chat().id, q.from.id).await)
                     } else {

@@ -72,16 +72,20 @@ pub trait Answerer: Send + Sync {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
-    #[error("{0:?} is not an insight reference: use N (today's insight N) or YYYY-MM-DD#N, e.g. 3 or 2026-11-28#3")]
+    // Said in chats and on the command line alike: no operator command in them.
+    #[error(
+        "{0:?} is not an insight reference: use N (insight N of the latest digest) or YYYY-MM-DD#N, e.g. 3 or \
+         2026-11-28#3"
+    )]
     BadRef(String),
     #[error(
-        "there is no digest with insights for {0} yet: it comes once that day has new episodes with transcripts \
-         (the operator's `podsift ingest` fetches them, `podsift digest --date {0}` shows it)"
+        "there is no digest with insights for {0}: no episode with a transcript was new that day (or none yet, \
+         for today); ask about an insight of a digest that was sent"
     )]
     NoDigest(NaiveDate),
     #[error(
-        "{0} is no longer stored (its feed was removed), so there is nothing to answer from; add the feed again \
-         with `podsift feeds add` to ask about it"
+        "{0} is no longer stored (its podcast was removed), so there is nothing to answer from; adding the podcast \
+         again brings its episodes back"
     )]
     EpisodeGone(String),
     #[error("there is no insight #{n} in the digest of {date}; valid: {valid}")]

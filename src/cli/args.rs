@@ -55,7 +55,7 @@ pub enum Command {
     },
     /// Ask a follow-up question about an insight; without a question, an interactive prompt
     Ask {
-        /// The insight: N (today's insight N) or YYYY-MM-DD#N
+        /// The insight: N (insight N of the latest digest) or YYYY-MM-DD#N
         #[arg(value_name = "REF")]
         reference: String,
         /// The question

@@ -192,7 +192,15 @@ pub async fn execute(
             }
         }
         Command::Ask { reference, question, out } => {
-            let (_, entry) = podsift::ask::resolve(store, &config.digest, &reference, Utc::now())?;
+            let (_, entry) = podsift::ask::resolve(store, &config.digest, &reference, Utc::now()).map_err(|e| {
+                // The operator's own ways to a digest, which a chat's reader does not have.
+                match e {
+                    podsift::ask::AskError::NoDigest(date) => anyhow::anyhow!(
+                        "{e} (`podsift ingest` fetches new episodes; `podsift digest --date {date}` builds a past day's digest)"
+                    ),
+                    e => e.into(),
+                }
+            })?;
             let answerer = make_answerer(config, store)?;
             match question {
                 Some(q) => {

@@ -26,6 +26,15 @@ pub enum Access {
     /// Whoever may manage the chat or channel (a group's admins, a channel's managers). The
     /// adapter tells the core whether the sender may; the core refuses when not.
     Managers,
+    /// Anyone may look; changing is for managers, as with [`Access::Managers`].
+    ManagersToChange,
+}
+
+impl Access {
+    /// Whether the adapter must tell the core if the sender may manage the chat.
+    pub fn asks_who(self) -> bool {
+        self != Access::Anyone
+    }
 }
 
 /// One command of the table.
@@ -82,14 +91,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         args: "N question",
         access: Access::Anyone,
-        summary: "Ask about insight N of today's digest",
+        summary: "Ask about insight N of the latest digest here",
         example: "2 what exactly was said about that?",
     },
     CommandSpec {
         name: "podcasts",
         aliases: &[],
         args: "[add|remove WHAT]",
-        access: Access::Managers,
+        access: Access::ManagersToChange,
         summary: "This chat's podcasts; add one by name or feed address, remove one by number",
         example: "add the changelog",
     },
@@ -117,7 +126,11 @@ pub fn help(prefix: &str) -> String {
         let args = if c.args.is_empty() { String::new() } else { format!(" {}", c.args) };
         let example =
             if c.example.is_empty() { String::new() } else { format!(", e.g. {prefix}{} {}", c.name, c.example) };
-        let who = if c.access == Access::Managers { " (people who manage this chat)" } else { "" };
+        let who = match c.access {
+            Access::Anyone => "",
+            Access::Managers => " (people who manage this chat)",
+            Access::ManagersToChange => " (adding and removing: people who manage this chat)",
+        };
         s.push_str(&format!("{prefix}{}{args} — {}{example}{who}\n", c.name, c.summary));
     }
     s.push_str("Or reply to one of the insights with your question.");
@@ -159,7 +172,8 @@ pub fn parse(name: &str, args: &str, prefix: &str) -> Result<Command, String> {
             },
             _ => {
                 return Err(format!(
-                    "{prefix}podcasts lists this chat's podcasts; {prefix}podcasts add NAME or address adds one,                      {prefix}podcasts remove N removes one. {}",
+                    "{prefix}podcasts lists this chat's podcasts; {prefix}podcasts add NAME or address adds one, \
+                     {prefix}podcasts remove N removes one. {}",
                     usage(spec, prefix)
                 ));
             }
@@ -501,7 +515,7 @@ impl Core {
                 } else if d.insights.is_empty() {
                     notice(format!(
                         "None of the {all} insight(s) of {date} matches this chat's filters (podcasts or keywords \
-                         set with `podsift subs add`)."
+                         the operator set for this chat)."
                     ))
                 } else {
                     Ok(Some(Message::Digest(d)))
@@ -777,6 +791,8 @@ mod tests {
         assert!(parse("time", "7pm", "/podsift ").unwrap_err().contains("Example: /podsift time 07:30 Europe/Berlin"));
         assert!(parse_line("/ask 2").unwrap_err().contains("Example: /ask 2"));
         assert!(parse_line("/frobnicate").unwrap_err().contains("/help"));
+        let podcasts = parse_line("/podcasts foo").unwrap_err();
+        assert!(podcasts.contains("adds one, /podcasts remove N"), "{podcasts}");
     }
 
     #[test]
@@ -789,6 +805,9 @@ mod tests {
         assert_eq!(spec("START").map(|c| c.name), Some("subscribe"));
         assert_eq!(spec("stop").map(|c| c.access), Some(Access::Managers));
         assert_eq!(spec("ask").map(|c| c.access), Some(Access::Anyone));
+        // Anyone may list a chat's podcasts; changing them is for its managers.
+        assert!(h.contains("(adding and removing: people who manage this chat)"), "{h}");
+        assert!(spec("podcasts").is_some_and(|c| c.access.asks_who()));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use slack_morphism::prelude::*;
 use tokio::sync::watch;
 
 use super::{PREFIX, SlackAdapter, Target, destination};
-use crate::deliver::commands::{self, Access, Core};
+use crate::deliver::commands::{self, Core};
 use crate::deliver::inbound::Inbound;
 use crate::deliver::{Choice, Command, Message, Request, Sender};
 use crate::http::{constant_time_eq, hex, hmac_sha256};
@@ -246,7 +246,7 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
         Ok(command) => command,
         Err(e) => return Some(e),
     };
-    let needs_manager = commands::spec(name).is_some_and(|s| s.access == Access::Managers);
+    let needs_manager = commands::spec(name).is_some_and(|s| s.access.asks_who());
     // A digest asked for is for the channel; everything else only for the asker.
     let reply_to = match command {
         Command::DigestNow => None,
@@ -314,7 +314,7 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                             .split_whitespace()
                             .next()
                             .and_then(commands::spec)
-                            .is_some_and(|s| s.access == Access::Managers);
+                            .is_some_and(|s| s.access.asks_who());
                         let c = c.clone();
                         tokio::spawn(async move {
                             let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
