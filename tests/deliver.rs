@@ -591,6 +591,22 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     let paused =
         said(core.handle(&request(Command::SetSchedule { schedule: utc }), at("2026-11-30T08:30:00Z")).await.unwrap());
     assert!(paused.contains("paused (migrating)") && !paused.contains("comes today"), "{paused}");
+    // Anyone can see what the chat gets, without changing it.
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.keywords = vec!["kubernetes".into()];
+    store.put_subscription(&sub).unwrap();
+    let mut look = request(Command::Settings);
+    look.sender.can_manage = Some(false);
+    let settings = said(core.handle(&look, at("2026-11-30T08:30:30Z")).await.unwrap());
+    for part in [
+        "This chat gets the top 5 every day at 09:00 UTC.",
+        "It is paused (migrating)",
+        "the operator's podcasts",
+        "The operator set keywords: kubernetes.",
+    ] {
+        assert!(settings.contains(part), "{part:?} not in {settings}");
+    }
+    assert_eq!(store.subscription(&dest.key()).unwrap().unwrap(), sub, "looking changed something");
     let resumed =
         said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T08:31:00Z")).await.unwrap());
     assert!(resumed.starts_with("Resumed: the top 5 every day at 09:00 UTC"), "{resumed}");

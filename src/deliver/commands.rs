@@ -73,9 +73,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "time",
         aliases: &[],
-        args: "HH:MM Area/City",
-        access: Access::Managers,
-        summary: "Change the delivery time",
+        args: "[HH:MM Area/City]",
+        access: Access::ManagersToChange,
+        summary: "This chat's delivery time and settings; with a time, change it",
         example: "07:30 Europe/Berlin",
     },
     CommandSpec {
@@ -157,6 +157,7 @@ pub fn parse(name: &str, args: &str, prefix: &str) -> Result<Command, String> {
     Ok(match spec.name {
         "subscribe" => Command::Subscribe { schedule: if words.is_empty() { None } else { Some(schedule(&words)?) } },
         "unsubscribe" => Command::Unsubscribe,
+        "time" if words.is_empty() => Command::Settings,
         "time" => Command::SetSchedule { schedule: schedule(&words)? },
         "digest" => Command::DigestNow,
         "podcasts" => match words.split_first() {
@@ -492,6 +493,40 @@ impl Core {
                     notice(format!("This chat is not subscribed yet: {prefix}subscribe HH:MM Area/City subscribes it."))
                 }
             },
+            Command::Settings => match self.store.subscription(&destination.key())? {
+                None => notice(format!(
+                    "This chat is not subscribed: {prefix}subscribe subscribes it (at the operator's time, or \
+                     {prefix}subscribe HH:MM Area/City)."
+                )),
+                Some(s) => {
+                    let mut said = vec![format!("This chat gets the top 5 every day at {}.", s.schedule.describe())];
+                    said.push(match &s.paused {
+                        Some(why) => format!("It is paused ({why}): {prefix}subscribe resumes it."),
+                        None => coming_digest(
+                            &s.schedule,
+                            now,
+                            false,
+                            self.owed_since(&s),
+                            day_done(&self.store, destination),
+                        ),
+                    });
+                    said.push(match self.store.podcast_list(&destination.key())?.filter(|l| !l.is_empty()) {
+                        Some(l) => format!("It follows its own {} podcast(s): {prefix}podcasts lists them.", l.len()),
+                        None => format!("It follows the operator's podcasts; {prefix}podcasts add NAME picks its own."),
+                    });
+                    for (what, list) in [
+                        ("only these podcasts", &s.only_podcasts),
+                        ("not these", &s.mute_podcasts),
+                        ("keywords", &s.keywords),
+                    ] {
+                        if !list.is_empty() {
+                            said.push(format!("The operator set {what}: {}.", list.join(", ")));
+                        }
+                    }
+                    said.push(format!("{prefix}time HH:MM Area/City changes the time."));
+                    notice(said.into_iter().filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+                }
+            },
             Command::DigestNow => {
                 let sub = self.store.subscription(&destination.key())?;
                 // The chat's own day: the one its schedule would send, and counts as sent.
@@ -788,6 +823,7 @@ mod tests {
         }
         assert_eq!(parse("stop", "", "/"), Ok(Command::Unsubscribe));
         assert!(parse_line("/time 7pm Berlin").unwrap_err().contains("Example: /time 07:30 Europe/Berlin"));
+        assert_eq!(parse_line("/time"), Ok(Some(Command::Settings)));
         assert!(parse("time", "7pm", "/podsift ").unwrap_err().contains("Example: /podsift time 07:30 Europe/Berlin"));
         assert!(parse_line("/ask 2").unwrap_err().contains("Example: /ask 2"));
         assert!(parse_line("/frobnicate").unwrap_err().contains("/help"));

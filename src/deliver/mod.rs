@@ -67,6 +67,9 @@ pub enum Command {
     SetSchedule {
         schedule: Schedule,
     },
+    /// What this destination gets and when: its time, whether it is paused, its podcasts and
+    /// the operator's filters.
+    Settings,
     DigestNow,
     /// A question about `reference` (`N` or `YYYY-MM-DD#N`).
     Ask {
