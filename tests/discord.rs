@@ -572,4 +572,27 @@ async fn slash_ask_in_a_thread_means_the_channels_numbers() {
     let shown_first = &digest.insights[1];
     assert!(answer.starts_with("**About #1**") && answer.contains(&shown_first.podcast), "{answer}");
     assert!(!answer.contains(&digest.insights[0].podcast), "answered from the unfiltered digest: {answer}");
+
+    // /podsift digest typed in the thread would post only there, yet count as the channel's:
+    // it is pointed to the channel instead, and nothing is recorded.
+    let next_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let mut digest_here = slash("tok-d", "digest", json!([]), "0");
+    digest_here["channel_id"] = json!(thread);
+    digest_here["channel"] = json!({"id": thread, "type": 11, "parent_id": CHANNEL, "name": "#1 question"});
+    let resp = handle(&s, digest_here).await;
+    assert_eq!(resp["type"], 4, "{resp}");
+    assert_eq!(resp["data"]["flags"], 64, "only the asker sees it: {resp}");
+    assert!(resp["data"]["content"].as_str().unwrap().contains(&format!("<#{CHANNEL}>")), "{resp}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(s.fake.followups().len(), 1, "a digest went to the thread");
+    assert!(s.store.delivery(&dest.key(), next_day).unwrap().is_none());
+
+    // A button under an answer in the thread acts for the channel, as its command did.
+    s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();
+    let mut pressed = button("tok-b", "cmd:podcasts remove 1", "111");
+    pressed["member"]["permissions"] = json!("16");
+    pressed["channel_id"] = json!(thread);
+    pressed["channel"] = json!({"id": thread, "type": 11, "parent_id": CHANNEL, "name": "#1 question"});
+    handle(&s, pressed).await;
+    wait_for("the channel's list to empty", || s.store.podcast_list(&dest.key()).unwrap().is_none()).await;
 }

@@ -13,7 +13,7 @@ use serenity::all::{
     ActionRowComponent, AutoArchiveDuration, ChannelId, ChannelType, CommandDataOption, CommandDataOptionValue,
     CommandInteraction, ComponentInteraction, CreateActionRow, CreateAutocompleteResponse, CreateInputText,
     CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, CreateThread, EditInteractionResponse,
-    GatewayIntents, InputTextStyle, Interaction, Member, MessageId, ModalInteraction, Permissions,
+    GatewayIntents, InputTextStyle, Interaction, Member, MessageId, ModalInteraction, PartialChannel, Permissions,
 };
 use serenity::interactions_endpoint::Verifier;
 use tokio::sync::watch;
@@ -88,6 +88,18 @@ pub struct Interactions {
     pub core: Arc<Core>,
 }
 
+/// The chat a command or button belongs to: typed in a thread (an insight's answer thread, as
+/// the Ask prompt suggests), the channel the thread hangs from, whose digest, list and numbers
+/// apply.
+fn chat_of(channel_id: ChannelId, channel: Option<&PartialChannel>) -> ChannelId {
+    channel
+        .filter(|ch| {
+            matches!(ch.kind, ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread)
+        })
+        .and_then(|ch| ch.parent_id)
+        .unwrap_or(channel_id)
+}
+
 fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(CreateInteractionResponseMessage::new().content(text).ephemeral(true))
 }
@@ -155,12 +167,14 @@ impl Interactions {
         let private = !matches!(command, Command::DigestNow);
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: can_manage(c.member.as_deref()) };
         let target = Target::Interaction { token: c.token.clone(), ephemeral: private };
-        // Typed in a thread (an insight's answer thread, as the Ask prompt suggests): the chat
-        // is the channel the thread hangs from, whose digest, list and numbers apply.
-        let in_thread = c.channel.as_ref().filter(|ch| {
-            matches!(ch.kind, ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread)
-        });
-        let channel = in_thread.and_then(|ch| ch.parent_id).unwrap_or(c.channel_id);
+        let channel = chat_of(c.channel_id, c.channel.as_ref());
+        if matches!(command, Command::DigestNow) && channel != c.channel_id {
+            // Posted here it would reach only the thread, yet count as the channel's digest of
+            // the day, which the schedule would then not send.
+            return ephemeral(&format!(
+                "Ask for the digest in <#{channel}> itself: here it would only reach this thread."
+            ));
+        }
         self.core.submit(Request {
             destination: Self::destination(channel),
             sender,
@@ -181,7 +195,9 @@ impl Interactions {
 
     fn component(&self, c: ComponentInteraction) -> CreateInteractionResponse {
         let id = c.data.custom_id.as_str();
-        let destination = Self::destination(c.channel_id);
+        // A button under an answer in a thread (a podcast search's matches) acts for the
+        // channel, as the command that showed it did.
+        let destination = Self::destination(chat_of(c.channel_id, c.channel.as_ref()));
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: None };
         let feedback = |up: bool, insight: &str| Request {
             destination: destination.clone(),
