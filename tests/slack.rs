@@ -625,6 +625,11 @@ async fn socket_mode_through_podsift_run() {
     let wrong = refused(&[("SLACK_BOT_TOKEN", TOKEN), ("SLACK_APP_TOKEN", TOKEN)]);
     assert!(wrong.contains("app-level token (xapp-...)"), "{wrong}");
     assert!(!wrong.contains(TOKEN), "a token in an error: {wrong}");
+    // An app-level token Slack does not take (revoked, mistyped) stops the start too, rather
+    // than a listener retrying it unseen.
+    let revoked = refused(&[("SLACK_BOT_TOKEN", TOKEN), ("SLACK_APP_TOKEN", "xapp-1-revoked")]);
+    assert!(revoked.contains("SLACK_APP_TOKEN was refused by Slack (not_allowed_token_type)"), "{revoked}");
+    assert!(!revoked.contains("xapp-1-revoked"), "a token in an error: {revoked}");
 
     let envs = [("SLACK_BOT_TOKEN", TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)];
     let mut run = common::podsift_run(&dir.path().join("data"), &config_path, &envs);

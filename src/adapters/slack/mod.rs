@@ -364,6 +364,20 @@ pub async fn from_env(
         ));
     }
     let adapter = Arc::new(SlackAdapter::connect(config, bot_token.as_deref()).await?);
+    if let Some(token) = &app_token {
+        // The Socket Mode listener retries a refused token in the background for ever, without
+        // a word: asked once here, a wrong token stops the start with the fix instead.
+        let token = SlackApiToken::new(SlackApiTokenValue(token.clone()));
+        let req = slack_morphism::prelude::SlackApiAppsConnectionOpenRequest::new();
+        adapter.client.open_session(&token).apps_connections_open(&req).await.map_err(|e| match e {
+            SlackClientError::ApiError(a) => format!(
+                "{} was refused by Slack ({}): create an app-level token with the connections:write scope on the app's Basic Information page (bots/slack/README.md)",
+                socket::APP_TOKEN_ENV,
+                a.code
+            ),
+            other => format!("cannot reach the Slack Web API: {other}"),
+        })?;
+    }
     let inbound = inbound::SlackInbound { adapter: adapter.clone(), signing_secret, app_token, oauth };
     Ok((adapter, Box::new(inbound)))
 }
