@@ -362,6 +362,38 @@ async fn admins_only_rate_limits_and_a_revoked_token() {
     assert!(paused.contains("token_revoked"), "{paused}");
 }
 
+/// Replies meant for one person go through the `response_url` of their command: they reach a
+/// direct message between two people, where the app is no member and chat.postEphemeral fails.
+/// A response_url used up falls back to chat.postEphemeral.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_is_answered_through_its_response_url() {
+    let s = setup(false).await;
+    let in_dm = |text: &str, url: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("team_id", TEAM)
+            .append_pair("channel_id", "D0TWOPEOPLE")
+            .append_pair("user_id", "U2CERLKJA")
+            .append_pair("command", "/podsift")
+            .append_pair("text", text)
+            .append_pair("response_url", url)
+            .append_pair("trigger_id", "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+            .finish()
+    };
+    post(&s.base, "/slack/commands", &in_dm("help", &s.fake.response_url("r1")), &[]).await;
+    wait_for("the help", || s.fake.responses().len() == 1).await;
+    let help = &s.fake.responses()[0].body;
+    assert!(help["text"].as_str().unwrap().contains("/podsift subscribe"), "{help}");
+    assert!(s.fake.calls("chat.postEphemeral").is_empty(), "asked the Web API for a reply it cannot post");
+
+    s.fake.use_up("r2");
+    post(&s.base, "/slack/commands", &in_dm("time", &s.fake.response_url("r2")), &[]).await;
+    wait_for("the fallback", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
+    let fallback = &s.fake.calls("chat.postEphemeral")[0].body;
+    assert_eq!(fallback["channel"], "D0TWOPEOPLE");
+    assert!(fallback["text"].as_str().unwrap().contains("not subscribed"), "{fallback}");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 /// A Slack API that takes a post and never answers: the send is given up after
 /// `delivery.send_timeout_secs` and tried again, so the channel is not held for good (and a
 /// `/podsift digest` there does not hear "being sent" for ever).
@@ -456,10 +488,11 @@ async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_pod
     let unsigned = post(&s.base, "/slack/events", &thread_reply("EvX", "1.2", "hi"), &[]).await;
     assert_eq!(unsigned.status(), 404, "HTTP routes without a signing secret");
 
+    let response_url = s.fake.response_url("sock-1");
     let fields = |text: &str| {
         json!({"token": "legacy", "team_id": TEAM, "team_domain": "acme", "channel_id": CHANNEL,
             "channel_name": "digest", "user_id": "U2CERLKJA", "user_name": "reader", "command": "/podsift",
-            "text": text, "api_app_id": "A1", "response_url": "https://hooks.slack.com/commands/T1/1/x",
+            "text": text, "api_app_id": "A1", "response_url": response_url,
             "trigger_id": "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"})
     };
     let envelope = |id: &str, kind: &str, payload: Value| json!({"envelope_id": id, "type": kind, "accepts_response_payload": kind != "events_api", "payload": payload});
@@ -474,7 +507,8 @@ async fn socket_mode_takes_the_same_requests_over_a_websocket_and_stops_with_pod
     wait_for("the acknowledgement", || s.fake.ack("env-sub").is_some()).await;
     let ack = s.fake.ack("env-sub").unwrap();
     assert!(ack["payload"]["text"].is_null(), "a command that worked is acknowledged without text: {ack}");
-    wait_for("the confirmation", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
+    wait_for("the confirmation", || !s.fake.responses().is_empty()).await;
+    assert!(s.fake.responses()[0].body["text"].as_str().unwrap().starts_with("Subscribed"));
 
     assert_eq!(s.deliverer.tick(at("2026-11-28T07:46:00Z")).await.unwrap().delivered, 1);
     let digest = s.fake.posted(CHANNEL);

@@ -49,6 +49,8 @@ struct State {
     sockets_closed: usize,
     /// Channels whose chat.postMessage is taken and never answered.
     hanging: HashSet<String>,
+    /// response_url ids that answer as used up.
+    used_up: HashSet<String>,
 }
 
 pub struct FakeSlack {
@@ -127,6 +129,22 @@ impl FakeSlack {
 
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
         self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    /// A `response_url` as Slack sends with a command or a button press, served here: what is
+    /// posted to it is recorded as a "respond" call (`body["url_id"]` names which).
+    pub fn response_url(&self, id: &str) -> String {
+        format!("{}/respond/{id}", self.api)
+    }
+
+    /// What was posted to response_urls, in order.
+    pub fn responses(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.iter().filter(|c| c.method.starts_with("respond/")).cloned().collect()
+    }
+
+    /// From now on, the response_url `id` answers 404 `used_url`, as Slack's after five replies.
+    pub fn use_up(&self, id: &str) {
+        self.state.lock().unwrap().used_up.insert(id.to_string());
     }
 
     /// From now on, posts to `channel` get no answer at all.
@@ -276,6 +294,20 @@ fn handle(
         return ok(json!({"access_token": OAUTH_TOKEN, "token_type": "bot", "scope": "chat:write,commands",
             "bot_user_id": "U0BOT", "app_id": "A1", "team": {"id": OAUTH_TEAM, "name": "Other Co"},
             "authed_user": {"id": "U9"}}));
+    }
+    if let Some(id) = name.strip_prefix("respond/") {
+        // Slack's response_url: no token, the message itself, seen by the user alone by default.
+        let mut bad = check(&body);
+        if body["response_type"] != "ephemeral" {
+            bad.push(format!("a reply through response_url without response_type ephemeral: {body}"));
+        }
+        body["url_id"] = json!(id);
+        record(&mut s, body, "");
+        if s.used_up.contains(id) {
+            return (StatusCode::NOT_FOUND, axum::Json(json!({"ok": false, "error": "used_url"}))).into_response();
+        }
+        s.violations.extend(bad);
+        return ok(json!({}));
     }
     if name == "apps.connections.open" {
         record(&mut s, body, &token);

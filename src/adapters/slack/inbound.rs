@@ -250,7 +250,7 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
     // A digest asked for is for the channel; everything else only for the asker.
     let reply_to = match command {
         Command::DigestNow => None,
-        _ => Some(Target::Ephemeral(user.clone()).encode()),
+        _ => Some(Target::only_for(&user, f.get("response_url").map(String::as_str)).encode()),
     };
     let c = c.clone();
     tokio::spawn(async move {
@@ -283,6 +283,7 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let team = s(&p["team"]["id"]);
     let user = s(&p["user"]["id"]);
+    let only_for = |user: &str| Target::only_for(user, p["response_url"].as_str()).encode();
     match p["type"].as_str() {
         Some("block_actions") => {
             let channel = s(&p["channel"]["id"]);
@@ -303,8 +304,8 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                     });
                     let core = c.core.clone();
                     let thanks = if up { "Thanks, noted 👍" } else { "Thanks, noted 👎" };
+                    let to = only_for(&user);
                     tokio::spawn(async move {
-                        let to = Target::Ephemeral(user).encode();
                         core.reply(&dest, Some(&to), &Message::Notice(thanks.into())).await;
                     });
                 }
@@ -316,12 +317,13 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                             .and_then(commands::spec)
                             .is_some_and(|s| s.access.asks_who());
                         let c = c.clone();
+                        let to = only_for(&user);
                         tokio::spawn(async move {
                             let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
                             c.core.submit(Request {
                                 destination: dest,
                                 sender: Sender { id: format!("slack:{user}"), can_manage },
-                                reply_to: Some(Target::Ephemeral(user.clone()).encode()),
+                                reply_to: Some(to),
                                 command,
                             });
                         });

@@ -38,6 +38,8 @@ pub type Connector =
 /// Sends through Slack's Web API, with each workspace's bot token.
 pub struct SlackAdapter {
     client: SlackClient<Connector>,
+    /// For a command's `response_url`, which is no Web API method.
+    http: reqwest::Client,
     config: SlackConfig,
     /// Workspace (team id) → bot token; filled from SLACK_BOT_TOKEN and OAuth installs.
     tokens: RwLock<HashMap<String, String>>,
@@ -169,6 +171,10 @@ pub enum Target {
     Thread(String),
     /// Only this user sees it (chat.postEphemeral).
     Ephemeral(String),
+    /// Only this user sees it, through the `response_url` Slack gave with their command or
+    /// button press: it reaches them also where the app is no member (a direct message between
+    /// two people, a channel it was not invited to), which chat.postEphemeral cannot.
+    Respond { user: String, url: String },
 }
 
 impl Target {
@@ -176,14 +182,47 @@ impl Target {
         ReplyTarget(match self {
             Target::Thread(ts) => format!("thread:{ts}"),
             Target::Ephemeral(user) => format!("ephemeral:{user}"),
+            Target::Respond { user, url } => format!("respond:{user}|{url}"),
         })
+    }
+
+    /// A reply only `user` sees: through `response_url` when Slack gave a web address, else
+    /// chat.postEphemeral.
+    pub fn only_for(user: &str, response_url: Option<&str>) -> Target {
+        match response_url.and_then(|u| url::Url::parse(u).ok()).filter(|u| matches!(u.scheme(), "https" | "http")) {
+            Some(url) => Target::Respond { user: user.to_string(), url: url.to_string() },
+            None => Target::Ephemeral(user.to_string()),
+        }
     }
 
     pub fn decode(r: &ReplyTarget) -> Option<Target> {
         match r.0.split_once(':')? {
             ("thread", ts) => Some(Target::Thread(ts.to_string())),
             ("ephemeral", user) => Some(Target::Ephemeral(user.to_string())),
+            ("respond", rest) => {
+                let (user, url) = rest.split_once('|')?;
+                Some(Target::Respond { user: user.to_string(), url: url.to_string() })
+            }
             _ => None,
+        }
+    }
+}
+
+impl SlackAdapter {
+    /// Posts `content` to a command's `response_url`, seen only by the one who used it.
+    async fn respond(&self, url: &str, content: &SlackMessageContent) -> Result<(), SendError> {
+        let mut body = serde_json::to_value(content).map_err(|e| SendError::Invalid(e.to_string()))?;
+        body["response_type"] = serde_json::json!("ephemeral");
+        let r = self.http.post(url).json(&body).send().await.map_err(|e| SendError::Transient(e.to_string()))?;
+        let status = r.status();
+        match status.as_u16() {
+            200..=299 => Ok(()),
+            429 => Err(SendError::RateLimited {
+                retry_after: crate::http::retry_after(r.headers(), chrono::Utc::now())
+                    .unwrap_or(std::time::Duration::from_secs(1)),
+            }),
+            500..=599 => Err(SendError::Transient(format!("response_url answered {status}"))),
+            _ => Err(SendError::Invalid(format!("response_url answered {status}"))),
         }
     }
 }
@@ -231,8 +270,12 @@ impl SlackAdapter {
         if let Some(url) = &config.api_url {
             connector = connector.with_slack_api_url(url.trim_end_matches('/'));
         }
-        let adapter =
-            SlackAdapter { client: SlackClient::new(connector), config: config.clone(), tokens: RwLock::default() };
+        let adapter = SlackAdapter {
+            client: SlackClient::new(connector),
+            http: crate::http::client(std::time::Duration::from_secs(10), Some(std::time::Duration::from_secs(20)))?,
+            config: config.clone(),
+            tokens: RwLock::default(),
+        };
         if let Some(token) = bot_token {
             let token = token.trim().to_string();
             let api_token = SlackApiToken::new(SlackApiTokenValue(token.clone()));
@@ -304,7 +347,19 @@ impl Adapter for SlackAdapter {
                 to.id.split_once('/').ok_or_else(|| SendError::Invalid(format!("{to} is not slack:TEAM/CHANNEL")))?;
             let content = render(part);
             let channel = SlackChannelId(channel.to_string());
-            match reply_to.and_then(Target::decode) {
+            let target = match reply_to.and_then(Target::decode) {
+                Some(Target::Respond { user, url }) => match self.respond(&url, &content).await {
+                    Ok(()) => return Ok(format!("ephemeral-{key}")),
+                    // Used up (five replies) or expired (half an hour): the Web API then.
+                    Err(SendError::Invalid(why)) => {
+                        tracing::debug!("Slack response_url refused ({why}); chat.postEphemeral instead");
+                        Some(Target::Ephemeral(user))
+                    }
+                    Err(e) => return Err(e),
+                },
+                other => other,
+            };
+            match target {
                 Some(Target::Ephemeral(user)) => {
                     let req = SlackApiChatPostEphemeralRequest::new(channel, SlackUserId(user), content);
                     let token = self.token(team)?;
@@ -405,8 +460,13 @@ mod tests {
 
     #[test]
     fn reply_targets_round_trip() {
-        for t in [Target::Thread("1700000000.000100".into()), Target::Ephemeral("U1".into())] {
+        let respond =
+            Target::Respond { user: "U1".into(), url: "https://hooks.slack.com/commands/T1/2/x?a=b:c".into() };
+        for t in [Target::Thread("1700000000.000100".into()), Target::Ephemeral("U1".into()), respond] {
             assert_eq!(Target::decode(&t.encode()), Some(t));
         }
+        // Only a web address is a response_url.
+        assert_eq!(Target::only_for("U1", Some("javascript:alert(1)")), Target::Ephemeral("U1".into()));
+        assert_eq!(Target::only_for("U1", None), Target::Ephemeral("U1".into()));
     }
 }
