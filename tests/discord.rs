@@ -67,7 +67,7 @@ async fn setup() -> Setup {
     let adapter = Arc::new(DiscordAdapter::connect(&cfg, TOKEN, APP).await.unwrap());
     let (deliverer, core, _) =
         common::core_with(&store, adapter.clone() as Arc<dyn Adapter>, Arc::new(|| at("2026-11-28T07:30:00Z")));
-    let interactions = Arc::new(Interactions { adapter: adapter.clone(), core: core.clone() });
+    let interactions = Arc::new(Interactions::new(adapter.clone(), core.clone()));
     let public_key = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
     let (stop, rx) = tokio::sync::watch::channel(false);
     let inbound = Box::new(DiscordInbound { adapter, token: TOKEN.into(), public_key: Some(public_key) });
@@ -471,6 +471,16 @@ async fn gateway_events_take_the_same_way_and_thread_messages_are_questions() {
     wait_for("the answer to the typed question", || s.fake.messages_in(&message_id).len() == 2).await;
     let answer = s.fake.messages_in(&message_id)[1].body["content"].as_str().unwrap().to_string();
     assert!(answer.starts_with("**About #1**"), "{answer}");
+    // Where a channel hangs from is asked of Discord once, not for every message typed in it.
+    s.interactions.thread_message(thread, "and who else?").await;
+    wait_for("the third answer", || s.fake.messages_in(&message_id).len() == 3).await;
+    let looked_up = s
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.ends_with(&format!("/channels/{message_id}")))
+        .count();
+    assert_eq!(looked_up, 1, "a REST call for every message in the thread");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -282,6 +282,7 @@ fn handle(
             .into_response()
         }
         ("GET", ["channels", channel]) => {
+            record(&mut s, Value::Null);
             let parent = s.parents.get(*channel).cloned();
             axum::Json(json!({"id": channel, "type": 11, "guild_id": "1", "parent_id": parent, "name": "thread"}))
                 .into_response()

@@ -4,6 +4,7 @@
 //! acknowledged at once (a deferred response, a modal, or a short ephemeral note); the core's
 //! answer follows as a follow-up or in the insight's thread.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -86,7 +87,14 @@ pub fn public_key(hex: &str) -> Result<[u8; 32], String> {
 pub struct Interactions {
     pub adapter: Arc<DiscordAdapter>,
     pub core: Arc<Core>,
+    /// Channel → the channel it hangs from (None: no thread), as Discord said: every message
+    /// in every channel the bot sees would otherwise cost a REST call, from the API budget the
+    /// digests share.
+    parents: std::sync::Mutex<HashMap<ChannelId, Option<ChannelId>>>,
 }
+
+/// Channels whose parent is remembered at most; past it the memory starts again.
+const REMEMBERED_CHANNELS: usize = 10_000;
 
 /// The chat a command or button belongs to: typed in a thread (an insight's answer thread, as
 /// the Ask prompt suggests), the channel the thread hangs from, whose digest, list and numbers
@@ -370,6 +378,26 @@ impl serenity::all::EventHandler for Gateway {
 }
 
 impl Interactions {
+    pub fn new(adapter: Arc<DiscordAdapter>, core: Arc<Core>) -> Interactions {
+        Interactions { adapter, core, parents: Default::default() }
+    }
+
+    /// The channel `channel` hangs from, when it is a thread; asked of Discord once.
+    async fn parent_of(&self, channel: ChannelId) -> Option<ChannelId> {
+        if let Some(known) = self.parents.lock().ok().and_then(|p| p.get(&channel).copied()) {
+            return known;
+        }
+        // A failed lookup is not remembered: the next message asks again.
+        let parent = channel.to_channel(self.adapter.http()).await.ok()?.guild().and_then(|g| g.parent_id);
+        if let Ok(mut p) = self.parents.lock() {
+            if p.len() >= REMEMBERED_CHANNELS {
+                p.clear();
+            }
+            p.insert(channel, parent);
+        }
+        parent
+    }
+
     /// Gateway mode: the same handling as the endpoint, the immediate response sent back
     /// through the REST callback instead of the HTTP answer.
     pub async fn answer_over_rest(&self, interaction: Interaction) {
@@ -387,8 +415,7 @@ impl Interactions {
 
     /// A message typed in an insight's answer thread is a question about that insight.
     pub async fn thread_message(&self, thread: ChannelId, text: &str) {
-        let Ok(channel) = thread.to_channel(self.adapter.http()).await else { return };
-        let Some(parent) = channel.guild().and_then(|g| g.parent_id) else { return };
+        let Some(parent) = self.parent_of(thread).await else { return };
         let destination = Self::destination(parent);
         if self.core.insight_for_message(&destination, &thread.get().to_string()).is_none() {
             return; // not one of podsift's threads
@@ -456,7 +483,7 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 
 impl Inbound for DiscordInbound {
     fn start(self: Box<Self>, core: Arc<Core>, shutdown: watch::Receiver<bool>) -> axum::Router {
-        let interactions = Arc::new(Interactions { adapter: self.adapter.clone(), core });
+        let interactions = Arc::new(Interactions::new(self.adapter.clone(), core));
         let config = self.adapter.config.clone();
         let mut intents = GatewayIntents::empty();
         if config.read_thread_messages {
