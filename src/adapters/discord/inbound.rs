@@ -179,7 +179,7 @@ impl Interactions {
         if matches!(command, Command::DigestNow) && channel != c.channel_id {
             // Posted here it would reach only the thread, yet count as the channel's digest of
             // the day, which the schedule would then not send.
-            return ephemeral(&format!(
+            return ephemeral(format!(
                 "Ask for the digest in <#{channel}> itself: here it would only reach this thread."
             ));
         }
