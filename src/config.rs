@@ -170,7 +170,8 @@ pub struct DeliveryConfig {
     pub backoff_base_ms: u64,
     /// Longest one send to a platform may take (its own rate-limit waits included) before it
     /// counts as a transient failure: a request that never answers would otherwise hold the
-    /// destination, and a delivery tick, for good.
+    /// destination, and a delivery tick, for good. A safety net, well above a platform's usual
+    /// answer: a send cut off after the platform took it is sent again.
     pub send_timeout_secs: u64,
 }
 
@@ -182,7 +183,7 @@ impl Default for DeliveryConfig {
             max_attempts: 5,
             max_rate_limit_waits: 10,
             backoff_base_ms: 500,
-            send_timeout_secs: 30,
+            send_timeout_secs: 60,
         }
     }
 }
@@ -654,8 +655,15 @@ impl Config {
         if dl.max_concurrency == 0 || dl.max_attempts == 0 {
             return Err(invalid("delivery.max_concurrency", "and delivery.max_attempts must be at least 1"));
         }
-        if dl.send_timeout_secs == 0 {
-            return Err(invalid("delivery.send_timeout_secs", "must be at least 1 (seconds)"));
+        if dl.send_timeout_secs <= self.adapters.webhook.timeout_secs {
+            return Err(invalid(
+                "delivery.send_timeout_secs",
+                &format!(
+                    "must be longer than adapters.webhook.timeout_secs ({} s), or a slow webhook would be cut off \
+                     before its own timeout",
+                    self.adapters.webhook.timeout_secs
+                ),
+            ));
         }
         let w = &self.adapters.webhook;
         if w.enabled && !(w.global_per_second > 0.0 && w.per_destination_per_second > 0.0) {
@@ -770,6 +778,23 @@ mod tests {
         let err = Config::parse("[service]\ndefault_time = \"8:5\"\n", Path::new("x.toml")).unwrap_err();
         assert!(err.to_string().contains("service.default_time"), "{err}");
         assert!(Config::parse("[service]\ndefault_time = \"8:05\"\n", Path::new("x.toml")).is_ok());
+    }
+
+    #[test]
+    fn a_send_timeout_within_the_webhooks_own_is_refused() {
+        let text = "[delivery]\nsend_timeout_secs = 10\n[adapters.webhook]\ntimeout_secs = 20\n";
+        let err = Config::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(
+            err.contains("delivery.send_timeout_secs") && err.contains("adapters.webhook.timeout_secs (20 s)"),
+            "{err}"
+        );
+        assert!(
+            Config::parse(
+                "[delivery]\nsend_timeout_secs = 21\n[adapters.webhook]\ntimeout_secs = 20\n",
+                Path::new("x.toml")
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -25,14 +25,6 @@ impl Metrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts one ingest: the service's own, or one asked for while it runs.
-    pub fn count_ingest(&self, summary: &crate::ingest::IngestSummary, insights: usize) {
-        Self::add(&self.feeds_fetched, (summary.feeds_fetched + summary.feeds_unchanged) as u64);
-        Self::add(&self.feeds_failed, summary.feeds_failed as u64);
-        Self::add(&self.episodes, summary.new_episodes as u64);
-        Self::add(&self.insights, insights as u64);
-    }
-
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &AtomicU64); 11] = [

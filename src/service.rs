@@ -218,7 +218,7 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
     let opts = IngestOptions { now: Utc::now(), force: false };
     match crate::pipeline::ingest_and_extract(store, config, opts, &Quiet).await {
         Ok((summary, insights)) => {
-            metrics.count_ingest(&summary, insights);
+            summary.count_in(metrics, insights);
             tracing::info!(new_episodes = summary.new_episodes, insights, failed = summary.feeds_failed, "ingest done");
         }
         Err(e) => tracing::error!("ingest failed: {e}"),

@@ -537,14 +537,15 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
 #[tokio::test]
 async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     use podsift::deliver::{Command, Message, Request, Schedule, Sender};
-    let morning = at("2026-11-30T08:00:00Z");
+    // 02:00 on the 30th in UTC is 18:00 on the 29th in Los Angeles.
+    let morning = at("2026-11-30T02:00:00Z");
     let (_dir, store, server) = setup_at(morning - chrono::Duration::hours(1)).await;
     server.route("/moves", vec![Reply::ok("{}")]);
     let dest = Destination::new("webhook", &server.url("/moves"));
     store
         .put_subscription(&podsift::deliver::Subscription::new(
             dest.clone(),
-            Schedule::daily("08:00", "UTC").unwrap(),
+            Schedule::daily("02:00", "UTC").unwrap(),
             "test",
             at("2026-11-20T00:00:00Z"),
         ))
@@ -563,14 +564,16 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
         other => panic!("no notice: {other:?}"),
     };
 
-    // 00:10 of the 30th's eve in Los Angeles: the 29th there.
+    // The chat moves to Los Angeles, where it is still the 29th: its own day is now before that
+    // of the digest it was just sent.
     let la = Schedule::daily("08:00", "America/Los_Angeles").unwrap();
+    assert_eq!(la.local_date(at("2026-11-30T02:15:00Z")).unwrap(), day.pred_opt().unwrap());
     let moved = said(
-        core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T08:10:00Z")).await.unwrap(),
+        core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:10:00Z")).await.unwrap(),
     );
     assert!(moved.contains("08:00 America/Los_Angeles"), "{moved}");
     let asked = Command::Ask { reference: "1".into(), question: "what exactly was said?".into() };
-    match core.handle(&request(asked), at("2026-11-30T08:15:00Z")).await.unwrap() {
+    match core.handle(&request(asked), at("2026-11-30T02:15:00Z")).await.unwrap() {
         Some(Message::Answer { date, entry, .. }) => {
             assert_eq!((date, entry.id.as_str()), (day, sent.insights[0].id.as_str()), "a digest it was never sent")
         }
@@ -579,7 +582,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
 
     // A bare /subscribe (a Telegram /start) keeps the chosen time.
     let again =
-        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T08:20:00Z")).await.unwrap());
+        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T02:20:00Z")).await.unwrap());
     assert!(again.starts_with("Already subscribed: the top 5 every day at 08:00 America/Los_Angeles"), "{again}");
     assert_eq!(store.subscription(&dest.key()).unwrap().unwrap().schedule, la);
 
@@ -589,7 +592,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     store.put_subscription(&sub).unwrap();
     let utc = Schedule::daily("09:00", "UTC").unwrap();
     let paused =
-        said(core.handle(&request(Command::SetSchedule { schedule: utc }), at("2026-11-30T08:30:00Z")).await.unwrap());
+        said(core.handle(&request(Command::SetSchedule { schedule: utc }), at("2026-11-30T02:30:00Z")).await.unwrap());
     assert!(paused.contains("paused (migrating)") && !paused.contains("comes today"), "{paused}");
     // Anyone can see what the chat gets, without changing it.
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
@@ -597,7 +600,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     store.put_subscription(&sub).unwrap();
     let mut look = request(Command::Settings);
     look.sender.can_manage = Some(false);
-    let settings = said(core.handle(&look, at("2026-11-30T08:30:30Z")).await.unwrap());
+    let settings = said(core.handle(&look, at("2026-11-30T02:30:30Z")).await.unwrap());
     for part in [
         "This chat gets the top 5 every day at 09:00 UTC.",
         "It is paused (migrating)",
@@ -608,7 +611,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     }
     assert_eq!(store.subscription(&dest.key()).unwrap().unwrap(), sub, "looking changed something");
     let resumed =
-        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T08:31:00Z")).await.unwrap());
+        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T02:31:00Z")).await.unwrap());
     assert!(resumed.starts_with("Resumed: the top 5 every day at 09:00 UTC"), "{resumed}");
     assert!(store.subscription(&dest.key()).unwrap().unwrap().paused.is_none());
 }

@@ -640,8 +640,8 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
 /// with a key the server takes replaces them on the next ingest.
 #[tokio::test]
 async fn a_refused_key_is_asked_once_and_the_episodes_wait_for_a_good_one() {
-    use podsift::insight::extract::extract_pending;
-    use podsift::llm::LlmError;
+    use podsift::insight::{STAND_IN_RETRIES, extract::extract_pending};
+    use podsift::llm::{Endpoint, LlmError};
     let s = setup(|c| c.api_key = Some("sk-right".into())).await;
     let sent = std::env::var("OPENAI_API_KEY").unwrap_or_else(|_| "sk-right".into());
     s.fake.require_key("sk-revoked-and-replaced");
@@ -654,16 +654,23 @@ async fn a_refused_key_is_asked_once_and_the_episodes_wait_for_a_good_one() {
     let stored = extract_pending(&s.store, &ex).await.unwrap();
     assert!(stored > 0, "the offline engine's insights stand in");
     assert_eq!(s.fake.seen().len(), 1, "one refusal is enough to know: {:?}", s.fake.seen());
-    let Err(LlmError::Refused(why)) = s.llm.check_key() else { panic!("the refusal is not remembered") };
+    let Err(LlmError::Refused(why)) = s.llm.check_key(Endpoint::Chat) else { panic!("the refusal is not remembered") };
     assert!(why.contains("HTTP 401") && why.contains("Incorrect API key provided."), "{why}");
-    assert!(why.contains("OPENAI_API_KEY") && why.contains("restart"), "the message names no fix: {why}");
+    assert!(why.contains("OPENAI_API_KEY") && why.contains("llm.model"), "the message names no fix: {why}");
+    // Other endpoints may still take the key (a key without the audio scope refuses only that).
+    assert!(s.llm.check_key(Endpoint::Embeddings).is_ok());
     for id in ["ep1", "ep2", "ep3"] {
         assert_eq!(s.store.episode(id).unwrap().unwrap().stand_in_extractions, 1, "{id}");
     }
-    // Another ingest by the same process: the key cannot have changed, nothing is asked and
-    // no try is spent.
+    // Another ingest soon after with the same client: nothing is asked and no try is spent.
     extract_pending(&s.store, &ex).await.unwrap();
     assert_eq!(s.fake.seen().len(), 1);
+    // Ingests build their client anew: each asks once, is refused, and spends no try either.
+    for n in 2..=STAND_IN_RETRIES as usize + 2 {
+        let next = Arc::new(LlmClient::new(&s.llm.config, s.store.clone()).unwrap());
+        extract_pending(&s.store, &extractor(&next)).await.unwrap();
+        assert_eq!(s.fake.seen().len(), n);
+    }
     for id in ["ep1", "ep2", "ep3"] {
         assert_eq!(s.store.episode(id).unwrap().unwrap().stand_in_extractions, 1, "{id}");
     }
@@ -672,9 +679,10 @@ async fn a_refused_key_is_asked_once_and_the_episodes_wait_for_a_good_one() {
     s.fake.require_key(&sent);
     let good = || insights(&[("A bad config push caused the outage.", "came from a bad config push", 9.0)]);
     s.fake.script(vec![good(), good(), good()]);
+    let asked = s.fake.seen().len();
     let fixed = Arc::new(LlmClient::new(&s.llm.config, s.store.clone()).unwrap());
     extract_pending(&s.store, &extractor(&fixed)).await.unwrap();
-    assert_eq!(s.fake.seen().len(), 4);
+    assert_eq!(s.fake.seen().len(), asked + 3);
     for id in ["ep1", "ep2", "ep3"] {
         let texts: Vec<String> = s.store.insights_of(id).unwrap().into_iter().map(|i| i.text).collect();
         assert_eq!(texts, vec!["A bad config push caused the outage.".to_string()], "{id}");
@@ -786,7 +794,7 @@ async fn a_refused_key_is_said_once_with_its_fix() {
     // At most one for each client: the ingest's (eight episodes), the digest's editor pass and
     // the sample question's.
     assert!((1..=3).contains(&chats), "{chats} requests with a key already refused");
-    let said = err.matches("refused the API key (HTTP 401").count();
+    let said = err.matches("refused chat completions (HTTP 401").count();
     assert_eq!(said, chats, "the refusal was not said once a request:\n{err}");
     assert!(err.contains("OPENAI_API_KEY"), "{err}");
     assert!(!err.contains("offline engine used"), "a warning for each episode:\n{err}");
@@ -1150,9 +1158,25 @@ async fn a_refused_key_spends_no_transcript_attempts() {
     for ep in store.episodes().unwrap() {
         match &ep.transcript {
             TranscriptStatus::Failed { error, attempts: 0, .. } => {
-                assert!(error.contains("refused the API key"), "{error}")
+                assert!(
+                    error.contains("refused transcriptions") && error.contains("llm.transcription_model"),
+                    "{error}"
+                )
             }
             other => panic!("{other:?}"),
+        }
+    }
+    // Waiting ends with ingest.transcript_max_age_days: then it is tried as any old episode is
+    // (these have no show notes either, so that is a failed try).
+    let later = Utc::now() + chrono::Duration::days(config.ingest.transcript_max_age_days as i64 + 1);
+    let opts = podsift::ingest::IngestOptions { now: later, force: true };
+    podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    for ep in store.episodes().unwrap() {
+        match &ep.transcript {
+            TranscriptStatus::Failed { error, attempts: 1, .. } => {
+                assert!(error.contains("no transcript and no show notes"), "{error}")
+            }
+            other => panic!("an old episode still waits: {other:?}"),
         }
     }
 }

@@ -186,9 +186,7 @@ fn continuation<'p>(
 }
 
 fn link(p: &Passage, start: f64) -> Option<String> {
-    let base = p.url.as_deref()?;
-    let base = base.split('#').next().unwrap_or(base);
-    Some(format!("{base}#t={}", start.max(0.0).floor() as u64))
+    crate::model::moment_link(p.url.as_deref()?, start)
 }
 
 /// A quote as a reader sees it: each sentence cleaned of fillers, the words unchanged.

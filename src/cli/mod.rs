@@ -129,7 +129,7 @@ pub async fn execute(
             let (summary, insights) = podsift::pipeline::ingest_and_extract(store, config, opts, &progress).await?;
             progress.finish();
             if let Some(m) = metrics {
-                m.count_ingest(&summary, insights);
+                summary.count_in(m, insights);
             }
             let (failed, tried) =
                 (summary.feeds_failed, summary.feeds_failed + summary.feeds_fetched + summary.feeds_unchanged);

@@ -197,6 +197,18 @@ pub async fn ingest_through(
     Ok(summary)
 }
 
+impl IngestSummary {
+    /// Counts this ingest, and the `insights` extracted after it, in `metrics`: the service's
+    /// own ingests and those asked for while it runs alike.
+    pub fn count_in(&self, metrics: &crate::metrics::Metrics, insights: usize) {
+        use crate::metrics::Metrics;
+        Metrics::add(&metrics.feeds_fetched, (self.feeds_fetched + self.feeds_unchanged) as u64);
+        Metrics::add(&metrics.feeds_failed, self.feeds_failed as u64);
+        Metrics::add(&metrics.episodes, self.new_episodes as u64);
+        Metrics::add(&metrics.insights, insights as u64);
+    }
+}
+
 /// Transcript results of one feed: the source stored, or None for a failure.
 type TranscriptResults = Vec<Option<TranscriptSource>>;
 
@@ -333,6 +345,12 @@ fn retry_wait(config: &IngestConfig, attempts: u32) -> chrono::Duration {
         Duration::from_secs(86_400),
     );
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
+}
+
+/// Published more than `transcript_max_age_days` ago (0: no age is too old).
+fn too_old(config: &IngestConfig, episode: &Episode, now: DateTime<Utc>) -> bool {
+    let max_age = config.transcript_max_age_days;
+    max_age > 0 && episode.published_or_seen() < now - chrono::Duration::days(max_age as i64)
 }
 
 fn given_up(error: &str, attempts: u32) -> TranscriptStatus {
@@ -528,10 +546,7 @@ async fn fetch_transcripts(store: &Store, ctx: &Ctx<'_>, feed: &Feed) -> Result<
     let budget = std::time::Duration::from_secs(config.transcripts_budget_secs);
     for mut episode in episodes {
         let max_age = config.transcript_max_age_days;
-        if episode.transcript == TranscriptStatus::Pending
-            && max_age > 0
-            && episode.published_or_seen() < ctx.now - chrono::Duration::days(max_age as i64)
-        {
+        if episode.transcript == TranscriptStatus::Pending && too_old(config, &episode, ctx.now) {
             episode.transcript = TranscriptStatus::Skipped {
                 reason: format!("published more than {max_age} days ago (ingest.transcript_max_age_days)"),
             };
@@ -638,6 +653,7 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
             "no transcript link yet (this feed links them, often a little after the episode)".to_string(),
         ));
     }
+    let mut settle = false;
     // No transcript published: the audio itself, when a transcriber is configured.
     if let (true, Some(t), Some(_)) = (episode.transcripts.is_empty(), ctx.transcriber, &episode.enclosure_url) {
         match t.transcribe(episode).await {
@@ -652,10 +668,16 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
             }
             Ok(_) => errors.push("speech-to-text: no speech found".to_string()),
             Err(TranscribeError::Failed(e)) => errors.push(format!("speech-to-text: {e}")),
+            // Past `transcript_max_age_days` an episode waits no longer: its show notes stand
+            // in, as for any old episode.
+            Err(TranscribeError::NotNow(e)) if too_old(config, episode, ctx.now) => {
+                errors.push(format!("speech-to-text: {e}"));
+                settle = true;
+            }
             Err(TranscribeError::NotNow(e)) => return Err(Miss::NotNow(format!("speech-to-text: {e}"))),
         }
     }
-    if !errors.is_empty() && attempts_left {
+    if !errors.is_empty() && attempts_left && !settle {
         return Err(Miss::Failed(errors.join("; ")));
     }
     match transcript::parse(TranscriptSource::ShowNotes, episode.show_notes.as_bytes()) {

@@ -617,7 +617,10 @@ pub async fn extract_pending(
             }
             // Counted in the corpus when first extracted.
             None if extraction.stand_in => {
-                episode.stand_in_extractions += 1;
+                // A key the server refuses is not the episode's failure: no try is spent on it.
+                if extractor.can_retry() {
+                    episode.stand_in_extractions += 1;
+                }
                 store.put_episode(&episode)?;
             }
             None => {

@@ -85,7 +85,7 @@ impl Answerer for LlmAnswerer {
                 Ok(a) => a,
                 Err(e) => {
                     // A refused key is logged once, where it is found (LlmClient::failed).
-                    if self.llm.check_key().is_ok() {
+                    if self.llm.check_key(super::Endpoint::Chat).is_ok() {
                         tracing::warn!("{e}; answered by quoting instead");
                     }
                     self.llm.count(|u| u.fallbacks += 1);

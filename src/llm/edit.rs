@@ -126,7 +126,7 @@ impl Editor for LlmEditor {
                     self.llm.count(|u| u.edit_fallbacks += 1);
                     // The refusal and its fix are logged once, where it is found.
                     match e {
-                        LlmError::Refused(_) => Err("the model server refused the API key".into()),
+                        LlmError::Refused(_) => Err("the model server refused the key (said above)".into()),
                         e => Err(e.to_string()),
                     }
                 }

@@ -96,7 +96,7 @@ impl Extractor for LlmExtractor {
     }
 
     fn can_retry(&self) -> bool {
-        self.llm.check_key().is_ok()
+        self.llm.check_key(super::Endpoint::Chat).is_ok()
     }
 }
 

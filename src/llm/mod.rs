@@ -54,14 +54,38 @@ pub enum LlmError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// What a request asks of the model server. A refusal of one need not mean the others are
+/// refused: a key may lack the audio scope, or the project access to one of the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Chat,
+    Embeddings,
+    Transcription,
+}
+
+impl Endpoint {
+    /// What it is called in messages, and the setting naming its model.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Endpoint::Chat => ("chat completions", "llm.model"),
+            Endpoint::Embeddings => ("embeddings", "llm.embedding_model"),
+            Endpoint::Transcription => ("transcriptions", "llm.transcription_model"),
+        }
+    }
+}
+
+/// How long a refused endpoint is left alone: long enough that the episodes of an ingest do not
+/// each send a request refused alike, short enough that a long-running answerer notices a
+/// server that takes the key again.
+const REFUSAL_HOLD: Duration = Duration::from_secs(600);
+
 /// A client for one configured model, counting usage per day in the store.
 pub struct LlmClient {
     pub(crate) client: Client<OpenAIConfig>,
     pub config: LlmConfig,
     store: Store,
-    /// Set when the server refused the key: the key is read once, so every later request would
-    /// be refused too.
-    refused: std::sync::OnceLock<String>,
+    /// Endpoints that refused the key (401/403), with why and since when.
+    refused: std::sync::Mutex<std::collections::HashMap<Endpoint, (String, std::time::Instant)>>,
 }
 
 impl LlmClient {
@@ -73,20 +97,23 @@ impl LlmClient {
             .map_err(|e| format!("cannot build the LLM HTTP client: {e}"))?;
         let client =
             Client::build(http, OpenAIConfig::new().with_api_base(base.trim_end_matches('/')).with_api_key(key));
-        Ok(LlmClient { client, config: config.clone(), store, refused: std::sync::OnceLock::new() })
+        Ok(LlmClient { client, config: config.clone(), store, refused: Default::default() })
     }
 
-    /// The refusal, when the server has refused the key: nothing is asked of it any more.
-    pub fn check_key(&self) -> Result<(), LlmError> {
-        match self.refused.get() {
-            Some(why) => Err(LlmError::Refused(why.clone())),
-            None => Ok(()),
+    /// The refusal, while `endpoint` refused the key less than [`REFUSAL_HOLD`] ago: then
+    /// nothing is asked of it.
+    pub fn check_key(&self, endpoint: Endpoint) -> Result<(), LlmError> {
+        let refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match refused.get(&endpoint) {
+            Some((why, since)) if since.elapsed() < REFUSAL_HOLD => Err(LlmError::Refused(why.clone())),
+            _ => Ok(()),
         }
     }
 
-    /// The error for a failed request. A refused key is remembered and logged once, with the
-    /// fix: each episode after it would otherwise send a request and log the same refusal.
-    pub(crate) fn failed(&self, e: async_openai::error::OpenAIError) -> LlmError {
+    /// The error for a failed request to `endpoint`. A refused key is remembered for a while and
+    /// logged once, with the fix: each episode after it would otherwise send a request and log
+    /// the same refusal.
+    pub(crate) fn failed(&self, endpoint: Endpoint, e: async_openai::error::OpenAIError) -> LlmError {
         use async_openai::error::OpenAIError;
         let OpenAIError::ApiError(api) = &e else {
             return LlmError::Request(e.to_string());
@@ -96,13 +123,19 @@ impl LlmClient {
             return LlmError::Request(e.to_string());
         }
         let base = self.config.base_url.as_deref().unwrap_or_default();
+        let (what, setting) = endpoint.names();
         let why = format!(
-            "the model server at {base} refused the API key (HTTP {code}: {}): set {API_KEY_ENV} (or llm.api_key) to a \
-             key it accepts and restart podsift; until then the offline engine stands in",
-            api.api_error.message.chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+            "the model server at {base} refused {what} (HTTP {code}: {}): check that {API_KEY_ENV} (or llm.api_key) is \
+             a key it accepts, with access to {setting}; the offline engine stands in, and {what} are not asked for \
+             again for {} minutes",
+            api.api_error.message.chars().filter(|c| !c.is_control()).take(200).collect::<String>(),
+            REFUSAL_HOLD.as_secs() / 60
         );
-        if self.refused.set(why.clone()).is_ok() {
+        let mut refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = refused.get(&endpoint).is_none_or(|(_, since)| since.elapsed() >= REFUSAL_HOLD);
+        if fresh {
             tracing::error!("{why}");
+            refused.insert(endpoint, (why.clone(), std::time::Instant::now()));
         }
         LlmError::Refused(why)
     }
@@ -165,7 +198,7 @@ impl LlmClient {
         schema_name: &str,
         schema: Value,
     ) -> Result<Value, LlmError> {
-        self.check_key()?;
+        self.check_key(Endpoint::Chat)?;
         self.check_tokens()?;
         let messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestSystemMessageArgs::default()
@@ -203,7 +236,7 @@ impl LlmClient {
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
-                return Err(self.failed(e));
+                return Err(self.failed(Endpoint::Chat, e));
             }
             Ok(Ok(r)) => r,
         };
@@ -244,7 +277,7 @@ impl LlmClient {
             .embedding_model
             .clone()
             .ok_or_else(|| LlmError::Request("llm.embedding_model is not set".into()))?;
-        self.check_key()?;
+        self.check_key(Endpoint::Embeddings)?;
         self.check_tokens()?;
         let request = CreateEmbeddingRequestArgs::default()
             .model(model)
@@ -260,7 +293,7 @@ impl LlmClient {
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
-                return Err(self.failed(e));
+                return Err(self.failed(Endpoint::Embeddings, e));
             }
             Ok(Ok(r)) => r,
         };

@@ -10,7 +10,7 @@ use async_openai::types::audio::{AudioInput, AudioResponseFormat, CreateTranscri
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::{LlmClient, LlmError};
+use super::{Endpoint, LlmClient, LlmError};
 use crate::config::IngestConfig;
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::{TranscribeError, Transcriber};
@@ -87,7 +87,7 @@ impl LlmTranscriber {
 
     async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, TranscribeError> {
         let not_now = |e: LlmError| TranscribeError::NotNow(e.to_string());
-        self.llm.check_key().map_err(not_now)?;
+        self.llm.check_key(Endpoint::Transcription).map_err(not_now)?;
         self.llm.check_transcriptions().map_err(not_now)?;
         let model = self
             .llm
@@ -111,7 +111,7 @@ impl LlmTranscriber {
                 Ok(segments)
             }
             // Refused here: the episode's audio is not at fault.
-            Err(e) => match self.llm.check_key() {
+            Err(e) => match self.llm.check_key(Endpoint::Transcription) {
                 Err(refused) => Err(not_now(refused)),
                 Ok(()) => Err(TranscribeError::Failed(e)),
             },
@@ -151,7 +151,9 @@ impl LlmTranscriber {
             let raw = tokio::time::timeout(TRANSCRIPTION_TIMEOUT, api.create_raw(request))
                 .await
                 .map_err(|_| format!("transcription request gave no answer in {} s", TRANSCRIPTION_TIMEOUT.as_secs()))?
-                .map_err(|e| format!("transcription request failed: {}", self.llm.failed(e)))?;
+                .map_err(|e| {
+                    format!("transcription request failed: {}", self.llm.failed(Endpoint::Transcription, e))
+                })?;
             self.llm.count(|u| u.requests += 1);
             let (piece_segments, length) = read_verbose(&raw, offset)?;
             segments.extend(piece_segments);

@@ -286,17 +286,22 @@ pub struct Insight {
 }
 
 impl Insight {
-    /// A link that opens the episode at the quote (`#t=SECONDS`, the media fragment syntax).
-    /// Only a web address: a feed's `<link>` may be anything, and chat platforms refuse a whole
-    /// message over a link they cannot open (a `file://` of a local feed, text that is no URL).
+    /// A link that opens the episode at the quote ([`moment_link`]).
     pub fn link(&self) -> Option<String> {
-        let mut url = url::Url::parse(self.episode_url.as_deref()?.trim()).ok()?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return None;
-        }
-        url.set_fragment(Some(&format!("t={}", self.start_seconds.max(0.0).floor() as u64)));
-        Some(url.to_string())
+        moment_link(self.episode_url.as_deref()?, self.start_seconds)
     }
+}
+
+/// A link that opens the episode page `page` at `seconds` (`#t=SECONDS`, the media fragment
+/// syntax). Only for a web address: a feed's `<link>` may be anything, and chat platforms refuse
+/// a whole message over a link they cannot open (a `file://` of a local feed, text that is no URL).
+pub fn moment_link(page: &str, seconds: f64) -> Option<String> {
+    let mut url = url::Url::parse(page.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    url.set_fragment(Some(&format!("t={}", seconds.max(0.0).floor() as u64)));
+    Some(url.to_string())
 }
 
 /// Formats seconds as hh:mm:ss.

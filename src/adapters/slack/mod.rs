@@ -232,13 +232,19 @@ pub fn destination(team: &str, channel: &str) -> Destination {
     Destination::new("slack", &format!("{team}/{channel}"))
 }
 
+/// Slack's answers to a token it does not take.
+const REFUSED_TOKEN: &[&str] =
+    &["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"];
+
 /// Slack errors that mean the channel or the install is gone: pause, do not retry.
 const GONE: &[&str] =
     &["channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth", "token_revoked"];
 
-/// Slack errors its documentation calls temporary: tried again later, like an HTTP 5xx.
+/// Slack errors its documentation calls temporary: tried again later, like an HTTP 5xx. Not
+/// `fatal_error`: Slack says the post may have partly gone through, and a retry would show it
+/// twice.
 const TEMPORARY: &[&str] =
-    &["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"];
+    &["internal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"];
 
 /// What a Slack error means for the core.
 pub fn classify(e: SlackClientError) -> SendError {
@@ -424,14 +430,20 @@ pub async fn from_env(
         // a word: asked once here, a wrong token stops the start with the fix instead.
         let token = SlackApiToken::new(SlackApiTokenValue(token.clone()));
         let req = slack_morphism::prelude::SlackApiAppsConnectionOpenRequest::new();
-        adapter.client.open_session(&token).apps_connections_open(&req).await.map_err(|e| match e {
-            SlackClientError::ApiError(a) => format!(
-                "{} was refused by Slack ({}): create an app-level token with the connections:write scope on the app's Basic Information page (bots/slack/README.md)",
-                socket::APP_TOKEN_ENV,
-                a.code
-            ),
-            other => format!("cannot reach the Slack Web API: {other}"),
-        })?;
+        match adapter.client.open_session(&token).apps_connections_open(&req).await {
+            Ok(_) => {}
+            Err(SlackClientError::ApiError(a)) if REFUSED_TOKEN.contains(&a.code.as_str()) => {
+                return Err(format!(
+                    "{} was refused by Slack ({}): create an app-level token with the connections:write scope on the app's Basic Information page (bots/slack/README.md)",
+                    socket::APP_TOKEN_ENV,
+                    a.code
+                ));
+            }
+            // Slack down or unreachable at this moment: the listener keeps trying.
+            Err(e) => {
+                tracing::warn!("cannot check {} with Slack now ({e}); Socket Mode keeps trying", socket::APP_TOKEN_ENV)
+            }
+        }
     }
     let inbound = inbound::SlackInbound { adapter: adapter.clone(), signing_secret, app_token, oauth };
     Ok((adapter, Box::new(inbound)))
