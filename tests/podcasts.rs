@@ -333,6 +333,7 @@ async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
         store.put_feed(&podsift::model::Feed::new("https://changelog.com/gotime/feed", day())).unwrap();
         store.flush().unwrap();
     }
+    let search_config = config.clone();
     let run = move |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
             .arg("--data")
@@ -354,6 +355,25 @@ async fn the_command_line_searches_the_directory_and_shows_each_chats_list() {
     .unwrap();
     assert!(found.contains("1. Go Time — Changelog Media") && found.contains("https://changelog.com/gotime/feed"));
     assert_eq!(directory.requests("/search")[0].query.iter().find(|(k, _)| k == "term").unwrap().1, "go time");
+    // A search needs no store, and leaves none behind.
+    let nowhere = dir.path().join("no-store-here");
+    let searched = tokio::task::spawn_blocking({
+        let (nowhere, config) = (nowhere.clone(), search_config);
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+                .arg("--data")
+                .arg(&nowhere)
+                .arg("--config")
+                .arg(&config)
+                .args(["feeds", "search", "go", "time"])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(searched.status.success(), "{}", String::from_utf8_lossy(&searched.stderr));
+    assert!(!nowhere.exists(), "a search created a store");
     let subs = tokio::task::spawn_blocking({
         let run = run.clone();
         move || run(&["subs", "ls"])

@@ -74,6 +74,8 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             let temp = if demo && !data_given { Some(demo::TempDir::new()?) } else { None };
             run_service(temp.as_ref().map_or(&data, |t| &t.0), config, demo).await
         }
+        // A directory search needs no store at all.
+        Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, &config, out.json).await,
         // Only adding something makes a store: a mistyped --data would otherwise leave an empty
         // one behind and answer as if nothing had been ingested.
         command if !data.exists() && !creates_store(&command) => bail!(
@@ -99,9 +101,8 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
 fn creates_store(command: &Command) -> bool {
     matches!(
         command,
-        Command::Feeds(
-            args::FeedsCommand::Add { .. } | args::FeedsCommand::Import { .. } | args::FeedsCommand::Search { .. }
-        ) | Command::Subs(args::SubsCommand::Add { .. })
+        Command::Feeds(args::FeedsCommand::Add { .. } | args::FeedsCommand::Import { .. })
+            | Command::Subs(args::SubsCommand::Add { .. })
     )
 }
 

@@ -749,10 +749,25 @@ fn busy_notice() -> Message {
     Message::Notice("Today's digest is being sent here right now.".into())
 }
 
-/// Whether `destination` has had (or given up) its digest of a day: that day's is not coming.
-pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) -> bool {
+/// Where `destination`'s digest of a day stands, for [`coming_digest`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Day {
+    /// Not sent yet, nothing in the way.
+    Open,
+    /// Had (or given up): that day's is not coming.
+    Done,
+    /// A send failed; the next try is at this time.
+    Retrying(DateTime<Utc>),
+}
+
+/// Where each day's digest stands for `destination`, read from its outbox records.
+pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) -> Day {
     let (store, key) = (store.clone(), destination.key());
-    move |date| store.delivery(&key, date).ok().flatten().is_some_and(|d| d.state.is_done())
+    move |date| match store.delivery(&key, date).ok().flatten() {
+        Some(d) if d.state.is_done() => Day::Done,
+        Some(Delivery { retry_at: Some(at), .. }) => Day::Retrying(at),
+        _ => Day::Open,
+    }
 }
 
 /// When the schedule's next digest comes after `now`, said for a reader: "The first comes
@@ -765,21 +780,31 @@ pub fn coming_digest(
     now: DateTime<Utc>,
     first: bool,
     (since, catch_up): (DateTime<Utc>, chrono::Duration),
-    done: impl Fn(NaiveDate) -> bool,
+    day: impl Fn(NaiveDate) -> Day,
 ) -> String {
     let which = if first { "first" } else { "next" };
     let Ok(tz) = schedule.tz() else { return String::new() };
+    let done = |date| day(date) == Day::Done;
     let owed = super::schedule::due(schedule, now, catch_up).unwrap_or_default().into_iter().find_map(|d| match d {
-        super::schedule::Due::Now { date, fire } if fire >= since && !done(date) => Some(fire),
+        super::schedule::Due::Now { date, fire } if fire >= since && !done(date) => Some((fire, day(date))),
         _ => None,
     });
-    if let Some(fire) = owed {
-        let local = fire.with_timezone(&tz);
-        return format!(
-            "The {which} comes in a moment: it was due at {} ({}) and has not been sent yet.",
-            local.format("%H:%M"),
-            tz.name()
-        );
+    match owed {
+        Some((_, Day::Retrying(at))) if at > now => {
+            return format!(
+                "The {which} failed to send and is tried again at {} ({}).",
+                at.with_timezone(&tz).format("%H:%M"),
+                tz.name()
+            );
+        }
+        Some((fire, _)) => {
+            return format!(
+                "The {which} comes in a moment: it was due at {} ({}) and has not been sent yet.",
+                fire.with_timezone(&tz).format("%H:%M"),
+                tz.name()
+            );
+        }
+        None => {}
     }
     let mut after = now;
     let mut next = None;
@@ -854,17 +879,21 @@ mod tests {
         // Subscribed just now: a time already past today was never owed.
         let new = |now| (now, window);
         let now = at("2026-11-28T08:17:00Z");
-        assert_eq!(coming_digest(&daily, now, true, new(now), |_| false), "The first comes tomorrow at 08:00 (UTC).");
+        assert_eq!(
+            coming_digest(&daily, now, true, new(now), |_| Day::Open),
+            "The first comes tomorrow at 08:00 (UTC)."
+        );
         let now = at("2026-11-28T07:59:00Z");
-        assert_eq!(coming_digest(&daily, now, true, new(now), |_| false), "The first comes today at 08:00 (UTC).");
+        assert_eq!(coming_digest(&daily, now, true, new(now), |_| Day::Open), "The first comes today at 08:00 (UTC).");
         let berlin = Schedule::daily("07:30", "Europe/Berlin").unwrap();
         let now = at("2026-11-28T05:00:00Z");
         assert_eq!(
-            coming_digest(&berlin, now, true, new(now), |_| false),
+            coming_digest(&berlin, now, true, new(now), |_| Day::Open),
             "The first comes today at 07:30 (Europe/Berlin)."
         );
         // Today's already sent (a chat that subscribes again): the next is tomorrow's.
-        let sent_today = |d: NaiveDate| d == at("2026-11-28T00:00:00Z").date_naive();
+        let sent_today =
+            |d: NaiveDate| if d == at("2026-11-28T00:00:00Z").date_naive() { Day::Done } else { Day::Open };
         let long_ago = (at("2026-01-01T00:00:00Z"), window);
         let now = at("2026-11-28T07:59:00Z");
         assert_eq!(coming_digest(&daily, now, false, long_ago, sent_today), "The next comes tomorrow at 08:00 (UTC).");
@@ -872,12 +901,21 @@ mod tests {
         // window: the delivery round sends today's at once, and the reply says so.
         let now = at("2026-11-28T08:17:00Z");
         assert_eq!(
-            coming_digest(&daily, now, false, long_ago, |_| false),
+            coming_digest(&daily, now, false, long_ago, |_| Day::Open),
             "The next comes in a moment: it was due at 08:00 (UTC) and has not been sent yet."
         );
         assert_eq!(coming_digest(&daily, now, false, long_ago, sent_today), "The next comes tomorrow at 08:00 (UTC).");
+        // Failing and waiting for its next try: that is said, not "in a moment".
+        let retry = at("2026-11-28T08:45:00Z");
+        assert_eq!(
+            coming_digest(&daily, now, false, long_ago, |_| Day::Retrying(retry)),
+            "The next failed to send and is tried again at 08:45 (UTC)."
+        );
         // Past the window it is skipped, as the delivery round does.
         let now = at("2026-11-28T14:30:00Z");
-        assert_eq!(coming_digest(&daily, now, false, long_ago, |_| false), "The next comes tomorrow at 08:00 (UTC).");
+        assert_eq!(
+            coming_digest(&daily, now, false, long_ago, |_| Day::Open),
+            "The next comes tomorrow at 08:00 (UTC)."
+        );
     }
 }
