@@ -385,6 +385,20 @@ async fn a_command_is_answered_through_its_response_url() {
     assert!(help["text"].as_str().unwrap().contains("/podsift subscribe"), "{help}");
     assert!(s.fake.calls("chat.postEphemeral").is_empty(), "asked the Web API for a reply it cannot post");
 
+    // Subscribing where podsift cannot post is refused with the reason, not confirmed and then
+    // paused at the first digest.
+    post(&s.base, "/slack/commands", &in_dm("subscribe", &s.fake.response_url("r3")), &[]).await;
+    wait_for("the refusal", || s.fake.responses().len() == 2).await;
+    let refused = s.fake.responses()[1].body["text"].as_str().unwrap().to_string();
+    assert!(refused.contains("cannot post here"), "{refused}");
+    s.fake.leave("C0NOTINVITED");
+    let uninvited = in_dm("subscribe 07:30 UTC", &s.fake.response_url("r4")).replace("D0TWOPEOPLE", "C0NOTINVITED");
+    post(&s.base, "/slack/commands", &uninvited, &[]).await;
+    wait_for("the second refusal", || s.fake.responses().len() == 3).await;
+    let invite = s.fake.responses()[2].body["text"].as_str().unwrap().to_string();
+    assert!(invite.contains("/invite @podsift"), "{invite}");
+    assert!(s.store.subscriptions().unwrap().is_empty(), "subscribed where nothing can be posted");
+
     s.fake.use_up("r2");
     post(&s.base, "/slack/commands", &in_dm("time", &s.fake.response_url("r2")), &[]).await;
     wait_for("the fallback", || !s.fake.calls("chat.postEphemeral").is_empty()).await;

@@ -51,6 +51,8 @@ struct State {
     hanging: HashSet<String>,
     /// response_url ids that answer as used up.
     used_up: HashSet<String>,
+    /// Channels the app is not a member of.
+    outside: HashSet<String>,
 }
 
 pub struct FakeSlack {
@@ -145,6 +147,11 @@ impl FakeSlack {
     /// From now on, the response_url `id` answers 404 `used_url`, as Slack's after five replies.
     pub fn use_up(&self, id: &str) {
         self.state.lock().unwrap().used_up.insert(id.to_string());
+    }
+
+    /// The app is no member of `channel` (nobody invited it).
+    pub fn leave(&self, channel: &str) {
+        self.state.lock().unwrap().outside.insert(channel.to_string());
     }
 
     /// From now on, posts to `channel` get no answer at all.
@@ -322,6 +329,17 @@ fn handle(
         return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
     }
     match name.as_str() {
+        "conversations.info" => {
+            let channel = body["channel"].as_str().unwrap_or("").to_string();
+            record(&mut s, body, &token);
+            // A direct message between people is invisible to the app; a channel it was not
+            // invited to is visible, without it as a member.
+            if channel.starts_with('D') {
+                return axum::Json(json!({"ok": false, "error": "channel_not_found"})).into_response();
+            }
+            let member = !s.outside.contains(&channel);
+            ok(json!({"channel": {"id": channel, "created": 1700000000, "is_channel": true, "is_member": member}}))
+        }
         "auth.test" => {
             record(&mut s, body, &token);
             ok(json!({"user_id": "U0BOT", "team_id": TEAM, "team": "Acme", "user": "podsift", "bot_id": "B1",

@@ -26,7 +26,8 @@ use crate::http::{constant_time_eq, hex, hmac_sha256};
 /// Signed requests older than this are refused, so a captured one cannot be replayed.
 pub const MAX_AGE_SECS: i64 = 300;
 /// The bot scopes an install asks for (the same as bots/slack/manifest.yml).
-pub const SCOPES: &str = "chat:write,commands,channels:history,groups:history,app_mentions:read,users:read";
+pub const SCOPES: &str =
+    "chat:write,commands,channels:history,groups:history,channels:read,groups:read,app_mentions:read,users:read";
 
 /// The app's OAuth credentials, for installs into any number of workspaces.
 #[derive(Clone)]
@@ -97,6 +98,28 @@ impl Ctx {
     }
 
     /// Whether `user` may manage channels here: anyone in the channel, unless only admins may.
+    /// Why the app cannot post in `channel`, when Slack says so: it is no member (a channel
+    /// it was not invited to), or cannot see it at all (a direct message between people). None
+    /// when it can, or when it cannot tell (an install without the channels:read scope).
+    async fn cannot_post(&self, team: &str, channel: &str) -> Option<String> {
+        let token = self.adapter.token(team).ok()?;
+        let req = SlackApiConversationsInfoRequest::new(SlackChannelId(channel.to_string()));
+        match self.adapter.client().open_session(&token).conversations_info(&req).await {
+            Ok(info) if info.channel.flags.is_member == Some(false) => Some(format!(
+                "podsift is not in this channel yet: invite it (/invite @podsift), then {PREFIX}subscribe again."
+            )),
+            Ok(_) => None,
+            Err(SlackClientError::ApiError(a)) if a.code == "channel_not_found" => Some(format!(
+                "podsift cannot post here (a direct message between people, or a private channel it was not \
+                 added to): {PREFIX}subscribe in a channel it is in."
+            )),
+            Err(e) => {
+                tracing::debug!("conversations.info: {e}; subscribing without knowing whether podsift can post");
+                None
+            }
+        }
+    }
+
     async fn can_manage(&self, team: &str, user: &str) -> Option<bool> {
         if !self.adapter.config.admins_only {
             return None;
@@ -248,12 +271,21 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
     };
     let needs_manager = commands::spec(name).is_some_and(|s| s.access.asks_who());
     // A digest asked for is for the channel; everything else only for the asker.
+    let only_for = Target::only_for(&user, f.get("response_url").map(String::as_str)).encode();
     let reply_to = match command {
         Command::DigestNow => None,
-        _ => Some(Target::only_for(&user, f.get("response_url").map(String::as_str)).encode()),
+        _ => Some(only_for.clone()),
     };
     let c = c.clone();
     tokio::spawn(async move {
+        // A subscription podsift could never deliver is refused with the reason at once,
+        // rather than confirmed and then paused at its first digest.
+        if matches!(command, Command::Subscribe { .. }) {
+            if let Some(why) = c.cannot_post(&team, &channel).await {
+                c.core.reply(&destination(&team, &channel), Some(&only_for), &Message::Notice(why)).await;
+                return;
+            }
+        }
         let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
         c.core.submit(Request {
             destination: destination(&team, &channel),
