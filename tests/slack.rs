@@ -399,10 +399,14 @@ async fn a_command_is_answered_through_its_response_url() {
     assert!(invite.contains("/invite @podsift"), "{invite}");
     assert!(s.store.subscriptions().unwrap().is_empty(), "subscribed where nothing can be posted");
 
+    // Only Slack's host (or the configured API's) is posted to, whatever a request carried.
+    post(&s.base, "/slack/commands", &in_dm("help", "http://127.0.0.2:9/elsewhere"), &[]).await;
+    wait_for("the fallback for a foreign address", || s.fake.calls("chat.postEphemeral").len() == 1).await;
+
     s.fake.use_up("r2");
     post(&s.base, "/slack/commands", &in_dm("time", &s.fake.response_url("r2")), &[]).await;
-    wait_for("the fallback", || !s.fake.calls("chat.postEphemeral").is_empty()).await;
-    let fallback = &s.fake.calls("chat.postEphemeral")[0].body;
+    wait_for("the fallback", || s.fake.calls("chat.postEphemeral").len() == 2).await;
+    let fallback = &s.fake.calls("chat.postEphemeral")[1].body;
     assert_eq!(fallback["channel"], "D0TWOPEOPLE");
     assert!(fallback["text"].as_str().unwrap().contains("not subscribed"), "{fallback}");
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());

@@ -211,9 +211,25 @@ impl Target {
 impl SlackAdapter {
     /// Posts `content` to a command's `response_url`, seen only by the one who used it.
     async fn respond(&self, url: &str, content: &SlackMessageContent) -> Result<(), SendError> {
+        // Slack's own host, or the one the Web API is reached at (a proxy, a test server): what
+        // readers ask is never posted anywhere else, whatever a request carried.
+        let host = |u: &str| url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_string));
+        let allowed = host(url).is_some_and(|h| {
+            h == "hooks.slack.com" || self.config.api_url.as_deref().and_then(host).is_some_and(|api| api == h)
+        });
+        if !allowed {
+            return Err(SendError::Invalid("a response_url that is not Slack's".into()));
+        }
         let mut body = serde_json::to_value(content).map_err(|e| SendError::Invalid(e.to_string()))?;
         body["response_type"] = serde_json::json!("ephemeral");
-        let r = self.http.post(url).json(&body).send().await.map_err(|e| SendError::Transient(e.to_string()))?;
+        // The address lets anyone post to the user for half an hour: kept out of errors and logs.
+        let r = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(e.without_url().to_string()))?;
         let status = r.status();
         match status.as_u16() {
             200..=299 => Ok(()),
