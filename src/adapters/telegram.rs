@@ -195,7 +195,13 @@ impl TelegramAdapter {
     /// loop) and registers the command list with setMyCommands.
     pub async fn connect(config: &TelegramConfig, token: &str) -> Result<TelegramAdapter, String> {
         crate::ensure_tls_provider();
-        let mut bot = Bot::new(token.trim());
+        // teloxide's default client gives up after 17 s, before a long poll of 30 s ends: every
+        // quiet poll would fail and back off, and messages wait out the backoff.
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(std::time::Duration::from_secs(u64::from(config.poll_timeout_secs) + 15))
+            .build()
+            .map_err(|e| format!("cannot build the Telegram HTTP client: {e}"))?;
+        let mut bot = Bot::with_client(token.trim(), client);
         if let Some(url) = &config.api_url {
             let url =
                 url::Url::parse(url).map_err(|e| format!("adapters.telegram.api_url {url:?} is not a URL: {e}"))?;
@@ -246,8 +252,17 @@ impl TelegramAdapter {
                     if bot.is_some_and(|b| !b.eq_ignore_ascii_case(&self.username)) {
                         return; // a command for another bot in the same group
                     }
+                    // In a group, a command podsift does not know is another bot's unless it was
+                    // addressed to podsift by name: not answered.
+                    if group && bot.is_none() && commands::spec(name).is_none() {
+                        return;
+                    }
                     let needs_manager = commands::spec(name).is_some_and(|c| c.access.asks_who());
+                    // An admin posting anonymously writes as the group itself (sender_chat);
+                    // `from` is then Telegram's placeholder user, never an admin.
+                    let anonymous_admin = m.sender_chat.as_ref().is_some_and(|c| c.id == m.chat.id);
                     let can_manage = match (group && needs_manager, user) {
+                        (true, _) if anonymous_admin => Some(true),
                         (true, Some(u)) => Some(self.is_admin(m.chat.id, u.id).await),
                         (true, None) => Some(false),
                         _ => None,
@@ -445,9 +460,33 @@ fn classify(e: RequestError) -> SendError {
             | ApiError::CantInitiateConversation
             | ApiError::NotEnoughRightsToPostMessages),
         ) => SendError::Gone(api.to_string()),
+        // Telegram's wording changes faster than the library's list of errors: what says the
+        // bot can no longer post there is read from the text.
+        RequestError::Api(api) if says_gone(&api.to_string()) => SendError::Gone(api.to_string()),
         RequestError::Api(api) => SendError::Invalid(api.to_string()),
         other => SendError::Transient(other.to_string()),
     }
+}
+
+/// Whether an error Telegram gave means the bot cannot post to the chat any more (removed,
+/// blocked, the chat deleted, no right to write, a closed topic).
+fn says_gone(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "bot was kicked",
+        "bot was blocked",
+        "bot is not a member",
+        "chat was deleted",
+        "chat not found",
+        "user is deactivated",
+        "not enough rights to send",
+        "have no rights to send",
+        "need administrator rights",
+        "topic_closed",
+        "can't initiate conversation",
+    ]
+    .iter()
+    .any(|s| t.contains(s))
 }
 
 /// Receiving for Telegram: long polling, or webhook routes when a public URL is configured.
@@ -476,6 +515,10 @@ async fn webhook(State(s): State<WebhookState>, headers: HeaderMap, body: axum::
             return StatusCode::BAD_REQUEST;
         }
     };
+    // Telegram sends a call again when it did not see our answer: the same update once only.
+    if !s.core.first_time(&format!("telegram-update:{}", update.id.0)) {
+        return StatusCode::OK;
+    }
     // Acknowledge at once; Telegram retries calls that take too long.
     tokio::spawn(async move { s.adapter.handle_update(&s.core, update).await });
     StatusCode::OK
@@ -511,6 +554,25 @@ impl Inbound for TelegramInbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_telegram_says_when_the_bot_cannot_post_any_more() {
+        for gone in [
+            "Forbidden: bot was kicked from the group chat",
+            "Forbidden: bot is not a member of the supergroup chat",
+            "Forbidden: the group chat was deleted",
+            "Bad Request: not enough rights to send text messages to the chat",
+            "Bad Request: TOPIC_CLOSED",
+            "Forbidden: bot was blocked by the user",
+        ] {
+            assert!(says_gone(gone), "{gone}");
+        }
+        for not in
+            ["Bad Request: message is too long", "Bad Request: can't parse entities", "Bad Request: BUTTON_URL_INVALID"]
+        {
+            assert!(!says_gone(not), "{not}");
+        }
+    }
     use crate::model::AlsoIn;
 
     fn entry(quote: &str) -> DigestEntry {

@@ -30,6 +30,8 @@ struct State {
     scripted: HashMap<i64, VecDeque<Value>>,
     admins: HashSet<i64>,
     violations: Vec<String>,
+    /// How long a getUpdates with nothing to give is held, as Telegram's long poll does.
+    hold: Option<std::time::Duration>,
 }
 
 pub struct FakeTelegram {
@@ -58,6 +60,11 @@ impl FakeTelegram {
             axum::serve(listener, app).await.unwrap();
         });
         FakeTelegram { base, state, task }
+    }
+
+    /// From now on, a getUpdates with nothing to give is answered only after `d`.
+    pub fn hold_polls(&self, d: std::time::Duration) {
+        self.state.lock().unwrap().hold = Some(d);
     }
 
     pub fn push_update(&self, update: Value) {
@@ -134,8 +141,28 @@ async fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::respon
     } else {
         serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&String::from_utf8_lossy(&body)))
     };
+    // A held long poll is recorded when asked, waits here with the state unlocked, then reads
+    // what there is.
+    let mut recorded = false;
+    if method == "getupdates" {
+        let hold = {
+            let mut st = state.lock().unwrap();
+            let offset = body["offset"].as_i64().unwrap_or(0);
+            let hold = st.hold.filter(|_| !st.updates.iter().any(|u| u["update_id"].as_i64().unwrap_or(0) >= offset));
+            if hold.is_some() {
+                st.calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now() });
+                recorded = true;
+            }
+            hold
+        };
+        if let Some(d) = hold {
+            tokio::time::sleep(d).await;
+        }
+    }
     let mut st = state.lock().unwrap();
-    st.calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now() });
+    if !recorded {
+        st.calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now() });
+    }
     match method.as_str() {
         "getme" => ok(json!({"id": 42, "is_bot": true, "first_name": "podsift", "username": "podsift_bot",
             "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
@@ -145,8 +172,9 @@ async fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::respon
             let offset = body["offset"].as_i64().unwrap_or(0);
             st.updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
             let batch: Vec<Value> = st.updates.iter().cloned().collect();
+            let hold = st.hold;
             drop(st);
-            if batch.is_empty() {
+            if batch.is_empty() && hold.is_none() {
                 // A short long-poll keeps the tests quick.
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
