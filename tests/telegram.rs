@@ -311,8 +311,18 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
     wait_for("the new time", || s.store.subscriptions().unwrap()[0].schedule.describe() == "06:45 UTC").await;
     wait_for("the confirmation", || s.fake.sent_to(-1001).len() == 4).await;
     // Anyone may ask or read the help.
-    s.fake.push_update(message(7, 13, group, 6, "/help", None));
+    s.fake.push_update(message(7, 13, group.clone(), 6, "/help", None));
     wait_for("the help", || s.fake.sent_to(-1001).len() == 5).await;
+    // "Ask" under an insight in a group tells the one who tapped how to ask, instead of posting
+    // a prompt for everyone at every tap.
+    s.fake.push_update(json!({"update_id": 8, "callback_query": {"id": "cb-g", "chat_instance": "1",
+        "from": {"id": 6, "is_bot": false, "first_name": "Reader"}, "data": "ask:2026-11-28#2",
+        "message": {"message_id": 12, "date": 1764316800, "chat": group, "text": "x"}}}));
+    wait_for("the toast", || !s.fake.calls("answerCallbackQuery").is_empty()).await;
+    let toast = s.fake.calls("answerCallbackQuery")[0].body.clone();
+    assert!(toast["text"].as_str().unwrap_or("").contains("Reply to this insight's message"), "{toast}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.fake.sent_to(-1001).len(), 5, "a prompt was posted to the whole group");
 }
 
 /// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.

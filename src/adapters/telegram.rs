@@ -296,6 +296,10 @@ impl TelegramAdapter {
                     ("Thanks, noted 👍", Some(Command::Feedback { insight: id.into(), up: true }))
                 } else if let Some(id) = data.strip_prefix("fb:down:") {
                     ("Thanks, noted 👎", Some(Command::Feedback { insight: id.into(), up: false }))
+                } else if data.starts_with("ask:") && !message.chat().is_private() {
+                    // In a group a prompt would be posted for everyone, once per tap; the one
+                    // who tapped is told how to ask instead.
+                    ("Reply to this insight's message with your question.", None)
                 } else if let Some(reference) = data.strip_prefix("ask:") {
                     ("", Some(Command::PromptQuestion { reference: reference.into() }))
                 } else if let Some(command) = data.strip_prefix("cmd:") {
