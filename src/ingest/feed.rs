@@ -208,10 +208,17 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
         .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().map(|d| d.content.clone())))
         .unwrap_or_default();
-    let enclosure_url = e
-        .media
+    // The episode's audio (or video): a media:content that is a picture (the show's cover, the
+    // same on every item) is no enclosure, and taken for one it makes every episode look alike.
+    let media: Vec<&feed_rs::model::MediaContent> = e.media.iter().flat_map(|m| m.content.iter()).collect();
+    let kind = |c: &feed_rs::model::MediaContent| c.content_type.as_ref().map(|t| t.to_string().to_ascii_lowercase());
+    let playable =
+        |c: &feed_rs::model::MediaContent| kind(c).is_some_and(|k| k.starts_with("audio/") || k.starts_with("video/"));
+    let picture = |c: &feed_rs::model::MediaContent| kind(c).is_some_and(|k| k.starts_with("image/"));
+    let enclosure_url = media
         .iter()
-        .flat_map(|m| m.content.iter())
+        .filter(|c| playable(c))
+        .chain(media.iter().filter(|c| !picture(c)))
         .find_map(|c| c.url.as_ref().map(|u| u.to_string()))
         .or_else(|| e.links.iter().find(|l| l.rel.as_deref() == Some("enclosure")).map(|l| l.href.clone()));
     let transcripts = e
@@ -251,7 +258,9 @@ fn merge(a: ParsedEpisode, b: ParsedEpisode) -> ParsedEpisode {
         // The lenient pass decodes base64 and HTML titles and knows dc:title and media:title.
         title: b.title.or(a.title),
         link: a.link.or(b.link),
-        enclosure_url: a.enclosure_url.or(b.enclosure_url),
+        // The lenient pass reads <enclosure> (or Atom's enclosure link) itself; feed-rs may have
+        // put a media:content picture first.
+        enclosure_url: b.enclosure_url.or(a.enclosure_url),
         published: a.published.or(b.published),
         duration_secs: b.duration_secs,
         show_notes: if a.show_notes.is_empty() { b.show_notes } else { a.show_notes },
@@ -792,6 +801,17 @@ mod tests {
         assert_eq!(first_title(&rss("<dc:title>From Dublin Core</dc:title>")).as_deref(), Some("From Dublin Core"));
         assert_eq!(first_title(&rss("<media:title>From Media RSS</media:title>")).as_deref(), Some("From Media RSS"));
         assert_eq!(first_title(&rss("<title>x &lt; y, y &gt; z</title>")).as_deref(), Some("x < y, y > z"));
+    }
+
+    #[test]
+    fn a_cover_picture_in_media_content_is_not_the_enclosure() {
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T</title>
+            <item><guid>1</guid><title>A</title><media:content url="https://x.org/cover.jpg" medium="image" type="image/jpeg"/><enclosure url="https://x.org/ep1.mp3" type="audio/mpeg" length="1"/></item>
+            <item><guid>2</guid><title>B</title><media:content url="https://x.org/cover.jpg" medium="image" type="image/jpeg"/><enclosure url="https://x.org/ep2.mp3" type="audio/mpeg" length="1"/></item>
+            </channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), "https://x.org/feed").unwrap();
+        let got: Vec<Option<&str>> = feed.episodes.iter().map(|e| e.enclosure_url.as_deref()).collect();
+        assert_eq!(got, [Some("https://x.org/ep1.mp3"), Some("https://x.org/ep2.mp3")]);
     }
 
     #[test]

@@ -107,6 +107,26 @@ fn finish(mut segments: Vec<Segment>) -> Vec<Segment> {
     segments
 }
 
+/// The cue blocks of an SRT or VTT file: runs of lines between blank ones. A line of spaces
+/// counts as blank (editors leave them), or two cues would run together, the second's number and
+/// timing read as words of the first.
+fn cue_blocks(text: &str) -> Vec<String> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut blocks = vec![String::new()];
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if blocks.last().is_some_and(|b| !b.is_empty()) {
+                blocks.push(String::new());
+            }
+        } else if let Some(b) = blocks.last_mut() {
+            b.push_str(line);
+            b.push('\n');
+        }
+    }
+    blocks.retain(|b| !b.is_empty());
+    blocks
+}
+
 /// Reads `hh:mm:ss.mmm`, `hh:mm:ss,mmm`, `mm:ss` or `h:mm:ss` as seconds.
 pub fn parse_timestamp(s: &str) -> Option<f64> {
     let s = s.trim();

@@ -5,10 +5,9 @@ use super::{TranscriptError, parse_timestamp, split_speaker};
 use crate::model::Segment;
 
 pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut segments = Vec::new();
     let mut saw_timing = false;
-    for block in text.split("\n\n") {
+    for block in super::cue_blocks(text) {
         let mut lines = block.lines().filter(|l| !l.trim().is_empty());
         let Some(timing) = lines.by_ref().find(|l| l.contains("-->")) else {
             continue;
@@ -40,6 +39,18 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_line_of_spaces_still_parts_two_cues() {
+        let srt = "1\r\n00:00:00,000 --> 00:00:01,000\r\nHello there.\r\n \t \r\n2\r\n00:00:01,000 --> 00:00:02,000\r\nWorld, again.\r\n";
+        let segs = parse(srt).unwrap();
+        let texts: Vec<(f64, &str)> = segs.iter().map(|s| (s.start, s.text.as_str())).collect();
+        assert_eq!(texts, [(0.0, "Hello there."), (1.0, "World, again.")]);
+        let vtt = "WEBVTT\n  \n00:00.000 --> 00:01.000\n<v Ann>Hello there.\n   \n00:01.000 --> 00:02.000\n<v Bo>World, again.\n";
+        let segs = super::super::vtt::parse(vtt).unwrap();
+        let texts: Vec<(f64, &str)> = segs.iter().map(|s| (s.start, s.text.as_str())).collect();
+        assert_eq!(texts, [(0.0, "Hello there."), (1.0, "World, again.")]);
+    }
 
     #[test]
     fn speaker_prefix_carries_over() {

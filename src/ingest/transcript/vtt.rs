@@ -10,7 +10,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
         return Err(TranscriptError::Invalid { format: "vtt", reason: "it does not start with WEBVTT".into() });
     }
     let mut segments = Vec::new();
-    for block in text.split("\n\n") {
+    for block in super::cue_blocks(&text) {
         let mut lines = block.lines().filter(|l| !l.trim().is_empty());
         let Some(timing) = lines.by_ref().find(|l| l.contains("-->")) else {
             continue; // header, NOTE, STYLE, REGION or a stray block
