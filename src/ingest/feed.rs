@@ -151,7 +151,9 @@ fn parse_utf8(bytes: &[u8], base_url: &str) -> Result<ParsedFeed, FeedError> {
                 }
                 from_rs
             };
-            ParsedFeed { title: title.filter(|t| !t.is_empty()).or(lenient.title), episodes, warnings }
+            // The lenient pass reads titles as items' are read (character references, HTML).
+            let title = lenient.title.filter(|t| !t.is_empty()).or(title.filter(|t| !t.is_empty()));
+            ParsedFeed { title, episodes, warnings }
         }
         Err(e) => {
             if lenient.episodes.is_empty() {
@@ -637,7 +639,13 @@ fn text_value(raw: &str, kind: Option<&str>, mode: Option<&str>) -> String {
         Some(_) => false,
         None => looks_like_html(raw),
     };
-    if html { clean(&html_to_text(raw)) } else { clean(raw) }
+    match (html, kind) {
+        (true, _) => clean(&html_to_text(raw)),
+        // An RSS title is often escaped HTML text without tags ("Caf&eacute;", "Don&#8217;t"
+        // once the XML's own &amp; is read): its character references are meant as characters.
+        (false, None) => clean(&decode_entities(raw)),
+        (false, Some(_)) => clean(raw),
+    }
 }
 
 /// Whether text holds an HTML tag (a known element's start or end tag), as opposed to a plain
@@ -801,6 +809,16 @@ mod tests {
         assert_eq!(first_title(&rss("<dc:title>From Dublin Core</dc:title>")).as_deref(), Some("From Dublin Core"));
         assert_eq!(first_title(&rss("<media:title>From Media RSS</media:title>")).as_deref(), Some("From Media RSS"));
         assert_eq!(first_title(&rss("<title>x &lt; y, y &gt; z</title>")).as_deref(), Some("x < y, y > z"));
+    }
+
+    #[test]
+    fn character_references_in_titles_are_characters() {
+        let doc = r#"<rss version="2.0"><channel><title>Caf&amp;eacute; Talk</title>
+            <item><guid>1</guid><title>Don&amp;#8217;t panic, caf&amp;eacute; &amp; more</title><enclosure url="https://x.org/1.mp3" type="audio/mpeg" length="1"/></item>
+            </channel></rss>"#;
+        let feed = parse_feed(doc.as_bytes(), "https://x.org/feed").unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Café Talk"));
+        assert_eq!(feed.episodes[0].title.as_deref(), Some("Don’t panic, café & more"));
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub fn html_to_text(html: &str) -> String {
     clean
 }
 
-/// Decodes the named entities that occur in feeds and numeric character references.
+/// Decodes HTML's named character references (typographic quotes and dashes made plain, a
+/// no-break space a space) and numeric ones; anything else is left as written.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -83,7 +84,7 @@ pub fn decode_entities(s: &str) -> String {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
         // Only as far as the longest entity: searching the whole rest for every '&' is quadratic.
-        let end = after.bytes().take(11).position(|b| b == b';');
+        let end = after.bytes().take(33).position(|b| b == b';');
         let decoded = end.and_then(|i| {
             let ent = &after[..i];
             let ch = match ent {
@@ -98,6 +99,11 @@ pub fn decode_entities(s: &str) -> String {
                 "mdash" => Some('—'),
                 "ndash" => Some('–'),
                 "hellip" => Some('…'),
+                // Any other of HTML's named characters (&eacute; &uuml; &euro; ...).
+                _ if !ent.starts_with('#') => {
+                    let mut chars = quick_xml::escape::resolve_html5_entity(ent)?.chars();
+                    chars.next().filter(|_| chars.next().is_none())
+                }
                 _ => {
                     let num = ent.strip_prefix('#')?;
                     let code = match num.strip_prefix(['x', 'X']) {
@@ -140,5 +146,7 @@ mod tests {
     fn broken_markup_degrades_to_text() {
         assert_eq!(html_to_text("a < b and <i>c"), "a < b and c\n");
         assert_eq!(decode_entities("AT&T &bogus; &#xZZ;"), "AT&T &bogus; &#xZZ;");
+        assert_eq!(decode_entities("Caf&eacute; &uuml;ber &euro;5 &copy; &trade;"), "Café über €5 © ™");
+        assert_eq!(decode_entities("Don&#8217;t &rsquo;"), "Don’t '");
     }
 }
