@@ -476,7 +476,16 @@ pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
         }
         None => {
             h.update(b"derived\0");
-            h.update(p.enclosure_url.as_deref().unwrap_or("").as_bytes());
+            // Hosts sign audio addresses anew at every fetch (?token=...&expires=...): with a
+            // title or a date to tell episodes apart, the address counts without its query, or
+            // every ingest would find the whole feed new.
+            let audio = p.enclosure_url.as_deref().unwrap_or("");
+            let audio = if p.title.is_some() || p.published.is_some() {
+                audio.split(['?', '#']).next().unwrap_or(audio)
+            } else {
+                audio
+            };
+            h.update(audio.as_bytes());
             h.update([0]);
             h.update(p.title.as_deref().unwrap_or("").as_bytes());
             h.update([0]);
@@ -716,5 +725,18 @@ mod tests {
         let q = ParsedEpisode { enclosure_url: Some("http://x/b.mp3".into()), ..Default::default() };
         assert_ne!(episode_id("f", &p), episode_id("f", &q));
         assert_ne!(episode_id("f", &p), episode_id("g", &p));
+        // A signed address that changes at every fetch is the same episode.
+        let signed = |token: &str| ParsedEpisode {
+            title: Some("Ep 1".into()),
+            enclosure_url: Some(format!("https://cdn.example/ep1.mp3?token={token}&expires=9")),
+            ..Default::default()
+        };
+        assert_eq!(episode_id("f", &signed("abc")), episode_id("f", &signed("def")));
+        // Without a title or date, the query may be all that tells two episodes apart.
+        let bare = |id: &str| ParsedEpisode {
+            enclosure_url: Some(format!("https://x/play.mp3?id={id}")),
+            ..Default::default()
+        };
+        assert_ne!(episode_id("f", &bare("1")), episode_id("f", &bare("2")));
     }
 }
