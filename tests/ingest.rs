@@ -110,6 +110,40 @@ async fn a_new_guid_on_the_same_audio_is_not_a_new_episode() {
     assert_eq!(titles, ["One", "Two"]);
 }
 
+/// Guids that restart each season: the new season's first episode carries the guid of the first
+/// season's. It is a new episode all the same, and the operator is told why.
+#[tokio::test]
+async fn items_that_share_a_guid_are_told_apart() {
+    let server = FakeServer::start().await;
+    let date = (Utc::now() - chrono::Duration::hours(6)).to_rfc2822();
+    let item = |title: &str, audio: &str| {
+        format!(
+            "<item><title>{title}</title><guid isPermaLink=\"false\">1</guid><pubDate>{date}</pubDate><enclosure url=\"{}/{audio}\" type=\"audio/mpeg\"/></item>",
+            server.base
+        )
+    };
+    let doc = |items: &[String]| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Seasons</title>{}</channel></rss>",
+            items.concat()
+        )
+    };
+    let v1 = doc(&[item("S1E1", "s1e1.mp3")]);
+    let v2 = doc(&[item("S2E1", "s2e1.mp3"), item("S1E1", "s1e1.mp3")]);
+    server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2.clone()), Reply::ok(v2)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
+    let second = run(&store, &config(), Utc::now()).await;
+    assert_eq!(second.new_episodes, 1, "the new season's first episode was taken for the old one");
+    let said = format!("{:?}", second.feeds[0].outcome);
+    assert!(said.contains("shared by several items"), "{said}");
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 0, "stored again");
+    let mut titles: Vec<_> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["S1E1", "S2E1"]);
+}
+
 #[tokio::test]
 async fn server_error_backs_off_then_recovers() {
     let server = FakeServer::start().await;

@@ -12,7 +12,7 @@ pub mod fetch;
 pub mod opml;
 pub mod transcript;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -274,8 +274,28 @@ async fn ingest_feed(
         // host migration, a CMS that rewrites them) but whose audio is one already stored is
         // that episode, not a new one to fetch, extract and show again.
         let mut audio: Option<HashSet<String>> = None;
+        // A guid that several items carry (numbers restarting each season, the show's page as
+        // every item's guid) tells none of them apart: those items are known by their audio,
+        // title and date instead, or every one after the first would be taken for it.
+        let mut guids: HashMap<&str, usize> = HashMap::new();
+        for g in parsed.episodes.iter().filter_map(|p| p.guid.as_deref()) {
+            *guids.entry(g).or_default() += 1;
+        }
+        let shared: Vec<&str> = guids.iter().filter(|(_, n)| **n > 1).map(|(g, _)| *g).collect();
+        if !shared.is_empty() {
+            if let FeedOutcome::Fetched { warnings, .. } = &mut outcome {
+                warnings.push(format!(
+                    "{} guid(s) are shared by several items (e.g. {:?}); those items are told apart by their audio, title and date",
+                    shared.len(),
+                    shared[0].chars().take(80).collect::<String>()
+                ));
+            }
+        }
         for p in &parsed.episodes {
-            let id = episode_id(&feed.url, p);
+            let id = match p.guid.as_deref() {
+                Some(g) if shared.contains(&g) => episode_id(&feed.url, &ParsedEpisode { guid: None, ..p.clone() }),
+                _ => episode_id(&feed.url, p),
+            };
             if store.has_episode(&id)? {
                 // A transcript link added after the episode came out (hosts often add it an hour
                 // later) is taken up while the episode still waits for one.
