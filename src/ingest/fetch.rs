@@ -57,13 +57,17 @@ pub struct Body {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("timed out after {secs} s fetching {url}")]
+    #[error("timed out after {secs} s fetching {url} (ingest.timeout_secs)")]
     Timeout { url: String, secs: u64 },
     #[error(
         "{url} is larger than the {limit} byte limit (raise ingest.max_feed_bytes or ingest.max_transcript_bytes to accept it)"
     )]
     TooLarge { url: String, limit: u64 },
-    #[error("{url} answered HTTP {status}{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    #[error(
+        "{url} answered HTTP {status}{}{}",
+        retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default(),
+        status_hint(*status)
+    )]
     Status { url: String, status: u16, retry_after: Option<Duration> },
     #[error("could not reach {url}: {reason}")]
     Network { url: String, reason: String },
@@ -75,6 +79,19 @@ pub enum FetchError {
     InvalidUrl { url: String, reason: String },
     #[error("refused to fetch {url}: {reason}; a feed on a public address may not point podsift at it")]
     Refused { url: String, reason: String },
+}
+
+/// What an HTTP status most likely means for whoever added the address.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        404 | 410 => {
+            ": the host says there is nothing there any more; check the address (a feed that moved without a redirect needs its new one)"
+        }
+        401 | 403 => {
+            ": the host refuses podsift; the address may need a login, or the host blocks clients it does not know"
+        }
+        _ => "",
+    }
 }
 
 impl FetchError {
@@ -532,6 +549,17 @@ fn net_error(url: &url::Url, e: reqwest::Error, timeout: Duration) -> FetchError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusing_or_missing_address_says_what_to_check() {
+        let status =
+            |status| FetchError::Status { url: "https://x/feed".into(), status, retry_after: None }.to_string();
+        assert!(status(404).contains("check the address"), "{}", status(404));
+        assert!(status(403).contains("refuses podsift"), "{}", status(403));
+        assert_eq!(status(500), "https://x/feed answered HTTP 500");
+        let timeout = FetchError::Timeout { url: "https://x/feed".into(), secs: 30 }.to_string();
+        assert!(timeout.contains("ingest.timeout_secs"), "{timeout}");
+    }
 
     #[test]
     fn locations() {
