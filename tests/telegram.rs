@@ -325,6 +325,38 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
     assert_eq!(s.fake.sent_to(-1001).len(), 5, "a prompt was posted to the whole group");
 }
 
+/// A group upgraded to a supergroup says so at once (a service message in each): the
+/// subscription follows then, not only when the next digest finds the old chat gone, so the
+/// chat under its new id is not taken for one never subscribed. What readers already set under
+/// the new id stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_group_takes_its_subscription_along_at_once() {
+    let s = setup(true).await;
+    subscribe(&s.store, -5);
+    s.fake.push_update(json!({"update_id": 900, "message": {"message_id": 1, "date": 1764316800,
+        "chat": {"id": -5, "type": "group", "title": "Readers"},
+        "from": {"id": 6, "is_bot": false, "first_name": "Admin"}, "migrate_to_chat_id": -1005}}));
+    wait_for("the move", || s.store.subscription("telegram:-1005").unwrap().is_some()).await;
+    assert!(s.store.subscription("telegram:-5").unwrap().is_none());
+
+    // Readers of the new supergroup subscribed it anew (at their own time) before the old
+    // group's news came: their subscription stands.
+    subscribe(&s.store, -6);
+    let fresh = podsift::deliver::Subscription::new(
+        Destination::new("telegram", "-1006"),
+        podsift::deliver::Schedule::daily("06:00", "UTC").unwrap(),
+        "telegram:7",
+        morning(),
+    );
+    s.store.put_subscription(&fresh).unwrap();
+    s.fake.push_update(json!({"update_id": 901, "message": {"message_id": 2, "date": 1764316800,
+        "chat": {"id": -1006, "type": "supergroup", "title": "Readers"},
+        "from": {"id": 6, "is_bot": false, "first_name": "Admin"}, "migrate_from_chat_id": -6}}));
+    wait_for("the old subscription to go", || s.store.subscription("telegram:-6").unwrap().is_none()).await;
+    assert_eq!(s.store.subscription("telegram:-1006").unwrap().unwrap().schedule.describe(), "06:00 UTC");
+    assert!(s.fake.sent_to(-5).is_empty() && s.fake.sent_to(-1006).is_empty(), "a service message was answered");
+}
+
 /// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.
 fn subscribe(store: &Store, chat: i64) -> Destination {
     let dest = Destination::new("telegram", &chat.to_string());

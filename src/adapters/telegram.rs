@@ -234,6 +234,17 @@ impl TelegramAdapter {
     pub async fn handle_update(&self, core: &Arc<Core>, update: Update) {
         match update.kind {
             UpdateKind::Message(m) => {
+                // A group upgraded to a supergroup: Telegram says so in both (the old one names
+                // the new id, the new one the old).
+                let moved = match (m.migrate_to_chat_id(), m.migrate_from_chat_id()) {
+                    (Some(to), _) => Some((m.chat.id, *to)),
+                    (None, Some(from)) => Some((*from, m.chat.id)),
+                    _ => None,
+                };
+                if let Some((from, to)) = moved {
+                    core.chat_moved(&Destination::new("telegram", &from.0.to_string()), &to.0.to_string());
+                    return;
+                }
                 let Some(text) = m.text() else { return };
                 let dest = Destination::new("telegram", &m.chat.id.0.to_string());
                 let user = m.from.as_ref();

@@ -382,6 +382,19 @@ impl Core {
         }
     }
 
+    /// A chat that moved (a Telegram group upgraded to a supergroup says so as it happens): its
+    /// subscription, podcasts and outbox records follow at once, so that the chat under its new
+    /// id is not taken for one never subscribed until the next digest finds the old id gone.
+    pub fn chat_moved(&self, from: &Destination, new_id: &str) {
+        let known = self.store.subscription(&from.key()).ok().flatten().is_some()
+            || self.store.podcast_list(&from.key()).ok().flatten().is_some_and(|l| !l.is_empty());
+        if known && from.id != new_id {
+            if let Err(e) = self.deliverer.follow_move(from, new_id) {
+                tracing::error!(from = %from, "cannot move the chat's subscription to {new_id}: {e}");
+            }
+        }
+    }
+
     /// Pauses every subscription on `platform` whose id starts with `id_prefix` (a workspace
     /// that uninstalled the app), with the reason; returns how many.
     pub fn pause_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {

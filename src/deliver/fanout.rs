@@ -374,24 +374,33 @@ impl Deliverer {
         }
     }
 
-    /// A destination moved (a group became a supergroup): its subscription follows it.
-    fn follow_move(&self, from: &Destination, new_id: &str) -> Result<Destination, StoreError> {
+    /// A destination moved (a group became a supergroup): its subscription follows it. What
+    /// the new id already has (readers there subscribed it, chose its podcasts or asked for a
+    /// digest before the old id's news arrived) is kept: it is the newer word.
+    pub fn follow_move(&self, from: &Destination, new_id: &str) -> Result<Destination, StoreError> {
         let to = Destination::new(&from.platform, new_id);
         tracing::info!(from = %from, to = %to, "destination moved; its subscription follows");
         // Its outbox records first: the subscription found under the new id must find what was
         // already sent there, or the day's digest would go out again.
         for mut rec in self.store.deliveries_of(&from.key())? {
+            if self.store.delivery(&to.key(), rec.date)?.is_some() {
+                continue;
+            }
             rec.destination = to.clone();
             self.store.move_delivery(from, &rec)?;
         }
         if let Some(mut sub) = self.store.subscription(&from.key())? {
             self.store.remove_subscription(&from.key())?;
-            sub.destination = to.clone();
-            self.store.put_subscription(&sub)?;
+            if self.store.subscription(&to.key())?.is_none() {
+                sub.destination = to.clone();
+                self.store.put_subscription(&sub)?;
+            }
         }
         // Its own podcasts follow too.
         if let Some(list) = self.store.podcast_list(&from.key())? {
-            self.store.put_podcast_list(&to.key(), &list)?;
+            if self.store.podcast_list(&to.key())?.is_none_or(|l| l.is_empty()) {
+                self.store.put_podcast_list(&to.key(), &list)?;
+            }
             self.store.put_podcast_list(&from.key(), &[])?;
         }
         self.store.flush()?;
