@@ -144,6 +144,57 @@ async fn items_that_share_a_guid_are_told_apart() {
     assert_eq!(titles, ["S1E1", "S2E1"]);
 }
 
+/// An episode record that cannot be read (a disk fault, a half-written file) fails its own feed
+/// this time, with the way out; the other feeds are fetched as ever.
+#[tokio::test]
+async fn one_unreadable_record_fails_its_feed_only() {
+    let server = FakeServer::start().await;
+    let a1 = rss(&server.base, "A", &[("a1", "One", None)]);
+    let a2 = rss(&server.base, "A", &[("a2", "Two", None), ("a1", "One", None)]);
+    let b = rss(&server.base, "B", &[("b1", "Bee", None)]);
+    server.route("/a", vec![Reply::ok(a1), Reply::ok(a2)]);
+    server.route("/b", vec![Reply::ok(b.clone()), Reply::ok(b.replace("b1", "b2"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (server.url("/a"), server.url("/b"));
+    let broken = {
+        let store = Store::open(dir.path()).unwrap();
+        add(&store, &a);
+        add(&store, &b);
+        assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 2);
+        let one = store.episodes().unwrap().into_iter().find(|e| e.title == "One").unwrap().id;
+        store.flush().unwrap();
+        one
+    };
+    // Written past podsift, as a fault would: a record that is no episode.
+    let db = (0..100)
+        .find_map(|_| {
+            sled::open(dir.path()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the store's directory opens");
+    db.open_tree("episodes").unwrap().insert(broken.as_bytes(), b"\x01{not an episode".to_vec()).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    let store = (0..100)
+        .find_map(|_| {
+            Store::open(dir.path()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the store reopens");
+    let summary = run(&store, &config(), Utc::now()).await;
+    match outcome(&summary, &a) {
+        FeedOutcome::Failed { error, .. } => {
+            assert!(error.contains("unreadable") && error.contains("podsift feeds rm"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(outcome(&summary, &b), FeedOutcome::Fetched { new_episodes: 1, .. }), "{summary:?}");
+}
+
 #[tokio::test]
 async fn server_error_backs_off_then_recovers() {
     let server = FakeServer::start().await;

@@ -168,11 +168,30 @@ pub async fn ingest_through(
     let feeds = store.feeds()?;
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
-        .map(|feed| ingest_feed(store, &ctx, opts, feed))
+        .map(|feed| {
+            let (url, title) = (feed.url.clone(), feed.title.clone());
+            let ctx = &ctx;
+            async move { (url, title, ingest_feed(store, ctx, opts, feed).await) }
+        })
         .buffer_unordered(config.concurrency);
     let mut summary = IngestSummary::default();
-    while let Some(result) = results.next().await {
-        let (report, transcripts) = result?;
+    while let Some((url, title, result)) = results.next().await {
+        let (report, transcripts) = match result {
+            Ok(done) => done,
+            // One unreadable record is that feed's failure this time, not every feed's: the
+            // others are fetched, and the message says how to read the feed afresh.
+            Err(e @ (StoreError::Corrupt { .. } | StoreError::NewerRecord { .. })) => {
+                tracing::error!(feed = %url, "{e}");
+                let error = format!(
+                    "{e}; this feed's episodes are not read until then: `podsift feeds rm {url}` and `podsift feeds add {url}` read them afresh"
+                );
+                (
+                    FeedReport { url, title, outcome: FeedOutcome::Failed { error, next_attempt_at: opts.now } },
+                    Vec::new(),
+                )
+            }
+            Err(e) => return Err(e.into()),
+        };
         match &report.outcome {
             FeedOutcome::Fetched { new_episodes, .. } => {
                 summary.feeds_fetched += 1;
