@@ -73,13 +73,27 @@ fn to_utf8(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         [0, b'<', 0, b'?', ..] => (encoding_rs::UTF_16BE, bytes),
         [b'<', 0, b'?', 0, ..] => (encoding_rs::UTF_16LE, bytes),
         _ => match declared_encoding(bytes) {
+            // A declaration of a single-byte Western encoding on text that is valid UTF-8 with
+            // characters beyond ASCII is a common server mistake: the bytes are believed, or
+            // every accented letter would turn into two ("CafÃ©"). Text that is not valid UTF-8
+            // never looks so by chance when it has such letters.
+            Some(e)
+                if (e == encoding_rs::WINDOWS_1252 || e.name() == "ISO-8859-15")
+                    && !bytes.is_ascii()
+                    && std::str::from_utf8(bytes).is_ok() =>
+            {
+                (encoding_rs::UTF_8, bytes)
+            }
             // A declaration of UTF-16 on single-byte text is wrong; the bytes say what they are.
             Some(e) if e != encoding_rs::UTF_16BE && e != encoding_rs::UTF_16LE => (e, bytes),
             _ if std::str::from_utf8(bytes).is_ok() => return Cow::Borrowed(bytes),
             _ => (encoding_rs::WINDOWS_1252, bytes),
         },
     };
-    if encoding == encoding_rs::UTF_8 && std::str::from_utf8(body).is_ok() {
+    // UTF-8 as it stands, unless its declaration names another encoding, which the readers
+    // would then follow: rewritten below.
+    let declares_other = declared_encoding(body).is_some_and(|e| e != encoding_rs::UTF_8);
+    if encoding == encoding_rs::UTF_8 && !declares_other && std::str::from_utf8(body).is_ok() {
         return Cow::Borrowed(body);
     }
     let (text, _) = encoding.decode_without_bom_handling(body);
@@ -809,6 +823,20 @@ mod tests {
         assert_eq!(first_title(&rss("<dc:title>From Dublin Core</dc:title>")).as_deref(), Some("From Dublin Core"));
         assert_eq!(first_title(&rss("<media:title>From Media RSS</media:title>")).as_deref(), Some("From Media RSS"));
         assert_eq!(first_title(&rss("<title>x &lt; y, y &gt; z</title>")).as_deref(), Some("x < y, y > z"));
+    }
+
+    #[test]
+    fn utf8_declared_as_latin1_is_read_as_utf8() {
+        let doc = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>Café Crème</title><item><guid>1</guid><title>Über Größe</title></item></channel></rss>";
+        let feed = parse_feed(doc.as_bytes(), "https://x.org/feed").unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Café Crème"));
+        assert_eq!(feed.episodes[0].title.as_deref(), Some("Über Größe"));
+        // Real Latin-1 bytes stay Latin-1.
+        let mut latin1 =
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>Caf".to_vec();
+        latin1.extend_from_slice(&[0xE9]);
+        latin1.extend_from_slice(b"</title></channel></rss>");
+        assert_eq!(parse_feed(&latin1, "https://x.org/feed").unwrap().title.as_deref(), Some("Café"));
     }
 
     #[test]
