@@ -357,6 +357,30 @@ async fn an_upgraded_group_takes_its_subscription_along_at_once() {
     assert!(s.fake.sent_to(-5).is_empty() && s.fake.sent_to(-1006).is_empty(), "a service message was answered");
 }
 
+/// In a forum supergroup, a chat subscribed from a topic gets its digests in that topic, not in
+/// the General topic (which may be closed to the bot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_topic_gets_its_own_digest() {
+    let s = setup(true).await;
+    s.fake.make_admin(5);
+    let forum = json!({"id": -1007, "type": "supergroup", "title": "Club", "is_forum": true});
+    let mut start = message(10, 30, forum, 5, "/subscribe 07:59 UTC", None);
+    start["message"]["message_thread_id"] = json!(77);
+    start["message"]["is_topic_message"] = json!(true);
+    s.fake.push_update(start);
+    wait_for("the subscription", || s.store.subscription("telegram:-1007/77").unwrap().is_some()).await;
+    wait_for("the confirmation", || !s.fake.sent_to(-1007).is_empty()).await;
+    assert_eq!(s.fake.sent_to(-1007)[0].body["message_thread_id"], 77, "confirmed outside the topic");
+    // Made a day before, so that this morning's digest is owed to it.
+    let mut sub = s.store.subscription("telegram:-1007/77").unwrap().unwrap();
+    sub.created_at = morning() - chrono::Duration::days(1);
+    s.store.put_subscription(&sub).unwrap();
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap().delivered, 1);
+    let sent = s.fake.sent_to(-1007);
+    assert_eq!(sent.len(), 7, "a confirmation and a digest of six parts");
+    assert!(sent.iter().all(|m| m.body["message_thread_id"] == 77), "a part went to the General topic");
+}
+
 /// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.
 fn subscribe(store: &Store, chat: i64) -> Destination {
     let dest = Destination::new("telegram", &chat.to_string());

@@ -11,7 +11,7 @@ use teloxide::payloads::setters::*;
 use teloxide::prelude::Requester;
 use teloxide::types::{
     BotCommand, ChatId, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId,
-    ParseMode, ReplyParameters, Update, UpdateKind, UserId,
+    ParseMode, ReplyParameters, ThreadId, Update, UpdateKind, UserId,
 };
 use teloxide::{ApiError, Bot, RequestError};
 use tokio::sync::watch;
@@ -246,7 +246,7 @@ impl TelegramAdapter {
                     return;
                 }
                 let Some(text) = m.text() else { return };
-                let dest = Destination::new("telegram", &m.chat.id.0.to_string());
+                let dest = destination(m.chat.id, m.is_topic_message.then_some(m.thread_id).flatten());
                 let user = m.from.as_ref();
                 let id = user.map(|u| format!("telegram:{}", u.id.0)).unwrap_or_else(|| "telegram".into());
                 let group = !m.chat.is_private();
@@ -301,7 +301,8 @@ impl TelegramAdapter {
             }
             UpdateKind::CallbackQuery(q) => {
                 let Some(message) = &q.message else { return };
-                let dest = Destination::new("telegram", &message.chat().id.0.to_string());
+                let topic = message.regular_message().filter(|r| r.is_topic_message).and_then(|r| r.thread_id);
+                let dest = destination(message.chat().id, topic);
                 let data = q.data.clone().unwrap_or_default();
                 let (ack, command) = if let Some(id) = data.strip_prefix("fb:up:") {
                     ("Thanks, noted 👍", Some(Command::Feedback { insight: id.into(), up: true }))
@@ -423,7 +424,8 @@ impl Adapter for TelegramAdapter {
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let payload = render(part);
-            let chat: i64 = to.id.parse().map_err(|_| SendError::Invalid(format!("{to} is not a Telegram chat id")))?;
+            let (chat, topic) = chat_and_topic(&to.id)
+                .ok_or_else(|| SendError::Invalid(format!("{to} is not a Telegram chat id (CHAT or CHAT/TOPIC)")))?;
             let mut req =
                 self.bot.send_message(ChatId(chat), payload.text).parse_mode(ParseMode::Html).link_preview_options(
                     LinkPreviewOptions {
@@ -440,6 +442,9 @@ impl Adapter for TelegramAdapter {
                     InlineKeyboardButton::callback("👎", format!("fb:down:{id}")),
                     InlineKeyboardButton::callback("Ask", format!("ask:{reference}")),
                 ]]));
+            }
+            if let Some(topic) = topic {
+                req = req.message_thread_id(ThreadId(MessageId(topic)));
             }
             if payload.force_reply {
                 req = req.reply_markup(ForceReply::new());
@@ -480,6 +485,23 @@ fn classify(e: RequestError) -> SendError {
         RequestError::Api(api) if says_gone(&api.to_string()) => SendError::Gone(api.to_string()),
         RequestError::Api(api) => SendError::Invalid(api.to_string()),
         other => SendError::Transient(other.to_string()),
+    }
+}
+
+/// A chat's destination: in a forum supergroup, the topic it was written in (`CHAT/TOPIC`), so
+/// that its digests land there and not in the General topic.
+fn destination(chat: ChatId, topic: Option<ThreadId>) -> Destination {
+    match topic {
+        Some(t) => Destination::new("telegram", &format!("{}/{}", chat.0, t.0.0)),
+        None => Destination::new("telegram", &chat.0.to_string()),
+    }
+}
+
+/// The chat id and forum topic of a destination id.
+fn chat_and_topic(id: &str) -> Option<(i64, Option<i32>)> {
+    match id.split_once('/') {
+        Some((chat, topic)) => Some((chat.parse().ok()?, Some(topic.parse().ok()?))),
+        None => Some((id.parse().ok()?, None)),
     }
 }
 
