@@ -128,9 +128,12 @@ async fn items_that_share_a_guid_are_told_apart() {
             items.concat()
         )
     };
-    let v1 = doc(&[item("S1E1", "s1e1.mp3")]);
-    let v2 = doc(&[item("S2E1", "s2e1.mp3"), item("S1E1", "s1e1.mp3")]);
-    server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2.clone()), Reply::ok(v2)]);
+    let v1 = doc(&[item("S1E1", "s1e1.mp3?token=a")]);
+    // The host signs its audio anew at each fetch: only the title and the address without its
+    // query say S1E1 is the episode stored under the guid before.
+    let v2 = doc(&[item("S2E1", "s2e1.mp3?token=b"), item("S1E1", "s1e1.mp3?token=c")]);
+    let v3 = doc(&[item("S2E1", "s2e1.mp3?token=d"), item("S1E1", "s1e1.mp3?token=e")]);
+    server.route("/feed", vec![Reply::ok(v1), Reply::ok(v2), Reply::ok(v3)]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
@@ -193,6 +196,11 @@ async fn one_unreadable_record_fails_its_feed_only() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(outcome(&summary, &b), FeedOutcome::Fetched { new_episodes: 1, .. }), "{summary:?}");
+    // The advice works: the feed goes, unreadable record and all, and comes back whole.
+    assert!(store.remove_feed(&a).unwrap());
+    add(&store, &a);
+    let again = run(&store, &config(), Utc::now()).await;
+    assert!(matches!(outcome(&again, &a), FeedOutcome::Fetched { new_episodes: 2, .. }), "{again:?}");
 }
 
 #[tokio::test]

@@ -379,6 +379,22 @@ async fn a_forum_topic_gets_its_own_digest() {
     let sent = s.fake.sent_to(-1007);
     assert_eq!(sent.len(), 7, "a confirmation and a digest of six parts");
     assert!(sent.iter().all(|m| m.body["message_thread_id"] == 77), "a part went to the General topic");
+    // Its topics share the group's rate limits: Telegram counts messages per chat.
+    let (topic, group) = (Destination::new("telegram", "-1007/77"), Destination::new("telegram", "-1007"));
+    assert_eq!(s.adapter.rate_key(&topic), s.adapter.rate_key(&group));
+
+    // A forum subscribed as a whole (as all were before topics were told apart) stays one chat:
+    // asked from a topic, it answers for the whole forum rather than "not subscribed".
+    subscribe(&s.store, -1008);
+    let whole = json!({"id": -1008, "type": "supergroup", "title": "Old club", "is_forum": true});
+    let mut look = message(11, 31, whole, 5, "/time", None);
+    look["message"]["message_thread_id"] = json!(5);
+    look["message"]["is_topic_message"] = json!(true);
+    s.fake.push_update(look);
+    wait_for("the settings", || !s.fake.sent_to(-1008).is_empty()).await;
+    let said = text_of(&s.fake.sent_to(-1008)[0]);
+    assert!(said.contains("This chat gets the top 5 every day at 07:59 UTC"), "{said}");
+    assert!(s.store.subscription("telegram:-1008/5").unwrap().is_none());
 }
 
 /// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.

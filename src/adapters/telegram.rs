@@ -246,7 +246,7 @@ impl TelegramAdapter {
                     return;
                 }
                 let Some(text) = m.text() else { return };
-                let dest = destination(m.chat.id, m.is_topic_message.then_some(m.thread_id).flatten());
+                let dest = self.chat_of(core, m.chat.id, m.is_topic_message.then_some(m.thread_id).flatten());
                 let user = m.from.as_ref();
                 let id = user.map(|u| format!("telegram:{}", u.id.0)).unwrap_or_else(|| "telegram".into());
                 let group = !m.chat.is_private();
@@ -302,7 +302,7 @@ impl TelegramAdapter {
             UpdateKind::CallbackQuery(q) => {
                 let Some(message) = &q.message else { return };
                 let topic = message.regular_message().filter(|r| r.is_topic_message).and_then(|r| r.thread_id);
-                let dest = destination(message.chat().id, topic);
+                let dest = self.chat_of(core, message.chat().id, topic);
                 let data = q.data.clone().unwrap_or_default();
                 let (ack, command) = if let Some(id) = data.strip_prefix("fb:up:") {
                     ("Thanks, noted 👍", Some(Command::Feedback { insight: id.into(), up: true }))
@@ -348,6 +348,15 @@ impl TelegramAdapter {
             }
             _ => {}
         }
+    }
+
+    /// The chat a message in `chat` (and forum `topic`) belongs to: the topic's own, unless the
+    /// whole forum was subscribed as one chat (as every forum was before topics were told
+    /// apart) and the topic has nothing of its own.
+    fn chat_of(&self, core: &Core, chat: ChatId, topic: Option<ThreadId>) -> Destination {
+        let own = destination(chat, topic);
+        let whole = destination(chat, None);
+        if topic.is_some() && !core.knows(&own) && core.knows(&whole) { whole } else { own }
     }
 
     async fn hint(&self, core: &Core, dest: &Destination) {
@@ -413,6 +422,12 @@ impl Adapter for TelegramAdapter {
         } else {
             self.config.per_chat_per_second
         }
+    }
+
+    /// Telegram's limits are per chat: a forum's topics share their group's.
+    fn rate_key(&self, to: &Destination) -> String {
+        let chat = to.id.split('/').next().unwrap_or(&to.id);
+        format!("telegram:{chat}")
     }
 
     fn send<'a>(
@@ -519,7 +534,8 @@ fn says_gone(text: &str) -> bool {
         "not enough rights to send",
         "have no rights to send",
         "need administrator rights",
-        "topic_closed",
+        // A forum topic that was deleted; one closed may open again, and is no reason to stop.
+        "message thread not found",
         "can't initiate conversation",
     ]
     .iter()
@@ -599,17 +615,21 @@ mod tests {
             "Forbidden: bot is not a member of the supergroup chat",
             "Forbidden: the group chat was deleted",
             "Bad Request: not enough rights to send text messages to the chat",
-            "Bad Request: TOPIC_CLOSED",
+            "Bad Request: message thread not found",
             "Forbidden: bot was blocked by the user",
         ] {
             assert!(says_gone(gone), "{gone}");
         }
-        for not in
-            ["Bad Request: message is too long", "Bad Request: can't parse entities", "Bad Request: BUTTON_URL_INVALID"]
-        {
+        for not in [
+            "Bad Request: message is too long",
+            "Bad Request: can't parse entities",
+            "Bad Request: BUTTON_URL_INVALID",
+            "Bad Request: TOPIC_CLOSED",
+        ] {
             assert!(!says_gone(not), "{not}");
         }
     }
+
     use crate::model::AlsoIn;
 
     fn entry(quote: &str) -> DigestEntry {

@@ -382,13 +382,18 @@ impl Core {
         }
     }
 
+    /// Whether `destination` is subscribed or has podcasts of its own.
+    pub fn knows(&self, destination: &Destination) -> bool {
+        let key = destination.key();
+        self.store.subscription(&key).ok().flatten().is_some()
+            || self.store.podcast_list(&key).ok().flatten().is_some_and(|l| !l.is_empty())
+    }
+
     /// A chat that moved (a Telegram group upgraded to a supergroup says so as it happens): its
     /// subscription, podcasts and outbox records follow at once, so that the chat under its new
     /// id is not taken for one never subscribed until the next digest finds the old id gone.
     pub fn chat_moved(&self, from: &Destination, new_id: &str) {
-        let known = self.store.subscription(&from.key()).ok().flatten().is_some()
-            || self.store.podcast_list(&from.key()).ok().flatten().is_some_and(|l| !l.is_empty());
-        if known && from.id != new_id {
+        if self.knows(from) && from.id != new_id {
             if let Err(e) = self.deliverer.follow_move(from, new_id) {
                 tracing::error!(from = %from, "cannot move the chat's subscription to {new_id}: {e}");
             }
@@ -803,6 +808,8 @@ pub fn coming_digest(
         _ => None,
     });
     match owed {
+        // A next try past the catch-up window is not made: the day is given up then.
+        Some((fire, Day::Retrying(at))) if at > fire + catch_up => {}
         Some((_, Day::Retrying(at))) if at > now => {
             return format!(
                 "The {which} failed to send and is tried again at {} ({}).",
@@ -924,6 +931,14 @@ mod tests {
             coming_digest(&daily, now, false, long_ago, |_| Day::Retrying(retry)),
             "The next failed to send and is tried again at 08:45 (UTC)."
         );
+        // A next try that would come after the window closes is not promised.
+        let too_late = at("2026-11-28T14:15:00Z");
+        let now = at("2026-11-28T13:50:00Z");
+        assert_eq!(
+            coming_digest(&daily, now, false, long_ago, |_| Day::Retrying(too_late)),
+            "The next comes tomorrow at 08:00 (UTC)."
+        );
+        let now = at("2026-11-28T08:17:00Z");
         // Past the window it is skipped, as the delivery round does.
         let now = at("2026-11-28T14:30:00Z");
         assert_eq!(

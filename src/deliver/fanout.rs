@@ -267,6 +267,13 @@ impl Deliverer {
                 }
                 Err(SendError::Moved(new_id)) if moves < 3 => {
                     moves += 1;
+                    // The chat under its new id already has this day's record (readers there
+                    // asked for the digest before the old id's send failed): that one stands.
+                    let moved_to = Destination::new(&to.platform, &new_id);
+                    if self.store.delivery(&moved_to.key(), date)?.is_some() {
+                        self.follow_move(&to, &new_id)?;
+                        return Ok(Outcome::Waiting);
+                    }
                     // The day's record follows the chat (`follow_move` moved the stored one):
                     // left under the old id, the next tick would send the whole digest again.
                     to = self.follow_move(&to, &new_id)?;
@@ -342,7 +349,7 @@ impl Deliverer {
         let mut limited = 0u32;
         let mut waited = std::time::Duration::ZERO;
         loop {
-            if !limiter.acquire_at(&to.key(), adapter.per_destination_rate(to)).await.is_zero() {
+            if !limiter.acquire_at(&adapter.rate_key(to), adapter.per_destination_rate(to)).await.is_zero() {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
             let limit = std::time::Duration::from_secs(self.config.send_timeout_secs);

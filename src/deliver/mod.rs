@@ -248,6 +248,11 @@ pub trait Adapter: Send + Sync {
     fn per_destination_rate(&self, _to: &Destination) -> f64 {
         self.limits().per_destination_per_second
     }
+    /// Which destinations share one per-destination limit: each its own, unless the platform
+    /// counts several together (the topics of one Telegram group).
+    fn rate_key(&self, to: &Destination) -> String {
+        to.key()
+    }
     /// How commands are typed on this platform: `/` (`/ask 2 why?`) or `/podsift ` for a single
     /// slash command with subcommands. Help texts and usage examples are written with it.
     fn command_prefix(&self) -> &'static str {

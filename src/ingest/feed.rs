@@ -274,9 +274,8 @@ fn merge(a: ParsedEpisode, b: ParsedEpisode) -> ParsedEpisode {
         // The lenient pass decodes base64 and HTML titles and knows dc:title and media:title.
         title: b.title.or(a.title),
         link: a.link.or(b.link),
-        // The lenient pass reads <enclosure> (or Atom's enclosure link) itself; feed-rs may have
-        // put a media:content picture first.
-        enclosure_url: b.enclosure_url.or(a.enclosure_url),
+        // feed-rs resolves xml:base; its pick leaves pictures out (`from_feed_rs`).
+        enclosure_url: a.enclosure_url.or(b.enclosure_url),
         published: a.published.or(b.published),
         duration_secs: b.duration_secs,
         show_notes: if a.show_notes.is_empty() { b.show_notes } else { a.show_notes },

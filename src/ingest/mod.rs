@@ -182,9 +182,12 @@ pub async fn ingest_through(
             // others are fetched, and the message says how to read the feed afresh.
             Err(e @ (StoreError::Corrupt { .. } | StoreError::NewerRecord { .. })) => {
                 tracing::error!(feed = %url, "{e}");
-                let error = format!(
-                    "{e}; this feed's episodes are not read until then: `podsift feeds rm {url}` and `podsift feeds add {url}` read them afresh"
-                );
+                let error = match e {
+                    StoreError::Corrupt { .. } => format!(
+                        "{e}; this feed is not read until then: `podsift feeds rm {url}` and `podsift feeds add {url}` read it afresh"
+                    ),
+                    _ => e.to_string(),
+                };
                 (
                     FeedReport { url, title, outcome: FeedOutcome::Failed { error, next_attempt_at: opts.now } },
                     Vec::new(),
@@ -312,7 +315,20 @@ async fn ingest_feed(
         }
         for p in &parsed.episodes {
             let id = match p.guid.as_deref() {
-                Some(g) if shared.contains(&g) => episode_id(&feed.url, &ParsedEpisode { guid: None, ..p.clone() }),
+                Some(g) if shared.contains(&g) => {
+                    // The item stored under the guid before it was shared keeps that identity:
+                    // known by its title, or its audio without the query a host signs anew.
+                    let by_guid = episode_id(&feed.url, p);
+                    let base = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+                    let same = store.episode(&by_guid)?.is_some_and(|e| {
+                        p.title.as_deref().is_some_and(|t| t == e.title)
+                            || p.enclosure_url
+                                .as_deref()
+                                .map(base)
+                                .is_some_and(|u| e.enclosure_url.as_deref().map(base) == Some(u))
+                    });
+                    if same { by_guid } else { episode_id(&feed.url, &ParsedEpisode { guid: None, ..p.clone() }) }
+                }
                 _ => episode_id(&feed.url, p),
             };
             if store.has_episode(&id)? {

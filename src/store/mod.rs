@@ -322,7 +322,13 @@ impl Store {
         let ids = self.episode_ids_of_feed(url)?;
         let mut dated = Vec::new();
         for id in &ids {
-            dated.extend(self.episode(id)?.map(|e| date_key(&e)));
+            match self.episode(id) {
+                Ok(e) => dated.extend(e.map(|e| date_key(&e))),
+                // An unreadable record goes with its feed all the same; its date entry, which
+                // only it could name, points at nothing after and is passed over.
+                Err(StoreError::Corrupt { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut insight_keys = Vec::new();
         for id in &ids {
@@ -1531,7 +1537,7 @@ mod tests {
 
 /// The [`Store::first_seen`] keys of inbound platform events, which platforms retry for hours
 /// at most: pruned after two days.
-pub const INBOUND_EVENT_MARKS: [&str; 2] = ["slack-event:", "slack-message:"];
+pub const INBOUND_EVENT_MARKS: [&str; 3] = ["slack-event:", "slack-message:", "telegram-update:"];
 
 /// What one [`Store::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]
