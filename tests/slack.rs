@@ -398,6 +398,12 @@ async fn a_command_is_answered_through_its_response_url() {
     let invite = s.fake.responses()[2].body["text"].as_str().unwrap().to_string();
     assert!(invite.contains("/invite @podsift"), "{invite}");
     assert!(s.store.subscriptions().unwrap().is_empty(), "subscribed where nothing can be posted");
+    // A digest asked for there is told the same, not posted into the void.
+    let asked = in_dm("digest", &s.fake.response_url("r5")).replace("D0TWOPEOPLE", "C0NOTINVITED");
+    post(&s.base, "/slack/commands", &asked, &[]).await;
+    wait_for("the third refusal", || s.fake.responses().len() == 4).await;
+    assert!(s.fake.responses()[3].body["text"].as_str().unwrap().contains("/invite @podsift"));
+    assert!(s.fake.posted("C0NOTINVITED").is_empty());
 
     // Only Slack's host (or the configured API's) is posted to, whatever a request carried.
     post(&s.base, "/slack/commands", &in_dm("help", "http://127.0.0.2:9/elsewhere"), &[]).await;

@@ -279,8 +279,9 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
     let c = c.clone();
     tokio::spawn(async move {
         // A subscription podsift could never deliver is refused with the reason at once,
-        // rather than confirmed and then paused at its first digest.
-        if matches!(command, Command::Subscribe { .. }) {
+        // rather than confirmed and then paused at its first digest; a digest asked for where
+        // it cannot be posted would fail unseen.
+        if matches!(command, Command::Subscribe { .. } | Command::DigestNow) {
             if let Some(why) = c.cannot_post(&team, &channel).await {
                 c.core.reply(&destination(&team, &channel), Some(&only_for), &Message::Notice(why)).await;
                 return;
