@@ -173,6 +173,12 @@ pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
     if words.is_empty() || words.len() > 4 {
         return None;
     }
+    // "At 10:30 we shipped": a time of day, not a speaker called "At 10".
+    let time = words.last().is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+        && rest.starts_with(|c: char| c.is_ascii_digit());
+    if time {
+        return None;
+    }
     let looks_like_name = words.iter().all(|w| {
         let first = w.chars().next().unwrap_or(' ');
         (first.is_uppercase() || first.is_ascii_digit() && words.len() > 1)
@@ -205,6 +211,8 @@ mod tests {
         assert_eq!(split_speaker("Erik St. Martin: It's Go Time!"), Some(("Erik St. Martin", "It's Go Time!")));
         assert_eq!(split_speaker("the reason is: this"), None);
         assert_eq!(split_speaker("see https://example.com"), None);
+        assert_eq!(split_speaker("At 10:30 we shipped it"), None);
+        assert_eq!(split_speaker("Jerod Santo: 2023 was the year"), Some(("Jerod Santo", "2023 was the year")));
     }
 
     #[test]

@@ -30,7 +30,13 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TranscriptError> {
                 words.push(t);
             }
         }
-        let text = decode_entities(&words.join(" "));
+        let mut text = decode_entities(&words.join(" "));
+        // Many captioners write the speaker as SRT does, "Name: words", without a voice tag.
+        if speaker.is_none() {
+            if let Some((name, rest)) = super::split_speaker(&text) {
+                (speaker, text) = (Some(name.to_string()), rest.to_string());
+            }
+        }
         segments.push(Segment { start, end: end.unwrap_or(f64::NAN), speaker, text });
     }
     Ok(merge_continuations(segments))
@@ -92,6 +98,16 @@ pub(super) fn merge_continuations(segments: Vec<Segment>) -> Vec<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_prefix_is_the_speaker_when_there_is_no_voice_tag() {
+        let vtt = "WEBVTT\n\n00:00.000 --> 00:02.000\nAmal Hussein: Caching saved us.\n\n00:02.000 --> 00:04.000\nAt 10:30 we shipped it.\n";
+        let segs = parse(vtt).unwrap();
+        assert_eq!(segs[0].speaker.as_deref(), Some("Amal Hussein"));
+        assert_eq!(segs[0].text, "Caching saved us.");
+        // A time is no speaker.
+        assert!(segs.iter().any(|s| s.text.contains("At 10:30 we shipped it.")), "{segs:?}");
+    }
 
     #[test]
     fn voice_tags_crlf_and_entities() {
