@@ -603,7 +603,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     let settings = said(core.handle(&look, at("2026-11-30T02:30:30Z")).await.unwrap());
     for part in [
         "This chat gets the top 5 every day at 09:00 UTC.",
-        "It is paused (migrating)",
+        "Digests here are paused (migrating)",
         "the operator's podcasts",
         "The operator set keywords: kubernetes.",
     ] {

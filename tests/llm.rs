@@ -739,26 +739,33 @@ async fn long_transcripts_are_sent_in_chunks() {
     assert_eq!(out.iter().filter(|i| i.text.starts_with("A bad config push")).count(), 1, "{out:?}");
 }
 
+/// `podsift demo` with the model at `fake` and `key`, from the environment alone (no config,
+/// text logs).
+async fn demo_with_model(fake: &FakeOpenAi, key: &str) -> std::process::Output {
+    let (base, key) = (fake.base.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .arg("demo")
+            .env("OPENAI_BASE_URL", base)
+            .env("OPENAI_API_KEY", key)
+            .env_remove("PODSIFT_CONFIG")
+            .env_remove("PODSIFT_DATA_DIR")
+            .env_remove("PODSIFT_LOG_FORMAT")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// OPENAI_BASE_URL and OPENAI_API_KEY from the environment switch the LLM engine on, as the
 /// README says, with no config file; the demo still shows its digest when the model fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_environment_alone_turns_the_llm_engine_on() {
     let fake = FakeOpenAi::start(&podsift::config::LlmConfig::default().model).await;
     fake.require_key("sk-from-env");
-    let base = fake.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
-            .arg("demo")
-            .env("OPENAI_BASE_URL", base)
-            .env("OPENAI_API_KEY", "sk-from-env")
-            .env_remove("PODSIFT_CONFIG")
-            .env_remove("PODSIFT_DATA_DIR")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = demo_with_model(&fake, "sk-from-env").await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("podsift digest for"));
     let chats: Vec<_> = fake.seen().into_iter().filter(|r| r.path.ends_with("/chat/completions")).collect();
@@ -772,21 +779,7 @@ async fn the_environment_alone_turns_the_llm_engine_on() {
 async fn a_refused_key_is_said_once_with_its_fix() {
     let fake = FakeOpenAi::start(&podsift::config::LlmConfig::default().model).await;
     fake.require_key("sk-the-right-one");
-    let base = fake.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
-            .arg("demo")
-            .env("OPENAI_BASE_URL", base)
-            .env("OPENAI_API_KEY", "sk-revoked")
-            .env_remove("PODSIFT_CONFIG")
-            .env_remove("PODSIFT_DATA_DIR")
-            .env_remove("PODSIFT_LOG_FORMAT")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = demo_with_model(&fake, "sk-revoked").await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("podsift digest for"));

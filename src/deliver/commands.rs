@@ -324,6 +324,16 @@ impl Core {
         }
     }
 
+    /// When `sub`'s next digest comes, or that none does while it is paused.
+    fn next_for(&self, sub: &Subscription, now: DateTime<Utc>, prefix: &str) -> String {
+        match &sub.paused {
+            Some(why) => format!("Digests here are paused ({why}): {prefix}subscribe resumes them."),
+            None => {
+                coming_digest(&sub.schedule, now, false, self.owed_since(sub), day_done(&self.store, &sub.destination))
+            }
+        }
+    }
+
     /// What [`coming_digest`] needs to tell a digest the delivery round still owes `sub`.
     fn owed_since(&self, sub: &Subscription) -> (DateTime<Utc>, chrono::Duration) {
         (sub.created_at, chrono::Duration::minutes(self.config.delivery.catch_up_minutes as i64))
@@ -494,17 +504,7 @@ impl Core {
                     s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
-                    let coming = match &s.paused {
-                        // Paused chats get nothing: no time to promise.
-                        Some(why) => format!("Digests here are paused ({why}): {prefix}subscribe resumes them."),
-                        None => coming_digest(
-                            &s.schedule,
-                            now,
-                            false,
-                            self.owed_since(&s),
-                            day_done(&self.store, destination),
-                        ),
-                    };
+                    let coming = self.next_for(&s, now, prefix);
                     notice(format!("The daily digest now comes at {}. {coming}", s.schedule.describe()))
                 }
                 None => {
@@ -518,16 +518,7 @@ impl Core {
                 )),
                 Some(s) => {
                     let mut said = vec![format!("This chat gets the top 5 every day at {}.", s.schedule.describe())];
-                    said.push(match &s.paused {
-                        Some(why) => format!("It is paused ({why}): {prefix}subscribe resumes it."),
-                        None => coming_digest(
-                            &s.schedule,
-                            now,
-                            false,
-                            self.owed_since(&s),
-                            day_done(&self.store, destination),
-                        ),
-                    });
+                    said.push(self.next_for(&s, now, prefix));
                     said.push(match self.store.podcast_list(&destination.key())?.filter(|l| !l.is_empty()) {
                         Some(l) => format!("It follows its own {} podcast(s): {prefix}podcasts lists them.", l.len()),
                         None => format!("It follows the operator's podcasts; {prefix}podcasts add NAME picks its own."),

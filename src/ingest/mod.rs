@@ -319,7 +319,7 @@ async fn ingest_feed(
                     // The item stored under the guid before it was shared keeps that identity:
                     // known by its title, or its audio without the query a host signs anew.
                     let by_guid = episode_id(&feed.url, p);
-                    let base = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+                    let base = |u: &str| without_query(u).to_string();
                     let same = store.episode(&by_guid)?.is_some_and(|e| {
                         p.title.as_deref().is_some_and(|t| t == e.title)
                             || p.enclosure_url
@@ -519,6 +519,11 @@ pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
     )
 }
 
+/// An address without its query and fragment: what stays of an audio link a host signs anew.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
 /// Stable episode identity: feed + guid, or feed + enclosure + title + date without a guid.
 pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
     let mut h = Sha256::new();
@@ -535,11 +540,7 @@ pub fn episode_id(feed_url: &str, p: &ParsedEpisode) -> String {
             // title or a date to tell episodes apart, the address counts without its query, or
             // every ingest would find the whole feed new.
             let audio = p.enclosure_url.as_deref().unwrap_or("");
-            let audio = if p.title.is_some() || p.published.is_some() {
-                audio.split(['?', '#']).next().unwrap_or(audio)
-            } else {
-                audio
-            };
+            let audio = if p.title.is_some() || p.published.is_some() { without_query(audio) } else { audio };
             h.update(audio.as_bytes());
             h.update([0]);
             h.update(p.title.as_deref().unwrap_or("").as_bytes());
