@@ -573,6 +573,54 @@ async fn a_back_catalogue_is_listed_without_downloading_old_transcripts() {
     assert!(matches!(old.transcript, TranscriptStatus::Skipped { .. }), "{:?}", old.transcript);
 }
 
+/// A newly added feed without dates: only its first item is taken as new (transcript and
+/// digest); the rest is back catalogue. An undated item that appears later is new.
+#[tokio::test]
+async fn a_new_feeds_undated_items_are_back_catalogue_but_later_ones_are_new() {
+    let server = FakeServer::start().await;
+    let undated = |items: &[(&str, &str, Option<(&str, &str)>)]| {
+        let feed = rss(&server.base, "Undated", items);
+        let (mut out, mut rest) = (String::new(), feed.as_str());
+        while let Some(at) = rest.find("<pubDate>") {
+            out.push_str(&rest[..at]);
+            rest = &rest[at + rest[at..].find("</pubDate>").unwrap() + "</pubDate>".len()..];
+        }
+        out + rest
+    };
+    let t = |name: &'static str| Some((name, "text/vtt"));
+    let first =
+        undated(&[("c", "Third", t("/t/c.vtt")), ("b", "Second", t("/t/b.vtt")), ("a", "First", t("/t/a.vtt"))]);
+    assert!(!first.contains("pubDate"));
+    let later = undated(&[
+        ("d", "Fourth", t("/t/d.vtt")),
+        ("c", "Third", t("/t/c.vtt")),
+        ("b", "Second", t("/t/b.vtt")),
+        ("a", "First", t("/t/a.vtt")),
+    ]);
+    server.route("/feed", vec![Reply::ok(first), Reply::ok(later)]);
+    for name in ["a", "b", "c", "d"] {
+        server.route(&format!("/t/{name}.vtt"), vec![Reply::ok(VTT)]);
+    }
+    let (_dir, store) = open();
+    let url = server.url("/feed");
+    add(&store, &url);
+    let s = run(&store, &config(), Utc::now()).await;
+    assert_eq!(s.new_episodes, 3, "every item is listed");
+    assert!(matches!(transcript_status(&store, &url, "Third"), TranscriptStatus::Stored { .. }));
+    for old in ["Second", "First"] {
+        match transcript_status(&store, &url, old) {
+            TranscriptStatus::Skipped { reason } => assert!(reason.contains("back catalogue"), "{reason}"),
+            other => panic!("{old}: {other:?}"),
+        }
+    }
+    assert!(server.requests("/t/a.vtt").is_empty() && server.requests("/t/b.vtt").is_empty());
+
+    let s = run(&store, &config(), day(1)).await;
+    assert_eq!(s.new_episodes, 1);
+    let fourth = transcript_status(&store, &url, "Fourth");
+    assert!(matches!(fourth, TranscriptStatus::Stored { .. }), "{fourth:?}");
+}
+
 /// Atom and JSON Feed over HTTP, a brotli-encoded feed, and a 308 permanent redirect that is
 /// remembered: each as the README promises.
 #[tokio::test]

@@ -292,6 +292,12 @@ async fn ingest_feed(
             feed.title = parsed.title.clone().or(feed.title.take());
         }
         let mut new = 0;
+        // A newly added feed's undated items cannot say which are this week's and which are
+        // years old: the first (feeds list the newest first) is taken as new, the others as
+        // back catalogue, or the whole archive would be downloaded and fill today's digest.
+        // Undated items that appear later are new when they appear.
+        let first_fetch = feed.last_ok_at.is_none();
+        let mut undated_taken = false;
         // The feed's audio files, read once a new id shows up: an item whose guid changed (a
         // host migration, a CMS that rewrites them) but whose audio is one already stored is
         // that episode, not a new one to fetch, extract and show again.
@@ -365,7 +371,14 @@ async fn ingest_feed(
                     continue;
                 }
             }
-            store.put_episode(&new_episode(&feed, p, id, opts.now))?;
+            let mut episode = new_episode(&feed, p, id, opts.now);
+            if p.published.is_none() {
+                if first_fetch && undated_taken {
+                    episode.transcript = TranscriptStatus::Skipped { reason: UNDATED_BACK_CATALOGUE.to_string() };
+                }
+                undated_taken = true;
+            }
+            store.put_episode(&episode)?;
             new += 1;
         }
         if let FeedOutcome::Fetched { new_episodes, .. } = &mut outcome {
@@ -389,6 +402,10 @@ async fn ingest_feed(
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
 }
+
+/// Why an undated item of a newly added feed gets no transcript.
+const UNDATED_BACK_CATALOGUE: &str =
+    "undated and already in the feed when it was added: taken for back catalogue (only its first undated item is new)";
 
 /// How long after its `attempts`-th failure an episode's transcript is tried again: doubling
 /// from `transcript_retry_secs`, at most a day.
