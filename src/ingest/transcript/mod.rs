@@ -81,6 +81,14 @@ pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, Tra
         TranscriptSource::Vtt => ("vtt", vtt::parse(text)?),
         TranscriptSource::Srt => ("srt", srt::parse(text)?),
         TranscriptSource::Html => ("html", text::parse(&html_to_text(text))),
+        // A plain-text link answered with a web page is a sign-in or "not found" page served
+        // with 200, not the episode's words: storing it would end the episode's attempts.
+        TranscriptSource::Text if is_html_page(text) => {
+            return Err(TranscriptError::Invalid {
+                format: "text",
+                reason: "the server sent a web page (an error or sign-in page?), not a plain-text transcript".into(),
+            });
+        }
         TranscriptSource::Text | TranscriptSource::ShowNotes | TranscriptSource::SpeechToText => {
             ("text", text::parse(text))
         }
@@ -90,6 +98,12 @@ pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, Tra
         return Err(TranscriptError::Empty { format });
     }
     Ok(segments)
+}
+
+/// Whether `text` starts as an HTML document does.
+fn is_html_page(text: &str) -> bool {
+    let head: String = text.trim_start().chars().take(16).collect::<String>().to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body"].iter().any(|p| head.starts_with(p))
 }
 
 /// Drops empty segments, orders them, and gives every segment a sensible end time.
@@ -193,6 +207,17 @@ pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_web_page_is_no_plain_text_transcript() {
+        let page = "\n  <!DOCTYPE html><html><head><title>Not found</title></head><body>Sorry</body></html>";
+        let e = parse(TranscriptSource::Text, page.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("web page"), "{e}");
+        assert!(parse(TranscriptSource::Text, b"<HTML><body>Sign in</body></HTML>").is_err());
+        // The same page declared as HTML is read as HTML; words about HTML stay a transcript.
+        assert!(parse(TranscriptSource::Html, page.as_bytes()).is_ok());
+        assert!(parse(TranscriptSource::Text, b"Ana: <html> tags are where it starts.").is_ok());
+    }
 
     #[test]
     fn timestamps() {
