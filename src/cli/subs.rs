@@ -39,9 +39,10 @@ fn new_destination_arg(s: &str) -> Result<Destination> {
 /// Warns about podcast names no feed has: a misspelt `--only` or `--mute` would silently never
 /// match (feeds added later are fine, hence a warning).
 fn warn_unknown_podcasts<'a>(store: &Store, names: impl Iterator<Item = &'a String>) -> Result<()> {
-    let titles: Vec<String> = store.feeds()?.into_iter().filter_map(|f| f.title).map(|t| t.to_lowercase()).collect();
+    let titles: Vec<String> =
+        store.feeds()?.into_iter().filter_map(|f| f.title).map(|t| podsift::deliver::podcast_name_key(&t)).collect();
     for name in names {
-        if !titles.contains(&name.to_lowercase()) {
+        if !titles.contains(&podsift::deliver::podcast_name_key(name)) {
             let known = if titles.is_empty() {
                 "no feed has a title yet".to_string()
             } else {

@@ -274,6 +274,21 @@ pub trait Adapter: Send + Sync {
     ) -> BoxFuture<'a, Result<String, SendError>>;
 }
 
+/// A podcast's title as `--only` and `--mute` compare it: case aside, and with character
+/// references decoded, so a filter written as a feed once spelled its title ("Q&amp;A", "Don’t")
+/// still matches the title as read now ("Q&A", "Don't"), and the other way round.
+pub fn podcast_name_key(title: &str) -> String {
+    crate::ingest::transcript::html::decode_entities(title.trim())
+        .chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
 impl Subscription {
     /// The digest as this subscriber wants it: muted podcasts and unmatched keywords dropped,
     /// the rest renumbered.
@@ -281,13 +296,28 @@ impl Subscription {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         d.insights.retain(|e| {
-            (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| lower(p) == lower(&e.podcast)))
-                && !self.mute_podcasts.iter().any(|p| lower(p) == lower(&e.podcast))
+            let podcast = podcast_name_key(&e.podcast);
+            (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| podcast_name_key(p) == podcast))
+                && !self.mute_podcasts.iter().any(|p| podcast_name_key(p) == podcast)
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         });
         for (i, e) in d.insights.iter_mut().enumerate() {
             e.rank = i + 1;
         }
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::podcast_name_key;
+
+    #[test]
+    fn podcast_filters_match_a_title_however_its_feed_escaped_it() {
+        let key = podcast_name_key;
+        assert_eq!(key("Q&amp;A Hour"), key("q&a hour"));
+        assert_eq!(key("Don&#8217;t Panic"), key("Don't panic"));
+        assert_eq!(key("Don’t Panic "), key("DON&rsquo;T PANIC"));
+        assert_ne!(key("Go Time"), key("Go Time Extra"));
     }
 }
