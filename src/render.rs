@@ -1,17 +1,7 @@
 //! Plain-text rendering of digests and answers, for the terminal and the console adapter.
 
+pub use crate::model::cut;
 use crate::model::{Digest, DigestEntry, hms};
-
-/// Cuts `s` to at most `max` characters, at a character boundary, with an ellipsis when cut:
-/// how every platform shortens text to its limits.
-pub fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
 
 /// Whether an entry's verbatim quote says anything its text does not: not when the text is the
 /// quote itself with its disfluencies cleaned (as the offline engine writes it). Every renderer

@@ -577,6 +577,20 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     // Days are named in the form the command takes.
     let since = podsift(dir.path(), &["episodes", "--since", "yesterday"]);
     assert!(!since.status.success() && stderr(&since).contains("use YYYY-MM-DD"), "{}", stderr(&since));
+    // What a read had to warn about stays with the feed, whoever ran the ingest, until a read
+    // without it.
+    assert!(podsift(dir.path(), &["feeds", "add", feed]).status.success());
+    podsift(dir.path(), &["ingest"]);
+    let ls = stdout(&podsift(dir.path(), &["feeds", "ls"]));
+    assert!(ls.contains("warning at the last read: the feed lists no episodes"), "{ls}");
+    std::fs::write(
+        feed,
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Show</title><item><title>One</title><guid>1</guid><enclosure url=\"http://127.0.0.1:9/1.mp3\" type=\"audio/mpeg\"/></item></channel></rss>",
+    )
+    .unwrap();
+    podsift(dir.path(), &["ingest"]);
+    let ls = stdout(&podsift(dir.path(), &["feeds", "ls"]));
+    assert!(!ls.contains("warning") && ls.contains("1 episode(s)"), "{ls}");
 }
 
 #[test]

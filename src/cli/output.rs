@@ -43,6 +43,9 @@ pub fn print_feed(v: &FeedView) {
     if let Some(err) = &f.last_error {
         outln!("  last error ({} in a row): {err}", f.consecutive_failures);
     }
+    for w in &f.last_warnings {
+        outln!("  warning at the last read: {w}");
+    }
     if let Some(next) = f.next_attempt_at {
         outln!("  next attempt {}", when(Some(next)));
     }

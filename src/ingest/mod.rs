@@ -381,8 +381,12 @@ async fn ingest_feed(
             store.put_episode(&episode)?;
             new += 1;
         }
-        if let FeedOutcome::Fetched { new_episodes, .. } = &mut outcome {
+        if let FeedOutcome::Fetched { new_episodes, warnings } = &mut outcome {
             *new_episodes = new;
+            for w in warnings.iter() {
+                tracing::info!(feed = %feed.url, "{w}");
+            }
+            feed.last_warnings = warnings.iter().take(Feed::MAX_WARNINGS).map(|w| crate::model::cut(w, 300)).collect();
         }
         // Validators are stored only after the episodes: a crash in between means one more full
         // fetch, never a missed episode.

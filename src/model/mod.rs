@@ -45,9 +45,17 @@ pub struct Feed {
     /// allow by name).
     #[serde(default)]
     pub public_only: bool,
+    /// What the last read of the feed had to skip or guess (items without audio, shared
+    /// guids...), kept for `feeds ls` and the operator page whoever ran the ingest; at most
+    /// [`Feed::MAX_WARNINGS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_warnings: Vec<String>,
 }
 
 impl Feed {
+    /// Warnings kept from a feed's last read.
+    pub const MAX_WARNINGS: usize = 5;
+
     pub fn new(url: &str, now: DateTime<Utc>) -> Feed {
         Feed { url: url.to_string(), fetch_url: url.to_string(), added_at: now, ..Feed::default() }
     }
@@ -302,6 +310,17 @@ pub fn moment_link(page: &str, seconds: f64) -> Option<String> {
     }
     url.set_fragment(Some(&format!("t={}", seconds.max(0.0).floor() as u64)));
     Some(url.to_string())
+}
+
+/// Cuts `s` to at most `max` characters, at a character boundary, with an ellipsis when cut:
+/// how every platform shortens text to its limits.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Formats seconds as hh:mm:ss.

@@ -106,7 +106,10 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
                     td { (store.episode_count(&f.url).unwrap_or(0)) }
                     td { (when(f.last_fetch_at)) }
                     td { (when(f.last_ok_at)) }
-                    td.err { @if let Some(e) = &f.last_error { (e) " (" (f.consecutive_failures) " in a row)" } }
+                    td.err {
+                        @if let Some(e) = &f.last_error { (e) " (" (f.consecutive_failures) " in a row)" }
+                        @for w in &f.last_warnings { br; small { "warning: " (w) } }
+                    }
                     td { @if f.next_attempt_at.is_some() { (when(f.next_attempt_at)) } }
                 }
             }
