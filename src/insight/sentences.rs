@@ -162,11 +162,13 @@ pub fn clean(text: &str) -> String {
     s = s.replace("you know, ", "").replace(", you know,", ",").replace(", you know", "");
     // Leading conjunctions and interjections ("So, yeah, the thing is ...").
     loop {
-        let lower = s.to_lowercase();
-        let Some(f) = LEADING_FILLERS
-            .iter()
-            .find(|f| lower.starts_with(*f) && lower[f.len()..].starts_with([',', ' ']) && s.len() > f.len() + 1)
-        else {
+        // Compared byte for byte: lower-casing may change lengths ('\u{212A}', the Kelvin sign, is
+        // "k"), so an index into a lower-cased copy is no index into `s`.
+        let Some(f) = LEADING_FILLERS.iter().find(|f| {
+            s.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
+                && s[f.len()..].starts_with([',', ' '])
+                && s.len() > f.len() + 1
+        }) else {
             break;
         };
         s = s[f.len()..].trim_start_matches([',', ' ']).to_string();
@@ -213,6 +215,15 @@ fn strip_brackets(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_that_lower_case_to_other_lengths_are_cleaned_without_a_panic() {
+        // The Kelvin sign lower-cases to "k": "O\u{212A}" lower-cased reads as "ok", a leading
+        // filler, three bytes long where "ok" is two.
+        assert_eq!(clean("O\u{212A}, so the cache is key."), "O\u{212A}, so the cache is key.");
+        assert_eq!(clean("İ think the cache is key"), "İ think the cache is key.");
+        assert_eq!(clean("So, yeah, the cache is key"), "The cache is key.");
+    }
 
     fn seg(text: &str, start: f64, end: f64) -> Segment {
         Segment { start, end, speaker: None, text: text.into() }
