@@ -125,7 +125,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                 tokio::select! {
                     _ = stopped(&mut stop) => break,
                     _ = every.tick() => {
-                        if !finish_or_stop(ingest_once(&store, &config, &metrics), &shutdown, grace).await { break; }
+                        if !finish_or_stop(surviving_faults(ingest_once(&store, &config, &metrics)), &shutdown, grace).await { break; }
                         prune_if_due(&store, config.service.keep_days, Utc::now());
                     }
                 }
@@ -214,6 +214,20 @@ async fn finish_or_stop(
     }
 }
 
+/// Runs `work`; a fault in it (a panic on some input) is logged and ends only that run: the
+/// next ingest comes as scheduled, where the fault would otherwise stop them for good.
+async fn surviving_faults(work: impl std::future::Future<Output = ()>) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!("an ingest stopped on a fault ({why}); the next one runs as scheduled");
+    }
+}
+
 async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
     let opts = IngestOptions { now: Utc::now(), force: false };
     match crate::pipeline::ingest_and_extract(store, config, opts, &Quiet).await {
@@ -260,4 +274,24 @@ pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option
 /// Resolves once shutdown is asked (holding no borrow of the channel across later awaits).
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::surviving_faults;
+
+    #[tokio::test]
+    async fn a_fault_in_one_ingest_leaves_the_next_to_run() {
+        let mut ran = 0;
+        for fails in [true, false] {
+            surviving_faults(async {
+                if fails {
+                    panic!("a feed nobody expected");
+                }
+            })
+            .await;
+            ran += 1;
+        }
+        assert_eq!(ran, 2);
+    }
 }
