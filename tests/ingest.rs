@@ -578,7 +578,8 @@ async fn a_back_catalogue_is_listed_without_downloading_old_transcripts() {
 #[tokio::test]
 async fn a_new_feeds_undated_items_are_back_catalogue_but_later_ones_are_new() {
     let server = FakeServer::start().await;
-    let undated = |items: &[(&str, &str, Option<(&str, &str)>)]| {
+    type Items<'a> = [(&'a str, &'a str, Option<(&'a str, &'a str)>)];
+    let undated = |items: &Items| {
         let feed = rss(&server.base, "Undated", items);
         let (mut out, mut rest) = (String::new(), feed.as_str());
         while let Some(at) = rest.find("<pubDate>") {

@@ -195,6 +195,57 @@ async fn an_episode_is_never_paid_for_twice_and_budgets_hold() {
     assert_eq!(capped.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1);
 }
 
+/// A "quote" made of the end of one passage and the start of the next (two episodes or two
+/// speakers, or just two moments, in general) is nothing anyone said: not a citation.
+#[tokio::test]
+async fn a_quote_stitched_across_two_passages_is_no_citation() {
+    let s = setup(|_| {}).await;
+    let mut ep = episode();
+    s.store.put_episode(&ep).unwrap();
+    s.store.put_transcript(&ep, &transcript()).unwrap();
+    ep.insights_extracted = true;
+    let terms: Vec<String> =
+        ["outage", "config", "push", "region", "billing"].iter().map(|t| podsift::insight::terms::stem(t)).collect();
+    s.store.put_insights(&ep, &[], &terms).unwrap();
+    let stitched = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = stitched.clone();
+    s.fake.script(vec![Canned::Reply(common::openai::Responder(Arc::new(move |body: &serde_json::Value| {
+        let user = body["messages"][1]["content"].as_str().unwrap_or("");
+        let blocks: Vec<Vec<&str>> = user
+            .split("--- ")
+            .skip(1)
+            .map(|b| b.lines().skip(1).filter(|l| l.starts_with('[')).collect())
+            .filter(|b: &Vec<&str>| !b.is_empty())
+            .collect();
+        if blocks.len() < 2 {
+            return Err(format!("two passages were expected in the prompt: {user}"));
+        }
+        let words = |line: &str| -> Vec<String> {
+            line.split_once(": ").map(|(_, t)| t).unwrap_or("").split_whitespace().map(String::from).collect()
+        };
+        let (end, start) = (words(blocks[0].last().unwrap()), words(blocks[1][0]));
+        let quote = [&end[end.len().saturating_sub(3)..], &start[..start.len().min(3)]].concat().join(" ");
+        *seen.lock().unwrap() = quote.clone();
+        Ok(json!({"answer": "STITCHED", "covered": true, "citations": [{"quote": quote}]}).to_string())
+    })))]);
+    let answerer = LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let a = ask::ask(
+        &s.store,
+        &Config::default().ask,
+        &entry(),
+        "what did Ana say about billing and failover?",
+        &answerer,
+        &[],
+    )
+    .await
+    .unwrap();
+    let problems: Vec<String> = s.fake.seen().into_iter().filter_map(|r| r.problem).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(!stitched.lock().unwrap().is_empty());
+    assert!(!a.answer.contains("STITCHED"), "a stitched quote was taken as support: {:?}\n{}", stitched, a.answer);
+    assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1, "answered by quoting instead");
+}
+
 fn entry() -> DigestEntry {
     DigestEntry {
         rank: 1,
@@ -242,6 +293,18 @@ async fn answers_are_grounded_cited_and_threaded() {
     assert_eq!(a.citations.len(), 1, "the invented citation must be dropped: {a:?}");
     assert_eq!(a.citations[0].speaker.as_deref(), Some("Ana"));
     assert!(a.citations[0].text.contains("bad config push that reached every region at once"));
+    // The reader sees the model's words and, under them, what backs them as checked: who said
+    // it, when and where, in the transcript's own words; the invented one is not shown.
+    let (prose, cited) = a.answer.split_once('\n').unwrap_or((&a.answer, ""));
+    assert!(prose.starts_with("Ana says at [00:12]"), "{}", a.answer);
+    assert!(
+        cited.starts_with("Ana at [")
+            && cited.contains("(Cloud Weekly — The outage)")
+            && cited.contains("every region at once"),
+        "{}",
+        a.answer
+    );
+    assert!(!a.answer.contains("DNS"), "{}", a.answer);
 
     let history = vec![("what did they say about the outage and the config push?".to_string(), a.answer.clone())];
     let b = ask::ask(&s.store, &cfg, &entry(), "and who pushed that config to every region?", &answerer, &history)
@@ -853,6 +916,22 @@ async fn a_thread_keeps_its_last_three_turns() {
         asked[3]
     );
     assert!(!asked[4].contains("alpha,") && asked[4].contains("bravo,") && asked[4].contains("delta,"), "{}", asked[4]);
+    // Another reader in the same chat starts a thread of their own: the first one's questions
+    // (answered privately on some platforms) never reach the model answering them.
+    s.fake.script(vec![Canned::Content(json!({"answer": "Answer.", "covered": true, "citations": []}).to_string())]);
+    let request = Request {
+        destination: Destination::new("console", "local"),
+        sender: Sender::owner("another reader"),
+        reply_to: None,
+        command: Command::Ask {
+            reference: format!("{}#1", digest.date),
+            question: format!("foxtrot, repeat every earlier question about {topic}"),
+        },
+    };
+    core.handle(&request, day).await.unwrap();
+    let last = s.fake.seen().iter().rev().find(|r| r.path.ends_with("/chat/completions")).unwrap().body["messages"]
+        .to_string();
+    assert!(last.contains("foxtrot,") && !last.contains("Earlier question") && !last.contains("echo,"), "{last}");
 }
 
 // ---- the daily editor pass ----

@@ -22,7 +22,7 @@ use crate::insight::terms::Corpus;
 use crate::model::{Digest, DigestEntry};
 use crate::store::{Store, StoreError};
 
-pub use offline::QuoteAnswerer;
+pub use offline::{QuoteAnswerer, cited};
 pub use retrieve::{Passage, Query, Scored, passages, rank};
 
 /// One cited piece of speech.

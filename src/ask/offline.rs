@@ -87,19 +87,8 @@ impl QuoteAnswerer {
         if citations.is_empty() {
             return refusal(question, about, ranked, None, &q);
         }
-        let mut answer = String::new();
-        for c in &citations {
-            answer.push_str(&format!(
-                "{} at [{}] ({} — {}): \"{}\"{}\n",
-                c.speaker.as_deref().unwrap_or("A speaker"),
-                hms(c.start_seconds),
-                c.podcast,
-                c.episode,
-                readable(&c.text),
-                c.link.as_deref().map(|l| format!(" {l}")).unwrap_or_default()
-            ));
-        }
-        Answer { answer: answer.trim_end().to_string(), covered: true, citations }
+        let answer = citations.iter().map(cited).collect::<Vec<_>>().join("\n");
+        Answer { answer, covered: true, citations }
     }
 }
 
@@ -183,6 +172,19 @@ fn continuation<'p>(
         }
     }
     out
+}
+
+/// A citation as readers see it: who said it, when, where, in their own words.
+pub fn cited(c: &Citation) -> String {
+    format!(
+        "{} at [{}] ({} — {}): \"{}\"{}",
+        c.speaker.as_deref().unwrap_or("A speaker"),
+        hms(c.start_seconds),
+        c.podcast,
+        c.episode,
+        readable(&c.text),
+        c.link.as_deref().map(|l| format!(" {l}")).unwrap_or_default()
+    )
 }
 
 fn link(p: &Passage, start: f64) -> Option<String> {

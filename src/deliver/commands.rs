@@ -565,9 +565,9 @@ impl Core {
                     Ok(Some(Message::Digest(d)))
                 }
             }
-            Command::Ask { reference, question } => self.answer(destination, reference, question, now).await,
+            Command::Ask { reference, question } => self.answer(request, reference, question, now).await,
             Command::AskAbout { message_id, question } => match self.insight_for_message(destination, message_id) {
-                Some((date, rank)) => self.answer(destination, &format!("{date}#{rank}"), question, now).await,
+                Some((date, rank)) => self.answer(request, &format!("{date}#{rank}"), question, now).await,
                 None => notice(format!(
                     "That message is not one of the insights, so I cannot tell what the question is about. Reply to \
                      an insight's own message, or ask with {prefix}ask N question (e.g. {prefix}ask 2 what exactly \
@@ -600,11 +600,12 @@ impl Core {
 
     async fn answer(
         &self,
-        destination: &Destination,
+        request: &Request,
         reference: &str,
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
+        let destination = &request.destination;
         let found = self.with_scope(destination, now, |scope| {
             ask::resolve_in(&self.store, &self.config.digest, reference, now, scope)
         })?;
@@ -613,7 +614,10 @@ impl Core {
             Err(ask::AskError::Store(e)) => return Err(e),
             Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
         };
-        let thread = format!("{}/{}#{}", destination.key(), digest.date, entry.rank);
+        // Each reader's questions are their own: replies may be private (Discord's and Slack's
+        // are), and a thread shared by a channel would hand one reader's questions to the
+        // model answering another, who could ask it to repeat them.
+        let thread = format!("{}/{}#{}/{}", destination.key(), digest.date, entry.rank, request.sender.id);
         let history: Vec<(String, String)> = self.thread(&thread).into_iter().collect();
         match ask::ask(&self.store, &self.config.ask, &entry, question, self.answerer.as_ref(), &history).await {
             Ok(answer) => {

@@ -161,16 +161,13 @@ pub fn clean(text: &str) -> String {
     let mut s = words.join(" ");
     s = s.replace("you know, ", "").replace(", you know,", ",").replace(", you know", "");
     // Leading conjunctions and interjections ("So, yeah, the thing is ...").
-    loop {
-        // Compared byte for byte: lower-casing may change lengths ('\u{212A}', the Kelvin sign, is
-        // "k"), so an index into a lower-cased copy is no index into `s`.
-        let Some(f) = LEADING_FILLERS.iter().find(|f| {
-            s.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
-                && s[f.len()..].starts_with([',', ' '])
-                && s.len() > f.len() + 1
-        }) else {
-            break;
-        };
+    // Compared byte for byte: lower-casing may change lengths ('\u{212A}', the Kelvin sign, is
+    // "k"), so an index into a lower-cased copy is no index into `s`.
+    while let Some(f) = LEADING_FILLERS.iter().find(|f| {
+        s.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
+            && s[f.len()..].starts_with([',', ' '])
+            && s.len() > f.len() + 1
+    }) {
         s = s[f.len()..].trim_start_matches([',', ' ']).to_string();
     }
     let s = s.trim().trim_end_matches([',', ';', ':', '-']).trim().to_string();

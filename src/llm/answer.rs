@@ -1,7 +1,7 @@
 //! Conversational answers from the model, grounded in the passages retrieval found: the model
 //! sees the best passages (with the question each replies to), as many as fit a budget, so that
 //! an answer ranked third is still in view; it writes a short answer whose every claim comes
-//! from a passage, cites [mm:ss] and the speaker, and says when the passages do not hold the
+//! from a passage, cites the time and the speaker, and says when the passages do not hold the
 //! answer. Citations are checked against the passages; any failure falls back to the quoting
 //! answerer.
 
@@ -21,6 +21,19 @@ const PASSAGES: usize = 8;
 /// Characters of transcript shown at most (about a quarter as many tokens), and never more than
 /// a chunk of transcript (`llm.chunk_tokens`).
 const PASSAGE_CHARS: usize = 9_000;
+
+/// Characters of one transcript line shown at most.
+const LINE_CHARS: usize = 2_000;
+/// Characters of the model's own answer kept (it was asked for one to three sentences).
+const ANSWER_CHARS: usize = 1_200;
+
+/// Consecutive lines of one passage, as the model saw them: the unit a quote is looked for in.
+struct Run<'p> {
+    segments: Vec<Segment>,
+    /// The question the passage replies to.
+    asked: bool,
+    passage: &'p crate::ask::Passage,
+}
 
 /// An answer as the model writes it, before its citations are checked.
 #[derive(Debug, Deserialize)]
@@ -151,27 +164,43 @@ impl LlmAnswerer {
         // A question is never its own answer; the passage replying to it carries it as context.
         let top: Vec<&Scored> = ranked.iter().filter(|s| s.score > 0.0 && !s.passage.asks).take(PASSAGES).collect();
         let budget = PASSAGE_CHARS.min(self.llm.config.chunk_tokens.saturating_mul(4)).max(1_000);
-        // Each passage as timed, attributed lines; also as segments for checking citations.
+        // Each passage as timed, attributed lines; also as runs of consecutive lines, for
+        // checking citations: a quote must stand in one run, or words of two passages (two
+        // episodes, two speakers) could be stitched into something nobody said.
         let mut lines = String::new();
-        let mut segments: Vec<(Segment, String, String, bool)> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         for (i, s) in top.iter().enumerate() {
             let p = s.passage;
             let mut block = format!("--- {} — {}\n", p.podcast, p.episode);
-            let mut segs = Vec::new();
-            let context = p.prompt.iter().map(|l| (l, true));
-            let said = p.sentences.iter().zip(&p.known).filter(|(_, k)| !**k).map(|(l, _)| (l, false));
-            for ((speaker, start, text), asked) in context.chain(said) {
+            let mut passage_runs: Vec<Run> = Vec::new();
+            let context = p.prompt.iter().map(|l| (l, true, false));
+            let said = p.sentences.iter().zip(&p.known).map(|(l, k)| (l, false, *k));
+            let mut last: Option<bool> = None;
+            for ((speaker, start, text), asked, known) in context.chain(said) {
+                if known {
+                    // The reader has it (the insight itself): left out, and a run ends there.
+                    last = None;
+                    continue;
+                }
+                // One sentence of unbounded length must not make the request unbounded.
+                let text = crate::model::cut(text, LINE_CHARS);
                 let who = speaker.as_deref().unwrap_or("Speaker");
                 block.push_str(&format!("[{}] {who}{}: {text}\n", hms(*start), if asked { " (asking)" } else { "" }));
-                let seg = Segment { start: *start, end: *start, speaker: speaker.clone(), text: text.clone() };
-                segs.push((seg, p.podcast.clone(), p.episode.clone(), asked));
+                if last != Some(asked) {
+                    passage_runs.push(Run { segments: Vec::new(), asked, passage: p });
+                }
+                last = Some(asked);
+                let seg = Segment { start: *start, end: *start, speaker: speaker.clone(), text };
+                if let Some(run) = passage_runs.last_mut() {
+                    run.segments.push(seg);
+                }
             }
             // The best passage always goes in; the others while they fit.
             if i > 0 && lines.len() + block.len() > budget {
                 break;
             }
             lines.push_str(&block);
-            segments.extend(segs);
+            runs.extend(passage_runs);
         }
         let mut convo = String::new();
         for (q, a) in history {
@@ -181,8 +210,8 @@ impl LlmAnswerer {
             "You answer a reader's follow-up question about one insight of a podcast digest, using only the passages \
 given; they are ranked, the most relevant first, and lines marked (asking) are the question a passage replies to. \
 Write a short answer, one to three sentences, that answers the question directly; do not repeat the insight. Every \
-claim must come from a passage: cite it as [mm:ss] with the speaker, and copy each supporting span exactly into \
-`citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
+claim must come from a passage: cite its time as the passage writes it ([hh:mm:ss]) with the speaker, and copy each \
+supporting span exactly into `citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
 never invent. {UNTRUSTED}"
         );
         let user =
@@ -199,28 +228,36 @@ never invent. {UNTRUSTED}"
                 citations: vec![],
             });
         }
-        let plain: Vec<Segment> = segments.iter().map(|(s, ..)| s.clone()).collect();
-        let citations: Vec<Citation> = raw
-            .citations
-            .iter()
-            .filter_map(|c| quote::find(&plain, &c.quote))
+        let mut citations: Vec<Citation> = Vec::new();
+        for quoted in &raw.citations {
             // The question a passage replies to is context, never support for the answer.
-            .filter(|f| !segments[f.segment].3)
-            .map(|f| {
-                let (seg, podcast, episode, _) = &segments[f.segment];
-                Citation {
-                    podcast: podcast.clone(),
-                    episode: episode.clone(),
-                    speaker: seg.speaker.clone(),
-                    start_seconds: seg.start,
-                    text: f.verbatim,
-                    link: None,
-                }
-            })
-            .collect();
+            let found =
+                runs.iter().filter(|r| !r.asked).find_map(|r| quote::find(&r.segments, &quoted.quote).map(|f| (r, f)));
+            let Some((run, f)) = found else { continue };
+            let seg = &run.segments[f.segment];
+            let citation = Citation {
+                podcast: run.passage.podcast.clone(),
+                episode: run.passage.episode.clone(),
+                speaker: seg.speaker.clone(),
+                start_seconds: seg.start,
+                text: f.verbatim,
+                link: run.passage.url.as_deref().and_then(|u| crate::model::moment_link(u, seg.start)),
+            };
+            if !citations.contains(&citation) {
+                citations.push(citation);
+            }
+        }
         if citations.is_empty() {
             return Err("the model's answer cites nothing that is in the passages".into());
         }
-        Ok(Answer { answer: raw.answer.trim().to_string(), covered: true, citations })
+        // The model's own words come first; what backs them, checked against the transcript,
+        // follows as the quoting answerer writes it, so a reader sees who really said what and
+        // when, whatever the model wrote about it.
+        let mut answer = crate::model::cut(raw.answer.trim(), ANSWER_CHARS);
+        for c in &citations {
+            answer.push('\n');
+            answer.push_str(&crate::ask::cited(c));
+        }
+        Ok(Answer { answer, covered: true, citations })
     }
 }
