@@ -514,6 +514,14 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: `{key}` {problem}")]
     Invalid { path: PathBuf, key: &'static str, problem: String },
+    #[error("environment variable {var} (it sets `{key}`): {problem}")]
+    Env { var: &'static str, key: &'static str, problem: String },
+}
+
+/// An http(s) address with a host: `url` alone takes "localhost:11434/v1" for a URL of scheme
+/// "localhost", which every request then fails on.
+fn web_url(u: &str) -> bool {
+    url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 impl Config {
@@ -535,22 +543,31 @@ impl Config {
     /// Applies environment overrides (`PODSIFT_BIND` for service.bind, `OPENAI_BASE_URL` for
     /// llm.base_url) and validates again.
     pub fn with_env(mut self, source: &Path) -> Result<Config, ConfigError> {
-        if let Ok(bind) = std::env::var("PODSIFT_BIND") {
+        // An empty variable (a `.env` line left blank) is no override.
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let overrides = [("PODSIFT_BIND", "service.bind"), ("OPENAI_BASE_URL", "llm.base_url")];
+        let set: Vec<(&'static str, &'static str)> = overrides.into_iter().filter(|(v, _)| var(v).is_some()).collect();
+        if let Some(bind) = var("PODSIFT_BIND") {
             self.service.bind = bind;
         }
-        if let Ok(base) = std::env::var("OPENAI_BASE_URL") {
-            if !base.trim().is_empty() {
-                self.llm.base_url = Some(base);
-            }
+        if let Some(base) = var("OPENAI_BASE_URL") {
+            self.llm.base_url = Some(base);
         }
-        self.validate(source)?;
+        // A bad value from the environment is blamed on the variable, not on the file.
+        self.validate(source).map_err(|e| match e {
+            ConfigError::Invalid { key, problem, .. } if set.iter().any(|(_, k)| *k == key) => {
+                let var = set.iter().find(|(_, k)| *k == key).map(|(v, _)| *v).unwrap_or_default();
+                ConfigError::Env { var, key, problem }
+            }
+            e => e,
+        })?;
         Ok(self)
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid =
             |key, problem: &str| ConfigError::Invalid { path: path.to_path_buf(), key, problem: problem.to_string() };
-        if url::Url::parse(&self.podcasts.directory_url).is_err() {
+        if !web_url(&self.podcasts.directory_url) {
             return Err(invalid("podcasts.directory_url", "must be a URL such as https://itunes.apple.com/search"));
         }
         if self.podcasts.directory_timeout_secs == 0 || self.podcasts.max_per_destination == 0 {
@@ -581,6 +598,12 @@ impl Config {
         }
         if i.concurrency == 0 {
             return Err(invalid("ingest.concurrency", "must be at least 1"));
+        }
+        if i.transcripts_budget_secs == 0 {
+            return Err(invalid(
+                "ingest.transcripts_budget_secs",
+                "must be at least 1: it is each feed's time for transcripts in one ingest, and 0 would fetch none",
+            ));
         }
         if i.backoff_max_secs < i.backoff_base_secs {
             return Err(invalid("ingest.backoff_max_secs", "must not be smaller than ingest.backoff_base_secs"));
@@ -655,6 +678,21 @@ impl Config {
         if dl.max_concurrency == 0 || dl.max_attempts == 0 {
             return Err(invalid("delivery.max_concurrency", "and delivery.max_attempts must be at least 1"));
         }
+        // A digest is due from its time until the window closes, and deliveries are looked for
+        // once a tick: a window shorter than two ticks misses days at random.
+        if dl.catch_up_minutes.saturating_mul(60) < sv.tick_seconds.saturating_mul(2) {
+            return Err(invalid(
+                "delivery.catch_up_minutes",
+                &format!(
+                    "must be at least two delivery ticks ({} min with service.tick_seconds = {}), or digests are missed",
+                    sv.tick_seconds.saturating_mul(2).div_ceil(60),
+                    sv.tick_seconds
+                ),
+            ));
+        }
+        if self.adapters.webhook.timeout_secs == 0 {
+            return Err(invalid("adapters.webhook.timeout_secs", "must be at least 1"));
+        }
         if dl.send_timeout_secs <= self.adapters.webhook.timeout_secs {
             return Err(invalid(
                 "delivery.send_timeout_secs",
@@ -676,7 +714,7 @@ impl Config {
         for (key, url) in [("adapters.telegram.api_url", &t.api_url), ("adapters.telegram.webhook_url", &t.webhook_url)]
         {
             if let Some(u) = url {
-                if url::Url::parse(u).is_err() {
+                if !web_url(u) {
                     return Err(invalid(key, &format!("{u:?} is not a URL, e.g. https://api.telegram.org/")));
                 }
             }
@@ -686,7 +724,7 @@ impl Config {
         }
         let d = &self.adapters.discord;
         if let Some(u) = &d.api_url {
-            if url::Url::parse(u).is_err() {
+            if !web_url(u) {
                 return Err(invalid(
                     "adapters.discord.api_url",
                     &format!("{u:?} is not a URL, e.g. http://127.0.0.1:3000"),
@@ -699,7 +737,7 @@ impl Config {
         let sl = &self.adapters.slack;
         for (key, url) in [("adapters.slack.api_url", &sl.api_url), ("adapters.slack.public_url", &sl.public_url)] {
             if let Some(u) = url {
-                if url::Url::parse(u).is_err() {
+                if !web_url(u) {
                     return Err(invalid(key, &format!("{u:?} is not a URL, e.g. https://podsift.example.com")));
                 }
             }
@@ -709,7 +747,7 @@ impl Config {
         }
         let l = &self.llm;
         if let Some(u) = &l.base_url {
-            if url::Url::parse(u).is_err() {
+            if !web_url(u) {
                 return Err(invalid("llm.base_url", &format!("{u:?} is not a URL, e.g. http://127.0.0.1:11434/v1")));
             }
         }
@@ -771,6 +809,26 @@ mod tests {
         let err = Config::parse("[digest]\ntimezone = \"Europe/Berln\"\n", Path::new("x.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("digest.timezone") && msg.contains("Europe/Berlin"), "{msg}");
+    }
+
+    #[test]
+    fn addresses_without_a_scheme_and_windows_that_miss_days_are_refused() {
+        let refused = |text: &str, key: &str| {
+            let err = Config::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        };
+        refused("[llm]\nbase_url = \"localhost:11434/v1\"\n", "llm.base_url");
+        refused("[adapters.telegram]\napi_url = \"127.0.0.1:8082\"\n", "adapters.telegram.api_url");
+        refused("[adapters.slack]\napi_url = \"ftp://slack.example\"\n", "adapters.slack.api_url");
+        refused("[podcasts]\ndirectory_url = \"itunes.apple.com/search\"\n", "podcasts.directory_url");
+        assert!(Config::parse("[llm]\nbase_url = \"http://localhost:11434/v1\"\n", Path::new("x.toml")).is_ok());
+        refused("[ingest]\ntranscripts_budget_secs = 0\n", "ingest.transcripts_budget_secs");
+        refused("[delivery]\ncatch_up_minutes = 0\n", "delivery.catch_up_minutes");
+        refused(
+            "[service]\ntick_seconds = 120\n[delivery]\ncatch_up_minutes = 3\n",
+            "(4 min with service.tick_seconds = 120)",
+        );
+        assert!(Config::parse("[delivery]\ncatch_up_minutes = 1\n", Path::new("x.toml")).is_ok());
     }
 
     #[test]

@@ -608,3 +608,26 @@ fn one_feed_under_another_spelling_is_not_added_twice() {
         serde_json::from_str(&stdout(&podsift(dir.path(), &["feeds", "ls", "--json"]))).unwrap();
     assert_eq!(ls.as_array().unwrap().len(), 1, "{ls}");
 }
+
+/// A bad value in an environment variable is blamed on the variable, not on a config file that
+/// does not hold it; an empty one (a blank `.env` line) overrides nothing.
+#[test]
+fn a_bad_environment_value_names_its_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_podsift"))
+            .args(["--data", dir.path().to_str().unwrap(), "feeds", "ls"])
+            .env_remove("PODSIFT_CONFIG")
+            .env_remove("OPENAI_BASE_URL")
+            .env("PODSIFT_BIND", value)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let bad = run("8080");
+    assert!(!bad.status.success());
+    let err = stderr(&bad);
+    assert!(err.contains("environment variable PODSIFT_BIND") && err.contains("service.bind"), "{err}");
+    assert!(!err.contains("config file"), "{err}");
+    assert!(run("").status.success(), "{}", stderr(&run("")));
+}
