@@ -101,7 +101,7 @@ pub enum SubsCommand {
         /// IANA timezone, e.g. Europe/Berlin [default: service.default_timezone]
         #[arg(long)]
         tz: Option<String>,
-        /// A cron expression instead of --time (6 fields, seconds first: "0 0 8 * * Mon-Fri")
+        /// A cron expression instead of --time (6 fields, seconds first, weekdays by name: "0 0 8 * * Mon-Fri")
         #[arg(long, conflicts_with = "time")]
         cron: Option<String>,
         /// Only insights from this podcast (repeatable)

@@ -41,6 +41,18 @@ impl Schedule {
 
     /// A cron schedule, validated.
     pub fn cron(expr: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        // The cron crate counts weekdays from 1 = Sunday, crontab from 0 = Sunday, 1 = Monday:
+        // "1-5" meant as Monday to Friday would run Sunday to Thursday. Checked for new
+        // schedules only (one stored before still fires as it did), and names say it plainly.
+        let weekdays = expr.split_whitespace().nth(5).unwrap_or("");
+        if weekdays.chars().any(|c| c.is_ascii_digit()) {
+            return Err(ScheduleError::BadCron {
+                expr: expr.to_string(),
+                reason: format!(
+                    "weekday {weekdays:?} is a number, which crontab and this schedule read differently (here 1 is Sunday); name the days"
+                ),
+            });
+        }
         let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
         s.validate()?;
         Ok(s)
@@ -268,5 +280,11 @@ mod tests {
         assert!(Schedule::daily("8am", "UTC").unwrap_err().to_string().contains("HH:MM"));
         assert!(Schedule::daily("08:00", "Mars/Olympus").unwrap_err().to_string().contains("Europe/Berlin"));
         assert!(Schedule::cron("every day", "UTC").unwrap_err().to_string().contains("seconds first"));
+        // Crontab's "1-5" (Monday to Friday) would run Sunday to Thursday here: refused.
+        let numbered = Schedule::cron("0 0 8 * * 1-5", "UTC").unwrap_err().to_string();
+        assert!(numbered.contains("1 is Sunday") && numbered.contains("Mon-Fri"), "{numbered}");
+        // A stored schedule from before still loads and fires.
+        let stored = Schedule::Cron { expr: "0 0 8 * * 2-6".into(), timezone: "UTC".into() };
+        assert!(stored.validate().is_ok());
     }
 }
