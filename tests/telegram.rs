@@ -446,6 +446,23 @@ async fn rate_limit_blocked_and_migrated_chats() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// Telegram's own trouble (a 500 with its JSON error, whose code teloxide drops) is tried again,
+/// not taken for a refusal that gives up the day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_is_tried_again_later() {
+    let s = setup(false).await;
+    let dest = subscribe(&s.store, 5);
+    s.fake.script(5, vec![error(500, "Internal Server Error", None)]);
+    let summary = s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap();
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let record = s.store.delivery(&dest.key(), day).unwrap().unwrap();
+    assert!(matches!(record.state, DeliveryState::Sent { .. }), "{record:?}");
+    let tries = s.fake.calls("sendMessage").into_iter().filter(|c| c.body["chat_id"] == 5).count();
+    assert_eq!((tries, s.fake.sent_to(5).len()), (7, 6), "the failed part was not sent again");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 /// A chat that becomes a supergroup after its digest went out, found out by a later reply:
 /// the day's record moves with it, so the schedule does not send the digest there again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -498,9 +498,18 @@ fn classify(e: RequestError) -> SendError {
         // Telegram's wording changes faster than the library's list of errors: what says the
         // bot can no longer post there is read from the text.
         RequestError::Api(api) if says_gone(&api.to_string()) => SendError::Gone(api.to_string()),
+        // teloxide drops the error code and keeps the words: a server's trouble ("Internal
+        // Server Error", "Bad Gateway") is worth another try, a request's fault is not.
+        RequestError::Api(ApiError::Unknown(text)) if !is_request_fault(&text) => SendError::Transient(text),
         RequestError::Api(api) => SendError::Invalid(api.to_string()),
         other => SendError::Transient(other.to_string()),
     }
+}
+
+/// Whether an error Telegram described is the request's own fault (its 4xx wordings), which
+/// sending it again would not mend.
+fn is_request_fault(description: &str) -> bool {
+    ["Bad Request", "Forbidden", "Unauthorized", "Conflict", "Not Found"].iter().any(|p| description.starts_with(p))
 }
 
 /// A chat's destination: in a forum supergroup, the topic it was written in (`CHAT/TOPIC`), so
