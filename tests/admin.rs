@@ -88,6 +88,9 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli(&["feeds", "ls", "--json"]))).unwrap();
     assert!(listed.as_array().unwrap().iter().any(|f| f["url"].as_str().unwrap().ends_with("no_guid.rss")));
     assert!(page().await.contains("podcastparser_no_guid.rss"), "the service does not see the new feed");
+    // Every command that names a feed takes the relative path as typed here.
+    ok(&cli(&["episodes", "--feed", feed]));
+    ok(&cli(&["episodes", &format!("--feed={feed}")]));
 
     // A configuration named here does not change the running service's: said, not ignored.
     let named = podsift(&data, &["--config", cfg.to_str().unwrap(), "feeds", "ls"], &[]);
@@ -137,11 +140,36 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     let help = ok(&cli(&["feeds", "--help"]));
     assert!(help.contains("Usage"), "{help}");
 
+    assert!(ok(&cli(&["feeds", "rm", feed])).contains("removed"));
+    assert!(!ok(&cli(&["feeds", "ls"])).contains("podcastparser_no_guid.rss"));
+
     assert!(common::stop(&mut run.child));
     assert!(!data.join("podsift-admin.json").exists(), "the address file outlived the service");
     // The store is free again: commands open it themselves, and a stale address file is ignored.
     std::fs::write(data.join("podsift-admin.json"), r#"{"url":"http://127.0.0.1:9","pid":1}"#).unwrap();
     assert!(ok(&cli(&["subs", "ls"])).contains("console:second"));
+}
+
+/// An address file left in a store by a service that stopped uncleanly names whatever podsift
+/// listens there now, perhaps one on another store: a command is refused there, never carried
+/// out on the wrong store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_address_file_never_sends_a_command_to_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    seeded(&a).await;
+    seeded(&b).await;
+    let mut on_a = common::podsift_run(&a, &config(dir.path(), "127.0.0.1:0"), &[]);
+    // The service on b takes no commands; the file in b is one a crash left, naming a's service.
+    let quiet = dir.path().join("quiet");
+    std::fs::create_dir_all(&quiet).unwrap();
+    let mut on_b = common::podsift_run(&b, &config(&quiet, ""), &[]);
+    std::fs::copy(a.join("podsift-admin.json"), b.join("podsift-admin.json")).unwrap();
+    let err = failed(&podsift(&b, &["subs", "add", "console:wrong-store"], &[]));
+    assert!(err.contains("another store") && err.contains(&a.display().to_string()), "{err}");
+    assert!(!ok(&podsift(&a, &["subs", "ls"], &[])).contains("console:wrong-store"), "carried out on the wrong store");
+    assert!(common::stop(&mut on_b.child));
+    assert!(common::stop(&mut on_a.child));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

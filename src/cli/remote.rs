@@ -18,10 +18,22 @@ pub struct Address {
     pub pid: u32,
 }
 
-/// What the command line sends: its arguments, as typed.
+/// What the command line sends: its arguments, as typed, and the store it means.
 #[derive(Serialize, Deserialize)]
 pub struct RemoteCommand {
     pub args: Vec<String>,
+    /// The store's directory, absolute: a service holding another store refuses the command
+    /// (an address file left by one that stopped uncleanly can name any podsift).
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+}
+
+/// The same directory, however named (relative, through a link).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// What comes back: the output, and the error when the command failed.
@@ -49,17 +61,30 @@ pub fn forget(data: &Path) {
     let _ = std::fs::remove_file(address_file(data));
 }
 
-/// The service runs in another directory: local files named to `feeds add` and `feeds import`
-/// are named to it by their absolute paths.
+/// The service runs in another directory: local files named to `feeds add`, `feeds import`,
+/// `feeds rm` and `--feed` are named to it by their absolute paths.
 fn absolute_paths(mut args: Vec<String>) -> Vec<String> {
-    let Some(at) = args.windows(2).position(|w| w[0] == "feeds" && (w[1] == "add" || w[1] == "import")) else {
-        return args;
-    };
-    for arg in args.iter_mut().skip(at + 2).filter(|a| !a.starts_with('-') && !a.contains("://")) {
+    let absolute = |arg: &mut String| {
+        if arg.starts_with('-') || arg.contains("://") {
+            return;
+        }
         if let Ok(path) = std::path::absolute(&*arg) {
             if path.exists() {
                 *arg = path.to_string_lossy().into_owned();
             }
+        }
+    };
+    if let Some(at) = args.windows(2).position(|w| w[0] == "feeds" && matches!(w[1].as_str(), "add" | "import" | "rm"))
+    {
+        args.iter_mut().skip(at + 2).for_each(absolute);
+    }
+    for i in 1..args.len() {
+        if args[i - 1] == "--feed" {
+            absolute(&mut args[i]);
+        } else if let Some(value) = args[i].strip_prefix("--feed=") {
+            let mut value = value.to_string();
+            absolute(&mut value);
+            args[i] = format!("--feed={value}");
         }
     }
     args
@@ -82,7 +107,8 @@ pub async fn forward(data: &Path) -> Result<()> {
     let args = absolute_paths(std::env::args().skip(1).collect());
     // No overall timeout: an ingest sent to the service takes as long as the feeds do.
     let client = podsift::http::client(std::time::Duration::from_secs(5), None).map_err(anyhow::Error::msg)?;
-    let mut request = client.post(format!("{}/api/cli", address.url)).json(&RemoteCommand { args });
+    let store = Some(std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()));
+    let mut request = client.post(format!("{}/api/cli", address.url)).json(&RemoteCommand { args, store });
     if let Ok(token) = std::env::var(TOKEN_ENV) {
         request = request.bearer_auth(token.trim());
     }
@@ -99,6 +125,13 @@ pub async fn forward(data: &Path) -> Result<()> {
         401 => {
             bail!("the running podsift refused the command: {TOKEN_ENV} is missing or wrong; set it to the service's")
         }
+        409 => bail!(
+            "{in_use}, which takes no commands: {} names the admin address of a podsift on another store ({}), left by \
+             a service that stopped uncleanly; stop the process that holds this store, or restart it with \
+             service.admin_bind set to a free address",
+            file.display(),
+            response.text().await.unwrap_or_default()
+        ),
         code => {
             bail!("the running podsift answered {code} to the command: {}", response.text().await.unwrap_or_default())
         }

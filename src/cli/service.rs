@@ -103,6 +103,9 @@ async fn start_admin(
     metrics: std::sync::Arc<podsift::metrics::Metrics>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<bool> {
+    // A file left by a service that stopped uncleanly names another process's address (perhaps
+    // one on another store): whatever happens below, it no longer speaks for this store.
+    super::remote::forget(data);
     let bind = &config.service.admin_bind;
     if bind.is_empty() {
         return Ok(false);

@@ -217,6 +217,12 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
     let Ok(command) = serde_json::from_slice::<RemoteCommand>(&body) else {
         return (StatusCode::BAD_REQUEST, "expected {\"args\": [\"feeds\", \"ls\"]}").into_response();
     };
+    if let Some(wanted) = &command.store {
+        if !super::remote::same_dir(wanted, s.store.dir()) {
+            let ours = format!("it holds the store in {}", s.store.dir().display());
+            return (StatusCode::CONFLICT, ours).into_response();
+        }
+    }
     axum::Json(run_args(&s, command.args).await).into_response()
 }
 
