@@ -303,6 +303,29 @@ pub fn search_terms(text: &str) -> Vec<String> {
 
 /// Words with their inner punctuation ("UTF-8", "Moment.js", "1,000" as "1000"), outer
 /// punctuation removed, original case kept.
+/// Which of `text`'s [`raw_words`] begin a sentence: the first, and each after a full stop,
+/// question or exclamation mark that ends a word.
+fn sentence_starts(text: &str) -> HashSet<usize> {
+    let mut starts = HashSet::from([0]);
+    let mut words = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| matches!(c, '.' | '?' | '!')) {
+        let after = &rest[at + 1..];
+        if after.is_empty() || after.starts_with(char::is_whitespace) {
+            words += raw_words(&rest[..at + 1]).len();
+            starts.insert(words);
+            rest = after;
+        } else {
+            // Inside a word ("v1.2", "e.g"): not an end; the text before it is counted later.
+            let next = at + 1 + after.find(char::is_whitespace).unwrap_or(after.len());
+            let (head, tail) = rest.split_at(next);
+            words += raw_words(head).len();
+            rest = tail;
+        }
+    }
+    starts
+}
+
 fn raw_words(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -535,12 +558,14 @@ impl Query {
         let mut terms: Vec<QueryTerm> = Vec::new();
         let mut names: Vec<(String, Vec<String>)> = Vec::new();
         let lead_in = lead_in_words(question);
+        let sentence_starts = sentence_starts(question);
         for (i, w) in words.iter().enumerate() {
             let lower = w.to_lowercase();
             let roots = if QUESTION_FILLERS.contains(&lower.as_str()) { Vec::new() } else { search_terms(w) };
             // Two capitals ("UI", "CI", "AI") abbreviate common words, which an episode may
             // spell out; they are no names to insist on.
-            let proper = ((i > 0 && w.chars().next().is_some_and(char::is_uppercase))
+            // A sentence's first word is capitalised whatever it is ("Interesting. Explain how").
+            let proper = ((!sentence_starts.contains(&i) && w.chars().next().is_some_and(char::is_uppercase))
                 || w.chars().filter(|c| c.is_uppercase()).count() > 1)
                 && w.chars().count() > 2
                 || w.chars().any(|c| c.is_ascii_digit());
@@ -958,6 +983,15 @@ mod tests {
         assert!(search_terms("It costs $1,000 a month").contains(&"1000".to_string()));
         assert!(search_terms("ten servers").contains(&"10".to_string()));
         assert_eq!(search_terms("spinning disks"), search_terms("spin disk"));
+    }
+
+    #[test]
+    fn a_sentences_first_word_is_no_name_to_insist_on() {
+        let names = |q: &str| Query::new(q, &[], ("", 0.0)).names.into_iter().map(|(w, _)| w).collect::<Vec<_>>();
+        assert_eq!(names("Interesting. Explain how they warm up the Redis cache after a deploy?"), ["Redis"]);
+        assert_eq!(names("Great! Why v1.2? Because Postgres said so."), ["v1.2", "Postgres"]);
+        assert_eq!(names("What did they say about Redis"), ["Redis"]);
+        assert!(sentence_starts("A b. C d? E").is_superset(&HashSet::from([0, 2, 4])));
     }
 
     #[test]
