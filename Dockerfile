@@ -11,7 +11,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /data podsift
+    && useradd --system --home /data podsift \
+    && mkdir -p /data \
+    && chown podsift /data
 COPY --from=builder /src/target/release/podsift /usr/local/bin/podsift
 # Read when no --config is given (after ./config/podsift.toml): mount your own over it to enable
 # adapters, e.g. -v "$PWD/config/podsift.toml:/etc/podsift/podsift.toml:ro".

@@ -356,6 +356,120 @@ async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
 }
 
+/// A delivery cut off part-way is finished as it began, even when the chat's filters change
+/// meanwhile: the rest is not renumbered, skipped or repeated.
+#[tokio::test]
+async fn a_delivery_resumed_after_a_filter_change_finishes_the_digest_it_began() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::ok("{}"), Reply::ok("{}")];
+    replies.extend(vec![Reply::status(503); 5]);
+    replies.push(Reply::ok("{}"));
+    server.route("/a", replies);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/a")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let digest =
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, now.date_naive(), now).unwrap();
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert_eq!(rec.sent.len(), 2, "{rec:?}");
+    // The reader mutes the podcast of the third insight before the retry.
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.mute_podcasts = vec![digest.insights[2].podcast.clone()];
+    store.put_subscription(&sub).unwrap();
+    assert_eq!(d.tick(next_try(&rec, now, 1)).await.unwrap().delivered, 1);
+    let got: Vec<(String, u64)> = bodies(&server, "/a")
+        .iter()
+        .map(|b| (b["insight"]["id"].as_str().unwrap().to_string(), b["insight"]["rank"].as_u64().unwrap()))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let delivered: Vec<(String, u64)> = got.into_iter().filter(|g| seen.insert(g.clone())).collect();
+    let began: Vec<(String, u64)> = digest.insights.iter().map(|e| (e.id.clone(), e.rank as u64)).collect();
+    assert_eq!(delivered, began, "the digest begun was not the one finished");
+}
+
+/// A day whose digest has no insight yet (nothing ingested) is looked at again after an
+/// ingest, and when the window closes its record says there was nothing to send, not that
+/// podsift was down.
+#[tokio::test]
+async fn a_day_with_nothing_to_send_says_so() {
+    let now = at("2026-11-28T10:00:00Z");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let server = FakeServer::start().await;
+    server.route("/a", vec![Reply::ok("{}")]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/a")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    d.tick(now).await.unwrap();
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(
+        matches!(&rec.state, DeliveryState::Failed { error } if error.starts_with("nothing to send yet")),
+        "{rec:?}"
+    );
+    assert_eq!((rec.attempts, rec.retry_at), (0, None));
+    let closed = now + chrono::Duration::hours(7);
+    d.tick(closed).await.unwrap();
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    match &rec.state {
+        DeliveryState::Skipped { reason } => assert!(reason.starts_with("nothing to send"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(server.requests("/a").is_empty());
+}
+
+/// One subscription record that cannot be read (damaged, or from a newer podsift) costs its
+/// own digest only.
+#[tokio::test]
+async fn an_unreadable_subscription_stops_no_other_delivery() {
+    let now = at("2026-11-28T10:00:00Z");
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/a", vec![Reply::ok("{}")]);
+    let url = server.url("/a");
+    {
+        let store = Store::open(dir.path()).unwrap();
+        podsift::demo::ingest_demo(&store, &Config::default(), now, &Quiet).await.unwrap();
+        common::subscribe_at(&store, Destination::new("webhook", &url), now, 1, now - chrono::Duration::days(2));
+        store.flush().unwrap();
+    }
+    // Written past podsift, as a fault would: a record that is no subscription, sorted first.
+    let db = (0..100)
+        .find_map(|_| {
+            sled::open(dir.path()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the store's directory opens");
+    db.open_tree("subscriptions").unwrap().insert(b"console:aaa", b"\x01{not a subscription".to_vec()).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    let store = (0..100)
+        .find_map(|_| {
+            Store::open(dir.path()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the store opens again");
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    assert_eq!(d.tick(now).await.unwrap().delivered, 1);
+    assert!(!bodies(&server, "/a").is_empty());
+}
+
 /// A failed delivery's next try: `minutes` after the tick at `tick` plus the time its attempt
 /// took (well under half a minute here).
 fn next_try(rec: &podsift::model::Delivery, tick: chrono::DateTime<Utc>, minutes: i64) -> chrono::DateTime<Utc> {

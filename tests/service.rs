@@ -377,6 +377,9 @@ fn old_records_are_pruned_once_a_day() {
     assert!(!store.first_seen("slack-event:new", now).unwrap(), "a recent event was forgotten");
     assert!(store.first_seen("slack-event:old", now).unwrap(), "an old event was kept");
     assert!(!store.first_seen(reported, now).unwrap(), "a failing podcast's notice would be sent again");
+    // A notice that could not be sent takes its mark back, to be sent at the next round.
+    store.forget_seen(reported).unwrap();
+    assert!(store.first_seen(reported, now).unwrap());
     // Once a day.
     assert_eq!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(1)), None);
     assert!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(24)).is_some());

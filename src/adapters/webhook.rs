@@ -125,7 +125,7 @@ impl Adapter for WebhookAdapter {
                 429 => Err(SendError::RateLimited {
                     retry_after: retry_after(resp.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1)),
                 }),
-                403 | 404 | 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.id))),
+                403 | 404 | 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.redacted()))),
                 408 | 500..=599 => Err(SendError::Transient(format!("HTTP {status}"))),
                 _ => Err(SendError::Invalid(format!("HTTP {status}"))),
             }

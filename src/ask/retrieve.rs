@@ -309,7 +309,7 @@ fn sentence_starts(text: &str) -> HashSet<usize> {
     let mut starts = HashSet::from([0]);
     let mut words = 0;
     let mut rest = text;
-    while let Some(at) = rest.find(|c: char| matches!(c, '.' | '?' | '!')) {
+    while let Some(at) = rest.find(['.', '?', '!']) {
         let after = &rest[at + 1..];
         if after.is_empty() || after.starts_with(char::is_whitespace) {
             words += raw_words(&rest[..at + 1]).len();

@@ -387,7 +387,13 @@ impl Core {
         };
         for (dest, key, text) in notices {
             if self.deliverer.has_adapter(&dest.platform) && self.first_time(&key) {
-                self.reply(&dest, None, &Message::Notice(text)).await;
+                // Marked first, so that two rounds never both send it; a notice that did not
+                // go out is tried again at the next round.
+                if self.reply(&dest, None, &Message::Notice(text)).await.is_none() {
+                    if let Err(e) = self.store.forget_seen(&key) {
+                        tracing::error!("cannot take back a notice's mark: {e}");
+                    }
+                }
             }
         }
     }
@@ -674,7 +680,7 @@ impl Core {
                 drop(claims);
             }
             Ok(None) => {}
-            Err(e) => tracing::error!(destination = %dest, "command failed: {e}"),
+            Err(e) => tracing::error!(destination = %dest.redacted(), "command failed: {e}"),
         }
     }
 
@@ -707,7 +713,7 @@ impl Core {
             })
         });
         if let Err(e) = result {
-            tracing::error!(destination = %dest, "cannot record the digest sent on request: {e}");
+            tracing::error!(destination = %dest.redacted(), "cannot record the digest sent on request: {e}");
         }
     }
 
@@ -745,12 +751,12 @@ impl Core {
             }
             Err(SendError::Busy(moved_to)) => {
                 if let Err(e) = self.deliverer.send_now(&moved_to, None, &busy_notice()).await {
-                    tracing::warn!(destination = %moved_to, "reply not delivered: {e}");
+                    tracing::warn!(destination = %moved_to.redacted(), "reply not delivered: {e}");
                 }
                 None
             }
             Err(e) => {
-                tracing::warn!(destination = %dest, "reply not delivered: {e}");
+                tracing::warn!(destination = %dest.redacted(), "reply not delivered: {e}");
                 None
             }
         }

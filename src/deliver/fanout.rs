@@ -33,8 +33,11 @@ pub struct Deliverer {
     config: DeliveryConfig,
     digest: DigestConfig,
     metrics: Arc<Metrics>,
-    /// Platforms already warned about having subscriptions but no enabled adapter.
+    /// What was already logged once: platforms with subscriptions but no enabled adapter,
+    /// records that cannot be read.
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Days (and podcast lists) whose digest had no insight, with the last ingest then.
+    empty_days: std::sync::Mutex<EmptyDays>,
     /// Destinations a digest is being sent to right now ([`Deliverer::claim`]).
     sending: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -97,6 +100,7 @@ impl Deliverer {
             digest,
             metrics,
             warned: Default::default(),
+            empty_days: Default::default(),
             sending: Default::default(),
         }
     }
@@ -107,6 +111,13 @@ impl Deliverer {
         s.insert(destination_key.to_string()).then(|| Claim { deliverer: self, key: destination_key.to_string() })
     }
 
+    /// Logs `message` once in this process's life: a tick repeats every few seconds.
+    fn warn_once(&self, message: String) {
+        if self.warned.lock().map(|mut w| w.len() < 10_000 && w.insert(message.clone())).unwrap_or(false) {
+            tracing::error!("{message}");
+        }
+    }
+
     /// Delivers every digest that is due at `now` and not delivered yet.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickSummary, StoreError> {
         let catch_up = chrono::Duration::minutes(self.config.catch_up_minutes as i64);
@@ -114,7 +125,15 @@ impl Deliverer {
         let mut undeliverable: HashMap<String, u64> = HashMap::new();
         // Subscriptions are read one at a time; only the due ones are kept.
         for sub in self.store.subscriptions_iter() {
-            let sub = sub?;
+            // One unreadable record (damaged, or written by a newer podsift) costs its own
+            // destination's digest, not everybody's.
+            let sub = match sub {
+                Ok(sub) => sub,
+                Err(e) => {
+                    self.warn_once(format!("a subscription cannot be read and gets no digest: {e}"));
+                    continue;
+                }
+            };
             if sub.paused.is_some() {
                 continue;
             }
@@ -123,7 +142,7 @@ impl Deliverer {
                 continue;
             }
             let Ok(dues) = due(&sub.schedule, now, catch_up) else {
-                tracing::warn!(destination = %sub.destination, "invalid schedule; skipping");
+                tracing::warn!(destination = %sub.destination.redacted(), "invalid schedule; skipping");
                 continue;
             };
             for d in dues {
@@ -137,7 +156,16 @@ impl Deliverer {
                 if fire < sub.created_at {
                     continue;
                 }
-                let existing = self.store.delivery(&sub.destination.key(), date)?;
+                let existing = match self.store.delivery(&sub.destination.key(), date) {
+                    Ok(existing) => existing,
+                    Err(e) => {
+                        let who = sub.destination.redacted();
+                        self.warn_once(format!(
+                            "{who}'s delivery record of {date} cannot be read; no digest there: {e}"
+                        ));
+                        continue;
+                    }
+                };
                 if existing.as_ref().is_some_and(|d| d.state.is_done()) {
                     continue;
                 }
@@ -154,6 +182,11 @@ impl Deliverer {
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
                     let window = self.config.catch_up_minutes;
                     let reason = match &rec.state {
+                        DeliveryState::Failed { error } if error == NOTHING_YET => {
+                            format!(
+                                "nothing to send: no insight for the day when the catch-up window ({window} min) closed"
+                            )
+                        }
                         DeliveryState::Failed { error } => {
                             // The failure's cause, without its "next at" (there is no next one).
                             let cause = error.split(" (attempt ").next().unwrap_or(error);
@@ -164,7 +197,7 @@ impl Deliverer {
                         }
                         _ => format!("missed by more than the catch-up window ({window} min)"),
                     };
-                    tracing::warn!(destination = %sub.destination, %date, "digest not delivered, skipped rather than sent late: {reason}");
+                    tracing::warn!(destination = %sub.destination.redacted(), %date, "digest not delivered, skipped rather than sent late: {reason}");
                     rec.state = DeliveryState::Skipped { reason };
                     rec.updated_at = now;
                     self.store.put_delivery(&rec)?;
@@ -190,7 +223,13 @@ impl Deliverer {
             .map(|(sub, date)| self.deliver(sub, date, now))
             .buffer_unordered(self.config.max_concurrency);
         while let Some(outcome) = runs.next().await {
-            match outcome? {
+            // A store error in one destination's delivery is that destination's: the others
+            // in flight go on (their records say where each stands).
+            let outcome = outcome.unwrap_or_else(|e| {
+                tracing::error!("a delivery stopped on a store error: {e}");
+                Outcome::Failed
+            });
+            match outcome {
                 Outcome::Delivered => summary.delivered += 1,
                 Outcome::Failed => summary.failed += 1,
                 Outcome::Skipped => summary.skipped += 1,
@@ -227,22 +266,62 @@ impl Deliverer {
             other => other,
         };
         // The destination's own podcasts, or the operator's: one digest per day and list.
-        let list = self.store.podcast_list(&sub.destination.key())?;
-        let digest = digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?;
-        if digest.insights.is_empty() {
-            // Nothing yet: try again on later ticks until the catch-up window closes.
-            return Ok(Outcome::Waiting);
-        }
-        let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
-        rec.list = digest.list.clone();
-        let filtered = sub.filter(&digest);
-        if filtered.insights.is_empty() {
-            rec.state =
-                DeliveryState::Skipped { reason: "no insight of the day matches the subscription's filters".into() };
-            rec.updated_at = now;
-            self.store.put_delivery(&rec)?;
-            return Ok(Outcome::Skipped);
-        }
+        // A delivery cut off part-way is finished with the digest it began, as it was shown:
+        // the list or filters changed since would number the rest differently.
+        let begun = match existing.as_ref().filter(|r| !r.sent.is_empty() && !r.shown.is_empty()) {
+            Some(rec) => self.store.digest_of(date, rec.list.as_deref())?.map(|mut shown| {
+                shown.insights.retain(|e| rec.shown.contains(&e.id));
+                for (i, e) in shown.insights.iter_mut().enumerate() {
+                    e.rank = i + 1;
+                }
+                shown
+            }),
+            None => None,
+        };
+        let (mut rec, filtered) = match (begun.filter(|d| !d.insights.is_empty()), existing) {
+            (Some(shown), Some(rec)) => (rec, shown),
+            (_, existing) => {
+                let list = self.store.podcast_list(&sub.destination.key())?;
+                // A day found empty stays empty until the next ingest: not built again at
+                // every tick for every chat.
+                let empty_key = (date, list.as_deref().map(crate::model::list_id));
+                let ingested = self.store.state("last_ingest")?;
+                let known_empty = self.empty_days.lock().is_ok_and(|e| e.get(&empty_key) == Some(&ingested));
+                let digest = if known_empty {
+                    None
+                } else {
+                    Some(digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?)
+                };
+                let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+                let Some(digest) = digest.filter(|d| !d.insights.is_empty()) else {
+                    // Nothing yet (no episode of the day has insights): tried again after the
+                    // next ingest, until the catch-up window closes, which then says why.
+                    if let Ok(mut empty) = self.empty_days.lock() {
+                        if empty.len() > 10_000 {
+                            empty.clear();
+                        }
+                        empty.insert(empty_key, ingested);
+                    }
+                    if !matches!(&rec.state, DeliveryState::Failed { error } if error == NOTHING_YET) {
+                        rec.state = DeliveryState::Failed { error: NOTHING_YET.into() };
+                        rec.updated_at = now;
+                        self.store.put_delivery(&rec)?;
+                    }
+                    return Ok(Outcome::Waiting);
+                };
+                rec.list = digest.list.clone();
+                let filtered = sub.filter(&digest);
+                if filtered.insights.is_empty() {
+                    rec.state = DeliveryState::Skipped {
+                        reason: "no insight of the day matches the subscription's filters".into(),
+                    };
+                    rec.updated_at = now;
+                    self.store.put_delivery(&rec)?;
+                    return Ok(Outcome::Skipped);
+                }
+                (rec, filtered)
+            }
+        };
         rec.shown = filtered.insights.iter().map(|e| e.id.clone()).collect();
         let adapter = self.adapters[&sub.destination.platform].clone();
         let parts = adapter.parts(&Message::Digest(filtered));
@@ -292,7 +371,7 @@ impl Deliverer {
                     }
                 }
                 Err(SendError::Gone(reason)) => {
-                    tracing::warn!(destination = %to, "destination gone, subscription paused: {reason}");
+                    tracing::warn!(destination = %to.redacted(), "destination gone, subscription paused: {reason}");
                     if let Some(mut paused) = self.store.subscription(&to.key())? {
                         paused.paused = Some(format!("destination gone: {reason}"));
                         self.store.put_subscription(&paused)?;
@@ -321,7 +400,7 @@ impl Deliverer {
                         }
                     };
                     rec.updated_at = now;
-                    tracing::warn!(destination = %to, %date, "delivery failed: {e}");
+                    tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}");
                     self.store.put_delivery(&rec)?;
                     return Ok(if give_up { Outcome::Skipped } else { Outcome::Failed });
                 }
@@ -373,7 +452,7 @@ impl Deliverer {
                     transient += 1;
                     Metrics::add(&self.metrics.deliveries_retried, 1);
                     let wait = crate::http::backoff(self.config.backoff_base_ms, transient);
-                    tracing::debug!(destination = %to, "transient failure ({reason}); retrying in {wait:?}");
+                    tracing::debug!(destination = %to.redacted(), "transient failure ({reason}); retrying in {wait:?}");
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => return Err(e),
@@ -386,7 +465,7 @@ impl Deliverer {
     /// digest before the old id's news arrived) is kept: it is the newer word.
     pub fn follow_move(&self, from: &Destination, new_id: &str) -> Result<Destination, StoreError> {
         let to = Destination::new(&from.platform, new_id);
-        tracing::info!(from = %from, to = %to, "destination moved; its subscription follows");
+        tracing::info!(from = %from.redacted(), to = %to.redacted(), "destination moved; its subscription follows");
         // Its outbox records first: the subscription found under the new id must find what was
         // already sent there, or the day's digest would go out again.
         for mut rec in self.store.deliveries_of(&from.key())? {
@@ -476,6 +555,13 @@ impl Deliverer {
 
 /// Where a reply went, and each sent part's insight (date, rank) with its platform message id.
 pub type SentReply = (Destination, Vec<(Option<(NaiveDate, usize)>, String)>);
+
+/// A day and podcast list (its [`crate::model::list_id`]) whose digest had no insight, with
+/// the store's last ingest then.
+type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
+
+/// Why a due day's record waits: its digest has no insight yet.
+const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
 
 /// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);

@@ -233,14 +233,39 @@ pub fn chunks(transcript: &Transcript, tokens: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for s in &transcript.segments {
-        let line = format!("[{}] {}: {}\n", hms(s.start), s.speaker.as_deref().unwrap_or("Speaker"), s.text);
-        if !current.is_empty() && current.len() + line.len() > limit {
-            out.push(std::mem::take(&mut current));
+        let head = format!("[{}] {}: ", hms(s.start), s.speaker.as_deref().unwrap_or("Speaker"));
+        // A segment longer than a chunk (a transcript without line breaks) goes in pieces, each
+        // with its time and speaker: one request must never carry a whole transcript.
+        for piece in pieces(&s.text, limit.saturating_sub(head.len() + 1).max(200)) {
+            let line = format!("{head}{piece}\n");
+            if !current.is_empty() && current.len() + line.len() > limit {
+                out.push(std::mem::take(&mut current));
+            }
+            current.push_str(&line);
         }
-        current.push_str(&line);
     }
     if !current.is_empty() {
         out.push(current);
+    }
+    out
+}
+
+/// `text` cut between words into pieces of at most `max` bytes (a word longer than that is cut
+/// at a character boundary).
+fn pieces(text: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let at = rest[..cut].rfind(char::is_whitespace).filter(|&i| i > 0).unwrap_or(cut);
+        out.push(rest[..at].trim_end());
+        rest = rest[at..].trim_start();
+    }
+    if !rest.is_empty() || out.is_empty() {
+        out.push(rest);
     }
     out
 }
@@ -256,6 +281,24 @@ fn speaker_name(said: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transcript_without_line_breaks_still_goes_in_chunks() {
+        let text = "word ".repeat(20_000) + "é".repeat(3_000).as_str();
+        let t = Transcript {
+            episode_id: "e".into(),
+            source: crate::model::TranscriptSource::Text,
+            url: None,
+            fetched_at: chrono::Utc::now(),
+            segments: vec![crate::model::Segment { start: 65.0, end: 90.0, speaker: None, text: text.clone() }],
+        };
+        let parts = chunks(&t, 1_000);
+        assert!(parts.len() >= 25, "{} chunks", parts.len());
+        assert!(parts.iter().all(|c| c.len() <= 4_000), "{:?}", parts.iter().map(String::len).max());
+        assert!(parts.iter().all(|c| c.starts_with("[00:01:05] Speaker: ")));
+        let words: usize = parts.iter().map(|c| c.split_whitespace().filter(|w| *w == "word").count()).sum();
+        assert_eq!(words, 20_000, "words were lost or doubled");
+    }
 
     #[test]
     fn a_speaker_the_model_names_is_one_short_line() {

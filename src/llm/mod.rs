@@ -216,6 +216,9 @@ impl LlmClient {
             .model(&self.config.model)
             .messages(messages)
             .temperature(0.2_f32)
+            // A model looping inside the schema would otherwise write until the server's own
+            // limit, on the day's token budget.
+            .max_completion_tokens(MAX_OUTPUT_TOKENS)
             .response_format(ResponseFormat::JsonSchema {
                 json_schema: ResponseFormatJsonSchema {
                     description: None,
@@ -230,8 +233,13 @@ impl LlmClient {
         let call = chat.create(request);
         let response = match tokio::time::timeout(Duration::from_secs(self.config.timeout_secs), call).await {
             Err(_) => {
-                // A request that timed out may still have been paid for.
-                self.count(|u| u.requests += 1);
+                // A request that timed out may still have been paid for: its prompt at least,
+                // which counts against llm.max_tokens_per_day as an estimate.
+                let prompt = estimate_tokens(system) + estimate_tokens(user);
+                self.count(|u| {
+                    u.requests += 1;
+                    u.prompt_tokens += prompt;
+                });
                 return Err(LlmError::Timeout(self.config.timeout_secs));
             }
             Ok(Err(e)) => {
@@ -256,6 +264,10 @@ impl LlmClient {
         read_json(&content)
     }
 }
+
+/// Most tokens a chat completion may write: far above any answer asked for (a chunk's
+/// insights, the editor's groups, a short answer).
+const MAX_OUTPUT_TOKENS: u32 = 4_096;
 
 /// Tokens in a text, estimated for servers that do not say: about four characters a token.
 fn estimate_tokens(text: &str) -> u64 {

@@ -22,11 +22,42 @@ impl Destination {
         format!("{}:{}", self.platform, self.id)
     }
 
+    /// The destination as logs and other places that outlive the moment show it: a webhook's
+    /// address is a secret (whoever has it can post), so only its host and last characters.
+    pub fn redacted(&self) -> String {
+        if self.platform != "webhook" {
+            return self.key();
+        }
+        let host = url::Url::parse(&self.id).ok().and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(format!("{}://{host}{}", u.scheme(), u.port().map(|p| format!(":{p}")).unwrap_or_default()))
+        });
+        let tail: String = self.id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("webhook:{}/…{tail}", host.unwrap_or_default())
+    }
+
     /// Parses `platform:id`.
     pub fn parse(s: &str) -> Option<Destination> {
         let (p, id) = s.split_once(':')?;
         (!p.is_empty() && !id.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())).then(|| Destination::new(p, id))
     }
+}
+
+/// Every `webhook:` destination in `text` [redacted](Destination::redacted).
+pub fn redact_webhooks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("webhook:") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find(char::is_whitespace).map_or(rest.len(), |e| at + e);
+        let token = &rest[at..end];
+        let trimmed = token.trim_end_matches(['.', ',', ';', ')', '"', '\'']);
+        out.push_str(&Destination::parse(trimmed).map_or_else(|| trimmed.to_string(), |d| d.redacted()));
+        out.push_str(&token[trimmed.len()..]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl std::fmt::Display for Destination {
@@ -140,5 +171,20 @@ impl Delivery {
     /// The stable key the parts' idempotency keys derive from.
     pub fn key(&self) -> String {
         format!("{}/{}", self.destination.key(), self.date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhooks_secret_address_is_never_shown_whole() {
+        let hook = Destination::new("webhook", "https://hooks.slack.com/services/T000/B000/SECRETXYZ");
+        assert_eq!(hook.redacted(), "webhook:https://hooks.slack.com/…TXYZ");
+        assert_eq!(Destination::new("telegram", "-100").redacted(), "telegram:-100");
+        let said = redact_webhooks("resumed webhook:http://127.0.0.1:9/x/SECRETXYZ. Next: webhook:nonsense");
+        assert_eq!(said, "resumed webhook:http://127.0.0.1:9/…TXYZ. Next: webhook:/…ense");
+        assert!(!said.contains("SECRET"));
     }
 }

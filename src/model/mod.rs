@@ -11,7 +11,7 @@ mod stats;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use delivery::{Delivery, DeliveryState, Destination, Schedule, Subscription};
+pub use delivery::{Delivery, DeliveryState, Destination, Schedule, Subscription, redact_webhooks};
 pub use stats::{Corpus, Usage};
 
 /// A subscribed feed and what podsift knows about fetching it.

@@ -925,6 +925,12 @@ impl Store {
         Ok(fresh)
     }
 
+    /// Takes back a [`Store::first_seen`] mark: what it stood for did not happen after all.
+    pub fn forget_seen(&self, key: &str) -> Result<()> {
+        self.adapter_state.remove(format!("seen:{key}").as_bytes())?;
+        self.flush()
+    }
+
     pub fn put_credential(&self, key: &str, value: &str) -> Result<()> {
         self.adapter_state.insert(format!("cred:{key}").as_bytes(), encode(&value))?;
         self.flush()

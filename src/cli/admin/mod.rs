@@ -228,7 +228,9 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
 
 /// After a form: back to the page, with what happened.
 fn back(message: &str) -> Response {
-    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", message).finish();
+    // The message lands in the address bar and the browser's history: no webhook's secret.
+    let message = podsift::model::redact_webhooks(message);
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", &message).finish();
     Redirect::to(&format!("/?{query}")).into_response()
 }
 
