@@ -11,6 +11,8 @@ pub struct Metrics {
     pub insights: AtomicU64,
     pub deliveries_ok: AtomicU64,
     pub deliveries_failed: AtomicU64,
+    /// Days a destination did not get its digest: given up, or the catch-up window closed.
+    pub deliveries_given_up: AtomicU64,
     pub deliveries_retried: AtomicU64,
     pub rate_limit_waits: AtomicU64,
     pub questions_answered: AtomicU64,
@@ -27,13 +29,22 @@ impl Metrics {
 
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 11] = [
+        let rows: [(&str, &str, &AtomicU64); 12] = [
             ("podsift_feeds_fetched_total", "Feeds fetched successfully.", &self.feeds_fetched),
             ("podsift_feeds_failed_total", "Feed fetches that failed.", &self.feeds_failed),
             ("podsift_episodes_total", "New episodes stored.", &self.episodes),
             ("podsift_insights_total", "Candidate insights extracted.", &self.insights),
             ("podsift_deliveries_ok_total", "Digests delivered.", &self.deliveries_ok),
-            ("podsift_deliveries_failed_total", "Digest deliveries that failed.", &self.deliveries_failed),
+            (
+                "podsift_deliveries_failed_total",
+                "Delivery attempts that failed (a later one may succeed).",
+                &self.deliveries_failed,
+            ),
+            (
+                "podsift_deliveries_given_up_total",
+                "Days a destination did not get its digest: a refusal, or still failing or missed when the catch-up window closed.",
+                &self.deliveries_given_up,
+            ),
             (
                 "podsift_deliveries_retried_total",
                 "Sends retried after a transient error or a rate limit.",

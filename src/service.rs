@@ -139,6 +139,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     let mut failing_every = tokio::time::interval(Duration::from_secs(300));
     failing_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks = tokio::task::JoinSet::new();
+    let mut behind = false;
     loop {
         tokio::select! {
             _ = stopped(&mut stop_requested) => break,
@@ -155,8 +156,15 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                     log_tick_end(done);
                 }
                 if ticks.len() >= MAX_TICKS_IN_FLIGHT {
+                    if !behind {
+                        behind = true;
+                        tracing::warn!(
+                            "deliveries are behind: {MAX_TICKS_IN_FLIGHT} delivery rounds are still sending (slow or failing destinations); due digests wait for one to end"
+                        );
+                    }
                     continue;
                 }
+                behind = false;
                 let deliverer = deliverer.clone();
                 ticks.spawn(async move {
                     match deliverer.tick(Utc::now()).await {
@@ -174,20 +182,25 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
             }
         }
     }
-    // Sends in flight get the grace period; what is cut off, the outbox resumes at the next start.
-    let in_flight = async {
-        while let Some(done) = ticks.join_next().await {
-            log_tick_end(done);
+    // Sends in flight get the grace period, and nothing new is begun meanwhile (a stop during a
+    // fan-out would otherwise go on starting destinations and parts until it is cut off, and
+    // parts cut off mid-request may be sent twice); what is left, the outbox resumes at the next
+    // start. The ingest task stops on the same signal, within the same period.
+    deliverer.stop_beginning();
+    let deliveries = async {
+        let in_flight = async {
+            while let Some(done) = ticks.join_next().await {
+                log_tick_end(done);
+            }
+        };
+        if tokio::time::timeout(grace, in_flight).await.is_err() {
+            tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
+            ticks.abort_all();
+            // Ended, not detached: none is left holding the store once this returns.
+            while ticks.join_next().await.is_some() {}
         }
     };
-    if tokio::time::timeout(grace, in_flight).await.is_err() {
-        tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
-        ticks.abort_all();
-        // Ended, not detached: none is left holding the store once this returns.
-        while ticks.join_next().await.is_some() {}
-    }
-    // The ingest task stops on the same signal, within its own grace period.
-    let _ = tokio::time::timeout(grace + Duration::from_secs(1), ingest).await;
+    let _ = tokio::join!(deliveries, tokio::time::timeout(grace + Duration::from_secs(1), ingest));
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(grace, server).await;
     store.flush()?;

@@ -394,6 +394,28 @@ async fn a_delivery_resumed_after_a_filter_change_finishes_the_digest_it_began()
     assert_eq!(delivered, began, "the digest begun was not the one finished");
 }
 
+/// A stopping service begins no delivery: what it did not begin, the next start sends.
+#[tokio::test]
+async fn a_stopping_service_begins_no_delivery() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/a", vec![Reply::ok("{}")]);
+    let dest = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/a")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    d.stop_beginning();
+    assert_eq!(d.tick(now).await.unwrap(), Default::default());
+    assert!(server.requests("/a").is_empty());
+    assert!(store.delivery(&dest.key(), now.date_naive()).unwrap().is_none());
+    let next_start = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    assert_eq!(next_start.tick(now + chrono::Duration::minutes(2)).await.unwrap().delivered, 1);
+}
+
 /// A day whose digest has no insight yet (nothing ingested) is looked at again after an
 /// ingest, and when the window closes its record says there was nothing to send, not that
 /// podsift was down.
@@ -409,9 +431,11 @@ async fn a_day_with_nothing_to_send_says_so() {
         Destination::new("webhook", &server.url("/a")),
         now,
         1,
-        now - chrono::Duration::days(2),
+        // Subscribed that morning: no earlier day is owed (and missed).
+        now - chrono::Duration::minutes(30),
     );
-    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let metrics = Arc::new(Metrics::default());
+    let d = deliverer(&store, webhook(SECRET), metrics.clone());
     d.tick(now).await.unwrap();
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
     assert!(
@@ -427,6 +451,7 @@ async fn a_day_with_nothing_to_send_says_so() {
         other => panic!("{other:?}"),
     }
     assert!(server.requests("/a").is_empty());
+    assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 0, "no digest was lost");
 }
 
 /// One subscription record that cannot be read (damaged, or from a newer podsift) costs its
@@ -526,9 +551,11 @@ async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
         Destination::new("webhook", &server.url("/down")),
         now,
         1,
-        now - chrono::Duration::days(2),
+        // Subscribed that morning: no earlier day is owed (and missed).
+        now - chrono::Duration::minutes(30),
     );
-    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let metrics = Arc::new(Metrics::default());
+    let d = deliverer(&store, webhook(SECRET), metrics.clone());
     let date = now.date_naive();
     let mut t = now;
     for _ in 0..8 {
@@ -547,6 +574,9 @@ async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
         }
         other => panic!("{other:?}"),
     }
+    // /metrics tells the attempts that failed from the day that was lost.
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!((count(&metrics.deliveries_failed), count(&metrics.deliveries_given_up)), (8, 1));
 }
 
 /// A destination that cannot be reached says why (the connection was refused), not only which

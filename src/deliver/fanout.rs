@@ -36,6 +36,8 @@ pub struct Deliverer {
     /// What was already logged once: platforms with subscriptions but no enabled adapter,
     /// records that cannot be read.
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Set when the service stops: no further destination or part is begun.
+    stopping: std::sync::atomic::AtomicBool,
     /// Days (and podcast lists) whose digest had no insight, with the last ingest then.
     empty_days: std::sync::Mutex<EmptyDays>,
     /// Destinations a digest is being sent to right now ([`Deliverer::claim`]).
@@ -101,6 +103,7 @@ impl Deliverer {
             metrics,
             warned: Default::default(),
             empty_days: Default::default(),
+            stopping: Default::default(),
             sending: Default::default(),
         }
     }
@@ -109,6 +112,12 @@ impl Deliverer {
     pub fn claim(&self, destination_key: &str) -> Option<Claim<'_>> {
         let mut s = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.insert(destination_key.to_string()).then(|| Claim { deliverer: self, key: destination_key.to_string() })
+    }
+
+    /// From now on no further destination or part is begun (the service is stopping); the
+    /// parts being sent finish, and the outbox resumes the rest at the next start.
+    pub fn stop_beginning(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Logs `message` once in this process's life: a tick repeats every few seconds.
@@ -181,8 +190,9 @@ impl Deliverer {
                     }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
                     let window = self.config.catch_up_minutes;
+                    let nothing = matches!(&rec.state, DeliveryState::Failed { error } if error == NOTHING_YET);
                     let reason = match &rec.state {
-                        DeliveryState::Failed { error } if error == NOTHING_YET => {
+                        _ if nothing => {
                             format!(
                                 "nothing to send: no insight for the day when the catch-up window ({window} min) closed"
                             )
@@ -198,6 +208,9 @@ impl Deliverer {
                         _ => format!("missed by more than the catch-up window ({window} min)"),
                     };
                     tracing::warn!(destination = %sub.destination.redacted(), %date, "digest not delivered, skipped rather than sent late: {reason}");
+                    if !nothing {
+                        Metrics::add(&self.metrics.deliveries_given_up, 1);
+                    }
                     rec.state = DeliveryState::Skipped { reason };
                     rec.updated_at = now;
                     self.store.put_delivery(&rec)?;
@@ -219,8 +232,12 @@ impl Deliverer {
             }
         }
         let mut summary = TickSummary::default();
+        let tick_started = std::time::Instant::now();
+        let stopping = &self.stopping;
         let mut runs = futures_util::stream::iter(jobs)
-            .map(|(sub, date)| self.deliver(sub, date, now))
+            // A service stopping starts no further destination: what is begun finishes.
+            .take_while(|_| std::future::ready(!stopping.load(std::sync::atomic::Ordering::Relaxed)))
+            .map(|(sub, date)| self.deliver(sub, date, now, tick_started))
             .buffer_unordered(self.config.max_concurrency);
         while let Some(outcome) = runs.next().await {
             // A store error in one destination's delivery is that destination's: the others
@@ -240,16 +257,22 @@ impl Deliverer {
         Ok(summary)
     }
 
-    async fn deliver(&self, sub: Subscription, date: NaiveDate, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+    async fn deliver(
+        &self,
+        sub: Subscription,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        tick_started: std::time::Instant,
+    ) -> Result<Outcome, StoreError> {
         // A reader's `/digest` being sent here right now: this tick leaves the chat alone, and
         // the next one finds that digest recorded.
         let Some(claim) = self.claim(&sub.destination.key()) else {
             return Ok(Outcome::Waiting);
         };
         // The tick's clock is `now`; a next try is counted from when this job's attempt ended,
-        // which a destination that hangs through its retries can put minutes later.
-        let started = std::time::Instant::now();
-        let later = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        // which a destination that hangs through its retries, or a queue of such destinations
+        // ahead of this one, can put minutes later.
+        let later = || now + chrono::Duration::from_std(tick_started.elapsed()).unwrap_or_default();
         let mut claims = vec![claim];
         // Read again under the claim: since the tick looked, a requested digest may have been
         // recorded, or an earlier tick (ticks overlap) may have sent it, moved the chat (the
@@ -335,6 +358,13 @@ impl Deliverer {
         let mut moves = 0;
         let mut i = rec.sent.len();
         while i < parts.len() {
+            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                // The record says where it stands: the next start resumes from this part.
+                rec.state = DeliveryState::Failed { error: "the service stopped part-way".into() };
+                rec.updated_at = Utc::now();
+                self.store.put_delivery(&rec)?;
+                return Ok(Outcome::Waiting);
+            }
             let part = &parts[i];
             let key = format!("{}#{i}", rec.key());
             match self.send_part(adapter.as_ref(), &to, part, None, &key).await {
@@ -400,6 +430,9 @@ impl Deliverer {
                         }
                     };
                     rec.updated_at = now;
+                    if give_up {
+                        Metrics::add(&self.metrics.deliveries_given_up, 1);
+                    }
                     tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}");
                     self.store.put_delivery(&rec)?;
                     return Ok(if give_up { Outcome::Skipped } else { Outcome::Failed });
