@@ -31,8 +31,17 @@ fn main() -> std::process::ExitCode {
     let data_given = matches.value_source("data") == Some(clap::parser::ValueSource::CommandLine);
     // The service tells the operator what it does; one-shot commands speak only of problems.
     let default_log = if matches!(cli.command, Command::Run { .. }) { "warn,podsift=info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PODSIFT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+    let filter = match std::env::var("PODSIFT_LOG").ok().filter(|v| !v.trim().is_empty()) {
+        None => tracing_subscriber::EnvFilter::new(default_log),
+        Some(wanted) => match log_filter(&wanted) {
+            Ok(filter) => filter,
+            Err(why) => {
+                // A typo must not silence the log, errors included: said, and the default kept.
+                eprintln!("warning: PODSIFT_LOG={wanted:?} {why}; logging as by default ({default_log})");
+                tracing_subscriber::EnvFilter::new(default_log)
+            }
+        },
+    };
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     if podsift::service::json_logs() {
         // One JSON object a line, for log shippers.
@@ -55,6 +64,23 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The log filter `PODSIFT_LOG` asks for, or why it is none: a directive that does not parse, or
+/// a bare word that is no level ("warning", "inf"), which would be read as a module's name and
+/// log nothing of podsift's.
+fn log_filter(wanted: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in wanted.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level =
+            LEVELS.contains(&directive.to_ascii_lowercase().as_str()) || directive.parse::<u8>().is_ok_and(|n| n <= 5);
+        if !directive.contains(['=', ':', '[']) && !level {
+            return Err(format!(
+                "names no level in {directive:?} (use trace, debug, info, warn, error or off, or podsift=LEVEL)"
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(wanted).map_err(|e| format!("is not a log filter ({e})"))
 }
 
 /// Reads `--env-file FILE` (which must exist) or `./.env` (when present) into the environment,

@@ -630,4 +630,13 @@ fn a_bad_environment_value_names_its_variable() {
     assert!(err.contains("environment variable PODSIFT_BIND") && err.contains("service.bind"), "{err}");
     assert!(!err.contains("config file"), "{err}");
     assert!(run("").status.success(), "{}", stderr(&run("")));
+    // A log level misspelt would be taken for a module's name and silence every line: said.
+    let quiet = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .args(["--data", dir.path().to_str().unwrap(), "feeds", "ls"])
+        .env_remove("PODSIFT_CONFIG")
+        .env("PODSIFT_LOG", "warning")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(stderr(&quiet).contains("PODSIFT_LOG=\"warning\" names no level"), "{}", stderr(&quiet));
 }
