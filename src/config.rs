@@ -375,11 +375,14 @@ pub struct AskConfig {
     pub min_coverage: f64,
     /// Most passages quoted in one answer.
     pub max_citations: usize,
+    /// Most questions one reader may ask in an hour, across chats (each may be a paid model
+    /// request; one reader must not spend the day's budget for everyone). 0: no limit.
+    pub max_questions_per_hour: usize,
 }
 
 impl Default for AskConfig {
     fn default() -> Self {
-        AskConfig { passage_seconds: 45.0, min_coverage: 0.2, max_citations: 3 }
+        AskConfig { passage_seconds: 45.0, min_coverage: 0.2, max_citations: 3, max_questions_per_hour: 30 }
     }
 }
 

@@ -850,3 +850,39 @@ async fn a_digest_asked_for_as_the_schedule_fires_is_sent_once() {
     assert_eq!(d.tick(now + chrono::Duration::minutes(1)).await.unwrap(), Default::default());
     assert_eq!(bodies(&server, "/r").len() - 1, digest_posts, "sent twice");
 }
+
+/// `ask.max_questions_per_hour`: one reader's questions are counted across the hour; the next is
+/// refused with when it may come, another reader asks on, and an hour later the first may again.
+#[tokio::test]
+async fn one_reader_may_ask_so_many_questions_an_hour() {
+    use podsift::deliver::{Command, Message, Request, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    assert_eq!(d.tick(now).await.unwrap().delivered, 1);
+    let mut config = Config::default();
+    config.ask.max_questions_per_hour = 2;
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = podsift::deliver::commands::Core::new(store.clone(), config, d, metrics, answerer);
+    let ask = |who: &str| Request {
+        destination: dest.clone(),
+        sender: Sender::owner(who),
+        reply_to: None,
+        command: Command::Ask { reference: "1".into(), question: "what exactly was said?".into() },
+    };
+    let minute = chrono::Duration::minutes(1);
+    for i in 0..2 {
+        let reply = core.handle(&ask("webhook:ana"), now + minute * i).await.unwrap();
+        assert!(matches!(reply, Some(Message::Answer { .. })), "{reply:?}");
+    }
+    match core.handle(&ask("webhook:ana"), now + minute * 10).await.unwrap() {
+        Some(Message::Notice(text)) => {
+            assert!(text.contains("2 questions within the hour") && text.contains("in 51 min"), "{text}")
+        }
+        other => panic!("a third question within the hour was answered: {other:?}"),
+    }
+    assert!(matches!(core.handle(&ask("webhook:ben"), now + minute * 10).await.unwrap(), Some(Message::Answer { .. })));
+    let later = now + chrono::Duration::minutes(61);
+    assert!(matches!(core.handle(&ask("webhook:ana"), later).await.unwrap(), Some(Message::Answer { .. })));
+}

@@ -774,6 +774,34 @@ async fn the_daily_token_budget_holds() {
     assert_eq!((usage.tokens(), usage.fallbacks), (1500, 1));
 }
 
+/// Questions asked at once see each other's requests under way: a budget with room for one
+/// request is not spent many times over before the first answer comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_under_way_count_against_the_budget() {
+    let s = setup(|c| c.max_tokens_per_day = 100).await;
+    s.fake.delay(std::time::Duration::from_millis(300));
+    s.fake.script(vec![Canned::Content(json!({"answer": "A.", "covered": false, "citations": []}).to_string()); 8]);
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}, "covered": {"type": "boolean"},
+        "citations": {"type": "array", "items": {"type": "object", "properties": {"quote": {"type": "string"}},
+        "required": ["quote"], "additionalProperties": false}}},
+        "required": ["answer", "covered", "citations"], "additionalProperties": false});
+    let prompt = format!("<transcript>\n{}\n</transcript>", "words ".repeat(100));
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (llm, schema, prompt) = (s.llm.clone(), schema.clone(), prompt.clone());
+            tokio::spawn(async move { llm.chat_json("untrusted system", &prompt, "answer", schema).await.is_ok() })
+        })
+        .collect();
+    let mut answered = 0;
+    for c in calls {
+        answered += usize::from(c.await.unwrap());
+    }
+    let problems: Vec<String> = s.fake.seen().into_iter().filter_map(|r| r.problem).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(answered, 1, "the budget let {answered} requests through at once");
+    assert_eq!(s.fake.seen().len(), 1);
+}
+
 /// llm.chunk_tokens: a long transcript goes to the model in pieces (map), each within the
 /// chunk, and the pieces' insights come back together (reduce).
 #[tokio::test]

@@ -216,6 +216,8 @@ pub struct Core {
     /// The last few questions and answers per (destination, insight), so a follow-up can refer
     /// to the one before. In memory: a restart starts threads afresh.
     threads: Mutex<HashMap<String, VecDeque<(String, String)>>>,
+    /// When each reader's questions of the last hour were asked (`ask.max_questions_per_hour`).
+    asked: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
 }
 
 impl Core {
@@ -234,7 +236,35 @@ impl Core {
             answerer,
             clock: Arc::new(Utc::now),
             threads: Mutex::new(HashMap::new()),
+            asked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts a question of `reader`'s at `now`; when the hour's number is reached, says when
+    /// the next may be asked instead.
+    fn question_allowed(&self, reader: &str, now: DateTime<Utc>) -> Result<(), String> {
+        let max = self.config.ask.max_questions_per_hour;
+        if max == 0 {
+            return Ok(());
+        }
+        let Ok(mut asked) = self.asked.lock() else { return Ok(()) };
+        // Bounded: readers who asked more than an hour ago are forgotten first.
+        if asked.len() > 10_000 {
+            asked.retain(|_, times| times.back().is_some_and(|t| now - *t < chrono::Duration::hours(1)));
+        }
+        let times = asked.entry(reader.to_string()).or_default();
+        while times.front().is_some_and(|t| now - *t >= chrono::Duration::hours(1)) {
+            times.pop_front();
+        }
+        if times.len() >= max {
+            let next = times.front().map(|t| *t + chrono::Duration::hours(1)).unwrap_or(now);
+            let wait = (next - now).num_minutes() + 1;
+            return Err(format!(
+                "That is {max} questions within the hour, as many as one reader may ask: the next can be asked in {wait} min."
+            ));
+        }
+        times.push_back(now);
+        Ok(())
     }
 
     /// The same core reading the time from `clock`.
@@ -620,6 +650,9 @@ impl Core {
             Err(ask::AskError::Store(e)) => return Err(e),
             Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
         };
+        if let Err(wait) = self.question_allowed(&request.sender.id, now) {
+            return Ok(Some(Message::Notice(wait)));
+        }
         // Each reader's questions are their own: replies may be private (Discord's and Slack's
         // are), and a thread shared by a channel would hand one reader's questions to the
         // model answering another, who could ask it to repeat them.

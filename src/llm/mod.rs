@@ -86,6 +86,18 @@ pub struct LlmClient {
     store: Store,
     /// Endpoints that refused the key (401/403), with why and since when.
     refused: std::sync::Mutex<std::collections::HashMap<Endpoint, (String, std::time::Instant)>>,
+    /// Prompt tokens of the chat requests under way, not counted in the day's usage yet: many
+    /// questions at once must not all pass a budget that has room for one.
+    in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// Tokens reserved while a request is under way; given back when it ends however it ends.
+struct Reserved<'a>(&'a std::sync::atomic::AtomicU64, u64);
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl LlmClient {
@@ -97,7 +109,13 @@ impl LlmClient {
             .map_err(|e| format!("cannot build the LLM HTTP client: {e}"))?;
         let client =
             Client::build(http, OpenAIConfig::new().with_api_base(base.trim_end_matches('/')).with_api_key(key));
-        Ok(LlmClient { client, config: config.clone(), store, refused: Default::default() })
+        Ok(LlmClient {
+            client,
+            config: config.clone(),
+            store,
+            refused: Default::default(),
+            in_flight: Default::default(),
+        })
     }
 
     /// The refusal, while `endpoint` refused the key less than [`REFUSAL_HOLD`] ago: then
@@ -155,9 +173,30 @@ impl LlmClient {
         }
     }
 
+    /// Reserves `tokens` for a request about to start, or refuses when today's budget is spent
+    /// counting the requests under way.
+    fn reserve(&self, tokens: u64) -> Result<Reserved<'_>, LlmError> {
+        use std::sync::atomic::Ordering;
+        let used = self.store.llm_usage(Self::today())?.tokens();
+        let mut under_way = self.in_flight.load(Ordering::Relaxed);
+        loop {
+            if used + under_way >= self.config.max_tokens_per_day {
+                return Err(LlmError::Budget(format!(
+                    "{used} of llm.max_tokens_per_day = {} tokens, {under_way} more in requests under way",
+                    self.config.max_tokens_per_day
+                )));
+            }
+            match self.in_flight.compare_exchange(under_way, under_way + tokens, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Ok(Reserved(&self.in_flight, tokens)),
+                Err(now) => under_way = now,
+            }
+        }
+    }
+
     /// Refuses when today's token budget is spent.
     fn check_tokens(&self) -> Result<(), LlmError> {
-        let used = self.store.llm_usage(Self::today())?.tokens();
+        let used =
+            self.store.llm_usage(Self::today())?.tokens() + self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
         if used >= self.config.max_tokens_per_day {
             return Err(LlmError::Budget(format!(
                 "{used} of llm.max_tokens_per_day = {} tokens",
@@ -199,7 +238,9 @@ impl LlmClient {
         schema: Value,
     ) -> Result<Value, LlmError> {
         self.check_key(Endpoint::Chat)?;
-        self.check_tokens()?;
+        let estimate = estimate_tokens(system) + estimate_tokens(user);
+        // Checked and reserved at once, so that requests started together see each other.
+        let _reserved = self.reserve(estimate)?;
         let messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestSystemMessageArgs::default()
                 .content(system)

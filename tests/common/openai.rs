@@ -64,6 +64,8 @@ struct State {
     key: Option<String>,
     /// Completions without a `usage` field, as many compatible servers answer.
     no_usage: bool,
+    /// How long each request is held before its answer, as a busy server does.
+    delay: std::time::Duration,
 }
 
 pub struct FakeOpenAi {
@@ -99,7 +101,11 @@ impl FakeOpenAi {
                             "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}});
                         (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response()
                     }
-                    _ => handle(s, uri, body),
+                    _ => {
+                        let delay = s.lock().unwrap().delay;
+                        tokio::time::sleep(delay).await;
+                        handle(s, uri, body)
+                    }
                 }
             }
         });
@@ -113,6 +119,11 @@ impl FakeOpenAi {
 
     pub fn script(&self, canned: Vec<Canned>) {
         self.state.lock().unwrap().script.extend(canned);
+    }
+
+    /// From now on, each request is answered after `d`.
+    pub fn delay(&self, d: std::time::Duration) {
+        self.state.lock().unwrap().delay = d;
     }
 
     /// From now on, completions leave out `usage`.
