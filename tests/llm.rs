@@ -537,6 +537,14 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     let uploads: Vec<_> = s.fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).collect();
     assert_eq!(uploads.len(), 2);
     assert!(uploads.iter().all(|u| u.body["bytes"].as_u64().unwrap() < 4096), "each upload is one piece");
+    // An attempt whose last piece fails was paid for up to there: it counts against the day.
+    s.fake.script(vec![
+        Canned::Content(json!({"text": "a", "duration": 600.0, "segments": [{"start": 0.0, "end": 600.0, "text": " First half of the show."}]}).to_string()),
+        Canned::Error(400, vec![], json!({"error": {"message": "the audio could not be decoded", "type": "invalid_request_error"}})),
+    ]);
+    assert!(t.transcribe(&ep).await.is_err());
+    let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    assert_eq!((usage.transcriptions, usage.requests), (2, 4), "{usage:?}");
 }
 
 /// The key reaches the server as OpenAI wants it (Bearer), and a refused key leaves the offline

@@ -103,13 +103,13 @@ impl LlmTranscriber {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+        // Every attempt counts against the day's number, not only the ones that succeed: an
+        // episode whose last piece fails is paid for up to there at each attempt.
+        self.llm.count(|u| u.transcriptions += 1);
         let result = self.transcribe_in(&dir, url, episode.feed_private_origin, &model).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         match result {
-            Ok(segments) => {
-                self.llm.count(|u| u.transcriptions += 1);
-                Ok(segments)
-            }
+            Ok(segments) => Ok(segments),
             // Refused here: the episode's audio is not at fault.
             Err(e) => match self.llm.check_key(Endpoint::Transcription) {
                 Err(refused) => Err(not_now(refused)),
@@ -148,13 +148,14 @@ impl LlmTranscriber {
             let api = audio_api.transcription();
             // The client has no total timeout: a server that takes the upload and never answers
             // would hold the ingest, and every ingest after it, forever.
-            let raw = tokio::time::timeout(TRANSCRIPTION_TIMEOUT, api.create_raw(request))
-                .await
+            let answer = tokio::time::timeout(TRANSCRIPTION_TIMEOUT, api.create_raw(request)).await;
+            // Sent is counted, answered or not: the upload may have been paid for.
+            self.llm.count(|u| u.requests += 1);
+            let raw = answer
                 .map_err(|_| format!("transcription request gave no answer in {} s", TRANSCRIPTION_TIMEOUT.as_secs()))?
                 .map_err(|e| {
                     format!("transcription request failed: {}", self.llm.failed(Endpoint::Transcription, e))
                 })?;
-            self.llm.count(|u| u.requests += 1);
             let (piece_segments, length) = read_verbose(&raw, offset)?;
             segments.extend(piece_segments);
             offset += length;
