@@ -231,6 +231,7 @@ impl Deliverer {
                 );
             }
         }
+        let jobs = interleaved(jobs, |(sub, _)| sub.destination.platform.as_str());
         let mut summary = TickSummary::default();
         let tick_started = std::time::Instant::now();
         let stopping = &self.stopping;
@@ -589,6 +590,27 @@ impl Deliverer {
 /// Where a reply went, and each sent part's insight (date, rank) with its platform message id.
 pub type SentReply = (Destination, Vec<(Option<(NaiveDate, usize)>, String)>);
 
+/// `items` taken from each platform in turn (keeping each platform's order): a platform that
+/// is down, and whose destinations each take minutes to fail, then holds only its share of the
+/// concurrent sends, not every one ahead of the other platforms' digests.
+fn interleaved<T>(items: Vec<T>, platform: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut queues: Vec<(String, std::collections::VecDeque<T>)> = Vec::new();
+    for item in items {
+        let p = platform(&item).to_string();
+        match queues.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, queue)) => queue.push_back(item),
+            None => queues.push((p, std::collections::VecDeque::from([item]))),
+        }
+    }
+    let mut out = Vec::new();
+    while queues.iter().any(|(_, q)| !q.is_empty()) {
+        for (_, queue) in &mut queues {
+            out.extend(queue.pop_front());
+        }
+    }
+    out
+}
+
 /// A day and podcast list (its [`crate::model::list_id`]) whose digest had no insight, with
 /// the store's last ingest then.
 type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
@@ -623,5 +645,18 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         list: None,
         shown: Vec::new(),
         retry_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleaved;
+
+    #[test]
+    fn each_platform_takes_its_turn() {
+        let jobs = vec!["telegram:1", "telegram:2", "telegram:3", "webhook:a", "slack:x", "webhook:b"];
+        let order = interleaved(jobs, |j| j.split(':').next().unwrap_or(""));
+        assert_eq!(order, ["telegram:1", "webhook:a", "slack:x", "telegram:2", "webhook:b", "telegram:3"]);
+        assert!(interleaved(Vec::<&str>::new(), |j| j).is_empty());
     }
 }
