@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use futures_util::future::BoxFuture;
 
 use crate::ask::Answer;
-pub use crate::model::{Delivery, DeliveryState, Destination, Schedule, Subscription};
+pub use crate::model::{Delivery, DeliveryState, Destination, Schedule, Subscription, TextUnit};
 use crate::model::{Digest, DigestEntry};
 
 /// Where an answer goes within a destination, in the adapter's own terms: the message to reply
@@ -191,14 +191,6 @@ impl Part {
             Part::DigestHeader { .. } | Part::Text(_) | Part::Choices { .. } => None,
         }
     }
-}
-
-/// How a platform measures message length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextUnit {
-    Chars,
-    /// UTF-16 code units (Telegram).
-    Utf16,
 }
 
 /// An adapter's declared limits; the core paces sends and splits text within them.

@@ -297,10 +297,10 @@ fn notes_to_text(html: &str) -> String {
 /// What a document that is no feed looks like, for the error: an empty body or a web page
 /// (a podcast's home page given instead of its feed) are the usual mistakes.
 fn what_it_is_instead(bytes: &[u8]) -> &'static str {
-    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim_start().to_ascii_lowercase();
-    if start.is_empty() {
+    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
+    if start.trim().is_empty() {
         " (the document is empty)"
-    } else if start.starts_with("<!doctype html") || start.starts_with("<html") || start.contains("<head") {
+    } else if super::transcript::html::is_html_page(&start) {
         " (this is a web page, not a feed: look on it for the RSS or Atom feed's address)"
     } else {
         ""
@@ -737,6 +737,14 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_web_page_given_for_a_feed_is_said_to_be_one() {
+        let page = b"<!-- a site's home page -->\n<!DOCTYPE html><html><head><title>My Show</title></head><body>Listen</body></html>";
+        let err = parse_feed(page, "https://example.com/").unwrap_err().to_string();
+        assert!(err.contains("this is a web page, not a feed"), "{err}");
+        assert!(parse_feed(b"  ", "https://example.com/").unwrap_err().to_string().contains("empty"));
+    }
 
     #[test]
     fn a_second_xml_declaration_that_makes_feed_rs_panic_leaves_the_lenient_items() {

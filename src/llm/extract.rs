@@ -13,7 +13,7 @@ use super::{LlmClient, LlmError, UNTRUSTED, as_data, quote};
 use crate::insight::extract::OfflineExtractor;
 use crate::insight::terms::{Corpus, terms};
 use crate::insight::{Extraction, Extractor};
-use crate::model::{Episode, Insight, Transcript, hms};
+use crate::model::{Episode, Insight, TextUnit, Transcript, hms};
 
 /// One insight as the model returns it.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -236,7 +236,8 @@ pub fn chunks(transcript: &Transcript, tokens: usize) -> Vec<String> {
         let head = format!("[{}] {}: ", hms(s.start), s.speaker.as_deref().unwrap_or("Speaker"));
         // A segment longer than a chunk (a transcript without line breaks) goes in pieces, each
         // with its time and speaker: one request must never carry a whole transcript.
-        for piece in pieces(&s.text, limit.saturating_sub(head.len() + 1).max(200)) {
+        let text = s.text.replace('\n', " ");
+        for piece in crate::model::split_text(&text, limit.saturating_sub(head.len() + 1).max(200), TextUnit::Bytes) {
             let line = format!("{head}{piece}\n");
             if !current.is_empty() && current.len() + line.len() > limit {
                 out.push(std::mem::take(&mut current));
@@ -246,26 +247,6 @@ pub fn chunks(transcript: &Transcript, tokens: usize) -> Vec<String> {
     }
     if !current.is_empty() {
         out.push(current);
-    }
-    out
-}
-
-/// `text` cut between words into pieces of at most `max` bytes (a word longer than that is cut
-/// at a character boundary).
-fn pieces(text: &str, max: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text.trim();
-    while rest.len() > max {
-        let mut cut = max;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let at = rest[..cut].rfind(char::is_whitespace).filter(|&i| i > 0).unwrap_or(cut);
-        out.push(rest[..at].trim_end());
-        rest = rest[at..].trim_start();
-    }
-    if !rest.is_empty() || out.is_empty() {
-        out.push(rest);
     }
     out
 }

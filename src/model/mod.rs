@@ -7,12 +7,14 @@
 
 mod delivery;
 mod stats;
+mod text;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use delivery::{Delivery, DeliveryState, Destination, Schedule, Subscription, redact_webhooks};
 pub use stats::{Corpus, Usage};
+pub use text::{TextUnit, cut, split_text};
 
 /// A subscribed feed and what podsift knows about fetching it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -310,17 +312,6 @@ pub fn moment_link(page: &str, seconds: f64) -> Option<String> {
     }
     url.set_fragment(Some(&format!("t={}", seconds.max(0.0).floor() as u64)));
     Some(url.to_string())
-}
-
-/// Cuts `s` to at most `max` characters, at a character boundary, with an ellipsis when cut:
-/// how every platform shortens text to its limits.
-pub fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// Formats seconds as hh:mm:ss.

@@ -72,6 +72,26 @@ pub fn html_to_text(html: &str) -> String {
     clean
 }
 
+/// Whether a document is a web page (a home page given for a feed, a sign-in or "not found"
+/// page served with 200 for a transcript): it opens as HTML does, after any XML declaration,
+/// comments and whitespace.
+pub fn is_html_page(text: &str) -> bool {
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    loop {
+        if rest.starts_with("<?xml") || rest.starts_with("<!--") {
+            let close = if rest.starts_with("<!--") { "-->" } else { "?>" };
+            match rest.find(close) {
+                Some(at) => rest = rest[at + close.len()..].trim_start(),
+                None => return false,
+            }
+        } else {
+            break;
+        }
+    }
+    let head: String = rest.chars().take(16).collect::<String>().to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body"].iter().any(|p| head.starts_with(p))
+}
+
 /// Decodes HTML's named character references (typographic quotes and dashes made plain, a
 /// no-break space a space) and numeric ones; anything else is left as written.
 pub fn decode_entities(s: &str) -> String {
@@ -133,6 +153,18 @@ pub fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_pages_are_told_from_other_documents() {
+        assert!(is_html_page("\u{feff}  <!DOCTYPE html><html>"));
+        assert!(is_html_page(
+            "<?xml version=\"1.0\"?>\n<!-- generated -->\n<html xmlns=\"http://www.w3.org/1999/xhtml\">"
+        ));
+        assert!(is_html_page("<HEAD><title>Sign in</title>"));
+        assert!(!is_html_page("<?xml version=\"1.0\"?><rss version=\"2.0\">"));
+        assert!(!is_html_page("Ana: the <html> tag comes first."));
+        assert!(!is_html_page("<!-- never closed"));
+    }
 
     #[test]
     fn strips_tags_and_decodes() {

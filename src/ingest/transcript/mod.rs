@@ -83,7 +83,7 @@ pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, Tra
         TranscriptSource::Html => ("html", text::parse(&html_to_text(text))),
         // A plain-text link answered with a web page is a sign-in or "not found" page served
         // with 200, not the episode's words: storing it would end the episode's attempts.
-        TranscriptSource::Text if is_html_page(text) => {
+        TranscriptSource::Text if html::is_html_page(text) => {
             return Err(TranscriptError::Invalid {
                 format: "text",
                 reason: "the server sent a web page (an error or sign-in page?), not a plain-text transcript".into(),
@@ -98,12 +98,6 @@ pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, Tra
         return Err(TranscriptError::Empty { format });
     }
     Ok(segments)
-}
-
-/// Whether `text` starts as an HTML document does.
-fn is_html_page(text: &str) -> bool {
-    let head: String = text.trim_start().chars().take(16).collect::<String>().to_ascii_lowercase();
-    ["<!doctype html", "<html", "<head", "<body"].iter().any(|p| head.starts_with(p))
 }
 
 /// Drops empty segments, orders them, and gives every segment a sensible end time.
