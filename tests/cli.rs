@@ -640,3 +640,24 @@ fn a_bad_environment_value_names_its_variable() {
         .unwrap();
     assert!(stderr(&quiet).contains("PODSIFT_LOG=\"warning\" names no level"), "{}", stderr(&quiet));
 }
+
+/// A cron schedule stored before numbered weekdays were refused is kept as it is when the
+/// subscription's filters or timezone change.
+#[test]
+fn an_old_numbered_cron_is_kept_through_subs_add() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        let old = podsift::deliver::Schedule::Cron { expr: "0 0 8 * * 2-6".into(), timezone: "UTC".into() };
+        let dest = podsift::deliver::Destination::new("console", "old");
+        store.put_subscription(&podsift::deliver::Subscription::new(dest, old, "test", chrono::Utc::now())).unwrap();
+        store.flush().unwrap();
+    }
+    let out = podsift(dir.path(), &["subs", "add", "console:old", "--tz", "Europe/Berlin", "--keyword", "cache"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = stdout(&podsift(dir.path(), &["subs", "ls"]));
+    assert!(ls.contains("cron \"0 0 8 * * 2-6\" Europe/Berlin"), "{ls}");
+    // A numbered weekday typed anew is refused.
+    let typed = podsift(dir.path(), &["subs", "add", "console:old", "--cron", "0 0 8 * * 1-5"]);
+    assert!(!typed.status.success() && stderr(&typed).contains("1 is Sunday"), "{}", stderr(&typed));
+}

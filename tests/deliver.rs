@@ -126,10 +126,15 @@ async fn a_gone_destination_is_paused_with_the_reason() {
     let (_dir, store, server) = setup().await;
     server.route("/gone", vec![Reply::status(410)]);
     let dest = subscribe(&store, &server.url("/gone"), 1);
-    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let metrics = Arc::new(Metrics::default());
+    let d = deliverer(&store, webhook(SECRET), metrics.clone());
     assert_eq!(d.tick(Utc::now()).await.unwrap().paused, 1);
     let sub = store.subscription(&dest.key()).unwrap().unwrap();
     assert!(sub.paused.as_deref().unwrap().contains("HTTP 410"), "{:?}", sub.paused);
+    // The webhook's secret address is not written out in the reason.
+    assert!(!sub.paused.as_deref().unwrap().contains("/gone"), "{:?}", sub.paused);
+    // Today's, refused, and yesterday's, which fell due before this first round.
+    assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 2, "a lost day not counted");
     d.tick(Utc::now()).await.unwrap();
     assert_eq!(server.requests("/gone").len(), 1, "a gone destination was retried");
 }

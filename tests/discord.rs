@@ -467,12 +467,14 @@ async fn gateway_events_take_the_same_way_and_thread_messages_are_questions() {
     handle(&s, modal_submit("tok-gw3", &custom_id, "who said it?")).await;
     wait_for("the first answer", || s.fake.messages_in(&message_id).len() == 1).await;
     let thread = serenity::all::ChannelId::new(message_id.parse().unwrap());
-    s.interactions.thread_message(thread, "and when?").await;
+    // Typed by the reader who asked through the modal: their thread of questions goes on.
+    let reader = serenity::all::UserId::new(170531778354741248);
+    s.interactions.thread_message(thread, reader, "and when?").await;
     wait_for("the answer to the typed question", || s.fake.messages_in(&message_id).len() == 2).await;
     let answer = s.fake.messages_in(&message_id)[1].body["content"].as_str().unwrap().to_string();
     assert!(answer.starts_with("**About #1**"), "{answer}");
     // Where a channel hangs from is asked of Discord once, not for every message typed in it.
-    s.interactions.thread_message(thread, "and who else?").await;
+    s.interactions.thread_message(thread, serenity::all::UserId::new(42), "and who else?").await;
     wait_for("the third answer", || s.fake.messages_in(&message_id).len() == 3).await;
     let looked_up = s
         .fake

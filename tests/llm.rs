@@ -794,9 +794,12 @@ async fn requests_under_way_count_against_the_budget() {
         "required": ["quote"], "additionalProperties": false}}},
         "required": ["answer", "covered", "citations"], "additionalProperties": false});
     let prompt = format!("<transcript>\n{}\n</transcript>", "words ".repeat(100));
+    // Two clients on one store (an ingest's and the answerer's) see each other's requests.
+    let other = Arc::new(LlmClient::new(&s.llm.config, s.store.clone()).unwrap());
     let calls: Vec<_> = (0..8)
-        .map(|_| {
-            let (llm, schema, prompt) = (s.llm.clone(), schema.clone(), prompt.clone());
+        .map(|i| {
+            let llm = if i % 2 == 0 { s.llm.clone() } else { other.clone() };
+            let (schema, prompt) = (schema.clone(), prompt.clone());
             tokio::spawn(async move { llm.chat_json("untrusted system", &prompt, "answer", schema).await.is_ok() })
         })
         .collect();

@@ -248,7 +248,13 @@ impl TelegramAdapter {
                 let Some(text) = m.text() else { return };
                 let dest = self.chat_of(core, m.chat.id, m.is_topic_message.then_some(m.thread_id).flatten());
                 let user = m.from.as_ref();
-                let id = user.map(|u| format!("telegram:{}", u.id.0)).unwrap_or_else(|| "telegram".into());
+                // Without a user (a channel's post, an anonymous admin), the chat that wrote is
+                // the one asking: never one id shared by every such message everywhere.
+                let id = match (user, m.sender_chat.as_ref()) {
+                    (Some(u), _) => format!("telegram:{}", u.id.0),
+                    (None, Some(chat)) => format!("telegram:chat{}", chat.id.0),
+                    (None, None) => format!("telegram:chat{}", m.chat.id.0),
+                };
                 let group = !m.chat.is_private();
                 let request = |command, can_manage| Request {
                     destination: dest.clone(),

@@ -301,31 +301,23 @@ pub fn search_terms(text: &str) -> Vec<String> {
     out
 }
 
-/// Words with their inner punctuation ("UTF-8", "Moment.js", "1,000" as "1000"), outer
-/// punctuation removed, original case kept.
-/// Which of `text`'s [`raw_words`] begin a sentence: the first, and each after a full stop,
-/// question or exclamation mark that ends a word.
+/// Which of `text`'s [`raw_words`] begin a sentence: the first, and each after a word that
+/// ends in full stops, question or exclamation marks ("Really?!", "Hmm...", a closing quote or
+/// bracket after them allowed).
 fn sentence_starts(text: &str) -> HashSet<usize> {
     let mut starts = HashSet::from([0]);
     let mut words = 0;
-    let mut rest = text;
-    while let Some(at) = rest.find(['.', '?', '!']) {
-        let after = &rest[at + 1..];
-        if after.is_empty() || after.starts_with(char::is_whitespace) {
-            words += raw_words(&rest[..at + 1]).len();
+    for token in text.split_whitespace() {
+        words += raw_words(token).len();
+        if token.trim_end_matches(['"', '\'', '’', '”', ')', ']']).ends_with(['.', '?', '!']) {
             starts.insert(words);
-            rest = after;
-        } else {
-            // Inside a word ("v1.2", "e.g"): not an end; the text before it is counted later.
-            let next = at + 1 + after.find(char::is_whitespace).unwrap_or(after.len());
-            let (head, tail) = rest.split_at(next);
-            words += raw_words(head).len();
-            rest = tail;
         }
     }
     starts
 }
 
+/// Words with their inner punctuation ("UTF-8", "Moment.js", "1,000" as "1000"), outer
+/// punctuation removed, original case kept.
 fn raw_words(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -990,6 +982,9 @@ mod tests {
         let names = |q: &str| Query::new(q, &[], ("", 0.0)).names.into_iter().map(|(w, _)| w).collect::<Vec<_>>();
         assert_eq!(names("Interesting. Explain how they warm up the Redis cache after a deploy?"), ["Redis"]);
         assert_eq!(names("Great! Why v1.2? Because Postgres said so."), ["v1.2", "Postgres"]);
+        for opening in ["Really?!", "Hmm...", "\"Interesting.\"", "(Fine.)"] {
+            assert_eq!(names(&format!("{opening} Explain how they warm the Redis cache?")), ["Redis"], "{opening}");
+        }
         assert_eq!(names("What did they say about Redis"), ["Redis"]);
         assert!(sentence_starts("A b. C d? E").is_superset(&HashSet::from([0, 2, 4])));
     }

@@ -150,10 +150,13 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             let schedule = match (cron, time, old) {
                 (Some(expr), _, _) => Schedule::cron(&expr, &tz)?,
                 (None, Some(time), _) => Schedule::daily(&time, &tz)?,
-                (None, None, Some(Schedule::Cron { expr, .. })) => Schedule::cron(expr, &tz)?,
-                // A stored time stays as it was, even one from before times were HH:MM.
-                (None, None, Some(Schedule::Daily { time, .. })) => {
-                    let kept = Schedule::Daily { time: time.clone(), timezone: tz.clone() };
+                // A stored schedule stays as it was: a time from before times were HH:MM, a cron
+                // with numbered weekdays from before those were refused.
+                (None, None, Some(kept)) => {
+                    let kept = match kept {
+                        Schedule::Cron { expr, .. } => Schedule::Cron { expr: expr.clone(), timezone: tz.clone() },
+                        Schedule::Daily { time, .. } => Schedule::Daily { time: time.clone(), timezone: tz.clone() },
+                    };
                     kept.validate()?;
                     kept
                 }

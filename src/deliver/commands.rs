@@ -417,11 +417,20 @@ impl Core {
         };
         for (dest, key, text) in notices {
             if self.deliverer.has_adapter(&dest.platform) && self.first_time(&key) {
-                // Marked first, so that two rounds never both send it; a notice that did not
-                // go out is tried again at the next round.
-                if self.reply(&dest, None, &Message::Notice(text)).await.is_none() {
-                    if let Err(e) = self.store.forget_seen(&key) {
-                        tracing::error!("cannot take back a notice's mark: {e}");
+                // Marked first, so that two rounds never both send it. A notice the platform
+                // could not take for now is tried again at the next round; one it refuses (the
+                // chat is gone, the bot blocked) is not, or it would be tried every few minutes.
+                match self.deliverer.send_now(&dest, None, &Message::Notice(text)).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(destination = %dest.redacted(), "failing-podcast notice not delivered: {e}");
+                        let passing =
+                            matches!(e, SendError::Transient(_) | SendError::RateLimited { .. } | SendError::Busy(_));
+                        if passing {
+                            if let Err(e) = self.store.forget_seen(&key) {
+                                tracing::error!("cannot take back a notice's mark: {e}");
+                            }
+                        }
                     }
                 }
             }

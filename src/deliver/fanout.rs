@@ -410,6 +410,7 @@ impl Deliverer {
                     rec.state = DeliveryState::Failed { error: format!("destination gone: {reason}") };
                     self.store.put_delivery(&rec)?;
                     Metrics::add(&self.metrics.deliveries_failed, 1);
+                    Metrics::add(&self.metrics.deliveries_given_up, 1);
                     return Ok(Outcome::Paused);
                 }
                 Err(e) => {

@@ -13,6 +13,8 @@ pub mod extract;
 pub mod quote;
 pub mod transcribe;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_openai::Client;
@@ -86,9 +88,19 @@ pub struct LlmClient {
     store: Store,
     /// Endpoints that refused the key (401/403), with why and since when.
     refused: std::sync::Mutex<std::collections::HashMap<Endpoint, (String, std::time::Instant)>>,
-    /// Prompt tokens of the chat requests under way, not counted in the day's usage yet: many
-    /// questions at once must not all pass a budget that has room for one.
-    in_flight: std::sync::atomic::AtomicU64,
+    /// Prompt tokens of the chat requests under way on this store, not counted in the day's
+    /// usage yet: many questions at once must not all pass a budget that has room for one.
+    /// Shared by every client on the store ([`under_way`]): an ingest's client and the
+    /// answerer's see each other's.
+    in_flight: Arc<AtomicU64>,
+}
+
+/// The count of tokens under way for the store in `dir`, one per store in this process.
+fn under_way(dir: &std::path::Path) -> Arc<AtomicU64> {
+    type ByStore = std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<AtomicU64>>>;
+    static BY_STORE: std::sync::OnceLock<ByStore> = std::sync::OnceLock::new();
+    let mut map = BY_STORE.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(dir.to_path_buf()).or_default().clone()
 }
 
 /// Tokens reserved while a request is under way; given back when it ends however it ends.
@@ -112,9 +124,9 @@ impl LlmClient {
         Ok(LlmClient {
             client,
             config: config.clone(),
-            store,
             refused: Default::default(),
-            in_flight: Default::default(),
+            in_flight: under_way(store.dir()),
+            store,
         })
     }
 

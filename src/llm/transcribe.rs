@@ -103,9 +103,6 @@ impl LlmTranscriber {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
-        // Every attempt counts against the day's number, not only the ones that succeed: an
-        // episode whose last piece fails is paid for up to there at each attempt.
-        self.llm.count(|u| u.transcriptions += 1);
         let result = self.transcribe_in(&dir, url, episode.feed_private_origin, &model).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         match result {
@@ -133,6 +130,9 @@ impl LlmTranscriber {
         let size =
             fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
         let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
+        // Every attempt that uploads counts against the day's number, not only the ones that
+        // succeed: an episode whose last piece fails was paid for up to there.
+        self.llm.count(|u| u.transcriptions += 1);
         let mut segments = Vec::new();
         let mut offset = 0.0;
         for piece in pieces {

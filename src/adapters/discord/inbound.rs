@@ -373,7 +373,7 @@ impl serenity::all::EventHandler for Gateway {
         if !self.read_thread_messages || message.author.bot || message.content.trim().is_empty() {
             return;
         }
-        self.interactions.thread_message(message.channel_id, &message.content).await;
+        self.interactions.thread_message(message.channel_id, message.author.id, &message.content).await;
     }
 }
 
@@ -414,7 +414,7 @@ impl Interactions {
     }
 
     /// A message typed in an insight's answer thread is a question about that insight.
-    pub async fn thread_message(&self, thread: ChannelId, text: &str) {
+    pub async fn thread_message(&self, thread: ChannelId, author: serenity::all::UserId, text: &str) {
         let Some(parent) = self.parent_of(thread).await else { return };
         let destination = Self::destination(parent);
         if self.core.insight_for_message(&destination, &thread.get().to_string()).is_none() {
@@ -422,7 +422,8 @@ impl Interactions {
         }
         self.core.submit(Request {
             destination,
-            sender: Sender::owner("discord"),
+            // The reader, as the modal knows them: their thread of questions and their limit.
+            sender: Sender { id: format!("discord:{author}"), can_manage: None },
             reply_to: Some(Target::Thread(thread.get()).encode()),
             command: Command::AskAbout { message_id: thread.get().to_string(), question: text.to_string() },
         });
