@@ -545,6 +545,19 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     assert!(t.transcribe(&ep).await.is_err());
     let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
     assert_eq!((usage.transcriptions, usage.requests), (2, 4), "{usage:?}");
+    // The next attempt uploads only the piece that failed: the first is kept from before.
+    s.fake.script(vec![Canned::Content(
+        json!({"text": "b", "duration": 300.0, "segments": [{"start": 10.0, "end": 300.0, "text": " Second half, at last."}]})
+            .to_string(),
+    )]);
+    let again = t.transcribe(&ep).await.unwrap();
+    let texts: Vec<&str> = again.iter().map(|s| s.text.trim()).collect();
+    assert_eq!(texts, ["First half of the show.", "Second half, at last."]);
+    assert_eq!(again[1].start, 610.0);
+    let uploads = s.fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).count();
+    assert_eq!(uploads, 5, "a piece transcribed before was uploaded again");
+    // Kept only while needed.
+    assert!(s.store.llm_cache(&format!("{}:stt:whisper-test:4096:0", ep.id)).unwrap().is_none());
 }
 
 /// The key reaches the server as OpenAI wants it (Bearer), and a refused key leaves the offline

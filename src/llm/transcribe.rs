@@ -74,6 +74,12 @@ pub struct LlmTranscriber {
     fetcher: Fetcher,
 }
 
+/// Where an episode's transcribed pieces are kept between attempts (`rest` names one piece):
+/// under the episode's id first, so they go with the episode.
+fn pieces_key(episode: &Episode, model: &str, rest: &str) -> String {
+    format!("{}:stt:{model}:{rest}", episode.id)
+}
+
 /// The longest one transcription request may take (an upload of up to 25 MB of audio).
 const TRANSCRIPTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
@@ -103,10 +109,16 @@ impl LlmTranscriber {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
-        let result = self.transcribe_in(&dir, url, episode.feed_private_origin, &model).await;
+        let result = self.transcribe_in(&dir, url, episode, &model).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         match result {
-            Ok(segments) => Ok(segments),
+            Ok(segments) => {
+                // The pieces kept for a next attempt are not needed any more.
+                if let Err(e) = self.llm.store().remove_llm_cache(&pieces_key(episode, &model, "")) {
+                    tracing::warn!("cannot remove an episode's transcribed pieces: {e}");
+                }
+                Ok(segments)
+            }
             // Refused here: the episode's audio is not at fault.
             Err(e) => match self.llm.check_key(Endpoint::Transcription) {
                 Err(refused) => Err(not_now(refused)),
@@ -119,9 +131,10 @@ impl LlmTranscriber {
         &self,
         dir: &Path,
         url: &str,
-        feed_private_origin: bool,
+        episode: &Episode,
         model: &str,
     ) -> Result<Vec<Segment>, String> {
+        let feed_private_origin = episode.feed_private_origin;
         let ext =
             url.split(['?', '#']).next().and_then(|p| p.rsplit('.').next()).filter(|e| e.len() <= 4).unwrap_or("mp3");
         let audio = dir.join(format!("episode.{ext}"));
@@ -130,12 +143,27 @@ impl LlmTranscriber {
         let size =
             fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
         let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
-        // Every attempt that uploads counts against the day's number, not only the ones that
-        // succeed: an episode whose last piece fails was paid for up to there.
-        self.llm.count(|u| u.transcriptions += 1);
+        let mut counted = false;
         let mut segments = Vec::new();
         let mut offset = 0.0;
-        for piece in pieces {
+        for (i, piece) in pieces.into_iter().enumerate() {
+            // A piece transcribed by an earlier attempt (one whose later piece failed) is not
+            // paid for again: kept by the audio's size, so changed audio is transcribed anew.
+            let key = pieces_key(episode, model, &format!("{size}:{i}"));
+            let kept = self.llm.store().llm_cache(&key).ok().flatten().and_then(|v| serde_json::to_vec(&v).ok());
+            if let Some(raw) = kept {
+                if let Ok((piece_segments, length)) = read_verbose(&raw, offset) {
+                    segments.extend(piece_segments);
+                    offset += length;
+                    continue;
+                }
+            }
+            // Every attempt that uploads counts against the day's number, not only the ones
+            // that succeed: an episode whose last piece fails was paid for up to there.
+            if !counted {
+                counted = true;
+                self.llm.count(|u| u.transcriptions += 1);
+            }
             let bytes = tokio::fs::read(&piece).await.map_err(|e| format!("cannot read {}: {e}", piece.display()))?;
             let name = piece.file_name().and_then(|n| n.to_str()).unwrap_or("audio.mp3").to_string();
             let request = CreateTranscriptionRequestArgs::default()
@@ -157,6 +185,11 @@ impl LlmTranscriber {
                     format!("transcription request failed: {}", self.llm.failed(Endpoint::Transcription, e))
                 })?;
             let (piece_segments, length) = read_verbose(&raw, offset)?;
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&raw) {
+                if let Err(e) = self.llm.store().put_llm_cache(&key, &value) {
+                    tracing::warn!("cannot keep a transcribed piece: {e}");
+                }
+            }
             segments.extend(piece_segments);
             offset += length;
         }

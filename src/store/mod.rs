@@ -913,6 +913,16 @@ impl Store {
         self.flush()
     }
 
+    /// Removes the cached model answers whose key starts with `prefix` (an episode's, once
+    /// what they were kept for is done).
+    pub fn remove_llm_cache(&self, prefix: &str) -> Result<()> {
+        for kv in self.llm.scan_prefix(format!("cache:{prefix}").as_bytes()) {
+            let (k, _) = kv?;
+            self.llm.remove(&k)?;
+        }
+        self.flush()
+    }
+
     // ---- adapter state ----
 
     /// Records `key` as seen at `at`; true when it was not seen before (atomically, so two
