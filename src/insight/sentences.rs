@@ -163,14 +163,16 @@ pub fn clean(text: &str) -> String {
     // Leading conjunctions and interjections ("So, yeah, the thing is ...").
     // Compared byte for byte: lower-casing may change lengths ('\u{212A}', the Kelvin sign, is
     // "k"), so an index into a lower-cased copy is no index into `s`.
+    // A cursor, not a copy per filler: a line of thousands of "so and so and" stays linear.
+    let mut rest = s.as_str();
     while let Some(f) = LEADING_FILLERS.iter().find(|f| {
-        s.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
-            && s[f.len()..].starts_with([',', ' '])
-            && s.len() > f.len() + 1
+        rest.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
+            && rest[f.len()..].starts_with([',', ' '])
+            && rest.len() > f.len() + 1
     }) {
-        s = s[f.len()..].trim_start_matches([',', ' ']).to_string();
+        rest = rest[f.len()..].trim_start_matches([',', ' ']);
     }
-    let s = s.trim().trim_end_matches([',', ';', ':', '-']).trim().to_string();
+    let s = rest.trim().trim_end_matches([',', ';', ':', '-']).trim().to_string();
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => {
@@ -220,6 +222,12 @@ mod tests {
         assert_eq!(clean("O\u{212A}, so the cache is key."), "O\u{212A}, so the cache is key.");
         assert_eq!(clean("İ think the cache is key"), "İ think the cache is key.");
         assert_eq!(clean("So, yeah, the cache is key"), "The cache is key.");
+    }
+
+    #[test]
+    fn a_long_run_of_leading_fillers_is_taken_off_in_one_pass() {
+        let line = "so and ".repeat(50_000) + "the cache is key";
+        assert_eq!(clean(&line), "The cache is key.");
     }
 
     fn seg(text: &str, start: f64, end: f64) -> Segment {
