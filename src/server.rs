@@ -16,6 +16,43 @@ use crate::store::Store;
 pub struct ServerState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// The last store check and when it ran: /healthz is open to anyone, and each check is a
+    /// write and a disk sync, so at most one runs every [`HEALTH_EVERY`], off the async workers.
+    pub health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
+}
+
+/// How long one store check answers /healthz for.
+const HEALTH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ServerState {
+    pub fn new(store: Store, metrics: Arc<Metrics>) -> ServerState {
+        ServerState { store, metrics, health: Default::default() }
+    }
+
+    /// Whether the store takes writes, checked at most every [`HEALTH_EVERY`]; a failure is
+    /// logged here and only named to the asker.
+    async fn store_ok(&self) -> bool {
+        let mut last = self.health.lock().await;
+        if let Some((at, ok)) = *last {
+            if at.elapsed() < HEALTH_EVERY {
+                return ok;
+            }
+        }
+        let store = self.store.clone();
+        let ok = match tokio::task::spawn_blocking(move || store.check()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!("health check: the store cannot take writes: {e}");
+                false
+            }
+            Err(e) => {
+                tracing::error!("health check stopped: {e}");
+                false
+            }
+        };
+        *last = Some((std::time::Instant::now(), ok));
+        ok
+    }
 }
 
 /// The service's routes plus `extra` (adapter webhooks), all under the body size limit.
@@ -29,15 +66,16 @@ pub fn router(state: ServerState, extra: axum::Router, body_limit: usize) -> axu
 }
 
 async fn healthz(State(s): State<ServerState>) -> impl IntoResponse {
-    let store = s.store.check();
+    let ok = s.store_ok().await;
     let state = |k| s.store.state(k).ok().flatten();
     let body = json!({
-        "status": if store.is_ok() { "ok" } else { "error" },
-        "store": match &store { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+        "status": if ok { "ok" } else { "error" },
+        // The cause is in the service's log: this answer is open to anyone.
+        "store": if ok { "ok" } else { "cannot take writes (see the service's log)" },
         "last_ingest": state("last_ingest"),
         "last_delivery": state("last_delivery"),
     });
-    let code = if store.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, axum::Json(body))
 }
 
@@ -60,4 +98,21 @@ async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_store_is_checked_at_most_every_few_seconds_however_often_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ServerState::new(Store::open(dir.path()).unwrap(), Arc::new(Metrics::default()));
+        assert!(s.store_ok().await);
+        let first = s.health.lock().await.map(|(at, _)| at);
+        for _ in 0..50 {
+            assert!(s.store_ok().await);
+        }
+        assert_eq!(s.health.lock().await.map(|(at, _)| at), first, "the store was checked again");
+    }
 }

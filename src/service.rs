@@ -98,7 +98,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         routes = routes.merge(inbound.start(core.clone(), service.shutdown.clone()));
     }
     let app = crate::server::router(
-        crate::server::ServerState { store: store.clone(), metrics: metrics.clone() },
+        crate::server::ServerState::new(store.clone(), metrics.clone()),
         routes,
         config.service.request_body_limit_bytes,
     );
