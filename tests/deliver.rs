@@ -891,3 +891,22 @@ async fn one_reader_may_ask_so_many_questions_an_hour() {
     let later = now + chrono::Duration::minutes(61);
     assert!(matches!(core.handle(&ask("webhook:ana"), later).await.unwrap(), Some(Message::Answer { .. })));
 }
+
+/// `/digest` posts the whole digest again: a chat may ask for it a few times an hour, not
+/// flood itself (and every other chat's share of the platform's rate) with it.
+#[tokio::test]
+async fn a_chat_asks_for_its_digest_again_a_few_times_an_hour() {
+    use podsift::deliver::Message;
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let core = core_at(&store, &d, metrics, now);
+    for _ in 0..3 {
+        assert!(matches!(core.handle(&digest_request(&dest), now).await.unwrap(), Some(Message::Digest(_))));
+    }
+    match core.handle(&digest_request(&dest), now).await.unwrap() {
+        Some(Message::Notice(text)) => assert!(text.contains("3 digests asked for within the hour"), "{text}"),
+        other => panic!("a fourth digest within the hour: {other:?}"),
+    }
+}

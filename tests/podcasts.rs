@@ -77,7 +77,8 @@ async fn setup() -> Setup {
 
 async fn say(s: &Setup, chat: &str, line: &str, can_manage: Option<bool>) -> String {
     let command = parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}")).unwrap();
-    let sender = Sender { id: "reader".into(), can_manage };
+    // One reader a chat: each has their own hourly numbers.
+    let sender = Sender { id: format!("reader in {chat}"), can_manage };
     let request = Request { destination: Destination::new("console", chat), sender, reply_to: None, command };
     match s.core.handle(&request, day()).await.unwrap() {
         Some(Message::Notice(text)) => text,
@@ -486,4 +487,22 @@ async fn a_button_adds_what_it_showed_after_a_newer_search() {
     assert!(say(&s, "c", &pressed, None).await.contains("Added First Show"));
     // A typed number means the latest search.
     assert!(say(&s, "c", "/podcasts add 1", None).await.contains("Added Second Show"));
+}
+
+/// A reader's podcast searches and feed reads, and a chat's digests posted again, are counted by
+/// the hour: past the number, the reply says when the next may come, and nothing is fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_and_digests_again_are_counted_by_the_hour() {
+    let s = setup().await;
+    for i in 0..10 {
+        let reply = say(&s, "busy", &format!("/podcasts add http://127.0.0.1:9/nothing-{i}.xml"), None).await;
+        assert!(reply.starts_with("Not added"), "{reply}");
+    }
+    let refused = say(&s, "busy", "/podcasts add http://127.0.0.1:9/one-more.xml", None).await;
+    assert!(refused.contains("10 podcast lookups within the hour"), "{refused}");
+    // A choice from a search already made is no lookup.
+    let choice = say(&s, "busy", "/podcasts add 1", None).await;
+    assert!(!choice.contains("within the hour"), "{choice}");
+    // Another reader elsewhere looks up on.
+    assert!(!say(&s, "calm", "/podcasts add http://127.0.0.1:9/x.xml", None).await.contains("within the hour"));
 }

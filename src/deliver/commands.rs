@@ -216,9 +216,27 @@ pub struct Core {
     /// The last few questions and answers per (destination, insight), so a follow-up can refer
     /// to the one before. In memory: a restart starts threads afresh.
     threads: Mutex<HashMap<String, VecDeque<(String, String)>>>,
-    /// When each reader's questions of the last hour were asked (`ask.max_questions_per_hour`).
+    /// When each reader's (or chat's) costly requests of the last hour came, by kind
+    /// ([`Core::allowed`]).
     asked: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
 }
+
+/// The requests counted per hour.
+#[derive(Clone, Copy)]
+enum Costly {
+    /// A follow-up question (`ask.max_questions_per_hour` per reader).
+    Question,
+    /// `/podcasts add` by name or address: a directory search or a feed read.
+    PodcastLookup,
+    /// `/digest` in a chat: the whole digest posted again.
+    DigestAgain,
+}
+
+/// Podcast searches and feed reads one reader may ask for in an hour: each reads a feed of up
+/// to `ingest.max_feed_bytes` or spends the directory's shared quota.
+const PODCAST_LOOKUPS_PER_HOUR: usize = 10;
+/// Digests one chat may ask to be posted in an hour: each is the whole digest again.
+const DIGESTS_AGAIN_PER_HOUR: usize = 3;
 
 impl Core {
     pub fn new(
@@ -240,19 +258,24 @@ impl Core {
         }
     }
 
-    /// Counts a question of `reader`'s at `now`; when the hour's number is reached, says when
-    /// the next may be asked instead.
-    fn question_allowed(&self, reader: &str, now: DateTime<Utc>) -> Result<(), String> {
-        let max = self.config.ask.max_questions_per_hour;
+    /// Counts one of the requests that cost podsift work or money (a question, a podcast
+    /// looked up, a digest posted again) for `who` at `now`; when the hour's number is reached,
+    /// says when the next may come instead.
+    fn allowed(&self, what: Costly, who: &str, now: DateTime<Utc>) -> Result<(), String> {
+        let (max, kind) = match what {
+            Costly::Question => (self.config.ask.max_questions_per_hour, "questions"),
+            Costly::PodcastLookup => (PODCAST_LOOKUPS_PER_HOUR, "podcast lookups"),
+            Costly::DigestAgain => (DIGESTS_AGAIN_PER_HOUR, "digests asked for"),
+        };
         if max == 0 {
             return Ok(());
         }
         let Ok(mut asked) = self.asked.lock() else { return Ok(()) };
-        // Bounded: readers who asked more than an hour ago are forgotten first.
+        // Bounded: whoever asked more than an hour ago is forgotten first.
         if asked.len() > 10_000 {
             asked.retain(|_, times| times.back().is_some_and(|t| now - *t < chrono::Duration::hours(1)));
         }
-        let times = asked.entry(reader.to_string()).or_default();
+        let times = asked.entry(format!("{kind}|{who}")).or_default();
         while times.front().is_some_and(|t| now - *t >= chrono::Duration::hours(1)) {
             times.pop_front();
         }
@@ -260,7 +283,7 @@ impl Core {
             let next = times.front().map(|t| *t + chrono::Duration::hours(1)).unwrap_or(now);
             let wait = (next - now).num_minutes() + 1;
             return Err(format!(
-                "That is {max} questions within the hour, as many as one reader may ask: the next can be asked in {wait} min."
+                "That is {max} {kind} within the hour, as many as allowed: the next can come in {wait} min."
             ));
         }
         times.push_back(now);
@@ -582,6 +605,9 @@ impl Core {
                 }
             },
             Command::DigestNow => {
+                if let Err(wait) = self.allowed(Costly::DigestAgain, &destination.key(), now) {
+                    return notice(wait);
+                }
                 let sub = self.store.subscription(&destination.key())?;
                 // The chat's own day: the one its schedule would send, and counts as sent.
                 let date = self.today_of(sub.as_ref(), now);
@@ -636,6 +662,12 @@ impl Core {
             }
             Command::Podcasts => notice(podcasts::list(&self.store, destination, prefix)?),
             Command::PodcastsAdd { query } => {
+                // A choice from a search already made costs nothing more.
+                if podcasts::looks_up(query) {
+                    if let Err(wait) = self.allowed(Costly::PodcastLookup, &request.sender.id, now) {
+                        return notice(wait);
+                    }
+                }
                 Ok(Some(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?))
             }
             Command::PodcastsRemove { n } => notice(podcasts::remove(&self.store, destination, *n, prefix)?),
@@ -659,7 +691,7 @@ impl Core {
             Err(ask::AskError::Store(e)) => return Err(e),
             Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
         };
-        if let Err(wait) = self.question_allowed(&request.sender.id, now) {
+        if let Err(wait) = self.allowed(Costly::Question, &request.sender.id, now) {
             return Ok(Some(Message::Notice(wait)));
         }
         // Each reader's questions are their own: replies may be private (Discord's and Slack's

@@ -105,6 +105,12 @@ async fn add_named(
     add_feed(store, config, dest, query, None, prefix, now).await
 }
 
+/// Whether `/podcasts add QUERY` searches the directory or reads a feed (not a choice from a
+/// search already made).
+pub fn looks_up(query: &str) -> bool {
+    choice_of(query.trim()).is_none()
+}
+
 /// A choice from a search: `N` (the chat's latest search) or `SEARCH:N` (a button's).
 fn choice_of(query: &str) -> Option<(Option<&str>, usize)> {
     match query.split_once(':') {
@@ -165,10 +171,16 @@ async fn add_feed(
     let name = match &known {
         // Already fetched for others: no need to read it again.
         Some(f) if f.last_ok_at.is_some() => f.title.clone().unwrap_or_else(|| address.to_string()),
-        _ => match directory::check_feed(limits, &config.ingest, address).await {
-            Ok(name) => name,
-            Err(e) => return Ok(format!("Not added: {e}.")),
-        },
+        _ => {
+            // Feeds readers name are read a few at a time, however many ask at once: each may be
+            // a download of up to ingest.max_feed_bytes and a parse.
+            static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+            let _turn = CHECKS.acquire().await;
+            match directory::check_feed(limits, &config.ingest, address).await {
+                Ok(name) => name,
+                Err(e) => return Ok(format!("Not added: {e}.")),
+            }
+        }
     };
     if known.is_none() {
         let public_only = !directory::allowed(limits, address);
