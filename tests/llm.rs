@@ -826,6 +826,26 @@ async fn requests_under_way_count_against_the_budget() {
     assert_eq!(s.fake.seen().len(), 1);
 }
 
+/// A transcript longer than any episode (more than `MAX_CHUNKS` chunks) is not sent at all:
+/// the offline engine takes it, for good, and the day's budget is left for the others.
+#[tokio::test]
+async fn a_runaway_transcript_is_left_to_the_offline_engine() {
+    let s = setup(|c| c.chunk_tokens = 500).await;
+    let mut segments = transcript().segments;
+    for i in 0..(podsift::llm::extract::MAX_CHUNKS * 40) {
+        segments.push(seg(
+            100.0 + i as f64 * 10.0,
+            "Ana",
+            &format!("Part {i} of a very long talk about databases, replicas, failover and the cost of running them."),
+        ));
+    }
+    let tr = Transcript { segments, ..transcript() };
+    let out = extractor(&s.llm).extract(&episode(), &tr, &Corpus::default()).await;
+    assert!(s.fake.seen().is_empty(), "{} request(s) sent", s.fake.seen().len());
+    assert!(!out.insights.is_empty() && !out.stand_in, "offline insights, for good");
+    assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1);
+}
+
 /// llm.chunk_tokens: a long transcript goes to the model in pieces (map), each within the
 /// chunk, and the pieces' insights come back together (reduce).
 #[tokio::test]
@@ -1098,6 +1118,29 @@ async fn the_editor_pass_groups_one_point_and_orders_the_digest() {
     assert_eq!((usage.edits, usage.edit_fallbacks), (1, 0));
     // Once a digest of the day is built, the day's edit stands.
     assert!(podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().is_none());
+}
+
+/// A later pass that fails (a new candidate came, then the budget ran out) does not undo the
+/// one that worked: its groups stand, and it is not asked again for the same candidates.
+#[tokio::test]
+async fn a_failed_later_editor_pass_leaves_the_earlier_one_standing() {
+    let s = setup(|_| {}).await;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z").unwrap().with_timezone(&Utc);
+    store_candidates(&s.store, now);
+    s.fake.script(vec![grouping_editor(), Canned::Content("{\"groups\": not json".into())]);
+    let editor = podsift::llm::edit::LlmEditor { llm: s.llm.clone() };
+    let cfg = Config::default().digest;
+    let good = podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().expect("an edit");
+    let date = podsift::insight::digest::today(&cfg, now);
+    // As if a new candidate had come since: the pass is asked again, and fails.
+    s.store.put_edit(&podsift::model::Edit { sent: vec![], ..good.clone() }).unwrap();
+    let again = podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().expect("an edit");
+    assert_eq!(s.fake.seen().len(), 2);
+    assert_eq!((again.fallback.as_ref(), &again.groups), (None, &good.groups), "the good pass was undone");
+    assert_eq!(again.sent, good.sent);
+    assert!(podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().is_none(), "asked again");
+    let d = podsift::insight::digest::build_or_get(&s.store, &cfg, date, now).unwrap();
+    assert_eq!(d.insights[0].also_in.len(), 5, "the editor's grouping is gone: {:#?}", d.insights[0]);
 }
 
 #[tokio::test]

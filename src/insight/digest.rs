@@ -270,6 +270,16 @@ pub async fn edit_day_of(
         }
         Err(e) => (Vec::new(), Some(e)),
     };
+    let earlier = store.edit_of(date)?.filter(|e| e.fallback.is_none() && !e.groups.is_empty());
+    if let (Some(why), Some(good)) = (&fallback, earlier) {
+        // A pass that failed (a spent budget, a timeout) does not undo one that worked: its
+        // groups stand, the new candidates are ranked locally, and it is not asked again until
+        // further candidates come.
+        tracing::warn!(%date, "daily editor pass failed ({why}); the earlier pass stands");
+        let edit = Edit { sent, ..good };
+        store.put_edit(&edit)?;
+        return Ok(Some(edit));
+    }
     if let Some(why) = &fallback {
         tracing::warn!(%date, "daily editor pass failed ({why}); the digest uses local ranking");
     }

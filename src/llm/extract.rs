@@ -57,6 +57,10 @@ pub fn schema() -> serde_json::Value {
     })
 }
 
+/// Most chunks one episode's transcript is sent in (with the default 6,000-token chunks, about
+/// ten hours of talk).
+pub const MAX_CHUNKS: usize = 24;
+
 pub struct LlmExtractor {
     pub llm: Arc<LlmClient>,
     pub offline: OfflineExtractor,
@@ -110,6 +114,14 @@ impl LlmExtractor {
         let system = system_prompt(self.offline.config.candidates_per_episode);
         let prompts: Vec<String> =
             chunks(transcript, self.llm.config.chunk_tokens).iter().map(|c| user_prompt(episode, c)).collect();
+        // A transcript far longer than any episode (a feed's whole archive in one file, a
+        // runaway text) would spend the day's budget on one episode, request after request.
+        if prompts.len() > MAX_CHUNKS {
+            return Err(LlmError::TooLong(format!(
+                "the transcript is {} chunks of llm.chunk_tokens, more than the {MAX_CHUNKS} one episode may send",
+                prompts.len()
+            )));
+        }
         // Keyed by what would be sent: a transcript that came later (a linked one after the show
         // notes), another prompt or another model is asked anew, never answered from the cache.
         let cache_key = {

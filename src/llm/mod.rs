@@ -52,6 +52,9 @@ pub enum LlmError {
     /// another key, so none is sent until then.
     #[error("{0}")]
     Refused(String),
+    /// More than one episode may ask of the model: given to the offline engine for good.
+    #[error("{0}")]
+    TooLong(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
