@@ -698,6 +698,34 @@ fn an_episode_between_two_early_builds_is_in_the_next_digest() {
     );
 }
 
+/// A weekday schedule: Friday's digest, then Monday's. The weekend's episodes, older than the
+/// 48-hour window on Monday, are in Monday's digest rather than in none.
+#[test]
+fn a_digest_after_a_weekend_without_one_takes_in_the_weekend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let cfg = DigestConfig::default();
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let friday = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    put_candidate(
+        &store,
+        "thursday",
+        utc("2026-11-26T20:00:00Z"),
+        "Most outages start with a configuration change that skipped the canary stage entirely.",
+    );
+    digest::build_or_get(&store, &cfg, friday, utc("2026-11-27T13:00:00Z")).unwrap();
+    let weekend = put_candidate(
+        &store,
+        "saturday",
+        utc("2026-11-28T10:00:00Z"),
+        "Columnar storage made the analytics queries twelve times faster than the row store.",
+    );
+    let d = digest::build_or_get(&store, &cfg, monday, utc("2026-11-30T13:00:00Z")).unwrap();
+    let ids: Vec<&str> = d.insights.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, [weekend.as_str()], "the weekend's episode was in no digest");
+}
+
 /// A question about an insight whose feed was removed says so, rather than "not covered".
 #[tokio::test]
 async fn asking_about_a_removed_feeds_insight_says_it_is_gone() {

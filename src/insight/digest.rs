@@ -98,6 +98,9 @@ struct Day {
     window_end: DateTime<Utc>,
 }
 
+/// Days a digest's window reaches back at most to where the list's last digest stopped.
+const MAX_CATCH_UP_DAYS: i64 = 4;
+
 /// The candidates of `date` from the podcasts in `list` (None: the operator's feeds; with
 /// `every_feed`, readers' own podcasts too), minus those already sent to the list's readers.
 ///
@@ -116,8 +119,18 @@ fn gather(
     let tz = config.tz();
     let day_end = day_start(tz, date.succ_opt().unwrap_or(date));
     let window_end = day_end.min(now);
-    let window_start = window_end - Duration::hours(config.recency_window_hours as i64);
     let id = list.map(crate::model::list_id);
+    // Insights already sent to this list's readers are not candidates again.
+    let earlier: Vec<Digest> = store.digests_of_list(id.as_deref())?.into_iter().filter(|d| d.date < date).collect();
+    // The window reaches back to where the list's last digest stopped, when that is further
+    // than the recency window: a weekday schedule's Monday digest takes in the weekend's
+    // episodes, which no digest had (a few days at most: a list dormant for weeks starts anew).
+    let recent_start = window_end - Duration::hours(config.recency_window_hours as i64);
+    let covered_to = earlier.iter().map(|d| d.built_at.min(day_start(tz, d.date.succ_opt().unwrap_or(d.date)))).max();
+    let window_start = match covered_to {
+        Some(to) if to < recent_start => to.max(window_end - Duration::days(MAX_CATCH_UP_DAYS)).min(recent_start),
+        _ => recent_start,
+    };
     let feeds: Option<HashSet<&str>> = list.map(|l| l.iter().map(String::as_str).collect());
     // The operator's digest leaves out feeds only readers' own lists brought in.
     let readers_only: HashSet<String> = match list {
@@ -125,8 +138,6 @@ fn gather(
         None if every_feed => HashSet::new(),
         None => store.feeds()?.into_iter().filter(|f| f.reader_added).map(|f| f.url).collect(),
     };
-    // Insights already sent to this list's readers are not candidates again.
-    let earlier: Vec<Digest> = store.digests_of_list(id.as_deref())?.into_iter().filter(|d| d.date < date).collect();
     let sent: HashSet<&str> = earlier.iter().flat_map(|d| d.insights.iter().map(|e| e.id.as_str())).collect();
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
