@@ -65,6 +65,91 @@ pub fn router(state: ServerState, extra: axum::Router, body_limit: usize) -> axu
         .layer(DefaultBodyLimit::max(body_limit))
 }
 
+/// What one client may take of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientLimits {
+    /// To send a request's head once connected (or between requests).
+    pub head: std::time::Duration,
+    /// For a whole request, its body included, before it is answered 408.
+    pub request: std::time::Duration,
+    /// Connections served at once; more are closed as they come.
+    pub connections: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            head: std::time::Duration::from_secs(10),
+            request: std::time::Duration::from_secs(30),
+            connections: 1024,
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets the requests under way
+/// finish. Unlike a bare `axum::serve`, a client that connects and sends nothing, or sends its
+/// body a byte a minute, is cut off, and no number of such clients can take every file
+/// descriptor: the server is open to the internet (platform webhooks).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    serve_within(listener, app, shutdown, ClientLimits::default()).await
+}
+
+/// [`serve`] with other limits.
+pub async fn serve_within(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+    limits: ClientLimits,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = app.layer(axum::middleware::from_fn(move |request, next| within_time(limits.request, request, next)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.head);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, most often: wait rather than spin.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            continue; // dropped: closed at once
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    graceful.shutdown().await;
+}
+
+/// Answers 408 to a request that takes longer than `limit`, body reading included.
+async fn within_time(
+    limit: std::time::Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "podsift: the request took too long").into_response(),
+    }
+}
+
 async fn healthz(State(s): State<ServerState>) -> impl IntoResponse {
     let ok = s.store_ok().await;
     let state = |k| s.store.state(k).ok().flatten();
@@ -103,6 +188,75 @@ async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads what the server sends until it closes the connection (or 5 s pass).
+    async fn until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut got)).await;
+        read.ok().map(|_| String::from_utf8_lossy(&got).into_owned())
+    }
+
+    #[tokio::test]
+    async fn slow_and_silent_clients_are_cut_off_and_connections_are_capped() {
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ms = std::time::Duration::from_millis;
+        let limits = ClientLimits { head: ms(300), request: ms(400), connections: 2 };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_within(
+            listener,
+            app,
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        // Connected, silent: closed once the head's time is up.
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(until_closed(&mut silent).await.as_deref(), Some(""), "a silent client was kept");
+        // A body sent a byte at a time, never finished: 408.
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"POST /hook HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\na").await.unwrap();
+        let answer = until_closed(&mut slow).await.expect("the slow request was never answered");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        // A whole request is served.
+        let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+        ok.write_all(b"POST /hook HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut ok).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with('3'), "{answer}");
+        let _ = stop.send(());
+        server.await.unwrap();
+
+        // Two connections held: a third is closed at once, long before the head's time.
+        let app = axum::Router::new().route("/", get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = ClientLimits { head: ms(5_000), request: ms(5_000), connections: 2 };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_within(
+            listener,
+            app,
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        let held =
+            [tokio::net::TcpStream::connect(addr).await.unwrap(), tokio::net::TcpStream::connect(addr).await.unwrap()];
+        tokio::time::sleep(ms(100)).await;
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(until_closed(&mut third).await.as_deref(), Some(""));
+        assert!(started.elapsed() < ms(2_500), "the third connection was served: {:?}", started.elapsed());
+        drop(held);
+        let _ = stop.send(());
+        server.await.unwrap();
+    }
 
     #[tokio::test]
     async fn the_store_is_checked_at_most_every_few_seconds_however_often_asked() {

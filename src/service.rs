@@ -107,9 +107,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         let graceful = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
-            tracing::error!("HTTP server stopped: {e}");
-        }
+        crate::server::serve(listener, app, graceful).await;
     });
 
     let grace = Duration::from_secs(config.service.shutdown_grace_seconds);

@@ -345,9 +345,7 @@ pub fn serve(
         let graceful = async move {
             let _ = shutdown.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router(state)).with_graceful_shutdown(graceful).await {
-            tracing::error!("admin listener stopped: {e}");
-        }
+        podsift::server::serve(listener, router(state), graceful).await;
     });
 }
 
