@@ -190,6 +190,22 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// A server answering POST /hook with the length of the body it read, under `limits`; the
+    /// sender stops it.
+    async fn started(
+        limits: ClientLimits,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        (addr, stop, tokio::spawn(serve_within(listener, app, shutdown, limits)))
+    }
+
     /// Reads what the server sends until it closes the connection (or 5 s pass).
     async fn until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
         let mut got = Vec::new();
@@ -199,21 +215,8 @@ mod tests {
 
     #[tokio::test]
     async fn slow_and_silent_clients_are_cut_off_and_connections_are_capped() {
-        let app = axum::Router::new()
-            .route("/hook", axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let ms = std::time::Duration::from_millis;
-        let limits = ClientLimits { head: ms(300), request: ms(400), connections: 2 };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_within(
-            listener,
-            app,
-            async {
-                let _ = stopped.await;
-            },
-            limits,
-        ));
+        let (addr, stop, server) = started(ClientLimits { head: ms(300), request: ms(400), connections: 2 }).await;
         // Connected, silent: closed once the head's time is up.
         let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
         assert_eq!(until_closed(&mut silent).await.as_deref(), Some(""), "a silent client was kept");
@@ -233,19 +236,7 @@ mod tests {
         server.await.unwrap();
 
         // Two connections held: a third is closed at once, long before the head's time.
-        let app = axum::Router::new().route("/", get(|| async { "ok" }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let limits = ClientLimits { head: ms(5_000), request: ms(5_000), connections: 2 };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_within(
-            listener,
-            app,
-            async {
-                let _ = stopped.await;
-            },
-            limits,
-        ));
+        let (addr, stop, server) = started(ClientLimits { head: ms(5_000), request: ms(5_000), connections: 2 }).await;
         let held =
             [tokio::net::TcpStream::connect(addr).await.unwrap(), tokio::net::TcpStream::connect(addr).await.unwrap()];
         tokio::time::sleep(ms(100)).await;

@@ -45,6 +45,18 @@ fn deliverer(store: &Store, adapter: Arc<dyn Adapter>, metrics: Arc<Metrics>) ->
     Deliverer::new(store.clone(), vec![adapter], cfg, Config::default().digest, metrics)
 }
 
+/// The fake server's `path` subscribed daily at the minute before `now` (UTC), as if since
+/// `created` (days before it are not owed to it).
+fn webhook_due(
+    store: &Store,
+    server: &FakeServer,
+    path: &str,
+    now: chrono::DateTime<Utc>,
+    created: chrono::DateTime<Utc>,
+) -> Destination {
+    common::subscribe_at(store, Destination::new("webhook", &server.url(path)), now, 1, created)
+}
+
 /// Subscribes `url` with a daily time `minutes_ago` before now (UTC).
 fn subscribe(store: &Store, url: &str, minutes_ago: i64) -> Destination {
     common::subscribe_due(store, Destination::new("webhook", url), minutes_ago)
@@ -336,13 +348,7 @@ async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
     let mut replies = vec![Reply::status(503); 12];
     replies.push(Reply::ok("{}"));
     server.route("/a", replies);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/a")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
+    let dest = webhook_due(&store, &server, "/a", now, now - chrono::Duration::days(2));
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     let date = now.date_naive();
     // Five tries in the first tick, then a minute's wait, then two minutes.
@@ -371,13 +377,7 @@ async fn a_delivery_resumed_after_a_filter_change_finishes_the_digest_it_began()
     replies.extend(vec![Reply::status(503); 5]);
     replies.push(Reply::ok("{}"));
     server.route("/a", replies);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/a")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
+    let dest = webhook_due(&store, &server, "/a", now, now - chrono::Duration::days(2));
     let digest =
         podsift::insight::digest::build_or_get(&store, &Config::default().digest, now.date_naive(), now).unwrap();
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
@@ -405,13 +405,7 @@ async fn a_stopping_service_begins_no_delivery() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/a", vec![Reply::ok("{}")]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/a")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
+    let dest = webhook_due(&store, &server, "/a", now, now - chrono::Duration::days(2));
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     d.stop_beginning();
     assert_eq!(d.tick(now).await.unwrap(), Default::default());
@@ -431,14 +425,8 @@ async fn a_day_with_nothing_to_send_says_so() {
     let store = Store::open(dir.path()).unwrap();
     let server = FakeServer::start().await;
     server.route("/a", vec![Reply::ok("{}")]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/a")),
-        now,
-        1,
-        // Subscribed that morning: no earlier day is owed (and missed).
-        now - chrono::Duration::minutes(30),
-    );
+    // Subscribed that morning: no earlier day is owed (and missed).
+    let dest = webhook_due(&store, &server, "/a", now, now - chrono::Duration::minutes(30));
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
     d.tick(now).await.unwrap();
@@ -476,25 +464,7 @@ async fn an_unreadable_subscription_stops_no_other_delivery() {
         store.flush().unwrap();
     }
     // Written past podsift, as a fault would: a record that is no subscription, sorted first.
-    let db = (0..100)
-        .find_map(|_| {
-            sled::open(dir.path()).ok().or_else(|| {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                None
-            })
-        })
-        .expect("the store's directory opens");
-    db.open_tree("subscriptions").unwrap().insert(b"console:aaa", b"\x01{not a subscription".to_vec()).unwrap();
-    db.flush().unwrap();
-    drop(db);
-    let store = (0..100)
-        .find_map(|_| {
-            Store::open(dir.path()).ok().or_else(|| {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                None
-            })
-        })
-        .expect("the store opens again");
+    let store = common::write_past_podsift(dir.path(), "subscriptions", b"console:aaa", b"\x01{not a subscription");
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     assert_eq!(d.tick(now).await.unwrap().delivered, 1);
     assert!(!bodies(&server, "/a").is_empty());
@@ -520,13 +490,7 @@ async fn the_next_try_is_counted_from_the_end_of_a_slow_attempt() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/hangs", vec![Reply::status(503).delay(Duration::from_millis(1500))]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/hangs")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
+    let dest = webhook_due(&store, &server, "/hangs", now, now - chrono::Duration::days(2));
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     let start = Instant::now();
     assert_eq!(d.tick(now).await.unwrap().failed, 1);
@@ -551,14 +515,8 @@ async fn a_delivery_failing_all_day_is_skipped_when_the_window_closes() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/down", vec![Reply::status(500)]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/down")),
-        now,
-        1,
-        // Subscribed that morning: no earlier day is owed (and missed).
-        now - chrono::Duration::minutes(30),
-    );
+    // Subscribed that morning: no earlier day is owed (and missed).
+    let dest = webhook_due(&store, &server, "/down", now, now - chrono::Duration::minutes(30));
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
     let date = now.date_naive();
@@ -609,13 +567,7 @@ async fn a_long_platform_wait_is_left_to_a_later_tick() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/busy", vec![Reply::status(429).header("retry-after", "600"), Reply::ok("{}")]);
-    let dest = common::subscribe_at(
-        &store,
-        Destination::new("webhook", &server.url("/busy")),
-        now,
-        1,
-        now - chrono::Duration::days(2),
-    );
+    let dest = webhook_due(&store, &server, "/busy", now, now - chrono::Duration::days(2));
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     let start = Instant::now();
     assert_eq!(d.tick(now).await.unwrap().failed, 1);

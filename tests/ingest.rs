@@ -169,25 +169,7 @@ async fn one_unreadable_record_fails_its_feed_only() {
         one
     };
     // Written past podsift, as a fault would: a record that is no episode.
-    let db = (0..100)
-        .find_map(|_| {
-            sled::open(dir.path()).ok().or_else(|| {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                None
-            })
-        })
-        .expect("the store's directory opens");
-    db.open_tree("episodes").unwrap().insert(broken.as_bytes(), b"\x01{not an episode".to_vec()).unwrap();
-    db.flush().unwrap();
-    drop(db);
-    let store = (0..100)
-        .find_map(|_| {
-            Store::open(dir.path()).ok().or_else(|| {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                None
-            })
-        })
-        .expect("the store reopens");
+    let store = common::write_past_podsift(dir.path(), "episodes", broken.as_bytes(), b"\x01{not an episode");
     let summary = run(&store, &config(), Utc::now()).await;
     match outcome(&summary, &a) {
         FeedOutcome::Failed { error, .. } => {

@@ -200,13 +200,7 @@ async fn an_episode_is_never_paid_for_twice_and_budgets_hold() {
 #[tokio::test]
 async fn a_quote_stitched_across_two_passages_is_no_citation() {
     let s = setup(|_| {}).await;
-    let mut ep = episode();
-    s.store.put_episode(&ep).unwrap();
-    s.store.put_transcript(&ep, &transcript()).unwrap();
-    ep.insights_extracted = true;
-    let terms: Vec<String> =
-        ["outage", "config", "push", "region", "billing"].iter().map(|t| podsift::insight::terms::stem(t)).collect();
-    s.store.put_insights(&ep, &[], &terms).unwrap();
+    with_the_episode(&s);
     let stitched = Arc::new(std::sync::Mutex::new(String::new()));
     let seen = stitched.clone();
     s.fake.script(vec![Canned::Reply(common::openai::Responder(Arc::new(move |body: &serde_json::Value| {
@@ -246,6 +240,17 @@ async fn a_quote_stitched_across_two_passages_is_no_citation() {
     assert_eq!(s.store.llm_usage(Utc::now().date_naive()).unwrap().fallbacks, 1, "answered by quoting instead");
 }
 
+/// The episode of [`entry`] stored with its transcript, for questions about it.
+fn with_the_episode(s: &Setup) {
+    let mut ep = episode();
+    s.store.put_episode(&ep).unwrap();
+    s.store.put_transcript(&ep, &transcript()).unwrap();
+    ep.insights_extracted = true;
+    let terms: Vec<String> =
+        ["outage", "config", "push", "region", "billing"].iter().map(|t| podsift::insight::terms::stem(t)).collect();
+    s.store.put_insights(&ep, &[], &terms).unwrap();
+}
+
 fn entry() -> DigestEntry {
     DigestEntry {
         rank: 1,
@@ -267,13 +272,7 @@ fn entry() -> DigestEntry {
 #[tokio::test]
 async fn answers_are_grounded_cited_and_threaded() {
     let s = setup(|_| {}).await;
-    let mut ep = episode();
-    s.store.put_episode(&ep).unwrap();
-    s.store.put_transcript(&ep, &transcript()).unwrap();
-    ep.insights_extracted = true;
-    let terms: Vec<String> =
-        ["outage", "config", "push", "region", "billing"].iter().map(|t| podsift::insight::terms::stem(t)).collect();
-    s.store.put_insights(&ep, &[], &terms).unwrap();
+    with_the_episode(&s);
     s.fake.script(vec![
         Canned::Content(
             json!({"answer": "Ana says at [00:12] that a config push reached every region at once.", "covered": true,

@@ -357,3 +357,23 @@ pub fn core_with(
             .with_clock(clock);
     (deliverer, Arc::new(core), metrics)
 }
+
+/// Writes `bytes` under `key` in the store's `tree` past podsift, as a disk fault or a newer
+/// version would, then opens the store again (each open retried while the last closes).
+pub fn write_past_podsift(dir: &std::path::Path, tree: &str, key: &[u8], bytes: &[u8]) -> podsift::store::Store {
+    fn retried<T>(what: &str, mut open: impl FnMut() -> Option<T>) -> T {
+        (0..100)
+            .find_map(|_| {
+                open().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    None
+                })
+            })
+            .unwrap_or_else(|| panic!("{what} does not open"))
+    }
+    let db = retried("the store's directory", || sled::open(dir).ok());
+    db.open_tree(tree).unwrap().insert(key, bytes.to_vec()).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    retried("the store", || podsift::store::Store::open(dir).ok())
+}
