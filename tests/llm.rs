@@ -1119,6 +1119,38 @@ async fn the_editor_pass_groups_one_point_and_orders_the_digest() {
     assert!(podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().is_none());
 }
 
+/// The editor does not know what recent digests said: a point sent yesterday, which it puts
+/// first today, comes after its new points, as local ranking would weigh it down.
+#[tokio::test]
+async fn a_point_sent_yesterday_yields_to_the_editors_new_points() {
+    let s = setup(|_| {}).await;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z").unwrap().with_timezone(&Utc);
+    store_candidates(&s.store, now);
+    let cfg = Config::default().digest;
+    let date = podsift::insight::digest::today(&cfg, now);
+    let sent = DigestEntry { id: "sent-yesterday".into(), text: SAME_POINT[5].into(), ..entry() };
+    s.store
+        .put_digest_once(&podsift::model::Digest {
+            date: date.pred_opt().unwrap(),
+            list: None,
+            built_at: now - chrono::Duration::days(1),
+            candidates: 1,
+            episodes: 1,
+            insights: vec![sent],
+            edit: None,
+        })
+        .unwrap();
+    s.fake.script(vec![grouping_editor()]);
+    let editor = podsift::llm::edit::LlmEditor { llm: s.llm.clone() };
+    let edit = podsift::insight::digest::edit_day(&s.store, &cfg, now, &editor).await.unwrap().expect("an edit");
+    assert!(edit.groups[0].len() > 1, "the editor put the repeated point first: {:?}", edit.groups);
+    let d = podsift::insight::digest::build_or_get(&s.store, &cfg, date, now).unwrap();
+    let texts: Vec<&str> = d.insights.iter().map(|e| e.text.as_str()).collect();
+    let mut expected: Vec<&str> = OTHER_POINTS.to_vec();
+    expected.reverse();
+    assert_eq!(texts, expected, "yesterday's point was not weighed down");
+}
+
 /// A later pass that fails (a new candidate came, then the budget ran out) does not undo the
 /// one that worked: its groups stand, and it is not asked again for the same candidates.
 #[tokio::test]

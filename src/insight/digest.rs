@@ -314,6 +314,8 @@ fn only_sent(groups: Vec<Vec<String>>, sent: &[String]) -> Vec<Vec<String>> {
 struct Ranked {
     clusters: Vec<Vec<usize>>,
     order: Vec<(f64, usize, usize)>,
+    /// Clusters whose point a recent digest of the list made already.
+    repeated: HashSet<usize>,
 }
 
 impl Ranked {
@@ -336,6 +338,7 @@ impl Ranked {
             None => cluster::cluster(&vecs, &groups, config.cluster_threshold),
         };
         let window_secs = (window_end - window_start).num_seconds().max(1) as f64;
+        let mut repeated_clusters = HashSet::new();
         let mut order: Vec<(f64, usize, usize)> = clusters
             .iter()
             .enumerate()
@@ -347,13 +350,16 @@ impl Ranked {
                 let recency = 1.0 - 0.3 * age.min(1.0);
                 let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
                 let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
+                if repeated {
+                    repeated_clusters.insert(ci);
+                }
                 let net = taste.get(&candidates[rep].podcast).copied().unwrap_or(0) as f64;
                 let feedback = (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE);
                 Some((candidates[rep].score * corroboration * recency * novelty * feedback, rep, ci))
             })
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ranked { clusters, order }
+        Ranked { clusters, order, repeated: repeated_clusters }
     }
 }
 
@@ -401,8 +407,8 @@ pub fn rank_edited(
         members.iter().for_each(|&m| cluster_of[m] = ci);
     }
     let score_of: HashMap<usize, f64> = ranked.order.iter().map(|&(score, _, ci)| (ci, score)).collect();
-    // (score, best member, members), in the order they are offered slots.
-    let mut offers: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+    // (score, best member, members, a recent digest's point), in the order they are offered.
+    let mut offers: Vec<(f64, usize, Vec<usize>, bool)> = Vec::new();
     let mut taken_clusters: HashSet<usize> = HashSet::new();
     if let Some(edit) = edit.filter(|e| e.fallback.is_none()) {
         let index: HashMap<&str, usize> = candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
@@ -423,9 +429,15 @@ pub fn rank_edited(
             members.sort_unstable();
             let Some(best) = best_member(candidates, &members) else { continue };
             let score = clusters.iter().filter_map(|c| score_of.get(c)).copied().fold(0.0, f64::max);
-            offers.push((score, best, members));
+            // The editor says its members make one point: one of them sent lately is the point sent.
+            let repeated = clusters.iter().any(|c| ranked.repeated.contains(c));
+            offers.push((score, best, members, repeated));
         }
+        // The editor does not know what recent digests said: a point they made already comes
+        // after the editor's new points, as local ranking weighs it down.
+        offers.sort_by_key(|o| o.3);
     }
+    let mut offers: Vec<(f64, usize, Vec<usize>)> = offers.into_iter().map(|(s, b, m, _)| (s, b, m)).collect();
     for &(score, best, ci) in &ranked.order {
         if !taken_clusters.contains(&ci) {
             offers.push((score, best, ranked.clusters[ci].clone()));
