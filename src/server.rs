@@ -32,26 +32,31 @@ impl ServerState {
     /// Whether the store takes writes, checked at most every [`HEALTH_EVERY`]; a failure is
     /// logged here and only named to the asker.
     async fn store_ok(&self) -> bool {
-        let mut last = self.health.lock().await;
+        let mut last = self.health.clone().lock_owned().await;
         if let Some((at, ok)) = *last {
             if at.elapsed() < HEALTH_EVERY {
                 return ok;
             }
         }
+        // The check runs on, and records itself, even when the asker hangs up: a client that
+        // connects, asks and leaves cannot make a check of every request.
         let store = self.store.clone();
-        let ok = match tokio::task::spawn_blocking(move || store.check()).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                tracing::error!("health check: the store cannot take writes: {e}");
-                false
-            }
-            Err(e) => {
-                tracing::error!("health check stopped: {e}");
-                false
-            }
-        };
-        *last = Some((std::time::Instant::now(), ok));
-        ok
+        let check = tokio::spawn(async move {
+            let ok = match tokio::task::spawn_blocking(move || store.check()).await {
+                Ok(Ok(())) => true,
+                Ok(Err(e)) => {
+                    tracing::error!("health check: the store cannot take writes: {e}");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!("health check stopped: {e}");
+                    false
+                }
+            };
+            *last = Some((std::time::Instant::now(), ok));
+            ok
+        });
+        check.await.unwrap_or(false)
     }
 }
 
@@ -70,8 +75,9 @@ pub fn router(state: ServerState, extra: axum::Router, body_limit: usize) -> axu
 pub struct ClientLimits {
     /// To send a request's head once connected (or between requests).
     pub head: std::time::Duration,
-    /// For a whole request, its body included, before it is answered 408.
-    pub request: std::time::Duration,
+    /// For a whole request, its body included, before it is answered 408; none where a
+    /// request may rightly run long (the admin address runs commands such as `ingest`).
+    pub request: Option<std::time::Duration>,
     /// Connections served at once; more are closed as they come.
     pub connections: usize,
 }
@@ -80,7 +86,7 @@ impl Default for ClientLimits {
     fn default() -> Self {
         ClientLimits {
             head: std::time::Duration::from_secs(10),
-            request: std::time::Duration::from_secs(30),
+            request: Some(std::time::Duration::from_secs(30)),
             connections: 1024,
         }
     }
@@ -106,7 +112,10 @@ pub async fn serve_within(
     limits: ClientLimits,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let app = app.layer(axum::middleware::from_fn(move |request, next| within_time(limits.request, request, next)));
+    let app = match limits.request {
+        Some(limit) => app.layer(axum::middleware::from_fn(move |request, next| within_time(limit, request, next))),
+        None => app,
+    };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.head);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -135,6 +144,8 @@ pub async fn serve_within(
             drop(permit);
         });
     }
+    // Closed first: a connection coming while the others finish is refused, not left hanging.
+    drop(listener);
     graceful.shutdown().await;
 }
 
@@ -216,7 +227,8 @@ mod tests {
     #[tokio::test]
     async fn slow_and_silent_clients_are_cut_off_and_connections_are_capped() {
         let ms = std::time::Duration::from_millis;
-        let (addr, stop, server) = started(ClientLimits { head: ms(300), request: ms(400), connections: 2 }).await;
+        let (addr, stop, server) =
+            started(ClientLimits { head: ms(300), request: Some(ms(400)), connections: 2 }).await;
         // Connected, silent: closed once the head's time is up.
         let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
         assert_eq!(until_closed(&mut silent).await.as_deref(), Some(""), "a silent client was kept");
@@ -236,7 +248,8 @@ mod tests {
         server.await.unwrap();
 
         // Two connections held: a third is closed at once, long before the head's time.
-        let (addr, stop, server) = started(ClientLimits { head: ms(5_000), request: ms(5_000), connections: 2 }).await;
+        let (addr, stop, server) =
+            started(ClientLimits { head: ms(5_000), request: Some(ms(5_000)), connections: 2 }).await;
         let held =
             [tokio::net::TcpStream::connect(addr).await.unwrap(), tokio::net::TcpStream::connect(addr).await.unwrap()];
         tokio::time::sleep(ms(100)).await;

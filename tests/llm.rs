@@ -544,6 +544,16 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     assert!(t.transcribe(&ep).await.is_err());
     let usage = s.store.llm_usage(Utc::now().date_naive()).unwrap();
     assert_eq!((usage.transcriptions, usage.requests), (2, 4), "{usage:?}");
+    // The first piece is kept under what was heard: the audio's bytes and the server.
+    let heard = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(s.llm.config.base_url.clone().unwrap_or_default().as_bytes());
+        h.update(std::fs::read(&audio).unwrap());
+        podsift::http::hex(&h.finalize()[..12])
+    };
+    let kept = format!("{}:stt:whisper-test:{heard}:0", ep.id);
+    assert!(s.store.llm_cache(&kept).unwrap().is_some(), "the transcribed piece was not kept");
     // The next attempt uploads only the piece that failed: the first is kept from before.
     s.fake.script(vec![Canned::Content(
         json!({"text": "b", "duration": 300.0, "segments": [{"start": 10.0, "end": 300.0, "text": " Second half, at last."}]})
@@ -556,7 +566,7 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     let uploads = s.fake.seen().into_iter().filter(|r| r.path.ends_with("/transcriptions")).count();
     assert_eq!(uploads, 5, "a piece transcribed before was uploaded again");
     // Kept only while needed.
-    assert!(s.store.llm_cache(&format!("{}:stt:whisper-test:4096:0", ep.id)).unwrap().is_none());
+    assert!(s.store.llm_cache(&kept).unwrap().is_none());
 }
 
 /// The key reaches the server as OpenAI wants it (Bearer), and a refused key leaves the offline
@@ -825,13 +835,13 @@ async fn requests_under_way_count_against_the_budget() {
     assert_eq!(s.fake.seen().len(), 1);
 }
 
-/// A transcript longer than any episode (more than `MAX_CHUNKS` chunks) is not sent at all:
+/// A transcript longer than any episode (more than `MAX_TRANSCRIPT_TOKENS`) is not sent at all:
 /// the offline engine takes it, for good, and the day's budget is left for the others.
 #[tokio::test]
 async fn a_runaway_transcript_is_left_to_the_offline_engine() {
     let s = setup(|c| c.chunk_tokens = 500).await;
     let mut segments = transcript().segments;
-    for i in 0..(podsift::llm::extract::MAX_CHUNKS * 40) {
+    for i in 0..(podsift::llm::extract::MAX_TRANSCRIPT_TOKENS / 25) {
         segments.push(seg(
             100.0 + i as f64 * 10.0,
             "Ana",

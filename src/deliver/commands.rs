@@ -605,9 +605,6 @@ impl Core {
                 }
             },
             Command::DigestNow => {
-                if let Err(wait) = self.allowed(Costly::DigestAgain, &destination.key(), now) {
-                    return notice(wait);
-                }
                 let sub = self.store.subscription(&destination.key())?;
                 // The chat's own day: the one its schedule would send, and counts as sent.
                 let date = self.today_of(sub.as_ref(), now);
@@ -632,6 +629,9 @@ impl Core {
                         "None of the {all} insight(s) of {date} matches this chat's filters (podcasts or keywords \
                          the operator set for this chat)."
                     ))
+                } else if let Err(wait) = self.allowed(Costly::DigestAgain, &destination.key(), now) {
+                    // Counted only when a digest is posted: a "not yet" costs nothing.
+                    notice(wait)
                 } else {
                     Ok(Some(Message::Digest(d)))
                 }
@@ -662,11 +662,10 @@ impl Core {
             }
             Command::Podcasts => notice(podcasts::list(&self.store, destination, prefix)?),
             Command::PodcastsAdd { query } => {
-                // A choice from a search already made costs nothing more.
-                if podcasts::looks_up(query) {
-                    if let Err(wait) = self.allowed(Costly::PodcastLookup, &request.sender.id, now) {
-                        return notice(wait);
-                    }
+                // Every add counts: a search, an address, and a choice too (a feed not read yet
+                // is read, and a removed one read again).
+                if let Err(wait) = self.allowed(Costly::PodcastLookup, &request.sender.id, now) {
+                    return notice(wait);
                 }
                 Ok(Some(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?))
             }

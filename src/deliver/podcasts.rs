@@ -105,12 +105,6 @@ async fn add_named(
     add_feed(store, config, dest, query, None, prefix, now).await
 }
 
-/// Whether `/podcasts add QUERY` searches the directory or reads a feed (not a choice from a
-/// search already made).
-pub fn looks_up(query: &str) -> bool {
-    choice_of(query.trim()).is_none()
-}
-
 /// A choice from a search: `N` (the chat's latest search) or `SEARCH:N` (a button's).
 fn choice_of(query: &str) -> Option<(Option<&str>, usize)> {
     match query.split_once(':') {

@@ -407,8 +407,10 @@ pub fn rank_edited(
         members.iter().for_each(|&m| cluster_of[m] = ci);
     }
     let score_of: HashMap<usize, f64> = ranked.order.iter().map(|&(score, _, ci)| (ci, score)).collect();
-    // (score, best member, members, a recent digest's point), in the order they are offered.
-    let mut offers: Vec<(f64, usize, Vec<usize>, bool)> = Vec::new();
+    // (score, best member, members), in the order they are offered slots; the editor's points
+    // a recent digest made, last.
+    let mut offers: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+    let mut repeats: Vec<(f64, usize, Vec<usize>)> = Vec::new();
     let mut taken_clusters: HashSet<usize> = HashSet::new();
     if let Some(edit) = edit.filter(|e| e.fallback.is_none()) {
         let index: HashMap<&str, usize> = candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
@@ -429,20 +431,22 @@ pub fn rank_edited(
             members.sort_unstable();
             let Some(best) = best_member(candidates, &members) else { continue };
             let score = clusters.iter().filter_map(|c| score_of.get(c)).copied().fold(0.0, f64::max);
-            // The editor says its members make one point: one of them sent lately is the point sent.
-            let repeated = clusters.iter().any(|c| ranked.repeated.contains(c));
-            offers.push((score, best, members, repeated));
+            // The editor says its members make one point: one of them sent lately is the point
+            // sent. The editor does not know what recent digests said: such a point comes after
+            // every new one, the editor's and local ranking's, as local ranking weighs it down.
+            if clusters.iter().any(|c| ranked.repeated.contains(c)) {
+                repeats.push((score, best, members));
+            } else {
+                offers.push((score, best, members));
+            }
         }
-        // The editor does not know what recent digests said: a point they made already comes
-        // after the editor's new points, as local ranking weighs it down.
-        offers.sort_by_key(|o| o.3);
     }
-    let mut offers: Vec<(f64, usize, Vec<usize>)> = offers.into_iter().map(|(s, b, m, _)| (s, b, m)).collect();
     for &(score, best, ci) in &ranked.order {
         if !taken_clusters.contains(&ci) {
             offers.push((score, best, ranked.clusters[ci].clone()));
         }
     }
+    offers.extend(repeats);
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (score, best, members) in offers {

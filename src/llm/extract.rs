@@ -57,9 +57,8 @@ pub fn schema() -> serde_json::Value {
     })
 }
 
-/// Most chunks one episode's transcript is sent in (with the default 6,000-token chunks, about
-/// ten hours of talk).
-pub const MAX_CHUNKS: usize = 24;
+/// Most tokens of transcript one episode sends, whatever the chunks (about ten hours of talk).
+pub const MAX_TRANSCRIPT_TOKENS: usize = 144_000;
 
 pub struct LlmExtractor {
     pub llm: Arc<LlmClient>,
@@ -116,10 +115,10 @@ impl LlmExtractor {
             chunks(transcript, self.llm.config.chunk_tokens).iter().map(|c| user_prompt(episode, c)).collect();
         // A transcript far longer than any episode (a feed's whole archive in one file, a
         // runaway text) would spend the day's budget on one episode, request after request.
-        if prompts.len() > MAX_CHUNKS {
+        let tokens: usize = prompts.iter().map(|p| p.len().div_ceil(4)).sum();
+        if tokens > MAX_TRANSCRIPT_TOKENS {
             return Err(LlmError::TooLong(format!(
-                "the transcript is {} chunks of llm.chunk_tokens, more than the {MAX_CHUNKS} one episode may send",
-                prompts.len()
+                "the transcript is about {tokens} tokens, more than the {MAX_TRANSCRIPT_TOKENS} one episode may send"
             )));
         }
         // Keyed by what would be sent: a transcript that came later (a linked one after the show

@@ -74,6 +74,34 @@ pub struct LlmTranscriber {
     fetcher: Fetcher,
 }
 
+/// A digest of the audio downloaded into `dir` (every file there, in name order, which is the
+/// whole episode before it is split) and of the server it goes to.
+async fn audio_digest(dir: &Path, server: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut names = Vec::new();
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        names.push(entry.path());
+    }
+    names.sort();
+    let mut h = Sha256::new();
+    h.update(server.as_bytes());
+    for name in names.iter().filter(|n| n.file_stem().is_some_and(|s| s == "episode")) {
+        let mut file = tokio::fs::File::open(name).await.map_err(|e| format!("cannot read {}: {e}", name.display()))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf)
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", name.display()))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(crate::http::hex(&h.finalize()[..12]))
+}
+
 /// Where an episode's transcribed pieces are kept between attempts (`rest` names one piece):
 /// under the episode's id first, so they go with the episode.
 fn pieces_key(episode: &Episode, model: &str, rest: &str) -> String {
@@ -143,13 +171,16 @@ impl LlmTranscriber {
         let size =
             fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
         let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
+        // Pieces are kept by what was heard: the audio's own bytes and the server that heard
+        // them, so an episode re-uploaded with the same length is never stitched from old pieces.
+        let heard = audio_digest(dir, &self.llm.config.base_url.clone().unwrap_or_default()).await?;
         let mut counted = false;
         let mut segments = Vec::new();
         let mut offset = 0.0;
         for (i, piece) in pieces.into_iter().enumerate() {
             // A piece transcribed by an earlier attempt (one whose later piece failed) is not
             // paid for again: kept by the audio's size, so changed audio is transcribed anew.
-            let key = pieces_key(episode, model, &format!("{size}:{i}"));
+            let key = pieces_key(episode, model, &format!("{heard}:{i}"));
             let kept = self.llm.store().llm_cache(&key).ok().flatten().and_then(|v| serde_json::to_vec(&v).ok());
             if let Some(raw) = kept {
                 if let Ok((piece_segments, length)) = read_verbose(&raw, offset) {

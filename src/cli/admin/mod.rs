@@ -359,7 +359,9 @@ pub fn serve(
         let graceful = async move {
             let _ = shutdown.wait_for(|s| *s).await;
         };
-        podsift::server::serve(listener, router(state), graceful).await;
+        // A command (an ingest) may take minutes: no limit on a whole request here.
+        let limits = podsift::server::ClientLimits { request: None, ..Default::default() };
+        podsift::server::serve_within(listener, router(state), graceful, limits).await;
     });
 }
 
