@@ -861,4 +861,18 @@ async fn a_chat_asks_for_its_digest_again_a_few_times_an_hour() {
         Some(Message::Notice(text)) => assert!(text.contains("3 digests asked for within the hour"), "{text}"),
         other => panic!("a fourth digest within the hour: {other:?}"),
     }
+    // "Not yet" posts nothing and counts nothing: a chat asking before the morning's ingest
+    // still gets its digest once there is one.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = Store::open(dir.path()).unwrap();
+    let (early, d, metrics) = webhook_chat(&empty, &server, now);
+    let core = core_at(&empty, &d, metrics, now);
+    for _ in 0..5 {
+        match core.handle(&digest_request(&early), now).await.unwrap() {
+            Some(Message::Notice(text)) => assert!(text.starts_with("No insights for"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    podsift::demo::ingest_demo(&empty, &Config::default(), now, &Quiet).await.unwrap();
+    assert!(matches!(core.handle(&digest_request(&early), now).await.unwrap(), Some(Message::Digest(_))));
 }
