@@ -361,15 +361,7 @@ impl Core {
     /// schedule sends it. Renumbered either way.
     fn as_seen(records: &[Delivery], sub: Option<&Subscription>, date: NaiveDate, d: Digest) -> Digest {
         match records.iter().find(|r| r.date == date && !r.shown.is_empty()) {
-            Some(rec) => {
-                let mut out = d.clone();
-                out.insights =
-                    rec.shown.iter().filter_map(|id| d.insights.iter().find(|e| e.id == *id).cloned()).collect();
-                for (i, e) in out.insights.iter_mut().enumerate() {
-                    e.rank = i + 1;
-                }
-                out
-            }
+            Some(rec) => d.as_shown(&rec.shown),
             None => match sub {
                 Some(s) => s.filter(&d),
                 None => d,

@@ -293,13 +293,7 @@ impl Deliverer {
         // A delivery cut off part-way is finished with the digest it began, as it was shown:
         // the list or filters changed since would number the rest differently.
         let begun = match existing.as_ref().filter(|r| !r.sent.is_empty() && !r.shown.is_empty()) {
-            Some(rec) => self.store.digest_of(date, rec.list.as_deref())?.map(|mut shown| {
-                shown.insights.retain(|e| rec.shown.contains(&e.id));
-                for (i, e) in shown.insights.iter_mut().enumerate() {
-                    e.rank = i + 1;
-                }
-                shown
-            }),
+            Some(rec) => self.store.digest_of(date, rec.list.as_deref())?.map(|d| d.as_shown(&rec.shown)),
             None => None,
         };
         let (mut rec, filtered) = match (begun.filter(|d| !d.insights.is_empty()), existing) {

@@ -391,6 +391,19 @@ pub struct Digest {
     pub edit: Option<Edit>,
 }
 
+impl Digest {
+    /// The digest as one destination was shown it: the insights `shown` names, in that order,
+    /// numbered from 1 as they were then.
+    pub fn as_shown(&self, shown: &[String]) -> Digest {
+        let mut out = self.clone();
+        out.insights = shown.iter().filter_map(|id| self.insights.iter().find(|e| e.id == *id).cloned()).collect();
+        for (i, e) in out.insights.iter_mut().enumerate() {
+            e.rank = i + 1;
+        }
+        out
+    }
+}
+
 /// The daily editor pass (LLM mode): the day's best candidates, grouped by the point they make
 /// in any words, the points ordered by importance to a busy reader. Only candidate ids that
 /// were sent are kept.
