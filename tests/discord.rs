@@ -206,6 +206,24 @@ async fn the_endpoint_refuses_forged_stale_and_unsigned_requests_and_answers_pin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_interaction_sent_again_is_refused() {
+    let s = setup().await;
+    let now = Utc::now().timestamp();
+    let subscribe = slash("tok-first", "subscribe", json!([]), "16");
+    assert_eq!(post_signed(&s, &subscribe, now).await.status(), 200);
+    wait_for("the subscription", || s.store.subscriptions().unwrap().len() == 1).await;
+    post_signed(&s, &slash("tok-second", "unsubscribe", json!([]), "16"), now).await;
+    wait_for("the unsubscription", || s.store.subscriptions().unwrap().is_empty()).await;
+    // The first interaction, signed by Discord and still within its five minutes, sent again
+    // by whoever saw it: refused, and nothing done.
+    let again = post_signed(&s, &subscribe, now).await;
+    assert_eq!(again.status(), 401);
+    assert!(again.text().await.unwrap().contains("already taken"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(s.store.subscriptions().unwrap().is_empty(), "a replayed interaction subscribed the channel again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_needs_manage_channels_and_the_digest_arrives_as_embeds_within_limits() {
     let s = setup().await;
     let now = Utc::now().timestamp();

@@ -104,14 +104,17 @@ async fn post(base: &str, path: &str, body: &str, extra: &[(&str, &str)]) -> req
     req.send().await.unwrap()
 }
 
+/// A slash command's form body; each with its own trigger id, as Slack gives every invocation.
 fn command(text: &str, user: &str) -> String {
+    static TRIGGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = TRIGGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("team_id", TEAM)
         .append_pair("channel_id", CHANNEL)
         .append_pair("user_id", user)
         .append_pair("command", "/podsift")
         .append_pair("text", text)
-        .append_pair("trigger_id", "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+        .append_pair("trigger_id", &format!("398738663015.47445629121.803a0bc887a14d10d2c447fce8b{n:05}"))
         .finish()
 }
 
@@ -189,6 +192,32 @@ async fn forged_stale_and_unsigned_requests_are_refused_and_the_challenge_answer
     assert_eq!(unsigned.status(), 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(s.store.subscriptions().unwrap().is_empty(), "a refused request was acted on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_request_sent_again_is_not_taken_twice() {
+    let s = setup(false).await;
+    let client = reqwest::Client::new();
+    let send = |body: String, ts: String| {
+        let req = client
+            .post(format!("{}/slack/commands", s.base))
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", signature(SECRET, &ts, body.as_bytes()))
+            .body(body);
+        async move { req.send().await.unwrap() }
+    };
+    let ts = Utc::now().timestamp().to_string();
+    let subscribe = command("subscribe", "U2CERLKJA");
+    assert_eq!(send(subscribe.clone(), ts.clone()).await.status(), 200);
+    wait_for("the subscription", || s.store.subscriptions().unwrap().len() == 1).await;
+    send(command("unsubscribe", "U2CERLKJA"), ts.clone()).await;
+    wait_for("the unsubscription", || s.store.subscriptions().unwrap().is_empty()).await;
+    // Whoever saw the first request sends it again within its five minutes: Slack is told all
+    // is well (so it would not retry), and nothing is done.
+    let again = send(subscribe, ts).await;
+    assert_eq!(again.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(s.store.subscriptions().unwrap().is_empty(), "a replayed request subscribed the channel again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1553,7 +1553,8 @@ mod tests {
 
 /// The [`Store::first_seen`] keys of inbound platform events, which platforms retry for hours
 /// at most: pruned after two days.
-pub const INBOUND_EVENT_MARKS: [&str; 3] = ["slack-event:", "slack-message:", "telegram-update:"];
+pub const INBOUND_EVENT_MARKS: [&str; 5] =
+    ["slack-event:", "slack-message:", "slack-request:", "discord-request:", "telegram-update:"];
 
 /// What one [`Store::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]

@@ -338,6 +338,13 @@ async fn endpoint(
         tracing::warn!("Discord interaction refused: {e}");
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
+    // A signed interaction stays valid for its five minutes: sent again by whoever saw it, it
+    // would repeat a command. Discord signs every interaction anew and never resends one.
+    let signature = header("x-signature-ed25519").unwrap_or_default();
+    if !s.interactions.core.first_time(&format!("discord-request:{signature}")) {
+        tracing::warn!("Discord interaction refused: already taken (the same signature came before)");
+        return (StatusCode::UNAUTHORIZED, "this interaction was already taken").into_response();
+    }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(i) => i,
         Err(e) => {

@@ -90,11 +90,22 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    /// The refusal to send when a request is not Slack's, or None when it is.
+    /// The answer to send instead of taking a request: a refusal when it is not Slack's, an
+    /// empty 200 when it is one already taken; None when it is Slack's and new.
     fn check(&self, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
-        let e = verify(&self.secret, headers, body, chrono::Utc::now().timestamp()).err()?;
-        tracing::warn!("Slack request refused: {e}");
-        Some((StatusCode::UNAUTHORIZED, e.to_string()).into_response())
+        if let Err(e) = verify(&self.secret, headers, body, chrono::Utc::now().timestamp()) {
+            tracing::warn!("Slack request refused: {e}");
+            return Some((StatusCode::UNAUTHORIZED, e.to_string()).into_response());
+        }
+        // A signed request stays valid for its five minutes: sent again by whoever saw it, it
+        // would repeat a command (a subscription, a question the model is paid for). Every
+        // request Slack makes is signed anew, so a signature seen before is such a copy.
+        let signature = headers.get("x-slack-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !self.core.first_time(&format!("slack-request:{signature}")) {
+            tracing::warn!("Slack request already taken (the same signature came before); ignored");
+            return Some(StatusCode::OK.into_response());
+        }
+        None
     }
 
     /// Whether `user` may manage channels here: anyone in the channel, unless only admins may.
