@@ -75,22 +75,17 @@ impl AdminState {
         })
     }
 
-    /// The cookie value that proves a browser gave the token once (never the token itself).
-    fn session(&self, token: &str) -> String {
-        hex(&hmac_sha256(token.as_bytes(), b"podsift admin session"))
-    }
-
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(token) = &self.token else { return true };
         let get = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
         if let Some(bearer) = get(header::AUTHORIZATION).strip_prefix("Bearer ") {
             return constant_time_eq(bearer.trim().as_bytes(), token.as_bytes());
         }
-        let session = self.session(token);
+        let now = chrono::Utc::now().timestamp();
         get(header::COOKIE)
             .split(';')
             .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
-            .any(|v| constant_time_eq(v.as_bytes(), session.as_bytes()))
+            .any(|v| session_valid(token, v, now))
     }
 
     /// A form post is accepted only with this process's form token and not from another site.
@@ -336,8 +331,28 @@ async fn login(State(s): State<AdminState>, Form(form): Form<HashMap<String, Str
         return (StatusCode::UNAUTHORIZED, Html(page::login(Some("That is not the admin token.")).into_string()))
             .into_response();
     }
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", s.session(token));
+    let session = session(token, chrono::Utc::now().timestamp());
+    let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// How long a browser stays signed in after giving the token: a session cookie copied from
+/// a browser is of no use after that.
+const SESSION_SECS: i64 = 12 * 3600;
+
+/// The cookie value that proves a browser gave the token at `issued` (seconds since the
+/// epoch): the time and a mark only the token can make, never the token itself.
+fn session(token: &str, issued: i64) -> String {
+    let mark = hmac_sha256(token.as_bytes(), format!("podsift admin session {issued}").as_bytes());
+    format!("{issued}.{}", hex(&mark))
+}
+
+/// Whether `value` is a session this token made within the last [`SESSION_SECS`] of `now`.
+fn session_valid(token: &str, value: &str, now: i64) -> bool {
+    let Some(issued) = value.split_once('.').and_then(|(at, _)| at.parse::<i64>().ok()) else { return false };
+    // A minute's grace for a clock set back; a time further ahead was never given out.
+    let fresh = (-60..=SESSION_SECS).contains(&now.saturating_sub(issued));
+    fresh && constant_time_eq(value.as_bytes(), session(token, issued).as_bytes())
 }
 
 /// Serves the admin router on `listener` until `shutdown` turns true.
@@ -368,6 +383,25 @@ pub fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_lasts_its_hours_and_only_for_its_token() {
+        let token = "a-long-enough-admin-token";
+        let issued = 1_764_316_800;
+        let value = session(token, issued);
+        assert!(!value.contains(token));
+        assert!(session_valid(token, &value, issued));
+        assert!(session_valid(token, &value, issued + SESSION_SECS));
+        assert!(!session_valid(token, &value, issued + SESSION_SECS + 1), "a session outlived its hours");
+        assert!(!session_valid(token, &value, issued - 3600), "a session from the future was taken");
+        assert!(!session_valid("another-long-admin-token", &value, issued), "a session outlived its token");
+        // Its time moved forward by hand: the mark no longer fits.
+        let (_, mark) = value.split_once('.').unwrap();
+        assert!(!session_valid(token, &format!("{}.{mark}", issued + 3600), issued + SESSION_SECS + 10));
+        for junk in ["", ".", "x.y", "1764316800", "-9223372036854775808.00"] {
+            assert!(!session_valid(token, junk, issued), "{junk:?}");
+        }
+    }
 
     #[test]
     fn the_log_names_the_command_and_none_of_its_arguments() {
