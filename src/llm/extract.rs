@@ -165,7 +165,7 @@ impl LlmExtractor {
         let mut dropped = 0;
         for r in raw {
             let text_ok = !r.text.trim().is_empty() && r.text.len() <= 1000 && r.importance.is_finite();
-            match quote::find(&transcript.segments, &r.quote).filter(|_| text_ok) {
+            match quote::find_said_by(&transcript.segments, &r.quote, &r.speaker).filter(|_| text_ok) {
                 Some(found) => kept.push((r, found)),
                 None => dropped += 1,
             }

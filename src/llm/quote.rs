@@ -40,8 +40,16 @@ pub struct Found {
     pub start_seconds: f64,
 }
 
-/// Finds `quote` in the segments (it may run across consecutive segments).
+/// Finds `quote` in the segments (it may run across consecutive segments); the first place
+/// it was said.
 pub fn find(segments: &[Segment], quote: &str) -> Option<Found> {
+    find_said_by(segments, quote, "")
+}
+
+/// Finds `quote` as [`find`] does, preferring where `speaker` said it: words said more than
+/// once (a catchphrase, a point repeated at the end) take the speaker and time of the one the
+/// model meant, when its speaker is a transcript's name; else the first.
+pub fn find_said_by(segments: &[Segment], quote: &str, speaker: &str) -> Option<Found> {
     let wanted: Vec<String> = tokens_of(quote).into_iter().map(|t| t.0).collect();
     if wanted.len() < MIN_TOKENS || wanted.len() > MAX_TOKENS {
         return None;
@@ -53,7 +61,18 @@ pub fn find(segments: &[Segment], quote: &str) -> Option<Found> {
             tokens_of(&s.text).into_iter().map(move |(norm, start, end)| Token { norm, segment: i, start, end })
         })
         .collect();
-    let at = all.windows(wanted.len()).position(|w| w.iter().zip(&wanted).all(|(t, q)| t.norm == *q))?;
+    let speaker = speaker.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said_by = |at: usize| {
+        segments[all[at].segment]
+            .speaker
+            .as_deref()
+            .is_some_and(|s| !speaker.is_empty() && s.eq_ignore_ascii_case(&speaker))
+    };
+    let mut places =
+        all.windows(wanted.len()).enumerate().filter(|(_, w)| w.iter().zip(&wanted).all(|(t, q)| t.norm == *q));
+    let earliest = places.next()?.0;
+    let at =
+        if said_by(earliest) { earliest } else { places.map(|(i, _)| i).find(|&i| said_by(i)).unwrap_or(earliest) };
     let (first, last) = (&all[at], &all[at + wanted.len() - 1]);
     let verbatim = if first.segment == last.segment {
         segments[first.segment].text[first.start..last.end].to_string()
@@ -90,6 +109,24 @@ mod tests {
         assert!(f.start_seconds > 10.0 && f.start_seconds < 20.0);
         assert!(find(&segs, "caching at the edge doubled our latency").is_none());
         assert!(find(&segs, "welcome back").is_none(), "too short to prove anything");
+    }
+
+    #[test]
+    fn a_quote_said_twice_is_placed_where_its_speaker_said_it() {
+        let mut segments = vec![
+            seg(10.0, 20.0, "Ship small changes often, that is the whole trick."),
+            seg(20.0, 30.0, "Right. Ship small changes often, that is the whole trick, and measure."),
+        ];
+        segments[0].speaker = Some("Host Name".into());
+        segments[1].speaker = Some("Guest Name".into());
+        let quote = "ship small changes often, that is the whole trick";
+        assert_eq!(find(&segments, quote).unwrap().segment, 0);
+        let found = find_said_by(&segments, quote, " guest   name ").unwrap();
+        assert_eq!((found.segment, found.verbatim.as_str()), (1, "Ship small changes often, that is the whole trick"));
+        assert!(found.start_seconds > 20.0);
+        // A speaker who said it nowhere, or none named: the first place.
+        assert_eq!(find_said_by(&segments, quote, "Someone Else").unwrap().segment, 0);
+        assert_eq!(find_said_by(&segments, quote, "").unwrap().segment, 0);
     }
 
     #[test]
