@@ -246,6 +246,47 @@ async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
+    let s = setup().await;
+    let chat = Destination::new("console", "go");
+    let feeds = |list: &[&str]| list.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    s.store.put_podcast_list(&chat.key(), &feeds(&["demo:gotime", "demo:jsparty"])).unwrap();
+    common::subscribe_at(&s.store, chat.clone(), day(), 0, day() - chrono::Duration::days(1));
+    assert_eq!(s.deliverer.tick(day() + chrono::Duration::minutes(1)).await.unwrap().delivered, 1);
+    let first = s.store.delivery(&chat.key(), day().date_naive()).unwrap().unwrap();
+    let sent: Vec<String> = first.sent_insights().map(String::from).collect();
+    assert!(!sent.is_empty());
+
+    // The next morning the chat adds a podcast: its digest now comes from another list, which
+    // has no history; the day before's episodes are still within the window.
+    let longer = feeds(&["demo:gotime", "demo:jsparty", "demo:rfc"]);
+    s.store.put_podcast_list(&chat.key(), &longer).unwrap();
+    let tomorrow = day() + chrono::Duration::days(1);
+    assert_eq!(s.deliverer.tick(tomorrow + chrono::Duration::minutes(1)).await.unwrap().delivered, 1);
+    let list_digest =
+        s.store.digest_of(tomorrow.date_naive(), Some(&podsift::model::list_id(&longer))).unwrap().unwrap();
+    assert!(
+        list_digest.insights.iter().any(|e| sent.contains(&e.id)),
+        "the new list's digest holds none of yesterday's insights: this test shows nothing"
+    );
+    let second = s.store.delivery(&chat.key(), tomorrow.date_naive()).unwrap().unwrap();
+    assert!(!second.shown.is_empty());
+    let again: Vec<&String> = second.shown.iter().filter(|id| sent.contains(id)).collect();
+    assert!(again.is_empty(), "sent again: {again:?}");
+    // Numbered from 1 without gaps, and the numbers mean what was shown.
+    let asked = Request {
+        destination: chat.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        command: parse_line("/ask 1 what was said?").unwrap().unwrap(),
+    };
+    match s.core.handle(&asked, tomorrow).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.id, second.shown[0]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_many_chats_follow_is_fetched_once_per_ingest_and_its_failure_reported_once() {
     let s = setup().await;
     let feeds = FakeServer::start().await;

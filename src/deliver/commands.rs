@@ -363,7 +363,7 @@ impl Core {
         match records.iter().find(|r| r.date == date && !r.shown.is_empty()) {
             Some(rec) => d.as_shown(&rec.shown),
             None => match sub {
-                Some(s) => s.filter(&d),
+                Some(s) => s.filter(&d, records),
                 None => d,
             },
         }

@@ -328,7 +328,7 @@ impl Deliverer {
                     return Ok(Outcome::Waiting);
                 };
                 rec.list = digest.list.clone();
-                let filtered = sub.filter(&digest);
+                let filtered = sub.filter(&digest, &self.store.deliveries_of(&sub.destination.key())?);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {
                         reason: "no insight of the day matches the subscription's filters".into(),

@@ -282,14 +282,22 @@ pub fn podcast_name_key(title: &str) -> String {
 }
 
 impl Subscription {
-    /// The digest as this subscriber wants it: muted podcasts and unmatched keywords dropped,
-    /// the rest renumbered.
-    pub fn filter(&self, digest: &Digest) -> Digest {
+    /// The digest as this subscriber wants it: muted podcasts, unmatched keywords and what
+    /// `earlier` (its outbox records) says reached it on an earlier day dropped, the rest
+    /// renumbered.
+    ///
+    /// A digest leaves out what its podcast list's readers were sent, but a chat that changed
+    /// its list (a podcast added) draws on another list's digests: yesterday's insights of a
+    /// podcast on both lists would come to it again.
+    pub fn filter(&self, digest: &Digest, earlier: &[Delivery]) -> Digest {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
+        let sent: std::collections::HashSet<&str> =
+            earlier.iter().filter(|r| r.date < digest.date).flat_map(Delivery::sent_insights).collect();
         d.insights.retain(|e| {
             let podcast = podcast_name_key(&e.podcast);
-            (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| podcast_name_key(p) == podcast))
+            !sent.contains(e.id.as_str())
+                && (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| podcast_name_key(p) == podcast))
                 && !self.mute_podcasts.iter().any(|p| podcast_name_key(p) == podcast)
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         });

@@ -172,6 +172,14 @@ impl Delivery {
     pub fn key(&self) -> String {
         format!("{}/{}", self.destination.key(), self.date)
     }
+
+    /// The ids of the insights whose part reached the destination.
+    pub fn sent_insights(&self) -> impl Iterator<Item = &str> {
+        self.sent
+            .iter()
+            .filter_map(|(rank, _)| rank.and_then(|r| r.checked_sub(1)).and_then(|i| self.shown.get(i)))
+            .map(String::as_str)
+    }
 }
 
 #[cfg(test)]
