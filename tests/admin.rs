@@ -154,6 +154,54 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
 /// listens there now, perhaps one on another store: a command is refused there, never carried
 /// out on the wrong store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_ingest_shows_its_progress_while_it_runs() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    // A feed that answers the service's own ingest at start at once, and later ones slowly.
+    let fake = common::FakeServer::start().await;
+    let rss = common::rss(&fake.base, "Slow Show", &[("slow-1", "Slow One", None)]);
+    fake.route(
+        "/slow.xml",
+        vec![common::Reply::ok(rss.clone()), common::Reply::ok(rss).delay(Duration::from_secs(10))],
+    );
+    {
+        let store = Store::open(&data).unwrap();
+        store.put_feed(&Feed::new(&fake.url("/slow.xml"), Utc::now())).unwrap();
+        store.flush().unwrap();
+    }
+    let mut run = common::podsift_run(&data, &config(dir.path(), "127.0.0.1:0"), &[]);
+    for _ in 0..200 {
+        if !fake.requests("/slow.xml").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.requests("/slow.xml").len(), 1, "the service's ingest at start did not read the feed");
+
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_podsift"));
+    cli.arg("--data").arg(&data).arg("ingest").env_remove("PODSIFT_CONFIG").env_remove("PODSIFT_ADMIN_TOKEN");
+    let mut child = cli.stderr(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The first words come while the slow feed still holds the ingest (ten seconds).
+    let first = rx.recv_timeout(Duration::from_secs(8)).expect("no progress while the ingest ran");
+    assert!(first.contains("ingest: fetching"), "{first}");
+    assert!(child.try_wait().unwrap().is_none(), "the ingest was over before its progress came");
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("Slow Show")), "{rest:?}");
+    assert!(common::stop(&mut run.child));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_address_file_never_sends_a_command_to_another_store() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));

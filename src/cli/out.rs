@@ -10,11 +10,14 @@ tokio::task_local! {
 }
 
 /// A command's output kept for a remote command line: what goes to its standard output, and
-/// what to its standard error (warnings, progress).
+/// what to its standard error (warnings, progress) unless that goes `live`.
 #[derive(Default)]
 pub struct Captured {
     pub out: String,
     pub err: String,
+    /// Where warnings and progress go as they are written, for a command line that shows them
+    /// while the command runs (an ingest takes minutes).
+    live: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// Prints `s` where this command's output goes.
@@ -27,7 +30,14 @@ pub fn write(s: &str) {
 
 /// Prints `s` where this command's warnings and progress go (standard error).
 pub fn write_err(s: &str) {
-    if CAPTURE.try_with(|c| c.borrow_mut().err.push_str(s)).is_err() {
+    let kept = CAPTURE.try_with(|c| {
+        let mut c = c.borrow_mut();
+        // Kept for the reply when there is no one to show them to live (the command line hung up).
+        if !c.live.as_ref().is_some_and(|live| live.send(s.to_string()).is_ok()) {
+            c.err.push_str(s);
+        }
+    });
+    if kept.is_err() {
         let _ = std::io::stderr().lock().write_all(s.as_bytes());
     }
 }
@@ -37,10 +47,14 @@ pub fn capturing() -> bool {
     CAPTURE.try_with(|_| ()).is_ok()
 }
 
-/// Runs `work` with its output kept, and returns the output beside the result.
-pub async fn capture<T>(work: impl Future<Output = T>) -> (Captured, T) {
+/// Runs `work` with its output kept, and returns the output beside the result; warnings and
+/// progress go to `live` as they come when given.
+pub async fn capture<T>(
+    live: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    work: impl Future<Output = T>,
+) -> (Captured, T) {
     CAPTURE
-        .scope(RefCell::new(Captured::default()), async move {
+        .scope(RefCell::new(Captured { live, ..Captured::default() }), async move {
             let result = work.await;
             (CAPTURE.with(|c| c.take()), result)
         })

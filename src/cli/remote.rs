@@ -36,6 +36,18 @@ pub fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The reply a command line asks for to show a command's warnings and progress while it runs:
+/// one JSON object a line, `{"progress": TEXT}` as they come, then the [`RemoteOutput`].
+pub const LIVE_REPLY: &str = "application/x-ndjson";
+
+/// One line of a [`LIVE_REPLY`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Frame {
+    Progress { progress: String },
+    Done(RemoteOutput),
+}
+
 /// What comes back: the output, and the error when the command failed.
 #[derive(Serialize, Deserialize)]
 pub struct RemoteOutput {
@@ -108,7 +120,10 @@ pub async fn forward(data: &Path) -> Result<()> {
     // No overall timeout: an ingest sent to the service takes as long as the feeds do.
     let client = podsift::http::client(std::time::Duration::from_secs(5), None).map_err(anyhow::Error::msg)?;
     let store = Some(std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()));
-    let mut request = client.post(format!("{}/api/cli", address.url)).json(&RemoteCommand { args, store });
+    let mut request = client
+        .post(format!("{}/api/cli", address.url))
+        .header(reqwest::header::ACCEPT, LIVE_REPLY)
+        .json(&RemoteCommand { args, store });
     if let Ok(token) = std::env::var(TOKEN_ENV) {
         request = request.bearer_auth(token.trim());
     }
@@ -136,11 +151,40 @@ pub async fn forward(data: &Path) -> Result<()> {
             bail!("the running podsift answered {code} to the command: {}", response.text().await.unwrap_or_default())
         }
     }
-    let reply: RemoteOutput = response.json().await.context("the running podsift sent an unreadable reply")?;
+    let live = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(LIVE_REPLY));
+    let reply: RemoteOutput = if live {
+        live_reply(response).await?
+    } else {
+        response.json().await.context("the running podsift sent an unreadable reply")?
+    };
     out!("{}", reply.output);
     eprint!("{}", reply.warnings);
     match reply.error {
         Some(e) => Err(anyhow!(e)),
         None => Ok(()),
+    }
+}
+
+/// Reads a [`LIVE_REPLY`]: shows each piece of progress as it comes, returns the outcome.
+async fn live_reply(mut response: reqwest::Response) -> Result<RemoteOutput> {
+    let unreadable = "the running podsift sent an unreadable reply";
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            match serde_json::from_slice::<Frame>(&line).context(unreadable)? {
+                Frame::Progress { progress } => eprint!("{progress}"),
+                Frame::Done(reply) => return Ok(reply),
+            }
+        }
+        match response.chunk().await {
+            Ok(Some(bytes)) => pending.extend_from_slice(&bytes),
+            Ok(None) => bail!("the running podsift stopped before the command finished; its log says why"),
+            Err(e) => bail!("the running podsift's reply broke off ({})", podsift::http::root_cause(&e)),
+        }
     }
 }

@@ -165,9 +165,14 @@ fn refused() -> Response {
     (StatusCode::UNAUTHORIZED, "podsift admin: the admin token is missing or wrong").into_response()
 }
 
-/// Runs a command line as if typed here, with its output kept. On its own blocking thread: the
-/// commands print and hold progress state that need not be shared across tasks.
-async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
+/// Runs a command line as if typed here, with its output kept (its warnings and progress sent to
+/// `live` as they come, when given). On its own blocking thread: the commands print and hold
+/// progress state that need not be shared across tasks.
+async fn run_args(
+    state: &AdminState,
+    args: Vec<String>,
+    live: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+) -> RemoteOutput {
     let argv = std::iter::once("podsift".to_string()).chain(args);
     let parsed = <Cli as clap::CommandFactory>::command()
         .try_get_matches_from(argv)
@@ -189,7 +194,7 @@ async fn run_args(state: &AdminState, args: Vec<String>) -> RemoteOutput {
     let (store, config, metrics) = (state.store.clone(), state.config.clone(), state.metrics.clone());
     let handle = tokio::runtime::Handle::current();
     let done = tokio::task::spawn_blocking(move || {
-        handle.block_on(capture(async { super::execute(cli.command, &store, &config, Some(&metrics)).await }))
+        handle.block_on(capture(live, async { super::execute(cli.command, &store, &config, Some(&metrics)).await }))
     })
     .await;
     match done {
@@ -229,7 +234,33 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
             return (StatusCode::CONFLICT, ours).into_response();
         }
     }
-    axum::Json(run_args(&s, command.args).await).into_response()
+    let streamed = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(super::remote::LIVE_REPLY));
+    if !streamed {
+        return axum::Json(run_args(&s, command.args, None).await).into_response();
+    }
+    // One JSON object a line: the command's warnings and progress as they come, then its
+    // outcome, so that a long ingest shows its progress while it runs.
+    let (live, progress) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let outcome = tokio::spawn(async move { run_args(&s, command.args, Some(live)).await });
+    fn frame(v: serde_json::Value) -> Result<String, std::convert::Infallible> {
+        Ok(format!("{v}\n"))
+    }
+    let progress = futures_util::stream::unfold(progress, |mut rx| async move {
+        rx.recv().await.map(|text| (frame(serde_json::json!({ "progress": text })), rx))
+    });
+    let last = futures_util::stream::once(async move {
+        let done = outcome.await.unwrap_or_else(|e| RemoteOutput {
+            output: String::new(),
+            error: Some(format!("the command stopped: {e}")),
+            warnings: String::new(),
+        });
+        frame(serde_json::to_value(done).unwrap_or_default())
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(progress, last));
+    ([(header::CONTENT_TYPE, super::remote::LIVE_REPLY)], body).into_response()
 }
 
 /// After a form: back to the page, with what happened.
@@ -264,7 +295,7 @@ async fn form_command(
     if let Some(refusal) = form_refused(s, headers, form) {
         return refusal;
     }
-    let done = run_args(s, args).await;
+    let done = run_args(s, args, None).await;
     let message = match done.error {
         Some(e) => format!("{}{}error: {e}", done.output, done.warnings),
         None => format!("{}{}", done.output, done.warnings),
@@ -304,7 +335,7 @@ async fn ingest_now(
     }
     let state = s.clone();
     tokio::spawn(async move {
-        let done = run_args(&state, vec!["ingest".into()]).await;
+        let done = run_args(&state, vec!["ingest".into()], None).await;
         if !done.warnings.trim().is_empty() {
             tracing::info!("ingest from the operator page: {}", done.warnings.trim());
         }
