@@ -33,7 +33,7 @@ pub fn write_err(s: &str) {
     let kept = CAPTURE.try_with(|c| {
         let mut c = c.borrow_mut();
         // Kept for the reply when there is no one to show them to live (the command line hung up).
-        if !c.live.as_ref().is_some_and(|live| live.send(s.to_string()).is_ok()) {
+        if c.live.as_ref().is_none_or(|live| live.send(s.to_string()).is_err()) {
             c.err.push_str(s);
         }
     });
