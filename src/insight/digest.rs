@@ -30,6 +30,10 @@ const FEEDBACK_STEP: f64 = 0.05;
 /// ...up to this much either way: feedback tilts the ranking, it never takes it over.
 const FEEDBACK_RANGE: f64 = 0.3;
 
+/// What each place down the editor's order weighs against the one before, for reader feedback
+/// to tilt it by.
+const EDITOR_PLACE: f64 = 0.8;
+
 /// Today's date in the digest's timezone.
 pub fn today(config: &DigestConfig, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&config.tz()).date_naive()
@@ -353,14 +357,19 @@ impl Ranked {
                 if repeated {
                     repeated_clusters.insert(ci);
                 }
-                let net = taste.get(&candidates[rep].podcast).copied().unwrap_or(0) as f64;
-                let feedback = (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE);
+                let feedback = feedback(taste, &candidates[rep].podcast);
                 Some((candidates[rep].score * corroboration * recency * novelty * feedback, rep, ci))
             })
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         Ranked { clusters, order, repeated: repeated_clusters }
     }
+}
+
+/// The share readers' net 👍 / 👎 on a podcast's earlier insights moves its points by.
+fn feedback(taste: &HashMap<String, i64>, podcast: &str) -> f64 {
+    let net = taste.get(podcast).copied().unwrap_or(0) as f64;
+    (1.0 + FEEDBACK_STEP * net).clamp(1.0 - FEEDBACK_RANGE, 1.0 + FEEDBACK_RANGE)
 }
 
 /// Candidates are in content order, so ties on score go to the earlier index: the order
@@ -387,6 +396,9 @@ pub fn rank(
     rank_edited(candidates, recent_texts, taste, config, window_start, window_end, None)
 }
 
+/// A point offered a slot: (score, best member, members).
+type Offer = (f64, usize, Vec<usize>);
+
 /// [`rank`], following an editor pass when one stands: its points come first, in its order,
 /// each joined by the local clusters of its members; the local ranking fills what is left.
 pub fn rank_edited(
@@ -409,8 +421,8 @@ pub fn rank_edited(
     let score_of: HashMap<usize, f64> = ranked.order.iter().map(|&(score, _, ci)| (ci, score)).collect();
     // (score, best member, members), in the order they are offered slots; the editor's points
     // a recent digest made, last.
-    let mut offers: Vec<(f64, usize, Vec<usize>)> = Vec::new();
-    let mut repeats: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+    let mut offers: Vec<Offer> = Vec::new();
+    let mut repeats: Vec<Offer> = Vec::new();
     let mut taken_clusters: HashSet<usize> = HashSet::new();
     if let Some(edit) = edit.filter(|e| e.fallback.is_none()) {
         let index: HashMap<&str, usize> = candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
@@ -441,6 +453,15 @@ pub fn rank_edited(
             }
         }
     }
+    // Readers' 👍 / 👎 tilt the editor's order as they tilt local ranking's scores: each place
+    // down the editor's list weighs a fifth less, and the podcast's share moves that weight,
+    // so a 👎-heavy podcast's point yields to the next one (a place or two), never to the end.
+    let weight = |i: usize, best: usize| EDITOR_PLACE.powi(i as i32) * feedback(taste, &candidates[best].podcast);
+    let mut tilted: Vec<(f64, Offer)> =
+        offers.drain(..).enumerate().map(|(i, offer)| (weight(i, offer.1), offer)).collect();
+    // Stable: equal weights keep the editor's order.
+    tilted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    offers.extend(tilted.into_iter().map(|(_, offer)| offer));
     for &(score, best, ci) in &ranked.order {
         if !taken_clusters.contains(&ci) {
             offers.push((score, best, ranked.clusters[ci].clone()));
@@ -548,5 +569,38 @@ mod tests {
         // However many 👎, an insight keeps at least 70% of its score.
         let low = rank(&c, &[], &HashMap::from([("Alpha".to_string(), -1000)]), &cfg, start, end);
         assert!((low.iter().find(|e| e.id == "a").unwrap().score - 5.0 * 0.7 * (1.0 - 0.3 * 18.0 / 48.0)).abs() < 0.01);
+    }
+
+    #[test]
+    fn reader_feedback_tilts_the_editors_order_by_a_place_or_two() {
+        let c = vec![
+            insight("a", "Alpha", "Columnar storage made analytics queries twelve times faster than rows.", 3.0),
+            insight("b", "Beta", "Data contracts stopped most silent schema breakages between teams.", 4.0),
+            insight("c", "Gamma", "Canary releases caught nine of ten bad deploys before customers did.", 5.0),
+            insight("d", "Delta", "Pairing on incident reviews halved how long outages took to fix.", 2.0),
+        ];
+        let cfg = DigestConfig { size: 4, ..DigestConfig::default() };
+        let (start, end) = (
+            Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap(),
+        );
+        let edit = Edit {
+            date: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            made_at: end,
+            model: "m".into(),
+            sent: vec![],
+            groups: vec![vec!["a".into()], vec!["b".into()], vec!["c".into()], vec!["d".into()]],
+            fallback: None,
+        };
+        let order = |taste: &[(&str, i64)]| -> Vec<String> {
+            let taste: HashMap<String, i64> = taste.iter().map(|(p, n)| (p.to_string(), *n)).collect();
+            rank_edited(&c, &[], &taste, &cfg, start, end, Some(&edit)).into_iter().map(|e| e.id).collect()
+        };
+        assert_eq!(order(&[]), ["a", "b", "c", "d"], "the editor's order, not the scores'");
+        // Alpha's readers said 👎 often: its point yields to the next one, not to the end.
+        assert_eq!(order(&[("Alpha", -1000)]), ["b", "a", "c", "d"]);
+        // Delta's said 👍: its point moves up a place.
+        assert_eq!(order(&[("Delta", 1000)]), ["a", "b", "d", "c"]);
+        assert_eq!(order(&[("Beta", -1)]), ["a", "b", "c", "d"], "one 👎 moves nothing");
     }
 }
