@@ -150,9 +150,6 @@ async fn every_command_works_beside_a_running_service_and_takes_effect_at_once()
     assert!(ok(&cli(&["subs", "ls"])).contains("console:second"));
 }
 
-/// An address file left in a store by a service that stopped uncleanly names whatever podsift
-/// listens there now, perhaps one on another store: a command is refused there, never carried
-/// out on the wrong store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_ingest_shows_its_progress_while_it_runs() {
     use std::io::{BufRead, BufReader};
@@ -201,6 +198,9 @@ async fn a_forwarded_ingest_shows_its_progress_while_it_runs() {
     assert!(common::stop(&mut run.child));
 }
 
+/// An address file left in a store by a service that stopped uncleanly names whatever podsift
+/// listens there now, perhaps one on another store: a command is refused there, never carried
+/// out on the wrong store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_address_file_never_sends_a_command_to_another_store() {
     let dir = tempfile::tempdir().unwrap();

@@ -219,7 +219,20 @@ async fn a_signed_interaction_sent_again_is_refused() {
     let again = post_signed(&s, &subscribe, now).await;
     assert_eq!(again.status(), 401);
     assert!(again.text().await.unwrap().contains("already taken"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The same signature spelled in capitals (the check reads hex in either case): the same copy.
+    let body = subscribe.to_string();
+    let signature = SigningKey::from_bytes(&SECRET).sign(format!("{now}{body}").as_bytes());
+    let upper: String = signature.to_bytes().iter().map(|b| format!("{b:02X}")).collect();
+    let spelled = reqwest::Client::new()
+        .post(&s.endpoint)
+        .header("x-signature-ed25519", upper)
+        .header("x-signature-timestamp", now.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spelled.status(), 401, "a copy with its signature in capitals was taken");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(s.store.subscriptions().unwrap().is_empty(), "a replayed interaction subscribed the channel again");
 }
 

@@ -249,10 +249,13 @@ async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
 async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     let s = setup().await;
     let chat = Destination::new("console", "go");
+    let narrower = Destination::new("console", "narrower");
     let feeds = |list: &[&str]| list.iter().map(|f| f.to_string()).collect::<Vec<_>>();
-    s.store.put_podcast_list(&chat.key(), &feeds(&["demo:gotime", "demo:jsparty"])).unwrap();
-    common::subscribe_at(&s.store, chat.clone(), day(), 0, day() - chrono::Duration::days(1));
-    assert_eq!(s.deliverer.tick(day() + chrono::Duration::minutes(1)).await.unwrap().delivered, 1);
+    for c in [&chat, &narrower] {
+        s.store.put_podcast_list(&c.key(), &feeds(&["demo:gotime", "demo:jsparty"])).unwrap();
+        common::subscribe_at(&s.store, c.clone(), day(), 0, day() - chrono::Duration::days(1));
+    }
+    assert_eq!(s.deliverer.tick(day() + chrono::Duration::minutes(1)).await.unwrap().delivered, 2);
     let first = s.store.delivery(&chat.key(), day().date_naive()).unwrap().unwrap();
     let sent: Vec<String> = first.sent_insights().map(String::from).collect();
     assert!(!sent.is_empty());
@@ -261,8 +264,25 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     // has no history; the day before's episodes are still within the window.
     let longer = feeds(&["demo:gotime", "demo:jsparty", "demo:rfc"]);
     s.store.put_podcast_list(&chat.key(), &longer).unwrap();
+    // Another chat keeps only one of its podcasts: that list's digest holds nothing it was not sent.
+    s.store.put_podcast_list(&narrower.key(), &feeds(&["demo:gotime"])).unwrap();
     let tomorrow = day() + chrono::Duration::days(1);
-    assert_eq!(s.deliverer.tick(tomorrow + chrono::Duration::minutes(1)).await.unwrap().delivered, 1);
+    let summary = s.deliverer.tick(tomorrow + chrono::Duration::minutes(1)).await.unwrap();
+    assert_eq!((summary.delivered, summary.skipped), (1, 1), "{summary:?}");
+    let skipped = s.store.delivery(&narrower.key(), tomorrow.date_naive()).unwrap().unwrap();
+    assert!(format!("{:?}", skipped.state).contains("every one was sent to this chat on another day"), "{skipped:?}");
+    let digest_again = Request {
+        destination: narrower.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        command: parse_line("/digest").unwrap().unwrap(),
+    };
+    match s.core.handle(&digest_again, tomorrow).await.unwrap() {
+        Some(Message::Notice(text)) => {
+            assert!(text.contains("every one was sent to this chat on another day"), "{text}")
+        }
+        other => panic!("{other:?}"),
+    }
     let list_digest =
         s.store.digest_of(tomorrow.date_naive(), Some(&podsift::model::list_id(&longer))).unwrap().unwrap();
     assert!(

@@ -216,7 +216,7 @@ async fn a_signed_request_sent_again_is_not_taken_twice() {
     // is well (so it would not retry), and nothing is done.
     let again = send(subscribe, ts).await;
     assert_eq!(again.status(), 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(s.store.subscriptions().unwrap().is_empty(), "a replayed request subscribed the channel again");
 }
 

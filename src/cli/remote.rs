@@ -173,14 +173,19 @@ pub async fn forward(data: &Path) -> Result<()> {
 async fn live_reply(mut response: reqwest::Response) -> Result<RemoteOutput> {
     let unreadable = "the running podsift sent an unreadable reply";
     let mut pending: Vec<u8> = Vec::new();
+    // How far `pending` is known to hold no line's end: the last line (all of a command's
+    // output) can be megabytes, not to be searched again from its start at every chunk.
+    let mut scanned = 0;
     loop {
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+        while let Some(end) = pending[scanned..].iter().position(|&b| b == b'\n').map(|i| scanned + i) {
             let line: Vec<u8> = pending.drain(..=end).collect();
+            scanned = 0;
             match serde_json::from_slice::<Frame>(&line).context(unreadable)? {
                 Frame::Progress { progress } => eprint!("{progress}"),
                 Frame::Done(reply) => return Ok(reply),
             }
         }
+        scanned = pending.len();
         match response.chunk().await {
             Ok(Some(bytes)) => pending.extend_from_slice(&bytes),
             Ok(None) => bail!("the running podsift stopped before the command finished; its log says why"),

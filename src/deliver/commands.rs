@@ -612,15 +612,13 @@ impl Core {
                     }
                 };
                 let all = d.insights.len();
+                let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d)).unwrap_or_default();
                 // The same insights and numbers the schedule sends here.
                 let d = Self::as_seen(&self.store.deliveries_of(&destination.key())?, sub.as_ref(), date, d);
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if d.insights.is_empty() {
-                    notice(format!(
-                        "None of the {all} insight(s) of {date} matches this chat's filters (podcasts or keywords \
-                         the operator set for this chat)."
-                    ))
+                    notice(format!("Of the {all} insight(s) of {date}, {why_nothing}."))
                 } else if let Err(wait) = self.allowed(Costly::DigestAgain, &destination.key(), now) {
                     // Counted only when a digest is posted: a "not yet" costs nothing.
                     notice(wait)

@@ -331,7 +331,11 @@ impl Deliverer {
                 let filtered = sub.filter(&digest, &self.store.deliveries_of(&sub.destination.key())?);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {
-                        reason: "no insight of the day matches the subscription's filters".into(),
+                        reason: format!(
+                            "of the day's {} insight(s), {}",
+                            digest.insights.len(),
+                            sub.why_nothing(&digest)
+                        ),
                     };
                     rec.updated_at = now;
                     self.store.put_delivery(&rec)?;

@@ -283,17 +283,19 @@ pub fn podcast_name_key(title: &str) -> String {
 
 impl Subscription {
     /// The digest as this subscriber wants it: muted podcasts, unmatched keywords and what
-    /// `earlier` (its outbox records) says reached it on an earlier day dropped, the rest
+    /// `earlier` (its outbox records) says reached it on another day dropped, the rest
     /// renumbered.
     ///
     /// A digest leaves out what its podcast list's readers were sent, but a chat that changed
     /// its list (a podcast added) draws on another list's digests: yesterday's insights of a
     /// podcast on both lists would come to it again.
+    /// (A record of a later day counts too: a chat that moved its timezone west, or a day
+    /// caught up after the next was sent.)
     pub fn filter(&self, digest: &Digest, earlier: &[Delivery]) -> Digest {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         let sent: std::collections::HashSet<&str> =
-            earlier.iter().filter(|r| r.date < digest.date).flat_map(Delivery::sent_insights).collect();
+            earlier.iter().filter(|r| r.date != digest.date).flat_map(Delivery::sent_insights).collect();
         d.insights.retain(|e| {
             let podcast = podcast_name_key(&e.podcast);
             !sent.contains(e.id.as_str())
@@ -305,6 +307,16 @@ impl Subscription {
             e.rank = i + 1;
         }
         d
+    }
+
+    /// Why [`Subscription::filter`] left nothing of `digest`: what reached the chat on other
+    /// days, or its filters.
+    pub fn why_nothing(&self, digest: &Digest) -> &'static str {
+        if self.filter(digest, &[]).insights.is_empty() {
+            "none matches this chat's filters (podcasts or keywords the operator set for it)"
+        } else {
+            "every one was sent to this chat on another day (its podcasts changed since)"
+        }
     }
 }
 

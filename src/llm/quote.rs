@@ -61,12 +61,10 @@ pub fn find_said_by(segments: &[Segment], quote: &str, speaker: &str) -> Option<
             tokens_of(&s.text).into_iter().map(move |(norm, start, end)| Token { norm, segment: i, start, end })
         })
         .collect();
-    let speaker = speaker.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let speaker = name(speaker);
     let said_by = |at: usize| {
-        segments[all[at].segment]
-            .speaker
-            .as_deref()
-            .is_some_and(|s| !speaker.is_empty() && s.eq_ignore_ascii_case(&speaker))
+        segments[all[at].segment].speaker.as_deref().is_some_and(|s| !speaker.is_empty() && name(s) == speaker)
     };
     let mut places =
         all.windows(wanted.len()).enumerate().filter(|(_, w)| w.iter().zip(&wanted).all(|(t, q)| t.norm == *q));

@@ -340,7 +340,13 @@ async fn endpoint(
     }
     // A signed interaction stays valid for its five minutes: sent again by whoever saw it, it
     // would repeat a command. Discord signs every interaction anew and never resends one.
-    let signature = header("x-signature-ed25519").unwrap_or_default();
+    // The hex is read either case (and `+f` as `0f`): the mark is of the bytes, so a copy
+    // spelled another way is the same copy.
+    let signature = header("x-signature-ed25519").unwrap_or_default().to_ascii_lowercase();
+    if signature.len() != 128 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        tracing::warn!("Discord interaction refused: its signature is not 128 hex digits");
+        return (StatusCode::UNAUTHORIZED, "the signature is not 128 hex digits").into_response();
+    }
     if !s.interactions.core.first_time(&format!("discord-request:{signature}")) {
         tracing::warn!("Discord interaction refused: already taken (the same signature came before)");
         return (StatusCode::UNAUTHORIZED, "this interaction was already taken").into_response();

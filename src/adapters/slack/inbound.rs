@@ -90,16 +90,22 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    /// The answer to send instead of taking a request: a refusal when it is not Slack's, an
-    /// empty 200 when it is one already taken; None when it is Slack's and new.
+    /// The refusal to send when a request is not Slack's, or None when it is.
     fn check(&self, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
-        if let Err(e) = verify(&self.secret, headers, body, chrono::Utc::now().timestamp()) {
-            tracing::warn!("Slack request refused: {e}");
-            return Some((StatusCode::UNAUTHORIZED, e.to_string()).into_response());
+        let e = verify(&self.secret, headers, body, chrono::Utc::now().timestamp()).err()?;
+        tracing::warn!("Slack request refused: {e}");
+        Some((StatusCode::UNAUTHORIZED, e.to_string()).into_response())
+    }
+
+    /// [`Ctx::check`] for a slash command or an interaction, which also answers an empty 200
+    /// (and takes nothing) for one already taken. A signed request stays valid for its five
+    /// minutes: sent again by whoever saw it, it would repeat a command (a subscription, a
+    /// question the model is paid for). Slack signs every request anew, so a signature seen
+    /// before is such a copy. Events need no such mark: their ids are taken once already.
+    fn check_once(&self, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+        if let Some(refused) = self.check(headers, body) {
+            return Some(refused);
         }
-        // A signed request stays valid for its five minutes: sent again by whoever saw it, it
-        // would repeat a command (a subscription, a question the model is paid for). Every
-        // request Slack makes is signed anew, so a signature seen before is such a copy.
         let signature = headers.get("x-slack-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !self.core.first_time(&format!("slack-request:{signature}")) {
             tracing::warn!("Slack request already taken (the same signature came before); ignored");
@@ -259,7 +265,7 @@ pub fn strip_mentions(text: &str) -> String {
 }
 
 async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if let Some(refused) = c.check(&headers, &body) {
+    if let Some(refused) = c.check_once(&headers, &body) {
         return refused;
     }
     match take_command(&c, &form(&body)) {
@@ -310,7 +316,7 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
 }
 
 async fn interactivity(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if let Some(refused) = c.check(&headers, &body) {
+    if let Some(refused) = c.check_once(&headers, &body) {
         return refused;
     }
     let payload = form(&body).remove("payload").unwrap_or_default();

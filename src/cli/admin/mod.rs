@@ -244,7 +244,14 @@ async fn api_cli(State(s): State<AdminState>, headers: HeaderMap, body: axum::bo
     // One JSON object a line: the command's warnings and progress as they come, then its
     // outcome, so that a long ingest shows its progress while it runs.
     let (live, progress) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let outcome = tokio::spawn(async move { run_args(&s, command.args, Some(live)).await });
+    let outcome = tokio::spawn(async move {
+        let done = run_args(&s, command.args, Some(live)).await;
+        if let Some(e) = &done.error {
+            // Also said here: the command line that sent it may have hung up meanwhile.
+            tracing::warn!("command from the command line failed: {e}");
+        }
+        done
+    });
     fn frame(v: serde_json::Value) -> Result<String, std::convert::Infallible> {
         Ok(format!("{v}\n"))
     }
