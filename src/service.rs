@@ -138,13 +138,18 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     failing_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks = tokio::task::JoinSet::new();
     let mut behind = false;
+    let mut reporting: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             _ = stopped(&mut stop_requested) => break,
             _ = failing_every.tick() => {
                 // Its own task: notices to many chats must not hold up deliveries or shutdown.
-                let core = core.clone();
-                tokio::spawn(async move { core.report_failing_feeds().await });
+                // One round at a time: during a platform's outage a round can outlast the
+                // interval, and rounds would pile up.
+                if reporting.as_ref().is_none_or(|r| r.is_finished()) {
+                    let core = core.clone();
+                    reporting = Some(tokio::spawn(async move { core.report_failing_feeds().await }));
+                }
             }
             _ = tick_every.tick() => {
                 // Each tick on its own task: a destination still retrying (a slow or failing

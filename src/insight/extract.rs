@@ -576,9 +576,14 @@ pub async fn extract_pending(
     store: &crate::store::Store,
     extractor: &dyn Extractor,
 ) -> Result<usize, crate::store::StoreError> {
+    let wanting = store.episodes_wanting_extraction()?;
+    if wanting.is_empty() {
+        // The corpus statistics (every term ever stored) are read only when there is work.
+        return Ok(0);
+    }
     let mut corpus = store.corpus()?;
     let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
-    for mut episode in store.episodes_wanting_extraction()? {
+    for mut episode in wanting {
         if episode.insights_extracted {
             // Insights a digest has shown stay: its readers ask about them by number. They
             // stay for good, also once that digest is pruned.

@@ -137,8 +137,10 @@ impl LlmTranscriber {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+        // Removed however this ends: also when a stopping service drops the work part-way,
+        // which would leave up to `max_audio_bytes` and its pieces behind at every such stop.
+        let _audio = RemovedOnDrop(dir.clone());
         let result = self.transcribe_in(&dir, url, episode, &model).await;
-        let _ = tokio::fs::remove_dir_all(&dir).await;
         match result {
             Ok(segments) => {
                 // The pieces kept for a next attempt are not needed any more.
@@ -276,9 +278,33 @@ impl Transcriber for LlmTranscriber {
     }
 }
 
+/// A directory removed, with what it holds, when this is dropped.
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_audio_folder_goes_when_the_work_is_dropped_part_way() {
+        let dir = tempfile::tempdir().unwrap().keep().join("podsift-audio-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let held = dir.clone();
+        let work = async move {
+            let _audio = RemovedOnDrop(held.clone());
+            std::fs::write(held.join("piece-0.mp3"), b"ID3").unwrap();
+            std::future::pending::<()>().await;
+        };
+        // Cut off as a stopping service cuts off an ingest.
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), work).await.is_err());
+        assert!(!dir.exists(), "the audio was left behind");
+    }
 
     #[test]
     fn nonsense_times_from_the_server_are_left_out() {
