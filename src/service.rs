@@ -124,7 +124,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                     _ = stopped(&mut stop) => break,
                     _ = every.tick() => {
                         if !finish_or_stop(surviving_faults(ingest_once(&store, &config, &metrics)), &shutdown, grace).await { break; }
-                        prune_if_due(&store, config.service.keep_days, Utc::now());
+                        prune_if_due(&store, &config, Utc::now());
                     }
                 }
             }
@@ -259,15 +259,22 @@ async fn ingest_once(store: &Store, config: &Config, metrics: &Metrics) {
 /// but still removes what only lives for days (platform event marks, podcast-search choices)
 /// and the model's answers for episodes no longer stored, which would otherwise grow forever.
 /// Returns what was removed when it ran.
-pub fn prune_if_due(store: &Store, keep_days: u64, now: DateTime<Utc>) -> Option<crate::store::Pruned> {
+pub fn prune_if_due(store: &Store, config: &Config, now: DateTime<Utc>) -> Option<crate::store::Pruned> {
     if store.state("last_prune").ok().flatten().is_some_and(|t| now - t < chrono::Duration::hours(23)) {
         return None;
     }
+    let keep_days = config.service.keep_days;
     let before = (keep_days > 0).then(|| now.date_naive() - chrono::Duration::days(keep_days as i64));
-    match store.prune(before, now - chrono::Duration::days(2)) {
+    // An episode a digest could still take (its window, and the catch-up after a weekend) keeps
+    // its content whatever keep_days says.
+    let window_days =
+        config.digest.recency_window_hours.div_ceil(24) as i64 + crate::insight::digest::MAX_CATCH_UP_DAYS + 1;
+    let content_before = before.map(|b| b.min(now.date_naive() - chrono::Duration::days(window_days)));
+    match store.prune(before, content_before, now - chrono::Duration::days(2)) {
         Ok(pruned) => {
             let _ = store.set_state("last_prune", &now);
             tracing::info!(
+                episodes_emptied = pruned.episodes_emptied,
                 deliveries = pruned.deliveries,
                 messages = pruned.messages,
                 digests = pruned.digests,

@@ -304,6 +304,101 @@ async fn run_demo_shows_the_whole_loop_on_the_terminal() {
     assert!(!dir.path().join("real-store").exists(), "the demo run wrote into PODSIFT_DATA_DIR");
 }
 
+/// The configuration with `service.keep_days` set.
+fn keeping(days: u64) -> Config {
+    let mut config = Config::default();
+    config.service.keep_days = days;
+    config
+}
+
+/// An old episode's transcript, candidate insights and cached model answers go once no stored
+/// digest shows it; its record stays (its item is not new again) and says why.
+#[test]
+fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
+    use podsift::model::{DigestEntry, Episode, Insight, Segment, Transcript, TranscriptSource, TranscriptStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let store = podsift::store::Store::open(dir.path()).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().with_timezone(&Utc);
+    let stored = |id: &str, days_ago: i64| {
+        let mut ep = Episode::new(id, "https://x/feed", id, now);
+        ep.published = Some(now - chrono::Duration::days(days_ago));
+        let transcript = Transcript {
+            episode_id: id.into(),
+            source: TranscriptSource::Text,
+            url: None,
+            fetched_at: now,
+            segments: vec![Segment {
+                start: 0.0,
+                end: 5.0,
+                speaker: None,
+                text: "Caching cut latency by half.".into(),
+            }],
+        };
+        ep.transcript = TranscriptStatus::Stored { source: TranscriptSource::Text, bytes: 28, segments: 1 };
+        store.put_transcript(&ep, &transcript).unwrap();
+        let insight = Insight {
+            id: format!("{id}-i"),
+            episode_id: id.into(),
+            feed_url: ep.feed_url.clone(),
+            podcast: "Show".into(),
+            episode: id.into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            text: "Caching cut latency by half.".into(),
+            quote: "Caching cut latency by half.".into(),
+            score: 1.0,
+            published: ep.published_or_seen(),
+            source: TranscriptSource::Text,
+            embedding: None,
+        };
+        ep.insights_extracted = true;
+        store.put_insights(&ep, std::slice::from_ref(&insight), &["cach".into()]).unwrap();
+        store.put_llm_cache(&format!("{id}:abc"), &serde_json::json!([])).unwrap();
+        insight
+    };
+    stored("ep-old", 200);
+    let shown = stored("ep-old-shown", 200);
+    stored("ep-recent", 3);
+    // A digest still kept shows the second old episode (a question may come about it).
+    let recent = now.date_naive() - chrono::Duration::days(3);
+    store
+        .put_digest_once(&podsift::model::Digest {
+            date: recent,
+            list: None,
+            built_at: now,
+            candidates: 1,
+            episodes: 1,
+            insights: vec![DigestEntry::from_insight(1, &shown, 1.0, vec![])],
+            edit: None,
+        })
+        .unwrap();
+    // keep_days = 0 keeps everything; a digest window reaching back that far keeps it too.
+    assert_eq!(podsift::service::prune_if_due(&store, &keeping(0), now).unwrap().episodes_emptied, 0);
+    let mut wide = keeping(180);
+    wide.digest.recency_window_hours = 24 * 300;
+    let later = now + chrono::Duration::days(1);
+    assert_eq!(podsift::service::prune_if_due(&store, &wide, later).unwrap().episodes_emptied, 0);
+
+    let later = later + chrono::Duration::days(1);
+    let pruned = podsift::service::prune_if_due(&store, &keeping(180), later).unwrap();
+    assert_eq!(pruned.episodes_emptied, 1);
+    assert!(store.transcript("ep-old").unwrap().is_none());
+    assert!(store.insights_of("ep-old").unwrap().is_empty());
+    assert!(store.llm_cache("ep-old:abc").unwrap().is_none());
+    let ep = store.episode("ep-old").unwrap().expect("the record stays");
+    assert!(matches!(&ep.transcript, TranscriptStatus::Skipped { reason } if reason.contains("keep_days")), "{ep:?}");
+    assert!(!ep.wants_transcript() && !ep.wants_extraction());
+    for kept in ["ep-old-shown", "ep-recent"] {
+        assert!(store.transcript(kept).unwrap().is_some(), "{kept}");
+        assert_eq!(store.insights_of(kept).unwrap().len(), 1, "{kept}");
+        assert!(store.llm_cache(&format!("{kept}:abc")).unwrap().is_some(), "{kept}");
+    }
+    // Done once: the next day's pass finds nothing more to remove.
+    let pruned = podsift::service::prune_if_due(&store, &keeping(180), later + chrono::Duration::days(1)).unwrap();
+    assert_eq!(pruned.episodes_emptied, 0);
+}
+
 /// Records that only grow with time are removed once a day past `service.keep_days`; what is
 /// newer, and everything else, stays.
 #[test]
@@ -360,7 +455,7 @@ fn old_records_are_pruned_once_a_day() {
     store.put_llm_cache("ep-kept:abc", &serde_json::json!([])).unwrap();
     store.put_llm_cache("ep-gone:abc", &serde_json::json!([])).unwrap();
 
-    let pruned = podsift::service::prune_if_due(&store, 180, now).expect("the first run prunes");
+    let pruned = podsift::service::prune_if_due(&store, &keeping(180), now).expect("the first run prunes");
     assert_eq!(pruned.llm_cache, 1);
     assert!(store.llm_cache("ep-kept:abc").unwrap().is_some() && store.llm_cache("ep-gone:abc").unwrap().is_none());
     assert_eq!((pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.events), (1, 1, 1, 1, 1));
@@ -381,15 +476,15 @@ fn old_records_are_pruned_once_a_day() {
     store.forget_seen(reported).unwrap();
     assert!(store.first_seen(reported, now).unwrap());
     // Once a day.
-    assert_eq!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(1)), None);
-    assert!(podsift::service::prune_if_due(&store, 180, now + chrono::Duration::hours(24)).is_some());
+    assert_eq!(podsift::service::prune_if_due(&store, &keeping(180), now + chrono::Duration::hours(1)), None);
+    assert!(podsift::service::prune_if_due(&store, &keeping(180), now + chrono::Duration::hours(24)).is_some());
 
     // keep_days = 0 keeps every dated record, and still forgets what only lives for days.
     let later = now + chrono::Duration::days(9);
     store.put_choices("telegram:42", "cccccc", &[], later - chrono::Duration::days(3)).unwrap();
     assert!(store.first_seen("slack-event:older", later - chrono::Duration::days(3)).unwrap());
     store.put_llm_cache("ep-gone-too:abc", &serde_json::json!([])).unwrap();
-    let pruned = podsift::service::prune_if_due(&store, 0, later).expect("a day has passed");
+    let pruned = podsift::service::prune_if_due(&store, &keeping(0), later).expect("a day has passed");
     assert_eq!(
         (pruned.deliveries, pruned.messages, pruned.digests, pruned.llm_days, pruned.digests_shown),
         (0, 0, 0, 0, 0)
@@ -399,5 +494,5 @@ fn old_records_are_pruned_once_a_day() {
     assert_eq!((pruned.events, pruned.choices, pruned.llm_cache), (3, 3, 1));
     assert!(store.delivery(&dest.key(), recent).unwrap().is_some() && store.digest(recent).unwrap().is_some());
     assert_eq!(store.message_ref(&dest.key(), "m-new").unwrap(), Some((recent, 1)));
-    assert_eq!(podsift::service::prune_if_due(&store, 0, later + chrono::Duration::hours(1)), None);
+    assert_eq!(podsift::service::prune_if_due(&store, &keeping(0), later + chrono::Duration::hours(1)), None);
 }

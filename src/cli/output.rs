@@ -75,6 +75,9 @@ pub fn transcript_label(status: &TranscriptStatus) -> String {
         TranscriptStatus::Stored { source, bytes, segments } => {
             format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
         }
+        TranscriptStatus::Skipped { reason } if reason == podsift::store::CONTENT_PRUNED => {
+            format!("transcript and insights {reason}")
+        }
         TranscriptStatus::Skipped { reason } => format!("no transcript fetched: {reason}"),
         TranscriptStatus::Failed { error, attempts: 0, retry_at } => match retry_at {
             Some(at) => format!("transcript waiting, next try from {}: {error}", at.format("%Y-%m-%d %H:%M UTC")),

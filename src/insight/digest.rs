@@ -103,7 +103,7 @@ struct Day {
 }
 
 /// Days a digest's window reaches back at most to where the list's last digest stopped.
-const MAX_CATCH_UP_DAYS: i64 = 4;
+pub const MAX_CATCH_UP_DAYS: i64 = 4;
 
 /// The candidates of `date` from the podcasts in `list` (None: the operator's feeds; with
 /// `every_feed`, readers' own podcasts too), minus those already sent to the list's readers.

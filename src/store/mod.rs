@@ -966,18 +966,24 @@ impl Store {
     // ---- retention ----
 
     /// Removes what only grows with time: outbox records, reply mappings, digests, editor
-    /// passes and LLM usage of days before `before` (none when it is None), inbound events and
-    /// podcast-search choices from before `seen_before` (platforms retry an event within hours,
-    /// not days), and cached model answers for episodes no longer stored. Episodes, transcripts,
-    /// subscriptions and feedback stay. Flushed.
+    /// passes and LLM usage of days before `before` (none when it is None); the transcripts,
+    /// candidate insights and cached model answers of episodes published before `content_before`
+    /// that no digest still stored shows; inbound events and podcast-search choices from before
+    /// `seen_before` (platforms retry an event within hours, not days), and cached model answers
+    /// for episodes no longer stored. Episode records (what tells an item already read),
+    /// subscriptions, feedback and the corpus statistics stay. Flushed.
     pub fn prune(
         &self,
         before: Option<chrono::NaiveDate>,
+        content_before: Option<chrono::NaiveDate>,
         seen_before: chrono::DateTime<chrono::Utc>,
     ) -> Result<Pruned> {
         let mut pruned = Pruned::default();
         if let Some(before) = before {
             self.prune_days_before(before, &mut pruned)?;
+        }
+        if let Some(before) = content_before {
+            self.prune_content_before(before, &mut pruned)?;
         }
         self.prune_short_lived(seen_before, &mut pruned)?;
         self.flush()?;
@@ -1029,6 +1035,52 @@ impl Store {
                 self.meta.remove(&k)?;
                 pruned.digests_shown += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// The content of [`Store::prune`]: an old episode's transcript (tens of kilobytes),
+    /// candidate insights (with embeddings, more) and cached model answers serve only its
+    /// digests and the questions about them; once no stored digest shows it, they are removed
+    /// and the episode says why. Its record stays, so its item is never read as new.
+    fn prune_content_before(&self, before: chrono::NaiveDate, pruned: &mut Pruned) -> Result<()> {
+        let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for kv in self.digests.iter() {
+            let (k, v) = kv?;
+            // A digest that cannot be read may show anything: nothing is removed on a guess.
+            let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(()) };
+            for e in &d.insights {
+                shown.insert(e.episode_id.clone());
+                shown.extend(e.also_in.iter().map(|a| a.episode_id.clone()));
+            }
+        }
+        let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+        for mut ep in self.episodes_published_between(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, cutoff)? {
+            if shown.contains(&ep.id) {
+                continue;
+            }
+            let id = ep.id.clone();
+            let insights: Vec<sled::IVec> =
+                self.insights.scan_prefix(index_key(&id, "")).keys().collect::<std::result::Result<_, _>>()?;
+            let answers: Vec<sled::IVec> =
+                self.llm.scan_prefix(format!("cache:{id}:")).keys().collect::<std::result::Result<_, _>>()?;
+            if !self.transcripts.contains_key(id.as_bytes())? && insights.is_empty() && answers.is_empty() {
+                continue;
+            }
+            // The episode first: it no longer claims what is removed next, and wants nothing again.
+            if matches!(ep.transcript, crate::model::TranscriptStatus::Stored { .. }) {
+                ep.transcript = crate::model::TranscriptStatus::Skipped { reason: CONTENT_PRUNED.into() };
+            }
+            ep.stand_in_extractions = 0;
+            self.put_episode(&ep)?;
+            self.transcripts.remove(id.as_bytes())?;
+            for k in insights {
+                self.insights.remove(&k)?;
+            }
+            for k in answers {
+                self.llm.remove(&k)?;
+            }
+            pruned.episodes_emptied += 1;
         }
         Ok(())
     }
@@ -1396,7 +1448,7 @@ mod tests {
         store.adapter_state.insert(b"choices:slack:T1:C1", encode(&hits)).unwrap();
         assert_eq!(store.choices("slack:T1:C1", None).unwrap(), hits);
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        let pruned = store.prune(Some(now.date_naive()), now).unwrap();
+        let pruned = store.prune(Some(now.date_naive()), None, now).unwrap();
         assert_eq!(pruned.choices, 1);
         assert!(store.choices("slack:T1:C1", None).unwrap().is_empty());
     }
@@ -1551,6 +1603,9 @@ mod tests {
     }
 }
 
+/// Why an old episode has no transcript any more ([`Store::prune`]).
+pub const CONTENT_PRUNED: &str = "removed with the episode's digests after service.keep_days";
+
 /// The [`Store::first_seen`] keys of inbound platform events, which platforms retry for hours
 /// at most: pruned after two days.
 pub const INBOUND_EVENT_MARKS: [&str; 5] =
@@ -1559,6 +1614,8 @@ pub const INBOUND_EVENT_MARKS: [&str; 5] =
 /// What one [`Store::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Pruned {
+    /// Old episodes whose transcript, insights and cached answers were removed.
+    pub episodes_emptied: usize,
     pub deliveries: usize,
     pub messages: usize,
     pub digests: usize,
