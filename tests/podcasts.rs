@@ -356,6 +356,48 @@ async fn a_feed_many_chats_follow_is_fetched_once_per_ingest_and_its_failure_rep
     assert_eq!(again.len(), told.len(), "told twice");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_only_paused_chats_follow_is_not_read_until_one_resumes() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route("/quiet.xml", vec![Reply::ok(common::rss(&feeds.base, "Quiet Show", &[("q1", "One", None)]))]);
+    let url = feeds.url("/quiet.xml");
+    assert!(say(&s, "left", &format!("/podcasts add {url}"), None).await.contains("Added Quiet Show"));
+    let chat = Destination::new("console", "left");
+    common::subscribe_at(&s.store, chat.clone(), day(), 0, day());
+    let mut config = Config::default();
+    config.ingest.timeout_secs = 2;
+    let ingest = || {
+        podsift::ingest::ingest(
+            &s.store,
+            &config.ingest,
+            podsift::ingest::IngestOptions { now: day(), force: true },
+            &Quiet,
+        )
+    };
+    let reads = || feeds.requests("/quiet.xml").len();
+    ingest().await.unwrap();
+    let before = reads();
+    // The chat is gone (its subscription paused as such): its podcast is not read for nobody.
+    let mut sub = s.store.subscription(&chat.key()).unwrap().unwrap();
+    sub.paused = Some("destination gone: chat not found".into());
+    s.store.put_subscription(&sub).unwrap();
+    ingest().await.unwrap();
+    assert_eq!(reads(), before, "read for a paused chat alone");
+    // Another chat follows it without a subscription (it asks for digests now and then): read.
+    assert!(say(&s, "asks", &format!("/podcasts add {url}"), None).await.contains("Added"));
+    let added = reads();
+    ingest().await.unwrap();
+    assert_eq!(reads(), added + 1);
+    // And once the first resumes, whatever the others do.
+    s.store.put_podcast_list(&Destination::new("console", "asks").key(), &[]).unwrap();
+    sub.paused = None;
+    s.store.put_subscription(&sub).unwrap();
+    let resumed = reads();
+    ingest().await.unwrap();
+    assert_eq!(reads(), resumed + 1);
+}
+
 /// A feed only readers' lists brought in stays out of the operator's digest, and stays in theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_readers_added_stay_out_of_the_operators_digest() {

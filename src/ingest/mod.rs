@@ -165,7 +165,13 @@ pub async fn ingest_through(
     transcriber: Option<&dyn Transcriber>,
 ) -> Result<IngestSummary, IngestError> {
     let ctx = Ctx { fetcher, config, transcriber, now: opts.now, force: opts.force };
-    let feeds = store.feeds()?;
+    let mut feeds = store.feeds()?;
+    // Fetching (and transcribing) for chats that paused or left would cost without a reader.
+    let asleep = store.feeds_only_paused_chats_follow()?;
+    if !asleep.is_empty() {
+        feeds.retain(|f| !asleep.contains(&f.url));
+        tracing::info!(feeds = asleep.len(), "not read: only paused subscriptions follow them");
+    }
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)
         .map(|feed| {
