@@ -13,6 +13,12 @@ use crate::store::Store;
 /// command line or the operator page would otherwise fetch and extract the same episodes twice.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Waits for any ingest of this process to end, and holds off the next while kept: for work
+/// that must not run beside one (the daily prune).
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
 /// Ingests every feed, then extracts insights from the new transcripts. Returns the ingest
 /// summary and the number of candidate insights stored. An ingest already running in this
 /// process is waited for first.
@@ -22,7 +28,7 @@ pub async fn ingest_and_extract(
     opts: IngestOptions,
     progress: &dyn Progress,
 ) -> Result<(IngestSummary, usize), IngestError> {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = one_at_a_time().await;
     let now = opts.now;
     let llm = crate::engines::llm(config, store).unwrap_or_else(|e| {
         tracing::error!("{e}; using the offline engine");

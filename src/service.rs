@@ -124,6 +124,9 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                     _ = stopped(&mut stop) => break,
                     _ = every.tick() => {
                         if !finish_or_stop(surviving_faults(ingest_once(&store, &config, &metrics)), &shutdown, grace).await { break; }
+                        // Not beside an ingest asked for from the command line: pruning an
+                        // episode's content while that ingest stores its transcript would lose it.
+                        let _turn = crate::pipeline::one_at_a_time().await;
                         prune_if_due(&store, &config, Utc::now());
                     }
                 }
@@ -265,10 +268,13 @@ pub fn prune_if_due(store: &Store, config: &Config, now: DateTime<Utc>) -> Optio
     }
     let keep_days = config.service.keep_days;
     let before = (keep_days > 0).then(|| now.date_naive() - chrono::Duration::days(keep_days as i64));
-    // An episode a digest could still take (its window, and the catch-up after a weekend) keeps
-    // its content whatever keep_days says.
-    let window_days =
-        config.digest.recency_window_hours.div_ceil(24) as i64 + crate::insight::digest::MAX_CATCH_UP_DAYS + 1;
+    // An episode a digest could still take (its window, and the catch-up after a weekend), or
+    // one young enough to be transcribed (a feed added today reads that far back), keeps its
+    // content whatever keep_days says.
+    let window_days = (config.digest.recency_window_hours.div_ceil(24) as i64
+        + crate::insight::digest::MAX_CATCH_UP_DAYS)
+        .max(config.ingest.transcript_max_age_days as i64)
+        + 1;
     let content_before = before.map(|b| b.min(now.date_naive() - chrono::Duration::days(window_days)));
     match store.prune(before, content_before, now - chrono::Duration::days(2)) {
         Ok(pruned) => {

@@ -384,6 +384,10 @@ async fn a_feed_only_paused_chats_follow_is_not_read_until_one_resumes() {
     s.store.put_subscription(&sub).unwrap();
     ingest().await.unwrap();
     assert_eq!(reads(), before, "read for a paused chat alone");
+    // Nor does it take a digest asked for: one built now would lack that podcast, for the day.
+    let asked = say(&s, "left", "/digest", None).await;
+    assert!(asked.contains("Digests here are paused (destination gone: chat not found)"), "{asked}");
+    assert!(s.store.digests().unwrap().is_empty(), "a digest was built for a paused chat");
     // Another chat follows it without a subscription (it asks for digests now and then): read.
     assert!(say(&s, "asks", &format!("/podcasts add {url}"), None).await.contains("Added"));
     let added = reads();

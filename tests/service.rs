@@ -317,8 +317,16 @@ fn keeping(days: u64) -> Config {
 fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
     use podsift::model::{DigestEntry, Episode, Insight, Segment, Transcript, TranscriptSource, TranscriptStatus};
     let dir = tempfile::tempdir().unwrap();
-    let store = podsift::store::Store::open(dir.path()).unwrap();
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().with_timezone(&Utc);
+    // An old episode whose record cannot be read (a disk fault): the pass goes on around it.
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        let mut bad = Episode::new("ep-bad", "https://x/feed", "Bad", now);
+        bad.published = Some(now - chrono::Duration::days(250));
+        store.put_episode(&bad).unwrap();
+        store.flush().unwrap();
+    }
+    let store = common::write_past_podsift(dir.path(), "episodes", b"ep-bad", b"\xff not a record");
     let stored = |id: &str, days_ago: i64| {
         let mut ep = Episode::new(id, "https://x/feed", id, now);
         ep.published = Some(now - chrono::Duration::days(days_ago));
@@ -360,6 +368,12 @@ fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
     stored("ep-old", 200);
     let shown = stored("ep-old-shown", 200);
     stored("ep-recent", 3);
+    // An old episode still waiting for its transcript keeps the pieces already paid for.
+    let mut waiting = Episode::new("ep-waiting", "https://x/feed", "Waiting", now);
+    waiting.published = Some(now - chrono::Duration::days(200));
+    waiting.transcript = TranscriptStatus::Failed { error: "HTTP 500".into(), attempts: 1, retry_at: None };
+    store.put_episode(&waiting).unwrap();
+    store.put_llm_cache("ep-waiting:stt:m:abc:0", &serde_json::json!("piece")).unwrap();
     // A digest still kept shows the second old episode (a question may come about it).
     let recent = now.date_naive() - chrono::Duration::days(3);
     store
@@ -394,9 +408,17 @@ fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
         assert_eq!(store.insights_of(kept).unwrap().len(), 1, "{kept}");
         assert!(store.llm_cache(&format!("{kept}:abc")).unwrap().is_some(), "{kept}");
     }
+    assert!(store.llm_cache("ep-waiting:stt:m:abc:0").unwrap().is_some(), "paid pieces removed");
+    assert!(store.episode("ep-waiting").unwrap().unwrap().wants_transcript());
     // Done once: the next day's pass finds nothing more to remove.
     let pruned = podsift::service::prune_if_due(&store, &keeping(180), later + chrono::Duration::days(1)).unwrap();
     assert_eq!(pruned.episodes_emptied, 0);
+    // Once the digest that showed it is pruned too, the other old episode goes as well (each
+    // pass starts where the episodes it left alone begin).
+    let much_later = now + chrono::Duration::days(200);
+    let pruned = podsift::service::prune_if_due(&store, &keeping(180), much_later).unwrap();
+    assert_eq!((pruned.digests, pruned.episodes_emptied), (1, 2), "{pruned:?}");
+    assert!(store.transcript("ep-old-shown").unwrap().is_none() && store.transcript("ep-recent").unwrap().is_none());
 }
 
 /// Records that only grow with time are removed once a day past `service.keep_days`; what is

@@ -606,6 +606,12 @@ impl Core {
                         Some(d) => d,
                         None => return notice(format!("No insights for {date} yet.")),
                     },
+                    // Paused means no digest here, asked for or not, until resumed: podcasts only
+                    // paused chats follow are not even read meanwhile (a digest built now would
+                    // lack them, and stand for the day).
+                    None if let Some(paused) = sub.as_ref().filter(|s| s.paused.is_some()) => {
+                        return notice(self.next_for(paused, now, prefix));
+                    }
                     None => {
                         let list = self.store.podcast_list(&destination.key())?;
                         digest::build_or_get_for(&self.store, &self.config.digest, date, now, list.as_deref())?

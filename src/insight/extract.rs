@@ -586,7 +586,7 @@ pub async fn extract_pending(
     for mut episode in wanting {
         if episode.insights_extracted {
             // Insights a digest has shown stay: its readers ask about them by number. They
-            // stay for good, also once that digest is pruned.
+            // stay as long as a kept digest shows them (see `Store::prune`).
             if store.episode_shown(&episode.id)? {
                 episode.stand_in_extractions = 0;
                 store.put_episode(&episode)?;

@@ -998,10 +998,10 @@ impl Store {
         if let Some(before) = before {
             self.prune_days_before(before, &mut pruned)?;
         }
+        self.prune_short_lived(seen_before, &mut pruned)?;
         if let Some(before) = content_before {
             self.prune_content_before(before, &mut pruned)?;
         }
-        self.prune_short_lived(seen_before, &mut pruned)?;
         self.flush()?;
         Ok(pruned)
     }
@@ -1058,7 +1058,12 @@ impl Store {
     /// The content of [`Store::prune`]: an old episode's transcript (tens of kilobytes),
     /// candidate insights (with embeddings, more) and cached model answers serve only its
     /// digests and the questions about them; once no stored digest shows it, they are removed
-    /// and the episode says why. Its record stays, so its item is never read as new.
+    /// and the episode says why. Its record stays, so its item is never read as new. An episode
+    /// still waiting for a transcript keeps what it has (transcribed pieces paid for).
+    ///
+    /// Each pass starts where the episodes it left alone begin (those a kept digest showed), so
+    /// its cost follows the days since, not the store's age. A record that cannot be read is
+    /// left alone, said in the log: it must not stop the pass.
     fn prune_content_before(&self, before: chrono::NaiveDate, pruned: &mut Pruned) -> Result<()> {
         let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
         for kv in self.digests.iter() {
@@ -1071,11 +1076,29 @@ impl Store {
             }
         }
         let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
-        for mut ep in self.episodes_published_between(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, cutoff)? {
-            if shown.contains(&ep.id) {
+        let from = self.state(CONTENT_SCAN_FROM)?.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC).min(cutoff);
+        // Where the next pass starts: the first episode left for a digest still kept, or still
+        // waiting for its transcript.
+        let mut next_from = cutoff;
+        for kv in self.episode_dates.range(date_prefix(from)..date_prefix(cutoff)) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            let mut ep = match self.episode(&id) {
+                Ok(Some(ep)) => ep,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(episode = %id, "an old episode's content is kept: {e}");
+                    continue;
+                }
+            };
+            // A stale date key (the episode's date changed since): its own date decides.
+            if ep.published_or_seen() >= cutoff {
                 continue;
             }
-            let id = ep.id.clone();
+            if shown.contains(&id) || ep.wants_transcript() {
+                next_from = next_from.min(ep.published_or_seen());
+                continue;
+            }
             let insights: Vec<sled::IVec> =
                 self.insights.scan_prefix(index_key(&id, "")).keys().collect::<std::result::Result<_, _>>()?;
             let answers: Vec<sled::IVec> =
@@ -1098,7 +1121,7 @@ impl Store {
             }
             pruned.episodes_emptied += 1;
         }
-        Ok(())
+        self.set_state(CONTENT_SCAN_FROM, &next_from)
     }
 
     /// What [`Store::prune`] removes whatever the days kept: events, choices, orphaned answers.
@@ -1618,6 +1641,9 @@ mod tests {
         assert!(!store.remove_feed("http://a").unwrap());
     }
 }
+
+/// Where the next pass over old episodes' content starts ([`Store::prune`]).
+const CONTENT_SCAN_FROM: &str = "content_scan_from";
 
 /// Why an old episode has no transcript any more ([`Store::prune`]).
 pub const CONTENT_PRUNED: &str = "removed with the episode's digests after service.keep_days";
