@@ -442,6 +442,11 @@ async fn the_whole_loop_through_podsift_run_in_endpoint_mode() {
         fake.followups().iter().any(|c| c.body["content"].as_str().unwrap_or("").contains("/podsift subscribe"))
     })
     .await;
+    // Discord sends no replies to an insight's message: the help says how a question is asked here.
+    let said: Vec<String> =
+        fake.followups().iter().filter_map(|c| c.body["content"].as_str().map(String::from)).collect();
+    let help_text = said.iter().find(|t| t.contains("/podsift subscribe")).unwrap();
+    assert!(help_text.contains("press Ask") && !help_text.contains("reply to one of the insights"), "{help_text}");
     let unsigned = reqwest::Client::new().post(&s.endpoint).body(ping.to_string()).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());

@@ -111,7 +111,7 @@ pub fn resolve(
     now: DateTime<Utc>,
 ) -> Result<(Digest, DigestEntry), AskError> {
     let today = crate::insight::digest::today(config, now);
-    let scope = Scope { today, latest: today, list: None, delivered: &|_| None, seen: &|_, d| d };
+    let scope = Scope { today, latest: today, list: None, may_build: true, delivered: &|_| None, seen: &|_, d| d };
     resolve_in(store, config, reference, now, &scope)
 }
 
@@ -124,6 +124,9 @@ pub struct Scope<'a> {
     pub latest: NaiveDate,
     /// The chat's own podcast list, when it has one.
     pub list: Option<&'a [String]>,
+    /// Whether today's digest may be built on demand: not for a paused chat, whose podcasts
+    /// may not have been read meanwhile (a digest built now would lack them, for the day).
+    pub may_build: bool,
     /// For a day, the list id of the digest sent to the chat that day, when one was sent.
     pub delivered: &'a dyn Fn(NaiveDate) -> Option<Option<String>>,
     /// A stored digest of a day as the chat was shown it (its filters, renumbered), so that
@@ -151,7 +154,7 @@ pub fn resolve_in(
     };
     let digest = if let Some(sent_list) = (scope.delivered)(date) {
         store.digest_of(date, sent_list.as_deref())?.ok_or(AskError::NoDigest(date))?
-    } else if date == scope.today {
+    } else if date == scope.today && scope.may_build {
         crate::insight::digest::build_or_get_for(store, config, date, now, scope.list)?
     } else {
         let id = scope.list.map(crate::model::list_id);
@@ -166,7 +169,10 @@ pub fn resolve_in(
         None => Err(AskError::UnknownInsight {
             date,
             n,
-            valid: format!("1-{} (or {date}#1 to {date}#{})", digest.insights.len(), digest.insights.len()),
+            valid: match digest.insights.len() {
+                1 => format!("only 1 (or {date}#1)"),
+                n => format!("1-{n} (or {date}#1 to {date}#{n})"),
+            },
         }),
     }
 }

@@ -119,9 +119,9 @@ pub fn spec(name: &str) -> Option<&'static CommandSpec> {
 }
 
 /// The help text, with commands written as this platform types them (`prefix` is `/` or
-/// `/podsift `).
-pub fn help(prefix: &str) -> String {
-    let mut s = String::from("podsift sends the day's top 5 podcast insights and answers questions about them.\n");
+/// `/podsift `), for a digest of `size` and ending with how a question is asked there.
+pub fn help(prefix: &str, size: usize, how_to_ask: &str) -> String {
+    let mut s = format!("podsift sends the day's top {size} podcast insights and answers questions about them.\n");
     for c in COMMANDS {
         let args = if c.args.is_empty() { String::new() } else { format!(" {}", c.args) };
         let example =
@@ -133,7 +133,7 @@ pub fn help(prefix: &str) -> String {
         };
         s.push_str(&format!("{prefix}{}{args} — {}{example}{who}\n", c.name, c.summary));
     }
-    s.push_str("Or reply to one of the insights with your question.");
+    s.push_str(how_to_ask);
     s
 }
 
@@ -327,6 +327,11 @@ impl Core {
         }
     }
 
+    /// The help text as `platform` shows it: its way of typing commands and of asking.
+    pub fn help_text(&self, platform: &str) -> String {
+        help(self.deliverer.command_prefix(platform), self.config.digest.size, self.deliverer.how_to_ask(platform))
+    }
+
     /// True the first time `key` (a platform's event id) is seen, also across restarts: a
     /// platform's retry of an event already taken is recognised and dropped.
     pub fn first_time(&self, key: &str) -> bool {
@@ -409,7 +414,8 @@ impl Core {
         let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
-        Ok(f(&ask::Scope { today, latest, list: list.as_deref(), delivered: &delivered, seen: &seen }))
+        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none());
+        Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
     }
 
     /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
@@ -546,8 +552,9 @@ impl Core {
                     "Already subscribed"
                 };
                 notice(format!(
-                    "{what}: the top 5 every day at {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top {} every day at {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
+                    self.config.digest.size,
                     sub.schedule.describe(),
                 ))
             }
@@ -577,7 +584,11 @@ impl Core {
                      {prefix}subscribe HH:MM Area/City)."
                 )),
                 Some(s) => {
-                    let mut said = vec![format!("This chat gets the top 5 every day at {}.", s.schedule.describe())];
+                    let mut said = vec![format!(
+                        "This chat gets the top {} every day at {}.",
+                        self.config.digest.size,
+                        s.schedule.describe()
+                    )];
                     said.push(self.next_for(&s, now, prefix));
                     said.push(match self.store.podcast_list(&destination.key())?.filter(|l| !l.is_empty()) {
                         Some(l) => format!("It follows its own {} podcast(s): {prefix}podcasts lists them.", l.len()),
@@ -666,7 +677,7 @@ impl Core {
                 Ok(Some(podcasts::add(&self.store, &self.config, destination, query, prefix, now).await?))
             }
             Command::PodcastsRemove { n } => notice(podcasts::remove(&self.store, destination, *n, prefix)?),
-            Command::Help => notice(help(prefix)),
+            Command::Help => notice(self.help_text(&destination.platform)),
         }
     }
 
@@ -948,7 +959,10 @@ mod tests {
 
     #[test]
     fn help_lists_every_command_of_the_table_in_the_platforms_syntax() {
-        let h = help("/podsift ");
+        let h = help("/podsift ", 3, "Or press Ask under one of the insights.");
+        // The digest's size as configured, and how a question is asked on that platform.
+        assert!(h.starts_with("podsift sends the day's top 3 podcast insights"), "{h}");
+        assert!(h.ends_with("Or press Ask under one of the insights."), "{h}");
         for c in COMMANDS {
             assert!(h.contains(&format!("/podsift {}", c.name)), "{h}");
             assert!(h.contains(c.summary), "{h}");

@@ -536,6 +536,14 @@ impl Deliverer {
         self.adapters.get(platform).map(|a| a.command_prefix()).unwrap_or("/")
     }
 
+    /// How a reader asks about an insight on `platform` (for help texts).
+    pub fn how_to_ask(&self, platform: &str) -> &'static str {
+        self.adapters
+            .get(platform)
+            .map(|a| a.how_to_ask())
+            .unwrap_or("Or reply to one of the insights with your question.")
+    }
+
     /// Sends a reply (an answer, a notice, a digest asked for) straight away, under the same
     /// limits and retries, as a reply to `reply_to` when given. Returns where it went (the chat's
     /// new id, when it moved on the way) and each sent part's insight (date, rank), when it

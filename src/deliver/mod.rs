@@ -250,6 +250,10 @@ pub trait Adapter: Send + Sync {
     fn command_prefix(&self) -> &'static str {
         "/"
     }
+    /// How a reader asks about an insight here, for the help text's last line.
+    fn how_to_ask(&self) -> &'static str {
+        "Or reply to one of the insights with your question."
+    }
     /// The parts a message is sent as. Platforms that show no digest header drop it here.
     fn parts(&self, message: &Message) -> Vec<Part> {
         parts::split(message, &self.limits())

@@ -161,7 +161,7 @@ impl Interactions {
     }
 
     fn command(&self, c: CommandInteraction) -> CreateInteractionResponse {
-        let Some(sub) = c.data.options.first() else { return ephemeral(commands::help(PREFIX)) };
+        let Some(sub) = c.data.options.first() else { return ephemeral(self.core.help_text("discord")) };
         let options = match &sub.value {
             CommandDataOptionValue::SubCommand(o) => o.as_slice(),
             _ => &[],

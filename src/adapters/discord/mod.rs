@@ -363,6 +363,12 @@ impl Adapter for DiscordAdapter {
         PREFIX
     }
 
+    // A reply to an insight's message is no question here: Discord sends podsift no messages
+    // outside its answer threads.
+    fn how_to_ask(&self) -> &'static str {
+        "Or press Ask under one of the insights, or use /podsift ask N your question."
+    }
+
     fn send<'a>(
         &'a self,
         to: &'a Destination,
