@@ -686,6 +686,15 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
         said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T02:20:00Z")).await.unwrap());
     assert!(again.starts_with("Already subscribed: the top 5 every day at 08:00 America/Los_Angeles"), "{again}");
     assert_eq!(store.subscription(&dest.key()).unwrap().unwrap().schedule, la);
+    // /subscribe naming another time changes it, and says so.
+    let ny = Schedule::daily("07:00", "America/New_York").unwrap();
+    let changed = said(
+        core.handle(&request(Command::Subscribe { schedule: Some(ny.clone()) }), at("2026-11-30T02:21:00Z"))
+            .await
+            .unwrap(),
+    );
+    assert!(changed.starts_with("Time changed: the top 5 every day at 07:00 America/New_York"), "{changed}");
+    core.handle(&request(Command::Subscribe { schedule: Some(la.clone()) }), at("2026-11-30T02:22:00Z")).await.unwrap();
 
     // Paused by the operator: a new time is kept, and no digest is promised.
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();

@@ -531,6 +531,7 @@ impl Core {
                     }
                 };
                 let was_paused = existing.as_ref().is_some_and(|s| s.paused.is_some());
+                let moved = existing.as_ref().is_some_and(|s| s.schedule != schedule);
                 let first = existing.is_none();
                 let sub = match existing {
                     Some(mut s) => {
@@ -548,6 +549,8 @@ impl Core {
                     "Subscribed"
                 } else if was_paused {
                     "Resumed"
+                } else if moved {
+                    "Time changed"
                 } else {
                     "Already subscribed"
                 };
