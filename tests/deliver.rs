@@ -436,6 +436,9 @@ async fn a_day_with_nothing_to_send_says_so() {
         "{rec:?}"
     );
     assert_eq!((rec.attempts, rec.retry_at), (0, None));
+    // Asked meanwhile, the chat is not promised a digest "in a moment".
+    let day = podsift::deliver::commands::day_done(&store, &dest)(now.date_naive());
+    assert_eq!(day, podsift::deliver::commands::Day::NothingYet);
     let closed = now + chrono::Duration::hours(7);
     d.tick(closed).await.unwrap();
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();

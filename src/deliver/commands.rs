@@ -860,6 +860,8 @@ pub enum Day {
     Done,
     /// A send failed; the next try is at this time.
     Retrying(DateTime<Utc>),
+    /// Due, but nothing new came yet: sent after an ingest brings some, within the catch-up.
+    NothingYet,
 }
 
 /// Where each day's digest stands for `destination`, read from its outbox records.
@@ -868,6 +870,7 @@ pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) 
     move |date| match store.delivery(&key, date).ok().flatten() {
         Some(d) if d.state.is_done() => Day::Done,
         Some(Delivery { retry_at: Some(at), .. }) => Day::Retrying(at),
+        Some(d) if d.state == DeliveryState::Failed { error: super::fanout::NOTHING_YET.into() } => Day::NothingYet,
         _ => Day::Open,
     }
 }
@@ -899,6 +902,15 @@ pub fn coming_digest(
                 "The {which} failed to send and is tried again at {} ({}).",
                 at.with_timezone(&tz).format("%H:%M"),
                 tz.name()
+            );
+        }
+        Some((fire, Day::NothingYet)) => {
+            return format!(
+                "The {which} was due at {} ({}), but no new episode has come yet: it is sent once one does, \
+                 until {}.",
+                fire.with_timezone(&tz).format("%H:%M"),
+                tz.name(),
+                (fire + catch_up).with_timezone(&tz).format("%H:%M")
             );
         }
         Some((fire, _)) => {
@@ -1017,6 +1029,11 @@ mod tests {
         assert_eq!(
             coming_digest(&daily, now, false, long_ago, |_| Day::Retrying(retry)),
             "The next failed to send and is tried again at 08:45 (UTC)."
+        );
+        // Due, with nothing new to send yet: not "in a moment", but until when it may still come.
+        assert_eq!(
+            coming_digest(&daily, now, false, long_ago, |_| Day::NothingYet),
+            "The next was due at 08:00 (UTC), but no new episode has come yet: it is sent once one does, until 14:00."
         );
         // A next try that would come after the window closes is not promised.
         let too_late = at("2026-11-28T14:15:00Z");

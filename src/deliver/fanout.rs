@@ -623,7 +623,7 @@ fn interleaved<T>(items: Vec<T>, platform: impl Fn(&T) -> &str) -> Vec<T> {
 type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
 
 /// Why a due day's record waits: its digest has no insight yet.
-const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
+pub const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
 
 /// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
