@@ -386,7 +386,7 @@ async fn a_feed_only_paused_chats_follow_is_not_read_until_one_resumes() {
     assert_eq!(reads(), before, "read for a paused chat alone");
     // Nor does it take a digest asked for: one built now would lack that podcast, for the day.
     let asked = say(&s, "left", "/digest", None).await;
-    assert!(asked.contains("Digests here are paused (destination gone: chat not found)"), "{asked}");
+    assert!(asked.contains("Digests here are paused: podsift could not post here (chat not found)"), "{asked}");
     let question = say(&s, "left", "/ask 1 what was said?", None).await;
     assert!(question.contains("No digest") || question.contains("no digest"), "{question}");
     assert!(s.store.digests().unwrap().is_empty(), "a digest was built for a paused chat");

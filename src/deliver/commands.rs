@@ -377,6 +377,11 @@ impl Core {
     /// When `sub`'s next digest comes, or that none does while it is paused.
     fn next_for(&self, sub: &Subscription, now: DateTime<Utc>, prefix: &str) -> String {
         match &sub.paused {
+            // The platform refused to post here: resuming alone would fail the same way.
+            Some(why) if let Some(refusal) = why.strip_prefix(super::fanout::GONE) => format!(
+                "Digests here are paused: podsift could not post here ({refusal}). Once it may post here \
+                 again, {prefix}subscribe resumes them."
+            ),
             Some(why) => format!("Digests here are paused ({why}): {prefix}subscribe resumes them."),
             None => {
                 coming_digest(&sub.schedule, now, false, self.owed_since(sub), day_done(&self.store, &sub.destination))

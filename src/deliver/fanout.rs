@@ -402,7 +402,7 @@ impl Deliverer {
                 Err(SendError::Gone(reason)) => {
                     tracing::warn!(destination = %to.redacted(), "destination gone, subscription paused: {reason}");
                     if let Some(mut paused) = self.store.subscription(&to.key())? {
-                        paused.paused = Some(format!("destination gone: {reason}"));
+                        paused.paused = Some(format!("{GONE}{reason}"));
                         self.store.put_subscription(&paused)?;
                     }
                     rec.state = DeliveryState::Failed { error: format!("destination gone: {reason}") };
@@ -624,6 +624,8 @@ type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
 
 /// Why a due day's record waits: its digest has no insight yet.
 pub const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
+/// How a subscription paused because its platform refused to post there says so.
+pub const GONE: &str = "destination gone: ";
 
 /// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
