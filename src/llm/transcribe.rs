@@ -293,7 +293,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_audio_folder_goes_when_the_work_is_dropped_part_way() {
-        let dir = tempfile::tempdir().unwrap().keep().join("podsift-audio-test");
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("podsift-audio-test");
         std::fs::create_dir_all(&dir).unwrap();
         let held = dir.clone();
         let work = async move {
