@@ -79,8 +79,9 @@ pub enum AskError {
     )]
     BadRef(String),
     #[error(
-        "there is no digest with insights for {0}: no episode with a transcript was new that day (or none yet, \
-         for today); ask about an insight of a digest that was sent"
+        "there is no digest with insights for {0} here: no episode with a transcript was new that day (or none \
+         yet, for today), digests here are paused, or that day's digest is too old to be kept; ask about \
+         an insight of a digest that was sent"
     )]
     NoDigest(NaiveDate),
     #[error(
