@@ -59,7 +59,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &["start"],
         args: "[HH:MM Area/City]",
         access: Access::Managers,
-        summary: "Subscribe here to the daily top 5 (optionally at a time and timezone)",
+        summary: "Subscribe here to the daily digest of top insights (optionally at a time and timezone)",
         example: "07:30 Europe/Berlin",
     },
     CommandSpec {
