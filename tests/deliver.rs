@@ -698,6 +698,18 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     );
     assert!(changed.starts_with("Time changed: the top 5 every day at 07:00 America/New_York"), "{changed}");
     core.handle(&request(Command::Subscribe { schedule: Some(la.clone()) }), at("2026-11-30T02:22:00Z")).await.unwrap();
+    // A weekday schedule the operator set is replaced by a daily time: said.
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.schedule = Schedule::cron("0 0 8 * * Mon-Fri", "America/Los_Angeles").unwrap();
+    store.put_subscription(&sub).unwrap();
+    let replaced = said(
+        core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:23:00Z")).await.unwrap(),
+    );
+    assert!(replaced.contains("It replaces the schedule cron \"0 0 8 * * Mon-Fri\""), "{replaced}");
+    let again = said(
+        core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:24:00Z")).await.unwrap(),
+    );
+    assert!(!again.contains("It replaces"), "{again}");
 
     // Paused by the operator: a new time is kept, and no digest is promised.
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();

@@ -576,11 +576,17 @@ impl Core {
             }
             Command::SetSchedule { schedule } => match self.store.subscription(&destination.key())? {
                 Some(mut s) => {
+                    // A schedule the operator set on chosen days (a cron) is not kept by a time:
+                    // said, so a weekday-only chat knows it now gets weekends too.
+                    let replaced = match &s.schedule {
+                        Schedule::Cron { .. } => format!(" It replaces the schedule {}.", s.schedule.describe()),
+                        Schedule::Daily { .. } => String::new(),
+                    };
                     s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
                     let coming = self.next_for(&s, now, prefix);
-                    notice(format!("The daily digest now comes at {}. {coming}", s.schedule.describe()))
+                    notice(format!("The daily digest now comes at {}.{replaced} {coming}", s.schedule.describe()))
                 }
                 None => {
                     notice(format!("This chat is not subscribed yet: {prefix}subscribe HH:MM Area/City subscribes it."))
