@@ -881,7 +881,7 @@ pub fn day_done(store: &Store, destination: &Destination) -> impl Fn(NaiveDate) 
     move |date| match store.delivery(&key, date).ok().flatten() {
         Some(d) if d.state.is_done() => Day::Done,
         Some(Delivery { retry_at: Some(at), .. }) => Day::Retrying(at),
-        Some(d) if d.state == DeliveryState::Failed { error: super::fanout::NOTHING_YET.into() } => Day::NothingYet,
+        Some(d) if super::fanout::waits_for_insights(&d.state) => Day::NothingYet,
         _ => Day::Open,
     }
 }

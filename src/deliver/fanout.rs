@@ -190,7 +190,7 @@ impl Deliverer {
                     }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
                     let window = self.config.catch_up_minutes;
-                    let nothing = matches!(&rec.state, DeliveryState::Failed { error } if error == NOTHING_YET);
+                    let nothing = waits_for_insights(&rec.state);
                     let reason = match &rec.state {
                         _ if nothing => {
                             format!(
@@ -320,7 +320,7 @@ impl Deliverer {
                         }
                         empty.insert(empty_key, ingested);
                     }
-                    if !matches!(&rec.state, DeliveryState::Failed { error } if error == NOTHING_YET) {
+                    if !waits_for_insights(&rec.state) {
                         rec.state = DeliveryState::Failed { error: NOTHING_YET.into() };
                         rec.updated_at = now;
                         self.store.put_delivery(&rec)?;
@@ -405,7 +405,7 @@ impl Deliverer {
                         paused.paused = Some(format!("{GONE}{reason}"));
                         self.store.put_subscription(&paused)?;
                     }
-                    rec.state = DeliveryState::Failed { error: format!("destination gone: {reason}") };
+                    rec.state = DeliveryState::Failed { error: format!("{GONE}{reason}") };
                     self.store.put_delivery(&rec)?;
                     Metrics::add(&self.metrics.deliveries_failed, 1);
                     Metrics::add(&self.metrics.deliveries_given_up, 1);
@@ -538,10 +538,7 @@ impl Deliverer {
 
     /// How a reader asks about an insight on `platform` (for help texts).
     pub fn how_to_ask(&self, platform: &str) -> &'static str {
-        self.adapters
-            .get(platform)
-            .map(|a| a.how_to_ask())
-            .unwrap_or("Or reply to one of the insights with your question.")
+        self.adapters.get(platform).map(|a| a.how_to_ask()).unwrap_or(super::REPLY_TO_ASK)
     }
 
     /// Sends a reply (an answer, a notice, a digest asked for) straight away, under the same
@@ -623,7 +620,12 @@ fn interleaved<T>(items: Vec<T>, platform: impl Fn(&T) -> &str) -> Vec<T> {
 type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
 
 /// Why a due day's record waits: its digest has no insight yet.
-pub const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
+const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";
+
+/// Whether a day's record waits for insights ([`NOTHING_YET`]) rather than for a send.
+pub fn waits_for_insights(state: &DeliveryState) -> bool {
+    matches!(state, DeliveryState::Failed { error } if error == NOTHING_YET)
+}
 /// How a subscription paused because its platform refused to post there says so.
 pub const GONE: &str = "destination gone: ";
 

@@ -252,7 +252,7 @@ pub trait Adapter: Send + Sync {
     }
     /// How a reader asks about an insight here, for the help text's last line.
     fn how_to_ask(&self) -> &'static str {
-        "Or reply to one of the insights with your question."
+        REPLY_TO_ASK
     }
     /// The parts a message is sent as. Platforms that show no digest header drop it here.
     fn parts(&self, message: &Message) -> Vec<Part> {
@@ -284,6 +284,9 @@ pub fn podcast_name_key(title: &str) -> String {
         .collect::<String>()
         .to_lowercase()
 }
+
+/// How a reader asks about an insight where a reply to its message is a question.
+pub const REPLY_TO_ASK: &str = "Or reply to one of the insights with your question.";
 
 impl Subscription {
     /// The digest as this subscriber wants it: muted podcasts, unmatched keywords and what

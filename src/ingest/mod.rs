@@ -166,11 +166,13 @@ pub async fn ingest_through(
 ) -> Result<IngestSummary, IngestError> {
     let ctx = Ctx { fetcher, config, transcriber, now: opts.now, force: opts.force };
     let mut feeds = store.feeds()?;
-    // Fetching (and transcribing) for chats that paused or left would cost without a reader.
+    // Fetching (and transcribing) for chats that paused or left would cost without a reader;
+    // the operator's own feeds are read whoever else follows them.
     let asleep = store.feeds_only_paused_chats_follow()?;
-    if !asleep.is_empty() {
-        feeds.retain(|f| !asleep.contains(&f.url));
-        tracing::info!(feeds = asleep.len(), "not read: only paused subscriptions follow them");
+    let before = feeds.len();
+    feeds.retain(|f| !(f.reader_added && asleep.contains(&f.url)));
+    if feeds.len() < before {
+        tracing::info!(feeds = before - feeds.len(), "not read: only paused subscriptions follow them");
     }
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)

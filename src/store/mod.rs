@@ -722,10 +722,10 @@ impl Store {
     }
 
     /// Every destination's own list: (destination key, feed URLs).
-    /// Feeds only readers' lists brought in whose every follower is a paused subscription (a
-    /// chat gone, a workspace that uninstalled the app, digests paused): nobody reads what they
-    /// bring until one resumes. A list without any subscription still counts as a reader (its
-    /// chat may ask for a digest now and then).
+    /// Feeds in podcast lists whose every follower is a paused subscription (a chat gone, a
+    /// workspace that uninstalled the app, digests paused): nobody reads what they bring until
+    /// one resumes. A list without any subscription still counts as a reader (its chat may ask
+    /// for a digest now and then).
     pub fn feeds_only_paused_chats_follow(&self) -> Result<std::collections::HashSet<String>> {
         let mut asleep: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut awake: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -733,9 +733,7 @@ impl Store {
             let paused = self.subscription(&destination)?.is_some_and(|s| s.paused.is_some());
             (if paused { &mut asleep } else { &mut awake }).extend(list);
         }
-        let reader_added: std::collections::HashSet<String> =
-            self.feeds()?.into_iter().filter(|f| f.reader_added).map(|f| f.url).collect();
-        Ok(asleep.into_iter().filter(|url| !awake.contains(url) && reader_added.contains(url)).collect())
+        Ok(asleep.into_iter().filter(|url| !awake.contains(url)).collect())
     }
 
     pub fn podcast_lists(&self) -> Result<Vec<(String, Vec<String>)>> {
