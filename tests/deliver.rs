@@ -304,8 +304,13 @@ async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
 
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), config, d, metrics, answerer);
-    let request =
-        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let request = |command| Request {
+        destination: dest.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        notice_to: None,
+        command,
+    };
     let asked = Command::Ask { reference: "1".into(), question: "what exactly was said?".into() };
     match core.handle(&request(asked), now).await.unwrap() {
         Some(Message::Answer { entry, .. }) => {
@@ -608,8 +613,13 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
     let evening = at("2026-11-29T02:05:00Z"); // 18:05 in Los Angeles, the 29th in UTC
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
-    let request =
-        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let request = |command| Request {
+        destination: dest.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        notice_to: None,
+        command,
+    };
     let asked = Command::Ask { reference: "2".into(), question: "what exactly was said?".into() };
     match core.handle(&request(asked), evening).await.unwrap() {
         Some(Message::Answer { date, entry, .. }) => {
@@ -661,8 +671,13 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     let sent = store.digest(day).unwrap().expect("the morning's digest is stored");
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
-    let request =
-        |command| Request { destination: dest.clone(), sender: Sender::owner("reader"), reply_to: None, command };
+    let request = |command| Request {
+        destination: dest.clone(),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        notice_to: None,
+        command,
+    };
     let said = |m: Option<Message>| match m {
         Some(Message::Notice(t)) => t,
         other => panic!("no notice: {other:?}"),
@@ -778,6 +793,7 @@ fn digest_request(dest: &Destination) -> podsift::deliver::Request {
         destination: dest.clone(),
         sender: podsift::deliver::Sender::owner("reader"),
         reply_to: None,
+        notice_to: None,
         command: podsift::deliver::Command::DigestNow,
     }
 }
@@ -850,6 +866,7 @@ async fn one_reader_may_ask_so_many_questions_an_hour() {
         destination: dest.clone(),
         sender: Sender::owner(who),
         reply_to: None,
+        notice_to: None,
         command: Command::Ask { reference: "1".into(), question: "what exactly was said?".into() },
     };
     let minute = chrono::Duration::minutes(1);

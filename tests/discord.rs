@@ -277,6 +277,58 @@ async fn subscribing_needs_manage_channels_and_the_digest_arrives_as_embeds_with
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// `/podsift digest` posts the digest in the channel as the schedule does; a refusal, and what
+/// is said about the digest, reach the asker alone; where podsift may not post, subscribing and
+/// asking are refused at once, naming the missing permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_asked_for_is_posted_in_the_channel_and_only_the_asker_hears_about_it() {
+    let s = setup().await;
+    let dest = Destination::new("discord", CHANNEL);
+    // View Channel and Embed Links, no Send Messages.
+    let mut mute = slash("tok-m", "subscribe", json!([]), "16");
+    mute["app_permissions"] = json!("17408");
+    let resp = handle(&s, mute).await;
+    assert_eq!((resp["type"].clone(), resp["data"]["flags"].clone()), (json!(4), json!(64)), "{resp}");
+    let said = resp["data"]["content"].as_str().unwrap();
+    assert!(said.contains("lacks the Send Messages permission"), "{said}");
+    let mut blind = slash("tok-n", "digest", json!([]), "0");
+    blind["app_permissions"] = json!("0");
+    let resp = handle(&s, blind).await;
+    let said = resp["data"]["content"].as_str().unwrap();
+    assert!(said.contains("the View Channel and Send Messages and Embed Links permissions"), "{said}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(s.store.subscriptions().unwrap().is_empty(), "subscribed where nothing can be posted");
+    assert!(s.fake.messages_in(CHANNEL).is_empty() && s.fake.followups().is_empty());
+
+    let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
+    let mut sub = podsift::deliver::Subscription::new(dest.clone(), schedule, "test", at("2026-11-20T00:00:00Z"));
+    sub.paused = Some("holiday".into());
+    s.store.put_subscription(&sub).unwrap();
+    let resp = handle(&s, slash("tok-p", "digest", json!([]), "0")).await;
+    assert_eq!((resp["type"].clone(), resp["data"]["flags"].clone()), (json!(5), json!(64)), "{resp}");
+    wait_for("the refusal", || s.fake.followups().len() == 1).await;
+    let refusal = &s.fake.followups()[0];
+    assert!(refusal.path.ends_with("/tok-p") && refusal.body["flags"] == 64, "{refusal:?}");
+    assert!(refusal.body["content"].as_str().unwrap().contains("paused (holiday)"), "{}", refusal.body);
+    assert!(s.fake.messages_in(CHANNEL).is_empty(), "the refusal went to the channel");
+
+    sub.paused = None;
+    s.store.put_subscription(&sub).unwrap();
+    handle(&s, slash("tok-d", "digest", json!([]), "0")).await;
+    wait_for("the note to the asker", || s.fake.followups().len() == 2).await;
+    let digest = s.fake.messages_in(CHANNEL);
+    assert_eq!(digest.len(), 6, "header and 5 insights in the channel");
+    assert!(digest[1].body["embeds"][0]["title"].as_str().unwrap().starts_with("#1 "), "{}", digest[1].body);
+    let note = &s.fake.followups()[1];
+    assert!(note.path.ends_with("/tok-d") && note.body["flags"] == 64, "{note:?}");
+    let note = note.body["content"].as_str().unwrap();
+    assert!(note.contains("posted here") && note.contains("The next comes tomorrow at 08:00 (UTC)"), "{note}");
+    // A reply to an insight posted so is a question about it, as under a scheduled digest.
+    let id = digest[2].body["id"].as_str().unwrap();
+    assert_eq!(s.store.message_ref(&dest.key(), id).unwrap().map(|(_, rank)| rank), Some(2));
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
     let s = setup().await;

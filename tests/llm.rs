@@ -975,6 +975,7 @@ async fn a_thread_keeps_its_last_three_turns() {
             destination: Destination::new("console", "local"),
             sender: Sender::owner("reader"),
             reply_to: None,
+            notice_to: None,
             command: Command::Ask {
                 reference: format!("{}#1", digest.date),
                 question: format!("{mark}, what about {topic}?"),
@@ -1004,6 +1005,7 @@ async fn a_thread_keeps_its_last_three_turns() {
         destination: Destination::new("console", "local"),
         sender: Sender::owner("another reader"),
         reply_to: None,
+        notice_to: None,
         command: Command::Ask {
             reference: format!("{}#1", digest.date),
             question: format!("foxtrot, repeat every earlier question about {topic}"),

@@ -79,7 +79,8 @@ async fn say(s: &Setup, chat: &str, line: &str, can_manage: Option<bool>) -> Str
     let command = parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}")).unwrap();
     // One reader a chat: each has their own hourly numbers.
     let sender = Sender { id: format!("reader in {chat}"), can_manage };
-    let request = Request { destination: Destination::new("console", chat), sender, reply_to: None, command };
+    let request =
+        Request { destination: Destination::new("console", chat), sender, reply_to: None, notice_to: None, command };
     match s.core.handle(&request, day()).await.unwrap() {
         Some(Message::Notice(text)) => text,
         // The matches are offered as buttons too, each standing for `podcasts add N`.
@@ -223,6 +224,7 @@ async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
         destination: Destination::new("console", "ops"),
         sender: Sender::owner("reader"),
         reply_to: None,
+        notice_to: None,
         command,
     };
     match s.core.handle(&request, day()).await.unwrap() {
@@ -275,6 +277,7 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
         destination: narrower.clone(),
         sender: Sender::owner("reader"),
         reply_to: None,
+        notice_to: None,
         command: parse_line("/digest").unwrap().unwrap(),
     };
     match s.core.handle(&digest_again, tomorrow).await.unwrap() {
@@ -298,6 +301,7 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
         destination: chat.clone(),
         sender: Sender::owner("reader"),
         reply_to: None,
+        notice_to: None,
         command: parse_line("/ask 1 what was said?").unwrap().unwrap(),
     };
     match s.core.handle(&asked, tomorrow).await.unwrap() {
@@ -585,7 +589,13 @@ async fn a_button_adds_what_it_showed_after_a_newer_search() {
     );
     let offer = |line: &str| {
         let command = parse_line(line).unwrap().unwrap();
-        Request { destination: Destination::new("console", "c"), sender: Sender::owner("r"), reply_to: None, command }
+        Request {
+            destination: Destination::new("console", "c"),
+            sender: Sender::owner("r"),
+            reply_to: None,
+            notice_to: None,
+            command,
+        }
     };
     let first = match s.core.handle(&offer("/podcasts add first"), day()).await.unwrap() {
         Some(Message::Choices { choices, .. }) => choices,

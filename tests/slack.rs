@@ -447,6 +447,48 @@ async fn a_command_is_answered_through_its_response_url() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// `/podsift digest` posts the digest in the channel, for everyone; a refusal, and what is said
+/// about the digest (it stands for the day's scheduled one, when the next comes), reach the asker
+/// alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_asked_for_is_posted_for_everyone_and_what_is_said_of_it_to_the_asker() {
+    let s = setup(false).await;
+    let dest = destination(TEAM, CHANNEL);
+    let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
+    let mut sub = podsift::deliver::Subscription::new(dest.clone(), schedule, "test", at("2026-11-20T00:00:00Z"));
+    sub.paused = Some("holiday".into());
+    s.store.put_subscription(&sub).unwrap();
+    let private = |n: usize| {
+        let calls = s.fake.calls("chat.postEphemeral");
+        calls.get(n).map(|c| (c.body["user"].clone(), c.body["text"].as_str().unwrap_or("").to_string()))
+    };
+
+    post(&s.base, "/slack/commands", &command("digest", "U2CERLKJA"), &[]).await;
+    wait_for("the refusal", || private(0).is_some()).await;
+    let (user, refused) = private(0).unwrap();
+    assert_eq!(user, "U2CERLKJA");
+    assert!(refused.contains("Digests here are paused (holiday)"), "{refused}");
+    assert!(s.fake.posted(CHANNEL).is_empty(), "the refusal went to the channel");
+
+    sub.paused = None;
+    s.store.put_subscription(&sub).unwrap();
+    post(&s.base, "/slack/commands", &command("digest", "U2CERLKJA"), &[]).await;
+    wait_for("the note to the asker", || private(1).is_some()).await;
+    let posted = s.fake.posted(CHANNEL);
+    assert_eq!(posted.len(), 6, "header and 5 insights in the channel");
+    assert!(posted[0].body["text"].as_str().unwrap().contains("top 5"), "{}", posted[0].body);
+    let (user, note) = private(1).unwrap();
+    assert_eq!(user, "U2CERLKJA");
+    assert!(note.contains("The digest of 2026-11-28 is posted here."), "{note}");
+    assert!(note.contains("counts as this chat's digest of that day"), "{note}");
+    assert!(note.contains("The next comes tomorrow at 08:00 (UTC)"), "{note}");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    assert!(s.store.delivery(&dest.key(), day).unwrap().is_some_and(|d| d.state.is_done()));
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:01:00Z")).await.unwrap().delivered, 0, "sent again at 08:00");
+    assert_eq!(s.fake.posted(CHANNEL).len(), 6);
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 /// A Slack API that takes a post and never answers: the send is given up after
 /// `delivery.send_timeout_secs` and tried again, so the channel is not held for good (and a
 /// `/podsift digest` there does not hear "being sent" for ever).

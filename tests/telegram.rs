@@ -494,6 +494,7 @@ async fn a_digest_asked_for_by_a_chat_that_migrates_is_recorded_where_it_went() 
             destination: old,
             sender: Sender::owner("reader"),
             reply_to: None,
+            notice_to: None,
             command: Command::DigestNow,
         })
         .await;
@@ -515,8 +516,13 @@ async fn a_digest_asked_for_stops_when_its_chat_moves_where_the_schedule_is_send
     let old = subscribe(&s.store, -8);
     upgraded_on_next_send(&s.fake, -8, -1008);
     let scheduled = s.deliverer.claim("telegram:-1008").expect("nobody sends there yet");
-    let request =
-        Request { destination: old, sender: Sender::owner("reader"), reply_to: None, command: Command::DigestNow };
+    let request = Request {
+        destination: old,
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        notice_to: None,
+        command: Command::DigestNow,
+    };
     s.core.handle_and_reply(request).await;
     // The reader is told why no digest came: only that one message went to the new id.
     let told = s.fake.sent_to(-1008);

@@ -105,8 +105,13 @@ impl Inbound for ConsoleInbound {
                         continue;
                     }
                 };
-                let request =
-                    Request { destination: dest.clone(), sender: Sender::owner("console"), reply_to: None, command };
+                let request = Request {
+                    destination: dest.clone(),
+                    sender: Sender::owner("console"),
+                    reply_to: None,
+                    notice_to: None,
+                    command,
+                };
                 let _guard = handle.enter();
                 core.submit(request);
             }

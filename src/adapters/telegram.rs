@@ -260,6 +260,7 @@ impl TelegramAdapter {
                     destination: dest.clone(),
                     sender: Sender { id: id.clone(), can_manage },
                     reply_to: Some(ReplyTarget(m.id.0.to_string())),
+                    notice_to: None,
                     command,
                 };
                 if let Some(rest) = text.strip_prefix('/') {
@@ -349,7 +350,7 @@ impl TelegramAdapter {
                         None
                     };
                     let sender = Sender { id: format!("telegram:{}", q.from.id.0), can_manage };
-                    core.submit(Request { destination: dest, sender, reply_to: None, command });
+                    core.submit(Request { destination: dest, sender, reply_to: None, notice_to: None, command });
                 }
             }
             _ => {}

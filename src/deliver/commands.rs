@@ -752,29 +752,52 @@ impl Core {
     pub async fn handle_and_reply(&self, request: Request) {
         let dest = &request.destination;
         let now = self.now();
+        // What is not the digest itself goes to the asker alone, where the adapter says so.
+        let private = request.notice_to.as_ref().or(request.reply_to.as_ref());
         match self.handle(&request, now).await {
-            Ok(Some(reply)) => {
+            Ok(Some(Message::Digest(digest))) => {
                 // A digest is sent under the destination's claim, as the schedule sends one
                 // (and under its new id's too, should the chat move on the way).
-                let mut claims = Vec::new();
-                if let Message::Digest(_) = &reply {
-                    match self.deliverer.claim(&dest.key()) {
-                        Some(c) => claims.push(c),
-                        None => {
-                            self.reply(dest, request.reply_to.as_ref(), &busy_notice()).await;
-                            return;
-                        }
-                    }
-                }
+                let Some(claim) = self.deliverer.claim(&dest.key()) else {
+                    self.reply(dest, private, &busy_notice()).await;
+                    return;
+                };
+                let mut claims = vec![claim];
+                let reply = Message::Digest(digest);
                 let sent = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
-                // Recorded where it went: a chat that moved on the way has its record there.
-                if let (Message::Digest(d), Some((to, ids))) = (&reply, sent) {
-                    self.record_digest_on_request(&to, d, ids, now);
-                }
                 drop(claims);
+                let Message::Digest(digest) = reply else { return };
+                // Recorded where it went: a chat that moved on the way has its record there.
+                let told = match sent {
+                    Ok((to, ids)) => {
+                        let replaced = self.record_digest_on_request(&to, &digest, ids, now);
+                        self.posted_on_request(&to, &digest, replaced, now)
+                    }
+                    // Said to the asker, who would otherwise wait for a digest that never comes.
+                    Err(e) => format!("The digest could not be posted here: {e}"),
+                };
+                if request.notice_to.is_some() {
+                    self.reply(dest, request.notice_to.as_ref(), &Message::Notice(told)).await;
+                }
+            }
+            Ok(Some(reply)) => {
+                self.reply(dest, private, &reply).await;
             }
             Ok(None) => {}
             Err(e) => tracing::error!(destination = %dest.redacted(), "command failed: {e}"),
+        }
+    }
+
+    /// What the asker of a digest posted for everyone is told: that it is there, that it stands
+    /// for the chat's digest of that day when it does, and when the next one comes.
+    fn posted_on_request(&self, to: &Destination, digest: &Digest, recorded: bool, now: DateTime<Utc>) -> String {
+        let posted = format!("The digest of {} is posted here.", digest.date);
+        match self.store.subscription(&to.key()).ok().flatten() {
+            Some(sub) if recorded => format!(
+                "{posted} It counts as this chat's digest of that day: the schedule does not send it again. {}",
+                self.next_for(&sub, now, self.deliverer.command_prefix(&to.platform))
+            ),
+            _ => posted,
         }
     }
 
@@ -786,29 +809,32 @@ impl Core {
         digest: &Digest,
         ids: Vec<(Option<usize>, String)>,
         now: DateTime<Utc>,
-    ) {
+    ) -> bool {
         let date = digest.date;
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
             // A scheduled delivery still pending or waiting to retry is this one now: left as it
             // was, it would send the same digest again at its next try.
             if existing.is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. })) {
-                return Ok(());
+                return Ok(false);
             }
-            self.store.put_delivery(&Delivery {
-                destination: dest.clone(),
-                date,
-                state: DeliveryState::Sent { at: now },
-                attempts: 0,
-                sent: ids,
-                updated_at: now,
-                list: digest.list.clone(),
-                shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
-                retry_at: None,
-            })
+            self.store
+                .put_delivery(&Delivery {
+                    destination: dest.clone(),
+                    date,
+                    state: DeliveryState::Sent { at: now },
+                    attempts: 0,
+                    sent: ids,
+                    updated_at: now,
+                    list: digest.list.clone(),
+                    shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
+                    retry_at: None,
+                })
+                .map(|()| true)
         });
-        if let Err(e) = result {
+        result.unwrap_or_else(|e| {
             tracing::error!(destination = %dest.redacted(), "cannot record the digest sent on request: {e}");
-        }
+            false
+        })
     }
 
     /// Sends a reply, as a reply to `reply_to` when given. Every part about an insight is
@@ -821,17 +847,18 @@ impl Core {
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
     ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
-        self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await
+        self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await.ok()
     }
 
-    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]).
+    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]); the
+    /// error (logged) when the reply was not delivered.
     async fn reply_claimed<'d>(
         &'d self,
         dest: &Destination,
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
         claims: &mut Vec<super::fanout::Claim<'d>>,
-    ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
+    ) -> Result<(Destination, Vec<(Option<usize>, String)>), SendError> {
         match self.deliverer.send_now_claimed(dest, reply_to, reply, claims).await {
             Ok((to, sent)) => {
                 let mut out = Vec::with_capacity(sent.len());
@@ -841,17 +868,17 @@ impl Core {
                     }
                     out.push((insight.map(|(_, r)| r), id));
                 }
-                Some((to, out))
+                Ok((to, out))
             }
             Err(SendError::Busy(moved_to)) => {
                 if let Err(e) = self.deliverer.send_now(&moved_to, None, &busy_notice()).await {
                     tracing::warn!(destination = %moved_to.redacted(), "reply not delivered: {e}");
                 }
-                None
+                Err(SendError::Busy(moved_to))
             }
             Err(e) => {
                 tracing::warn!(destination = %dest.redacted(), "reply not delivered: {e}");
-                None
+                Err(e)
             }
         }
     }

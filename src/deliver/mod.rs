@@ -53,6 +53,10 @@ pub struct Request {
     pub destination: Destination,
     pub sender: Sender,
     pub reply_to: Option<ReplyTarget>,
+    /// Where the asker alone is told what is not the digest itself (a refusal, a wait, what the
+    /// digest asked for stands for), when the digest goes where everyone reads it; None: told
+    /// with `reply_to`.
+    pub notice_to: Option<ReplyTarget>,
     pub command: Command,
 }
 

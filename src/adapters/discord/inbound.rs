@@ -112,6 +112,20 @@ fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(CreateInteractionResponseMessage::new().content(text).ephemeral(true))
 }
 
+/// The permissions podsift lacks to post a digest where it was asked (named as Discord's
+/// settings name them), or None when it has them or Discord did not say.
+fn missing_to_post(granted: Option<Permissions>) -> Option<String> {
+    let granted = granted?;
+    let needed = [
+        (Permissions::VIEW_CHANNEL, "View Channel"),
+        (Permissions::SEND_MESSAGES, "Send Messages"),
+        (Permissions::EMBED_LINKS, "Embed Links"),
+    ];
+    let missing: Vec<&str> = needed.iter().filter(|(p, _)| !granted.contains(*p)).map(|(_, name)| *name).collect();
+    let plural = if missing.len() > 1 { "s" } else { "" };
+    (!missing.is_empty()).then(|| format!("the {} permission{plural}", missing.join(" and ")))
+}
+
 /// Whether the member may manage the channel (subscribe it); None outside a server.
 fn can_manage(member: Option<&Member>) -> Option<bool> {
     member.map(|m| m.permissions.is_some_and(|p| p.contains(Permissions::MANAGE_CHANNELS)))
@@ -170,11 +184,11 @@ impl Interactions {
             Ok(command) => command,
             Err(e) => return ephemeral(e),
         };
-        // Only a digest asked for is for the whole channel; answers, help, confirmations and
-        // refusals (no Manage Channels) are for the one who asked.
-        let private = !matches!(command, Command::DigestNow);
+        // Only a digest asked for is for the whole channel, posted there as the schedule posts
+        // it; answers, help, confirmations, refusals (no Manage Channels, no digest yet) and what
+        // is said about that digest are for the one who asked.
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: can_manage(c.member.as_deref()) };
-        let target = Target::Interaction { token: c.token.clone(), ephemeral: private };
+        let target = Target::Interaction { token: c.token.clone(), ephemeral: true }.encode();
         let channel = chat_of(c.channel_id, c.channel.as_ref());
         if matches!(command, Command::DigestNow) && channel != c.channel_id {
             // Posted here it would reach only the thread, yet count as the channel's digest of
@@ -183,13 +197,22 @@ impl Interactions {
                 "Ask for the digest in <#{channel}> itself: here it would only reach this thread."
             ));
         }
-        self.core.submit(Request {
-            destination: Self::destination(channel),
-            sender,
-            reply_to: Some(target.encode()),
-            command,
-        });
-        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(private))
+        if matches!(command, Command::Subscribe { .. } | Command::DigestNow) && channel == c.channel_id {
+            // A subscription podsift could never deliver is refused with the reason at once,
+            // rather than confirmed and then paused at its first digest.
+            if let Some(missing) = missing_to_post(c.app_permissions) {
+                return ephemeral(format!(
+                    "podsift cannot post digests in <#{channel}>: it lacks {missing} here. Allow \
+                     it for podsift's role in this channel's permission settings, then try again."
+                ));
+            }
+        }
+        let (reply_to, notice_to) = match command {
+            Command::DigestNow => (None, Some(target)),
+            _ => (Some(target), None),
+        };
+        self.core.submit(Request { destination: Self::destination(channel), sender, reply_to, notice_to, command });
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
     }
 
     fn autocomplete(&self, c: &CommandInteraction) -> CreateInteractionResponse {
@@ -211,6 +234,7 @@ impl Interactions {
             destination: destination.clone(),
             sender: sender.clone(),
             reply_to: None,
+            notice_to: None,
             command: Command::Feedback { insight: insight.to_string(), up },
         };
         if let Some(insight) = id.strip_prefix("fb:up:") {
@@ -224,7 +248,13 @@ impl Interactions {
                 Ok(command) => {
                     let target = Target::Interaction { token: c.token.clone(), ephemeral: true };
                     let sender = Sender { can_manage: can_manage(c.member.as_ref()), ..sender };
-                    self.core.submit(Request { destination, sender, reply_to: Some(target.encode()), command });
+                    self.core.submit(Request {
+                        destination,
+                        sender,
+                        reply_to: Some(target.encode()),
+                        notice_to: None,
+                        command,
+                    });
                     CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
                 }
                 Err(_) => ephemeral("This button is no longer supported."),
@@ -277,6 +307,7 @@ impl Interactions {
                         destination,
                         sender,
                         reply_to: Some(Target::Thread(t).encode()),
+                        notice_to: None,
                         command: Command::Ask { reference, question },
                     });
                     format!("Your question is answered in <#{t}>.")
@@ -438,6 +469,7 @@ impl Interactions {
             // The reader, as the modal knows them: their thread of questions and their limit.
             sender: Sender { id: format!("discord:{author}"), can_manage: None },
             reply_to: Some(Target::Thread(thread.get()).encode()),
+            notice_to: None,
             command: Command::AskAbout { message_id: thread.get().to_string(), question: text.to_string() },
         });
     }

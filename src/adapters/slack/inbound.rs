@@ -234,6 +234,7 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
                     destination: dest,
                     sender,
                     reply_to: Some(Target::Thread(thread_ts.clone()).encode()),
+                    notice_to: None,
                     command: Command::AskAbout { message_id: thread_ts, question: text },
                 }),
                 None if kind == "app_mention" => {
@@ -287,11 +288,12 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
         Err(e) => return Some(e),
     };
     let needs_manager = commands::spec(name).is_some_and(|s| s.access.asks_who());
-    // A digest asked for is for the channel; everything else only for the asker.
+    // A digest asked for is for the channel; everything else, and what is said about that
+    // digest, only for the asker.
     let only_for = Target::only_for(&user, f.get("response_url").map(String::as_str)).encode();
-    let reply_to = match command {
-        Command::DigestNow => None,
-        _ => Some(only_for.clone()),
+    let (reply_to, notice_to) = match command {
+        Command::DigestNow => (None, Some(only_for.clone())),
+        _ => (Some(only_for.clone()), None),
     };
     let c = c.clone();
     tokio::spawn(async move {
@@ -309,6 +311,7 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
             destination: destination(&team, &channel),
             sender: Sender { id: format!("slack:{user}"), can_manage },
             reply_to,
+            notice_to,
             command,
         });
     });
@@ -350,6 +353,7 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                         destination: dest.clone(),
                         sender,
                         reply_to: None,
+                        notice_to: None,
                         command: Command::Feedback { insight: value, up },
                     });
                     let core = c.core.clone();
@@ -374,6 +378,7 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                                 destination: dest,
                                 sender: Sender { id: format!("slack:{user}"), can_manage },
                                 reply_to: Some(to),
+                                notice_to: None,
                                 command,
                             });
                         });
@@ -400,6 +405,7 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                         destination: destination(team, channel),
                         sender: Sender { id: format!("slack:{user}"), can_manage: None },
                         reply_to: Some(Target::Thread(message_ts.to_string()).encode()),
+                        notice_to: None,
                         command: Command::Ask { reference: reference.to_string(), question },
                     });
                 }
