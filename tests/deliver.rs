@@ -717,10 +717,19 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
     sub.schedule = Schedule::cron("0 0 8 * * Mon-Fri", "America/Los_Angeles").unwrap();
     store.put_subscription(&sub).unwrap();
+    // Told in words, not as the cron the operator wrote.
+    let settings = said(core.handle(&request(Command::Settings), at("2026-11-30T02:22:30Z")).await.unwrap());
+    assert!(
+        settings.starts_with("This chat gets the top 5 at 08:00 America/Los_Angeles, Monday to Friday."),
+        "{settings}"
+    );
     let replaced = said(
         core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:23:00Z")).await.unwrap(),
     );
-    assert!(replaced.contains("It replaces the schedule cron \"0 0 8 * * Mon-Fri\""), "{replaced}");
+    assert!(
+        replaced.contains("It replaces the operator's schedule (at 08:00 America/Los_Angeles, Monday to Friday)."),
+        "{replaced}"
+    );
     let again = said(
         core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:24:00Z")).await.unwrap(),
     );

@@ -179,7 +179,7 @@ async fn full_loop_start_digest_reply_answer_buttons() {
     // A new time; the scheduled tick delivers at that time, not before.
     s.fake.push_update(message(633291300, 130, private(), CHAT, "/time 07:30 UTC", None));
     wait_for("the /time reply", || s.fake.sent_to(CHAT).len() >= 2).await;
-    assert!(text_of(&s.fake.sent_to(CHAT)[1]).contains("now comes at 07:30 UTC"));
+    assert!(text_of(&s.fake.sent_to(CHAT)[1]).contains("now comes every day at 07:30 UTC"));
     assert_eq!(s.deliverer.tick(at("2026-11-28T07:29:00Z")).await.unwrap().delivered, 0);
     assert_eq!(s.deliverer.tick(at("2026-11-28T07:31:00Z")).await.unwrap().delivered, 1);
     let sent = s.fake.sent_to(CHAT);

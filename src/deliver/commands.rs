@@ -560,10 +560,10 @@ impl Core {
                     "Already subscribed"
                 };
                 notice(format!(
-                    "{what}: the top {} every day at {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top {} {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     self.config.digest.size,
-                    sub.schedule.describe(),
+                    sub.schedule.when(),
                 ))
             }
             Command::Unsubscribe => {
@@ -579,14 +579,16 @@ impl Core {
                     // A schedule the operator set on chosen days (a cron) is not kept by a time:
                     // said, so a weekday-only chat knows it now gets weekends too.
                     let replaced = match &s.schedule {
-                        Schedule::Cron { .. } => format!(" It replaces the schedule {}.", s.schedule.describe()),
+                        Schedule::Cron { .. } => {
+                            format!(" It replaces the operator's schedule ({}).", s.schedule.when())
+                        }
                         Schedule::Daily { .. } => String::new(),
                     };
                     s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;
                     let coming = self.next_for(&s, now, prefix);
-                    notice(format!("The daily digest now comes at {}.{replaced} {coming}", s.schedule.describe()))
+                    notice(format!("The digest now comes {}.{replaced} {coming}", s.schedule.when()))
                 }
                 None => {
                     notice(format!("This chat is not subscribed yet: {prefix}subscribe HH:MM Area/City subscribes it."))
@@ -598,11 +600,8 @@ impl Core {
                      {prefix}subscribe HH:MM Area/City)."
                 )),
                 Some(s) => {
-                    let mut said = vec![format!(
-                        "This chat gets the top {} every day at {}.",
-                        self.config.digest.size,
-                        s.schedule.describe()
-                    )];
+                    let mut said =
+                        vec![format!("This chat gets the top {} {}.", self.config.digest.size, s.schedule.when())];
                     said.push(self.next_for(&s, now, prefix));
                     said.push(match self.store.podcast_list(&destination.key())?.filter(|l| !l.is_empty()) {
                         Some(l) => format!("It follows its own {} podcast(s): {prefix}podcasts lists them.", l.len()),

@@ -94,13 +94,68 @@ impl Schedule {
         Ok(local.map(|l| to_instant(tz, l)))
     }
 
-    /// A short human description ("08:00 Europe/Berlin").
+    /// A short description for the operator, who wrote it ("08:00 Europe/Berlin", a cron as
+    /// written).
     pub fn describe(&self) -> String {
         match self {
             Schedule::Daily { time, timezone } => format!("{time} {timezone}"),
             Schedule::Cron { expr, timezone } => format!("cron \"{expr}\" {timezone}"),
         }
     }
+
+    /// When digests come, in words for readers: "every day at 08:00 Europe/Berlin", "at 08:00
+    /// Europe/Berlin, Monday to Friday"; a cron of another shape than a time on chosen weekdays
+    /// is quoted.
+    pub fn when(&self) -> String {
+        match self {
+            Schedule::Daily { time, timezone } => format!("every day at {time} {timezone}"),
+            Schedule::Cron { expr, timezone } => match weekly_time(expr) {
+                Some((time, None)) => format!("every day at {time} {timezone}"),
+                Some((time, Some(days))) => format!("at {time} {timezone}, {days}"),
+                None => format!("on the schedule \"{expr}\" ({timezone})"),
+            },
+        }
+    }
+}
+
+/// A cron that fires once a day at one time ("0 30 7 * * Mon-Fri") as that time and its weekdays
+/// in words (None: every day); None for any other shape.
+fn weekly_time(expr: &str) -> Option<(String, Option<String>)> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let [sec, min, hour, dom, month, dow, rest @ ..] = fields.as_slice() else { return None };
+    let any = |f: &str| f == "*" || f == "?";
+    if *sec != "0" || !any(dom) || !any(month) || !rest.iter().all(|f| any(f)) || rest.len() > 1 {
+        return None;
+    }
+    let (min, hour): (u32, u32) = (min.parse().ok()?, hour.parse().ok()?);
+    if min > 59 || hour > 23 {
+        return None;
+    }
+    let time = format!("{hour:02}:{min:02}");
+    if any(dow) {
+        return Some((time, None));
+    }
+    let mut said = Vec::new();
+    for item in dow.split(',') {
+        said.push(match item.split_once('-') {
+            Some((from, to)) => format!("{} to {}", weekday(from)?, weekday(to)?),
+            None => weekday(item)?.to_string(),
+        });
+    }
+    let days = match said.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, others)) => format!("{} and {last}", others.join(", ")),
+        None => return None,
+    };
+    Some((time, Some(days)))
+}
+
+/// A weekday as cron names it ("Mon", "monday"), said in full; numbers are not read (the cron
+/// library counts them from Sunday, crontab from Monday).
+fn weekday(name: &str) -> Option<&'static str> {
+    const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let lower = name.to_ascii_lowercase();
+    DAYS.into_iter().find(|d| lower.len() >= 3 && d.to_ascii_lowercase().starts_with(&lower))
 }
 
 fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
@@ -172,6 +227,22 @@ pub fn next_fire(schedule: &Schedule, at: DateTime<Utc>) -> Option<DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_are_told_a_weekday_cron_in_words_and_any_other_cron_as_written() {
+        let when = |expr: &str| Schedule::cron(expr, "Europe/Berlin").unwrap().when();
+        assert_eq!(Schedule::daily("08:00", "UTC").unwrap().when(), "every day at 08:00 UTC");
+        assert_eq!(when("0 30 7 * * Mon-Fri"), "at 07:30 Europe/Berlin, Monday to Friday");
+        assert_eq!(when("0 0 9 * * Mon,Wed,Fri"), "at 09:00 Europe/Berlin, Monday, Wednesday and Friday");
+        assert_eq!(when("0 5 18 * * Tue-Thu,Sat"), "at 18:05 Europe/Berlin, Tuesday to Thursday and Saturday");
+        assert_eq!(when("0 0 8 * * *"), "every day at 08:00 Europe/Berlin");
+        // Weekday numbers are refused now; one stored before is quoted, not guessed at.
+        let numbered = Schedule::Cron { expr: "0 0 8 * * 2-6".into(), timezone: "Europe/Berlin".into() };
+        assert_eq!(numbered.when(), "on the schedule \"0 0 8 * * 2-6\" (Europe/Berlin)");
+        assert_eq!(when("0 0 8,20 * * *"), "on the schedule \"0 0 8,20 * * *\" (Europe/Berlin)");
+        assert_eq!(when("0 0 8 1 * *"), "on the schedule \"0 0 8 1 * *\" (Europe/Berlin)");
+        assert_eq!(when("30 0 8 * * Mon"), "on the schedule \"30 0 8 * * Mon\" (Europe/Berlin)");
+    }
     use std::collections::BTreeMap;
 
     #[test]
