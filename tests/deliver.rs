@@ -204,6 +204,13 @@ fn at(s: &str) -> chrono::DateTime<Utc> {
     chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// The reserve's first point from an episode that neither the rest of `digest`'s top nor
+/// `muted` has: what fills in when the first insight's podcast is muted.
+fn fill<'a>(digest: &'a podsift::model::Digest, muted: &str) -> &'a podsift::model::DigestEntry {
+    let shown: Vec<&str> = digest.insights[1..].iter().map(|e| e.episode_id.as_str()).collect();
+    digest.reserve.iter().find(|e| e.podcast != muted && !shown.contains(&e.episode_id.as_str())).unwrap()
+}
+
 #[tokio::test]
 async fn subscription_filters_shape_the_digest() {
     let (_dir, store, server) = setup().await;
@@ -218,10 +225,14 @@ async fn subscription_filters_shape_the_digest() {
     store.put_subscription(&sub).unwrap();
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     d.tick(Utc::now()).await.unwrap();
+    // Still a full digest: the point ranked next fills the muted podcast's slot.
     let got = bodies(&server, "/a");
-    assert_eq!(got.len(), 4);
+    assert_eq!(got.len(), 5);
     assert!(got.iter().all(|b| b["insight"]["podcast"] != muted.as_str()));
-    assert_eq!(got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(got.iter().map(|b| b["insight"]["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    let ids: Vec<&str> = got.iter().map(|b| b["insight"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids[..4], digest.insights[1..].iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+    assert_eq!(ids[4], fill(&digest, &muted).id);
 }
 
 #[tokio::test]
@@ -327,16 +338,23 @@ async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
         Some(Message::Answer { entry, .. }) => assert_eq!(entry.id, digest.insights[1].id),
         other => panic!("no answer: {other:?}"),
     }
-    let last = digest.insights.len();
-    let beyond = Command::Ask { reference: last.to_string(), question: "and this one?".into() };
+    // Its #5 is the point ranked next, which filled the muted podcast's slot; there is no #6.
+    let size = digest.insights.len();
+    let fifth = Command::Ask { reference: size.to_string(), question: "and this one?".into() };
+    match core.handle(&request(fifth), now).await.unwrap() {
+        Some(Message::Answer { entry, .. }) => assert_eq!(entry.id, fill(&digest, &digest.insights[0].podcast).id),
+        other => panic!("no answer: {other:?}"),
+    }
+    let beyond = Command::Ask { reference: (size + 1).to_string(), question: "and this one?".into() };
     match core.handle(&request(beyond), now).await.unwrap() {
-        Some(Message::Notice(text)) => assert!(text.contains(&format!("1-{}", last - 1)), "{text}"),
-        other => panic!("the unfiltered digest's last number was answered here: {other:?}"),
+        Some(Message::Notice(text)) => assert!(text.contains(&format!("1-{size}")), "{text}"),
+        other => panic!("a number beyond the digest was answered here: {other:?}"),
     }
     match core.handle(&request(Command::DigestNow), now).await.unwrap() {
         Some(Message::Digest(d)) => {
             let ids: Vec<&str> = d.insights.iter().map(|e| e.id.as_str()).collect();
-            let expected: Vec<&str> = digest.insights[1..].iter().map(|e| e.id.as_str()).collect();
+            let mut expected: Vec<&str> = digest.insights[1..].iter().map(|e| e.id.as_str()).collect();
+            expected.push(&fill(&digest, &digest.insights[0].podcast).id);
             assert_eq!(ids, expected);
             assert_eq!(d.insights[0].rank, 1);
         }

@@ -717,6 +717,7 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
             candidates: 1,
             episodes: 1,
             insights: vec![DigestEntry { episode_id: "ep3".into(), ..entry() }],
+            reserve: vec![],
             edit: None,
         })
         .unwrap();
@@ -1149,6 +1150,7 @@ async fn a_point_sent_yesterday_yields_to_the_editors_new_points() {
             candidates: 1,
             episodes: 1,
             insights: vec![sent],
+            reserve: vec![],
             edit: None,
         })
         .unwrap();
@@ -1240,6 +1242,7 @@ fn the_editor_pass_prepares_the_digest_built_next() {
         candidates: 1,
         episodes: 1,
         insights: vec![],
+        reserve: vec![],
         edit: None,
     };
     store.put_digest_once(&built(28)).unwrap();

@@ -266,13 +266,19 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     // has no history; the day before's episodes are still within the window.
     let longer = feeds(&["demo:gotime", "demo:jsparty", "demo:rfc"]);
     s.store.put_podcast_list(&chat.key(), &longer).unwrap();
-    // Another chat keeps only one of its podcasts: that list's digest holds nothing it was not sent.
+    // Another chat keeps only one of its podcasts: the point of it that chat was sent is not
+    // sent again; the podcast's next point, from the list digest's reserve, comes instead.
     s.store.put_podcast_list(&narrower.key(), &feeds(&["demo:gotime"])).unwrap();
     let tomorrow = day() + chrono::Duration::days(1);
     let summary = s.deliverer.tick(tomorrow + chrono::Duration::minutes(1)).await.unwrap();
-    assert_eq!((summary.delivered, summary.skipped), (1, 1), "{summary:?}");
-    let skipped = s.store.delivery(&narrower.key(), tomorrow.date_naive()).unwrap().unwrap();
-    assert!(format!("{:?}", skipped.state).contains("every one was sent to this chat on another day"), "{skipped:?}");
+    assert_eq!((summary.delivered, summary.skipped), (2, 0), "{summary:?}");
+    let narrow = s.store.delivery(&narrower.key(), tomorrow.date_naive()).unwrap().unwrap();
+    assert_eq!(narrow.shown.len(), 1, "{narrow:?}");
+    assert!(!sent.contains(&narrow.shown[0]), "sent again: {narrow:?}");
+    let gotime = s.store.digest_of(tomorrow.date_naive(), Some(&podsift::model::list_id(&feeds(&["demo:gotime"]))));
+    let gotime = gotime.unwrap().unwrap();
+    assert!(sent.contains(&gotime.insights[0].id), "the list's own first point was new: this test shows nothing");
+    assert_eq!(gotime.reserve[0].id, narrow.shown[0]);
     let digest_again = Request {
         destination: narrower.clone(),
         sender: Sender::owner("reader"),
@@ -281,8 +287,8 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
         command: parse_line("/digest").unwrap().unwrap(),
     };
     match s.core.handle(&digest_again, tomorrow).await.unwrap() {
-        Some(Message::Notice(text)) => {
-            assert!(text.contains("every one was sent to this chat on another day"), "{text}")
+        Some(Message::Digest(d)) => {
+            assert_eq!(d.insights.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), narrow.shown)
         }
         other => panic!("{other:?}"),
     }
@@ -296,6 +302,12 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     assert!(!second.shown.is_empty());
     let again: Vec<&String> = second.shown.iter().filter(|id| sent.contains(id)).collect();
     assert!(again.is_empty(), "sent again: {again:?}");
+    // What was left out is made up from the points ranked next: a full digest, not leftovers.
+    let new_in_top = list_digest.insights.iter().filter(|e| !sent.contains(&e.id)).count();
+    let new_in_all = list_digest.entries().filter(|e| !sent.contains(&e.id)).count();
+    assert!(new_in_top < list_digest.insights.len(), "nothing was left out: this test shows nothing");
+    assert_eq!(second.shown.len(), new_in_all.min(list_digest.insights.len()), "{new_in_top} new in the top");
+    assert!(second.shown.len() > new_in_top, "the reserve filled nothing");
     // Numbered from 1 without gaps, and the numbers mean what was shown.
     let asked = Request {
         destination: chat.clone(),

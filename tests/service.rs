@@ -384,6 +384,7 @@ fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
             candidates: 1,
             episodes: 1,
             insights: vec![DigestEntry::from_insight(1, &shown, 1.0, vec![])],
+            reserve: vec![],
             edit: None,
         })
         .unwrap();
@@ -454,6 +455,7 @@ fn old_records_are_pruned_once_a_day() {
                 candidates: 0,
                 episodes: 0,
                 insights: vec![],
+                reserve: vec![],
                 edit: None,
             })
             .unwrap();

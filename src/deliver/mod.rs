@@ -302,18 +302,30 @@ impl Subscription {
     /// podcast on both lists would come to it again.
     /// (A record of a later day counts too: a chat that moved its timezone west, or a day
     /// caught up after the next was sent.)
+    /// The digest's reserve fills in for what is left out, up to the digest's own size, each
+    /// from an episode the chat's copy does not show yet.
     pub fn filter(&self, digest: &Digest, earlier: &[Delivery]) -> Digest {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         let sent: std::collections::HashSet<&str> =
             earlier.iter().filter(|r| r.date != digest.date).flat_map(Delivery::sent_insights).collect();
-        d.insights.retain(|e| {
+        let wanted = |e: &&DigestEntry| {
             let podcast = podcast_name_key(&e.podcast);
             !sent.contains(e.id.as_str())
                 && (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| podcast_name_key(p) == podcast))
                 && !self.mute_podcasts.iter().any(|p| podcast_name_key(p) == podcast)
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
-        });
+        };
+        d.insights = digest.insights.iter().filter(wanted).cloned().collect();
+        for e in digest.reserve.iter().filter(wanted) {
+            if d.insights.len() >= digest.insights.len() {
+                break;
+            }
+            if !d.insights.iter().any(|shown| shown.episode_id == e.episode_id) {
+                d.insights.push(e.clone());
+            }
+        }
+        d.reserve.clear();
         for (i, e) in d.insights.iter_mut().enumerate() {
             e.rank = i + 1;
         }
@@ -334,6 +346,78 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::podcast_name_key;
+    use super::*;
+
+    fn entry(rank: usize, id: &str, episode: &str, podcast: &str) -> DigestEntry {
+        DigestEntry {
+            rank,
+            id: id.into(),
+            episode_id: episode.into(),
+            text: format!("Point {id}."),
+            quote: format!("Point {id}."),
+            podcast: podcast.into(),
+            episode: format!("{podcast} #1"),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            link: None,
+            score: 1.0,
+            also_in: vec![],
+        }
+    }
+
+    /// What a chat's filters or earlier deliveries leave out is made up from the reserve, in
+    /// its order, up to the digest's size, never a second point of an episode the copy shows.
+    #[test]
+    fn the_reserve_fills_what_a_chats_filters_leave_out() {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let digest = Digest {
+            date,
+            list: None,
+            built_at: at,
+            candidates: 9,
+            episodes: 4,
+            insights: vec![entry(1, "a1", "a", "Alpha"), entry(2, "b1", "b", "Beta"), entry(3, "c1", "c", "Gamma")],
+            reserve: vec![entry(4, "b2", "b", "Beta"), entry(5, "a2", "a", "Alpha"), entry(6, "d1", "d", "Delta")],
+            edit: None,
+        };
+        let schedule = Schedule::daily("08:00", "UTC").unwrap();
+        let mut sub = Subscription::new(Destination::new("console", "c"), schedule, "t", at);
+        let ids = |d: &Digest| d.insights.iter().map(|e| (e.rank, e.id.clone())).collect::<Vec<_>>();
+        let pairs = |list: &[(usize, &str)]| list.iter().map(|&(r, id)| (r, id.to_string())).collect::<Vec<_>>();
+        // Nothing left out: the top as it is, no reserve shown.
+        let all = sub.filter(&digest, &[]);
+        assert_eq!(ids(&all), pairs(&[(1, "a1"), (2, "b1"), (3, "c1")]));
+        assert!(all.reserve.is_empty());
+        // Alpha muted: its reserve point is not taken either, and Beta already has its slot.
+        sub.mute_podcasts = vec!["alpha".into()];
+        assert_eq!(ids(&sub.filter(&digest, &[])), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
+        // Beta's first point reached the chat yesterday: Beta's next one stands in for it.
+        sub.mute_podcasts.clear();
+        let mut yesterday = Delivery {
+            destination: sub.destination.clone(),
+            date: date.pred_opt().unwrap(),
+            state: DeliveryState::Sent { at },
+            attempts: 1,
+            sent: vec![(Some(1), "m1".into())],
+            updated_at: at,
+            list: None,
+            shown: vec!["b1".into()],
+            retry_at: None,
+        };
+        assert_eq!(
+            ids(&sub.filter(&digest, std::slice::from_ref(&yesterday))),
+            pairs(&[(1, "a1"), (2, "c1"), (3, "b2")])
+        );
+        // Everything was sent before: nothing, and the reason is that, not the filters.
+        yesterday.shown = digest.entries().map(|e| e.id.clone()).collect();
+        yesterday.sent = (1..=6).map(|r| (Some(r), format!("m{r}"))).collect();
+        assert!(sub.filter(&digest, std::slice::from_ref(&yesterday)).insights.is_empty());
+        assert!(sub.why_nothing(&digest).contains("every one was sent to this chat on another day"));
+        sub.only_podcasts = vec!["Epsilon".into()];
+        assert!(sub.why_nothing(&digest).contains("none matches this chat's filters"));
+    }
 
     #[test]
     fn podcast_filters_match_a_title_however_its_feed_escaped_it() {

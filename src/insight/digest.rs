@@ -173,7 +173,7 @@ fn gather(
     // Readers' 👍 / 👎 on earlier insights, summed per podcast, tilt that podcast's chances.
     let feedback = store.feedback_totals()?;
     let mut taste: HashMap<String, i64> = HashMap::new();
-    for e in earlier.iter().flat_map(|d| &d.insights) {
+    for e in earlier.iter().flat_map(|d| d.entries()) {
         if let Some(n) = feedback.get(&e.id) {
             *taste.entry(e.podcast.clone()).or_default() += n;
         }
@@ -193,15 +193,16 @@ pub fn build_for(
     let day = gather(store, config, date, now, list, false)?;
     let edit = store.edit_of(date)?;
     let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
-    let entries =
-        rank_edited(&day.candidates, &recent, &day.taste, config, day.window_start, day.window_end, edit.as_ref());
+    let window = (day.window_start, day.window_end);
+    let (insights, reserve) = rank_with_reserve(&day.candidates, &recent, &day.taste, config, window, edit.as_ref());
     Ok(Digest {
         date,
         list: list.map(crate::model::list_id),
         built_at: now,
         candidates: day.candidates.len(),
         episodes: day.episodes,
-        insights: entries,
+        insights,
+        reserve,
         edit,
     })
 }
@@ -410,6 +411,47 @@ pub fn rank_edited(
     window_end: DateTime<Utc>,
     edit: Option<&Edit>,
 ) -> Vec<DigestEntry> {
+    let offers = offers(candidates, recent_texts, taste, config, window_start, window_end, edit);
+    pick(candidates, &offers, config.size, config.max_per_episode)
+}
+
+/// [`rank_edited`] and its reserve: up to `config.size` more entries, numbered on, that fill in
+/// for what a chat's filters leave out. The reserve goes on down the same order, and may take a
+/// second point of an episode already in the top (the point a chat was sent on another day
+/// leaves that episode's slot empty for it).
+pub fn rank_with_reserve(
+    candidates: &[Insight],
+    recent_texts: &[&str],
+    taste: &HashMap<String, i64>,
+    config: &DigestConfig,
+    (window_start, window_end): (DateTime<Utc>, DateTime<Utc>),
+    edit: Option<&Edit>,
+) -> (Vec<DigestEntry>, Vec<DigestEntry>) {
+    let offers = offers(candidates, recent_texts, taste, config, window_start, window_end, edit);
+    let top = pick(candidates, &offers, config.size, config.max_per_episode);
+    let taken: HashSet<&str> = top.iter().map(|e| e.id.as_str()).collect();
+    let mut reserve: Vec<DigestEntry> = pick(candidates, &offers, config.size * 3, config.max_per_episode * 2)
+        .into_iter()
+        .filter(|e| !taken.contains(e.id.as_str()))
+        .take(config.size)
+        .collect();
+    for (i, e) in reserve.iter_mut().enumerate() {
+        e.rank = top.len() + i + 1;
+    }
+    (top, reserve)
+}
+
+/// Every point offered a slot, in the order offered: the editor's, then local ranking's, then
+/// those a recent digest made.
+fn offers(
+    candidates: &[Insight],
+    recent_texts: &[&str],
+    taste: &HashMap<String, i64>,
+    config: &DigestConfig,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    edit: Option<&Edit>,
+) -> Vec<Offer> {
     if candidates.is_empty() {
         return Vec::new();
     }
@@ -468,19 +510,27 @@ pub fn rank_edited(
         }
     }
     offers.extend(repeats);
+    offers
+}
+
+/// The first `size` points of `offers`, at most `per_episode` from one episode, each shown by
+/// its best member from an episode with room and carrying the rest as also_in.
+fn pick(candidates: &[Insight], offers: &[Offer], size: usize, per_episode_cap: usize) -> Vec<DigestEntry> {
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (score, best, members) in offers {
-        if out.len() >= config.size {
+        let (score, best) = (*score, *best);
+        if out.len() >= size {
             break;
         }
         // The best member from an episode that still has room speaks for the cluster, so a point
         // several podcasts made is not lost because one of them already has a slot.
         let mut by_score: Vec<usize> = members.clone();
         by_score.sort_by(|&a, &b| by_score_then_index(candidates, b, a));
-        let Some(rep) = by_score.into_iter().find(|&m| {
-            per_episode.get(candidates[m].episode_id.as_str()).copied().unwrap_or(0) < config.max_per_episode
-        }) else {
+        let Some(rep) = by_score
+            .into_iter()
+            .find(|&m| per_episode.get(candidates[m].episode_id.as_str()).copied().unwrap_or(0) < per_episode_cap)
+        else {
             continue;
         };
         // A point another podcast made in its own words, already in the digest, does not take a

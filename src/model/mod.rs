@@ -386,6 +386,11 @@ pub struct Digest {
     pub candidates: usize,
     pub episodes: usize,
     pub insights: Vec<DigestEntry>,
+    /// The points ranked next, numbered on from the last insight: they fill in for insights a
+    /// chat's own filters leave out, or that reached it on another day, so it still gets a full
+    /// digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserve: Vec<DigestEntry>,
     /// The model's editing of the day this digest followed (LLM mode), when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit: Option<Edit>,
@@ -396,11 +401,17 @@ impl Digest {
     /// numbered from 1 as they were then.
     pub fn as_shown(&self, shown: &[String]) -> Digest {
         let mut out = self.clone();
-        out.insights = shown.iter().filter_map(|id| self.insights.iter().find(|e| e.id == *id).cloned()).collect();
+        out.insights = shown.iter().filter_map(|id| self.entries().find(|e| e.id == *id).cloned()).collect();
+        out.reserve.clear();
         for (i, e) in out.insights.iter_mut().enumerate() {
             e.rank = i + 1;
         }
         out
+    }
+
+    /// Every entry a chat may be shown: the insights, then the reserve.
+    pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
+        self.insights.iter().chain(&self.reserve)
     }
 }
 

@@ -1068,7 +1068,7 @@ impl Store {
             let (k, v) = kv?;
             // A digest that cannot be read may show anything: nothing is removed on a guess.
             let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(()) };
-            for e in &d.insights {
+            for e in d.entries() {
                 shown.insert(e.episode_id.clone());
                 shown.extend(e.also_in.iter().map(|a| a.episode_id.clone()));
             }
@@ -1222,8 +1222,7 @@ fn shown_key(episode_id: &str) -> Vec<u8> {
 /// The [`shown_key`]s of every episode a digest shows, first or as also_in.
 fn shown_keys(digest: &Digest) -> Vec<Vec<u8>> {
     digest
-        .insights
-        .iter()
+        .entries()
         .flat_map(|e| std::iter::once(&e.episode_id).chain(e.also_in.iter().map(|a| &a.episode_id)))
         .map(|id| shown_key(id))
         .collect()
@@ -1455,6 +1454,7 @@ mod tests {
             candidates: 1,
             episodes: 1,
             insights: vec![entry],
+            reserve: vec![],
             edit: None,
         };
         store.put_digest_once(&digest).unwrap();
