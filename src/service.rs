@@ -289,6 +289,8 @@ pub fn prune_if_due(store: &Store, config: &Config, now: DateTime<Utc>) -> Optio
                 choices = pruned.choices,
                 llm_cache = pruned.llm_cache,
                 digests_shown = pruned.digests_shown,
+                votes = pruned.votes,
+                notices = pruned.notices,
                 "removed old records (service.keep_days = {keep_days})"
             );
             Some(pruned)

@@ -252,7 +252,11 @@ pub fn failing(
                 prefix(&dest.platform),
                 i + 1
             );
-            out.push((dest.clone(), format!("feed-down:{key}:{url}:{}", since.timestamp()), text));
+            out.push((
+                dest.clone(),
+                format!("{}{key}:{url}:{}", crate::store::FEED_DOWN_MARK, since.timestamp()),
+                text,
+            ));
         }
     }
     Ok(out)

@@ -1050,6 +1050,35 @@ impl Store {
                 pruned.digests_shown += 1;
             }
         }
+        // Readers' votes count only through the digests still kept (their podcasts' share):
+        // a vote on an insight none of them shows counts for nothing any more.
+        let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for kv in self.digests.iter() {
+            let (k, v) = kv?;
+            // A digest that cannot be read may show anything: no vote is removed on a guess.
+            let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(()) };
+            kept.extend(d.entries().map(|e| e.id.clone()));
+        }
+        for kv in self.feedback.iter() {
+            let (k, _) = kv?;
+            let insight = k.iter().position(|&b| b == 0).map(|i| String::from_utf8_lossy(&k[i + 1..]).into_owned());
+            if insight.is_some_and(|id| !kept.contains(&id)) {
+                self.feedback.remove(&k)?;
+                pruned.votes += 1;
+            }
+        }
+        // "Once per failure spell" notices about a chat's podcast: a spell older than the kept
+        // days is told again, once, rather than remembered for ever.
+        let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+        for prefix in LONG_LIVED_MARKS {
+            for kv in self.adapter_state.scan_prefix(format!("seen:{prefix}").as_bytes()) {
+                let (k, v) = kv?;
+                if decode::<chrono::DateTime<chrono::Utc>>("adapter_state", &k, &v).is_ok_and(|at| at < cutoff) {
+                    self.adapter_state.remove(&k)?;
+                    pruned.notices += 1;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1472,6 +1501,60 @@ mod tests {
         assert!(store.episode_shown("shown-ep").unwrap());
     }
 
+    /// Votes count only through kept digests, so a vote on an insight none of them shows (first
+    /// or in reserve) is pruned with its digest; a podcast's failure notice mark outlives the
+    /// two days of platform events and goes with the kept days.
+    #[test]
+    fn votes_and_notice_marks_go_with_the_digests_and_days_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let entry = |id: &str| crate::model::DigestEntry {
+            rank: 1,
+            id: id.into(),
+            episode_id: format!("ep-{id}"),
+            text: "t".into(),
+            quote: "t".into(),
+            podcast: "P".into(),
+            episode: "E".into(),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            link: None,
+            score: 1.0,
+            also_in: vec![],
+        };
+        let digest = |date: &str, insights: Vec<crate::model::DigestEntry>, reserve| crate::model::Digest {
+            date: day(date),
+            list: None,
+            built_at: at("2026-03-01T00:00:00Z"),
+            candidates: 1,
+            episodes: 1,
+            insights,
+            reserve,
+            edit: None,
+        };
+        store.put_digest_once(&digest("2026-01-10", vec![entry("old")], vec![])).unwrap();
+        store.put_digest_once(&digest("2026-03-01", vec![entry("kept")], vec![entry("spare")])).unwrap();
+        for id in ["old", "kept", "spare"] {
+            store.put_feedback("telegram:1", id, true).unwrap();
+        }
+        store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-01-05T00:00:00Z")).unwrap();
+        store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-02-20T00:00:00Z")).unwrap();
+        let pruned = store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
+        assert_eq!((pruned.digests, pruned.votes, pruned.notices), (1, 1, 1));
+        let votes = store.feedback_totals().unwrap();
+        assert_eq!((votes.get("old"), votes.get("kept"), votes.get("spare")), (None, Some(&1), Some(&1)));
+        assert!(store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-03-01T00:00:00Z")).unwrap());
+        assert!(!store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-03-01T00:00:00Z")).unwrap());
+        // A digest that cannot be read may show any insight: no vote goes on a guess.
+        store.put_feedback("telegram:1", "gone", false).unwrap();
+        store.digests.insert(b"2026-03-02", b"not a digest".to_vec()).unwrap();
+        store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
+        assert_eq!(store.feedback_totals().unwrap().get("gone"), Some(&-1));
+    }
+
     /// Choices kept before they were dated are still read, and pruned at the next prune.
     #[test]
     fn undated_choices_are_read_and_then_pruned() {
@@ -1646,6 +1729,13 @@ const CONTENT_SCAN_FROM: &str = "content_scan_from";
 /// Why an old episode has no transcript any more ([`Store::prune`]).
 pub const CONTENT_PRUNED: &str = "removed with the episode's digests after service.keep_days";
 
+/// The [`Store::first_seen`] mark of a notice that a chat's podcast keeps failing, told once a
+/// spell.
+pub const FEED_DOWN_MARK: &str = "feed-down:";
+
+/// Marks of notices told once per spell ([`Store::first_seen`]), kept `service.keep_days`.
+pub const LONG_LIVED_MARKS: [&str; 1] = [FEED_DOWN_MARK];
+
 /// The [`Store::first_seen`] keys of inbound platform events, which platforms retry for hours
 /// at most: pruned after two days.
 pub const INBOUND_EVENT_MARKS: [&str; 5] =
@@ -1664,6 +1754,10 @@ pub struct Pruned {
     pub choices: usize,
     pub llm_cache: usize,
     pub digests_shown: usize,
+    /// Readers' 👍 / 👎 on insights no kept digest shows.
+    pub votes: usize,
+    /// Once-per-spell notice marks older than the kept days.
+    pub notices: usize,
 }
 
 /// The podcasts a directory search offered a destination ([`Store::put_choices`]); `Plain` is
