@@ -294,6 +294,8 @@ async fn the_page_escapes_what_feeds_say_and_its_forms_refuse_other_sites() {
     assert!(page.contains("&lt;script&gt;alert('owned')&lt;/script&gt; Evil FM"), "the title is not shown as text");
     assert!(!page.contains("<b>bold</b>"), "a feed's error was not escaped");
     assert!(page.contains("id=\"digest-list\"") && page.contains("How Telegram shows it"));
+    // The points that fill in for chats' filters are there too, numbered on.
+    assert!(page.contains("id=\"digest-reserve\"") && page.contains("<ol start=\"6\">"), "no reserve shown");
     assert!(page.contains("console:local"));
 
     // A page on another name whose DNS points at 127.0.0.1 is refused; no other site may frame it.

@@ -752,6 +752,23 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
         core.handle(&request(Command::SetSchedule { schedule: la.clone() }), at("2026-11-30T02:24:00Z")).await.unwrap(),
     );
     assert!(!again.contains("It replaces"), "{again}");
+    // So does /subscribe naming a time; a bare one keeps the operator's schedule, and says it.
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.schedule = Schedule::cron("0 0 8 * * Mon", "America/Los_Angeles").unwrap();
+    store.put_subscription(&sub).unwrap();
+    let bare =
+        said(core.handle(&request(Command::Subscribe { schedule: None }), at("2026-11-30T02:24:10Z")).await.unwrap());
+    assert!(bare.starts_with("Already subscribed: the top 5 at 08:00 America/Los_Angeles on Mondays."), "{bare}");
+    assert!(!bare.contains("It replaces"), "{bare}");
+    let named = said(
+        core.handle(&request(Command::Subscribe { schedule: Some(la.clone()) }), at("2026-11-30T02:24:20Z"))
+            .await
+            .unwrap(),
+    );
+    assert!(
+        named.contains("It replaces the operator's schedule (at 08:00 America/Los_Angeles on Mondays)."),
+        "{named}"
+    );
 
     // Paused by the operator: a new time is kept, and no digest is promised.
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();

@@ -295,7 +295,7 @@ async fn a_digest_asked_for_is_posted_in_the_channel_and_only_the_asker_hears_ab
     blind["app_permissions"] = json!("0");
     let resp = handle(&s, blind).await;
     let said = resp["data"]["content"].as_str().unwrap();
-    assert!(said.contains("the View Channel and Send Messages and Embed Links permissions"), "{said}");
+    assert!(said.contains("the View Channel, Send Messages and Embed Links permissions"), "{said}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(s.store.subscriptions().unwrap().is_empty(), "subscribed where nothing can be posted");
     assert!(s.fake.messages_in(CHANNEL).is_empty() && s.fake.followups().is_empty());

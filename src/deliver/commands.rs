@@ -537,6 +537,10 @@ impl Core {
                 };
                 let was_paused = existing.as_ref().is_some_and(|s| s.paused.is_some());
                 let moved = existing.as_ref().is_some_and(|s| s.schedule != schedule);
+                let replaced = match existing.as_ref().map(|s| &s.schedule) {
+                    Some(old @ Schedule::Cron { .. }) if moved => replaces(old),
+                    _ => String::new(),
+                };
                 let first = existing.is_none();
                 let sub = match existing {
                     Some(mut s) => {
@@ -560,7 +564,7 @@ impl Core {
                     "Already subscribed"
                 };
                 notice(format!(
-                    "{what}: the top {} {}. {coming} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top {} {}.{replaced} {coming} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     self.config.digest.size,
                     sub.schedule.when(),
@@ -576,12 +580,8 @@ impl Core {
             }
             Command::SetSchedule { schedule } => match self.store.subscription(&destination.key())? {
                 Some(mut s) => {
-                    // A schedule the operator set on chosen days (a cron) is not kept by a time:
-                    // said, so a weekday-only chat knows it now gets weekends too.
                     let replaced = match &s.schedule {
-                        Schedule::Cron { .. } => {
-                            format!(" It replaces the operator's schedule ({}).", s.schedule.when())
-                        }
+                        old @ Schedule::Cron { .. } => replaces(old),
                         Schedule::Daily { .. } => String::new(),
                     };
                     s.schedule = schedule.clone();
@@ -773,7 +773,7 @@ impl Core {
                         self.posted_on_request(&to, &digest, replaced, now)
                     }
                     // Said to the asker, who would otherwise wait for a digest that never comes.
-                    Err(e) => format!("The digest could not be posted here: {e}"),
+                    Err(e) => format!("Posting the digest here failed ({e}). Try again in a while."),
                 };
                 if request.notice_to.is_some() {
                     self.reply(dest, request.notice_to.as_ref(), &Message::Notice(told)).await;
@@ -881,6 +881,12 @@ impl Core {
             }
         }
     }
+}
+
+/// What a chat's new time says of the schedule the operator set on chosen days (a cron), which
+/// it replaces: a weekday-only chat then knows it gets weekends too.
+fn replaces(old: &Schedule) -> String {
+    format!(" It replaces the operator's schedule ({}).", old.when())
 }
 
 /// The answer to a `/digest` asked for while the schedule is sending that digest to the chat.

@@ -410,7 +410,8 @@ mod tests {
             ids(&sub.filter(&digest, std::slice::from_ref(&yesterday))),
             pairs(&[(1, "a1"), (2, "c1"), (3, "b2")])
         );
-        // Everything was sent before: nothing, and the reason is that, not the filters.
+        // Everything was sent before: nothing. The reason given (asked only once nothing is
+        // left) is that, unless the filters alone leave nothing.
         yesterday.shown = digest.entries().map(|e| e.id.clone()).collect();
         yesterday.sent = (1..=6).map(|r| (Some(r), format!("m{r}"))).collect();
         assert!(sub.filter(&digest, std::slice::from_ref(&yesterday)).insights.is_empty());

@@ -111,7 +111,7 @@ impl Schedule {
             Schedule::Daily { time, timezone } => format!("every day at {time} {timezone}"),
             Schedule::Cron { expr, timezone } => match weekly_time(expr) {
                 Some((time, None)) => format!("every day at {time} {timezone}"),
-                Some((time, Some(days))) => format!("at {time} {timezone}, {days}"),
+                Some((time, Some(days))) => format!("at {time} {timezone}{days}"),
                 None => format!("on the schedule \"{expr}\" ({timezone})"),
             },
         }
@@ -119,7 +119,8 @@ impl Schedule {
 }
 
 /// A cron that fires once a day at one time ("0 30 7 * * Mon-Fri") as that time and its weekdays
-/// in words (None: every day); None for any other shape.
+/// in words ("Monday to Friday", "on Mondays and Thursdays"; None: every day); None for any
+/// other shape.
 fn weekly_time(expr: &str) -> Option<(String, Option<String>)> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     let [sec, min, hour, dom, month, dow, rest @ ..] = fields.as_slice() else { return None };
@@ -136,10 +137,14 @@ fn weekly_time(expr: &str) -> Option<(String, Option<String>)> {
         return Some((time, None));
     }
     let mut said = Vec::new();
+    let mut ranges = false;
     for item in dow.split(',') {
         said.push(match item.split_once('-') {
-            Some((from, to)) => format!("{} to {}", weekday(from)?, weekday(to)?),
-            None => weekday(item)?.to_string(),
+            Some((from, to)) => {
+                ranges = true;
+                format!("{} to {}", weekday(from)?, weekday(to)?)
+            }
+            None => format!("{}s", weekday(item)?),
         });
     }
     let days = match said.split_last() {
@@ -147,7 +152,8 @@ fn weekly_time(expr: &str) -> Option<(String, Option<String>)> {
         Some((last, others)) => format!("{} and {last}", others.join(", ")),
         None => return None,
     };
-    Some((time, Some(days)))
+    // "on Mondays", but "Monday to Friday" as it stands.
+    Some((time, Some(if ranges { format!(", {days}") } else { format!(" on {days}") })))
 }
 
 /// A weekday as cron names it ("Mon", "monday"), said in full; numbers are not read (the cron
@@ -233,8 +239,9 @@ mod tests {
         let when = |expr: &str| Schedule::cron(expr, "Europe/Berlin").unwrap().when();
         assert_eq!(Schedule::daily("08:00", "UTC").unwrap().when(), "every day at 08:00 UTC");
         assert_eq!(when("0 30 7 * * Mon-Fri"), "at 07:30 Europe/Berlin, Monday to Friday");
-        assert_eq!(when("0 0 9 * * Mon,Wed,Fri"), "at 09:00 Europe/Berlin, Monday, Wednesday and Friday");
-        assert_eq!(when("0 5 18 * * Tue-Thu,Sat"), "at 18:05 Europe/Berlin, Tuesday to Thursday and Saturday");
+        assert_eq!(when("0 0 9 * * Mon,Wed,Fri"), "at 09:00 Europe/Berlin on Mondays, Wednesdays and Fridays");
+        assert_eq!(when("0 0 9 * * Mon"), "at 09:00 Europe/Berlin on Mondays");
+        assert_eq!(when("0 5 18 * * Tue-Thu,Sat"), "at 18:05 Europe/Berlin, Tuesday to Thursday and Saturdays");
         assert_eq!(when("0 0 8 * * *"), "every day at 08:00 Europe/Berlin");
         // Weekday numbers are refused now; one stored before is quoted, not guessed at.
         let numbered = Schedule::Cron { expr: "0 0 8 * * 2-6".into(), timezone: "Europe/Berlin".into() };

@@ -412,7 +412,7 @@ pub fn rank_edited(
     edit: Option<&Edit>,
 ) -> Vec<DigestEntry> {
     let offers = offers(candidates, recent_texts, taste, config, window_start, window_end, edit);
-    pick(candidates, &offers, config.size, config.max_per_episode)
+    pick_after(candidates, &offers, config.size, config.max_per_episode, &[]).0
 }
 
 /// [`rank_edited`] and its reserve: up to `config.size` more entries, numbered on, that fill in
@@ -428,16 +428,12 @@ pub fn rank_with_reserve(
     edit: Option<&Edit>,
 ) -> (Vec<DigestEntry>, Vec<DigestEntry>) {
     let offers = offers(candidates, recent_texts, taste, config, window_start, window_end, edit);
-    let top = pick(candidates, &offers, config.size, config.max_per_episode);
-    let taken: HashSet<&str> = top.iter().map(|e| e.id.as_str()).collect();
-    let mut reserve: Vec<DigestEntry> = pick(candidates, &offers, config.size * 3, config.max_per_episode * 2)
-        .into_iter()
-        .filter(|e| !taken.contains(e.id.as_str()))
-        .take(config.size)
-        .collect();
-    for (i, e) in reserve.iter_mut().enumerate() {
-        e.rank = top.len() + i + 1;
-    }
+    let (top, used) = pick_after(candidates, &offers, config.size, config.max_per_episode, &[]);
+    // Only points the top did not make: a point taken there by another podcast's words must not
+    // come back through this episode's.
+    let rest: Vec<Offer> =
+        offers.into_iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, offer)| offer).collect();
+    let (reserve, _) = pick_after(candidates, &rest, config.size, config.max_per_episode * 2, &top);
     (top, reserve)
 }
 
@@ -513,12 +509,24 @@ fn offers(
     offers
 }
 
-/// The first `size` points of `offers`, at most `per_episode` from one episode, each shown by
-/// its best member from an episode with room and carrying the rest as also_in.
-fn pick(candidates: &[Insight], offers: &[Offer], size: usize, per_episode_cap: usize) -> Vec<DigestEntry> {
+/// The first `size` points of `offers` after the entries `before` (numbered on from them, none
+/// making the same point as one of them), at most `per_episode_cap` from one episode counting
+/// `before`'s, each shown by its best member from an episode with room and carrying the rest
+/// as also_in; with the indices of the offers taken.
+fn pick_after(
+    candidates: &[Insight],
+    offers: &[Offer],
+    size: usize,
+    per_episode_cap: usize,
+    before: &[DigestEntry],
+) -> (Vec<DigestEntry>, HashSet<usize>) {
     let mut per_episode: HashMap<&str, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for (score, best, members) in offers {
+    for e in before {
+        *per_episode.entry(e.episode_id.as_str()).or_default() += 1;
+    }
+    let mut out: Vec<DigestEntry> = Vec::new();
+    let mut used = HashSet::new();
+    for (index, (score, best, members)) in offers.iter().enumerate() {
         let (score, best) = (*score, *best);
         if out.len() >= size {
             break;
@@ -535,9 +543,10 @@ fn pick(candidates: &[Insight], offers: &[Offer], size: usize, per_episode_cap: 
         };
         // A point another podcast made in its own words, already in the digest, does not take a
         // second slot (the clusters' cosine misses such paraphrases).
-        if out.iter().any(|e: &DigestEntry| cluster::same_point(&e.text, &candidates[rep].text)) {
+        if before.iter().chain(&out).any(|e: &DigestEntry| cluster::same_point(&e.text, &candidates[rep].text)) {
             continue;
         }
+        used.insert(index);
         let score = score * candidates[rep].score / candidates[best].score.max(f64::MIN_POSITIVE);
         let r = &candidates[rep];
         *per_episode.entry(r.episode_id.as_str()).or_default() += 1;
@@ -558,9 +567,9 @@ fn pick(candidates: &[Insight], offers: &[Offer], size: usize, per_episode_cap: 
                 quote: c.quote.clone(),
             })
             .collect();
-        out.push(DigestEntry::from_insight(out.len() + 1, r, (score * 100.0).round() / 100.0, also_in));
+        out.push(DigestEntry::from_insight(before.len() + out.len() + 1, r, (score * 100.0).round() / 100.0, also_in));
     }
-    out
+    (out, used)
 }
 
 /// Candidates in an order that depends on what they say and where, never on ids: publication,
@@ -598,6 +607,65 @@ mod tests {
             source: TranscriptSource::Text,
             embedding: None,
         }
+    }
+
+    /// The reserve goes on down the ranking: a second point of an episode the top has, the next
+    /// episodes' points, never a point the top made in another podcast's words.
+    #[test]
+    fn the_reserve_holds_the_next_points_and_none_the_top_made() {
+        let in_episode = |id: &str, episode: &str, podcast: &str, text: &str, score: f64| Insight {
+            episode_id: episode.into(),
+            ..insight(id, podcast, text, score)
+        };
+        let c = vec![
+            in_episode(
+                "a1",
+                "ep-a",
+                "Alpha",
+                "Columnar storage made analytics queries twelve times faster than rows.",
+                20.0,
+            ),
+            in_episode(
+                "a2",
+                "ep-a",
+                "Alpha",
+                "Data contracts stopped most silent schema breakages between teams.",
+                8.0,
+            ),
+            in_episode(
+                "b1",
+                "ep-b",
+                "Beta",
+                "Data contracts stopped most silent schema breakages between the teams.",
+                7.0,
+            ),
+            in_episode(
+                "a3",
+                "ep-a",
+                "Alpha",
+                "Feature flags let the team ship on Fridays without the usual dread.",
+                6.0,
+            ),
+            in_episode(
+                "c1",
+                "ep-c",
+                "Gamma",
+                "Rust's borrow checker caught the race that had crashed production twice.",
+                5.0,
+            ),
+        ];
+        let cfg = DigestConfig { size: 2, ..DigestConfig::default() };
+        let window = (
+            Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap(),
+        );
+        let (top, reserve) = rank_with_reserve(&c, &[], &HashMap::new(), &cfg, window, None);
+        let ids = |entries: &[DigestEntry]| entries.iter().map(|e| (e.rank, e.id.clone())).collect::<Vec<_>>();
+        // Alpha's slot goes to its best point; the data-contracts point is made by Beta.
+        assert_eq!(ids(&top), [(1, "a1".to_string()), (2, "b1".to_string())]);
+        assert!(top[1].also_in.iter().any(|a| a.insight_id == "a2"), "{:?}", top[1]);
+        // Not Alpha's words for the same point (a2): Alpha's next point, then Gamma's.
+        assert_eq!(ids(&reserve), [(3, "a3".to_string()), (4, "c1".to_string())]);
     }
 
     #[test]

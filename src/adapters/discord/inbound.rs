@@ -122,8 +122,10 @@ fn missing_to_post(granted: Option<Permissions>) -> Option<String> {
         (Permissions::EMBED_LINKS, "Embed Links"),
     ];
     let missing: Vec<&str> = needed.iter().filter(|(p, _)| !granted.contains(*p)).map(|(_, name)| *name).collect();
-    let plural = if missing.len() > 1 { "s" } else { "" };
-    (!missing.is_empty()).then(|| format!("the {} permission{plural}", missing.join(" and ")))
+    match missing.split_last()? {
+        (last, []) => Some(format!("the {last} permission")),
+        (last, others) => Some(format!("the {} and {last} permissions", others.join(", "))),
+    }
 }
 
 /// Whether the member may manage the channel (subscribe it); None outside a server.

@@ -133,6 +133,16 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
                         }
                     }
                 }
+                @if !d.reserve.is_empty() {
+                    details id="digest-reserve" {
+                        summary { "Reserve: " (d.reserve.len()) " more, for chats whose filters leave insights out" }
+                        ol start=(d.insights.len() + 1) {
+                            @for e in &d.reserve {
+                                li { (e.text) " " small { "(" (e.podcast) ")" } }
+                            }
+                        }
+                    }
+                }
                 @for (platform, preview) in previews(d, config.digest.size) {
                     details {
                         summary { "How " (platform) " shows it" }
