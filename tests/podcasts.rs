@@ -420,6 +420,51 @@ async fn a_feed_only_paused_chats_follow_is_not_read_until_one_resumes() {
     assert_eq!(reads(), resumed + 1);
 }
 
+/// A chat that left keeps its podcast list, and its podcasts are read while it still asks for
+/// digests now and then; after a month with no request they are read no more (nothing is built
+/// without them), until it asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_that_left_long_ago_stops_costing_reads_until_it_asks_again() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route("/quiet.xml", vec![Reply::ok(common::rss(&feeds.base, "Quiet Show", &[("q1", "One", None)]))]);
+    let url = feeds.url("/quiet.xml");
+    assert!(say(&s, "left", &format!("/podcasts add {url}"), None).await.contains("Added Quiet Show"));
+    let mut config = Config::default();
+    config.ingest.timeout_secs = 2;
+    let ingest = |now: DateTime<Utc>| {
+        podsift::ingest::ingest(&s.store, &config.ingest, podsift::ingest::IngestOptions { now, force: true }, &Quiet)
+    };
+    let reads = || feeds.requests("/quiet.xml").len();
+    // Asked something a day ago: still a reader.
+    let before = reads();
+    ingest(day() + chrono::Duration::days(1)).await.unwrap();
+    assert_eq!(reads(), before + 1);
+    // A month and more later, nobody there has asked anything: not read.
+    let later = day() + chrono::Duration::days(31);
+    ingest(later).await.unwrap();
+    assert_eq!(reads(), before + 1, "read for a chat that left a month ago");
+    // Its digest asked for then is not built without that podcast: said, and reading resumes.
+    let key = Destination::new("console", "left").key();
+    let asked = Request {
+        destination: Destination::new("console", "left"),
+        sender: Sender::owner("reader"),
+        reply_to: None,
+        notice_to: None,
+        command: parse_line("/digest").unwrap().unwrap(),
+    };
+    match s.core.handle(&asked, later).await.unwrap() {
+        Some(Message::Notice(text)) => {
+            assert!(text.contains("not read while nobody here asked") && text.contains("within 60 minutes"), "{text}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.store.digests().unwrap().is_empty(), "a digest was built without the chat's podcast");
+    assert!(!s.store.idle_since(&key, later).unwrap());
+    ingest(later + chrono::Duration::minutes(5)).await.unwrap();
+    assert_eq!(reads(), before + 2);
+}
+
 /// A feed only readers' lists brought in stays out of the operator's digest, and stays in theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_readers_added_stay_out_of_the_operators_digest() {

@@ -419,8 +419,33 @@ impl Core {
         let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
-        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none());
+        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none())
+            && !self.list_asleep(&key, sub.as_ref(), list.as_deref(), now)?;
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
+    }
+
+    /// Whether `key`, a chat without a subscription that asked nothing for
+    /// [`crate::store::READER_IDLE_DAYS`], follows podcasts nobody else reads: they were not
+    /// read meanwhile, so a digest built for it now would lack them, for the day.
+    fn list_asleep(
+        &self,
+        key: &str,
+        sub: Option<&Subscription>,
+        list: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(list) = list.filter(|l| !l.is_empty() && sub.is_none()) else { return Ok(false) };
+        if !self.store.idle_since(key, now)? {
+            return Ok(false);
+        }
+        let asleep = self.store.feeds_nobody_reads(now, Some(key))?;
+        for url in list.iter().filter(|u| asleep.contains(*u)) {
+            // The operator's own feeds are read whoever follows them.
+            if self.store.feed(url)?.is_some_and(|f| f.reader_added) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
@@ -502,6 +527,15 @@ impl Core {
     /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
     /// acknowledges the button press itself).
     pub async fn handle(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
+        let reply = self.handle_request(request, now).await;
+        // Noted after the request: while it runs, a chat that was quiet for long is known as such.
+        if let Err(e) = self.store.mark_active(&request.destination.key(), now) {
+            tracing::error!(destination = %request.destination.redacted(), "cannot note a chat's request: {e}");
+        }
+        reply
+    }
+
+    async fn handle_request(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
         let notice = |text: String| Ok(Some(Message::Notice(text)));
         let destination = &request.destination;
         let prefix = self.deliverer.command_prefix(&destination.platform);
@@ -635,6 +669,22 @@ impl Core {
                     // lack them, and stand for the day).
                     None if let Some(paused) = sub.as_ref().filter(|s| s.paused.is_some()) => {
                         return notice(self.next_for(paused, now, prefix));
+                    }
+                    // Likewise for a chat that left long ago: its podcasts are read again from
+                    // now on.
+                    None if self.list_asleep(
+                        &destination.key(),
+                        sub.as_ref(),
+                        self.store.podcast_list(&destination.key())?.as_deref(),
+                        now,
+                    )? =>
+                    {
+                        return notice(format!(
+                            "This chat's podcasts were not read while nobody here asked for a digest; podsift reads \
+                             them again from now on, within {} minutes. Ask again then, or {prefix}subscribe for a \
+                             daily digest.",
+                            self.config.service.ingest_every_minutes
+                        ));
                     }
                     None => {
                         let list = self.store.podcast_list(&destination.key())?;

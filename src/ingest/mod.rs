@@ -168,11 +168,11 @@ pub async fn ingest_through(
     let mut feeds = store.feeds()?;
     // Fetching (and transcribing) for chats that paused or left would cost without a reader;
     // the operator's own feeds are read whoever else follows them.
-    let asleep = store.feeds_only_paused_chats_follow()?;
+    let asleep = store.feeds_nobody_reads(opts.now, None)?;
     let before = feeds.len();
     feeds.retain(|f| !(f.reader_added && asleep.contains(&f.url)));
     if feeds.len() < before {
-        tracing::info!(feeds = before - feeds.len(), "not read: only paused subscriptions follow them");
+        tracing::info!(feeds = before - feeds.len(), "not read: only paused or long-quiet chats follow them");
     }
     progress.started(feeds.len());
     let mut results = futures_util::stream::iter(feeds)

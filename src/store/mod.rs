@@ -726,14 +726,45 @@ impl Store {
     /// workspace that uninstalled the app, digests paused): nobody reads what they bring until
     /// one resumes. A list without any subscription still counts as a reader (its chat may ask
     /// for a digest now and then).
-    pub fn feeds_only_paused_chats_follow(&self) -> Result<std::collections::HashSet<String>> {
+    /// Feeds in chats' own lists that no chat reads at `now`: every chat following them is
+    /// paused, or has no subscription and asked nothing for [`READER_IDLE_DAYS`] (a chat that
+    /// left keeps its list, in case it comes back). `ignoring` leaves one chat out, as if it
+    /// were one of those.
+    pub fn feeds_nobody_reads(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        ignoring: Option<&str>,
+    ) -> Result<std::collections::HashSet<String>> {
         let mut asleep: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut awake: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (destination, list) in self.podcast_lists()? {
-            let paused = self.subscription(&destination)?.is_some_and(|s| s.paused.is_some());
-            (if paused { &mut asleep } else { &mut awake }).extend(list);
+            let reads = Some(destination.as_str()) != ignoring
+                && match self.subscription(&destination)? {
+                    Some(sub) => sub.paused.is_none(),
+                    None => !self.idle_since(&destination, now)?,
+                };
+            (if reads { &mut awake } else { &mut asleep }).extend(list);
         }
         Ok(asleep.into_iter().filter(|url| !awake.contains(url)).collect())
+    }
+
+    /// Notes that `destination_key` asked something at `now`; returns whether it had been idle
+    /// (asked nothing for [`READER_IDLE_DAYS`], or never) until then.
+    pub fn mark_active(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let idle = self.idle_since(destination_key, now)?;
+        let key = active_key(destination_key);
+        let last: Option<chrono::DateTime<chrono::Utc>> = get(&self.meta, "meta", &key)?;
+        // One write an hour at most, whatever a chat sends.
+        if last.is_none_or(|at| now - at >= chrono::Duration::hours(1)) {
+            self.meta.insert(key, encode(&now))?;
+        }
+        Ok(idle)
+    }
+
+    /// Whether `destination_key` asked nothing in the [`READER_IDLE_DAYS`] before `now`.
+    pub fn idle_since(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let last: Option<chrono::DateTime<chrono::Utc>> = get(&self.meta, "meta", &active_key(destination_key))?;
+        Ok(last.is_none_or(|at| now - at > chrono::Duration::days(READER_IDLE_DAYS)))
     }
 
     pub fn podcast_lists(&self) -> Result<Vec<(String, Vec<String>)>> {
@@ -744,6 +775,15 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Days a chat without a subscription is counted as a reader of its own podcasts after it last
+/// asked something.
+pub const READER_IDLE_DAYS: i64 = 30;
+
+/// The `meta` key of a chat's last request.
+fn active_key(destination_key: &str) -> Vec<u8> {
+    format!("active:{destination_key}").into_bytes()
 }
 
 /// The `meta` key that remembers a feed's removal.
@@ -1048,6 +1088,13 @@ impl Store {
             if decode::<chrono::NaiveDate>("meta", &k, &v).is_ok_and(|d| d < before) {
                 self.meta.remove(&k)?;
                 pruned.digests_shown += 1;
+            }
+        }
+        // A chat's last request older than the kept days says no more than none at all.
+        for kv in self.meta.scan_prefix(b"active:") {
+            let (k, v) = kv?;
+            if decode::<chrono::DateTime<chrono::Utc>>("meta", &k, &v).is_ok_and(|at| at.date_naive() < before) {
+                self.meta.remove(&k)?;
             }
         }
         // Readers' votes count only through the digests still kept (their podcasts' share):
@@ -1505,7 +1552,7 @@ mod tests {
     /// or in reserve) is pruned with its digest; a podcast's failure notice mark outlives the
     /// two days of platform events and goes with the kept days.
     #[test]
-    fn votes_and_notice_marks_go_with_the_digests_and_days_kept() {
+    fn votes_and_marks_go_with_the_digests_and_days_kept() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
@@ -1542,12 +1589,17 @@ mod tests {
         }
         store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-01-05T00:00:00Z")).unwrap();
         store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-02-20T00:00:00Z")).unwrap();
+        store.mark_active("telegram:1", at("2026-01-05T00:00:00Z")).unwrap();
+        store.mark_active("telegram:2", at("2026-02-20T00:00:00Z")).unwrap();
         let pruned = store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
         assert_eq!((pruned.digests, pruned.votes, pruned.notices), (1, 1, 1));
         let votes = store.feedback_totals().unwrap();
         assert_eq!((votes.get("old"), votes.get("kept"), votes.get("spare")), (None, Some(&1), Some(&1)));
         assert!(store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-03-01T00:00:00Z")).unwrap());
         assert!(!store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-03-01T00:00:00Z")).unwrap());
+        // So is a chat's last request older than the kept days (which says no more than none).
+        assert!(store.meta.get(active_key("telegram:1")).unwrap().is_none());
+        assert!(!store.idle_since("telegram:2", at("2026-03-01T00:00:00Z")).unwrap());
         // A digest that cannot be read may show any insight: no vote goes on a guess.
         store.put_feedback("telegram:1", "gone", false).unwrap();
         store.digests.insert(b"2026-03-02", b"not a digest".to_vec()).unwrap();
