@@ -804,7 +804,7 @@ impl Core {
         // What is not the digest itself goes to the asker alone, where the adapter says so.
         let private = request.notice_to.as_ref().or(request.reply_to.as_ref());
         match self.handle(&request, now).await {
-            Ok(Some(Message::Digest(digest))) => {
+            Ok(Some(reply @ Message::Digest(_))) => {
                 // A digest is sent under the destination's claim, as the schedule sends one
                 // (and under its new id's too, should the chat move on the way).
                 let Some(claim) = self.deliverer.claim(&dest.key()) else {
@@ -812,15 +812,14 @@ impl Core {
                     return;
                 };
                 let mut claims = vec![claim];
-                let reply = Message::Digest(digest);
                 let sent = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
                 drop(claims);
-                let Message::Digest(digest) = reply else { return };
+                let Message::Digest(digest) = &reply else { return };
                 // Recorded where it went: a chat that moved on the way has its record there.
                 let told = match sent {
                     Ok((to, ids)) => {
-                        let replaced = self.record_digest_on_request(&to, &digest, ids, now);
-                        self.posted_on_request(&to, &digest, replaced, now)
+                        let recorded = self.record_digest_on_request(&to, digest, ids, now);
+                        self.posted_on_request(&to, digest, recorded, now)
                     }
                     // Said to the asker, who would otherwise wait for a digest that never comes.
                     Err(e) => format!("Posting the digest here failed ({e}). Try again in a while."),
