@@ -356,3 +356,50 @@ async fn a_quote_that_ends_naming_what_was_asked_takes_the_next_sentence() {
     assert!(first.text.contains("They are autonomy, purpose and mastery."), "{a:#?}");
     assert!(!first.text.contains("inherent drive to create"), "the insight came back: {a:#?}");
 }
+
+/// "What exactly did she say about that?" names nothing but the insight: the answer is what the
+/// speaker said there, the insight's words with what came around them, not a host's question
+/// minutes before or a reaction after that repeat its words.
+#[tokio::test]
+async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the_insight() {
+    let ep = episode("stale-ep", "Backend Banter", "Invalidation");
+    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
+                hold a stale copy.";
+    let tr = transcript(
+        "stale-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Backend Banter. Today Priya tells us about invalidation."),
+            seg(
+                30.0,
+                "Host",
+                "Is distributed invalidation harder than local invalidation, with a stale copy on every node and \
+                 invalidation that arrives late? Distributed invalidation, local invalidation, stale copies: which?",
+            ),
+            seg(60.0, "Priya", "Not at the size we had then, no. We had one node."),
+            seg(
+                200.0,
+                "Priya",
+                &format!("We learned this the hard way at Shopline. {said} So we put a version in every key now."),
+            ),
+            seg(
+                240.0,
+                "Host",
+                "A stale copy on every node, invalidation arriving late, distributed invalidation harder than local \
+                 invalidation: that is a lot to take in.",
+            ),
+            seg(260.0, "Priya", "It is. Thanks for having me."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Priya", 200.0);
+    for question in ["What exactly did she say about that?", "why?", "Can you elaborate?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        let first = &a.citations[0];
+        assert_eq!(first.speaker.as_deref(), Some("Priya"), "{question}: {a:#?}");
+        assert!(first.text.contains("every node may still hold a stale copy"), "{question}: {a:#?}");
+        assert!(first.text.contains("version in every key"), "{question}: {a:#?}");
+        assert!(a.answer.starts_with("Priya at [00:03:20]"), "{question}: {}", a.answer);
+        assert!(a.citations.iter().all(|c| c.speaker.as_deref() != Some("Host")), "{question}: {a:#?}");
+    }
+}

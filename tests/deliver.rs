@@ -347,7 +347,11 @@ async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
     }
     let beyond = Command::Ask { reference: (size + 1).to_string(), question: "and this one?".into() };
     match core.handle(&request(beyond), now).await.unwrap() {
-        Some(Message::Notice(text)) => assert!(text.contains(&format!("1-{size}")), "{text}"),
+        Some(Message::Notice(text)) => {
+            // A sentence, as chats are written to (the command line says the same after "error:").
+            assert!(text.starts_with(&format!("There is no insight #{}", size + 1)), "{text}");
+            assert!(text.contains(&format!("1-{size}")) && text.ends_with(")."), "{text}")
+        }
         other => panic!("a number beyond the digest was answered here: {other:?}"),
     }
     match core.handle(&request(Command::DigestNow), now).await.unwrap() {

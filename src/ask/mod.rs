@@ -219,6 +219,22 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
+        if query.near.is_some() {
+            // The question names nothing of its own ("what exactly did she say?", "why?",
+            // "can you elaborate?"): it asks for the insight itself, as it was said, in the
+            // words around it. Searching on the insight's own words would find whoever
+            // repeated them, a host's question minutes before as readily as the speaker.
+            // Passages holding the insight are cut to start a sentence before it; when its
+            // words are not found as such (a quote cleaned past recognition), the nearest whole.
+            let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
+            let mut own: Vec<Passage> = episode().filter_map(Passage::from_insight).collect();
+            if own.is_empty() {
+                own = episode().cloned().collect();
+                own.iter_mut().for_each(Passage::unmask);
+            }
+            let ranked = retrieve::around(&own, entry.start_seconds);
+            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+        }
         covered = is_covered(&pool, query, stats, config.min_coverage);
         if !covered && i == 0 {
             // Unless nothing else answers: then what the insight itself says is the answer.

@@ -137,6 +137,25 @@ impl Passage {
         }
     }
 
+    /// The passage from the sentence before the first one the reader has (the insight) on,
+    /// searched whole: what was said around the insight, from its lead-in. None when it does
+    /// not hold the insight.
+    pub fn from_insight(&self) -> Option<Passage> {
+        let at = self.known.iter().position(|k| *k)?.saturating_sub(1);
+        let mut p = self.clone();
+        p.sentences.drain(..at);
+        p.analysed.drain(..at);
+        p.first += at;
+        if at > 0 {
+            // No longer the opening of its turn: the question it replied to is further back.
+            p.prompt.clear();
+            p.prompt_terms.clear();
+        }
+        p.known = vec![false; p.sentences.len()];
+        p.index_terms();
+        Some(p)
+    }
+
     fn index_terms(&mut self) {
         let unknown = || self.analysed.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(a, _)| a);
         self.terms = unknown().flat_map(|a| a.terms.iter().cloned()).collect();
@@ -644,7 +663,33 @@ const QUESTION_FILLERS: &[&str] = &[
     "currently",
     "days",
     "anymore",
+    // Asking for more of the insight itself ("can you elaborate?", "what exactly was the
+    // context?"): nothing to search for but the insight.
+    "elaborate",
+    "explain",
+    "expand",
+    "clarify",
+    "context",
+    "detail",
+    "details",
+    "specifically",
+    "verbatim",
+    "exact",
+    "quote",
+    "words",
 ];
+
+/// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
+/// first (it holds what was said there and goes on from it), then outwards.
+pub fn around(passages: &[Passage], at: f64) -> Vec<Scored<'_>> {
+    let mut near: Vec<&Passage> = passages.iter().collect();
+    // Starting after the moment, a passage misses its opening: later than any that hold it.
+    let distance = |p: &Passage| if p.start() <= at + 0.5 { at - p.start() } else { 3600.0 + p.start() - at };
+    near.sort_by(|a, b| distance(a).total_cmp(&distance(b)));
+    near.into_iter()
+        .map(|p| Scored { passage: p, score: 1.0 / (1.0 + distance(p) / 60.0), coverage: 1.0, local: 1.0 })
+        .collect()
+}
 
 /// How many words open the question with a short lead-in ("Without Kubernetes, how ...",
 /// "If Go isn't used for web apps in Octant, what ..."): they set the scene, the answer is

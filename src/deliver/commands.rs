@@ -721,7 +721,7 @@ impl Core {
                 })? {
                     Ok((digest, entry)) => Ok(Some(Message::AskPrompt { date: digest.date, rank: entry.rank })),
                     Err(ask::AskError::Store(e)) => Err(e),
-                    Err(e) => notice(e.to_string()),
+                    Err(e) => notice(said(&e)),
                 }
             }
             Command::Feedback { insight, up } => {
@@ -758,7 +758,7 @@ impl Core {
         let (digest, entry) = match found {
             Ok(found) => found,
             Err(ask::AskError::Store(e)) => return Err(e),
-            Err(e) => return Ok(Some(Message::Notice(e.to_string()))),
+            Err(e) => return Ok(Some(Message::Notice(said(&e)))),
         };
         if let Err(wait) = self.allowed(Costly::Question, &request.sender.id, now) {
             return Ok(Some(Message::Notice(wait)));
@@ -775,7 +775,7 @@ impl Core {
                 Ok(Some(Message::Answer { date: digest.date, entry: Box::new(entry), answer }))
             }
             Err(ask::AskError::Store(e)) => Err(e),
-            Err(e) => Ok(Some(Message::Notice(e.to_string()))),
+            Err(e) => Ok(Some(Message::Notice(said(&e)))),
         }
     }
 
@@ -936,6 +936,17 @@ impl Core {
 /// it replaces: a weekday-only chat then knows it gets weekends too.
 fn replaces(old: &Schedule) -> String {
     format!(" It replaces the operator's schedule ({}).", old.when())
+}
+
+/// A question's refusal as a chat shows it: a sentence (the same words follow `error:` on the
+/// command line).
+fn said(e: &ask::AskError) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
+        None => text,
+    }
 }
 
 /// The answer to a `/digest` asked for while the schedule is sending that digest to the chat.
