@@ -58,6 +58,9 @@ pub async fn ingest_and_extract(
     }
     // Whoever ran it (the schedule, the command line, the operator page): /healthz reports it.
     store.set_state("last_ingest", &chrono::Utc::now())?;
+    // And when the finished ingest chose its feeds: a chat back after a long silence waits for
+    // one that chose them after it came back.
+    store.set_state(crate::store::LAST_INGEST_BEGAN, &now)?;
     store.flush()?;
     Ok((summary, insights))
 }

@@ -453,16 +453,27 @@ async fn a_chat_that_left_long_ago_stops_costing_reads_until_it_asks_again() {
         notice_to: None,
         command: parse_line("/digest").unwrap().unwrap(),
     };
+    let woken = || async {
+        match s.core.handle(&asked, later + chrono::Duration::minutes(1)).await.unwrap() {
+            Some(Message::Notice(text)) => text.contains("not read while nobody here asked"),
+            _ => false,
+        }
+    };
     match s.core.handle(&asked, later).await.unwrap() {
         Some(Message::Notice(text)) => {
             assert!(text.contains("not read while nobody here asked") && text.contains("within 60 minutes"), "{text}")
         }
         other => panic!("{other:?}"),
     }
+    // Asked again before an ingest has read them: the same, still nothing built.
+    assert!(woken().await);
     assert!(s.store.digests().unwrap().is_empty(), "a digest was built without the chat's podcast");
     assert!(!s.store.idle_since(&key, later).unwrap());
-    ingest(later + chrono::Duration::minutes(5)).await.unwrap();
+    // The next ingest reads them; after it, digests are built for the chat again.
+    let opts = podsift::ingest::IngestOptions { now: later + chrono::Duration::seconds(30), force: true };
+    podsift::pipeline::ingest_and_extract(&s.store, &config, opts, &Quiet).await.unwrap();
     assert_eq!(reads(), before + 2);
+    assert!(!woken().await);
 }
 
 /// A feed only readers' lists brought in stays out of the operator's digest, and stays in theirs.

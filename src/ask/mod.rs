@@ -219,19 +219,32 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
-        if query.near.is_some() {
-            // The question names nothing of its own ("what exactly did she say?", "why?",
-            // "can you elaborate?"): it asks for the insight itself, as it was said, in the
-            // words around it. Searching on the insight's own words would find whoever
-            // repeated them, a host's question minutes before as readily as the speaker.
-            // Passages holding the insight are cut to start a sentence before it; when its
-            // words are not found as such (a quote cleaned past recognition), the nearest whole.
+        // The question names nothing of its own ("what exactly did she say?", "why?", "can you
+        // elaborate?") nor anyone but the insight's speaker: it asks for the insight itself, as
+        // it was said, in the words around it. Searching on the insight's own words would find
+        // whoever repeated them, a host's question minutes before as readily as the speaker.
+        let about_the_insight = query.near.is_some()
+            && i == 0
+            && query.speakers.iter().all(|s| entry.speaker.as_deref() == Some(s.as_str()));
+        if about_the_insight {
+            // Overlapping windows that hold the insight are cut to start a sentence before it;
+            // the one that then starts earliest has its lead-in (a window opening on the insight
+            // itself has none), and of those the longest goes on furthest.
             let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-            let mut own: Vec<Passage> = episode().filter_map(Passage::from_insight).collect();
-            if own.is_empty() {
-                own = episode().cloned().collect();
-                own.iter_mut().for_each(Passage::unmask);
-            }
+            let cut: Vec<Passage> = episode().filter_map(Passage::from_insight).collect();
+            let best = cut.iter().min_by(|a, b| a.first.cmp(&b.first).then(b.sentences.len().cmp(&a.sentences.len())));
+            // When its words are not found as such (a quote cleaned past recognition), the
+            // passages nearest its moment.
+            let own: Vec<Passage> = match best {
+                Some(p) => vec![p.clone()],
+                None => episode()
+                    .cloned()
+                    .map(|mut p| {
+                        p.unmask();
+                        p
+                    })
+                    .collect(),
+            };
             let ranked = retrieve::around(&own, entry.start_seconds);
             return Ok(answerer.answer(question, entry, &ranked, true, history).await);
         }

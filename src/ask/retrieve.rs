@@ -602,6 +602,10 @@ impl Query {
                 terms.push(QueryTerm { stem, weight, counts: !joined, root: r, related: Vec::new() });
             }
         }
+        let about_the_insight: HashSet<String> = ABOUT_THE_INSIGHT.iter().flat_map(|w| search_terms(w)).collect();
+        if terms.iter().all(|t| about_the_insight.contains(&t.root)) {
+            terms.clear();
+        }
         let mut near = None;
         if terms.is_empty() {
             near = Some(insight.1);
@@ -663,8 +667,12 @@ const QUESTION_FILLERS: &[&str] = &[
     "currently",
     "days",
     "anymore",
-    // Asking for more of the insight itself ("can you elaborate?", "what exactly was the
-    // context?"): nothing to search for but the insight.
+];
+
+/// Words that ask for more of the insight itself ("can you elaborate?", "what was the
+/// context?"): a question of these alone names nothing to search for but the insight. With
+/// other words ("how big is the context window?") they are searched as any word.
+const ABOUT_THE_INSIGHT: &[&str] = &[
     "elaborate",
     "explain",
     "expand",
@@ -1042,6 +1050,23 @@ mod tests {
         assert_eq!(wants("Which tool do they use?"), Wants::Other);
         assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
         assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
+    }
+
+    /// Words that ask for more of the insight name nothing alone, and are searched beside others.
+    #[test]
+    fn a_question_about_the_insight_itself_names_nothing() {
+        let insight = ("Distributed invalidation is much harder.", 120.0);
+        for q in ["What exactly did she say about that?", "why?", "Can you elaborate?", "What was the context?"] {
+            let query = Query::new(q, &[], insight);
+            assert_eq!(query.near, Some(120.0), "{q}");
+        }
+        let query = Query::new("How big is the context window?", &[], insight);
+        assert_eq!(query.near, None);
+        let roots: Vec<&str> = query.terms.iter().map(|t| t.root.as_str()).collect();
+        assert!(
+            roots.iter().any(|r| r.starts_with("context")) && roots.iter().any(|r| r.starts_with("window")),
+            "{roots:?}"
+        );
     }
 
     #[test]

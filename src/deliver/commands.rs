@@ -420,32 +420,18 @@ impl Core {
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
         let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none())
-            && !self.list_asleep(&key, sub.as_ref(), list.as_deref(), now)?;
+            && !self.list_asleep(&key, sub.as_ref(), list.as_deref())?;
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
     }
 
-    /// Whether `key`, a chat without a subscription that asked nothing for
-    /// [`crate::store::READER_IDLE_DAYS`], follows podcasts nobody else reads: they were not
-    /// read meanwhile, so a digest built for it now would lack them, for the day.
-    fn list_asleep(
-        &self,
-        key: &str,
-        sub: Option<&Subscription>,
-        list: Option<&[String]>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let Some(list) = list.filter(|l| !l.is_empty() && sub.is_none()) else { return Ok(false) };
-        if !self.store.idle_since(key, now)? {
+    /// Whether `key`, a chat without a subscription, came back after
+    /// [`crate::store::READER_IDLE_DAYS`] with podcasts no ingest has read since
+    /// ([`Core::wake_if_idle`]): a digest built for it now would lack them, for the day.
+    fn list_asleep(&self, key: &str, sub: Option<&Subscription>, list: Option<&[String]>) -> Result<bool, StoreError> {
+        if sub.is_some() || list.is_none_or(|l| l.is_empty()) {
             return Ok(false);
         }
-        let asleep = self.store.feeds_nobody_reads(now, Some(key))?;
-        for url in list.iter().filter(|u| asleep.contains(*u)) {
-            // The operator's own feeds are read whoever follows them.
-            if self.store.feed(url)?.is_some_and(|f| f.reader_added) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.store.woken_unread(key)?.is_some())
     }
 
     /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
@@ -527,12 +513,32 @@ impl Core {
     /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
     /// acknowledges the button press itself).
     pub async fn handle(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
+        let key = request.destination.key();
+        self.wake_if_idle(&key, now)?;
         let reply = self.handle_request(request, now).await;
-        // Noted after the request: while it runs, a chat that was quiet for long is known as such.
-        if let Err(e) = self.store.mark_active(&request.destination.key(), now) {
-            tracing::error!(destination = %request.destination.redacted(), "cannot note a chat's request: {e}");
+        // Only a chat's own list is read for it alone: its requests keep that list read.
+        if self.store.podcast_list(&key)?.is_some_and(|l| !l.is_empty()) {
+            self.store.mark_active(&key, now)?;
         }
         reply
+    }
+
+    /// A chat without a subscription back after [`crate::store::READER_IDLE_DAYS`], whose
+    /// podcasts nobody read meanwhile: they are read again from now on, and until an ingest
+    /// has, no digest is built for it (one built now would lack them, for the day).
+    fn wake_if_idle(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(list) = self.store.podcast_list(key)?.filter(|l| !l.is_empty()) else { return Ok(()) };
+        if self.store.subscription(key)?.is_some() || !self.store.idle_since(key, now)? {
+            return Ok(());
+        }
+        let asleep = self.store.feeds_nobody_reads(now, Some(key))?;
+        for url in list.iter().filter(|u| asleep.contains(*u)) {
+            // The operator's own feeds are read whoever follows them.
+            if self.store.feed(url)?.is_some_and(|f| f.reader_added) {
+                return self.store.set_woken(key, now);
+            }
+        }
+        Ok(())
     }
 
     async fn handle_request(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {
@@ -676,7 +682,6 @@ impl Core {
                         &destination.key(),
                         sub.as_ref(),
                         self.store.podcast_list(&destination.key())?.as_deref(),
-                        now,
                     )? =>
                     {
                         return notice(format!(
@@ -942,11 +947,15 @@ fn replaces(old: &Schedule) -> String {
 /// command line).
 fn said(e: &ask::AskError) -> String {
     let text = e.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
-        None => text,
-    }
+    let text = match e {
+        // These open with a name or the reader's own words, as written.
+        ask::AskError::EpisodeGone(_) | ask::AskError::BadRef(_) => text,
+        _ => {
+            let mut chars = text.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    };
+    if text.ends_with(['.', '?', '!', '"']) { text } else { format!("{text}.") }
 }
 
 /// The answer to a `/digest` asked for while the schedule is sending that digest to the chat.
@@ -1052,6 +1061,23 @@ pub fn coming_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A question's refusal reads as a sentence in a chat, names and the reader's words as
+    /// written, one closing stop.
+    #[test]
+    fn refusals_of_questions_are_sentences() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let unknown =
+            ask::AskError::UnknownInsight { date, n: 6, valid: "1-5 (or 2026-11-28#1 to 2026-11-28#5)".into() };
+        assert_eq!(
+            said(&unknown),
+            "There is no insight #6 in the digest of 2026-11-28; valid: 1-5 (or 2026-11-28#1 to 2026-11-28#5)."
+        );
+        assert!(said(&ask::AskError::EmptyQuestion).starts_with("The question is empty"));
+        assert!(said(&ask::AskError::EmptyQuestion).ends_with("about that?\""));
+        let gone = said(&ask::AskError::EpisodeGone("iPhone Life — Episode 12".into()));
+        assert!(gone.starts_with("iPhone Life — Episode 12 is no longer stored") && gone.ends_with("back."), "{gone}");
+    }
 
     #[test]
     fn chat_commands_parse_or_explain() {

@@ -515,7 +515,8 @@ impl Deliverer {
                 self.store.put_subscription(&sub)?;
             }
         }
-        // Its own podcasts follow too.
+        // Its own podcasts follow too, and when it last asked for something.
+        self.store.move_active(&from.key(), &to.key())?;
         if let Some(list) = self.store.podcast_list(&from.key())? {
             if self.store.podcast_list(&to.key())?.is_none_or(|l| l.is_empty()) {
                 self.store.put_podcast_list(&to.key(), &list)?;

@@ -209,7 +209,8 @@ impl LlmAnswerer {
         let system = format!(
             "You answer a reader's follow-up question about one insight of a podcast digest, using only the passages \
 given; they are ranked, the most relevant first, and lines marked (asking) are the question a passage replies to. \
-Write a short answer, one to three sentences, that answers the question directly; do not repeat the insight. Every \
+Write a short answer, one to three sentences, that answers the question directly; do not just repeat the insight \
+(asked what exactly was said, quote what was said around it). Every \
 claim must come from a passage: cite its time as the passage writes it ([hh:mm:ss]) with the speaker, and copy each \
 supporting span exactly into `citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
 never invent. {UNTRUSTED}"

@@ -721,15 +721,11 @@ impl Store {
         Ok(get::<Offered>(&self.adapter_state, "adapter_state", key.as_bytes())?.map(Offered::hits).unwrap_or_default())
     }
 
-    /// Every destination's own list: (destination key, feed URLs).
-    /// Feeds in podcast lists whose every follower is a paused subscription (a chat gone, a
-    /// workspace that uninstalled the app, digests paused): nobody reads what they bring until
-    /// one resumes. A list without any subscription still counts as a reader (its chat may ask
-    /// for a digest now and then).
     /// Feeds in chats' own lists that no chat reads at `now`: every chat following them is
     /// paused, or has no subscription and asked nothing for [`READER_IDLE_DAYS`] (a chat that
     /// left keeps its list, in case it comes back). `ignoring` leaves one chat out, as if it
-    /// were one of those.
+    /// were one of those. A list's chat never seen asking (its list older than the marks) is
+    /// counted from now.
     pub fn feeds_nobody_reads(
         &self,
         now: chrono::DateTime<chrono::Utc>,
@@ -738,6 +734,9 @@ impl Store {
         let mut asleep: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut awake: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (destination, list) in self.podcast_lists()? {
+            if list.is_empty() {
+                continue;
+            }
             let reads = Some(destination.as_str()) != ignoring
                 && match self.subscription(&destination)? {
                     Some(sub) => sub.paused.is_none(),
@@ -748,25 +747,61 @@ impl Store {
         Ok(asleep.into_iter().filter(|url| !awake.contains(url)).collect())
     }
 
-    /// Notes that `destination_key` asked something at `now`; returns whether it had been idle
-    /// (asked nothing for [`READER_IDLE_DAYS`], or never) until then.
-    pub fn mark_active(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        let idle = self.idle_since(destination_key, now)?;
+    /// Notes that `destination_key`, which has a podcast list, asked something at `now` (one
+    /// write an hour at most, whatever a chat sends).
+    pub fn mark_active(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         let key = active_key(destination_key);
         let last: Option<chrono::DateTime<chrono::Utc>> = get(&self.meta, "meta", &key)?;
-        // One write an hour at most, whatever a chat sends.
         if last.is_none_or(|at| now - at >= chrono::Duration::hours(1)) {
             self.meta.insert(key, encode(&now))?;
         }
-        Ok(idle)
+        Ok(())
     }
 
-    /// Whether `destination_key` asked nothing in the [`READER_IDLE_DAYS`] before `now`.
+    /// Whether `destination_key` asked nothing in the [`READER_IDLE_DAYS`] before `now`. A chat
+    /// never seen asking is counted from now (marked so): its list came before the marks did.
     pub fn idle_since(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        let last: Option<chrono::DateTime<chrono::Utc>> = get(&self.meta, "meta", &active_key(destination_key))?;
-        Ok(last.is_none_or(|at| now - at > chrono::Duration::days(READER_IDLE_DAYS)))
+        let key = active_key(destination_key);
+        match get::<chrono::DateTime<chrono::Utc>>(&self.meta, "meta", &key)? {
+            Some(at) => Ok(now - at > chrono::Duration::days(READER_IDLE_DAYS)),
+            None => {
+                self.meta.insert(key, encode(&now))?;
+                Ok(false)
+            }
+        }
     }
 
+    /// Moves a chat's last request to its new id (a group that became a supergroup).
+    pub fn move_active(&self, from_key: &str, to_key: &str) -> Result<()> {
+        if let Some(at) = self.meta.remove(active_key(from_key))? {
+            if !self.meta.contains_key(active_key(to_key))? {
+                self.meta.insert(active_key(to_key), at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers that `destination_key`, back after [`READER_IDLE_DAYS`], has podcasts nobody
+    /// read meanwhile: until an ingest after `now` reads them, no digest is built for it.
+    pub fn set_woken(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.meta.insert(woken_key(destination_key), encode(&now))?;
+        Ok(())
+    }
+
+    /// When `destination_key` came back with podcasts nobody read, if no ingest has finished
+    /// since (see [`Store::set_woken`]).
+    pub fn woken_unread(&self, destination_key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let Some(woken) = get::<chrono::DateTime<chrono::Utc>>(&self.meta, "meta", &woken_key(destination_key))? else {
+            return Ok(None);
+        };
+        if self.state(LAST_INGEST_BEGAN)?.is_some_and(|began| began >= woken) {
+            self.meta.remove(woken_key(destination_key))?;
+            return Ok(None);
+        }
+        Ok(Some(woken))
+    }
+
+    /// Every destination's own list: (destination key, feed URLs).
     pub fn podcast_lists(&self) -> Result<Vec<(String, Vec<String>)>> {
         let mut out = Vec::new();
         for kv in self.podcast_lists.iter() {
@@ -781,9 +816,17 @@ impl Store {
 /// asked something.
 pub const READER_IDLE_DAYS: i64 = 30;
 
+/// The service state: when the last finished ingest began (chose the feeds it read).
+pub const LAST_INGEST_BEGAN: &str = "last_ingest_began";
+
 /// The `meta` key of a chat's last request.
 fn active_key(destination_key: &str) -> Vec<u8> {
     format!("active:{destination_key}").into_bytes()
+}
+
+/// The `meta` key of a chat back after [`READER_IDLE_DAYS`] whose podcasts wait for an ingest.
+fn woken_key(destination_key: &str) -> Vec<u8> {
+    format!("woken:{destination_key}").into_bytes()
 }
 
 /// The `meta` key that remembers a feed's removal.
@@ -1090,8 +1133,16 @@ impl Store {
                 pruned.digests_shown += 1;
             }
         }
-        // A chat's last request older than the kept days says no more than none at all.
+        // A chat's last request matters only while it has a list of its own (an idle chat's
+        // stays: it is what keeps its podcasts unread).
         for kv in self.meta.scan_prefix(b"active:") {
+            let (k, _) = kv?;
+            let destination = String::from_utf8_lossy(&k[b"active:".len()..]).into_owned();
+            if self.podcast_list(&destination)?.is_none_or(|l| l.is_empty()) {
+                self.meta.remove(&k)?;
+            }
+        }
+        for kv in self.meta.scan_prefix(b"woken:") {
             let (k, v) = kv?;
             if decode::<chrono::DateTime<chrono::Utc>>("meta", &k, &v).is_ok_and(|at| at.date_naive() < before) {
                 self.meta.remove(&k)?;
@@ -1590,21 +1641,43 @@ mod tests {
         store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-01-05T00:00:00Z")).unwrap();
         store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-02-20T00:00:00Z")).unwrap();
         store.mark_active("telegram:1", at("2026-01-05T00:00:00Z")).unwrap();
-        store.mark_active("telegram:2", at("2026-02-20T00:00:00Z")).unwrap();
+        store.mark_active("telegram:2", at("2026-01-05T00:00:00Z")).unwrap();
+        store.put_podcast_list("telegram:2", &["https://x/feed".to_string()]).unwrap();
         let pruned = store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
         assert_eq!((pruned.digests, pruned.votes, pruned.notices), (1, 1, 1));
         let votes = store.feedback_totals().unwrap();
         assert_eq!((votes.get("old"), votes.get("kept"), votes.get("spare")), (None, Some(&1), Some(&1)));
         assert!(store.first_seen("feed-down:telegram:1:https://x/feed:1", at("2026-03-01T00:00:00Z")).unwrap());
         assert!(!store.first_seen("feed-down:telegram:1:https://y/feed:2", at("2026-03-01T00:00:00Z")).unwrap());
-        // So is a chat's last request older than the kept days (which says no more than none).
+        // A chat's last request goes when it has no list; with one, it stays (idle, it keeps
+        // the list's podcasts unread).
         assert!(store.meta.get(active_key("telegram:1")).unwrap().is_none());
-        assert!(!store.idle_since("telegram:2", at("2026-03-01T00:00:00Z")).unwrap());
+        assert!(store.idle_since("telegram:2", at("2026-03-01T00:00:00Z")).unwrap());
         // A digest that cannot be read may show any insight: no vote goes on a guess.
         store.put_feedback("telegram:1", "gone", false).unwrap();
         store.digests.insert(b"2026-03-02", b"not a digest".to_vec()).unwrap();
         store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
         assert_eq!(store.feedback_totals().unwrap().get("gone"), Some(&-1));
+    }
+
+    /// A chat's quiet is counted from its last request; one never seen asking (its list came
+    /// before the marks did) from the first look; a chat that moved keeps its count.
+    #[test]
+    fn a_chats_quiet_is_counted_from_its_last_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let days = |n: i64| t + chrono::Duration::days(n);
+        store.mark_active("telegram:1", t).unwrap();
+        assert!(!store.idle_since("telegram:1", days(READER_IDLE_DAYS)).unwrap());
+        assert!(store.idle_since("telegram:1", days(READER_IDLE_DAYS + 1)).unwrap());
+        // Never seen: not idle now, and from now on counted.
+        assert!(!store.idle_since("telegram:2", t).unwrap());
+        assert!(!store.idle_since("telegram:2", days(10)).unwrap());
+        assert!(store.idle_since("telegram:2", days(READER_IDLE_DAYS + 1)).unwrap());
+        // Moved to a new id: the count goes along, it does not start again.
+        store.move_active("telegram:1", "telegram:-100").unwrap();
+        assert!(store.idle_since("telegram:-100", days(READER_IDLE_DAYS + 1)).unwrap());
     }
 
     /// Choices kept before they were dated are still read, and pruned at the next prune.
