@@ -70,21 +70,7 @@ mod tests {
     use super::*;
 
     fn digest_entry(text: &str, quote: &str) -> DigestEntry {
-        DigestEntry {
-            rank: 1,
-            id: "a".into(),
-            episode_id: "e".into(),
-            text: text.into(),
-            quote: quote.into(),
-            podcast: "P".into(),
-            episode: "E".into(),
-            episode_url: None,
-            speaker: None,
-            start_seconds: 0.0,
-            link: None,
-            score: 1.0,
-            also_in: vec![],
-        }
+        DigestEntry { quote: quote.into(), ..DigestEntry::example("a", "e", "P", text) }
     }
 
     #[test]

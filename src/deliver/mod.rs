@@ -349,21 +349,7 @@ mod tests {
     use super::*;
 
     fn entry(rank: usize, id: &str, episode: &str, podcast: &str) -> DigestEntry {
-        DigestEntry {
-            rank,
-            id: id.into(),
-            episode_id: episode.into(),
-            text: format!("Point {id}."),
-            quote: format!("Point {id}."),
-            podcast: podcast.into(),
-            episode: format!("{podcast} #1"),
-            episode_url: None,
-            speaker: None,
-            start_seconds: 0.0,
-            link: None,
-            score: 1.0,
-            also_in: vec![],
-        }
+        DigestEntry { rank, ..DigestEntry::example(id, episode, podcast, &format!("Point {id}.")) }
     }
 
     /// What a chat's filters or earlier deliveries leave out is made up from the reserve, in

@@ -396,6 +396,28 @@ pub struct Digest {
     pub edit: Option<Edit>,
 }
 
+#[cfg(test)]
+impl DigestEntry {
+    /// An entry for unit tests: `id` of `episode_id` on `podcast`, saying `text`.
+    pub(crate) fn example(id: &str, episode_id: &str, podcast: &str, text: &str) -> DigestEntry {
+        DigestEntry {
+            rank: 1,
+            id: id.into(),
+            episode_id: episode_id.into(),
+            text: text.into(),
+            quote: text.into(),
+            podcast: podcast.into(),
+            episode: format!("{podcast} #1"),
+            episode_url: None,
+            speaker: None,
+            start_seconds: 0.0,
+            link: None,
+            score: 1.0,
+            also_in: vec![],
+        }
+    }
+}
+
 impl Digest {
     /// The digest as one destination was shown it: the insights `shown` names, in that order,
     /// numbered from 1 as they were then.

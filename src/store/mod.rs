@@ -1608,21 +1608,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
         let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        let entry = |id: &str| crate::model::DigestEntry {
-            rank: 1,
-            id: id.into(),
-            episode_id: format!("ep-{id}"),
-            text: "t".into(),
-            quote: "t".into(),
-            podcast: "P".into(),
-            episode: "E".into(),
-            episode_url: None,
-            speaker: None,
-            start_seconds: 0.0,
-            link: None,
-            score: 1.0,
-            also_in: vec![],
-        };
+        let entry = |id: &str| crate::model::DigestEntry::example(id, &format!("ep-{id}"), "P", "t");
         let digest = |date: &str, insights: Vec<crate::model::DigestEntry>, reserve| crate::model::Digest {
             date: day(date),
             list: None,
