@@ -35,13 +35,7 @@ impl Screen {
 
 async fn command(core: &Core, line: &str, now: DateTime<Utc>) -> Message {
     let command = parse_line(line).unwrap().unwrap();
-    let request = Request {
-        destination: destination(),
-        sender: Sender::owner("tester"),
-        reply_to: None,
-        notice_to: None,
-        command,
-    };
+    let request = Request::new(destination(), Sender::owner("tester"), command);
     let reply = core.handle(&request, now).await.unwrap().unwrap();
     core.reply(&destination(), None, &reply).await.unwrap();
     reply

@@ -315,13 +315,7 @@ async fn a_filtered_chat_asks_about_the_insights_it_was_shown() {
 
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), config, d, metrics, answerer);
-    let request = |command| Request {
-        destination: dest.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command,
-    };
+    let request = |command| Request::new(dest.clone(), Sender::owner("reader"), command);
     let asked = Command::Ask { reference: "1".into(), question: "what exactly was said?".into() };
     match core.handle(&request(asked), now).await.unwrap() {
         Some(Message::Answer { entry, .. }) => {
@@ -635,13 +629,7 @@ async fn a_chat_behind_the_digest_timezone_asks_about_its_own_day() {
     let evening = at("2026-11-29T02:05:00Z"); // 18:05 in Los Angeles, the 29th in UTC
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
-    let request = |command| Request {
-        destination: dest.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command,
-    };
+    let request = |command| Request::new(dest.clone(), Sender::owner("reader"), command);
     let asked = Command::Ask { reference: "2".into(), question: "what exactly was said?".into() };
     match core.handle(&request(asked), evening).await.unwrap() {
         Some(Message::Answer { date, entry, .. }) => {
@@ -693,13 +681,7 @@ async fn a_chat_that_changes_its_time_keeps_its_digest_and_hears_the_truth() {
     let sent = store.digest(day).unwrap().expect("the morning's digest is stored");
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer);
-    let request = |command| Request {
-        destination: dest.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command,
-    };
+    let request = |command| Request::new(dest.clone(), Sender::owner("reader"), command);
     let said = |m: Option<Message>| match m {
         Some(Message::Notice(t)) => t,
         other => panic!("no notice: {other:?}"),
@@ -837,13 +819,11 @@ fn core_at(
 
 /// A reader in `dest` typing `/digest`.
 fn digest_request(dest: &Destination) -> podsift::deliver::Request {
-    podsift::deliver::Request {
-        destination: dest.clone(),
-        sender: podsift::deliver::Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command: podsift::deliver::Command::DigestNow,
-    }
+    podsift::deliver::Request::new(
+        dest.clone(),
+        podsift::deliver::Sender::owner("reader"),
+        podsift::deliver::Command::DigestNow,
+    )
 }
 
 /// A reader who asks for /digest while the scheduled delivery waits to retry gets it once.
@@ -910,12 +890,12 @@ async fn one_reader_may_ask_so_many_questions_an_hour() {
     config.ask.max_questions_per_hour = 2;
     let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
     let core = podsift::deliver::commands::Core::new(store.clone(), config, d, metrics, answerer);
-    let ask = |who: &str| Request {
-        destination: dest.clone(),
-        sender: Sender::owner(who),
-        reply_to: None,
-        notice_to: None,
-        command: Command::Ask { reference: "1".into(), question: "what exactly was said?".into() },
+    let ask = |who: &str| {
+        Request::new(
+            dest.clone(),
+            Sender::owner(who),
+            Command::Ask { reference: "1".into(), question: "what exactly was said?".into() },
+        )
     };
     let minute = chrono::Duration::minutes(1);
     for i in 0..2 {

@@ -220,13 +220,7 @@ async fn different_lists_get_different_digests_and_the_same_list_shares_one() {
 
     // A question about #1 in a chat is about that chat's #1.
     let command = parse_line("/ask 1 what was said?").unwrap().unwrap();
-    let request = Request {
-        destination: Destination::new("console", "ops"),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command,
-    };
+    let request = Request::new(Destination::new("console", "ops"), Sender::owner("reader"), command);
     match s.core.handle(&request, day()).await.unwrap() {
         Some(Message::Answer { entry, .. }) => assert_eq!(entry.podcast, ops[0]),
         other => panic!("{other:?}"),
@@ -279,13 +273,7 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     let gotime = gotime.unwrap().unwrap();
     assert!(sent.contains(&gotime.insights[0].id), "the list's own first point was new: this test shows nothing");
     assert_eq!(gotime.reserve[0].id, narrow.shown[0]);
-    let digest_again = Request {
-        destination: narrower.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command: parse_line("/digest").unwrap().unwrap(),
-    };
+    let digest_again = Request::new(narrower.clone(), Sender::owner("reader"), parse_line("/digest").unwrap().unwrap());
     match s.core.handle(&digest_again, tomorrow).await.unwrap() {
         Some(Message::Digest(d)) => {
             assert_eq!(d.insights.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), narrow.shown)
@@ -309,13 +297,8 @@ async fn a_chat_that_adds_a_podcast_is_not_sent_yesterdays_insights_again() {
     assert_eq!(second.shown.len(), new_in_all.min(list_digest.insights.len()), "{new_in_top} new in the top");
     assert!(second.shown.len() > new_in_top, "the reserve filled nothing");
     // Numbered from 1 without gaps, and the numbers mean what was shown.
-    let asked = Request {
-        destination: chat.clone(),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command: parse_line("/ask 1 what was said?").unwrap().unwrap(),
-    };
+    let asked =
+        Request::new(chat.clone(), Sender::owner("reader"), parse_line("/ask 1 what was said?").unwrap().unwrap());
     match s.core.handle(&asked, tomorrow).await.unwrap() {
         Some(Message::Answer { entry, .. }) => assert_eq!(entry.id, second.shown[0]),
         other => panic!("{other:?}"),
@@ -446,13 +429,11 @@ async fn a_chat_that_left_long_ago_stops_costing_reads_until_it_asks_again() {
     assert_eq!(reads(), before + 1, "read for a chat that left a month ago");
     // Its digest asked for then is not built without that podcast: said, and reading resumes.
     let key = Destination::new("console", "left").key();
-    let asked = Request {
-        destination: Destination::new("console", "left"),
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command: parse_line("/digest").unwrap().unwrap(),
-    };
+    let asked = Request::new(
+        Destination::new("console", "left"),
+        Sender::owner("reader"),
+        parse_line("/digest").unwrap().unwrap(),
+    );
     let woken = || async {
         match s.core.handle(&asked, later + chrono::Duration::minutes(1)).await.unwrap() {
             Some(Message::Notice(text)) => text.contains("not read while nobody here asked"),
@@ -657,13 +638,7 @@ async fn a_button_adds_what_it_showed_after_a_newer_search() {
     );
     let offer = |line: &str| {
         let command = parse_line(line).unwrap().unwrap();
-        Request {
-            destination: Destination::new("console", "c"),
-            sender: Sender::owner("r"),
-            reply_to: None,
-            notice_to: None,
-            command,
-        }
+        Request::new(Destination::new("console", "c"), Sender::owner("r"), command)
     };
     let first = match s.core.handle(&offer("/podcasts add first"), day()).await.unwrap() {
         Some(Message::Choices { choices, .. }) => choices,

@@ -489,15 +489,7 @@ async fn a_digest_asked_for_by_a_chat_that_migrates_is_recorded_where_it_went() 
     let s = setup(false).await;
     let old = subscribe(&s.store, -7);
     upgraded_on_next_send(&s.fake, -7, -1007);
-    s.core
-        .handle_and_reply(Request {
-            destination: old,
-            sender: Sender::owner("reader"),
-            reply_to: None,
-            notice_to: None,
-            command: Command::DigestNow,
-        })
-        .await;
+    s.core.handle_and_reply(Request::new(old, Sender::owner("reader"), Command::DigestNow)).await;
     let parts = s.fake.sent_to(-1007).len();
     assert!(parts >= 2, "the digest did not follow the chat: {parts}");
     let day = morning().date_naive();
@@ -516,13 +508,7 @@ async fn a_digest_asked_for_stops_when_its_chat_moves_where_the_schedule_is_send
     let old = subscribe(&s.store, -8);
     upgraded_on_next_send(&s.fake, -8, -1008);
     let scheduled = s.deliverer.claim("telegram:-1008").expect("nobody sends there yet");
-    let request = Request {
-        destination: old,
-        sender: Sender::owner("reader"),
-        reply_to: None,
-        notice_to: None,
-        command: Command::DigestNow,
-    };
+    let request = Request::new(old, Sender::owner("reader"), Command::DigestNow);
     s.core.handle_and_reply(request).await;
     // The reader is told why no digest came: only that one message went to the new id.
     let told = s.fake.sent_to(-1008);

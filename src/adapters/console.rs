@@ -105,13 +105,7 @@ impl Inbound for ConsoleInbound {
                         continue;
                     }
                 };
-                let request = Request {
-                    destination: dest.clone(),
-                    sender: Sender::owner("console"),
-                    reply_to: None,
-                    notice_to: None,
-                    command,
-                };
+                let request = Request::new(dest.clone(), Sender::owner("console"), command);
                 let _guard = handle.enter();
                 core.submit(request);
             }

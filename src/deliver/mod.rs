@@ -60,6 +60,13 @@ pub struct Request {
     pub command: Command,
 }
 
+impl Request {
+    /// A request answered where it came from (the console, a private chat, a test).
+    pub fn new(destination: Destination, sender: Sender, command: Command) -> Request {
+        Request { destination, sender, reply_to: None, notice_to: None, command }
+    }
+}
+
 /// What a reader or operator asks of podsift, in any platform's words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {

@@ -232,12 +232,8 @@ impl Interactions {
         // channel, as the command that showed it did.
         let destination = Self::destination(chat_of(c.channel_id, c.channel.as_ref()));
         let sender = Sender { id: format!("discord:{}", c.user.id), can_manage: None };
-        let feedback = |up: bool, insight: &str| Request {
-            destination: destination.clone(),
-            sender: sender.clone(),
-            reply_to: None,
-            notice_to: None,
-            command: Command::Feedback { insight: insight.to_string(), up },
+        let feedback = |up: bool, insight: &str| {
+            Request::new(destination.clone(), sender.clone(), Command::Feedback { insight: insight.to_string(), up })
         };
         if let Some(insight) = id.strip_prefix("fb:up:") {
             self.core.submit(feedback(true, insight));
