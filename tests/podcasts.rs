@@ -403,6 +403,50 @@ async fn a_feed_only_paused_chats_follow_is_not_read_until_one_resumes() {
     assert_eq!(reads(), resumed + 1);
 }
 
+/// A chat back from a pause, whose own podcasts nobody read meanwhile, is told so; its digest
+/// waits for the ingest that reads them (not built without them, for the day), within half the
+/// catch-up window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_back_from_a_pause_waits_for_its_podcasts_to_be_read() {
+    let s = setup().await;
+    let feeds = FakeServer::start().await;
+    feeds.route("/quiet.xml", vec![Reply::ok(common::rss(&feeds.base, "Quiet Show", &[("q1", "One", None)]))]);
+    let url = feeds.url("/quiet.xml");
+    assert!(say(&s, "back", &format!("/podcasts add {url}"), None).await.contains("Added Quiet Show"));
+    let chat = Destination::new("console", "back");
+    // The store's last ingest began at 08:00; the chat comes back after it, due at 08:05.
+    let resumed_at = day() + chrono::Duration::minutes(1);
+    let due = day() + chrono::Duration::minutes(5);
+    common::subscribe_at(&s.store, chat.clone(), due, 0, day() - chrono::Duration::days(3));
+    let mut sub = s.store.subscription(&chat.key()).unwrap().unwrap();
+    sub.paused = Some("holiday".into());
+    s.store.put_subscription(&sub).unwrap();
+    let resume = Request::new(chat.clone(), Sender::owner("reader"), parse_line("/subscribe").unwrap().unwrap());
+    match s.core.handle(&resume, resumed_at).await.unwrap() {
+        Some(Message::Notice(text)) => {
+            assert!(
+                text.starts_with("Resumed") && text.contains("were not read while its digests were paused"),
+                "{text}"
+            );
+            assert!(text.contains("Its next digest waits for them."), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Due at 08:05: no digest is built until an ingest reads its podcasts, asked for or not.
+    assert_eq!(s.deliverer.tick(due + chrono::Duration::minutes(1)).await.unwrap().delivered, 0);
+    let rec = s.store.delivery(&chat.key(), day().date_naive()).unwrap();
+    assert!(rec.is_none(), "{rec:?}");
+    let asked = Request::new(chat.clone(), Sender::owner("reader"), podsift::deliver::Command::DigestNow);
+    match s.core.handle(&asked, due + chrono::Duration::minutes(2)).await.unwrap() {
+        Some(Message::Notice(text)) => assert!(text.contains("were not read") && !text.contains("subscribe"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.store.digests().unwrap().is_empty(), "a digest was built without the chat's podcast");
+    // No ingest in half the catch-up window: the day goes on without them rather than be lost.
+    s.deliverer.tick(due + chrono::Duration::minutes(181)).await.unwrap();
+    assert!(s.store.delivery(&chat.key(), day().date_naive()).unwrap().is_some(), "still waiting");
+}
+
 /// A chat that left keeps its podcast list, and its podcasts are read while it still asks for
 /// digests now and then; after a month with no request they are read no more (nothing is built
 /// without them), until it asks again.
@@ -436,13 +480,19 @@ async fn a_chat_that_left_long_ago_stops_costing_reads_until_it_asks_again() {
     );
     let woken = || async {
         match s.core.handle(&asked, later + chrono::Duration::minutes(1)).await.unwrap() {
-            Some(Message::Notice(text)) => text.contains("not read while nobody here asked"),
+            Some(Message::Notice(text)) => {
+                text.contains("were not read while its digests were paused or nobody here asked")
+            }
             _ => false,
         }
     };
     match s.core.handle(&asked, later).await.unwrap() {
         Some(Message::Notice(text)) => {
-            assert!(text.contains("not read while nobody here asked") && text.contains("within 60 minutes"), "{text}")
+            assert!(
+                text.contains("were not read while its digests were paused or nobody here asked")
+                    && text.contains("within 60 minutes"),
+                "{text}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -228,10 +228,16 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         SubsCommand::Resume { destination } => {
             let mut s = existing(&destination)?;
+            // Podcasts only this chat follows were not read while it was paused: its next
+            // digest waits for the ingest that reads them.
+            let unread = s.paused.is_some() && store.wake(&s.destination.key(), chrono::Utc::now())?;
             s.paused = None;
             store.put_subscription(&s)?;
             store.flush()?;
             outln!("resumed {}", s.destination);
+            if unread {
+                outln!("  its own podcasts were not read while paused: its next digest waits for the next ingest");
+            }
         }
     }
     Ok(())

@@ -419,19 +419,27 @@ impl Core {
         let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
-        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none())
-            && !self.list_asleep(&key, sub.as_ref(), list.as_deref())?;
+        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none()) && !self.list_asleep(&key, list.as_deref())?;
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
     }
 
-    /// Whether `key`, a chat without a subscription, came back after
-    /// [`crate::store::READER_IDLE_DAYS`] with podcasts no ingest has read since
-    /// ([`Core::wake_if_idle`]): a digest built for it now would lack them, for the day.
-    fn list_asleep(&self, key: &str, sub: Option<&Subscription>, list: Option<&[String]>) -> Result<bool, StoreError> {
-        if sub.is_some() || list.is_none_or(|l| l.is_empty()) {
+    /// Whether `key` came back (from a pause, or after [`crate::store::READER_IDLE_DAYS`]) with
+    /// podcasts no ingest has read since ([`Store::wake`]): a digest built for it now would
+    /// lack them, for the day.
+    fn list_asleep(&self, key: &str, list: Option<&[String]>) -> Result<bool, StoreError> {
+        if list.is_none_or(|l| l.is_empty()) {
             return Ok(false);
         }
         Ok(self.store.woken_unread(key)?.is_some())
+    }
+
+    /// What a chat back with podcasts nobody read meanwhile is told ([`Store::wake`]).
+    fn unread_podcasts(&self) -> String {
+        format!(
+            "This chat's own podcasts were not read while its digests were paused or nobody here asked for one; \
+             podsift reads them again from now on, within {} minutes.",
+            self.config.service.ingest_every_minutes
+        )
     }
 
     /// The list id of the digest `destination` was sent on `date`, when one was sent: questions
@@ -523,20 +531,14 @@ impl Core {
         reply
     }
 
-    /// A chat without a subscription back after [`crate::store::READER_IDLE_DAYS`], whose
-    /// podcasts nobody read meanwhile: they are read again from now on, and until an ingest
-    /// has, no digest is built for it (one built now would lack them, for the day).
+    /// A chat without a subscription back after [`crate::store::READER_IDLE_DAYS`]: its
+    /// podcasts nobody read meanwhile are read again from now on ([`Store::wake`]).
     fn wake_if_idle(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let Some(list) = self.store.podcast_list(key)?.filter(|l| !l.is_empty()) else { return Ok(()) };
-        if self.store.subscription(key)?.is_some() || !self.store.idle_since(key, now)? {
-            return Ok(());
-        }
-        let asleep = self.store.feeds_nobody_reads(now, Some(key))?;
-        for url in list.iter().filter(|u| asleep.contains(*u)) {
-            // The operator's own feeds are read whoever follows them.
-            if self.store.feed(url)?.is_some_and(|f| f.reader_added) {
-                return self.store.set_woken(key, now);
-            }
+        if self.store.podcast_list(key)?.is_some_and(|l| !l.is_empty())
+            && self.store.subscription(key)?.is_none()
+            && self.store.idle_since(key, now)?
+        {
+            self.store.wake(key, now)?;
         }
         Ok(())
     }
@@ -576,6 +578,8 @@ impl Core {
                     }
                 };
                 let was_paused = existing.as_ref().is_some_and(|s| s.paused.is_some());
+                // Podcasts only this chat follows were not read while it was paused.
+                let unread = was_paused && self.store.wake(&destination.key(), now)?;
                 let moved = existing.as_ref().is_some_and(|s| s.schedule != schedule);
                 let replaced = match existing.as_ref().map(|s| &s.schedule) {
                     Some(old @ Schedule::Cron { .. }) if moved => replaces(old),
@@ -604,10 +608,15 @@ impl Core {
                     "Already subscribed"
                 };
                 notice(format!(
-                    "{what}: the top {} {}.{replaced} {coming} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top {} {}.{replaced} {coming}{} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     self.config.digest.size,
                     sub.schedule.when(),
+                    if unread {
+                        format!(" {} Its next digest waits for them.", self.unread_podcasts())
+                    } else {
+                        String::new()
+                    },
                 ))
             }
             Command::Unsubscribe => {
@@ -678,17 +687,17 @@ impl Core {
                     }
                     // Likewise for a chat that left long ago: its podcasts are read again from
                     // now on.
-                    None if self.list_asleep(
-                        &destination.key(),
-                        sub.as_ref(),
-                        self.store.podcast_list(&destination.key())?.as_deref(),
-                    )? =>
+                    None if self
+                        .list_asleep(&destination.key(), self.store.podcast_list(&destination.key())?.as_deref())? =>
                     {
                         return notice(format!(
-                            "This chat's podcasts were not read while nobody here asked for a digest; podsift reads \
-                             them again from now on, within {} minutes. Ask again then, or {prefix}subscribe for a \
-                             daily digest.",
-                            self.config.service.ingest_every_minutes
+                            "{} Ask again then{}.",
+                            self.unread_podcasts(),
+                            if sub.is_none() {
+                                format!(", or {prefix}subscribe for a daily digest")
+                            } else {
+                                String::new()
+                            }
                         ));
                     }
                     None => {

@@ -299,6 +299,21 @@ impl Deliverer {
         let (mut rec, filtered) = match (begun.filter(|d| !d.insights.is_empty()), existing) {
             (Some(shown), Some(rec)) => (rec, shown),
             (_, existing) => {
+                // Back from a pause with podcasts nobody read meanwhile: the digest waits for the
+                // ingest that reads them, within the first half of the catch-up window (the day
+                // is never lost to the wait).
+                if self.store.woken_unread(&sub.destination.key())?.is_some() {
+                    let half = chrono::Duration::minutes(self.config.catch_up_minutes as i64 / 2);
+                    let fire = super::schedule::due(&sub.schedule, now, half * 2).ok().and_then(|due| {
+                        due.into_iter().find_map(|d| match d {
+                            super::schedule::Due::Now { date: d, fire } if d == date => Some(fire),
+                            _ => None,
+                        })
+                    });
+                    if fire.is_some_and(|fire| now < fire + half) {
+                        return Ok(Outcome::Waiting);
+                    }
+                }
                 let list = self.store.podcast_list(&sub.destination.key())?;
                 // A day found empty stays empty until the next ingest: not built again at
                 // every tick for every chat.

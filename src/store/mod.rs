@@ -781,15 +781,25 @@ impl Store {
         Ok(())
     }
 
-    /// Remembers that `destination_key`, back after [`READER_IDLE_DAYS`], has podcasts nobody
-    /// read meanwhile: until an ingest after `now` reads them, no digest is built for it.
-    pub fn set_woken(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
-        self.meta.insert(woken_key(destination_key), encode(&now))?;
-        Ok(())
+    /// For a chat back (from a pause, or after [`READER_IDLE_DAYS`]) whose own list holds
+    /// podcasts nobody read meanwhile: remembers it, so that until an ingest begun after `now`
+    /// reads them no digest is built for it (one built before would lack them, for the day).
+    /// Returns whether it had such podcasts.
+    pub fn wake(&self, destination_key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let Some(list) = self.podcast_list(destination_key)?.filter(|l| !l.is_empty()) else { return Ok(false) };
+        let asleep = self.feeds_nobody_reads(now, Some(destination_key))?;
+        for url in list.iter().filter(|u| asleep.contains(*u)) {
+            // The operator's own feeds are read whoever follows them.
+            if self.feed(url)?.is_some_and(|f| f.reader_added) {
+                self.meta.insert(woken_key(destination_key), encode(&now))?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
-    /// When `destination_key` came back with podcasts nobody read, if no ingest has finished
-    /// since (see [`Store::set_woken`]).
+    /// When `destination_key` came back with podcasts nobody read, if no ingest begun since
+    /// has finished (see [`Store::wake`]).
     pub fn woken_unread(&self, destination_key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let Some(woken) = get::<chrono::DateTime<chrono::Utc>>(&self.meta, "meta", &woken_key(destination_key))? else {
             return Ok(None);
@@ -824,7 +834,7 @@ fn active_key(destination_key: &str) -> Vec<u8> {
     format!("active:{destination_key}").into_bytes()
 }
 
-/// The `meta` key of a chat back after [`READER_IDLE_DAYS`] whose podcasts wait for an ingest.
+/// The `meta` key of a chat back whose podcasts wait for an ingest ([`Store::wake`]).
 fn woken_key(destination_key: &str) -> Vec<u8> {
     format!("woken:{destination_key}").into_bytes()
 }
