@@ -374,7 +374,18 @@ fn every_subs_subcommand_and_flag_as_documented() {
 
     assert!(podsift(dir.path(), &["subs", "pause", d, "--reason", "migrating"]).status.success());
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
-    assert!(podsift(dir.path(), &["subs", "resume", d]).status.success());
+    // A podcast of its own, which only it follows, was not read while it was paused: said.
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        let mut feed = podsift::model::Feed::new("https://feeds.example/own.xml", chrono::Utc::now());
+        feed.reader_added = true;
+        store.put_feed(&feed).unwrap();
+        store.put_podcast_list(d, &[feed.url.clone()]).unwrap();
+        store.flush().unwrap();
+    }
+    let resumed = podsift(dir.path(), &["subs", "resume", d]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(stdout(&resumed).contains("its own podcasts were not read while paused"), "{}", stdout(&resumed));
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
     assert!(podsift(dir.path(), &["subs", "rm", d]).status.success());
     let gone = podsift(dir.path(), &["subs", "rm", d]);

@@ -428,7 +428,7 @@ async fn a_chat_back_from_a_pause_waits_for_its_podcasts_to_be_read() {
                 text.starts_with("Resumed") && text.contains("were not read while its digests were paused"),
                 "{text}"
             );
-            assert!(text.contains("Its next digest waits for them."), "{text}");
+            assert!(text.contains("Its next digest waits for that ingest, up to 180 minutes past its time."), "{text}");
         }
         other => panic!("{other:?}"),
     }
@@ -442,9 +442,13 @@ async fn a_chat_back_from_a_pause_waits_for_its_podcasts_to_be_read() {
         other => panic!("{other:?}"),
     }
     assert!(s.store.digests().unwrap().is_empty(), "a digest was built without the chat's podcast");
+    // An ingest that began before the chat came back read nothing for it: still waiting.
+    s.store.set_state(podsift::store::LAST_INGEST_BEGAN, &day()).unwrap();
+    s.deliverer.tick(due + chrono::Duration::minutes(179)).await.unwrap();
+    assert!(s.store.delivery(&chat.key(), day().date_naive()).unwrap().is_none(), "did not wait");
     // No ingest in half the catch-up window: the day goes on without them rather than be lost.
     s.deliverer.tick(due + chrono::Duration::minutes(181)).await.unwrap();
-    assert!(s.store.delivery(&chat.key(), day().date_naive()).unwrap().is_some(), "still waiting");
+    assert!(s.store.delivery(&chat.key(), day().date_naive()).unwrap().is_some(), "waited past half the window");
 }
 
 /// A chat that left keeps its podcast list, and its podcasts are read while it still asks for
@@ -480,30 +484,33 @@ async fn a_chat_that_left_long_ago_stops_costing_reads_until_it_asks_again() {
     );
     let woken = || async {
         match s.core.handle(&asked, later + chrono::Duration::minutes(1)).await.unwrap() {
-            Some(Message::Notice(text)) => {
-                text.contains("were not read while its digests were paused or nobody here asked")
-            }
+            Some(Message::Notice(text)) => text.contains("were not read while nobody here asked for one"),
             _ => false,
         }
     };
     match s.core.handle(&asked, later).await.unwrap() {
         Some(Message::Notice(text)) => {
             assert!(
-                text.contains("were not read while its digests were paused or nobody here asked")
-                    && text.contains("within 60 minutes"),
+                text.contains("were not read while nobody here asked for one")
+                    && text.contains("next ingest (every 60 minutes)"),
                 "{text}"
             )
         }
         other => panic!("{other:?}"),
     }
-    // Asked again before an ingest has read them: the same, still nothing built.
+    // Asked again before an ingest has read them: the same, still nothing built. An ingest
+    // that began before the chat came back (and finished after) read nothing for it.
     assert!(woken().await);
+    let before_return = podsift::ingest::IngestOptions { now: later - chrono::Duration::minutes(1), force: true };
+    podsift::pipeline::ingest_and_extract(&s.store, &config, before_return, &Quiet).await.unwrap();
+    assert!(woken().await, "an ingest begun before the chat came back counted as reading for it");
     assert!(s.store.digests().unwrap().is_empty(), "a digest was built without the chat's podcast");
     assert!(!s.store.idle_since(&key, later).unwrap());
     // The next ingest reads them; after it, digests are built for the chat again.
     let opts = podsift::ingest::IngestOptions { now: later + chrono::Duration::seconds(30), force: true };
+    let read = reads();
     podsift::pipeline::ingest_and_extract(&s.store, &config, opts, &Quiet).await.unwrap();
-    assert_eq!(reads(), before + 2);
+    assert_eq!(reads(), read + 1);
     assert!(!woken().await);
 }
 

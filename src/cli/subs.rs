@@ -168,7 +168,8 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 .unwrap_or_else(|| Subscription::new(dest.clone(), schedule.clone(), "operator", Utc::now()));
             sub.schedule = schedule;
             // Subscribing again is the operator's word that it should be delivered.
-            if let Some(why) = sub.paused.take() {
+            let resumed = sub.paused.take();
+            if let Some(why) = &resumed {
                 outln!("resumed (it was paused: {why})");
             }
             if clear_filters {
@@ -188,6 +189,9 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 sub.keywords = keywords;
             }
             store.put_subscription(&sub)?;
+            if resumed.is_some() {
+                say_unread(store, &dest.key())?;
+            }
             store.flush()?;
             let verb = if before.is_some() { "updated" } else { "subscribed" };
             outln!("{verb} {dest}: {}", sub.schedule.describe());
@@ -228,17 +232,24 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         SubsCommand::Resume { destination } => {
             let mut s = existing(&destination)?;
-            // Podcasts only this chat follows were not read while it was paused: its next
-            // digest waits for the ingest that reads them.
-            let unread = s.paused.is_some() && store.wake(&s.destination.key(), chrono::Utc::now())?;
+            let was_paused = s.paused.is_some();
             s.paused = None;
             store.put_subscription(&s)?;
-            store.flush()?;
             outln!("resumed {}", s.destination);
-            if unread {
-                outln!("  its own podcasts were not read while paused: its next digest waits for the next ingest");
+            if was_paused {
+                say_unread(store, &s.destination.key())?;
             }
+            store.flush()?;
         }
+    }
+    Ok(())
+}
+
+/// Podcasts only a resumed chat follows were not read while it was paused: its next digest
+/// waits for the ingest that reads them (said).
+fn say_unread(store: &Store, key: &str) -> Result<()> {
+    if store.wake(key, Utc::now())? {
+        outln!("  its own podcasts were not read while paused: its next digest waits for the next ingest to read them");
     }
     Ok(())
 }

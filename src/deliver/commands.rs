@@ -419,25 +419,16 @@ impl Core {
         let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
         let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
-        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none()) && !self.list_asleep(&key, list.as_deref())?;
+        let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none()) && !self.store.waits_for_reading(&key)?;
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
     }
 
-    /// Whether `key` came back (from a pause, or after [`crate::store::READER_IDLE_DAYS`]) with
-    /// podcasts no ingest has read since ([`Store::wake`]): a digest built for it now would
-    /// lack them, for the day.
-    fn list_asleep(&self, key: &str, list: Option<&[String]>) -> Result<bool, StoreError> {
-        if list.is_none_or(|l| l.is_empty()) {
-            return Ok(false);
-        }
-        Ok(self.store.woken_unread(key)?.is_some())
-    }
-
-    /// What a chat back with podcasts nobody read meanwhile is told ([`Store::wake`]).
-    fn unread_podcasts(&self) -> String {
+    /// What a chat back with podcasts nobody read meanwhile is told ([`Store::wake`]): `why`
+    /// they were not ("its digests were paused").
+    fn unread_podcasts(&self, why: &str) -> String {
         format!(
-            "This chat's own podcasts were not read while its digests were paused or nobody here asked for one; \
-             podsift reads them again from now on, within {} minutes.",
+            "This chat's own podcasts were not read while {why}; podsift reads them again at its next ingest (every \
+             {} minutes).",
             self.config.service.ingest_every_minutes
         )
     }
@@ -525,19 +516,28 @@ impl Core {
         self.wake_if_idle(&key, now)?;
         let reply = self.handle_request(request, now).await;
         // Only a chat's own list is read for it alone: its requests keep that list read.
-        if self.store.podcast_list(&key)?.is_some_and(|l| !l.is_empty()) {
-            self.store.mark_active(&key, now)?;
+        if let Err(e) = self.note_request(&key, now) {
+            tracing::error!(destination = %request.destination.redacted(), "cannot note a chat's request: {e}");
         }
         reply
     }
 
-    /// A chat without a subscription back after [`crate::store::READER_IDLE_DAYS`]: its
-    /// podcasts nobody read meanwhile are read again from now on ([`Store::wake`]).
+    fn note_request(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if self.store.podcast_list(key)?.is_some_and(|l| !l.is_empty()) {
+            self.store.mark_active(key, now)?;
+        }
+        Ok(())
+    }
+
+    /// A chat without a subscription back after [`crate::store::READER_IDLE_DAYS`]: it counts
+    /// as a reader again at once (an ingest beginning now reads its podcasts), and its
+    /// podcasts nobody read meanwhile are waited for ([`Store::wake`]).
     fn wake_if_idle(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         if self.store.podcast_list(key)?.is_some_and(|l| !l.is_empty())
             && self.store.subscription(key)?.is_none()
             && self.store.idle_since(key, now)?
         {
+            self.store.mark_active(key, now)?;
             self.store.wake(key, now)?;
         }
         Ok(())
@@ -578,8 +578,6 @@ impl Core {
                     }
                 };
                 let was_paused = existing.as_ref().is_some_and(|s| s.paused.is_some());
-                // Podcasts only this chat follows were not read while it was paused.
-                let unread = was_paused && self.store.wake(&destination.key(), now)?;
                 let moved = existing.as_ref().is_some_and(|s| s.schedule != schedule);
                 let replaced = match existing.as_ref().map(|s| &s.schedule) {
                     Some(old @ Schedule::Cron { .. }) if moved => replaces(old),
@@ -595,9 +593,20 @@ impl Core {
                     None => Subscription::new(destination.clone(), schedule, &request.sender.id, now),
                 };
                 self.store.put_subscription(&sub)?;
+                // Podcasts only this chat follows were not read while it was paused: waited for,
+                // once it reads again.
+                let unread = was_paused && self.store.wake(&destination.key(), now)?;
                 self.store.flush()?;
                 let done = day_done(&self.store, destination);
-                let coming = coming_digest(&sub.schedule, now, first, self.owed_since(&sub), done);
+                let coming = if unread {
+                    format!(
+                        "{} Its next digest waits for that ingest, up to {} minutes past its time.",
+                        self.unread_podcasts("its digests were paused"),
+                        self.config.delivery.catch_up_minutes / 2
+                    )
+                } else {
+                    coming_digest(&sub.schedule, now, first, self.owed_since(&sub), done)
+                };
                 let what = if first {
                     "Subscribed"
                 } else if was_paused {
@@ -608,19 +617,20 @@ impl Core {
                     "Already subscribed"
                 };
                 notice(format!(
-                    "{what}: the top {} {}.{replaced} {coming}{} In another timezone? {prefix}time HH:MM Area/City \
+                    "{what}: the top {} {}.{replaced} {coming} In another timezone? {prefix}time HH:MM Area/City \
                      (e.g. {prefix}time 07:30 Europe/Berlin). {prefix}unsubscribe stops it.",
                     self.config.digest.size,
                     sub.schedule.when(),
-                    if unread {
-                        format!(" {} Its next digest waits for them.", self.unread_podcasts())
-                    } else {
-                        String::new()
-                    },
                 ))
             }
             Command::Unsubscribe => {
+                let was_paused = self.store.subscription(&destination.key())?.is_some_and(|s| s.paused.is_some());
                 if self.store.remove_subscription(&destination.key())? {
+                    // Its list now counts as a reader's (it may still ask for digests): what it
+                    // brings was not read while paused.
+                    if was_paused {
+                        self.store.wake(&destination.key(), now)?;
+                    }
                     self.store.flush()?;
                     notice(format!("Unsubscribed: no more daily digests here. {prefix}subscribe to subscribe again."))
                 } else {
@@ -687,18 +697,12 @@ impl Core {
                     }
                     // Likewise for a chat that left long ago: its podcasts are read again from
                     // now on.
-                    None if self
-                        .list_asleep(&destination.key(), self.store.podcast_list(&destination.key())?.as_deref())? =>
-                    {
-                        return notice(format!(
-                            "{} Ask again then{}.",
-                            self.unread_podcasts(),
-                            if sub.is_none() {
-                                format!(", or {prefix}subscribe for a daily digest")
-                            } else {
-                                String::new()
-                            }
-                        ));
+                    None if self.store.waits_for_reading(&destination.key())? => {
+                        let (why, offer) = match &sub {
+                            Some(_) => ("its digests were paused", String::new()),
+                            None => ("nobody here asked for one", format!(", or {prefix}subscribe for a daily digest")),
+                        };
+                        return notice(format!("{} Ask again then{offer}.", self.unread_podcasts(why)));
                     }
                     None => {
                         let list = self.store.podcast_list(&destination.key())?;

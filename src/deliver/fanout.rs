@@ -302,7 +302,7 @@ impl Deliverer {
                 // Back from a pause with podcasts nobody read meanwhile: the digest waits for the
                 // ingest that reads them, within the first half of the catch-up window (the day
                 // is never lost to the wait).
-                if self.store.woken_unread(&sub.destination.key())?.is_some() {
+                if self.store.waits_for_reading(&sub.destination.key())? {
                     let half = chrono::Duration::minutes(self.config.catch_up_minutes as i64 / 2);
                     let fire = super::schedule::due(&sub.schedule, now, half * 2).ok().and_then(|due| {
                         due.into_iter().find_map(|d| match d {

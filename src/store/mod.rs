@@ -771,11 +771,14 @@ impl Store {
         }
     }
 
-    /// Moves a chat's last request to its new id (a group that became a supergroup).
+    /// Moves a chat's last request, and its wait for an ingest ([`Store::wake`]), to its new id
+    /// (a group that became a supergroup).
     pub fn move_active(&self, from_key: &str, to_key: &str) -> Result<()> {
-        if let Some(at) = self.meta.remove(active_key(from_key))? {
-            if !self.meta.contains_key(active_key(to_key))? {
-                self.meta.insert(active_key(to_key), at)?;
+        for key in [active_key, woken_key] {
+            if let Some(at) = self.meta.remove(key(from_key))? {
+                if !self.meta.contains_key(key(to_key))? {
+                    self.meta.insert(key(to_key), at)?;
+                }
             }
         }
         Ok(())
@@ -796,6 +799,15 @@ impl Store {
             }
         }
         Ok(false)
+    }
+
+    /// Whether `destination_key` came back ([`Store::wake`]) with podcasts of its own list that
+    /// no ingest begun since has read: a digest built for it now would lack them, for the day.
+    pub fn waits_for_reading(&self, destination_key: &str) -> Result<bool> {
+        if self.podcast_list(destination_key)?.is_none_or(|l| l.is_empty()) {
+            return Ok(false);
+        }
+        Ok(self.woken_unread(destination_key)?.is_some())
     }
 
     /// When `destination_key` came back with podcasts nobody read, if no ingest begun since
