@@ -369,6 +369,7 @@ async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the
         "stale-ep",
         vec![
             seg(0.0, "Host", "Welcome to Backend Banter. Today Priya tells us about invalidation."),
+            seg(20.0, "Priya", "Happy to be here, thanks for having me on the show."),
             seg(
                 30.0,
                 "Host",
@@ -405,6 +406,17 @@ async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the
     // Naming someone else asks for their words, not the insight's.
     let a = ask(&store, &about, "What did the host say about that?").await;
     assert_eq!(a.citations[0].speaker.as_deref(), Some("Host"), "{a:#?}");
+    // Who the speaker is: the introduction, where the host names her.
+    for question in ["Who is she?", "who's Priya?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(
+            a.citations.first().is_some_and(|c| c.text.contains("Today Priya tells us about invalidation")),
+            "{question}: {a:#?}"
+        );
+    }
+    // Who said it: her, there.
+    let a = ask(&store, &about, "Who said that?").await;
+    assert!(a.citations[0].text.contains("every node may still hold a stale copy"), "{a:#?}");
 }
 
 /// In a long turn cut into overlapping windows, one of which opens on the insight itself, the

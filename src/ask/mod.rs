@@ -226,6 +226,11 @@ pub async fn ask(
         let about_the_insight = query.near.is_some()
             && i == 0
             && query.speakers.iter().all(|s| entry.speaker.as_deref() == Some(s.as_str()));
+        if about_the_insight && let Some(intro) = introduction(&pool, entry, question) {
+            // "Who is she?", "who is Rob Pike?": where someone else first names the speaker.
+            let ranked = retrieve::around(std::slice::from_ref(intro), intro.start());
+            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+        }
         if about_the_insight {
             // Overlapping windows that hold the insight are cut to start a sentence before it;
             // the one that then starts earliest has its lead-in (a window opening on the insight
@@ -270,6 +275,29 @@ pub async fn ask(
         state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
     let ranked = answerer.rerank(question, rank(&pool, &query, &corpus)).await;
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
+}
+
+/// For a question asking who the insight's speaker is ("who is she?", "who's Rob Pike?"), the
+/// first passage of the insight's episode where someone else names them: the introduction.
+fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str) -> Option<&'p Passage> {
+    // "Who is", "who's", "who was": who they are (not "who said that?", which the insight's own
+    // passage answers).
+    let words: Vec<String> = retrieve::normalise(question).split_whitespace().take(2).map(String::from).collect();
+    let asks_who = match words.as_slice() {
+        [who, verb] => who == "who" && ["is", "s", "was"].contains(&verb.as_str()),
+        _ => false,
+    };
+    let speaker = entry.speaker.as_deref().filter(|_| asks_who)?;
+    let parts: Vec<String> = retrieve::normalise(speaker)
+        .split_whitespace()
+        .filter(|p| p.chars().count() >= 3 && !crate::insight::terms::is_stop_word(p))
+        .map(String::from)
+        .collect();
+    let names = |text: &str| retrieve::normalise(text).split_whitespace().any(|w| parts.iter().any(|p| p == w));
+    pool.iter()
+        .filter(|p| p.episode_id == entry.episode_id && p.speaker() != Some(speaker) && !p.asks)
+        .filter(|p| p.sentences.iter().any(|(_, _, text)| names(text)))
+        .min_by(|a, b| a.start().total_cmp(&b.start()))
 }
 
 /// Whether the passages answer the question: one of the best (not a question itself) holds
