@@ -807,20 +807,15 @@ impl Store {
         if self.podcast_list(destination_key)?.is_none_or(|l| l.is_empty()) {
             return Ok(false);
         }
-        Ok(self.woken_unread(destination_key)?.is_some())
-    }
-
-    /// When `destination_key` came back with podcasts nobody read, if no ingest begun since
-    /// has finished (see [`Store::wake`]).
-    pub fn woken_unread(&self, destination_key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let Some(woken) = get::<chrono::DateTime<chrono::Utc>>(&self.meta, "meta", &woken_key(destination_key))? else {
-            return Ok(None);
+            return Ok(false);
         };
+        // Read by an ingest begun since: the wait is over.
         if self.state(LAST_INGEST_BEGAN)?.is_some_and(|began| began >= woken) {
             self.meta.remove(woken_key(destination_key))?;
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(Some(woken))
+        Ok(true)
     }
 
     /// Every destination's own list: (destination key, feed URLs).
@@ -1102,8 +1097,17 @@ impl Store {
             self.prune_days_before(before, &mut pruned)?;
         }
         self.prune_short_lived(seen_before, &mut pruned)?;
-        if let Some(before) = content_before {
-            self.prune_content_before(before, &mut pruned)?;
+        // What the digests still kept show, read once for the votes and the content; a digest
+        // that cannot be read may show anything, so then neither is removed on a guess.
+        if before.is_some() || content_before.is_some() {
+            if let Some(kept) = self.kept_digests()? {
+                if before.is_some() {
+                    self.prune_votes(&kept.insights, &mut pruned)?;
+                }
+                if let Some(content_before) = content_before {
+                    self.prune_content_before(content_before, &kept.episodes, &mut pruned)?;
+                }
+            }
         }
         self.flush()?;
         Ok(pruned)
@@ -1170,23 +1174,6 @@ impl Store {
                 self.meta.remove(&k)?;
             }
         }
-        // Readers' votes count only through the digests still kept (their podcasts' share):
-        // a vote on an insight none of them shows counts for nothing any more.
-        let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for kv in self.digests.iter() {
-            let (k, v) = kv?;
-            // A digest that cannot be read may show anything: no vote is removed on a guess.
-            let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(()) };
-            kept.extend(d.entries().map(|e| e.id.clone()));
-        }
-        for kv in self.feedback.iter() {
-            let (k, _) = kv?;
-            let insight = k.iter().position(|&b| b == 0).map(|i| String::from_utf8_lossy(&k[i + 1..]).into_owned());
-            if insight.is_some_and(|id| !kept.contains(&id)) {
-                self.feedback.remove(&k)?;
-                pruned.votes += 1;
-            }
-        }
         // "Once per failure spell" notices about a chat's podcast: a spell older than the kept
         // days is told again, once, rather than remembered for ever.
         let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
@@ -1202,6 +1189,36 @@ impl Store {
         Ok(())
     }
 
+    /// What the stored digests show: their entries' insight ids, and the episodes of those and
+    /// of their also_in. None when one cannot be read (it may show anything).
+    fn kept_digests(&self) -> Result<Option<KeptDigests>> {
+        let mut kept = KeptDigests::default();
+        for kv in self.digests.iter() {
+            let (k, v) = kv?;
+            let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(None) };
+            for e in d.entries() {
+                kept.insights.insert(e.id.clone());
+                kept.episodes.insert(e.episode_id.clone());
+                kept.episodes.extend(e.also_in.iter().map(|a| a.episode_id.clone()));
+            }
+        }
+        Ok(Some(kept))
+    }
+
+    /// Readers' votes count only through the digests still kept (their podcasts' share): a
+    /// vote on an insight none of them shows counts for nothing any more.
+    fn prune_votes(&self, kept: &std::collections::HashSet<String>, pruned: &mut Pruned) -> Result<()> {
+        for kv in self.feedback.iter() {
+            let (k, _) = kv?;
+            let insight = k.iter().position(|&b| b == 0).map(|i| String::from_utf8_lossy(&k[i + 1..]).into_owned());
+            if insight.is_some_and(|id| !kept.contains(&id)) {
+                self.feedback.remove(&k)?;
+                pruned.votes += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// The content of [`Store::prune`]: an old episode's transcript (tens of kilobytes),
     /// candidate insights (with embeddings, more) and cached model answers serve only its
     /// digests and the questions about them; once no stored digest shows it, they are removed
@@ -1211,17 +1228,12 @@ impl Store {
     /// Each pass starts where the episodes it left alone begin (those a kept digest showed), so
     /// its cost follows the days since, not the store's age. A record that cannot be read is
     /// left alone, said in the log: it must not stop the pass.
-    fn prune_content_before(&self, before: chrono::NaiveDate, pruned: &mut Pruned) -> Result<()> {
-        let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for kv in self.digests.iter() {
-            let (k, v) = kv?;
-            // A digest that cannot be read may show anything: nothing is removed on a guess.
-            let Ok(d) = decode::<Digest>("digests", &k, &v) else { return Ok(()) };
-            for e in d.entries() {
-                shown.insert(e.episode_id.clone());
-                shown.extend(e.also_in.iter().map(|a| a.episode_id.clone()));
-            }
-        }
+    fn prune_content_before(
+        &self,
+        before: chrono::NaiveDate,
+        shown: &std::collections::HashSet<String>,
+        pruned: &mut Pruned,
+    ) -> Result<()> {
         let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
         let from = self.state(CONTENT_SCAN_FROM)?.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC).min(cutoff);
         // Where the next pass starts: the first episode left for a digest still kept, or still
@@ -1662,10 +1674,13 @@ mod tests {
         assert!(store.meta.get(active_key("telegram:1")).unwrap().is_none());
         assert!(store.idle_since("telegram:2", at("2026-03-01T00:00:00Z")).unwrap());
         // A digest that cannot be read may show any insight: no vote goes on a guess.
+        // The rest of the prune goes on.
         store.put_feedback("telegram:1", "gone", false).unwrap();
         store.digests.insert(b"2026-03-02", b"not a digest".to_vec()).unwrap();
-        store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
+        store.first_seen("feed-down:telegram:1:https://z/feed:3", at("2026-01-06T00:00:00Z")).unwrap();
+        let pruned = store.prune(Some(day("2026-02-01")), None, at("2026-03-01T00:00:00Z")).unwrap();
         assert_eq!(store.feedback_totals().unwrap().get("gone"), Some(&-1));
+        assert_eq!(pruned.notices, 1, "an unreadable digest stopped the rest of the prune");
     }
 
     /// A chat's quiet is counted from its last request; one never seen asking (its list came
@@ -1873,6 +1888,13 @@ pub const LONG_LIVED_MARKS: [&str; 1] = [FEED_DOWN_MARK];
 /// at most: pruned after two days.
 pub const INBOUND_EVENT_MARKS: [&str; 5] =
     ["slack-event:", "slack-message:", "slack-request:", "discord-request:", "telegram-update:"];
+
+/// What the stored digests show ([`Store::kept_digests`]).
+#[derive(Default)]
+struct KeptDigests {
+    insights: std::collections::HashSet<String>,
+    episodes: std::collections::HashSet<String>,
+}
 
 /// What one [`Store::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]
