@@ -453,3 +453,45 @@ async fn the_quote_around_the_insight_keeps_its_lead_in_when_a_window_opens_on_i
     assert!(a.citations[0].text.starts_with(lead), "{a:#?}");
     assert!(a.citations[0].text.contains(said), "{a:#?}");
 }
+
+/// A question repeating the insight's words ("what did he say about prioritizing and Zoom?") is
+/// answered from around the insight, where those words were said, before a passage elsewhere that
+/// repeats one of them more often: the insight's own sentence is not quoted back, but it is what
+/// the words around it go on about.
+#[tokio::test]
+async fn a_question_in_the_insights_words_is_answered_from_around_the_insight() {
+    let ep = episode("video-ep", "Founders Chat", "Async video");
+    let said = "Zoom is great at prioritizing the audio, because that is what matters most between people.";
+    let tr = transcript(
+        "video-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Founders Chat. Today Connor tells us about meetings."),
+            seg(
+                600.0,
+                "Connor",
+                &format!(
+                    "The things that made Zoom popular were its latency and its consistency. When I use Zoom \
+                     next to the others, you see where its priorities are. {said} The picture might stutter, but \
+                     you still hear each other clearly."
+                ),
+            ),
+            seg(700.0, "Host", "And what about the roadmap?"),
+            seg(
+                2400.0,
+                "Connor",
+                "Sometimes prioritization is painful, if you are doing it right. Several other things were \
+                 prioritized first. Sequencing gets to it, but it is also prioritization on any roadmap.",
+            ),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Connor", 600.0);
+    let a = ask(&store, &about, "What did Connor say about prioritizing and Zoom?").await;
+    assert!(a.covered, "{a:#?}");
+    let first = &a.citations[0];
+    assert!(first.text.contains("made Zoom popular"), "{a:#?}");
+    assert!(!first.text.contains(said), "the insight is quoted back: {a:#?}");
+    // A question in other words still finds what it names elsewhere.
+    let a = ask(&store, &about, "What did Connor say about the roadmap?").await;
+    assert!(a.citations[0].text.contains("also prioritization on any roadmap"), "{a:#?}");
+}

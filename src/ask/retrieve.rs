@@ -68,6 +68,10 @@ pub struct Passage {
     pub known: Vec<bool>,
     terms: Vec<String>,
     prompt_terms: Vec<String>,
+    /// The words of the sentences the reader has: not quoted, but what the passage goes on
+    /// about, so a question repeating them ("what did he say about Zoom?") is read with them
+    /// as it is with the question a reply answers.
+    known_terms: Vec<String>,
     has_number: bool,
     gives_reason: bool,
     describes: bool,
@@ -159,6 +163,8 @@ impl Passage {
     fn index_terms(&mut self) {
         let unknown = || self.analysed.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(a, _)| a);
         self.terms = unknown().flat_map(|a| a.terms.iter().cloned()).collect();
+        self.known_terms =
+            self.analysed.iter().zip(&self.known).filter(|(_, k)| **k).flat_map(|(a, _)| a.terms.clone()).collect();
         self.has_number = unknown().any(|a| a.has_number);
         self.gives_reason = unknown().any(|a| a.gives_reason);
         self.describes = unknown().any(|a| a.describes);
@@ -230,6 +236,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 prompt: if anchor == turn.start { prompt.clone() } else { Vec::new() },
                 sentences: lines,
                 terms: Vec::new(),
+                known_terms: Vec::new(),
                 has_number: false,
                 gives_reason: false,
                 describes: false,
@@ -898,7 +905,9 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
     let raw: Vec<f64> = passages
         .iter()
         .map(|p| {
-            bm25(&p.terms, p.terms.len() as f64) + PROMPT_WEIGHT * bm25(&p.prompt_terms, p.prompt_terms.len() as f64)
+            bm25(&p.terms, p.terms.len() as f64)
+                + PROMPT_WEIGHT * bm25(&p.prompt_terms, p.prompt_terms.len() as f64)
+                + PROMPT_WEIGHT * bm25(&p.known_terms, p.known_terms.len() as f64)
         })
         .collect();
     // What the question is about, weighted by how specific each word is across episodes.
@@ -945,7 +954,8 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             if let Some(t) = query.near {
                 score *= 1.0 + 1.0 / (1.0 + (p.start() - t).abs() / 60.0);
             }
-            let mut around: HashSet<&str> = p.terms.iter().chain(&p.prompt_terms).map(String::as_str).collect();
+            let mut around: HashSet<&str> =
+                p.terms.iter().chain(&p.prompt_terms).chain(&p.known_terms).map(String::as_str).collect();
             for &j in &before {
                 around.extend(passages[j].terms.iter().map(String::as_str));
             }
@@ -974,10 +984,9 @@ fn local_coverage(p: &Passage, query: &Query, topic: &[(&QueryTerm, f64)]) -> f6
             continue;
         }
         let mut around: HashSet<&str> = HashSet::new();
+        // A neighbour the reader has counts as context, as the question replied to does.
         for j in i.saturating_sub(1)..(i + 2).min(p.analysed.len()) {
-            if open(j) {
-                around.extend(p.analysed[j].terms.iter().map(String::as_str));
-            }
+            around.extend(p.analysed[j].terms.iter().map(String::as_str));
         }
         if i < PROMPT_SENTENCES {
             around.extend(p.prompt_terms.iter().map(String::as_str));
