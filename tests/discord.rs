@@ -329,6 +329,36 @@ async fn a_digest_asked_for_is_posted_in_the_channel_and_only_the_asker_hears_ab
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// A digest asked for that stops part-way is recorded as far as it went: the asker is told,
+/// replies to the insights posted reach them, and the schedule later posts only the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_asked_for_that_stops_part_way_is_finished_by_the_schedule_not_repeated() {
+    let s = setup().await;
+    let dest = Destination::new("discord", CHANNEL);
+    let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
+    let sub = podsift::deliver::Subscription::new(dest.clone(), schedule, "test", at("2026-11-20T00:00:00Z"));
+    s.store.put_subscription(&sub).unwrap();
+    let refused = json!({"message": "Invalid Form Body", "code": 50035});
+    s.fake.script(CHANNEL, vec![(200, Value::Null), (200, Value::Null), (200, Value::Null), (400, refused)]);
+    handle(&s, slash("tok-d", "digest", json!([]), "0")).await;
+    wait_for("the note to the asker", || s.fake.followups().len() == 1).await;
+    let note = s.fake.followups()[0].body["content"].as_str().unwrap().to_string();
+    assert!(note.contains("stopped after 3 of its 6 messages"), "{note}");
+    let posted = s.fake.messages_in(CHANNEL);
+    assert_eq!(posted.len(), 3, "header, #1 and #2");
+    let id = posted[2].body["id"].as_str().unwrap();
+    assert_eq!(s.store.message_ref(&dest.key(), id).unwrap().map(|(_, rank)| rank), Some(2));
+
+    assert_eq!(s.deliverer.tick(at("2026-11-28T08:00:30Z")).await.unwrap().delivered, 1);
+    let posted = s.fake.messages_in(CHANNEL);
+    let titles: Vec<&str> = posted[1..]
+        .iter()
+        .map(|m| m.body["embeds"][0]["title"].as_str().unwrap_or("").get(..3).unwrap_or(""))
+        .collect();
+    assert_eq!(titles, ["#1 ", "#2 ", "#3 ", "#4 ", "#5 "], "the schedule repeated what was posted");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
     let s = setup().await;

@@ -830,17 +830,24 @@ impl Core {
                     return;
                 };
                 let mut claims = vec![claim];
-                let sent = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
-                drop(claims);
+                let posted = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
                 let Message::Digest(digest) = &reply else { return };
-                // Recorded where it went: a chat that moved on the way has its record there.
-                let told = match sent {
-                    Ok((to, ids)) => {
-                        let recorded = self.record_digest_on_request(&to, digest, ids, now);
-                        self.posted_on_request(&to, digest, recorded, now)
-                    }
+                // Recorded where it went (a chat that moved on the way has its record there),
+                // before the claim is let go: a scheduled delivery then finds it.
+                let recorded = self.record_digest_on_request(&posted, digest, now);
+                drop(claims);
+                let told = match &posted.failed {
+                    None => self.posted_on_request(&posted.to, digest, recorded, now),
                     // Said to the asker, who would otherwise wait for a digest that never comes.
-                    Err(e) => format!("Posting the digest here failed ({e}). Try again in a while."),
+                    Some(e) if posted.parts.is_empty() => {
+                        format!("Posting the digest here failed ({e}). Try again in a while.")
+                    }
+                    Some(e) => format!(
+                        "Posting the digest here stopped after {} of its {} messages ({e}). Try again in a \
+                         while.",
+                        posted.parts.len(),
+                        posted.of
+                    ),
                 };
                 if request.notice_to.is_some() {
                     self.reply(dest, request.notice_to.as_ref(), &Message::Notice(told)).await;
@@ -868,15 +875,17 @@ impl Core {
     }
 
     /// A digest sent because the reader asked counts as that day's delivery: the schedule does
-    /// not send the same digest to the same chat again that day.
-    fn record_digest_on_request(
-        &self,
-        dest: &Destination,
-        digest: &Digest,
-        ids: Vec<(Option<usize>, String)>,
-        now: DateTime<Utc>,
-    ) -> bool {
-        let date = digest.date;
+    /// not send the same digest to the same chat again that day. One that stopped part-way is
+    /// recorded as a scheduled one cut off would be: the schedule sends only the parts that did
+    /// not go out, not the whole digest again.
+    fn record_digest_on_request(&self, posted: &Posted, digest: &Digest, now: DateTime<Utc>) -> bool {
+        let (dest, date) = (&posted.to, digest.date);
+        let state = match &posted.failed {
+            None => DeliveryState::Sent { at: now },
+            // Nothing went out: nothing to record.
+            Some(_) if posted.parts.is_empty() => return false,
+            Some(e) => DeliveryState::Failed { error: format!("a digest asked for stopped part-way: {e}") },
+        };
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
             // A scheduled delivery still pending or waiting to retry is this one now: left as it
             // was, it would send the same digest again at its next try.
@@ -887,9 +896,9 @@ impl Core {
                 .put_delivery(&Delivery {
                     destination: dest.clone(),
                     date,
-                    state: DeliveryState::Sent { at: now },
+                    state,
                     attempts: 0,
-                    sent: ids,
+                    sent: posted.parts.clone(),
                     updated_at: now,
                     list: digest.list.clone(),
                     shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
@@ -913,41 +922,55 @@ impl Core {
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
     ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
-        self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await.ok()
+        let posted = self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await;
+        posted.failed.is_none().then_some((posted.to, posted.parts))
     }
 
-    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]); the
-    /// error (logged) when the reply was not delivered.
+    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]):
+    /// what went out, with the error (logged) when not all of it did.
     async fn reply_claimed<'d>(
         &'d self,
         dest: &Destination,
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
         claims: &mut Vec<super::fanout::Claim<'d>>,
-    ) -> Result<(Destination, Vec<(Option<usize>, String)>), SendError> {
-        match self.deliverer.send_now_claimed(dest, reply_to, reply, claims).await {
-            Ok((to, sent)) => {
-                let mut out = Vec::with_capacity(sent.len());
-                for (insight, id) in sent {
-                    if let Some((date, rank)) = insight {
-                        self.remember_message(&to, &id, date, rank);
-                    }
-                    out.push((insight.map(|(_, r)| r), id));
-                }
-                Ok((to, out))
-            }
-            Err(SendError::Busy(moved_to)) => {
-                if let Err(e) = self.deliverer.send_now(&moved_to, None, &busy_notice()).await {
+    ) -> Posted {
+        let (result, of) = match self.deliverer.send_now_claimed(dest, reply_to, reply, claims).await {
+            Ok(sent) => (Ok(sent), 0),
+            Err(u) => (Err((u.error, u.sent)), u.parts),
+        };
+        let (failed, (to, sent)) = match result {
+            Ok(sent) => (None, sent),
+            Err((e, sent)) => {
+                tracing::warn!(destination = %dest.redacted(), "reply not delivered: {e}");
+                if let SendError::Busy(moved_to) = &e
+                    && let Err(e) = self.deliverer.send_now(moved_to, None, &busy_notice()).await
+                {
                     tracing::warn!(destination = %moved_to.redacted(), "reply not delivered: {e}");
                 }
-                Err(SendError::Busy(moved_to))
+                (Some(e), sent)
             }
-            Err(e) => {
-                tracing::warn!(destination = %dest.redacted(), "reply not delivered: {e}");
-                Err(e)
+        };
+        // Parts that went out before a failure are answered to like any others.
+        let mut parts = Vec::with_capacity(sent.len());
+        for (insight, id) in sent {
+            if let Some((date, rank)) = insight {
+                self.remember_message(&to, &id, date, rank);
             }
+            parts.push((insight.map(|(_, r)| r), id));
         }
+        let of = if failed.is_none() { parts.len() } else { of };
+        Posted { to, parts, of, failed }
     }
+}
+
+/// What went out of a reply: where (the chat's new id, when it moved), each sent part's digest
+/// rank and message id, and, when not all of its `of` parts went out, why.
+struct Posted {
+    to: Destination,
+    parts: Vec<(Option<usize>, String)>,
+    of: usize,
+    failed: Option<SendError>,
 }
 
 /// What a chat's new time says of the schedule the operator set on chosen days (a cron), which

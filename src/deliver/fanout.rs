@@ -567,7 +567,7 @@ impl Deliverer {
         reply_to: Option<&ReplyTarget>,
         message: &Message,
     ) -> Result<SentReply, SendError> {
-        self.send_now_claimed(to, reply_to, message, &mut Vec::new()).await
+        self.send_now_claimed(to, reply_to, message, &mut Vec::new()).await.map_err(|u| u.error)
     }
 
     /// [`Deliverer::send_now`] by a caller that holds `claims` on the destination (a reader's
@@ -579,29 +579,37 @@ impl Deliverer {
         reply_to: Option<&ReplyTarget>,
         message: &Message,
         claims: &mut Vec<Claim<'d>>,
-    ) -> Result<SentReply, SendError> {
-        let adapter = self
-            .adapters
-            .get(&to.platform)
-            .ok_or_else(|| SendError::Invalid(format!("no adapter for platform {:?} is enabled", to.platform)))?
-            .clone();
+    ) -> Result<SentReply, Unfinished> {
         let mut to = to.clone();
         let mut ids = Vec::new();
+        let Some(adapter) = self.adapters.get(&to.platform).cloned() else {
+            let error = SendError::Invalid(format!("no adapter for platform {:?} is enabled", to.platform));
+            return Err(Unfinished { error, sent: (to, ids), parts: 0 });
+        };
         let salt = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        for (i, part) in adapter.parts(message).iter().enumerate() {
+        let parts = adapter.parts(message);
+        for (i, part) in parts.iter().enumerate() {
             let key = format!("reply-{salt:x}#{i}");
-            let id = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
-                Err(SendError::Moved(new_id)) => {
-                    to = self.follow_move(&to, &new_id).map_err(|e| SendError::Transient(e.to_string()))?;
-                    if !claims.is_empty() {
-                        let claim = self.claim(&to.key()).ok_or_else(|| SendError::Busy(to.clone()))?;
-                        claims.push(claim);
+            let sent = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
+                Err(SendError::Moved(new_id)) => match self.follow_move(&to, &new_id) {
+                    Err(e) => Err(SendError::Transient(e.to_string())),
+                    Ok(moved) => {
+                        to = moved;
+                        // A caller holding claims holds the new id's too, or stops here.
+                        let claimed = claims.is_empty() || self.claim(&to.key()).map(|c| claims.push(c)).is_some();
+                        if claimed {
+                            self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await
+                        } else {
+                            Err(SendError::Busy(to.clone()))
+                        }
                     }
-                    self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await?
-                }
-                other => other?,
+                },
+                other => other,
             };
-            ids.push((part.insight(), id));
+            match sent {
+                Ok(id) => ids.push((part.insight(), id)),
+                Err(error) => return Err(Unfinished { error, sent: (to, ids), parts: parts.len() }),
+            }
         }
         Ok((to, ids))
     }
@@ -609,6 +617,15 @@ impl Deliverer {
 
 /// Where a reply went, and each sent part's insight (date, rank) with its platform message id.
 pub type SentReply = (Destination, Vec<(Option<(NaiveDate, usize)>, String)>);
+
+/// A reply that stopped part-way: why, and what went out before (none, for a one-part reply or a
+/// first part that failed) of its `parts`.
+#[derive(Debug)]
+pub struct Unfinished {
+    pub error: SendError,
+    pub sent: SentReply,
+    pub parts: usize,
+}
 
 /// `items` taken from each platform in turn (keeping each platform's order): a platform that
 /// is down, and whose destinations each take minutes to fail, then holds only its share of the

@@ -112,7 +112,8 @@ impl FakeDiscord {
             .unwrap()
     }
 
-    /// The next calls creating a message in `channel` get these answers.
+    /// The next calls creating a message in `channel` get these answers; `(200, null)` lets one
+    /// through as usual.
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
         self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
     }
@@ -247,7 +248,8 @@ fn handle(
         }
         ("POST", ["channels", channel, "messages"]) => {
             let channel = channel.to_string();
-            if let Some((status, reply)) = s.scripted.get_mut(&channel).and_then(|q| q.pop_front()) {
+            let scripted = s.scripted.get_mut(&channel).and_then(|q| q.pop_front());
+            if let Some((status, reply)) = scripted.filter(|(status, reply)| (*status, reply) != (200, &Value::Null)) {
                 record(&mut s, json!({"scripted": status}));
                 let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(reply.clone())).into_response();
                 if status == 429 {
