@@ -19,9 +19,15 @@ use podsift::store::Store;
 
 const SECRET: &str = "s3cret";
 
-/// A store with the demo ingested, and a webhook receiver that checks signatures.
+/// A store with the demo ingested at [`noon`], and a webhook receiver that checks signatures.
 async fn setup() -> (tempfile::TempDir, Store, FakeServer) {
-    setup_at(Utc::now()).await
+    setup_at(noon()).await
+}
+
+/// The clock of the tests that need no particular time: a fixed one, so that no test depends
+/// on the hour it runs at (a digest due a minute before midnight is the day before's).
+fn noon() -> chrono::DateTime<Utc> {
+    at("2026-11-28T12:00:00Z")
 }
 
 /// The same, with the demo's episodes dated relative to `now`.
@@ -57,9 +63,10 @@ fn webhook_due(
     common::subscribe_at(store, Destination::new("webhook", &server.url(path)), now, 1, created)
 }
 
-/// Subscribes `url` with a daily time `minutes_ago` before now (UTC).
+/// Subscribes `url` with a daily time `minutes_ago` before [`noon`] (UTC), two days before.
 fn subscribe(store: &Store, url: &str, minutes_ago: i64) -> Destination {
-    common::subscribe_due(store, Destination::new("webhook", url), minutes_ago)
+    let now = noon();
+    common::subscribe_at(store, Destination::new("webhook", url), now, minutes_ago, now - chrono::Duration::days(2))
 }
 
 fn bodies(server: &FakeServer, path: &str) -> Vec<serde_json::Value> {
@@ -74,7 +81,7 @@ async fn each_destination_gets_its_digest_once_signed_and_keyed() {
         subscribe(&store, &server.url(p), 1);
     }
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
-    let s = d.tick(Utc::now()).await.unwrap();
+    let s = d.tick(noon()).await.unwrap();
     assert_eq!(s.delivered, 3, "{s:?}");
     for p in ["/a", "/b", "/c"] {
         let got = bodies(&server, p);
@@ -87,10 +94,10 @@ async fn each_destination_gets_its_digest_once_signed_and_keyed() {
     }
     // A second tick the same day sends nothing.
     let before = server.all_requests().len();
-    assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 0);
+    assert_eq!(d.tick(noon()).await.unwrap().delivered, 0);
     assert_eq!(server.all_requests().len(), before);
     let dest = Destination::new("webhook", &server.url("/a"));
-    let date = Utc::now().date_naive();
+    let date = noon().date_naive();
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }));
     assert_eq!(rec.sent.len(), 5);
@@ -102,9 +109,9 @@ async fn a_wrong_signature_is_refused_and_not_retried_forever() {
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
     let d = deliverer(&store, webhook("not-the-secret"), Arc::new(Metrics::default()));
-    d.tick(Utc::now()).await.unwrap();
+    d.tick(noon()).await.unwrap();
     assert_eq!(server.requests("/a").len(), 1, "an invalid request was retried");
-    let rec = store.delivery(&dest.key(), Utc::now().date_naive()).unwrap().unwrap();
+    let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();
     match rec.state {
         DeliveryState::Skipped { reason } => assert!(reason.contains("HTTP 401"), "{reason}"),
         other => panic!("{other:?}"),
@@ -118,7 +125,7 @@ async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
-    assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 1);
+    assert_eq!(d.tick(noon()).await.unwrap().delivered, 1);
     let reqs = server.requests("/a");
     assert_eq!(reqs[0].idempotency_key, reqs[1].idempotency_key, "the retry is the same part");
     let waited = reqs[1].at - reqs[0].at;
@@ -140,14 +147,14 @@ async fn a_gone_destination_is_paused_with_the_reason() {
     let dest = subscribe(&store, &server.url("/gone"), 1);
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
-    assert_eq!(d.tick(Utc::now()).await.unwrap().paused, 1);
+    assert_eq!(d.tick(noon()).await.unwrap().paused, 1);
     let sub = store.subscription(&dest.key()).unwrap().unwrap();
     assert!(sub.paused.as_deref().unwrap().contains("HTTP 410"), "{:?}", sub.paused);
     // The webhook's secret address is not written out in the reason.
     assert!(!sub.paused.as_deref().unwrap().contains("/gone"), "{:?}", sub.paused);
     // Today's, refused, and yesterday's, which fell due before this first round.
     assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 2, "a lost day not counted");
-    d.tick(Utc::now()).await.unwrap();
+    d.tick(noon()).await.unwrap();
     assert_eq!(server.requests("/gone").len(), 1, "a gone destination was retried");
 }
 
@@ -158,7 +165,7 @@ async fn transient_errors_are_retried_with_backoff() {
     subscribe(&store, &server.url("/a"), 1);
     let metrics = Arc::new(Metrics::default());
     let d = deliverer(&store, webhook(SECRET), metrics.clone());
-    assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 1);
+    assert_eq!(d.tick(noon()).await.unwrap().delivered, 1);
     assert_eq!(server.requests("/a").len(), 7);
     assert!(metrics.render().contains("podsift_deliveries_retried_total 2"));
 }
@@ -172,7 +179,7 @@ async fn a_slow_destination_does_not_delay_the_others() {
     subscribe(&store, &server.url("/fast"), 1);
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     let start = Instant::now();
-    assert_eq!(d.tick(Utc::now()).await.unwrap().delivered, 2);
+    assert_eq!(d.tick(noon()).await.unwrap().delivered, 2);
     let fast_done = server.requests("/fast").last().unwrap().at - start;
     assert!(fast_done < Duration::from_secs(2), "the fast destination waited for the slow one: {fast_done:?}");
 }
@@ -217,14 +224,13 @@ async fn subscription_filters_shape_the_digest() {
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
     let digest =
-        podsift::insight::digest::build_or_get(&store, &Config::default().digest, Utc::now().date_naive(), Utc::now())
-            .unwrap();
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, noon().date_naive(), noon()).unwrap();
     let muted = digest.insights[0].podcast.clone();
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
     sub.mute_podcasts = vec![muted.to_uppercase()];
     store.put_subscription(&sub).unwrap();
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
-    d.tick(Utc::now()).await.unwrap();
+    d.tick(noon()).await.unwrap();
     // Still a full digest: the point ranked next fills the muted podcast's slot.
     let got = bodies(&server, "/a");
     assert_eq!(got.len(), 5);
@@ -266,8 +272,7 @@ async fn answers_and_notices_reach_a_webhook_in_the_documented_shape() {
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
     let dest = Destination::new("webhook", &server.url("/a"));
     let digest =
-        podsift::insight::digest::build_or_get(&store, &Config::default().digest, Utc::now().date_naive(), Utc::now())
-            .unwrap();
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, noon().date_naive(), noon()).unwrap();
     let entry = digest.insights[1].clone();
     let answer = podsift::ask::Answer { answer: "She said it twice.".into(), covered: true, citations: vec![] };
     let asked = podsift::deliver::ReplyTarget("receiver-msg-7".into());
@@ -574,7 +579,7 @@ async fn an_unreachable_destination_says_why() {
     // Port 9 on loopback: nothing listens there.
     let dest = subscribe(&store, "http://127.0.0.1:9/hook", 1);
     let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
-    d.tick(Utc::now()).await.unwrap();
+    d.tick(noon()).await.unwrap();
     let rec = store.deliveries_of(&dest.key()).unwrap().pop().expect("a record of the attempt");
     match &rec.state {
         DeliveryState::Failed { error } => {
