@@ -717,6 +717,20 @@ async fn slash_ask_in_a_thread_means_the_channels_numbers() {
     assert_eq!(s.fake.followups().len(), 1, "a digest went to the thread");
     assert!(s.store.delivery(&dest.key(), next_day).unwrap().is_none());
 
+    // Subscribing from the thread subscribes the channel, and is refused where podsift may not
+    // post there, as in the channel itself.
+    s.store.remove_subscription(&dest.key()).unwrap();
+    let mut subscribe_here = slash("tok-s", "subscribe", json!([]), "16");
+    subscribe_here["channel_id"] = json!(thread);
+    subscribe_here["channel"] = json!({"id": thread, "type": 11, "parent_id": CHANNEL, "name": "#1 question"});
+    subscribe_here["app_permissions"] = json!("1024");
+    let resp = handle(&s, subscribe_here).await;
+    let said = resp["data"]["content"].as_str().unwrap_or_default();
+    assert!(said.contains(&format!("cannot post digests in <#{CHANNEL}>")), "{resp}");
+    assert!(said.contains("lacks the Send Messages and Embed Links permissions"), "{said}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(s.store.subscription(&dest.key()).unwrap().is_none(), "subscribed where nothing can be posted");
+
     // A button under an answer in the thread acts for the channel, as its command did.
     s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();
     let mut pressed = button("tok-b", "cmd:podcasts remove 1", "111");

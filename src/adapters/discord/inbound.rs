@@ -199,9 +199,10 @@ impl Interactions {
                 "Ask for the digest in <#{channel}> itself: here it would only reach this thread."
             ));
         }
-        if matches!(command, Command::Subscribe { .. } | Command::DigestNow) && channel == c.channel_id {
+        if matches!(command, Command::Subscribe { .. } | Command::DigestNow) {
             // A subscription podsift could never deliver is refused with the reason at once,
-            // rather than confirmed and then paused at its first digest.
+            // rather than confirmed and then paused at its first digest. Typed in a thread, the
+            // permissions Discord sends are the channel's: a thread has none of its own.
             if let Some(missing) = missing_to_post(c.app_permissions) {
                 return ephemeral(format!(
                     "podsift cannot post digests in <#{channel}>: it lacks {missing} here. Allow \
