@@ -495,3 +495,31 @@ async fn a_question_in_the_insights_words_is_answered_from_around_the_insight() 
     let a = ask(&store, &about, "What did Connor say about the roadmap?").await;
     assert!(a.citations[0].text.contains("also prioritization on any roadmap"), "{a:#?}");
 }
+
+/// An insight said as a turn of its own has no words around it to stand for: the answer is found
+/// elsewhere, and the insight is not quoted back.
+#[tokio::test]
+async fn an_insight_that_is_a_whole_turn_does_not_stand_in_for_the_answer() {
+    let ep = episode("alone-ep", "Founders Chat", "Async video");
+    let said = "Zoom is great at prioritizing the audio, because that is what matters most between people.";
+    let tr = transcript(
+        "alone-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Founders Chat. Today Connor tells us about meetings."),
+            seg(600.0, "Connor", said),
+            seg(620.0, "Host", "Right. And what about the video itself?"),
+            seg(
+                1800.0,
+                "Connor",
+                "On calls we gave the audio track priority over the picture: Zoom taught everyone that a frozen \
+                 face is fine and a garbled voice is not.",
+            ),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Connor", 600.0);
+    let a = ask(&store, &about, "What did Connor say about prioritizing and Zoom?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("a frozen face is fine"), "{a:#?}");
+    assert!(a.citations.iter().all(|c| !c.text.contains("great at prioritizing")), "the insight quoted back: {a:#?}");
+}

@@ -850,6 +850,61 @@ async fn a_digest_asked_for_during_a_retry_wait_is_not_sent_again() {
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
 }
 
+/// The insight ranks of the webhook posts at `range` of everything `/r` received.
+fn ranks_posted(server: &FakeServer, range: std::ops::Range<usize>) -> Vec<u64> {
+    server.requests("/r")[range]
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .map(|b| b["insight"]["rank"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+/// A `/digest` cut off part-way tells the chat so, and the schedule then posts only the rest.
+#[tokio::test]
+async fn a_digest_asked_for_cut_off_part_way_is_finished_by_the_schedule() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    // Two insights go out, the platform refuses the third; the notice and the rest go through.
+    server.route("/r", vec![Reply::ok("{}"), Reply::ok("{}"), Reply::status(400), Reply::ok("{}")]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let core = core_at(&store, &d, metrics, now - chrono::Duration::minutes(5));
+    core.handle_and_reply(digest_request(&dest)).await;
+    let posted = server.requests("/r");
+    assert_eq!(posted.len(), 4, "two insights, the refused one, the notice");
+    let notice: serde_json::Value = serde_json::from_slice(&posted[3].body).unwrap();
+    assert!(notice.to_string().contains("stopped after 2 of its 5 messages"), "{notice}");
+    assert!(notice.to_string().contains("/digest posts the rest"), "{notice}");
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Failed { .. }) && rec.sent.len() == 2, "{rec:?}");
+    assert_eq!(d.tick(now).await.unwrap().delivered, 1);
+    assert_eq!(ranks_posted(&server, 4..server.requests("/r").len()), [3, 4, 5], "the schedule repeated parts");
+}
+
+/// A scheduled digest cut off part-way and waiting to retry: a reader's `/digest` posts the rest,
+/// and the schedule then has nothing left to send.
+#[tokio::test]
+async fn a_digest_asked_for_finishes_one_cut_off_part_way() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::ok("{}"); 2];
+    replies.extend(vec![Reply::status(503); 5]);
+    replies.push(Reply::ok("{}"));
+    server.route("/r", replies);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let waiting = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert_eq!((waiting.sent.len(), waiting.attempts), (2, 1), "{waiting:?}");
+    let core = core_at(&store, &d, metrics, now + chrono::Duration::seconds(20));
+    core.handle_and_reply(digest_request(&dest)).await;
+    assert_eq!(ranks_posted(&server, 7..server.requests("/r").len()), [3, 4, 5], "not just the rest");
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert_eq!((rec.sent.len(), rec.attempts), (5, 1), "{rec:?}");
+    let before = server.requests("/r").len();
+    assert_eq!(d.tick(now + chrono::Duration::minutes(10)).await.unwrap(), Default::default());
+    assert_eq!(server.requests("/r").len(), before, "sent again");
+}
+
 /// A reader's `/digest` and the schedule arriving together send the day's digest once: whoever
 /// claims the chat first sends it, and the other leaves it alone.
 #[tokio::test]

@@ -163,8 +163,12 @@ impl Passage {
     fn index_terms(&mut self) {
         let unknown = || self.analysed.iter().zip(&self.known).filter(|(_, k)| !**k).map(|(a, _)| a);
         self.terms = unknown().flat_map(|a| a.terms.iter().cloned()).collect();
-        self.known_terms =
-            self.analysed.iter().zip(&self.known).filter(|(_, k)| **k).flat_map(|(a, _)| a.terms.clone()).collect();
+        // A passage that is nothing but the insight has nothing to say about it.
+        self.known_terms = if self.known.iter().all(|k| *k) {
+            Vec::new()
+        } else {
+            self.analysed.iter().zip(&self.known).filter(|(_, k)| **k).flat_map(|(a, _)| a.terms.clone()).collect()
+        };
         self.has_number = unknown().any(|a| a.has_number);
         self.gives_reason = unknown().any(|a| a.gives_reason);
         self.describes = unknown().any(|a| a.describes);
@@ -1109,5 +1113,42 @@ mod tests {
         let names: Vec<&str> = q.names.iter().map(|(w, _)| w.as_str()).collect();
         assert_eq!(names, ["Cloudflare", "Workers", "Netlify"]);
         assert!(q.terms.iter().all(|t| t.root != "amal"));
+    }
+
+    /// The insight's words count around it only where something else was said: a passage that
+    /// is nothing but the insight has nothing to add, and scores nothing.
+    #[test]
+    fn the_insight_alone_is_no_passage_to_find() {
+        use crate::model::{Segment, TranscriptSource};
+        let said = "Zoom is great at prioritizing the audio, because that is what matters most between people.";
+        let seg = |start: f64, speaker: &str, text: &str| Segment {
+            start,
+            end: start + 20.0,
+            speaker: Some(speaker.into()),
+            text: text.into(),
+        };
+        let episode = Episode::new("e", "https://feeds.example/show", "Async video", chrono::Utc::now());
+        let transcript = Transcript {
+            episode_id: "e".into(),
+            source: TranscriptSource::Text,
+            url: None,
+            fetched_at: chrono::Utc::now(),
+            segments: vec![
+                seg(0.0, "Connor", said),
+                seg(900.0, "Host", "Let us move on to hiring."),
+                seg(
+                    1800.0,
+                    "Connor",
+                    &format!("We hired slowly. When I use Zoom I see its priorities. {said} The picture may stutter."),
+                ),
+            ],
+        };
+        let mut found = passages(&episode, &transcript, 90.0);
+        found.iter_mut().for_each(|p| p.mask(said));
+        let query = Query::new("What did Connor say about prioritizing and Zoom?", &[], (said, 0.0));
+        let ranked = rank(&found, &query, &Corpus::default());
+        let score = |at: f64| ranked.iter().find(|s| s.passage.start() == at).map(|s| s.score);
+        assert_eq!(score(0.0), Some(0.0), "{ranked:#?}");
+        assert!(score(1800.0).is_some_and(|s| s > 0.0), "{ranked:#?}");
     }
 }

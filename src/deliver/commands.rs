@@ -830,27 +830,35 @@ impl Core {
                     return;
                 };
                 let mut claims = vec![claim];
-                let posted = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, &mut claims).await;
                 let Message::Digest(digest) = &reply else { return };
+                // Begun here before and cut off part-way (by the schedule or an earlier ask): the
+                // rest is posted, not the whole digest again. Read under the claim.
+                let begun = self.begun(dest, digest);
+                let from = begun.as_ref().map_or(0, |b| b.sent.len());
+                let posted = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, from, &mut claims).await;
                 // Recorded where it went (a chat that moved on the way has its record there),
                 // before the claim is let go: a scheduled delivery then finds it.
-                let recorded = self.record_digest_on_request(&posted, digest, now);
+                let recorded = self.record_digest_on_request(&posted, begun, digest, now);
                 drop(claims);
+                let prefix = self.deliverer.command_prefix(&dest.platform);
                 let told = match &posted.failed {
-                    None => self.posted_on_request(&posted.to, digest, recorded, now),
+                    None => self.posted_on_request(&posted.to, digest, recorded, from > 0, now),
+                    // The chat is told that already, by the notice sent where it moved.
+                    Some(SendError::Busy(_)) => return,
                     // Said to the asker, who would otherwise wait for a digest that never comes.
-                    Some(e) if posted.parts.is_empty() => {
+                    Some(e) if posted.parts.is_empty() && from == 0 => {
                         format!("Posting the digest here failed ({e}). Try again in a while.")
                     }
                     Some(e) => format!(
-                        "Posting the digest here stopped after {} of its {} messages ({e}). Try again in a \
-                         while.",
-                        posted.parts.len(),
+                        "Posting the digest here stopped after {} of its {} messages ({e}). In a while, \
+                         {prefix}digest posts the rest.",
+                        from + posted.parts.len(),
                         posted.of
                     ),
                 };
-                if request.notice_to.is_some() {
-                    self.reply(dest, request.notice_to.as_ref(), &Message::Notice(told)).await;
+                // Where the digest itself is the reply (Telegram), only a failure needs saying.
+                if request.notice_to.is_some() || posted.failed.is_some() {
+                    self.reply(dest, private, &Message::Notice(told)).await;
                 }
             }
             Ok(Some(reply)) => {
@@ -861,10 +869,19 @@ impl Core {
         }
     }
 
-    /// What the asker of a digest posted for everyone is told: that it is there, that it stands
-    /// for the chat's digest of that day when it does, and when the next one comes.
-    fn posted_on_request(&self, to: &Destination, digest: &Digest, recorded: bool, now: DateTime<Utc>) -> String {
-        let posted = format!("The digest of {} is posted here.", digest.date);
+    /// What the asker of a digest posted for everyone is told: that it (or the `rest` of one cut
+    /// off before) is there, that it stands for the chat's digest of that day when it does, and
+    /// when the next one comes.
+    fn posted_on_request(
+        &self,
+        to: &Destination,
+        digest: &Digest,
+        recorded: bool,
+        rest: bool,
+        now: DateTime<Utc>,
+    ) -> String {
+        let what = if rest { "The rest of the digest" } else { "The digest" };
+        let posted = format!("{what} of {} is posted here.", digest.date);
         match self.store.subscription(&to.key()).ok().flatten() {
             Some(sub) if recorded => format!(
                 "{posted} It counts as this chat's digest of that day: the schedule does not send it again. {}",
@@ -874,35 +891,61 @@ impl Core {
         }
     }
 
+    /// The record of `digest` sent to `dest` and cut off part-way (not done, some parts sent, the
+    /// same insights shown), whose rest a digest asked for now finishes.
+    fn begun(&self, dest: &Destination, digest: &Digest) -> Option<Delivery> {
+        let rec = self.store.delivery(&dest.key(), digest.date).ok().flatten()?;
+        let same = rec.shown.iter().eq(digest.insights.iter().map(|e| &e.id));
+        (!rec.state.is_done() && !rec.sent.is_empty() && same).then_some(rec)
+    }
+
     /// A digest sent because the reader asked counts as that day's delivery: the schedule does
     /// not send the same digest to the same chat again that day. One that stopped part-way is
-    /// recorded as a scheduled one cut off would be: the schedule sends only the parts that did
-    /// not go out, not the whole digest again.
-    fn record_digest_on_request(&self, posted: &Posted, digest: &Digest, now: DateTime<Utc>) -> bool {
+    /// recorded as a scheduled one cut off would be: the schedule (or the next ask) sends only
+    /// the parts that did not go out, not the whole digest again. `begun` is the record whose
+    /// rest it posted.
+    fn record_digest_on_request(
+        &self,
+        posted: &Posted,
+        begun: Option<Delivery>,
+        digest: &Digest,
+        now: DateTime<Utc>,
+    ) -> bool {
         let (dest, date) = (&posted.to, digest.date);
         let state = match &posted.failed {
             None => DeliveryState::Sent { at: now },
-            // Nothing went out: nothing to record.
+            // Nothing more went out, or it went where another send holds the chat: that one's
+            // record stands.
+            Some(SendError::Busy(_)) => return false,
             Some(_) if posted.parts.is_empty() => return false,
             Some(e) => DeliveryState::Failed { error: format!("a digest asked for stopped part-way: {e}") },
         };
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
             // A scheduled delivery still pending or waiting to retry is this one now: left as it
-            // was, it would send the same digest again at its next try.
-            if existing.is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. })) {
+            // was, it would send the same digest again at its next try. A day already over
+            // (sent, or given up) is not reopened by a part-way post.
+            let done = existing.as_ref().is_some_and(|e| e.state.is_done());
+            if existing.as_ref().is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. }))
+                || done && posted.failed.is_some()
+            {
                 return Ok(false);
             }
+            // A retry the schedule had set keeps its count and time.
+            let (attempts, retry_at) = existing.as_ref().map_or((0, None), |e| (e.attempts, e.retry_at));
+            let retry_at = retry_at.filter(|_| posted.failed.is_some());
+            let mut sent: Vec<(Option<usize>, String)> = begun.map(|b| b.sent).unwrap_or_default();
+            sent.extend(posted.parts.iter().cloned());
             self.store
                 .put_delivery(&Delivery {
                     destination: dest.clone(),
                     date,
                     state,
-                    attempts: 0,
-                    sent: posted.parts.clone(),
+                    attempts,
+                    sent,
                     updated_at: now,
                     list: digest.list.clone(),
                     shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
-                    retry_at: None,
+                    retry_at,
                 })
                 .map(|()| true)
         });
@@ -922,20 +965,21 @@ impl Core {
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
     ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
-        let posted = self.reply_claimed(dest, reply_to, reply, &mut Vec::new()).await;
+        let posted = self.reply_claimed(dest, reply_to, reply, 0, &mut Vec::new()).await;
         posted.failed.is_none().then_some((posted.to, posted.parts))
     }
 
-    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]):
-    /// what went out, with the error (logged) when not all of it did.
+    /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]), from
+    /// part `from` on: what went out, with the error (logged) when not all of it did.
     async fn reply_claimed<'d>(
         &'d self,
         dest: &Destination,
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
+        from: usize,
         claims: &mut Vec<super::fanout::Claim<'d>>,
     ) -> Posted {
-        let (result, of) = match self.deliverer.send_now_claimed(dest, reply_to, reply, claims).await {
+        let (result, of) = match self.deliverer.send_now_claimed(dest, reply_to, reply, from, claims).await {
             Ok(sent) => (Ok(sent), 0),
             Err(u) => (Err((u.error, u.sent)), u.parts),
         };
@@ -959,13 +1003,13 @@ impl Core {
             }
             parts.push((insight.map(|(_, r)| r), id));
         }
-        let of = if failed.is_none() { parts.len() } else { of };
+        let of = if failed.is_none() { from + parts.len() } else { of };
         Posted { to, parts, of, failed }
     }
 }
 
-/// What went out of a reply: where (the chat's new id, when it moved), each sent part's digest
-/// rank and message id, and, when not all of its `of` parts went out, why.
+/// What went out of a reply: where (the chat's new id, when it moved), each part sent now with
+/// its digest rank and message id, of how many parts in all, and, when not all went out, why.
 struct Posted {
     to: Destination,
     parts: Vec<(Option<usize>, String)>,

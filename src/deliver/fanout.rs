@@ -567,17 +567,19 @@ impl Deliverer {
         reply_to: Option<&ReplyTarget>,
         message: &Message,
     ) -> Result<SentReply, SendError> {
-        self.send_now_claimed(to, reply_to, message, &mut Vec::new()).await.map_err(|u| u.error)
+        self.send_now_claimed(to, reply_to, message, 0, &mut Vec::new()).await.map_err(|u| u.error)
     }
 
     /// [`Deliverer::send_now`] by a caller that holds `claims` on the destination (a reader's
     /// `/digest`): a chat that moves on the way has its new id claimed too, into `claims`, and
-    /// while a scheduled digest is going there the rest is not sent.
+    /// while a scheduled digest is going there the rest is not sent. Parts before `from` are
+    /// not sent (they went out before: a digest cut off part-way is finished, not repeated).
     pub async fn send_now_claimed<'d>(
         &'d self,
         to: &Destination,
         reply_to: Option<&ReplyTarget>,
         message: &Message,
+        from: usize,
         claims: &mut Vec<Claim<'d>>,
     ) -> Result<SentReply, Unfinished> {
         let mut to = to.clone();
@@ -588,7 +590,7 @@ impl Deliverer {
         };
         let salt = std::collections::hash_map::RandomState::new().build_hasher().finish();
         let parts = adapter.parts(message);
-        for (i, part) in parts.iter().enumerate() {
+        for (i, part) in parts.iter().enumerate().skip(from) {
             let key = format!("reply-{salt:x}#{i}");
             let sent = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
                 Err(SendError::Moved(new_id)) => match self.follow_move(&to, &new_id) {
@@ -619,7 +621,7 @@ impl Deliverer {
 pub type SentReply = (Destination, Vec<(Option<(NaiveDate, usize)>, String)>);
 
 /// A reply that stopped part-way: why, and what went out before (none, for a one-part reply or a
-/// first part that failed) of its `parts`.
+/// first part that failed) of its `parts` (all of them, those skipped included).
 #[derive(Debug)]
 pub struct Unfinished {
     pub error: SendError,
