@@ -239,6 +239,10 @@ async fn subscription_filters_shape_the_digest() {
     let ids: Vec<&str> = got.iter().map(|b| b["insight"]["id"].as_str().unwrap()).collect();
     assert_eq!(ids[..4], digest.insights[1..].iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
     assert_eq!(ids[4], fill(&digest, &muted).id);
+    // What came from the reserve is remembered with the day, as said: the chat's later copies
+    // leave that point out in other podcasts' words too.
+    let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();
+    assert_eq!(rec.reserve_points, [fill(&digest, &muted).text.clone()]);
 }
 
 #[tokio::test]
@@ -857,6 +861,26 @@ fn ranks_posted(server: &FakeServer, range: std::ops::Range<usize>) -> Vec<u64> 
         .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
         .map(|b| b["insight"]["rank"].as_u64().unwrap_or(0))
         .collect()
+}
+
+/// A `/digest` posted to a chat whose filters took a point from the reserve remembers that point
+/// with the day, as a scheduled one does.
+#[tokio::test]
+async fn a_digest_asked_for_remembers_what_it_took_from_the_reserve() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let digest =
+        podsift::insight::digest::build_or_get(&store, &Config::default().digest, now.date_naive(), now).unwrap();
+    let muted = digest.insights[0].podcast.clone();
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.mute_podcasts = vec![muted.clone()];
+    store.put_subscription(&sub).unwrap();
+    core_at(&store, &d, metrics, now - chrono::Duration::minutes(5)).handle_and_reply(digest_request(&dest)).await;
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert_eq!(rec.reserve_points, [fill(&digest, &muted).text.clone()]);
 }
 
 /// A `/digest` cut off part-way tells the chat so, and the schedule then posts only the rest.

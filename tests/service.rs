@@ -445,6 +445,7 @@ fn old_records_are_pruned_once_a_day() {
                 list: None,
                 shown: vec![],
                 retry_at: None,
+                reserve_points: vec![],
             })
             .unwrap();
         store

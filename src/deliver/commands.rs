@@ -364,11 +364,11 @@ impl Core {
     /// A day's digest as a chat was shown it: the insights its outbox record of that day lists,
     /// in that order, when it was sent one; else through its subscription's filters, as the
     /// schedule sends it. Renumbered either way.
-    fn as_seen(records: &[Delivery], sub: Option<&Subscription>, date: NaiveDate, d: Digest) -> Digest {
+    fn as_seen(&self, records: &[Delivery], sub: Option<&Subscription>, date: NaiveDate, d: Digest) -> Digest {
         match records.iter().find(|r| r.date == date && !r.shown.is_empty()) {
             Some(rec) => d.as_shown(&rec.shown),
             None => match sub {
-                Some(s) => s.filter(&d, records),
+                Some(s) => s.filter(&d, records, self.config.digest.novelty_days),
                 None => d,
             },
         }
@@ -418,7 +418,7 @@ impl Core {
         // before that of the digest it was just sent.
         let latest = records.iter().filter(sent).map(|d| d.date).max().unwrap_or(today);
         let delivered = |date| self.delivered_list(destination, date);
-        let seen = |date, d| Self::as_seen(&records, sub.as_ref(), date, d);
+        let seen = |date, d| self.as_seen(&records, sub.as_ref(), date, d);
         let may_build = sub.as_ref().is_none_or(|s| s.paused.is_none()) && !self.store.waits_for_reading(&key)?;
         Ok(f(&ask::Scope { today, latest, list: list.as_deref(), may_build, delivered: &delivered, seen: &seen }))
     }
@@ -712,7 +712,7 @@ impl Core {
                 let all = d.insights.len();
                 let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d)).unwrap_or_default();
                 // The same insights and numbers the schedule sends here.
-                let d = Self::as_seen(&self.store.deliveries_of(&destination.key())?, sub.as_ref(), date, d);
+                let d = self.as_seen(&self.store.deliveries_of(&destination.key())?, sub.as_ref(), date, d);
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if d.insights.is_empty() {
@@ -935,6 +935,10 @@ impl Core {
             let retry_at = retry_at.filter(|_| posted.failed.is_some());
             let mut sent: Vec<(Option<usize>, String)> = begun.map(|b| b.sent).unwrap_or_default();
             sent.extend(posted.parts.iter().cloned());
+            let reserve_points = match self.store.digest_of(date, digest.list.as_deref())? {
+                Some(full) => super::reserve_points(&full, digest),
+                None => Vec::new(),
+            };
             self.store
                 .put_delivery(&Delivery {
                     destination: dest.clone(),
@@ -946,6 +950,7 @@ impl Core {
                     list: digest.list.clone(),
                     shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
                     retry_at,
+                    reserve_points,
                 })
                 .map(|()| true)
         });

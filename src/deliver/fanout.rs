@@ -343,7 +343,9 @@ impl Deliverer {
                     return Ok(Outcome::Waiting);
                 };
                 rec.list = digest.list.clone();
-                let filtered = sub.filter(&digest, &self.store.deliveries_of(&sub.destination.key())?);
+                let filtered =
+                    sub.filter(&digest, &self.store.deliveries_of(&sub.destination.key())?, self.digest.novelty_days);
+                rec.reserve_points = super::reserve_points(&digest, &filtered);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {
                         reason: format!(
@@ -691,6 +693,7 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         list: None,
         shown: Vec::new(),
         retry_at: None,
+        reserve_points: Vec::new(),
     }
 }
 

@@ -296,6 +296,12 @@ pub fn podcast_name_key(title: &str) -> String {
         .to_lowercase()
 }
 
+/// The texts of what `shown` (a chat's copy of `full`) took from `full`'s reserve.
+pub fn reserve_points(full: &Digest, shown: &Digest) -> Vec<String> {
+    let top: std::collections::HashSet<&str> = full.insights.iter().map(|e| e.id.as_str()).collect();
+    shown.insights.iter().filter(|e| !top.contains(e.id.as_str())).map(|e| e.text.clone()).collect()
+}
+
 /// How a reader asks about an insight where a reply to its message is a question.
 pub const REPLY_TO_ASK: &str = "Or reply to one of the insights with your question.";
 
@@ -311,14 +317,23 @@ impl Subscription {
     /// caught up after the next was sent.)
     /// The digest's reserve fills in for what is left out, up to the digest's own size, each
     /// from an episode the chat's copy does not show yet.
-    pub fn filter(&self, digest: &Digest, earlier: &[Delivery]) -> Digest {
+    /// A point the chat was shown from a reserve in the `novelty_days` before is left out in
+    /// other words too: the digest's novelty only knows the points its top showed everyone.
+    pub fn filter(&self, digest: &Digest, earlier: &[Delivery], novelty_days: u64) -> Digest {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         let sent: std::collections::HashSet<&str> =
             earlier.iter().filter(|r| r.date != digest.date).flat_map(Delivery::sent_insights).collect();
+        let since = digest.date - chrono::Duration::days(novelty_days as i64);
+        let seen: Vec<&str> = earlier
+            .iter()
+            .filter(|r| r.date < digest.date && r.date >= since)
+            .flat_map(|r| r.reserve_points.iter().map(String::as_str))
+            .collect();
         let wanted = |e: &&DigestEntry| {
             let podcast = podcast_name_key(&e.podcast);
             !sent.contains(e.id.as_str())
+                && !seen.iter().any(|p| crate::insight::cluster::same_point(p, &e.text))
                 && (self.only_podcasts.is_empty() || self.only_podcasts.iter().any(|p| podcast_name_key(p) == podcast))
                 && !self.mute_podcasts.iter().any(|p| podcast_name_key(p) == podcast)
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
@@ -342,7 +357,7 @@ impl Subscription {
     /// Why [`Subscription::filter`] left nothing of `digest`: what reached the chat on other
     /// days, or its filters.
     pub fn why_nothing(&self, digest: &Digest) -> &'static str {
-        if self.filter(digest, &[]).insights.is_empty() {
+        if self.filter(digest, &[], 0).insights.is_empty() {
             "none matches this chat's filters (podcasts or keywords the operator set for it)"
         } else {
             "every one was sent to this chat on another day (its podcasts changed since)"
@@ -380,12 +395,12 @@ mod tests {
         let ids = |d: &Digest| d.insights.iter().map(|e| (e.rank, e.id.clone())).collect::<Vec<_>>();
         let pairs = |list: &[(usize, &str)]| list.iter().map(|&(r, id)| (r, id.to_string())).collect::<Vec<_>>();
         // Nothing left out: the top as it is, no reserve shown.
-        let all = sub.filter(&digest, &[]);
+        let all = sub.filter(&digest, &[], 7);
         assert_eq!(ids(&all), pairs(&[(1, "a1"), (2, "b1"), (3, "c1")]));
         assert!(all.reserve.is_empty());
         // Alpha muted: its reserve point is not taken either, and Beta already has its slot.
         sub.mute_podcasts = vec!["alpha".into()];
-        assert_eq!(ids(&sub.filter(&digest, &[])), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
+        assert_eq!(ids(&sub.filter(&digest, &[], 7)), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
         // Beta's first point reached the chat yesterday: Beta's next one stands in for it.
         sub.mute_podcasts.clear();
         let mut yesterday = Delivery {
@@ -398,16 +413,17 @@ mod tests {
             list: None,
             shown: vec!["b1".into()],
             retry_at: None,
+            reserve_points: vec![],
         };
         assert_eq!(
-            ids(&sub.filter(&digest, std::slice::from_ref(&yesterday))),
+            ids(&sub.filter(&digest, std::slice::from_ref(&yesterday), 7)),
             pairs(&[(1, "a1"), (2, "c1"), (3, "b2")])
         );
         // Everything was sent before: nothing. The reason given (asked only once nothing is
         // left) is that, unless the filters alone leave nothing.
         yesterday.shown = digest.entries().map(|e| e.id.clone()).collect();
         yesterday.sent = (1..=6).map(|r| (Some(r), format!("m{r}"))).collect();
-        assert!(sub.filter(&digest, std::slice::from_ref(&yesterday)).insights.is_empty());
+        assert!(sub.filter(&digest, std::slice::from_ref(&yesterday), 7).insights.is_empty());
         assert!(sub.why_nothing(&digest).contains("every one was sent to this chat on another day"));
         sub.only_podcasts = vec!["Epsilon".into()];
         assert!(sub.why_nothing(&digest).contains("none matches this chat's filters"));
@@ -420,5 +436,47 @@ mod tests {
         assert_eq!(key("Don&#8217;t Panic"), key("Don't panic"));
         assert_eq!(key("Don’t Panic "), key("DON&rsquo;T PANIC"));
         assert_ne!(key("Go Time"), key("Go Time Extra"));
+    }
+
+    /// A point the chat was shown from a reserve in the last `novelty_days` is left out when
+    /// another podcast makes it again in its own words, and the reserve fills in; older ones, or
+    /// without a novelty window, are not.
+    #[test]
+    fn a_point_a_chat_had_from_the_reserve_is_not_shown_to_it_again_in_other_words() {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let said =
+            |id: &str, episode: &str, podcast: &str, text: &str| DigestEntry::example(id, episode, podcast, text);
+        let digest = Digest {
+            date,
+            list: None,
+            built_at: at,
+            candidates: 4,
+            episodes: 4,
+            insights: vec![
+                said("a1", "a", "Alpha", "The outage came from a bad config push to every region at once."),
+                said("b1", "b", "Beta", "Rust's borrow checker catches data races at compile time, before they ship."),
+            ],
+            reserve: vec![said("c1", "c", "Gamma", "Columnar storage made the analytics queries twelve times faster.")],
+            edit: None,
+        };
+        let schedule = Schedule::daily("08:00", "UTC").unwrap();
+        let sub = Subscription::new(Destination::new("telegram", "1"), schedule, "test", at);
+        let earlier = |days: i64| Delivery {
+            destination: sub.destination.clone(),
+            date: date - chrono::Duration::days(days),
+            state: DeliveryState::Sent { at },
+            attempts: 1,
+            sent: vec![(Some(1), "m1".into())],
+            updated_at: at,
+            list: None,
+            shown: vec!["z9".into()],
+            retry_at: None,
+            reserve_points: vec!["A bad config push that went to every region at once caused the whole outage.".into()],
+        };
+        let ids = |d: Digest| d.insights.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 7)), ["b1", "c1"]);
+        assert_eq!(ids(sub.filter(&digest, &[earlier(8)], 7)), ["a1", "b1"]);
+        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 0)), ["a1", "b1"]);
     }
 }

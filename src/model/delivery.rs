@@ -165,6 +165,11 @@ pub struct Delivery {
     /// grows with each attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<DateTime<Utc>>,
+    /// What the chat was shown from the digest's reserve (its filters left out some of the top),
+    /// as text: the digests' own novelty never saw these points, so the chat's next copies leave
+    /// them out when another podcast makes them again in its own words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserve_points: Vec<String>,
 }
 
 impl Delivery {
