@@ -450,8 +450,13 @@ async fn rate_limits_are_waited_out_and_a_channel_without_access_is_paused() {
     );
     let gone = common::subscribe_at(&store, Destination::new("discord", "2002"), due, 0, created);
     fake.script("2002", vec![(403, json!({"message": "Missing Access", "code": 50001}))]);
+    // A forum channel (subscribed from one of its posts) takes no messages of its own.
+    let forum = common::subscribe_at(&store, Destination::new("discord", "2003"), due, 0, created);
+    fake.script("2003", vec![(400, json!({"message": "Cannot send messages in a non-text channel", "code": 50008}))]);
     let summary = deliverer.tick(due).await.unwrap();
-    assert_eq!((summary.delivered, summary.paused), (1, 1), "{summary:?}");
+    assert_eq!((summary.delivered, summary.paused), (1, 2), "{summary:?}");
+    let paused = store.subscription(&forum.key()).unwrap().unwrap().paused.unwrap();
+    assert!(paused.contains("non-text channel"), "{paused}");
     let tries: Vec<_> = fake.calls().into_iter().filter(|c| c.path.ends_with("/channels/2001/messages")).collect();
     let waited = tries[1].at - tries[0].at;
     assert!(waited >= Duration::from_millis(1500), "the 429's retry_after was not waited out: {waited:?}");

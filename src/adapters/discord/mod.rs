@@ -235,6 +235,9 @@ pub fn classify(e: serenity::Error) -> SendError {
                 (429, _) => SendError::RateLimited { retry_after: std::time::Duration::from_secs(1) },
                 // Missing Access, Unknown Channel, Missing Permissions, Unknown Guild.
                 (403 | 404, 50001 | 10003 | 50013 | 10004) | (403 | 404, _) => SendError::Gone(what),
+                // A channel that takes no messages (a forum, a voice channel): the same every day,
+                // so the subscription is paused with the reason rather than skipped daily.
+                (400, 50008) => SendError::Gone(what),
                 (500..=599, _) => SendError::Transient(what),
                 _ => SendError::Invalid(what),
             }
