@@ -242,7 +242,8 @@ async fn subscription_filters_shape_the_digest() {
     // What came from the reserve is remembered with the day, as said: the chat's later copies
     // leave that point out in other podcasts' words too.
     let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();
-    assert_eq!(rec.reserve_points, [fill(&digest, &muted).text.clone()]);
+    let filled = fill(&digest, &muted);
+    assert_eq!(rec.reserve_points, [(filled.id.clone(), filled.text.clone())]);
 }
 
 #[tokio::test]
@@ -880,7 +881,8 @@ async fn a_digest_asked_for_remembers_what_it_took_from_the_reserve() {
     core_at(&store, &d, metrics, now - chrono::Duration::minutes(5)).handle_and_reply(digest_request(&dest)).await;
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
-    assert_eq!(rec.reserve_points, [fill(&digest, &muted).text.clone()]);
+    let filled = fill(&digest, &muted);
+    assert_eq!(rec.reserve_points, [(filled.id.clone(), filled.text.clone())]);
 }
 
 /// A `/digest` cut off part-way tells the chat so, and the schedule then posts only the rest.
@@ -888,20 +890,49 @@ async fn a_digest_asked_for_remembers_what_it_took_from_the_reserve() {
 async fn a_digest_asked_for_cut_off_part_way_is_finished_by_the_schedule() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
-    // Two insights go out, the platform refuses the third; the notice and the rest go through.
-    server.route("/r", vec![Reply::ok("{}"), Reply::ok("{}"), Reply::status(400), Reply::ok("{}")]);
+    // Two insights go out, the third meets an outage through every retry; the notice and the
+    // rest go through.
+    server.route("/r", outage_at_the_third());
     let (dest, d, metrics) = webhook_chat(&store, &server, now);
     let core = core_at(&store, &d, metrics, now - chrono::Duration::minutes(5));
     core.handle_and_reply(digest_request(&dest)).await;
     let posted = server.requests("/r");
-    assert_eq!(posted.len(), 4, "two insights, the refused one, the notice");
-    let notice: serde_json::Value = serde_json::from_slice(&posted[3].body).unwrap();
+    assert_eq!(posted.len(), 8, "two insights, five tries of the third, the notice");
+    let notice: serde_json::Value = serde_json::from_slice(&posted[7].body).unwrap();
     assert!(notice.to_string().contains("stopped after 2 of its 5 messages"), "{notice}");
-    assert!(notice.to_string().contains("/digest posts the rest"), "{notice}");
+    assert!(notice.to_string().contains("/digest then posts only the rest"), "{notice}");
     let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Failed { .. }) && rec.sent.len() == 2, "{rec:?}");
     assert_eq!(d.tick(now).await.unwrap().delivered, 1);
-    assert_eq!(ranks_posted(&server, 4..server.requests("/r").len()), [3, 4, 5], "the schedule repeated parts");
+    assert_eq!(ranks_posted(&server, 8..server.requests("/r").len()), [3, 4, 5], "the schedule repeated parts");
+}
+
+/// Two insights accepted, then an outage through all five tries of the third, then everything.
+fn outage_at_the_third() -> Vec<Reply> {
+    let mut replies = vec![Reply::ok("{}"); 2];
+    replies.extend(vec![Reply::status(503); 5]);
+    replies.push(Reply::ok("{}"));
+    replies
+}
+
+/// A `/digest` cut off part-way is finished by the next one, which posts only the rest; the
+/// schedule then has nothing to send.
+#[tokio::test]
+async fn a_digest_asked_again_after_one_cut_off_posts_the_rest() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", outage_at_the_third());
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let early = now - chrono::Duration::minutes(5);
+    core_at(&store, &d, metrics.clone(), early).handle_and_reply(digest_request(&dest)).await;
+    assert_eq!(server.requests("/r").len(), 8);
+    core_at(&store, &d, metrics, early + chrono::Duration::minutes(1)).handle_and_reply(digest_request(&dest)).await;
+    assert_eq!(ranks_posted(&server, 8..server.requests("/r").len()), [3, 4, 5], "not just the rest");
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }) && rec.sent.len() == 5, "{rec:?}");
+    let before = server.requests("/r").len();
+    assert_eq!(d.tick(now).await.unwrap(), Default::default());
+    assert_eq!(server.requests("/r").len(), before, "the schedule sent it again");
 }
 
 /// A scheduled digest cut off part-way and waiting to retry: a reader's `/digest` posts the rest,
@@ -910,10 +941,7 @@ async fn a_digest_asked_for_cut_off_part_way_is_finished_by_the_schedule() {
 async fn a_digest_asked_for_finishes_one_cut_off_part_way() {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
-    let mut replies = vec![Reply::ok("{}"); 2];
-    replies.extend(vec![Reply::status(503); 5]);
-    replies.push(Reply::ok("{}"));
-    server.route("/r", replies);
+    server.route("/r", outage_at_the_third());
     let (dest, d, metrics) = webhook_chat(&store, &server, now);
     assert_eq!(d.tick(now).await.unwrap().failed, 1);
     let waiting = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();

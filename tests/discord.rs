@@ -344,6 +344,7 @@ async fn a_digest_asked_for_that_stops_part_way_is_finished_by_the_schedule_not_
     wait_for("the note to the asker", || s.fake.followups().len() == 1).await;
     let note = s.fake.followups()[0].body["content"].as_str().unwrap().to_string();
     assert!(note.contains("stopped after 3 of its 6 messages"), "{note}");
+    assert!(note.contains("the platform refuses it here, so asking again will not help"), "{note}");
     let posted = s.fake.messages_in(CHANNEL);
     assert_eq!(posted.len(), 3, "header, #1 and #2");
     let id = posted[2].body["id"].as_str().unwrap();

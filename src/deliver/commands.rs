@@ -710,9 +710,10 @@ impl Core {
                     }
                 };
                 let all = d.insights.len();
-                let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d)).unwrap_or_default();
+                let records = self.store.deliveries_of(&destination.key())?;
+                let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d, &records)).unwrap_or_default();
                 // The same insights and numbers the schedule sends here.
-                let d = self.as_seen(&self.store.deliveries_of(&destination.key())?, sub.as_ref(), date, d);
+                let d = self.as_seen(&records, sub.as_ref(), date, d);
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if d.insights.is_empty() {
@@ -841,19 +842,33 @@ impl Core {
                 let recorded = self.record_digest_on_request(&posted, begun, digest, now);
                 drop(claims);
                 let prefix = self.deliverer.command_prefix(&dest.platform);
+                // Only an outage passes; what the platform refuses here, it refuses again.
+                let advice = |e: &SendError| match e {
+                    SendError::Transient(_) | SendError::RateLimited { .. } => "in a while, try again",
+                    _ => "the platform refuses it here, so asking again will not help",
+                };
                 let told = match &posted.failed {
+                    // A record cut off after its last part: nothing was left to post.
+                    None if posted.parts.is_empty() && from > 0 => {
+                        format!("The digest of {} was posted here already.", digest.date)
+                    }
                     None => self.posted_on_request(&posted.to, digest, recorded, from > 0, now),
                     // The chat is told that already, by the notice sent where it moved.
                     Some(SendError::Busy(_)) => return,
                     // Said to the asker, who would otherwise wait for a digest that never comes.
                     Some(e) if posted.parts.is_empty() && from == 0 => {
-                        format!("Posting the digest here failed ({e}). Try again in a while.")
+                        format!("Posting the digest here failed ({e}): {}.", advice(e))
                     }
                     Some(e) => format!(
-                        "Posting the digest here stopped after {} of its {} messages ({e}). In a while, \
-                         {prefix}digest posts the rest.",
+                        "Posting the digest here stopped after {} of its {} messages ({e}): {}{}.",
                         from + posted.parts.len(),
-                        posted.of
+                        posted.of,
+                        advice(e),
+                        if matches!(e, SendError::Transient(_) | SendError::RateLimited { .. }) {
+                            format!(" ({prefix}digest then posts only the rest)")
+                        } else {
+                            String::new()
+                        }
                     ),
                 };
                 // Where the digest itself is the reply (Telegram), only a failure needs saying.
@@ -896,7 +911,8 @@ impl Core {
     fn begun(&self, dest: &Destination, digest: &Digest) -> Option<Delivery> {
         let rec = self.store.delivery(&dest.key(), digest.date).ok().flatten()?;
         let same = rec.shown.iter().eq(digest.insights.iter().map(|e| &e.id));
-        (!rec.state.is_done() && !rec.sent.is_empty() && same).then_some(rec)
+        let whole = matches!(rec.state, DeliveryState::Sent { .. });
+        (!whole && !rec.sent.is_empty() && same).then_some(rec)
     }
 
     /// A digest sent because the reader asked counts as that day's delivery: the schedule does
@@ -912,30 +928,32 @@ impl Core {
         now: DateTime<Utc>,
     ) -> bool {
         let (dest, date) = (&posted.to, digest.date);
-        let state = match &posted.failed {
-            None => DeliveryState::Sent { at: now },
+        match &posted.failed {
             // Nothing more went out, or it went where another send holds the chat: that one's
             // record stands.
             Some(SendError::Busy(_)) => return false,
             Some(_) if posted.parts.is_empty() => return false,
-            Some(e) => DeliveryState::Failed { error: format!("a digest asked for stopped part-way: {e}") },
-        };
+            _ => {}
+        }
         let result = self.store.delivery(&dest.key(), date).and_then(|existing| {
             // A scheduled delivery still pending or waiting to retry is this one now: left as it
-            // was, it would send the same digest again at its next try. A day already over
-            // (sent, or given up) is not reopened by a part-way post.
-            let done = existing.as_ref().is_some_and(|e| e.state.is_done());
-            if existing.as_ref().is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. }))
-                || done && posted.failed.is_some()
-            {
+            // was, it would send the same digest again at its next try.
+            if existing.as_ref().is_some_and(|e| matches!(e.state, DeliveryState::Sent { .. })) {
                 return Ok(false);
             }
+            let state = match (&posted.failed, existing.as_ref().map(|e| &e.state)) {
+                (None, _) => DeliveryState::Sent { at: now },
+                // A day given up is not reopened by a part-way post; its parts are recorded.
+                (Some(_), Some(skipped @ DeliveryState::Skipped { .. })) => skipped.clone(),
+                (Some(e), _) => DeliveryState::Failed { error: format!("a digest asked for stopped part-way: {e}") },
+            };
             // A retry the schedule had set keeps its count and time.
             let (attempts, retry_at) = existing.as_ref().map_or((0, None), |e| (e.attempts, e.retry_at));
             let retry_at = retry_at.filter(|_| posted.failed.is_some());
             let mut sent: Vec<(Option<usize>, String)> = begun.map(|b| b.sent).unwrap_or_default();
             sent.extend(posted.parts.iter().cloned());
-            let reserve_points = match self.store.digest_of(date, digest.list.as_deref())? {
+            // Only what makes later copies leave out a point: not worth losing the record over.
+            let reserve_points = match self.store.digest_of(date, digest.list.as_deref()).ok().flatten() {
                 Some(full) => super::reserve_points(&full, digest),
                 None => Vec::new(),
             };

@@ -343,15 +343,15 @@ impl Deliverer {
                     return Ok(Outcome::Waiting);
                 };
                 rec.list = digest.list.clone();
-                let filtered =
-                    sub.filter(&digest, &self.store.deliveries_of(&sub.destination.key())?, self.digest.novelty_days);
+                let earlier = self.store.deliveries_of(&sub.destination.key())?;
+                let filtered = sub.filter(&digest, &earlier, self.digest.novelty_days);
                 rec.reserve_points = super::reserve_points(&digest, &filtered);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {
                         reason: format!(
                             "of the day's {} insight(s), {}",
                             digest.insights.len(),
-                            sub.why_nothing(&digest)
+                            sub.why_nothing(&digest, &earlier)
                         ),
                     };
                     rec.updated_at = now;

@@ -296,10 +296,10 @@ pub fn podcast_name_key(title: &str) -> String {
         .to_lowercase()
 }
 
-/// The texts of what `shown` (a chat's copy of `full`) took from `full`'s reserve.
-pub fn reserve_points(full: &Digest, shown: &Digest) -> Vec<String> {
+/// What `shown` (a chat's copy of `full`) took from `full`'s reserve: (insight id, text).
+pub fn reserve_points(full: &Digest, shown: &Digest) -> Vec<(String, String)> {
     let top: std::collections::HashSet<&str> = full.insights.iter().map(|e| e.id.as_str()).collect();
-    shown.insights.iter().filter(|e| !top.contains(e.id.as_str())).map(|e| e.text.clone()).collect()
+    shown.insights.iter().filter(|e| !top.contains(e.id.as_str())).map(|e| (e.id.clone(), e.text.clone())).collect()
 }
 
 /// How a reader asks about an insight where a reply to its message is a question.
@@ -328,7 +328,7 @@ impl Subscription {
         let seen: Vec<&str> = earlier
             .iter()
             .filter(|r| r.date < digest.date && r.date >= since)
-            .flat_map(|r| r.reserve_points.iter().map(String::as_str))
+            .flat_map(Delivery::reserve_points_sent)
             .collect();
         let wanted = |e: &&DigestEntry| {
             let podcast = podcast_name_key(&e.podcast);
@@ -354,13 +354,15 @@ impl Subscription {
         d
     }
 
-    /// Why [`Subscription::filter`] left nothing of `digest`: what reached the chat on other
-    /// days, or its filters.
-    pub fn why_nothing(&self, digest: &Digest) -> &'static str {
+    /// Why [`Subscription::filter`] left nothing of `digest` (with the same `earlier` records):
+    /// its filters, what reached the chat on other days, or points it was shown lately.
+    pub fn why_nothing(&self, digest: &Digest, earlier: &[Delivery]) -> &'static str {
         if self.filter(digest, &[], 0).insights.is_empty() {
             "none matches this chat's filters (podcasts or keywords the operator set for it)"
-        } else {
+        } else if self.filter(digest, earlier, 0).insights.is_empty() {
             "every one was sent to this chat on another day (its podcasts changed since)"
+        } else {
+            "every one left makes a point this chat was shown in the last days, in other words"
         }
     }
 }
@@ -424,9 +426,14 @@ mod tests {
         yesterday.shown = digest.entries().map(|e| e.id.clone()).collect();
         yesterday.sent = (1..=6).map(|r| (Some(r), format!("m{r}"))).collect();
         assert!(sub.filter(&digest, std::slice::from_ref(&yesterday), 7).insights.is_empty());
-        assert!(sub.why_nothing(&digest).contains("every one was sent to this chat on another day"));
+        assert!(
+            sub.why_nothing(&digest, std::slice::from_ref(&yesterday))
+                .contains("every one was sent to this chat on another day")
+        );
         sub.only_podcasts = vec!["Epsilon".into()];
-        assert!(sub.why_nothing(&digest).contains("none matches this chat's filters"));
+        assert!(
+            sub.why_nothing(&digest, std::slice::from_ref(&yesterday)).contains("none matches this chat's filters")
+        );
     }
 
     #[test]
@@ -472,11 +479,22 @@ mod tests {
             list: None,
             shown: vec!["z9".into()],
             retry_at: None,
-            reserve_points: vec!["A bad config push that went to every region at once caused the whole outage.".into()],
+            reserve_points: vec![(
+                "z9".into(),
+                "A bad config push that went to every region at once caused the whole outage.".into(),
+            )],
         };
         let ids = |d: Digest| d.insights.into_iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 7)), ["b1", "c1"]);
         assert_eq!(ids(sub.filter(&digest, &[earlier(8)], 7)), ["a1", "b1"]);
         assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 0)), ["a1", "b1"]);
+        // A point whose part never reached the chat was not seen there.
+        let unsent =
+            Delivery { sent: vec![], state: DeliveryState::Skipped { reason: "refused".into() }, ..earlier(2) };
+        assert_eq!(ids(sub.filter(&digest, &[unsent], 7)), ["a1", "b1"]);
+        // Nothing left but that point: the chat is told why.
+        let only = Digest { insights: digest.insights[..1].to_vec(), reserve: vec![], ..digest.clone() };
+        assert!(sub.filter(&only, &[earlier(2)], 7).insights.is_empty());
+        assert!(sub.why_nothing(&only, &[earlier(2)]).contains("a point this chat was shown in the last days"));
     }
 }

@@ -165,17 +165,24 @@ pub struct Delivery {
     /// grows with each attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<DateTime<Utc>>,
-    /// What the chat was shown from the digest's reserve (its filters left out some of the top),
-    /// as text: the digests' own novelty never saw these points, so the chat's next copies leave
-    /// them out when another podcast makes them again in its own words.
+    /// What the chat's copy took from the digest's reserve (its filters left out some of the
+    /// top), by insight id with its text: the digests' own novelty never saw these points, so
+    /// once sent the chat's next copies leave them out when another podcast makes them again in
+    /// its own words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reserve_points: Vec<String>,
+    pub reserve_points: Vec<(String, String)>,
 }
 
 impl Delivery {
     /// The stable key the parts' idempotency keys derive from.
     pub fn key(&self) -> String {
         format!("{}/{}", self.destination.key(), self.date)
+    }
+
+    /// The texts of the reserve points whose part reached the destination.
+    pub fn reserve_points_sent(&self) -> impl Iterator<Item = &str> {
+        let sent: std::collections::HashSet<&str> = self.sent_insights().collect();
+        self.reserve_points.iter().filter(move |(id, _)| sent.contains(id.as_str())).map(|(_, text)| text.as_str())
     }
 
     /// The ids of the insights whose part reached the destination.
