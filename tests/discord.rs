@@ -736,6 +736,18 @@ async fn slash_ask_in_a_thread_means_the_channels_numbers() {
     assert!(said.contains("lacks the Send Messages and Embed Links permissions"), "{said}");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(s.store.subscription(&dest.key()).unwrap().is_none(), "subscribed where nothing can be posted");
+    // Typed in a forum's post: the forum takes no messages, whatever the permissions say.
+    let (forum, post) = ("1400000000000000001", "1400000000000000002");
+    s.fake.forum(forum);
+    let mut in_a_post = slash("tok-f", "subscribe", json!([]), "16");
+    in_a_post["channel_id"] = json!(post);
+    in_a_post["channel"] = json!({"id": post, "type": 11, "parent_id": forum, "name": "a post"});
+    let resp = handle(&s, in_a_post).await;
+    let said = resp["data"]["content"].as_str().unwrap_or_default();
+    assert!(said.contains(&format!("<#{forum}> is a forum")), "{resp}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let forum_dest = Destination::new("discord", forum);
+    assert!(s.store.subscription(&forum_dest.key()).unwrap().is_none(), "a forum subscribed");
 
     // A button under an answer in the thread acts for the channel, as its command did.
     s.store.put_podcast_list(&dest.key(), &["demo:gotime".to_string()]).unwrap();

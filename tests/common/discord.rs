@@ -32,6 +32,8 @@ struct State {
     threads: HashSet<String>,
     /// Thread id → parent channel id.
     parents: HashMap<String, String>,
+    /// Forum channels: they take posts (threads), not messages.
+    forums: HashSet<String>,
     violations: Vec<String>,
 }
 
@@ -116,6 +118,11 @@ impl FakeDiscord {
     /// through as usual.
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
         self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    /// Makes `channel` a forum: it is described as one, and refuses messages as Discord does.
+    pub fn forum(&self, channel: &str) {
+        self.state.lock().unwrap().forums.insert(channel.to_string());
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -246,6 +253,10 @@ fn handle(
             record(&mut s, body);
             axum::Json(commands).into_response()
         }
+        ("POST", ["channels", channel, "messages"]) if s.forums.contains(*channel) => {
+            record(&mut s, Value::Null);
+            error(400, 50008, "Cannot send messages in a non-text channel")
+        }
         ("POST", ["channels", channel, "messages"]) => {
             let channel = channel.to_string();
             let scripted = s.scripted.get_mut(&channel).and_then(|q| q.pop_front());
@@ -281,6 +292,12 @@ fn handle(
             s.parents.insert(msg.clone(), channel.clone());
             axum::Json(json!({"id": msg, "type": 11, "guild_id": "1", "parent_id": channel,
                 "name": body["name"], "position": 0, "permission_overwrites": [], "nsfw": false}))
+            .into_response()
+        }
+        ("GET", ["channels", channel]) if s.forums.contains(*channel) => {
+            record(&mut s, Value::Null);
+            axum::Json(json!({"id": channel, "type": 15, "guild_id": "1", "name": "forum", "position": 0,
+                "permission_overwrites": [], "nsfw": false, "available_tags": []}))
             .into_response()
         }
         ("GET", ["channels", channel]) => {

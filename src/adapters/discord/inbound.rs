@@ -164,7 +164,7 @@ impl Interactions {
     pub async fn handle(&self, interaction: Interaction) -> CreateInteractionResponse {
         match interaction {
             Interaction::Ping(_) => CreateInteractionResponse::Pong,
-            Interaction::Command(c) => self.command(c),
+            Interaction::Command(c) => self.command(c).await,
             Interaction::Autocomplete(c) => self.autocomplete(&c),
             Interaction::Component(c) => self.component(c),
             Interaction::Modal(m) => self.modal(m).await,
@@ -176,7 +176,7 @@ impl Interactions {
         Destination::new("discord", &channel.get().to_string())
     }
 
-    fn command(&self, c: CommandInteraction) -> CreateInteractionResponse {
+    async fn command(&self, c: CommandInteraction) -> CreateInteractionResponse {
         let Some(sub) = c.data.options.first() else { return ephemeral(self.core.help_text("discord")) };
         let options = match &sub.value {
             CommandDataOptionValue::SubCommand(o) => o.as_slice(),
@@ -197,6 +197,13 @@ impl Interactions {
             // the day, which the schedule would then not send.
             return ephemeral(format!(
                 "Ask for the digest in <#{channel}> itself: here it would only reach this thread."
+            ));
+        }
+        if matches!(command, Command::Subscribe { .. }) && channel != c.channel_id && self.is_forum(channel).await {
+            // Typed in a forum's post: the forum itself takes no messages, only new posts.
+            return ephemeral(format!(
+                "<#{channel}> is a forum: it takes posts, not the messages a digest is made of. Subscribe \
+                 a text channel instead."
             ));
         }
         if matches!(command, Command::Subscribe { .. } | Command::DigestNow) {
@@ -426,6 +433,12 @@ impl Interactions {
     }
 
     /// The channel `channel` hangs from, when it is a thread; asked of Discord once.
+    /// Whether `channel` is a forum (or media) channel; false when it cannot be told.
+    async fn is_forum(&self, channel: ChannelId) -> bool {
+        let found = channel.to_channel(self.adapter.http()).await.ok().and_then(|c| c.guild());
+        found.is_some_and(|g| matches!(g.kind, ChannelType::Forum) || u8::from(g.kind) == 16)
+    }
+
     async fn parent_of(&self, channel: ChannelId) -> Option<ChannelId> {
         if let Some(known) = self.parents.lock().ok().and_then(|p| p.get(&channel).copied()) {
             return known;
