@@ -822,15 +822,30 @@ impl Core {
         let now = self.now();
         // What is not the digest itself goes to the asker alone, where the adapter says so.
         let private = request.notice_to.as_ref().or(request.reply_to.as_ref());
-        match self.handle(&request, now).await {
-            Ok(Some(reply @ Message::Digest(_))) => {
-                // A digest is sent under the destination's claim, as the schedule sends one
-                // (and under its new id's too, should the chat move on the way).
-                let Some(claim) = self.deliverer.claim(&dest.key()) else {
+        // A digest is sent under the destination's claim, as the schedule sends one (and under
+        // its new id's too, should the chat move on the way), taken before the day's record is
+        // read: a scheduled send finishing in between would otherwise be posted again.
+        let mut claims = Vec::new();
+        if matches!(request.command, Command::DigestNow) {
+            match self.deliverer.claim(&dest.key()) {
+                Some(claim) => claims.push(claim),
+                None => {
                     self.reply(dest, private, &busy_notice()).await;
                     return;
-                };
-                let mut claims = vec![claim];
+                }
+            }
+        }
+        match self.handle(&request, now).await {
+            Ok(Some(reply @ Message::Digest(_))) => {
+                if claims.is_empty() {
+                    match self.deliverer.claim(&dest.key()) {
+                        Some(claim) => claims.push(claim),
+                        None => {
+                            self.reply(dest, private, &busy_notice()).await;
+                            return;
+                        }
+                    }
+                }
                 let Message::Digest(digest) = &reply else { return };
                 // Begun here before and cut off part-way (by the schedule or an earlier ask): the
                 // rest is posted, not the whole digest again. Read under the claim.
