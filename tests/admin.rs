@@ -164,7 +164,7 @@ async fn a_forwarded_ingest_shows_its_progress_while_it_runs() {
         vec![common::Reply::ok(rss.clone()), common::Reply::ok(rss).delay(Duration::from_secs(10))],
     );
     {
-        let store = Store::open(&data).unwrap();
+        let store = common::reopen(&data);
         store.put_feed(&Feed::new(&fake.url("/slow.xml"), Utc::now())).unwrap();
         store.flush().unwrap();
     }

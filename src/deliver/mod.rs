@@ -237,7 +237,8 @@ pub enum SendError {
     Moved(String),
     /// A reader's digest met the chat's scheduled one under the id the chat moved to: that one
     /// is what the chat gets.
-    #[error("a digest is being sent to {0} right now")]
+    // Not named in the message: a destination's id can be a secret (a webhook's address).
+    #[error("a digest is being sent where the chat moved, right now")]
     Busy(Destination),
 }
 

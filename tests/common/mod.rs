@@ -273,6 +273,18 @@ pub fn subscribe_at(
     dest
 }
 
+/// Opens the store in `dir` again after this process dropped it, waiting up to two seconds:
+/// sled's flusher thread may hold the directory's lock a moment after the drop.
+pub fn reopen(dir: &std::path::Path) -> podsift::store::Store {
+    for _ in 0..100 {
+        match podsift::store::Store::open(dir) {
+            Err(podsift::store::StoreError::InUse { .. }) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{} is still held two seconds after its store was dropped", dir.display())
+}
+
 /// A `podsift run` child process and the HTTP address it printed.
 pub struct Running {
     pub child: std::process::Child,
