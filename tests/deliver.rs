@@ -935,6 +935,38 @@ async fn a_digest_asked_again_after_one_cut_off_posts_the_rest() {
     assert_eq!(server.requests("/r").len(), before, "the schedule sent it again");
 }
 
+/// A chat paused after its digest was cut off part-way gets no rest of it when it asks, and one
+/// whose every part went out (the record cut off before it was marked sent) is told so.
+#[tokio::test]
+async fn the_rest_of_a_digest_goes_only_where_it_is_due() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", outage_at_the_third());
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let early = now - chrono::Duration::minutes(5);
+    core_at(&store, &d, metrics.clone(), early).handle_and_reply(digest_request(&dest)).await;
+    assert_eq!(server.requests("/r").len(), 8);
+    let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
+    sub.paused = Some("holiday".into());
+    store.put_subscription(&sub).unwrap();
+    let core = core_at(&store, &d, metrics, early + chrono::Duration::minutes(1));
+    core.handle_and_reply(digest_request(&dest)).await;
+    let posted = server.requests("/r");
+    assert_eq!(posted.len(), 9, "the rest went to a paused chat");
+    assert!(String::from_utf8_lossy(&posted[8].body).contains("paused (holiday)"));
+
+    // Every part went out, the record still says otherwise: nothing is posted again.
+    sub.paused = None;
+    store.put_subscription(&sub).unwrap();
+    let mut rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    rec.sent = (1..=rec.shown.len()).map(|r| (Some(r), format!("m{r}"))).collect();
+    store.put_delivery(&rec).unwrap();
+    core.handle_and_reply(digest_request(&dest)).await;
+    let posted = server.requests("/r");
+    assert_eq!(posted.len(), 10, "parts posted again");
+    assert!(String::from_utf8_lossy(&posted[9].body).contains("was posted here already"));
+}
+
 /// A scheduled digest cut off part-way and waiting to retry: a reader's `/digest` posts the rest,
 /// and the schedule then has nothing left to send.
 #[tokio::test]

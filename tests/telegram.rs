@@ -513,7 +513,7 @@ async fn a_digest_asked_for_stops_when_its_chat_moves_where_the_schedule_is_send
     // The reader is told why no digest came: only that one message went to the new id.
     let told = s.fake.sent_to(-1008);
     assert_eq!(told.len(), 1, "the requested digest went where the schedule was sending it");
-    assert_eq!(told[0].body["text"], "Today's digest is being sent here right now.");
+    assert_eq!(told[0].body["text"], "A digest is being sent here right now; ask again in a minute if none comes.");
     let day = morning().date_naive();
     assert!(
         s.store.delivery("telegram:-1008", day).unwrap().is_none_or(|r| !matches!(r.state, DeliveryState::Sent { .. }))

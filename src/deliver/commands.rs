@@ -683,18 +683,18 @@ impl Core {
                 let sub = self.store.subscription(&destination.key())?;
                 // The chat's own day: the one its schedule would send, and counts as sent.
                 let date = self.today_of(sub.as_ref(), now);
+                // Paused means no digest here, asked for or not, until resumed (nor the rest of
+                // one cut off before): podcasts only paused chats follow are not even read
+                // meanwhile (a digest built now would lack them, and stand for the day).
+                if let Some(paused) = sub.as_ref().filter(|s| s.paused.is_some()) {
+                    return notice(self.next_for(paused, now, prefix));
+                }
                 // Sent today already: that digest, so its numbers keep meaning what they meant.
                 let d = match self.delivered_list(destination, date) {
                     Some(list) => match self.store.digest_of(date, list.as_deref())? {
                         Some(d) => d,
                         None => return notice(format!("No insights for {date} yet.")),
                     },
-                    // Paused means no digest here, asked for or not, until resumed: podcasts only
-                    // paused chats follow are not even read meanwhile (a digest built now would
-                    // lack them, and stand for the day).
-                    None if let Some(paused) = sub.as_ref().filter(|s| s.paused.is_some()) => {
-                        return notice(self.next_for(paused, now, prefix));
-                    }
                     // Likewise for a chat that left long ago: its podcasts are read again from
                     // now on.
                     None if self.store.waits_for_reading(&destination.key())? => {
@@ -711,18 +711,18 @@ impl Core {
                 };
                 let all = d.insights.len();
                 let records = self.store.deliveries_of(&destination.key())?;
-                let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d, &records)).unwrap_or_default();
                 // The same insights and numbers the schedule sends here.
-                let d = self.as_seen(&records, sub.as_ref(), date, d);
+                let seen = self.as_seen(&records, sub.as_ref(), date, d.clone());
                 if all == 0 {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
-                } else if d.insights.is_empty() {
+                } else if seen.insights.is_empty() {
+                    let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d, &records)).unwrap_or_default();
                     notice(format!("Of the {all} insight(s) of {date}, {why_nothing}."))
                 } else if let Err(wait) = self.allowed(Costly::DigestAgain, &destination.key(), now) {
                     // Counted only when a digest is posted: a "not yet" costs nothing.
                     notice(wait)
                 } else {
-                    Ok(Some(Message::Digest(d)))
+                    Ok(Some(Message::Digest(seen)))
                 }
             }
             Command::Ask { reference, question } => self.answer(request, reference, question, now).await,
@@ -857,10 +857,17 @@ impl Core {
                 let recorded = self.record_digest_on_request(&posted, begun, digest, now);
                 drop(claims);
                 let prefix = self.deliverer.command_prefix(&dest.platform);
-                // Only an outage passes; what the platform refuses here, it refuses again.
-                let advice = |e: &SendError| match e {
-                    SendError::Transient(_) | SendError::RateLimited { .. } => "in a while, try again",
-                    _ => "the platform refuses it here, so asking again will not help",
+                // An outage passes (and a chat that moved is followed); what the platform refuses
+                // here, it refuses again.
+                let passes = |e: &SendError| {
+                    matches!(e, SendError::Transient(_) | SendError::RateLimited { .. } | SendError::Moved(_))
+                };
+                let advice = |e: &SendError| {
+                    if passes(e) {
+                        "in a while, try again"
+                    } else {
+                        "the platform refuses it here, so asking again will not help"
+                    }
                 };
                 let told = match &posted.failed {
                     // A record cut off after its last part: nothing was left to post.
@@ -879,19 +886,19 @@ impl Core {
                         from + posted.parts.len(),
                         posted.of,
                         advice(e),
-                        if matches!(e, SendError::Transient(_) | SendError::RateLimited { .. }) {
-                            format!(" ({prefix}digest then posts only the rest)")
-                        } else {
-                            String::new()
-                        }
+                        if passes(e) { format!(" ({prefix}digest then posts only the rest)") } else { String::new() }
                     ),
                 };
-                // Where the digest itself is the reply (Telegram), only a failure needs saying.
-                if request.notice_to.is_some() || posted.failed.is_some() {
+                // Where the digest itself is the reply (Telegram), only a failure, or that nothing
+                // was left to post, needs saying.
+                let nothing_posted = posted.parts.is_empty() && from > 0;
+                if request.notice_to.is_some() || posted.failed.is_some() || nothing_posted {
                     self.reply(dest, private, &Message::Notice(told)).await;
                 }
             }
             Ok(Some(reply)) => {
+                // No digest is coming: the schedule may send here while this is said.
+                drop(claims);
                 self.reply(dest, private, &reply).await;
             }
             Ok(None) => {}
@@ -1078,7 +1085,7 @@ fn said(e: &ask::AskError) -> String {
 
 /// The answer to a `/digest` asked for while the schedule is sending that digest to the chat.
 fn busy_notice() -> Message {
-    Message::Notice("Today's digest is being sent here right now.".into())
+    Message::Notice("A digest is being sent here right now; ask again in a minute if none comes.".into())
 }
 
 /// Where `destination`'s digest of a day stands, for [`coming_digest`].

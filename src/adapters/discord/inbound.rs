@@ -427,18 +427,24 @@ impl serenity::all::EventHandler for Gateway {
     }
 }
 
+/// How long a `/podsift subscribe` typed in a thread waits to learn whether its channel is a
+/// forum.
+const FORUM_LOOKUP: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Interactions {
     pub fn new(adapter: Arc<DiscordAdapter>, core: Arc<Core>) -> Interactions {
         Interactions { adapter, core, parents: Default::default() }
     }
 
-    /// The channel `channel` hangs from, when it is a thread; asked of Discord once.
-    /// Whether `channel` is a forum (or media) channel; false when it cannot be told.
+    /// Whether `channel` is a forum (or media) channel; false when it cannot be told within a
+    /// second (the interaction must be answered within three).
     async fn is_forum(&self, channel: ChannelId) -> bool {
-        let found = channel.to_channel(self.adapter.http()).await.ok().and_then(|c| c.guild());
+        let lookup = channel.to_channel(self.adapter.http());
+        let found = tokio::time::timeout(FORUM_LOOKUP, lookup).await.ok().and_then(Result::ok).and_then(|c| c.guild());
         found.is_some_and(|g| matches!(g.kind, ChannelType::Forum) || u8::from(g.kind) == 16)
     }
 
+    /// The channel `channel` hangs from, when it is a thread; asked of Discord once.
     async fn parent_of(&self, channel: ChannelId) -> Option<ChannelId> {
         if let Some(known) = self.parents.lock().ok().and_then(|p| p.get(&channel).copied()) {
             return known;
