@@ -888,14 +888,7 @@ async fn a_digest_asked_for_remembers_what_it_took_from_the_reserve() {
 /// A `/digest` cut off part-way tells the chat so, and the schedule then posts only the rest.
 #[tokio::test]
 async fn a_digest_asked_for_cut_off_part_way_is_finished_by_the_schedule() {
-    let now = at("2026-11-28T10:00:00Z");
-    let (_dir, store, server) = setup_at(now).await;
-    // Two insights go out, the third meets an outage through every retry; the notice and the
-    // rest go through.
-    server.route("/r", outage_at_the_third());
-    let (dest, d, metrics) = webhook_chat(&store, &server, now);
-    let core = core_at(&store, &d, metrics, now - chrono::Duration::minutes(5));
-    core.handle_and_reply(digest_request(&dest)).await;
+    let CutOff { _dir, store, server, dest, d, now, .. } = cut_off().await;
     let posted = server.requests("/r");
     assert_eq!(posted.len(), 8, "two insights, five tries of the third, the notice");
     let notice: serde_json::Value = serde_json::from_slice(&posted[7].body).unwrap();
@@ -915,16 +908,34 @@ fn outage_at_the_third() -> Vec<Reply> {
     replies
 }
 
-/// A `/digest` cut off part-way is finished by the next one, which posts only the rest; the
-/// schedule then has nothing to send.
-#[tokio::test]
-async fn a_digest_asked_again_after_one_cut_off_posts_the_rest() {
+/// A webhook chat whose `/digest`, asked at `early` (before its time at `now`), was cut off after
+/// two insights by an outage (the chat was told: eight requests in all).
+struct CutOff {
+    _dir: tempfile::TempDir,
+    store: Store,
+    server: FakeServer,
+    dest: Destination,
+    d: Arc<Deliverer>,
+    metrics: Arc<Metrics>,
+    now: chrono::DateTime<Utc>,
+    early: chrono::DateTime<Utc>,
+}
+
+async fn cut_off() -> CutOff {
     let now = at("2026-11-28T10:00:00Z");
     let (_dir, store, server) = setup_at(now).await;
     server.route("/r", outage_at_the_third());
     let (dest, d, metrics) = webhook_chat(&store, &server, now);
     let early = now - chrono::Duration::minutes(5);
     core_at(&store, &d, metrics.clone(), early).handle_and_reply(digest_request(&dest)).await;
+    CutOff { _dir, store, server, dest, d, metrics, now, early }
+}
+
+/// A `/digest` cut off part-way is finished by the next one, which posts only the rest; the
+/// schedule then has nothing to send.
+#[tokio::test]
+async fn a_digest_asked_again_after_one_cut_off_posts_the_rest() {
+    let CutOff { _dir, store, server, dest, d, metrics, now, early } = cut_off().await;
     assert_eq!(server.requests("/r").len(), 8);
     core_at(&store, &d, metrics, early + chrono::Duration::minutes(1)).handle_and_reply(digest_request(&dest)).await;
     assert_eq!(ranks_posted(&server, 8..server.requests("/r").len()), [3, 4, 5], "not just the rest");
@@ -939,12 +950,7 @@ async fn a_digest_asked_again_after_one_cut_off_posts_the_rest() {
 /// whose every part went out (the record cut off before it was marked sent) is told so.
 #[tokio::test]
 async fn the_rest_of_a_digest_goes_only_where_it_is_due() {
-    let now = at("2026-11-28T10:00:00Z");
-    let (_dir, store, server) = setup_at(now).await;
-    server.route("/r", outage_at_the_third());
-    let (dest, d, metrics) = webhook_chat(&store, &server, now);
-    let early = now - chrono::Duration::minutes(5);
-    core_at(&store, &d, metrics.clone(), early).handle_and_reply(digest_request(&dest)).await;
+    let CutOff { _dir, store, server, dest, d, metrics, now, early } = cut_off().await;
     assert_eq!(server.requests("/r").len(), 8);
     let mut sub = store.subscription(&dest.key()).unwrap().unwrap();
     sub.paused = Some("holiday".into());
