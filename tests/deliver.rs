@@ -973,6 +973,22 @@ async fn the_rest_of_a_digest_goes_only_where_it_is_due() {
     assert!(String::from_utf8_lossy(&posted[9].body).contains("was posted here already"));
 }
 
+/// A `/digest` the platform answers "gone" pauses the chat's subscription, as the schedule's
+/// send would, rather than leave the schedule to fail the same way.
+#[tokio::test]
+async fn a_digest_asked_for_where_the_chat_is_gone_pauses_it() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::status(410)]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    core_at(&store, &d, metrics, now - chrono::Duration::minutes(5)).handle_and_reply(digest_request(&dest)).await;
+    let paused = store.subscription(&dest.key()).unwrap().unwrap().paused;
+    assert!(paused.as_deref().is_some_and(|p| p.contains("HTTP 410")), "{paused:?}");
+    let before = server.requests("/r").len();
+    assert_eq!(d.tick(now).await.unwrap(), Default::default());
+    assert_eq!(server.requests("/r").len(), before, "the schedule sent to a gone chat");
+}
+
 /// A scheduled digest cut off part-way and waiting to retry: a reader's `/digest` posts the rest,
 /// and the schedule then has nothing left to send.
 #[tokio::test]

@@ -855,6 +855,12 @@ impl Core {
                 // Recorded where it went (a chat that moved on the way has its record there),
                 // before the claim is let go: a scheduled delivery then finds it.
                 let recorded = self.record_digest_on_request(&posted, begun, digest, now);
+                // Gone (removed, or podsift refused there): the schedule would only fail the same way.
+                if let Some(SendError::Gone(reason)) = &posted.failed
+                    && let Err(e) = self.deliverer.pause_gone(&posted.to, reason)
+                {
+                    tracing::error!(destination = %posted.to.redacted(), "cannot pause a gone chat: {e}");
+                }
                 drop(claims);
                 let prefix = self.deliverer.command_prefix(&dest.platform);
                 // An outage passes (and a chat that moved is followed); what the platform refuses
@@ -878,6 +884,15 @@ impl Core {
                     // The chat is told that already, by the notice sent where it moved.
                     Some(SendError::Busy(_)) => return,
                     // Said to the asker, who would otherwise wait for a digest that never comes.
+                    Some(e @ SendError::Gone(_)) => format!(
+                        "Posting the digest here failed ({e}). {}",
+                        self.store
+                            .subscription(&posted.to.key())
+                            .ok()
+                            .flatten()
+                            .map(|sub| self.next_for(&sub, now, prefix))
+                            .unwrap_or_else(|| format!("{}.", advice(e)))
+                    ),
                     Some(e) if posted.parts.is_empty() && from == 0 => {
                         format!("Posting the digest here failed ({e}): {}.", advice(e))
                     }

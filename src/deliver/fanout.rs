@@ -417,11 +417,7 @@ impl Deliverer {
                     }
                 }
                 Err(SendError::Gone(reason)) => {
-                    tracing::warn!(destination = %to.redacted(), "destination gone, subscription paused: {reason}");
-                    if let Some(mut paused) = self.store.subscription(&to.key())? {
-                        paused.paused = Some(format!("{GONE}{reason}"));
-                        self.store.put_subscription(&paused)?;
-                    }
+                    self.pause_gone(&to, &reason)?;
                     rec.state = DeliveryState::Failed { error: format!("{GONE}{reason}") };
                     self.store.put_delivery(&rec)?;
                     Metrics::add(&self.metrics.deliveries_failed, 1);
@@ -545,6 +541,17 @@ impl Deliverer {
     }
 
     /// Whether an adapter for `platform` is enabled.
+    /// Pauses `to`'s subscription, if it has one, because the platform says it is gone or
+    /// refuses podsift (`reason`): retrying would only fail again.
+    pub fn pause_gone(&self, to: &Destination, reason: &str) -> Result<(), StoreError> {
+        tracing::warn!(destination = %to.redacted(), "destination gone, subscription paused: {reason}");
+        if let Some(mut paused) = self.store.subscription(&to.key())? {
+            paused.paused = Some(format!("{GONE}{reason}"));
+            self.store.put_subscription(&paused)?;
+        }
+        Ok(())
+    }
+
     pub fn has_adapter(&self, platform: &str) -> bool {
         self.adapters.contains_key(platform)
     }
