@@ -394,29 +394,16 @@ pub fn rank(
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
 ) -> Vec<DigestEntry> {
-    rank_edited(candidates, recent_texts, taste, config, window_start, window_end, None)
+    rank_with_reserve(candidates, recent_texts, taste, config, (window_start, window_end), None).0
 }
 
 /// A point offered a slot: (score, best member, members).
 type Offer = (f64, usize, Vec<usize>);
 
-/// [`rank`], following an editor pass when one stands: its points come first, in its order,
-/// each joined by the local clusters of its members; the local ranking fills what is left.
-pub fn rank_edited(
-    candidates: &[Insight],
-    recent_texts: &[&str],
-    taste: &HashMap<String, i64>,
-    config: &DigestConfig,
-    window_start: DateTime<Utc>,
-    window_end: DateTime<Utc>,
-    edit: Option<&Edit>,
-) -> Vec<DigestEntry> {
-    let offers = offers(candidates, recent_texts, taste, config, window_start, window_end, edit);
-    pick_after(candidates, &offers, config.size, config.max_per_episode, &[]).0
-}
-
-/// [`rank_edited`] and its reserve: up to `config.size` more entries, numbered on, that fill in
-/// for what a chat's filters leave out. The reserve goes on down the same order, and may take a
+/// Clusters and ranks candidates, following an editor pass when one stands (its points first, in
+/// its order, each joined by the local clusters of its members; the local ranking fills what is
+/// left), with a reserve: up to `config.size` more entries, numbered on, that fill in for what a
+/// chat's filters leave out. The reserve goes on down the same order, and may take a
 /// second point of an episode already in the top (the point a chat was sent on another day
 /// leaves that episode's slot empty for it).
 pub fn rank_with_reserve(
@@ -712,7 +699,7 @@ mod tests {
         };
         let order = |taste: &[(&str, i64)]| -> Vec<String> {
             let taste: HashMap<String, i64> = taste.iter().map(|(p, n)| (p.to_string(), *n)).collect();
-            rank_edited(&c, &[], &taste, &cfg, start, end, Some(&edit)).into_iter().map(|e| e.id).collect()
+            rank_with_reserve(&c, &[], &taste, &cfg, (start, end), Some(&edit)).0.into_iter().map(|e| e.id).collect()
         };
         assert_eq!(order(&[]), ["a", "b", "c", "d"], "the editor's order, not the scores'");
         // Alpha's readers said 👎 often: its point yields to the next one, not to the end.
