@@ -307,17 +307,32 @@ async fn permanent_redirects_are_remembered_temporary_ones_not() {
     server.route("/old", vec![Reply::status(301).header("location", "/new")]);
     server.route("/new", vec![Reply::ok(feed.clone())]);
     server.route("/tmp", vec![Reply::status(302).header("location", "/other")]);
-    server.route("/other", vec![Reply::ok(feed)]);
+    server.route("/other", vec![Reply::ok(feed.clone())]);
+    // Moved for good, then through a temporary hop (a CDN's signed address): the feed's new
+    // home is the address before that hop.
+    server.route("/gone", vec![Reply::status(301).header("location", "/home")]);
+    server.route("/home", vec![Reply::status(302).header("location", "/cdn")]);
+    server.route("/cdn", vec![Reply::ok(feed.clone())]);
+    // A temporary hop first: nothing after it is the feed's address for good.
+    server.route("/short", vec![Reply::status(302).header("location", "/long")]);
+    server.route("/long", vec![Reply::status(301).header("location", "/other")]);
     let (_dir, store) = open();
-    add(&store, &server.url("/old"));
-    add(&store, &server.url("/tmp"));
+    for path in ["/old", "/tmp", "/gone", "/short"] {
+        add(&store, &server.url(path));
+    }
     run(&store, &config(), Utc::now()).await;
-    assert_eq!(store.feed(&server.url("/old")).unwrap().unwrap().fetch_url, server.url("/new"));
-    assert_eq!(store.feed(&server.url("/tmp")).unwrap().unwrap().fetch_url, server.url("/tmp"));
+    let fetch_url = |path: &str| store.feed(&server.url(path)).unwrap().unwrap().fetch_url;
+    assert_eq!(fetch_url("/old"), server.url("/new"));
+    assert_eq!(fetch_url("/tmp"), server.url("/tmp"));
+    assert_eq!(fetch_url("/gone"), server.url("/home"));
+    assert_eq!(fetch_url("/short"), server.url("/short"));
     run(&store, &config(), Utc::now()).await;
     assert_eq!(server.requests("/old").len(), 1, "the permanent redirect was followed again");
     assert_eq!(server.requests("/new").len(), 2);
     assert_eq!(server.requests("/tmp").len(), 2);
+    assert_eq!(server.requests("/gone").len(), 1, "a move followed by a temporary hop was not remembered");
+    assert_eq!(server.requests("/home").len(), 2);
+    assert_eq!(server.requests("/short").len(), 2);
 }
 
 /// A feed that moves after its first fetch answers 304 at the new address (the validators
@@ -422,7 +437,7 @@ async fn failed_transcripts_wait_between_attempts_unless_a_new_link_appears() {
     let server = FakeServer::start().await;
     let broken = rss(&server.base, "Spaced", &[("s1", "S", Some(("/t/s.vtt", "text/vtt")))]);
     let fixed = broken.replace("/t/s.vtt", "/t/s2.vtt");
-    server.route("/feed", vec![Reply::ok(broken)]);
+    server.route("/feed", vec![Reply::ok(broken.clone())]);
     server.route("/t/s.vtt", vec![Reply::status(503)]);
     server.route("/t/s2.vtt", vec![Reply::ok(VTT)]);
     let (_dir, store) = open();
@@ -459,6 +474,13 @@ async fn failed_transcripts_wait_between_attempts_unless_a_new_link_appears() {
     let forced = IngestOptions { now: minutes(81), force: true };
     ingest(&store, &cfg, forced, &Quiet).await.unwrap();
     assert_eq!(tries(), 3);
+
+    // A host that signs its links anew on every read: the same link, not one to try at once.
+    server.route("/feed", vec![Reply::ok(broken.replace("/t/s.vtt", "/t/s.vtt?sig=83"))]);
+    run(&store, &cfg, minutes(83)).await;
+    assert_eq!(tries(), 3, "a link whose signature changed was taken for a new one");
+    let links = store.episodes().unwrap().pop().unwrap().transcripts;
+    assert!(links[0].url.ends_with("/t/s.vtt?sig=83"), "the fresh signature is kept: {links:?}");
 
     // The host fixes its link: the next ingest takes it up without waiting.
     server.route("/feed", vec![Reply::ok(fixed)]);
@@ -613,13 +635,14 @@ async fn atom_json_feed_brotli_and_a_permanent_redirect() {
         r#"<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Cast</title><id>urn:a</id><updated>2026-11-28T06:00:00Z</updated>
 <entry><title>Atom One</title><id>urn:a:1</id><updated>2026-11-28T06:00:00Z</updated>
-<link rel="alternate" href="{0}/a1"/><summary>Show notes of the Atom episode, long enough to keep.</summary></entry></feed>"#,
+<link rel="alternate" href="{0}/a1"/><link rel="enclosure" type="audio/mpeg" href="{0}/a1.mp3"/><summary>Show notes of the Atom episode, long enough to keep.</summary></entry></feed>"#,
         server.base
     );
     let json_feed = serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": "JSON Cast",
         "items": [{"id": "j1", "title": "JSON One", "url": format!("{}/j1", server.base),
             "content_text": "Show notes of the JSON Feed episode, long enough to keep.",
-            "date_published": "2026-11-28T06:00:00Z"}]})
+            "date_published": "2026-11-28T06:00:00Z",
+            "attachments": [{"url": format!("{}/j1.mp3", server.base), "mime_type": "audio/mpeg"}]}]})
     .to_string();
     let plain = rss(&server.base, "Brotli Cast", &[("b1", "Brotli One", Some(("/t/b1.vtt", "text/vtt")))]);
     let mut compressed = Vec::new();
@@ -832,5 +855,70 @@ async fn a_feeds_transcripts_stop_at_their_time_budget_and_resume_next_time() {
             .filter(|e| matches!(e.transcript, TranscriptStatus::Stored { source: TranscriptSource::Vtt, .. }))
             .count();
         assert_eq!(done, expected_total);
+    }
+}
+
+/// Items a feed lists that are no episode to take insights from (a post without audio, an item
+/// whose only enclosure is a picture), and dates no episode can have (a CMS writing "no date" as
+/// 1970, a year typed wrong): the first are left out, the second read as undated, each said in
+/// the feed's warnings.
+#[tokio::test]
+async fn posts_without_audio_are_skipped_and_impossible_dates_read_as_none() {
+    let server = FakeServer::start().await;
+    let item = |guid: &str, date: &str, enclosure: &str| {
+        format!(
+            "<item><guid>{guid}</guid><title>{guid}</title><pubDate>{date}</pubDate><description>Notes.</description>{enclosure}</item>"
+        )
+    };
+    let audio = |guid: &str| format!("<enclosure url=\"{}/audio/{guid}.mp3\" type=\"audio/mpeg\"/>", server.base);
+    let now = Utc::now();
+    let recent = (now - chrono::Duration::hours(3)).to_rfc2822();
+    let feed = |items: &[String]| {
+        format!("<rss version=\"2.0\"><channel><title>Odd</title>{}</channel></rss>", items.concat())
+    };
+    let first = item("regular", &recent, &audio("regular"));
+    let later = [
+        item("null-date", "Thu, 01 Jan 1970 00:00:00 +0000", &audio("null-date")),
+        item("typo", "Mon, 01 Jan 2205 10:00:00 +0000", &audio("typo")),
+        item("break", &recent, ""),
+        item("cover", &recent, &format!("<enclosure url=\"{}/cover.jpg\" type=\"image/jpeg\"/>", server.base)),
+        first.clone(),
+    ];
+    server.route("/feed", vec![Reply::ok(feed(std::slice::from_ref(&first))), Reply::ok(feed(&later))]);
+    let (_dir, store) = open();
+    let url = server.url("/feed");
+    add(&store, &url);
+    run(&store, &config(), now).await;
+    let seen = now + chrono::Duration::hours(1);
+    let s = run(&store, &config(), seen).await;
+    assert_eq!(s.new_episodes, 2, "{:?}", outcome(&s, &url));
+    let mut titles: Vec<String> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["null-date", "regular", "typo"]);
+    for odd in ["null-date", "typo"] {
+        let e = store.episodes().unwrap().into_iter().find(|e| e.title == odd).unwrap();
+        assert_eq!(e.published, None, "{odd}");
+        assert_eq!(e.published_or_seen(), seen, "{odd} is new when first seen");
+        assert!(
+            matches!(
+                e.transcript,
+                TranscriptStatus::Pending | TranscriptStatus::Stored { .. } | TranscriptStatus::Failed { .. }
+            ),
+            "{odd}: {:?}",
+            e.transcript
+        );
+    }
+    match outcome(&s, &url) {
+        FeedOutcome::Fetched { warnings, .. } => {
+            assert!(
+                warnings.iter().any(|w| w.contains("2 new item(s) with neither audio nor a transcript skipped")),
+                "{warnings:?}"
+            );
+            assert!(
+                warnings.iter().any(|w| w.contains("2 new item(s) dated before 2000 or over a year ahead")),
+                "{warnings:?}"
+            );
+        }
+        other => panic!("{other:?}"),
     }
 }

@@ -236,7 +236,12 @@ fn from_feed_rs(e: &feed_rs::model::Entry) -> ParsedEpisode {
         .filter(|c| playable(c))
         .chain(media.iter().filter(|c| !picture(c)))
         .find_map(|c| c.url.as_ref().map(|u| u.to_string()))
-        .or_else(|| e.links.iter().find(|l| l.rel.as_deref() == Some("enclosure")).map(|l| l.href.clone()));
+        .or_else(|| e.links.iter().find(|l| l.rel.as_deref() == Some("enclosure")).map(|l| l.href.clone()))
+        // JSON Feed's attachments come as links with only a media type.
+        .or_else(|| {
+            let audio = |t: &str| t.starts_with("audio/") || t.starts_with("video/");
+            e.links.iter().find(|l| l.media_type.as_deref().is_some_and(audio)).map(|l| l.href.clone())
+        });
     let transcripts = e
         .media
         .iter()
@@ -707,7 +712,13 @@ fn looks_like_html(s: &str) -> bool {
 /// Fields carried in attributes, which may come on empty or non-empty elements.
 fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
     match name {
-        "enclosure" if it.enclosure_url.is_none() => it.enclosure_url = attr(e, "url"),
+        // A picture is no enclosure (a cover on every item would make them all one episode).
+        "enclosure"
+            if it.enclosure_url.is_none()
+                && !attr(e, "type").is_some_and(|t| t.to_ascii_lowercase().starts_with("image/")) =>
+        {
+            it.enclosure_url = attr(e, "url")
+        }
         "podcast:transcript" => {
             if let Some(url) = attr(e, "url") {
                 it.transcripts.push(TranscriptLink {

@@ -315,7 +315,11 @@ impl Fetcher {
         sink: &mut Sink,
     ) -> Result<Result<Body, (bool, Option<String>)>, FetchError> {
         let mut url = start;
-        let mut all_permanent = true;
+        // Where the unbroken run of permanent redirects at the start of the chain leads: a feed
+        // that moved for good and then passes through a temporary hop (a CDN, a signed address)
+        // has moved to the address before that hop.
+        let mut moved: Option<url::Url> = None;
+        let mut permanent_run = true;
         let mut all_private = true;
         let mut hops = 0;
         let client = if self.guarded { &self.guarded_client } else { &self.client };
@@ -358,11 +362,14 @@ impl Fetcher {
                         url: url.to_string(),
                         reason: format!("HTTP {} without a usable Location header", status.as_u16()),
                     })?;
-                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+                permanent_run &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+                if permanent_run {
+                    moved = Some(target.clone());
+                }
                 url = target;
                 continue;
             }
-            let moved_to = (hops > 0 && all_permanent).then(|| url.to_string());
+            let moved_to = moved.as_ref().map(url::Url::to_string);
             if status == StatusCode::NOT_MODIFIED {
                 return Ok(Err((all_private, moved_to)));
             }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::IngestConfig;
-use crate::model::{Episode, Feed, Transcript, TranscriptSource, TranscriptStatus};
+use crate::model::{Episode, Feed, Transcript, TranscriptLink, TranscriptSource, TranscriptStatus};
 use crate::store::{Store, StoreError};
 use feed::{FeedError, ParsedEpisode, ParsedFeed, parse_feed};
 use fetch::{FetchError, Fetched, Fetcher, Validators};
@@ -306,6 +306,7 @@ async fn ingest_feed(
         // Undated items that appear later are new when they appear.
         let first_fetch = feed.last_ok_at.is_none();
         let mut undated_taken = false;
+        let (mut not_episodes, mut implausible_dates) = (0, 0);
         // The feed's audio files, read once a new id shows up: an item whose guid changed (a
         // host migration, a CMS that rewrites them) but whose audio is one already stored is
         // that episode, not a new one to fetch, extract and show again.
@@ -353,15 +354,29 @@ async fn ingest_feed(
                         let waiting =
                             matches!(known.transcript, TranscriptStatus::Pending | TranscriptStatus::Failed { .. });
                         if waiting && known.transcripts != p.transcripts {
+                            // A host that signs its links anew on every read changes only the
+                            // query: the fresh address is kept, but it is no new link.
+                            let addresses = |links: &[TranscriptLink]| -> Vec<String> {
+                                links.iter().map(|l| format!("{} {}", without_query(&l.url), l.mime)).collect()
+                            };
+                            let new_link = addresses(&known.transcripts) != addresses(&p.transcripts);
                             known.transcripts = p.transcripts.clone();
                             // A new link is worth trying now, not when the last failure's wait ends.
-                            if let TranscriptStatus::Failed { retry_at, .. } = &mut known.transcript {
+                            if let TranscriptStatus::Failed { retry_at, .. } = &mut known.transcript
+                                && new_link
+                            {
                                 *retry_at = None;
                             }
                             store.put_episode(&known)?;
                         }
                     }
                 }
+                continue;
+            }
+            // Neither audio nor a transcript: a post or an announcement ("we're on a break"),
+            // not an episode to take insights from.
+            if p.enclosure_url.is_none() && p.transcripts.is_empty() {
+                not_episodes += 1;
                 continue;
             }
             let seen = match &mut audio {
@@ -379,6 +394,17 @@ async fn ingest_feed(
                     continue;
                 }
             }
+            // A date no episode can have is no date: before podcasts were (a CMS writing its
+            // "none" as 1970) or years ahead (a typo). Undated, the episode is new when seen.
+            let dated;
+            let p = match p.published {
+                Some(d) if !plausible_date(d, opts.now) => {
+                    implausible_dates += 1;
+                    dated = ParsedEpisode { published: None, ..p.clone() };
+                    &dated
+                }
+                _ => p,
+            };
             let mut episode = new_episode(&feed, p, id, opts.now);
             if p.published.is_none() {
                 if first_fetch && undated_taken {
@@ -391,6 +417,14 @@ async fn ingest_feed(
         }
         if let FeedOutcome::Fetched { new_episodes, warnings } = &mut outcome {
             *new_episodes = new;
+            if not_episodes > 0 {
+                warnings.push(format!("{not_episodes} new item(s) with neither audio nor a transcript skipped"));
+            }
+            if implausible_dates > 0 {
+                warnings.push(format!(
+                    "{implausible_dates} new item(s) dated before 2000 or over a year ahead; taken as undated (new when first seen)"
+                ));
+            }
             for w in warnings.iter() {
                 tracing::info!(feed = %feed.url, "{w}");
             }
@@ -549,6 +583,13 @@ pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
 }
 
 /// An address without its query and fragment: what stays of an audio link a host signs anew.
+/// Whether a feed's date can be an episode's: from 2000 on and at most a year ahead (an episode
+/// scheduled ahead is listed days before, not years).
+fn plausible_date(date: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let earliest = DateTime::from_timestamp(946_684_800, 0).unwrap_or_default();
+    date >= earliest && date <= now + chrono::Duration::days(366)
+}
+
 fn without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }
