@@ -292,6 +292,28 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     let hint = s.fake.posted(CHANNEL)[8].body.clone();
     assert_eq!(hint["thread_ts"], top);
     assert!(hint["text"].as_str().unwrap().contains("Reply in an insight's thread"), "{hint}");
+    // Written inside someone's thread, the hint goes in that thread (under its first message);
+    // a bare mention in an insight's thread gets it too.
+    let other = "1764310000.000001";
+    post(
+        &s.base,
+        "/slack/events",
+        &thread_event("Ev0010", "app_mention", "1764317150.000310", other, "<@U0PODSIFT> hi"),
+        &[],
+    )
+    .await;
+    wait_for("the hint in a thread", || s.fake.posted(CHANNEL).len() == 10).await;
+    assert_eq!(s.fake.posted(CHANNEL)[9].body["thread_ts"], other);
+    post(
+        &s.base,
+        "/slack/events",
+        &thread_event("Ev0011", "app_mention", "1764317160.000320", &third_ts, "<@U0PODSIFT>"),
+        &[],
+    )
+    .await;
+    wait_for("the hint to a bare mention", || s.fake.posted(CHANNEL).len() == 11).await;
+    assert_eq!(s.fake.posted(CHANNEL)[10].body["thread_ts"], third_ts.as_str());
+    assert!(s.fake.posted(CHANNEL)[10].body["text"].as_str().unwrap().contains("Reply in an insight's thread"));
 
     // A reply also sent to the channel, or with a file attached, is a question too; an edit is
     // not.
@@ -302,15 +324,15 @@ async fn subscribe_then_the_digest_arrives_as_block_kit_and_a_thread_reply_is_an
     };
     post(&s.base, "/slack/events", &with("Ev0007", "1764317200.000400", "thread_broadcast", "and the cost?"), &[])
         .await;
-    wait_for("the answer to a broadcast reply", || s.fake.posted(CHANNEL).len() == 10).await;
+    wait_for("the answer to a broadcast reply", || s.fake.posted(CHANNEL).len() == 12).await;
     post(&s.base, "/slack/events", &with("Ev0008", "1764317300.000500", "file_share", "see this chart, why?"), &[])
         .await;
-    wait_for("the answer to a reply with a file", || s.fake.posted(CHANNEL).len() == 11).await;
+    wait_for("the answer to a reply with a file", || s.fake.posted(CHANNEL).len() == 13).await;
     post(&s.base, "/slack/events", &with("Ev0009", "1764317400.000600", "message_changed", "edited"), &[]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let posted = s.fake.posted(CHANNEL);
-    assert_eq!(posted.len(), 11, "an edit was answered: {:#?}", &posted[11..]);
-    assert!(posted[9..].iter().all(|p| p.body["thread_ts"] == third_ts.as_str()));
+    assert_eq!(posted.len(), 13, "an edit was answered: {:#?}", &posted[13..]);
+    assert!(posted[11..].iter().all(|p| p.body["thread_ts"] == third_ts.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,11 +399,14 @@ async fn admins_only_rate_limits_and_a_revoked_token() {
     s.fake.script("C0LIMITED", vec![(429, json!({"ok": false, "error": "ratelimited"}))]);
     let revoked = common::subscribe_at(&s.store, destination(TEAM, "C0REVOKED"), due, 0, created);
     s.fake.script("C0REVOKED", vec![(200, json!({"ok": false, "error": "token_revoked"}))]);
+    // A channel made read-only after it subscribed: paused with the reason, not given up daily.
+    let read_only = common::subscribe_at(&s.store, destination(TEAM, "C0READONLY"), due, 0, created);
+    s.fake.script("C0READONLY", vec![(200, json!({"ok": false, "error": "restricted_action_read_only_channel"}))]);
     // An error Slack calls temporary is tried again, not taken as a refusal of the digest.
     common::subscribe_at(&s.store, destination(TEAM, "C0BLIP"), due, 0, created);
     s.fake.script("C0BLIP", vec![(200, json!({"ok": false, "error": "internal_error"}))]);
     let summary = s.deliverer.tick(due).await.unwrap();
-    assert_eq!((summary.delivered, summary.paused, summary.skipped), (2, 1, 0), "{summary:?}");
+    assert_eq!((summary.delivered, summary.paused, summary.skipped), (2, 2, 0), "{summary:?}");
     assert_eq!(s.fake.posted("C0BLIP").len(), 6, "the digest after the temporary error");
     let tries: Vec<_> =
         s.fake.calls("chat.postMessage").into_iter().filter(|c| c.body["channel"] == "C0LIMITED").collect();
@@ -389,6 +414,8 @@ async fn admins_only_rate_limits_and_a_revoked_token() {
     assert_eq!(s.fake.posted("C0LIMITED").len(), 6);
     let paused = s.store.subscription(&revoked.key()).unwrap().unwrap().paused.unwrap();
     assert!(paused.contains("token_revoked"), "{paused}");
+    let paused = s.store.subscription(&read_only.key()).unwrap().unwrap().paused.unwrap();
+    assert!(paused.contains("restricted_action_read_only_channel"), "{paused}");
 }
 
 /// Replies meant for one person go through the `response_url` of their command: they reach a
@@ -549,6 +576,24 @@ async fn an_install_needs_its_own_state_and_stores_the_workspaces_token() {
     let elsewhere =
         client.get(format!("{}/slack/oauth/callback?code={OAUTH_CODE}&state={state}", s.base)).send().await.unwrap();
     assert_eq!(elsewhere.status(), 403);
+    // The workspace had podsift before and removed it: its channel was paused then.
+    let before = destination(OAUTH_TEAM, "C0BEFORE");
+    common::subscribe_at(
+        &s.store,
+        before.clone(),
+        at("2026-11-28T07:40:00Z"),
+        0,
+        morning() - chrono::Duration::days(2),
+    );
+    let held = destination(OAUTH_TEAM, "C0HELD");
+    common::subscribe_at(&s.store, held.clone(), at("2026-11-28T07:40:00Z"), 0, morning() - chrono::Duration::days(2));
+    let mut sub = s.store.subscription(&held.key()).unwrap().unwrap();
+    sub.paused = Some("paused by the operator".into());
+    s.store.put_subscription(&sub).unwrap();
+    let removed = json!({"type": "event_callback", "team_id": OAUTH_TEAM, "event_id": "EvGone",
+        "event": {"type": "app_uninstalled"}});
+    post(&s.base, "/slack/events", &removed.to_string(), &[]).await;
+    wait_for("the pause", || s.store.subscription(&before.key()).unwrap().unwrap().paused.is_some()).await;
     let done = client
         .get(format!("{}/slack/oauth/callback?code={OAUTH_CODE}&state={state}", s.base))
         .header("cookie", cookie)
@@ -556,7 +601,12 @@ async fn an_install_needs_its_own_state_and_stores_the_workspaces_token() {
         .await
         .unwrap();
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("installed in Other Co"));
+    let page = done.text().await.unwrap();
+    assert!(page.contains("installed in Other Co"), "{page}");
+    assert!(page.contains("The 1 channel(s) that had a digest before it was removed get it again"), "{page}");
+    assert_eq!(s.store.subscription(&before.key()).unwrap().unwrap().paused, None, "not resumed by the install");
+    let held = s.store.subscription(&held.key()).unwrap().unwrap().paused;
+    assert_eq!(held.as_deref(), Some("paused by the operator"), "an operator's pause is the operator's to undo");
     assert!(!format!("{:?}", s.store.subscriptions()).contains(OAUTH_TOKEN));
 
     // The new workspace's channels are served with its own token.
@@ -567,8 +617,9 @@ async fn an_install_needs_its_own_state_and_stores_the_workspaces_token() {
         0,
         morning() - chrono::Duration::days(1),
     );
-    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 1);
+    assert_eq!(s.deliverer.tick(at("2026-11-28T07:40:30Z")).await.unwrap().delivered, 2);
     assert!(s.fake.posted("C0NEW").iter().all(|c| c.token == OAUTH_TOKEN));
+    assert_eq!(s.fake.posted("C0BEFORE").len(), 6, "the resumed channel's digest");
 }
 
 /// Socket Mode: the connection is opened with the app-level token, and slash commands, a thread
@@ -819,4 +870,22 @@ async fn a_choice_button_runs_its_command() {
     })
     .await;
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
+/// Slack down when podsift starts: the start goes on (the other platforms are not held up), the
+/// workspace's digests wait as an outage, and the token is checked again until Slack answers.
+#[tokio::test]
+async fn slack_unreachable_at_the_start_is_asked_again_later() {
+    let fake = FakeSlack::start().await;
+    fake.auth_down(1);
+    let cfg = SlackConfig { enabled: true, api_url: Some(fake.api.clone()), ..SlackConfig::default() };
+    let adapter = Arc::new(SlackAdapter::connect(&cfg, Some(TOKEN)).await.expect("Slack being down stopped the start"));
+    match adapter.token(TEAM) {
+        Err(podsift::deliver::SendError::Transient(why)) => assert!(why.contains("could not be reached"), "{why}"),
+        other => panic!("a workspace not yet known is no outage: {:?}", other.map(|_| "a token")),
+    }
+    adapter.check_later();
+    wait_for("the token checked again", || adapter.token(TEAM).is_ok()).await;
+    assert_eq!(fake.calls("auth.test").len(), 2, "asked again until Slack answered");
+    assert!(fake.calls("auth.test").iter().all(|c| c.token == TOKEN));
 }

@@ -509,6 +509,27 @@ impl Core {
         paused
     }
 
+    /// Resumes the subscriptions of `platform` whose id starts with `id_prefix` that were paused
+    /// for `reason` exactly (an app installed again resumes what its removal paused, nothing an
+    /// operator or a chat paused); how many.
+    pub fn resume_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {
+        let mut resumed = 0;
+        for sub in self.store.subscriptions_iter() {
+            let Ok(mut sub) = sub else { continue };
+            if sub.destination.platform == platform
+                && sub.destination.id.starts_with(id_prefix)
+                && sub.paused.as_deref() == Some(reason)
+            {
+                sub.paused = None;
+                if self.store.put_subscription(&sub).is_ok() {
+                    resumed += 1;
+                }
+            }
+        }
+        let _ = self.store.flush();
+        resumed
+    }
+
     /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
     /// acknowledges the button press itself).
     pub async fn handle(&self, request: &Request, now: DateTime<Utc>) -> Result<Option<Message>, StoreError> {

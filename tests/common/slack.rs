@@ -53,6 +53,8 @@ struct State {
     used_up: HashSet<String>,
     /// Channels the app is not a member of.
     outside: HashSet<String>,
+    /// How many auth.test calls still answer 503, as a Slack that is down.
+    auth_down: usize,
 }
 
 pub struct FakeSlack {
@@ -127,6 +129,11 @@ impl FakeSlack {
     /// The acknowledgement of `envelope_id`, when it came.
     pub fn ack(&self, envelope_id: &str) -> Option<Value> {
         self.state.lock().unwrap().acks.iter().find(|a| a["envelope_id"] == envelope_id).cloned()
+    }
+
+    /// The next `n` auth.test calls answer 503.
+    pub fn auth_down(&self, n: usize) {
+        self.state.lock().unwrap().auth_down = n;
     }
 
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
@@ -339,6 +346,11 @@ fn handle(
             }
             let member = !s.outside.contains(&channel);
             ok(json!({"channel": {"id": channel, "created": 1700000000, "is_channel": true, "is_member": member}}))
+        }
+        "auth.test" if s.auth_down > 0 => {
+            s.auth_down -= 1;
+            record(&mut s, body, &token);
+            (StatusCode::SERVICE_UNAVAILABLE, "down").into_response()
         }
         "auth.test" => {
             record(&mut s, body, &token);

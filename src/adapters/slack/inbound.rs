@@ -180,6 +180,10 @@ async fn events(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Byte
     StatusCode::OK.into_response()
 }
 
+/// Why a workspace's channels are paused when it removes the app (and resumed when it installs
+/// it again).
+pub const UNINSTALLED: &str = "the Slack app was uninstalled";
+
 /// The work of an Events API callback known to be Slack's (over HTTP or Socket Mode).
 pub(super) fn take_event(c: &Ctx, v: &Value) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
@@ -194,7 +198,7 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
             }
             c.adapter.forget_token(&team);
             c.core.forget_credential(&format!("slack:{team}"));
-            let n = c.core.pause_destinations("slack", &format!("{team}/"), "the Slack app was uninstalled");
+            let n = c.core.pause_destinations("slack", &format!("{team}/"), UNINSTALLED);
             tracing::info!(team, paused = n, "Slack workspace removed podsift");
         }
         kind @ ("message" | "app_mention") => {
@@ -205,7 +209,7 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
                 return;
             }
             let (channel, user, ts) = (s(&e["channel"]), s(&e["user"]), s(&e["ts"]));
-            let text = strip_mentions(&s(&e["text"]));
+            let text = plain_text(&s(&e["text"]));
             let dest = destination(&team, &channel);
             // Only threads under podsift's own insights are questions to it: people talking in
             // any other thread of the channel are not talking to podsift.
@@ -237,13 +241,17 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
                     notice_to: None,
                     command: Command::AskAbout { message_id: thread_ts, question: text },
                 }),
-                None if kind == "app_mention" => {
+                // A mention that asks nothing (outside an insight's thread, or bare in one): how to
+                // ask, in the thread it was written in (Slack takes a thread's first message as
+                // its `thread_ts`, never a reply's).
+                _ if kind == "app_mention" => {
                     let hint = format!(
                         "Reply in an insight's thread with your question, or use {PREFIX}help for the commands."
                     );
+                    let parent = e["thread_ts"].as_str().map(str::to_string).unwrap_or(ts);
                     let core = c.core.clone();
                     tokio::spawn(async move {
-                        core.reply(&dest, Some(&Target::Thread(ts).encode()), &Message::Notice(hint)).await;
+                        core.reply(&dest, Some(&Target::Thread(parent).encode()), &Message::Notice(hint)).await;
                     });
                 }
                 _ => {}
@@ -253,16 +261,42 @@ pub(super) fn take_event(c: &Ctx, v: &Value) {
     }
 }
 
-/// The text without `<@U123>` mentions of the app.
-pub fn strip_mentions(text: &str) -> String {
+/// What a person typed, from Slack's markup of it: Slack escapes `&`, `<` and `>` and wraps
+/// links, channels and mentions in `<...>`. Mentions of people (the app's own among them) are
+/// left out, a channel or a special mention keeps its label, and a link is its address (what
+/// `podcasts add` needs) unless its label says something else.
+pub fn plain_text(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
-    while let Some(i) = rest.find("<@") {
+    while let Some(i) = rest.find('<') {
         out.push_str(&rest[..i]);
-        rest = rest[i..].find('>').map(|j| &rest[i + j + 1..]).unwrap_or("");
+        let Some(j) = rest[i..].find('>') else {
+            rest = &rest[i..];
+            break;
+        };
+        let inner = &rest[i + 1..i + j];
+        rest = &rest[i + j + 1..];
+        let (target, label) = match inner.split_once('|') {
+            Some((t, l)) => (t, Some(l)),
+            None => (inner, None),
+        };
+        match target.chars().next() {
+            Some('@') => {}
+            Some('#') => out.push_str(&format!("#{}", label.unwrap_or(&target[1..]))),
+            Some('!') => match label {
+                Some(l) => out.push_str(l),
+                None => out.push_str(&format!("@{}", &target[1..])),
+            },
+            _ => match label {
+                // Slack's guess at a link typed without its scheme ("example.com/feed").
+                Some(l) if !target.ends_with(l) => out.push_str(l),
+                _ => out.push_str(target),
+            },
+        }
     }
     out.push_str(rest);
-    out.trim().to_string()
+    // `&amp;` last: an escaped "&lt;" typed by someone stays "&lt;".
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").trim().to_string()
 }
 
 async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
@@ -279,7 +313,7 @@ async fn slash_command(State(c): State<Ctx>, headers: HeaderMap, body: axum::bod
 /// the user alone when the command is not understood.
 pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<String> {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let (team, channel, user, text) = (get("team_id"), get("channel_id"), get("user_id"), get("text"));
+    let (team, channel, user, text) = (get("team_id"), get("channel_id"), get("user_id"), plain_text(&get("text")));
     let text = text.trim();
     let (name, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let name = if name.is_empty() { "help" } else { name };
@@ -526,9 +560,15 @@ async fn oauth_callback(
                 );
             }
             c.adapter.set_token(&team, &token);
+            // Installed again after its removal: the channels that had a digest get it again.
+            let resumed = c.core.resume_destinations("slack", &format!("{team}/"), UNINSTALLED);
             let name = r.team.name.unwrap_or(team);
-            tracing::info!("podsift installed in Slack workspace {name}");
-            page(StatusCode::OK, &format!("podsift is installed in {name}. In a channel: /podsift subscribe"))
+            tracing::info!(resumed, "podsift installed in Slack workspace {name}");
+            let again = match resumed {
+                0 => String::new(),
+                n => format!(" The {n} channel(s) that had a digest before it was removed get it again."),
+            };
+            page(StatusCode::OK, &format!("podsift is installed in {name}.{again} In a channel: /podsift subscribe"))
         }
         Err(e) => {
             // The error names the Slack code only; the secret and the code stay out of logs.
@@ -578,9 +618,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mentions_are_stripped() {
-        assert_eq!(strip_mentions("<@U123> what was said?"), "what was said?");
-        assert_eq!(strip_mentions("why <@U1|bot> now"), "why  now");
+    fn slack_markup_is_read_as_typed() {
+        assert_eq!(plain_text("<@U123> what was said?"), "what was said?");
+        assert_eq!(plain_text("why <@U1|bot> now"), "why  now");
+        assert_eq!(plain_text("Q&amp;A &lt;3 &amp;lt;"), "Q&A <3 &lt;");
+        assert_eq!(
+            plain_text("podcasts add <https://x.org/f?id=42&amp;fmt=rss>"),
+            "podcasts add https://x.org/f?id=42&fmt=rss"
+        );
+        assert_eq!(plain_text("podcasts add <http://x.org/feed|x.org/feed>"), "podcasts add http://x.org/feed");
+        assert_eq!(
+            plain_text("see <https://x.org/a|the notes> in <#C1|general> <!here>"),
+            "see the notes in #general @here"
+        );
+        assert_eq!(plain_text("<!subteam^S1|@devs> a &lt; b"), "@devs a < b");
     }
 
     #[test]

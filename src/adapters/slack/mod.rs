@@ -43,6 +43,16 @@ pub struct SlackAdapter {
     config: SlackConfig,
     /// Workspace (team id) → bot token; filled from SLACK_BOT_TOKEN and OAuth installs.
     tokens: RwLock<HashMap<String, String>>,
+    /// SLACK_BOT_TOKEN while Slack could not be asked whose it is (unreachable at the start),
+    /// or why Slack refused it when asked later.
+    unchecked: RwLock<Option<Unchecked>>,
+}
+
+/// A bot token Slack has not confirmed.
+#[derive(Clone)]
+enum Unchecked {
+    Waiting(String),
+    Refused(String),
 }
 
 /// Escapes the three characters Slack's mrkdwn treats as control: podcast text can then never
@@ -252,15 +262,42 @@ pub fn destination(team: &str, channel: &str) -> Destination {
 const REFUSED_TOKEN: &[&str] =
     &["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"];
 
-/// Slack errors that mean the channel or the install is gone: pause, do not retry.
-const GONE: &[&str] =
-    &["channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth", "token_revoked"];
+/// Slack errors that mean the channel or the install is gone, or that the workspace does not let
+/// the app post there (a channel made read-only or admins-only, a scope or access taken away):
+/// pause with the reason, do not retry every day until someone acts.
+const GONE: &[&str] = &[
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "account_inactive",
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "no_permission",
+    "access_denied",
+    "ekm_access_denied",
+    "team_access_not_granted",
+    "enterprise_is_restricted",
+    "restricted_action",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+];
 
 /// Slack errors its documentation calls temporary: tried again later, like an HTTP 5xx. Not
 /// `fatal_error`: Slack says the post may have partly gone through, and a retry would show it
 /// twice.
 const TEMPORARY: &[&str] =
     &["internal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"];
+
+/// The fix for a bot token Slack refused.
+fn refused_bot_token(code: &str) -> String {
+    format!(
+        "{BOT_TOKEN_ENV} was refused by Slack ({code}): copy the Bot User OAuth Token (xoxb-...) again (bots/slack/README.md)"
+    )
+}
 
 /// What a Slack error means for the core.
 pub fn classify(e: SlackClientError) -> SendError {
@@ -297,21 +334,65 @@ impl SlackAdapter {
             http: crate::http::client(std::time::Duration::from_secs(10), Some(std::time::Duration::from_secs(20)))?,
             config: config.clone(),
             tokens: RwLock::default(),
+            unchecked: RwLock::default(),
         };
         if let Some(token) = bot_token {
             let token = token.trim().to_string();
-            let api_token = SlackApiToken::new(SlackApiTokenValue(token.clone()));
-            let me = adapter.client.open_session(&api_token).auth_test().await.map_err(|e| match e {
-                SlackClientError::ApiError(a) => format!(
-                    "{BOT_TOKEN_ENV} was refused by Slack ({}): copy the Bot User OAuth Token (xoxb-...) again (bots/slack/README.md)",
-                    a.code
-                ),
-                other => format!("cannot reach the Slack Web API: {other}"),
-            })?;
-            tracing::info!("Slack workspace {} connected", me.team);
-            adapter.set_token(&me.team_id.0, &token);
+            match adapter.check_token(&token).await {
+                Ok(()) => {}
+                Err(SlackClientError::ApiError(a)) => return Err(refused_bot_token(&a.code)),
+                // Slack down or unreachable at this moment: the other platforms start all the
+                // same, and the token is checked again in the background
+                // ([`SlackAdapter::check_later`]); Slack's digests wait for it.
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot reach the Slack Web API to check {BOT_TOKEN_ENV} ({e}); trying again in the background"
+                    );
+                    adapter.set_unchecked(Some(Unchecked::Waiting(token)));
+                }
+            }
         }
         Ok(adapter)
+    }
+
+    /// Asks Slack whose `token` is and takes it for that workspace.
+    async fn check_token(&self, token: &str) -> Result<(), SlackClientError> {
+        let api_token = SlackApiToken::new(SlackApiTokenValue(token.to_string()));
+        let me = self.client.open_session(&api_token).auth_test().await?;
+        tracing::info!("Slack workspace {} connected", me.team);
+        self.set_token(&me.team_id.0, token);
+        Ok(())
+    }
+
+    fn set_unchecked(&self, state: Option<Unchecked>) {
+        if let Ok(mut u) = self.unchecked.write() {
+            *u = state;
+        }
+    }
+
+    /// Checks a bot token Slack could not be asked about at the start, again and again (waiting
+    /// from two seconds up to five minutes between tries) until Slack answers.
+    pub fn check_later(self: &Arc<Self>) {
+        let Some(Unchecked::Waiting(token)) = self.unchecked.read().ok().and_then(|u| u.clone()) else {
+            return;
+        };
+        let adapter = self.clone();
+        tokio::spawn(async move {
+            let mut wait = std::time::Duration::from_secs(2);
+            loop {
+                tokio::time::sleep(wait).await;
+                match adapter.check_token(&token).await {
+                    Ok(()) => return adapter.set_unchecked(None),
+                    Err(SlackClientError::ApiError(a)) => {
+                        let refused = refused_bot_token(&a.code);
+                        tracing::error!("{refused}");
+                        return adapter.set_unchecked(Some(Unchecked::Refused(refused)));
+                    }
+                    Err(e) => tracing::warn!("still cannot reach the Slack Web API ({e})"),
+                }
+                wait = (wait * 2).min(std::time::Duration::from_secs(300));
+            }
+        });
     }
 
     pub fn set_token(&self, team: &str, token: &str) {
@@ -329,9 +410,17 @@ impl SlackAdapter {
     /// The bot token of workspace `team`; an unknown workspace is a gone destination.
     pub fn token(&self, team: &str) -> Result<SlackApiToken, SendError> {
         let tokens = self.tokens.read().map_err(|_| SendError::Transient("token map poisoned".into()))?;
-        tokens.get(team).map(|t| SlackApiToken::new(SlackApiTokenValue(t.clone()))).ok_or_else(|| {
-            SendError::Gone(format!("no bot token for workspace {team} (not installed, or uninstalled)"))
-        })
+        if let Some(t) = tokens.get(team) {
+            return Ok(SlackApiToken::new(SlackApiTokenValue(t.clone())));
+        }
+        // While the bot token is unchecked its workspace is unknown: this may be it.
+        match self.unchecked.read().ok().and_then(|u| u.clone()) {
+            Some(Unchecked::Waiting(_)) => Err(SendError::Transient(format!(
+                "Slack could not be reached to check {BOT_TOKEN_ENV} yet; tried again in the background"
+            ))),
+            Some(Unchecked::Refused(why)) => Err(SendError::Transient(why)),
+            None => Err(SendError::Gone(format!("no bot token for workspace {team} (not installed, or uninstalled)"))),
+        }
     }
 
     pub fn client(&self) -> &SlackClient<Connector> {
@@ -441,6 +530,7 @@ pub async fn from_env(
         ));
     }
     let adapter = Arc::new(SlackAdapter::connect(config, bot_token.as_deref()).await?);
+    adapter.check_later();
     if let Some(token) = &app_token {
         // The Socket Mode listener retries a refused token in the background for ever, without
         // a word: asked once here, a wrong token stops the start with the fix instead.
