@@ -611,6 +611,35 @@ impl Config {
         if i.backoff_max_secs < i.backoff_base_secs {
             return Err(invalid("ingest.backoff_max_secs", "must not be smaller than ingest.backoff_base_secs"));
         }
+        // A span of centuries is a typo or a way of writing "never" (which 0 says where it is
+        // meant); past chrono's range it would overflow the date arithmetic mid-ingest.
+        let (sv, dl, d) = (&self.service, &self.delivery, &self.digest);
+        let spans = [
+            ("ingest.timeout_secs", i.timeout_secs),
+            ("ingest.connect_timeout_secs", i.connect_timeout_secs),
+            ("ingest.backoff_base_secs", i.backoff_base_secs),
+            ("ingest.backoff_max_secs", i.backoff_max_secs),
+            ("ingest.transcript_retry_secs", i.transcript_retry_secs),
+            ("ingest.transcript_max_age_days", i.transcript_max_age_days.saturating_mul(86_400)),
+            ("ingest.transcripts_budget_secs", i.transcripts_budget_secs),
+            ("podcasts.directory_timeout_secs", self.podcasts.directory_timeout_secs),
+            ("podcasts.failing_days", self.podcasts.failing_days.saturating_mul(86_400)),
+            ("digest.recency_window_hours", d.recency_window_hours.saturating_mul(3_600)),
+            ("digest.novelty_days", d.novelty_days.saturating_mul(86_400)),
+            ("service.ingest_every_minutes", sv.ingest_every_minutes.saturating_mul(60)),
+            ("service.tick_seconds", sv.tick_seconds),
+            ("service.keep_days", sv.keep_days.saturating_mul(86_400)),
+            ("delivery.catch_up_minutes", dl.catch_up_minutes.saturating_mul(60)),
+            ("delivery.send_timeout_secs", dl.send_timeout_secs),
+            ("adapters.webhook.timeout_secs", self.adapters.webhook.timeout_secs),
+            ("llm.timeout_secs", self.llm.timeout_secs),
+        ];
+        if let Some((key, _)) = spans.iter().find(|(_, secs)| *secs > MAX_SPAN_SECS) {
+            return Err(invalid(
+                key,
+                "is more than 100 years: a smaller number, or 0 where the setting takes 0 for none",
+            ));
+        }
         let d = &self.digest;
         if d.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(invalid(
@@ -781,6 +810,9 @@ pub fn time_of_day(s: &str) -> Option<chrono::NaiveTime> {
     chrono::NaiveTime::parse_from_str(s, "%H:%M").ok()
 }
 
+/// The longest time span a setting may name: a hundred years.
+const MAX_SPAN_SECS: u64 = 100 * 366 * 86_400;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -856,6 +888,19 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn spans_of_centuries_are_refused_not_overflowed() {
+        for (text, key) in [
+            ("[ingest]\ntranscript_max_age_days = 100000000\n", "ingest.transcript_max_age_days"),
+            ("[ingest]\nbackoff_max_secs = 10000000000000\n", "ingest.backoff_max_secs"),
+            ("[digest]\nrecency_window_hours = 18446744073709551615\n", "digest.recency_window_hours"),
+        ] {
+            let err = Config::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("more than 100 years"), "{err}");
+        }
+        assert!(Config::parse("[ingest]\ntranscript_max_age_days = 3650\n", Path::new("x.toml")).is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 
+use super::transcript::html::decode_entities;
 use crate::model::Feed;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -40,14 +41,17 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 let mut url = None;
                 let mut title = None;
                 for a in e.attributes().with_checks(false).flatten() {
-                    let value = a
-                        .unescape_value()
-                        .map(|v| v.trim().to_string())
-                        .map_err(|e| OpmlError::Invalid(e.to_string()))?;
+                    // Only the attributes read are decoded, and leniently: exporters write a bare
+                    // `&` in addresses (`htmlUrl="...?a=1&b=2"`), which strict XML refuses, and
+                    // one such attribute must not lose the whole list.
+                    let value = || match a.unescape_value() {
+                        Ok(v) => v.trim().to_string(),
+                        Err(_) => decode_entities(String::from_utf8_lossy(&a.value).trim()),
+                    };
                     match a.key.as_ref().to_ascii_lowercase().as_slice() {
-                        b"xmlurl" => url = Some(value),
-                        b"title" => title = Some(value),
-                        b"text" if title.is_none() => title = Some(value),
+                        b"xmlurl" => url = Some(value()),
+                        b"title" => title = Some(value()),
+                        b"text" if title.is_none() => title = Some(value()),
                         _ => {}
                     }
                 }
@@ -107,6 +111,12 @@ mod tests {
         assert_eq!(feeds[0].title.as_deref(), Some("A & \"B\""));
         let nested = r#"<opml version="1.0"><body><outline text="Tech"><outline text="Go" xmlUrl="https://go.example/rss"/></outline></body></opml>"#;
         assert_eq!(parse(nested).unwrap()[0].url, "https://go.example/rss");
+        // A bare `&` (not XML, but what exporters write) in any attribute loses nothing.
+        let sloppy = r#"<opml version="2.0"><body><outline text="Q&A Show" htmlUrl="https://q.example/?a=1&b=2" xmlUrl="https://q.example/rss?id=1&fmt=rss"/><outline text="Go" xmlUrl="https://go.example/rss"/></body></opml>"#;
+        let feeds = parse(sloppy).unwrap();
+        assert_eq!(feeds.len(), 2);
+        assert_eq!(feeds[0].url, "https://q.example/rss?id=1&fmt=rss");
+        assert_eq!(feeds[0].title.as_deref(), Some("Q&A Show"));
     }
 
     #[test]

@@ -74,13 +74,26 @@ pub fn ranked_links(links: &[TranscriptLink]) -> Vec<(TranscriptSource, &Transcr
 
 /// Parses a transcript of the given format into segments ordered by start time.
 pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, TranscriptError> {
-    let text = String::from_utf8_lossy(bytes);
+    let text = decode(bytes);
     let text = text.trim_start_matches('\u{feff}');
     let (format, segments) = match source {
         TranscriptSource::Json => ("json", json::parse(text)?),
         TranscriptSource::Vtt => ("vtt", vtt::parse(text)?),
         TranscriptSource::Srt => ("srt", srt::parse(text)?),
-        TranscriptSource::Html => ("html", text::parse(&html_to_text(text))),
+        TranscriptSource::Html => {
+            let words = html_to_text(text);
+            // An error or challenge page served with 200 is no transcript: stored, it would end
+            // the episode's attempts with a page's words for insights.
+            if let Some(title) = error_page_title(text, &words) {
+                return Err(TranscriptError::Invalid {
+                    format: "html",
+                    reason: format!(
+                        "the server sent a short page titled {title:?} (an error or sign-in page?), not a transcript"
+                    ),
+                });
+            }
+            ("html", text::parse(&words))
+        }
         // A plain-text link answered with a web page is a sign-in or "not found" page served
         // with 200, not the episode's words: storing it would end the episode's attempts.
         TranscriptSource::Text if html::is_html_page(text) => {
@@ -198,9 +211,63 @@ pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
     Some((name, rest.trim_start()))
 }
 
+/// A transcript's bytes as text: by its byte-order mark (UTF-8, UTF-16 from Windows subtitle
+/// tools), else UTF-8 when it is, else Windows-1252 (what a file that is neither mostly is),
+/// so accented names do not become U+FFFD in stored quotes.
+fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding.decode_without_bom_handling(&bytes[bom..]).0;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// The title of a page that says it is an error, a block or a sign-in rather than content, when
+/// the page is also short (under 300 words): a transcript titled "Error handling in Go" is long.
+fn error_page_title(html: &str, text: &str) -> Option<String> {
+    let lower = html.to_lowercase();
+    let start = lower.find("<title")?;
+    let open = start + lower[start..].find('>')? + 1;
+    let close = open + lower[open..].find("</title")?;
+    let title = html::decode_entities(html[open..close].trim());
+    const SAYS_ERROR: &[&str] = &[
+        "not found",
+        "404",
+        "403",
+        "forbidden",
+        "access denied",
+        "just a moment",
+        "attention required",
+        "sign in",
+        "log in",
+        "login",
+        "error",
+        "unavailable",
+        "expired",
+    ];
+    let t = title.to_lowercase();
+    // A single word counts as a word of the title ("Terror stories" is no error page).
+    let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).collect();
+    let says = |w: &&str| if w.contains(' ') { t.contains(*w) } else { words.contains(w) };
+    (SAYS_ERROR.iter().any(says) && text.split_whitespace().count() < 300).then_some(title)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transcripts_in_other_encodings_keep_their_accents() {
+        let srt = "1\n00:00:01,000 --> 00:00:03,000\nJosé: Ça marche très bien.\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(srt.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(srt);
+        for bytes in [srt.as_bytes().to_vec(), utf16, cp1252.into_owned()] {
+            let segments = parse(TranscriptSource::Srt, &bytes).unwrap();
+            assert!(segments[0].text.contains("Ça marche très bien."), "{:?}", segments[0]);
+        }
+    }
 
     #[test]
     fn a_web_page_is_no_plain_text_transcript() {
@@ -208,8 +275,19 @@ mod tests {
         let e = parse(TranscriptSource::Text, page.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("web page"), "{e}");
         assert!(parse(TranscriptSource::Text, b"<HTML><body>Sign in</body></HTML>").is_err());
-        // The same page declared as HTML is read as HTML; words about HTML stay a transcript.
-        assert!(parse(TranscriptSource::Html, page.as_bytes()).is_ok());
+        // Declared as HTML, a short page titled as an error is none either; a long page whose
+        // title only mentions errors is a transcript; words about HTML stay one.
+        let e = parse(TranscriptSource::Html, page.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("\"Not found\""), "{e}");
+        let challenge = "<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
+        assert!(parse(TranscriptSource::Html, challenge.as_bytes()).is_err());
+        let short = "<html><head><title>Terror stories</title></head><body>Ana: it was dark.</body></html>";
+        assert!(parse(TranscriptSource::Html, short.as_bytes()).is_ok());
+        let talk = format!(
+            "<html><head><title>Error handling in Go</title></head><body><p>{}</p></body></html>",
+            "Ana: errors are values, so we wrap them with context. ".repeat(40)
+        );
+        assert!(parse(TranscriptSource::Html, talk.as_bytes()).is_ok());
         assert!(parse(TranscriptSource::Text, b"Ana: <html> tags are where it starts.").is_ok());
     }
 
