@@ -53,8 +53,22 @@ impl Schedule {
                 ),
             });
         }
+        let bad = |reason: String| ScheduleError::BadCron { expr: expr.to_string(), reason };
+        let fields = expr.split_whitespace().count();
+        if fields == 5 {
+            return Err(bad(
+                "5 fields, as crontab writes them; this schedule counts seconds first: put 0 in front".into()
+            ));
+        }
+        if !(6..=7).contains(&fields) {
+            return Err(bad(format!("{fields} field(s)")));
+        }
         let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
         s.validate()?;
+        // A valid cron can still name no day at all (31 February, a year gone by).
+        if parse_cron(expr)?.upcoming(chrono::Utc).next().is_none() {
+            return Err(bad("it names no time that will come, such as 31 February".into()));
+        }
         Ok(s)
     }
 
@@ -169,7 +183,14 @@ fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
 }
 
 fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
-    cron::Schedule::from_str(expr).map_err(|e| ScheduleError::BadCron { expr: expr.to_string(), reason: e.to_string() })
+    cron::Schedule::from_str(expr).map_err(|e| {
+        // The library's message repeats the expression with a caret under the fault, then says
+        // it, as "less than 59" where 59 itself is allowed: its last line, saying "at most".
+        let text = e.to_string();
+        let last = text.lines().map(str::trim).rfind(|l| !l.is_empty() && *l != "^").unwrap_or("").to_string();
+        let reason = last.replace("must be less than", "must be at most");
+        ScheduleError::BadCron { expr: expr.to_string(), reason }
+    })
 }
 
 /// Maps a local wall-clock time to the instant it names: the earlier one when the clocks fall
@@ -358,6 +379,18 @@ mod tests {
         assert!(Schedule::daily("8am", "UTC").unwrap_err().to_string().contains("HH:MM"));
         assert!(Schedule::daily("08:00", "Mars/Olympus").unwrap_err().to_string().contains("Europe/Berlin"));
         assert!(Schedule::cron("every day", "UTC").unwrap_err().to_string().contains("seconds first"));
+        let crontab = Schedule::cron("0 8 * * Mon-Fri", "UTC").unwrap_err().to_string();
+        assert!(
+            crontab.contains("5 fields, as crontab writes them") && crontab.contains("put 0 in front"),
+            "{crontab}"
+        );
+        let never = Schedule::cron("0 0 8 31 Feb *", "UTC").unwrap_err().to_string();
+        assert!(never.contains("names no time that will come"), "{never}");
+        let seconds = Schedule::cron("60 0 8 * * *", "UTC").unwrap_err().to_string();
+        assert!(
+            seconds.contains("(Seconds must be at most 59. ('60' specified.))") && !seconds.contains('\n'),
+            "{seconds}"
+        );
         // Crontab's "1-5" (Monday to Friday) would run Sunday to Thursday here: refused.
         let numbered = Schedule::cron("0 0 8 * * 1-5", "UTC").unwrap_err().to_string();
         assert!(numbered.contains("1 is Sunday") && numbered.contains("Mon-Fri"), "{numbered}");
