@@ -368,12 +368,31 @@ fn every_subs_subcommand_and_flag_as_documented() {
         (s["only_podcasts"][0].as_str(), s["mute_podcasts"][0].as_str(), s["keywords"][0].as_str()),
         (Some("Go Time"), Some("JS Party"), Some("cache"))
     );
+    // The plain listing shows the filters too.
+    let listed = stdout(&podsift(dir.path(), &["subs", "ls"]));
+    assert!(
+        listed.contains("only podcasts: Go Time")
+            && listed.contains("muted: JS Party")
+            && listed.contains("keywords: cache"),
+        "{listed}"
+    );
 
+    for (typo, says) in [
+        ("telegram:abc", "a Telegram chat id is a number"),
+        ("telegram:-100/x", "a Telegram chat id is a number"),
+        ("discord:general", "a Discord channel id is a number"),
+        ("slack:C0456", "slack:TEAM/CHANNEL"),
+    ] {
+        let refused = podsift(dir.path(), &["subs", "add", typo]);
+        assert!(!refused.status.success() && stderr(&refused).contains(says), "{typo}: {}", stderr(&refused));
+    }
     let bad = podsift(dir.path(), &["subs", "add", "webhook:https://x", "--time", "25:00", "--tz", "UTC"]);
     assert!(!bad.status.success() && stderr(&bad).contains("HH:MM"), "{}", stderr(&bad));
 
     assert!(podsift(dir.path(), &["subs", "pause", d, "--reason", "migrating"]).status.success());
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
+    let again = stdout(&podsift(dir.path(), &["subs", "pause", d, "--reason", "moving house"]));
+    assert!(again.contains("was paused already (migrating)"), "{again}");
     // A podcast of its own, which only it follows, was not read while it was paused: said.
     {
         let store = podsift::store::Store::open(dir.path()).unwrap();
@@ -386,7 +405,10 @@ fn every_subs_subcommand_and_flag_as_documented() {
     let resumed = podsift(dir.path(), &["subs", "resume", d]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert!(stdout(&resumed).contains("its own podcasts were not read while paused"), "{}", stdout(&resumed));
+    assert!(stdout(&resumed).contains("(it was paused: moving house)"), "{}", stdout(&resumed));
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
+    let twice = stdout(&podsift(dir.path(), &["subs", "resume", d]));
+    assert!(twice.contains("is not paused: nothing to resume"), "{twice}");
     assert!(podsift(dir.path(), &["subs", "rm", d]).status.success());
     let gone = podsift(dir.path(), &["subs", "rm", d]);
     assert!(!gone.status.success() && stderr(&gone).contains("not subscribed"), "{}", stderr(&gone));

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use chrono::Utc;
 
 use podsift::config::Config;
-use podsift::deliver::Destination;
+use podsift::deliver::{Destination, Subscription};
 use podsift::store::Store;
 
 use super::args::SubsCommand;
@@ -25,6 +25,31 @@ fn new_destination_arg(s: &str) -> Result<Destination> {
     const PLATFORMS: [&str; 5] = ["console", "telegram", "discord", "slack", "webhook"];
     if !PLATFORMS.contains(&dest.platform.as_str()) {
         bail!("{:?} is not a platform podsift delivers to: use one of {}", dest.platform, PLATFORMS.join(", "));
+    }
+    // What each platform's ids look like, so a typo is refused now rather than failing at the
+    // first digest.
+    let number = |s: &str| !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) && s != "-";
+    let fix = match dest.platform.as_str() {
+        "telegram" => {
+            let ok = match dest.id.split_once('/') {
+                Some((chat, topic)) => number(chat) && number(topic) && !topic.starts_with('-'),
+                None => number(&dest.id),
+            };
+            (!ok).then_some(
+                "a Telegram chat id is a number (e.g. telegram:-1001234567890), with /TOPIC for a forum topic",
+            )
+        }
+        "discord" => (!(number(&dest.id) && !dest.id.starts_with('-')))
+            .then_some("a Discord channel id is a number (Developer Mode, then Copy Channel ID on the channel)"),
+        "slack" => {
+            let part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric());
+            (!dest.id.split_once('/').is_some_and(|(team, channel)| part(team) && part(channel)))
+                .then_some("a Slack destination is slack:TEAM/CHANNEL, e.g. slack:T0123/C0456")
+        }
+        _ => None,
+    };
+    if let Some(fix) = fix {
+        bail!("{:?} is not a {} destination: {fix}", dest.id, dest.platform);
     }
     if dest.platform == "webhook" {
         let ok =
@@ -123,12 +148,8 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             for s in &subs {
                 let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
                 outln!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
-                let platform = &s.destination.platform;
-                if !config.adapters.is_enabled(platform) {
-                    outln!(
-                        "    not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config"
-                    );
-                }
+                say_undelivered(config, &s.destination.platform);
+                say_filters(s);
                 if let Some(list) = store.podcast_list(&s.destination.key())? {
                     outln!("    podcasts ({}): {}", list.len(), podcast_names(store, &list).join(", "));
                 }
@@ -179,6 +200,11 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 sub.keywords.clear();
                 outln!("cleared {had} filter(s)");
             }
+            // An empty word (`--keyword ""`) would filter nothing while looking like a filter.
+            let given = |list: Vec<String>| -> Vec<String> {
+                list.into_iter().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect()
+            };
+            let (only, mute, keywords) = (given(only), given(mute), given(keywords));
             if !only.is_empty() {
                 sub.only_podcasts = only;
             }
@@ -207,13 +233,8 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             if !coming.is_empty() {
                 outln!("{coming}");
             }
-            for (what, list) in
-                [("only podcasts", &sub.only_podcasts), ("muted", &sub.mute_podcasts), ("keywords", &sub.keywords)]
-            {
-                if !list.is_empty() {
-                    outln!("    {what}: {}", list.join(", "));
-                }
-            }
+            say_filters(&sub);
+            say_undelivered(config, &dest.platform);
         }
         SubsCommand::Rm { destination } => {
             let dest = destination_arg(&destination)?;
@@ -225,24 +246,45 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         SubsCommand::Pause { destination, reason } => {
             let mut s = existing(&destination)?;
-            s.paused = Some(reason);
+            let before = s.paused.replace(reason);
             store.put_subscription(&s)?;
             store.flush()?;
-            outln!("paused {}", s.destination);
+            match before {
+                Some(why) => outln!("{} was paused already ({why}); the reason is now the new one", s.destination),
+                None => outln!("paused {}", s.destination),
+            }
         }
         SubsCommand::Resume { destination } => {
             let mut s = existing(&destination)?;
-            let was_paused = s.paused.is_some();
-            s.paused = None;
+            let Some(why) = s.paused.take() else {
+                outln!("{} is not paused: nothing to resume", s.destination);
+                return Ok(());
+            };
             store.put_subscription(&s)?;
-            outln!("resumed {}", s.destination);
-            if was_paused {
-                say_unread(store, &s.destination.key())?;
-            }
+            outln!("resumed {} (it was paused: {why})", s.destination);
+            say_unread(store, &s.destination.key())?;
             store.flush()?;
         }
     }
     Ok(())
+}
+
+/// The operator's filters of a subscription, those set, a line each.
+fn say_filters(sub: &Subscription) {
+    for (what, list) in
+        [("only podcasts", &sub.only_podcasts), ("muted", &sub.mute_podcasts), ("keywords", &sub.keywords)]
+    {
+        if !list.is_empty() {
+            outln!("    {what}: {}", list.join(", "));
+        }
+    }
+}
+
+/// Says so when `platform` has no adapter enabled: its subscriptions get nothing.
+fn say_undelivered(config: &Config, platform: &str) {
+    if !config.adapters.is_enabled(platform) {
+        outln!("    not delivered: no {platform} adapter is enabled; enable [adapters.{platform}] in the config");
+    }
 }
 
 /// Podcasts only a resumed chat follows were not read while it was paused: its next digest
