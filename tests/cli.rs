@@ -202,6 +202,12 @@ fn digest_and_ask_as_a_user_runs_them() {
     let out = podsift(&data, &["ask", &format!("{date}#2"), "how do I bake sourdough bread at home?"]);
     assert!(stdout(&out).starts_with("Not covered"), "{}", stdout(&out));
 
+    // A day without a digest: the way to one, or that it has not come.
+    let out = podsift(&data, &["ask", "2099-01-01#1", "why?"]);
+    assert!(!out.status.success() && stderr(&out).contains("that day has not come yet"), "{}", stderr(&out));
+    let out = podsift(&data, &["ask", "2020-01-01#1", "why?"]);
+    assert!(stderr(&out).contains("`podsift digest --date 2020-01-01` builds that day's digest"), "{}", stderr(&out));
+
     let out = podsift(&data, &["ask", "7", "why?"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no insight #7") && stderr(&out).contains("valid: 1-5"), "{}", stderr(&out));

@@ -196,9 +196,20 @@ pub async fn execute(
             let (_, entry) = podsift::ask::resolve(store, &config.digest, &reference, Utc::now()).map_err(|e| {
                 // The operator's own ways to a digest, which a chat's reader does not have.
                 match e {
-                    podsift::ask::AskError::NoDigest(date) => anyhow::anyhow!(
-                        "{e} (`podsift ingest` fetches new episodes; `podsift digest --date {date}` builds a past day's digest)"
-                    ),
+                    podsift::ask::AskError::NoDigest(date) => {
+                        let today = Utc::now().with_timezone(&config.digest.tz()).date_naive();
+                        let how = match date.cmp(&today) {
+                            std::cmp::Ordering::Greater => "that day has not come yet".to_string(),
+                            std::cmp::Ordering::Equal => {
+                                "`podsift ingest` fetches new episodes; `podsift digest` builds today's digest"
+                                    .to_string()
+                            }
+                            std::cmp::Ordering::Less => {
+                                format!("`podsift digest --date {date}` builds that day's digest")
+                            }
+                        };
+                        anyhow::anyhow!("{e} ({how})")
+                    }
                     e => e.into(),
                 }
             })?;

@@ -85,7 +85,7 @@ pub enum FetchError {
 fn status_hint(status: u16) -> &'static str {
     match status {
         404 | 410 => {
-            ": the host says there is nothing there any more; check the address (a feed that moved without a redirect needs its new one)"
+            ": the host has nothing at this address (any more); for a feed, check the address (one that moved without a redirect needs its new one)"
         }
         401 | 403 => {
             ": the host refuses podsift; the address may need a login, or the host blocks clients it does not know"
