@@ -94,12 +94,34 @@ fn load_env_file(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), S
     });
     match named {
         Some(path) => dotenvy::from_path(&path).map_err(|e| {
-            format!("cannot read the environment file {path}: {e} (--env-file names a file of KEY=value lines)")
+            format!(
+                "cannot read the environment file {path}: {} (--env-file names a file of KEY=value lines)",
+                env_error(&path, &e)
+            )
         }),
         None => match dotenvy::from_path(".env") {
             Ok(_) => Ok(()),
             Err(e) if e.not_found() => Ok(()),
-            Err(e) => Err(format!("cannot read .env: {e} (it holds KEY=value lines; see .env.example)")),
+            Err(e) => {
+                Err(format!("cannot read .env: {} (it holds KEY=value lines; see .env.example)", env_error(".env", &e)))
+            }
         },
+    }
+}
+
+/// A line the environment file's reader could not take, by its number in the file (the reader
+/// names only its text and a position within it).
+fn env_error(path: &str, e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(line, at) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let number = text.lines().position(|l| l.trim_end() == line.trim_end()).map(|n| n + 1);
+            let shown: String = line.chars().take(60).collect();
+            match number {
+                Some(n) => format!("line {n} ({shown:?}) is not KEY=value (at character {})", at + 1),
+                None => format!("the line {shown:?} is not KEY=value (at character {})", at + 1),
+            }
+        }
+        other => other.to_string(),
     }
 }

@@ -700,3 +700,15 @@ fn an_old_numbered_cron_is_kept_through_subs_add() {
     let typed = podsift(dir.path(), &["subs", "add", "console:old", "--cron", "0 0 8 * * 1-5"]);
     assert!(!typed.status.success() && stderr(&typed).contains("1 is Sunday"), "{}", stderr(&typed));
 }
+
+/// An environment file with a line that is not KEY=value: the error names the line by number.
+#[test]
+fn a_bad_env_file_line_is_named_by_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("bad.env");
+    std::fs::write(&env, "TELEGRAM_BOT_TOKEN=1:abc\n# a comment\nSLACK TOKEN xoxb\n").unwrap();
+    let out = podsift(dir.path(), &["--env-file", env.to_str().unwrap(), "feeds", "ls"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 3 (\"SLACK TOKEN xoxb\") is not KEY=value"), "{err}");
+}
