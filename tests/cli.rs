@@ -235,14 +235,30 @@ fn digest_of_a_day_without_episodes_says_so() {
     }
 }
 
+/// A directory holding a new, empty store (read-only commands refuse a directory without one).
+fn empty_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    drop(podsift::store::Store::open(dir.path()).unwrap());
+    dir
+}
+
 #[test]
 fn stats_without_an_llm_says_so() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = empty_store();
     let out = podsift(dir.path(), &["stats"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("No LLM use recorded"), "{}", stdout(&out));
     let out = podsift(dir.path(), &["stats", "--json"]);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({}));
+    // A directory that is no store (`--data .`, an empty volume) is not made one by a reading
+    // command.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("notes.txt"), "mine").unwrap();
+    let out = podsift(other.path(), &["feeds", "ls"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("the directory is there, without a podsift store in it"), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(other.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["notes.txt"], "a store was created");
 }
 
 #[test]
@@ -461,7 +477,7 @@ fn ingest_json_force_and_the_data_dir_from_the_environment() {
 
 #[test]
 fn podsift_log_sets_the_log_filter_and_logs_carry_no_colour_codes_into_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = empty_store();
     let run = |log: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_podsift"));
         c.arg("--data").arg(dir.path()).args(["feeds", "ls"]).env_remove("PODSIFT_CONFIG");
@@ -652,7 +668,7 @@ fn one_feed_under_another_spelling_is_not_added_twice() {
 /// does not hold it; an empty one (a blank `.env` line) overrides nothing.
 #[test]
 fn a_bad_environment_value_names_its_variable() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = empty_store();
     let run = |value: &str| {
         Command::new(env!("CARGO_BIN_EXE_podsift"))
             .args(["--data", dir.path().to_str().unwrap(), "feeds", "ls"])

@@ -11,7 +11,7 @@ pub struct Cli {
     /// Directory of the sled store [default: ./data]
     #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Configuration file [default: config/podsift.toml when present]
+    /// Configuration file [default: config/podsift.toml when present, else /etc/podsift/podsift.toml]
     #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Environment file read at start; variables already set win [default: .env when present]

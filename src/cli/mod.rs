@@ -78,9 +78,12 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
         Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, &config, out.json).await,
         // Only adding something makes a store: a mistyped --data would otherwise leave an empty
         // one behind and answer as if nothing had been ingested.
-        command if !data.exists() && !creates_store(&command) => bail!(
-            "no store at {}: check --data (or PODSIFT_DATA_DIR); `podsift feeds add URL` or `podsift subs add` creates one there",
-            data.display()
+        // A directory that exists but holds no store (`--data .`, an empty volume) is not made
+        // one by a command that only reads.
+        command if !Store::exists_at(&data) && !creates_store(&command) => bail!(
+            "no store at {}{}: check --data (or PODSIFT_DATA_DIR); `podsift feeds add URL` or `podsift subs add` creates one there",
+            data.display(),
+            if data.exists() { " (the directory is there, without a podsift store in it)" } else { "" }
         ),
         command => match Store::open(&data) {
             Ok(store) => execute(command, &store, &config, None).await,

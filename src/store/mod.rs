@@ -176,6 +176,12 @@ const META_FORMAT_KEY: &[u8] = b"store_format";
 const MARKER_FILE: &str = "podsift-store";
 
 impl Store {
+    /// Whether `dir` holds a store (its marker, or sled's files from before the marker was
+    /// written): what a command that only reads may open.
+    pub fn exists_at(dir: &Path) -> bool {
+        dir.join(MARKER_FILE).exists() || (dir.join("db").is_file() && dir.join("conf").is_file())
+    }
+
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         // Whatever is dropped on the way out, a half-opened database on an error included,
