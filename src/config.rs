@@ -586,6 +586,14 @@ impl Config {
                 "must be an IP address and port such as 127.0.0.1:8081 (or \"\" for no admin listener)",
             ));
         }
+        if !admin.is_empty() && *admin == self.service.bind {
+            return Err(invalid(
+                "service.admin_bind",
+                &format!(
+                    "is service.bind's address too ({admin}); give the admin listener another port, e.g. 127.0.0.1:8081"
+                ),
+            ));
+        }
         let i = &self.ingest;
         if i.timeout_secs == 0 {
             return Err(invalid("ingest.timeout_secs", "must be at least 1"));
@@ -888,6 +896,13 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn the_admin_listener_cannot_share_the_service_address() {
+        let text = "[service]\nbind = \"127.0.0.1:18080\"\nadmin_bind = \"127.0.0.1:18080\"\n";
+        let err = Config::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains("service.admin_bind") && err.contains("another port"), "{err}");
     }
 
     #[test]

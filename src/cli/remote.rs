@@ -110,7 +110,8 @@ pub async fn forward(data: &Path) -> Result<()> {
     let Ok(text) = std::fs::read(&file) else {
         bail!(
             "{in_use}: a command still at work (wait for it to finish, then try again), or a `podsift run` that takes \
-             no commands (there is no admin address in {}; restart it with service.admin_bind set)",
+             no commands (there is no admin address in {}: its service.admin_bind is \"\", or the address was taken \
+             when it started, which its log says; restart it with a free service.admin_bind)",
             file.display()
         );
     };

@@ -116,7 +116,7 @@ async fn start_admin(
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(
-                "no admin listener: cannot listen on {bind} ({e}); set service.admin_bind to a free address"
+                "no admin listener: cannot listen on {bind} ({e}); digests go out, but commands and the operator page cannot reach this service until it restarts with a free service.admin_bind"
             );
             return Ok(false);
         }
