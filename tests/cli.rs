@@ -63,6 +63,35 @@ fn feeds_add_ls_export_import_rm() {
 
     let out = podsift(&data, &["feeds", "import", opml_path.to_str().unwrap()]);
     assert!(stdout(&out).contains("imported 1 new feed(s) of 2"), "{}", stdout(&out));
+
+    // A file URL must name a file here.
+    for missing in ["file:///nonexistent/feed.xml", "file://relative.xml"] {
+        let out = podsift(&data, &["feeds", "add", missing]);
+        assert!(!out.status.success() && stderr(&out).contains("names no file here"), "{missing}: {}", stderr(&out));
+    }
+    // A list's entries are checked as `feeds add` checks them, its relative paths taken from
+    // its own folder; what names no feed is skipped and said.
+    let lists = dir.path().join("lists");
+    std::fs::create_dir_all(lists.join("www")).unwrap();
+    std::fs::copy(&feed, lists.join("www/local.xml")).unwrap();
+    let mixed = r#"<opml version="2.0"><body>
+        <outline text="Local" xmlUrl="www/local.xml"/>
+        <outline text="Typo" xmlUrl="not a url"/>
+        <outline text="Hosted" xmlUrl="file://relative.xml"/>
+        </body></opml>"#;
+    std::fs::write(lists.join("mixed.opml"), mixed).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .args(["--data", data.to_str().unwrap(), "feeds", "import", lists.join("mixed.opml").to_str().unwrap()])
+        .env_remove("PODSIFT_CONFIG")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("imported 1 new feed(s) of 3"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("skipped 2 entr(y/ies) that name no feed"), "{}", stderr(&out));
+    let local = url::Url::from_file_path(lists.join("www/local.xml").canonicalize().unwrap()).unwrap().to_string();
+    let listed = stdout(&podsift(&data, &["feeds", "ls"]));
+    assert!(listed.contains(&local), "{listed}");
 }
 
 #[test]

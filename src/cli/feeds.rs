@@ -118,9 +118,24 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let listed = ingest::opml::parse(&text).with_context(|| format!("{}", file.display()))?;
             let mut added = 0;
+            let mut skipped = Vec::new();
             for item in &listed {
-                if store.find_feed(&item.url)?.is_none() {
-                    let mut feed = Feed::new(&item.url, Utc::now());
+                // Checked as `feeds add` checks an address; a path is the list's own, relative to
+                // the list's folder, not to wherever the command runs.
+                let relative = url::Url::parse(&item.url).is_err() && Path::new(&item.url).is_relative();
+                let location = match file.parent() {
+                    Some(dir) if relative => dir.join(&item.url).to_string_lossy().into_owned(),
+                    _ => item.url.clone(),
+                };
+                let url = match normalize_feed_location(&location) {
+                    Ok(url) => url,
+                    Err(e) => {
+                        skipped.push(format!("{e:#}"));
+                        continue;
+                    }
+                };
+                if store.find_feed(&url)?.is_none() {
+                    let mut feed = Feed::new(&url, Utc::now());
                     feed.title = item.title.clone();
                     store.put_feed(&feed)?;
                     added += 1;
@@ -132,6 +147,9 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                 listed.len(),
                 file.display()
             );
+            if !skipped.is_empty() {
+                errln!("skipped {} entr(y/ies) that name no feed: {}", skipped.len(), skipped.join("; "));
+            }
         }
         FeedsCommand::Export => out!("{}", ingest::opml::export(&store.feeds()?)),
     }
@@ -143,6 +161,11 @@ pub(super) fn normalize_feed_location(input: &str) -> Result<String> {
     let input = input.trim();
     if let Ok(mut u) = url::Url::parse(input) {
         match u.scheme() {
+            // A file URL names a file on this machine, by its absolute path ("file://feed.xml"
+            // names a host called feed.xml): one that is not there would only fail at ingest.
+            "file" if !u.to_file_path().is_ok_and(|p| p.is_file()) => bail!(
+                "{input} names no file here: a file URL is file:///absolute/path/feed.xml (or give the path itself)"
+            ),
             "http" | "https" | "file" | "demo" => {
                 // A fragment never reaches the server: `feed.xml#x` is `feed.xml`, not a second
                 // feed whose episodes would fill the digest twice.
