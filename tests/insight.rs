@@ -228,6 +228,46 @@ async fn pipeline_store(dir: &std::path::Path) -> Store {
     store
 }
 
+/// A show's own feed and its network's feed list the same episode (the network's with a
+/// tracking prefix before the same audio file): one episode in the digest, never its own
+/// "also on another podcast".
+#[tokio::test]
+async fn one_episode_in_two_feeds_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let own = local_feed(dir.path(), "cloud-1", "Cloud Weekly", 3, CLOUD);
+    let own_path = url::Url::parse(&own).unwrap().to_file_path().unwrap();
+    let text = std::fs::read_to_string(&own_path).unwrap();
+    let with_audio = |text: &str, audio: &str| {
+        text.replace("</item>", &format!("<enclosure url=\"{audio}\" type=\"audio/mpeg\"/></item>"))
+    };
+    std::fs::write(&own_path, with_audio(&text, "https://cdn.example/shows/cloud-1.mp3")).unwrap();
+    let network = dir.path().join("network.xml");
+    let relisted = with_audio(&text, "https://track.example/redirect.mp3/cdn.example/shows/cloud-1.mp3?src=all")
+        .replace("<title>Cloud Weekly</title>", "<title>All Our Shows</title>");
+    std::fs::write(&network, relisted).unwrap();
+    let others = [
+        local_feed(dir.path(), "infra-7", "Infra Talk", 5, INFRA),
+        local_feed(dir.path(), "data-2", "Data Days", 7, DATA),
+    ];
+    for url in [own, url::Url::from_file_path(&network).unwrap().to_string()].iter().chain(&others) {
+        store.put_feed(&Feed::new(url, Utc::now())).unwrap();
+    }
+    ingest_now(&store).await;
+    assert_eq!(store.episodes().unwrap().len(), 4, "both feeds list the episode");
+    let cfg = DigestConfig::default();
+    let now = Utc::now();
+    let d = digest::build_or_get(&store, &cfg, digest::today(&cfg, now), now).unwrap();
+    for e in &d.insights {
+        assert!(e.also_in.iter().all(|a| a.episode != e.episode), "an episode is its own corroboration: {e:#?}");
+    }
+    let shown: Vec<&str> = d.insights.iter().map(|e| e.episode.as_str()).collect();
+    assert_eq!(shown.iter().filter(|t| **t == "Cloud Weekly: cloud-1").count(), 1, "{shown:?}");
+    let outage: Vec<&DigestEntry> = d.insights.iter().filter(|e| e.text.contains("config push")).collect();
+    assert_eq!(outage.len(), 1, "{:#?}", d.insights);
+    assert_eq!(outage[0].also_in.len(), 1, "said on two podcasts, not three: {:#?}", outage[0]);
+}
+
 #[tokio::test]
 async fn one_claim_in_two_podcasts_is_one_entry_with_also_in() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use super::cluster::{self, cosine, vectors};
 use super::{EditCandidate, Editor};
 use crate::config::DigestConfig;
-use crate::model::{AlsoIn, Digest, DigestEntry, Edit, Insight};
+use crate::model::{AlsoIn, Digest, DigestEntry, Edit, Episode, Insight};
 use crate::store::{Store, StoreError};
 
 /// A theme sent within `novelty_days` keeps this share of its score.
@@ -146,14 +146,40 @@ fn gather(
     let mut candidates: Vec<Insight> = Vec::new();
     let mut episodes = HashSet::new();
     // Only the window's episodes are read: a digest's cost does not grow with the catalogue.
-    for ep in store.episodes_published_between(window_start, window_end + Duration::milliseconds(1))? {
-        let when = ep.published_or_seen();
-        if when < window_start || when >= day_end || when > now || !ep.insights_extracted {
-            continue;
+    let mut window: Vec<Episode> = store
+        .episodes_published_between(window_start, window_end + Duration::milliseconds(1))?
+        .into_iter()
+        .filter(|ep| {
+            let when = ep.published_or_seen();
+            !(when < window_start || when >= day_end || when > now || !ep.insights_extracted)
+                && !(feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str()))
+                    || readers_only.contains(&ep.feed_url))
+        })
+        .collect();
+    // One episode listed by two feeds (a show's own and its network's, or one feed under two
+    // addresses) is one episode: taken twice, its points would fill two slots or count as said
+    // on two podcasts. Known by its audio (without the query a host signs anew), or by its
+    // title, date and audio file's name (a network's feed often puts a tracking prefix before
+    // the same file); the copy seen first speaks for it.
+    window.sort_by(|a, b| {
+        a.first_seen_at
+            .cmp(&b.first_seen_at)
+            .then_with(|| a.podcast_title.cmp(&b.podcast_title))
+            .then_with(|| a.feed_url.cmp(&b.feed_url))
+    });
+    let mut known = HashSet::new();
+    window.retain(|ep| {
+        let audio = ep.enclosure_url.as_deref().map(|u| u.split(['?', '#']).next().unwrap_or(u));
+        let file = audio.and_then(|a| a.rsplit('/').next()).filter(|f| !f.is_empty());
+        let titled = ep.published.zip(file).map(|(p, f)| format!("title {} {p} {f}", ep.title.trim().to_lowercase()));
+        let audio = audio.map(|a| format!("audio {a}"));
+        let new = audio.iter().chain(&titled).all(|k| !known.contains(k));
+        if new {
+            known.extend(audio.into_iter().chain(titled));
         }
-        if feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str())) || readers_only.contains(&ep.feed_url) {
-            continue;
-        }
+        new
+    });
+    for ep in window {
         let insights: Vec<Insight> =
             store.insights_of(&ep.id)?.into_iter().filter(|i| !sent.contains(i.id.as_str())).collect();
         if !insights.is_empty() {
