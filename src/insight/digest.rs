@@ -151,9 +151,9 @@ fn gather(
         .into_iter()
         .filter(|ep| {
             let when = ep.published_or_seen();
-            !(when < window_start || when >= day_end || when > now || !ep.insights_extracted)
-                && !(feeds.as_ref().is_some_and(|f| !f.contains(ep.feed_url.as_str()))
-                    || readers_only.contains(&ep.feed_url))
+            let in_window = when >= window_start && when < day_end && when <= now && ep.insights_extracted;
+            let listed = feeds.as_ref().is_none_or(|f| f.contains(ep.feed_url.as_str()));
+            in_window && listed && !readers_only.contains(&ep.feed_url)
         })
         .collect();
     // One episode listed by two feeds (a show's own and its network's, or one feed under two
