@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{Timelike, Utc};
 use common::{FakeServer, Reply, VTT, rss};
 use podsift::config::IngestConfig;
 use podsift::ingest::{FeedOutcome, IngestOptions, IngestSummary, Quiet, ingest};
@@ -921,4 +921,45 @@ async fn posts_without_audio_are_skipped_and_impossible_dates_read_as_none() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A feed that failed for days lists, once back, the episodes it published meanwhile: dated
+/// before the digest's window, they count as new from when podsift first saw them, or no
+/// digest would ever show them. A new feed's archive, and anything older than a week, is not
+/// news.
+#[tokio::test]
+async fn episodes_listed_days_late_count_from_when_they_were_seen() {
+    let server = FakeServer::start().await;
+    let now = Utc::now();
+    let item = |guid: &str, date: chrono::DateTime<Utc>| {
+        format!(
+            "<item><guid>{guid}</guid><title>{guid}</title><pubDate>{}</pubDate><enclosure url=\"{}/audio/{guid}.mp3\" type=\"audio/mpeg\"/></item>",
+            date.to_rfc2822(),
+            server.base
+        )
+    };
+    let feed = |items: &[String]| {
+        format!("<rss version=\"2.0\"><channel><title>Late</title>{}</channel></rss>", items.concat())
+    };
+    let days = |n: i64| now - chrono::Duration::days(n);
+    let first = vec![item("archive", days(3))];
+    let later = vec![item("during-outage", days(3)), item("old", days(20)), item("fresh", now), first[0].clone()];
+    server.route("/feed", vec![Reply::ok(feed(&first)), Reply::ok(feed(&later))]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    run(&store, &config(), now).await;
+    let back = now + chrono::Duration::hours(1);
+    run(&store, &config(), back).await;
+    let episode = |title: &str| store.episodes().unwrap().into_iter().find(|e| e.title == title).unwrap();
+    let late = episode("during-outage");
+    assert!(late.arrived_late);
+    assert_eq!(late.published, Some(days(3)).map(|d| d.with_nanosecond(0).unwrap()), "its own date is kept");
+    assert_eq!(late.published_or_seen(), back);
+    for on_time in ["archive", "old", "fresh"] {
+        assert!(!episode(on_time).arrived_late, "{on_time}");
+    }
+    // Found where a digest's window looks for the hour it was seen.
+    let found =
+        store.episodes_published_between(back - chrono::Duration::minutes(1), back + chrono::Duration::minutes(1));
+    assert_eq!(found.unwrap().iter().map(|e| e.title.as_str()).collect::<Vec<_>>(), ["during-outage"]);
 }

@@ -406,6 +406,11 @@ async fn ingest_feed(
                 _ => p,
             };
             let mut episode = new_episode(&feed, p, id, opts.now);
+            // Listed only now, days after its date, by a feed read before: it was published
+            // while the feed failed (or the feed dates items back). Older than a week it is
+            // back catalogue; a feed's first read lists its archive, not late news.
+            episode.arrived_late = !first_fetch
+                && p.published.is_some_and(|d| d < opts.now - LATE_AFTER && d >= opts.now - chrono::Duration::days(7));
             if p.published.is_none() {
                 if first_fetch && undated_taken {
                     episode.transcript = TranscriptStatus::Skipped { reason: UNDATED_BACK_CATALOGUE.to_string() };
@@ -448,6 +453,9 @@ async fn ingest_feed(
     let transcripts = fetch_transcripts(store, ctx, &feed).await?;
     Ok((report(&feed, outcome), transcripts))
 }
+
+/// How long after its date an episode may first be listed and still count from its date.
+const LATE_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// Why an undated item of a newly added feed gets no transcript.
 const UNDATED_BACK_CATALOGUE: &str =
@@ -644,6 +652,7 @@ fn new_episode(feed: &Feed, p: &ParsedEpisode, id: String, now: DateTime<Utc>) -
         insights_extracted: false,
         stand_in_extractions: 0,
         feed_private_origin: feed.private_origin,
+        arrived_late: false,
     }
 }
 

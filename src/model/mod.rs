@@ -134,6 +134,11 @@ pub struct Episode {
     /// Its feed's [`Feed::private_origin`] when its transcript or audio was last looked for.
     #[serde(default)]
     pub feed_private_origin: bool,
+    /// First listed by its feed days after its date (the feed was failing, or dates its items
+    /// back): it counts as new from when podsift first saw it, or it would fall between two
+    /// digests' windows and never be shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub arrived_late: bool,
 }
 
 /// How many later ingests try again an episode whose insights are a stand-in.
@@ -173,12 +178,17 @@ impl Episode {
             insights_extracted: false,
             stand_in_extractions: 0,
             feed_private_origin: false,
+            arrived_late: false,
         }
     }
 
-    /// When the episode came out: its publication date, or when podsift first saw it.
+    /// When the episode counts as new: its publication date, or when podsift first saw it (one
+    /// without a date, or one that [arrived late](Episode::arrived_late)).
     pub fn published_or_seen(&self) -> DateTime<Utc> {
-        self.published.unwrap_or(self.first_seen_at)
+        match self.published {
+            Some(date) if !self.arrived_late => date,
+            _ => self.first_seen_at,
+        }
     }
 }
 
