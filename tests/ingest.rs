@@ -147,6 +147,42 @@ async fn items_that_share_a_guid_are_told_apart() {
     assert_eq!(titles, ["S1E1", "S2E1"]);
 }
 
+/// A guid used again for another episode once the first left the feed (numbers restarting in
+/// a later season): another title, other audio and another date make it a new episode; a title
+/// edited, or the audio moved, on the same episode does not.
+#[tokio::test]
+async fn a_guid_used_again_for_another_episode_is_a_new_episode() {
+    let server = FakeServer::start().await;
+    let item = |title: &str, audio: &str, days_ago: i64| {
+        let date = (Utc::now() - chrono::Duration::days(days_ago)).to_rfc2822();
+        format!(
+            "<item><title>{title}</title><guid isPermaLink=\"false\">1</guid><pubDate>{date}</pubDate><enclosure url=\"{}/{audio}\" type=\"audio/mpeg\"/></item>",
+            server.base
+        )
+    };
+    let doc = |item: String| format!("<rss version=\"2.0\"><channel><title>Seasons</title>{item}</channel></rss>");
+    let v1 = doc(item("S1E1", "s1e1.mp3", 200));
+    let edited = doc(item("S1E1 (remastered)", "s1e1.mp3", 200));
+    let moved = doc(item("S1E1 (remastered)", "cdn/s1e1-v2.mp3", 200));
+    let v2 = doc(item("S3E1", "s3e1.mp3", 0));
+    server
+        .route("/feed", vec![Reply::ok(v1), Reply::ok(edited), Reply::ok(moved), Reply::ok(v2.clone()), Reply::ok(v2)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 1);
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 0, "a title edited is the same episode");
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 0, "audio moved is the same episode");
+    assert_eq!(
+        run(&store, &config(), Utc::now()).await.new_episodes,
+        1,
+        "the new season's episode was taken for the old"
+    );
+    assert_eq!(run(&store, &config(), Utc::now()).await.new_episodes, 0, "stored again");
+    let mut titles: Vec<_> = store.episodes().unwrap().into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["S1E1", "S3E1"]);
+}
+
 /// An episode record that cannot be read (a disk fault, a half-written file) fails its own feed
 /// this time, with the way out; the other feeds are fetched as ever.
 #[tokio::test]

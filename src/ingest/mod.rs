@@ -329,22 +329,36 @@ async fn ingest_feed(
             }
         }
         for p in &parsed.episodes {
+            // The episode stored under this item's guid is this item: known by its title, or
+            // its audio without the query a host signs anew.
+            let base = |u: &str| without_query(u).to_string();
+            let same = |e: &Episode| {
+                p.title.as_deref().is_some_and(|t| t == e.title)
+                    || p.enclosure_url
+                        .as_deref()
+                        .map(base)
+                        .is_some_and(|u| e.enclosure_url.as_deref().map(base) == Some(u))
+            };
+            let without_guid = || episode_id(&feed.url, &ParsedEpisode { guid: None, ..p.clone() });
             let id = match p.guid.as_deref() {
+                // The item stored under the guid before it was shared keeps that identity.
                 Some(g) if shared.contains(&g) => {
-                    // The item stored under the guid before it was shared keeps that identity:
-                    // known by its title, or its audio without the query a host signs anew.
                     let by_guid = episode_id(&feed.url, p);
-                    let base = |u: &str| without_query(u).to_string();
-                    let same = store.episode(&by_guid)?.is_some_and(|e| {
-                        p.title.as_deref().is_some_and(|t| t == e.title)
-                            || p.enclosure_url
-                                .as_deref()
-                                .map(base)
-                                .is_some_and(|u| e.enclosure_url.as_deref().map(base) == Some(u))
-                    });
-                    if same { by_guid } else { episode_id(&feed.url, &ParsedEpisode { guid: None, ..p.clone() }) }
+                    if store.episode(&by_guid)?.is_some_and(|e| same(&e)) { by_guid } else { without_guid() }
                 }
-                _ => episode_id(&feed.url, p),
+                // A guid used again for another episode (numbers restarting in a later season,
+                // once the old items left the feed): another title, other audio and another
+                // date say it is not the stored one.
+                Some(_) => {
+                    let by_guid = episode_id(&feed.url, p);
+                    let days_apart =
+                        |e: &Episode| p.published.zip(e.published).is_some_and(|(a, b)| (a - b).num_hours().abs() > 24);
+                    match store.episode(&by_guid)? {
+                        Some(e) if !same(&e) && days_apart(&e) => without_guid(),
+                        _ => by_guid,
+                    }
+                }
+                None => episode_id(&feed.url, p),
             };
             if store.has_episode(&id)? {
                 // A transcript link added after the episode came out (hosts often add it an hour
