@@ -450,7 +450,12 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
 }
 
 async fn open_question_modal(c: &Ctx, team: &str, trigger: &str, metadata: String, reference: &str) {
-    let Ok(token) = c.adapter.token(team) else { return };
+    let token = match c.adapter.token(team) {
+        Ok(token) => token,
+        // A workspace podsift has no token for: in a channel shared between organisations the
+        // press may come from the other one. Logged, as nothing can be shown without a token.
+        Err(e) => return tracing::warn!("cannot open the question form: {e}"),
+    };
     let rank = reference.rsplit('#').next().unwrap_or(reference);
     let input = SlackBlockPlainTextInputElement::new()
         .with_action_id(SlackActionId("question".into()))
