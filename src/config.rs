@@ -579,6 +579,17 @@ impl Config {
                 "and podcasts.max_per_destination must be at least 1",
             ));
         }
+        // A host is a name ("example.com"), not an address: "https://example.com/" would match
+        // no feed and silently refuse every one a reader names from there.
+        if let Some(h) = self.podcasts.allowed_hosts.iter().find(|h| {
+            let h = h.trim();
+            h.is_empty() || h.contains("://") || h.contains('/') || h.contains(char::is_whitespace)
+        }) {
+            return Err(invalid(
+                "podcasts.allowed_hosts",
+                &format!("{h:?} is not a host name: write it as \"example.com\" (no scheme, no path)"),
+            ));
+        }
         let admin = &self.service.admin_bind;
         if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid(
@@ -586,7 +597,8 @@ impl Config {
                 "must be an IP address and port such as 127.0.0.1:8081 (or \"\" for no admin listener)",
             ));
         }
-        if !admin.is_empty() && *admin == self.service.bind {
+        // (Port 0 is any free port, a different one for each.)
+        if !admin.is_empty() && *admin == self.service.bind && !admin.ends_with(":0") {
             return Err(invalid(
                 "service.admin_bind",
                 &format!(
@@ -895,6 +907,17 @@ mod tests {
                 Path::new("x.toml")
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_allowed_host_written_as_an_address_is_refused() {
+        let err = Config::parse("[podcasts]\nallowed_hosts = [\"https://example.com/\"]\n", Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("podcasts.allowed_hosts") && err.contains("\"example.com\""), "{err}");
+        assert!(
+            Config::parse("[podcasts]\nallowed_hosts = [\"example.com\", \"10.0.0.5\"]\n", Path::new("x.toml")).is_ok()
         );
     }
 

@@ -64,6 +64,11 @@ fn feeds_add_ls_export_import_rm() {
     let out = podsift(&data, &["feeds", "import", opml_path.to_str().unwrap()]);
     assert!(stdout(&out).contains("imported 1 new feed(s) of 2"), "{}", stdout(&out));
 
+    // A local file is read now: one that is no feed is refused with what it is instead.
+    let notes = dir.path().join("notes.md");
+    std::fs::write(&notes, "# My podcasts\n\n- Go Time\n").unwrap();
+    let out = podsift(&data, &["feeds", "add", notes.to_str().unwrap()]);
+    assert!(!out.status.success() && stderr(&out).contains("notes.md is not a feed"), "{}", stderr(&out));
     // A file URL must name a file here.
     for missing in ["file:///nonexistent/feed.xml", "file://relative.xml"] {
         let out = podsift(&data, &["feeds", "add", missing]);
@@ -480,9 +485,10 @@ fn ingest_json_force_and_the_data_dir_from_the_environment() {
             .output()
             .unwrap()
     };
-    // The feed file does not exist yet: the first ingest fails it and backs off.
-    std::fs::write(&feed, "").unwrap();
-    assert!(run(&["feeds", "add", feed.to_str().unwrap()]).status.success());
+    // The feed file is gone by the first ingest, which fails it and backs off.
+    std::fs::write(&feed, "<rss version=\"2.0\"><channel><title>Soon</title></channel></rss>").unwrap();
+    let added = run(&["feeds", "add", feed.to_str().unwrap()]);
+    assert!(added.status.success(), "{}", stderr(&added));
     std::fs::remove_file(&feed).unwrap();
     let first: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--json"]).stdout).unwrap();
     assert_eq!(first["feeds_failed"], 1, "{first}");

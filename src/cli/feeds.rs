@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
+use podsift::config::Config;
 use podsift::ingest;
 use podsift::model::Feed;
 use podsift::store::Store;
@@ -36,7 +37,7 @@ pub async fn search(words: &[String], config: &podsift::config::Config, json: bo
     Ok(())
 }
 
-pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
+pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
     match cmd {
         FeedsCommand::Search { .. } => anyhow::bail!("`podsift feeds search` is answered by feeds::search"),
         FeedsCommand::Add { urls } => {
@@ -44,7 +45,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
             let mut good = Vec::new();
             let mut bad = Vec::new();
             for url in &urls {
-                match normalize_feed_location(url) {
+                match normalize_feed_location(url).and_then(|u| local_feed_readable(&u, config).map(|()| u)) {
                     Ok(u) => good.push(u),
                     Err(e) => bad.push(format!("{e:#}")),
                 }
@@ -127,7 +128,9 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
                     Some(dir) if relative => dir.join(&item.url).to_string_lossy().into_owned(),
                     _ => item.url.clone(),
                 };
-                let url = match normalize_feed_location(&location) {
+                let url = match normalize_feed_location(&location)
+                    .and_then(|u| local_feed_readable(&u, config).map(|()| u))
+                {
                     Ok(url) => url,
                     Err(e) => {
                         skipped.push(format!("{e:#}"));
@@ -154,6 +157,24 @@ pub fn feeds(cmd: FeedsCommand, store: &Store) -> Result<()> {
         FeedsCommand::Export => out!("{}", ingest::opml::export(&store.feeds()?)),
     }
     Ok(())
+}
+
+/// A feed file on this machine is read now, as its first ingest would read it: a web page, a
+/// notes file or a directory listing named by mistake is refused with what it is instead. (An
+/// address on the web is fetched by the next ingest, which may run where the network is.)
+fn local_feed_readable(url: &str, config: &Config) -> Result<()> {
+    let Some(path) = url::Url::parse(url).ok().filter(|u| u.scheme() == "file").and_then(|u| u.to_file_path().ok())
+    else {
+        return Ok(());
+    };
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > config.ingest.max_feed_bytes {
+        bail!("{} is larger than ingest.max_feed_bytes ({} bytes)", path.display(), config.ingest.max_feed_bytes);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    ingest::feed::parse_feed(&bytes, url)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{} is not a feed: {e}", path.display()))
 }
 
 /// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.
