@@ -501,8 +501,10 @@ fn ingest_json_force_and_the_data_dir_from_the_environment() {
         &feed,
     )
     .unwrap();
-    // Still backing off: skipped. With --force: fetched.
-    let second: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--json"]).stdout).unwrap();
+    // Still backing off: skipped (and, no feed read, an error). With --force: fetched.
+    let second = run(&["ingest", "--json"]);
+    assert!(!second.status.success());
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_eq!((second["feeds_skipped"].as_u64(), second["new_episodes"].as_u64()), (Some(1), Some(0)), "{second}");
     let forced: serde_json::Value = serde_json::from_slice(&run(&["ingest", "--force", "--json"]).stdout).unwrap();
     assert_eq!(forced["new_episodes"], 1, "{forced}");
@@ -663,7 +665,11 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     // Every feed failing is an error a script can see.
     let ingest = podsift(dir.path(), &["ingest"]);
     assert!(!ingest.status.success(), "{}", stdout(&ingest));
-    assert!(stderr(&ingest).contains("every feed fetched failed (1)"), "{}", stderr(&ingest));
+    assert!(stderr(&ingest).contains("no feed could be read: 1 failed now, 0 backing off"), "{}", stderr(&ingest));
+    // Still backing off at the next run: still nothing read, still an error.
+    let ingest = podsift(dir.path(), &["ingest"]);
+    assert!(!ingest.status.success(), "{}", stdout(&ingest));
+    assert!(stderr(&ingest).contains("0 failed now, 1 backing off from earlier failures"), "{}", stderr(&ingest));
     // Days are named in the form the command takes.
     let since = podsift(dir.path(), &["episodes", "--since", "yesterday"]);
     assert!(!since.status.success() && stderr(&since).contains("use YYYY-MM-DD"), "{}", stderr(&since));

@@ -135,17 +135,20 @@ pub async fn execute(
             if let Some(m) = metrics {
                 summary.count_in(m, insights);
             }
-            let (failed, tried) =
-                (summary.feeds_failed, summary.feeds_failed + summary.feeds_fetched + summary.feeds_unchanged);
+            let (failed, waiting, read) =
+                (summary.feeds_failed, summary.feeds_skipped, summary.feeds_fetched + summary.feeds_unchanged);
             if out.json {
                 print_json(&IngestView { summary, insights_extracted: insights })?;
             } else {
                 print_summary(&summary, insights);
             }
-            // A run where every feed failed is an error a cron job or a script can see; some
-            // failing among others is the normal life of feeds, and is in the summary.
-            if tried > 0 && failed == tried {
-                bail!("every feed fetched failed ({failed}); the errors are above and in `podsift feeds ls`");
+            // A run that read no feed, each failing now or still backing off from failing
+            // before, is an error a cron job or a script can see; some failing among others is
+            // the normal life of feeds, and is in the summary.
+            if read == 0 && failed + waiting > 0 {
+                bail!(
+                    "no feed could be read: {failed} failed now, {waiting} backing off from earlier failures; the errors are above and in `podsift feeds ls` (`podsift ingest --force` tries them all now)"
+                );
             }
             Ok(())
         }
