@@ -251,6 +251,23 @@ async fn server_error_backs_off_then_recovers() {
     assert_eq!(feed.next_attempt_at, None);
 }
 
+/// A feed its host says is gone for good (410) is asked again weekly, and the error says how to
+/// remove it.
+#[tokio::test]
+async fn a_feed_gone_for_good_is_asked_weekly() {
+    let server = FakeServer::start().await;
+    server.route("/gone", vec![Reply::status(410)]);
+    let (_dir, store) = open();
+    let url = server.url("/gone");
+    add(&store, &url);
+    let t0 = Utc::now();
+    run(&store, &config(), t0).await;
+    let feed = store.feed(&url).unwrap().unwrap();
+    assert_eq!(feed.next_attempt_at, Some(t0 + chrono::Duration::days(7)));
+    assert!(feed.last_error.as_deref().unwrap().contains("removed for good"), "{:?}", feed.last_error);
+    assert!(feed.last_error.as_deref().unwrap().contains("podsift feeds rm"), "{:?}", feed.last_error);
+}
+
 #[tokio::test]
 async fn consecutive_failures_double_the_wait() {
     let server = FakeServer::start().await;

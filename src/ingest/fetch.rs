@@ -84,8 +84,11 @@ pub enum FetchError {
 /// What an HTTP status most likely means for whoever added the address.
 fn status_hint(status: u16) -> &'static str {
     match status {
-        404 | 410 => {
+        404 => {
             ": the host has nothing at this address (any more); for a feed, check the address (one that moved without a redirect needs its new one)"
+        }
+        410 => {
+            ": the host says it was removed for good; a feed is asked again weekly, and `podsift feeds rm` removes it"
         }
         401 | 403 => {
             ": the host refuses podsift; the address may need a login, or the host blocks clients it does not know"

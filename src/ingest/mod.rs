@@ -516,9 +516,13 @@ pub enum ReadFeedError {
 }
 
 impl ReadFeedError {
-    /// The wait the server asked for, if any.
+    /// The wait the server asked for, if any. A feed answered 410 Gone (its host says it was
+    /// removed for good) is asked again weekly, not daily for as long as podsift runs.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
+            ReadFeedError::Fetch(FetchError::Status { status: 410, .. }) => {
+                Some(std::time::Duration::from_secs(7 * 86_400))
+            }
             ReadFeedError::Fetch(e) => e.retry_after(),
             ReadFeedError::Parse(_) => None,
         }
