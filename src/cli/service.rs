@@ -67,7 +67,8 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
         // first tick delivers the digest (a time that passed before subscribing is not owed).
         let time = now.format("%H:%M").to_string();
         let dest = podsift::adapters::console::destination();
-        if store.subscription(&dest.key())?.is_none() {
+        let kept = store.subscription(&dest.key())?;
+        if kept.is_none() {
             store.put_subscription(&podsift::deliver::Subscription::new(
                 dest,
                 podsift::deliver::Schedule::daily(&time, "UTC")?,
@@ -76,9 +77,16 @@ pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<
             ))?;
         }
         config.service.tick_seconds = config.service.tick_seconds.min(5);
-        eprintln!(
-            "podsift run --demo: the demo podcasts are ingested now and the console gets today's digest within seconds."
-        );
+        match kept {
+            None => eprintln!(
+                "podsift run --demo: the demo podcasts are ingested now and the console gets today's digest within seconds."
+            ),
+            // A store used before: its console keeps its own schedule (and a day it was sent).
+            Some(sub) => eprintln!(
+                "podsift run --demo: the demo podcasts are ingested now; the console keeps its subscription in this store ({}): type /digest to see today's digest now.",
+                sub.schedule.when()
+            ),
+        }
         eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
     }
     let answerer = make_answerer(&config, &store)?;
