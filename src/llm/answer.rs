@@ -213,10 +213,14 @@ Write a short answer, one to three sentences, that answers the question directly
 (asked what exactly was said, quote what was said around it). Every \
 claim must come from a passage: cite its time as the passage writes it ([hh:mm:ss]) with the speaker, and copy each \
 supporting span exactly into `citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
-never invent. {UNTRUSTED}"
+never invent. Write the answer in the language of the question. The insight and the earlier questions and answers \
+are in the transcript block too. {UNTRUSTED}"
         );
-        let user =
-            format!("Insight #{}: {}\n{convo}Question: {question}\n\n{}", about.rank, about.text, as_data(&lines));
+        // The insight (a transcript sentence, or the model's words about one) and the earlier
+        // answers (quotes) come from transcripts too: inside the block, where the system message
+        // says nothing is an instruction.
+        let context = format!("Insight #{}: {}\n{convo}\n{lines}", about.rank, about.text);
+        let user = format!("Question: {question}\n\n{}", as_data(&context));
         let value = self.llm.chat_json(&system, &user, "answer", schema()).await.map_err(|e| e.to_string())?;
         let raw = read_answer(value)?;
         if !raw.covered {
@@ -254,7 +258,10 @@ never invent. {UNTRUSTED}"
         // The model's own words come first; what backs them, checked against the transcript,
         // follows as the quoting answerer writes it, so a reader sees who really said what and
         // when, whatever the model wrote about it.
-        let mut answer = crate::model::cut(raw.answer.trim(), ANSWER_CHARS);
+        // One paragraph: laid out in lines, the model's words could pass for the checked
+        // citations below them.
+        let prose = raw.answer.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut answer = crate::model::cut(&prose, ANSWER_CHARS);
         for c in &citations {
             answer.push('\n');
             answer.push_str(&crate::ask::cited(c));

@@ -229,12 +229,12 @@ without the [timestamp] and speaker label); `speaker`, as labelled; `importance`
 }
 
 fn user_prompt(episode: &Episode, chunk: &str) -> String {
-    format!(
-        "Podcast: {}\nEpisode: {}\n\n{}",
+    // The titles are the feed's words, as untrusted as the transcript: inside the block.
+    as_data(&format!(
+        "Podcast: {}\nEpisode: {}\n\n{chunk}",
         episode.podcast_title.as_deref().unwrap_or("(unknown)"),
-        episode.title,
-        as_data(chunk)
-    )
+        episode.title
+    ))
 }
 
 /// The transcript as `[hh:mm:ss] Speaker: text` lines, cut into pieces of about `tokens`

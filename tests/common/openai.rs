@@ -179,6 +179,16 @@ fn check_chat(body: &Value, model: &str) -> Result<(), String> {
     if open > close {
         return Err("transcript delimiters out of order".into());
     }
+    // Outside the block only podsift's own words: the reader's question, the editor's heading.
+    // Anything from a feed or a transcript (titles, an insight, earlier answers) is data.
+    let outside = format!("{}\n{}", &user_text[..open], &user_text[close + "</transcript>".len()..]);
+    if let Some(line) = outside
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("Question: ") && !l.starts_with("Today's "))
+    {
+        return Err(format!("text outside the transcript block: {line:?}"));
+    }
     Ok(())
 }
 
