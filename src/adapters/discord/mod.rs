@@ -42,6 +42,32 @@ pub struct DiscordAdapter {
     config: DiscordConfig,
 }
 
+/// [`escape`] for text that carries web addresses of its own (an answer's citations end with
+/// their moment's link): each address stays as written, so Discord still makes it a link, and
+/// every other word is escaped, so a transcript's `[x](url)` or `# heading` shows as written.
+pub fn escape_keeping_links(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.starts_with("https://") || word.starts_with("http://") {
+            out.push_str(word);
+        } else {
+            out.push_str(&escape(word));
+        }
+        word.clear();
+    };
+    for c in s.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Escapes Discord markdown and defuses mentions, so podcast text shows as written and can
 /// never ping anyone (allowed_mentions is empty as well).
 pub fn escape(s: &str) -> String {
@@ -175,7 +201,7 @@ fn text(part: &Part) -> String {
                 entry.rank,
                 escape(&entry.podcast),
                 escape(&entry.episode),
-                answer.answer
+                escape_keeping_links(&answer.answer)
             ),
             MAX_CONTENT,
         ),
@@ -183,7 +209,7 @@ fn text(part: &Part) -> String {
             format!("Press **Ask** under #{rank}, or use `/podsift ask rank:{rank} question:...`.")
         }
         Part::Text(t) | Part::Choices { text: t, .. } => cut(t, MAX_CONTENT),
-        Part::Entry { entry, .. } => cut(&entry.text, MAX_CONTENT),
+        Part::Entry { entry, .. } => cut(&escape(&entry.text), MAX_CONTENT),
     }
 }
 
@@ -410,6 +436,15 @@ mod tests {
         let c = cut(&long, 256);
         assert_eq!(c.chars().count(), 256);
         assert!(c.ends_with('…'));
+    }
+
+    #[test]
+    fn an_answer_shows_as_written_and_keeps_its_links() {
+        let answer = "See [this](https://evil.example) # now\nAna at [00:01:02]: \"x\" https://pod.example/1#t=62";
+        let shown = escape_keeping_links(answer);
+        assert!(shown.contains("\\[this\\]\\(https\\:"), "{shown}");
+        assert!(shown.contains("\\# now\n"), "{shown}");
+        assert!(shown.ends_with(" https://pod.example/1#t=62"), "{shown}");
     }
 
     fn entry(text: &str, link: &str) -> DigestEntry {
