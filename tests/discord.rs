@@ -567,12 +567,22 @@ impl Signed {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_events_take_the_same_way_and_thread_messages_are_questions() {
     let s = setup().await;
+    // A help is ready at once, before the acknowledgement (slow here) has reached Discord,
+    // which refuses a follow-up until then: it is tried again, not given up.
+    s.fake.check_acks(Duration::from_millis(300));
     let help: Interaction = serde_json::from_value(slash("tok-gw", "help", json!([]), "0")).unwrap();
     s.interactions.answer_over_rest(help).await;
     let callbacks: Vec<_> = s.fake.calls().into_iter().filter(|c| c.path.ends_with("/tok-gw/callback")).collect();
     assert_eq!(callbacks.len(), 1);
     assert_eq!(callbacks[0].body["type"], 5, "deferred, as at the endpoint");
-    wait_for("the help follow-up", || s.fake.followups().iter().any(|c| c.path.ends_with("/tok-gw"))).await;
+    wait_for("the help follow-up", || {
+        s.fake.followups().iter().any(|c| c.path.ends_with("/tok-gw") && c.body["content"].is_string())
+    })
+    .await;
+    assert!(
+        s.fake.followups().iter().any(|c| c.path.ends_with("/tok-gw") && c.body["refused"].is_string()),
+        "the follow-up did not race the acknowledgement: not the case under test"
+    );
 
     // An answer thread of insight #1, then a message typed in it.
     common::subscribe_at(

@@ -35,6 +35,11 @@ struct State {
     /// Forum channels: they take posts (threads), not messages.
     forums: HashSet<String>,
     violations: Vec<String>,
+    /// When set, interaction tokens acknowledged through the callback: a follow-up to one not
+    /// acknowledged yet is refused as Discord refuses it (404, Unknown Webhook). The callback
+    /// is then recorded only after `ack_delay`, as a slow acknowledgement.
+    acked: Option<HashSet<String>>,
+    ack_delay: std::time::Duration,
 }
 
 pub struct FakeDiscord {
@@ -57,7 +62,7 @@ impl FakeDiscord {
         let s = state.clone();
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = s.clone();
-            async move { handle(s, method, uri, headers, body) }
+            async move { handle_after_ack_delay(s, method, uri, headers, body).await }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -75,7 +80,7 @@ impl FakeDiscord {
         let s = state.clone();
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = s.clone();
-            async move { handle(s, method, uri, headers, body) }
+            async move { handle_after_ack_delay(s, method, uri, headers, body).await }
         });
         let cert = rcgen::generate_simple_self_signed(vec!["discord.com".to_string()]).unwrap();
         let der = cert.cert.der().to_vec();
@@ -118,6 +123,13 @@ impl FakeDiscord {
     /// through as usual.
     pub fn script(&self, channel: &str, replies: Vec<(u16, Value)>) {
         self.state.lock().unwrap().scripted.entry(channel.to_string()).or_default().extend(replies);
+    }
+
+    /// Follow-ups need their interaction acknowledged first, and acknowledgements take `delay`.
+    pub fn check_acks(&self, delay: std::time::Duration) {
+        let mut s = self.state.lock().unwrap();
+        s.acked = Some(HashSet::new());
+        s.ack_delay = delay;
     }
 
     /// Makes `channel` a forum: it is described as one, and refuses messages as Discord does.
@@ -210,6 +222,21 @@ fn check_message(body: &Value) -> Vec<String> {
         }
     }
     bad
+}
+
+/// [`handle`], after the acknowledgement delay for an interaction's callback.
+async fn handle_after_ack_delay(
+    state: Arc<Mutex<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let delay = state.lock().unwrap().ack_delay;
+    if uri.path().ends_with("/callback") && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    handle(state, method, uri, headers, body)
 }
 
 fn handle(
@@ -306,6 +333,10 @@ fn handle(
             axum::Json(json!({"id": channel, "type": 11, "guild_id": "1", "parent_id": parent, "name": "thread"}))
                 .into_response()
         }
+        ("POST", ["webhooks", _, token]) if s.acked.as_ref().is_some_and(|a| !a.contains(*token)) => {
+            record(&mut s, json!({"refused": "not acknowledged yet"}));
+            error(404, 10015, "Unknown Webhook")
+        }
         ("POST", ["webhooks", _, _token]) => {
             s.violations.extend(check_message(&body));
             let m = message(id, "1100", &body);
@@ -317,7 +348,10 @@ fn handle(
             record(&mut s, body);
             axum::Json(m).into_response()
         }
-        ("POST", ["interactions", _, _, "callback"]) => {
+        ("POST", ["interactions", _, token, "callback"]) => {
+            if let Some(acked) = s.acked.as_mut() {
+                acked.insert(token.to_string());
+            }
             record(&mut s, body);
             StatusCode::NO_CONTENT.into_response()
         }

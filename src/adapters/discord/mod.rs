@@ -272,6 +272,19 @@ pub fn classify(e: serenity::Error) -> SendError {
     }
 }
 
+/// A follow-up's failure: Unknown Webhook (10015) comes back also when the follow-up reaches
+/// Discord before the interaction's acknowledgement does (a reply ready at once), so it is
+/// tried again shortly, like an outage; after the token's 15 minutes it stays, and gives up.
+fn followup_error(e: serenity::Error) -> SendError {
+    use serenity::http::HttpError;
+    match &e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.error.code == 10015 => {
+            SendError::Transient(format!("HTTP {}: {} (code 10015)", r.status_code.as_u16(), r.error.message))
+        }
+        _ => classify(e),
+    }
+}
+
 /// The `/podsift` command, its subcommands written from the core's command table.
 pub fn slash_command() -> CreateCommand {
     let mut command =
@@ -411,7 +424,9 @@ impl Adapter for DiscordAdapter {
             let message = render(part).nonce(Nonce::String(nonce(key))).enforce_nonce(true);
             let sent = match reply_to.and_then(Target::decode) {
                 Some(Target::Interaction { token, ephemeral }) => {
-                    self.http.create_followup_message(&token, &render_followup(part, ephemeral), vec![]).await
+                    let followup = render_followup(part, ephemeral);
+                    let sent = self.http.create_followup_message(&token, &followup, vec![]).await;
+                    return sent.map(|m| m.id.get().to_string()).map_err(followup_error);
                 }
                 Some(Target::Thread(thread)) => ChannelId::new(thread).send_message(&self.http, message).await,
                 Some(Target::Message(id)) => {
