@@ -294,6 +294,10 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
         message(21, 21, group.clone(), 6, "I agree with you", Some((12, 5))),
         // Another bot's command without its name: not podsift's to answer.
         message(22, 22, group.clone(), 6, "/roll 2d6", None),
+        // Every bot's /stop and /start, bare: maybe another bot's; they would change the
+        // group's subscription.
+        message(25, 25, group.clone(), 5, "/stop", None),
+        message(26, 26, group.clone(), 5, "/start 09:00 UTC", None),
     ] {
         let update: teloxide::types::Update = serde_json::from_value(ignored).unwrap();
         s.adapter.handle_update(&s.core, update).await;

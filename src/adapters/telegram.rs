@@ -275,6 +275,12 @@ impl TelegramAdapter {
                     if group && bot.is_none() && commands::spec(name).is_none() {
                         return;
                     }
+                    // /start and /stop are every bot's: bare in a group they may well be meant for
+                    // another one, and would subscribe or unsubscribe the group. podsift takes
+                    // them there only by name (/stop@podsift_bot), or as /subscribe, /unsubscribe.
+                    if group && bot.is_none() && GENERIC.contains(&name.to_ascii_lowercase().as_str()) {
+                        return;
+                    }
                     let needs_manager = commands::spec(name).is_some_and(|c| c.access.asks_who());
                     // An admin posting anonymously writes as the group itself (sender_chat);
                     // `from` is then Telegram's placeholder user, never an admin.
@@ -527,6 +533,9 @@ fn destination(chat: ChatId, topic: Option<ThreadId>) -> Destination {
         None => Destination::new("telegram", &chat.0.to_string()),
     }
 }
+
+/// Commands nearly every bot has, which change a subscription in podsift.
+const GENERIC: &[&str] = &["start", "stop"];
 
 /// The chat id and forum topic of a destination id.
 fn chat_and_topic(id: &str) -> Option<(i64, Option<i32>)> {
