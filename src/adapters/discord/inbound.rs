@@ -517,7 +517,7 @@ async fn run_gateway(
         };
         let manager = client.shard_manager.clone();
         let outcome = tokio::select! {
-            r = client.start() => r.map_err(|e| e.to_string()),
+            r = client.start() => r,
             _ = rx.recv(), if until_ready => {
                 manager.shutdown_all().await;
                 return;
@@ -531,6 +531,25 @@ async fn run_gateway(
         let wait = crate::http::backoff(1000, failures.min(8));
         match outcome {
             Ok(()) => tracing::warn!("Discord gateway closed; reconnecting in {wait:?}"),
+            // Refused for good until someone changes a setting: trying again would only repeat
+            // the refusal every few minutes while no command ever arrives.
+            Err(serenity::Error::Gateway(
+                serenity::gateway::GatewayError::DisallowedGatewayIntents
+                | serenity::gateway::GatewayError::InvalidGatewayIntents,
+            )) => {
+                return tracing::error!(
+                    "Discord refused the gateway's intents: adapters.discord.read_thread_messages needs the Message \
+                     Content Intent, switched on under Bot > Privileged Gateway Intents in the Developer Portal \
+                     (bots/discord/README.md); or set read_thread_messages = false. No Discord command arrives \
+                     until podsift restarts"
+                );
+            }
+            Err(serenity::Error::Gateway(serenity::gateway::GatewayError::InvalidAuthentication)) => {
+                return tracing::error!(
+                    "Discord refused DISCORD_BOT_TOKEN on the gateway: copy the bot token again (bots/discord/README.md) \
+                     and restart podsift"
+                );
+            }
             Err(e) => tracing::warn!("Discord gateway failed ({e}); retrying in {wait:?}"),
         }
         tokio::select! {
