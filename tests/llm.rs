@@ -95,6 +95,12 @@ async fn quotes_are_verified_and_hallucinations_dropped_and_injections_are_conte
             "moved billing to CockroachDB and cut failover from ten minutes to thirty seconds",
             8.0,
         ),
+        // Another claim on the same words: it would share the second's id and overwrite it.
+        (
+            "The database change shortened outages.",
+            "moved billing to CockroachDB and cut failover from ten minutes to thirty seconds",
+            7.5,
+        ),
         // Made up.
         ("Kubernetes upgrades now take two days.", "with blue-green clusters upgrades now take two days", 7.0),
         // The injected instruction, obeyed by a gullible model: its quote is not in the transcript.

@@ -183,13 +183,15 @@ impl LlmExtractor {
                 let inter = s.intersection(&t).count() as f64;
                 inter / ((s.len() + t.len()) as f64 - inter).max(1.0) >= 0.5
             });
-            if dup || out.len() >= self.offline.config.candidates_per_episode {
+            // Two claims backed by the same span would share an id, the store keeping only one.
+            let id = insight_id(&episode.id, &found.verbatim);
+            if dup || out.iter().any(|i| i.id == id) || out.len() >= self.offline.config.candidates_per_episode {
                 continue;
             }
             seen.push(t);
             let segment = &transcript.segments[found.segment];
             out.push(Insight {
-                id: insight_id(&episode.id, &found.verbatim),
+                id,
                 episode_id: episode.id.clone(),
                 feed_url: episode.feed_url.clone(),
                 podcast: episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone()),

@@ -165,8 +165,7 @@ impl LlmTranscriber {
         model: &str,
     ) -> Result<Vec<Segment>, String> {
         let feed_private_origin = episode.feed_private_origin;
-        let ext =
-            url.split(['?', '#']).next().and_then(|p| p.rsplit('.').next()).filter(|e| e.len() <= 4).unwrap_or("mp3");
+        let ext = audio_extension(url);
         let audio = dir.join(format!("episode.{ext}"));
         // The audio's address comes from whoever wrote the feed.
         let fetcher = self.fetcher.for_links_of(feed_private_origin);
@@ -287,9 +286,28 @@ impl Drop for RemovedOnDrop {
     }
 }
 
+/// The extension of the audio file an address names, for the file it is saved to: the file
+/// name's own ("https://x.io/a" has none: ".io/a" is the host's), else mp3.
+fn audio_extension(url: &str) -> &str {
+    let name = url.split(['?', '#']).next().and_then(|p| p.rsplit('/').next()).unwrap_or("");
+    name.rsplit_once('.')
+        .map(|(_, e)| e)
+        .filter(|e| (1..=4).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("mp3")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_saved_audio_takes_the_file_names_extension() {
+        assert_eq!(audio_extension("https://cdn.example/ep/42.m4a?sig=a.b"), "m4a");
+        assert_eq!(audio_extension("https://x.io/a"), "mp3");
+        assert_eq!(audio_extension("https://x.io/play/episode"), "mp3");
+        assert_eq!(audio_extension("https://x.org/e.tar/gz"), "mp3");
+        assert_eq!(audio_extension("https://x.org/ep.OGG#t=1"), "OGG");
+    }
 
     #[tokio::test]
     async fn the_audio_folder_goes_when_the_work_is_dropped_part_way() {
