@@ -41,7 +41,7 @@ pub fn editor(llm: Option<Arc<LlmClient>>) -> Option<Box<dyn Editor>> {
 pub fn answerer(config: &Config, llm: Option<Arc<LlmClient>>) -> Arc<dyn Answerer> {
     let offline = QuoteAnswerer { max_citations: config.ask.max_citations };
     match llm {
-        Some(llm) => Arc::new(LlmAnswerer { llm, offline }),
+        Some(llm) => Arc::new(LlmAnswerer::new(llm, offline)),
         None => Arc::new(offline),
     }
 }

@@ -228,7 +228,7 @@ async fn a_quote_stitched_across_two_passages_is_no_citation() {
         *seen.lock().unwrap() = quote.clone();
         Ok(json!({"answer": "STITCHED", "covered": true, "citations": [{"quote": quote}]}).to_string())
     })))]);
-    let answerer = LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let answerer = LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 });
     let a = ask::ask(
         &s.store,
         &Config::default().ask,
@@ -288,7 +288,7 @@ async fn answers_are_grounded_cited_and_threaded() {
         Canned::Content(json!({"answer": "They do not say who pushed it.", "covered": false, "citations": []}).to_string()),
         Canned::Content("not json".into()),
     ]);
-    let answerer = LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let answerer = LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 });
     let cfg = Config::default().ask;
     let a =
         ask::ask(&s.store, &cfg, &entry(), "what did they say about the outage and the config push?", &answerer, &[])
@@ -330,6 +330,18 @@ async fn answers_are_grounded_cited_and_threaded() {
     let d = ask::ask(&s.store, &cfg, &entry(), "what is a good banana bread recipe?", &answerer, &[]).await.unwrap();
     assert!(!d.covered);
     assert_eq!(s.fake.seen().len(), before);
+
+    // A model slower than the reader's wait: the quoting answer goes out at the deadline, not
+    // when the model's own timeout ends.
+    s.fake.delay(Duration::from_secs(5));
+    let patient = LlmAnswerer {
+        within: Duration::from_millis(300),
+        ..LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 })
+    };
+    let asked = std::time::Instant::now();
+    let e = ask::ask(&s.store, &cfg, &entry(), "what did Ana say about the config push?", &patient, &[]).await.unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(4), "the reader waited for the model: {:?}", asked.elapsed());
+    assert!(e.covered && e.citations[0].text.contains("config push"), "{e:?}");
 }
 
 /// A store with one feed (a local file) of `n` episodes that publish audio and no transcript.
@@ -623,15 +635,28 @@ async fn an_embedding_model_ranks_by_meaning_as_well_as_words() {
     let query = ask::Query::new(question, &["Host".into(), "Ana".into()], ("", 0.0));
     let by_words = ask::rank(&pool, &query, &Corpus::default());
     assert!(by_words[0].passage.sentences[0].2.contains("laptops"), "words alone prefer the laptops: {by_words:#?}");
-    let answerer = LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let answerer = LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 });
     let hybrid = ask::Answerer::rerank(&answerer, question, by_words).await;
     assert!(hybrid[0].passage.sentences[0].2.contains("incident"), "{hybrid:#?}");
     // Without an embedding model the word ranking stands, and no request is made.
     let plain = setup(|_| {}).await;
-    let answerer = LlmAnswerer { llm: plain.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } };
+    let answerer = LlmAnswerer::new(plain.llm.clone(), QuoteAnswerer { max_citations: 3 });
     let again = ask::Answerer::rerank(&answerer, question, ask::rank(&pool, &query, &Corpus::default())).await;
     assert!(again[0].passage.sentences[0].2.contains("laptops"));
     assert!(plain.fake.seen().is_empty());
+}
+
+/// A question the episodes do not cover is answered so without any request, not even the
+/// embeddings one that orders passages for a model's answer.
+#[tokio::test]
+async fn a_question_the_episodes_do_not_cover_asks_no_model_at_all() {
+    let s = setup(|c| c.embedding_model = Some("test-embed".into())).await;
+    with_the_episode(&s);
+    let answerer = LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 });
+    let cfg = Config::default().ask;
+    let d = ask::ask(&s.store, &cfg, &entry(), "what is a good banana bread recipe?", &answerer, &[]).await.unwrap();
+    assert!(!d.covered, "{d:?}");
+    assert!(s.fake.seen().is_empty(), "{:?}", s.fake.seen().iter().map(|r| r.path.clone()).collect::<Vec<_>>());
 }
 
 /// A 5xx from the server is retried by the client (with backoff), and the retry's answer is used.
@@ -965,7 +990,7 @@ async fn a_thread_keeps_its_last_three_turns() {
         config.digest.clone(),
         metrics.clone(),
     ));
-    let answerer = Arc::new(LlmAnswerer { llm: s.llm.clone(), offline: QuoteAnswerer { max_citations: 3 } });
+    let answerer = Arc::new(LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 }));
     let core = podsift::deliver::commands::Core::new(s.store.clone(), config, deliverer, metrics, answerer);
     let words: Vec<&str> = first.text.split_whitespace().take(8).collect();
     let topic = words.join(" ");

@@ -273,7 +273,9 @@ pub async fn ask(
     }
     let (query, corpus) =
         state.unwrap_or_else(|| (Query::new(question, &[], (&entry.text, entry.start_seconds)), Corpus::default()));
-    let ranked = answerer.rerank(question, rank(&pool, &query, &corpus)).await;
+    let ranked = rank(&pool, &query, &corpus);
+    // Reordering by meaning (an embeddings request) is worth it only for an answer to write.
+    let ranked = if covered { answerer.rerank(question, ranked).await } else { ranked };
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
 }
 

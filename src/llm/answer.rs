@@ -56,6 +56,14 @@ pub fn read_answer(value: serde_json::Value) -> Result<RawAnswer, String> {
 pub struct LlmAnswerer {
     pub llm: Arc<LlmClient>,
     pub offline: QuoteAnswerer,
+    /// Longest a reader waits for the model's answer; past it, the quoting answer goes out.
+    pub within: std::time::Duration,
+}
+
+impl LlmAnswerer {
+    pub fn new(llm: Arc<LlmClient>, offline: QuoteAnswerer) -> LlmAnswerer {
+        LlmAnswerer { llm, offline, within: ANSWER_WITHIN }
+    }
 }
 
 fn schema() -> serde_json::Value {
@@ -94,7 +102,12 @@ impl Answerer for LlmAnswerer {
             if !covered {
                 return self.offline.answer_now(question, about, ranked, covered);
             }
-            match self.with_model(question, about, ranked, history).await {
+            // A reader waits for this: past the deadline the quoting answer goes out instead,
+            // however long the model's own timeout and retries would still take.
+            let written = tokio::time::timeout(self.within, self.with_model(question, about, ranked, history));
+            let written =
+                written.await.unwrap_or_else(|_| Err(format!("the model wrote no answer within {:?}", self.within)));
+            match written {
                 Ok(a) => a,
                 Err(e) => {
                     // A refused key is logged once, where it is found (LlmClient::failed).
@@ -111,6 +124,10 @@ impl Answerer for LlmAnswerer {
 
 /// Passages reordered by meaning when an embedding model is configured.
 const RERANK: usize = 20;
+/// Longest a reader waits for the reordering by meaning; past it, the words' order stands.
+const RERANK_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a reader waits for the model's answer at most, by default.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(45);
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
@@ -133,7 +150,8 @@ impl LlmAnswerer {
             let lines = p.prompt.iter().chain(&p.sentences).map(|l| l.2.as_str()).collect::<Vec<_>>();
             texts.push(lines.join(" "));
         }
-        let vectors = match self.llm.embed(&texts).await {
+        let embedded = tokio::time::timeout(RERANK_WITHIN, self.llm.embed(&texts)).await;
+        let vectors = match embedded.unwrap_or_else(|_| Err(super::LlmError::Timeout(RERANK_WITHIN.as_secs()))) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!("{e}; passages ranked by their words only");
