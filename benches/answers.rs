@@ -235,10 +235,8 @@ fn llm_path(store: &Store, config: &Config, questions: &[Labelled], entries: &[(
     llm_config.model = MODEL.into();
     llm_config.api_key = Some("bench".into());
     let client = LlmClient::new(&llm_config, store.clone()).unwrap();
-    let answerer = LlmAnswerer {
-        llm: std::sync::Arc::new(client),
-        offline: QuoteAnswerer { max_citations: config.ask.max_citations },
-    };
+    let answerer =
+        LlmAnswerer::new(std::sync::Arc::new(client), QuoteAnswerer { max_citations: config.ask.max_citations });
     let mut f = LlmFigures::default();
     for q in questions {
         let Some((_, entry)) = entries.iter().find(|(rel, _)| *rel == q.episode) else { continue };
