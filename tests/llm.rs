@@ -405,6 +405,52 @@ async fn episodes_without_a_transcript_are_transcribed() {
     assert_eq!(store.llm_usage(Utc::now().date_naive()).unwrap().transcriptions, 1);
 }
 
+/// Feeds are read side by side: with room for one transcription today, two feeds' audio-only
+/// episodes do not both pass the check before either has counted.
+#[tokio::test]
+async fn transcriptions_under_way_count_against_the_daily_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = audio_only_feed(dir.path(), 1);
+    // A second feed, in a folder of its own, with its own audio-only episode.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let audio = other.join("ep.mp3");
+    std::fs::write(&audio, b"ID3 not really audio").unwrap();
+    let feed = other.join("feed.xml");
+    std::fs::write(
+        &feed,
+        format!(
+            "<rss version=\"2.0\"><channel><title>Other</title><item><title>Other 1</title><guid>o1</guid><pubDate>{}</pubDate><enclosure url=\"{}\" type=\"audio/mpeg\"/></item></channel></rss>",
+            Utc::now().to_rfc2822(),
+            url::Url::from_file_path(&audio).unwrap()
+        ),
+    )
+    .unwrap();
+    store.put_feed(&podsift::model::Feed::new(url::Url::from_file_path(&feed).unwrap().as_str(), Utc::now())).unwrap();
+    let fake = FakeOpenAi::start(MODEL).await;
+    // Slow answers: both feeds' transcriptions are under way at once.
+    fake.delay(Duration::from_millis(300));
+    let heard = json!({"text": "…", "duration": 20.0, "segments": [
+        {"id": 0, "start": 0.0, "end": 20.0, "text": " Caching at the edge cut our p99 latency by forty percent last quarter."}]})
+    .to_string();
+    fake.script(vec![Canned::Content(heard.clone()), Canned::Content(heard)]);
+    let config = Config {
+        llm: LlmConfig {
+            base_url: Some(fake.base.clone()),
+            model: MODEL.into(),
+            transcription_model: Some("whisper-test".into()),
+            max_episodes_per_day: 1,
+            ..LlmConfig::default()
+        },
+        ..Config::default()
+    };
+    let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
+    podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
+    let uploads = fake.seen().iter().filter(|r| r.path.contains("audio/transcriptions")).count();
+    assert_eq!(uploads, 1, "more transcriptions than llm.max_episodes_per_day");
+    assert_eq!(store.llm_usage(Utc::now().date_naive()).unwrap().transcriptions, 1);
+}
+
 #[tokio::test]
 async fn long_audio_without_ffmpeg_is_a_clear_message() {
     let s = setup(|c| c.transcription_model = Some("whisper-test".into())).await;

@@ -96,14 +96,45 @@ pub struct LlmClient {
     /// Shared by every client on the store ([`under_way`]): an ingest's client and the
     /// answerer's see each other's.
     in_flight: Arc<AtomicU64>,
+    /// Transcriptions begun and not yet counted in the store (downloading the audio, or
+    /// splitting it): feeds transcribe side by side, and each must see the others' before it
+    /// downloads, or several would pass a budget that has room for one.
+    transcribing: Arc<AtomicU64>,
 }
 
-/// The count of tokens under way for the store in `dir`, one per store in this process.
-fn under_way(dir: &std::path::Path) -> Arc<AtomicU64> {
-    type ByStore = std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<AtomicU64>>>;
+/// The count of what is under way (`what`: tokens, transcriptions) for the store in `dir`, one
+/// per store in this process.
+fn under_way(dir: &std::path::Path, what: &str) -> Arc<AtomicU64> {
+    type ByStore = std::sync::Mutex<std::collections::HashMap<(std::path::PathBuf, String), Arc<AtomicU64>>>;
     static BY_STORE: std::sync::OnceLock<ByStore> = std::sync::OnceLock::new();
     let mut map = BY_STORE.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.entry(dir.to_path_buf()).or_default().clone()
+    map.entry((dir.to_path_buf(), what.to_string())).or_default().clone()
+}
+
+/// A transcription begun within the day's number ([`LlmClient::begin_transcription`]): it
+/// counts as under way until [`Transcription::counted`] records it in the store, or it ends.
+pub struct Transcription<'a> {
+    client: &'a LlmClient,
+    held: bool,
+}
+
+impl Transcription<'_> {
+    /// Records the transcription in the day's usage (its first upload: paid from there on),
+    /// and stops counting it as under way.
+    pub fn counted(&mut self) {
+        if std::mem::take(&mut self.held) {
+            self.client.count(|u| u.transcriptions += 1);
+            self.client.transcribing.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Transcription<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.client.transcribing.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// Tokens reserved while a request is under way; given back when it ends however it ends.
@@ -128,7 +159,8 @@ impl LlmClient {
             client,
             config: config.clone(),
             refused: Default::default(),
-            in_flight: under_way(store.dir()),
+            in_flight: under_way(store.dir(), "tokens"),
+            transcribing: under_way(store.dir(), "transcriptions"),
             store,
         })
     }
@@ -228,11 +260,20 @@ impl LlmClient {
         self.within_episodes(done, "episodes")
     }
 
-    /// Whether another episode may be transcribed today: speech-to-text is paid per minute of
-    /// audio, not in tokens, so it has its own count under the same daily number of episodes.
-    pub fn check_transcriptions(&self) -> Result<(), LlmError> {
+    /// Begins a transcription when another fits today's number: speech-to-text is paid per
+    /// minute of audio, not in tokens, so it has its own count under the same daily number of
+    /// episodes; those under way count.
+    pub fn begin_transcription(&self) -> Result<Transcription<'_>, LlmError> {
+        use std::sync::atomic::Ordering;
         let done = self.store.llm_usage(Self::today())?.transcriptions;
-        self.within_episodes(done, "transcriptions")
+        let mut under_way = self.transcribing.load(Ordering::Relaxed);
+        loop {
+            self.within_episodes(done + under_way, "transcriptions (with those under way)")?;
+            match self.transcribing.compare_exchange(under_way, under_way + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Ok(Transcription { client: self, held: true }),
+                Err(now) => under_way = now,
+            }
+        }
     }
 
     fn within_episodes(&self, done: u64, what: &str) -> Result<(), LlmError> {

@@ -122,7 +122,8 @@ impl LlmTranscriber {
     async fn run(&self, episode: &Episode) -> Result<Vec<Segment>, TranscribeError> {
         let not_now = |e: LlmError| TranscribeError::NotNow(e.to_string());
         self.llm.check_key(Endpoint::Transcription).map_err(not_now)?;
-        self.llm.check_transcriptions().map_err(not_now)?;
+        // Taken before the download: feeds transcribing side by side see each other's.
+        let mut begun = self.llm.begin_transcription().map_err(not_now)?;
         let model = self
             .llm
             .config
@@ -140,7 +141,7 @@ impl LlmTranscriber {
         // Removed however this ends: also when a stopping service drops the work part-way,
         // which would leave up to `max_audio_bytes` and its pieces behind at every such stop.
         let _audio = RemovedOnDrop(dir.clone());
-        let result = self.transcribe_in(&dir, url, episode, &model).await;
+        let result = self.transcribe_in(&dir, url, episode, &model, &mut begun).await;
         match result {
             Ok(segments) => {
                 // The pieces kept for a next attempt are not needed any more.
@@ -163,6 +164,7 @@ impl LlmTranscriber {
         url: &str,
         episode: &Episode,
         model: &str,
+        begun: &mut super::Transcription<'_>,
     ) -> Result<Vec<Segment>, String> {
         let feed_private_origin = episode.feed_private_origin;
         let ext = audio_extension(url);
@@ -175,7 +177,6 @@ impl LlmTranscriber {
         // Pieces are kept by what was heard: the audio's own bytes and the server that heard
         // them, so an episode re-uploaded with the same length is never stitched from old pieces.
         let heard = audio_digest(dir, &self.llm.config.base_url.clone().unwrap_or_default()).await?;
-        let mut counted = false;
         let mut segments = Vec::new();
         let mut offset = 0.0;
         for (i, piece) in pieces.into_iter().enumerate() {
@@ -192,10 +193,7 @@ impl LlmTranscriber {
             }
             // Every attempt that uploads counts against the day's number, not only the ones
             // that succeed: an episode whose last piece fails was paid for up to there.
-            if !counted {
-                counted = true;
-                self.llm.count(|u| u.transcriptions += 1);
-            }
+            begun.counted();
             let bytes = tokio::fs::read(&piece).await.map_err(|e| format!("cannot read {}: {e}", piece.display()))?;
             let name = piece.file_name().and_then(|n| n.to_str()).unwrap_or("audio.mp3").to_string();
             let request = CreateTranscriptionRequestArgs::default()
