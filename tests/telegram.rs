@@ -399,6 +399,15 @@ async fn a_forum_topic_gets_its_own_digest() {
     let said = text_of(&s.fake.sent_to(-1008)[0]);
     assert!(said.contains("This chat gets the top 5 every day at 07:59 UTC"), "{said}");
     assert!(s.store.subscription("telegram:-1008/5").unwrap().is_none());
+    // But a topic that subscribes gets its own subscription, whole forum (or General) or not.
+    let whole = json!({"id": -1008, "type": "supergroup", "title": "Old club", "is_forum": true});
+    let mut own = message(12, 32, whole, 5, "/subscribe 06:00 UTC", None);
+    own["message"]["message_thread_id"] = json!(9);
+    own["message"]["is_topic_message"] = json!(true);
+    s.fake.push_update(own);
+    wait_for("the topic's own subscription", || s.store.subscription("telegram:-1008/9").unwrap().is_some()).await;
+    let whole_sub = s.store.subscription("telegram:-1008").unwrap().unwrap();
+    assert_eq!(whole_sub.schedule.describe(), "07:59 UTC", "the whole forum's subscription was changed");
 }
 
 /// Subscribes `chat` daily at 07:59 UTC, two days before the test's morning.

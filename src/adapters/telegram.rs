@@ -246,7 +246,15 @@ impl TelegramAdapter {
                     return;
                 }
                 let Some(text) = m.text() else { return };
-                let dest = self.chat_of(core, m.chat.id, m.is_topic_message.then_some(m.thread_id).flatten());
+                let topic = m.is_topic_message.then_some(m.thread_id).flatten();
+                // A subscription asked for in a topic is that topic's own, also where the whole
+                // forum is subscribed (or its General topic, which is stored as the whole):
+                // each topic is a chat of its own. Other commands in a topic without one of its
+                // own act for the whole forum, as forums subscribed whole always did.
+                let word = text.strip_prefix('/').map(|r| r.split(|c: char| c.is_whitespace() || c == '@').next());
+                let subscribes = word.flatten().and_then(commands::spec).is_some_and(|c| c.name == "subscribe");
+                let dest =
+                    if subscribes { destination(m.chat.id, topic) } else { self.chat_of(core, m.chat.id, topic) };
                 let user = m.from.as_ref();
                 // Without a user (a channel's post, an anonymous admin), the chat that wrote is
                 // the one asking: never one id shared by every such message everywhere.
