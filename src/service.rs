@@ -206,7 +206,14 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
             while ticks.join_next().await.is_some() {}
         }
     };
-    let _ = tokio::join!(deliveries, tokio::time::timeout(grace + Duration::from_secs(1), ingest));
+    // Readers' requests already taken (the platform was told so) are answered within the same
+    // period: a question asked just before a restart is not silently dropped.
+    let answering = async {
+        if !core.requests_answered(grace).await {
+            tracing::warn!("requests still being answered were cut off after the grace period");
+        }
+    };
+    let _ = tokio::join!(deliveries, answering, tokio::time::timeout(grace + Duration::from_secs(1), ingest));
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(grace, server).await;
     store.flush()?;

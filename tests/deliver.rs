@@ -1111,3 +1111,23 @@ async fn a_chat_asks_for_its_digest_again_a_few_times_an_hour() {
     podsift::demo::ingest_demo(&empty, &Config::default(), now, &Quiet).await.unwrap();
     assert!(matches!(core.handle(&digest_request(&early), now).await.unwrap(), Some(Message::Digest(_))));
 }
+
+/// A request taken (the platform was told so) is answered before a stopping service ends, within
+/// its grace period: the service waits for it.
+#[tokio::test]
+async fn a_stopping_service_waits_for_the_requests_it_took() {
+    use podsift::deliver::{Command, Request, Sender};
+    let (_dir, store, server) = setup_at(noon()).await;
+    // The chat's platform answers slowly.
+    server.route("/slow", vec![Reply::ok("{}").delay(Duration::from_millis(400))]);
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    let answerer = Arc::new(podsift::ask::QuoteAnswerer { max_citations: 3 });
+    let core = Arc::new(podsift::deliver::commands::Core::new(store.clone(), Config::default(), d, metrics, answerer));
+    let dest = podsift::deliver::Destination::new("webhook", &server.url("/slow"));
+    assert!(core.requests_answered(Duration::from_millis(10)).await, "nothing taken yet");
+    core.submit(Request::new(dest, Sender::owner("reader"), Command::Help));
+    assert!(!core.requests_answered(Duration::from_millis(10)).await, "the slow reply was taken for answered");
+    assert!(core.requests_answered(Duration::from_secs(10)).await, "the reply never ended");
+    assert_eq!(server.requests("/slow").len(), 1, "answered before the wait ended");
+}

@@ -219,6 +219,20 @@ pub struct Core {
     /// When each reader's (or chat's) costly requests of the last hour came, by kind
     /// ([`Core::allowed`]).
     asked: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
+    /// Requests taken and not yet answered: a stopping service gives them its grace period, as
+    /// the platform was told they were taken (a webhook answered, an update's offset moved on).
+    working: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
+}
+
+/// A request under way, counted in [`Core::working`] until it ends, however it ends.
+struct Working(Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        if self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.1.notify_waiters();
+        }
+    }
 }
 
 /// The requests counted per hour.
@@ -255,6 +269,7 @@ impl Core {
             clock: Arc::new(Utc::now),
             threads: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
+            working: Arc::default(),
         }
     }
 
@@ -305,7 +320,27 @@ impl Core {
     pub fn submit(self: &Arc<Self>, request: Request) {
         Metrics::add(&self.metrics.requests, 1);
         let core = self.clone();
-        tokio::spawn(async move { core.handle_and_reply(request).await });
+        self.working.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let working = Working(self.working.clone());
+        tokio::spawn(async move {
+            let _working = working;
+            core.handle_and_reply(request).await
+        });
+    }
+
+    /// Waits until every request taken so far is answered, or `grace` has passed; whether they
+    /// all were.
+    pub async fn requests_answered(&self, grace: std::time::Duration) -> bool {
+        let all_done = async {
+            loop {
+                let notified = self.working.1.notified();
+                if self.working.0.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(grace, all_done).await.is_ok()
     }
 
     /// Which insight (date, rank) a message podsift sent here is about, if any.
