@@ -692,6 +692,41 @@ async fn an_embedding_model_ranks_by_meaning_as_well_as_words() {
     assert!(plain.fake.seen().is_empty());
 }
 
+/// What would fail the same way if asked again (an answer cut at the output limit, a request
+/// the model declines, one the server refuses with 400) leaves the episode to the offline
+/// engine for good: not paid for again at every ingest.
+#[tokio::test]
+async fn a_request_that_would_fail_again_is_not_asked_again() {
+    use podsift::insight::extract::extract_pending;
+    let s = setup(|_| {}).await;
+    let ex = extractor(&s.llm);
+    let bad_request = Canned::Error(
+        400,
+        vec![],
+        json!({"error": {"message": "Unsupported parameter: 'temperature'", "type": "invalid_request_error", "param": "temperature", "code": null}}),
+    );
+    let outcomes = [
+        Canned::Cut("{\"insights\": [{\"text\": \"A bad".into()),
+        Canned::Declined("I can't help with that.".into()),
+        bad_request,
+    ];
+    for (n, canned) in outcomes.into_iter().enumerate() {
+        let mut ep = episode();
+        ep.id = format!("final{n}");
+        let tr = Transcript { episode_id: ep.id.clone(), ..transcript() };
+        s.store.put_transcript(&ep, &tr).unwrap();
+        s.fake.script(vec![canned]);
+        let before = s.fake.seen().len();
+        extract_pending(&s.store, &ex).await.unwrap();
+        assert_eq!(s.fake.seen().len(), before + 1);
+        let stored = s.store.episode(&ep.id).unwrap().unwrap();
+        assert_eq!(stored.stand_in_extractions, 0, "case {n}: kept as a stand-in, to be asked again");
+        assert!(!s.store.insights_of(&ep.id).unwrap().is_empty(), "case {n}: the offline engine's insights");
+        extract_pending(&s.store, &ex).await.unwrap();
+        assert_eq!(s.fake.seen().len(), before + 1, "case {n}: asked again");
+    }
+}
+
 /// A question the episodes do not cover is answered so without any request, not even the
 /// embeddings one that orders passages for a model's answer.
 #[tokio::test]

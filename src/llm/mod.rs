@@ -21,7 +21,7 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
-    CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
+    CreateChatCompletionRequestArgs, FinishReason, ResponseFormat, ResponseFormatJsonSchema,
 };
 use serde_json::Value;
 
@@ -55,6 +55,11 @@ pub enum LlmError {
     /// More than one episode may ask of the model: given to the offline engine for good.
     #[error("{0}")]
     TooLong(String),
+    /// Asked again, the same request would fail the same way (the model declined it, its answer
+    /// was cut at the output limit or stopped by a content filter, the server refused the
+    /// request itself): given to the offline engine for good, not paid for again.
+    #[error("{0}")]
+    Final(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -184,16 +189,28 @@ impl LlmClient {
             return LlmError::Request(e.to_string());
         };
         let code = api.status_code.as_u16();
-        if code != 401 && code != 403 {
+        let message = api.api_error.message.chars().filter(|c| !c.is_control()).take(200).collect::<String>();
+        // The account's quota is spent: like a refused key, nothing succeeds until someone
+        // acts, and each request until then would only fail (and spend an episode's retries).
+        let quota = code == 429 && api.api_error.code.as_deref() == Some("insufficient_quota");
+        if code == 400 {
+            // The request itself is refused (a parameter the model does not take, a context too
+            // long): the same request would be refused again.
+            return LlmError::Final(format!("the model server refused the request (HTTP 400: {message})"));
+        }
+        if code != 401 && code != 403 && !quota {
             return LlmError::Request(e.to_string());
         }
         let base = self.config.base_url.as_deref().unwrap_or_default();
         let (what, setting) = endpoint.names();
+        let fix = if quota {
+            "the account's quota is spent: add credit or raise its limit with the provider".to_string()
+        } else {
+            format!("check that {API_KEY_ENV} (or llm.api_key) is a key it accepts, with access to {setting}")
+        };
         let why = format!(
-            "the model server at {base} refused {what} (HTTP {code}: {}): check that {API_KEY_ENV} (or llm.api_key) is \
-             a key it accepts, with access to {setting}; the offline engine stands in, and {what} are not asked for \
-             again for {} minutes",
-            api.api_error.message.chars().filter(|c| !c.is_control()).take(200).collect::<String>(),
+            "the model server at {base} refused {what} (HTTP {code}: {message}): {fix}; the offline engine stands in, \
+             and {what} are not asked for again for {} minutes",
             REFUSAL_HOLD.as_secs() / 60
         );
         let mut refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -357,6 +374,22 @@ impl LlmClient {
             u.prompt_tokens += prompt;
             u.completion_tokens += completion;
         });
+        let choice = response.choices.first();
+        if let Some(refusal) = choice.and_then(|c| c.message.refusal.as_deref()) {
+            let refusal: String = refusal.chars().filter(|c| !c.is_control()).take(200).collect();
+            return Err(LlmError::Final(format!("the model declined the request: {refusal}")));
+        }
+        match choice.and_then(|c| c.finish_reason) {
+            Some(FinishReason::Length) => {
+                return Err(LlmError::Final(format!(
+                    "the model's answer was cut at the {MAX_OUTPUT_TOKENS}-token output limit"
+                )));
+            }
+            Some(FinishReason::ContentFilter) => {
+                return Err(LlmError::Final("the server's content filter stopped the model's answer".into()));
+            }
+            _ => {}
+        }
         let content = content.ok_or_else(|| LlmError::Malformed("no message content".into()))?;
         read_json(&content)
     }

@@ -21,6 +21,10 @@ pub enum Canned {
     /// Content computed from the request body, as a model reads its input; an `Err` is refused
     /// with 400 and recorded as the request's problem.
     Reply(Responder),
+    /// A completion whose content was cut at the output limit (`finish_reason: length`).
+    Cut(String),
+    /// A completion the model declined: no content, a `refusal`.
+    Declined(String),
 }
 
 /// Reads a request body and writes the message content (or says what is wrong with the request).
@@ -275,10 +279,16 @@ fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Res
         Some(Canned::Content(content)) if path.ends_with("/transcriptions") => {
             ([(axum::http::header::CONTENT_TYPE, "application/json")], content).into_response()
         }
-        Some(Canned::Content(content)) => {
+        Some(canned @ (Canned::Content(_) | Canned::Cut(_) | Canned::Declined(_))) => {
+            let (content, refusal, finish) = match canned {
+                Canned::Content(c) => (json!(c), Value::Null, "stop"),
+                Canned::Cut(c) => (json!(c), Value::Null, "length"),
+                Canned::Declined(why) => (Value::Null, json!(why), "stop"),
+                _ => unreachable!(),
+            };
             let mut body = json!({
                 "id": "chatcmpl-1", "object": "chat.completion", "created": 1764316800, "model": st.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null}, "finish_reason": "stop", "logprobs": null}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": refusal}, "finish_reason": finish, "logprobs": null}],
                 "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}
             });
             if st.no_usage {
