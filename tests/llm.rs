@@ -994,6 +994,31 @@ async fn long_transcripts_are_sent_in_chunks() {
     }
     // The same insight found in every chunk is one insight.
     assert_eq!(out.iter().filter(|i| i.text.starts_with("A bad config push")).count(), 1, "{out:?}");
+
+    // A chunk that fails part-way through another episode: the next attempt asks only for the
+    // chunks whose answers are missing, not again for those that came.
+    let mut other = episode();
+    other.id = "ep-long".into();
+    let chunks = requests.len();
+    s.fake.clear_script();
+    let mut script = vec![canned_ok(); chunks - 1];
+    script.push(Canned::Content("not json".into()));
+    s.fake.script(script);
+    let failed = extractor(&s.llm).extract(&other, &tr, &Corpus::default()).await;
+    assert!(failed.stand_in, "the failed chunk leaves a stand-in");
+    s.fake.script(vec![canned_ok(); chunks]);
+    let before = s.fake.seen().len();
+    let again = extractor(&s.llm).extract(&other, &tr, &Corpus::default()).await;
+    assert!(!again.stand_in);
+    assert_eq!(s.fake.seen().len() - before, 1, "chunks that were answered were paid for again");
+}
+
+fn canned_ok() -> Canned {
+    insights(&[(
+        "A bad config push to every region caused last Tuesday's outage.",
+        "the outage last tuesday came from a BAD CONFIG PUSH, that reached every region",
+        9.0,
+    )])
 }
 
 /// `podsift demo` with the model at `fake` and `key`, from the environment alone (no config,

@@ -123,25 +123,45 @@ impl LlmExtractor {
         }
         // Keyed by what would be sent: a transcript that came later (a linked one after the show
         // notes), another prompt or another model is asked anew, never answered from the cache.
-        let cache_key = {
+        let key_of = |parts: &[&String]| {
             use sha2::{Digest, Sha256};
             let mut h = Sha256::new();
-            for part in std::iter::once(&self.llm.config.model).chain(std::iter::once(&system)).chain(&prompts) {
+            for part in [&self.llm.config.model, &system].into_iter().chain(parts.iter().copied()) {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part.as_bytes());
             }
             format!("{}:{}", episode.id, crate::http::hex(&h.finalize()[..12]))
         };
+        let cache_key = key_of(&prompts.iter().collect::<Vec<_>>());
         let raw: Vec<RawInsight> = match self.llm.store().llm_cache(&cache_key)? {
             Some(v) => serde_json::from_value(v).map_err(|e| LlmError::Malformed(e.to_string()))?,
             None => {
                 self.llm.check_episodes()?;
                 let mut all = Vec::new();
+                // Each chunk's answer is kept as it comes: when a later chunk fails, the next
+                // attempt pays only for the chunks still missing.
+                let mut chunk_keys = Vec::new();
                 for prompt in &prompts {
-                    let value = self.llm.chat_json(&system, prompt, "insights", schema()).await?;
-                    all.extend(read_insights(value)?);
+                    let chunk_key = format!("{}:chunk", key_of(&[prompt]));
+                    let kept = self.llm.store().llm_cache(&chunk_key)?.and_then(|v| read_insights(v).ok());
+                    let insights = match kept {
+                        Some(insights) => insights,
+                        None => {
+                            let value = self.llm.chat_json(&system, prompt, "insights", schema()).await?;
+                            // Kept only once read: a malformed answer is not kept to fail again.
+                            let insights = read_insights(value.clone())?;
+                            self.llm.store().put_llm_cache(&chunk_key, &value)?;
+                            insights
+                        }
+                    };
+                    all.extend(insights);
+                    chunk_keys.push(chunk_key);
                 }
                 self.llm.store().put_llm_cache(&cache_key, &serde_json::to_value(&all).unwrap_or_default())?;
+                // The whole episode's answer is kept: its chunks' are not needed any more.
+                for chunk_key in &chunk_keys {
+                    self.llm.store().remove_llm_cache(chunk_key)?;
+                }
                 self.llm.count(|u| u.episodes += 1);
                 all
             }

@@ -125,6 +125,11 @@ impl FakeOpenAi {
         self.state.lock().unwrap().script.extend(canned);
     }
 
+    /// Drops what the script still holds.
+    pub fn clear_script(&self) {
+        self.state.lock().unwrap().script.clear();
+    }
+
     /// From now on, each request is answered after `d`.
     pub fn delay(&self, d: std::time::Duration) {
         self.state.lock().unwrap().delay = d;
