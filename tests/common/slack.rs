@@ -55,6 +55,8 @@ struct State {
     outside: HashSet<String>,
     /// How many auth.test calls still answer 503, as a Slack that is down.
     auth_down: usize,
+    /// Channels whose next posts go through but whose answers never come (`(channel, count)`).
+    lost_answers: HashMap<String, usize>,
 }
 
 pub struct FakeSlack {
@@ -81,6 +83,28 @@ impl FakeSlack {
                 // that took the request and stalled.
                 let channel =
                     serde_json::from_slice::<Value>(&body).ok().and_then(|b| b["channel"].as_str().map(String::from));
+                // A post that goes through and whose answer is lost on the way back.
+                if uri.path().ends_with("/chat.postMessage") {
+                    let lost = channel.as_ref().and_then(|c| {
+                        let mut st = s.lock().unwrap();
+                        let left = st.lost_answers.get_mut(c).filter(|n| **n > 0)?;
+                        *left -= 1;
+                        st.ts += 1;
+                        let ts = format!("1764316800.{:06}", st.ts);
+                        let mut body: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        body["ts"] = json!(ts);
+                        st.calls.push(Call {
+                            method: "chat.postMessage".into(),
+                            body,
+                            token: String::new(),
+                            at: Instant::now(),
+                        });
+                        Some(())
+                    });
+                    if lost.is_some() {
+                        std::future::pending::<()>().await;
+                    }
+                }
                 if uri.path().ends_with("/chat.postMessage")
                     && channel.is_some_and(|c| s.lock().unwrap().hanging.contains(&c))
                 {
@@ -164,6 +188,11 @@ impl FakeSlack {
     /// From now on, posts to `channel` get no answer at all.
     pub fn hang(&self, channel: &str) {
         self.state.lock().unwrap().hanging.insert(channel.to_string());
+    }
+
+    /// The next `n` posts to `channel` are posted, but their answers never come.
+    pub fn lose_answers(&self, channel: &str, n: usize) {
+        self.state.lock().unwrap().lost_answers.insert(channel.to_string(), n);
     }
 
     pub fn make_admin(&self, user: &str) {
@@ -336,6 +365,27 @@ fn handle(
         return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
     }
     match name.as_str() {
+        "conversations.history" => {
+            // The channel's posts, newest first, with their metadata when asked for it.
+            let channel = body["channel"].as_str().unwrap_or("").to_string();
+            let metadata = body["include_all_metadata"] == "true" || body["include_all_metadata"] == true;
+            record(&mut s, body, &token);
+            let mut messages: Vec<Value> = s
+                .calls
+                .iter()
+                .filter(|c| c.method == "chat.postMessage" && c.body["channel"] == channel.as_str())
+                .filter(|c| c.body["ts"].is_string() && c.body["thread_ts"].is_null())
+                .map(|c| {
+                    let mut m = json!({"type": "message", "ts": c.body["ts"], "text": c.body["text"], "bot_id": "B1"});
+                    if metadata && !c.body["metadata"].is_null() {
+                        m["metadata"] = c.body["metadata"].clone();
+                    }
+                    m
+                })
+                .collect();
+            messages.reverse();
+            ok(json!({"messages": messages, "has_more": false}))
+        }
         "conversations.info" => {
             let channel = body["channel"].as_str().unwrap_or("").to_string();
             record(&mut s, body, &token);

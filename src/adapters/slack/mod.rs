@@ -46,7 +46,14 @@ pub struct SlackAdapter {
     /// SLACK_BOT_TOKEN while Slack could not be asked whose it is (unreachable at the start),
     /// or why Slack refused it when asked later.
     unchecked: RwLock<Option<Unchecked>>,
+    /// Keys of the channel posts this process has tried: one tried again may have gone through
+    /// the first time (an answer that never came, an `internal_error`), and is looked for in
+    /// the channel before it is posted again, as Slack takes no idempotency key.
+    tried: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// The metadata event a channel post carries its idempotency key in.
+const PART_EVENT: &str = "podsift_part";
 
 /// A bot token Slack has not confirmed.
 #[derive(Clone)]
@@ -335,6 +342,7 @@ impl SlackAdapter {
             config: config.clone(),
             tokens: RwLock::default(),
             unchecked: RwLock::default(),
+            tried: Default::default(),
         };
         if let Some(token) = bot_token {
             let token = token.trim().to_string();
@@ -426,6 +434,42 @@ impl SlackAdapter {
     pub fn client(&self) -> &SlackClient<Connector> {
         &self.client
     }
+
+    /// Whether this process tries the post `key` for the first time (noted now).
+    fn first_try(&self, key: &str) -> bool {
+        let mut tried = self.tried.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if tried.len() > 100_000 {
+            // Keys of days gone by: a retry comes within minutes.
+            tried.clear();
+        }
+        tried.insert(key.to_string())
+    }
+
+    /// The ts of the channel's recent post carrying `key`, when the earlier try went through;
+    /// None when it is not there or the channel cannot be read (then it is posted).
+    async fn posted_before(&self, token: &SlackApiToken, channel: &SlackChannelId, key: &str) -> Option<String> {
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.clone())
+            .with_limit(50)
+            .with_include_all_metadata(true);
+        let history = match self.client.open_session(token).conversations_history(&req).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!("cannot read the channel to find an earlier try ({e}); posting");
+                return None;
+            }
+        };
+        history
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.content.metadata.as_ref().is_some_and(|md| {
+                    md.event_type == PART_EVENT
+                        && md.event_payload.as_ref().and_then(|p| p.get("key")).map(String::as_str) == Some(key)
+                })
+            })
+            .map(|m| m.origin.ts.0)
+    }
 }
 
 impl Adapter for SlackAdapter {
@@ -483,8 +527,18 @@ impl Adapter for SlackAdapter {
                         Some(Target::Thread(ts)) => Some(SlackTs(ts)),
                         _ => None,
                     };
-                    let req = SlackApiChatPostMessageRequest::new(channel, content).opt_thread_ts(thread_ts);
                     let token = self.token(team)?;
+                    let payload = std::collections::HashMap::from([("key".to_string(), key.to_string())]);
+                    let content =
+                        content.with_metadata(SlackMessageMetadata::new(PART_EVENT.into()).with_event_payload(payload));
+                    // A channel post tried before may be there already (threads' replies are
+                    // not looked through: the API's replies listing carries no metadata here).
+                    if thread_ts.is_none() && !self.first_try(key) {
+                        if let Some(ts) = self.posted_before(&token, &channel, key).await {
+                            return Ok(ts);
+                        }
+                    }
+                    let req = SlackApiChatPostMessageRequest::new(channel, content).opt_thread_ts(thread_ts);
                     let sent = self.client.open_session(&token).chat_post_message(&req).await;
                     sent.map(|r| r.ts.0).map_err(classify)
                 }
