@@ -86,6 +86,9 @@ pub struct LlmConfig {
     pub max_tokens_per_day: u64,
     /// Seconds allowed for one request.
     pub timeout_secs: u64,
+    /// Seconds a reader waits for the model's answer to a question at most (within
+    /// `timeout_secs`); past them the quoting answer goes out.
+    pub answer_timeout_secs: u64,
     /// Transcript tokens per request; longer transcripts are split and the parts merged.
     pub chunk_tokens: usize,
     /// Largest audio file downloaded for transcription, in bytes.
@@ -103,6 +106,7 @@ impl Default for LlmConfig {
             max_episodes_per_day: 50,
             max_tokens_per_day: 2_000_000,
             timeout_secs: 120,
+            answer_timeout_secs: 45,
             chunk_tokens: 6000,
             max_audio_bytes: 300 * 1024 * 1024,
         }
@@ -653,6 +657,7 @@ impl Config {
             ("delivery.send_timeout_secs", dl.send_timeout_secs),
             ("adapters.webhook.timeout_secs", self.adapters.webhook.timeout_secs),
             ("llm.timeout_secs", self.llm.timeout_secs),
+            ("llm.answer_timeout_secs", self.llm.answer_timeout_secs),
         ];
         if let Some((key, _)) = spans.iter().find(|(_, secs)| *secs > MAX_SPAN_SECS) {
             return Err(invalid(
@@ -806,8 +811,11 @@ impl Config {
         if l.model.trim().is_empty() {
             return Err(invalid("llm.model", "must name a model, e.g. gpt-4o-mini or llama3.1"));
         }
-        if l.chunk_tokens < 500 || l.timeout_secs == 0 {
-            return Err(invalid("llm.chunk_tokens", "must be at least 500 (and llm.timeout_secs at least 1)"));
+        if l.chunk_tokens < 500 || l.timeout_secs == 0 || self.llm.answer_timeout_secs == 0 {
+            return Err(invalid(
+                "llm.chunk_tokens",
+                "must be at least 500 (and llm.timeout_secs and llm.answer_timeout_secs at least 1)",
+            ));
         }
         let n = &self.insight;
         if n.candidates_per_episode == 0 {

@@ -339,7 +339,12 @@ async fn answers_are_grounded_cited_and_threaded() {
         ..LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 })
     };
     let asked = std::time::Instant::now();
+    let usage = || s.store.llm_usage(Utc::now().date_naive()).unwrap();
+    let before = usage();
     let e = ask::ask(&s.store, &cfg, &entry(), "what did Ana say about the config push?", &patient, &[]).await.unwrap();
+    // The request given up may have been paid for: counted with its prompt, as a timeout is.
+    assert_eq!(usage().requests, before.requests + 1);
+    assert!(usage().prompt_tokens > before.prompt_tokens);
     assert!(asked.elapsed() < Duration::from_secs(4), "the reader waited for the model: {:?}", asked.elapsed());
     assert!(e.covered && e.citations[0].text.contains("config push"), "{e:?}");
 }
@@ -703,7 +708,7 @@ async fn a_request_that_would_fail_again_is_not_asked_again() {
     let bad_request = Canned::Error(
         400,
         vec![],
-        json!({"error": {"message": "Unsupported parameter: 'temperature'", "type": "invalid_request_error", "param": "temperature", "code": null}}),
+        json!({"error": {"message": "This model's maximum context length is 8192 tokens.", "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
     );
     let outcomes = [
         Canned::Cut("{\"insights\": [{\"text\": \"A bad".into()),

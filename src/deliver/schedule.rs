@@ -55,12 +55,14 @@ impl Schedule {
         }
         let bad = |reason: String| ScheduleError::BadCron { expr: expr.to_string(), reason };
         let fields = expr.split_whitespace().count();
+        // "@daily", "@weekly": the library's shorthands, one word.
+        let shorthand = expr.trim().starts_with('@');
         if fields == 5 {
             return Err(bad(
                 "5 fields, as crontab writes them; this schedule counts seconds first: put 0 in front".into()
             ));
         }
-        if !(6..=7).contains(&fields) {
+        if !(6..=7).contains(&fields) && !shorthand {
             return Err(bad(format!("{fields} field(s)")));
         }
         let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
@@ -379,6 +381,7 @@ mod tests {
         assert!(Schedule::daily("8am", "UTC").unwrap_err().to_string().contains("HH:MM"));
         assert!(Schedule::daily("08:00", "Mars/Olympus").unwrap_err().to_string().contains("Europe/Berlin"));
         assert!(Schedule::cron("every day", "UTC").unwrap_err().to_string().contains("seconds first"));
+        assert!(Schedule::cron("@daily", "UTC").is_ok() && Schedule::cron("@weekly", "UTC").is_ok());
         let crontab = Schedule::cron("0 8 * * Mon-Fri", "UTC").unwrap_err().to_string();
         assert!(
             crontab.contains("5 fields, as crontab writes them") && crontab.contains("put 0 in front"),

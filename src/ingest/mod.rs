@@ -349,7 +349,9 @@ async fn ingest_feed(
                 // A guid used again for another episode (numbers restarting in a later season,
                 // once the old items left the feed): another title, other audio and another
                 // date say it is not the stored one.
-                Some(_) => {
+                // Only an item dated in the last month can be such a new episode: the back
+                // catalogue is not read record by record at every ingest.
+                Some(_) if p.published.is_some_and(|d| d > opts.now - chrono::Duration::days(30)) => {
                     let by_guid = episode_id(&feed.url, p);
                     let days_apart =
                         |e: &Episode| p.published.zip(e.published).is_some_and(|(a, b)| (a - b).num_hours().abs() > 24);
@@ -358,6 +360,7 @@ async fn ingest_feed(
                         _ => by_guid,
                     }
                 }
+                Some(_) => episode_id(&feed.url, p),
                 None => episode_id(&feed.url, p),
             };
             if store.has_episode(&id)? {
@@ -608,7 +611,6 @@ pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
     )
 }
 
-/// An address without its query and fragment: what stays of an audio link a host signs anew.
 /// Whether a feed's date can be an episode's: from 2000 on and at most a year ahead (an episode
 /// scheduled ahead is listed days before, not years).
 fn plausible_date(date: DateTime<Utc>, now: DateTime<Utc>) -> bool {
@@ -616,6 +618,7 @@ fn plausible_date(date: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     date >= earliest && date <= now + chrono::Duration::days(366)
 }
 
+/// An address without its query and fragment: what stays of an audio link a host signs anew.
 fn without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }

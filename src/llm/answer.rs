@@ -56,13 +56,16 @@ pub fn read_answer(value: serde_json::Value) -> Result<RawAnswer, String> {
 pub struct LlmAnswerer {
     pub llm: Arc<LlmClient>,
     pub offline: QuoteAnswerer,
-    /// Longest a reader waits for the model's answer; past it, the quoting answer goes out.
+    /// Longest a reader waits for the model's answer (`llm.answer_timeout_secs`); past it, the
+    /// quoting answer goes out.
     pub within: std::time::Duration,
 }
 
 impl LlmAnswerer {
+    /// Waiting for the model's answer `llm.answer_timeout_secs` at most.
     pub fn new(llm: Arc<LlmClient>, offline: QuoteAnswerer) -> LlmAnswerer {
-        LlmAnswerer { llm, offline, within: ANSWER_WITHIN }
+        let within = std::time::Duration::from_secs(llm.config.answer_timeout_secs);
+        LlmAnswerer { llm, offline, within }
     }
 }
 
@@ -102,12 +105,7 @@ impl Answerer for LlmAnswerer {
             if !covered {
                 return self.offline.answer_now(question, about, ranked, covered);
             }
-            // A reader waits for this: past the deadline the quoting answer goes out instead,
-            // however long the model's own timeout and retries would still take.
-            let written = tokio::time::timeout(self.within, self.with_model(question, about, ranked, history));
-            let written =
-                written.await.unwrap_or_else(|_| Err(format!("the model wrote no answer within {:?}", self.within)));
-            match written {
+            match self.with_model(question, about, ranked, history).await {
                 Ok(a) => a,
                 Err(e) => {
                     // A refused key is logged once, where it is found (LlmClient::failed).
@@ -126,8 +124,6 @@ impl Answerer for LlmAnswerer {
 const RERANK: usize = 20;
 /// Longest a reader waits for the reordering by meaning; past it, the words' order stands.
 const RERANK_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
-/// How long a reader waits for the model's answer at most, by default.
-const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(45);
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
@@ -150,8 +146,7 @@ impl LlmAnswerer {
             let lines = p.prompt.iter().chain(&p.sentences).map(|l| l.2.as_str()).collect::<Vec<_>>();
             texts.push(lines.join(" "));
         }
-        let embedded = tokio::time::timeout(RERANK_WITHIN, self.llm.embed(&texts)).await;
-        let vectors = match embedded.unwrap_or_else(|_| Err(super::LlmError::Timeout(RERANK_WITHIN.as_secs()))) {
+        let vectors = match self.llm.embed_within(&texts, RERANK_WITHIN).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!("{e}; passages ranked by their words only");
@@ -239,7 +234,8 @@ are in the transcript block too. {UNTRUSTED}"
         // says nothing is an instruction.
         let context = format!("Insight #{}: {}\n{convo}\n{lines}", about.rank, about.text);
         let user = format!("Question: {question}\n\n{}", as_data(&context));
-        let value = self.llm.chat_json(&system, &user, "answer", schema()).await.map_err(|e| e.to_string())?;
+        let value = self.llm.chat_json_within(&system, &user, "answer", schema(), self.within).await;
+        let value = value.map_err(|e| e.to_string())?;
         let raw = read_answer(value)?;
         if !raw.covered {
             // Nothing in it is checked against the transcript (there is no citation to check),

@@ -193,10 +193,13 @@ impl LlmClient {
         // The account's quota is spent: like a refused key, nothing succeeds until someone
         // acts, and each request until then would only fail (and spend an episode's retries).
         let quota = code == 429 && api.api_error.code.as_deref() == Some("insufficient_quota");
-        if code == 400 {
-            // The request itself is refused (a parameter the model does not take, a context too
-            // long): the same request would be refused again.
-            return LlmError::Final(format!("the model server refused the request (HTTP 400: {message})"));
+        // This request's own content is refused (a context too long, a content policy): sent
+        // again it would be refused again. Other 400s (a model without structured output, a
+        // key some servers refuse with 400) are the configuration's, and fixed there.
+        let api_code = api.api_error.code.as_deref().unwrap_or_default();
+        if code == 400 && ["context_length_exceeded", "content_filter", "content_policy_violation"].contains(&api_code)
+        {
+            return LlmError::Final(format!("the model server refused this request (HTTP 400, {api_code}: {message})"));
         }
         if code != 401 && code != 403 && !quota {
             return LlmError::Request(e.to_string());
@@ -310,6 +313,21 @@ impl LlmClient {
         schema_name: &str,
         schema: Value,
     ) -> Result<Value, LlmError> {
+        let within = Duration::from_secs(self.config.timeout_secs);
+        self.chat_json_within(system, user, schema_name, schema, within).await
+    }
+
+    /// [`LlmClient::chat_json`] given up after `within` (a reader waiting): timed out, it is
+    /// counted as any timed-out request is, its prompt included.
+    pub async fn chat_json_within(
+        &self,
+        system: &str,
+        user: &str,
+        schema_name: &str,
+        schema: Value,
+        within: Duration,
+    ) -> Result<Value, LlmError> {
+        let within = within.min(Duration::from_secs(self.config.timeout_secs));
         self.check_key(Endpoint::Chat)?;
         let estimate = estimate_tokens(system) + estimate_tokens(user);
         // Checked and reserved at once, so that requests started together see each other.
@@ -345,7 +363,7 @@ impl LlmClient {
             .map_err(|e| LlmError::Request(e.to_string()))?;
         let chat = self.client.chat();
         let call = chat.create(request);
-        let response = match tokio::time::timeout(Duration::from_secs(self.config.timeout_secs), call).await {
+        let response = match tokio::time::timeout(within, call).await {
             Err(_) => {
                 // A request that timed out may still have been paid for: its prompt at least,
                 // which counts against llm.max_tokens_per_day as an estimate.
@@ -354,7 +372,7 @@ impl LlmClient {
                     u.requests += 1;
                     u.prompt_tokens += prompt;
                 });
-                return Err(LlmError::Timeout(self.config.timeout_secs));
+                return Err(LlmError::Timeout(within.as_secs()));
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);
@@ -413,6 +431,12 @@ pub fn read_json(content: &str) -> Result<Value, LlmError> {
 impl LlmClient {
     /// Embeds texts with `llm.embedding_model`, in input order.
     pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        self.embed_within(texts, Duration::from_secs(self.config.timeout_secs)).await
+    }
+
+    /// [`LlmClient::embed`] given up after `within`, counted as any timed-out request is.
+    pub async fn embed_within(&self, texts: &[String], within: Duration) -> Result<Vec<Vec<f32>>, LlmError> {
+        let within = within.min(Duration::from_secs(self.config.timeout_secs));
         use async_openai::types::embeddings::{CreateEmbeddingRequestArgs, EmbeddingInput};
         let model = self
             .config
@@ -428,10 +452,10 @@ impl LlmClient {
             .map_err(|e| LlmError::Request(e.to_string()))?;
         let embeddings = self.client.embeddings();
         let call = embeddings.create(request);
-        let response = match tokio::time::timeout(Duration::from_secs(self.config.timeout_secs), call).await {
+        let response = match tokio::time::timeout(within, call).await {
             Err(_) => {
                 self.count(|u| u.requests += 1);
-                return Err(LlmError::Timeout(self.config.timeout_secs));
+                return Err(LlmError::Timeout(within.as_secs()));
             }
             Ok(Err(e)) => {
                 self.count(|u| u.requests += 1);

@@ -270,23 +270,18 @@ const REFUSED_TOKEN: &[&str] =
     &["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"];
 
 /// Slack errors that mean the channel or the install is gone, or that the workspace does not let
-/// the app post there (a channel made read-only or admins-only, a scope or access taken away):
-/// pause with the reason, do not retry every day until someone acts.
+/// the app post in that channel (made read-only or admins-only): pause with the reason, do not
+/// retry every day until someone acts. (A token expired or a scope missing is the whole
+/// workspace's, fixed once for all its channels: those days are given up, not paused.)
 const GONE: &[&str] = &[
     "channel_not_found",
     "not_in_channel",
     "is_archived",
     "account_inactive",
     "invalid_auth",
-    "not_authed",
     "token_revoked",
-    "token_expired",
-    "missing_scope",
-    "no_permission",
-    "access_denied",
     "ekm_access_denied",
     "team_access_not_granted",
-    "enterprise_is_restricted",
     "restricted_action",
     "restricted_action_read_only_channel",
     "restricted_action_thread_only_channel",
@@ -348,7 +343,9 @@ impl SlackAdapter {
             let token = token.trim().to_string();
             match adapter.check_token(&token).await {
                 Ok(()) => {}
-                Err(SlackClientError::ApiError(a)) => return Err(refused_bot_token(&a.code)),
+                Err(SlackClientError::ApiError(a)) if REFUSED_TOKEN.contains(&a.code.as_str()) => {
+                    return Err(refused_bot_token(&a.code));
+                }
                 // Slack down or unreachable at this moment: the other platforms start all the
                 // same, and the token is checked again in the background
                 // ([`SlackAdapter::check_later`]); Slack's digests wait for it.
@@ -391,7 +388,7 @@ impl SlackAdapter {
                 tokio::time::sleep(wait).await;
                 match adapter.check_token(&token).await {
                     Ok(()) => return adapter.set_unchecked(None),
-                    Err(SlackClientError::ApiError(a)) => {
+                    Err(SlackClientError::ApiError(a)) if REFUSED_TOKEN.contains(&a.code.as_str()) => {
                         let refused = refused_bot_token(&a.code);
                         tracing::error!("{refused}");
                         return adapter.set_unchecked(Some(Unchecked::Refused(refused)));

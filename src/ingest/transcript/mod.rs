@@ -220,17 +220,36 @@ fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+        Err(_) => {
+            // A UTF-8 file with a stray byte (a pasted quote mark) stays UTF-8, the odd byte
+            // replaced: more of its non-ASCII letters read as UTF-8 than fail to. In a
+            // Windows-1252 file nearly none do.
+            let lossy = String::from_utf8_lossy(bytes);
+            let bad = lossy.matches('\u{FFFD}').count();
+            let good = lossy.chars().filter(|c| !c.is_ascii() && *c != '\u{FFFD}').count();
+            if good > bad {
+                std::borrow::Cow::Owned(lossy.into_owned())
+            } else {
+                encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0
+            }
+        }
     }
+}
+
+/// Where `needle` (ASCII) first occurs in `haystack` from `from` on, ignoring ASCII case: a
+/// byte position in `haystack` itself, so slicing it there is safe (lower-casing the whole
+/// text first can change its length: "İ" becomes three bytes).
+fn find_ascii_ci(haystack: &str, needle: &str, from: usize) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    (from..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// The title of a page that says it is an error, a block or a sign-in rather than content, when
 /// the page is also short (under 300 words): a transcript titled "Error handling in Go" is long.
 fn error_page_title(html: &str, text: &str) -> Option<String> {
-    let lower = html.to_lowercase();
-    let start = lower.find("<title")?;
-    let open = start + lower[start..].find('>')? + 1;
-    let close = open + lower[open..].find("</title")?;
+    let start = find_ascii_ci(html, "<title", 0)?;
+    let open = find_ascii_ci(html, ">", start)? + 1;
+    let close = find_ascii_ci(html, "</title", open)?;
     let title = html::decode_entities(html[open..close].trim());
     const SAYS_ERROR: &[&str] = &[
         "not found",
@@ -267,6 +286,12 @@ mod tests {
             let segments = parse(TranscriptSource::Srt, &bytes).unwrap();
             assert!(segments[0].text.contains("Ça marche très bien."), "{:?}", segments[0]);
         }
+        // UTF-8 with one stray Windows-1252 byte (a pasted quote mark) stays UTF-8.
+        let mut stray = srt.replace("José:", "José: it\u{0}s").into_bytes();
+        let at = stray.iter().position(|b| *b == 0).unwrap();
+        stray[at] = 0x92;
+        let segments = parse(TranscriptSource::Srt, &stray).unwrap();
+        assert!(segments[0].text.contains("Ça marche très bien."), "{:?}", segments[0]);
     }
 
     #[test]
@@ -283,6 +308,9 @@ mod tests {
         assert!(parse(TranscriptSource::Html, challenge.as_bytes()).is_err());
         let short = "<html><head><title>Terror stories</title></head><body>Ana: it was dark.</body></html>";
         assert!(parse(TranscriptSource::Html, short.as_bytes()).is_ok());
+        // Characters whose lower case is longer or shorter than they are, before the title.
+        let turkish = "<html><head><meta name=\"x\" content=\"İstanbul\"><TITLE>Çok güzel</TITLE></head><body>Ana: merhaba.</body></html>";
+        assert!(parse(TranscriptSource::Html, turkish.as_bytes()).is_ok());
         let talk = format!(
             "<html><head><title>Error handling in Go</title></head><body><p>{}</p></body></html>",
             "Ana: errors are values, so we wrap them with context. ".repeat(40)
