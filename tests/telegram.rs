@@ -299,7 +299,10 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
         message(25, 25, group.clone(), 5, "/stop", None),
         message(26, 26, group.clone(), 5, "/start 09:00 UTC", None),
     ] {
-        let update: teloxide::types::Update = serde_json::from_value(ignored).unwrap();
+        // As Telegram sends it: JSON text (read from a `Value`, teloxide takes every update
+        // for an unknown kind, and the check would pass without looking).
+        let update: teloxide::types::Update = serde_json::from_str(&ignored.to_string()).unwrap();
+        assert!(!matches!(update.kind, teloxide::types::UpdateKind::Error(_)), "{:?}", update.kind);
         s.adapter.handle_update(&s.core, update).await;
     }
     assert_eq!(s.requests(), before, "an update meant for someone else reached the core");
@@ -327,6 +330,24 @@ async fn groups_need_an_admin_and_ignore_other_bots() {
     assert!(toast["text"].as_str().unwrap_or("").contains("Reply to this insight's message"), "{toast}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.fake.sent_to(-1001).len(), 5, "a prompt was posted to the whole group");
+    let before = s.requests();
+    // An edited command is not taken again (it could subscribe or post a digest twice)...
+    let mut edited_command = message(27, 12, group.clone(), 5, "/start@podsift_bot 08:15 UTC", None);
+    edited_command["message"]["edit_date"] = json!(1764316900);
+    edited_command["edited_message"] = edited_command["message"].take();
+    edited_command.as_object_mut().unwrap().remove("message");
+    let update: teloxide::types::Update = serde_json::from_str(&edited_command.to_string()).unwrap();
+    s.adapter.handle_update(&s.core, update).await;
+    assert_eq!(s.requests(), before, "an edited command was taken again");
+    // ...but a question edited (a typo fixed) is asked again as it now reads.
+    let mut edited_question = message(28, 29, group.clone(), 6, "who said that, exactly?", Some((12, BOT)));
+    edited_question["message"]["edit_date"] = json!(1764316900);
+    edited_question["edited_message"] = edited_question["message"].take();
+    edited_question.as_object_mut().unwrap().remove("message");
+    let update: teloxide::types::Update = serde_json::from_str(&edited_question.to_string()).unwrap();
+    s.adapter.handle_update(&s.core, update).await;
+    assert_ne!(s.requests(), before, "an edited question was not asked");
+    wait_for("the answer to the edited question", || s.fake.sent_to(-1001).len() == 6).await;
 }
 
 /// A group upgraded to a supergroup says so at once (a service message in each): the

@@ -232,7 +232,13 @@ impl TelegramAdapter {
 
     /// Translates one update into a request for the core; the core answers in the background.
     pub async fn handle_update(&self, core: &Arc<Core>, update: Update) {
-        match update.kind {
+        let kind = match update.kind {
+            // A question edited (a typo fixed) is asked again as it now reads; other edits (a
+            // command that subscribes or posts a digest) are not taken twice.
+            UpdateKind::EditedMessage(m) if self.asks(&m) => UpdateKind::Message(m),
+            other => other,
+        };
+        match kind {
             UpdateKind::Message(m) => {
                 // A group upgraded to a supergroup: Telegram says so in both (the old one names
                 // the new id, the new one the old).
@@ -378,6 +384,19 @@ impl TelegramAdapter {
         let own = destination(chat, topic);
         let whole = destination(chat, None);
         if topic.is_some() && !core.knows(&own) && core.knows(&whole) { whole } else { own }
+    }
+
+    /// Whether a message asks about an insight: a reply to one of podsift's messages that is
+    /// no command, or an `/ask` command.
+    fn asks(&self, m: &teloxide::types::Message) -> bool {
+        let Some(text) = m.text() else { return false };
+        match text.strip_prefix('/') {
+            Some(rest) => {
+                let word = rest.split(|c: char| c.is_whitespace() || c == '@').next().unwrap_or("");
+                word.eq_ignore_ascii_case("ask")
+            }
+            None => m.reply_to_message().is_some_and(|r| r.from.as_ref().is_none_or(|u| u.id.0 == self.bot_id)),
+        }
     }
 
     async fn hint(&self, core: &Core, dest: &Destination) {
