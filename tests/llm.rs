@@ -708,7 +708,7 @@ async fn a_request_that_would_fail_again_is_not_asked_again() {
     let bad_request = Canned::Error(
         400,
         vec![],
-        json!({"error": {"message": "This model's maximum context length is 8192 tokens.", "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
+        json!({"error": {"message": "Your request was rejected by the content policy.", "type": "invalid_request_error", "param": null, "code": "content_policy_violation"}}),
     );
     let outcomes = [
         Canned::Cut("{\"insights\": [{\"text\": \"A bad".into()),

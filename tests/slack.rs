@@ -559,20 +559,17 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     // is tried again, not posted twice.
     let lost = common::subscribe_at(&s.store, destination(TEAM, "C0LOST"), due, 0, created);
     s.fake.lose_answers("C0LOST", 1);
+    s.fake.foreign_message("C0LOST");
     let ticked = tokio::time::timeout(Duration::from_secs(60), deliverer.tick(due)).await;
     let summary = ticked.expect("a tick waited on a lost answer").unwrap();
     assert_eq!(summary.delivered, 1, "{summary:?}");
     let posted = s.fake.posted("C0LOST");
-    assert_eq!(
-        posted.len(),
-        6,
-        "a part posted twice: {:#?}",
-        posted.iter().map(|c| &c.body["text"]).collect::<Vec<_>>()
-    );
+    let ours: Vec<_> = posted.iter().filter(|c| c.body["text"] != "deploy done").collect();
+    assert_eq!(ours.len(), 6, "a part posted twice: {:#?}", ours.iter().map(|c| &c.body["text"]).collect::<Vec<_>>());
     let looked = s.fake.calls("conversations.history").into_iter().filter(|c| c.body["channel"] == "C0LOST").count();
     assert_eq!(looked, 1, "only a part tried again is looked for");
     let rec = s.store.delivery(&lost.key(), due.date_naive()).unwrap().unwrap();
-    assert_eq!(rec.sent[0].1, posted[0].body["ts"].as_str().unwrap(), "the first part's id is the post found");
+    assert_eq!(rec.sent[0].1, ours[0].body["ts"].as_str().unwrap(), "the first part's id is the post found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -349,6 +349,8 @@ async fn ingest_feed(
                 // A guid used again for another episode (numbers restarting in a later season,
                 // once the old items left the feed): another title, other audio and another
                 // date say it is not the stored one.
+                // Told apart before: it keeps the identity it was given then.
+                Some(_) if store.has_episode(&without_guid())? => without_guid(),
                 // Only an item dated in the last month can be such a new episode: the back
                 // catalogue is not read record by record at every ingest.
                 Some(_) if p.published.is_some_and(|d| d > opts.now - chrono::Duration::days(30)) => {

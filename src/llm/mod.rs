@@ -193,12 +193,12 @@ impl LlmClient {
         // The account's quota is spent: like a refused key, nothing succeeds until someone
         // acts, and each request until then would only fail (and spend an episode's retries).
         let quota = code == 429 && api.api_error.code.as_deref() == Some("insufficient_quota");
-        // This request's own content is refused (a context too long, a content policy): sent
-        // again it would be refused again. Other 400s (a model without structured output, a
-        // key some servers refuse with 400) are the configuration's, and fixed there.
+        // This request's own content is refused (a content policy): sent again it would be
+        // refused again. Other 400s (a model without structured output, a key some servers
+        // refuse with 400, a context too small for llm.chunk_tokens) are the configuration's,
+        // and once it is fixed the episodes are asked again.
         let api_code = api.api_error.code.as_deref().unwrap_or_default();
-        if code == 400 && ["context_length_exceeded", "content_filter", "content_policy_violation"].contains(&api_code)
-        {
+        if code == 400 && ["content_filter", "content_policy_violation"].contains(&api_code) {
             return LlmError::Final(format!("the model server refused this request (HTTP 400, {api_code}: {message})"));
         }
         if code != 401 && code != 403 && !quota {
@@ -244,8 +244,9 @@ impl LlmClient {
     /// counting the requests under way.
     fn reserve(&self, tokens: u64) -> Result<Reserved<'_>, LlmError> {
         use std::sync::atomic::Ordering;
+        // Under way first, then used: see `begin_transcription`.
+        let mut under_way = self.in_flight.load(Ordering::SeqCst);
         let used = self.store.llm_usage(Self::today())?.tokens();
-        let mut under_way = self.in_flight.load(Ordering::Relaxed);
         loop {
             if used + under_way >= self.config.max_tokens_per_day {
                 return Err(LlmError::Budget(format!(
@@ -285,8 +286,10 @@ impl LlmClient {
     /// episodes; those under way count.
     pub fn begin_transcription(&self) -> Result<Transcription<'_>, LlmError> {
         use std::sync::atomic::Ordering;
+        // Under way first, then done: one counted in between moves from the first to the
+        // second and is seen in the second (the other order could miss it in both).
+        let mut under_way = self.transcribing.load(Ordering::SeqCst);
         let done = self.store.llm_usage(Self::today())?.transcriptions;
-        let mut under_way = self.transcribing.load(Ordering::Relaxed);
         loop {
             self.within_episodes(done + under_way, "transcriptions (with those under way)")?;
             match self.transcribing.compare_exchange(under_way, under_way + 1, Ordering::Relaxed, Ordering::Relaxed) {

@@ -190,6 +190,16 @@ impl FakeSlack {
         self.state.lock().unwrap().hanging.insert(channel.to_string());
     }
 
+    /// A message another app posted in `channel`, with metadata of its own (numbers and
+    /// objects in its payload, as Slack's own examples have).
+    pub fn foreign_message(&self, channel: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.ts += 1;
+        let body = json!({"channel": channel, "ts": format!("1764316800.{:06}", s.ts), "text": "deploy done",
+            "metadata": {"event_type": "deploy_finished", "event_payload": {"build": 42, "ok": true, "env": {"name": "prod"}}}});
+        s.calls.push(Call { method: "chat.postMessage".into(), body, token: String::new(), at: Instant::now() });
+    }
+
     /// The next `n` posts to `channel` are posted, but their answers never come.
     pub fn lose_answers(&self, channel: &str, n: usize) {
         self.state.lock().unwrap().lost_answers.insert(channel.to_string(), n);

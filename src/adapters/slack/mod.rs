@@ -445,27 +445,30 @@ impl SlackAdapter {
     /// The ts of the channel's recent post carrying `key`, when the earlier try went through;
     /// None when it is not there or the channel cannot be read (then it is posted).
     async fn posted_before(&self, token: &SlackApiToken, channel: &SlackChannelId, key: &str) -> Option<String> {
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.clone())
-            .with_limit(50)
-            .with_include_all_metadata(true);
-        let history = match self.client.open_session(token).conversations_history(&req).await {
-            Ok(h) => h,
+        // Read as plain JSON: other apps' metadata carries numbers and objects, which the client
+        // crate's typed messages refuse, and one such message would hide the whole page. 15
+        // messages: what Slack gives apps outside its Marketplace on one call.
+        let api = self.config.api_url.as_deref().unwrap_or("https://slack.com/api").trim_end_matches('/');
+        let read = self
+            .http
+            .get(format!("{api}/conversations.history"))
+            .bearer_auth(&token.token_value.0)
+            .query(&[("channel", channel.0.as_str()), ("limit", "15"), ("include_all_metadata", "true")])
+            .send()
+            .await;
+        let page: serde_json::Value = match read {
+            Ok(r) => r.json().await.unwrap_or_default(),
             Err(e) => {
                 tracing::debug!("cannot read the channel to find an earlier try ({e}); posting");
                 return None;
             }
         };
-        history
-            .messages
-            .into_iter()
-            .find(|m| {
-                m.content.metadata.as_ref().is_some_and(|md| {
-                    md.event_type == PART_EVENT
-                        && md.event_payload.as_ref().and_then(|p| p.get("key")).map(String::as_str) == Some(key)
-                })
-            })
-            .map(|m| m.origin.ts.0)
+        page["messages"].as_array()?.iter().find_map(|m| {
+            let md = &m["metadata"];
+            (md["event_type"] == PART_EVENT && md["event_payload"]["key"] == key)
+                .then(|| m["ts"].as_str().map(str::to_string))
+                .flatten()
+        })
     }
 }
 
