@@ -383,7 +383,9 @@ mod fake_llm {
         let (Some(open), Some(close)) = (user.find("<transcript>\n"), user.rfind("\n</transcript>")) else {
             return fail("no <transcript> block".into());
         };
-        let transcript = &user[open + "<transcript>\n".len()..close];
+        let block = &user[open + "<transcript>\n".len()..close];
+        // The insight and the thread so far come first; the passages from the first "--- " on.
+        let transcript = block.find("--- ").map_or(block, |at| &block[at..]);
         // Blocks: "--- podcast — episode", then "[hh:mm:ss] Speaker: text" or "Speaker (asking): ".
         let mut blocks: Vec<Vec<String>> = Vec::new();
         for line in transcript.lines() {
