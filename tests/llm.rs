@@ -349,6 +349,18 @@ async fn answers_are_grounded_cited_and_threaded() {
     assert!(e.covered && e.citations[0].text.contains("config push"), "{e:?}");
 }
 
+/// The configuration of a model at `fake` that transcribes, `max_episodes` a day.
+fn transcribing(fake: &FakeOpenAi, max_episodes: u64) -> Config {
+    let llm = LlmConfig {
+        base_url: Some(fake.base.clone()),
+        model: MODEL.into(),
+        transcription_model: Some("whisper-test".into()),
+        max_episodes_per_day: max_episodes,
+        ..LlmConfig::default()
+    };
+    Config { llm, ..Config::default() }
+}
+
 /// A store with one feed (a local file) of `n` episodes that publish audio and no transcript.
 fn audio_only_feed(dir: &std::path::Path, n: usize) -> Store {
     let mut items = String::new();
@@ -439,16 +451,7 @@ async fn transcriptions_under_way_count_against_the_daily_number() {
         {"id": 0, "start": 0.0, "end": 20.0, "text": " Caching at the edge cut our p99 latency by forty percent last quarter."}]})
     .to_string();
     fake.script(vec![Canned::Content(heard.clone()), Canned::Content(heard)]);
-    let config = Config {
-        llm: LlmConfig {
-            base_url: Some(fake.base.clone()),
-            model: MODEL.into(),
-            transcription_model: Some("whisper-test".into()),
-            max_episodes_per_day: 1,
-            ..LlmConfig::default()
-        },
-        ..Config::default()
-    };
+    let config = transcribing(&fake, 1);
     let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
     podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
     let uploads = fake.seen().iter().filter(|r| r.path.contains("audio/transcriptions")).count();
@@ -1433,16 +1436,7 @@ async fn transcriptions_stop_at_the_daily_number_of_episodes() {
         ),
         insights(&[("Edge caching cut p99 latency by 40%.", "caching at the edge cut our p99 latency by forty percent", 8.0)]),
     ]);
-    let config = Config {
-        llm: LlmConfig {
-            base_url: Some(fake.base.clone()),
-            model: MODEL.into(),
-            transcription_model: Some("whisper-test".into()),
-            max_episodes_per_day: 1,
-            ..LlmConfig::default()
-        },
-        ..Config::default()
-    };
+    let config = transcribing(&fake, 1);
     let opts = podsift::ingest::IngestOptions { now: Utc::now(), force: false };
     let (summary, _) =
         podsift::pipeline::ingest_and_extract(&store, &config, opts, &podsift::ingest::Quiet).await.unwrap();
