@@ -232,6 +232,9 @@ impl TelegramAdapter {
 
     /// Translates one update into a request for the core; the core answers in the background.
     pub async fn handle_update(&self, core: &Arc<Core>, update: Update) {
+        // Taken (its offset moves on, or the webhook was answered): a stopping service waits
+        // for it while Telegram is asked more (whether the sender is an admin).
+        let _taking = core.taking();
         let kind = match update.kind {
             // A question edited (a typo fixed) is asked again as it now reads; other edits (a
             // command that subscribes or posts a digest) are not taken twice.

@@ -225,7 +225,7 @@ pub struct Core {
 }
 
 /// A request under way, counted in [`Core::working`] until it ends, however it ends.
-struct Working(Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>);
+pub struct Working(Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>);
 
 impl Drop for Working {
     fn drop(&mut self) {
@@ -320,12 +320,19 @@ impl Core {
     pub fn submit(self: &Arc<Self>, request: Request) {
         Metrics::add(&self.metrics.requests, 1);
         let core = self.clone();
-        self.working.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let working = Working(self.working.clone());
+        let working = self.taking();
         tokio::spawn(async move {
             let _working = working;
             core.handle_and_reply(request).await
         });
+    }
+
+    /// Counts a request as taken until the returned guard is dropped: an adapter that still asks
+    /// its platform something (whether the sender is an admin) before it submits the request
+    /// holds one meanwhile, so that a stopping service waits for that request too.
+    pub fn taking(&self) -> Working {
+        self.working.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Working(self.working.clone())
     }
 
     /// Waits until every request taken so far is answered, or `grace` has passed; whether they

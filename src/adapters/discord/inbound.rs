@@ -302,7 +302,9 @@ impl Interactions {
         let (adapter, core, token) = (self.adapter.clone(), self.core.clone(), m.token.clone());
         let reference = reference.to_string();
         // The thread is made after acknowledging: creating it may take longer than Discord waits.
+        let taking = core.taking();
         tokio::spawn(async move {
+            let _taking = taking;
             let thread = answer_thread(&adapter, m.channel_id, MessageId::new(message_id), &reference).await;
             let note = match thread {
                 Some(t) => {

@@ -330,7 +330,10 @@ pub(super) fn take_command(c: &Ctx, f: &HashMap<String, String>) -> Option<Strin
         _ => (Some(only_for.clone()), None),
     };
     let c = c.clone();
+    // Taken (Slack was answered): a stopping service waits for it while Slack is asked more.
+    let taking = c.core.taking();
     tokio::spawn(async move {
+        let _taking = taking;
         // A subscription podsift could never deliver is refused with the reason at once,
         // rather than confirmed and then paused at its first digest; a digest asked for where
         // it cannot be posted would fail unseen.
@@ -406,7 +409,9 @@ pub(super) fn take_interaction(c: &Ctx, p: &Value) {
                             .is_some_and(|s| s.access.asks_who());
                         let c = c.clone();
                         let to = only_for(&user);
+                        let taking = c.core.taking();
                         tokio::spawn(async move {
+                            let _taking = taking;
                             let can_manage = if needs_manager { c.can_manage(&team, &user).await } else { None };
                             c.core.submit(Request {
                                 destination: dest,
