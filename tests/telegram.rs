@@ -760,3 +760,23 @@ fn an_empty_or_malformed_webhook_secret_is_refused_at_start() {
         assert!(err.contains(says), "{secret:?}: {err}");
     }
 }
+
+/// A command acknowledged to Telegram (its offset moved on) that still asks whether its sender
+/// is an admin is waited for by a stopping service, as a request already submitted is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_still_asking_telegram_counts_as_taken() {
+    let s = setup(true).await;
+    s.fake.slow_member_lookups(Duration::from_millis(800));
+    let group = json!({"id": -1002, "type": "supergroup", "title": "Readers"});
+    let text = message(1, 10, group, 5, "/subscribe@podsift_bot", None).to_string();
+    let update: teloxide::types::Update = serde_json::from_str(&text).unwrap();
+    let (adapter, core) = (s.adapter.clone(), s.core.clone());
+    tokio::spawn(async move { adapter.handle_update(&core, update).await });
+    let started = std::time::Instant::now();
+    while s.core.requests_answered(Duration::from_millis(5)).await {
+        assert!(started.elapsed() < Duration::from_secs(10), "the update was never counted as taken");
+    }
+    assert!(s.fake.calls("getChatMember").is_empty(), "counted only once submitted, after Telegram answered");
+    assert!(s.core.requests_answered(Duration::from_secs(10)).await);
+    assert_eq!(s.fake.calls("getChatMember").len(), 1);
+}

@@ -32,6 +32,8 @@ struct State {
     violations: Vec<String>,
     /// How long a getUpdates with nothing to give is held, as Telegram's long poll does.
     hold: Option<std::time::Duration>,
+    /// How long a getChatMember takes to answer (recorded when it answers).
+    member_delay: std::time::Duration,
 }
 
 pub struct FakeTelegram {
@@ -60,6 +62,11 @@ impl FakeTelegram {
             axum::serve(listener, app).await.unwrap();
         });
         FakeTelegram { base, state, task }
+    }
+
+    /// From now on, a getChatMember is answered (and recorded) only after `d`.
+    pub fn slow_member_lookups(&self, d: std::time::Duration) {
+        self.state.lock().unwrap().member_delay = d;
     }
 
     /// From now on, a getUpdates with nothing to give is answered only after `d`.
@@ -135,6 +142,10 @@ async fn handle(state: Arc<Mutex<State>>, uri: Uri, body: Bytes) -> axum::respon
         return (StatusCode::UNAUTHORIZED, axum::Json(error(401, "Unauthorized", None))).into_response();
     }
     let method = method.to_lowercase();
+    if method == "getchatmember" {
+        let delay = state.lock().unwrap().member_delay;
+        tokio::time::sleep(delay).await;
+    }
     // teloxide sends JSON, except for methods that may carry files (setWebhook): multipart.
     let body: Value = if body.is_empty() {
         json!({})
