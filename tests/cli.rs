@@ -703,6 +703,10 @@ fn one_feed_under_another_spelling_is_not_added_twice() {
     let ls: serde_json::Value =
         serde_json::from_str(&stdout(&podsift(dir.path(), &["feeds", "ls", "--json"]))).unwrap();
     assert_eq!(ls.as_array().unwrap().len(), 1, "{ls}");
+    // Removed under the other spelling too.
+    let rm = podsift(dir.path(), &["feeds", "rm", "https://127.0.0.1:9/show/feed.xml/"]);
+    assert!(rm.status.success(), "{}", stderr(&rm));
+    assert!(stdout(&rm).contains("removed http://127.0.0.1:9/show/feed.xml"), "{}", stdout(&rm));
 }
 
 /// A bad value in an environment variable is blamed on the variable, not on a config file that

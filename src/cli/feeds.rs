@@ -78,6 +78,9 @@ pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         FeedsCommand::Rm { url } => {
             let url = normalize_feed_location(&url).unwrap_or(url);
+            // Named as `feeds add` knows it: under another spelling of its address (http for
+            // https, a trailing slash, the address it moved to) it is the same feed.
+            let url = store.find_feed(&url)?.map_or(url, |f| f.url);
             if !store.remove_feed(&url)? {
                 bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
             }
