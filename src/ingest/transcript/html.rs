@@ -40,7 +40,7 @@ pub fn html_to_text(html: &str) -> String {
         if (name == "script" || name == "style") && !tag.starts_with('/') {
             let close = format!("</{name}");
             // Lower-casing the whole rest for every script tag would be quadratic.
-            let found = rest.as_bytes().windows(close.len()).position(|w| w.eq_ignore_ascii_case(close.as_bytes()));
+            let found = find_ascii_ci(rest, &close, 0);
             match found {
                 Some(i) => {
                     rest = &rest[i..];
@@ -74,6 +74,14 @@ pub fn html_to_text(html: &str) -> String {
 
 /// Whether a document is a web page (a home page given for a feed, a sign-in or "not found"
 /// page served with 200 for a transcript): it opens as HTML does, after any XML declaration,
+/// Where `needle` (ASCII) first occurs in `haystack` from `from` on, ignoring ASCII case: a
+/// byte position in `haystack` itself, so slicing it there is safe (lower-casing the whole
+/// text first can change its length: "İ" becomes three bytes).
+pub(super) fn find_ascii_ci(haystack: &str, needle: &str, from: usize) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    (from..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
 /// comments and whitespace.
 pub fn is_html_page(text: &str) -> bool {
     let mut rest = text.trim_start_matches('\u{feff}').trim_start();

@@ -236,20 +236,12 @@ fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Where `needle` (ASCII) first occurs in `haystack` from `from` on, ignoring ASCII case: a
-/// byte position in `haystack` itself, so slicing it there is safe (lower-casing the whole
-/// text first can change its length: "İ" becomes three bytes).
-fn find_ascii_ci(haystack: &str, needle: &str, from: usize) -> Option<usize> {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    (from..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
-}
-
 /// The title of a page that says it is an error, a block or a sign-in rather than content, when
 /// the page is also short (under 300 words): a transcript titled "Error handling in Go" is long.
 fn error_page_title(html: &str, text: &str) -> Option<String> {
-    let start = find_ascii_ci(html, "<title", 0)?;
-    let open = find_ascii_ci(html, ">", start)? + 1;
-    let close = find_ascii_ci(html, "</title", open)?;
+    let start = html::find_ascii_ci(html, "<title", 0)?;
+    let open = html::find_ascii_ci(html, ">", start)? + 1;
+    let close = html::find_ascii_ci(html, "</title", open)?;
     let title = html::decode_entities(html[open..close].trim());
     const SAYS_ERROR: &[&str] = &[
         "not found",
