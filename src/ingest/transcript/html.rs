@@ -72,8 +72,6 @@ pub fn html_to_text(html: &str) -> String {
     clean
 }
 
-/// Whether a document is a web page (a home page given for a feed, a sign-in or "not found"
-/// page served with 200 for a transcript): it opens as HTML does, after any XML declaration,
 /// Where `needle` (ASCII) first occurs in `haystack` from `from` on, ignoring ASCII case: a
 /// byte position in `haystack` itself, so slicing it there is safe (lower-casing the whole
 /// text first can change its length: "İ" becomes three bytes).
@@ -82,6 +80,8 @@ pub(super) fn find_ascii_ci(haystack: &str, needle: &str, from: usize) -> Option
     (from..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
+/// Whether a document is a web page (a home page given for a feed, a sign-in or "not found"
+/// page served with 200 for a transcript): it opens as HTML does, after any XML declaration,
 /// comments and whitespace.
 pub fn is_html_page(text: &str) -> bool {
     let mut rest = text.trim_start_matches('\u{feff}').trim_start();
