@@ -536,40 +536,34 @@ impl Core {
     /// Pauses every subscription on `platform` whose id starts with `id_prefix` (a workspace
     /// that uninstalled the app), with the reason; returns how many.
     pub fn pause_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {
-        let mut paused = 0;
-        for sub in self.store.subscriptions_iter() {
-            let Ok(mut sub) = sub else { continue };
-            if sub.destination.platform == platform && sub.destination.id.starts_with(id_prefix) && sub.paused.is_none()
-            {
-                sub.paused = Some(reason.to_string());
-                if self.store.put_subscription(&sub).is_ok() {
-                    paused += 1;
-                }
-            }
-        }
-        let _ = self.store.flush();
-        paused
+        self.set_paused(platform, id_prefix, None, Some(reason))
     }
 
     /// Resumes the subscriptions of `platform` whose id starts with `id_prefix` that were paused
     /// for `reason` exactly (an app installed again resumes what its removal paused, nothing an
     /// operator or a chat paused); how many.
     pub fn resume_destinations(&self, platform: &str, id_prefix: &str, reason: &str) -> usize {
-        let mut resumed = 0;
+        self.set_paused(platform, id_prefix, Some(reason), None)
+    }
+
+    /// Moves the subscriptions of `platform` under `id_prefix` whose pause is `from` (None: not
+    /// paused) to `to`; how many moved.
+    fn set_paused(&self, platform: &str, id_prefix: &str, from: Option<&str>, to: Option<&str>) -> usize {
+        let mut moved = 0;
         for sub in self.store.subscriptions_iter() {
             let Ok(mut sub) = sub else { continue };
             if sub.destination.platform == platform
                 && sub.destination.id.starts_with(id_prefix)
-                && sub.paused.as_deref() == Some(reason)
+                && sub.paused.as_deref() == from
             {
-                sub.paused = None;
+                sub.paused = to.map(str::to_string);
                 if self.store.put_subscription(&sub).is_ok() {
-                    resumed += 1;
+                    moved += 1;
                 }
             }
         }
         let _ = self.store.flush();
-        resumed
+        moved
     }
 
     /// Handles a request and returns the reply to send, if any (feedback gets none: the adapter
