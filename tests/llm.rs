@@ -929,7 +929,27 @@ async fn the_daily_token_budget_holds() {
 /// request is not spent many times over before the first answer comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_under_way_count_against_the_budget() {
-    let s = setup(|c| c.max_tokens_per_day = 100).await;
+    let (answered, sent, used) = answer_at_once(100).await;
+    assert_eq!(answered, 1, "the budget let {answered} requests through at once");
+    assert_eq!(sent, 1);
+    assert_eq!(used, 1500);
+}
+
+/// What a request under way may still write counts too: eight questions of about 160 prompt
+/// tokens fit a budget of 3,500 by their prompts alone, yet each answer may run to thousands of
+/// tokens (the fake's cost 1,500 each): only one is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_under_way_holds_room_for_its_answer() {
+    let (answered, sent, used) = answer_at_once(3500).await;
+    assert_eq!((answered, sent), (1, 1), "the budget let {answered} requests through at once");
+    assert!(used <= 3500, "{used} tokens spent of a budget of 3,500");
+}
+
+/// Eight questions asked at once, half through a second client on the same store (an
+/// ingest's and the answerer's): how many were answered, how many the server saw, and the
+/// tokens spent.
+async fn answer_at_once(max_tokens_per_day: u64) -> (usize, usize, u64) {
+    let s = setup(|c| c.max_tokens_per_day = max_tokens_per_day).await;
     s.fake.delay(std::time::Duration::from_millis(300));
     s.fake.script(vec![Canned::Content(json!({"answer": "A.", "covered": false, "citations": []}).to_string()); 8]);
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}, "covered": {"type": "boolean"},
@@ -937,7 +957,6 @@ async fn requests_under_way_count_against_the_budget() {
         "required": ["quote"], "additionalProperties": false}}},
         "required": ["answer", "covered", "citations"], "additionalProperties": false});
     let prompt = format!("<transcript>\n{}\n</transcript>", "words ".repeat(100));
-    // Two clients on one store (an ingest's and the answerer's) see each other's requests.
     let other = Arc::new(LlmClient::new(&s.llm.config, s.store.clone()).unwrap());
     let calls: Vec<_> = (0..8)
         .map(|i| {
@@ -952,8 +971,7 @@ async fn requests_under_way_count_against_the_budget() {
     }
     let problems: Vec<String> = s.fake.seen().into_iter().filter_map(|r| r.problem).collect();
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(answered, 1, "the budget let {answered} requests through at once");
-    assert_eq!(s.fake.seen().len(), 1);
+    (answered, s.fake.seen().len(), s.store.llm_usage(Utc::now().date_naive()).unwrap().tokens())
 }
 
 /// A transcript longer than any episode (more than `MAX_TRANSCRIPT_TOKENS`) is not sent at all:

@@ -333,8 +333,10 @@ impl LlmClient {
         let within = within.min(Duration::from_secs(self.config.timeout_secs));
         self.check_key(Endpoint::Chat)?;
         let estimate = estimate_tokens(system) + estimate_tokens(user);
-        // Checked and reserved at once, so that requests started together see each other.
-        let _reserved = self.reserve(estimate)?;
+        // Checked and reserved at once, so that requests started together see each other; the
+        // reservation holds room for the longest answer too, which is paid for as the prompt
+        // is (the budget is passed by one request at most, not by each one under way).
+        let _reserved = self.reserve(estimate + u64::from(MAX_OUTPUT_TOKENS))?;
         let messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestSystemMessageArgs::default()
                 .content(system)
