@@ -689,6 +689,36 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     assert!(!ls.contains("warning") && ls.contains("1 episode(s)"), "{ls}");
 }
 
+/// `feeds rm` takes several addresses, all or none; adding a feed already there does not
+/// suggest an ingest as if something new had come.
+#[test]
+fn feeds_are_removed_several_at_once_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = ("http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml");
+    let added = podsift(dir.path(), &["feeds", "add", a, b]);
+    assert!(stdout(&added).contains("podsift ingest"), "{}", stdout(&added));
+    let again = podsift(dir.path(), &["feeds", "add", a]);
+    assert!(again.status.success() && stdout(&again).contains("already subscribed"), "{}", stdout(&again));
+    assert!(!stdout(&again).contains("podsift ingest"), "{}", stdout(&again));
+    let feeds = |dir: &std::path::Path| -> usize {
+        let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir, &["feeds", "ls", "--json"]))).unwrap();
+        ls.as_array().unwrap().len()
+    };
+    let typo = podsift(dir.path(), &["feeds", "rm", a, "http://127.0.0.1:9/c.xml"]);
+    assert!(!typo.status.success());
+    assert!(
+        stderr(&typo).contains("nothing was removed: no feed http://127.0.0.1:9/c.xml is subscribed"),
+        "{}",
+        stderr(&typo)
+    );
+    assert_eq!(feeds(dir.path()), 2, "a failed rm removed a feed");
+    // Under another spelling, and named twice: each is removed once.
+    let rm = podsift(dir.path(), &["feeds", "rm", "https://127.0.0.1:9/a.xml/", b, a]);
+    assert!(rm.status.success(), "{}", stderr(&rm));
+    assert_eq!(stdout(&rm).matches("removed ").count(), 2, "{}", stdout(&rm));
+    assert_eq!(feeds(dir.path()), 0);
+}
+
 #[test]
 fn one_feed_under_another_spelling_is_not_added_twice() {
     let dir = tempfile::tempdir().unwrap();

@@ -153,10 +153,10 @@ pub enum FeedsCommand {
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,
     },
-    /// Unsubscribe from a feed and forget its episodes
+    /// Unsubscribe from feeds and forget their episodes
     Rm {
-        #[arg(value_name = "URL")]
-        url: String,
+        #[arg(value_name = "URL", required = true)]
+        urls: Vec<String>,
     },
     /// List feeds with their state
     Ls {

@@ -53,6 +53,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
             if !bad.is_empty() {
                 bail!("nothing was added: {}", bad.join("; "));
             }
+            let mut added = 0;
             for url in good {
                 if let Some(known) = store.find_feed(&url)?.filter(|k| k.url != url) {
                     outln!("already subscribed: {url} is {} (the same feed under another address)", known.url);
@@ -65,6 +66,7 @@ pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
                         known.public_only = false;
                         store.put_feed(&known)?;
                         outln!("added {url} (readers had added it to their own lists)");
+                        added += 1;
                     } else {
                         outln!("already subscribed: {url}");
                     }
@@ -72,31 +74,51 @@ pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
                 }
                 store.put_feed(&Feed::new(&url, Utc::now()))?;
                 outln!("added {url}");
+                added += 1;
             }
             store.flush()?;
-            outln!("Run `podsift ingest` to fetch new episodes.");
-        }
-        FeedsCommand::Rm { url } => {
-            let url = normalize_feed_location(&url).unwrap_or(url);
-            // Named as `feeds add` knows it: under another spelling of its address (http for
-            // https, a trailing slash, the address it moved to) it is the same feed.
-            let url = store.find_feed(&url)?.map_or(url, |f| f.url);
-            if !store.remove_feed(&url)? {
-                bail!("no feed {url} is subscribed; `podsift feeds ls` lists them");
+            if added > 0 {
+                outln!("Run `podsift ingest` to fetch new episodes.");
             }
-            // Chats that picked it lose it too (a chat left with none gets the operator's feeds).
-            let mut chats = 0;
-            for (key, list) in store.podcast_lists()? {
-                if list.contains(&url) {
-                    let rest: Vec<String> = list.into_iter().filter(|u| u != &url).collect();
-                    store.put_podcast_list(&key, &rest)?;
-                    chats += 1;
+        }
+        FeedsCommand::Rm { urls } => {
+            // All or none, as `feeds add`: a mistyped one in the middle must not leave the rest
+            // half removed.
+            let mut known = Vec::new();
+            let mut unknown = Vec::new();
+            for url in urls {
+                let url = normalize_feed_location(&url).unwrap_or(url);
+                // Named as `feeds add` knows it: under another spelling of its address (http
+                // for https, a trailing slash, the address it moved to) it is the same feed.
+                match store.find_feed(&url)? {
+                    Some(f) if !known.contains(&f.url) => known.push(f.url),
+                    Some(_) => {}
+                    None => unknown.push(url),
                 }
             }
-            store.flush()?;
-            outln!("removed {url} and its episodes");
-            if chats > 0 {
-                outln!("and from the podcasts of {chats} chat(s)");
+            if !unknown.is_empty() {
+                bail!(
+                    "nothing was removed: no feed {} is subscribed; `podsift feeds ls` lists them",
+                    unknown.join(", no feed ")
+                );
+            }
+            for url in known {
+                store.remove_feed(&url)?;
+                // Chats that picked it lose it too (a chat left with none gets the operator's
+                // feeds).
+                let mut chats = 0;
+                for (key, list) in store.podcast_lists()? {
+                    if list.contains(&url) {
+                        let rest: Vec<String> = list.into_iter().filter(|u| u != &url).collect();
+                        store.put_podcast_list(&key, &rest)?;
+                        chats += 1;
+                    }
+                }
+                store.flush()?;
+                outln!("removed {url} and its episodes");
+                if chats > 0 {
+                    outln!("and from the podcasts of {chats} chat(s)");
+                }
             }
         }
         FeedsCommand::Ls { out } => {
