@@ -387,6 +387,57 @@ fn subscriptions_whose_adapter_is_off_are_said_to_be_undelivered() {
     assert!(text.contains("not delivered: no telegram adapter is enabled; enable [adapters.telegram]"), "{text}");
 }
 
+/// `subs ls` says how each destination's latest digest went, in JSON too.
+#[test]
+fn subs_ls_shows_the_last_delivery() {
+    use podsift::deliver::{Delivery, DeliveryState, Destination};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(podsift(dir.path(), &["subs", "add", "console:a", "--time", "08:00", "--tz", "UTC"]).status.success());
+    assert!(podsift(dir.path(), &["subs", "add", "console:b", "--time", "08:00", "--tz", "UTC"]).status.success());
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T08:00:03Z").unwrap().to_utc();
+        for (day, state) in [
+            ("2026-11-26", DeliveryState::Failed { error: "HTTP 500".into() }),
+            ("2026-11-27", DeliveryState::Sent { at }),
+        ] {
+            store
+                .put_delivery(&Delivery {
+                    destination: Destination { platform: "console".into(), id: "a".into() },
+                    date: day.parse().unwrap(),
+                    state,
+                    attempts: 1,
+                    sent: Vec::new(),
+                    updated_at: at,
+                    list: None,
+                    shown: Vec::new(),
+                    retry_at: None,
+                    reserve_points: Vec::new(),
+                })
+                .unwrap();
+        }
+        store.flush().unwrap();
+    }
+    // The store's lock may outlive its drop by a moment.
+    let mut out = podsift(dir.path(), &["subs", "ls", "--json"]);
+    for _ in 0..100 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        out = podsift(dir.path(), &["subs", "ls", "--json"]);
+    }
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let by_id = |id: &str| ls.as_array().unwrap().iter().find(|s| s["destination"]["id"] == id).unwrap().clone();
+    assert_eq!(
+        by_id("a")["last_delivery"],
+        serde_json::json!({"date": "2026-11-27", "state": "sent", "at": "2026-11-27T08:00:03Z"})
+    );
+    assert_eq!(by_id("b")["last_delivery"], serde_json::Value::Null);
+    let plain = stdout(&podsift(dir.path(), &["subs", "ls"]));
+    assert!(plain.contains("last digest 2026-11-27: sent 2026-11-27 08:00 UTC"), "{plain}");
+}
+
 #[test]
 fn every_subs_subcommand_and_flag_as_documented() {
     let dir = tempfile::tempdir().unwrap();

@@ -125,17 +125,33 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
     match cmd {
         SubsCommand::Ls { out } => {
             let subs = store.subscriptions()?;
+            let deliveries = latest_deliveries(store)?;
             if out.json {
-                /// A subscription with the chat's own podcasts (none: the operator's).
+                /// A subscription with the chat's own podcasts (none: the operator's) and its
+                /// latest digest's day and state.
                 #[derive(serde::Serialize)]
                 struct View<'a> {
                     #[serde(flatten)]
                     sub: &'a Subscription,
                     podcasts: Option<Vec<String>>,
+                    last_delivery: Option<LastDelivery<'a>>,
+                }
+                #[derive(serde::Serialize)]
+                struct LastDelivery<'a> {
+                    date: chrono::NaiveDate,
+                    #[serde(flatten)]
+                    state: &'a podsift::deliver::DeliveryState,
                 }
                 let views: Vec<View> = subs
                     .iter()
-                    .map(|sub| Ok(View { sub, podcasts: store.podcast_list(&sub.destination.key())? }))
+                    .map(|sub| {
+                        let last = deliveries.get(&sub.destination.key());
+                        Ok(View {
+                            sub,
+                            podcasts: store.podcast_list(&sub.destination.key())?,
+                            last_delivery: last.map(|d| LastDelivery { date: d.date, state: &d.state }),
+                        })
+                    })
                     .collect::<Result<_>>()?;
                 return print_json(&views);
             }
@@ -144,7 +160,6 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                     "No subscriptions yet: `podsift subs add console:local --time 08:00 --tz Europe/Berlin`, or /start in a chat."
                 );
             }
-            let deliveries = latest_deliveries(store)?;
             for s in &subs {
                 let state = s.paused.as_deref().map(|r| format!("paused: {r}")).unwrap_or_else(|| "active".into());
                 outln!("{}  {}  {}  (by {})", s.destination, s.schedule.describe(), state, s.created_by);
