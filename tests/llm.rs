@@ -641,6 +641,80 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     assert!(s.store.llm_cache(&kept).unwrap().is_none());
 }
 
+/// Audio whose ten-minute pieces are still over the request limit (a high bitrate: WAV) is cut
+/// again into shorter pieces, each uploaded under the limit; audio no piece length fits is a
+/// clear error, with nothing uploaded.
+#[tokio::test]
+async fn pieces_over_the_request_limit_are_cut_shorter() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(|c| c.transcription_model = Some("whisper-test".into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in for ffmpeg at 10 bytes a second: it cuts the input into pieces of
+    // `-segment_time` seconds, as the real one does, and logs each cut's length.
+    let ffmpeg = dir.path().join("ffmpeg");
+    let log = dir.path().join("cuts.log");
+    std::fs::write(
+        &ffmpeg,
+        format!(
+            "#!/bin/sh\n\
+             for last; do :; done\n\
+             in=''; secs=''; prev=''; for a; do [ \"$prev\" = '-i' ] && in=\"$a\"; [ \"$prev\" = '-segment_time' ] && secs=\"$a\"; prev=\"$a\"; done\n\
+             echo \"$secs\" >> {log}\n\
+             size=$(wc -c < \"$in\"); step=$((secs * 10)); i=0; off=0\n\
+             while [ $off -lt $size ]; do tail -c +$((off + 1)) \"$in\" | head -c $step > \"$(printf \"$last\" $i)\"; i=$((i + 1)); off=$((off + step)); done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // 800 seconds: ten-minute pieces of 6,000 and 2,000 bytes, over a limit of 3,000.
+    let audio = dir.path().join("long.wav");
+    std::fs::write(&audio, vec![7u8; 8000]).unwrap();
+    let piece = |i: usize| {
+        Canned::Content(
+            json!({"text": "x", "duration": 270.0, "segments": [{"start": 0.0, "end": 270.0, "text": format!(" Piece {i}.")}]})
+                .to_string(),
+        )
+    };
+    s.fake.script(vec![piece(0), piece(1), piece(2), piece(3)]);
+    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
+    t.max_request_bytes = 3000;
+    t.ffmpeg = ffmpeg;
+    let mut ep = episode();
+    ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
+    ep.feed_private_origin = true;
+    use podsift::ingest::Transcriber;
+    let segments = t.transcribe(&ep).await.unwrap();
+    let cuts = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(cuts.lines().collect::<Vec<_>>(), ["600", "270"], "{cuts}");
+    let uploads: Vec<u64> = s
+        .fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/transcriptions"))
+        .map(|u| u.body["file_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(uploads, [2700, 2700, 2600]);
+    assert!(uploads.iter().all(|b| *b <= 3000), "a piece over the limit was uploaded: {uploads:?}");
+    assert_eq!(segments.iter().map(|s| s.start).collect::<Vec<_>>(), [0.0, 270.0, 540.0]);
+
+    // 1 MB a second: no piece of 30 seconds or more fits; said, and nothing is sent.
+    std::fs::write(&log, "").unwrap();
+    let mut dense = ep.clone();
+    dense.id = "dense".into();
+    let dense_audio = dir.path().join("dense.wav");
+    std::fs::write(&dense_audio, vec![7u8; 8000]).unwrap();
+    dense.enclosure_url = Some(url::Url::from_file_path(&dense_audio).unwrap().to_string());
+    t.max_request_bytes = 100;
+    let before = s.fake.seen().len();
+    let err = match t.transcribe(&dense).await {
+        Err(podsift::ingest::TranscribeError::Failed(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(err.contains("bitrate is too high"), "{err}");
+    assert_eq!(s.fake.seen().len(), before, "a piece over the limit was sent");
+}
+
 /// The key reaches the server as OpenAI wants it (Bearer), and a refused key leaves the offline
 /// engine's insights rather than none.
 #[tokio::test]

@@ -20,6 +20,9 @@ use crate::model::{Episode, Segment};
 pub const MAX_REQUEST_BYTES: u64 = 25 * 1024 * 1024;
 /// Length of the pieces ffmpeg cuts long audio into, in seconds.
 const PIECE_SECONDS: u32 = 600;
+/// Pieces are never cut shorter than this: audio that needs shorter ones to fit a request is
+/// beyond any podcast's bitrate.
+const MIN_PIECE_SECONDS: u32 = 30;
 
 /// The verbose JSON transcription, as far as podsift reads it (no `usage` needed).
 #[derive(Deserialize)]
@@ -226,15 +229,55 @@ impl LlmTranscriber {
         Ok(segments)
     }
 
-    /// Cuts audio into pieces under the request limit with ffmpeg.
+    /// Cuts audio into pieces under the request limit with ffmpeg: ten minutes each, or shorter
+    /// when the audio's bitrate makes ten minutes too big (a WAV file, say).
     async fn split(&self, audio: &Path, size: u64) -> Result<Vec<PathBuf>, String> {
+        let mut seconds = PIECE_SECONDS;
+        loop {
+            let pieces = self.split_every(audio, size, seconds).await?;
+            let biggest = pieces.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).max().unwrap_or(0);
+            if biggest <= self.max_request_bytes {
+                return Ok(pieces);
+            }
+            // The bitrate is about even through a file: pieces shorter in proportion, with a
+            // margin, fit.
+            let shorter = (u64::from(seconds) * self.max_request_bytes * 9 / 10 / biggest) as u32;
+            if shorter < MIN_PIECE_SECONDS || shorter >= seconds {
+                return Err(format!(
+                    "the audio's pieces stay over the {} MB limit of one transcription request even {seconds} s long ({} MB); its bitrate is too high to transcribe",
+                    self.max_request_bytes / (1024 * 1024),
+                    biggest / (1024 * 1024)
+                ));
+            }
+            tracing::info!(
+                "pieces of {seconds} s of this audio are up to {biggest} bytes, over the request limit; cutting {shorter} s pieces"
+            );
+            seconds = shorter;
+        }
+    }
+
+    /// One cut of the audio into pieces of `seconds`, replacing any pieces of an earlier cut.
+    async fn split_every(&self, audio: &Path, size: u64, seconds: u32) -> Result<Vec<PathBuf>, String> {
+        let dir = audio.parent().unwrap_or(Path::new("."));
+        let pieces_in_dir = || -> Result<Vec<PathBuf>, String> {
+            let mut pieces: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("piece")))
+                .collect();
+            pieces.sort();
+            Ok(pieces)
+        };
+        for old in pieces_in_dir()? {
+            std::fs::remove_file(&old).map_err(|e| format!("cannot remove {}: {e}", old.display()))?;
+        }
         let ext = audio.extension().and_then(|e| e.to_str()).unwrap_or("mp3");
         let pattern = audio.with_file_name(format!("piece%03d.{ext}"));
         let run = || {
             tokio::process::Command::new(&self.ffmpeg)
                 .args(["-hide_banner", "-loglevel", "error", "-i"])
                 .arg(audio)
-                .args(["-f", "segment", "-segment_time", &PIECE_SECONDS.to_string(), "-c", "copy"])
+                .args(["-f", "segment", "-segment_time", &seconds.to_string(), "-c", "copy"])
                 .arg(&pattern)
                 .status()
         };
@@ -258,14 +301,7 @@ impl LlmTranscriber {
         if !status.success() {
             return Err(format!("ffmpeg could not split the audio ({status})"));
         }
-        let dir = audio.parent().unwrap_or(Path::new("."));
-        let mut pieces: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| e.to_string())?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("piece")))
-            .collect();
-        pieces.sort();
-        Ok(pieces)
+        pieces_in_dir()
     }
 }
 

@@ -216,7 +216,16 @@ fn check_transcription(raw: &[u8]) -> Result<Value, String> {
     if !file.contains("filename=\"") {
         return Err("the file part has no filename".into());
     }
-    Ok(json!({"model": model, "response_format": format, "bytes": raw.len()}))
+    // The file's own bytes (the request limit is on the file): from the part's blank line to the
+    // next boundary, found in the raw bytes (audio is not text).
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let part = find(raw, b"name=\"file\"").ok_or("no file part")?;
+    let start = part + find(&raw[part..], b"\r\n\r\n").ok_or("the file part has no body")? + 4;
+    let file_bytes = find(&raw[start..], b"\r\n--").ok_or("the file part is not closed")?;
+    if file_bytes == 0 {
+        return Err("the file part is empty".into());
+    }
+    Ok(json!({"model": model, "response_format": format, "bytes": raw.len(), "file_bytes": file_bytes}))
 }
 
 fn handle(state: Arc<Mutex<State>>, uri: Uri, raw: Bytes) -> axum::response::Response {
