@@ -140,6 +140,40 @@ async fn what_was_never_said_is_refused_naming_what_was_asked() {
     assert!(a.answer.starts_with("Not covered") && a.answer.contains("Memcached"), "{}", a.answer);
 }
 
+/// A question typed in a hurry finds what the same question spelt right finds: a misspelt word
+/// is read as the episode's word a letter or two away, a misspelt stop word stops counting.
+#[tokio::test]
+async fn a_misspelt_question_is_answered_as_if_spelt_right() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let right = ask(&store, &about, "Why is distributed invalidation harder than local invalidation?").await;
+    assert!(right.covered, "{right:#?}");
+    let typed = ask(&store, &about, "waht abuot distribted invalidaton, why is it hardr than locl invalidation?").await;
+    assert!(typed.covered, "{typed:#?}");
+    assert_eq!(typed.citations[0].text, right.citations[0].text);
+    // A real word that was never said is no typo of one that was: still refused.
+    let a = ask(&store, &about, "Does Priya prefer Memcached for session storage?").await;
+    assert!(!a.covered, "{a:#?}");
+}
+
+/// A question in another language (the offline engine compares words; it does not translate)
+/// is searched by the words it shares with the episode, not refused for the words it does not.
+#[tokio::test]
+async fn a_question_in_another_language_is_searched_by_the_words_it_shares() {
+    let (ep, tr) = caching_show();
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "Warum ist distributed invalidation schwieriger als lokale invalidation?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("because every node may still hold a stale copy"), "{a:#?}");
+    // Nothing shared: nothing to answer from, said so.
+    let a = ask(&store, &about, "Wie viele Kunden hatte die Firma im letzten Quartal?").await;
+    assert!(!a.covered, "{a:#?}");
+}
+
 #[tokio::test]
 async fn a_refusal_offers_the_closest_passage_as_not_an_answer() {
     let (ep, tr) = caching_show();

@@ -214,7 +214,8 @@ pub async fn ask(
         }
         pool.extend(found);
         if state.is_none() {
-            let q = Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds));
+            let mut q = Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds));
+            q.read_against(&pool);
             let c = store.corpus_for(&q.stems())?;
             state = Some((q, c));
         }

@@ -25,6 +25,23 @@ pub fn related(root: &str) -> &'static [Related] {
     TABLE_BY_ROOT.get_or_init(|| parse(TABLE)).get(root).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// Whether `root` is a common English word: one of the table's, or a neighbour of one. A word
+/// of a question that is none of these and is never said in the episode is likely misspelt.
+pub fn known(root: &str) -> bool {
+    static KNOWN: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            let mut all = std::collections::HashSet::new();
+            for line in TABLE.lines() {
+                for word in line.split(['\t', ' ']).map(|w| w.split(':').next().unwrap_or(w)) {
+                    all.extend(search_terms(word));
+                }
+            }
+            all
+        })
+        .contains(root)
+}
+
 fn parse(table: &str) -> HashMap<String, Vec<Related>> {
     let mut out: HashMap<String, Vec<Related>> = HashMap::new();
     for line in table.lines() {

@@ -549,6 +549,8 @@ pub struct Query {
     /// When the question has no words of its own ("what did he mean by that?"): the time of the
     /// insight it is about, whose words then stand in.
     pub near: Option<f64>,
+    /// The question as asked.
+    pub text: String,
 }
 
 impl Query {
@@ -648,13 +650,117 @@ impl Query {
         for c in counted.clone() {
             counted.extend(related::related(&c).iter().map(|(r, _)| r.clone()));
         }
-        Query { terms, names, speakers: named, wants: wants(question), needs, counted, near }
+        Query {
+            terms,
+            names,
+            speakers: named,
+            wants: wants(question),
+            needs,
+            counted,
+            near,
+            text: question.to_string(),
+        }
+    }
+
+    /// The question read against the words said in `passages`: a misspelt word ("writting",
+    /// "frist") becomes the episode's word one or two letters away, and a misspelt stop word
+    /// ("abuot") stops counting. A question mostly in words podsift cannot read (another
+    /// language: the offline engine compares words, it does not translate) is searched by the
+    /// words it shares with the episode ("IDE", "Go") alone, so that the rest does not make
+    /// it "not covered" when the episode says what it asks.
+    pub fn read_against(&mut self, passages: &[Passage]) {
+        let mut said: HashMap<&str, usize> = HashMap::new();
+        for p in passages {
+            for t in p.terms.iter().chain(&p.prompt_terms).chain(&p.known_terms) {
+                *said.entry(t.as_str()).or_default() += 1;
+            }
+        }
+        let fix = |root: &str| -> Option<String> {
+            if said.contains_key(root) || related::known(root) || root.chars().any(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let len = root.chars().count();
+            let most = match len {
+                0..=3 => return None,
+                4..=7 => 1,
+                _ => 2,
+            };
+            said.iter()
+                .filter(|(w, _)| w.chars().count().abs_diff(len) <= most)
+                .filter_map(|(w, n)| edits_within(root, w, most).map(|d| (d, std::cmp::Reverse(*n), *w)))
+                .min()
+                .map(|(_, _, w)| w.to_string())
+        };
+        let mut corrected: HashMap<String, String> = HashMap::new();
+        for t in &mut self.terms {
+            if let Some(w) = fix(&t.root) {
+                corrected.insert(t.root.clone(), w.clone());
+                t.stem = w.clone();
+                t.related = related::related(&w).iter().map(|(r, sim)| (r.clone(), sim * RELATED_WEIGHT)).collect();
+                t.root = w;
+            } else if !said.contains_key(t.root.as_str())
+                && !related::known(&t.root)
+                && t.root.chars().count() >= 4
+                && terms::stop_words().iter().any(|s| s.len() >= 4 && edits_within(&t.root, s, 1).is_some())
+            {
+                t.counts = false;
+                t.weight = 0.0;
+            }
+        }
+        for (_, roots) in &mut self.names {
+            for r in roots.iter_mut() {
+                if let Some(w) = corrected.get(r).cloned().or_else(|| fix(r)) {
+                    *r = w;
+                }
+            }
+        }
+        // Another language: most of its words are neither English nor the episode's.
+        let words: Vec<String> = raw_words(&self.text).iter().map(|w| w.to_lowercase().replace('’', "'")).collect();
+        let readable = |w: &String| {
+            terms::is_stop_word(w) || search_terms(w).iter().any(|r| said.contains_key(r.as_str()) || related::known(r))
+        };
+        let foreign = words.len() >= 3 && words.iter().filter(|w| readable(w)).count() * 2 < words.len();
+        if foreign {
+            for t in self.terms.iter_mut().filter(|t| !said.contains_key(t.root.as_str())) {
+                t.counts = false;
+                t.weight = 0.0;
+            }
+            self.names.retain(|(_, roots)| roots.iter().any(|r| said.contains_key(r.as_str())));
+        }
     }
 
     /// The stems to look up in the stored corpus.
     pub fn stems(&self) -> Vec<String> {
         self.terms.iter().map(|t| t.stem.clone()).collect()
     }
+}
+
+/// The number of edits (a letter added, dropped, changed, or two swapped) between `a` and `b`,
+/// when it is at most `most`.
+fn edits_within(a: &str, b: &str, most: usize) -> Option<usize> {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > most {
+        return None;
+    }
+    // Optimal string alignment: three rows of the table are enough.
+    let mut before: Vec<usize> = Vec::new();
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        if row.iter().min().copied().unwrap_or(0) > most {
+            return None;
+        }
+        before = std::mem::replace(&mut last, row);
+    }
+    let d = last[b.len()];
+    (d <= most).then_some(d)
 }
 
 /// Words a question is phrased with that say nothing of its topic: answers rarely repeat them.
@@ -1033,6 +1139,19 @@ pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edits_are_counted_with_swaps_as_one() {
+        assert_eq!(edits_within("abuot", "about", 1), Some(1));
+        assert_eq!(edits_within("frist", "first", 1), Some(1));
+        assert_eq!(edits_within("writting", "writing", 1), Some(1));
+        assert_eq!(edits_within("invalidaton", "invalidation", 2), Some(1));
+        assert_eq!(edits_within("cache", "cache", 0), Some(0));
+        assert_eq!(edits_within("tried", "tired", 1), Some(1));
+        assert_eq!(edits_within("memcached", "cached", 2), None);
+        assert_eq!(edits_within("kubernetes", "kubectl", 2), None);
+        assert_eq!(edits_within("ab", "", 1), None);
+    }
 
     #[test]
     fn search_terms_normalise_spelling() {

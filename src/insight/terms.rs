@@ -265,6 +265,11 @@ pub fn is_stop_word(w: &str) -> bool {
     STOP_WORDS.binary_search(&w).is_ok()
 }
 
+/// Every stop word, sorted.
+pub fn stop_words() -> &'static [&'static str] {
+    STOP_WORDS
+}
+
 /// Where the words of `text` are, as byte ranges: runs of letters and digits with inner
 /// apostrophes and hyphens, without the punctuation around them. The one tokenizer: terms,
 /// passages and the quote check all read words through it.
