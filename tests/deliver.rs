@@ -140,6 +140,31 @@ async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
     assert!(waits >= 1, "{}", metrics.render());
 }
 
+/// A webhook answering 404 or 403 for a moment (a deploy, a secret being rotated) is tried
+/// again, not paused for good: only 410 says the receiver is gone.
+#[tokio::test]
+async fn a_webhook_404_or_403_is_retried_not_paused() {
+    let (_dir, store, server) = setup().await;
+    server.route("/deploying", vec![Reply::status(404), Reply::status(403), Reply::ok("{}")]);
+    let blip = subscribe(&store, &server.url("/deploying"), 1);
+    server.route("/missing", vec![Reply::status(404)]);
+    let missing = subscribe(&store, &server.url("/missing"), 1);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let summary = d.tick(noon()).await.unwrap();
+    assert_eq!((summary.delivered, summary.paused), (1, 0), "{summary:?}");
+    assert_eq!(bodies(&server, "/deploying").len(), 7, "404 + 403 + five parts");
+    for dest in [&blip, &missing] {
+        assert!(store.subscription(&dest.key()).unwrap().unwrap().paused.is_none(), "{dest} was paused");
+    }
+    let rec = store.delivery(&missing.key(), noon().date_naive()).unwrap().unwrap();
+    match &rec.state {
+        DeliveryState::Failed { error } => {
+            assert!(error.contains("HTTP 404: the receiver has nothing at this address"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_gone_destination_is_paused_with_the_reason() {
     let (_dir, store, server) = setup().await;

@@ -125,7 +125,14 @@ impl Adapter for WebhookAdapter {
                 429 => Err(SendError::RateLimited {
                     retry_after: retry_after(resp.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1)),
                 }),
-                403 | 404 | 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.redacted()))),
+                // Only 410 says "gone for good". A 404 or 403 is as often a receiver being
+                // deployed, routed wrong for a moment or refusing a signature while its secret is
+                // rotated: retried until the catch-up window closes, the subscription kept.
+                410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.redacted()))),
+                403 | 404 => Err(SendError::Transient(format!(
+                    "HTTP {status}: the receiver {}; if it stays so, fix it or `podsift subs rm` the destination",
+                    if status == 404 { "has nothing at this address" } else { "refuses the request" }
+                ))),
                 408 | 500..=599 => Err(SendError::Transient(format!("HTTP {status}"))),
                 _ => Err(SendError::Invalid(format!("HTTP {status}"))),
             }
