@@ -269,17 +269,18 @@ pub fn destination(team: &str, channel: &str) -> Destination {
 const REFUSED_TOKEN: &[&str] =
     &["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"];
 
-/// Slack errors that mean the channel or the install is gone, or that the workspace does not let
-/// the app post in that channel (made read-only or admins-only): pause with the reason, do not
-/// retry every day until someone acts. (A token expired or a scope missing is the whole
-/// workspace's, fixed once for all its channels: those days are given up, not paused.)
+/// Slack errors that mean the channel or the workspace is gone, or that the workspace does not
+/// let the app post in that channel (made read-only or admins-only): pause with the reason, do
+/// not retry every day until someone acts. (A token refused, revoked or expired, or a scope
+/// missing, is the whole workspace's, fixed once for all its channels: those days are given up,
+/// not paused, so that the channels need no resuming one by one once it is fixed; an
+/// uninstalled app's channels are paused by its `app_uninstalled` event, and resumed by the
+/// next install.)
 const GONE: &[&str] = &[
     "channel_not_found",
     "not_in_channel",
     "is_archived",
     "account_inactive",
-    "invalid_auth",
-    "token_revoked",
     "ekm_access_denied",
     "team_access_not_granted",
     "restricted_action",
