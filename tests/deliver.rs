@@ -140,6 +140,34 @@ async fn a_rate_limit_wait_is_honoured_then_delivered_once() {
     assert!(waits >= 1, "{}", metrics.render());
 }
 
+/// A part the receiver refuses (422: its text, its size) is left out and the rest of the digest
+/// still goes; refused from the first part on, the day is given up, not sent part by part into
+/// a wall.
+#[tokio::test]
+async fn a_refused_part_is_left_out_and_the_rest_still_goes() {
+    let (_dir, store, server) = setup().await;
+    server.route("/picky", vec![Reply::ok("{}"), Reply::status(422), Reply::ok("{}")]);
+    let picky = subscribe(&store, &server.url("/picky"), 1);
+    server.route("/refuses", vec![Reply::status(400)]);
+    let refuses = subscribe(&store, &server.url("/refuses"), 1);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    let summary = d.tick(noon()).await.unwrap();
+    assert_eq!((summary.delivered, summary.skipped), (1, 1), "{summary:?}");
+    let keys: Vec<Option<String>> = server.requests("/picky").iter().map(|r| r.idempotency_key.clone()).collect();
+    assert_eq!(keys.len(), 5, "one request per part: {keys:?}");
+    let rec = store.delivery(&picky.key(), noon().date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert!(rec.sent[1].1.starts_with(podsift::model::REFUSED_PART) && rec.sent[1].1.contains("422"), "{rec:?}");
+    // What the reader never got is not counted as shown (a later copy may bring the point).
+    assert_eq!(rec.sent_insights().count(), 4, "{rec:?}");
+    // Nothing more is sent for the day.
+    d.tick(noon() + chrono::Duration::minutes(5)).await.unwrap();
+    assert_eq!(server.requests("/picky").len(), 5);
+    let rec = store.delivery(&refuses.key(), noon().date_naive()).unwrap().unwrap();
+    assert!(matches!(&rec.state, DeliveryState::Skipped { reason } if reason.contains("HTTP 400")), "{rec:?}");
+    assert_eq!(server.requests("/refuses").len(), 1);
+}
+
 /// A webhook answering 404 or 403 for a moment (a deploy, a secret being rotated) is tried
 /// again, not paused for good: only 410 says the receiver is gone.
 #[tokio::test]
@@ -1034,6 +1062,24 @@ async fn a_digest_asked_for_finishes_one_cut_off_part_way() {
     let before = server.requests("/r").len();
     assert_eq!(d.tick(now + chrono::Duration::minutes(10)).await.unwrap(), Default::default());
     assert_eq!(server.requests("/r").len(), before, "sent again");
+}
+
+/// A `/digest` whose second insight the receiver refuses still posts the other four, and the
+/// schedule then sends nothing more that day.
+#[tokio::test]
+async fn a_digest_asked_for_leaves_out_a_refused_part() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}"), Reply::status(422), Reply::ok("{}")]);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let core = core_at(&store, &d, metrics, now - chrono::Duration::hours(2));
+    core.handle_and_reply(digest_request(&dest)).await;
+    assert_eq!(ranks_posted(&server, 0..server.requests("/r").len()), [1, 2, 3, 4, 5]);
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert!(rec.sent[1].1.starts_with(podsift::model::REFUSED_PART), "{rec:?}");
+    assert_eq!(d.tick(now).await.unwrap(), Default::default());
+    assert_eq!(server.requests("/r").len(), 5, "sent again");
 }
 
 /// A reader's `/digest` and the schedule arriving together send the day's digest once: whoever

@@ -1115,7 +1115,9 @@ impl Core {
         // Parts that went out before a failure are answered to like any others.
         let mut parts = Vec::with_capacity(sent.len());
         for (insight, id) in sent {
-            if let Some((date, rank)) = insight {
+            if let Some((date, rank)) = insight
+                && crate::model::delivered(&id)
+            {
                 self.remember_message(&to, &id, date, rank);
             }
             parts.push((insight.map(|(_, r)| r), id));

@@ -23,6 +23,7 @@ use super::{Adapter, Delivery, DeliveryState, Destination, Message, Part, ReplyT
 use crate::config::{DeliveryConfig, DigestConfig};
 use crate::insight::digest;
 use crate::metrics::Metrics;
+use crate::model::{REFUSED_PART, delivered};
 use crate::store::{Store, StoreError};
 
 /// Sends through adapters under their limits; owns the outbox.
@@ -416,6 +417,17 @@ impl Deliverer {
                         }
                     }
                 }
+                // One part the platform refuses (its text, its size) costs that part, not the
+                // rest of the day's digest; refused from the first part on, the destination
+                // takes nothing (below).
+                Err(SendError::Invalid(reason)) if rec.sent.iter().any(|(_, id)| delivered(id)) => {
+                    tracing::warn!(destination = %to.redacted(), %date, part = i, "a part was refused and is left out: {reason}");
+                    Metrics::add(&self.metrics.deliveries_failed, 1);
+                    rec.sent.push((part.insight().map(|(_, rank)| rank), format!("{REFUSED_PART}{reason}")));
+                    rec.updated_at = Utc::now();
+                    self.store.put_delivery(&rec)?;
+                    i += 1;
+                }
                 Err(SendError::Gone(reason)) => {
                     self.pause_gone(&to, &reason)?;
                     rec.state = DeliveryState::Failed { error: format!("{GONE}{reason}") };
@@ -619,6 +631,11 @@ impl Deliverer {
             };
             match sent {
                 Ok(id) => ids.push((part.insight(), id)),
+                // As in a scheduled digest: a part refused after others went out is left out.
+                Err(SendError::Invalid(reason)) if from > 0 || ids.iter().any(|(_, id)| delivered(id)) => {
+                    tracing::warn!(destination = %to.redacted(), part = i, "a part was refused and is left out: {reason}");
+                    ids.push((part.insight(), format!("{REFUSED_PART}{reason}")));
+                }
                 Err(error) => return Err(Unfinished { error, sent: (to, ids), parts: parts.len() }),
             }
         }

@@ -117,6 +117,15 @@ impl Subscription {
     }
 }
 
+/// Stands in an outbox record for the platform's message id of a part it refused, so that the
+/// parts after it are resumed from, never that one again.
+pub const REFUSED_PART: &str = "refused: ";
+
+/// Whether a recorded part id is a platform's message, not a refused part's [`REFUSED_PART`].
+pub fn delivered(id: &str) -> bool {
+    !id.starts_with(REFUSED_PART)
+}
+
 /// Where one destination's digest of one day stands.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -189,6 +198,7 @@ impl Delivery {
     pub fn sent_insights(&self) -> impl Iterator<Item = &str> {
         self.sent
             .iter()
+            .filter(|(_, id)| delivered(id))
             .filter_map(|(rank, _)| rank.and_then(|r| r.checked_sub(1)).and_then(|i| self.shown.get(i)))
             .map(String::as_str)
     }

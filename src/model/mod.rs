@@ -12,7 +12,9 @@ mod text;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use delivery::{Delivery, DeliveryState, Destination, Schedule, Subscription, redact_webhooks};
+pub use delivery::{
+    Delivery, DeliveryState, Destination, REFUSED_PART, Schedule, Subscription, delivered, redact_webhooks,
+};
 pub use stats::{Corpus, Usage};
 pub use text::{TextUnit, cut, split_text};
 

@@ -915,8 +915,12 @@ impl Store {
         let dest = d.destination.key();
         let key = index_key(&dest, &d.date.to_string());
         let value = encode(d);
-        let refs: Vec<(Vec<u8>, Vec<u8>)> =
-            d.sent.iter().filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r))))).collect();
+        let refs: Vec<(Vec<u8>, Vec<u8>)> = d
+            .sent
+            .iter()
+            .filter(|(_, id)| crate::model::delivered(id))
+            .filter_map(|(rank, id)| rank.map(|r| (index_key(&dest, id), encode(&(d.date, r)))))
+            .collect();
         transact((&self.deliveries, &self.messages), |(deliveries, messages)| {
             if let Some(old) = remove.as_ref().filter(|old| **old != key) {
                 deliveries.remove(old.as_slice())?;
