@@ -747,6 +747,11 @@ impl Config {
                 ),
             ));
         }
+        // Only today's and yesterday's digests are looked for: a longer window would leave older
+        // days neither sent nor given up (and a digest later than a day meets the next one).
+        if dl.catch_up_minutes > 1440 {
+            return Err(invalid("delivery.catch_up_minutes", "must be at most 1440 (a day)"));
+        }
         if self.adapters.webhook.timeout_secs == 0 {
             return Err(invalid("adapters.webhook.timeout_secs", "must be at least 1"));
         }
@@ -892,6 +897,8 @@ mod tests {
             "(4 min with service.tick_seconds = 120)",
         );
         assert!(Config::parse("[delivery]\ncatch_up_minutes = 1\n", Path::new("x.toml")).is_ok());
+        refused("[delivery]\ncatch_up_minutes = 1441\n", "at most 1440");
+        assert!(Config::parse("[delivery]\ncatch_up_minutes = 1440\n", Path::new("x.toml")).is_ok());
     }
 
     #[test]
