@@ -45,8 +45,9 @@ fn render(part: &Part, reply_to: Option<&ReplyTarget>) -> String {
         Part::DigestHeader { date, count, .. } => json!({"type": "digest_header", "date": date, "total": count}),
     };
     let mut body = v.to_string();
-    if body.len() > MAX_BODY {
-        // Quotes are the only unbounded strings; shorten them rather than fail.
+    // Quotes are the only unbounded strings; shorten them rather than fail. (An answer's
+    // `insight` is the insight's id, a string: nothing to shorten there.)
+    if body.len() > MAX_BODY && v["insight"].is_object() {
         v["insight"]["quote"] = json!("(quote too long to send)");
         body = v.to_string();
     }
@@ -151,6 +152,22 @@ mod tests {
             sign(b"secret", 1_700_000_000, "{\"a\":1}"),
             "sha256=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
         );
+    }
+
+    #[test]
+    fn an_oversized_body_has_its_quote_cut_and_an_answer_never_panics() {
+        let entry: crate::model::DigestEntry = serde_json::from_value(json!({"rank": 1, "id": "i1",
+            "episode_id": "e1", "text": "t", "quote": "q ".repeat(40_000), "podcast": "P", "episode": "E",
+            "episode_url": null, "speaker": null, "start_seconds": 1.0, "link": null, "score": 1.0, "also_in": []}))
+        .unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let part = Part::Entry { date, total: 5, entry: Box::new(entry.clone()) };
+        let v: serde_json::Value = serde_json::from_str(&render(&part, None)).unwrap();
+        assert_eq!(v["insight"]["quote"], "(quote too long to send)");
+        let answer = crate::ask::Answer { answer: "a ".repeat(40_000), covered: true, citations: vec![] };
+        let part = Part::Answer { date, entry: Box::new(entry), answer };
+        let v: serde_json::Value = serde_json::from_str(&render(&part, None)).unwrap();
+        assert_eq!(v["insight"], "i1");
     }
 
     #[test]
