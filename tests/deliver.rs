@@ -1082,6 +1082,43 @@ async fn a_digest_asked_for_leaves_out_a_refused_part() {
     assert_eq!(server.requests("/r").len(), 5, "sent again");
 }
 
+/// A digest a crash cut off part-way (its record left pending, two insights out) is finished
+/// when the service is back, even past the catch-up window: the chat is not left with half.
+#[tokio::test]
+async fn a_digest_cut_off_by_a_crash_is_finished_after_the_window() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", outage_at_the_third());
+    let (dest, d, _metrics) = webhook_chat(&store, &server, now);
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let mut rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert_eq!(rec.sent.len(), 2);
+    // As a kill -9 in the middle of the third send leaves it.
+    rec.state = DeliveryState::Pending;
+    rec.retry_at = None;
+    store.put_delivery(&rec).unwrap();
+    let back = now + chrono::Duration::hours(7);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    assert_eq!(d.tick(back).await.unwrap().delivered, 1);
+    let sent = server.requests("/r").len();
+    assert_eq!(ranks_posted(&server, sent - 3..sent), [3, 4, 5]);
+    let rec = store.delivery(&dest.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    // One cut off by failures is given up when the window closes, as before.
+    let other = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/down")),
+        now,
+        1,
+        now - chrono::Duration::days(2),
+    );
+    server.route("/down", outage_at_the_third());
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    d.tick(back).await.unwrap();
+    let rec = store.delivery(&other.key(), now.date_naive()).unwrap().unwrap();
+    assert!(matches!(&rec.state, DeliveryState::Skipped { reason } if reason.contains("still failing")), "{rec:?}");
+}
+
 /// A reader's `/digest` and the schedule arriving together send the day's digest once: whoever
 /// claims the chat first sends it, and the other leaves it alone.
 #[tokio::test]

@@ -190,6 +190,15 @@ impl Deliverer {
                         continue;
                     }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
+                    // A digest a crash or a stop cut off part-way is finished, however late: the
+                    // chat has its first insights already, and the rest is not a late digest
+                    // but the end of this one. (One cut off by failures is given up below.)
+                    let cut_off = matches!(&rec.state, DeliveryState::Pending)
+                        || matches!(&rec.state, DeliveryState::Failed { error } if error == STOPPED);
+                    if cut_off && rec.sent.iter().any(|(_, id)| delivered(id)) {
+                        jobs.push((sub.clone(), date));
+                        continue;
+                    }
                     let window = self.config.catch_up_minutes;
                     let nothing = waits_for_insights(&rec.state);
                     let reason = match &rec.state {
@@ -377,7 +386,7 @@ impl Deliverer {
         while i < parts.len() {
             if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
                 // The record says where it stands: the next start resumes from this part.
-                rec.state = DeliveryState::Failed { error: "the service stopped part-way".into() };
+                rec.state = DeliveryState::Failed { error: STOPPED.into() };
                 rec.updated_at = Utc::now();
                 self.store.put_delivery(&rec)?;
                 return Ok(Outcome::Waiting);
@@ -689,6 +698,9 @@ pub fn waits_for_insights(state: &DeliveryState) -> bool {
 }
 /// How a subscription paused because its platform refused to post there says so.
 pub const GONE: &str = "destination gone: ";
+
+/// A delivery record's state when the service stopped in the middle of its digest.
+const STOPPED: &str = "the service stopped part-way";
 
 /// The most platform waits add up to inside one send; more ends the attempt, for a later tick.
 const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
