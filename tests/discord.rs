@@ -338,13 +338,15 @@ async fn a_digest_asked_for_that_stops_part_way_is_finished_by_the_schedule_not_
     let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
     let sub = podsift::deliver::Subscription::new(dest.clone(), schedule, "test", at("2026-11-20T00:00:00Z"));
     s.store.put_subscription(&sub).unwrap();
-    let refused = json!({"message": "Invalid Form Body", "code": 50035});
-    s.fake.script(CHANNEL, vec![(200, Value::Null), (200, Value::Null), (200, Value::Null), (400, refused)]);
+    // Discord down after the third message, through every retry (delivery.max_attempts: 5).
+    let mut script = vec![(200, Value::Null); 3];
+    script.extend(vec![(500, json!({"message": "Internal Server Error", "code": 0})); 5]);
+    s.fake.script(CHANNEL, script);
     handle(&s, slash("tok-d", "digest", json!([]), "0")).await;
     wait_for("the note to the asker", || s.fake.followups().len() == 1).await;
     let note = s.fake.followups()[0].body["content"].as_str().unwrap().to_string();
     assert!(note.contains("stopped after 3 of its 6 messages"), "{note}");
-    assert!(note.contains("the platform refuses it here, so asking again will not help"), "{note}");
+    assert!(note.contains("in a while, try again"), "{note}");
     let posted = s.fake.messages_in(CHANNEL);
     assert_eq!(posted.len(), 3, "header, #1 and #2");
     let id = posted[2].body["id"].as_str().unwrap();

@@ -766,6 +766,66 @@ fn a_digest_after_a_weekend_without_one_takes_in_the_weekend() {
     assert_eq!(ids, [weekend.as_str()], "the weekend's episode was in no digest");
 }
 
+/// A weekday schedule beside a daily one on the same podcasts: the daily reader's Saturday and
+/// Sunday digests were built (and sent to it), so Monday's digest holds only Monday's episodes.
+/// The weekday reader's Monday copy still has the weekend's best, on their scores with
+/// Monday's, and a question about one of them finds it; the daily reader's copy is Monday's.
+#[test]
+fn a_weekday_reader_has_the_weekends_best_when_a_daily_reader_had_them() {
+    use podsift::deliver::{Delivery, DeliveryState, Destination, Schedule, Subscription};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let cfg = DigestConfig::default();
+    let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let put = |show: &str, at: &str, text: &str, score: f64| {
+        common::candidates::put_candidate(&store, show, show, utc(at), text, score)
+    };
+    let thu = put(
+        "thu",
+        "2026-11-26T20:00:00Z",
+        "Most outages start with a configuration change that skipped the canary.",
+        3.0,
+    );
+    let fri = digest::build_or_get(&store, &cfg, day(27), utc("2026-11-27T13:00:00Z")).unwrap();
+    let sat =
+        put("sat", "2026-11-28T09:00:00Z", "Columnar storage made the analytics queries twelve times faster.", 5.0);
+    let d28 = digest::build_or_get(&store, &cfg, day(28), utc("2026-11-28T13:00:00Z")).unwrap();
+    let sun = put("sun", "2026-11-29T09:00:00Z", "Rust's borrow checker catches data races before they ship.", 1.0);
+    let d29 = digest::build_or_get(&store, &cfg, day(29), utc("2026-11-29T13:00:00Z")).unwrap();
+    let mon =
+        put("mon", "2026-11-30T09:00:00Z", "Hiring junior developers and training them pays back within a year.", 3.0);
+    let monday = digest::build_or_get(&store, &cfg, day(30), utc("2026-11-30T13:00:00Z")).unwrap();
+    let ids = |d: &podsift::model::Digest| d.insights.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&monday), [mon.clone()]);
+
+    let sent = |to: &Destination, d: &podsift::model::Digest| Delivery {
+        destination: to.clone(),
+        date: d.date,
+        state: DeliveryState::Sent { at: utc("2026-11-30T00:00:00Z") },
+        attempts: 1,
+        sent: (1..=d.insights.len()).map(|r| (Some(r), format!("m{r}"))).collect(),
+        updated_at: utc("2026-11-30T00:00:00Z"),
+        list: None,
+        shown: ids(d),
+        retry_at: None,
+        reserve_points: vec![],
+    };
+    let since = utc("2026-11-01T00:00:00Z");
+    let daily_to = Destination::new("console", "daily");
+    let daily = Subscription::new(daily_to.clone(), Schedule::daily("13:00", "UTC").unwrap(), "t", since);
+    let weekday_to = Destination::new("console", "weekday");
+    let weekday =
+        Subscription::new(weekday_to.clone(), Schedule::cron("0 0 13 * * Mon-Fri", "UTC").unwrap(), "t", since);
+    let daily_had = [sent(&daily_to, &fri), sent(&daily_to, &d28), sent(&daily_to, &d29)];
+    assert_eq!(ids(&daily.filter(&monday, &daily_had, cfg.novelty_days, cfg.size)), [mon.clone()]);
+    let copy = weekday.filter(&monday, &[sent(&weekday_to, &fri)], cfg.novelty_days, cfg.size);
+    assert_eq!(ids(&copy), [sat.clone(), mon.clone(), sun.clone()], "Thursday's reached it on Friday");
+    assert_eq!(copy.insights.iter().map(|e| e.rank).collect::<Vec<_>>(), [1, 2, 3]);
+    // The numbers it was shown find the same insights again (a question about #1).
+    assert_eq!(ids(&monday.as_shown(&ids(&copy))), ids(&copy));
+    assert!(!ids(&copy).contains(&thu));
+}
+
 /// A question about an insight whose feed was removed says so, rather than "not covered".
 #[tokio::test]
 async fn asking_about_a_removed_feeds_insight_says_it_is_gone() {

@@ -913,6 +913,7 @@ async fn a_failed_extraction_is_tried_again_on_later_ingests() {
             insights: vec![DigestEntry { episode_id: "ep3".into(), ..entry() }],
             reserve: vec![],
             edit: None,
+            carried: vec![],
         })
         .unwrap();
     let asked = s.fake.seen().len();
@@ -1389,6 +1390,7 @@ async fn a_point_sent_yesterday_yields_to_the_editors_new_points() {
             insights: vec![sent],
             reserve: vec![],
             edit: None,
+            carried: vec![],
         })
         .unwrap();
     s.fake.script(vec![grouping_editor()]);
@@ -1481,6 +1483,7 @@ fn the_editor_pass_prepares_the_digest_built_next() {
         insights: vec![],
         reserve: vec![],
         edit: None,
+        carried: vec![],
     };
     store.put_digest_once(&built(28)).unwrap();
     assert_eq!(day_to_edit("2026-11-28T12:00:00Z"), None, "ten hours before Tokyo's digest is too early");

@@ -386,6 +386,7 @@ fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
             insights: vec![DigestEntry::from_insight(1, &shown, 1.0, vec![])],
             reserve: vec![],
             edit: None,
+            carried: vec![],
         })
         .unwrap();
     // keep_days = 0 keeps everything; a digest window reaching back that far keeps it too.
@@ -458,6 +459,7 @@ fn old_records_are_pruned_once_a_day() {
                 insights: vec![],
                 reserve: vec![],
                 edit: None,
+                carried: vec![],
             })
             .unwrap();
         store.update_llm_usage(date, |u| u.requests += 1).unwrap();

@@ -410,7 +410,7 @@ impl Core {
         match records.iter().find(|r| r.date == date && !r.shown.is_empty()) {
             Some(rec) => d.as_shown(&rec.shown),
             None => match sub {
-                Some(s) => s.filter(&d, records, self.config.digest.novelty_days),
+                Some(s) => s.filter(&d, records, self.config.digest.novelty_days, self.config.digest.size),
                 None => d,
             },
         }

@@ -354,7 +354,7 @@ impl Deliverer {
                 };
                 rec.list = digest.list.clone();
                 let earlier = self.store.deliveries_of(&sub.destination.key())?;
-                let filtered = sub.filter(&digest, &earlier, self.digest.novelty_days);
+                let filtered = sub.filter(&digest, &earlier, self.digest.novelty_days, self.digest.size);
                 rec.reserve_points = super::reserve_points(&digest, &filtered);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {

@@ -320,7 +320,7 @@ impl Subscription {
     /// from an episode the chat's copy does not show yet.
     /// A point the chat was shown from a reserve in the `novelty_days` before is left out in
     /// other words too: the digest's novelty only knows the points its top showed everyone.
-    pub fn filter(&self, digest: &Digest, earlier: &[Delivery], novelty_days: u64) -> Digest {
+    pub fn filter(&self, digest: &Digest, earlier: &[Delivery], novelty_days: u64, size: usize) -> Digest {
         let mut d = digest.clone();
         let lower = |s: &str| s.to_lowercase();
         let sent: std::collections::HashSet<&str> =
@@ -340,6 +340,24 @@ impl Subscription {
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         };
         d.insights = digest.insights.iter().filter(wanted).cloned().collect();
+        // Insights of the days before that never reached this chat compete with the day's own
+        // on their scores: one point an episode, no point twice, up to the digest's size.
+        let missed: Vec<&DigestEntry> = digest.carried.iter().filter(wanted).collect();
+        if !missed.is_empty() {
+            let mut all: Vec<DigestEntry> = d.insights.drain(..).chain(missed.into_iter().cloned()).collect();
+            all.sort_by(|a, b| b.score.total_cmp(&a.score));
+            for e in all {
+                if d.insights.len() >= size {
+                    break;
+                }
+                let repeats = |shown: &DigestEntry| {
+                    shown.episode_id == e.episode_id || crate::insight::cluster::same_point(&shown.text, &e.text)
+                };
+                if !d.insights.iter().any(repeats) {
+                    d.insights.push(e);
+                }
+            }
+        }
         for e in digest.reserve.iter().filter(wanted) {
             if d.insights.len() >= digest.insights.len() {
                 break;
@@ -349,6 +367,7 @@ impl Subscription {
             }
         }
         d.reserve.clear();
+        d.carried.clear();
         for (i, e) in d.insights.iter_mut().enumerate() {
             e.rank = i + 1;
         }
@@ -358,9 +377,10 @@ impl Subscription {
     /// Why [`Subscription::filter`] left nothing of `digest` (with the same `earlier` records):
     /// its filters, what reached the chat on other days, or points it was shown lately.
     pub fn why_nothing(&self, digest: &Digest, earlier: &[Delivery]) -> &'static str {
-        if self.filter(digest, &[], 0).insights.is_empty() {
+        let size = digest.insights.len();
+        if self.filter(digest, &[], 0, size).insights.is_empty() {
             "none matches this chat's filters (podcasts or keywords the operator set for it)"
-        } else if self.filter(digest, earlier, 0).insights.is_empty() {
+        } else if self.filter(digest, earlier, 0, size).insights.is_empty() {
             "every one was sent to this chat on another day (its podcasts changed since)"
         } else {
             "every one left makes a point this chat was shown in the last days, in other words"
@@ -392,18 +412,19 @@ mod tests {
             insights: vec![entry(1, "a1", "a", "Alpha"), entry(2, "b1", "b", "Beta"), entry(3, "c1", "c", "Gamma")],
             reserve: vec![entry(4, "b2", "b", "Beta"), entry(5, "a2", "a", "Alpha"), entry(6, "d1", "d", "Delta")],
             edit: None,
+            carried: vec![],
         };
         let schedule = Schedule::daily("08:00", "UTC").unwrap();
         let mut sub = Subscription::new(Destination::new("console", "c"), schedule, "t", at);
         let ids = |d: &Digest| d.insights.iter().map(|e| (e.rank, e.id.clone())).collect::<Vec<_>>();
         let pairs = |list: &[(usize, &str)]| list.iter().map(|&(r, id)| (r, id.to_string())).collect::<Vec<_>>();
         // Nothing left out: the top as it is, no reserve shown.
-        let all = sub.filter(&digest, &[], 7);
+        let all = sub.filter(&digest, &[], 7, 3);
         assert_eq!(ids(&all), pairs(&[(1, "a1"), (2, "b1"), (3, "c1")]));
         assert!(all.reserve.is_empty());
         // Alpha muted: its reserve point is not taken either, and Beta already has its slot.
         sub.mute_podcasts = vec!["alpha".into()];
-        assert_eq!(ids(&sub.filter(&digest, &[], 7)), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
+        assert_eq!(ids(&sub.filter(&digest, &[], 7, 3)), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
         // Beta's first point reached the chat yesterday: Beta's next one stands in for it.
         sub.mute_podcasts.clear();
         let mut yesterday = Delivery {
@@ -419,14 +440,14 @@ mod tests {
             reserve_points: vec![],
         };
         assert_eq!(
-            ids(&sub.filter(&digest, std::slice::from_ref(&yesterday), 7)),
+            ids(&sub.filter(&digest, std::slice::from_ref(&yesterday), 7, 3)),
             pairs(&[(1, "a1"), (2, "c1"), (3, "b2")])
         );
         // Everything was sent before: nothing. The reason given (asked only once nothing is
         // left) is that, unless the filters alone leave nothing.
         yesterday.shown = digest.entries().map(|e| e.id.clone()).collect();
         yesterday.sent = (1..=6).map(|r| (Some(r), format!("m{r}"))).collect();
-        assert!(sub.filter(&digest, std::slice::from_ref(&yesterday), 7).insights.is_empty());
+        assert!(sub.filter(&digest, std::slice::from_ref(&yesterday), 7, 3).insights.is_empty());
         assert!(
             sub.why_nothing(&digest, std::slice::from_ref(&yesterday))
                 .contains("every one was sent to this chat on another day")
@@ -467,6 +488,7 @@ mod tests {
             ],
             reserve: vec![said("c1", "c", "Gamma", "Columnar storage made the analytics queries twelve times faster.")],
             edit: None,
+            carried: vec![],
         };
         let schedule = Schedule::daily("08:00", "UTC").unwrap();
         let sub = Subscription::new(Destination::new("telegram", "1"), schedule, "test", at);
@@ -486,16 +508,16 @@ mod tests {
             )],
         };
         let ids = |d: Digest| d.insights.into_iter().map(|e| e.id).collect::<Vec<_>>();
-        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 7)), ["b1", "c1"]);
-        assert_eq!(ids(sub.filter(&digest, &[earlier(8)], 7)), ["a1", "b1"]);
-        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 0)), ["a1", "b1"]);
+        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 7, 3)), ["b1", "c1"]);
+        assert_eq!(ids(sub.filter(&digest, &[earlier(8)], 7, 3)), ["a1", "b1"]);
+        assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 0, 3)), ["a1", "b1"]);
         // A point whose part never reached the chat was not seen there.
         let unsent =
             Delivery { sent: vec![], state: DeliveryState::Skipped { reason: "refused".into() }, ..earlier(2) };
-        assert_eq!(ids(sub.filter(&digest, &[unsent], 7)), ["a1", "b1"]);
+        assert_eq!(ids(sub.filter(&digest, &[unsent], 7, 3)), ["a1", "b1"]);
         // Nothing left but that point: the chat is told why.
         let only = Digest { insights: digest.insights[..1].to_vec(), reserve: vec![], ..digest.clone() };
-        assert!(sub.filter(&only, &[earlier(2)], 7).insights.is_empty());
+        assert!(sub.filter(&only, &[earlier(2)], 7, 3).insights.is_empty());
         assert!(sub.why_nothing(&only, &[earlier(2)]).contains("a point this chat was shown in the last days"));
     }
 }

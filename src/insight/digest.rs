@@ -201,7 +201,9 @@ fn gather(
     // Readers' 👍 / 👎 on earlier insights, summed per podcast, tilt that podcast's chances.
     let feedback = store.feedback_totals()?;
     let mut taste: HashMap<String, i64> = HashMap::new();
-    for e in earlier.iter().flat_map(|d| d.entries()) {
+    // Each insight once, however many digests carried it on.
+    let mut counted = HashSet::new();
+    for e in earlier.iter().flat_map(|d| d.entries()).filter(|e| counted.insert(e.id.as_str())) {
         if let Some(n) = feedback.get(&e.id) {
             *taste.entry(e.podcast.clone()).or_default() += n;
         }
@@ -223,15 +225,24 @@ pub fn build_for(
     let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
     let window = (day.window_start, day.window_end);
     let (insights, reserve) = rank_with_reserve(&day.candidates, &recent, &day.taste, config, window, edit.as_ref());
+    let id = list.map(crate::model::list_id);
+    let since = date - Duration::days(MAX_CATCH_UP_DAYS);
+    let carried = store
+        .digests_of_list(id.as_deref())?
+        .into_iter()
+        .filter(|d| d.date < date && d.date >= since)
+        .flat_map(|d| d.insights)
+        .collect();
     Ok(Digest {
         date,
-        list: list.map(crate::model::list_id),
+        list: id,
         built_at: now,
         candidates: day.candidates.len(),
         episodes: day.episodes,
         insights,
         reserve,
         edit,
+        carried,
     })
 }
 

@@ -406,6 +406,13 @@ pub struct Digest {
     /// The model's editing of the day this digest followed (LLM mode), when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit: Option<Edit>,
+    /// The insights of the list's digests of the days before (up to [`MAX_CATCH_UP_DAYS`]): a
+    /// chat sent none of them (a weekday schedule on a Monday after a weekend's digests, a
+    /// chat back from a pause) has the best of them with the day's own.
+    ///
+    /// [`MAX_CATCH_UP_DAYS`]: crate::insight::digest::MAX_CATCH_UP_DAYS
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<DigestEntry>,
 }
 
 #[cfg(test)]
@@ -437,15 +444,16 @@ impl Digest {
         let mut out = self.clone();
         out.insights = shown.iter().filter_map(|id| self.entries().find(|e| e.id == *id).cloned()).collect();
         out.reserve.clear();
+        out.carried.clear();
         for (i, e) in out.insights.iter_mut().enumerate() {
             e.rank = i + 1;
         }
         out
     }
 
-    /// Every entry a chat may be shown: the insights, then the reserve.
+    /// Every entry a chat may be shown: the insights, the reserve, then what was carried.
     pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
-        self.insights.iter().chain(&self.reserve)
+        self.insights.iter().chain(&self.reserve).chain(&self.carried)
     }
 }
 

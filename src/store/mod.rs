@@ -1627,6 +1627,7 @@ mod tests {
             insights: vec![entry],
             reserve: vec![],
             edit: None,
+            carried: vec![],
         };
         store.put_digest_once(&digest).unwrap();
         assert!(store.episode_shown("shown-ep").unwrap() && store.episode_shown("other-ep").unwrap());
@@ -1662,6 +1663,7 @@ mod tests {
             insights,
             reserve,
             edit: None,
+            carried: vec![],
         };
         store.put_digest_once(&digest("2026-01-10", vec![entry("old")], vec![])).unwrap();
         store.put_digest_once(&digest("2026-03-01", vec![entry("kept")], vec![entry("spare")])).unwrap();
