@@ -21,6 +21,14 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: {e}");
         return std::process::ExitCode::FAILURE;
     }
+    // An empty PODSIFT_DATA_DIR or PODSIFT_CONFIG (an `-e VAR=` left blank, a `.env` line
+    // without a value) means unset, as for the other variables, not "a value is missing".
+    for var in ["PODSIFT_DATA_DIR", "PODSIFT_CONFIG"] {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // SAFETY: no other thread runs yet.
+            unsafe { std::env::remove_var(var) };
+        }
+    }
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -42,6 +50,13 @@ fn main() -> std::process::ExitCode {
             }
         },
     };
+    if let Ok(format) = std::env::var("PODSIFT_LOG_FORMAT")
+        && !format.trim().is_empty()
+        && !podsift::service::json_logs()
+    {
+        // A log shipper expecting JSON would get lines it cannot read: said, not guessed.
+        eprintln!("warning: PODSIFT_LOG_FORMAT={format:?} is not a log format; it is \"json\" or unset (plain text)");
+    }
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     if podsift::service::json_logs() {
         // One JSON object a line, for log shippers.

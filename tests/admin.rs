@@ -69,6 +69,27 @@ fn admin_url(data: &Path) -> String {
     v["url"].as_str().unwrap().to_string()
 }
 
+/// The service says which configuration it runs on, and a store another podsift command holds
+/// at its start (a cron's ingest overlapping a restart) is waited for, not a failed start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_names_its_configuration_and_waits_for_a_held_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seeded(&data).await;
+    let cfg = config(dir.path(), "");
+    let held = common::reopen(&data);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(held);
+    });
+    let mut run = common::podsift_run(&data, &cfg, &[]);
+    release.join().unwrap();
+    let said = run.started.join("\n");
+    assert!(said.contains(&format!("configuration from {}", cfg.display())), "{said}");
+    assert!(said.contains("held by another podsift process; waiting up to 30 s"), "{said}");
+    assert!(common::stop(&mut run.child));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_works_beside_a_running_service_and_takes_effect_at_once() {
     let dir = tempfile::tempdir().unwrap();

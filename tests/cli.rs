@@ -24,6 +24,25 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Environment left half set (`-e PODSIFT_DATA_DIR=` in a container, a `.env` line without a
+/// value) reads as unset; a log format that is no format is said, not ignored.
+#[test]
+fn empty_or_misspelt_environment_is_read_as_an_operator_means_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .args(["feeds", "ls"])
+        .current_dir(dir.path())
+        .env("PODSIFT_DATA_DIR", "")
+        .env("PODSIFT_CONFIG", "")
+        .env("PODSIFT_LOG_FORMAT", "jsn")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("a value is required"), "{err}");
+    assert!(err.contains("no store at data"), "{err}");
+    assert!(err.contains("PODSIFT_LOG_FORMAT=\"jsn\" is not a log format"), "{err}");
+}
+
 #[test]
 fn second_process_on_the_same_store_is_refused_cleanly() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,25 +38,34 @@ pub fn open_store(dir: &Path) -> Result<Store> {
 /// system's (the Docker image puts its configuration there).
 const CONFIG_PATHS: &[&str] = &["config/podsift.toml", "/etc/podsift/podsift.toml"];
 
-fn load_config(path: Option<&Path>) -> Result<Config> {
+fn load_config(path: Option<&Path>) -> Result<(Config, String)> {
     load_config_from(path, CONFIG_PATHS)
 }
 
-/// The configuration at `path`, or at the first of `candidates` that exists, or the built-in one.
-fn load_config_from(path: Option<&Path>, candidates: &[&str]) -> Result<Config> {
+/// The configuration at `path`, or at the first of `candidates` that exists, or the built-in one;
+/// with where it came from, in words.
+fn load_config_from(path: Option<&Path>, candidates: &[&str]) -> Result<(Config, String)> {
     let found = candidates.iter().map(Path::new).find(|p| p.exists());
     let (config, source) = match (path, found) {
         (Some(p), _) => (Config::load(p)?, p),
         (None, Some(p)) => (Config::load(p)?, p),
         (None, None) => (Config::default(), Path::new("(built-in defaults)")),
     };
-    Ok(config.with_env(source)?)
+    let said = match (path, found) {
+        (None, None) => format!(
+            "no configuration file ({} from {}; --config or PODSIFT_CONFIG names another): built-in defaults",
+            candidates.join(" or "),
+            std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "here".into())
+        ),
+        _ => format!("configuration from {}", source.display()),
+    };
+    Ok((config.with_env(source)?, said))
 }
 
 /// Runs the command the arguments name. When a running service holds the store, the command is
 /// sent to it (`remote`) and its output printed here as if it ran here.
 pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
-    let config = load_config(cli.config.as_deref())?;
+    let (config, config_source) = load_config(cli.config.as_deref())?;
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("data"));
     match cli.command {
         // Ctrl-C or SIGTERM drops the demo's work, and with it its temporary store, rather than
@@ -72,6 +81,9 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             // Like `podsift demo`, the demo run keeps to a temporary store unless --data names
             // one: its feeds point at a loopback server that is gone once it stops.
             let temp = if demo && !data_given { Some(demo::TempDir::new()?) } else { None };
+            // Which file the service runs on is the first thing to check when it does not do
+            // what the file says (one beside the working directory is not read).
+            tracing::info!("{config_source}");
             run_service(temp.as_ref().map_or(&data, |t| &t.0), config, demo).await
         }
         // A directory search needs no store at all.
@@ -259,13 +271,17 @@ mod tests {
         };
         let missing = dir.path().join("config/podsift.toml").to_string_lossy().to_string();
         let system = write("system.toml", 11);
-        let tick = |c: Config| c.service.tick_seconds;
-        assert_eq!(tick(load_config_from(None, &[&missing, &system]).unwrap()), 11);
+        let tick = |c: (Config, String)| c.0.service.tick_seconds;
+        let read = load_config_from(None, &[&missing, &system]).unwrap();
+        assert_eq!(read.1, format!("configuration from {system}"));
+        assert_eq!(tick(read), 11);
         let checkout = write("checkout.toml", 12);
         assert_eq!(tick(load_config_from(None, &[&checkout, &system]).unwrap()), 12);
         let given = write("given.toml", 13);
         assert_eq!(tick(load_config_from(Some(Path::new(&given)), &[&checkout, &system]).unwrap()), 13);
+        // Running on the defaults is said, naming where a file was looked for.
         let built_in = load_config_from(None, &[&missing]).unwrap();
+        assert!(built_in.1.contains("built-in defaults") && built_in.1.contains(&missing), "{}", built_in.1);
         assert_eq!(tick(built_in), Config::default().service.tick_seconds);
     }
 

@@ -9,8 +9,6 @@ use chrono::Utc;
 use podsift::config::Config;
 use podsift::store::Store;
 
-use super::open_store;
-
 /// Waits for Ctrl-C or SIGTERM (a container runtime's or a service manager's stop). The
 /// handlers are in place when this returns, not when the future is first polled: a signal that
 /// comes before then must not kill the process with its work half done.
@@ -52,8 +50,35 @@ pub fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
     rx
 }
 
+/// How long the service waits at start for a store another podsift command holds.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens the store, waiting up to `wait` while another podsift holds it: a one-shot command
+/// (a cron's `podsift ingest`) that overlaps a restart must not leave the service down. Another
+/// `run` holds it for good: after the wait, its error.
+async fn open_when_free(data: &Path, wait: std::time::Duration) -> Result<podsift::store::Store> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match podsift::store::Store::open(data) {
+            Err(podsift::store::StoreError::InUse { .. }) if started.elapsed() < wait => {
+                if !said {
+                    tracing::warn!(
+                        "the store in {} is held by another podsift process; waiting up to {} s for it",
+                        data.display(),
+                        wait.as_secs()
+                    );
+                    said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> {
-    let store = open_store(data)?;
+    let store = open_when_free(data, STORE_WAIT).await?;
     let (adapters, inbound) = podsift::adapters::from_config(&config).await.map_err(anyhow::Error::msg)?;
     let shutdown = shutdown_signal();
     // Kept alive for the whole run: the demo feeds are served from it.

@@ -65,6 +65,12 @@ impl Schedule {
         if !(6..=7).contains(&fields) && !shorthand {
             return Err(bad(format!("{fields} field(s)")));
         }
+        // A year ends: the digests would stop for good after it, with nothing to say so.
+        if let Some(year) = expr.split_whitespace().nth(6).filter(|y| *y != "*") {
+            return Err(bad(format!(
+                "a 7th field, the year {year:?}, would stop the digests for good after it; leave it out (6 fields)"
+            )));
+        }
         let s = Schedule::Cron { expr: expr.trim().to_string(), timezone: timezone.trim().to_string() };
         s.validate()?;
         // A valid cron can still name no day at all (31 February, a year gone by).
@@ -387,6 +393,9 @@ mod tests {
             crontab.contains("5 fields, as crontab writes them") && crontab.contains("put 0 in front"),
             "{crontab}"
         );
+        let year = Schedule::cron("0 0 8 * * Mon-Fri 2026", "UTC").unwrap_err().to_string();
+        assert!(year.contains("would stop the digests for good") && year.contains("(6 fields)"), "{year}");
+        assert!(Schedule::cron("0 0 8 * * Mon-Fri *", "UTC").is_ok());
         let never = Schedule::cron("0 0 8 31 Feb *", "UTC").unwrap_err().to_string();
         assert!(never.contains("names no time that will come"), "{never}");
         let seconds = Schedule::cron("60 0 8 * * *", "UTC").unwrap_err().to_string();

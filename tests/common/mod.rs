@@ -291,6 +291,8 @@ pub struct Running {
     pub addr: String,
     /// Its standard error, a line at a time, from after the address.
     pub stderr: std::sync::mpsc::Receiver<String>,
+    /// What it said before the address.
+    pub started: Vec<String>,
 }
 
 /// Starts `podsift --data DATA --config CONFIG run` with `envs` set, in the directory that holds
@@ -323,16 +325,18 @@ pub fn podsift_run(data: &std::path::Path, config: &std::path::Path, envs: &[(&s
         }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut started = Vec::new();
     let addr = loop {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .expect("podsift run printed no address");
+            .unwrap_or_else(|_| panic!("podsift run printed no address; it said: {started:#?}"));
         // "podsift: serving http://..." or, with JSON logs, an event saying so.
         if let Some((_, rest)) = line.split_once("serving http://") {
             break rest.split('/').next().unwrap().to_string();
         }
+        started.push(line);
     };
-    Running { child, addr, stderr: rx }
+    Running { child, addr, stderr: rx, started }
 }
 
 /// Asks a child to stop as an operator would (SIGTERM) and says whether it exited cleanly.
