@@ -329,6 +329,26 @@ async fn a_digest_asked_for_is_posted_in_the_channel_and_only_the_asker_hears_ab
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// A digest asked for whose one message Discord refuses (an embed it will not take) posts the
+/// others, and the asker is told which was left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_asked_for_with_a_refused_message_posts_the_rest_and_says_so() {
+    let s = setup().await;
+    let dest = Destination::new("discord", CHANNEL);
+    let schedule = podsift::deliver::Schedule::daily("08:00", "UTC").unwrap();
+    let sub = podsift::deliver::Subscription::new(dest.clone(), schedule, "test", at("2026-11-20T00:00:00Z"));
+    s.store.put_subscription(&sub).unwrap();
+    let refused = json!({"message": "Invalid Form Body", "code": 50035});
+    s.fake.script(CHANNEL, vec![(200, Value::Null), (200, Value::Null), (200, Value::Null), (400, refused)]);
+    handle(&s, slash("tok-d", "digest", json!([]), "0")).await;
+    wait_for("the note to the asker", || s.fake.followups().len() == 1).await;
+    let note = s.fake.followups()[0].body["content"].as_str().unwrap().to_string();
+    assert!(note.contains("posted here") && note.contains("#3 refused by the platform here, so left out"), "{note}");
+    let posted = s.fake.messages_in(CHANNEL);
+    assert_eq!(posted.len(), 5, "header, #1, #2, #4 and #5");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+}
+
 /// A digest asked for that stops part-way is recorded as far as it went: the asker is told,
 /// replies to the insights posted reach them, and the schedule later posts only the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -937,7 +937,20 @@ impl Core {
                     None if posted.parts.is_empty() && from > 0 => {
                         format!("The digest of {} was posted here already.", digest.date)
                     }
-                    None => self.posted_on_request(&posted.to, digest, recorded, from > 0, now),
+                    None => {
+                        let posted_here = self.posted_on_request(&posted.to, digest, recorded, from > 0, now);
+                        let refused: Vec<String> = posted
+                            .parts
+                            .iter()
+                            .filter(|(_, id)| !crate::model::delivered(id))
+                            .filter_map(|(rank, _)| rank.map(|r| format!("#{r}")))
+                            .collect();
+                        if refused.is_empty() {
+                            posted_here
+                        } else {
+                            format!("{posted_here} ({} refused by the platform here, so left out.)", refused.join(", "))
+                        }
+                    }
                     // The chat is told that already, by the notice sent where it moved.
                     Some(SendError::Busy(_)) => return,
                     // Said to the asker, who would otherwise wait for a digest that never comes.
