@@ -570,6 +570,24 @@ async fn with_embeddings_paraphrases_without_shared_words_cluster() {
     assert_eq!(apart, 2, "{lexical:#?}");
 }
 
+/// A transcriber cutting audio with the stand-in `ffmpeg` under a request limit of
+/// `max_request_bytes`, and an episode whose audio is the file `audio`.
+fn cutting_audio(
+    s: &Setup,
+    ffmpeg: std::path::PathBuf,
+    max_request_bytes: u64,
+    audio: &std::path::Path,
+) -> (podsift::llm::transcribe::LlmTranscriber, Episode) {
+    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
+    t.max_request_bytes = max_request_bytes;
+    t.ffmpeg = ffmpeg;
+    let mut ep = episode();
+    ep.enclosure_url = Some(url::Url::from_file_path(audio).unwrap().to_string());
+    // Audio on disk is for the operator's own feeds: a public feed may not name a local file.
+    ep.feed_private_origin = true;
+    (t, ep)
+}
+
 #[tokio::test]
 async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
     use std::os::unix::fs::PermissionsExt;
@@ -594,13 +612,7 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
         Canned::Content(json!({"text": "a", "duration": 600.0, "segments": [{"start": 0.0, "end": 600.0, "text": " First half of the show."}]}).to_string()),
         Canned::Content(json!({"text": "b", "duration": 300.0, "segments": [{"start": 10.0, "end": 300.0, "text": " Second half of the show."}]}).to_string()),
     ]);
-    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
-    t.max_request_bytes = 3000;
-    t.ffmpeg = ffmpeg;
-    let mut ep = episode();
-    ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
-    // Audio on disk is for the operator's own feeds: a public feed may not name a local file.
-    ep.feed_private_origin = true;
+    let (t, ep) = cutting_audio(&s, ffmpeg, 3000, &audio);
     use podsift::ingest::Transcriber;
     let segments = t.transcribe(&ep).await.unwrap();
     assert_eq!(segments.len(), 2);
@@ -677,12 +689,7 @@ async fn pieces_over_the_request_limit_are_cut_shorter() {
         )
     };
     s.fake.script(vec![piece(0), piece(1), piece(2), piece(3)]);
-    let mut t = podsift::llm::transcribe::LlmTranscriber::new(s.llm.clone()).unwrap();
-    t.max_request_bytes = 3000;
-    t.ffmpeg = ffmpeg;
-    let mut ep = episode();
-    ep.enclosure_url = Some(url::Url::from_file_path(&audio).unwrap().to_string());
-    ep.feed_private_origin = true;
+    let (mut t, ep) = cutting_audio(&s, ffmpeg, 3000, &audio);
     use podsift::ingest::Transcriber;
     let segments = t.transcribe(&ep).await.unwrap();
     let cuts = std::fs::read_to_string(&log).unwrap();

@@ -137,7 +137,11 @@ impl LlmTranscriber {
             .enclosure_url
             .as_deref()
             .ok_or_else(|| TranscribeError::Failed("the episode has no audio enclosure".into()))?;
-        let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{}", std::process::id(), episode.id));
+        // Its own directory each time: two transcriptions of one episode at once (an ingest
+        // asked for while the service's runs) must not cut or remove each other's pieces.
+        static ATTEMPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let attempt = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("podsift-audio-{}-{attempt}-{}", std::process::id(), episode.id));
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| TranscribeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
