@@ -413,16 +413,19 @@ fn subs_ls_shows_the_last_delivery() {
     let dir = tempfile::tempdir().unwrap();
     assert!(podsift(dir.path(), &["subs", "add", "console:a", "--time", "08:00", "--tz", "UTC"]).status.success());
     assert!(podsift(dir.path(), &["subs", "add", "console:b", "--time", "08:00", "--tz", "UTC"]).status.success());
+    assert!(podsift(dir.path(), &["subs", "add", "console:c", "--time", "08:00", "--tz", "UTC"]).status.success());
     {
         let store = podsift::store::Store::open(dir.path()).unwrap();
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T08:00:03Z").unwrap().to_utc();
-        for (day, state) in [
-            ("2026-11-26", DeliveryState::Failed { error: "HTTP 500".into() }),
-            ("2026-11-27", DeliveryState::Sent { at }),
+        // c's delivery is being tried again after a failure.
+        for (id, day, state) in [
+            ("a", "2026-11-26", DeliveryState::Failed { error: "HTTP 500".into() }),
+            ("a", "2026-11-27", DeliveryState::Sent { at }),
+            ("c", "2026-11-27", DeliveryState::Pending),
         ] {
             store
                 .put_delivery(&Delivery {
-                    destination: Destination { platform: "console".into(), id: "a".into() },
+                    destination: Destination { platform: "console".into(), id: id.into() },
                     date: day.parse().unwrap(),
                     state,
                     attempts: 1,
@@ -432,6 +435,7 @@ fn subs_ls_shows_the_last_delivery() {
                     shown: Vec::new(),
                     retry_at: None,
                     reserve_points: Vec::new(),
+                    last_error: (id == "c").then(|| "HTTP 503 (attempt 1; next at 2026-11-27 08:01:00 UTC)".into()),
                 })
                 .unwrap();
         }
@@ -453,8 +457,13 @@ fn subs_ls_shows_the_last_delivery() {
         serde_json::json!({"date": "2026-11-27", "state": "sent", "at": "2026-11-27T08:00:03Z"})
     );
     assert_eq!(by_id("b")["last_delivery"], serde_json::Value::Null);
+    assert_eq!(by_id("c")["last_delivery"]["last_error"], "HTTP 503 (attempt 1; next at 2026-11-27 08:01:00 UTC)");
     let plain = stdout(&podsift(dir.path(), &["subs", "ls"]));
     assert!(plain.contains("last digest 2026-11-27: sent 2026-11-27 08:00 UTC"), "{plain}");
+    assert!(
+        plain.contains("last digest 2026-11-27: being tried again now (attempt 1); before: HTTP 503 (attempt 1;"),
+        "{plain}"
+    );
 }
 
 #[test]

@@ -444,11 +444,15 @@ async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
     assert_eq!(d.tick(now + chrono::Duration::seconds(30)).await.unwrap(), Default::default());
     assert_eq!(server.requests("/a").len(), 5, "retried before its wait was over");
     assert_eq!(d.tick(later).await.unwrap().failed, 1);
-    let last = next_try(&store.delivery(&dest.key(), date).unwrap().unwrap(), later, 2);
+    let second = store.delivery(&dest.key(), date).unwrap().unwrap();
+    // What the try before failed with stays beside the record while it is tried again.
+    assert!(second.last_error.as_deref().is_some_and(|e| e.contains("attempt 1;")), "{second:?}");
+    let last = next_try(&second, later, 2);
     assert_eq!(d.tick(last).await.unwrap().delivered, 1);
     assert_eq!(bodies(&server, "/a").len(), 13 + 4, "twelve failures, then the five parts once each");
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert_eq!(rec.last_error, None);
 }
 
 /// A delivery cut off part-way is finished as it began, even when the chat's filters change

@@ -809,6 +809,7 @@ fn a_weekday_reader_has_the_weekends_best_when_a_daily_reader_had_them() {
         shown: ids(d),
         retry_at: None,
         reserve_points: vec![],
+        last_error: None,
     };
     let since = utc("2026-11-01T00:00:00Z");
     let daily_to = Destination::new("console", "daily");

@@ -447,6 +447,7 @@ fn old_records_are_pruned_once_a_day() {
                 shown: vec![],
                 retry_at: None,
                 reserve_points: vec![],
+                last_error: None,
             })
             .unwrap();
         store

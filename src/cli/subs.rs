@@ -107,7 +107,11 @@ pub fn last_delivery(
     let d = latest.get(&destination.key())?;
     let what = match &d.state {
         DeliveryState::Sent { at } => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
-        DeliveryState::Pending => "pending".into(),
+        DeliveryState::Pending => match &d.last_error {
+            // Tried again right now: why the try before failed is what to know.
+            Some(error) => format!("being tried again now (attempt {}); before: {error}", d.attempts),
+            None => "pending".into(),
+        },
         DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
         DeliveryState::Failed { error } => format!("failed: {error}"),
     };
@@ -141,6 +145,8 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                     date: chrono::NaiveDate,
                     #[serde(flatten)]
                     state: &'a podsift::deliver::DeliveryState,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    last_error: Option<&'a str>,
                 }
                 let views: Vec<View> = subs
                     .iter()
@@ -149,7 +155,11 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                         Ok(View {
                             sub,
                             podcasts: store.podcast_list(&sub.destination.key())?,
-                            last_delivery: last.map(|d| LastDelivery { date: d.date, state: &d.state }),
+                            last_delivery: last.map(|d| LastDelivery {
+                                date: d.date,
+                                state: &d.state,
+                                last_error: d.last_error.as_deref(),
+                            }),
                         })
                     })
                     .collect::<Result<_>>()?;

@@ -1076,6 +1076,10 @@ impl Core {
                     shown: digest.insights.iter().map(|e| e.id.clone()).collect(),
                     retry_at,
                     reserve_points,
+                    last_error: existing
+                        .as_ref()
+                        .and_then(|e| e.last_error.clone())
+                        .filter(|_| posted.failed.is_some()),
                 })
                 .map(|()| true)
         });

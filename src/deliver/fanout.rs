@@ -375,6 +375,9 @@ impl Deliverer {
         let adapter = self.adapters[&sub.destination.platform].clone();
         let parts = adapter.parts(&Message::Digest(filtered));
         rec.attempts += 1;
+        if let DeliveryState::Failed { error } = &rec.state {
+            rec.last_error = Some(error.clone());
+        }
         rec.state = DeliveryState::Pending;
         rec.retry_at = None;
         rec.updated_at = now;
@@ -474,6 +477,7 @@ impl Deliverer {
             }
         }
         rec.state = DeliveryState::Sent { at: Utc::now() };
+        rec.last_error = None;
         self.store.put_delivery(&rec)?;
         self.store.set_state("last_delivery", &Utc::now())?;
         Metrics::add(&self.metrics.deliveries_ok, 1);
@@ -730,6 +734,7 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
         shown: Vec::new(),
         retry_at: None,
         reserve_points: Vec::new(),
+        last_error: None,
     }
 }
 

@@ -438,6 +438,7 @@ mod tests {
             shown: vec!["b1".into()],
             retry_at: None,
             reserve_points: vec![],
+            last_error: None,
         };
         assert_eq!(
             ids(&sub.filter(&digest, std::slice::from_ref(&yesterday), 7, 3)),
@@ -506,6 +507,7 @@ mod tests {
                 "z9".into(),
                 "A bad config push that went to every region at once caused the whole outage.".into(),
             )],
+            last_error: None,
         };
         let ids = |d: Digest| d.insights.into_iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(sub.filter(&digest, &[earlier(2)], 7, 3)), ["b1", "c1"]);

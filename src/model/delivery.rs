@@ -180,6 +180,10 @@ pub struct Delivery {
     /// its own words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserve_points: Vec<(String, String)>,
+    /// While a failed delivery is tried again (its state `Pending` during the try), why the
+    /// try before failed: what an operator looking at `subs ls` needs to see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 impl Delivery {
