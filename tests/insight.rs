@@ -825,6 +825,24 @@ fn a_weekday_reader_has_the_weekends_best_when_a_daily_reader_had_them() {
     // The numbers it was shown find the same insights again (a question about #1).
     assert_eq!(ids(&monday.as_shown(&ids(&copy))), ids(&copy));
     assert!(!ids(&copy).contains(&thu));
+    // On Tuesday what the weekend left over is not brought again: only days since its last
+    // digest are carried.
+    let tue = put("tue", "2026-11-30T20:00:00Z", "Feature flags let teams ship dark and roll back in seconds.", 3.0);
+    let december_1 = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let tuesday = digest::build_or_get(&store, &cfg, december_1, utc("2026-12-01T13:00:00Z")).unwrap();
+    let had = [sent(&weekday_to, &fri), Delivery { shown: ids(&copy), ..sent(&weekday_to, &monday) }];
+    assert_eq!(ids(&weekday.filter(&tuesday, &had, cfg.novelty_days, cfg.size)), std::slice::from_ref(&tue));
+    // A chat that subscribed on Monday is owed nothing from before.
+    let new_to = Destination::new("console", "new");
+    let new = Subscription::new(new_to, Schedule::daily("13:00", "UTC").unwrap(), "t", utc("2026-11-30T10:00:00Z"));
+    assert_eq!(ids(&new.filter(&monday, &[], cfg.novelty_days, cfg.size)), std::slice::from_ref(&mon));
+    // A day whose digest is still being sent (retried after a failure) is not carried into the
+    // next one's copy: the retry posts it.
+    let stuck =
+        Delivery { state: DeliveryState::Failed { error: "HTTP 503".into() }, sent: vec![], ..sent(&daily_to, &d29) };
+    let copy =
+        daily.filter(&monday, &[sent(&daily_to, &fri), sent(&daily_to, &d28), stuck], cfg.novelty_days, cfg.size);
+    assert_eq!(ids(&copy), std::slice::from_ref(&mon));
 }
 
 /// A question about an insight whose feed was removed says so, rather than "not covered".

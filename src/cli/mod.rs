@@ -81,10 +81,7 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             // Like `podsift demo`, the demo run keeps to a temporary store unless --data names
             // one: its feeds point at a loopback server that is gone once it stops.
             let temp = if demo && !data_given { Some(demo::TempDir::new()?) } else { None };
-            // Which file the service runs on is the first thing to check when it does not do
-            // what the file says (one beside the working directory is not read).
-            tracing::info!("{config_source}");
-            run_service(temp.as_ref().map_or(&data, |t| &t.0), config, demo).await
+            run_service(temp.as_ref().map_or(&data, |t| &t.0), config, &config_source, demo).await
         }
         // A directory search needs no store at all.
         Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, &config, out.json).await,

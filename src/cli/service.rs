@@ -77,9 +77,13 @@ async fn open_when_free(data: &Path, wait: std::time::Duration) -> Result<podsif
     }
 }
 
-pub async fn run_service(data: &Path, mut config: Config, demo: bool) -> Result<()> {
+/// `config_source` says where `config` came from (a file, or the built-in defaults).
+pub async fn run_service(data: &Path, mut config: Config, config_source: &str, demo: bool) -> Result<()> {
     let store = open_when_free(data, STORE_WAIT).await?;
     let (adapters, inbound) = podsift::adapters::from_config(&config).await.map_err(anyhow::Error::msg)?;
+    // Which file the service runs on is the first thing to check when it does not do what the
+    // file says (one beside the working directory is not read).
+    tracing::info!("{config_source}");
     let shutdown = shutdown_signal();
     // Kept alive for the whole run: the demo feeds are served from it.
     let mut _demo_server = None;

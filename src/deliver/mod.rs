@@ -340,24 +340,7 @@ impl Subscription {
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         };
         d.insights = digest.insights.iter().filter(wanted).cloned().collect();
-        // Insights of the days before that never reached this chat compete with the day's own
-        // on their scores: one point an episode, no point twice, up to the digest's size.
-        let missed: Vec<&DigestEntry> = digest.carried.iter().filter(wanted).collect();
-        if !missed.is_empty() {
-            let mut all: Vec<DigestEntry> = d.insights.drain(..).chain(missed.into_iter().cloned()).collect();
-            all.sort_by(|a, b| b.score.total_cmp(&a.score));
-            for e in all {
-                if d.insights.len() >= size {
-                    break;
-                }
-                let repeats = |shown: &DigestEntry| {
-                    shown.episode_id == e.episode_id || crate::insight::cluster::same_point(&shown.text, &e.text)
-                };
-                if !d.insights.iter().any(repeats) {
-                    d.insights.push(e);
-                }
-            }
-        }
+        d.insights = self.with_missed(d.insights, digest, earlier, &wanted, size);
         for e in digest.reserve.iter().filter(wanted) {
             if d.insights.len() >= digest.insights.len() {
                 break;
@@ -374,9 +357,70 @@ impl Subscription {
         d
     }
 
+    /// The day's insights for this chat (`own`, in the digest's order) with the carried ones it
+    /// missed: those of the list's digests of the days since its last digest (sent, or still
+    /// under way) and since it subscribed, which reached it on no other day. Each competes on
+    /// its score, counted as old as the day's window ([`OLDEST_RECENCY`]), without moving the
+    /// day's own out of their order; one point an episode, no point twice, up to `size`.
+    ///
+    /// [`OLDEST_RECENCY`]: crate::insight::digest::OLDEST_RECENCY
+    fn with_missed(
+        &self,
+        own: Vec<DigestEntry>,
+        digest: &Digest,
+        earlier: &[Delivery],
+        wanted: &dyn Fn(&&DigestEntry) -> bool,
+        size: usize,
+    ) -> Vec<DigestEntry> {
+        let reached = |r: &&Delivery| {
+            !matches!(r.state, DeliveryState::Skipped { .. })
+                || r.sent.iter().any(|(_, id)| crate::model::delivered(id))
+        };
+        let last = earlier.iter().filter(|r| r.date < digest.date).filter(reached).map(|r| r.date).max();
+        let subscribed = self.schedule.local_date(self.created_at).unwrap_or(self.created_at.date_naive());
+        let from = last.and_then(|d| d.succ_opt()).map_or(subscribed, |d| d.max(subscribed));
+        let mut missed: Vec<&DigestEntry> = digest
+            .carried
+            .iter()
+            .filter(|c| c.date >= from && c.date < digest.date)
+            .map(|c| &c.entry)
+            .filter(wanted)
+            .collect();
+        if missed.is_empty() {
+            return own;
+        }
+        missed.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let old = crate::insight::digest::OLDEST_RECENCY;
+        let mut taken: Vec<&DigestEntry> = Vec::new();
+        for e in missed {
+            let repeats = |shown: &&DigestEntry| {
+                shown.episode_id == e.episode_id || crate::insight::cluster::same_point(&shown.text, &e.text)
+            };
+            if !own.iter().any(|o| repeats(&o)) && !taken.iter().any(repeats) {
+                taken.push(e);
+            }
+        }
+        let mut out = Vec::new();
+        let (mut own, mut taken) = (own.into_iter().peekable(), taken.into_iter().peekable());
+        while out.len() < size {
+            let carried_first = match (own.peek(), taken.peek()) {
+                (Some(o), Some(c)) => c.score * old > o.score,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            match if carried_first { taken.next().cloned() } else { own.next() } {
+                Some(e) => out.push(e),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// Why [`Subscription::filter`] left nothing of `digest` (with the same `earlier` records):
     /// its filters, what reached the chat on other days, or points it was shown lately.
     pub fn why_nothing(&self, digest: &Digest, earlier: &[Delivery]) -> &'static str {
+        // The day's own insights: what was carried from other days says nothing of today's.
+        let digest = &Digest { carried: Vec::new(), ..digest.clone() };
         let size = digest.insights.len();
         if self.filter(digest, &[], 0, size).insights.is_empty() {
             "none matches this chat's filters (podcasts or keywords the operator set for it)"
@@ -457,6 +501,45 @@ mod tests {
         assert!(
             sub.why_nothing(&digest, std::slice::from_ref(&yesterday)).contains("none matches this chat's filters")
         );
+    }
+
+    /// A quiet day for a chat's filters is said to be its filters, whatever earlier days'
+    /// insights the digest carries.
+    #[test]
+    fn carried_insights_do_not_change_why_a_copy_is_empty() {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let rusty = DigestEntry::example("r1", "r", "Rusty", "Rust's borrow checker catches data races.");
+        let digest = Digest {
+            date,
+            list: None,
+            built_at: at,
+            candidates: 1,
+            episodes: 1,
+            insights: vec![entry(1, "a1", "a", "Alpha")],
+            reserve: vec![],
+            edit: None,
+            carried: vec![crate::model::Carried { date: date.pred_opt().unwrap(), entry: rusty }],
+        };
+        let mut sub =
+            Subscription::new(Destination::new("console", "c"), Schedule::daily("08:00", "UTC").unwrap(), "t", at);
+        sub.keywords = vec!["rust".into()];
+        let yesterday = Delivery {
+            destination: sub.destination.clone(),
+            date: date.pred_opt().unwrap(),
+            state: DeliveryState::Sent { at },
+            attempts: 1,
+            sent: vec![(Some(1), "m1".into())],
+            updated_at: at,
+            list: None,
+            shown: vec!["r1".into()],
+            retry_at: None,
+            reserve_points: vec![],
+            last_error: None,
+        };
+        let earlier = std::slice::from_ref(&yesterday);
+        assert!(sub.filter(&digest, earlier, 7, 5).insights.is_empty());
+        assert!(sub.why_nothing(&digest, earlier).contains("none matches this chat's filters"));
     }
 
     #[test]

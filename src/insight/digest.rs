@@ -100,7 +100,13 @@ struct Day {
     taste: HashMap<String, i64>,
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
+    /// The list's digests of the days before.
+    earlier: Vec<Digest>,
 }
+
+/// What recency leaves of a candidate's score at the start of the day's window (all of it at
+/// the end): an insight carried from an earlier digest counts as that old.
+pub const OLDEST_RECENCY: f64 = 0.7;
 
 /// Days a digest's window reaches back at most to where the list's last digest stopped.
 pub const MAX_CATCH_UP_DAYS: i64 = 4;
@@ -208,7 +214,7 @@ fn gather(
             *taste.entry(e.podcast.clone()).or_default() += n;
         }
     }
-    Ok(Day { candidates, episodes: episodes.len(), recent_texts, taste, window_start, window_end })
+    Ok(Day { candidates, episodes: episodes.len(), recent_texts, taste, window_start, window_end, earlier })
 }
 
 /// Builds the digest of `date` from the candidates of the podcasts in `list` (None: all),
@@ -225,17 +231,16 @@ pub fn build_for(
     let recent: Vec<&str> = day.recent_texts.iter().map(String::as_str).collect();
     let window = (day.window_start, day.window_end);
     let (insights, reserve) = rank_with_reserve(&day.candidates, &recent, &day.taste, config, window, edit.as_ref());
-    let id = list.map(crate::model::list_id);
     let since = date - Duration::days(MAX_CATCH_UP_DAYS);
-    let carried = store
-        .digests_of_list(id.as_deref())?
+    let carried = day
+        .earlier
         .into_iter()
-        .filter(|d| d.date < date && d.date >= since)
-        .flat_map(|d| d.insights)
+        .filter(|d| d.date >= since)
+        .flat_map(|d| d.insights.into_iter().map(move |entry| crate::model::Carried { date: d.date, entry }))
         .collect();
     Ok(Digest {
         date,
-        list: id,
+        list: list.map(crate::model::list_id),
         built_at: now,
         candidates: day.candidates.len(),
         episodes: day.episodes,
@@ -391,7 +396,7 @@ impl Ranked {
                 let feeds: HashSet<&str> = members.iter().map(|&m| candidates[m].feed_url.as_str()).collect();
                 let corroboration = (1.0 + 0.5 * (feeds.len() as f64 - 1.0)).min(3.0);
                 let age = (window_end - candidates[rep].published).num_seconds().max(0) as f64 / window_secs;
-                let recency = 1.0 - 0.3 * age.min(1.0);
+                let recency = 1.0 - (1.0 - OLDEST_RECENCY) * age.min(1.0);
                 let repeated = recent.iter().any(|r| cosine(&vecs[rep], r) >= config.cluster_threshold);
                 let novelty = if repeated { REPEAT_PENALTY } else { 1.0 };
                 if repeated {

@@ -412,7 +412,15 @@ pub struct Digest {
     ///
     /// [`MAX_CATCH_UP_DAYS`]: crate::insight::digest::MAX_CATCH_UP_DAYS
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub carried: Vec<DigestEntry>,
+    pub carried: Vec<Carried>,
+}
+
+/// An insight of an earlier digest carried in a later one, with the day it was the digest of.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Carried {
+    pub date: chrono::NaiveDate,
+    #[serde(flatten)]
+    pub entry: DigestEntry,
 }
 
 #[cfg(test)]
@@ -453,7 +461,7 @@ impl Digest {
 
     /// Every entry a chat may be shown: the insights, the reserve, then what was carried.
     pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
-        self.insights.iter().chain(&self.reserve).chain(&self.carried)
+        self.insights.iter().chain(&self.reserve).chain(self.carried.iter().map(|c| &c.entry))
     }
 }
 
