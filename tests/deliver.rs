@@ -168,6 +168,20 @@ async fn a_refused_part_is_left_out_and_the_rest_still_goes() {
     assert_eq!(server.requests("/refuses").len(), 1);
 }
 
+/// Refused twice in a row part-way (credentials revoked mid-digest) is the destination's
+/// refusal, not two bad messages: the day is given up, not recorded as sent.
+#[tokio::test]
+async fn refused_twice_in_a_row_gives_up_the_day() {
+    let (_dir, store, server) = setup().await;
+    server.route("/revoked", vec![Reply::ok("{}"), Reply::status(401)]);
+    let dest = subscribe(&store, &server.url("/revoked"), 1);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    assert_eq!(d.tick(noon()).await.unwrap().skipped, 1);
+    assert_eq!(server.requests("/revoked").len(), 3, "one sent, two refused, then nothing more");
+    let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();
+    assert!(matches!(&rec.state, DeliveryState::Skipped { reason } if reason.contains("HTTP 401")), "{rec:?}");
+}
+
 /// A webhook answering 404 or 403 for a moment (a deploy, a secret being rotated) is tried
 /// again, not paused for good: only 410 says the receiver is gone.
 #[tokio::test]

@@ -430,9 +430,9 @@ impl Deliverer {
                     }
                 }
                 // One part the platform refuses (its text, its size) costs that part, not the
-                // rest of the day's digest; refused from the first part on, the destination
-                // takes nothing (below).
-                Err(SendError::Invalid(reason)) if rec.sent.iter().any(|(_, id)| delivered(id)) => {
+                // rest of the day's digest. Refused from the first part on, or twice in a row (a
+                // token revoked part-way), it is the destination that takes nothing: below.
+                Err(SendError::Invalid(reason)) if rec.sent.last().is_some_and(|(_, id)| delivered(id)) => {
                     tracing::warn!(destination = %to.redacted(), %date, part = i, "a part was refused and is left out: {reason}");
                     Metrics::add(&self.metrics.deliveries_failed, 1);
                     rec.sent.push((part.insight().map(|(_, rank)| rank), format!("{REFUSED_PART}{reason}")));
@@ -645,7 +645,7 @@ impl Deliverer {
             match sent {
                 Ok(id) => ids.push((part.insight(), id)),
                 // As in a scheduled digest: a part refused after others went out is left out.
-                Err(SendError::Invalid(reason)) if from > 0 || ids.iter().any(|(_, id)| delivered(id)) => {
+                Err(SendError::Invalid(reason)) if ids.last().map_or(from > 0, |(_, id)| delivered(id)) => {
                     tracing::warn!(destination = %to.redacted(), part = i, "a part was refused and is left out: {reason}");
                     ids.push((part.insight(), format!("{REFUSED_PART}{reason}")));
                 }
