@@ -636,7 +636,7 @@ async fn long_audio_is_split_and_the_pieces_timed_one_after_another() {
         h.update(std::fs::read(&audio).unwrap());
         podsift::http::hex(&h.finalize()[..12])
     };
-    let kept = format!("{}:stt:whisper-test:{heard}:0", ep.id);
+    let kept = format!("{}:stt:whisper-test:{heard}:600:0", ep.id);
     assert!(s.store.llm_cache(&kept).unwrap().is_some(), "the transcribed piece was not kept");
     // The next attempt uploads only the piece that failed: the first is kept from before.
     s.fake.script(vec![Canned::Content(

@@ -180,7 +180,10 @@ impl LlmTranscriber {
         let fetcher = self.fetcher.for_links_of(feed_private_origin);
         let size =
             fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
-        let pieces = if size > self.max_request_bytes { self.split(&audio, size).await? } else { vec![audio] };
+        // The pieces' length is part of what was heard: audio cut again into shorter pieces
+        // (another podsift, another limit) never takes a kept piece of another length.
+        let (pieces, piece_secs) =
+            if size > self.max_request_bytes { self.split(&audio, size).await? } else { (vec![audio], 0) };
         // Pieces are kept by what was heard: the audio's own bytes and the server that heard
         // them, so an episode re-uploaded with the same length is never stitched from old pieces.
         let heard = audio_digest(dir, &self.llm.config.base_url.clone().unwrap_or_default()).await?;
@@ -188,8 +191,9 @@ impl LlmTranscriber {
         let mut offset = 0.0;
         for (i, piece) in pieces.into_iter().enumerate() {
             // A piece transcribed by an earlier attempt (one whose later piece failed) is not
-            // paid for again: kept by the audio's size, so changed audio is transcribed anew.
-            let key = pieces_key(episode, model, &format!("{heard}:{i}"));
+            // paid for again: kept by the audio's bytes, the server and the pieces' length, so
+            // changed or otherwise cut audio is transcribed anew.
+            let key = pieces_key(episode, model, &format!("{heard}:{piece_secs}:{i}"));
             let kept = self.llm.store().llm_cache(&key).ok().flatten().and_then(|v| serde_json::to_vec(&v).ok());
             if let Some(raw) = kept {
                 if let Ok((piece_segments, length)) = read_verbose(&raw, offset) {
@@ -234,14 +238,15 @@ impl LlmTranscriber {
     }
 
     /// Cuts audio into pieces under the request limit with ffmpeg: ten minutes each, or shorter
-    /// when the audio's bitrate makes ten minutes too big (a WAV file, say).
-    async fn split(&self, audio: &Path, size: u64) -> Result<Vec<PathBuf>, String> {
+    /// when the audio's bitrate makes ten minutes too big (a WAV file, say). Returns the pieces
+    /// and their length in seconds.
+    async fn split(&self, audio: &Path, size: u64) -> Result<(Vec<PathBuf>, u32), String> {
         let mut seconds = PIECE_SECONDS;
         loop {
             let pieces = self.split_every(audio, size, seconds).await?;
             let biggest = pieces.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).max().unwrap_or(0);
             if biggest <= self.max_request_bytes {
-                return Ok(pieces);
+                return Ok((pieces, seconds));
             }
             // The bitrate is about even through a file: pieces shorter in proportion, with a
             // margin, fit.
