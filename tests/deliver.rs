@@ -207,6 +207,24 @@ async fn a_webhook_404_or_403_is_retried_not_paused() {
     }
 }
 
+/// A webhook that keeps answering 404 past `gone_after` (a day by default) is gone after all:
+/// its subscription is paused, not retried every day for ever.
+#[tokio::test]
+async fn a_webhook_missing_for_long_is_paused() {
+    let (_dir, store, server) = setup().await;
+    server.route("/taken-down", vec![Reply::status(404)]);
+    let dest = subscribe(&store, &server.url("/taken-down"), 1);
+    let cfg =
+        WebhookConfig { enabled: true, global_per_second: 500.0, per_destination_per_second: 200.0, timeout_secs: 5 };
+    let mut adapter = WebhookAdapter::new(&cfg, SECRET).unwrap();
+    adapter.gone_after = Duration::from_millis(100);
+    let d = deliverer(&store, Arc::new(adapter), Arc::new(Metrics::default()));
+    // Five tries over a few hundred milliseconds: missing for longer than allowed by the last.
+    assert_eq!(d.tick(noon()).await.unwrap().paused, 1);
+    let paused = store.subscription(&dest.key()).unwrap().unwrap().paused.unwrap();
+    assert!(paused.contains("answered HTTP 404 for"), "{paused}");
+}
+
 #[tokio::test]
 async fn a_gone_destination_is_paused_with_the_reason() {
     let (_dir, store, server) = setup().await;

@@ -22,7 +22,16 @@ pub struct WebhookAdapter {
     client: reqwest::Client,
     secret: Vec<u8>,
     config: WebhookConfig,
+    /// How long a receiver may answer 404 or 403 before it counts as gone (its subscription
+    /// paused): a deploy or a secret rotation passes within it, a receiver taken down does not.
+    pub gone_after: Duration,
+    /// Since when each receiver has answered 404 or 403 without a success between (this
+    /// process's memory: a restart gives a receiver the whole wait again).
+    missing_since: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// The default [`WebhookAdapter::gone_after`].
+const GONE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The signature header value for a body sent at `timestamp` (seconds since the epoch).
 pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
@@ -55,6 +64,26 @@ fn render(part: &Part, reply_to: Option<&ReplyTarget>) -> String {
 }
 
 impl WebhookAdapter {
+    /// A 404 or 403 is as often a receiver being deployed, routed wrong for a moment or refusing
+    /// a signature while its secret is rotated: retried as an outage, the subscription kept,
+    /// until it has lasted [`WebhookAdapter::gone_after`].
+    fn missing(&self, to: &Destination, status: u16) -> SendError {
+        let mut missing = self.missing_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let since = *missing.entry(to.key()).or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= self.gone_after {
+            missing.remove(&to.key());
+            return SendError::Gone(format!(
+                "{} answered HTTP {status} for {} hour(s)",
+                to.redacted(),
+                self.gone_after.as_secs() / 3600
+            ));
+        }
+        SendError::Transient(format!(
+            "HTTP {status}: the receiver {}; if it stays so, fix it or `podsift subs rm` the destination",
+            if status == 404 { "has nothing at this address" } else { "refuses the request" }
+        ))
+    }
+
     pub fn new(config: &WebhookConfig, secret: &str) -> Result<WebhookAdapter, String> {
         if secret.trim().is_empty() {
             return Err(format!(
@@ -63,7 +92,13 @@ impl WebhookAdapter {
         }
         let timeout = Duration::from_secs(config.timeout_secs);
         let client = crate::http::client(timeout, Some(timeout))?;
-        Ok(WebhookAdapter { client, secret: secret.as_bytes().to_vec(), config: config.clone() })
+        Ok(WebhookAdapter {
+            client,
+            secret: secret.as_bytes().to_vec(),
+            config: config.clone(),
+            gone_after: GONE_AFTER,
+            missing_since: Default::default(),
+        })
     }
 }
 
@@ -118,6 +153,9 @@ impl Adapter for WebhookAdapter {
                     })
                 })?;
             let status = resp.status().as_u16();
+            if !matches!(status, 403 | 404) {
+                self.missing_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&to.key());
+            }
             match status {
                 200..=299 => {
                     let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
@@ -126,14 +164,8 @@ impl Adapter for WebhookAdapter {
                 429 => Err(SendError::RateLimited {
                     retry_after: retry_after(resp.headers(), chrono::Utc::now()).unwrap_or(Duration::from_secs(1)),
                 }),
-                // Only 410 says "gone for good". A 404 or 403 is as often a receiver being
-                // deployed, routed wrong for a moment or refusing a signature while its secret is
-                // rotated: retried until the catch-up window closes, the subscription kept.
                 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.redacted()))),
-                403 | 404 => Err(SendError::Transient(format!(
-                    "HTTP {status}: the receiver {}; if it stays so, fix it or `podsift subs rm` the destination",
-                    if status == 404 { "has nothing at this address" } else { "refuses the request" }
-                ))),
+                403 | 404 => Err(self.missing(to, status)),
                 408 | 500..=599 => Err(SendError::Transient(format!("HTTP {status}"))),
                 _ => Err(SendError::Invalid(format!("HTTP {status}"))),
             }
