@@ -541,8 +541,20 @@ impl Config {
 
     /// Parses and validates config text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
+        let mut config: Config = toml::from_str(text)
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        // Only today's and yesterday's digests are looked for: a longer window would leave older
+        // days neither sent nor given up (and a digest later than a day meets the next one).
+        // Taken down to a day, said, rather than refused: configurations written before the
+        // limit keep starting.
+        if config.delivery.catch_up_minutes > MAX_CATCH_UP_MINUTES {
+            tracing::warn!(
+                "{}: delivery.catch_up_minutes = {} is over a day; {MAX_CATCH_UP_MINUTES} (a day) is used",
+                path.display(),
+                config.delivery.catch_up_minutes
+            );
+            config.delivery.catch_up_minutes = MAX_CATCH_UP_MINUTES;
+        }
         config.validate(path)?;
         Ok(config)
     }
@@ -747,11 +759,6 @@ impl Config {
                 ),
             ));
         }
-        // Only today's and yesterday's digests are looked for: a longer window would leave older
-        // days neither sent nor given up (and a digest later than a day meets the next one).
-        if dl.catch_up_minutes > 1440 {
-            return Err(invalid("delivery.catch_up_minutes", "must be at most 1440 (a day)"));
-        }
         if self.adapters.webhook.timeout_secs == 0 {
             return Err(invalid("adapters.webhook.timeout_secs", "must be at least 1"));
         }
@@ -846,6 +853,9 @@ pub fn time_of_day(s: &str) -> Option<chrono::NaiveTime> {
 /// The longest time span a setting may name: a hundred years.
 const MAX_SPAN_SECS: u64 = 100 * 366 * 86_400;
 
+/// The longest `delivery.catch_up_minutes`: a day.
+const MAX_CATCH_UP_MINUTES: u64 = 1440;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,8 +907,8 @@ mod tests {
             "(4 min with service.tick_seconds = 120)",
         );
         assert!(Config::parse("[delivery]\ncatch_up_minutes = 1\n", Path::new("x.toml")).is_ok());
-        refused("[delivery]\ncatch_up_minutes = 1441\n", "at most 1440");
-        assert!(Config::parse("[delivery]\ncatch_up_minutes = 1440\n", Path::new("x.toml")).is_ok());
+        let long = Config::parse("[delivery]\ncatch_up_minutes = 2000\n", Path::new("x.toml")).unwrap();
+        assert_eq!(long.delivery.catch_up_minutes, 1440, "a window over a day is taken down to one");
     }
 
     #[test]
