@@ -190,9 +190,11 @@ impl Deliverer {
                         continue;
                     }
                     let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
-                    // A digest a crash or a stop cut off part-way is finished, however late: the
-                    // chat has its first insights already, and the rest is not a late digest
-                    // but the end of this one. (One cut off by failures is given up below.)
+                    // A digest a crash or a stop cut off part-way is finished past the window
+                    // (when the service is back the same day or the next: those are the days
+                    // looked at): the chat has its first insights already, and the rest is not a
+                    // late digest but the end of this one. (One cut off by failures is given up
+                    // below.)
                     let cut_off = matches!(&rec.state, DeliveryState::Pending)
                         || matches!(&rec.state, DeliveryState::Failed { error } if error == STOPPED);
                     if cut_off && rec.sent.iter().any(|(_, id)| delivered(id)) {
