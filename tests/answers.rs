@@ -150,12 +150,40 @@ async fn a_misspelt_question_is_answered_as_if_spelt_right() {
         entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
     let right = ask(&store, &about, "Why is distributed invalidation harder than local invalidation?").await;
     assert!(right.covered, "{right:#?}");
-    let typed = ask(&store, &about, "waht abuot distribted invalidaton, why is it hardr than locl invalidation?").await;
+    let typed =
+        ask(&store, &about, "waht abuot distribted invalidaton, why is it hardr than lcoal invalidation?").await;
     assert!(typed.covered, "{typed:#?}");
     assert_eq!(typed.citations[0].text, right.citations[0].text);
     // A real word that was never said is no typo of one that was: still refused.
     let a = ask(&store, &about, "Does Priya prefer Memcached for session storage?").await;
     assert!(!a.covered, "{a:#?}");
+}
+
+/// Near misses are not typos: a name one letter from a word that was said ("Deno" and "demo")
+/// is still a name never said, and a question naming tools in English is not taken for another
+/// language because the tools' names are not English words.
+#[tokio::test]
+async fn a_name_near_a_said_word_is_not_read_as_a_typo_of_it() {
+    let ep = episode("deploy-ep", "Ops Hour", "Deploys");
+    let tr = transcript(
+        "deploy-ep",
+        vec![
+            seg(0.0, "Host", "What runs your services these days?"),
+            seg(20.0, "Sam", "Every service runs on Kubernetes clusters that the platform team keeps patched."),
+            seg(40.0, "Host", "And what do you run for the demo site?"),
+            seg(60.0, "Sam", "The demo site runs on a single small server that we rebuild every night."),
+            seg(90.0, "Sam", "Measure before you tune anything; most teams never look at their numbers."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Measure before you tune anything; most teams never look at their numbers.", "Sam", 90.0);
+    for (question, never) in
+        [("What does the site run on, Deno?", "Deno"), ("Pulumi vs Terraform for Kubernetes?", "Terraform")]
+    {
+        let a = ask(&store, &about, question).await;
+        assert!(!a.covered, "{question}: {a:#?}");
+        assert!(a.answer.contains(&format!("it never mentions {never}")), "{question}: {}", a.answer);
+    }
 }
 
 /// A question in another language (the offline engine compares words; it does not translate)

@@ -675,47 +675,55 @@ impl Query {
                 *said.entry(t.as_str()).or_default() += 1;
             }
         }
+        // A name is never "corrected": "Helm" is not a typo of "help", and a name never said
+        // is what makes a question not covered.
+        let proper: std::collections::HashSet<String> =
+            self.names.iter().flat_map(|(_, roots)| roots.iter().cloned()).collect();
+        let typo_of = |root: &str, word: &str| -> bool {
+            match root.chars().count() {
+                0..=3 => false,
+                // Short words are too near each other ("rust" and "just"): only two letters
+                // swapped ("waht") reads as a slip.
+                4 => swapped(root, word),
+                5..=7 => edits_within(root, word, 1).is_some(),
+                _ => edits_within(root, word, 2).is_some(),
+            }
+        };
+        let unknown = |root: &str| {
+            !said.contains_key(root)
+                && !related::known(root)
+                && !proper.contains(root)
+                && !root.chars().any(|c| c.is_ascii_digit())
+        };
         let fix = |root: &str| -> Option<String> {
-            if said.contains_key(root) || related::known(root) || root.chars().any(|c| c.is_ascii_digit()) {
+            if !unknown(root) {
                 return None;
             }
-            let len = root.chars().count();
-            let most = match len {
-                0..=3 => return None,
-                4..=7 => 1,
-                _ => 2,
-            };
+            let most = if root.chars().count() >= 8 { 2 } else { 1 };
             said.iter()
-                .filter(|(w, _)| w.chars().count().abs_diff(len) <= most)
+                .filter(|(w, _)| typo_of(root, w))
                 .filter_map(|(w, n)| edits_within(root, w, most).map(|d| (d, std::cmp::Reverse(*n), *w)))
                 .min()
                 .map(|(_, _, w)| w.to_string())
         };
-        let mut corrected: HashMap<String, String> = HashMap::new();
         for t in &mut self.terms {
             if let Some(w) = fix(&t.root) {
-                corrected.insert(t.root.clone(), w.clone());
                 t.stem = w.clone();
                 t.related = related::related(&w).iter().map(|(r, sim)| (r.clone(), sim * RELATED_WEIGHT)).collect();
                 t.root = w;
-            } else if !said.contains_key(t.root.as_str())
-                && !related::known(&t.root)
-                && t.root.chars().count() >= 4
-                && terms::stop_words().iter().any(|s| s.len() >= 4 && edits_within(&t.root, s, 1).is_some())
-            {
+            } else if unknown(&t.root) && terms::stop_words().iter().any(|s| typo_of(&t.root, s)) {
                 t.counts = false;
                 t.weight = 0.0;
             }
         }
-        for (_, roots) in &mut self.names {
-            for r in roots.iter_mut() {
-                if let Some(w) = corrected.get(r).cloned().or_else(|| fix(r)) {
-                    *r = w;
-                }
-            }
-        }
-        // Another language: most of its words are neither English nor the episode's.
-        let words: Vec<String> = raw_words(&self.text).iter().map(|w| w.to_lowercase().replace('’', "'")).collect();
+        // Another language: most of its words are neither English nor the episode's. Names and
+        // other capitalised words ("Pulumi vs Terraform for Kubernetes?") do not count either
+        // way: the common words tell the language.
+        let words: Vec<String> = raw_words(&self.text)
+            .iter()
+            .filter(|w| !w.chars().any(char::is_uppercase))
+            .map(|w| w.to_lowercase().replace('’', "'"))
+            .collect();
         let readable = |w: &String| {
             terms::is_stop_word(w) || search_terms(w).iter().any(|r| said.contains_key(r.as_str()) || related::known(r))
         };
@@ -733,6 +741,16 @@ impl Query {
     pub fn stems(&self) -> Vec<String> {
         self.terms.iter().map(|t| t.stem.clone()).collect()
     }
+}
+
+/// Whether `b` is `a` with two neighbouring letters swapped ("waht" and "what").
+fn swapped(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(differ.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
 }
 
 /// The number of edits (a letter added, dropped, changed, or two swapped) between `a` and `b`,
@@ -1151,6 +1169,7 @@ mod tests {
         assert_eq!(edits_within("memcached", "cached", 2), None);
         assert_eq!(edits_within("kubernetes", "kubectl", 2), None);
         assert_eq!(edits_within("ab", "", 1), None);
+        assert!(swapped("waht", "what") && !swapped("rust", "just") && !swapped("helm", "help"));
     }
 
     #[test]
