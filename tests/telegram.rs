@@ -272,6 +272,23 @@ async fn a_choice_button_runs_its_command() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
+/// Two commands sent in quick succession are answered in the order sent, even when the first
+/// takes longer (it asks Telegram whether its sender is an admin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_of_one_chat_are_answered_in_the_order_sent() {
+    let s = setup(true).await;
+    s.fake.slow_member_lookups(Duration::from_millis(800));
+    s.fake.make_admin(5);
+    let group = json!({"id": -1005, "type": "supergroup", "title": "Readers"});
+    s.fake.push_update(message(1, 10, group.clone(), 5, "/subscribe@podsift_bot 07:30 UTC", None));
+    s.fake.push_update(message(2, 11, group.clone(), 5, "/help@podsift_bot", None));
+    wait_for("both answers", || s.fake.sent_to(-1005).len() >= 2).await;
+    let sent = s.fake.sent_to(-1005);
+    let texts: Vec<String> = sent.iter().map(text_of).collect();
+    assert!(texts[0].starts_with("Subscribed"), "the subscription's answer came second: {texts:#?}");
+    assert_eq!(s.store.subscriptions().unwrap().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_need_an_admin_and_ignore_other_bots() {
     let s = setup(true).await;

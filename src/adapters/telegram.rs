@@ -54,6 +54,9 @@ pub struct TelegramAdapter {
     username: String,
     /// The bot's user id, to tell replies to its own messages from replies to people.
     bot_id: u64,
+    /// Each chat's updates, handled in the order received: an update still asking Telegram
+    /// whether its sender is an admin is submitted before the next one of its chat.
+    in_order: crate::deliver::inbound::InOrder,
 }
 
 /// Escapes text for Telegram's HTML parse mode (also safe inside attribute values).
@@ -217,7 +220,7 @@ impl TelegramAdapter {
         let commands: Vec<BotCommand> = COMMANDS.iter().map(|c| BotCommand::new(c.name, c.summary)).collect();
         bot.set_my_commands(commands).await.map_err(|e| format!("setMyCommands failed: {e}"))?;
         tracing::info!("Telegram bot @{username} connected");
-        Ok(TelegramAdapter { bot, config: config.clone(), username, bot_id: me.id.0 })
+        Ok(TelegramAdapter { bot, config: config.clone(), username, bot_id: me.id.0, in_order: Default::default() })
     }
 
     async fn is_admin(&self, chat: ChatId, user: UserId) -> bool {
@@ -231,6 +234,18 @@ impl TelegramAdapter {
     }
 
     /// Translates one update into a request for the core; the core answers in the background.
+    /// Handles `update` in a task of its own, after the updates of its chat received before it.
+    pub fn dispatch(self: &Arc<Self>, core: Arc<Core>, update: Update) {
+        let me = self.clone();
+        let chat = update.chat().map_or_else(|| format!("update-{}", update.id.0), |c| c.id.0.to_string());
+        // Taken from now: a stopping service waits for it while it waits its turn.
+        let taking = core.taking();
+        self.in_order.spawn(chat, async move {
+            let _taking = taking;
+            me.handle_update(&core, update).await
+        });
+    }
+
     pub async fn handle_update(&self, core: &Arc<Core>, update: Update) {
         // Taken (its offset moves on, or the webhook was answered): a stopping service waits
         // for it while Telegram is asked more (whether the sender is an admin).
@@ -425,8 +440,7 @@ impl TelegramAdapter {
                     failures = 0;
                     for u in updates {
                         offset = offset.max(u.id.0 as i32 + 1);
-                        let (me, core) = (self.clone(), core.clone());
-                        tokio::spawn(async move { me.handle_update(&core, u).await });
+                        self.dispatch(core.clone(), u);
                     }
                 }
                 Err(RequestError::Api(ApiError::InvalidToken)) => {
@@ -628,7 +642,7 @@ async fn webhook(State(s): State<WebhookState>, headers: HeaderMap, body: axum::
         return StatusCode::OK;
     }
     // Acknowledge at once; Telegram retries calls that take too long.
-    tokio::spawn(async move { s.adapter.handle_update(&s.core, update).await });
+    s.adapter.dispatch(s.core.clone(), update);
     StatusCode::OK
 }
 

@@ -222,6 +222,8 @@ pub struct Core {
     /// Requests taken and not yet answered: a stopping service gives them its grace period, as
     /// the platform was told they were taken (a webhook answered, an update's offset moved on).
     working: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
+    /// Each chat's requests, in the order submitted.
+    in_order: super::inbound::InOrder,
 }
 
 /// A request under way, counted in [`Core::working`] until it ends, however it ends.
@@ -270,6 +272,7 @@ impl Core {
             threads: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
             working: Arc::default(),
+            in_order: Default::default(),
         }
     }
 
@@ -317,11 +320,12 @@ impl Core {
 
     /// The one way requests come in: returns at once, so the adapter can acknowledge the
     /// platform within its deadline; the work and its reply follow in the background.
+    /// A chat's requests are handled one after another, in the order submitted.
     pub fn submit(self: &Arc<Self>, request: Request) {
         Metrics::add(&self.metrics.requests, 1);
         let core = self.clone();
         let working = self.taking();
-        tokio::spawn(async move {
+        self.in_order.spawn(request.destination.key(), async move {
             let _working = working;
             core.handle_and_reply(request).await
         });
