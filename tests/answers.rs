@@ -184,6 +184,10 @@ async fn a_name_near_a_said_word_is_not_read_as_a_typo_of_it() {
         assert!(!a.covered, "{question}: {a:#?}");
         assert!(a.answer.contains(&format!("it never mentions {never}")), "{question}: {}", a.answer);
     }
+    // A name misspelt is read as the episode's name, not as one it never mentions.
+    let a = ask(&store, &about, "Which clusters run on Kubrenetes?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("Kubernetes clusters"), "{a:#?}");
 }
 
 /// A question in another language (the offline engine compares words; it does not translate)

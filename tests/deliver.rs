@@ -476,15 +476,45 @@ async fn an_outage_is_retried_on_later_ticks_until_it_ends() {
     assert_eq!(d.tick(now + chrono::Duration::seconds(30)).await.unwrap(), Default::default());
     assert_eq!(server.requests("/a").len(), 5, "retried before its wait was over");
     assert_eq!(d.tick(later).await.unwrap().failed, 1);
-    let second = store.delivery(&dest.key(), date).unwrap().unwrap();
-    // What the try before failed with stays beside the record while it is tried again.
-    assert!(second.last_error.as_deref().is_some_and(|e| e.contains("attempt 1;")), "{second:?}");
-    let last = next_try(&second, later, 2);
+    let last = next_try(&store.delivery(&dest.key(), date).unwrap().unwrap(), later, 2);
     assert_eq!(d.tick(last).await.unwrap().delivered, 1);
     assert_eq!(bodies(&server, "/a").len(), 13 + 4, "twelve failures, then the five parts once each");
     let rec = store.delivery(&dest.key(), date).unwrap().unwrap();
     assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
-    assert_eq!(rec.last_error, None);
+}
+
+/// While a failed delivery is tried again, its record says why the try before failed (what an
+/// operator's `subs ls` shows then); once it is sent, or has failed again, the state says it.
+#[tokio::test]
+async fn a_retried_delivery_keeps_why_the_try_before_failed() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::status(503); 5];
+    // The retry's first part hangs a while: long enough to read the record mid-try.
+    replies.push(Reply::ok("{}").delay(Duration::from_secs(3)));
+    replies.push(Reply::ok("{}"));
+    server.route("/a", replies);
+    let dest = webhook_due(&store, &server, "/a", now, now - chrono::Duration::days(2));
+    let d = Arc::new(deliverer(&store, webhook(SECRET), Arc::new(Metrics::default())));
+    let date = now.date_naive();
+    assert_eq!(d.tick(now).await.unwrap().failed, 1);
+    let failed = store.delivery(&dest.key(), date).unwrap().unwrap();
+    assert_eq!(failed.last_error, None, "the state says it: {failed:?}");
+    let later = next_try(&failed, now, 1);
+    let retry = tokio::spawn({
+        let d = d.clone();
+        async move { d.tick(later).await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let trying = store.delivery(&dest.key(), date).unwrap().unwrap();
+    assert!(matches!(trying.state, DeliveryState::Pending), "{trying:?}");
+    assert!(
+        trying.last_error.as_deref().is_some_and(|e| e.contains("HTTP 503") && e.contains("attempt 1;")),
+        "{trying:?}"
+    );
+    assert_eq!(retry.await.unwrap().delivered, 1);
+    let sent = store.delivery(&dest.key(), date).unwrap().unwrap();
+    assert!(matches!(sent.state, DeliveryState::Sent { .. }) && sent.last_error.is_none(), "{sent:?}");
 }
 
 /// A delivery cut off part-way is finished as it began, even when the chat's filters change

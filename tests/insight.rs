@@ -832,6 +832,19 @@ fn a_weekday_reader_has_the_weekends_best_when_a_daily_reader_had_them() {
     let tuesday = digest::build_or_get(&store, &cfg, december_1, utc("2026-12-01T13:00:00Z")).unwrap();
     let had = [sent(&weekday_to, &fri), Delivery { shown: ids(&copy), ..sent(&weekday_to, &monday) }];
     assert_eq!(ids(&weekday.filter(&tuesday, &had, cfg.novelty_days, cfg.size)), std::slice::from_ref(&tue));
+    // A chat subscribed on Sunday after that day's digest time was first owed Monday's: no
+    // Sunday digest is carried to it.
+    let late_to = Destination::new("console", "late");
+    let late = Subscription::new(late_to, Schedule::daily("13:00", "UTC").unwrap(), "t", utc("2026-11-29T14:00:00Z"));
+    assert_eq!(ids(&late.filter(&monday, &[], cfg.novelty_days, cfg.size)), std::slice::from_ref(&mon));
+    // A chat paused as gone on Saturday and resumed since had neither weekend day.
+    let gone = Delivery {
+        state: DeliveryState::Failed { error: "destination gone: HTTP 410".into() },
+        sent: vec![],
+        ..sent(&weekday_to, &d28)
+    };
+    let back = weekday.filter(&monday, &[sent(&weekday_to, &fri), gone], cfg.novelty_days, cfg.size);
+    assert_eq!(ids(&back), [sat.clone(), mon.clone(), sun.clone()]);
     // A chat that subscribed on Monday is owed nothing from before.
     let new_to = Destination::new("console", "new");
     let new = Subscription::new(new_to, Schedule::daily("13:00", "UTC").unwrap(), "t", utc("2026-11-30T10:00:00Z"));

@@ -235,6 +235,9 @@ fn missing_names(question: &str, ranked: &[Scored]) -> Vec<String> {
         ranked.iter().flat_map(|s| s.passage.sentences.iter().filter_map(|l| l.0.clone())).collect();
     speakers.sort();
     speakers.dedup();
-    let query = Query::new(question, &speakers, ("", 0.0));
-    retrieve::absent_names(&query, ranked.iter().map(|s| s.passage)).into_iter().map(str::to_string).collect()
+    let mut query = Query::new(question, &speakers, ("", 0.0));
+    // Read as the search read it: a name corrected there ("Kubernets") is not said missing here.
+    let passages: Vec<Passage> = ranked.iter().map(|s| s.passage.clone()).collect();
+    query.read_against(&passages);
+    retrieve::absent_names(&query, passages.iter()).into_iter().map(str::to_string).collect()
 }

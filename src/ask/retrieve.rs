@@ -675,8 +675,9 @@ impl Query {
                 *said.entry(t.as_str()).or_default() += 1;
             }
         }
-        // A name is never "corrected": "Helm" is not a typo of "help", and a name never said
-        // is what makes a question not covered.
+        // A name ("Kubernets") is corrected only to another name or term of the episode
+        // ("Kubernetes"), never to a common word: "Helm" is no typo of "help", and a name never
+        // said is what makes a question not covered.
         let proper: std::collections::HashSet<String> =
             self.names.iter().flat_map(|(_, roots)| roots.iter().cloned()).collect();
         let typo_of = |root: &str, word: &str| -> bool {
@@ -689,45 +690,51 @@ impl Query {
                 _ => edits_within(root, word, 2).is_some(),
             }
         };
-        let unknown = |root: &str| {
-            !said.contains_key(root)
-                && !related::known(root)
-                && !proper.contains(root)
-                && !root.chars().any(|c| c.is_ascii_digit())
-        };
+        let unknown =
+            |root: &str| !said.contains_key(root) && !related::known(root) && !root.chars().any(|c| c.is_ascii_digit());
         let fix = |root: &str| -> Option<String> {
             if !unknown(root) {
                 return None;
             }
+            let name = proper.contains(root);
             let most = if root.chars().count() >= 8 { 2 } else { 1 };
             said.iter()
-                .filter(|(w, _)| typo_of(root, w))
+                .filter(|(w, _)| typo_of(root, w) && !(name && related::known(w)))
                 .filter_map(|(w, n)| edits_within(root, w, most).map(|d| (d, std::cmp::Reverse(*n), *w)))
                 .min()
                 .map(|(_, _, w)| w.to_string())
         };
+        let mut corrected: HashMap<String, String> = HashMap::new();
         for t in &mut self.terms {
             if let Some(w) = fix(&t.root) {
+                corrected.insert(t.root.clone(), w.clone());
                 t.stem = w.clone();
                 t.related = related::related(&w).iter().map(|(r, sim)| (r.clone(), sim * RELATED_WEIGHT)).collect();
                 t.root = w;
-            } else if unknown(&t.root) && terms::stop_words().iter().any(|s| typo_of(&t.root, s)) {
+            } else if unknown(&t.root)
+                && !proper.contains(&t.root)
+                && terms::stop_words().iter().any(|s| typo_of(&t.root, s))
+            {
                 t.counts = false;
                 t.weight = 0.0;
             }
         }
-        // Another language: most of its words are neither English nor the episode's. Names and
-        // other capitalised words ("Pulumi vs Terraform for Kubernetes?") do not count either
-        // way: the common words tell the language.
-        let words: Vec<String> = raw_words(&self.text)
-            .iter()
-            .filter(|w| !w.chars().any(char::is_uppercase))
-            .map(|w| w.to_lowercase().replace('’', "'"))
-            .collect();
+        for (_, roots) in &mut self.names {
+            for r in roots.iter_mut() {
+                if let Some(w) = corrected.get(r) {
+                    *r = w.clone();
+                }
+            }
+        }
+        // Another language: no English function word of three letters or more ("for", "the",
+        // "how": an English question has one), and most words neither English nor the
+        // episode's.
+        let words: Vec<String> = raw_words(&self.text).iter().map(|w| w.to_lowercase().replace('’', "'")).collect();
         let readable = |w: &String| {
             terms::is_stop_word(w) || search_terms(w).iter().any(|r| said.contains_key(r.as_str()) || related::known(r))
         };
-        let foreign = words.len() >= 3 && words.iter().filter(|w| readable(w)).count() * 2 < words.len();
+        let english = words.iter().any(|w| w.chars().count() >= 3 && terms::is_stop_word(w));
+        let foreign = !english && words.len() >= 3 && words.iter().filter(|w| readable(w)).count() * 2 < words.len();
         if foreign {
             for t in self.terms.iter_mut().filter(|t| !said.contains_key(t.root.as_str())) {
                 t.counts = false;

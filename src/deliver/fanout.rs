@@ -377,9 +377,11 @@ impl Deliverer {
         let adapter = self.adapters[&sub.destination.platform].clone();
         let parts = adapter.parts(&Message::Digest(filtered));
         rec.attempts += 1;
-        if let DeliveryState::Failed { error } = &rec.state {
-            rec.last_error = Some(error.clone());
-        }
+        // Why the try before failed, while this one runs: not a wait for insights, nor a stop.
+        rec.last_error = match &rec.state {
+            DeliveryState::Failed { error } if error != NOTHING_YET && error != STOPPED => Some(error.clone()),
+            _ => None,
+        };
         rec.state = DeliveryState::Pending;
         rec.retry_at = None;
         rec.updated_at = now;
@@ -445,6 +447,7 @@ impl Deliverer {
                 Err(SendError::Gone(reason)) => {
                     self.pause_gone(&to, &reason)?;
                     rec.state = DeliveryState::Failed { error: format!("{GONE}{reason}") };
+                    rec.last_error = None;
                     self.store.put_delivery(&rec)?;
                     Metrics::add(&self.metrics.deliveries_failed, 1);
                     Metrics::add(&self.metrics.deliveries_given_up, 1);
@@ -469,6 +472,8 @@ impl Deliverer {
                         }
                     };
                     rec.updated_at = now;
+                    // The state says why now.
+                    rec.last_error = None;
                     if give_up {
                         Metrics::add(&self.metrics.deliveries_given_up, 1);
                     }

@@ -340,12 +340,18 @@ impl Subscription {
                 && (self.keywords.is_empty() || self.keywords.iter().any(|k| lower(&e.text).contains(&lower(k))))
         };
         d.insights = digest.insights.iter().filter(wanted).cloned().collect();
+        // One size for the day's own, what was carried and the reserve: the digest's own count;
+        // with insights carried, the configured size where that is larger (a thin day).
+        let size = if digest.carried.is_empty() { digest.insights.len() } else { size.max(digest.insights.len()) };
         d.insights = self.with_missed(d.insights, digest, earlier, &wanted, size);
         for e in digest.reserve.iter().filter(wanted) {
-            if d.insights.len() >= digest.insights.len() {
+            if d.insights.len() >= size {
                 break;
             }
-            if !d.insights.iter().any(|shown| shown.episode_id == e.episode_id) {
+            let repeats = |shown: &DigestEntry| {
+                shown.episode_id == e.episode_id || crate::insight::cluster::same_point(&shown.text, &e.text)
+            };
+            if !d.insights.iter().any(repeats) {
                 d.insights.push(e.clone());
             }
         }
@@ -359,9 +365,10 @@ impl Subscription {
 
     /// The day's insights for this chat (`own`, in the digest's order) with the carried ones it
     /// missed: those of the list's digests of the days since its last digest (sent, or still
-    /// under way) and since it subscribed, which reached it on no other day. Each competes on
-    /// its score, counted as old as the day's window ([`OLDEST_RECENCY`]), without moving the
-    /// day's own out of their order; one point an episode, no point twice, up to `size`.
+    /// under way) and since the first day it was owed one, which reached it on no other day.
+    /// Each competes on its score on its own day times [`OLDEST_RECENCY`] (older than anything
+    /// of the day's own window), without moving the day's own out of their order; one point an
+    /// episode, no point twice, up to `size`.
     ///
     /// [`OLDEST_RECENCY`]: crate::insight::digest::OLDEST_RECENCY
     fn with_missed(
@@ -372,13 +379,20 @@ impl Subscription {
         wanted: &dyn Fn(&&DigestEntry) -> bool,
         size: usize,
     ) -> Vec<DigestEntry> {
-        let reached = |r: &&Delivery| {
-            !matches!(r.state, DeliveryState::Skipped { .. })
-                || r.sent.iter().any(|(_, id)| crate::model::delivered(id))
+        // A day's digest reached the chat, or still will: sent, or some of it; or the day before's
+        // still being tried (a retry, a finish after a stop). An older one that failed, or one
+        // paused as gone, never will.
+        let reached = |r: &&Delivery| match &r.state {
+            DeliveryState::Sent { .. } => true,
+            _ if r.sent.iter().any(|(_, id)| crate::model::delivered(id)) => true,
+            DeliveryState::Pending => r.date.succ_opt() == Some(digest.date),
+            DeliveryState::Failed { error } => {
+                r.date.succ_opt() == Some(digest.date) && !error.starts_with(fanout::GONE)
+            }
+            DeliveryState::Skipped { .. } => false,
         };
         let last = earlier.iter().filter(|r| r.date < digest.date).filter(reached).map(|r| r.date).max();
-        let subscribed = self.schedule.local_date(self.created_at).unwrap_or(self.created_at.date_naive());
-        let from = last.and_then(|d| d.succ_opt()).map_or(subscribed, |d| d.max(subscribed));
+        let from = last.and_then(|d| d.succ_opt()).map_or(self.first_owed(), |d| d.max(self.first_owed()));
         let mut missed: Vec<&DigestEntry> = digest
             .carried
             .iter()
@@ -414,6 +428,17 @@ impl Subscription {
             }
         }
         out
+    }
+
+    /// The first local day whose digest this subscription is owed: the day it was made on, or
+    /// the next one its schedule fires on after that moment (08:00 subscribed at 14:00: the next
+    /// day).
+    fn first_owed(&self) -> NaiveDate {
+        let made = self.schedule.local_date(self.created_at).unwrap_or(self.created_at.date_naive());
+        (0..8)
+            .filter_map(|n| made.checked_add_days(chrono::Days::new(n)))
+            .find(|d| self.schedule.fire_on(*d).ok().flatten().is_some_and(|fire| fire >= self.created_at))
+            .unwrap_or(made)
     }
 
     /// Why [`Subscription::filter`] left nothing of `digest` (with the same `earlier` records):

@@ -418,6 +418,8 @@ pub struct Digest {
 /// An insight of an earlier digest carried in a later one, with the day it was the digest of.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Carried {
+    /// (Missing in digests stored before it was written: read as long ago, never carried on.)
+    #[serde(default)]
     pub date: chrono::NaiveDate,
     #[serde(flatten)]
     pub entry: DigestEntry,
