@@ -462,6 +462,25 @@ mod tests {
     use super::podcast_name_key;
     use super::*;
 
+    /// The record of a digest of the day before `date` whose one part, insight `shown`, reached
+    /// `to`.
+    fn sent_the_day_before(to: &Destination, date: NaiveDate, shown: &str) -> Delivery {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        Delivery {
+            destination: to.clone(),
+            date: date.pred_opt().unwrap(),
+            state: DeliveryState::Sent { at },
+            attempts: 1,
+            sent: vec![(Some(1), "m1".into())],
+            updated_at: at,
+            list: None,
+            shown: vec![shown.into()],
+            retry_at: None,
+            reserve_points: vec![],
+            last_error: None,
+        }
+    }
+
     fn entry(rank: usize, id: &str, episode: &str, podcast: &str) -> DigestEntry {
         DigestEntry { rank, ..DigestEntry::example(id, episode, podcast, &format!("Point {id}.")) }
     }
@@ -496,19 +515,7 @@ mod tests {
         assert_eq!(ids(&sub.filter(&digest, &[], 7, 3)), pairs(&[(1, "b1"), (2, "c1"), (3, "d1")]));
         // Beta's first point reached the chat yesterday: Beta's next one stands in for it.
         sub.mute_podcasts.clear();
-        let mut yesterday = Delivery {
-            destination: sub.destination.clone(),
-            date: date.pred_opt().unwrap(),
-            state: DeliveryState::Sent { at },
-            attempts: 1,
-            sent: vec![(Some(1), "m1".into())],
-            updated_at: at,
-            list: None,
-            shown: vec!["b1".into()],
-            retry_at: None,
-            reserve_points: vec![],
-            last_error: None,
-        };
+        let mut yesterday = sent_the_day_before(&sub.destination, date, "b1");
         assert_eq!(
             ids(&sub.filter(&digest, std::slice::from_ref(&yesterday), 7, 3)),
             pairs(&[(1, "a1"), (2, "c1"), (3, "b2")])
@@ -549,19 +556,7 @@ mod tests {
         let mut sub =
             Subscription::new(Destination::new("console", "c"), Schedule::daily("08:00", "UTC").unwrap(), "t", at);
         sub.keywords = vec!["rust".into()];
-        let yesterday = Delivery {
-            destination: sub.destination.clone(),
-            date: date.pred_opt().unwrap(),
-            state: DeliveryState::Sent { at },
-            attempts: 1,
-            sent: vec![(Some(1), "m1".into())],
-            updated_at: at,
-            list: None,
-            shown: vec!["r1".into()],
-            retry_at: None,
-            reserve_points: vec![],
-            last_error: None,
-        };
+        let yesterday = sent_the_day_before(&sub.destination, date, "r1");
         let earlier = std::slice::from_ref(&yesterday);
         assert!(sub.filter(&digest, earlier, 7, 5).insights.is_empty());
         assert!(sub.why_nothing(&digest, earlier).contains("none matches this chat's filters"));
