@@ -236,8 +236,7 @@ fn missing_names(question: &str, ranked: &[Scored]) -> Vec<String> {
     speakers.sort();
     speakers.dedup();
     let mut query = Query::new(question, &speakers, ("", 0.0));
-    // Read as the search read it: a name corrected there ("Kubernets") is not said missing here.
-    let passages: Vec<Passage> = ranked.iter().map(|s| s.passage.clone()).collect();
-    query.read_against(&passages);
-    retrieve::absent_names(&query, passages.iter()).into_iter().map(str::to_string).collect()
+    // Read as the search read it: a name corrected there ("Kubrenetes") is not said missing here.
+    query.read_against(ranked.iter().map(|s| s.passage));
+    retrieve::absent_names(&query, ranked.iter().map(|s| s.passage)).into_iter().map(str::to_string).collect()
 }

@@ -668,7 +668,7 @@ impl Query {
     /// language: the offline engine compares words, it does not translate) is searched by the
     /// words it shares with the episode ("IDE", "Go") alone, so that the rest does not make
     /// it "not covered" when the episode says what it asks.
-    pub fn read_against(&mut self, passages: &[Passage]) {
+    pub fn read_against<'p>(&mut self, passages: impl IntoIterator<Item = &'p Passage>) {
         let mut said: HashMap<&str, usize> = HashMap::new();
         for p in passages {
             for t in p.terms.iter().chain(&p.prompt_terms).chain(&p.known_terms) {
