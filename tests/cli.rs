@@ -542,6 +542,13 @@ fn every_subs_subcommand_and_flag_as_documented() {
     assert!(stdout(&resumed).contains("its own podcasts were not read while paused"), "{}", stdout(&resumed));
     assert!(stdout(&resumed).contains("(it was paused: moving house)"), "{}", stdout(&resumed));
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("active"));
+    // Days that fell due while it was paused are not owed to it (nor given up).
+    {
+        let store = podsift::store::Store::open(dir.path()).unwrap();
+        let sub = store.subscription(d).unwrap().unwrap();
+        let from = sub.owed_from.expect("the resume is remembered");
+        assert!(!sub.owed_when_missed(from - chrono::Duration::minutes(1)) && sub.owed_when_missed(from));
+    }
     let twice = stdout(&podsift(dir.path(), &["subs", "resume", d]));
     assert!(twice.contains("is not paused: nothing to resume"), "{twice}");
     assert!(podsift(dir.path(), &["subs", "rm", d]).status.success());

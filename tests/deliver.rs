@@ -1305,3 +1305,50 @@ async fn a_stopping_service_waits_for_the_requests_it_took() {
     assert!(core.requests_answered(Duration::from_secs(10)).await, "the reply never ended");
     assert_eq!(server.requests("/slow").len(), 1, "answered before the wait ended");
 }
+
+/// A chat paused over a day and resumed, and one moving its time to an hour long past: the days
+/// they were not owed are neither given up nor counted lost, and what is due now still goes.
+#[tokio::test]
+async fn days_paused_through_or_moved_past_are_not_given_up() {
+    use podsift::deliver::{Command, Request, Schedule, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    server.route("/m", vec![Reply::ok("{}")]);
+    // Daily at 09:59, subscribed two days ago; paused over yesterday's, resumed at 09:30.
+    let (paused, d, metrics) = webhook_chat(&store, &server, now);
+    let mut sub = store.subscription(&paused.key()).unwrap().unwrap();
+    sub.paused = Some("on holiday".into());
+    store.put_subscription(&sub).unwrap();
+    let moving = common::subscribe_at(
+        &store,
+        Destination::new("webhook", &server.url("/m")),
+        now,
+        -180,
+        now - chrono::Duration::days(2),
+    );
+    let core = core_at(&store, &d, metrics.clone(), now - chrono::Duration::minutes(30));
+    let request = |dest: &Destination, command| Request::new(dest.clone(), Sender::owner("reader"), command);
+    core.handle_and_reply(request(&paused, Command::Subscribe { schedule: None })).await;
+    // The other chat, due at 13:00, moves to 03:00: today's fell due seven hours ago.
+    let early = Schedule::daily("03:00", "UTC").unwrap();
+    core.handle_and_reply(request(&moving, Command::SetSchedule { schedule: early })).await;
+
+    let summary = d.tick(now).await.unwrap();
+    assert_eq!((summary.delivered, summary.skipped), (1, 0), "{summary:?}");
+    let given_up = metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(given_up, 0, "days that were not owed were counted as lost");
+    let yesterday = now.date_naive().pred_opt().unwrap();
+    for (dest, date) in [(&paused, yesterday), (&moving, yesterday), (&moving, now.date_naive())] {
+        assert_eq!(store.delivery(&dest.key(), date).unwrap(), None, "{dest} {date}: a day it was not owed");
+    }
+    assert!(store.delivery(&paused.key(), now.date_naive()).unwrap().unwrap().state.is_done());
+    // A day missed after the resume or the move is given up as before.
+    let tomorrow = at("2026-11-29T18:00:00Z");
+    d.tick(tomorrow).await.unwrap();
+    for dest in [&paused, &moving] {
+        let missed = store.delivery(&dest.key(), tomorrow.date_naive()).unwrap().expect("a missed day is recorded");
+        assert!(matches!(missed.state, DeliveryState::Skipped { .. }), "{missed:?}");
+    }
+    assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 2);
+}

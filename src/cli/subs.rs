@@ -212,9 +212,12 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             let mut sub = before
                 .clone()
                 .unwrap_or_else(|| Subscription::new(dest.clone(), schedule.clone(), "operator", Utc::now()));
-            sub.schedule = schedule;
             // Subscribing again is the operator's word that it should be delivered.
             let resumed = sub.paused.take();
+            if before.is_some() && (resumed.is_some() || sub.schedule != schedule) {
+                sub.owed_from = Some(Utc::now());
+            }
+            sub.schedule = schedule;
             if let Some(why) = &resumed {
                 outln!("resumed (it was paused: {why})");
             }
@@ -285,6 +288,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 outln!("{} is not paused: nothing to resume", s.destination);
                 return Ok(());
             };
+            s.owed_from = Some(Utc::now());
             store.put_subscription(&s)?;
             outln!("resumed {} (it was paused: {why})", s.destination);
             say_unread(store, &s.destination.key())?;

@@ -561,6 +561,9 @@ impl Core {
                 && sub.paused.as_deref() == from
             {
                 sub.paused = to.map(str::to_string);
+                if to.is_none() {
+                    sub.owed_from = Some(Utc::now());
+                }
                 if self.store.put_subscription(&sub).is_ok() {
                     moved += 1;
                 }
@@ -647,6 +650,9 @@ impl Core {
                 let first = existing.is_none();
                 let sub = match existing {
                     Some(mut s) => {
+                        if was_paused || moved {
+                            s.owed_from = Some(now);
+                        }
                         s.schedule = schedule;
                         s.paused = None;
                         s
@@ -704,6 +710,9 @@ impl Core {
                         old @ Schedule::Cron { .. } => replaces(old),
                         Schedule::Daily { .. } => String::new(),
                     };
+                    if s.schedule != *schedule {
+                        s.owed_from = Some(now);
+                    }
                     s.schedule = schedule.clone();
                     self.store.put_subscription(&s)?;
                     self.store.flush()?;

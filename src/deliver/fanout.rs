@@ -179,6 +179,11 @@ impl Deliverer {
                 if existing.as_ref().is_some_and(|d| d.state.is_done()) {
                     continue;
                 }
+                // A day the chat was paused through, or that fell due under its new time before
+                // it moved there, was never tried and never owed: not given up, nor counted lost.
+                if missed && existing.is_none() && !sub.owed_when_missed(fire) {
+                    continue;
+                }
                 if missed {
                     // An earlier tick still sending here decides this day itself.
                     let Some(_claim) = self.claim(&sub.destination.key()) else {

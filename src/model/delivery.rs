@@ -94,6 +94,11 @@ pub struct Subscription {
     pub paused: Option<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// When the chat last resumed after a pause or moved its time: a day that fell due before
+    /// then under the schedule now in force and was never tried was not owed, so it is not
+    /// given up (nor counted as lost) for having been missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owed_from: Option<DateTime<Utc>>,
 }
 
 impl Subscription {
@@ -113,7 +118,15 @@ impl Subscription {
             paused: None,
             created_by: created_by.to_string(),
             created_at,
+            owed_from: None,
         }
+    }
+
+    /// Whether the day that fell due at `fire` and was missed without ever being tried was owed
+    /// to this chat: not when it fell due before the chat subscribed, while it was paused, or
+    /// before it moved its time.
+    pub fn owed_when_missed(&self, fire: DateTime<Utc>) -> bool {
+        fire >= self.created_at && self.owed_from.is_none_or(|from| fire >= from)
     }
 }
 
