@@ -1352,3 +1352,66 @@ async fn days_paused_through_or_moved_past_are_not_given_up() {
     }
     assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
+
+/// A weekday reader's Monday without a new episode still brings the weekend's best, which it
+/// missed, and their numbers answer questions; a daily reader who had them gets nothing that day.
+#[tokio::test]
+async fn a_quiet_monday_still_brings_a_weekday_reader_the_weekend() {
+    use podsift::deliver::{Command, Message, Request, Schedule, Sender, Subscription};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/daily", vec![Reply::ok("{}")]);
+    server.route("/weekday", vec![Reply::ok("{}")]);
+    server.route("/evening", vec![Reply::ok("{}")]);
+    let evening = Destination::new("webhook", &server.url("/evening"));
+    let (daily, weekday) =
+        (Destination::new("webhook", &server.url("/daily")), Destination::new("webhook", &server.url("/weekday")));
+    let since = at("2026-11-01T00:00:00Z");
+    for (to, schedule) in [
+        (&daily, Schedule::daily("13:00", "UTC").unwrap()),
+        (&weekday, Schedule::cron("0 0 13 * * Mon-Fri", "UTC").unwrap()),
+        (&evening, Schedule::cron("0 0 20 * * Mon-Fri", "UTC").unwrap()),
+    ] {
+        store.put_subscription(&Subscription::new(to.clone(), schedule, "test", since)).unwrap();
+    }
+    let put =
+        |key: &str, when: &str, text: &str| common::candidates::put_candidate(&store, key, key, at(when), text, 3.0);
+    let sat = put("sat", "2026-11-28T09:00:00Z", "Columnar storage made the analytics queries twelve times faster.");
+    let sun = put("sun", "2026-11-29T09:00:00Z", "Rust's borrow checker catches data races before they ship.");
+    let metrics = Arc::new(Metrics::default());
+    let d = Arc::new(deliverer(&store, webhook(SECRET), metrics.clone()));
+    for weekend in ["2026-11-28T13:00:30Z", "2026-11-29T13:00:30Z"] {
+        assert_eq!(d.tick(at(weekend)).await.unwrap().delivered, 1, "{weekend}");
+    }
+    let texts = |path: &str| -> Vec<String> {
+        bodies(&server, path).iter().filter_map(|b| b["insight"]["text"].as_str().map(str::to_string)).collect()
+    };
+    assert_eq!(texts("/daily").len(), 2);
+
+    let monday = at("2026-11-30T13:00:30Z");
+    assert_eq!(d.tick(monday).await.unwrap().delivered, 1);
+    assert_eq!(texts("/daily").len(), 2, "the daily reader had the weekend already");
+    let got = texts("/weekday");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("Columnar") && got[1].starts_with("Rust's"), "{got:?}");
+    let day = monday.date_naive();
+    let rec = store.delivery(&weekday.key(), day).unwrap().unwrap();
+    assert!(matches!(rec.state, DeliveryState::Sent { .. }), "{rec:?}");
+    assert_eq!(rec.shown, [sat.clone(), sun]);
+    let waiting = store.delivery(&daily.key(), day).unwrap().unwrap();
+    assert!(!waiting.state.is_done(), "the daily reader's day still waits for its own insights: {waiting:?}");
+    // Monday's digest is kept as sent: a question about #1 there is about Saturday's insight.
+    let kept = store.digest(day).unwrap().expect("the day's digest is kept");
+    assert_eq!(kept.as_shown(&rec.shown).insights[0].id, sat);
+    let core = core_at(&store, &d, metrics, monday + chrono::Duration::minutes(5));
+    let asked = Command::PromptQuestion { reference: "1".into() };
+    match core.handle(&Request::new(weekday.clone(), Sender::owner("reader"), asked), monday).await.unwrap() {
+        Some(Message::AskPrompt { date, rank }) => assert_eq!((date, rank), (day, 1)),
+        other => panic!("not asked about: {other:?}"),
+    }
+    // An evening weekday reader asking for `/digest` before its time gets the same.
+    core.handle_and_reply(digest_request(&evening)).await;
+    assert_eq!(texts("/evening"), got);
+}

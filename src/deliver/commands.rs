@@ -783,7 +783,7 @@ impl Core {
                 let records = self.store.deliveries_of(&destination.key())?;
                 // The same insights and numbers the schedule sends here.
                 let seen = self.as_seen(&records, sub.as_ref(), date, d.clone());
-                if all == 0 {
+                if all == 0 && seen.insights.is_empty() {
                     notice(format!("No insights for {date} yet: no new episode with a transcript so far today."))
                 } else if seen.insights.is_empty() {
                     let why_nothing = sub.as_ref().map(|s| s.why_nothing(&d, &records)).unwrap_or_default();
@@ -792,6 +792,13 @@ impl Core {
                     // Counted only when a digest is posted: a "not yet" costs nothing.
                     notice(wait)
                 } else {
+                    // None of the day's own, but what the chat missed of the days before: the
+                    // day's digest is kept as sent, so that their numbers can be asked about.
+                    // (Another chat's may have been kept a moment before: that one is shown.)
+                    if all == 0 {
+                        let kept = digest::keep(&self.store, d)?;
+                        return Ok(Some(Message::Digest(self.as_seen(&records, sub.as_ref(), date, kept))));
+                    }
                     Ok(Some(Message::Digest(seen)))
                 }
             }

@@ -23,7 +23,7 @@ use super::{Adapter, Delivery, DeliveryState, Destination, Message, Part, ReplyT
 use crate::config::{DeliveryConfig, DigestConfig};
 use crate::insight::digest;
 use crate::metrics::Metrics;
-use crate::model::{REFUSED_PART, delivered};
+use crate::model::{Digest, REFUSED_PART, delivered};
 use crate::store::{Store, StoreError};
 
 /// Sends through adapters under their limits; owns the outbox.
@@ -333,25 +333,43 @@ impl Deliverer {
                 }
                 let list = self.store.podcast_list(&sub.destination.key())?;
                 // A day found empty stays empty until the next ingest: not built again at
-                // every tick for every chat.
+                // every tick for every chat (what it carries from the days before is kept).
                 let empty_key = (date, list.as_deref().map(crate::model::list_id));
                 let ingested = self.store.state("last_ingest")?;
-                let known_empty = self.empty_days.lock().is_ok_and(|e| e.get(&empty_key) == Some(&ingested));
-                let digest = if known_empty {
-                    None
-                } else {
-                    Some(digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?)
+                let known =
+                    self.empty_days.lock().ok().and_then(|e| {
+                        e.get(&empty_key).filter(|(at, _)| *at == ingested).map(|(_, kept)| kept.clone())
+                    });
+                let digest = match known {
+                    Some(kept) => kept.map(|d| (*d).clone()),
+                    None => Some(digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?),
                 };
                 let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
-                let Some(digest) = digest.filter(|d| !d.insights.is_empty()) else {
+                let earlier = self.store.deliveries_of(&sub.destination.key())?;
+                let (novelty, size) = (self.digest.novelty_days, self.digest.size);
+                let digest = match digest {
+                    Some(d) if !d.insights.is_empty() => Some(d),
+                    // None of the day's own, but insights of the days before that this chat
+                    // missed (a weekday reader's quiet Monday): they go out, from the day's
+                    // digest kept as sent, so that their numbers can be asked about.
+                    Some(d) if !sub.filter(&d, &earlier, novelty, size).insights.is_empty() => {
+                        Some(digest::keep(&self.store, d)?)
+                    }
+                    Some(d) => {
+                        if let Ok(mut empty) = self.empty_days.lock() {
+                            if empty.len() > 2_000 {
+                                empty.clear();
+                            }
+                            let carries = (!d.carried.is_empty()).then(|| Arc::new(d));
+                            empty.insert(empty_key, (ingested, carries));
+                        }
+                        None
+                    }
+                    None => None,
+                };
+                let Some(digest) = digest else {
                     // Nothing yet (no episode of the day has insights): tried again after the
                     // next ingest, until the catch-up window closes, which then says why.
-                    if let Ok(mut empty) = self.empty_days.lock() {
-                        if empty.len() > 10_000 {
-                            empty.clear();
-                        }
-                        empty.insert(empty_key, ingested);
-                    }
                     if !waits_for_insights(&rec.state) {
                         rec.state = DeliveryState::Failed { error: NOTHING_YET.into() };
                         rec.updated_at = now;
@@ -360,8 +378,7 @@ impl Deliverer {
                     return Ok(Outcome::Waiting);
                 };
                 rec.list = digest.list.clone();
-                let earlier = self.store.deliveries_of(&sub.destination.key())?;
-                let filtered = sub.filter(&digest, &earlier, self.digest.novelty_days, self.digest.size);
+                let filtered = sub.filter(&digest, &earlier, novelty, size);
                 rec.reserve_points = super::reserve_points(&digest, &filtered);
                 if filtered.insights.is_empty() {
                     rec.state = DeliveryState::Skipped {
@@ -701,9 +718,10 @@ fn interleaved<T>(items: Vec<T>, platform: impl Fn(&T) -> &str) -> Vec<T> {
     out
 }
 
-/// A day and podcast list (its [`crate::model::list_id`]) whose digest had no insight, with
-/// the store's last ingest then.
-type EmptyDays = HashMap<(NaiveDate, Option<String>), Option<DateTime<Utc>>>;
+/// A day and podcast list (its [`crate::model::list_id`]) whose digest had no insight of its
+/// own, with the store's last ingest then and the digest when it carries insights of the days
+/// before (chats that missed them still get those).
+type EmptyDays = HashMap<(NaiveDate, Option<String>), (Option<DateTime<Utc>>, Option<Arc<Digest>>)>;
 
 /// Why a due day's record waits: its digest has no insight yet.
 const NOTHING_YET: &str = "nothing to send yet: no insight for the day so far";

@@ -81,6 +81,12 @@ pub fn build_or_get_for(
     if digest.insights.is_empty() {
         return Ok(digest);
     }
+    keep(store, digest)
+}
+
+/// Stores a built digest as its day's for good, unless one was stored meanwhile (that one is
+/// returned): also one with no insight of its own, once a chat is sent what it carries.
+pub fn keep(store: &Store, digest: Digest) -> Result<Digest, StoreError> {
     let stored = store.put_digest_once(&digest)?;
     store.flush()?;
     Ok(stored)
