@@ -459,7 +459,13 @@ async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about = entry(&ep, said, "Priya", 200.0);
-    for question in ["What exactly did she say about that?", "why?", "Can you elaborate?"] {
+    for question in [
+        "What exactly did she say about that?",
+        "why?",
+        "Can you elaborate?",
+        "Why does that matter?",
+        "What's the source for that?",
+    ] {
         let a = ask(&store, &about, question).await;
         assert!(a.covered, "{question}: {a:#?}");
         let first = &a.citations[0];
@@ -588,4 +594,65 @@ async fn an_insight_that_is_a_whole_turn_does_not_stand_in_for_the_answer() {
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("a frozen face is fine"), "{a:#?}");
     assert!(a.citations.iter().all(|c| !c.text.contains("great at prioritizing")), "the insight quoted back: {a:#?}");
+}
+
+/// "What else did she say about it?" asks where else the insight's subject comes up: another
+/// passage on it, not the insight again, nor whatever passage holds the word "else".
+#[tokio::test]
+async fn what_else_was_said_about_it_is_found_elsewhere_in_the_episode() {
+    let ep = episode("else-ep", "Backend Banter", "Invalidation");
+    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
+                hold a stale copy.";
+    let tr = transcript(
+        "else-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Backend Banter. Today Priya tells us about her team."),
+            seg(20.0, "Priya", "Happy to be here. Or else I would be debugging something, as usual."),
+            seg(200.0, "Priya", &format!("We learned this the hard way at Shopline. {said}")),
+            seg(240.0, "Host", "Tell us about hiring. How big is the team?"),
+            seg(260.0, "Priya", "We are eleven engineers now, three of them hired this year from bootcamps."),
+            seg(300.0, "Host", "And the stale data problem, did it ever come back?"),
+            seg(
+                320.0,
+                "Priya",
+                "Once. A node missed the eviction message during a network partition and served a stale copy for an \
+                 hour, so now every invalidation carries a version and nodes drop anything older.",
+            ),
+            seg(
+                360.0,
+                "Marco",
+                "At my last company distributed invalidation broke on every network partition: eviction messages \
+                 lost, nodes serving a stale copy for hours.",
+            ),
+            seg(380.0, "Priya", "Anyway, thanks for having me."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Priya", 200.0);
+    for question in ["What else did she say about this?", "Anything other than that?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(
+            a.citations.iter().any(|c| c.text.contains("every invalidation carries a version")),
+            "{question}: {a:#?}"
+        );
+        assert!(!a.citations[0].text.contains("much harder than local"), "{question}: the insight again: {a:#?}");
+    }
+}
+
+/// On a real episode: "what else did he say about this?" of Rob Pike's `go fmt` insight finds
+/// him on `go fmt` elsewhere, though others say more about it; without the "he", whoever does.
+#[tokio::test]
+async fn what_else_he_said_is_the_insights_speaker_elsewhere() {
+    let (_dir, store) = store_with(&[]);
+    let ep = episode("go-time-100.md", "Demo", "go-time-100.md");
+    let said = "I think because of Robert's `go fmt`, it's pretty much now accepted that most of the work of laying \
+                out your code should be done by a tool, not by a human.";
+    let about = entry(&ep, said, "Rob Pike", 3259.0);
+    let a = ask(&store, &about, "What else did he say about this?").await;
+    assert_eq!(a.citations[0].speaker.as_deref(), Some("Rob Pike"), "{a:#?}");
+    assert!(a.citations[0].text.contains("go fmt") && !a.citations[0].text.contains("laying out"), "{a:#?}");
+    let a = ask(&store, &about, "Anything else about this?").await;
+    assert!(a.citations.iter().all(|c| !c.text.contains("laying out your code")), "{a:#?}");
+    assert!(a.citations.iter().any(|c| c.speaker.as_deref() != Some("Rob Pike")), "{a:#?}");
 }

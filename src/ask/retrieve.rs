@@ -348,7 +348,7 @@ fn sentence_starts(text: &str) -> HashSet<usize> {
 
 /// Words with their inner punctuation ("UTF-8", "Moment.js", "1,000" as "1000"), outer
 /// punctuation removed, original case kept.
-fn raw_words(text: &str) -> Vec<String> {
+pub fn raw_words(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -549,6 +549,9 @@ pub struct Query {
     /// When the question has no words of its own ("what did he mean by that?"): the time of the
     /// insight it is about, whose words then stand in.
     pub near: Option<f64>,
+    /// When the question asks where else the insight's subject comes up ("what else did she say
+    /// about it?"): the passages around the insight do not answer it.
+    pub elsewhere: bool,
     /// The question as asked.
     pub text: String,
 }
@@ -619,9 +622,12 @@ impl Query {
         if terms.iter().all(|t| about_the_insight.contains(&t.root)) {
             terms.clear();
         }
-        let mut near = None;
+        let (mut near, mut elsewhere) = (None, false);
         if terms.is_empty() {
-            near = Some(insight.1);
+            // "What else did he say about it?" asks where else its subject comes up: searched on
+            // the insight's words away from it, not read at its moment.
+            elsewhere = words.iter().any(|w| ELSEWHERE.contains(&w.to_lowercase().as_str()));
+            near = (!elsewhere).then_some(insight.1);
             for w in raw_words(insight.0) {
                 for r in search_terms(&w) {
                     if !terms.iter().any(|t| t.root == r) {
@@ -658,6 +664,7 @@ impl Query {
             needs,
             counted,
             near,
+            elsewhere,
             text: question.to_string(),
         }
     }
@@ -827,7 +834,24 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "exact",
     "quote",
     "words",
+    // "Why does that matter?", "what's the source for that?", "any example?": asked of the
+    // insight, which the words around it answer, not of whatever else matters or is a source.
+    "matter",
+    "matters",
+    "meant",
+    "significance",
+    "source",
+    "evidence",
+    "example",
+    "examples",
+    "saying",
+    "else",
+    "anything",
 ];
+
+/// Words that ask for more of the insight's subject elsewhere in the episode ("what else did he
+/// say about it?", "anything other than that?") rather than for its own moment.
+const ELSEWHERE: &[&str] = &["else", "other", "others", "besides", "elsewhere"];
 
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
 /// first (it holds what was said there and goes on from it), then outwards.
@@ -1042,7 +1066,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
         .map(|p| {
             bm25(&p.terms, p.terms.len() as f64)
                 + PROMPT_WEIGHT * bm25(&p.prompt_terms, p.prompt_terms.len() as f64)
-                + PROMPT_WEIGHT * bm25(&p.known_terms, p.known_terms.len() as f64)
+                + if query.elsewhere { 0.0 } else { PROMPT_WEIGHT * bm25(&p.known_terms, p.known_terms.len() as f64) }
         })
         .collect();
     // What the question is about, weighted by how specific each word is across episodes.
@@ -1069,7 +1093,8 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             let before: Vec<usize> = (i.saturating_sub(LEAD_PASSAGES)..i).filter(|&j| same(i, j)).collect();
             let lead = before.iter().map(|&j| raw[j]).fold(0.0, f64::max);
             let mut score = raw[i] + LEAD_WEIGHT * lead;
-            if p.asks {
+            // Where the reader's insight is, is not "where else".
+            if p.asks || (query.elsewhere && p.known.iter().any(|k| *k)) {
                 score *= ASKS_FACTOR;
             }
             let local = local_coverage(p, query, &topic);
@@ -1089,8 +1114,9 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             if let Some(t) = query.near {
                 score *= 1.0 + 1.0 / (1.0 + (p.start() - t).abs() / 60.0);
             }
+            let known: &[String] = if query.elsewhere { &[] } else { &p.known_terms };
             let mut around: HashSet<&str> =
-                p.terms.iter().chain(&p.prompt_terms).chain(&p.known_terms).map(String::as_str).collect();
+                p.terms.iter().chain(&p.prompt_terms).chain(known).map(String::as_str).collect();
             for &j in &before {
                 around.extend(passages[j].terms.iter().map(String::as_str));
             }
@@ -1218,6 +1244,13 @@ mod tests {
             let query = Query::new(q, &[], insight);
             assert_eq!(query.near, Some(120.0), "{q}");
         }
+        for q in ["Why does that matter?", "What's the source for that?"] {
+            assert_eq!(Query::new(q, &[], insight).near, Some(120.0), "{q}");
+        }
+        // Where else it comes up: searched on the insight's words, not read at its moment.
+        let elsewhere = Query::new("What else did she say about it?", &[], insight);
+        assert_eq!(elsewhere.near, None);
+        assert!(elsewhere.terms.iter().any(|t| t.root.starts_with("invalid")), "{:?}", elsewhere.terms);
         let query = Query::new("How big is the context window?", &[], insight);
         assert_eq!(query.near, None);
         let roots: Vec<&str> = query.terms.iter().map(|t| t.root.as_str()).collect();
