@@ -656,3 +656,40 @@ async fn what_else_he_said_is_the_insights_speaker_elsewhere() {
     assert!(a.citations.iter().all(|c| !c.text.contains("laying out your code")), "{a:#?}");
     assert!(a.citations.iter().any(|c| c.speaker.as_deref() != Some("Rob Pike")), "{a:#?}");
 }
+
+/// A question pointing at the insight ("how does that work in practice?") is asked of its
+/// subject: the passage on it that says what is asked, not the one that says "practice" most;
+/// and what it asks must still be said ("push back" never is).
+#[tokio::test]
+async fn a_question_pointing_at_the_insight_is_asked_of_its_subject() {
+    let ep = episode("practice-ep", "Backend Banter", "Invalidation");
+    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
+                hold a stale copy.";
+    let tr = transcript(
+        "practice-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Backend Banter. Today Priya tells us about her team."),
+            seg(
+                20.0,
+                "Priya",
+                "Outside the office I play drums. Band practice every Tuesday, and practice, practice, practice.",
+            ),
+            seg(60.0, "Host", "Nice. Let's get to caches."),
+            seg(100.0, "Priya", said),
+            seg(140.0, "Host", "So what do you do about it?"),
+            seg(
+                160.0,
+                "Priya",
+                "In practice every invalidation carries a version number, and a node drops any copy older than the \
+                 newest version it has seen.",
+            ),
+            seg(200.0, "Host", "Thanks, Priya."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Priya", 100.0);
+    let a = ask(&store, &about, "How does that work in practice?").await;
+    assert!(a.citations[0].text.contains("carries a version number"), "{a:#?}");
+    let a = ask(&store, &about, "Did anyone push back on this?").await;
+    assert!(!a.covered, "{a:#?}");
+}

@@ -588,7 +588,12 @@ impl Query {
         let sentence_starts = sentence_starts(question);
         for (i, w) in words.iter().enumerate() {
             let lower = w.to_lowercase();
-            let roots = if QUESTION_FILLERS.contains(&lower.as_str()) { Vec::new() } else { search_terms(w) };
+            // "How does that work?": the verb after a pointer at the insight asks nothing of its own.
+            let pointed = i > 0
+                && matches!(words[i - 1].to_lowercase().as_str(), "this" | "that" | "it")
+                && POINTED_FILLERS.contains(&lower.as_str());
+            let roots =
+                if QUESTION_FILLERS.contains(&lower.as_str()) || pointed { Vec::new() } else { search_terms(w) };
             // Two capitals ("UI", "CI", "AI") abbreviate common words, which an episode may
             // spell out; they are no names to insist on.
             // A sentence's first word is capitalised whatever it is ("Interesting. Explain how").
@@ -623,19 +628,30 @@ impl Query {
             terms.clear();
         }
         let (mut near, mut elsewhere) = (None, false);
-        if terms.is_empty() {
+        // A question pointing at the insight and naming nothing else ("did anyone push back on
+        // this?", "how does that work in practice?") is asked of its subject: the insight's
+        // words join the question's for a share, without counting towards whether it is
+        // covered (what it asks must still be said).
+        let share = if terms.is_empty() {
             // "What else did he say about it?" asks where else its subject comes up: searched on
             // the insight's words away from it, not read at its moment.
             elsewhere = words.iter().any(|w| ELSEWHERE.contains(&w.to_lowercase().as_str()));
             near = (!elsewhere).then_some(insight.1);
+            Some((1.0, true))
+        } else if names.is_empty() && points_at_insight(&words) {
+            Some((INSIGHT_SHARE, false))
+        } else {
+            None
+        };
+        if let Some((weight, counts)) = share {
             for w in raw_words(insight.0) {
                 for r in search_terms(&w) {
                     if !terms.iter().any(|t| t.root == r) {
                         terms.push(QueryTerm {
                             stem: terms::stem(&w.to_lowercase()),
                             root: r,
-                            weight: 1.0,
-                            counts: true,
+                            weight,
+                            counts,
                             related: Vec::new(),
                         });
                     }
@@ -848,6 +864,31 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "else",
     "anything",
 ];
+
+/// What a word of the insight a question points at counts for, of one of the question's own.
+const INSIGHT_SHARE: f64 = 0.5;
+
+/// Whether a question points at the insight it is asked about: it ends on "this", "that" or
+/// "it" ("did anyone push back on this?"), asks whether "that" holds, works or matters, or
+/// speaks of a "he" or "she".
+fn points_at_insight(words: &[String]) -> bool {
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let pointer = |w: &str| matches!(w, "this" | "that" | "it" | "these" | "those");
+    lower.last().is_some_and(|w| pointer(w))
+        || lower.windows(2).any(|p| matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&p[1].as_str()))
+        || lower.iter().any(|w| matches!(w.as_str(), "he" | "she"))
+}
+
+/// Verbs that follow a "this" or "that" standing for something said ("does that work?").
+const POINTED_VERBS: &[&str] = &[
+    "is", "was", "does", "did", "work", "works", "mean", "means", "happen", "happened", "apply", "applies", "compare",
+    "compares", "hold", "holds", "scale", "scales", "matter", "matters", "cost", "costs", "help", "helps",
+];
+
+/// Of [`POINTED_VERBS`], those that name nothing to find ("how does that work?", "what does it
+/// mean?", "did that happen?").
+const POINTED_FILLERS: &[&str] =
+    &["work", "works", "mean", "means", "happen", "happened", "apply", "applies", "hold", "holds"];
 
 /// Words that ask for more of the insight's subject elsewhere in the episode ("what else did he
 /// say about it?", "anything other than that?") rather than for its own moment.
