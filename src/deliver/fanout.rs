@@ -345,7 +345,9 @@ impl Deliverer {
                     None => Some(digest::build_or_get_for(&self.store, &self.digest, date, now, list.as_deref())?),
                 };
                 let mut rec = existing.unwrap_or_else(|| new_record(&sub.destination, date, now));
-                let earlier = self.store.deliveries_of(&sub.destination.key())?;
+                // (Not read for a day known to have nothing for anyone.)
+                let earlier =
+                    if digest.is_some() { self.store.deliveries_of(&sub.destination.key())? } else { Vec::new() };
                 let (novelty, size) = (self.digest.novelty_days, self.digest.size);
                 let digest = match digest {
                     Some(d) if !d.insights.is_empty() => Some(d),
