@@ -459,13 +459,7 @@ async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about = entry(&ep, said, "Priya", 200.0);
-    for question in [
-        "What exactly did she say about that?",
-        "why?",
-        "Can you elaborate?",
-        "Why does that matter?",
-        "What's the source for that?",
-    ] {
+    for question in ["What exactly did she say about that?", "why?", "Can you elaborate?"] {
         let a = ask(&store, &about, question).await;
         assert!(a.covered, "{question}: {a:#?}");
         let first = &a.citations[0];
@@ -629,6 +623,9 @@ async fn what_else_was_said_about_it_is_found_elsewhere_in_the_episode() {
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about = entry(&ep, said, "Priya", 200.0);
+    // What backs it is said away from it too: here by another guest.
+    let a = ask(&store, &about, "What's the evidence for that?").await;
+    assert!(a.citations[0].text.contains("serving a stale copy for hours"), "{a:#?}");
     for question in ["What else did she say about this?", "Anything other than that?"] {
         let a = ask(&store, &about, question).await;
         assert!(a.covered, "{question}: {a:#?}");

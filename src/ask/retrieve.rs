@@ -850,13 +850,14 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "exact",
     "quote",
     "words",
-    // "Why does that matter?", "what's the source for that?", "any example?": asked of the
-    // insight, which the words around it answer, not of whatever else matters or is a source.
+    // "What's the source for that?", "why does that matter?": asked of the insight, not of
+    // whatever else is a source or matters ([`ELSEWHERE`] too: what backs it is said away from it).
     "matter",
     "matters",
     "meant",
     "significance",
     "source",
+    "sources",
     "evidence",
     "example",
     "examples",
@@ -891,8 +892,24 @@ const POINTED_FILLERS: &[&str] =
     &["work", "works", "mean", "means", "happen", "happened", "apply", "applies", "hold", "holds"];
 
 /// Words that ask for more of the insight's subject elsewhere in the episode ("what else did he
-/// say about it?", "anything other than that?") rather than for its own moment.
-const ELSEWHERE: &[&str] = &["else", "other", "others", "besides", "elsewhere"];
+/// say about it?", "anything other than that?", "what's the evidence for that?", "why does that
+/// matter?") rather than for its own moment: what backs a claim or follows from it is seldom in
+/// the sentence that makes it (readers rated the insight's own words weaker there).
+const ELSEWHERE: &[&str] = &[
+    "else",
+    "other",
+    "others",
+    "besides",
+    "elsewhere",
+    "source",
+    "sources",
+    "evidence",
+    "example",
+    "examples",
+    "matter",
+    "matters",
+    "significance",
+];
 
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
 /// first (it holds what was said there and goes on from it), then outwards.
@@ -1285,13 +1302,13 @@ mod tests {
             let query = Query::new(q, &[], insight);
             assert_eq!(query.near, Some(120.0), "{q}");
         }
-        for q in ["Why does that matter?", "What's the source for that?"] {
-            assert_eq!(Query::new(q, &[], insight).near, Some(120.0), "{q}");
+        // Where else it comes up, or what backs it: searched on the insight's words, not read at
+        // its moment.
+        for q in ["What else did she say about it?", "Why does that matter?", "What's the source for that?"] {
+            let elsewhere = Query::new(q, &[], insight);
+            assert_eq!((elsewhere.near, elsewhere.elsewhere), (None, true), "{q}");
+            assert!(elsewhere.terms.iter().any(|t| t.root.starts_with("invalid")), "{q}: {:?}", elsewhere.terms);
         }
-        // Where else it comes up: searched on the insight's words, not read at its moment.
-        let elsewhere = Query::new("What else did she say about it?", &[], insight);
-        assert_eq!(elsewhere.near, None);
-        assert!(elsewhere.terms.iter().any(|t| t.root.starts_with("invalid")), "{:?}", elsewhere.terms);
         let query = Query::new("How big is the context window?", &[], insight);
         assert_eq!(query.near, None);
         let roots: Vec<&str> = query.terms.iter().map(|t| t.root.as_str()).collect();
