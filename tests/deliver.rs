@@ -1415,3 +1415,22 @@ async fn a_quiet_monday_still_brings_a_weekday_reader_the_weekend() {
     core.handle_and_reply(digest_request(&evening)).await;
     assert_eq!(texts("/evening"), got);
 }
+
+/// A receiver that moved answers with a redirect: not followed (the signed digest would go to an
+/// address nobody subscribed), and the record says where it went, without its secret path.
+#[tokio::test]
+async fn a_webhook_redirect_is_not_followed_and_says_where_to() {
+    let (_dir, store, server) = setup().await;
+    let new_home = server.url("/new-home/SECRETPATH9xyz");
+    server.route("/old-home", vec![Reply::status(308).header("location", &new_home)]);
+    server.route("/new-home/SECRETPATH9xyz", vec![Reply::ok("{}")]);
+    let dest = subscribe(&store, &server.url("/old-home"), 1);
+    let d = deliverer(&store, webhook(SECRET), Arc::new(Metrics::default()));
+    d.tick(noon()).await.unwrap();
+    assert!(server.requests("/new-home/SECRETPATH9xyz").is_empty(), "the redirect was followed");
+    let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();
+    let said = format!("{:?}", rec.state);
+    assert!(said.contains("HTTP 308: the receiver moved to webhook:http://127.0.0.1"), "{said}");
+    assert!(said.contains("…9xyz") && !said.contains("SECRETPATH"), "{said}");
+    assert!(said.contains("podsift subs add"), "{said}");
+}

@@ -167,6 +167,20 @@ impl Adapter for WebhookAdapter {
                 410 => Err(SendError::Gone(format!("{} answered HTTP {status}", to.redacted()))),
                 403 | 404 => Err(self.missing(to, status)),
                 408 | 500..=599 => Err(SendError::Transient(format!("HTTP {status}"))),
+                // Not followed: the signed digest would go to an address nobody subscribed (and
+                // a POST turned into a GET by a 301). Said, with where to, so that the operator
+                // can subscribe the new address; like the old one, only its host is written out.
+                300..=399 => {
+                    let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+                    let moved = location
+                        .and_then(|l| url::Url::parse(&to.id).ok()?.join(l).ok())
+                        .map(|u| format!("to {}", Destination::new("webhook", u.as_str()).redacted()))
+                        .unwrap_or_else(|| "elsewhere".into());
+                    Err(SendError::Invalid(format!(
+                        "HTTP {status}: the receiver moved {moved}; webhooks are not followed to another address: \
+                         `podsift subs add` the new address and `podsift subs rm` this one"
+                    )))
+                }
                 _ => Err(SendError::Invalid(format!("HTTP {status}"))),
             }
         })
