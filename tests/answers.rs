@@ -626,7 +626,7 @@ async fn what_else_was_said_about_it_is_found_elsewhere_in_the_episode() {
     // What backs it is said away from it too: here by another guest.
     let a = ask(&store, &about, "What's the evidence for that?").await;
     assert!(a.citations[0].text.contains("serving a stale copy for hours"), "{a:#?}");
-    for question in ["What else did she say about this?", "Anything other than that?"] {
+    for question in ["What else did she say about this?", "Anything other than that?", "Did she say it elsewhere?"] {
         let a = ask(&store, &about, question).await;
         assert!(a.covered, "{question}: {a:#?}");
         assert!(
@@ -685,8 +685,10 @@ async fn a_question_pointing_at_the_insight_is_asked_of_its_subject() {
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about = entry(&ep, said, "Priya", 100.0);
-    let a = ask(&store, &about, "How does that work in practice?").await;
-    assert!(a.citations[0].text.contains("carries a version number"), "{a:#?}");
+    for question in ["How does that work in practice?", "How does it work in practice?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.citations[0].text.contains("carries a version number"), "{question}: {a:#?}");
+    }
     let a = ask(&store, &about, "Did anyone push back on this?").await;
     assert!(!a.covered, "{a:#?}");
 }

@@ -549,6 +549,18 @@ fn every_subs_subcommand_and_flag_as_documented() {
         let from = sub.owed_from.expect("the resume is remembered");
         assert!(!sub.owed_when_missed(from - chrono::Duration::minutes(1)) && sub.owed_when_missed(from));
     }
+    // Subscribing a paused chat again resumes it too.
+    assert!(podsift(dir.path(), &["subs", "pause", d]).status.success());
+    let owed_from = || {
+        let listed: serde_json::Value =
+            serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+        let at = listed[0]["owed_from"].as_str().expect("owed_from is listed").to_string();
+        chrono::DateTime::parse_from_rfc3339(&at).unwrap()
+    };
+    let before = owed_from();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert!(podsift(dir.path(), &["subs", "add", d]).status.success());
+    assert!(owed_from() > before, "{before}");
     let twice = stdout(&podsift(dir.path(), &["subs", "resume", d]));
     assert!(twice.contains("is not paused: nothing to resume"), "{twice}");
     assert!(podsift(dir.path(), &["subs", "rm", d]).status.success());

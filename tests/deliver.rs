@@ -1405,6 +1405,8 @@ async fn a_quiet_monday_still_brings_a_weekday_reader_the_weekend() {
     // Monday's digest is kept as sent: a question about #1 there is about Saturday's insight.
     let kept = store.digest(day).unwrap().expect("the day's digest is kept");
     assert_eq!(kept.as_shown(&rec.shown).insights[0].id, sat);
+    // Kept only for what it carried, it still leaves the day to be edited and filled.
+    assert!(!store.has_digest_on(day).unwrap());
     let core = core_at(&store, &d, metrics, monday + chrono::Duration::minutes(5));
     let asked = Command::PromptQuestion { reference: "1".into() };
     match core.handle(&Request::new(weekday.clone(), Sender::owner("reader"), asked), monday).await.unwrap() {
@@ -1414,6 +1416,20 @@ async fn a_quiet_monday_still_brings_a_weekday_reader_the_weekend() {
     // An evening weekday reader asking for `/digest` before its time gets the same.
     core.handle_and_reply(digest_request(&evening)).await;
     assert_eq!(texts("/evening"), got);
+
+    // Monday's own episode comes with a later ingest: the daily reader, still within its
+    // window, gets it, and the numbers the weekday reader was shown still mean what they meant.
+    put("mon", "2026-11-30T13:10:00Z", "Hiring junior developers and training them pays back within a year.");
+    store.set_state("last_ingest", &at("2026-11-30T13:20:00Z")).unwrap();
+    assert_eq!(d.tick(at("2026-11-30T13:30:00Z")).await.unwrap().delivered, 1);
+    assert_eq!(
+        texts("/daily").last().map(String::as_str),
+        Some("Hiring junior developers and training them pays back within a year.")
+    );
+    let rebuilt = store.digest(day).unwrap().unwrap();
+    assert_eq!(rebuilt.insights.len(), 1, "{rebuilt:?}");
+    assert_eq!(rebuilt.as_shown(&rec.shown).insights[0].id, sat);
+    assert_eq!(texts("/weekday").len(), 2, "the weekday reader was sent its digest again");
 }
 
 /// A receiver that moved answers with a redirect: not followed (the signed digest would go to an

@@ -863,6 +863,9 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "examples",
     "saying",
     "else",
+    "others",
+    "besides",
+    "elsewhere",
     "anything",
 ];
 
@@ -870,13 +873,18 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
 const INSIGHT_SHARE: f64 = 0.5;
 
 /// Whether a question points at the insight it is asked about: it ends on "this", "that" or
-/// "it" ("did anyone push back on this?"), asks whether "that" holds, works or matters, or
-/// speaks of a "he" or "she".
+/// "it" ("did anyone push back on this?"), asks whether "that" (or "it") holds, works or
+/// matters, or speaks of a "he" or "she".
 fn points_at_insight(words: &[String]) -> bool {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     let pointer = |w: &str| matches!(w, "this" | "that" | "it" | "these" | "those");
     lower.last().is_some_and(|w| pointer(w))
-        || lower.windows(2).any(|p| matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&p[1].as_str()))
+        || lower.windows(2).any(|p| {
+            let verb = p[1].as_str();
+            (matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&verb))
+                // "Is it ever...", "did it take...": only a verb of its own makes "it" point.
+                || (p[0] == "it" && POINTED_VERBS.contains(&verb) && !matches!(verb, "is" | "was" | "does" | "did"))
+        })
         || lower.iter().any(|w| matches!(w.as_str(), "he" | "she"))
 }
 

@@ -54,7 +54,8 @@ fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// Returns the stored digest of `date`, building and storing it first if there is none.
-/// A digest with no insights is not stored, so a later ingest can still fill that day.
+/// A digest with no insights of its own is not stored, so a later ingest can still fill that
+/// day; one kept for what it carried ([`keep`]) is built again until the day has its own.
 pub fn build_or_get(
     store: &Store,
     config: &DigestConfig,
@@ -74,12 +75,13 @@ pub fn build_or_get_for(
     list: Option<&[String]>,
 ) -> Result<Digest, StoreError> {
     let id = list.map(crate::model::list_id);
-    if let Some(d) = store.digest_of(date, id.as_deref())? {
-        return Ok(d);
+    let stored = store.digest_of(date, id.as_deref())?;
+    if let Some(d) = stored.as_ref().filter(|d| !d.insights.is_empty()) {
+        return Ok(d.clone());
     }
     let digest = build_for(store, config, date, now, list)?;
     if digest.insights.is_empty() {
-        return Ok(digest);
+        return Ok(stored.unwrap_or(digest));
     }
     keep(store, digest)
 }

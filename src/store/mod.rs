@@ -624,7 +624,9 @@ impl Store {
     }
 
     /// Stores a day's digest unless one exists already; returns the one that is stored. A digest
-    /// is built once: whoever stores first wins, and later builds read that one.
+    /// is built once: whoever stores first wins, and later builds read that one. Only one kept
+    /// for what it carried, with no insight of its own, gives way to one with the day's own
+    /// insights (the same days carried, so the numbers a chat was shown find the same entries).
     ///
     /// The episodes it shows are marked shown in the same transaction ([`Store::episode_shown`]):
     /// their insights are then never replaced, whatever extraction runs at the same time.
@@ -636,8 +638,11 @@ impl Store {
         let existing = std::cell::RefCell::new(None);
         transact((&self.digests, &self.meta), |(digests, meta)| {
             if let Some(v) = digests.get(key.as_bytes())? {
-                *existing.borrow_mut() = Some(v);
-                return Ok(());
+                let carried_only = decode::<Digest>("digests", key.as_bytes(), &v).is_ok_and(|d| d.insights.is_empty());
+                if !carried_only || digest.insights.is_empty() {
+                    *existing.borrow_mut() = Some(v);
+                    return Ok(());
+                }
             }
             *existing.borrow_mut() = None;
             digests.insert(key.as_bytes(), value.clone())?;
@@ -657,9 +662,17 @@ impl Store {
         Ok(self.meta.contains_key(shown_key(episode_id))?)
     }
 
-    /// Whether any digest of `date` is stored, the operator's or a podcast list's.
+    /// Whether any digest of `date` with insights of its own is stored, the operator's or a
+    /// podcast list's (one kept only for what it carried still gives way to the day's own).
     pub fn has_digest_on(&self, date: chrono::NaiveDate) -> Result<bool> {
-        Ok(self.digests.scan_prefix(date.to_string().as_bytes()).next().transpose()?.is_some())
+        for kv in self.digests.scan_prefix(date.to_string().as_bytes()) {
+            let (k, v) = kv?;
+            // One that cannot be read is there all the same.
+            if decode::<Digest>("digests", &k, &v).ok().is_none_or(|d| !d.insights.is_empty()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Every stored digest, oldest first.
