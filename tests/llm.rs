@@ -1487,7 +1487,7 @@ fn the_editor_pass_prepares_the_digest_built_next() {
         built_at: utc("2026-11-27T22:00:00Z"),
         candidates: 1,
         episodes: 1,
-        insights: vec![],
+        insights: vec![entry()],
         reserve: vec![],
         edit: None,
         carried: vec![],
