@@ -1450,3 +1450,24 @@ async fn a_webhook_redirect_is_not_followed_and_says_where_to() {
     assert!(said.contains("…9xyz") && !said.contains("SECRETPATH"), "{said}");
     assert!(said.contains("podsift subs add"), "{said}");
 }
+
+/// A `/digest` cut off just after a part the platform refused is resumed knowing it: a refusal
+/// of the next part is the second in a row (credentials revoked), and the rest is not posted.
+#[tokio::test]
+async fn a_resumed_digest_counts_a_refusal_before_the_cut() {
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    let mut replies = vec![Reply::ok("{}"), Reply::status(422)];
+    replies.extend(vec![Reply::status(503); 5]);
+    replies.extend([Reply::ok("{}"), Reply::status(401), Reply::ok("{}")]);
+    server.route("/r", replies);
+    let (dest, d, metrics) = webhook_chat(&store, &server, now);
+    let early = now - chrono::Duration::minutes(5);
+    core_at(&store, &d, metrics.clone(), early).handle_and_reply(digest_request(&dest)).await;
+    // #1 posted, #2 refused and left out, #3 cut off by the outage; the chat told.
+    assert_eq!(ranks_posted(&server, 0..8), [1, 2, 3, 3, 3, 3, 3, 0]);
+    core_at(&store, &d, metrics, early + chrono::Duration::minutes(1)).handle_and_reply(digest_request(&dest)).await;
+    let after: Vec<u64> = ranks_posted(&server, 8..server.requests("/r").len());
+    assert_eq!(after.first(), Some(&3), "{after:?}");
+    assert!(!after.contains(&4) && !after.contains(&5), "posted on after two refusals in a row: {after:?}");
+}

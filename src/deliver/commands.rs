@@ -928,7 +928,11 @@ impl Core {
                 // rest is posted, not the whole digest again. Read under the claim.
                 let begun = self.begun(dest, digest);
                 let from = begun.as_ref().map_or(0, |b| b.sent.len());
-                let posted = self.reply_claimed(dest, request.reply_to.as_ref(), &reply, from, &mut claims).await;
+                let refused_last =
+                    begun.as_ref().and_then(|b| b.sent.last()).is_some_and(|(_, id)| !crate::model::delivered(id));
+                let posted = self
+                    .reply_claimed(dest, request.reply_to.as_ref(), &reply, (from, refused_last), &mut claims)
+                    .await;
                 // Recorded where it went (a chat that moved on the way has its record there),
                 // before the claim is let go: a scheduled delivery then finds it.
                 let recorded = self.record_digest_on_request(&posted, begun, digest, now);
@@ -1119,18 +1123,19 @@ impl Core {
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
     ) -> Option<(Destination, Vec<(Option<usize>, String)>)> {
-        let posted = self.reply_claimed(dest, reply_to, reply, 0, &mut Vec::new()).await;
+        let posted = self.reply_claimed(dest, reply_to, reply, (0, false), &mut Vec::new()).await;
         posted.failed.is_none().then_some((posted.to, posted.parts))
     }
 
     /// [`Core::reply`] under `claims` on the destination ([`Deliverer::send_now_claimed`]), from
-    /// part `from` on: what went out, with the error (logged) when not all of it did.
+    /// part `from.0` on (`from.1`: the part before was refused): what went out, with the error
+    /// (logged) when not all of it did.
     async fn reply_claimed<'d>(
         &'d self,
         dest: &Destination,
         reply_to: Option<&ReplyTarget>,
         reply: &Message,
-        from: usize,
+        from: (usize, bool),
         claims: &mut Vec<super::fanout::Claim<'d>>,
     ) -> Posted {
         let (result, of) = match self.deliverer.send_now_claimed(dest, reply_to, reply, from, claims).await {
@@ -1159,7 +1164,7 @@ impl Core {
             }
             parts.push((insight.map(|(_, r)| r), id));
         }
-        let of = if failed.is_none() { from + parts.len() } else { of };
+        let of = if failed.is_none() { from.0 + parts.len() } else { of };
         Posted { to, parts, of, failed }
     }
 }

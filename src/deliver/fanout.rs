@@ -632,19 +632,21 @@ impl Deliverer {
         reply_to: Option<&ReplyTarget>,
         message: &Message,
     ) -> Result<SentReply, SendError> {
-        self.send_now_claimed(to, reply_to, message, 0, &mut Vec::new()).await.map_err(|u| u.error)
+        self.send_now_claimed(to, reply_to, message, (0, false), &mut Vec::new()).await.map_err(|u| u.error)
     }
 
     /// [`Deliverer::send_now`] by a caller that holds `claims` on the destination (a reader's
     /// `/digest`): a chat that moves on the way has its new id claimed too, into `claims`, and
     /// while a scheduled digest is going there the rest is not sent. Parts before `from` are
-    /// not sent (they went out before: a digest cut off part-way is finished, not repeated).
+    /// not sent (they went out before: a digest cut off part-way is finished, not repeated);
+    /// `refused_last` says the last of them was refused, so that a refusal of the next is the
+    /// second in a row.
     pub async fn send_now_claimed<'d>(
         &'d self,
         to: &Destination,
         reply_to: Option<&ReplyTarget>,
         message: &Message,
-        from: usize,
+        (from, refused_last): (usize, bool),
         claims: &mut Vec<Claim<'d>>,
     ) -> Result<SentReply, Unfinished> {
         let mut to = to.clone();
@@ -676,7 +678,9 @@ impl Deliverer {
             match sent {
                 Ok(id) => ids.push((part.insight(), id)),
                 // As in a scheduled digest: a part refused after others went out is left out.
-                Err(SendError::Invalid(reason)) if ids.last().map_or(from > 0, |(_, id)| delivered(id)) => {
+                Err(SendError::Invalid(reason))
+                    if ids.last().map_or(from > 0 && !refused_last, |(_, id)| delivered(id)) =>
+                {
                     tracing::warn!(destination = %to.redacted(), part = i, "a part was refused and is left out: {reason}");
                     ids.push((part.insight(), format!("{REFUSED_PART}{reason}")));
                 }
