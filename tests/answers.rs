@@ -65,6 +65,10 @@ async fn ask(store: &Store, entry: &DigestEntry, question: &str) -> Answer {
     ask::ask(store, &Config::default().ask, entry, question, &QuoteAnswerer { max_citations: 3 }, &[]).await.unwrap()
 }
 
+/// The insight of the invalidation episodes below.
+const STALE_COPY: &str =
+    "Distributed invalidation is much harder than local invalidation, because every node may still hold a stale copy.";
+
 fn seg(start: f64, speaker: &str, text: &str) -> Segment {
     Segment { start, end: start + 20.0, speaker: Some(speaker.into()), text: text.into() }
 }
@@ -429,8 +433,7 @@ async fn a_quote_that_ends_naming_what_was_asked_takes_the_next_sentence() {
 #[tokio::test]
 async fn a_question_that_names_nothing_is_answered_with_what_was_said_around_the_insight() {
     let ep = episode("stale-ep", "Backend Banter", "Invalidation");
-    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
-                hold a stale copy.";
+    let said = STALE_COPY;
     let tr = transcript(
         "stale-ep",
         vec![
@@ -595,8 +598,7 @@ async fn an_insight_that_is_a_whole_turn_does_not_stand_in_for_the_answer() {
 #[tokio::test]
 async fn what_else_was_said_about_it_is_found_elsewhere_in_the_episode() {
     let ep = episode("else-ep", "Backend Banter", "Invalidation");
-    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
-                hold a stale copy.";
+    let said = STALE_COPY;
     let tr = transcript(
         "else-ep",
         vec![
@@ -660,8 +662,7 @@ async fn what_else_he_said_is_the_insights_speaker_elsewhere() {
 #[tokio::test]
 async fn a_question_pointing_at_the_insight_is_asked_of_its_subject() {
     let ep = episode("practice-ep", "Backend Banter", "Invalidation");
-    let said = "Distributed invalidation is much harder than local invalidation, because every node may still \
-                hold a stale copy.";
+    let said = STALE_COPY;
     let tr = transcript(
         "practice-ep",
         vec![
