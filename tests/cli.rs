@@ -286,6 +286,25 @@ fn digest_of_a_day_without_episodes_says_so() {
         let out = podsift(&data, &["digest", "--date", &ahead]);
         assert!(!out.status.success() && stderr(&out).contains("has not begun yet"), "{}", stderr(&out));
     }
+    // Nor one kept only for what it carried (a reader ahead of the digest's timezone was sent
+    // that): it is built again with the day's own insights, which are still to come.
+    {
+        let store = podsift::store::Store::open(&data).unwrap();
+        let today = store.digests().unwrap().pop().expect("the demo's digest");
+        let carried = today.insights.iter().map(|e| podsift::model::Carried { date: today.date, entry: e.clone() });
+        let kept = podsift::model::Digest {
+            date: (chrono::Utc::now() + chrono::Duration::days(2)).date_naive(),
+            insights: vec![],
+            reserve: vec![],
+            carried: carried.collect(),
+            ..today.clone()
+        };
+        store.put_digest_once(&kept).unwrap();
+        store.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let out = podsift(&data, &["digest", "--date", &ahead]);
+    assert!(!out.status.success() && stderr(&out).contains("has not begun yet"), "{}", stderr(&out));
 }
 
 /// A directory holding a new, empty store (read-only commands refuse a directory without one).

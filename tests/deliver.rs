@@ -1430,6 +1430,16 @@ async fn a_quiet_monday_still_brings_a_weekday_reader_the_weekend() {
     assert_eq!(rebuilt.insights.len(), 1, "{rebuilt:?}");
     assert_eq!(rebuilt.as_shown(&rec.shown).insights[0].id, sat);
     assert_eq!(texts("/weekday").len(), 2, "the weekday reader was sent its digest again");
+
+    // On Tuesday the weekday reader, sent none of Monday's own, has it with Tuesday's; the
+    // weekend's are not sent again.
+    put("tue", "2026-12-01T09:00:00Z", "Feature flags let teams ship dark and roll back in seconds.");
+    store.set_state("last_ingest", &at("2026-12-01T09:10:00Z")).unwrap();
+    d.tick(at("2026-12-01T13:00:30Z")).await.unwrap();
+    let tuesday = texts("/weekday")[2..].to_vec();
+    assert!(tuesday.iter().any(|t| t.starts_with("Hiring junior developers")), "{tuesday:?}");
+    assert!(tuesday.iter().any(|t| t.starts_with("Feature flags")), "{tuesday:?}");
+    assert_eq!(tuesday.len(), 2, "{tuesday:?}");
 }
 
 /// A receiver that moved answers with a redirect: not followed (the signed digest would go to an

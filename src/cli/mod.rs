@@ -193,7 +193,8 @@ pub async fn execute(
             let date = date.unwrap_or(today);
             // A digest is built once: one for a day still to come would be what its readers get,
             // without what is published until then.
-            if date > today && store.digest(date)?.is_none() {
+            // (One kept only for what it carried is built again with the day's own: not yet.)
+            if date > today && store.digest(date)?.is_none_or(|d| d.insights.is_empty()) {
                 bail!(
                     "{date} has not begun yet (today is {today} in digest.timezone {}): its digest is built once, so building it now would leave out everything published until then; ask for it on the day",
                     config.digest.timezone

@@ -391,7 +391,14 @@ impl Subscription {
             }
             DeliveryState::Skipped { .. } => false,
         };
-        let last = earlier.iter().filter(|r| r.date < digest.date).filter(reached).map(|r| r.date).max();
+        // A day the chat was sent none of that day's own insights (a digest kept for what it
+        // carried, the day's own coming with a later ingest) did not bring them: still owed.
+        let showed_own = |r: &&Delivery| {
+            let mut own = digest.carried.iter().filter(|c| c.date == r.date).map(|c| c.entry.id.as_str()).peekable();
+            own.peek().is_none() || own.any(|id| r.shown.iter().any(|s| s == id))
+        };
+        let last =
+            earlier.iter().filter(|r| r.date < digest.date).filter(reached).filter(showed_own).map(|r| r.date).max();
         let from = last.and_then(|d| d.succ_opt()).map_or(self.first_owed(), |d| d.max(self.first_owed()));
         let mut missed: Vec<&DigestEntry> = digest
             .carried
