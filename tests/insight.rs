@@ -853,8 +853,17 @@ fn a_weekday_reader_has_the_weekends_best_when_a_daily_reader_had_them() {
     // next one's copy: the retry posts it.
     let stuck =
         Delivery { state: DeliveryState::Failed { error: "HTTP 503".into() }, sent: vec![], ..sent(&daily_to, &d29) };
+    let copy = daily.filter(
+        &monday,
+        &[sent(&daily_to, &fri), sent(&daily_to, &d28), stuck.clone()],
+        cfg.novelty_days,
+        cfg.size,
+    );
+    assert_eq!(ids(&copy), std::slice::from_ref(&mon));
+    // Also while it has shown nothing yet (waiting for the day's insights when it was tried).
+    let waiting = Delivery { shown: vec![], ..stuck };
     let copy =
-        daily.filter(&monday, &[sent(&daily_to, &fri), sent(&daily_to, &d28), stuck], cfg.novelty_days, cfg.size);
+        daily.filter(&monday, &[sent(&daily_to, &fri), sent(&daily_to, &d28), waiting], cfg.novelty_days, cfg.size);
     assert_eq!(ids(&copy), std::slice::from_ref(&mon));
 }
 

@@ -393,9 +393,10 @@ impl Subscription {
         };
         // A day the chat was sent none of that day's own insights (a digest kept for what it
         // carried, the day's own coming with a later ingest) did not bring them: still owed.
+        // (A day's record that showed nothing yet, still waiting or being tried, is judged above.)
         let showed_own = |r: &&Delivery| {
             let mut own = digest.carried.iter().filter(|c| c.date == r.date).map(|c| c.entry.id.as_str()).peekable();
-            own.peek().is_none() || own.any(|id| r.shown.iter().any(|s| s == id))
+            r.shown.is_empty() || own.peek().is_none() || own.any(|id| r.shown.iter().any(|s| s == id))
         };
         let last =
             earlier.iter().filter(|r| r.date < digest.date).filter(reached).filter(showed_own).map(|r| r.date).max();
