@@ -217,9 +217,7 @@ pub async fn ask(
             let mut q = Query::new(question, &speakers(&pool), (&entry.text, entry.start_seconds));
             // "What else did he say about it?": a he or she of a question naming nobody is the
             // insight's speaker, whose passages then come first.
-            if q.speakers.is_empty()
-                && retrieve::raw_words(question).iter().any(|w| matches!(w.to_lowercase().as_str(), "he" | "she"))
-            {
+            if q.speakers.is_empty() && retrieve::speaks_of_someone(&retrieve::raw_words(question)) {
                 q.speakers.extend(entry.speaker.clone());
             }
             q.read_against(&pool);

@@ -885,7 +885,12 @@ fn points_at_insight(words: &[String]) -> bool {
                 // "Is it ever...", "did it take...": only a verb of its own makes "it" point.
                 || (p[0] == "it" && POINTED_VERBS.contains(&verb) && !matches!(verb, "is" | "was" | "does" | "did"))
         })
-        || lower.iter().any(|w| matches!(w.as_str(), "he" | "she"))
+        || speaks_of_someone(words)
+}
+
+/// Whether a question speaks of a "he" or "she" ("what else did he say?").
+pub fn speaks_of_someone(words: &[String]) -> bool {
+    words.iter().any(|w| w.eq_ignore_ascii_case("he") || w.eq_ignore_ascii_case("she"))
 }
 
 /// Verbs that follow a "this" or "that" standing for something said ("does that work?").
