@@ -1353,6 +1353,29 @@ async fn days_paused_through_or_moved_past_are_not_given_up() {
     assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
 
+/// A chat resumed just after its time is owed that day (the next tick would send it): when
+/// downtime then outlasts the catch-up window, the day is recorded given up, not dropped unseen.
+#[tokio::test]
+async fn a_day_owed_at_a_resume_and_missed_through_downtime_is_given_up() {
+    use podsift::deliver::{Command, Request, Sender};
+    let now = at("2026-11-28T10:00:00Z");
+    let (_dir, store, server) = setup_at(now).await;
+    server.route("/r", vec![Reply::ok("{}")]);
+    // Daily at 09:59, paused, and resumed at 10:00.
+    let (chat, d, metrics) = webhook_chat(&store, &server, now);
+    let mut sub = store.subscription(&chat.key()).unwrap().unwrap();
+    sub.paused = Some("on holiday".into());
+    store.put_subscription(&sub).unwrap();
+    let core = core_at(&store, &d, metrics.clone(), now);
+    core.handle_and_reply(Request::new(chat.clone(), Sender::owner("reader"), Command::Subscribe { schedule: None }))
+        .await;
+    // The service is down from then until past the six hours of catch-up.
+    d.tick(at("2026-11-28T16:30:00Z")).await.unwrap();
+    let missed = store.delivery(&chat.key(), now.date_naive()).unwrap().expect("the owed day is recorded");
+    assert!(matches!(missed.state, DeliveryState::Skipped { .. }), "{missed:?}");
+    assert_eq!(metrics.deliveries_given_up.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
 /// A weekday reader's Monday without a new episode still brings the weekend's best, which it
 /// missed, and their numbers answer questions; a daily reader who had them gets nothing that day.
 #[tokio::test]

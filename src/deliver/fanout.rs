@@ -181,7 +181,7 @@ impl Deliverer {
                 }
                 // A day the chat was paused through, or that fell due under its new time before
                 // it moved there, was never tried and never owed: not given up, nor counted lost.
-                if missed && existing.is_none() && !sub.owed_when_missed(fire) {
+                if missed && existing.is_none() && !sub.owed_when_missed(fire, catch_up) {
                     continue;
                 }
                 if missed {

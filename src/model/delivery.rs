@@ -123,10 +123,11 @@ impl Subscription {
     }
 
     /// Whether the day that fell due at `fire` and was missed without ever being tried was owed
-    /// to this chat: not when it fell due before the chat subscribed, while it was paused, or
-    /// before it moved its time.
-    pub fn owed_when_missed(&self, fire: DateTime<Utc>) -> bool {
-        fire >= self.created_at && self.owed_from.is_none_or(|from| fire >= from)
+    /// to this chat: not when it fell due before the chat subscribed, nor while it was paused or
+    /// before it moved its time unless it was still within `catch_up` of its time then (a day
+    /// the resume made due, which only downtime kept from being sent).
+    pub fn owed_when_missed(&self, fire: DateTime<Utc>, catch_up: chrono::Duration) -> bool {
+        fire >= self.created_at && self.owed_from.is_none_or(|from| fire + catch_up >= from)
     }
 }
 
