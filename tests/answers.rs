@@ -693,3 +693,83 @@ async fn a_question_pointing_at_the_insight_is_asked_of_its_subject() {
     let a = ask(&store, &about, "Did anyone push back on this?").await;
     assert!(!a.covered, "{a:#?}");
 }
+
+/// "Did anyone push back on that?" and "how did the others react?" are answered by the turns
+/// right after the insight, whatever words they use; a reply that only follows a long stretch
+/// of the speaker going on, or a host's next question, is no reply to it.
+#[tokio::test]
+async fn how_the_others_took_the_insight_is_read_after_it() {
+    let ep = episode("reply-ep", "Backend Banter", "Invalidation");
+    let said = STALE_COPY;
+    let tr = transcript(
+        "reply-ep",
+        vec![
+            seg(0.0, "Host", "Welcome to Backend Banter. Priya and Marco are here to talk caches."),
+            seg(100.0, "Priya", said),
+            seg(125.0, "Marco", "Yeah."),
+            seg(128.0, "Priya", "So every message we send now carries a version."),
+            seg(150.0, "Host", "That matches what we saw when our cache cluster grew past twenty nodes last spring."),
+            seg(
+                175.0,
+                "Marco",
+                "But the risk is that a version on every message adds a round trip to each write, which eats the \
+                 latency you wanted from the cache.",
+            ),
+            seg(205.0, "Priya", "Only for writes, and those are rare for us."),
+            seg(400.0, "Host", "Let's talk about hiring. How big is the team now?"),
+            seg(420.0, "Priya", "Eleven engineers, three of them hired this year from bootcamps."),
+            seg(
+                440.0,
+                "Host",
+                "Let me take us somewhere else for a minute, because listeners keep writing in about it. Half of the \
+                 mail we got this month was about offices, commutes and whether teams should go back to them at \
+                 all, and I promised to ask every guest this season. Then back to the bootcamp hires: do they stay \
+                 with you, in your experience, or do they leave after a year?",
+            ),
+            seg(
+                460.0,
+                "Priya",
+                "They do. Teaching them is the best investment we made: two of the three lead projects now, and \
+                 mentoring them made our seniors better too.",
+            ),
+            seg(
+                480.0,
+                "Priya",
+                "We pair every new hire with a senior for their first quarter, and we protect that time in the \
+                 planning, so it never gets squeezed out by deadlines or on-call duty.",
+            ),
+            seg(
+                540.0,
+                "Priya",
+                "Our office moved to the harbour last year, which made the commute easier for half the team and \
+                 harder for the rest of us, but the coffee is better.",
+            ),
+            seg(600.0, "Marco", "I'd push back on the office part: a harbour office is hard to reach without a car."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, said, "Priya", 100.0);
+    for question in ["Did anyone push back on that?", "Did anyone disagree?", "What did Marco say to that?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert_eq!(a.citations[0].speaker.as_deref(), Some("Marco"), "{question}: {a:#?}");
+        assert!(a.citations[0].text.contains("adds a round trip"), "{question}: {a:#?}");
+    }
+    let a = ask(&store, &about, "How did the others react?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("past twenty nodes"), "the first reply: {a:#?}");
+
+    // Nobody takes issue with the hiring point before the host moves on; Marco's objection
+    // minutes later is to something else.
+    let hires = "Teaching them is the best investment we made: two of the three lead projects now, and mentoring \
+                 them made our seniors better too.";
+    let about = entry(&ep, hires, "Priya", 460.0);
+    let a = ask(&store, &about, "Did anyone push back on this?").await;
+    assert!(!a.covered && a.citations.is_empty(), "{a:#?}");
+    let a = ask(&store, &about, "How did the others react?").await;
+    assert!(!a.covered, "{a:#?}");
+    // The host's next question, however long its lead-in, follows the team size: no reply to it.
+    let team = "Eleven engineers, three of them hired this year from bootcamps.";
+    let a = ask(&store, &entry(&ep, team, "Priya", 420.0), "How did the host react?").await;
+    assert!(!a.covered && a.citations.is_empty(), "{a:#?}");
+}

@@ -225,6 +225,15 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
+        // "Did anyone push back on that?", "how did the host react?": the others' turns right
+        // after the insight answer, whatever words they use.
+        if i == 0
+            && let Some(kind) = query.response
+            && let Some((reply, found)) = reply_to_insight(&pool, entry, query, kind)
+        {
+            let ranked = reply.map(|p| retrieve::around(std::slice::from_ref(p), p.start())).unwrap_or_default();
+            return Ok(answerer.answer(question, entry, &ranked, found, history).await);
+        }
         // The question names nothing of its own ("what exactly did she say?", "why?", "can you
         // elaborate?") nor anyone but the insight's speaker: it asks for the insight itself, as
         // it was said, in the words around it. Searching on the insight's own words would find
@@ -283,6 +292,85 @@ pub async fn ask(
     // Reordering by meaning (an embeddings request) is worth it only for an answer to write.
     let ranked = if covered { answerer.rerank(question, ranked).await } else { ranked };
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
+}
+
+/// How long after the insight the others' replies to it are looked for.
+const REPLY_SECONDS: f64 = 240.0;
+
+/// How soon after the insight someone else must take the word for it to be a reply to it: a
+/// speaker who goes on for longer has moved to other points, which the reply answers.
+const REPLY_GAP_SECONDS: f64 = 60.0;
+
+/// Of the others' turns after the insight (not counting a bare "yeah"), how many are read for
+/// a reply to it: further on, the talk has moved to something else.
+const REPLY_TURNS: usize = 3;
+
+/// A turn of fewer words that does not take issue ("Yeah, absolutely.", "Good point.") is no
+/// reply to quote.
+const REPLY_MIN_WORDS: usize = 12;
+
+/// Of a reply, the sentences where it takes issue, when it does: its opening.
+const REPLY_OPENING: usize = 3;
+
+/// For a question asking how the others took the insight: the first turn after it by someone
+/// else (by whom the question names, when it names anyone) that says more than a "yeah", or
+/// for a pushback the first such turn that takes issue with it. Nobody replied to it when the
+/// first such turn comes a minute or more after it; the search stops at another question, a
+/// few turns or a few minutes on. None when the insight is not found in its
+/// episode; `(closest, false)` when nobody replied so, with the first reply there was.
+fn reply_to_insight<'p>(
+    pool: &'p [Passage],
+    entry: &DigestEntry,
+    query: &Query,
+    kind: retrieve::Response,
+) -> Option<(Option<&'p Passage>, bool)> {
+    let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
+    // Where the insight ends: the last sentence of it the reader has.
+    let (end, ended) = episode()
+        .filter_map(|p| {
+            let last = p.known.iter().rposition(|k| *k)?;
+            Some((p.first + last + 1, p.sentences[last].1))
+        })
+        .max_by_key(|(end, _)| *end)?;
+    let own = entry.speaker.as_deref();
+    let named: Vec<&str> = query.speakers.iter().map(String::as_str).filter(|s| Some(*s) != own).collect();
+    // The turns after it: the passages that open one (a turn's later windows carry no prompt).
+    let mut turns: Vec<&Passage> = episode().filter(|p| p.first >= end && !p.prompt.is_empty()).collect();
+    turns.sort_by_key(|p| p.first);
+    let mut closest = None;
+    let mut read = 0;
+    for (k, p) in turns.iter().enumerate().take_while(|(_, p)| p.start() <= ended + REPLY_SECONDS) {
+        if p.speaker().is_none() || p.speaker() == own {
+            continue;
+        }
+        let opening: Vec<&str> = p.sentences.iter().take(REPLY_OPENING).map(|l| l.2.as_str()).collect();
+        let objects = retrieve::pushes_back(&opening.join(" "));
+        // A turn that ends on a question (the next turn opens by replying to one) moves the
+        // talk on, however short, unless it asks in objection ("but isn't that a loss?").
+        let ends_asking =
+            turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| retrieve::is_question(&l.2)));
+        let moves_on = (p.asks || ends_asking) && !(kind == retrieve::Response::Pushback && objects);
+        let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+        if words < REPLY_MIN_WORDS && !objects && !moves_on {
+            continue;
+        }
+        read += 1;
+        if read > REPLY_TURNS {
+            break;
+        }
+        if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS) {
+            closest = closest.or(Some(*p));
+            break;
+        }
+        if !named.is_empty() && !p.speaker().is_some_and(|s| named.contains(&s)) {
+            continue;
+        }
+        if kind == retrieve::Response::Reply || objects {
+            return Some((Some(*p), true));
+        }
+        closest = closest.or(Some(*p));
+    }
+    Some((closest, false))
 }
 
 /// For a question asking who the insight's speaker is ("who is she?", "who's Rob Pike?"), the

@@ -264,7 +264,8 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
     out
 }
 
-fn is_question(s: &str) -> bool {
+/// Whether a sentence asks.
+pub fn is_question(s: &str) -> bool {
     s.trim_end_matches(['"', '”', '\'', ')', ']']).ends_with('?')
 }
 
@@ -480,18 +481,18 @@ fn amounts(text: &str) -> u8 {
 }
 
 fn gives_reason(text: &str) -> bool {
-    let t = format!(" {} ", normalise(text));
-    [" because ", " reason ", " reasons ", " so that ", " that s why ", " due to ", " cause "]
-        .iter()
-        .any(|c| t.contains(c))
+    says_any(text, &["because", "reason", "reasons", "so that", "that's why", "due to", "cause"])
 }
 
 /// "It's a nonprofit that offers ...": says what something is or does.
 fn describes(text: &str) -> bool {
+    says_any(text, &["it's a", "it is a", "it's an", "it is an", "is a", "is an", "offers", "provides", "lets you"])
+}
+
+/// Whether `text` says one of `phrases` as whole words, case, punctuation and apostrophes aside.
+fn says_any(text: &str, phrases: &[&str]) -> bool {
     let t = format!(" {} ", normalise(text));
-    [" it s a ", " it is a ", " it s an ", " it is an ", " is a ", " is an ", " offers ", " provides ", " lets you "]
-        .iter()
-        .any(|c| t.contains(c))
+    phrases.iter().any(|p| t.contains(&format!(" {} ", normalise(p))))
 }
 
 /// What a question wants, beyond its words.
@@ -504,6 +505,16 @@ pub enum Wants {
     /// What is X, what does X do: a description of X.
     Description,
     Other,
+}
+
+/// What a question asks of the others' response to the insight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// What the others said next ("how did the host react?", "did anyone respond?").
+    Reply,
+    /// Whether anyone objected ("did anyone disagree?", "any pushback on that?"): a reply that
+    /// takes issue, not just the next one.
+    Pushback,
 }
 
 /// One word of a question as search uses it.
@@ -552,6 +563,9 @@ pub struct Query {
     /// When the question asks where else the insight's subject comes up ("what else did she say
     /// about it?"): the passages around the insight do not answer it.
     pub elsewhere: bool,
+    /// When the question asks how the others took the insight ("did anyone push back on
+    /// that?", "how did the host react?"): the turns right after it answer, not its words.
+    pub response: Option<Response>,
     /// The question as asked.
     pub text: String,
 }
@@ -624,7 +638,15 @@ impl Query {
             }
         }
         let about_the_insight: HashSet<String> = ABOUT_THE_INSIGHT.iter().flat_map(|w| search_terms(w)).collect();
-        if terms.iter().all(|t| about_the_insight.contains(&t.root)) {
+        // "Did anyone push back on that?" names nothing to search for: it asks what the others
+        // said to the insight. With words of its own ("did anyone disagree about the pricing?")
+        // it is searched as any question.
+        let response = response_asked(&words).filter(|_| {
+            let responding: HashSet<String> =
+                RESPONSE_WORDS.iter().chain(PUSHBACK_WORDS).chain(RESPONDENTS).flat_map(|w| search_terms(w)).collect();
+            terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
+        });
+        if response.is_some() || terms.iter().all(|t| about_the_insight.contains(&t.root)) {
             terms.clear();
         }
         let (mut near, mut elsewhere) = (None, false);
@@ -635,7 +657,7 @@ impl Query {
         let share = if terms.is_empty() {
             // "What else did he say about it?" asks where else its subject comes up: searched on
             // the insight's words away from it, not read at its moment.
-            elsewhere = words.iter().any(|w| ELSEWHERE.contains(&w.to_lowercase().as_str()));
+            elsewhere = response.is_none() && words.iter().any(|w| ELSEWHERE.contains(&w.to_lowercase().as_str()));
             near = (!elsewhere).then_some(insight.1);
             Some((1.0, true))
         } else if names.is_empty() && points_at_insight(&words) {
@@ -681,6 +703,7 @@ impl Query {
             counted,
             near,
             elsewhere,
+            response,
             text: question.to_string(),
         }
     }
@@ -923,6 +946,141 @@ const ELSEWHERE: &[&str] = &[
     "matters",
     "significance",
 ];
+
+/// Words asking what the others said to something ("how did she react?", "any response?").
+const RESPONSE_WORDS: &[&str] = &[
+    "react",
+    "reacted",
+    "reaction",
+    "reactions",
+    "respond",
+    "responded",
+    "response",
+    "responses",
+    "reply",
+    "replied",
+    "replies",
+    "say",
+    "said",
+    "agree",
+    "agreed",
+    "agreement",
+];
+
+/// Words asking whether anyone took issue with something ("did anyone push back?").
+const PUSHBACK_WORDS: &[&str] = &[
+    "disagree",
+    "disagreed",
+    "disagrees",
+    "disagreement",
+    "pushback",
+    "push",
+    "pushed",
+    "back",
+    "object",
+    "objected",
+    "objection",
+    "objections",
+    "argue",
+    "argued",
+    "counter",
+    "countered",
+    "challenge",
+    "challenged",
+    "contradict",
+    "contradicted",
+    "dispute",
+    "disputed",
+    "skeptical",
+    "sceptical",
+    "doubt",
+    "doubted",
+    "criticism",
+    "criticised",
+    "criticized",
+    "critique",
+];
+
+/// Who a question about a response may name besides the speakers ("did anyone", "the host").
+const RESPONDENTS: &[&str] = &[
+    "anyone", "anybody", "someone", "somebody", "everyone", "others", "other", "host", "hosts", "guest", "guests",
+    "panel", "co", "cohost", "people", "one", "with",
+];
+
+/// Whether a question asks how the others took what was said, and how: a word of objection
+/// ("disagree", "push back") asks for one; a word of response ("react", "respond", "agree")
+/// for the reply. Only a question with no words of its own is read so (see [`Query::new`]).
+fn response_asked(words: &[String]) -> Option<Response> {
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let pushed_back = lower.windows(2).any(|p| p[0].starts_with("push") && p[1] == "back");
+    let objects =
+        lower.iter().any(|w| w != "push" && w != "pushed" && w != "back" && PUSHBACK_WORDS.contains(&w.as_str()));
+    if pushed_back || objects {
+        return Some(Response::Pushback);
+    }
+    // "Say" asks for a response only as "say to that" ("what did Jerod say to that?").
+    let responds = lower.iter().any(|w| RESPONSE_WORDS.contains(&w.as_str()) && !matches!(w.as_str(), "say" | "said"))
+        || lower.windows(3).any(|p| matches!(p[0].as_str(), "say" | "said") && p[1] == "to" && points(&p[2]));
+    responds.then_some(Response::Reply)
+}
+
+/// Whether a word stands for what was said ("that", "it", "this").
+fn points(w: &str) -> bool {
+    matches!(w, "this" | "that" | "it" | "these" | "those")
+}
+
+/// Cues of a reply that takes issue with what it answers, wherever it says them:
+/// disagreement said outright, a risk or a contradiction raised against it.
+const PUSHBACK_CUES: &[&str] = &[
+    "disagree",
+    "don't agree",
+    "do not agree",
+    "push back",
+    "pushback",
+    "devil's advocate",
+    "counterpoint",
+    "the flip side",
+    "the risk is",
+    "the downside",
+    "not convinced",
+    "i'm not so sure",
+    "i'm not sure that",
+    "i doubt",
+    "i'm skeptical",
+    "i'm sceptical",
+    "i wouldn't expect",
+    "that's not true",
+    "that's not always",
+    "contradiction",
+];
+
+/// Words that take issue only where a reply opens with them ("But ...", "Yeah, but ...", "Not
+/// necessarily"): later in it, they qualify its own point.
+const PUSHBACK_OPENINGS: &[&str] = &[
+    "but",
+    "yeah but",
+    "yes but",
+    "sure but",
+    "true but",
+    "well but",
+    "not necessarily",
+    "not really",
+    "i don't know",
+    "i don't think so",
+    "i'm not sure",
+    "to be fair",
+    "on the other hand",
+    "the problem is",
+    "the problem with",
+];
+
+/// Whether a reply takes issue with what it answers ([`PUSHBACK_CUES`] anywhere, or an opening
+/// of [`PUSHBACK_OPENINGS`]).
+pub fn pushes_back(reply: &str) -> bool {
+    let opening = format!(" {} ", normalise(reply));
+    says_any(reply, PUSHBACK_CUES)
+        || PUSHBACK_OPENINGS.iter().any(|o| opening.starts_with(&format!(" {} ", normalise(o))))
+}
 
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
 /// first (it holds what was said there and goes on from it), then outwards.
@@ -1322,6 +1480,23 @@ mod tests {
             assert_eq!((elsewhere.near, elsewhere.elsewhere), (None, true), "{q}");
             assert!(elsewhere.terms.iter().any(|t| t.root.starts_with("invalid")), "{q}: {:?}", elsewhere.terms);
         }
+        // How the others took it: read after it, whatever words the reply uses.
+        for (q, kind) in [
+            ("Did anyone push back on that?", Response::Pushback),
+            ("Did anyone disagree?", Response::Pushback),
+            ("Any objections to this?", Response::Pushback),
+            ("How did the others react?", Response::Reply),
+            ("What did the host say to that?", Response::Reply),
+            ("Did anyone agree with her?", Response::Reply),
+        ] {
+            let query = Query::new(q, &[], insight);
+            assert_eq!(query.response, Some(kind), "{q}");
+            assert!(!query.elsewhere, "{q}");
+        }
+        // With words of its own, it is searched as any question.
+        for q in ["Did anyone disagree about the pricing?", "What did she say?", "How do they respond to outages?"] {
+            assert_eq!(Query::new(q, &[], insight).response, None, "{q}");
+        }
         let query = Query::new("How big is the context window?", &[], insight);
         assert_eq!(query.near, None);
         let roots: Vec<&str> = query.terms.iter().map(|t| t.root.as_str()).collect();
@@ -1329,6 +1504,28 @@ mod tests {
             roots.iter().any(|r| r.starts_with("context")) && roots.iter().any(|r| r.starts_with("window")),
             "{roots:?}"
         );
+    }
+
+    #[test]
+    fn a_reply_that_takes_issue() {
+        for reply in [
+            "But the risk is that nobody keeps it up.",
+            "Yeah, but that only holds for small teams.",
+            "I'd push back on that a little.",
+            "Not necessarily. We saw the opposite.",
+            "I wouldn't expect you to say that.",
+            "I think there's an interesting contradiction there.",
+        ] {
+            assert!(pushes_back(reply), "{reply}");
+        }
+        for reply in [
+            "Yeah, absolutely, we saw the same thing.",
+            "We tried it and it was not necessarily easy, but it worked.",
+            "That's a great point about teams.",
+            "Butter is what the recipe needs.",
+        ] {
+            assert!(!pushes_back(reply), "{reply}");
+        }
     }
 
     #[test]
