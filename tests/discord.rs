@@ -476,8 +476,14 @@ async fn rate_limits_are_waited_out_and_a_channel_without_access_is_paused() {
     // A forum channel (subscribed from one of its posts) takes no messages of its own.
     let forum = common::subscribe_at(&store, Destination::new("discord", "2003"), due, 0, created);
     fake.script("2003", vec![(400, json!({"message": "Cannot send messages in a non-text channel", "code": 50008}))]);
+    // The bot's token refused for a moment (reset in the developer portal): the bot's trouble,
+    // not the message's, so tried again rather than the day given up.
+    let refused = common::subscribe_at(&store, Destination::new("discord", "2004"), due, 0, created);
+    fake.script("2004", vec![(401, json!({"message": "401: Unauthorized", "code": 0}))]);
     let summary = deliverer.tick(due).await.unwrap();
-    assert_eq!((summary.delivered, summary.paused), (1, 2), "{summary:?}");
+    assert_eq!((summary.delivered, summary.paused, summary.skipped), (2, 2, 0), "{summary:?}");
+    assert_eq!(fake.messages_in("2004").len(), 6, "the digest once the token works again");
+    assert!(store.subscription(&refused.key()).unwrap().unwrap().paused.is_none());
     let paused = store.subscription(&forum.key()).unwrap().unwrap().paused.unwrap();
     assert!(paused.contains("non-text channel"), "{paused}");
     let tries: Vec<_> = fake.calls().into_iter().filter(|c| c.path.ends_with("/channels/2001/messages")).collect();

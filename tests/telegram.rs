@@ -497,15 +497,20 @@ async fn rate_limit_blocked_and_migrated_chats() {
     assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
 }
 
-/// Telegram's own trouble (a 500 with its JSON error, whose code teloxide drops) is tried again,
-/// not taken for a refusal that gives up the day.
+/// Telegram's own trouble (a 500 with its JSON error, whose code teloxide drops) and a refused
+/// token are tried again, not taken for a refusal that gives up the day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_error_is_tried_again_later() {
     let s = setup(false).await;
     let dest = subscribe(&s.store, 5);
     s.fake.script(5, vec![error(500, "Internal Server Error", None)]);
+    // So is a refused token (revoked and replaced with @BotFather): the bot's, not the message's.
+    let refused = subscribe(&s.store, 6);
+    s.fake.script(6, vec![error(401, "Unauthorized", None)]);
     let summary = s.deliverer.tick(at("2026-11-28T08:00:00Z")).await.unwrap();
-    assert_eq!(summary.delivered, 1, "{summary:?}");
+    assert_eq!((summary.delivered, summary.skipped), (2, 0), "{summary:?}");
+    assert_eq!(s.fake.sent_to(6).len(), 6, "the digest once the token works again");
+    assert!(s.store.subscription(&refused.key()).unwrap().unwrap().paused.is_none());
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     let record = s.store.delivery(&dest.key(), day).unwrap().unwrap();
     assert!(matches!(record.state, DeliveryState::Sent { .. }), "{record:?}");

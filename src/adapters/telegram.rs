@@ -211,9 +211,7 @@ impl TelegramAdapter {
             bot = bot.set_api_url(url);
         }
         let me = bot.get_me().await.map_err(|e| match e {
-            RequestError::Api(ApiError::InvalidToken) => {
-                format!("{TOKEN_ENV} was refused by Telegram (invalid token): copy it again from @BotFather (bots/telegram/README.md)")
-            }
+            RequestError::Api(ApiError::InvalidToken) => refused_token(),
             other => format!("cannot reach the Telegram Bot API at {}: {other}", bot.api_url()),
         })?;
         let username = me.username.clone().unwrap_or_default();
@@ -537,6 +535,13 @@ impl Adapter for TelegramAdapter {
     }
 }
 
+/// The fix for a bot token Telegram refused.
+fn refused_token() -> String {
+    format!(
+        "{TOKEN_ENV} was refused by Telegram (invalid token): copy it again from @BotFather (bots/telegram/README.md)"
+    )
+}
+
 /// What a Telegram error means for the core.
 fn classify(e: RequestError) -> SendError {
     match e {
@@ -555,6 +560,9 @@ fn classify(e: RequestError) -> SendError {
         // Telegram's wording changes faster than the library's list of errors: what says the
         // bot can no longer post there is read from the text.
         RequestError::Api(api) if says_gone(&api.to_string()) => SendError::Gone(api.to_string()),
+        // The bot's token, not the message: tried again like an outage, so a token fixed within
+        // the catch-up window still brings the day's digest.
+        RequestError::Api(ApiError::InvalidToken) => SendError::Transient(refused_token()),
         // teloxide drops the error code and keeps the words: a server's trouble ("Internal
         // Server Error", "Bad Gateway") is worth another try, a request's fault is not.
         RequestError::Api(ApiError::Unknown(text)) if !is_request_fault(&text) => SendError::Transient(text),

@@ -247,6 +247,13 @@ impl Target {
     }
 }
 
+/// The fix for a bot token Discord refused.
+fn refused_token() -> String {
+    format!(
+        "{TOKEN_ENV} was refused by Discord (invalid token): copy it again from the developer portal (bots/discord/README.md)"
+    )
+}
+
 /// What a Discord error means for the core.
 pub fn classify(e: serenity::Error) -> SendError {
     use serenity::http::HttpError;
@@ -259,6 +266,9 @@ pub fn classify(e: serenity::Error) -> SendError {
                 // waits out 429s itself): the body's retry_after is not passed on, so wait the
                 // shortest bucket reset.
                 (429, _) => SendError::RateLimited { retry_after: std::time::Duration::from_secs(1) },
+                // The bot's token, not the message: tried again like an outage, so a token fixed
+                // within the catch-up window still brings the day's digest.
+                (401, _) => SendError::Transient(format!("{what}: {}", refused_token())),
                 // Missing Access, Unknown Channel, Missing Permissions, Unknown Guild.
                 (403 | 404, 50001 | 10003 | 50013 | 10004) | (403 | 404, _) => SendError::Gone(what),
                 // A channel that takes no messages (a forum, a voice channel): the same every day,
@@ -367,8 +377,10 @@ impl DiscordAdapter {
     /// The same with a ready-made client (tests point one at a local server).
     pub async fn with_http(config: &DiscordConfig, http: Arc<Http>) -> Result<DiscordAdapter, String> {
         let me = http.get_current_user().await.map_err(|e| match e {
-            serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 401 => {
-                format!("{TOKEN_ENV} was refused by Discord (invalid token): copy it again from the developer portal (bots/discord/README.md)")
+            serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
+                if r.status_code.as_u16() == 401 =>
+            {
+                refused_token()
             }
             other => format!("cannot reach the Discord API: {other}"),
         })?;

@@ -271,11 +271,11 @@ const REFUSED_TOKEN: &[&str] =
 
 /// Slack errors that mean the channel or the workspace is gone, or that the workspace does not
 /// let the app post in that channel (made read-only or admins-only): pause with the reason, do
-/// not retry every day until someone acts. (A token refused, revoked or expired, or a scope
-/// missing, is the whole workspace's, fixed once for all its channels: those days are given up,
-/// not paused, so that the channels need no resuming one by one once it is fixed; an
-/// uninstalled app's channels are paused by its `app_uninstalled` event, and resumed by the
-/// next install.)
+/// not retry every day until someone acts. (A token refused, revoked or expired is the whole
+/// workspace's, fixed once for all its channels: tried again like an outage, so a token fixed
+/// within the catch-up window still brings the day's digest, and the channels need no resuming
+/// one by one; a scope missing gives the day up; an uninstalled app's channels are paused by
+/// its `app_uninstalled` event, and resumed by the next install.)
 const GONE: &[&str] = &[
     "channel_not_found",
     "not_in_channel",
@@ -310,6 +310,9 @@ pub fn classify(e: SlackClientError) -> SendError {
         }
         SlackClientError::ApiError(a) if GONE.contains(&a.code.as_str()) => SendError::Gone(a.code),
         SlackClientError::ApiError(a) if TEMPORARY.contains(&a.code.as_str()) => SendError::Transient(a.code),
+        SlackClientError::ApiError(a) if REFUSED_TOKEN.contains(&a.code.as_str()) => {
+            SendError::Transient(refused_bot_token(&a.code))
+        }
         SlackClientError::ApiError(a) => SendError::Invalid(a.code),
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => SendError::Transient(h.to_string()),
         SlackClientError::HttpError(h) => SendError::Invalid(h.to_string()),
