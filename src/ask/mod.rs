@@ -226,12 +226,20 @@ pub async fn ask(
         }
         let Some((query, stats)) = &state else { continue };
         // "Did anyone push back on that?", "how did the host react?": the others' turns right
-        // after the insight answer, whatever words they use.
-        if i == 0
-            && let Some(kind) = query.response
-            && let Some((reply, found)) = reply_to_insight(&pool, entry, query, kind)
-        {
-            let ranked = reply.map(|p| retrieve::around(std::slice::from_ref(p), p.start())).unwrap_or_default();
+        // after the insight answer, whatever words they use. Where the insight is not found in
+        // its episode, nothing says who took it how: not covered, rather than the insight itself
+        // or another episode's words on its subject.
+        if let Some(kind) = query.response {
+            let (reply, found) =
+                if i == 0 { reply_to_insight(&pool, entry, query, kind) } else { None }.unwrap_or((None, false));
+            // A reply asking in objection ("but isn't that a loss?") is quoted, as is the
+            // question that ended the exchange, shown as no answer.
+            let reply: Option<Passage> = reply.cloned().map(|mut p| {
+                p.asks = false;
+                p
+            });
+            let ranked =
+                reply.as_ref().map(|p| retrieve::around(std::slice::from_ref(p), p.start())).unwrap_or_default();
             return Ok(answerer.answer(question, entry, &ranked, found, history).await);
         }
         // The question names nothing of its own ("what exactly did she say?", "why?", "can you
@@ -325,7 +333,8 @@ fn reply_to_insight<'p>(
     kind: retrieve::Response,
 ) -> Option<(Option<&'p Passage>, bool)> {
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-    // Where the insight ends: the last sentence of it the reader has.
+    // Replies start after the insight's last sentence, not its first: a reply to its opening
+    // words would be an interruption.
     let (end, ended) = episode()
         .filter_map(|p| {
             let last = p.known.iter().rposition(|k| *k)?;
@@ -340,16 +349,21 @@ fn reply_to_insight<'p>(
     let mut closest = None;
     let mut read = 0;
     for (k, p) in turns.iter().enumerate().take_while(|(_, p)| p.start() <= ended + REPLY_SECONDS) {
+        // A turn that ends on a question (the next turn opens by replying to one) moves the
+        // talk on, however short, unless it asks in objection ("but isn't that a loss?").
+        let ends_asking =
+            turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| retrieve::is_question(&l.2)));
+        if p.speaker() == own && (p.asks || ends_asking) {
+            // The speaker (a host making a point) asks the next question: what follows
+            // answers that.
+            break;
+        }
         if p.speaker().is_none() || p.speaker() == own {
             continue;
         }
         let opening: Vec<&str> = p.sentences.iter().take(REPLY_OPENING).map(|l| l.2.as_str()).collect();
         let objects = retrieve::pushes_back(&opening.join(" "));
-        // A turn that ends on a question (the next turn opens by replying to one) moves the
-        // talk on, however short, unless it asks in objection ("but isn't that a loss?").
-        let ends_asking =
-            turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| retrieve::is_question(&l.2)));
-        let moves_on = (p.asks || ends_asking) && !(kind == retrieve::Response::Pushback && objects);
+        let moves_on = (p.asks || ends_asking) && !objects;
         let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
         if words < REPLY_MIN_WORDS && !objects && !moves_on {
             continue;

@@ -641,7 +641,7 @@ impl Query {
         // "Did anyone push back on that?" names nothing to search for: it asks what the others
         // said to the insight. With words of its own ("did anyone disagree about the pricing?")
         // it is searched as any question.
-        let response = response_asked(&words).filter(|_| {
+        let response = response_asked(&words, !named.is_empty()).filter(|_| {
             let responding: HashSet<String> =
                 RESPONSE_WORDS.iter().chain(PUSHBACK_WORDS).chain(RESPONDENTS).flat_map(|w| search_terms(w)).collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
@@ -900,8 +900,7 @@ const INSIGHT_SHARE: f64 = 0.5;
 /// matters, or speaks of a "he" or "she".
 fn points_at_insight(words: &[String]) -> bool {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let pointer = |w: &str| matches!(w, "this" | "that" | "it" | "these" | "those");
-    lower.last().is_some_and(|w| pointer(w))
+    lower.last().is_some_and(|w| points(w))
         || lower.windows(2).any(|p| {
             let verb = p[1].as_str();
             (matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&verb))
@@ -1009,9 +1008,17 @@ const RESPONDENTS: &[&str] = &[
 
 /// Whether a question asks how the others took what was said, and how: a word of objection
 /// ("disagree", "push back") asks for one; a word of response ("react", "respond", "agree")
-/// for the reply. Only a question with no words of its own is read so (see [`Query::new`]).
-fn response_asked(words: &[String]) -> Option<Response> {
+/// for the reply. Only a question that says whose response (anyone, the others, the host, a
+/// speaker by name: `names_someone`) or to what ("... to that?", "... with this?") is read so,
+/// and only one with no words of its own (see [`Query::new`]): "why is she skeptical?" and
+/// "what did he argue?" ask for the speaker's own words.
+fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let to_it = lower.windows(2).any(|p| matches!(p[0].as_str(), "to" | "on" | "with") && points(&p[1]));
+    let whose = names_someone || lower.iter().any(|w| RESPONDENTS.contains(&w.as_str()) && w != "with");
+    if !(to_it || whose) {
+        return None;
+    }
     let pushed_back = lower.windows(2).any(|p| p[0].starts_with("push") && p[1] == "back");
     let objects =
         lower.iter().any(|w| w != "push" && w != "pushed" && w != "back" && PUSHBACK_WORDS.contains(&w.as_str()));
@@ -1494,7 +1501,14 @@ mod tests {
             assert!(!query.elsewhere, "{q}");
         }
         // With words of its own, it is searched as any question.
-        for q in ["Did anyone disagree about the pricing?", "What did she say?", "How do they respond to outages?"] {
+        for q in [
+            "Did anyone disagree about the pricing?",
+            "What did she say?",
+            "How do they respond to outages?",
+            "Why is she skeptical?",
+            "What does he object to?",
+            "What was the reaction?",
+        ] {
             assert_eq!(Query::new(q, &[], insight).response, None, "{q}");
         }
         let query = Query::new("How big is the context window?", &[], insight);

@@ -268,7 +268,8 @@ pub fn classify(e: serenity::Error) -> SendError {
                 (429, _) => SendError::RateLimited { retry_after: std::time::Duration::from_secs(1) },
                 // The bot's token, not the message: tried again like an outage, so a token fixed
                 // within the catch-up window still brings the day's digest.
-                (401, _) => SendError::Transient(format!("{what}: {}", refused_token())),
+                // Code 0: the bot's token (an interaction's own token has codes of its own).
+                (401, 0) => SendError::Transient(format!("{what}: {}", refused_token())),
                 // Missing Access, Unknown Channel, Missing Permissions, Unknown Guild.
                 (403 | 404, 50001 | 10003 | 50013 | 10004) | (403 | 404, _) => SendError::Gone(what),
                 // A channel that takes no messages (a forum, a voice channel): the same every day,

@@ -310,8 +310,15 @@ pub fn classify(e: SlackClientError) -> SendError {
         }
         SlackClientError::ApiError(a) if GONE.contains(&a.code.as_str()) => SendError::Gone(a.code),
         SlackClientError::ApiError(a) if TEMPORARY.contains(&a.code.as_str()) => SendError::Transient(a.code),
-        SlackClientError::ApiError(a) if REFUSED_TOKEN.contains(&a.code.as_str()) => {
-            SendError::Transient(refused_bot_token(&a.code))
+        // Not "not_authed" or "not_allowed_token_type": no token, or one of the wrong kind,
+        // is the configuration's, which no retry fixes.
+        SlackClientError::ApiError(a)
+            if ["invalid_auth", "token_revoked", "token_expired"].contains(&a.code.as_str()) =>
+        {
+            SendError::Transient(format!(
+                "Slack refused this workspace's token ({}): copy {BOT_TOKEN_ENV} again, or install the app in the workspace again (bots/slack/README.md)",
+                a.code
+            ))
         }
         SlackClientError::ApiError(a) => SendError::Invalid(a.code),
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => SendError::Transient(h.to_string()),
