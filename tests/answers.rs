@@ -709,7 +709,14 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
             seg(100.0, "Priya", said),
             seg(125.0, "Marco", "Yeah."),
             seg(128.0, "Priya", "So every message we send now carries a version."),
-            seg(150.0, "Host", "That matches what we saw when our cache cluster grew past twenty nodes last spring."),
+            seg(
+                150.0,
+                "Host",
+                "That matches what we saw when our cache cluster grew past twenty nodes last spring. We had a \
+                 week where one node kept serving prices from the day before, and nobody could say why until \
+                 someone found the eviction messages it had never received. We ended up doing much the same \
+                 thing you describe, with a counter on every message, and it has held up well since, right?",
+            ),
             seg(
                 175.0,
                 "Marco",
@@ -746,6 +753,7 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
                  harder for the rest of us, but the coffee is better.",
             ),
             seg(600.0, "Marco", "I'd push back on the office part: a harbour office is hard to reach without a car."),
+            seg(700.0, "Host", &format!("To sum up the caching part: {said}")),
         ],
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
@@ -756,6 +764,8 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
         assert_eq!(a.citations[0].speaker.as_deref(), Some("Marco"), "{question}: {a:#?}");
         assert!(a.citations[0].text.contains("adds a round trip"), "{question}: {a:#?}");
     }
+    // A reply ending on "..., right?" asks nothing new; the host's recap of the insight at the
+    // end is not where it was said.
     let a = ask(&store, &about, "How did the others react?").await;
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("past twenty nodes"), "the first reply: {a:#?}");

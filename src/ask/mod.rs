@@ -333,14 +333,30 @@ fn reply_to_insight<'p>(
     kind: retrieve::Response,
 ) -> Option<(Option<&'p Passage>, bool)> {
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-    // Replies start after the insight's last sentence, not its first: a reply to its opening
-    // words would be an interruption.
-    let (end, ended) = episode()
-        .filter_map(|p| {
-            let last = p.known.iter().rposition(|k| *k)?;
-            Some((p.first + last + 1, p.sentences[last].1))
+    // The sentences the reader has, by their place in the episode, with their start times.
+    let mut known: Vec<(usize, f64)> = episode()
+        .flat_map(|p| {
+            p.known.iter().enumerate().filter(|(_, k)| **k).map(move |(i, _)| (p.first + i, p.sentences[i].1))
         })
-        .max_by_key(|(end, _)| *end)?;
+        .collect();
+    known.sort_by_key(|(i, _)| *i);
+    known.dedup_by_key(|(i, _)| *i);
+    // The insight is the run of them at its moment (a recap repeating its words later is not),
+    // and replies start after its last sentence: a reply to its opening words would be an
+    // interruption. The minute's gap runs from the sentence after it.
+    let at = known
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1.1 - entry.start_seconds).abs().total_cmp(&(b.1.1 - entry.start_seconds).abs()))
+        .map(|(i, _)| i)?;
+    let mut last = at;
+    while known.get(last + 1).is_some_and(|(i, _)| *i == known[last].0 + 1) {
+        last += 1;
+    }
+    let end = known[last].0 + 1;
+    let ended = episode()
+        .find_map(|p| (p.first <= end && end < p.first + p.sentences.len()).then(|| p.sentences[end - p.first].1))
+        .unwrap_or(known[last].1);
     let own = entry.speaker.as_deref();
     let named: Vec<&str> = query.speakers.iter().map(String::as_str).filter(|s| Some(*s) != own).collect();
     // The turns after it: the passages that open one (a turn's later windows carry no prompt).
@@ -351,8 +367,7 @@ fn reply_to_insight<'p>(
     for (k, p) in turns.iter().enumerate().take_while(|(_, p)| p.start() <= ended + REPLY_SECONDS) {
         // A turn that ends on a question (the next turn opens by replying to one) moves the
         // talk on, however short, unless it asks in objection ("but isn't that a loss?").
-        let ends_asking =
-            turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| retrieve::is_question(&l.2)));
+        let ends_asking = turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| asks_on(&l.2)));
         if p.speaker() == own && (p.asks || ends_asking) {
             // The speaker (a host making a point) asks the next question: what follows
             // answers that.
@@ -385,6 +400,13 @@ fn reply_to_insight<'p>(
         closest = closest.or(Some(*p));
     }
     Some((closest, false))
+}
+
+/// Whether a turn ending on `last` asks for more: a question, not a tag ("..., right?", "...,
+/// you know?") that asks nothing.
+fn asks_on(last: &str) -> bool {
+    let end = last.trim_end().to_lowercase();
+    retrieve::is_question(last) && ![", right?", ", you know?"].iter().any(|tag| end.ends_with(tag))
 }
 
 /// For a question asking who the insight's speaker is ("who is she?", "who's Rob Pike?"), the

@@ -1085,7 +1085,9 @@ const PUSHBACK_OPENINGS: &[&str] = &[
 /// of [`PUSHBACK_OPENINGS`]).
 pub fn pushes_back(reply: &str) -> bool {
     let opening = format!(" {} ", normalise(reply));
-    says_any(reply, PUSHBACK_CUES)
+    // "I don't disagree": agreement said through a denial.
+    let agreeing = says_any(reply, &["don't disagree", "do not disagree", "wouldn't disagree", "can't disagree"]);
+    (says_any(reply, PUSHBACK_CUES) && !agreeing)
         || PUSHBACK_OPENINGS.iter().any(|o| opening.starts_with(&format!(" {} ", normalise(o))))
 }
 
@@ -1537,6 +1539,7 @@ mod tests {
             "We tried it and it was not necessarily easy, but it worked.",
             "That's a great point about teams.",
             "Butter is what the recipe needs.",
+            "I don't disagree with any of that.",
         ] {
             assert!(!pushes_back(reply), "{reply}");
         }
