@@ -754,6 +754,17 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
             ),
             seg(600.0, "Marco", "I'd push back on the office part: a harbour office is hard to reach without a car."),
             seg(700.0, "Host", &format!("To sum up the caching part: {said}")),
+            seg(800.0, "Priya", "Our on-call rotation has six people, and nobody is ever on call two weeks in a row."),
+            seg(
+                815.0,
+                "Priya",
+                "It took a year to get there. We started with three people and a pager that went off every night, \
+                 two of them burned out and left, and only then did we get the budget for more hires. Now the \
+                 pages are rare, because whoever is on call fixes the cause the next morning instead of \
+                 silencing the alert, and the week after is theirs for that.",
+            ),
+            seg(900.0, "Host", "Wow, that's a humane rotation. How did you convince management to pay for six people?"),
+            seg(920.0, "Priya", "We showed them what the turnover had cost us, but I disagree that it was hard."),
         ],
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
@@ -778,6 +789,14 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     let a = ask(&store, &about, "Did anyone push back on this?").await;
     assert!(!a.covered, "{a:#?}");
     let a = ask(&store, &about, "How did the others react?").await;
+    assert!(!a.covered, "{a:#?}");
+    // A reaction that then asks on is the reply, also after the speaker went on for a while; it
+    // is no objection, and what answers its question is none either.
+    let rotation = "Our on-call rotation has six people, and nobody is ever on call two weeks in a row.";
+    let about = entry(&ep, rotation, "Priya", 800.0);
+    let a = ask(&store, &about, "How did the host react?").await;
+    assert!(a.covered && a.citations[0].text.contains("a humane rotation"), "{a:#?}");
+    let a = ask(&store, &about, "Did anyone push back on that?").await;
     assert!(!a.covered, "{a:#?}");
     // The host's next question, however long its lead-in, follows the team size: no reply to it.
     let team = "Eleven engineers, three of them hired this year from bootcamps.";

@@ -378,7 +378,11 @@ fn reply_to_insight<'p>(
         }
         let opening: Vec<&str> = p.sentences.iter().take(REPLY_OPENING).map(|l| l.2.as_str()).collect();
         let objects = retrieve::pushes_back(&opening.join(" "));
-        let moves_on = (p.asks || ends_asking) && !objects;
+        let asks_next = (p.asks || ends_asking) && !objects;
+        // A reaction that then asks on ("That's a pretty cool feature. Take us to the receiving
+        // end now...") is the reply to what was said; what follows answers its question.
+        let reacts = opening.first().is_some_and(|first| retrieve::reacts(first));
+        let moves_on = asks_next && !(reacts && kind == retrieve::Response::Reply);
         let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
         if words < REPLY_MIN_WORDS && !objects && !moves_on {
             continue;
@@ -387,7 +391,9 @@ fn reply_to_insight<'p>(
         if read > REPLY_TURNS {
             break;
         }
-        if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS) {
+        // A reply that reacts ("that's a pretty cool feature") takes up the whole turn that
+        // made the point, however long it went on after it.
+        if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS && !reacts) {
             closest = closest.or(Some(*p));
             break;
         }

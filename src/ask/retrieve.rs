@@ -1091,6 +1091,41 @@ pub fn pushes_back(reply: &str) -> bool {
         || PUSHBACK_OPENINGS.iter().any(|o| opening.starts_with(&format!(" {} ", normalise(o))))
 }
 
+/// Words with which a turn's first sentence takes up what was just said ("That's a pretty cool
+/// feature.", "You've put that perfectly.", "I'll say this as a response to that").
+const REACTION_CUES: &[&str] = &[
+    "cool",
+    "interesting",
+    "fascinating",
+    "wow",
+    "makes sense",
+    "make sense",
+    "good point",
+    "great point",
+    "fair point",
+    "fair enough",
+    "i agree",
+    "agreed",
+    "exactly",
+    "absolutely",
+    "totally",
+    "perfectly",
+    "well said",
+    "love that",
+    "like that",
+    "that's true",
+    "that's right",
+    "so true",
+    "response to that",
+    "to that point",
+    "to your point",
+];
+
+/// Whether a sentence opening a turn reacts to what was just said ([`REACTION_CUES`]).
+pub fn reacts(first_sentence: &str) -> bool {
+    says_any(first_sentence, REACTION_CUES)
+}
+
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
 /// first (it holds what was said there and goes on from it), then outwards.
 pub fn around(passages: &[Passage], at: f64) -> Vec<Scored<'_>> {
@@ -1542,6 +1577,15 @@ mod tests {
             "I don't disagree with any of that.",
         ] {
             assert!(!pushes_back(reply), "{reply}");
+        }
+        // Taking up what was said, before asking on.
+        for first in
+            ["That's a pretty cool feature.", "You've put that perfectly.", "I'll say this as a response to that."]
+        {
+            assert!(reacts(first), "{first}");
+        }
+        for first in ["In prep for this I ask a couple of questions.", "Let's talk about hiring."] {
+            assert!(!reacts(first), "{first}");
         }
     }
 
