@@ -723,8 +723,9 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
                 "But isn't the risk that a version on every message adds a round trip to each write, eating the \
                  latency you wanted from the cache?",
             ),
+            seg(190.0, "Host", "Good question, I wondered about the cost of all those extra writes myself."),
             seg(205.0, "Priya", "Only for writes, and those are rare for us."),
-            seg(400.0, "Host", "Let's talk about hiring. How big is the team now?"),
+            seg(400.0, "Host", "Let's talk about hiring. How big is the team now? I keep hearing numbers."),
             seg(420.0, "Priya", "Eleven engineers, three of them hired this year from bootcamps."),
             seg(
                 440.0,
@@ -802,4 +803,18 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     let team = "Eleven engineers, three of them hired this year from bootcamps.";
     let a = ask(&store, &entry(&ep, team, "Priya", 420.0), "How did the host react?").await;
     assert!(!a.covered, "{a:#?}");
+
+    // "What was the question?" is the last question someone else asked before it, its end
+    // quoted past a long lead-in; an insight that answered none is not covered.
+    let a = ask(&store, &entry(&ep, team, "Priya", 420.0), "What was the question?").await;
+    assert!(a.covered && a.citations[0].text.contains("How big is the team now?"), "{a:#?}");
+    assert_eq!(a.citations[0].speaker.as_deref(), Some("Host"), "{a:#?}");
+    let a = ask(&store, &entry(&ep, hires, "Priya", 460.0), "What was she asked?").await;
+    assert!(a.covered && a.citations[0].text.contains("leave after a year?"), "{a:#?}");
+    // Past a remark in between, to the question.
+    let writes = "Only for writes, and those are rare for us.";
+    let a = ask(&store, &entry(&ep, writes, "Priya", 205.0), "What was the question?").await;
+    assert!(a.covered && a.citations[0].text.contains("adds a round trip"), "{a:#?}");
+    let a = ask(&store, &entry(&ep, said, "Priya", 100.0), "Who asked that?").await;
+    assert!(!a.covered && a.answer.contains("here to talk caches"), "the host's welcome is no question: {a:#?}");
 }

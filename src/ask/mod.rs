@@ -230,8 +230,12 @@ pub async fn ask(
         // its episode, nothing says who took it how: not covered, rather than the insight itself
         // or another episode's words on its subject.
         if let Some(kind) = query.response {
-            let (reply, found) =
-                if i == 0 { reply_to_insight(&pool, entry, query, kind) } else { None }.unwrap_or((None, false));
+            let (reply, found) = match (i, kind) {
+                (0, retrieve::Response::Prompt) => question_before_insight(&pool, entry),
+                (0, _) => reply_to_insight(&pool, entry, query, kind),
+                _ => None,
+            }
+            .unwrap_or((None, false));
             // A reply asking in objection ("but isn't that a loss?") is quoted, as is the
             // question that ended the exchange, shown as no answer.
             let reply: Option<Passage> = reply.cloned().map(|mut p| {
@@ -333,30 +337,7 @@ fn reply_to_insight<'p>(
     kind: retrieve::Response,
 ) -> Option<(Option<&'p Passage>, bool)> {
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-    // The sentences the reader has, by their place in the episode, with their start times.
-    let mut known: Vec<(usize, f64)> = episode()
-        .flat_map(|p| {
-            p.known.iter().enumerate().filter(|(_, k)| **k).map(move |(i, _)| (p.first + i, p.sentences[i].1))
-        })
-        .collect();
-    known.sort_by_key(|(i, _)| *i);
-    known.dedup_by_key(|(i, _)| *i);
-    // The insight is the run of them at its moment (a recap repeating its words later is not),
-    // and replies start after its last sentence: a reply to its opening words would be an
-    // interruption. The minute's gap runs from the sentence after it.
-    let at = known
-        .iter()
-        .enumerate()
-        .min_by(|a, b| (a.1.1 - entry.start_seconds).abs().total_cmp(&(b.1.1 - entry.start_seconds).abs()))
-        .map(|(i, _)| i)?;
-    let mut last = at;
-    while known.get(last + 1).is_some_and(|(i, _)| *i == known[last].0 + 1) {
-        last += 1;
-    }
-    let end = known[last].0 + 1;
-    let ended = episode()
-        .find_map(|p| (p.first <= end && end < p.first + p.sentences.len()).then(|| p.sentences[end - p.first].1))
-        .unwrap_or(known[last].1);
+    let (_, end, ended) = insight_span(pool, entry)?;
     let own = entry.speaker.as_deref();
     let named: Vec<&str> = query.speakers.iter().map(String::as_str).filter(|s| Some(*s) != own).collect();
     // The turns after it: the passages that open one (a turn's later windows carry no prompt).
@@ -404,6 +385,80 @@ fn reply_to_insight<'p>(
             return Some((Some(*p), true));
         }
         closest = closest.or(Some(*p));
+    }
+    Some((closest, false))
+}
+
+/// Where the insight was said in its episode: the index of its first sentence, the index after
+/// its last, and when the sentence after it starts (a reply to its opening words would be an
+/// interruption). None when its words are not found there.
+fn insight_span(pool: &[Passage], entry: &DigestEntry) -> Option<(usize, usize, f64)> {
+    let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
+    // The sentences the reader has, by their place in the episode, with their start times.
+    let mut known: Vec<(usize, f64)> = episode()
+        .flat_map(|p| {
+            p.known.iter().enumerate().filter(|(_, k)| **k).map(move |(i, _)| (p.first + i, p.sentences[i].1))
+        })
+        .collect();
+    known.sort_by_key(|(i, _)| *i);
+    known.dedup_by_key(|(i, _)| *i);
+    // The insight is the run of them at its moment (a recap repeating its words later is not).
+    let at = known
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1.1 - entry.start_seconds).abs().total_cmp(&(b.1.1 - entry.start_seconds).abs()))
+        .map(|(i, _)| i)?;
+    let (mut first, mut last) = (at, at);
+    while first > 0 && known[first - 1].0 + 1 == known[first].0 {
+        first -= 1;
+    }
+    while known.get(last + 1).is_some_and(|(i, _)| *i == known[last].0 + 1) {
+        last += 1;
+    }
+    let end = known[last].0 + 1;
+    let ended = episode()
+        .find_map(|p| (p.first <= end && end < p.first + p.sentences.len()).then(|| p.sentences[end - p.first].1))
+        .unwrap_or(known[last].1);
+    Some((known[first].0, end, ended))
+}
+
+/// How far before the insight the question it answers is looked for: a long answer can run
+/// for minutes.
+const PROMPT_SECONDS: f64 = 300.0;
+
+/// For "what was the question?": the last turn before the insight, within a few minutes, by
+/// someone else that asks (its last window, which holds the question, answers). The speaker's
+/// own earlier turns and other remarks in between are passed over: a question is often answered
+/// by two guests in turn. When none asks, the last remark by someone else is the closest.
+fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Option<(Option<&'p Passage>, bool)> {
+    let (start, _, _) = insight_span(pool, entry)?;
+    let own = entry.speaker.as_deref();
+    let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
+    // The passages that open a turn (the episode's first has no turn before it to reply to).
+    let mut turns: Vec<&Passage> = episode().filter(|p| !p.prompt.is_empty() || p.first == 0).collect();
+    turns.sort_by_key(|p| p.first);
+    let at = turns.iter().rposition(|p| p.first <= start)?;
+    let mut closest = None;
+    for k in (0..=at).rev() {
+        let p = turns[k];
+        if p.start() < entry.start_seconds - PROMPT_SECONDS {
+            break;
+        }
+        if p.speaker().is_none() || p.speaker() == own || p.first >= start {
+            continue;
+        }
+        let next = turns.get(k + 1).map_or(start, |n| n.first.min(start));
+        let end = episode().filter(|w| w.first >= p.first && w.first < next).max_by_key(|w| w.first).unwrap_or(p);
+        // A question followed by a remark ("How do we bridge that gap? There's obviously a
+        // problem...") still asks.
+        let asks = p.asks || end.asks || end.sentences.iter().rev().take(3).any(|l| asks_on(&l.2));
+        if asks {
+            return Some((Some(end), true));
+        }
+        let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+        if words >= REPLY_MIN_WORDS {
+            closest = closest.or(Some(end));
+        }
     }
     Some((closest, false))
 }

@@ -515,6 +515,8 @@ pub enum Response {
     /// Whether anyone objected ("did anyone disagree?", "any pushback on that?"): a reply that
     /// takes issue, not just the next one.
     Pushback,
+    /// The question the insight answers ("what was the question?", "what was she asked?").
+    Prompt,
 }
 
 /// One word of a question as search uses it.
@@ -642,8 +644,13 @@ impl Query {
         // said to the insight. With words of its own ("did anyone disagree about the pricing?")
         // it is searched as any question.
         let response = response_asked(&words, !named.is_empty()).filter(|_| {
-            let responding: HashSet<String> =
-                RESPONSE_WORDS.iter().chain(PUSHBACK_WORDS).chain(RESPONDENTS).flat_map(|w| search_terms(w)).collect();
+            let responding: HashSet<String> = RESPONSE_WORDS
+                .iter()
+                .chain(PUSHBACK_WORDS)
+                .chain(RESPONDENTS)
+                .chain(PROMPT_WORDS)
+                .flat_map(|w| search_terms(w))
+                .collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
         });
         if response.is_some() || terms.iter().all(|t| about_the_insight.contains(&t.root)) {
@@ -1000,6 +1007,9 @@ const PUSHBACK_WORDS: &[&str] = &[
     "critique",
 ];
 
+/// Words asking for the question the insight answers.
+const PROMPT_WORDS: &[&str] = &["question", "asked", "answering", "prompted"];
+
 /// Who a question about a response may name besides the speakers ("did anyone", "the host").
 const RESPONDENTS: &[&str] = &[
     "anyone", "anybody", "someone", "somebody", "everyone", "others", "other", "host", "hosts", "guest", "guests",
@@ -1014,6 +1024,11 @@ const RESPONDENTS: &[&str] = &[
 /// "what did he argue?" ask for the speaker's own words.
 fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    // "What was the question?", "what was she asked?", "who asked that?": what the insight
+    // answers, whoever asked it.
+    if lower.iter().any(|w| PROMPT_WORDS.contains(&w.as_str())) {
+        return Some(Response::Prompt);
+    }
     let to_it = lower.windows(2).any(|p| matches!(p[0].as_str(), "to" | "on" | "with") && points(&p[1]));
     let whose = names_someone || lower.iter().any(|w| RESPONDENTS.contains(&w.as_str()) && w != "with");
     if !(to_it || whose) {
@@ -1532,6 +1547,9 @@ mod tests {
             ("How did the others react?", Response::Reply),
             ("What did the host say to that?", Response::Reply),
             ("Did anyone agree with her?", Response::Reply),
+            ("What was the question?", Response::Prompt),
+            ("What was she asked?", Response::Prompt),
+            ("Who asked that?", Response::Prompt),
         ] {
             let query = Query::new(q, &[], insight);
             assert_eq!(query.response, Some(kind), "{q}");
@@ -1545,6 +1563,7 @@ mod tests {
             "Why is she skeptical?",
             "What does he object to?",
             "What was the reaction?",
+            "What question did they ask about pricing?",
         ] {
             assert_eq!(Query::new(q, &[], insight).response, None, "{q}");
         }
