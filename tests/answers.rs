@@ -697,7 +697,7 @@ async fn a_question_pointing_at_the_insight_is_asked_of_its_subject() {
 /// "Did anyone push back on that?" and "how did the others react?" are answered by the turns
 /// right after the insight, whatever words they use (an objection asked as a question too); a
 /// reply that only follows a long stretch of the speaker going on, or a host's next question,
-/// is no reply to it.
+/// is no reply to it. "What was the question?" is answered by the turns before it.
 #[tokio::test]
 async fn how_the_others_took_the_insight_is_read_after_it() {
     let ep = episode("reply-ep", "Backend Banter", "Invalidation");
