@@ -754,6 +754,8 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
                  harder for the rest of us, but the coffee is better.",
             ),
             seg(600.0, "Marco", "I'd push back on the office part: a harbour office is hard to reach without a car."),
+            seg(650.0, "Host", "Tell us about the bootcamp hires."),
+            seg(660.0, "Priya", "They came from two bootcamps in town, and all three had built a cache of their own."),
             seg(700.0, "Host", &format!("To sum up the caching part: {said}")),
             seg(800.0, "Priya", "Our on-call rotation has six people, and nobody is ever on call two weeks in a row."),
             seg(
@@ -811,6 +813,10 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     assert_eq!(a.citations[0].speaker.as_deref(), Some("Host"), "{a:#?}");
     let a = ask(&store, &entry(&ep, hires, "Priya", 460.0), "What was she asked?").await;
     assert!(a.covered && a.citations[0].text.contains("leave after a year?"), "{a:#?}");
+    // A request is a question too.
+    let bootcamps = "They came from two bootcamps in town, and all three had built a cache of their own.";
+    let a = ask(&store, &entry(&ep, bootcamps, "Priya", 660.0), "What was the question?").await;
+    assert!(a.covered && a.citations[0].text.contains("Tell us about the bootcamp hires"), "{a:#?}");
     // Past a remark in between, to the question.
     let writes = "Only for writes, and those are rare for us.";
     let a = ask(&store, &entry(&ep, writes, "Priya", 205.0), "What was the question?").await;

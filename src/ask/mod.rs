@@ -450,8 +450,9 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
         let next = turns.get(k + 1).map_or(start, |n| n.first.min(start));
         let end = episode().filter(|w| w.first >= p.first && w.first < next).max_by_key(|w| w.first).unwrap_or(p);
         // A question followed by a remark ("How do we bridge that gap? There's obviously a
-        // problem...") still asks.
-        let asks = p.asks || end.asks || end.sentences.iter().rev().take(3).any(|l| asks_on(&l.2));
+        // problem...") still asks, as does a request ("Describe the model.").
+        let asks =
+            p.asks || end.asks || end.sentences.iter().rev().take(3).any(|l| asks_on(&l.2) || retrieve::requests(&l.2));
         if asks {
             return Some((Some(end), true));
         }

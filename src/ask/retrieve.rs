@@ -1046,6 +1046,30 @@ fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     responds.then_some(Response::Reply)
 }
 
+/// Openings of a sentence that asks for an answer without a question mark ("Describe the
+/// model.", "Tell us about the launch.", "Walk us through it.").
+const REQUESTS: &[&str] = &[
+    "describe",
+    "explain",
+    "tell us",
+    "tell me",
+    "walk us through",
+    "walk me through",
+    "talk us through",
+    "take us through",
+    "take us to",
+    "talk about",
+    "give us",
+    "let's hear",
+    "let's have a look",
+];
+
+/// Whether a sentence asks for an answer in the imperative ([`REQUESTS`]).
+pub fn requests(sentence: &str) -> bool {
+    let s = format!(" {} ", normalise(sentence));
+    REQUESTS.iter().any(|r| s.starts_with(&format!(" {} ", normalise(r))))
+}
+
 /// Whether a word stands for what was said ("that", "it", "this").
 fn points(w: &str) -> bool {
     matches!(w, "this" | "that" | "it" | "these" | "those")
@@ -1597,6 +1621,8 @@ mod tests {
         ] {
             assert!(!pushes_back(reply), "{reply}");
         }
+        assert!(requests("Describe the model.") && requests("Tell us about the launch."));
+        assert!(!requests("I can describe it later.") && !requests("The talk about it was long."));
         // Taking up what was said, before asking on.
         for first in
             ["That's a pretty cool feature.", "You've put that perfectly.", "I'll say this as a response to that."]
