@@ -768,6 +768,7 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
             ),
             seg(900.0, "Host", "Wow, that's a humane rotation. How did you convince management to pay for six people?"),
             seg(920.0, "Priya", "We showed them what the turnover had cost us, but I disagree that it was hard."),
+            seg(1300.0, "Priya", "Looking back, the best decision was hiring for curiosity rather than for a stack."),
         ],
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
@@ -817,6 +818,10 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     let bootcamps = "They came from two bootcamps in town, and all three had built a cache of their own.";
     let a = ask(&store, &entry(&ep, bootcamps, "Priya", 660.0), "What was the question?").await;
     assert!(a.covered && a.citations[0].text.contains("Tell us about the bootcamp hires"), "{a:#?}");
+    // Five minutes on, the last question asked is not what a remark answers.
+    let looking_back = "Looking back, the best decision was hiring for curiosity rather than for a stack.";
+    let a = ask(&store, &entry(&ep, looking_back, "Priya", 1300.0), "What was the question?").await;
+    assert!(!a.covered, "{a:#?}");
     // Past a remark in between, to the question.
     let writes = "Only for writes, and those are rare for us.";
     let a = ask(&store, &entry(&ep, writes, "Priya", 205.0), "What was the question?").await;

@@ -225,10 +225,11 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
-        // "Did anyone push back on that?", "how did the host react?": the others' turns right
-        // after the insight answer, whatever words they use. Where the insight is not found in
-        // its episode, nothing says who took it how: not covered, rather than the insight itself
-        // or another episode's words on its subject.
+        // "Did anyone push back on that?", "how did the host react?", "what was the question?":
+        // the others' turns right after the insight, or the question before it, answer, whatever
+        // words they use. Where the insight is not found in its episode, nothing says who took
+        // it how or what it answered: not covered, rather than the insight itself or another
+        // episode's words on its subject.
         if let Some(kind) = query.response {
             let (reply, found) = match (i, kind) {
                 (0, retrieve::Response::Prompt) => question_before_insight(&pool, entry),
@@ -310,7 +311,8 @@ pub async fn ask(
 const REPLY_SECONDS: f64 = 240.0;
 
 /// How soon after the insight someone else must take the word for it to be a reply to it: a
-/// speaker who goes on for longer has moved to other points, which the reply answers.
+/// speaker who goes on for longer has moved to other points, which the reply answers (unless it
+/// opens by reacting, which takes up the whole turn).
 const REPLY_GAP_SECONDS: f64 = 60.0;
 
 /// Of the others' turns after the insight (not counting a bare "yeah"), how many are read for
@@ -337,7 +339,7 @@ fn reply_to_insight<'p>(
     kind: retrieve::Response,
 ) -> Option<(Option<&'p Passage>, bool)> {
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-    let (_, end, ended) = insight_span(pool, entry)?;
+    let (_, _, end, ended) = insight_span(pool, entry)?;
     let own = entry.speaker.as_deref();
     let named: Vec<&str> = query.speakers.iter().map(String::as_str).filter(|s| Some(*s) != own).collect();
     // The turns after it: the passages that open one (a turn's later windows carry no prompt).
@@ -348,7 +350,8 @@ fn reply_to_insight<'p>(
     for (k, p) in turns.iter().enumerate().take_while(|(_, p)| p.start() <= ended + REPLY_SECONDS) {
         // A turn that ends on a question (the next turn opens by replying to one) moves the
         // talk on, however short, unless it asks in objection ("but isn't that a loss?").
-        let ends_asking = turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| asks_on(&l.2)));
+        let ends_asking =
+            turns.get(k + 1).is_some_and(|n| n.prompt.last().is_some_and(|l| retrieve::is_question(&l.2)));
         if p.speaker() == own && (p.asks || ends_asking) {
             // The speaker (a host making a point) asks the next question: what follows
             // answers that.
@@ -373,8 +376,10 @@ fn reply_to_insight<'p>(
             break;
         }
         // A reply that reacts ("that's a pretty cool feature") takes up the whole turn that
-        // made the point, however long it went on after it.
-        if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS && !reacts) {
+        // made the point, however long it went on after it; an objection after the gap is
+        // to what the speaker went on to say.
+        let takes_up = reacts && kind == retrieve::Response::Reply;
+        if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS && !takes_up) {
             closest = closest.or(Some(*p));
             break;
         }
@@ -389,10 +394,10 @@ fn reply_to_insight<'p>(
     Some((closest, false))
 }
 
-/// Where the insight was said in its episode: the index of its first sentence, the index after
-/// its last, and when the sentence after it starts (a reply to its opening words would be an
-/// interruption). None when its words are not found there.
-fn insight_span(pool: &[Passage], entry: &DigestEntry) -> Option<(usize, usize, f64)> {
+/// Where the insight was said in its episode: the index of its first sentence and when it
+/// starts, the index after its last, and when the sentence after it starts (a reply to its
+/// opening words would be an interruption). None when its words are not found there.
+fn insight_span(pool: &[Passage], entry: &DigestEntry) -> Option<(usize, f64, usize, f64)> {
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
     // The sentences the reader has, by their place in the episode, with their start times.
     let mut known: Vec<(usize, f64)> = episode()
@@ -419,7 +424,7 @@ fn insight_span(pool: &[Passage], entry: &DigestEntry) -> Option<(usize, usize, 
     let ended = episode()
         .find_map(|p| (p.first <= end && end < p.first + p.sentences.len()).then(|| p.sentences[end - p.first].1))
         .unwrap_or(known[last].1);
-    Some((known[first].0, end, ended))
+    Some((known[first].0, known[first].1, end, ended))
 }
 
 /// How far before the insight the question it answers is looked for: a long answer can run
@@ -431,7 +436,7 @@ const PROMPT_SECONDS: f64 = 300.0;
 /// own earlier turns and other remarks in between are passed over: a question is often answered
 /// by two guests in turn. When none asks, the last remark by someone else is the closest.
 fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Option<(Option<&'p Passage>, bool)> {
-    let (start, _, _) = insight_span(pool, entry)?;
+    let (start, said_at, _, _) = insight_span(pool, entry)?;
     let own = entry.speaker.as_deref();
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
     // The passages that open a turn (the episode's first has no turn before it to reply to).
@@ -441,18 +446,27 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
     let mut closest = None;
     for k in (0..=at).rev() {
         let p = turns[k];
-        if p.start() < entry.start_seconds - PROMPT_SECONDS {
-            break;
-        }
         if p.speaker().is_none() || p.speaker() == own || p.first >= start {
             continue;
         }
+        // The window of that turn holding its last words before the insight: a window running
+        // past the insight (a turn not told apart from the speaker's) would quote what came after.
         let next = turns.get(k + 1).map_or(start, |n| n.first.min(start));
-        let end = episode().filter(|w| w.first >= p.first && w.first < next).max_by_key(|w| w.first).unwrap_or(p);
+        let Some(end) =
+            episode().filter(|w| w.first >= p.first && w.first + w.sentences.len() <= next).max_by_key(|w| w.first)
+        else {
+            continue;
+        };
+        // Measured from where the turn ends: a question that ended five minutes before
+        // started earlier.
+        if end.sentences.last().is_none_or(|l| l.1 < said_at - PROMPT_SECONDS) {
+            break;
+        }
         // A question followed by a remark ("How do we bridge that gap? There's obviously a
         // problem...") still asks, as does a request ("Describe the model.").
-        let asks =
-            p.asks || end.asks || end.sentences.iter().rev().take(3).any(|l| asks_on(&l.2) || retrieve::requests(&l.2));
+        let asks = p.asks
+            || end.asks
+            || end.sentences.iter().rev().take(3).any(|l| retrieve::is_question(&l.2) || retrieve::requests(&l.2));
         if asks {
             return Some((Some(end), true));
         }
@@ -462,13 +476,6 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
         }
     }
     Some((closest, false))
-}
-
-/// Whether a turn ending on `last` asks for more: a question, not a tag ("..., right?", "...,
-/// you know?") that asks nothing.
-fn asks_on(last: &str) -> bool {
-    let end = last.trim_end().to_lowercase();
-    retrieve::is_question(last) && ![", right?", ", you know?"].iter().any(|tag| end.ends_with(tag))
 }
 
 /// For a question asking who the insight's speaker is ("who is she?", "who's Rob Pike?"), the

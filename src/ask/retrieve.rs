@@ -266,7 +266,9 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
 
 /// Whether a sentence asks.
 pub fn is_question(s: &str) -> bool {
-    s.trim_end_matches(['"', '”', '\'', ')', ']']).ends_with('?')
+    let end = s.trim_end_matches(['"', '”', '\'', ')', ']']);
+    // A tag ("..., right?", "..., you know?") asks nothing.
+    end.ends_with('?') && ![", right?", ", you know?"].iter().any(|tag| end.to_lowercase().ends_with(tag))
 }
 
 /// Lower case, letters and digits only, single spaces: how spans are compared.
@@ -649,6 +651,7 @@ impl Query {
                 .chain(PUSHBACK_WORDS)
                 .chain(RESPONDENTS)
                 .chain(PROMPT_WORDS)
+                .chain(&["questions"])
                 .flat_map(|w| search_terms(w))
                 .collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
@@ -1001,6 +1004,8 @@ const PUSHBACK_WORDS: &[&str] = &[
     "sceptical",
     "doubt",
     "doubted",
+    "question",
+    "questioned",
     "criticism",
     "criticised",
     "criticized",
@@ -1008,7 +1013,7 @@ const PUSHBACK_WORDS: &[&str] = &[
 ];
 
 /// Words asking for the question the insight answers.
-const PROMPT_WORDS: &[&str] = &["question", "asked", "answering", "prompted"];
+const PROMPT_WORDS: &[&str] = &["asked", "answering", "prompted"];
 
 /// Who a question about a response may name besides the speakers ("did anyone", "the host").
 const RESPONDENTS: &[&str] = &[
@@ -1024,19 +1029,26 @@ const RESPONDENTS: &[&str] = &[
 /// "what did he argue?" ask for the speaker's own words.
 fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    // "What was the question?", "what was she asked?", "who asked that?": what the insight
-    // answers, whoever asked it.
-    if lower.iter().any(|w| PROMPT_WORDS.contains(&w.as_str())) {
-        return Some(Response::Prompt);
-    }
+    // "The question" is a noun: asked for ("what was the question?") or answered, not an
+    // objection ("did anyone question that?").
+    let noun = lower.windows(2).any(|p| {
+        matches!(p[0].as_str(), "the" | "a" | "what" | "which" | "that" | "this")
+            && matches!(p[1].as_str(), "question" | "questions")
+    });
     let to_it = lower.windows(2).any(|p| matches!(p[0].as_str(), "to" | "on" | "with") && points(&p[1]));
     let whose = names_someone || lower.iter().any(|w| RESPONDENTS.contains(&w.as_str()) && w != "with");
     if !(to_it || whose) {
-        return None;
+        // "What was the question?", "what was she asked?", "who asked that?": what the insight
+        // answers, whoever asked it; not how it was answered ("how did she answer the
+        // question?" asks for her words).
+        let prompt = noun || lower.iter().any(|w| PROMPT_WORDS.contains(&w.as_str()));
+        let how_answered = lower.iter().any(|w| matches!(w.as_str(), "answer" | "answered"));
+        return (prompt && !how_answered).then_some(Response::Prompt);
     }
     let pushed_back = lower.windows(2).any(|p| p[0].starts_with("push") && p[1] == "back");
-    let objects =
-        lower.iter().any(|w| w != "push" && w != "pushed" && w != "back" && PUSHBACK_WORDS.contains(&w.as_str()));
+    // "Push" and "back" object only together; "the question" is a noun.
+    let said_alone = |w: &str| matches!(w, "push" | "pushed" | "back") || (noun && w == "question");
+    let objects = lower.iter().any(|w| !said_alone(w) && PUSHBACK_WORDS.contains(&w.as_str()));
     if pushed_back || objects {
         return Some(Response::Pushback);
     }
@@ -1066,8 +1078,7 @@ const REQUESTS: &[&str] = &[
 
 /// Whether a sentence asks for an answer in the imperative ([`REQUESTS`]).
 pub fn requests(sentence: &str) -> bool {
-    let s = format!(" {} ", normalise(sentence));
-    REQUESTS.iter().any(|r| s.starts_with(&format!(" {} ", normalise(r))))
+    opens_with(sentence, REQUESTS)
 }
 
 /// Whether a word stands for what was said ("that", "it", "this").
@@ -1123,11 +1134,27 @@ const PUSHBACK_OPENINGS: &[&str] = &[
 /// Whether a reply takes issue with what it answers ([`PUSHBACK_CUES`] anywhere, or an opening
 /// of [`PUSHBACK_OPENINGS`]).
 pub fn pushes_back(reply: &str) -> bool {
-    let opening = format!(" {} ", normalise(reply));
-    // "I don't disagree": agreement said through a denial.
-    let agreeing = says_any(reply, &["don't disagree", "do not disagree", "wouldn't disagree", "can't disagree"]);
-    (says_any(reply, PUSHBACK_CUES) && !agreeing)
-        || PUSHBACK_OPENINGS.iter().any(|o| opening.starts_with(&format!(" {} ", normalise(o))))
+    // "I don't disagree": agreement said through a denial, which takes no issue by itself.
+    let mut said = format!(" {} ", normalise(reply));
+    for agreeing in ["don't disagree", "do not disagree", "wouldn't disagree", "can't disagree"] {
+        said = said.replace(&format!(" {} ", normalise(agreeing)), " ");
+    }
+    says_any(&said, PUSHBACK_CUES) || opens_with(reply, PUSHBACK_OPENINGS)
+}
+
+/// Whether `text` opens with one of `phrases`, after words that only lead in ("so", "well",
+/// "okay", "and"), case and punctuation aside.
+fn opens_with(text: &str, phrases: &[&str]) -> bool {
+    let normal = normalise(text);
+    let mut rest: &str = &normal;
+    while let Some((first, after)) = rest.split_once(' ') {
+        if !matches!(first, "so" | "now" | "okay" | "ok" | "well" | "and" | "alright" | "yeah") {
+            break;
+        }
+        rest = after;
+    }
+    let rest = format!(" {rest} ");
+    phrases.iter().any(|p| rest.starts_with(&format!(" {} ", normalise(p))))
 }
 
 /// Words with which a turn's first sentence takes up what was just said ("That's a pretty cool
@@ -1162,7 +1189,11 @@ const REACTION_CUES: &[&str] = &[
 
 /// Whether a sentence opening a turn reacts to what was just said ([`REACTION_CUES`]).
 pub fn reacts(first_sentence: &str) -> bool {
-    says_any(first_sentence, REACTION_CUES)
+    let mut said = format!(" {} ", normalise(first_sentence));
+    for negated in ["doesn't make sense", "does not make sense", "don't make sense", "not interesting", "not cool"] {
+        said = said.replace(&format!(" {} ", normalise(negated)), " ");
+    }
+    says_any(&said, REACTION_CUES)
 }
 
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it
@@ -1574,6 +1605,9 @@ mod tests {
             ("What was the question?", Response::Prompt),
             ("What was she asked?", Response::Prompt),
             ("Who asked that?", Response::Prompt),
+            ("What were the questions?", Response::Prompt),
+            ("Did anyone question that?", Response::Pushback),
+            ("How did the host react to the question?", Response::Reply),
         ] {
             let query = Query::new(q, &[], insight);
             assert_eq!(query.response, Some(kind), "{q}");
@@ -1588,6 +1622,7 @@ mod tests {
             "What does he object to?",
             "What was the reaction?",
             "What question did they ask about pricing?",
+            "How did she answer the question?",
         ] {
             assert_eq!(Query::new(q, &[], insight).response, None, "{q}");
         }
@@ -1621,7 +1656,9 @@ mod tests {
         ] {
             assert!(!pushes_back(reply), "{reply}");
         }
-        assert!(requests("Describe the model.") && requests("Tell us about the launch."));
+        assert!(requests("Describe the model.") && requests("So, tell us about the launch."));
+        assert!(pushes_back("I don't disagree with the aim, but the risk is the cost."));
+        assert!(!reacts("That doesn't make sense to me."));
         assert!(!requests("I can describe it later.") && !requests("The talk about it was long."));
         // Taking up what was said, before asking on.
         for first in
