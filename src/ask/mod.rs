@@ -342,8 +342,8 @@ fn reply_to_insight<'p>(
     let (_, _, end, ended) = insight_span(pool, entry)?;
     let own = entry.speaker.as_deref();
     let named: Vec<&str> = query.speakers.iter().map(String::as_str).filter(|s| Some(*s) != own).collect();
-    // The turns after it: the passages that open one (a turn's later windows carry no prompt).
-    let mut turns: Vec<&Passage> = episode().filter(|p| p.first >= end && !p.prompt.is_empty()).collect();
+    // The turns after it.
+    let mut turns: Vec<&Passage> = episode().filter(|p| p.first >= end && p.opens_turn()).collect();
     turns.sort_by_key(|p| p.first);
     let mut closest = None;
     let mut read = 0;
@@ -367,8 +367,7 @@ fn reply_to_insight<'p>(
         // end now...") is the reply to what was said; what follows answers its question.
         let reacts = opening.first().is_some_and(|first| retrieve::reacts(first));
         let moves_on = asks_next && !(reacts && kind == retrieve::Response::Reply);
-        let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
-        if words < REPLY_MIN_WORDS && !objects && !moves_on {
+        if p.words() < REPLY_MIN_WORDS && !objects && !moves_on {
             continue;
         }
         read += 1;
@@ -439,8 +438,7 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
     let (start, said_at, _, _) = insight_span(pool, entry)?;
     let own = entry.speaker.as_deref();
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id);
-    // The passages that open a turn (the episode's first has no turn before it to reply to).
-    let mut turns: Vec<&Passage> = episode().filter(|p| !p.prompt.is_empty() || p.first == 0).collect();
+    let mut turns: Vec<&Passage> = episode().filter(|p| p.opens_turn()).collect();
     turns.sort_by_key(|p| p.first);
     let at = turns.iter().rposition(|p| p.first <= start)?;
     let mut closest = None;
@@ -470,8 +468,7 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
         if asks {
             return Some((Some(end), true));
         }
-        let words: usize = p.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
-        if words >= REPLY_MIN_WORDS {
+        if p.words() >= REPLY_MIN_WORDS {
             closest = closest.or(Some(end));
         }
     }

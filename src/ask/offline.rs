@@ -142,7 +142,7 @@ fn continuation<'p>(
         Some(q) => (q, end - q.first),
         None => {
             let Some(between) = same_episode().find(|q| q.first == end) else { return Vec::new() };
-            let said: usize = between.sentences.iter().map(|l| l.2.split_whitespace().count()).sum();
+            let said = between.words();
             // A question, however short, changes the subject.
             let asks = between.sentences.iter().any(|l| l.2.contains('?'));
             let after = between.first + between.sentences.len();

@@ -112,6 +112,17 @@ impl Passage {
         self.sentences.first().and_then(|s| s.0.as_deref())
     }
 
+    /// How many words it says.
+    pub fn words(&self) -> usize {
+        self.sentences.iter().map(|l| l.2.split_whitespace().count()).sum()
+    }
+
+    /// Whether it opens a speaker's turn (its later windows carry no prompt; the episode's
+    /// first passage has none to carry).
+    pub fn opens_turn(&self) -> bool {
+        !self.prompt.is_empty() || self.first == 0
+    }
+
     /// Marks the sentences the reader has already seen (contained in `quote`) and searches
     /// only the rest.
     pub fn mask(&mut self, quote: &str) {
@@ -651,7 +662,7 @@ impl Query {
                 .chain(PUSHBACK_WORDS)
                 .chain(RESPONDENTS)
                 .chain(PROMPT_WORDS)
-                .chain(&["questions"])
+                .chain(PROMPT_NOUNS)
                 .flat_map(|w| search_terms(w))
                 .collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
@@ -1015,6 +1026,9 @@ const PUSHBACK_WORDS: &[&str] = &[
 /// Words asking for the question the insight answers.
 const PROMPT_WORDS: &[&str] = &["asked", "answering", "prompted"];
 
+/// The question asked, as a noun ("what was the question?").
+const PROMPT_NOUNS: &[&str] = &["question", "questions"];
+
 /// Who a question about a response may name besides the speakers ("did anyone", "the host").
 const RESPONDENTS: &[&str] = &[
     "anyone", "anybody", "someone", "somebody", "everyone", "others", "other", "host", "hosts", "guest", "guests",
@@ -1033,7 +1047,7 @@ fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     // objection ("did anyone question that?").
     let noun = lower.windows(2).any(|p| {
         matches!(p[0].as_str(), "the" | "a" | "what" | "which" | "that" | "this")
-            && matches!(p[1].as_str(), "question" | "questions")
+            && PROMPT_NOUNS.contains(&p[1].as_str())
     });
     let to_it = lower.windows(2).any(|p| matches!(p[0].as_str(), "to" | "on" | "with") && points(&p[1]));
     let whose = names_someone || lower.iter().any(|w| RESPONDENTS.contains(&w.as_str()) && w != "with");
@@ -1135,11 +1149,18 @@ const PUSHBACK_OPENINGS: &[&str] = &[
 /// of [`PUSHBACK_OPENINGS`]).
 pub fn pushes_back(reply: &str) -> bool {
     // "I don't disagree": agreement said through a denial, which takes no issue by itself.
-    let mut said = format!(" {} ", normalise(reply));
-    for agreeing in ["don't disagree", "do not disagree", "wouldn't disagree", "can't disagree"] {
-        said = said.replace(&format!(" {} ", normalise(agreeing)), " ");
+    let agreeing = ["don't disagree", "do not disagree", "wouldn't disagree", "can't disagree"];
+    says_any(&without(reply, &agreeing), PUSHBACK_CUES) || opens_with(reply, PUSHBACK_OPENINGS)
+}
+
+/// `text` normalised, with `phrases` taken out: a cue said only inside one of them ("disagree"
+/// in "I don't disagree") does not count.
+fn without(text: &str, phrases: &[&str]) -> String {
+    let mut said = format!(" {} ", normalise(text));
+    for p in phrases {
+        said = said.replace(&format!(" {} ", normalise(p)), " ");
     }
-    says_any(&said, PUSHBACK_CUES) || opens_with(reply, PUSHBACK_OPENINGS)
+    said
 }
 
 /// Whether `text` opens with one of `phrases`, after words that only lead in ("so", "well",
@@ -1189,11 +1210,8 @@ const REACTION_CUES: &[&str] = &[
 
 /// Whether a sentence opening a turn reacts to what was just said ([`REACTION_CUES`]).
 pub fn reacts(first_sentence: &str) -> bool {
-    let mut said = format!(" {} ", normalise(first_sentence));
-    for negated in ["doesn't make sense", "does not make sense", "don't make sense", "not interesting", "not cool"] {
-        said = said.replace(&format!(" {} ", normalise(negated)), " ");
-    }
-    says_any(&said, REACTION_CUES)
+    let negated = ["doesn't make sense", "does not make sense", "don't make sense", "not interesting", "not cool"];
+    says_any(&without(first_sentence, &negated), REACTION_CUES)
 }
 
 /// The passages nearest the moment `at`, as ranked: the one that starts at or just before it

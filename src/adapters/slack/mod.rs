@@ -269,6 +269,12 @@ pub fn destination(team: &str, channel: &str) -> Destination {
 const REFUSED_TOKEN: &[&str] =
     &["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"];
 
+/// Of [`REFUSED_TOKEN`], the answers to a token that worked and no longer does, renewed once for
+/// the whole workspace: tried again like an outage. Not "not_authed" or
+/// "not_allowed_token_type": no token, or one of the wrong kind, is the configuration's, which
+/// no retry fixes.
+const TOKEN_TO_RENEW: &[&str] = &["invalid_auth", "token_revoked", "token_expired"];
+
 /// Slack errors that mean the channel or the workspace is gone, or that the workspace does not
 /// let the app post in that channel (made read-only or admins-only): pause with the reason, do
 /// not retry every day until someone acts. (A token refused, revoked or expired is the whole
@@ -310,16 +316,10 @@ pub fn classify(e: SlackClientError) -> SendError {
         }
         SlackClientError::ApiError(a) if GONE.contains(&a.code.as_str()) => SendError::Gone(a.code),
         SlackClientError::ApiError(a) if TEMPORARY.contains(&a.code.as_str()) => SendError::Transient(a.code),
-        // Not "not_authed" or "not_allowed_token_type": no token, or one of the wrong kind,
-        // is the configuration's, which no retry fixes.
-        SlackClientError::ApiError(a)
-            if ["invalid_auth", "token_revoked", "token_expired"].contains(&a.code.as_str()) =>
-        {
-            SendError::Transient(format!(
-                "Slack refused this workspace's token ({}): copy {BOT_TOKEN_ENV} again, or install the app in the workspace again (bots/slack/README.md)",
-                a.code
-            ))
-        }
+        SlackClientError::ApiError(a) if TOKEN_TO_RENEW.contains(&a.code.as_str()) => SendError::Transient(format!(
+            "Slack refused this workspace's token ({}): copy {BOT_TOKEN_ENV} again, or install the app in the workspace again (bots/slack/README.md)",
+            a.code
+        )),
         SlackClientError::ApiError(a) => SendError::Invalid(a.code),
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => SendError::Transient(h.to_string()),
         SlackClientError::HttpError(h) => SendError::Invalid(h.to_string()),
