@@ -51,6 +51,7 @@ impl Adapter for Recorder {
         _part: &'a Part,
         _reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
+        _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let mut s = self.sends.lock().unwrap();

@@ -531,18 +531,10 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     s.fake.hang("C0STALL");
     let config =
         DeliveryConfig { backoff_base_ms: 20, send_timeout_secs: 1, max_attempts: 2, ..DeliveryConfig::default() };
-    let adapter = Arc::new(
-        SlackAdapter::connect(
-            &SlackConfig { enabled: true, api_url: Some(s.fake.api.clone()), ..SlackConfig::default() },
-            Some(TOKEN),
-        )
-        .await
-        .unwrap(),
-    );
     let deliverer = Deliverer::new(
         s.store.clone(),
-        vec![adapter as Arc<dyn Adapter>],
-        config,
+        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
+        config.clone(),
         Config::default().digest,
         Arc::new(podsift::metrics::Metrics::default()),
     );
@@ -573,6 +565,45 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     assert_eq!(looked, 1, "only a part tried again is looked for");
     let rec = s.store.delivery(&lost.key(), due.date_naive()).unwrap().unwrap();
     assert_eq!(rec.sent[0].1, ours[0].body["ts"].as_str().unwrap(), "the first part's id is the post found");
+
+    // The same after a crash: Slack took the first part, and the process died before writing it
+    // down. The next process, which never tried that part itself, finds it in the channel.
+    let crashed = common::subscribe_at(&s.store, destination(TEAM, "C0CRASH"), due, 0, created);
+    s.fake.lose_answers("C0CRASH", 1);
+    let once = DeliveryConfig { max_attempts: 1, ..config.clone() };
+    let dying = Deliverer::new(
+        s.store.clone(),
+        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
+        once,
+        Config::default().digest,
+        Arc::new(podsift::metrics::Metrics::default()),
+    );
+    let ticked = tokio::time::timeout(Duration::from_secs(60), dying.tick(due)).await;
+    assert_eq!(ticked.expect("a tick waited on a lost answer").unwrap().failed, 1);
+    let mut rec = s.store.delivery(&crashed.key(), due.date_naive()).unwrap().unwrap();
+    assert!(rec.sent.is_empty(), "{rec:?}");
+    // As the record stands when the process dies while the first part is on its way.
+    (rec.state, rec.retry_at) = (podsift::deliver::DeliveryState::Pending, None);
+    s.store.put_delivery(&rec).unwrap();
+    let restarted = Deliverer::new(
+        s.store.clone(),
+        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
+        config,
+        Config::default().digest,
+        Arc::new(podsift::metrics::Metrics::default()),
+    );
+    let later = due + chrono::Duration::minutes(2);
+    let summary = tokio::time::timeout(Duration::from_secs(60), restarted.tick(later)).await.unwrap().unwrap();
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    let texts: Vec<_> = s.fake.posted("C0CRASH").iter().map(|c| c.body["text"].clone()).collect();
+    assert_eq!(texts.len(), 6, "a part posted twice: {texts:#?}");
+    let looked = s.fake.calls("conversations.history").into_iter().filter(|c| c.body["channel"] == "C0CRASH").count();
+    assert_eq!(looked, 1, "only the part that may have gone out is looked for");
+}
+
+async fn slack_adapter(fake: &FakeSlack) -> SlackAdapter {
+    let config = SlackConfig { enabled: true, api_url: Some(fake.api.clone()), ..SlackConfig::default() };
+    SlackAdapter::connect(&config, Some(TOKEN)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

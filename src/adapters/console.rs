@@ -67,6 +67,7 @@ impl Adapter for ConsoleAdapter {
         part: &'a Part,
         _reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
+        _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let text = render(part);

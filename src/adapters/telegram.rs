@@ -491,6 +491,7 @@ impl Adapter for TelegramAdapter {
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
         _key: &'a str,
+        _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let payload = render(part);

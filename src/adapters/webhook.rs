@@ -129,6 +129,7 @@ impl Adapter for WebhookAdapter {
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
         key: &'a str,
+        _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let body = render(part, reply_to);

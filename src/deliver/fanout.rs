@@ -400,6 +400,9 @@ impl Deliverer {
         rec.shown = filtered.insights.iter().map(|e| e.id.clone()).collect();
         let adapter = self.adapters[&sub.destination.platform].clone();
         let parts = adapter.parts(&Message::Digest(filtered));
+        // The first part not recorded as sent may have gone out on an earlier try: its answer
+        // never came, or this process or an earlier one stopped before writing it down.
+        let (resumed_at, tried_before) = (rec.sent.len(), rec.attempts > 0);
         rec.attempts += 1;
         // Why the try before failed, while this one runs: not a wait for insights, nor a stop.
         rec.last_error = match &rec.state {
@@ -424,7 +427,8 @@ impl Deliverer {
             }
             let part = &parts[i];
             let key = format!("{}#{i}", rec.key());
-            match self.send_part(adapter.as_ref(), &to, part, None, &key).await {
+            let again = tried_before && i == resumed_at;
+            match self.send_part(adapter.as_ref(), &to, part, None, &key, again).await {
                 Ok(id) => {
                     rec.sent.push((part.insight().map(|(_, rank)| rank), id));
                     rec.updated_at = Utc::now();
@@ -517,6 +521,8 @@ impl Deliverer {
 
     /// Sends one part under the rate limits, honouring platform waits exactly and retrying
     /// transient errors with jittered exponential backoff. Gone and Invalid return at once.
+    /// `again`: the part may have gone out on an earlier try ([`Adapter::send`]); so may it after
+    /// a transient failure here.
     async fn send_part(
         &self,
         adapter: &dyn Adapter,
@@ -524,6 +530,7 @@ impl Deliverer {
         part: &Part,
         reply_to: Option<&ReplyTarget>,
         key: &str,
+        mut again: bool,
     ) -> Result<String, SendError> {
         let limiter = &self.limiters[adapter.platform()];
         let mut transient = 0u32;
@@ -534,7 +541,7 @@ impl Deliverer {
                 Metrics::add(&self.metrics.rate_limit_waits, 1);
             }
             let limit = std::time::Duration::from_secs(self.config.send_timeout_secs);
-            let sent = tokio::time::timeout(limit, adapter.send(to, part, reply_to, key))
+            let sent = tokio::time::timeout(limit, adapter.send(to, part, reply_to, key, again))
                 .await
                 .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {} s", limit.as_secs()))));
             match sent {
@@ -552,6 +559,8 @@ impl Deliverer {
                 }
                 Err(SendError::Transient(reason)) if transient + 1 < self.config.max_attempts => {
                     transient += 1;
+                    // No answer, or an error after the platform may have taken it.
+                    again = true;
                     Metrics::add(&self.metrics.deliveries_retried, 1);
                     let wait = crate::http::backoff(self.config.backoff_base_ms, transient);
                     tracing::debug!(destination = %to.redacted(), "transient failure ({reason}); retrying in {wait:?}");
@@ -659,7 +668,7 @@ impl Deliverer {
         let parts = adapter.parts(message);
         for (i, part) in parts.iter().enumerate().skip(from) {
             let key = format!("reply-{salt:x}#{i}");
-            let sent = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await {
+            let sent = match self.send_part(adapter.as_ref(), &to, part, reply_to, &key, false).await {
                 Err(SendError::Moved(new_id)) => match self.follow_move(&to, &new_id) {
                     Err(e) => Err(SendError::Transient(e.to_string())),
                     Ok(moved) => {
@@ -667,7 +676,7 @@ impl Deliverer {
                         // A caller holding claims holds the new id's too, or stops here.
                         let claimed = claims.is_empty() || self.claim(&to.key()).map(|c| claims.push(c)).is_some();
                         if claimed {
-                            self.send_part(adapter.as_ref(), &to, part, reply_to, &key).await
+                            self.send_part(adapter.as_ref(), &to, part, reply_to, &key, false).await
                         } else {
                             Err(SendError::Busy(to.clone()))
                         }

@@ -272,13 +272,17 @@ pub trait Adapter: Send + Sync {
     }
     /// Renders and sends one part, as a reply to `reply_to` when given. `idempotency_key` is the
     /// same when the same part is sent again after a crash, for platforms that can use it to
-    /// drop the duplicate. Returns the platform's message id.
+    /// drop the duplicate. `again` says this part may have reached the destination already: an
+    /// earlier try got no answer, failed part-way, or was cut off by a stop or a crash of an
+    /// earlier process. A platform that takes no idempotency key but can be read looks for it
+    /// there before posting. Returns the platform's message id.
     fn send<'a>(
         &'a self,
         to: &'a Destination,
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
         idempotency_key: &'a str,
+        again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>>;
 }
 

@@ -430,6 +430,7 @@ impl Adapter for DiscordAdapter {
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
         key: &'a str,
+        _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let channel: u64 =

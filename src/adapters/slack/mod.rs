@@ -46,10 +46,6 @@ pub struct SlackAdapter {
     /// SLACK_BOT_TOKEN while Slack could not be asked whose it is (unreachable at the start),
     /// or why Slack refused it when asked later.
     unchecked: RwLock<Option<Unchecked>>,
-    /// Keys of the channel posts this process has tried: one tried again may have gone through
-    /// the first time (an answer that never came, an `internal_error`), and is looked for in
-    /// the channel before it is posted again, as Slack takes no idempotency key.
-    tried: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The metadata event a channel post carries its idempotency key in.
@@ -348,7 +344,6 @@ impl SlackAdapter {
             config: config.clone(),
             tokens: RwLock::default(),
             unchecked: RwLock::default(),
-            tried: Default::default(),
         };
         if let Some(token) = bot_token {
             let token = token.trim().to_string();
@@ -443,16 +438,6 @@ impl SlackAdapter {
         &self.client
     }
 
-    /// Whether this process tries the post `key` for the first time (noted now).
-    fn first_try(&self, key: &str) -> bool {
-        let mut tried = self.tried.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if tried.len() > 100_000 {
-            // Keys of days gone by: a retry comes within minutes.
-            tried.clear();
-        }
-        tried.insert(key.to_string())
-    }
-
     /// The ts of the channel's recent post carrying `key`, when the earlier try went through;
     /// None when it is not there or the channel cannot be read (then it is posted).
     async fn posted_before(&self, token: &SlackApiToken, channel: &SlackChannelId, key: &str) -> Option<String> {
@@ -507,6 +492,7 @@ impl Adapter for SlackAdapter {
         part: &'a Part,
         reply_to: Option<&'a ReplyTarget>,
         key: &'a str,
+        again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let (team, channel) =
@@ -542,9 +528,11 @@ impl Adapter for SlackAdapter {
                     let payload = std::collections::HashMap::from([("key".to_string(), key.to_string())]);
                     let content =
                         content.with_metadata(SlackMessageMetadata::new(PART_EVENT.into()).with_event_payload(payload));
-                    // A channel post tried before may be there already (threads' replies are
-                    // not looked through: the API's replies listing carries no metadata here).
-                    if thread_ts.is_none() && !self.first_try(key) {
+                    // A channel post tried before may be there already, as Slack takes no
+                    // idempotency key: looked for only then, as reading the channel is rate
+                    // limited hard. Threads' replies are not looked through: the API's replies
+                    // listing carries no metadata here.
+                    if thread_ts.is_none() && again {
                         if let Some(ts) = self.posted_before(&token, &channel, key).await {
                             return Ok(ts);
                         }
