@@ -173,7 +173,11 @@ async fn a_name_near_a_said_word_is_not_read_as_a_typo_of_it() {
         "deploy-ep",
         vec![
             seg(0.0, "Host", "What runs your services these days?"),
-            seg(20.0, "Sam", "Every service runs on Kubernetes clusters that the platform team keeps patched."),
+            seg(
+                20.0,
+                "Sam",
+                "Every service runs on Kubernetes clusters behind one API that the platform team keeps patched.",
+            ),
             seg(40.0, "Host", "And what do you run for the demo site?"),
             seg(60.0, "Sam", "The demo site runs on a single small server that we rebuild every night."),
             seg(90.0, "Sam", "Measure before you tune anything; most teams never look at their numbers."),
@@ -188,6 +192,9 @@ async fn a_name_near_a_said_word_is_not_read_as_a_typo_of_it() {
         assert!(!a.covered, "{question}: {a:#?}");
         assert!(a.answer.contains(&format!("it never mentions {never}")), "{question}: {}", a.answer);
     }
+    // A plural of a short name is said where the name is.
+    let a = ask(&store, &about, "Which APIs does the demo site call, Deno?").await;
+    assert!(a.answer.contains("it never mentions Deno.") && !a.answer.contains("APIs"), "{}", a.answer);
     // A name misspelt is read as the episode's name, not as one it never mentions.
     let a = ask(&store, &about, "Which clusters run on Kubrenetes?").await;
     assert!(a.covered, "{a:#?}");
@@ -828,4 +835,43 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     assert!(a.covered && a.citations[0].text.contains("adds a round trip"), "{a:#?}");
     let a = ask(&store, &entry(&ep, said, "Priya", 100.0), "Who asked that?").await;
     assert!(!a.covered && a.answer.contains("here to talk caches"), "the host's welcome is no question: {a:#?}");
+
+    // "What did Marco say?" of Priya's insight: what he said to it, not her words.
+    let a = ask(&store, &entry(&ep, said, "Priya", 100.0), "What did Marco say?").await;
+    assert!(a.covered && a.citations[0].text.contains("adds a round trip"), "{a:#?}");
+    assert_eq!(a.citations[0].speaker.as_deref(), Some("Marco"), "{a:#?}");
+    // Marco said nothing to the hiring point: not covered, and not because he is never heard.
+    let a = ask(&store, &entry(&ep, hires, "Priya", 460.0), "What did Marco say to that?").await;
+    assert!(!a.covered && !a.answer.contains("never mentions"), "{a:#?}");
+
+    // "Did anyone agree?" is answered by a reply that does not take issue; an objection is
+    // shown as no answer to it.
+    let ep = episode("agree-ep", "Backend Banter", "Queues");
+    let queues = "Most teams add a message queue years before their traffic needs one, and pay for it in on-call.";
+    let retries = "Retries without a budget turn one slow dependency into an outage for everyone upstream.";
+    let tr = transcript(
+        "agree-ep",
+        vec![
+            seg(0.0, "Host", "Welcome back. Today Kai and Lee argue about queues and retries."),
+            seg(100.0, "Kai", queues),
+            seg(
+                115.0,
+                "Lee",
+                "But the risk is the other way round: teams that wait rewrite every synchronous call in a hurry \
+                 when the first big customer arrives.",
+            ),
+            seg(140.0, "Host", "Let's move to retries. What goes wrong there?"),
+            seg(150.0, "Kai", retries),
+            seg(160.0, "Lee", "Exactly."),
+            seg(165.0, "Kai", "So we give every client a retry budget and it has saved us twice this year already."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    for question in ["Did anyone agree?", "Who else agreed?"] {
+        let a = ask(&store, &entry(&ep, queues, "Kai", 100.0), question).await;
+        assert!(!a.covered && a.answer.contains("risk is the other way round"), "{question}: {a:#?}");
+        let a = ask(&store, &entry(&ep, retries, "Kai", 150.0), question).await;
+        assert!(a.covered && a.citations[0].text.contains("Exactly"), "{question}: {a:#?}");
+        assert_eq!(a.citations[0].speaker.as_deref(), Some("Lee"), "{question}: {a:#?}");
+    }
 }

@@ -225,6 +225,19 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
+        // "What did Kevin say?" of an insight Kevin did not say, naming nothing else: what he said
+        // to it, when he replied (else it is searched as before).
+        let others = query.speakers.iter().any(|s| entry.speaker.as_deref() != Some(s.as_str()));
+        let says_only = query.near.is_some() || query.terms.iter().all(|t| matches!(t.root.as_str(), "say" | "said"));
+        if i == 0 && query.response.is_none() && others && says_only {
+            if let Some((Some(reply), true)) = reply_to_insight(&pool, entry, query, retrieve::Response::Reply) {
+                // Quoted also when it asks, in objection ("but isn't that a loss?").
+                let mut reply = reply.clone();
+                reply.asks = false;
+                let ranked = retrieve::around(std::slice::from_ref(&reply), reply.start());
+                return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+            }
+        }
         // "Did anyone push back on that?", "how did the host react?", "what was the question?":
         // the others' turns right after the insight, or the question before it, answer, whatever
         // words they use. Where the insight is not found in its episode, nothing says who took
@@ -243,8 +256,14 @@ pub async fn ask(
                 p.asks = false;
                 p
             });
-            let ranked =
+            let mut ranked =
                 reply.as_ref().map(|p| retrieve::around(std::slice::from_ref(p), p.start())).unwrap_or_default();
+            if !found {
+                // The rest of the episode, unscored, so that a refusal does not say a speaker
+                // who did not reply ("what did Emma say to that?") is never heard there.
+                let rest = pool.iter().filter(|p| p.episode_id == entry.episode_id);
+                ranked.extend(rest.map(|p| retrieve::Scored { passage: p, score: 0.0, coverage: 0.0, local: 0.0 }));
+            }
             return Ok(answerer.answer(question, entry, &ranked, found, history).await);
         }
         // The question names nothing of its own ("what exactly did she say?", "why?", "can you
@@ -366,8 +385,12 @@ fn reply_to_insight<'p>(
         // A reaction that then asks on ("That's a pretty cool feature. Take us to the receiving
         // end now...") is the reply to what was said; what follows answers its question.
         let reacts = opening.first().is_some_and(|first| retrieve::reacts(first));
-        let moves_on = asks_next && !(reacts && kind == retrieve::Response::Reply);
-        if p.words() < REPLY_MIN_WORDS && !objects && !moves_on {
+        // Agreeing is taking it up too.
+        let welcomes = matches!(kind, retrieve::Response::Reply | retrieve::Response::Agreement);
+        let moves_on = asks_next && !(reacts && welcomes);
+        // "Exactly." answers whether anyone agreed, if not how they took it.
+        let agrees = kind == retrieve::Response::Agreement && reacts;
+        if p.words() < REPLY_MIN_WORDS && !objects && !moves_on && !agrees {
             continue;
         }
         read += 1;
@@ -377,7 +400,7 @@ fn reply_to_insight<'p>(
         // A reply that reacts ("that's a pretty cool feature") takes up the whole turn that
         // made the point, however long it went on after it; an objection after the gap is
         // to what the speaker went on to say.
-        let takes_up = reacts && kind == retrieve::Response::Reply;
+        let takes_up = reacts && welcomes;
         if moves_on || (read == 1 && p.start() > ended + REPLY_GAP_SECONDS && !takes_up) {
             closest = closest.or(Some(*p));
             break;
@@ -385,7 +408,12 @@ fn reply_to_insight<'p>(
         if !named.is_empty() && !p.speaker().is_some_and(|s| named.contains(&s)) {
             continue;
         }
-        if kind == retrieve::Response::Reply || objects {
+        let answers = match kind {
+            retrieve::Response::Pushback => objects,
+            retrieve::Response::Agreement => !objects,
+            _ => true,
+        };
+        if answers {
             return Some((Some(*p), true));
         }
         closest = closest.or(Some(*p));

@@ -14,6 +14,10 @@ use crate::model::{DigestEntry, hms};
 /// Passages scoring below this share of the best are noise, not support.
 const FLOOR: f64 = 0.25;
 
+/// A quote after the first says at least this many words: a one-word answer to another
+/// question ("Python.") adds nothing to the first.
+const FURTHER_MIN_WORDS: usize = 5;
+
 /// Quotes the passages that answer.
 pub struct QuoteAnswerer {
     pub max_citations: usize,
@@ -43,6 +47,9 @@ impl QuoteAnswerer {
         let floor = ranked.iter().find(|s| !s.passage.asks).map(|s| s.score * FLOOR).unwrap_or(0.0);
         let mut citations: Vec<Citation> = Vec::new();
         let mut taken: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        // Sentences already quoted, by episode: what a quote went on to say can open the next
+        // passage, which is still chosen as if it did not (they may lead to what it adds).
+        let mut quoted: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
         for s in candidates.filter(|s| s.score >= floor) {
             if citations.len() >= self.max_citations.max(1) {
                 break;
@@ -69,12 +76,24 @@ impl QuoteAnswerer {
             }
             let text = lines.join(" ");
             // A further passage earns its place with words of the question of its own, not only
-            // with a neighbour's score.
-            if !citations.is_empty() && !retrieve::search_terms(&text).iter().any(|w| q.contains(w)) {
+            // with a neighbour's score, and with more than a word or two ("Python.").
+            let further = !citations.is_empty();
+            if further
+                && (!retrieve::search_terms(&text).iter().any(|w| q.contains(w))
+                    || text.split_whitespace().count() < FURTHER_MIN_WORDS)
+            {
                 continue;
             }
             taken.push((&p.episode_id, global));
-            let (speaker, start, _) = &p.sentences[range.start];
+            // Its opening sentences that an earlier quote went on to say are not said again.
+            let repeated = lines.iter().take_while(|l| quoted.contains(&(p.episode_id.as_str(), **l))).count();
+            if repeated == lines.len() {
+                continue;
+            }
+            let text = lines[repeated..].join(" ");
+            quoted.extend(lines.iter().map(|l| (p.episode_id.as_str(), *l)));
+            let opening = (range.start + repeated).min(range.end - 1);
+            let (speaker, start, _) = &p.sentences[opening];
             citations.push(Citation {
                 podcast: p.podcast.clone(),
                 episode: p.episode.clone(),

@@ -528,6 +528,9 @@ pub enum Response {
     /// Whether anyone objected ("did anyone disagree?", "any pushback on that?"): a reply that
     /// takes issue, not just the next one.
     Pushback,
+    /// Whether anyone agreed ("did anyone agree?", "who else agreed?"): a reply that does not
+    /// take issue; an objection is no answer to it.
+    Agreement,
     /// The question the insight answers ("what was the question?", "what was she asked?").
     Prompt,
 }
@@ -660,6 +663,7 @@ impl Query {
             let responding: HashSet<String> = RESPONSE_WORDS
                 .iter()
                 .chain(PUSHBACK_WORDS)
+                .chain(AGREEMENT_WORDS)
                 .chain(RESPONDENTS)
                 .chain(PROMPT_WORDS)
                 .chain(PROMPT_NOUNS)
@@ -982,10 +986,10 @@ const RESPONSE_WORDS: &[&str] = &[
     "replies",
     "say",
     "said",
-    "agree",
-    "agreed",
-    "agreement",
 ];
+
+/// Words asking whether anyone agreed with something ("did anyone agree?").
+const AGREEMENT_WORDS: &[&str] = &["agree", "agreed", "agrees", "agreement", "concur", "concurred"];
 
 /// Words asking whether anyone took issue with something ("did anyone push back?").
 const PUSHBACK_WORDS: &[&str] = &[
@@ -1051,6 +1055,13 @@ fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     });
     let to_it = lower.windows(2).any(|p| matches!(p[0].as_str(), "to" | "on" | "with") && points(&p[1]));
     let whose = names_someone || lower.iter().any(|w| RESPONDENTS.contains(&w.as_str()) && w != "with");
+    let agrees = lower.iter().any(|w| AGREEMENT_WORDS.contains(&w.as_str()));
+    let objects_in_words =
+        lower.iter().any(|w| !matches!(w.as_str(), "push" | "pushed" | "back") && PUSHBACK_WORDS.contains(&w.as_str()));
+    // "Who else agreed?", "who agreed with that?": asked of whoever replied.
+    if agrees && !objects_in_words && (to_it || whose || lower.iter().any(|w| w == "who")) {
+        return Some(Response::Agreement);
+    }
     if !(to_it || whose) {
         // "What was the question?", "what was she asked?", "who asked that?": what the insight
         // answers, whoever asked it; not how it was answered ("how did she answer the
@@ -1540,12 +1551,13 @@ pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item =
         // The insight's own sentences count here: what it names was said.
         present.extend(p.analysed.iter().flat_map(|a| &a.terms).chain(&p.prompt_terms).map(String::as_str));
     }
-    query
-        .names
-        .iter()
-        .filter(|(_, roots)| roots.iter().all(|r| !present.contains(r.as_str())))
-        .map(|(w, _)| w.as_str())
-        .collect()
+    // "VPNs" is said where "VPN" is: a short plural, which the stemmer leaves alone.
+    let said = |r: &str| {
+        present.contains(r)
+            || r.strip_suffix('s').is_some_and(|one| present.contains(one))
+            || present.contains(format!("{r}s").as_str())
+    };
+    query.names.iter().filter(|(_, roots)| roots.iter().all(|r| !said(r))).map(|(w, _)| w.as_str()).collect()
 }
 
 #[cfg(test)]
@@ -1619,7 +1631,9 @@ mod tests {
             ("Any objections to this?", Response::Pushback),
             ("How did the others react?", Response::Reply),
             ("What did the host say to that?", Response::Reply),
-            ("Did anyone agree with her?", Response::Reply),
+            ("Did anyone agree with her?", Response::Agreement),
+            ("Who else agreed?", Response::Agreement),
+            ("Did the host agree with that?", Response::Agreement),
             ("What was the question?", Response::Prompt),
             ("What was she asked?", Response::Prompt),
             ("Who asked that?", Response::Prompt),

@@ -126,6 +126,33 @@ const LEADING_FILLERS: &[&str] = &[
     "look",
     "see",
 ];
+/// Leading words that say something unless a comma sets them off: "Right now", "Now that ...",
+/// "Like most people", "See how ...", "Actually the cache ...".
+const FILLERS_ONLY_BEFORE_A_COMMA: &[&str] =
+    &["right", "like", "now", "also", "actually", "basically", "honestly", "look", "see"];
+/// Words a leading "so" or "well" belongs with: "so far", "so many", "well known".
+const BOUND_AFTER: &[(&str, &[&str])] = &[
+    ("so", &["far", "much", "many", "long", "often", "few", "little", "what", "called", "to"]),
+    ("well", &["known", "over", "enough", "before", "after", "ahead", "done", "said", "worth", "beyond", "into"]),
+];
+
+/// Whether `rest` opens with the leading filler `f`, set off from what follows.
+fn opens_with_filler(rest: &str, f: &str) -> bool {
+    let Some(after) =
+        rest.as_bytes().get(..f.len()).filter(|head| head.eq_ignore_ascii_case(f.as_bytes())).map(|_| &rest[f.len()..])
+    else {
+        return false;
+    };
+    if after.starts_with(',') {
+        return rest.len() > f.len() + 1;
+    }
+    if !after.starts_with(' ') || rest.len() <= f.len() + 1 || FILLERS_ONLY_BEFORE_A_COMMA.contains(&f) {
+        return false;
+    }
+    let next =
+        after.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    !BOUND_AFTER.iter().any(|(w, bound)| *w == f && bound.contains(&next.as_str()))
+}
 
 /// Readable text of a spoken sentence: stage directions, fillers, stutters and false starts
 /// removed, first letter capitalised, ending punctuation kept.
@@ -152,7 +179,7 @@ pub fn clean(text: &str) -> String {
         // "the the" / "I I": stutters.
         if let Some(prev) = words.last() {
             let prev_bare = prev.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-            if prev_bare == bare && !bare.is_empty() && !prev.ends_with([',', '.', '?', '!']) {
+            if prev_bare == bare && !bare.is_empty() && !prev.ends_with([',', '.', '?', '!', ';', ':']) {
                 continue;
             }
         }
@@ -165,11 +192,7 @@ pub fn clean(text: &str) -> String {
     // "k"), so an index into a lower-cased copy is no index into `s`.
     // A cursor, not a copy per filler: a line of thousands of "so and so and" stays linear.
     let mut rest = s.as_str();
-    while let Some(f) = LEADING_FILLERS.iter().find(|f| {
-        rest.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()))
-            && rest[f.len()..].starts_with([',', ' '])
-            && rest.len() > f.len() + 1
-    }) {
+    while let Some(f) = LEADING_FILLERS.iter().find(|f| opens_with_filler(rest, f)) {
         rest = rest[f.len()..].trim_start_matches([',', ' ']);
     }
     let s = rest.trim().trim_end_matches([',', ';', ':', '-']).trim().to_string();
@@ -259,5 +282,27 @@ mod tests {
         assert_eq!(clean("um, so the the cache uh cut latency by half [laughs]"), "The cache cut latency by half.");
         assert_eq!(clean("The third -- I tried to get the hattrick."), "I tried to get the hattrick.");
         assert_eq!(clean("Yeah, you know, it was fast"), "It was fast.");
+    }
+
+    #[test]
+    fn a_leading_word_that_says_something_stays() {
+        // Fillers, set off or not.
+        assert_eq!(clean("So the cache is key"), "The cache is key.");
+        assert_eq!(clean("Well, now, the cache is key"), "The cache is key.");
+        assert_eq!(clean("Actually, the cache is key"), "The cache is key.");
+        // Words of the sentence.
+        assert_eq!(
+            clean("But so far it's only happened in a few courses."),
+            "So far it's only happened in a few courses."
+        );
+        assert_eq!(clean("And now that Python has won, it's hard"), "Now that Python has won, it's hard.");
+        assert_eq!(clean("Right now we cache everything"), "Right now we cache everything.");
+        assert_eq!(clean("Like most people, I cache everything"), "Like most people, I cache everything.");
+        assert_eq!(clean("Well known tools cache everything"), "Well known tools cache everything.");
+        // A word said again after a semicolon is no stutter.
+        assert_eq!(
+            clean("no question about it; it took several years"),
+            "No question about it; it took several years."
+        );
     }
 }
