@@ -531,13 +531,7 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     s.fake.hang("C0STALL");
     let config =
         DeliveryConfig { backoff_base_ms: 20, send_timeout_secs: 1, max_attempts: 2, ..DeliveryConfig::default() };
-    let deliverer = Deliverer::new(
-        s.store.clone(),
-        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
-        config.clone(),
-        Config::default().digest,
-        Arc::new(podsift::metrics::Metrics::default()),
-    );
+    let deliverer = slack_process(&s, config.clone()).await;
     let ticked = tokio::time::timeout(Duration::from_secs(60), deliverer.tick(due)).await;
     let summary = ticked.expect("a tick waited on a post that never answers").unwrap();
     assert_eq!(summary.failed, 1, "{summary:?}");
@@ -571,13 +565,7 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     let crashed = common::subscribe_at(&s.store, destination(TEAM, "C0CRASH"), due, 0, created);
     s.fake.lose_answers("C0CRASH", 1);
     let once = DeliveryConfig { max_attempts: 1, ..config.clone() };
-    let dying = Deliverer::new(
-        s.store.clone(),
-        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
-        once,
-        Config::default().digest,
-        Arc::new(podsift::metrics::Metrics::default()),
-    );
+    let dying = slack_process(&s, once).await;
     let ticked = tokio::time::timeout(Duration::from_secs(60), dying.tick(due)).await;
     assert_eq!(ticked.expect("a tick waited on a lost answer").unwrap().failed, 1);
     let mut rec = s.store.delivery(&crashed.key(), due.date_naive()).unwrap().unwrap();
@@ -585,13 +573,7 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     // As the record stands when the process dies while the first part is on its way.
     (rec.state, rec.retry_at) = (podsift::deliver::DeliveryState::Pending, None);
     s.store.put_delivery(&rec).unwrap();
-    let restarted = Deliverer::new(
-        s.store.clone(),
-        vec![Arc::new(slack_adapter(&s.fake).await) as Arc<dyn Adapter>],
-        config,
-        Config::default().digest,
-        Arc::new(podsift::metrics::Metrics::default()),
-    );
+    let restarted = slack_process(&s, config).await;
     let later = due + chrono::Duration::minutes(2);
     let summary = tokio::time::timeout(Duration::from_secs(60), restarted.tick(later)).await.unwrap().unwrap();
     assert_eq!(summary.delivered, 1, "{summary:?}");
@@ -601,9 +583,18 @@ async fn a_post_that_never_answers_is_given_up_and_tried_again_later() {
     assert_eq!(looked, 1, "only the part that may have gone out is looked for");
 }
 
-async fn slack_adapter(fake: &FakeSlack) -> SlackAdapter {
-    let config = SlackConfig { enabled: true, api_url: Some(fake.api.clone()), ..SlackConfig::default() };
-    SlackAdapter::connect(&config, Some(TOKEN)).await.unwrap()
+/// A deliverer with a Slack adapter of its own, as a freshly started podsift has: it remembers
+/// nothing of what another process tried.
+async fn slack_process(s: &Setup, config: DeliveryConfig) -> Deliverer {
+    let slack = SlackConfig { enabled: true, api_url: Some(s.fake.api.clone()), ..SlackConfig::default() };
+    let adapter = SlackAdapter::connect(&slack, Some(TOKEN)).await.unwrap();
+    Deliverer::new(
+        s.store.clone(),
+        vec![Arc::new(adapter) as Arc<dyn Adapter>],
+        config,
+        Config::default().digest,
+        Arc::new(podsift::metrics::Metrics::default()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

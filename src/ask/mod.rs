@@ -225,31 +225,24 @@ pub async fn ask(
             state = Some((q, c));
         }
         let Some((query, stats)) = &state else { continue };
-        // "What did Kevin say?" of an insight Kevin did not say, naming nothing else: what he said
-        // to it, when he replied (else it is searched as before).
+        // "What did Kevin say?" of an insight Kevin did not say, naming nothing else: "what did
+        // Kevin say to that?" when he replied to it, else searched as before.
         let others = query.speakers.iter().any(|s| entry.speaker.as_deref() != Some(s.as_str()));
-        let says_only = query.near.is_some() || query.terms.iter().all(|t| matches!(t.root.as_str(), "say" | "said"));
-        if i == 0 && query.response.is_none() && others && says_only {
-            if let Some((Some(reply), true)) = reply_to_insight(&pool, entry, query, retrieve::Response::Reply) {
-                // Quoted also when it asks, in objection ("but isn't that a loss?").
-                let mut reply = reply.clone();
-                reply.asks = false;
-                let ranked = retrieve::around(std::slice::from_ref(&reply), reply.start());
-                return Ok(answerer.answer(question, entry, &ranked, true, history).await);
-            }
-        }
+        let of_another = i == 0 && query.response.is_none() && query.near.is_some() && others;
         // "Did anyone push back on that?", "how did the host react?", "what was the question?":
         // the others' turns right after the insight, or the question before it, answer, whatever
         // words they use. Where the insight is not found in its episode, nothing says who took
         // it how or what it answered: not covered, rather than the insight itself or another
         // episode's words on its subject.
-        if let Some(kind) = query.response {
-            let (reply, found) = match (i, kind) {
+        let read_around = query.response.or(of_another.then_some(retrieve::Response::Reply)).map(|kind| {
+            match (i, kind) {
                 (0, retrieve::Response::Prompt) => question_before_insight(&pool, entry),
                 (0, _) => reply_to_insight(&pool, entry, query, kind),
                 _ => None,
             }
-            .unwrap_or((None, false));
+            .unwrap_or((None, false))
+        });
+        if let Some((reply, found)) = read_around.filter(|(_, found)| *found || !of_another) {
             // A reply asking in objection ("but isn't that a loss?") is quoted, as is the
             // question that ended the exchange, shown as no answer.
             let reply: Option<Passage> = reply.cloned().map(|mut p| {

@@ -138,15 +138,17 @@ const BOUND_AFTER: &[(&str, &[&str])] = &[
 
 /// Whether `rest` opens with the leading filler `f`, set off from what follows.
 fn opens_with_filler(rest: &str, f: &str) -> bool {
-    let Some(after) =
-        rest.as_bytes().get(..f.len()).filter(|head| head.eq_ignore_ascii_case(f.as_bytes())).map(|_| &rest[f.len()..])
-    else {
+    let opens = rest.as_bytes().get(..f.len()).is_some_and(|head| head.eq_ignore_ascii_case(f.as_bytes()));
+    // Something must follow it.
+    if !opens || rest.len() <= f.len() + 1 {
         return false;
-    };
-    if after.starts_with(',') {
-        return rest.len() > f.len() + 1;
     }
-    if !after.starts_with(' ') || rest.len() <= f.len() + 1 || FILLERS_ONLY_BEFORE_A_COMMA.contains(&f) {
+    // Compared byte for byte with an ASCII word: the slice starts on a character boundary.
+    let after = &rest[f.len()..];
+    if after.starts_with(',') {
+        return true;
+    }
+    if !after.starts_with(' ') || FILLERS_ONLY_BEFORE_A_COMMA.contains(&f) {
         return false;
     }
     let next =
