@@ -388,6 +388,43 @@ async fn permanent_redirects_are_remembered_temporary_ones_not() {
     assert_eq!(server.requests("/short").len(), 2);
 }
 
+/// A feed that moves for good to a feed subscribed already (added under both addresses, or the
+/// old one added after the show was ingested) is that show: merged into it, fetched and stored
+/// once, and the chats that picked the old address get the show.
+#[tokio::test]
+async fn a_feed_that_moves_to_one_subscribed_already_is_merged_into_it() {
+    let server = FakeServer::start().await;
+    let feed = rss(&server.base, "Show", &[("s1", "S1", None)]);
+    server.route("/show", vec![Reply::ok(feed)]);
+    server.route("/alias", vec![Reply::status(301).header("location", "/show")]);
+    server.route("/later", vec![Reply::status(308).header("location", "/show")]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/show"));
+    add(&store, &server.url("/alias"));
+    store.put_podcast_list("telegram:1", &[server.url("/alias")]).unwrap();
+    store.put_podcast_list("telegram:2", &[server.url("/alias"), server.url("/show")]).unwrap();
+    let summary = run(&store, &config(), Utc::now()).await;
+    assert_eq!(summary.new_episodes, 1, "{summary:?}");
+    let merged: Vec<_> = summary.feeds.iter().filter(|r| matches!(r.outcome, FeedOutcome::Merged { .. })).collect();
+    assert_eq!(merged.len(), 1, "{summary:?}");
+    assert_eq!(merged[0].url, server.url("/alias"));
+    let urls: Vec<String> = store.feeds().unwrap().into_iter().map(|f| f.url).collect();
+    assert_eq!(urls, [server.url("/show")]);
+    assert_eq!(store.episodes().unwrap().len(), 1);
+    assert_eq!(store.podcast_list("telegram:1").unwrap().unwrap(), [server.url("/show")]);
+    assert_eq!(store.podcast_list("telegram:2").unwrap().unwrap(), [server.url("/show")]);
+
+    // Its old address added after the show was ingested: merged at its first fetch.
+    add(&store, &server.url("/later"));
+    let summary = run(&store, &config(), Utc::now()).await;
+    assert_eq!(summary.new_episodes, 0, "{summary:?}");
+    assert_eq!(store.feeds().unwrap().len(), 1);
+    assert_eq!(store.episodes().unwrap().len(), 1);
+    run(&store, &config(), Utc::now()).await;
+    assert_eq!(server.requests("/alias").len(), 1, "a merged feed is not fetched again");
+    assert_eq!(server.requests("/later").len(), 1, "a merged feed is not fetched again");
+}
+
 /// A feed that moves after its first fetch answers 304 at the new address (the validators
 /// still match its content): the move is remembered all the same.
 #[tokio::test]

@@ -123,6 +123,9 @@ pub fn print_summary(s: &IngestSummary, insights: usize) {
             FeedOutcome::Failed { error, next_attempt_at } => {
                 outln!("failed: {}: {error} (next attempt {})", r.url, when(Some(*next_attempt_at)));
             }
+            FeedOutcome::Merged { into } => {
+                outln!("merged: {} moved to {into}, which is subscribed already: one feed now", r.url);
+            }
             _ => {}
         }
     }
@@ -189,6 +192,7 @@ impl Progress for ProgressOutput {
                 format!("{name}: {new_episodes} new episode(s)")
             }
             FeedOutcome::Unchanged => format!("{name}: unchanged"),
+            FeedOutcome::Merged { into } => format!("{name}: moved to {into}, subscribed already; merged into it"),
             FeedOutcome::Failed { error, .. } => format!("{name}: failed: {error}"),
             FeedOutcome::Skipped { next_attempt_at } => {
                 format!("{name}: backing off until {}", when(Some(*next_attempt_at)))

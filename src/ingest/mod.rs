@@ -43,6 +43,11 @@ pub enum FeedOutcome {
     Skipped {
         next_attempt_at: DateTime<Utc>,
     },
+    /// It moved for good to where another subscribed feed is: the same show, so it was merged
+    /// into that one (`into`) and is no longer a feed of its own.
+    Merged {
+        into: String,
+    },
 }
 
 /// The end-of-run summary.
@@ -208,7 +213,7 @@ pub async fn ingest_through(
                 summary.feeds_fetched += 1;
                 summary.new_episodes += new_episodes;
             }
-            FeedOutcome::Unchanged => summary.feeds_unchanged += 1,
+            FeedOutcome::Unchanged | FeedOutcome::Merged { .. } => summary.feeds_unchanged += 1,
             FeedOutcome::Failed { .. } => summary.feeds_failed += 1,
             FeedOutcome::Skipped { .. } => summary.feeds_skipped += 1,
         }
@@ -294,6 +299,14 @@ async fn ingest_feed(
             return Ok((report(&feed, outcome), Vec::new()));
         }
     };
+    // Where it moved may be a show subscribed already: that one, not a second copy of it.
+    let moved = body
+        .as_ref()
+        .and_then(|(body, _)| body.moved_to.as_deref())
+        .or((feed.fetch_url != feed.url).then_some(feed.fetch_url.as_str()));
+    if let Some(into) = moved.map(|to| merge_into_known(store, &feed, to)).transpose()?.flatten() {
+        return Ok((report(&feed, FeedOutcome::Merged { into }), Vec::new()));
+    }
     let mut outcome = outcome;
     if let Some((body, parsed)) = body {
         if feed.title.is_none() || parsed.title.is_some() {
@@ -500,6 +513,37 @@ fn too_old(config: &IngestConfig, episode: &Episode, now: DateTime<Utc>) -> bool
 
 fn given_up(error: &str, attempts: u32) -> TranscriptStatus {
     TranscriptStatus::Skipped { reason: format!("given up after {attempts} attempt(s): {error}") }
+}
+
+/// When `to`, where `feed` moved for good, is another subscribed feed (its address, another
+/// spelling of it, or where that one moved): `feed` is merged into it. The chats that picked
+/// `feed` get that one instead, it becomes the operator's if `feed` was, and `feed` is removed
+/// with what was ingested from it (the same episodes, stored twice). Returns its address.
+fn merge_into_known(store: &Store, feed: &Feed, to: &str) -> Result<Option<String>, StoreError> {
+    let Some(mut into) = store.feeds()?.into_iter().find(|f| f.url != feed.url && f.is_at(to)) else {
+        return Ok(None);
+    };
+    tracing::warn!(feed = %feed.url, into = %into.url, "feed moved to a feed already subscribed; merged into it");
+    for (key, list) in store.podcast_lists()? {
+        if list.contains(&feed.url) {
+            let mut merged: Vec<String> = Vec::with_capacity(list.len());
+            for url in list {
+                let url = if url == feed.url { into.url.clone() } else { url };
+                if !merged.contains(&url) {
+                    merged.push(url);
+                }
+            }
+            store.put_podcast_list(&key, &merged)?;
+        }
+    }
+    if into.reader_added && !feed.reader_added {
+        into.reader_added = false;
+        into.public_only = false;
+        store.update_feed(&into)?;
+    }
+    store.remove_feed(&feed.url)?;
+    store.flush()?;
+    Ok(Some(into.url))
 }
 
 fn moved_permanently(feed: &mut Feed, to: String) {
