@@ -298,6 +298,11 @@ async fn run_demo_shows_the_whole_loop_on_the_terminal() {
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "/ask 1 what exactly was said about that?").unwrap();
     wait_for("the answer", &|s| s.contains("About #1"));
+    // A mistyped command and a line that is none are answered on the same screen.
+    writeln!(stdin, "/time 25:99 Europe/Berlin").unwrap();
+    wait_for("the answer to a bad time", &|s| s.contains("\"25:99\" is not a time of day"));
+    writeln!(stdin, "hello").unwrap();
+    wait_for("the hint", &|s| s.contains("Commands start with /"));
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!dir.path().join("data").exists(), "the demo run wrote into ./data");

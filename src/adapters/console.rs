@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 
 use crate::deliver::commands::{Core, parse_line};
 use crate::deliver::inbound::Inbound;
-use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, Request, SendError, Sender, TextUnit};
+use crate::deliver::{Adapter, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit};
 
 /// The one console destination.
 pub fn destination() -> Destination {
@@ -94,21 +94,19 @@ impl Inbound for ConsoleInbound {
             let dest = destination();
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
-                let command = match parse_line(&line) {
-                    Ok(Some(c)) => c,
+                // A line that is no command is answered where the others are: on the console's
+                // output, not among the log lines.
+                let notice = match parse_line(&line) {
+                    Ok(Some(command)) => {
+                        let _guard = handle.enter();
+                        core.submit(Request::new(dest.clone(), Sender::owner("console"), command));
+                        continue;
+                    }
                     Ok(None) if line.trim().is_empty() => continue,
-                    Ok(None) => {
-                        eprintln!("Commands start with /; /help lists them.");
-                        continue;
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        continue;
-                    }
+                    Ok(None) => "Commands start with /; /help lists them.".to_string(),
+                    Err(e) => e,
                 };
-                let request = Request::new(dest.clone(), Sender::owner("console"), command);
-                let _guard = handle.enter();
-                core.submit(request);
+                handle.block_on(core.reply(&dest, None, &Message::Notice(notice)));
             }
         });
         axum::Router::new()
