@@ -103,7 +103,7 @@ fn main() {
                     store.put_transcript(&ep, &tr).unwrap();
                 }
                 ep.insights_extracted = true;
-                store.put_insights(&ep, &[], &doc_terms(&tr)).unwrap();
+                store.put_insights(&ep, &[], Some(&doc_terms(&tr))).unwrap();
             }
         }
         store.flush().unwrap();

@@ -80,7 +80,7 @@ fn pending_work(c: &mut Criterion) {
             ep.show_notes = notes.clone();
             ep.transcript = TranscriptStatus::Stored { source: TranscriptSource::Vtt, bytes: 50_000, segments: 600 };
             ep.insights_extracted = true;
-            store.put_insights(&ep, &[], &[]).unwrap();
+            store.put_insights(&ep, &[], Some(&[])).unwrap();
         }
     }
     store.flush().unwrap();

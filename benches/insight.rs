@@ -120,7 +120,7 @@ fn answering(c: &mut Criterion) {
         store.put_episode(&ep).unwrap();
         store.put_transcript(&ep, &tr).unwrap();
         ep.insights_extracted = true;
-        store.put_insights(&ep, &[], &terms_of[i % transcripts.len()]).unwrap();
+        store.put_insights(&ep, &[], Some(&terms_of[i % transcripts.len()])).unwrap();
     }
     store.flush().unwrap();
     let go = transcripts.iter().position(|t| t.episode_id == "go-time-100.md").unwrap();

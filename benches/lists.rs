@@ -52,7 +52,7 @@ fn main() {
                 })
                 .collect();
             store.put_episode(&copy).unwrap();
-            store.put_insights(&copy, &copies, &[]).unwrap();
+            store.put_insights(&copy, &copies, Some(&[])).unwrap();
             podcasts.push(feed);
         }
     }

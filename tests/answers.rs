@@ -38,7 +38,7 @@ fn store_with(episodes: &[(Episode, Transcript)]) -> (tempfile::TempDir, Store) 
         t.sort();
         t.dedup();
         ep.insights_extracted = true;
-        store.put_insights(&ep, &[], &t).unwrap();
+        store.put_insights(&ep, &[], Some(&t)).unwrap();
     }
     (dir, store)
 }

@@ -236,6 +236,7 @@ async fn one_episode_in_two_feeds_counts_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data")).unwrap();
     let own = local_feed(dir.path(), "cloud-1", "Cloud Weekly", 3, CLOUD);
+    let own_url = own.clone();
     let own_path = url::Url::parse(&own).unwrap().to_file_path().unwrap();
     let text = std::fs::read_to_string(&own_path).unwrap();
     let with_audio = |text: &str, audio: &str| {
@@ -255,6 +256,8 @@ async fn one_episode_in_two_feeds_counts_once() {
     }
     ingest_now(&store).await;
     assert_eq!(store.episodes().unwrap().len(), 4, "both feeds list the episode");
+    // Its words are counted once: the digest does not depend on how many feeds list a show.
+    assert_eq!(store.corpus().unwrap().docs, 3, "the episode's words were counted twice");
     let cfg = DigestConfig::default();
     let now = Utc::now();
     let d = digest::build_or_get(&store, &cfg, digest::today(&cfg, now), now).unwrap();
@@ -266,6 +269,17 @@ async fn one_episode_in_two_feeds_counts_once() {
     let outage: Vec<&DigestEntry> = d.insights.iter().filter(|e| e.text.contains("config push")).collect();
     assert_eq!(outage.len(), 1, "{:#?}", d.insights);
     assert_eq!(outage[0].also_in.len(), 1, "said on two podcasts, not three: {:#?}", outage[0]);
+
+    // The network's feed added after the show's episode was counted: not counted again.
+    let later = Store::open(&dir.path().join("later")).unwrap();
+    for url in [&own_url].into_iter().chain(&others) {
+        later.put_feed(&Feed::new(url, Utc::now())).unwrap();
+    }
+    ingest_now(&later).await;
+    later.put_feed(&Feed::new(url::Url::from_file_path(&network).unwrap().as_ref(), Utc::now())).unwrap();
+    ingest_now(&later).await;
+    assert_eq!(later.episodes().unwrap().len(), 4);
+    assert_eq!(later.corpus().unwrap().docs, 3, "the copy was counted again");
 }
 
 #[tokio::test]

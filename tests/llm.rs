@@ -254,7 +254,7 @@ fn with_the_episode(s: &Setup) {
     ep.insights_extracted = true;
     let terms: Vec<String> =
         ["outage", "config", "push", "region", "billing"].iter().map(|t| podsift::insight::terms::stem(t)).collect();
-    s.store.put_insights(&ep, &[], &terms).unwrap();
+    s.store.put_insights(&ep, &[], Some(&terms)).unwrap();
 }
 
 fn entry() -> DigestEntry {

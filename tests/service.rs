@@ -366,7 +366,7 @@ fn old_episodes_lose_their_content_unless_a_stored_digest_shows_them() {
             embedding: None,
         };
         ep.insights_extracted = true;
-        store.put_insights(&ep, std::slice::from_ref(&insight), &["cach".into()]).unwrap();
+        store.put_insights(&ep, std::slice::from_ref(&insight), Some(&["cach".into()])).unwrap();
         store.put_llm_cache(&format!("{id}:abc"), &serde_json::json!([])).unwrap();
         insight
     };

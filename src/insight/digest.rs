@@ -170,11 +170,9 @@ fn gather(
             in_window && listed && !readers_only.contains(&ep.feed_url)
         })
         .collect();
-    // One episode listed by two feeds (a show's own and its network's, or one feed under two
-    // addresses) is one episode: taken twice, its points would fill two slots or count as said
-    // on two podcasts. Known by its audio's address, or by its title, date and audio file's
-    // name (a network's feed often puts a tracking prefix before the same file, a host signs
-    // its addresses anew); the copy seen first speaks for it.
+    // One episode listed by two feeds is one episode ([`Episode::copy_keys`]): taken twice, its
+    // points would fill two slots or count as said on two podcasts. The copy seen first speaks
+    // for it.
     window.sort_by(|a, b| {
         a.first_seen_at
             .cmp(&b.first_seen_at)
@@ -183,15 +181,10 @@ fn gather(
     });
     let mut known = HashSet::new();
     window.retain(|ep| {
-        // The whole address: a host may tell its episodes apart by the query alone
-        // (`play.mp3?id=1`); a signed address differs each time, and is met by the title key.
-        let path = ep.enclosure_url.as_deref().map(|u| u.split(['?', '#']).next().unwrap_or(u));
-        let file = path.and_then(|a| a.rsplit('/').next()).filter(|f| !f.is_empty());
-        let titled = ep.published.zip(file).map(|(p, f)| format!("title {} {p} {f}", ep.title.trim().to_lowercase()));
-        let audio = ep.enclosure_url.as_deref().map(|a| format!("audio {a}"));
-        let new = audio.iter().chain(&titled).all(|k| !known.contains(k));
+        let keys = ep.copy_keys();
+        let new = keys.iter().all(|k| !known.contains(k));
         if new {
-            known.extend(audio.into_iter().chain(titled));
+            known.extend(keys);
         }
         new
     });

@@ -564,6 +564,23 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
     }
 }
 
+/// Whether another feed's copy of `episode` (sharing one of its `keys`) was extracted, and so
+/// counted, before. Copies come out within days of each other: only those are read.
+fn copy_of_stored(
+    store: &crate::store::Store,
+    episode: &Episode,
+    keys: &[String],
+) -> Result<bool, crate::store::StoreError> {
+    if keys.is_empty() {
+        return Ok(false);
+    }
+    let at = episode.published_or_seen();
+    let near = store.episodes_published_between(at - chrono::Duration::days(2), at + chrono::Duration::days(2))?;
+    Ok(near
+        .iter()
+        .any(|e| e.id != episode.id && e.insights_extracted && e.copy_keys().iter().any(|k| keys.contains(k))))
+}
+
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
 /// each into the corpus statistics, and again for episodes whose insights stand in for the
 /// engine's ([`super::Extraction::stand_in`]) while no digest has shown them. Returns how many
@@ -583,6 +600,11 @@ pub async fn extract_pending(
     }
     let mut corpus = store.corpus()?;
     let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
+    // Copies ([`Episode::copy_keys`]) of an episode counted already, in this run or before,
+    // are not counted again: the same words under two feeds would weigh twice, and the digest
+    // would depend on how many feeds list a show.
+    let mut counted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut copies: std::collections::HashSet<String> = std::collections::HashSet::new();
     for mut episode in wanting {
         if episode.insights_extracted {
             // Insights a digest has shown stay: its readers ask about them by number. They
@@ -599,7 +621,13 @@ pub async fn extract_pending(
             continue;
         };
         let doc_terms = document_terms(&transcript);
-        corpus.add(&doc_terms);
+        let keys = episode.copy_keys();
+        if keys.iter().any(|k| counted.contains(k)) || copy_of_stored(store, &episode, &keys)? {
+            copies.insert(episode.id.clone());
+        } else {
+            counted.extend(keys);
+            corpus.add(&doc_terms);
+        }
         pending.push((episode, Some(doc_terms)));
     }
     let mut stored = 0;
@@ -617,7 +645,8 @@ pub async fn extract_pending(
         match doc_terms {
             Some(doc_terms) => {
                 episode.stand_in_extractions = u32::from(extraction.stand_in);
-                store.put_insights(&episode, &extraction.insights, &doc_terms)?;
+                let terms = (!copies.contains(&episode.id)).then_some(doc_terms.as_slice());
+                store.put_insights(&episode, &extraction.insights, terms)?;
                 stored += extraction.insights.len();
             }
             // Counted in the corpus when first extracted.

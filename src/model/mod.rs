@@ -192,6 +192,21 @@ impl Episode {
             _ => self.first_seen_at,
         }
     }
+
+    /// What one episode listed by two feeds (a show's own and its network's, or one feed under
+    /// two addresses) has the same in both: its audio's address, or its title, date and audio
+    /// file's name (a network's feed often puts a tracking prefix before the same file, a host
+    /// signs its addresses anew). Two episodes sharing a key are one.
+    pub fn copy_keys(&self) -> Vec<String> {
+        // The whole address: a host may tell its episodes apart by the query alone
+        // (`play.mp3?id=1`); a signed address differs each time, and is met by the title key.
+        let path = self.enclosure_url.as_deref().map(|u| u.split(['?', '#']).next().unwrap_or(u));
+        let file = path.and_then(|a| a.rsplit('/').next()).filter(|f| !f.is_empty());
+        let titled =
+            self.published.zip(file).map(|(p, f)| format!("title {} {p} {f}", self.title.trim().to_lowercase()));
+        let audio = self.enclosure_url.as_deref().map(|a| format!("audio {a}"));
+        audio.into_iter().chain(titled).collect()
+    }
 }
 
 /// Where an episode's transcript stands.

@@ -516,7 +516,9 @@ impl Store {
 
     /// Stores an episode's candidate insights, marks the episode as extracted and counts its
     /// terms into the corpus statistics, all in one transaction: each episode is counted once.
-    pub fn put_insights(&self, episode: &Episode, insights: &[Insight], terms: &[String]) -> Result<()> {
+    /// `terms` None: the episode is a copy of one counted already (another feed lists it), whose
+    /// words would otherwise weigh twice.
+    pub fn put_insights(&self, episode: &Episode, insights: &[Insight], terms: Option<&[String]>) -> Result<()> {
         let ep = encode(episode);
         let items: Vec<(Vec<u8>, Vec<u8>)> =
             insights.iter().map(|i| (index_key(&episode.id, &i.id), encode(i))).collect();
@@ -540,9 +542,11 @@ impl Store {
                 corpus.insert(key, &(n + 1).to_be_bytes())?;
                 Ok(())
             };
-            bump(CORPUS_DOCS.to_vec())?;
-            for t in terms {
-                bump(corpus_key(t))?;
+            if let Some(terms) = terms {
+                bump(CORPUS_DOCS.to_vec())?;
+                for t in terms {
+                    bump(corpus_key(t))?;
+                }
             }
             Ok(())
         })
@@ -1552,12 +1556,12 @@ mod tests {
             let mut c = ep("c-done");
             c.transcript = stored.clone();
             c.insights_extracted = true;
-            store.put_insights(&c, &[], &[]).unwrap();
+            store.put_insights(&c, &[], Some(&[])).unwrap();
             let mut d = ep("d-stand-in");
             d.transcript = stored.clone();
             d.insights_extracted = true;
             d.stand_in_extractions = 1;
-            store.put_insights(&d, &[], &[]).unwrap();
+            store.put_insights(&d, &[], Some(&[])).unwrap();
             let mut e = ep("e-skipped");
             e.transcript = TranscriptStatus::Skipped { reason: "old".into() };
             store.put_episode(&e).unwrap();
@@ -1604,7 +1608,7 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
         let mut ep = Episode::new("shown-ep", "https://x/feed", "E", at);
         ep.insights_extracted = true;
-        store.put_insights(&ep, &[], &[]).unwrap();
+        store.put_insights(&ep, &[], Some(&[])).unwrap();
         assert!(!store.episode_shown("shown-ep").unwrap());
         assert!(store.replace_insights(&ep, &[]).unwrap(), "nothing has shown it yet");
         let entry = crate::model::DigestEntry {
@@ -1769,7 +1773,7 @@ mod tests {
             segments: vec![],
         };
         store.put_transcript(&ep, &transcript).unwrap();
-        store.put_insights(&ep, &[], &["term".to_string()]).unwrap();
+        store.put_insights(&ep, &[], Some(&["term".to_string()])).unwrap();
         assert!(store.feed(url).unwrap().is_none());
         assert!(store.episodes().unwrap().is_empty(), "a removed feed's episodes came back");
         assert!(store.transcript("e1").unwrap().is_none());
@@ -1836,7 +1840,7 @@ mod tests {
                                             let ep =
                                                 Episode::new(&format!("e{w}-{round}-{t}-{i}"), "http://a", "t", now);
                                             store.put_episode(&ep).unwrap();
-                                            store.put_insights(&ep, &[], &["term".to_string()]).unwrap();
+                                            store.put_insights(&ep, &[], Some(&["term".to_string()])).unwrap();
                                             if i % 5 == 0 {
                                                 store.flush().unwrap();
                                                 store.check().unwrap();

@@ -35,6 +35,6 @@ pub fn put_candidate(
         source: TranscriptSource::Text,
         embedding: None,
     };
-    store.put_insights(&ep, std::slice::from_ref(&insight), &[]).unwrap();
+    store.put_insights(&ep, std::slice::from_ref(&insight), Some(&[])).unwrap();
     insight.id
 }
