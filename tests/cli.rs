@@ -59,7 +59,7 @@ fn feeds_add_ls_export_import_rm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let feed = format!("{}/tests/fixtures/feeds/podcast-namespace_example.xml", env!("CARGO_MANIFEST_DIR"));
-    let out = podsift(&data, &["feeds", "add", &feed, "https://example.com/rss"]);
+    let out = podsift(&data, &["feeds", "add", &feed, "http://127.0.0.1:9/rss"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let file_url = url::Url::from_file_path(&feed).unwrap().to_string();
     assert!(stdout(&out).contains(&format!("added {file_url}")), "{}", stdout(&out));
@@ -70,15 +70,15 @@ fn feeds_add_ls_export_import_rm() {
 
     let out = podsift(&data, &["feeds", "export"]);
     let opml = stdout(&out);
-    assert!(opml.contains("xmlUrl=\"https://example.com/rss\""), "{opml}");
+    assert!(opml.contains("xmlUrl=\"http://127.0.0.1:9/rss\""), "{opml}");
     let opml_path = dir.path().join("feeds.opml");
     std::fs::write(&opml_path, &opml).unwrap();
 
-    let out = podsift(&data, &["feeds", "rm", "https://example.com/rss"]);
+    let out = podsift(&data, &["feeds", "rm", "http://127.0.0.1:9/rss"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = podsift(&data, &["feeds", "rm", "https://example.com/rss"]);
+    let out = podsift(&data, &["feeds", "rm", "http://127.0.0.1:9/rss"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("no feed https://example.com/rss is subscribed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no feed http://127.0.0.1:9/rss is subscribed"), "{}", stderr(&out));
 
     let out = podsift(&data, &["feeds", "import", opml_path.to_str().unwrap()]);
     assert!(stdout(&out).contains("imported 1 new feed(s) of 2"), "{}", stdout(&out));

@@ -1053,3 +1053,50 @@ async fn episodes_listed_days_late_count_from_when_they_were_seen() {
         store.episodes_published_between(back - chrono::Duration::minutes(1), back + chrono::Duration::minutes(1));
     assert_eq!(found.unwrap().iter().map(|e| e.title.as_str()).collect::<Vec<_>>(), ["during-outage"]);
 }
+
+/// `podsift feeds add` reads a web feed once before adding it, as it does a local file: an
+/// address with no feed behind it (a 404, a web page) is named and nothing is added; one that
+/// cannot be reached now is added with a warning, for ingest to try again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_add_reads_a_web_feed_before_adding_it() {
+    let server = FakeServer::start().await;
+    server.route("/feed.xml", vec![Reply::ok(rss(&server.base, "Show", &[("s1", "S1", None)]))]);
+    server.route("/page", vec![Reply::ok("<!doctype html><html><body>A blog</body></html>")]);
+    server.route("/gone", vec![Reply::status(404)]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let add = move |urls: Vec<String>| {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_podsift"))
+                .arg("--data")
+                .arg(&data)
+                .args(["feeds", "add"])
+                .args(&urls)
+                .env_remove("PODSIFT_CONFIG")
+                .output()
+                .unwrap()
+        })
+    };
+    for bad in ["/gone", "/page"] {
+        let out = add(vec![server.url("/feed.xml"), server.url(bad)]).await.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("nothing was added") && err.contains(bad), "{err}");
+    }
+    assert_eq!(server.requests("/gone").len(), 1);
+    let out = add(vec![server.url("/feed.xml"), "http://127.0.0.1:9/down.xml".into()]).await.unwrap();
+    let (said, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(
+        said.contains(&format!("added {}", server.url("/feed.xml")))
+            && said.contains("added http://127.0.0.1:9/down.xml"),
+        "{said}"
+    );
+    assert!(err.contains("warning: could not reach http://127.0.0.1:9/down.xml"), "{err}");
+    // A feed subscribed already is not fetched again.
+    let before = server.requests("/feed.xml").len();
+    let out = add(vec![server.url("/feed.xml")]).await.unwrap();
+    assert!(out.status.success());
+    assert_eq!(server.requests("/feed.xml").len(), before);
+}

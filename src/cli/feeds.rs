@@ -37,21 +37,35 @@ pub async fn search(words: &[String], config: &podsift::config::Config, json: bo
     Ok(())
 }
 
-pub fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
+pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<()> {
     match cmd {
         FeedsCommand::Search { .. } => anyhow::bail!("`podsift feeds search` is answered by feeds::search"),
         FeedsCommand::Add { urls } => {
             // All or none: a bad one in the middle must not leave the list half added.
             let mut good = Vec::new();
             let mut bad = Vec::new();
+            let mut unreachable = Vec::new();
             for url in &urls {
-                match normalize_feed_location(url).and_then(|u| local_feed_readable(&u, config).map(|()| u)) {
-                    Ok(u) => good.push(u),
+                let read = match normalize_feed_location(url).and_then(|u| local_feed_readable(&u, config).map(|()| u))
+                {
+                    // A feed subscribed already is not fetched again to be added.
+                    Ok(u) if store.find_feed(&u)?.is_some() => Ok((u, None)),
+                    Ok(u) => web_feed_readable(&u, config).await.map(|warning| (u, warning)),
+                    Err(e) => Err(e),
+                };
+                match read {
+                    Ok((u, warning)) => {
+                        unreachable.extend(warning);
+                        good.push(u);
+                    }
                     Err(e) => bad.push(format!("{e:#}")),
                 }
             }
             if !bad.is_empty() {
                 bail!("nothing was added: {}", bad.join("; "));
+            }
+            for w in unreachable {
+                errln!("warning: {w}");
             }
             let mut added = 0;
             for url in good {
@@ -200,6 +214,30 @@ fn local_feed_readable(url: &str, config: &Config) -> Result<()> {
     ingest::feed::parse_feed(&bytes, url)
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("{} is not a feed: {e}", path.display()))
+}
+
+/// A feed on the web is read once before it is added, as a local one is: an address that
+/// answers with no feed (HTTP 404, a web page) is named instead of added. One that cannot be
+/// reached now (no network, a server down or busy) is added all the same, with the warning
+/// returned: ingest tries it again.
+async fn web_feed_readable(url: &str, config: &Config) -> Result<Option<String>> {
+    use ingest::ReadFeedError;
+    use ingest::fetch::FetchError;
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Ok(None);
+    }
+    let fetcher = ingest::fetch::Fetcher::new(&config.ingest).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let read = ingest::read_feed(&fetcher, url, &Default::default(), config.ingest.max_feed_bytes).await;
+    match read {
+        Ok(_) => Ok(None),
+        Err(ReadFeedError::Fetch(
+            e @ (FetchError::Network { .. }
+            | FetchError::Timeout { .. }
+            | FetchError::Status { status: 429 | 500.., .. }),
+        )) => Ok(Some(format!("{e}; added all the same, `podsift ingest` tries it again"))),
+        Err(ReadFeedError::Parse(e)) => bail!("{url} is not a feed: {e}"),
+        Err(e) => bail!("{e}"),
+    }
 }
 
 /// Feeds are URLs; a local path becomes an absolute file:// URL so it works from any directory.

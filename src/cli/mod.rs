@@ -129,7 +129,7 @@ pub async fn execute(
     match command {
         Command::Demo | Command::Run { .. } => bail!("`podsift demo` and `podsift run` start on their own"),
         Command::Feeds(args::FeedsCommand::Search { words, out }) => feeds::search(&words, config, out.json).await,
-        Command::Feeds(cmd) => feeds::feeds(cmd, store, config),
+        Command::Feeds(cmd) => feeds::feeds(cmd, store, config).await,
         Command::Ingest { force, out } => {
             if store.feeds()?.is_empty() {
                 bail!(
