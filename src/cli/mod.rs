@@ -210,21 +210,26 @@ pub async fn execute(
         }
         Command::Ask { reference, question, out } => {
             let (_, entry) = podsift::ask::resolve(store, &config.digest, &reference, Utc::now()).map_err(|e| {
-                // The operator's own ways to a digest, which a chat's reader does not have.
+                // The operator can be told which of the reasons a chat's reader hears it is, and
+                // the way to a digest a reader does not have.
                 match e {
                     podsift::ask::AskError::NoDigest(date) => {
-                        let today = Utc::now().with_timezone(&config.digest.tz()).date_naive();
-                        let how = match date.cmp(&today) {
+                        let now = Utc::now();
+                        let today = now.with_timezone(&config.digest.tz()).date_naive();
+                        // Built here only to say which (an empty digest is not stored).
+                        let none_new = || digest::build(store, &config.digest, date, now).is_ok_and(|d| d.insights.is_empty());
+                        let why = match date.cmp(&today) {
                             std::cmp::Ordering::Greater => "that day has not come yet".to_string(),
-                            std::cmp::Ordering::Equal => {
-                                "`podsift ingest` fetches new episodes; `podsift digest` builds today's digest"
+                            _ if none_new() => {
+                                "no episode with a transcript was new in its window (`podsift ingest` fetches new episodes)"
                                     .to_string()
                             }
-                            std::cmp::Ordering::Less => {
-                                format!("`podsift digest --date {date}` builds that day's digest")
-                            }
+                            std::cmp::Ordering::Equal => "`podsift digest` builds today's digest".to_string(),
+                            std::cmp::Ordering::Less => format!(
+                                "none was built, or it was too old to keep; `podsift digest --date {date}` builds one"
+                            ),
                         };
-                        anyhow::anyhow!("{e} ({how})")
+                        anyhow::anyhow!("there is no digest with insights for {date}: {why}")
                     }
                     e => e.into(),
                 }
