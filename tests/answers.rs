@@ -864,6 +864,20 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
             seg(150.0, "Kai", retries),
             seg(160.0, "Lee", "Exactly."),
             seg(165.0, "Kai", "So we give every client a retry budget and it has saved us twice this year already."),
+            seg(
+                175.0,
+                "Kai",
+                "Last spring our payment dependency slowed down, every client retried five times, and checkout \
+                 was down for an hour.",
+            ),
+            seg(280.0, "Host", "And caching, where does that go wrong?"),
+            seg(
+                300.0,
+                "Kai",
+                "Caches hide slow queries until they expire all at once. Last month our product page cache \
+                 expired at noon and the database fell over for ten minutes.",
+            ),
+            seg(400.0, "Host", "For example, the example app in our docs has examples of every setting."),
         ],
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
@@ -874,4 +888,11 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
         assert!(a.covered && a.citations[0].text.contains("Exactly"), "{question}: {a:#?}");
         assert_eq!(a.citations[0].speaker.as_deref(), Some("Lee"), "{question}: {a:#?}");
     }
+    // "What's an example?" asks for one of the insight's, which follows it, not for any passage
+    // saying "example".
+    let a = ask(&store, &entry(&ep, retries, "Kai", 150.0), "What's an example?").await;
+    assert!(a.covered && a.citations[0].text.contains("payment dependency"), "{a:#?}");
+    let caches = "Caches hide slow queries until they expire all at once.";
+    let a = ask(&store, &entry(&ep, caches, "Kai", 300.0), "What's an example?").await;
+    assert!(a.covered && a.citations[0].text.contains("product page cache expired"), "{a:#?}");
 }

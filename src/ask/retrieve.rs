@@ -671,7 +671,13 @@ impl Query {
                 .collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
         });
-        if response.is_some() || terms.iter().all(|t| about_the_insight.contains(&t.root)) {
+        // "What's an example?" asks for one of the insight's: searched on its words, near it as
+        // much as away from it (an example follows the point as often as not).
+        let illustrating: HashSet<String> = ILLUSTRATES.iter().flat_map(|w| search_terms(w)).collect();
+        let illustrated = response.is_none()
+            && terms.iter().any(|t| illustrating.contains(&t.root))
+            && terms.iter().all(|t| about_the_insight.contains(&t.root));
+        if !illustrated && (response.is_some() || terms.iter().all(|t| about_the_insight.contains(&t.root))) {
             terms.clear();
         }
         let (mut near, mut elsewhere) = (None, false);
@@ -684,6 +690,13 @@ impl Query {
             // the insight's words away from it, not read at its moment.
             elsewhere = response.is_none() && words.iter().any(|w| ELSEWHERE.contains(&w.to_lowercase().as_str()));
             near = (!elsewhere).then_some(insight.1);
+            Some((1.0, true))
+        } else if illustrated {
+            // Its subject is what the example must be about; the word "example" itself is
+            // seldom said with one, and counts for a share.
+            for t in terms.iter_mut() {
+                (t.weight, t.counts) = (INSIGHT_SHARE, false);
+            }
             Some((1.0, true))
         } else if names.is_empty() && points_at_insight(&words) {
             Some((INSIGHT_SHARE, false))
@@ -723,7 +736,8 @@ impl Query {
             terms,
             names,
             speakers: named,
-            wants: wants(question),
+            // "What's an example?" wants one, not a description.
+            wants: if illustrated { Wants::Other } else { wants(question) },
             needs,
             counted,
             near,
@@ -955,6 +969,9 @@ const POINTED_FILLERS: &[&str] =
 /// say about it?", "anything other than that?", "what's the evidence for that?", "why does that
 /// matter?") rather than for its own moment: what backs a claim or follows from it is seldom in
 /// the sentence that makes it (readers rated the insight's own words weaker there).
+/// Words asking for an example of what was said ("what's an example?").
+const ILLUSTRATES: &[&str] = &["example", "examples", "instance"];
+
 const ELSEWHERE: &[&str] = &[
     "else",
     "other",
