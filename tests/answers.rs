@@ -852,7 +852,14 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     let tr = transcript(
         "agree-ep",
         vec![
-            seg(0.0, "Host", "Welcome back. Today Kai and Lee argue about queues and retries."),
+            seg(0.0, "Host", "Welcome back. Today Kai argues about queues and retries, and a guest joins us."),
+            seg(20.0, "Lee", "Hi, I'm Lee."),
+            seg(25.0, "Host", "Hey Lee, good to see you."),
+            seg(
+                30.0,
+                "Lee",
+                "I run the platform team at a bank, and I have carried the pager for our queues for ten years.",
+            ),
             seg(100.0, "Kai", queues),
             seg(
                 115.0,
@@ -892,6 +899,10 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     // saying "example".
     let a = ask(&store, &entry(&ep, retries, "Kai", 150.0), "What's an example?").await;
     assert!(a.covered && a.citations[0].text.contains("payment dependency"), "{a:#?}");
+    // Who someone is, when nobody else introduces them at length: their own first words of
+    // substance, not a greeting.
+    let a = ask(&store, &entry(&ep, queues, "Kai", 100.0), "Who is Lee?").await;
+    assert!(a.covered && a.citations[0].text.contains("I run the platform team"), "{a:#?}");
     let caches = "Caches hide slow queries until they expire all at once.";
     let a = ask(&store, &entry(&ep, caches, "Kai", 300.0), "What's an example?").await;
     assert!(a.covered && a.citations[0].text.contains("product page cache expired"), "{a:#?}");

@@ -227,8 +227,16 @@ pub async fn ask(
         let Some((query, stats)) = &state else { continue };
         // "What did Kevin say?" of an insight Kevin did not say, naming nothing else: "what did
         // Kevin say to that?" when he replied to it, else searched as before.
-        let others = query.speakers.iter().any(|s| entry.speaker.as_deref() != Some(s.as_str()));
-        let of_another = i == 0 && query.response.is_none() && query.near.is_some() && others;
+        let other = query.speakers.iter().find(|s| entry.speaker.as_deref() != Some(s.as_str()));
+        let names_nothing_else = i == 0 && query.response.is_none() && query.near.is_some();
+        // "Who is she?", "who is Rob Pike?", "who's Kevin?": where someone else first introduces
+        // them (the insight's speaker, or the one named).
+        let who = other.map(String::as_str).or(entry.speaker.as_deref());
+        if names_nothing_else && let Some(intro) = who.and_then(|who| introduction(&pool, entry, question, who)) {
+            let ranked = retrieve::around(std::slice::from_ref(intro), intro.start());
+            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+        }
+        let of_another = names_nothing_else && other.is_some();
         // "Did anyone push back on that?", "how did the host react?", "what was the question?":
         // the others' turns right after the insight, or the question before it, answer, whatever
         // words they use. Where the insight is not found in its episode, nothing says who took
@@ -266,11 +274,6 @@ pub async fn ask(
         let about_the_insight = query.near.is_some()
             && i == 0
             && query.speakers.iter().all(|s| entry.speaker.as_deref() == Some(s.as_str()));
-        if about_the_insight && let Some(intro) = introduction(&pool, entry, question) {
-            // "Who is she?", "who is Rob Pike?": where someone else first names the speaker.
-            let ranked = retrieve::around(std::slice::from_ref(intro), intro.start());
-            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
-        }
         if about_the_insight {
             // Overlapping windows that hold the insight are cut to start a sentence before it;
             // the one that then starts earliest has its lead-in (a window opening on the insight
@@ -496,9 +499,14 @@ fn question_before_insight<'p>(pool: &'p [Passage], entry: &DigestEntry) -> Opti
     Some((closest, false))
 }
 
-/// For a question asking who the insight's speaker is ("who is she?", "who's Rob Pike?"), the
-/// first passage of the insight's episode where someone else names them: the introduction.
-fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str) -> Option<&'p Passage> {
+/// Someone's own first words of substance say who they are when nobody introduced them: a turn
+/// of fewer words is a greeting ("Hi, I'm Lee.").
+const INTRODUCTION_MIN_WORDS: usize = 12;
+
+/// For a question asking who someone is ("who is she?", "who's Rob Pike?"), the first passage of
+/// the insight's episode where someone else names `speaker` in more than a greeting ("Hey,
+/// Clinton."): the introduction.
+fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<&'p Passage> {
     // "Who is", "who's", "who was": who they are (not "who said that?", which the insight's own
     // passage answers).
     let words: Vec<String> = retrieve::normalise(question).split_whitespace().take(2).map(String::from).collect();
@@ -506,17 +514,35 @@ fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str) ->
         [who, verb] => who == "who" && ["is", "s", "was"].contains(&verb.as_str()),
         _ => false,
     };
-    let speaker = entry.speaker.as_deref().filter(|_| asks_who)?;
+    if !asks_who {
+        return None;
+    }
     let parts: Vec<String> = retrieve::normalise(speaker)
         .split_whitespace()
         .filter(|p| p.chars().count() >= 3 && !crate::insight::terms::is_stop_word(p))
         .map(String::from)
         .collect();
-    let names = |text: &str| retrieve::normalise(text).split_whitespace().any(|w| parts.iter().any(|p| p == w));
-    pool.iter()
-        .filter(|p| p.episode_id == entry.episode_id && p.speaker() != Some(speaker) && !p.asks)
-        .filter(|p| p.sentences.iter().any(|(_, _, text)| names(text)))
-        .min_by(|a, b| a.start().total_cmp(&b.start()))
+    let names_in = |p: &Passage, greeting_too: bool| {
+        p.sentences.iter().any(|(_, _, text)| {
+            let words: Vec<String> = retrieve::normalise(text).split_whitespace().map(String::from).collect();
+            let greets = words.len() < 4 || words.first().is_some_and(|w| ["hey", "hi", "hello"].contains(&w.as_str()));
+            words.iter().any(|w| parts.contains(w)) && (greeting_too || !greets)
+        })
+    };
+    let names = |p: &Passage| names_in(p, true);
+    let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id && !p.asks);
+    let first = |found: &mut dyn Iterator<Item = &'p Passage>| found.min_by(|a, b| a.start().total_cmp(&b.start()));
+    let by_others = first(&mut episode().filter(|p| p.speaker() != Some(speaker) && names_in(p, false)));
+    // Nobody else introduced them ("Hey, guys. I'm Clinton."): their own first words of
+    // substance from when they are first named.
+    by_others.or_else(|| {
+        let named_at = first(&mut episode().filter(|p| names(p)))?.start();
+        first(
+            &mut episode().filter(|p| {
+                p.speaker() == Some(speaker) && p.start() >= named_at && p.words() >= INTRODUCTION_MIN_WORDS
+            }),
+        )
+    })
 }
 
 /// Whether the passages answer the question: one of the best (not a question itself) holds
