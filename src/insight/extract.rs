@@ -564,21 +564,19 @@ fn to_insight(episode: &Episode, transcript: &Transcript, sents: &[Sentence], u:
     }
 }
 
-/// Whether another feed's copy of `episode` (sharing one of its `keys`) was extracted, and so
-/// counted, before. Copies come out within days of each other: only those are read.
-fn copy_of_stored(
+/// The [`Episode::copy_keys`] of the episodes extracted, and so counted, before, from two days
+/// before the earliest of `episodes` to two days after the latest: copies come out within days
+/// of each other, and only those are read.
+fn counted_near(
     store: &crate::store::Store,
-    episode: &Episode,
-    keys: &[String],
-) -> Result<bool, crate::store::StoreError> {
-    if keys.is_empty() {
-        return Ok(false);
-    }
-    let at = episode.published_or_seen();
-    let near = store.episodes_published_between(at - chrono::Duration::days(2), at + chrono::Duration::days(2))?;
-    Ok(near
-        .iter()
-        .any(|e| e.id != episode.id && e.insights_extracted && e.copy_keys().iter().any(|k| keys.contains(k))))
+    episodes: &[&Episode],
+) -> Result<std::collections::HashSet<String>, crate::store::StoreError> {
+    let dates = episodes.iter().map(|e| e.published_or_seen());
+    let (Some(from), Some(to)) = (dates.clone().min(), dates.max()) else {
+        return Ok(Default::default());
+    };
+    let near = store.episodes_published_between(from - chrono::Duration::days(2), to + chrono::Duration::days(2))?;
+    Ok(near.iter().filter(|e| e.insights_extracted).flat_map(Episode::copy_keys).collect())
 }
 
 /// Extracts insights for every episode that has a transcript and none extracted yet, counting
@@ -600,10 +598,11 @@ pub async fn extract_pending(
     }
     let mut corpus = store.corpus()?;
     let mut pending: Vec<(Episode, Option<Vec<String>>)> = Vec::new();
-    // Copies ([`Episode::copy_keys`]) of an episode counted already, in this run or before,
-    // are not counted again: the same words under two feeds would weigh twice, and the digest
+    // Copies ([`Episode::copy_keys`]) of an episode counted already, before or in this run, are
+    // not counted again: the same words under two feeds would weigh twice, and the digest
     // would depend on how many feeds list a show.
-    let mut counted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let new: Vec<&Episode> = wanting.iter().filter(|e| !e.insights_extracted).collect();
+    let mut counted = counted_near(store, &new)?;
     let mut copies: std::collections::HashSet<String> = std::collections::HashSet::new();
     for mut episode in wanting {
         if episode.insights_extracted {
@@ -622,7 +621,7 @@ pub async fn extract_pending(
         };
         let doc_terms = document_terms(&transcript);
         let keys = episode.copy_keys();
-        if keys.iter().any(|k| counted.contains(k)) || copy_of_stored(store, &episode, &keys)? {
+        if keys.iter().any(|k| counted.contains(k)) {
             copies.insert(episode.id.clone());
         } else {
             counted.extend(keys);
