@@ -77,6 +77,17 @@ impl Schedule {
         if parse_cron(expr)?.upcoming(chrono::Utc).next().is_none() {
             return Err(bad("it names no time that will come, such as 31 February".into()));
         }
+        // One digest a day: a cron firing twice a day ("0 0 8,20 * * *", "0 */5 * * * *") would
+        // bring only its first firing's, which is not what its writer meant. A cron fires every
+        // time of day its fields allow on each day it fires, so a few firings show it.
+        let firings: Vec<DateTime<Utc>> = parse_cron(expr)?.upcoming(Utc).take(50).collect();
+        if let Some(pair) = firings.windows(2).find(|p| p[0].date_naive() == p[1].date_naive()) {
+            return Err(bad(format!(
+                "it fires more than once a day ({} and {}); podsift sends one digest a day: give one time of day",
+                pair[0].format("%H:%M:%S"),
+                pair[1].format("%H:%M:%S")
+            )));
+        }
         Ok(s)
     }
 
@@ -275,7 +286,9 @@ mod tests {
         // Weekday numbers are refused now; one stored before is quoted, not guessed at.
         let numbered = Schedule::Cron { expr: "0 0 8 * * 2-6".into(), timezone: "Europe/Berlin".into() };
         assert_eq!(numbered.when(), "on the schedule \"0 0 8 * * 2-6\" (Europe/Berlin)");
-        assert_eq!(when("0 0 8,20 * * *"), "on the schedule \"0 0 8,20 * * *\" (Europe/Berlin)");
+        // Twice a day is refused now; one stored before is quoted.
+        let twice = Schedule::Cron { expr: "0 0 8,20 * * *".into(), timezone: "Europe/Berlin".into() };
+        assert_eq!(twice.when(), "on the schedule \"0 0 8,20 * * *\" (Europe/Berlin)");
         assert_eq!(when("0 0 8 1 * *"), "on the schedule \"0 0 8 1 * *\" (Europe/Berlin)");
         assert_eq!(when("30 0 8 * * Mon"), "on the schedule \"30 0 8 * * Mon\" (Europe/Berlin)");
     }
@@ -396,6 +409,12 @@ mod tests {
         let year = Schedule::cron("0 0 8 * * Mon-Fri 2026", "UTC").unwrap_err().to_string();
         assert!(year.contains("would stop the digests for good") && year.contains("(6 fields)"), "{year}");
         assert!(Schedule::cron("0 0 8 * * Mon-Fri *", "UTC").is_ok());
+        // One digest a day.
+        for twice in ["0 0 8,20 * * *", "0 */5 * * * *", "0 0 8,12 * * Mon", "* 0 8 * * *"] {
+            let err = Schedule::cron(twice, "UTC").map(|s| s.describe()).unwrap_or_else(|e| e.to_string());
+            assert!(err.contains("fires more than once a day"), "{twice}: {err}");
+        }
+        assert!(Schedule::cron("@daily", "UTC").is_ok());
         let never = Schedule::cron("0 0 8 31 Feb *", "UTC").unwrap_err().to_string();
         assert!(never.contains("names no time that will come"), "{never}");
         let seconds = Schedule::cron("60 0 8 * * *", "UTC").unwrap_err().to_string();
