@@ -729,6 +729,18 @@ fn subscribing_again_changes_what_is_given_and_keeps_the_rest() {
     assert_eq!(ls[0]["mute_podcasts"], serde_json::json!([]));
     assert_eq!(ls[0]["keywords"], serde_json::json!(["rust"]));
     assert_eq!(ls[0]["schedule"]["time"], "07:00");
+    // A podcast both only and muted, given now or with the one kept from before: refused,
+    // nothing changed.
+    assert!(podsift(dir.path(), &["subs", "add", d, "--mute", "Go Time"]).status.success());
+    for args in [&["--only", "go time"][..], &["--only", "JS Party", "--mute", "JS Party"]] {
+        let both = podsift(dir.path(), &[&["subs", "add", d][..], args].concat());
+        assert!(!both.status.success(), "{args:?}: {}", stdout(&both));
+        assert!(stderr(&both).contains("both in --only and --mute"), "{}", stderr(&both));
+    }
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    assert_eq!(ls[0]["only_podcasts"], serde_json::json!([]));
+    // With the old filters cleared, it is no contradiction.
+    assert!(podsift(dir.path(), &["subs", "add", d, "--clear-filters", "--only", "Go Time"]).status.success());
 }
 
 #[test]

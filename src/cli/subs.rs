@@ -208,6 +208,23 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 }
                 (None, None, None) => Schedule::daily(&config.service.default_time, &tz)?,
             };
+            // An empty word (`--keyword ""`) would filter nothing while looking like a filter.
+            let given = |list: Vec<String>| -> Vec<String> {
+                list.into_iter().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect()
+            };
+            let (only, mute, keywords) = (given(only), given(mute), given(keywords));
+            // Only a podcast and mute it: the chat would get nothing of it, and may get nothing.
+            let kept = |new: &[String], old: fn(&Subscription) -> &Vec<String>| -> Vec<String> {
+                let old = before.as_ref().filter(|_| !clear_filters).map(old).cloned().unwrap_or_default();
+                if new.is_empty() { old } else { new.to_vec() }
+            };
+            let key = podsift::deliver::podcast_name_key;
+            let muted: Vec<String> = kept(&mute, |s| &s.mute_podcasts).iter().map(|m| key(m)).collect();
+            if let Some(both) = kept(&only, |s| &s.only_podcasts).iter().find(|o| muted.contains(&key(o))) {
+                bail!(
+                    "nothing was changed: {both:?} would be both in --only and --mute, so {dest} would get none of it; keep one (--clear-filters starts the filters again)"
+                );
+            }
             warn_unknown_podcasts(store, only.iter().chain(&mute))?;
             let mut sub = before
                 .clone()
@@ -228,11 +245,6 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 sub.keywords.clear();
                 outln!("cleared {had} filter(s)");
             }
-            // An empty word (`--keyword ""`) would filter nothing while looking like a filter.
-            let given = |list: Vec<String>| -> Vec<String> {
-                list.into_iter().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect()
-            };
-            let (only, mute, keywords) = (given(only), given(mute), given(keywords));
             if !only.is_empty() {
                 sub.only_podcasts = only;
             }
