@@ -435,6 +435,8 @@ fn subs_ls_shows_the_last_delivery() {
     assert!(podsift(dir.path(), &["subs", "add", "console:a", "--time", "08:00", "--tz", "UTC"]).status.success());
     assert!(podsift(dir.path(), &["subs", "add", "console:b", "--time", "08:00", "--tz", "UTC"]).status.success());
     assert!(podsift(dir.path(), &["subs", "add", "console:c", "--time", "08:00", "--tz", "UTC"]).status.success());
+    assert!(podsift(dir.path(), &["subs", "add", "console:d", "--time", "08:00", "--tz", "UTC"]).status.success());
+    assert!(podsift(dir.path(), &["subs", "pause", "console:d", "--reason", "migrating"]).status.success());
     {
         let store = podsift::store::Store::open(dir.path()).unwrap();
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T08:00:03Z").unwrap().to_utc();
@@ -443,6 +445,11 @@ fn subs_ls_shows_the_last_delivery() {
             ("a", "2026-11-26", DeliveryState::Failed { error: "HTTP 500".into() }),
             ("a", "2026-11-27", DeliveryState::Sent { at }),
             ("c", "2026-11-27", DeliveryState::Pending),
+            (
+                "d",
+                "2026-11-27",
+                DeliveryState::Failed { error: "HTTP 500 (attempt 2; next at 2026-11-27 08:05:00 UTC)".into() },
+            ),
         ] {
             store
                 .put_delivery(&Delivery {
@@ -485,6 +492,8 @@ fn subs_ls_shows_the_last_delivery() {
         plain.contains("last digest 2026-11-27: being tried again now (attempt 1); before: HTTP 503 (attempt 1;"),
         "{plain}"
     );
+    // Paused, its failed day waits for the resume, whatever time its error named.
+    assert!(plain.contains("next at 2026-11-27 08:05:00 UTC); not tried again while paused"), "{plain}");
 }
 
 #[test]

@@ -98,13 +98,13 @@ pub fn latest_deliveries(store: &Store) -> Result<std::collections::HashMap<Stri
     Ok(latest)
 }
 
-/// The latest digest delivery to `destination`: its day and what became of it.
+/// The latest digest delivery to `sub`'s destination: its day and what became of it.
 pub fn last_delivery(
     latest: &std::collections::HashMap<String, podsift::deliver::Delivery>,
-    destination: &Destination,
+    sub: &podsift::deliver::Subscription,
 ) -> Option<String> {
     use podsift::deliver::DeliveryState;
-    let d = latest.get(&destination.key())?;
+    let d = latest.get(&sub.destination.key())?;
     let what = match &d.state {
         DeliveryState::Sent { at } => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
         DeliveryState::Pending => match &d.last_error {
@@ -113,6 +113,10 @@ pub fn last_delivery(
             None => "pending".into(),
         },
         DeliveryState::Skipped { reason } => format!("skipped: {reason}"),
+        // Its next try waits for the resume: the time it names would pass without one.
+        DeliveryState::Failed { error } if sub.paused.is_some() => {
+            format!("failed: {error}; not tried again while paused")
+        }
         DeliveryState::Failed { error } => format!("failed: {error}"),
     };
     Some(format!("{}: {what}", d.date))
@@ -178,7 +182,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
                 if let Some(list) = store.podcast_list(&s.destination.key())? {
                     outln!("    podcasts ({}): {}", list.len(), podcast_names(store, &list).join(", "));
                 }
-                if let Some(last) = last_delivery(&deliveries, &s.destination) {
+                if let Some(last) = last_delivery(&deliveries, s) {
                     outln!("    last digest {last}");
                 }
             }

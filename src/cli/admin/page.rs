@@ -181,7 +181,7 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
                                 }
                             }
                         }
-                        td { (last_delivery(&deliveries, &sub.destination).unwrap_or_default()) }
+                        td { (last_delivery(&deliveries, sub).unwrap_or_default()) }
                     }
                 }
             }
