@@ -523,7 +523,7 @@ fn merge_into_known(store: &Store, feed: &Feed, to: &str) -> Result<Option<Strin
     let Some(mut into) = store.feeds()?.into_iter().find(|f| f.url != feed.url && f.is_at(to)) else {
         return Ok(None);
     };
-    tracing::warn!(feed = %feed.url, into = %into.url, "feed moved to a feed already subscribed; merged into it");
+    tracing::info!(feed = %feed.url, into = %into.url, "feed moved to a feed already subscribed; merged into it");
     for (key, list) in store.podcast_lists()? {
         if list.contains(&feed.url) {
             let mut merged: Vec<String> = Vec::with_capacity(list.len());
