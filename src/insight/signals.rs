@@ -619,7 +619,7 @@ pub fn read(text: &str) -> Reading {
         reasons.push(why);
     };
 
-    if has_any(INTRO) || (has_any(ROLE) && has_any(COPULA_OF_ROLE)) {
+    if has_any(INTRO) || found.role_after_copula() {
         cut("intro", 0.3, &mut reasons);
     }
     if has_any(THANKS) {
@@ -818,19 +818,45 @@ impl Found {
     fn at(&self, list: usize, position: usize) -> bool {
         self.0.iter().any(|m| m.0 == list && m.2 == position)
     }
+
+    /// A role said of someone: "is a senior engineer", "I'm the maintainer", the role within a
+    /// few words after the copula. A role and a copula far apart ("a maintainer shouldn't ...
+    /// when there is an early response") introduce nobody.
+    fn role_after_copula(&self) -> bool {
+        self.0.iter().filter(|m| m.0 == COPULA_OF_ROLE).any(|c| {
+            let end = c.2 + LISTS[COPULA_OF_ROLE][c.1].split_whitespace().count();
+            self.0.iter().any(|r| r.0 == ROLE && (end..=end + 3).contains(&r.2))
+        })
+    }
 }
+
+/// Subjects that are things, not people: "a process that works at scale" introduces nobody.
+const THING_SUBJECTS: &[&str] = &["that", "which", "it", "this", "what", "something", "everything", "nothing"];
 
 fn find_cues(words: &[String]) -> Found {
     let lexicon = lexicon();
     let mut found = Vec::new();
     for (i, w) in words.iter().enumerate() {
         for (list, index, cue) in lexicon.get(w).map(Vec::as_slice).unwrap_or_default() {
-            if words.get(i..i + cue.len()).is_some_and(|span| span == cue.as_slice()) {
+            if words.get(i..i + cue.len()).is_some_and(|span| span == cue.as_slice()) && !misread(*list, cue, words, i)
+            {
                 found.push((*list, *index, i));
             }
         }
     }
     Found(found)
+}
+
+/// A cue whose words are there but not its sense: where someone "works at" is a workplace only
+/// when someone works there, and "that one of the ..." points back at nothing.
+fn misread(list: usize, cue: &[String], words: &[String], at: usize) -> bool {
+    let before = at.checked_sub(1).map(|b| words[b].as_str());
+    let after = words.get(at + cue.len()).map(String::as_str);
+    match list {
+        INTRO => cue.len() == 2 && cue[1] == "at" && before.is_some_and(|b| THING_SUBJECTS.contains(&b)),
+        BACK_REFERENCE => cue.len() == 2 && cue[1] == "one" && after == Some("of"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -855,6 +881,26 @@ mod tests {
             kinds("We've got seven each of large, medium and small, 11 of XL, and 15 of 2XL.").contains(&"inventory")
         );
         assert!(kinds("Do you think the team would ever go back to the old way of doing things").contains(&"question"));
+    }
+
+    #[test]
+    fn words_of_a_cue_without_its_sense_are_no_cue() {
+        // Someone's workplace and role are an introduction; a thing that "works at" scale, a role
+        // far from a copula, and "that one of" are not (nor a pointer back).
+        assert!(kinds("She works at Acme on the storage team these days.").contains(&"intro"));
+        assert!(kinds("Kevin, who is now the head of engineering at Acme, joins us.").contains(&"intro"));
+        assert!(kinds("I'm the maintainer of a small parser library for config files.").contains(&"intro"));
+        for claim in [
+            "One of the worst things projects do is find a process that works at the scale they're at and \
+             never change it when they double in size.",
+            "A maintainer shouldn't feel pressured to respond immediately, but when there is an early response it \
+             increases engagement.",
+            "I think that one of the hardest parts of open source is saying no to a feature.",
+        ] {
+            let r = kinds(claim);
+            assert!(!r.contains(&"intro") && !r.contains(&"context"), "{claim}: {r:?}");
+        }
+        assert!(kinds("That one was much slower than the old build.").contains(&"context"));
     }
 
     #[test]
