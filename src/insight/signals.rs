@@ -630,7 +630,7 @@ pub fn read(text: &str) -> Reading {
     if logistics > 0.0 {
         cut("logistics", if logistics > 1.0 { 0.35 } else { 0.6 }, &mut reasons);
     }
-    if text.contains('?') || opens_with(QUESTION) {
+    if asks(text) || opens_with(QUESTION) {
         cut("question", 0.2, &mut reasons);
     }
     if starts(HYPOTHETICAL) || opens_with(HYPOTHETICAL) || has_any(HYPOTHETICAL_ANYWHERE) {
@@ -722,6 +722,22 @@ pub fn read(text: &str) -> Reading {
         + if comparison { 1.0 } else { 0.0 }
         + if present > past { 0.4 } else { 0.0 };
     Reading { substance, kind, reasons }
+}
+
+/// A question mark of the speaker's own: one inside a quotation the sentence goes on from ("you
+/// have to ask "who owns this?" before ...") is a question quoted in a statement; one that ends
+/// the sentence ("people will be like "why is she sitting there?"") leaves it a question.
+fn asks(text: &str) -> bool {
+    if text.trim_end().trim_end_matches(['"', '“', '”', '\'', ')', '.']).ends_with('?') {
+        return true;
+    }
+    let mut quoted = false;
+    text.chars().any(|c| {
+        if matches!(c, '"' | '“' | '”') {
+            quoted = c == '“' || (c == '"' && !quoted);
+        }
+        c == '?' && !quoted
+    })
 }
 
 /// "Like Ashley said", "what Wilken said": pointing at someone's earlier words by name.
@@ -901,6 +917,12 @@ mod tests {
             assert!(!r.contains(&"intro") && !r.contains(&"context"), "{claim}: {r:?}");
         }
         assert!(kinds("That one was much slower than the old build.").contains(&"context"));
+        // A question quoted inside a statement is no question; one asked after a quotation is.
+        let quoted = "If you never ask \"How does this fit into how work gets done?\", people bypass the controls.";
+        assert!(!kinds(quoted).contains(&"question"), "{:?}", kinds(quoted));
+        assert!(kinds("He said \"ship it\", but why did nobody check the logs?").contains(&"question"));
+        assert!(kinds("So what do you think about “ship it” as a motto?").contains(&"question"));
+        assert!(kinds("And people will be like \"Why is this lady sitting on the stoop?\"").contains(&"question"));
     }
 
     #[test]
