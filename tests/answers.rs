@@ -212,9 +212,36 @@ async fn a_question_in_another_language_is_searched_by_the_words_it_shares() {
     let a = ask(&store, &about, "Warum ist distributed invalidation schwieriger als lokale invalidation?").await;
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("because every node may still hold a stale copy"), "{a:#?}");
-    // Nothing shared: nothing to answer from, said so.
-    let a = ask(&store, &about, "Wie viele Kunden hatte die Firma im letzten Quartal?").await;
-    assert!(!a.covered, "{a:#?}");
+    // Nothing shared: nothing to answer from, and the refusal says why, for a question in
+    // another script as for one in another language's words; a passage found through a shared
+    // word is not offered as the closest.
+    for question in [
+        "Wie viele Kunden hatte die Firma im letzten Quartal?",
+        "Was hat sie über den Cache gesagt?",
+        "她对缓存说了什么？",
+        "Что она сказала о кэше?",
+    ] {
+        let a = ask(&store, &about, question).await;
+        assert!(!a.covered, "{a:#?}");
+        assert!(a.answer.contains("another language than the episode"), "{question}: {}", a.answer);
+        assert!(!a.answer.contains("closest passage") && !a.answer.contains("Nothing said there"), "{}", a.answer);
+    }
+    // An English question never answered there is refused as before, with no word of language.
+    let a = ask(&store, &about, "How many customers did the company have last quarter?").await;
+    assert!(!a.covered && !a.answer.contains("language"), "{}", a.answer);
+    // An episode in that language: its own language is no other.
+    let ep = episode("zh-ep", "缓存播客", "缓存");
+    let tr = transcript(
+        "zh-ep",
+        vec![
+            seg(0.0, "主持人", "欢迎收听。今天我们聊缓存。"),
+            seg(20.0, "Priya", "分布式失效比本地失效难得多，因为每个节点都可能保存着旧的副本。"),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "分布式失效比本地失效难得多，因为每个节点都可能保存着旧的副本。", "Priya", 20.0);
+    let a = ask(&store, &about, "她对数据库迁移说了什么？").await;
+    assert!(!a.answer.contains("another language"), "{}", a.answer);
 }
 
 #[tokio::test]

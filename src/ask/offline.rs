@@ -231,7 +231,13 @@ fn refusal(question: &str, about: &DigestEntry, ranked: &[Scored], closest: Opti
             missing.join(" or ")
         )
     };
-    if let Some(p) = closest.filter(|_| missing.is_empty()) {
+    if retrieve::other_language(question, ranked.iter().map(|s| s.passage)) {
+        // A passage found through a word the languages share ("Zoom") answers nothing asked.
+        answer.push_str(
+            " The question reads as written in another language than the episode: answers are found by comparing \
+             the question's words with what was said, without translating, so ask it in the episode's language.",
+        );
+    } else if let Some(p) = closest.filter(|_| missing.is_empty()) {
         if let Some(range) = quote_range(p, q) {
             let (speaker, start, _) = &p.sentences[range.start];
             let text = p.sentences[range].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");

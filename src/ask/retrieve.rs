@@ -1560,6 +1560,116 @@ fn local_coverage(p: &Passage, query: &Query, topic: &[(&QueryTerm, f64)]) -> f6
     best
 }
 
+/// Function words of other languages that are no English words: two of them make a question
+/// another language's ("Was hat er über Zoom gesagt?", "¿Qué dijo sobre el audio?").
+const OTHER_LANGUAGE_WORDS: &[&str] = &[
+    // German
+    "über",
+    "gesagt",
+    "nicht",
+    "warum",
+    "wieso",
+    "ist",
+    "und",
+    "sagt",
+    "sie",
+    "ihr",
+    "wer",
+    "wie",
+    "dass",
+    "eine",
+    "der",
+    "den",
+    "dem",
+    "hatte",
+    "haben",
+    "viele",
+    "im",
+    "mit",
+    "auf",
+    "nach",
+    // Spanish and Portuguese
+    "qué",
+    "dijo",
+    "sobre",
+    "cómo",
+    "quién",
+    "dónde",
+    "cuándo",
+    "por",
+    "ella",
+    "él",
+    "del",
+    "não",
+    "você",
+    "disse",
+    "porque",
+    "isso",
+    "los",
+    "las",
+    "una",
+    "con",
+    "para",
+    "que",
+    // French
+    "pourquoi",
+    "quoi",
+    "elle",
+    "dit",
+    "est-ce",
+    "qu'est-ce",
+    "qu'il",
+    "sur",
+    "les",
+    "des",
+    "une",
+    "avec",
+    "pour",
+    "dans",
+    // Italian and Dutch
+    "perché",
+    "cosa",
+    "detto",
+    "della",
+    "waarom",
+    "zei",
+    "hij",
+    "het",
+    "een",
+    "niet",
+];
+
+/// Whether a question is written in another language than the passages: mostly in a script
+/// they do not use (Chinese, Cyrillic, ...), or built on another language's function words that
+/// they never say. The offline engine compares words and does not translate, so a refusal
+/// says so rather than that nothing there answers.
+pub fn other_language<'p>(question: &str, passages: impl IntoIterator<Item = &'p Passage>) -> bool {
+    // Latin letters, accented ones included, end before U+0250.
+    let other_script = |c: char| c.is_alphabetic() && c as u32 >= 0x250;
+    let letters = question.chars().filter(|c| c.is_alphabetic()).count();
+    let foreign_letters = question.chars().filter(|&c| other_script(c)).count();
+    let words: HashSet<String> = raw_words(question).iter().map(|w| w.to_lowercase().replace('’', "'")).collect();
+    let function_words: Vec<&str> = OTHER_LANGUAGE_WORDS.iter().copied().filter(|w| words.contains(*w)).collect();
+    let by_script = letters > 0 && foreign_letters * 2 > letters;
+    if !by_script && function_words.len() < 2 {
+        return false;
+    }
+    // The episode may be in that language itself.
+    let mut script_said = 0;
+    let mut said: HashSet<String> = HashSet::new();
+    for p in passages {
+        for (_, _, text) in &p.sentences {
+            script_said += text.chars().filter(|&c| other_script(c)).count();
+            said.extend(raw_words(text).iter().map(|w| w.to_lowercase().replace('’', "'")));
+        }
+    }
+    if by_script {
+        script_said < foreign_letters.max(20)
+    } else {
+        function_words.iter().filter(|w| !said.contains(**w)).count() >= 2
+    }
+}
+
 /// The question's names that occur in none of the passages: it asks about something the
 /// episodes never mention.
 pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item = &'p Passage>) -> Vec<&'q str> {
