@@ -934,3 +934,46 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     let a = ask(&store, &entry(&ep, caches, "Kai", 300.0), "What's an example?").await;
     assert!(a.covered && a.citations[0].text.contains("product page cache expired"), "{a:#?}");
 }
+
+/// "Who founded it?" wants someone named as its maker, and the show saying its own name
+/// ("Founders Talk") says nothing about founding.
+#[tokio::test]
+async fn who_made_something_is_answered_by_who_made_it() {
+    let ep = episode("rewatch-ep", "Founders Talk", "Async video");
+    let tr = transcript(
+        "rewatch-ep",
+        vec![
+            seg(0.0, "Adam", "Welcome to Founders Talk. Today Connor is here to talk about Rewatch and async video."),
+            seg(
+                20.0,
+                "Connor",
+                "Rewatch records every meeting, so people who missed it can catch up later at double speed.",
+            ),
+            seg(50.0, "Adam", "How did the company come about?"),
+            seg(
+                60.0,
+                "Connor",
+                "My co-founder Scott and I left our jobs in 2020 and shipped the first version of Rewatch in a month.",
+            ),
+            seg(90.0, "Adam", "Founders Talk listeners have asked about Rewatch for a year, so this one is for them."),
+            seg(
+                110.0,
+                "Connor",
+                "Async video beats most meetings, because nobody has to be in the same room at the same time.",
+            ),
+            seg(140.0, "Adam", "Thanks for coming on Founders Talk to tell the Rewatch story, Connor."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(
+        &ep,
+        "Async video beats most meetings, because nobody has to be in the same room at the same time.",
+        "Connor",
+        110.0,
+    );
+    for question in ["Who founded Rewatch?", "Who were the founders of Rewatch?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(a.citations[0].text.contains("My co-founder Scott and I"), "{question}: {a:#?}");
+    }
+}

@@ -75,6 +75,7 @@ pub struct Passage {
     has_number: bool,
     gives_reason: bool,
     describes: bool,
+    names_maker: bool,
     /// Each sentence's words and cues, computed once per episode (sentences are shared by the
     /// overlapping passages).
     analysed: Vec<std::sync::Arc<Analysed>>,
@@ -87,6 +88,7 @@ struct Analysed {
     has_number: bool,
     gives_reason: bool,
     describes: bool,
+    names_maker: bool,
     /// The kinds of amount the sentence states ([`Amount`] flags).
     amounts: u8,
 }
@@ -98,6 +100,7 @@ impl Analysed {
             has_number: has_number(text),
             gives_reason: gives_reason(text),
             describes: describes(text),
+            names_maker: names_maker(text),
             amounts: amounts(text),
         }
     }
@@ -183,7 +186,20 @@ impl Passage {
         self.has_number = unknown().any(|a| a.has_number);
         self.gives_reason = unknown().any(|a| a.gives_reason);
         self.describes = unknown().any(|a| a.describes);
+        self.names_maker = unknown().any(|a| a.names_maker);
     }
+}
+
+/// `text` with every mention of `name` (lower case) blanked out.
+fn without_name(text: &str, name: Option<&str>) -> String {
+    let Some(name) = name.filter(|n| !n.is_empty()) else { return text.to_string() };
+    // ASCII lower-casing keeps every byte where it was, so ranges found in it cut the original.
+    let lower = text.to_ascii_lowercase();
+    let mut out = text.to_string();
+    for (at, _) in lower.match_indices(&name.to_ascii_lowercase()) {
+        out.replace_range(at..at + name.len(), &" ".repeat(name.len()));
+    }
+    out
 }
 
 /// Cuts a transcript into passages: speaker turns, long ones in overlapping windows of about
@@ -206,8 +222,11 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
     };
     let words = |i: usize| sents[i].text(segs).split_whitespace().count();
     let podcast = episode.podcast_title.clone().unwrap_or_else(|| episode.feed_url.clone());
+    // The show saying its own name ("welcome to Founders Talk") says nothing about "who founded
+    // it?" or "how much time ...".
+    let show = crate::insight::extract::show_name(episode);
     let analysed: Vec<std::sync::Arc<Analysed>> =
-        sents.iter().map(|s| std::sync::Arc::new(Analysed::of(s.text(segs)))).collect();
+        sents.iter().map(|s| std::sync::Arc::new(Analysed::of(&without_name(s.text(segs), show.as_deref())))).collect();
     let mut out = Vec::new();
     for (ti, turn) in turns.iter().enumerate() {
         let prompt_range = match ti.checked_sub(1).map(|p| &turns[p]) {
@@ -255,6 +274,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 has_number: false,
                 gives_reason: false,
                 describes: false,
+                names_maker: false,
                 analysed: own,
             };
             p.index_terms();
@@ -502,6 +522,104 @@ fn describes(text: &str) -> bool {
     says_any(text, &["it's a", "it is a", "it's an", "it is an", "is a", "is an", "offers", "provides", "lets you"])
 }
 
+/// Verbs of making something, as a "who ...?" question asks them and an answer says them.
+const MAKING: &[&str] = &[
+    "built",
+    "build",
+    "builds",
+    "wrote",
+    "write",
+    "writes",
+    "written",
+    "created",
+    "create",
+    "creates",
+    "founded",
+    "found",
+    "started",
+    "start",
+    "starts",
+    "made",
+    "make",
+    "makes",
+    "designed",
+    "design",
+    "invented",
+    "invent",
+    "developed",
+    "develop",
+    "maintains",
+    "maintain",
+    "runs",
+    "run",
+    "leads",
+    "lead",
+    "came",
+    "come",
+    "owns",
+    "own",
+];
+
+/// Who made something, as a question asks for them ("who were the founders?", "who is behind it?").
+const MAKERS: &[&str] = &[
+    "founder",
+    "founders",
+    "cofounder",
+    "cofounders",
+    "creator",
+    "creators",
+    "author",
+    "authors",
+    "inventor",
+    "behind",
+];
+
+/// What someone did who made something ("we build software" is no maker of anything asked).
+const MADE: &[&str] =
+    &["built", "wrote", "created", "founded", "started", "made", "designed", "invented", "developed", "came"];
+
+/// "My co-founder and I", "full credit to Robert", "we built it", "Rob wrote it": says who
+/// made something.
+fn names_maker(text: &str) -> bool {
+    if says_any(
+        text,
+        &[
+            "founder",
+            "founders",
+            "co-founder",
+            "cofounder",
+            "co-founders",
+            "creator",
+            "creators",
+            "author",
+            "inventor",
+            "credit to",
+            "built by",
+            "written by",
+            "created by",
+            "made by",
+            "designed by",
+            "invented by",
+            "started by",
+            "founded by",
+            "developed by",
+            "the person who",
+            "the people who",
+            "the team that",
+        ],
+    ) {
+        return true;
+    }
+    // Someone as the subject of a verb of making: "I", "we" or a name ("Robert wrote").
+    let words: Vec<String> = raw_words(text);
+    words.windows(2).any(|w| {
+        let lower = w[0].to_lowercase();
+        let name = w[0].chars().next().is_some_and(char::is_uppercase) && !terms::is_stop_word(&lower);
+        let maker = lower == "i" || lower == "we" || name && w[0].chars().count() > 1;
+        maker && MADE.contains(&w[1].to_lowercase().as_str())
+    })
+}
+
 /// Whether `text` says one of `phrases` as whole words, case, punctuation and apostrophes aside.
 fn says_any(text: &str, phrases: &[&str]) -> bool {
     let t = format!(" {} ", normalise(text));
@@ -517,6 +635,8 @@ pub enum Wants {
     Reason,
     /// What is X, what does X do: a description of X.
     Description,
+    /// Who made X ("who built it?", "who founded Rewatch?"): someone named as its maker.
+    Maker,
     Other,
 }
 
@@ -1381,6 +1501,11 @@ fn wants(question: &str) -> Wants {
         let words = f.split_whitespace().count();
         let what_is = ["what is ", "what s ", "what are ", "who is ", "who are "].iter().any(|p| f.starts_with(p));
         let what_do = ["what does ", "what do "].iter().any(|p| f.starts_with(p)) && f.ends_with(" do");
+        let asked: Vec<&str> = f.split_whitespace().collect();
+        let maker_named = asked.iter().any(|w| MAKERS.contains(w));
+        if asked.first() == Some(&"who") && (asked.get(1).is_some_and(|verb| MAKING.contains(verb)) || maker_named) {
+            return Wants::Maker;
+        }
         if what_do || what_is && words <= 6 {
             return Wants::Description;
         }
@@ -1492,6 +1617,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
                 Wants::Amount => p.analysed.iter().zip(&p.known).any(|(a, k)| !k && a.amounts & query.needs != 0),
                 Wants::Reason => p.gives_reason,
                 Wants::Description => p.describes,
+                Wants::Maker => p.names_maker,
                 Wants::Other => false,
             };
             if cue {
@@ -1734,6 +1860,28 @@ mod tests {
         assert_eq!(wants("Which tool do they use?"), Wants::Other);
         assert_eq!(wants("What does Code The Dream do?"), Wants::Description);
         assert_eq!(wants("What's the downside of funding an open source project by selling support?"), Wants::Other);
+        assert_eq!(wants("Who founded Rewatch?"), Wants::Maker);
+        assert_eq!(wants("So who built it?"), Wants::Maker);
+        assert_eq!(wants("Who came up with go fmt?"), Wants::Maker);
+        assert_eq!(wants("Who else agreed?"), Wants::Other);
+        assert_eq!(wants("Who were the founders of Rewatch?"), Wants::Maker);
+        assert_eq!(wants("Who is behind goimports?"), Wants::Maker);
+    }
+
+    #[test]
+    fn who_made_something_is_read_off_the_sentence() {
+        for said in [
+            "My co-founder and I, Scott, were kicking around ideas.",
+            "Full credit to Robert for making it happen.",
+            "We built the first version in a weekend.",
+            "Robert wrote most of the formatter.",
+            "It was written by a team at Google.",
+        ] {
+            assert!(names_maker(said), "{said}");
+        }
+        for said in ["We build software for banks.", "The formatter was fantastic.", "Rewatch is a video hub."] {
+            assert!(!names_maker(said), "{said}");
+        }
     }
 
     /// Words that ask for more of the insight name nothing alone, and are searched beside others.

@@ -387,7 +387,9 @@ struct Context<'a> {
     source: TranscriptSource,
 }
 
-fn show_name(episode: &Episode) -> Option<String> {
+/// The podcast's name as its episodes say it, lower-cased, without a tagline; none when too
+/// short to tell from ordinary words.
+pub fn show_name(episode: &Episode) -> Option<String> {
     let title = episode.podcast_title.as_deref()?;
     let name = title.split([':', '|', '–', '—']).next().unwrap_or(title);
     let name = name.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
