@@ -201,6 +201,38 @@ async fn a_name_near_a_said_word_is_not_read_as_a_typo_of_it() {
     assert!(a.citations[0].text.contains("Kubernetes clusters"), "{a:#?}");
 }
 
+/// A compound is written together or apart ("gofmt", "go fmt"; "runbook", "run book"): asked
+/// the other way than the episode says it, it is still found, while a name whose part happens
+/// to be said ("Overcast", where only "cast" is) is still one the episode never mentions.
+#[tokio::test]
+async fn a_compound_written_together_or_apart_is_one_word() {
+    let ep = episode("tidy-ep", "Ops Hour", "Tidy code");
+    let tr = transcript(
+        "tidy-ep",
+        vec![
+            seg(0.0, "Host", "How do you keep the code tidy?"),
+            seg(20.0, "Sam", "Every commit runs through go fmt before review, so nobody argues about layout anymore."),
+            seg(40.0, "Host", "And what happens when a service goes down at night?"),
+            seg(60.0, "Sam", "Whoever is on call follows one runbook that the platform team rewrites every quarter."),
+            seg(80.0, "Sam", "We cast a wide net when we hire, and we pair new people with someone senior."),
+            seg(100.0, "Sam", "Measure before you tune anything; most teams never look at their numbers."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Measure before you tune anything; most teams never look at their numbers.", "Sam", 100.0);
+    for (question, answer) in [
+        ("What did Sam say about gofmt?", "runs through go fmt"),
+        ("What did Sam say about the run book?", "follows one runbook"),
+    ] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(a.citations[0].text.contains(answer), "{question}: {a:#?}");
+    }
+    let a = ask(&store, &about, "Does Sam listen on Overcast?").await;
+    assert!(!a.covered, "{a:#?}");
+    assert!(a.answer.contains("it never mentions Overcast"), "{}", a.answer);
+}
+
 /// A question in another language (the offline engine compares words; it does not translate)
 /// is searched by the words it shares with the episode, not refused for the words it does not.
 #[tokio::test]

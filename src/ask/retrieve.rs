@@ -874,8 +874,9 @@ impl Query {
     /// words it shares with the episode ("IDE", "Go") alone, so that the rest does not make
     /// it "not covered" when the episode says what it asks.
     pub fn read_against<'p>(&mut self, passages: impl IntoIterator<Item = &'p Passage>) {
+        let passages: Vec<&Passage> = passages.into_iter().collect();
         let mut said: HashMap<&str, usize> = HashMap::new();
-        for p in passages {
+        for p in &passages {
             for t in p.terms.iter().chain(&p.prompt_terms).chain(&p.known_terms) {
                 *said.entry(t.as_str()).or_default() += 1;
             }
@@ -909,8 +910,12 @@ impl Query {
                 .min()
                 .map(|(_, _, w)| w.to_string())
         };
+        self.join_compounds(&said, &unknown, &proper, &passages);
         let mut corrected: HashMap<String, String> = HashMap::new();
         for t in &mut self.terms {
+            if !t.counts && t.weight == 0.0 {
+                continue;
+            }
             if let Some(w) = fix(&t.root) {
                 corrected.insert(t.root.clone(), w.clone());
                 t.stem = w.clone();
@@ -946,6 +951,87 @@ impl Query {
                 t.weight = 0.0;
             }
             self.names.retain(|(_, roots)| roots.iter().any(|r| said.contains_key(r.as_str())));
+        }
+    }
+
+    /// Compounds written the other way than the episode writes them: "gofmt" asked where "go
+    /// fmt" is said is searched as "fmt" ("go" is too common to search for), and "run book" asked
+    /// where "runbook" is said as "runbook". Only words the episode does not say are read so, and
+    /// never a name, so "TypeScript" is still never mentioned where "type" and "script" are.
+    fn join_compounds(
+        &mut self,
+        said: &HashMap<&str, usize>,
+        unknown: &dyn Fn(&str) -> bool,
+        proper: &HashSet<String>,
+        passages: &[&Passage],
+    ) {
+        let is_said = |w: &str| said.contains_key(w);
+        // Said as two words side by side: "go fmt", not "build" somewhere and "up" elsewhere.
+        let spoken: Vec<String> =
+            passages.iter().flat_map(|p| &p.sentences).map(|(_, _, text)| format!(" {} ", normalise(text))).collect();
+        let side_by_side = |a: &str, b: &str| {
+            let phrase = format!(" {a} {b} ");
+            spoken.iter().any(|s| s.contains(&phrase))
+        };
+        let mut split: Vec<(String, String)> = Vec::new();
+        // A name is never split: "TypeScript" is not said where "type" and "script" are.
+        for t in self.terms.iter_mut().filter(|t| t.counts && unknown(&t.root) && !proper.contains(&t.root)) {
+            let chars: Vec<char> = t.root.chars().collect();
+            if chars.len() < 5 {
+                continue;
+            }
+            let parts = (2..chars.len() - 1).find_map(|k| {
+                let (a, b): (String, String) = (chars[..k].iter().collect(), chars[k..].iter().collect());
+                let (ra, rb) = (search_terms(&a), search_terms(&b));
+                // A part is a word the episode says, or a stop word (the "go" of "gofmt") when
+                // the other part is said and long enough to search for on its own; and the two
+                // are said together.
+                let part_ok = |r: &[String], other: &[String], other_len: usize| match (r, other) {
+                    ([r], _) => is_said(r),
+                    ([], [o]) => other_len >= 3 && is_said(o),
+                    _ => false,
+                };
+                let with_stems =
+                    |r: Vec<String>, w: &str| r.into_iter().map(|r| (r, terms::stem(w))).collect::<Vec<_>>();
+                (part_ok(&ra, &rb, b.len()) && part_ok(&rb, &ra, a.len()) && side_by_side(&a, &b))
+                    .then(|| with_stems(ra, &a).into_iter().chain(with_stems(rb, &b)).collect::<Vec<_>>())
+            });
+            if let Some(parts) = parts {
+                t.counts = false;
+                t.weight = 0.0;
+                split.extend(parts);
+            }
+        }
+        for (root, stem) in split {
+            if !self.terms.iter().any(|t| t.root == root && t.counts) {
+                self.terms.push(QueryTerm { stem, root, weight: 1.0, counts: true, related: Vec::new() });
+            }
+        }
+        // Two words of the question one word in the episode.
+        let words: Vec<String> = raw_words(&self.text).iter().map(|w| w.to_lowercase()).collect();
+        for pair in words.windows(2) {
+            let joined = search_terms(&pair.concat());
+            let [joined] = joined.as_slice() else { continue };
+            let parts: Vec<String> = pair.iter().flat_map(|w| search_terms(w)).collect();
+            // Both parts said apart ("web site" in an episode saying "web" and "site" too) need
+            // no joining.
+            if !is_said(joined) || parts.is_empty() || parts.iter().all(|p| is_said(p)) {
+                continue;
+            }
+            for t in self.terms.iter_mut().filter(|t| parts.contains(&t.root)) {
+                t.counts = false;
+                t.weight = 0.0;
+            }
+            if !self.terms.iter().any(|t| t.root == *joined && t.counts) {
+                let stem = terms::stem(&pair.concat());
+                let term = QueryTerm { stem, root: joined.clone(), weight: 1.0, counts: true, related: Vec::new() };
+                self.terms.push(term);
+            }
+            for (_, roots) in &mut self.names {
+                if roots.iter().any(|r| parts.contains(r)) {
+                    roots.push(joined.clone());
+                }
+            }
         }
     }
 
