@@ -345,7 +345,8 @@ async fn oversize_bodies_are_cut_off_with_or_without_content_length() {
     for p in ["/sized", "/streamed"] {
         match outcome(&s, &server.url(p)) {
             FeedOutcome::Failed { error, .. } => {
-                assert!(error.contains("larger than the 4096 byte limit"), "{p}: {error}")
+                assert!(error.contains("larger than the 4096 byte limit"), "{p}: {error}");
+                assert!(error.contains("raise ingest.max_feed_bytes") && !error.contains("transcript"), "{p}: {error}");
             }
             other => panic!("{p}: {other:?}"),
         }
@@ -481,7 +482,9 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     assert_eq!(c.segments[0].text, "Notes for C. We talk about caching.");
     match by_title("B").transcript {
         TranscriptStatus::Failed { attempts: 1, error, .. } => {
-            assert!(error.contains("404"), "{error}")
+            // The advice is a transcript's, not a feed's.
+            assert!(error.contains("404") && error.contains("the feed links a transcript"), "{error}");
+            assert!(!error.contains("feed's address"), "{error}");
         }
         other => panic!("{other:?}"),
     }
@@ -826,14 +829,21 @@ async fn a_public_feed_cannot_point_podsift_at_private_addresses() {
 /// refused before any request is sent.
 #[tokio::test]
 async fn through_a_proxy_links_are_checked_by_what_their_names_resolve_to() {
-    use podsift::ingest::fetch::{FetchError, Fetched, Fetcher, Validators, is_private_address};
+    use podsift::ingest::fetch::{Document, FetchError, Fetched, Fetcher, Limit, Validators, is_private_address};
     let proxy = FakeServer::start_on("127.0.0.4").await;
     proxy.route("/t/e1.vtt", vec![Reply::ok(VTT)]);
     let fetcher = Fetcher::with_proxy(&config(), std::sync::Arc::new(is_private_address), &proxy.base)
         .unwrap()
         .for_links_of(false);
     // A public address (TEST-NET-3) goes to the proxy, which answers from loopback.
-    match fetcher.fetch("http://203.0.113.7/t/e1.vtt", &Validators::default(), 1 << 20).await {
+    match fetcher
+        .fetch(
+            "http://203.0.113.7/t/e1.vtt",
+            &Validators::default(),
+            Limit { bytes: 1 << 20, what: Document::Transcript },
+        )
+        .await
+    {
         Ok(Fetched::Body(body)) => assert!(!body.private_origin && body.bytes.starts_with(b"WEBVTT")),
         other => panic!("{other:?}"),
     }
@@ -843,7 +853,7 @@ async fn through_a_proxy_links_are_checked_by_what_their_names_resolve_to() {
     // Names that resolve to loopback here, and a private address given as such: refused, and
     // the proxy hears nothing more.
     for url in ["http://localhost/t/e1.vtt", "http://10.1.2.3/t/e1.vtt"] {
-        match fetcher.fetch(url, &Validators::default(), 1 << 20).await {
+        match fetcher.fetch(url, &Validators::default(), Limit { bytes: 1 << 20, what: Document::Transcript }).await {
             Err(e @ FetchError::Refused { .. }) => {
                 assert!(e.to_string().contains("resolves to") || e.to_string().contains("private"), "{e}")
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::fetch::{Fetched, Fetcher, Validators, is_private_address};
+use super::fetch::{Document, Fetched, Fetcher, Limit, Validators, is_private_address};
 use crate::config::{IngestConfig, PodcastsConfig};
 use crate::model::DirectoryHit;
 
@@ -52,7 +52,11 @@ pub async fn search(
     // that which of the two fires first never changes what the reader is told.
     let body = match tokio::time::timeout(
         Duration::from_secs(config.directory_timeout_secs + 1),
-        fetcher.fetch(url.as_str(), &Validators::default(), MAX_ANSWER_BYTES),
+        fetcher.fetch(
+            url.as_str(),
+            &Validators::default(),
+            Limit { bytes: MAX_ANSWER_BYTES, what: Document::DirectoryAnswer },
+        ),
     )
     .await
     {

@@ -55,20 +55,48 @@ pub struct Body {
     pub private_origin: bool,
 }
 
+/// What is fetched: it names the setting that bounds its size and what a failure advises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    Feed,
+    Transcript,
+    /// An episode's audio, downloaded for speech-to-text.
+    Audio,
+    /// A podcast directory's search answer.
+    DirectoryAnswer,
+}
+
+impl Document {
+    /// How to accept a larger one.
+    fn raise(self) -> &'static str {
+        match self {
+            Document::Feed => "raise ingest.max_feed_bytes to accept it",
+            Document::Transcript => "raise ingest.max_transcript_bytes to accept it",
+            Document::Audio => "raise llm.max_audio_bytes to transcribe it",
+            Document::DirectoryAnswer => "a directory's search answer is never this large; try another query",
+        }
+    }
+}
+
+/// The most of one document that is read, and what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub bytes: u64,
+    pub what: Document,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("timed out after {secs} s fetching {url} (ingest.timeout_secs)")]
     Timeout { url: String, secs: u64 },
-    #[error(
-        "{url} is larger than the {limit} byte limit (raise ingest.max_feed_bytes or ingest.max_transcript_bytes to accept it)"
-    )]
-    TooLarge { url: String, limit: u64 },
+    #[error("{url} is larger than the {limit} byte limit ({})", what.raise())]
+    TooLarge { url: String, limit: u64, what: Document },
     #[error(
         "{url} answered HTTP {status}{}{}",
         retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default(),
-        status_hint(*status)
+        status_hint(*status, *what)
     )]
-    Status { url: String, status: u16, retry_after: Option<Duration> },
+    Status { url: String, status: u16, retry_after: Option<Duration>, what: Document },
     #[error("could not reach {url}: {reason}")]
     Network { url: String, reason: String },
     #[error("cannot read {path}: {reason}")]
@@ -81,16 +109,21 @@ pub enum FetchError {
     Refused { url: String, reason: String },
 }
 
-/// What an HTTP status most likely means for whoever added the address.
-fn status_hint(status: u16) -> &'static str {
-    match status {
-        404 => {
-            ": the host has nothing at this address (any more); for a feed, check the address (one that moved without a redirect needs its new one)"
+/// What an HTTP status most likely means for whoever added the address, or for the operator
+/// whose feed links the document.
+fn status_hint(status: u16, what: Document) -> &'static str {
+    match (status, what) {
+        (404 | 410, Document::Transcript) => {
+            ": the feed links a transcript the host does not have (yet, or any more); it is tried again at the next ingests, then the episode makes do with its show notes when it has any"
         }
-        410 => {
+        (404, Document::Feed) => {
+            ": the host has nothing at this address (any more); check the feed's address (one that moved without a redirect needs its new one)"
+        }
+        (404, _) => ": the host has nothing at this address (any more)",
+        (410, Document::Feed) => {
             ": the host says it was removed for good; a feed is asked again weekly, and `podsift feeds rm` removes it"
         }
-        401 | 403 => {
+        (401 | 403, _) => {
             ": the host refuses podsift; the address may need a login, or the host blocks clients it does not know"
         }
         _ => "",
@@ -232,7 +265,7 @@ impl Fetcher {
     }
 
     /// Fetches `location` (http(s) URL, file:// URL or local path), reading at most `limit` bytes.
-    pub async fn fetch(&self, location: &str, validators: &Validators, limit: u64) -> Result<Fetched, FetchError> {
+    pub async fn fetch(&self, location: &str, validators: &Validators, limit: Limit) -> Result<Fetched, FetchError> {
         match self.location(location)? {
             Location::File(path) => read_file(path, limit).await,
             Location::Http(url) => {
@@ -259,7 +292,7 @@ impl Fetcher {
 
     /// Streams `location` into the file at `path`, stopping once `limit` bytes are exceeded.
     /// Returns the bytes written. For audio, which is too large to hold in memory.
-    pub async fn download_to(&self, location: &str, path: &std::path::Path, limit: u64) -> Result<u64, FetchError> {
+    pub async fn download_to(&self, location: &str, path: &std::path::Path, limit: Limit) -> Result<u64, FetchError> {
         let file_err = |e: std::io::Error| FetchError::File { path: path.to_path_buf(), reason: e.to_string() };
         match self.location(location)? {
             Location::File(src) => {
@@ -267,8 +300,12 @@ impl Fetcher {
                     .await
                     .map_err(|e| FetchError::File { path: src.clone(), reason: e.to_string() })?
                     .len();
-                if len > limit {
-                    return Err(FetchError::TooLarge { url: src.display().to_string(), limit });
+                if len > limit.bytes {
+                    return Err(FetchError::TooLarge {
+                        url: src.display().to_string(),
+                        limit: limit.bytes,
+                        what: limit.what,
+                    });
                 }
                 tokio::fs::copy(&src, path).await.map_err(file_err)
             }
@@ -314,7 +351,7 @@ impl Fetcher {
         &self,
         start: url::Url,
         validators: &Validators,
-        limit: u64,
+        limit: Limit,
         sink: &mut Sink,
     ) -> Result<Result<Body, (bool, Option<String>)>, FetchError> {
         let mut url = start;
@@ -381,16 +418,18 @@ impl Fetcher {
                     url: url.to_string(),
                     status: status.as_u16(),
                     retry_after: crate::http::retry_after(resp.headers(), Utc::now()),
+                    what: limit.what,
                 });
             }
             let headers = resp.headers().clone();
-            if resp.content_length().is_some_and(|n| n > limit) {
-                return Err(FetchError::TooLarge { url: url.to_string(), limit });
+            let too_large = || FetchError::TooLarge { url: url.to_string(), limit: limit.bytes, what: limit.what };
+            if resp.content_length().is_some_and(|n| n > limit.bytes) {
+                return Err(too_large());
             }
             let mut resp = resp;
             while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&url, e, self.timeout))? {
-                if sink.len() + chunk.len() as u64 > limit {
-                    return Err(FetchError::TooLarge { url: url.to_string(), limit });
+                if sink.len() + chunk.len() as u64 > limit.bytes {
+                    return Err(too_large());
                 }
                 sink.write(&chunk).await?;
             }
@@ -456,14 +495,14 @@ fn classify(location: &str) -> Result<Location, FetchError> {
     }
 }
 
-async fn read_file(path: PathBuf, limit: u64) -> Result<Fetched, FetchError> {
+async fn read_file(path: PathBuf, limit: Limit) -> Result<Fetched, FetchError> {
     use tokio::io::AsyncReadExt;
     let err = |e: std::io::Error| FetchError::File { path: path.clone(), reason: e.to_string() };
     let file = tokio::fs::File::open(&path).await.map_err(err)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).await.map_err(err)?;
-    if bytes.len() as u64 > limit {
-        return Err(FetchError::TooLarge { url: path.display().to_string(), limit });
+    file.take(limit.bytes + 1).read_to_end(&mut bytes).await.map_err(err)?;
+    if bytes.len() as u64 > limit.bytes {
+        return Err(FetchError::TooLarge { url: path.display().to_string(), limit: limit.bytes, what: limit.what });
     }
     Ok(Fetched::Body(Body {
         bytes,
@@ -562,9 +601,32 @@ mod tests {
 
     #[test]
     fn a_refusing_or_missing_address_says_what_to_check() {
-        let status =
-            |status| FetchError::Status { url: "https://x/feed".into(), status, retry_after: None }.to_string();
-        assert!(status(404).contains("check the address"), "{}", status(404));
+        let status = |status| {
+            FetchError::Status { url: "https://x/feed".into(), status, retry_after: None, what: Document::Feed }
+                .to_string()
+        };
+        assert!(status(404).contains("check the feed's address"), "{}", status(404));
+        // A transcript the feed links is no address the operator gave: no feed advice.
+        let transcript = FetchError::Status {
+            url: "https://x/e1.vtt".into(),
+            status: 404,
+            retry_after: None,
+            what: Document::Transcript,
+        }
+        .to_string();
+        assert!(
+            transcript.contains("the feed links a transcript") && !transcript.contains("feed's address"),
+            "{transcript}"
+        );
+        // Too large names the one setting that bounds what was fetched.
+        for (what, key) in [
+            (Document::Feed, "ingest.max_feed_bytes"),
+            (Document::Transcript, "ingest.max_transcript_bytes"),
+            (Document::Audio, "llm.max_audio_bytes"),
+        ] {
+            let e = FetchError::TooLarge { url: "https://x/a".into(), limit: 10, what }.to_string();
+            assert!(e.contains(key) && e.matches("max_").count() == 1, "{e}");
+        }
         assert!(status(403).contains("refuses podsift"), "{}", status(403));
         assert_eq!(status(500), "https://x/feed answered HTTP 500");
         let timeout = FetchError::Timeout { url: "https://x/feed".into(), secs: 30 }.to_string();
@@ -627,10 +689,16 @@ mod tests {
         for url in
             ["http://127.0.0.1:9/t.vtt", "http://[::ffff:169.254.169.254]/latest/meta-data/", "http://localhost:9/x"]
         {
-            let err = fetcher.fetch(url, &Validators::default(), 1000).await.unwrap_err();
+            let err = fetcher
+                .fetch(url, &Validators::default(), Limit { bytes: 1000, what: Document::Transcript })
+                .await
+                .unwrap_err();
             assert!(err.to_string().contains("refused"), "{url}: {err}");
         }
-        let err = fetcher.fetch("/etc/passwd", &Validators::default(), 1000).await.unwrap_err();
+        let err = fetcher
+            .fetch("/etc/passwd", &Validators::default(), Limit { bytes: 1000, what: Document::Transcript })
+            .await
+            .unwrap_err();
         assert!(matches!(err, FetchError::Refused { .. }), "{err}");
     }
 }

@@ -23,7 +23,7 @@ use crate::config::IngestConfig;
 use crate::model::{Episode, Feed, Transcript, TranscriptLink, TranscriptSource, TranscriptStatus};
 use crate::store::{Store, StoreError};
 use feed::{FeedError, ParsedEpisode, ParsedFeed, parse_feed};
-use fetch::{FetchError, Fetched, Fetcher, Validators};
+use fetch::{Document, FetchError, Fetched, Fetcher, Limit, Validators};
 
 /// What happened to one feed in one ingest run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -596,6 +596,7 @@ pub async fn read_feed(
     validators: &Validators,
     limit: u64,
 ) -> Result<FeedRead, ReadFeedError> {
+    let limit = Limit { bytes: limit, what: Document::Feed };
     let mut body = match fetcher.fetch(location, validators, limit).await? {
         Fetched::NotModified { private_origin, moved_to } => {
             return Ok(FeedRead::Unchanged { private_origin, moved_to });
@@ -834,8 +835,9 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
     // The links come from whoever wrote the feed: see fetch's module notes.
     let fetcher = ctx.fetcher.for_links_of(episode.feed_private_origin);
     let mut errors = Vec::new();
+    let transcript_limit = Limit { bytes: config.max_transcript_bytes, what: Document::Transcript };
     for (source, link) in transcript::ranked_links(&episode.transcripts) {
-        let result = match fetcher.fetch(&link.url, &Validators::default(), config.max_transcript_bytes).await {
+        let result = match fetcher.fetch(&link.url, &Validators::default(), transcript_limit).await {
             Ok(Fetched::Body(body)) => transcript::parse(source, &body.bytes).map_err(|e| e.to_string()),
             Ok(Fetched::NotModified { .. }) => Err("unexpected 304".to_string()),
             Err(e) => Err(e.to_string()),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Endpoint, LlmClient, LlmError};
 use crate::config::IngestConfig;
-use crate::ingest::fetch::Fetcher;
+use crate::ingest::fetch::{Document, Fetcher, Limit};
 use crate::ingest::{TranscribeError, Transcriber};
 use crate::model::{Episode, Segment};
 
@@ -178,8 +178,10 @@ impl LlmTranscriber {
         let audio = dir.join(format!("episode.{ext}"));
         // The audio's address comes from whoever wrote the feed.
         let fetcher = self.fetcher.for_links_of(feed_private_origin);
-        let size =
-            fetcher.download_to(url, &audio, self.llm.config.max_audio_bytes).await.map_err(|e| e.to_string())?;
+        let size = fetcher
+            .download_to(url, &audio, Limit { bytes: self.llm.config.max_audio_bytes, what: Document::Audio })
+            .await
+            .map_err(|e| e.to_string())?;
         // The pieces' length is part of what was heard: audio cut again into shorter pieces
         // (another podsift, another limit) never takes a kept piece of another length.
         let (pieces, piece_secs) =
