@@ -233,6 +233,39 @@ async fn a_compound_written_together_or_apart_is_one_word() {
     assert!(a.answer.contains("it never mentions Overcast"), "{}", a.answer);
 }
 
+/// "Who is Jenn?" of someone the episode names but who does not speak in it is answered where
+/// they are first named, from the sentence that names them, not where the name is said most.
+#[tokio::test]
+async fn who_someone_named_but_not_heard_is_read_where_they_are_first_named() {
+    let ep = episode("team-ep", "Open Source Hour", "Keeping contributors informed");
+    let tr = transcript(
+        "team-ep",
+        vec![
+            seg(0.0, "Host", "How do you keep your contributors informed?"),
+            seg(
+                20.0,
+                "Mara",
+                "Transparency is table stakes, but it is not communication. People cannot follow every thread, so \
+                 somebody has to tell the story of the week. We actually have Jenn Turner who writes the project \
+                 newsletter every Friday.",
+            ),
+            seg(60.0, "Host", "Oh, I love Jenn."),
+            seg(70.0, "Host", "Jenn is great, Jenn really is. Say hi to Jenn from us, and Jenn's dog too."),
+            seg(90.0, "Mara", "A project that explains its decisions keeps the contributors it already has."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about =
+        entry(&ep, "A project that explains its decisions keeps the contributors it already has.", "Mara", 90.0);
+    for question in ["Who is Jenn?", "who's Jenn Turner?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(a.citations[0].text.starts_with("We actually have Jenn Turner who writes"), "{question}: {a:#?}");
+    }
+    let a = ask(&store, &about, "Who is Gregor?").await;
+    assert!(!a.covered && a.answer.contains("it never mentions Gregor"), "{a:#?}");
+}
+
 /// A question in another language (the offline engine compares words; it does not translate)
 /// is searched by the words it shares with the episode, not refused for the words it does not.
 #[tokio::test]

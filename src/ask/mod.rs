@@ -233,7 +233,19 @@ pub async fn ask(
         // them (the insight's speaker, or the one named).
         let who = other.map(String::as_str).or(entry.speaker.as_deref());
         if names_nothing_else && let Some(intro) = who.and_then(|who| introduction(&pool, entry, question, who)) {
-            let ranked = retrieve::around(std::slice::from_ref(intro), intro.start());
+            let ranked = retrieve::around(std::slice::from_ref(&intro), intro.start());
+            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+        }
+        // "Who is Jenn?" of someone named in the episode who does not speak in it: where they
+        // are first named in more than a greeting ("We actually have Jenn Turner who does the
+        // newsletter"), not where the name is said most.
+        let absent = || query.speakers.is_empty() && query.response.is_none();
+        if i == 0
+            && absent()
+            && let Some(name) = only_a_name_asked(question, query)
+            && let Some(intro) = introduction(&pool, entry, question, &name)
+        {
+            let ranked = retrieve::around(std::slice::from_ref(&intro), intro.start());
             return Ok(answerer.answer(question, entry, &ranked, true, history).await);
         }
         let of_another = names_nothing_else && other.is_some();
@@ -506,7 +518,7 @@ const INTRODUCTION_MIN_WORDS: usize = 12;
 /// For a question asking who someone is ("who is she?", "who's Rob Pike?"), the first passage of
 /// the insight's episode where someone else names `speaker` in more than a greeting ("Hey,
 /// Clinton."): the introduction.
-fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<&'p Passage> {
+fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Passage> {
     // "Who is", "who's", "who was": who they are (not "who said that?", which the insight's own
     // passage answers).
     let words: Vec<String> = retrieve::normalise(question).split_whitespace().take(2).map(String::from).collect();
@@ -522,27 +534,41 @@ fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, sp
         .filter(|p| p.chars().count() >= 3 && !crate::insight::terms::is_stop_word(p))
         .map(String::from)
         .collect();
-    let names_in = |p: &Passage, greeting_too: bool| {
-        p.sentences.iter().any(|(_, _, text)| {
+    // The sentence that names them, in more than a greeting unless `greeting_too`.
+    let named_at = |p: &Passage, greeting_too: bool| {
+        p.sentences.iter().position(|(_, _, text)| {
             let words: Vec<String> = retrieve::normalise(text).split_whitespace().map(String::from).collect();
             let greets = words.len() < 4 || words.first().is_some_and(|w| ["hey", "hi", "hello"].contains(&w.as_str()));
             words.iter().any(|w| parts.contains(w)) && (greeting_too || !greets)
         })
     };
-    let names = |p: &Passage| names_in(p, true);
+    let names = |p: &Passage| named_at(p, true).is_some();
     let episode = || pool.iter().filter(|p| p.episode_id == entry.episode_id && !p.asks);
     let first = |found: &mut dyn Iterator<Item = &'p Passage>| found.min_by(|a, b| a.start().total_cmp(&b.start()));
-    let by_others = first(&mut episode().filter(|p| p.speaker() != Some(speaker) && names_in(p, false)));
+    let by_others = first(&mut episode().filter(|p| p.speaker() != Some(speaker) && named_at(p, false).is_some()));
+    // Quoted from the sentence that names them: a long turn may get to them only at its end.
+    if let Some(p) = by_others {
+        return Some(p.from_sentence(named_at(p, false).unwrap_or(0)));
+    }
     // Nobody else introduced them ("Hey, guys. I'm Clinton."): their own first words of
     // substance from when they are first named.
-    by_others.or_else(|| {
-        let named_at = first(&mut episode().filter(|p| names(p)))?.start();
-        first(
-            &mut episode().filter(|p| {
-                p.speaker() == Some(speaker) && p.start() >= named_at && p.words() >= INTRODUCTION_MIN_WORDS
-            }),
-        )
-    })
+    let named_at = first(&mut episode().filter(|p| names(p)))?.start();
+    first(
+        &mut episode()
+            .filter(|p| p.speaker() == Some(speaker) && p.start() >= named_at && p.words() >= INTRODUCTION_MIN_WORDS),
+    )
+    .cloned()
+}
+
+/// The name a question asks nothing but who it is of ("who is Jenn Turner?", "who's Gregor?").
+fn only_a_name_asked(question: &str, query: &Query) -> Option<String> {
+    let words: Vec<String> = retrieve::normalise(question).split_whitespace().map(String::from).collect();
+    let rest = match words.as_slice() {
+        [who, verb, rest @ ..] if who == "who" && ["is", "s", "was"].contains(&verb.as_str()) => rest,
+        _ => return None,
+    };
+    let names: Vec<String> = query.names.iter().map(|(w, _)| retrieve::normalise(w)).collect();
+    (!rest.is_empty() && rest.iter().all(|w| names.contains(w))).then(|| rest.join(" "))
 }
 
 /// Whether the passages answer the question: one of the best (not a question itself) holds

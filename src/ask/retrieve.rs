@@ -160,6 +160,12 @@ impl Passage {
     /// not hold the insight.
     pub fn from_insight(&self) -> Option<Passage> {
         let at = self.known.iter().position(|k| *k)?.saturating_sub(1);
+        Some(self.from_sentence(at))
+    }
+
+    /// The passage from its sentence `at` on, searched whole.
+    pub fn from_sentence(&self, at: usize) -> Passage {
+        let at = at.min(self.sentences.len().saturating_sub(1));
         let mut p = self.clone();
         p.sentences.drain(..at);
         p.analysed.drain(..at);
@@ -171,7 +177,7 @@ impl Passage {
         }
         p.known = vec![false; p.sentences.len()];
         p.index_terms();
-        Some(p)
+        p
     }
 
     fn index_terms(&mut self) {
