@@ -951,13 +951,17 @@ impl Store {
         self.flush()
     }
 
-    /// Every outbox record of one destination, oldest day first.
+    /// Every readable outbox record of one destination, oldest day first. One that cannot be
+    /// read (written by a newer podsift, or damaged) is left out with a warning rather than
+    /// failing every digest, `/ask` and `subs ls` of the destination: its own day stays guarded,
+    /// as [`Store::delivery`] still reports it, so that day is never sent again.
     pub fn deliveries_of(&self, destination_key: &str) -> Result<Vec<Delivery>> {
-        scan(&self.deliveries, "deliveries", &index_key(destination_key, ""))
+        scan_readable(&self.deliveries, "deliveries", &index_key(destination_key, ""))
     }
 
+    /// Every readable outbox record, as [`Store::deliveries_of`].
     pub fn deliveries(&self) -> Result<Vec<Delivery>> {
-        scan(&self.deliveries, "deliveries", b"")
+        scan_readable(&self.deliveries, "deliveries", b"")
     }
 
     /// The (date, rank) of the insight a sent message carried.
@@ -1500,6 +1504,22 @@ fn scan<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8
     Ok(out)
 }
 
+/// [`scan`] leaving out, with a warning, the records that cannot be read.
+fn scan_readable<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix(prefix) {
+        let (k, v) = kv?;
+        match decode(name, &k, &v) {
+            Ok(t) => out.push(t),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "left out; its day is not sent again, and `podsift prune` removes it once past its retention"
+            ),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1515,6 +1535,37 @@ mod tests {
             }
         }
         panic!("{} is still held two seconds after its store was dropped", dir.display())
+    }
+
+    /// One outbox record that cannot be read does not stop the destination's other records
+    /// (what it was sent, `/ask`, `subs ls`) from being read, and its own day still reads as
+    /// an error, never as a day not yet sent.
+    #[test]
+    fn an_unreadable_outbox_record_is_left_out_of_scans_but_guards_its_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let dest = crate::model::Destination::new("telegram", "42");
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let record = |date| Delivery {
+            destination: dest.clone(),
+            date,
+            state: crate::model::DeliveryState::Pending,
+            attempts: 0,
+            sent: vec![],
+            updated_at: Utc::now(),
+            list: None,
+            shown: vec![],
+            retry_at: None,
+            reserve_points: vec![],
+            last_error: None,
+        };
+        store.put_delivery(&record(day(1))).unwrap();
+        store.put_delivery(&record(day(3))).unwrap();
+        store.deliveries.insert(index_key(&dest.key(), &day(2).to_string()), vec![RECORD_VERSION, 0xff, 0x00]).unwrap();
+        let dates = |v: Vec<Delivery>| v.into_iter().map(|d| d.date).collect::<Vec<_>>();
+        assert_eq!(dates(store.deliveries_of(&dest.key()).unwrap()), vec![day(1), day(3)]);
+        assert_eq!(dates(store.deliveries().unwrap()), vec![day(1), day(3)]);
+        assert!(store.delivery(&dest.key(), day(2)).is_err());
     }
 
     #[test]
