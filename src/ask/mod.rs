@@ -239,9 +239,9 @@ pub async fn ask(
         // "Who is Jenn?" of someone named in the episode who does not speak in it: where they
         // are first named in more than a greeting ("We actually have Jenn Turner who does the
         // newsletter"), not where the name is said most.
-        let absent = || query.speakers.is_empty() && query.response.is_none();
         if i == 0
-            && absent()
+            && query.speakers.is_empty()
+            && query.response.is_none()
             && let Some(name) = only_a_name_asked(question, query)
             && let Some(intro) = introduction(&pool, entry, question, &name)
         {

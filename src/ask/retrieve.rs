@@ -566,18 +566,20 @@ const MAKING: &[&str] = &[
     "own",
 ];
 
-/// Who made something, as a question asks for them ("who were the founders?", "who is behind it?").
+/// Who made something, as a question asks for them ("who were the founders?") and an answer
+/// names them ("my co-founder").
 const MAKERS: &[&str] = &[
     "founder",
     "founders",
     "cofounder",
     "cofounders",
+    "co-founder",
+    "co-founders",
     "creator",
     "creators",
     "author",
     "authors",
     "inventor",
-    "behind",
 ];
 
 /// What someone did who made something ("we build software" is no maker of anything asked).
@@ -587,33 +589,26 @@ const MADE: &[&str] =
 /// "My co-founder and I", "full credit to Robert", "we built it", "Rob wrote it": says who
 /// made something.
 fn names_maker(text: &str) -> bool {
-    if says_any(
-        text,
-        &[
-            "founder",
-            "founders",
-            "co-founder",
-            "cofounder",
-            "co-founders",
-            "creator",
-            "creators",
-            "author",
-            "inventor",
-            "credit to",
-            "built by",
-            "written by",
-            "created by",
-            "made by",
-            "designed by",
-            "invented by",
-            "started by",
-            "founded by",
-            "developed by",
-            "the person who",
-            "the people who",
-            "the team that",
-        ],
-    ) {
+    if says_any(text, MAKERS)
+        || says_any(
+            text,
+            &[
+                "credit to",
+                "built by",
+                "written by",
+                "created by",
+                "made by",
+                "designed by",
+                "invented by",
+                "started by",
+                "founded by",
+                "developed by",
+                "the person who",
+                "the people who",
+                "the team that",
+            ],
+        )
+    {
         return true;
     }
     // Someone as the subject of a verb of making: "I", "we" or a name ("Robert wrote").
@@ -973,11 +968,20 @@ impl Query {
     ) {
         let is_said = |w: &str| said.contains_key(w);
         // Said as two words side by side: "go fmt", not "build" somewhere and "up" elsewhere.
-        let spoken: Vec<String> =
-            passages.iter().flat_map(|p| &p.sentences).map(|(_, _, text)| format!(" {} ", normalise(text))).collect();
+        // The episode's text is read only for a question with a word to split.
+        let spoken = std::cell::OnceCell::new();
         let side_by_side = |a: &str, b: &str| {
             let phrase = format!(" {a} {b} ");
-            spoken.iter().any(|s| s.contains(&phrase))
+            spoken
+                .get_or_init(|| {
+                    passages
+                        .iter()
+                        .flat_map(|p| &p.sentences)
+                        .map(|(_, _, text)| format!(" {} ", normalise(text)))
+                        .collect::<Vec<String>>()
+                })
+                .iter()
+                .any(|s| s.contains(&phrase))
         };
         let mut split: Vec<(String, String)> = Vec::new();
         // A name is never split: "TypeScript" is not said where "type" and "script" are.
@@ -1594,7 +1598,8 @@ fn wants(question: &str) -> Wants {
         let what_is = ["what is ", "what s ", "what are ", "who is ", "who are "].iter().any(|p| f.starts_with(p));
         let what_do = ["what does ", "what do "].iter().any(|p| f.starts_with(p)) && f.ends_with(" do");
         let asked: Vec<&str> = f.split_whitespace().collect();
-        let maker_named = asked.iter().any(|w| MAKERS.contains(w));
+        // "Who is behind goimports?" asks for its maker too.
+        let maker_named = asked.iter().any(|w| MAKERS.contains(w) || *w == "behind");
         if asked.first() == Some(&"who") && (asked.get(1).is_some_and(|verb| MAKING.contains(verb)) || maker_named) {
             return Wants::Maker;
         }
