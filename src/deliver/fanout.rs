@@ -586,6 +586,7 @@ impl Deliverer {
             rec.destination = to.clone();
             self.store.move_delivery(from, &rec)?;
         }
+        self.store.move_unreadable_deliveries(&from.key(), &to.key())?;
         if let Some(mut sub) = self.store.subscription(&from.key())? {
             self.store.remove_subscription(&from.key())?;
             if self.store.subscription(&to.key())?.is_none() {
@@ -785,7 +786,21 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::interleaved;
+    use super::*;
+
+    /// A chat that moves (a group became a supergroup) takes along even the outbox record
+    /// that cannot be read: left under the old id, its day would be sent to the new one again.
+    #[test]
+    fn a_move_takes_an_unreadable_record_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        store.put_raw_delivery("telegram:-5", day, &[0xff]);
+        let deliverer =
+            Deliverer::new(store.clone(), vec![], Default::default(), Default::default(), Default::default());
+        let to = deliverer.follow_move(&Destination::new("telegram", "-5"), "-1005").unwrap();
+        assert!(store.delivery(&to.key(), day).is_err(), "the new id's day is not guarded");
+    }
 
     #[test]
     fn each_platform_takes_its_turn() {

@@ -959,6 +959,45 @@ impl Store {
         scan_readable(&self.deliveries, "deliveries", &index_key(destination_key, ""))
     }
 
+    /// Moves the outbox records of `from` that cannot be read (see [`Store::deliveries_of`]) to
+    /// `to`, as they are, for the days `to` has none: they still guard their days there, so a
+    /// chat that moved (a group became a supergroup) is not sent those days' digests again.
+    /// Returns how many were moved.
+    pub fn move_unreadable_deliveries(&self, from_key: &str, to_key: &str) -> Result<usize> {
+        let prefix = index_key(from_key, "");
+        let mut moved = 0;
+        for kv in self.deliveries.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            if decode::<Delivery>("deliveries", &k, &v).is_ok() {
+                continue;
+            }
+            let new_key = [index_key(to_key, "").as_slice(), &k[prefix.len()..]].concat();
+            if self.deliveries.contains_key(&new_key)? {
+                continue;
+            }
+            transact(&self.deliveries, |deliveries| {
+                deliveries.remove(&k)?;
+                deliveries.insert(new_key.as_slice(), v.clone())?;
+                Ok(())
+            })?;
+            tracing::warn!(
+                record = %String::from_utf8_lossy(&k),
+                "an outbox record that cannot be read follows its destination's move, still guarding its day"
+            );
+            moved += 1;
+        }
+        if moved > 0 {
+            self.flush()?;
+        }
+        Ok(moved)
+    }
+
+    /// Writes an outbox record's bytes as they are: for tests of records that cannot be read.
+    #[cfg(test)]
+    pub(crate) fn put_raw_delivery(&self, destination_key: &str, date: chrono::NaiveDate, bytes: &[u8]) {
+        self.deliveries.insert(index_key(destination_key, &date.to_string()), bytes).unwrap();
+    }
+
     /// Every readable outbox record, as [`Store::deliveries_of`].
     pub fn deliveries(&self) -> Result<Vec<Delivery>> {
         scan_readable(&self.deliveries, "deliveries", b"")
@@ -1566,6 +1605,17 @@ mod tests {
         assert_eq!(dates(store.deliveries_of(&dest.key()).unwrap()), vec![day(1), day(3)]);
         assert_eq!(dates(store.deliveries().unwrap()), vec![day(1), day(3)]);
         assert!(store.delivery(&dest.key(), day(2)).is_err());
+
+        // The chat moves (a group became a supergroup): the unreadable record goes with it and
+        // still guards its day there; one the new id already has for its day is not replaced.
+        let moved = crate::model::Destination::new("telegram", "-10042");
+        store.deliveries.insert(index_key(&dest.key(), &day(4).to_string()), vec![RECORD_VERSION, 0xfe]).unwrap();
+        store.put_delivery(&Delivery { destination: moved.clone(), ..record(day(4)) }).unwrap();
+        assert_eq!(store.move_unreadable_deliveries(&dest.key(), &moved.key()).unwrap(), 1);
+        assert!(store.delivery(&moved.key(), day(2)).is_err(), "the moved record still guards its day");
+        assert!(store.delivery(&dest.key(), day(2)).unwrap().is_none());
+        assert_eq!(store.delivery(&moved.key(), day(4)).unwrap().map(|d| d.date), Some(day(4)));
+        assert!(store.delivery(&dest.key(), day(4)).is_err(), "left where the new id had its own");
     }
 
     #[test]
