@@ -1042,3 +1042,51 @@ async fn who_made_something_is_answered_by_who_made_it() {
         assert!(a.citations[0].text.contains("My co-founder Scott and I"), "{question}: {a:#?}");
     }
 }
+
+/// A host's long question repeats the words a reader asks with; the guest's reply answers
+/// them, and is cited first.
+#[tokio::test]
+async fn the_reply_answers_before_the_question_that_handed_over() {
+    let ep = episode("gdk-ep", "Ship It", "Contributing to GitLab");
+    let tr = transcript(
+        "gdk-ep",
+        vec![
+            seg(0.0, "Justin", "Welcome back. Today we talk about how a large open source company ships."),
+            seg(
+                20.0,
+                "Abu",
+                "Everything we build is public, so most merge requests come from people outside the company.",
+            ),
+            seg(
+                60.0,
+                "Justin",
+                "Let's say I am an outside contributor and I want to test a change to GitLab. In a lot of \
+                 projects you need to run it locally: you spin up the web interface, then you tweak it, the \
+                 button is going to be blue, whatever. With a full GitLab locally that means the database, \
+                 the runners, the whole thing, which sounds like a lot for one laptop. So how do you test?",
+            ),
+            seg(
+                90.0,
+                "Abu",
+                "We have what we call the GDK, the GitLab Development Kit. One command brings up every service \
+                 on your machine, at the version you choose.",
+            ),
+            seg(130.0, "Justin", "Nice. And what about the documentation side of things for newcomers?"),
+            seg(
+                140.0,
+                "Abu",
+                "The docs live in the same repository, so a change and its documentation land in one merge request.",
+            ),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(
+        &ep,
+        "Everything we build is public, so most merge requests come from people outside the company.",
+        "Abu",
+        20.0,
+    );
+    let a = ask(&store, &about, "How can an outside contributor spin up a full GitLab locally to test a change?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("GitLab Development Kit"), "{a:#?}");
+}
