@@ -1090,3 +1090,34 @@ async fn the_reply_answers_before_the_question_that_handed_over() {
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("GitLab Development Kit"), "{a:#?}");
 }
+
+/// "How many?" wants a count: a year says when, not how many.
+#[tokio::test]
+async fn a_year_is_no_answer_to_how_many() {
+    let ep = episode("gdn-ep", "Go Time", "Go meetups");
+    let tr = transcript(
+        "gdn-ep",
+        vec![
+            seg(0.0, "Natalie", "Today we talk about the Go community and its meetups around the world."),
+            seg(
+                20.0,
+                "Jennifer",
+                "I went to GopherCon in 2018, and there was a Go Developer Network session about meetup groups \
+                 and how the network helps meetup groups find speakers.",
+            ),
+            seg(60.0, "Natalie", "And the organizers, what keeps them going?"),
+            seg(
+                70.0,
+                "Wilken",
+                "We have about 370 organizers. At one point we were up to 200 meetup groups, and now we're \
+                 down to 109, but the ones left are strong.",
+            ),
+            seg(100.0, "Natalie", "Thank you both for joining us today."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Today we talk about the Go community and its meetups around the world.", "Natalie", 0.0);
+    let a = ask(&store, &about, "How many meetup groups are in the Go Developer Network?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("109"), "{a:#?}");
+}

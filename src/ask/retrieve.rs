@@ -469,6 +469,9 @@ const MONTHS: &[&str] = &[
     "november",
     "december",
 ];
+/// Words ending in "s" that name no things counted.
+const NOT_PLURALS: &[&str] =
+    &["this", "thus", "does", "goes", "plus", "always", "perhaps", "unless", "across", "whereas"];
 const MONEY_WORDS: &[&str] = &["dollar", "dollars", "bucks", "euro", "euros", "cents", "grand", "usd", "eur"];
 const ORDINALS: &[&str] = &["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
 
@@ -493,7 +496,14 @@ fn amounts(text: &str) -> u8 {
         let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str()).unwrap_or("");
         // "Two weeks" is how long, not how many.
         let duration = words.get(i + 1).is_some_and(|n| TIME_UNITS.contains(&n.as_str()));
-        if is_count(w) && !duration {
+        let year =
+            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        // "In 2018" is when; "2000 users" is how many.
+        let counts_things = words.get(i + 1).is_some_and(|n| {
+            let plural = n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n.as_str());
+            n.chars().all(|c| c.is_alphabetic()) && (plural || n == "people")
+        });
+        if is_count(w) && !duration && (!year || counts_things) {
             out |= Amount::COUNT;
         }
         if digits && (w.contains('.') || w.starts_with('v'))
@@ -503,8 +513,6 @@ fn amounts(text: &str) -> u8 {
         {
             out |= Amount::RANK;
         }
-        let year =
-            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
         let counted = |k: usize| {
             let b = before(k);
             is_count(b) || ["a", "an", "few", "several", "within", "next", "couple"].contains(&b)
@@ -2095,6 +2103,10 @@ mod tests {
         // How long, not how many.
         assert_eq!(amounts("our download numbers over the last two weeks were tanking") & Amount::COUNT, 0);
         assert_eq!(amounts("it spread to ten million machines") & Amount::COUNT, Amount::COUNT);
+        // A year is when, not how many; a number shaped like one may still count things.
+        assert_eq!(amounts("So I think that was 2018 as well"), Amount::TIME);
+        assert_eq!(amounts("we put it into market in 2013."), Amount::TIME);
+        assert_eq!(amounts("we have 2000 users") & Amount::COUNT, Amount::COUNT);
         assert_eq!(amounts("Number two answer, Docker") & Amount::RANK, Amount::RANK);
         assert_eq!(amounts("[unintelligible 00:25:31.24] it made sense"), 0);
         assert_eq!(
