@@ -1310,12 +1310,19 @@ fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     if agrees && !objects_in_words && (to_it || whose || lower.iter().any(|w| w == "who")) {
         return Some(Response::Agreement);
     }
+    let how_answered = lower.iter().any(|w| matches!(w.as_str(), "answer" | "answered"));
+    // "What did the host ask?", "what did they ask him?": whose question it was says nothing
+    // of a response.
+    let wh = lower.first().is_some_and(|w| matches!(w.as_str(), "what" | "who" | "which"));
+    let asked = lower.iter().any(|w| matches!(w.as_str(), "ask" | "asked") || PROMPT_NOUNS.contains(&w.as_str()));
+    if wh && asked && !how_answered && !objects_in_words {
+        return Some(Response::Prompt);
+    }
     if !(to_it || whose) {
         // "What was the question?", "what was she asked?", "who asked that?": what the insight
         // answers, whoever asked it; not how it was answered ("how did she answer the
         // question?" asks for her words).
         let prompt = noun || lower.iter().any(|w| PROMPT_WORDS.contains(&w.as_str()));
-        let how_answered = lower.iter().any(|w| matches!(w.as_str(), "answer" | "answered"));
         return (prompt && !how_answered).then_some(Response::Prompt);
     }
     let pushed_back = lower.windows(2).any(|p| p[0].starts_with("push") && p[1] == "back");
@@ -2027,6 +2034,8 @@ mod tests {
             ("What was she asked?", Response::Prompt),
             ("Who asked that?", Response::Prompt),
             ("What were the questions?", Response::Prompt),
+            ("What did the host ask?", Response::Prompt),
+            ("What did they ask him?", Response::Prompt),
             ("Did anyone question that?", Response::Pushback),
             ("How did the host react to the question?", Response::Reply),
         ] {
