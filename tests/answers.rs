@@ -1121,3 +1121,38 @@ async fn a_year_is_no_answer_to_how_many() {
     assert!(a.covered, "{a:#?}");
     assert!(a.citations[0].text.contains("109"), "{a:#?}");
 }
+
+/// An amount supposed ("if you were doing a quarter of the exports, it would be a two billion
+/// dollar run rate") is not one stated: asked for the real figure, the episode does not say it.
+#[tokio::test]
+async fn an_amount_supposed_is_no_amount_stated() {
+    let ep = episode("raygun-ep", "Founders Talk", "Raygun");
+    let tr = transcript(
+        "raygun-ep",
+        vec![
+            seg(0.0, "Adam", "Today John-Daniel tells the story of Raygun, the error tracking company."),
+            seg(
+                20.0,
+                "John-Daniel",
+                "New Zealand software companies sell to the world, because the home market is tiny.",
+            ),
+            seg(50.0, "Adam", "How big could the software sector get there?"),
+            seg(
+                60.0,
+                "John-Daniel",
+                "Well, to put it in context, if you were targeting a quarter of the export revenue of the \
+                 country, it would be about a two billion dollar a year revenue run rate for Raygun.",
+            ),
+            seg(90.0, "Adam", "Thanks for coming on the show."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(
+        &ep,
+        "New Zealand software companies sell to the world, because the home market is tiny.",
+        "John-Daniel",
+        20.0,
+    );
+    let a = ask(&store, &about, "What is Raygun's current annual recurring revenue?").await;
+    assert!(!a.covered, "{a:#?}");
+}

@@ -481,6 +481,15 @@ fn amounts(text: &str) -> u8 {
     // "[unintelligible 00:25:31.24]", "[laughter]": transcription marks, not what was said.
     let said: String = text.split('[').map(|part| part.split_once(']').map_or(part, |(_, after)| after)).collect();
     let words: Vec<String> = raw_words(&said).iter().map(|w| w.to_lowercase()).collect();
+    // "If you were doing 25% of the exports, it would be a two billion dollar run rate": an
+    // amount supposed, not one stated.
+    let supposes = words.iter().position(|w| w == "if").is_some_and(|i| {
+        words[i + 1..].iter().take(4).any(|w| matches!(w.as_str(), "you" | "we" | "they" | "i"))
+            && words[i + 1..].iter().any(|w| matches!(w.as_str(), "would" | "it'd" | "you'd" | "we'd" | "that'd"))
+    });
+    if supposes {
+        return 0;
+    }
     let mut out = 0;
     if said.contains(['$', '€', '£']) {
         out |= Amount::MONEY | Amount::COUNT;
@@ -2112,6 +2121,13 @@ mod tests {
         // How long, not how many.
         assert_eq!(amounts("our download numbers over the last two weeks were tanking") & Amount::COUNT, 0);
         assert_eq!(amounts("it spread to ten million machines") & Amount::COUNT, Amount::COUNT);
+        // Supposed, not stated.
+        assert_eq!(
+            amounts("If you were doing 25% of the exports, it would be a two billion dollar a year run rate."),
+            0
+        );
+        assert_eq!(amounts("If we hit our numbers, we'd be at 40 people next year."), 0);
+        assert_eq!(amounts("It would cost about $2,000 if it ran all month.") & Amount::MONEY, Amount::MONEY);
         // A year is when, not how many; a number shaped like one may still count things.
         assert_eq!(amounts("So I think that was 2018 as well"), Amount::TIME);
         assert_eq!(amounts("we put it into market in 2013."), Amount::TIME);
