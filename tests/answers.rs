@@ -993,8 +993,10 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     assert!(a.covered && a.citations[0].text.contains("payment dependency"), "{a:#?}");
     // Who someone is, when nobody else introduces them at length: their own first words of
     // substance, not a greeting.
-    let a = ask(&store, &entry(&ep, queues, "Kai", 100.0), "Who is Lee?").await;
-    assert!(a.covered && a.citations[0].text.contains("I run the platform team"), "{a:#?}");
+    for question in ["Who is Lee?", "Who is the Lee he mentions?", "Who is the Lee Kai refers to?"] {
+        let a = ask(&store, &entry(&ep, queues, "Kai", 100.0), question).await;
+        assert!(a.covered && a.citations[0].text.contains("I run the platform team"), "{question}: {a:#?}");
+    }
     let caches = "Caches hide slow queries until they expire all at once.";
     let a = ask(&store, &entry(&ep, caches, "Kai", 300.0), "What's an example?").await;
     assert!(a.covered && a.citations[0].text.contains("product page cache expired"), "{a:#?}");

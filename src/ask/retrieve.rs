@@ -812,6 +812,7 @@ impl Query {
                 .chain(RESPONDENTS)
                 .chain(PROMPT_WORDS)
                 .chain(PROMPT_NOUNS)
+                .chain(LED_TO)
                 .flat_map(|w| search_terms(w))
                 .collect();
             terms.iter().all(|t| about_the_insight.contains(&t.root) || responding.contains(&t.root))
@@ -1164,6 +1165,11 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "example",
     "examples",
     "saying",
+    // "Who is the Robert she refers to?": whom the insight names, not a word to find.
+    "refers",
+    "referring",
+    "mentions",
+    "mentioned",
     "else",
     "others",
     "besides",
@@ -1287,6 +1293,10 @@ const PUSHBACK_WORDS: &[&str] = &[
 /// Words asking for the question the insight answers.
 const PROMPT_WORDS: &[&str] = &["asked", "answering", "prompted"];
 
+/// Words that say how a question led to the insight ("... that led to this answer?"), naming
+/// nothing to search for.
+const LED_TO: &[&str] = &["led", "lead", "leads", "answer"];
+
 /// The question asked, as a noun ("what was the question?").
 const PROMPT_NOUNS: &[&str] = &["question", "questions"];
 
@@ -1319,7 +1329,13 @@ fn response_asked(words: &[String], names_someone: bool) -> Option<Response> {
     if agrees && !objects_in_words && (to_it || whose || lower.iter().any(|w| w == "who")) {
         return Some(Response::Agreement);
     }
-    let how_answered = lower.iter().any(|w| matches!(w.as_str(), "answer" | "answered"));
+    // "How did she answer?" asks for her words; "this answer" is the insight.
+    let how_answered = lower.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "answer" | "answered")
+            && !i
+                .checked_sub(1)
+                .is_some_and(|j| matches!(lower[j].as_str(), "this" | "that" | "the" | "her" | "his" | "an"))
+    });
     // "What did the host ask?", "what did they ask him?": whose question it was says nothing
     // of a response.
     let wh = lower.first().is_some_and(|w| matches!(w.as_str(), "what" | "who" | "which"));
@@ -2045,6 +2061,7 @@ mod tests {
             ("What were the questions?", Response::Prompt),
             ("What did the host ask?", Response::Prompt),
             ("What did they ask him?", Response::Prompt),
+            ("What did the hosts ask that led to this answer?", Response::Prompt),
             ("Did anyone question that?", Response::Pushback),
             ("How did the host react to the question?", Response::Reply),
         ] {
