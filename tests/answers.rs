@@ -1158,3 +1158,45 @@ async fn an_amount_supposed_is_no_amount_stated() {
     let a = ask(&store, &about, "What is Raygun's current annual recurring revenue?").await;
     assert!(!a.covered, "{a:#?}");
 }
+
+/// An introduction that ends asking the guest who they are ("Let's start with what your name is
+/// and where you're from.") is answered with their reply as well.
+#[tokio::test]
+async fn who_someone_is_takes_their_reply_to_the_introduction_along() {
+    let ep = episode("node-ep", "Spotlight", "Node in China");
+    let tr = transcript(
+        "node-ep",
+        vec![
+            seg(
+                0.0,
+                "Adam",
+                "In this episode I talked to Mei Lin about how developers in China work with Node and its \
+                 documentation. Let's start with what your name is and where you're from.",
+            ),
+            seg(
+                20.0,
+                "Mei Lin",
+                "My name is Mei, I am from Shanghai, and I lead the frontend platform team at a travel company.",
+            ),
+            seg(40.0, "Adam", "What slows developers down there the most?"),
+            seg(
+                50.0,
+                "Mei Lin",
+                "Waiting for translated documentation is the real bottleneck, because programming happens in English.",
+            ),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(
+        &ep,
+        "Waiting for translated documentation is the real bottleneck, because programming happens in English.",
+        "Mei Lin",
+        50.0,
+    );
+    for question in ["Who is Mei Lin?", "Who is she?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(a.citations[0].text.contains("I talked to Mei Lin"), "{question}: {a:#?}");
+        assert!(a.citations.iter().any(|c| c.text.contains("I lead the frontend platform team")), "{question}: {a:#?}");
+    }
+}

@@ -232,9 +232,13 @@ pub async fn ask(
         // "Who is she?", "who is Rob Pike?", "who's Kevin?": where someone else first introduces
         // them (the insight's speaker, or the one named).
         let who = other.map(String::as_str).or(entry.speaker.as_deref());
-        if names_nothing_else && let Some(intro) = who.and_then(|who| introduction(&pool, entry, question, who)) {
-            let ranked = retrieve::around(std::slice::from_ref(&intro), intro.start());
-            return Ok(answerer.answer(question, entry, &ranked, true, history).await);
+        if let Some(who) = who.filter(|_| names_nothing_else)
+            && let Some(intro) = introduction(&pool, entry, question, who)
+        {
+            let ranked = in_order(&intro);
+            // "Who is she?" is asked of them by name: their reply to the introduction says it.
+            let asked = format!("Who is {who}?");
+            return Ok(answerer.answer(&asked, entry, &ranked, true, history).await);
         }
         // "Who is Jenn?" of someone named in the episode who does not speak in it: where they
         // are first named in more than a greeting ("We actually have Jenn Turner who does the
@@ -245,7 +249,7 @@ pub async fn ask(
             && let Some(name) = only_a_name_asked(question, query)
             && let Some(intro) = introduction(&pool, entry, question, &name)
         {
-            let ranked = retrieve::around(std::slice::from_ref(&intro), intro.start());
+            let ranked = in_order(&intro);
             return Ok(answerer.answer(question, entry, &ranked, true, history).await);
         }
         let of_another = names_nothing_else && other.is_some();
@@ -517,8 +521,9 @@ const INTRODUCTION_MIN_WORDS: usize = 12;
 
 /// For a question asking who someone is ("who is she?", "who's Rob Pike?"), the first passage of
 /// the insight's episode where someone else names `speaker` in more than a greeting ("Hey,
-/// Clinton."): the introduction.
-fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Passage> {
+/// Clinton."): the introduction; with their reply when it ends asking them ("Let's start with
+/// what your name is and where you're from").
+fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Vec<Passage>> {
     // "Who is", "who's", "who was": who they are (not "who said that?", which the insight's own
     // passage answers).
     let words: Vec<String> = retrieve::normalise(question).split_whitespace().take(2).map(String::from).collect();
@@ -548,7 +553,12 @@ fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, sp
     let by_others = first(&mut episode().filter(|p| p.speaker() != Some(speaker) && named_at(p, false).is_some()));
     // Quoted from the sentence that names them: a long turn may get to them only at its end.
     if let Some(p) = by_others {
-        return Some(p.from_sentence(named_at(p, false).unwrap_or(0)));
+        let intro = p.from_sentence(named_at(p, false).unwrap_or(0));
+        let asks_them =
+            intro.sentences.last().is_some_and(|(_, _, s)| retrieve::is_question(s) || retrieve::requests(s));
+        let end = intro.first + intro.sentences.len();
+        let reply = episode().find(|r| r.first == end && r.speaker() == Some(speaker)).filter(|_| asks_them);
+        return Some(std::iter::once(intro).chain(reply.cloned()).collect());
     }
     // Nobody else introduced them ("Hey, guys. I'm Clinton."): their own first words of
     // substance from when they are first named.
@@ -557,7 +567,12 @@ fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, sp
         &mut episode()
             .filter(|p| p.speaker() == Some(speaker) && p.start() >= named_at && p.words() >= INTRODUCTION_MIN_WORDS),
     )
-    .cloned()
+    .map(|p| vec![p.clone()])
+}
+
+/// An introduction's passages as answers, in the order they were said.
+fn in_order(passages: &[Passage]) -> Vec<retrieve::Scored<'_>> {
+    passages.iter().map(|passage| retrieve::Scored { passage, score: 1.0, coverage: 1.0, local: 1.0 }).collect()
 }
 
 /// The name a question asks nothing but who it is of ("who is Jenn Turner?", "who's Gregor?").

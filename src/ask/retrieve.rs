@@ -1379,6 +1379,7 @@ const REQUESTS: &[&str] = &[
     "give us",
     "let's hear",
     "let's have a look",
+    "let's start with",
 ];
 
 /// Whether a sentence asks for an answer in the imperative ([`REQUESTS`]).
