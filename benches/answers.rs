@@ -147,6 +147,9 @@ fn main() {
                 let at = a.citations.iter().take(3).position(|c| norm(&c.text).contains(&span));
                 hit1 += usize::from(at == Some(0));
                 hit3 += usize::from(at.is_some());
+                if let Some(k @ 1..) = at {
+                    println!("CITED {}: {} [{}]", k + 1, q.question, q.episode);
+                }
                 if at.is_none() {
                     let got = if a.covered {
                         a.citations

@@ -1159,6 +1159,68 @@ async fn an_amount_supposed_is_no_amount_stated() {
     assert!(!a.covered, "{a:#?}");
 }
 
+/// A number that names what it counts, something other than what is asked ("a hundred pull
+/// requests" for "how many contributors"), does not answer, even next to the asked word; one
+/// that counts it does.
+#[tokio::test]
+async fn a_count_of_other_things_is_no_answer_to_how_many() {
+    let ep = episode("hoodie-ep", "Request For Commits", "Hoodie");
+    let tr = transcript(
+        "hoodie-ep",
+        vec![
+            seg(0.0, "Nadia", "Today we talk about keeping first-time contributors involved in Hoodie."),
+            seg(
+                20.0,
+                "Charlotte",
+                "Imagine I'm not a Hoodie contributor at this point and I get a hundred people in a room, and \
+                 suddenly I've got a hundred pull requests for Hoodie by the end of the day.",
+            ),
+            seg(60.0, "Nadia", "That would be a lot to review for the Hoodie maintainers."),
+            seg(70.0, "Charlotte", "It would, and we'd be terrified. A couple of weeks of review, at least."),
+            seg(100.0, "Nadia", "Thank you for joining us today."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr.clone())]);
+    let about = entry(&ep, "Today we talk about keeping first-time contributors involved in Hoodie.", "Nadia", 0.0);
+    let a = ask(&store, &about, "How many contributors does Hoodie have?").await;
+    assert!(!a.covered, "{a:#?}");
+
+    // Said of the contributors themselves, the same count answers.
+    let mut said = tr;
+    said.segments[3].text = "Hoodie has about forty active contributors right now, and more every month.".into();
+    let (_dir, store) = store_with(&[(ep.clone(), said)]);
+    let a = ask(&store, &about, "How many contributors does Hoodie have?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("forty"), "{a:#?}");
+}
+
+/// A word of the question the episode says apart in another form ("code layout" where "laying
+/// out your code" is said) is searched as its parts.
+#[tokio::test]
+async fn a_compound_is_found_said_apart_in_another_form() {
+    let ep = episode("fmt-ep", "Go Time", "Ten years of Go");
+    let tr = transcript(
+        "fmt-ep",
+        vec![
+            seg(0.0, "Mat", "Today we look back at ten years of Go with its creators."),
+            seg(
+                20.0,
+                "Rob",
+                "It's pretty much now accepted that most of the work of laying out your code should be done by \
+                 a tool, not by a human.",
+            ),
+            seg(60.0, "Mat", "And the module system, was that planned from the start?"),
+            seg(70.0, "Rob", "No, modules came much later, after years of arguing about dependency management."),
+            seg(100.0, "Mat", "Thank you both for joining us today."),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(&ep, "Today we look back at ten years of Go with its creators.", "Mat", 0.0);
+    let a = ask(&store, &about, "What did Rob say about code layout?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("laying out your code"), "{a:#?}");
+}
+
 /// An introduction that ends asking the guest who they are ("Let's start with what your name is
 /// and where you're from.") is answered with their reply as well.
 #[tokio::test]

@@ -97,6 +97,9 @@ struct Analysed {
     names_maker: bool,
     /// The kinds of amount the sentence states ([`Amount`] flags).
     amounts: u8,
+    /// What its counts count: the roots of the noun after each number ("a hundred *people*"),
+    /// `None` when a number stands without one ("up to 200"), which may count anything.
+    counts_of: Option<Vec<String>>,
 }
 
 impl Analysed {
@@ -108,6 +111,7 @@ impl Analysed {
             describes: describes(text),
             names_maker: names_maker(text),
             amounts: amounts(text),
+            counts_of: counts_of(text),
         }
     }
 }
@@ -541,6 +545,44 @@ fn amounts(text: &str) -> u8 {
         }
     }
     out
+}
+
+/// The roots of the things `text`'s numbers count ("ten million *machines*", "a hundred
+/// *people*"), or `None` when one of its numbers names nothing after it. A version ("Hoodie
+/// 1.0") counts nothing.
+fn counts_of(text: &str) -> Option<Vec<String>> {
+    let words: Vec<String> = raw_words(text).iter().map(|w| w.to_lowercase()).collect();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let digits = w.chars().any(|c| c.is_ascii_digit());
+        let number = |w: &str| {
+            NUMBER_WORDS.iter().any(|(n, _)| *n == w) || AMOUNT_WORDS.contains(&w) && !["half", "percent"].contains(&w)
+        };
+        let year =
+            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        // Money and shares may answer "how many" whatever follows them.
+        if w.contains(['$', '%']) || ["half", "percent"].contains(&w.as_str()) {
+            return None;
+        }
+        if !(digits || number(w)) || year {
+            continue;
+        }
+        // Past the number's own words: "ten million machines", "two or three servers", "a
+        // couple of weeks".
+        let rest = words[i + 1..].iter().skip_while(|n| number(n) || *n == "or" || *n == "of");
+        // The head of the noun after it: "a hundred pull *requests*", "200 Go *meetups*".
+        let plural = |n: &str| {
+            n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n) || n == "people"
+        };
+        match rest.take(3).take_while(|n| !terms::is_stop_word(n)).find(|n| plural(n)) {
+            Some(n) => out.extend(search_terms(n)),
+            // "Hoodie 1.0": a version, which counts nothing.
+            None if digits && w.contains('.') => {}
+            None => return None,
+        }
+    }
+    out.dedup();
+    Some(out)
 }
 
 fn gives_reason(text: &str) -> bool {
@@ -992,25 +1034,40 @@ impl Query {
         passages: &[&Passage],
     ) {
         let is_said = |w: &str| said.contains_key(w);
-        // Said as two words side by side: "go fmt", not "build" somewhere and "up" elsewhere.
-        // The episode's text is read only for a question with a word to split.
+        // Said as two words side by side, in any form: "go fmt", "laying out" for "layout", not
+        // "build" somewhere and "up" elsewhere. The episode's text is read only for a question
+        // with a word to split.
         let spoken = std::cell::OnceCell::new();
-        let side_by_side = |a: &str, b: &str| {
-            let phrase = format!(" {a} {b} ");
-            spoken
-                .get_or_init(|| {
-                    passages
-                        .iter()
-                        .flat_map(|p| &p.sentences)
-                        .map(|(_, _, text)| format!(" {} ", normalise(text)))
-                        .collect::<Vec<String>>()
-                })
-                .iter()
-                .any(|s| s.contains(&phrase))
+        // The weight of the parts: said in another form ("laying out" for "layout") they count
+        // half, as the verb and its particle may mean something else there.
+        let side_by_side = |a: &str, b: &str| -> Option<f64> {
+            let (ra, rb) = (search_terms(a), search_terms(b));
+            let is = |(word, root): &(String, Option<String>), w: &str, r: &[String]| {
+                word == w || root.as_ref().is_some_and(|root| r.first() == Some(root))
+            };
+            let sentences = spoken.get_or_init(|| {
+                passages
+                    .iter()
+                    .flat_map(|p| &p.sentences)
+                    .map(|(_, _, text)| {
+                        let words = normalise(text);
+                        words.split_whitespace().map(|w| (w.to_string(), search_terms(w).pop())).collect()
+                    })
+                    .collect::<Vec<Vec<(String, Option<String>)>>>()
+            });
+            let pairs = || sentences.iter().flat_map(|s| s.windows(2));
+            if pairs().any(|pair| pair[0].0 == a && pair[1].0 == b) {
+                Some(1.0)
+            } else {
+                pairs().any(|pair| is(&pair[0], a, &ra) && is(&pair[1], b, &rb)).then_some(SPLIT_FORM_WEIGHT)
+            }
         };
-        let mut split: Vec<(String, String)> = Vec::new();
-        // A name is never split: "TypeScript" is not said where "type" and "script" are.
-        for t in self.terms.iter_mut().filter(|t| t.counts && unknown(&t.root) && !proper.contains(&t.root)) {
+        let mut split: Vec<(String, String, f64)> = Vec::new();
+        // A name is never split: "TypeScript" is not said where "type" and "script" are. A word
+        // of the related-words table the episode does not say ("layout" where "laying out" is)
+        // keeps its share of its related words' ("layouts").
+        let unsaid = |r: &str| unknown(r) || !is_said(r) && related::known(r);
+        for t in self.terms.iter_mut().filter(|t| t.counts && unsaid(&t.root) && !proper.contains(&t.root)) {
             let chars: Vec<char> = t.root.chars().collect();
             if chars.len() < 5 {
                 continue;
@@ -1026,20 +1083,29 @@ impl Query {
                     ([], [o]) => other_len >= 3 && is_said(o),
                     _ => false,
                 };
-                let with_stems =
-                    |r: Vec<String>, w: &str| r.into_iter().map(|r| (r, terms::stem(w))).collect::<Vec<_>>();
-                (part_ok(&ra, &rb, b.len()) && part_ok(&rb, &ra, a.len()) && side_by_side(&a, &b))
-                    .then(|| with_stems(ra, &a).into_iter().chain(with_stems(rb, &b)).collect::<Vec<_>>())
+                let with_stems = |r: Vec<String>, w: &str, weight: f64| {
+                    r.into_iter().map(|r| (r, terms::stem(w), weight)).collect::<Vec<_>>()
+                };
+                if !(part_ok(&ra, &rb, b.len()) && part_ok(&rb, &ra, a.len())) {
+                    return None;
+                }
+                // Other forms only for a word of the related-words table: one podsift does not
+                // know ("buildup") is split where it is said apart as such, since "seven years
+                // builds up to" took the answer's place for it on the labelled questions.
+                let weight = side_by_side(&a, &b).filter(|w| *w == 1.0 || !unknown(&t.root))?;
+                Some(with_stems(ra, &a, weight).into_iter().chain(with_stems(rb, &b, weight)).collect::<Vec<_>>())
             });
             if let Some(parts) = parts {
                 t.counts = false;
-                t.weight = 0.0;
+                if unknown(&t.root) {
+                    t.weight = 0.0;
+                }
                 split.extend(parts);
             }
         }
-        for (root, stem) in split {
+        for (root, stem, weight) in split {
             if !self.terms.iter().any(|t| t.root == root && t.counts) {
-                self.terms.push(QueryTerm { stem, root, weight: 1.0, counts: true, related: Vec::new() });
+                self.terms.push(QueryTerm { stem, root, weight, counts: true, related: Vec::new() });
             }
         }
         // Two words of the question one word in the episode.
@@ -1075,6 +1141,10 @@ impl Query {
         self.terms.iter().map(|t| t.stem.clone()).collect()
     }
 }
+
+/// The weight of the parts of a question's word the episode says apart in another form ("lay"
+/// of "layout" where "laying out" is said).
+const SPLIT_FORM_WEIGHT: f64 = 0.5;
 
 /// Whether `b` is `a` with two neighbouring letters swapped ("waht" and "what").
 fn swapped(a: &str, b: &str) -> bool {
@@ -1819,6 +1889,14 @@ fn local_coverage(p: &Passage, query: &Query, topic: &[(&QueryTerm, f64)]) -> f6
         if !query.counted.is_empty() && !query.counted.iter().any(|c| around.contains(c.as_str())) {
             continue;
         }
+        // Nor does one that names what it counts, something else ("a hundred people" for "how
+        // many contributors"), whatever the sentences beside it are about.
+        if query.needs == Amount::COUNT
+            && !query.counted.is_empty()
+            && a.counts_of.as_ref().is_some_and(|of| !of.iter().any(|n| query.counted.contains(n)))
+        {
+            continue;
+        }
         // The question replied to names the topic; the reply must say something about it too
         // ("It's on my list to read" answers nothing).
         let own = (i.saturating_sub(1)..(i + 2).min(p.analysed.len()))
@@ -2126,6 +2204,18 @@ mod tests {
         for first in ["In prep for this I ask a couple of questions.", "Let's talk about hiring."] {
             assert!(!reacts(first), "{first}");
         }
+    }
+
+    #[test]
+    fn what_a_number_counts() {
+        let of = |s: &str| counts_of(s);
+        assert_eq!(of("it spread to ten million machines"), Some(search_terms("machines")));
+        assert_eq!(of("I've got a hundred pull requests"), Some(search_terms("requests")));
+        assert_eq!(of("a couple of weeks of review"), Some(search_terms("weeks")));
+        assert_eq!(of("we were up to 200, now 109"), None);
+        assert_eq!(of("once we've released Hoodie 1.0"), Some(Vec::new()));
+        assert_eq!(of("in 2018 we had 300 people"), Some(search_terms("people")));
+        assert_eq!(of("about 10% of them"), None);
     }
 
     #[test]
