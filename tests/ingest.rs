@@ -496,6 +496,40 @@ async fn richest_transcript_wins_and_failures_fall_back_to_show_notes() {
     assert_eq!(server.requests("/t/b.vtt").len(), 2, "a settled episode was processed again");
 }
 
+/// A transcript link that answers with compressed data or audio (served as text, or declared
+/// as a transcript format) is a failed attempt, never a stored transcript whose noise would
+/// become the day's insights.
+#[tokio::test]
+async fn a_link_answering_binary_data_stores_no_transcript() {
+    let server = FakeServer::start().await;
+    let feed = rss(
+        &server.base,
+        "Binary",
+        &[("g", "G", Some(("/t/g.txt", "text/plain"))), ("m", "M", Some(("/t/m.vtt", "text/vtt")))],
+    )
+    .replace("&lt;p&gt;Notes for G. We talk about caching.&lt;/p&gt;", "")
+    .replace("&lt;p&gt;Notes for M. We talk about caching.&lt;/p&gt;", "");
+    server.route("/feed", vec![Reply::ok(feed)]);
+    let mut gzip = vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00];
+    gzip.extend((0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    server.route("/t/g.txt", vec![Reply::ok(gzip)]);
+    let mut mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x00".to_vec();
+    mp3.extend((0..3000u32).map(|i| (i.wrapping_mul(40_503) >> 3) as u8));
+    server.route("/t/m.vtt", vec![Reply::ok(mp3)]);
+    let (_dir, store) = open();
+    add(&store, &server.url("/feed"));
+    let s = run(&store, &config(), day(0)).await;
+    assert_eq!(s.transcripts_failed, 2, "{s:?}");
+    for (title, what) in [("G", "gzip-compressed data"), ("M", "MP3 audio")] {
+        let ep = store.episodes().unwrap().into_iter().find(|e| e.title == title).unwrap();
+        match &ep.transcript {
+            TranscriptStatus::Failed { error, .. } => assert!(error.contains(what), "{title}: {error}"),
+            other => panic!("{title}: {other:?}"),
+        }
+        assert!(store.transcript(&ep.id).unwrap().is_none());
+    }
+}
+
 /// An episode whose every attempt failed and that has no show notes to stand in is given up:
 /// shown as such, and not looked at again by later ingests.
 #[tokio::test]

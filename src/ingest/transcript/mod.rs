@@ -76,6 +76,14 @@ pub fn ranked_links(links: &[TranscriptLink]) -> Vec<(TranscriptSource, &Transcr
 pub fn parse(source: TranscriptSource, bytes: &[u8]) -> Result<Vec<Segment>, TranscriptError> {
     let text = decode(bytes);
     let text = text.trim_start_matches('\u{feff}');
+    // Compressed or audio bytes read as Windows-1252 are "text" too: stored, their noise would
+    // become insights and end the episode's attempts.
+    if let Some(what) = binary(bytes, text) {
+        return Err(TranscriptError::Invalid {
+            format: source.key(),
+            reason: format!("the server sent {what}, not text; the link may point at the wrong file"),
+        });
+    }
     let (format, segments) = match source {
         TranscriptSource::Json => ("json", json::parse(text)?),
         TranscriptSource::Vtt => ("vtt", vtt::parse(text)?),
@@ -211,6 +219,39 @@ pub fn split_speaker(line: &str) -> Option<(&str, &str)> {
     Some((name, rest.trim_start()))
 }
 
+/// What `bytes` are when they are no text: a known file signature, or control characters
+/// (other than line breaks and tabs) in more than 1% of the first 64 KB once decoded, where a
+/// transcript has none.
+fn binary(bytes: &[u8], text: &str) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x1f\x8b", "gzip-compressed data"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"ID3", "MP3 audio"),
+        (b"\xff\xfb", "MP3 audio"),
+        (b"\xff\xf3", "MP3 audio"),
+        (b"OggS", "Ogg audio"),
+        (b"fLaC", "FLAC audio"),
+        (b"RIFF", "WAV audio"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"%PDF", "a PDF document"),
+    ];
+    if let Some((_, what)) = SIGNATURES.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Some(what);
+    }
+    if bytes.get(4..8) == Some(b"ftyp") {
+        return Some("MP4 audio or video");
+    }
+    let (mut chars, mut control) = (0usize, 0usize);
+    for c in text.chars().take(65_536) {
+        chars += 1;
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            control += 1;
+        }
+    }
+    (control * 100 > chars).then_some("binary data")
+}
+
 /// A transcript's bytes as text: by its byte-order mark (UTF-8, UTF-16 from Windows subtitle
 /// tools), else UTF-8 when it is, else Windows-1252 (what a file that is neither mostly is),
 /// so accented names do not become U+FFFD in stored quotes.
@@ -284,6 +325,32 @@ mod tests {
         stray[at] = 0x92;
         let segments = parse(TranscriptSource::Srt, &stray).unwrap();
         assert!(segments[0].text.contains("Ça marche très bien."), "{:?}", segments[0]);
+    }
+
+    #[test]
+    fn binary_data_is_no_transcript() {
+        let text = "Adam: Today we talk about caching.\n\nJerod: Caching is hard, because invalidation is.\n";
+        assert!(parse(TranscriptSource::Text, text.as_bytes()).is_ok());
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00];
+        gz.extend_from_slice(text.as_bytes());
+        let e = parse(TranscriptSource::Text, &gz).unwrap_err();
+        assert!(e.to_string().contains("gzip-compressed data"), "{e}");
+        let e = parse(TranscriptSource::Vtt, b"ID3\x04\x00\x00WEBVTT").unwrap_err();
+        assert!(e.to_string().contains("MP3 audio"), "{e}");
+        // Noise without a known signature (pseudo-random bytes, as an encrypted or unknown
+        // compressed file is): read as Windows-1252 it is full of control characters.
+        let mut x: u32 = 12345;
+        let noise: Vec<u8> = (0..4000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let e = parse(TranscriptSource::Text, &noise).unwrap_err();
+        assert!(e.to_string().contains("binary data"), "{e}");
+        // A stray control character or two in a long transcript is no reason to refuse it.
+        let long = format!("{}\u{7}{}", text.repeat(20), text.repeat(20));
+        assert!(parse(TranscriptSource::Text, long.as_bytes()).is_ok());
     }
 
     #[test]
