@@ -768,6 +768,36 @@ fn a_destination_podsift_cannot_deliver_to_is_refused_with_the_fix() {
     assert!(ls.contains("No subscriptions yet"), "{ls}");
 }
 
+/// One receiver is one subscription however its address is written: a second spelling would
+/// be sent every digest again, under other idempotency keys.
+#[test]
+fn a_webhook_address_written_another_way_is_the_same_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |d: &str| podsift(dir.path(), &["subs", "add", d, "--time", "08:00", "--tz", "UTC"]);
+    assert!(add("webhook:HTTP://Hooks.Example.com:80/hook").status.success());
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    assert_eq!(ls.as_array().unwrap().len(), 1);
+    assert_eq!(ls[0]["destination"]["id"], "http://hooks.example.com/hook", "{ls}");
+    // The same spelling again changes that subscription; another spelling or a trailing slash
+    // is refused, naming the one there is.
+    assert!(add("webhook:http://hooks.example.com/hook").status.success());
+    for twin in ["webhook:http://HOOKS.example.com/hook/", "webhook:http://hooks.example.com/hook/"] {
+        let out = add(twin);
+        assert!(!out.status.success(), "{twin} was subscribed as well");
+        let err = stderr(&out);
+        assert!(err.contains("subscribed already") && err.contains("webhook:http://hooks.example.com/hook"), "{err}");
+    }
+    // Another path is another receiver.
+    assert!(add("webhook:http://hooks.example.com/other").status.success());
+    // Any spelling names it for the other commands.
+    let out = podsift(dir.path(), &["subs", "pause", "webhook:HTTP://hooks.example.com/hook"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = podsift(dir.path(), &["subs", "rm", "webhook:HTTP://hooks.example.com/hook"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls: serde_json::Value = serde_json::from_str(&stdout(&podsift(dir.path(), &["subs", "ls", "--json"]))).unwrap();
+    assert_eq!(ls.as_array().unwrap().len(), 1, "{ls}");
+}
+
 #[test]
 fn feed_and_episode_commands_say_what_went_wrong() {
     let dir = tempfile::tempdir().unwrap();

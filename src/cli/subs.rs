@@ -52,13 +52,41 @@ fn new_destination_arg(s: &str) -> Result<Destination> {
         bail!("{:?} is not a {} destination: {fix}", dest.id, dest.platform);
     }
     if dest.platform == "webhook" {
-        let ok =
-            reqwest::Url::parse(&dest.id).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        if !ok {
+        let Some(address) = webhook_address(&dest.id) else {
             bail!("{:?} is not a web address: a webhook destination is webhook:https://host/path", dest.id);
-        }
+        };
+        return Ok(Destination::new("webhook", &address));
     }
     Ok(dest)
+}
+
+/// A webhook's address as one spelling: scheme and host in lower case, no default port
+/// ("HTTP://Example.com:80/hook" is "http://example.com/hook"). `None` when it is no http(s)
+/// address.
+fn webhook_address(id: &str) -> Option<String> {
+    let url = reqwest::Url::parse(id).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())?;
+    Some(url.to_string())
+}
+
+/// Whether two webhook addresses reach the same receiver as far as can be told: the same once
+/// spelt alike, a trailing slash aside.
+fn same_webhook(a: &str, b: &str) -> bool {
+    match (webhook_address(a), webhook_address(b)) {
+        (Some(a), Some(b)) => a.trim_end_matches('/') == b.trim_end_matches('/'),
+        _ => false,
+    }
+}
+
+/// The stored subscription `dest` names: its own key, or for a webhook the subscription of the
+/// same address spelt another way (subscribed before addresses were spelt alike).
+fn stored_key(store: &Store, dest: &Destination) -> Result<String> {
+    if dest.platform == "webhook" && store.subscription(&dest.key())?.is_none() {
+        let spelt = webhook_address(&dest.id).map(|a| Destination::new("webhook", &a).key());
+        if let Some(key) = spelt.filter(|k| store.subscription(k).ok().flatten().is_some()) {
+            return Ok(key);
+        }
+    }
+    Ok(dest.key())
 }
 
 /// Warns about podcast names no feed has: a misspelt `--only` or `--mute` would silently never
@@ -127,7 +155,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
     let existing = |d: &str| -> Result<Subscription> {
         let dest = destination_arg(d)?;
         store
-            .subscription(&dest.key())?
+            .subscription(&stored_key(store, &dest)?)?
             .ok_or_else(|| anyhow::anyhow!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions"))
     };
     match cmd {
@@ -190,6 +218,24 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         SubsCommand::Add { destination, time, tz, cron, only, mute, keywords, clear_filters } => {
             let dest = new_destination_arg(&destination)?;
             let before = store.subscription(&dest.key())?;
+            // The same receiver under a second spelling would be sent every digest twice, with
+            // idempotency keys that differ.
+            if before.is_none() && dest.platform == "webhook" {
+                let twin = store
+                    .subscriptions()?
+                    .into_iter()
+                    .map(|s| s.destination)
+                    .find(|d| d.platform == "webhook" && same_webhook(&d.id, &dest.id));
+                if let Some(twin) = twin {
+                    bail!(
+                        "{dest} is the address of {twin}, subscribed already, written another way: a second \
+                         subscription would send the receiver every digest twice. `podsift subs add {}` with the \
+                         new settings changes that one; `podsift subs rm {}` first if the address really changed",
+                        twin.key(),
+                        twin.key()
+                    );
+                }
+            }
             // Subscribing again changes what is given and keeps the rest: a new time keeps the
             // timezone and the filters.
             let old = before.as_ref().map(|s| &s.schedule);
@@ -282,7 +328,7 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         SubsCommand::Rm { destination } => {
             let dest = destination_arg(&destination)?;
-            if !store.remove_subscription(&dest.key())? {
+            if !store.remove_subscription(&stored_key(store, &dest)?)? {
                 bail!("{dest} is not subscribed; `podsift subs ls` lists the subscriptions");
             }
             store.flush()?;
