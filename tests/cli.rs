@@ -662,6 +662,28 @@ fn podsift_log_sets_the_log_filter_and_logs_carry_no_colour_codes_into_files() {
     assert!(!run(None).contains("DEBUG"));
 }
 
+/// A feed failing run after run is a warning in the log (a service logging warnings only shows
+/// it); its first failures are information.
+#[test]
+fn a_feed_failing_again_and_again_is_logged_as_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(&feed, "<rss version=\"2.0\"><channel><title>Show</title></channel></rss>").unwrap();
+    let feed = feed.to_str().unwrap().to_string();
+    assert!(podsift(dir.path(), &["feeds", "add", &feed]).status.success());
+    std::fs::write(&feed, "this is no feed").unwrap();
+    let ingest = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_podsift"));
+        c.arg("--data").arg(dir.path()).args(["ingest", "--force"]).env_remove("PODSIFT_CONFIG");
+        stderr(&c.env("PODSIFT_LOG", "warn").current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap())
+    };
+    for run in 1..=4 {
+        let log = ingest();
+        let warned = log.contains("WARN") && log.contains("failures=");
+        assert_eq!(warned, run >= 3, "run {run}: {log}");
+    }
+}
+
 /// `.env` in the working directory is read at start (what is already set wins), `--env-file`
 /// names another, a missing one is a one-line error, and PODSIFT_LOG_FORMAT=json gives one JSON
 /// object a log line.

@@ -641,12 +641,20 @@ fn record_failure(
     feed.consecutive_failures = feed.consecutive_failures.saturating_add(1);
     let wait = retry_after.unwrap_or_else(|| backoff(config, feed.consecutive_failures));
     let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));
-    // Info, not warn: the summary and `feeds ls` report it; the service log shows it too.
-    tracing::info!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
+    // A blip is info (the summary and `feeds ls` report it); a feed failing run after run is a
+    // warning, which a service logging warnings only still shows.
+    if feed.consecutive_failures >= FAILURES_WORTH_A_WARNING {
+        tracing::warn!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
+    } else {
+        tracing::info!(feed = %feed.url, failures = feed.consecutive_failures, "{error}");
+    }
     feed.last_error = Some(error.clone());
     feed.next_attempt_at = Some(next);
     FeedOutcome::Failed { error, next_attempt_at: next }
 }
+
+/// Failures in a row from which a feed's failure is logged as a warning.
+pub const FAILURES_WORTH_A_WARNING: u32 = 3;
 
 /// base * 2^(failures-1), capped.
 pub fn backoff(config: &IngestConfig, failures: u32) -> std::time::Duration {
