@@ -872,7 +872,13 @@ async fn how_the_others_took_the_insight_is_read_after_it() {
     );
     let (_dir, store) = store_with(&[(ep.clone(), tr)]);
     let about = entry(&ep, said, "Priya", 100.0);
-    for question in ["Did anyone push back on that?", "Did anyone disagree?", "What did Marco say to that?"] {
+    // Chat shorthand asks the same ("any1", "w/"): it is no word the episode never says.
+    for question in [
+        "Did anyone push back on that?",
+        "Did anyone disagree?",
+        "What did Marco say to that?",
+        "did any1 disagree w/ her",
+    ] {
         let a = ask(&store, &about, question).await;
         assert!(a.covered, "{question}: {a:#?}");
         assert_eq!(a.citations[0].speaker.as_deref(), Some("Marco"), "{question}: {a:#?}");

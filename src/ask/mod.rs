@@ -194,6 +194,7 @@ pub async fn ask(
     if question.chars().nth(MAX_QUESTION_CHARS).is_some() {
         return Err(AskError::TooLong(question.chars().count()));
     }
+    let question = &retrieve::spelt_out(question);
     let mut episode_ids = vec![entry.episode_id.clone()];
     episode_ids.extend(entry.also_in.iter().map(|a| a.episode_id.clone()));
     let mut pool: Vec<Passage> = Vec::new();

@@ -319,6 +319,48 @@ pub fn is_question(s: &str) -> bool {
     end.ends_with('?') && ![", right?", ", you know?"].iter().any(|tag| end.to_lowercase().ends_with(tag))
 }
 
+/// Chat shorthand and the words it stands for: "did any1 disagree w/ him" asks about anyone
+/// disagreeing with him, not about a word "any1" the episode never says.
+const SHORTHAND: &[(&str, &str)] = &[
+    ("any1", "anyone"),
+    ("some1", "someone"),
+    ("every1", "everyone"),
+    ("no1", "no one"),
+    ("w/", "with"),
+    ("w/o", "without"),
+    ("b/c", "because"),
+    ("bc", "because"),
+    ("cuz", "because"),
+    ("coz", "because"),
+    ("u", "you"),
+    ("ur", "your"),
+    ("ppl", "people"),
+    ("abt", "about"),
+    ("wat", "what"),
+    ("wut", "what"),
+    ("tho", "though"),
+    ("thru", "through"),
+    ("smth", "something"),
+    ("sth", "something"),
+    ("govt", "government"),
+];
+
+/// `question` with chat shorthand ([`SHORTHAND`]) spelt out; everything else as it was ("r"
+/// stays: it is the language as often as "are").
+pub fn spelt_out(question: &str) -> String {
+    question
+        .split(' ')
+        .map(|w| {
+            let bare = w.trim_end_matches(['?', '!', '.', ',', ';', ':']);
+            match SHORTHAND.iter().find(|(short, _)| bare.eq_ignore_ascii_case(short)) {
+                Some((_, long)) => format!("{long}{}", &w[bare.len()..]),
+                None => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Lower case, letters and digits only, single spaces: how spans are compared.
 pub fn normalise(s: &str) -> String {
     s.chars()
@@ -2204,6 +2246,14 @@ mod tests {
         for first in ["In prep for this I ask a couple of questions.", "Let's talk about hiring."] {
             assert!(!reacts(first), "{first}");
         }
+    }
+
+    #[test]
+    fn chat_shorthand_is_spelt_out() {
+        assert_eq!(spelt_out("did any1 disagree w/ him?"), "did anyone disagree with him?");
+        assert_eq!(spelt_out("why were ppl mad abt it, b/c of u?"), "why were people mad about it, because of you?");
+        // Only whole words: "bcrypt", "used" and R the language stay.
+        assert_eq!(spelt_out("is bcrypt used in R?"), "is bcrypt used in R?");
     }
 
     #[test]
