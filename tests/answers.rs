@@ -1165,6 +1165,40 @@ async fn an_amount_supposed_is_no_amount_stated() {
     assert!(!a.covered, "{a:#?}");
 }
 
+/// One episode listed by two feeds is stored under each; with the feed the digest took it from
+/// removed, the other feed's copy answers. An episode of another title saying other things is
+/// no copy.
+#[tokio::test]
+async fn the_other_feeds_copy_answers_when_the_digests_feed_is_removed() {
+    let (ep, tr) = caching_show();
+    let mut copy = Episode::new("cache-ep-network", "https://network.example/all", &ep.title, Utc::now());
+    copy.podcast_title = ep.podcast_title.clone();
+    let copy_tr = Transcript { episode_id: copy.id.clone(), ..tr.clone() };
+    let (_dir, store) = store_with(&[(copy, copy_tr)]);
+    assert!(store.episode(&ep.id).unwrap().is_none());
+    let about =
+        entry(&ep, "Measure your hit rate before you tune anything; most teams never look at it.", "Priya", 170.0);
+    let a = ask(&store, &about, "How do you warm up a Redis cache after a deploy?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].text.contains("replay the last hour of read traffic"), "{a:#?}");
+
+    let mut other = Episode::new("other-ep", "https://network.example/all", &ep.title, Utc::now());
+    other.podcast_title = ep.podcast_title.clone();
+    let mut other_tr = Transcript { episode_id: other.id.clone(), ..tr };
+    other_tr.segments.retain(|s| !s.text.contains("hit rate"));
+    let (_dir, store) = store_with(&[(other, other_tr)]);
+    let gone = ask::ask(
+        &store,
+        &Config::default().ask,
+        &about,
+        "How do you warm up a Redis cache?",
+        &QuoteAnswerer { max_citations: 3 },
+        &[],
+    )
+    .await;
+    assert!(matches!(gone, Err(ask::AskError::EpisodeGone(_))), "{gone:?}");
+}
+
 /// A number that names what it counts, something other than what is asked ("a hundred pull
 /// requests" for "how many contributors"), does not answer, even next to the asked word; one
 /// that counts it does.

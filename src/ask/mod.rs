@@ -195,6 +195,16 @@ pub async fn ask(
         return Err(AskError::TooLong(question.chars().count()));
     }
     let question = &retrieve::spelt_out(question);
+    // One episode listed by two feeds is stored under each: with the feed the digest took it
+    // from removed, the other feed's copy answers as well.
+    let copied;
+    let entry = match stored_copy(store, entry)? {
+        Some(id) => {
+            copied = DigestEntry { episode_id: id, ..entry.clone() };
+            &copied
+        }
+        None => entry,
+    };
     let mut episode_ids = vec![entry.episode_id.clone()];
     episode_ids.extend(entry.also_in.iter().map(|a| a.episode_id.clone()));
     let mut pool: Vec<Passage> = Vec::new();
@@ -337,6 +347,27 @@ pub async fn ask(
     // Reordering by meaning (an embeddings request) is worth it only for an answer to write.
     let ranked = if covered { answerer.rerank(question, ranked).await } else { ranked };
     Ok(answerer.answer(question, entry, &ranked, covered, history).await)
+}
+
+/// For an insight whose episode is no longer stored, the id of a stored copy of it: an episode
+/// of the same title whose transcript says the insight's quote word for word.
+fn stored_copy(store: &Store, entry: &DigestEntry) -> Result<Option<String>, StoreError> {
+    if store.episode(&entry.episode_id)?.is_some() {
+        return Ok(None);
+    }
+    let quote = retrieve::normalise(&entry.quote);
+    let title = entry.episode.trim().to_lowercase();
+    for ep in store.episodes()? {
+        if ep.id == entry.episode_id || ep.title.trim().to_lowercase() != title || quote.is_empty() {
+            continue;
+        }
+        let Some(tr) = store.transcript(&ep.id)? else { continue };
+        let text: Vec<&str> = tr.segments.iter().map(|s| s.text.as_str()).collect();
+        if retrieve::normalise(&text.join(" ")).contains(&quote) {
+            return Ok(Some(ep.id));
+        }
+    }
+    Ok(None)
 }
 
 /// How long after the insight the others' replies to it are looked for.
