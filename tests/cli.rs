@@ -866,6 +866,12 @@ fn feed_and_episode_commands_say_what_went_wrong() {
     let ingest = podsift(dir.path(), &["ingest"]);
     assert!(!ingest.status.success(), "{}", stdout(&ingest));
     assert!(stderr(&ingest).contains("0 failed now, 1 backing off from earlier failures"), "{}", stderr(&ingest));
+    // Nothing was asked, so no error is printed above: `feeds ls` holds it.
+    assert!(
+        !stderr(&ingest).contains("above") && stderr(&ingest).contains("errors are in `podsift feeds ls`"),
+        "{}",
+        stderr(&ingest)
+    );
     // Days are named in the form the command takes.
     let since = podsift(dir.path(), &["episodes", "--since", "yesterday"]);
     assert!(!since.status.success() && stderr(&since).contains("use YYYY-MM-DD"), "{}", stderr(&since));

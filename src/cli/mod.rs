@@ -155,8 +155,10 @@ pub async fn execute(
             // before, is an error a cron job or a script can see; some failing among others is
             // the normal life of feeds, and is in the summary.
             if read == 0 && failed + waiting > 0 {
+                // Feeds backing off were not asked: their errors are those `feeds ls` keeps.
+                let where_ = if failed > 0 { "above and in `podsift feeds ls`" } else { "in `podsift feeds ls`" };
                 bail!(
-                    "no feed could be read: {failed} failed now, {waiting} backing off from earlier failures; the errors are above and in `podsift feeds ls` (`podsift ingest --force` tries them all now)"
+                    "no feed could be read: {failed} failed now, {waiting} backing off from earlier failures; the errors are {where_} (`podsift ingest --force` tries them all now)"
                 );
             }
             Ok(())

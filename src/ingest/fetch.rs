@@ -121,7 +121,7 @@ fn status_hint(status: u16, what: Document) -> &'static str {
         }
         (404, _) => ": the host has nothing at this address (any more)",
         (410, Document::Feed) => {
-            ": the host says it was removed for good; a feed is asked again weekly, and `podsift feeds rm` removes it"
+            ": the host says it was removed for good (a subscribed feed that answers so is asked again weekly; `podsift feeds rm` removes it)"
         }
         (401 | 403, _) => {
             ": the host refuses podsift; the address may need a login, or the host blocks clients it does not know"
