@@ -1261,6 +1261,52 @@ async fn a_compound_is_found_said_apart_in_another_form() {
     assert!(a.citations[0].text.contains("laying out your code"), "{a:#?}");
 }
 
+/// A guest welcomed by name alone ("Connor, welcome to the show.") says who they are later, in
+/// their own words: "who is he?" quotes that too.
+#[tokio::test]
+async fn who_someone_is_takes_what_they_say_of_themselves_along() {
+    let ep = episode("rewatch-ep", "Founders Talk", "Rewatch");
+    let tr = transcript(
+        "rewatch-ep",
+        vec![
+            seg(
+                0.0,
+                "Adam",
+                "Connor, welcome to Founders Talk. I've been using Rewatch for a while and I'm excited to talk about it.",
+            ),
+            seg(20.0, "Connor", "Thank you. I'm happy to be here."),
+            seg(30.0, "Adam", "So how did the idea start?"),
+            seg(
+                40.0,
+                "Connor",
+                "It started with an internal video site. I joined GitHub in 2013, when it was a startup, and my \
+                 co-founder and I both watched every all-hands on that site.",
+            ),
+            seg(90.0, "Adam", "And what matters most in a video tool?"),
+            seg(
+                100.0,
+                "Connor",
+                "Zoom is great at prioritizing the audio, because that is the most important thing when you're \
+                 communicating with people.",
+            ),
+        ],
+    );
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = entry(
+        &ep,
+        "Zoom is great at prioritizing the audio, because that is the most important thing when you're communicating \
+         with people.",
+        "Connor",
+        100.0,
+    );
+    for question in ["Who is Connor?", "Who is he?"] {
+        let a = ask(&store, &about, question).await;
+        assert!(a.covered, "{question}: {a:#?}");
+        assert!(a.citations[0].text.contains("welcome to Founders Talk"), "{question}: {a:#?}");
+        assert!(a.citations.iter().any(|c| c.text.contains("I joined GitHub in 2013")), "{question}: {a:#?}");
+    }
+}
+
 /// An introduction that ends asking the guest who they are ("Let's start with what your name is
 /// and where you're from.") is answered with their reply as well.
 #[tokio::test]

@@ -290,7 +290,13 @@ pub async fn ask(
                 // The rest of the episode, unscored, so that a refusal does not say a speaker
                 // who did not reply ("what did Emma say to that?") is never heard there.
                 let rest = pool.iter().filter(|p| p.episode_id == entry.episode_id);
-                ranked.extend(rest.map(|p| retrieve::Scored { passage: p, score: 0.0, coverage: 0.0, local: 0.0 }));
+                ranked.extend(rest.map(|p| retrieve::Scored {
+                    passage: p,
+                    score: 0.0,
+                    coverage: 0.0,
+                    local: 0.0,
+                    chosen: false,
+                }));
             }
             return Ok(answerer.answer(question, entry, &ranked, found, history).await);
         }
@@ -554,8 +560,24 @@ const INTRODUCTION_MIN_WORDS: usize = 12;
 /// For a question asking who someone is ("who is she?", "who's Rob Pike?"), the first passage of
 /// the insight's episode where someone else names `speaker` in more than a greeting ("Hey,
 /// Clinton."): the introduction; with their reply when it ends asking them ("Let's start with
-/// what your name is and where you're from").
-fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Vec<Passage>> {
+/// what your name is and where you're from"); and the first passage where they say what they do
+/// or did ("I joined GitHub midway through"), which a welcome by name alone does not.
+fn introduction(pool: &[Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Vec<Passage>> {
+    let mut found = introduced(pool, entry, question, speaker)?;
+    let own = pool
+        .iter()
+        .filter(|p| p.episode_id == entry.episode_id && !p.asks && p.speaker() == Some(speaker))
+        .filter(|p| found.iter().all(|f| f.first != p.first))
+        .filter_map(|p| p.sentences.iter().position(|(_, _, s)| retrieve::describes_self(s)).map(|i| (p, i)))
+        .min_by(|a, b| a.0.start().total_cmp(&b.0.start()));
+    if let Some((p, i)) = own {
+        found.push(p.from_sentence(i));
+    }
+    Some(found)
+}
+
+/// The introduction of [`introduction`], and the reply it asks for.
+fn introduced<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, speaker: &str) -> Option<Vec<Passage>> {
     // "Who is", "who's", "who was": who they are (not "who said that?", which the insight's own
     // passage answers).
     let words: Vec<String> = retrieve::normalise(question).split_whitespace().take(2).map(String::from).collect();
@@ -604,7 +626,10 @@ fn introduction<'p>(pool: &'p [Passage], entry: &DigestEntry, question: &str, sp
 
 /// An introduction's passages as answers, in the order they were said.
 fn in_order(passages: &[Passage]) -> Vec<retrieve::Scored<'_>> {
-    passages.iter().map(|passage| retrieve::Scored { passage, score: 1.0, coverage: 1.0, local: 1.0 }).collect()
+    passages
+        .iter()
+        .map(|passage| retrieve::Scored { passage, score: 1.0, coverage: 1.0, local: 1.0, chosen: true })
+        .collect()
 }
 
 /// The name a question asks nothing but who it is of ("who is Jenn Turner?", "who's Gregor?").

@@ -77,7 +77,7 @@ impl QuoteAnswerer {
             let text = lines.join(" ");
             // A further passage earns its place with words of the question of its own, not only
             // with a neighbour's score, and with more than a word or two ("Python.").
-            let further = !citations.is_empty();
+            let further = !citations.is_empty() && !s.chosen;
             if further
                 && (!retrieve::search_terms(&text).iter().any(|w| q.contains(w))
                     || text.split_whitespace().count() < FURTHER_MIN_WORDS)

@@ -729,6 +729,40 @@ fn names_maker(text: &str) -> bool {
     })
 }
 
+/// What someone says of their own work and past: how a guest whom the host greeted by name
+/// alone says who they are.
+const SELF_DESCRIBING: &[&str] = &[
+    "my background",
+    "my co-founder",
+    "my cofounder",
+    "i co-founded",
+    "i cofounded",
+    "i founded",
+    "i started the company",
+    "i joined",
+    "i worked at",
+    "i worked for",
+    "i used to work",
+    "i work at",
+    "i work for",
+    "i'm the founder",
+    "i'm the ceo",
+    "i'm the cto",
+    "i'm a software",
+    "i'm an engineer",
+    "i teach",
+    "i run",
+    "i lead",
+    "my job",
+    "my role",
+];
+
+/// Whether `text` says what its speaker does or did ("my background is in design", "I joined
+/// GitHub in 2013").
+pub fn describes_self(text: &str) -> bool {
+    says_any(text, SELF_DESCRIBING)
+}
+
 /// Whether `text` says one of `phrases` as whole words, case, punctuation and apostrophes aside.
 fn says_any(text: &str, phrases: &[&str]) -> bool {
     let t = format!(" {} ", normalise(text));
@@ -1626,7 +1660,13 @@ pub fn around(passages: &[Passage], at: f64) -> Vec<Scored<'_>> {
     let distance = |p: &Passage| if p.start() <= at + 0.5 { at - p.start() } else { 3600.0 + p.start() - at };
     near.sort_by(|a, b| distance(a).total_cmp(&distance(b)));
     near.into_iter()
-        .map(|p| Scored { passage: p, score: 1.0 / (1.0 + distance(p) / 60.0), coverage: 1.0, local: 1.0 })
+        .map(|p| Scored {
+            passage: p,
+            score: 1.0 / (1.0 + distance(p) / 60.0),
+            coverage: 1.0,
+            local: 1.0,
+            chosen: false,
+        })
         .collect()
 }
 
@@ -1784,6 +1824,9 @@ pub struct Scored<'a> {
     /// an amount, only around a sentence that states one. Whether a question is covered is
     /// decided on this: an answer is said in one place, not spread over minutes of talk.
     pub local: f64,
+    /// Chosen for what it is, not for the question's words (an introduction, what someone says
+    /// of themselves): quoted whether or not it repeats them.
+    pub chosen: bool,
 }
 
 /// Ranks passages for a question, best first. `corpus` holds episode-level statistics for
@@ -1896,7 +1939,7 @@ pub fn rank<'a>(passages: &'a [Passage], query: &Query, corpus: &Corpus) -> Vec<
             }
             let matched: f64 =
                 query.terms.iter().filter(|t| t.counts).map(|t| weight(t) * t.found(|r| around.contains(r))).sum();
-            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 }, local }
+            Scored { passage: p, score, coverage: if mass > 0.0 { matched / mass } else { 1.0 }, local, chosen: false }
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.start().total_cmp(&b.passage.start())));
