@@ -554,10 +554,7 @@ fn amounts(text: &str) -> u8 {
         let year =
             w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
         // "In 2018" is when; "2000 users" is how many.
-        let counts_things = words.get(i + 1).is_some_and(|n| {
-            let plural = n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n.as_str());
-            n.chars().all(|c| c.is_alphabetic()) && (plural || n == "people")
-        });
+        let counts_things = words.get(i + 1).is_some_and(|n| names_things(n));
         if is_count(w) && !duration && (!year || counts_things) {
             out |= Amount::COUNT;
         }
@@ -589,6 +586,12 @@ fn amounts(text: &str) -> u8 {
     out
 }
 
+/// Whether the lower-case word `n` names things one counts: a plural ("users") or "people".
+fn names_things(n: &str) -> bool {
+    let plural = n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n);
+    n.chars().all(|c| c.is_alphabetic()) && (plural || n == "people")
+}
+
 /// The roots of the things `text`'s numbers count ("ten million *machines*", "a hundred
 /// *people*"), or `None` when one of its numbers names nothing after it. A version ("Hoodie
 /// 1.0") counts nothing.
@@ -613,10 +616,7 @@ fn counts_of(text: &str) -> Option<Vec<String>> {
         // couple of weeks".
         let rest = words[i + 1..].iter().skip_while(|n| number(n) || *n == "or" || *n == "of");
         // The head of the noun after it: "a hundred pull *requests*", "200 Go *meetups*".
-        let plural = |n: &str| {
-            n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n) || n == "people"
-        };
-        match rest.take(3).take_while(|n| !terms::is_stop_word(n)).find(|n| plural(n)) {
+        match rest.take(3).take_while(|n| !terms::is_stop_word(n)).find(|n| names_things(n)) {
             Some(n) => out.extend(search_terms(n)),
             // "Hoodie 1.0": a version, which counts nothing.
             None if digits && w.contains('.') => {}
