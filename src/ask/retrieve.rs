@@ -551,8 +551,7 @@ fn amounts(text: &str) -> u8 {
         let before = |k: usize| i.checked_sub(k).map(|j| words[j].as_str()).unwrap_or("");
         // "Two weeks" is how long, not how many.
         let duration = words.get(i + 1).is_some_and(|n| TIME_UNITS.contains(&n.as_str()));
-        let year =
-            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        let year = is_year(w);
         // "In 2018" is when; "2000 users" is how many.
         let counts_things = words.get(i + 1).is_some_and(|n| names_things(n));
         if is_count(w) && !duration && (!year || counts_things) {
@@ -586,6 +585,11 @@ fn amounts(text: &str) -> u8 {
     out
 }
 
+/// Whether `w` is a year of the last two centuries ("1999", "2018").
+fn is_year(w: &str) -> bool {
+    w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Whether the lower-case word `n` names things one counts: a plural ("users") or "people".
 fn names_things(n: &str) -> bool {
     let plural = n.len() > 3 && n.ends_with('s') && !n.ends_with("ss") && !NOT_PLURALS.contains(&n);
@@ -603,8 +607,7 @@ fn counts_of(text: &str) -> Option<Vec<String>> {
         let number = |w: &str| {
             NUMBER_WORDS.iter().any(|(n, _)| *n == w) || AMOUNT_WORDS.contains(&w) && !["half", "percent"].contains(&w)
         };
-        let year =
-            w.len() == 4 && (w.starts_with("19") || w.starts_with("20")) && w.chars().all(|c| c.is_ascii_digit());
+        let year = is_year(w);
         // Money and shares may answer "how many" whatever follows them.
         if w.contains(['$', '%']) || ["half", "percent"].contains(&w.as_str()) {
             return None;
@@ -2301,7 +2304,7 @@ mod tests {
 
     #[test]
     fn what_a_number_counts() {
-        let of = |s: &str| counts_of(s);
+        let of = counts_of;
         assert_eq!(of("it spread to ten million machines"), Some(search_terms("machines")));
         assert_eq!(of("I've got a hundred pull requests"), Some(search_terms("requests")));
         assert_eq!(of("a couple of weeks of review"), Some(search_terms("weeks")));
