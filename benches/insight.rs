@@ -135,6 +135,7 @@ fn answering(c: &mut Criterion) {
         episode_url: None,
         speaker: Some("Rob Pike".into()),
         start_seconds: 0.0,
+        untimed: false,
         link: None,
         score: 1.0,
         also_in: vec![],

@@ -1,7 +1,7 @@
 //! Plain-text rendering of digests and answers, for the terminal and the console adapter.
 
 pub use crate::model::cut;
-use crate::model::{Digest, DigestEntry, hms};
+use crate::model::{Digest, DigestEntry};
 
 /// Whether an entry's verbatim quote says anything its text does not: not when the text is the
 /// quote itself with its disfluencies cleaned (as the offline engine writes it). Every renderer
@@ -40,8 +40,7 @@ pub fn digest(d: &Digest, size: usize) -> String {
 /// quote when it says more than the text, and where else the point was made. Ends with a newline.
 pub fn entry(e: &DigestEntry) -> String {
     let speaker = e.speaker.as_deref().map(|x| format!(" · {x}")).unwrap_or_default();
-    let mut s =
-        format!("#{}  {}\n    {} — {}{speaker} · {}", e.rank, e.text, e.podcast, e.episode, hms(e.start_seconds));
+    let mut s = format!("#{}  {}\n    {} — {}{speaker} · {}", e.rank, e.text, e.podcast, e.episode, e.moment());
     if let Some(link) = &e.link {
         s.push_str(&format!("  {link}"));
     }
@@ -53,7 +52,7 @@ pub fn entry(e: &DigestEntry) -> String {
     if !e.also_in.is_empty() {
         let podcasts: std::collections::BTreeSet<&str> = e.also_in.iter().map(|a| a.podcast.as_str()).collect();
         let others: Vec<String> =
-            e.also_in.iter().map(|a| format!("{} — {} ({})", a.podcast, a.episode, hms(a.start_seconds))).collect();
+            e.also_in.iter().map(|a| format!("{} — {} ({})", a.podcast, a.episode, a.moment())).collect();
         // "podcast" only when every other mention is on a different show.
         let what = if podcasts.len() == e.also_in.len() && !podcasts.contains(e.podcast.as_str()) {
             "podcast"
@@ -82,6 +81,18 @@ mod tests {
         let paraphrase = digest_entry("Edge caching halved latency.", quote);
         assert!(quote_adds(&paraphrase));
         assert!(entry_text(&paraphrase).contains(&format!("\"{quote}\"")));
+    }
+
+    #[test]
+    fn a_quote_from_the_show_notes_says_so_instead_of_a_time() {
+        let e = DigestEntry {
+            untimed: true,
+            link: Some("https://x.example/ep".into()),
+            ..DigestEntry::example("a", "e", "P", "Caching halves latency.")
+        };
+        let shown = entry_text(&e);
+        assert!(shown.contains("P — P #1 · show notes  https://x.example/ep\n"), "{shown}");
+        assert!(!shown.contains("00:00"), "{shown}");
     }
 
     fn entry_text(e: &DigestEntry) -> String {

@@ -55,6 +55,7 @@ fn entry(ep: &Episode, quote: &str, speaker: &str, start: f64) -> DigestEntry {
         episode_url: ep.link.clone(),
         speaker: Some(speaker.into()),
         start_seconds: start,
+        untimed: false,
         link: None,
         score: 1.0,
         also_in: vec![],
@@ -1347,4 +1348,23 @@ async fn who_someone_is_takes_their_reply_to_the_introduction_along() {
         assert!(a.citations[0].text.contains("I talked to Mei Lin"), "{question}: {a:#?}");
         assert!(a.citations.iter().any(|c| c.text.contains("I lead the frontend platform team")), "{question}: {a:#?}");
     }
+}
+
+/// An episode known only by its show notes: what it says is quoted as the show notes, with the
+/// episode's page and no time, since the parser's times for written notes are no times in it.
+#[tokio::test]
+async fn a_quote_from_the_show_notes_is_cited_as_the_show_notes_without_a_time() {
+    let ep = episode("notes-ep", "Backend Banter", "Caching at scale");
+    let notes = "This week we look at caching. Distributed invalidation is much harder than local invalidation. \
+                 Replaying the last hour of read traffic warms a cold cache before a deploy.";
+    let segments = transcript::parse(TranscriptSource::ShowNotes, notes.as_bytes()).unwrap();
+    let tr = Transcript { source: TranscriptSource::ShowNotes, ..transcript("notes-ep", segments) };
+    let (_dir, store) = store_with(&[(ep.clone(), tr)]);
+    let about = DigestEntry { untimed: true, speaker: None, ..entry(&ep, STALE_COPY, "Host", 0.0) };
+    let a = ask(&store, &about, "How do you warm up a cold cache?").await;
+    assert!(a.covered, "{a:#?}");
+    assert!(a.citations[0].untimed && a.citations[0].text.contains("read traffic"), "{a:#?}");
+    assert!(a.answer.starts_with("The show notes (Backend Banter — Caching at scale): \""), "{}", a.answer);
+    assert!(a.answer.contains("https://example.com/notes-ep") && !a.answer.contains("#t="), "{}", a.answer);
+    assert!(!a.answer.contains("[00:"), "{}", a.answer);
 }

@@ -22,6 +22,7 @@ fn entry() -> DigestEntry {
         episode_url: None,
         speaker: None,
         start_seconds: 0.0,
+        untimed: false,
         link: None,
         score: 1.0,
         also_in: vec![],

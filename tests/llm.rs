@@ -269,6 +269,7 @@ fn entry() -> DigestEntry {
         episode_url: None,
         speaker: Some("Ana".into()),
         start_seconds: 12.0,
+        untimed: false,
         link: None,
         score: 9.0,
         also_in: vec![],

@@ -41,9 +41,9 @@ fn name() -> impl Strategy<Value = String> {
 fn entry() -> impl Strategy<Value = DigestEntry> {
     (
         (1usize..100, name(), name(), name(), name()),
-        (prop::option::of(name()), prop::option::of(hostile(3000)), 0.0f64..1e6, 0usize..3),
+        (prop::option::of(name()), prop::option::of(hostile(3000)), 0.0f64..1e6, 0usize..3, any::<bool>()),
     )
-        .prop_map(|((rank, text, quote, podcast, episode), (speaker, link, start, also))| DigestEntry {
+        .prop_map(|((rank, text, quote, podcast, episode), (speaker, link, start, also, untimed))| DigestEntry {
             rank,
             id: format!("insight{rank}"),
             episode_id: "e".into(),
@@ -54,6 +54,7 @@ fn entry() -> impl Strategy<Value = DigestEntry> {
             episode_url: None,
             speaker,
             start_seconds: start,
+            untimed,
             link: link.map(|l| format!("https://podcast.example/{l}")),
             score: 1.0,
             also_in: (0..also)
@@ -64,6 +65,7 @@ fn entry() -> impl Strategy<Value = DigestEntry> {
                     episode: episode.clone(),
                     speaker: None,
                     start_seconds: 1.0,
+                    untimed,
                     link: None,
                     quote: "q".into(),
                 })
@@ -89,6 +91,7 @@ fn part() -> impl Strategy<Value = Part> {
                     episode: "E".into(),
                     speaker: None,
                     start_seconds: 0.0,
+                    untimed: false,
                     text: "t".into(),
                     link: None,
                 }],

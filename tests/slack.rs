@@ -757,6 +757,7 @@ fn podcast_text_cannot_mention_or_forge_links() {
         episode_url: Some("https://x/e".into()),
         speaker: None,
         start_seconds: 1.0,
+        untimed: false,
         link: Some("https://x/e#t=1".into()),
         score: 1.0,
         also_in: vec![],
@@ -768,6 +769,10 @@ fn podcast_text_cannot_mention_or_forge_links() {
     assert!(!fallback.contains('<') && fallback.contains("&lt;!channel&gt;"), "{fallback}");
     assert!(json.contains("&lt;!channel&gt;") && json.contains("&amp; more"));
     assert!(json.contains("<https://x/e#t=1|00:00:01>"), "the one link podsift means stays a link: {json}");
+    let notes = podsift::model::DigestEntry { untimed: true, link: Some("https://x/e".into()), ..e };
+    let (blocks, _) = entry_blocks(chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(), &notes);
+    let json = serde_json::to_string(&blocks).unwrap();
+    assert!(json.contains("<https://x/e|show notes>") && !json.contains("00:00:01"), "{json}");
 }
 
 /// The whole loop through `podsift run`: the scheduled digest reaches the channel and a thread

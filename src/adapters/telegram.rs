@@ -22,7 +22,7 @@ use crate::deliver::inbound::Inbound;
 use crate::deliver::{
     Adapter, Choice, Command, Destination, Limits, Message, Part, ReplyTarget, Request, SendError, Sender, TextUnit,
 };
-use crate::model::{DigestEntry, hms};
+use crate::model::DigestEntry;
 use crate::render::cut;
 
 /// The environment variable holding the bot token from @BotFather.
@@ -93,8 +93,8 @@ fn entry_html(e: &DigestEntry) -> String {
     let build = |quote: &str| {
         let speaker = e.speaker.as_deref().map(|s| format!(" · {}", escape(&cut(s, MAX_SPEAKER)))).unwrap_or_default();
         let time = match &e.link {
-            Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), hms(e.start_seconds)),
-            None => hms(e.start_seconds),
+            Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), e.moment()),
+            None => e.moment(),
         };
         let mut s = format!(
             "<b>#{}</b> {}\n<i>{}</i> — {}{speaker} · {time}{}",
@@ -722,6 +722,7 @@ mod tests {
             episode_url: Some("https://x/?a=1&b=2".into()),
             speaker: Some("Rob".into()),
             start_seconds: 754.0,
+            untimed: false,
             link: Some("https://x/?a=1&b=2#t=754".into()),
             score: 1.0,
             also_in: vec![AlsoIn {
@@ -731,6 +732,7 @@ mod tests {
                 episode: "E".into(),
                 speaker: None,
                 start_seconds: 1.0,
+                untimed: false,
                 link: None,
                 quote: "q".into(),
             }],
@@ -743,6 +745,9 @@ mod tests {
         assert!(html.contains("Caching &lt;really&gt; works &amp; pays"), "{html}");
         assert!(html.contains("<a href=\"https://x/?a=1&amp;b=2#t=754\">00:12:34</a>"), "{html}");
         assert!(html.contains("also on 1 other"));
+        let notes = DigestEntry { untimed: true, link: Some("https://x/".into()), ..entry("short") };
+        let html = entry_html(&notes);
+        assert!(html.contains("<a href=\"https://x/\">show notes</a>") && !html.contains("00:12:34"), "{html}");
         // Emoji count twice in UTF-16: the limit is in UTF-16 units, not characters.
         let huge = entry_html(&entry(&"😀 & ".repeat(3000)));
         assert!(visible_len(&huge) <= MAX_TEXT, "{}", visible_len(&huge));

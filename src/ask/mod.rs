@@ -32,6 +32,9 @@ pub struct Citation {
     pub episode: String,
     pub speaker: Option<String>,
     pub start_seconds: f64,
+    /// Quoted from the show notes: `start_seconds` is no time in the episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untimed: bool,
     pub text: String,
     /// The episode's page opened at the passage (`#t=SECONDS`), when the feed gives a page.
     #[serde(skip_serializing_if = "Option::is_none")]

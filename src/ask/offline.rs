@@ -9,7 +9,7 @@ use super::retrieve::{self, Passage, Query, Scored};
 use super::{Answer, Answerer, Citation, History};
 use crate::insight::sentences;
 use crate::insight::terms;
-use crate::model::{DigestEntry, hms};
+use crate::model::{DigestEntry, moment};
 
 /// Passages scoring below this share of the best are noise, not support.
 const FLOOR: f64 = 0.25;
@@ -99,6 +99,7 @@ impl QuoteAnswerer {
                 episode: p.episode.clone(),
                 speaker: speaker.clone(),
                 start_seconds: (*start * 10.0).round() / 10.0,
+                untimed: p.untimed,
                 text,
                 link: link(p, *start),
             });
@@ -196,9 +197,8 @@ fn continuation<'p>(
 /// A citation as readers see it: who said it, when, where, in their own words.
 pub fn cited(c: &Citation) -> String {
     format!(
-        "{} at [{}] ({} — {}): \"{}\"{}",
-        c.speaker.as_deref().unwrap_or("A speaker"),
-        hms(c.start_seconds),
+        "{} ({} — {}): \"{}\"{}",
+        said_by(c.speaker.as_deref(), c.start_seconds, c.untimed, "A speaker"),
         c.podcast,
         c.episode,
         readable(&c.text),
@@ -206,8 +206,17 @@ pub fn cited(c: &Citation) -> String {
     )
 }
 
+/// "Name at [hh:mm:ss]", or "The show notes" for what was written, not said.
+fn said_by(speaker: Option<&str>, start: f64, untimed: bool, nobody: &str) -> String {
+    if untimed {
+        let the = if nobody.starts_with(char::is_uppercase) { "The" } else { "the" };
+        return format!("{the} {}", moment(start, true));
+    }
+    format!("{} at [{}]", speaker.unwrap_or(nobody), moment(start, false))
+}
+
 fn link(p: &Passage, start: f64) -> Option<String> {
-    crate::model::moment_link(p.url.as_deref()?, start)
+    crate::model::quote_link(p.url.as_deref()?, start, p.untimed)
 }
 
 /// A quote as a reader sees it: each sentence cleaned of fillers, the words unchanged.
@@ -242,9 +251,8 @@ fn refusal(question: &str, about: &DigestEntry, ranked: &[Scored], closest: Opti
             let (speaker, start, _) = &p.sentences[range.start];
             let text = p.sentences[range].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
             answer.push_str(&format!(
-                " The closest passage, which does not answer it: {} at [{}]: \"{}\"",
-                speaker.as_deref().unwrap_or("a speaker"),
-                hms(*start),
+                " The closest passage, which does not answer it: {}: \"{}\"",
+                said_by(speaker.as_deref(), *start, p.untimed, "a speaker"),
                 readable(&text)
             ));
         }

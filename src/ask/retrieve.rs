@@ -60,6 +60,8 @@ pub struct Passage {
     pub episode: String,
     /// The episode's page, for links that open it at a passage.
     pub url: Option<String>,
+    /// Read from the show notes: the start times are no times in the episode.
+    pub untimed: bool,
     /// The sentences with their speaker and start time.
     pub sentences: Vec<(Option<String>, f64, String)>,
     /// The end of the other speaker's turn this passage replies to, when it opens a turn.
@@ -275,6 +277,7 @@ pub fn passages(episode: &Episode, transcript: &Transcript, window_secs: f64) ->
                 podcast: podcast.clone(),
                 episode: episode.title.clone(),
                 url: episode.link.clone(),
+                untimed: transcript.source == crate::model::TranscriptSource::ShowNotes,
                 known: vec![false; lines.len()],
                 asks: questions * 2 > lines.len() || ends_turn_asking && n < max_words / 2,
                 hands_over: ends_turn_asking,

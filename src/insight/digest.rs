@@ -595,6 +595,7 @@ fn pick_after(
                 episode: c.episode.clone(),
                 speaker: c.speaker.clone(),
                 start_seconds: c.start_seconds,
+                untimed: c.untimed(),
                 link: c.link(),
                 quote: c.quote.clone(),
             })

@@ -259,8 +259,13 @@ are in the transcript block too. {UNTRUSTED}"
                 episode: run.passage.episode.clone(),
                 speaker: seg.speaker.clone(),
                 start_seconds: seg.start,
+                untimed: run.passage.untimed,
                 text: f.verbatim,
-                link: run.passage.url.as_deref().and_then(|u| crate::model::moment_link(u, seg.start)),
+                link: run
+                    .passage
+                    .url
+                    .as_deref()
+                    .and_then(|u| crate::model::quote_link(u, seg.start, run.passage.untimed)),
             };
             if !citations.contains(&citation) {
                 citations.push(citation);

@@ -323,20 +323,45 @@ pub struct Insight {
 }
 
 impl Insight {
-    /// A link that opens the episode at the quote ([`moment_link`]).
+    /// A link that opens the episode at the quote ([`moment_link`]); for a quote from the show
+    /// notes, which have no time, the episode's page.
     pub fn link(&self) -> Option<String> {
-        moment_link(self.episode_url.as_deref()?, self.start_seconds)
+        quote_link(self.episode_url.as_deref()?, self.start_seconds, self.untimed())
     }
+
+    /// Read from the episode's description, not from speech: its "time" is made up by the
+    /// parser and means nothing to a listener.
+    pub fn untimed(&self) -> bool {
+        self.source == TranscriptSource::ShowNotes
+    }
+}
+
+/// Where in an episode a quote is, as readers see it: its time, or "show notes" for a quote
+/// from the episode's description, which has no time to show or open.
+pub fn moment(seconds: f64, untimed: bool) -> String {
+    if untimed { "show notes".to_string() } else { hms(seconds) }
+}
+
+/// A link for a quote at `seconds`: the episode's page opened there ([`moment_link`]), or
+/// just the page for a quote with no time in the episode.
+pub fn quote_link(page: &str, seconds: f64, untimed: bool) -> Option<String> {
+    if untimed { web_page(page).map(String::from) } else { moment_link(page, seconds) }
+}
+
+/// `page` when it is a web address a chat platform can open, else `None`.
+fn web_page(page: &str) -> Option<url::Url> {
+    let url = url::Url::parse(page.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    Some(url)
 }
 
 /// A link that opens the episode page `page` at `seconds` (`#t=SECONDS`, the media fragment
 /// syntax). Only for a web address: a feed's `<link>` may be anything, and chat platforms refuse
 /// a whole message over a link they cannot open (a `file://` of a local feed, text that is no URL).
 pub fn moment_link(page: &str, seconds: f64) -> Option<String> {
-    let mut url = url::Url::parse(page.trim()).ok()?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return None;
-    }
+    let mut url = web_page(page)?;
     url.set_fragment(Some(&format!("t={}", seconds.max(0.0).floor() as u64)));
     Some(url.to_string())
 }
@@ -356,8 +381,18 @@ pub struct AlsoIn {
     pub episode: String,
     pub speaker: Option<String>,
     pub start_seconds: f64,
+    /// Quoted from the show notes: `start_seconds` is no time in the episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untimed: bool,
     pub link: Option<String>,
     pub quote: String,
+}
+
+impl AlsoIn {
+    /// Its time in the episode, or "show notes" ([`moment`]).
+    pub fn moment(&self) -> String {
+        moment(self.start_seconds, self.untimed)
+    }
 }
 
 /// One numbered entry of a day's digest.
@@ -373,6 +408,9 @@ pub struct DigestEntry {
     pub episode_url: Option<String>,
     pub speaker: Option<String>,
     pub start_seconds: f64,
+    /// Quoted from the show notes: `start_seconds` is no time in the episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untimed: bool,
     pub link: Option<String>,
     pub score: f64,
     pub also_in: Vec<AlsoIn>,
@@ -393,10 +431,16 @@ impl DigestEntry {
             episode_url: i.episode_url.clone(),
             speaker: i.speaker.clone(),
             start_seconds: i.start_seconds,
+            untimed: i.untimed(),
             link: i.link(),
             score,
             also_in,
         }
+    }
+
+    /// Its time in the episode, or "show notes" ([`moment`]).
+    pub fn moment(&self) -> String {
+        moment(self.start_seconds, self.untimed)
     }
 }
 
@@ -455,6 +499,7 @@ impl DigestEntry {
             episode_url: None,
             speaker: None,
             start_seconds: 0.0,
+            untimed: false,
             link: None,
             score: 1.0,
             also_in: vec![],
@@ -573,6 +618,38 @@ mod tests {
         for none in ["file:///home/me/ep.mp3", "javascript:alert(1)", "not a url", "/ep/7", "https://"] {
             assert_eq!(at(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn a_quote_from_the_show_notes_shows_no_time_and_links_the_page() {
+        let mut i = Insight {
+            id: "i".into(),
+            episode_id: "e".into(),
+            feed_url: "f".into(),
+            podcast: "P".into(),
+            episode: "E".into(),
+            episode_url: Some("https://x.example/ep/7".into()),
+            speaker: None,
+            start_seconds: 1.4,
+            text: "t".into(),
+            quote: "t".into(),
+            score: 1.0,
+            published: Utc::now(),
+            source: TranscriptSource::ShowNotes,
+            embedding: None,
+        };
+        assert_eq!(i.link().as_deref(), Some("https://x.example/ep/7"));
+        let e = DigestEntry::from_insight(1, &i, 1.0, vec![]);
+        assert!(e.untimed);
+        assert_eq!(e.moment(), "show notes");
+        assert_eq!(serde_json::to_value(&e).unwrap()["untimed"], true);
+        i.source = TranscriptSource::Vtt;
+        let e = DigestEntry::from_insight(1, &i, 1.0, vec![]);
+        assert_eq!((e.moment().as_str(), e.link.as_deref()), ("00:00:01", Some("https://x.example/ep/7#t=1")));
+        // A timed entry's JSON is as it always was; a stored one without the key reads as timed.
+        let json = serde_json::to_value(&e).unwrap();
+        assert!(json.get("untimed").is_none(), "{json}");
+        assert_eq!(serde_json::from_value::<DigestEntry>(json).unwrap(), e);
     }
 
     #[test]

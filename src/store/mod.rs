@@ -1723,6 +1723,7 @@ mod tests {
             episode_url: None,
             speaker: None,
             start_seconds: 0.0,
+            untimed: false,
             link: None,
             score: 1.0,
             also_in: vec![crate::model::AlsoIn {
@@ -1732,6 +1733,7 @@ mod tests {
                 episode: "E".into(),
                 speaker: None,
                 start_seconds: 0.0,
+                untimed: false,
                 link: None,
                 quote: "t".into(),
             }],

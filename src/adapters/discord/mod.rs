@@ -18,7 +18,7 @@ use serenity::all::{
 use crate::config::DiscordConfig;
 use crate::deliver::commands::COMMANDS;
 use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
-use crate::model::{DigestEntry, hms};
+use crate::model::DigestEntry;
 use crate::render::cut;
 
 /// The environment variables the adapter reads.
@@ -89,8 +89,8 @@ pub fn escape(s: &str) -> String {
 pub fn entry_embed(e: &DigestEntry) -> CreateEmbed {
     let moment = match &e.link {
         // A parenthesis would end the Markdown link early; encoded, it is the same address.
-        Some(link) => format!("[{}]({})", hms(e.start_seconds), link.replace('(', "%28").replace(')', "%29")),
-        None => hms(e.start_seconds),
+        Some(link) => format!("[{}]({})", e.moment(), link.replace('(', "%28").replace(')', "%29")),
+        None => e.moment(),
     };
     // A title holds 256 characters: a longer insight goes whole into the description instead
     // of being cut there with its end shown nowhere.
@@ -488,6 +488,7 @@ mod tests {
             episode_url: None,
             speaker: None,
             start_seconds: 61.0,
+            untimed: false,
             link: Some(link.into()),
             score: 1.0,
             also_in: vec![],
@@ -510,6 +511,9 @@ mod tests {
         assert_eq!(embed["title"], "#2 A short claim.");
         let row = serde_json::to_value(entry_buttons(chrono::NaiveDate::MIN, &short)).unwrap();
         assert_eq!(row["components"].as_array().unwrap().len(), 4, "{row}");
+        let notes = DigestEntry { untimed: true, ..entry("A short claim.", "https://x.example/ep") };
+        let embed = serde_json::to_value(entry_embed(&notes)).unwrap().to_string();
+        assert!(embed.contains("[show notes](https://x.example/ep)") && !embed.contains("00:01:01"), "{embed}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use slack_morphism::prelude::*;
 use crate::config::SlackConfig;
 use crate::deliver::parts::split_text;
 use crate::deliver::{Adapter, Destination, Limits, Part, ReplyTarget, SendError, TextUnit};
-use crate::model::{DigestEntry, hms};
+use crate::model::DigestEntry;
 use crate::render::cut;
 
 pub const BOT_TOKEN_ENV: &str = "SLACK_BOT_TOKEN";
@@ -113,8 +113,8 @@ fn button(action: &str, label: &str, value: &str) -> SlackActionBlockElement {
 pub fn entry_blocks(date: chrono::NaiveDate, e: &DigestEntry) -> (Vec<SlackBlock>, String) {
     let moment = match &e.link {
         // A link too long to fit beside the names is left out rather than cut in half.
-        Some(link) if escape(link).len() <= MAX_CONTEXT / 3 => format!("<{}|{}>", escape(link), hms(e.start_seconds)),
-        _ => hms(e.start_seconds),
+        Some(link) if escape(link).len() <= MAX_CONTEXT / 3 => format!("<{}|{}>", escape(link), e.moment()),
+        _ => e.moment(),
     };
     // Each name is cut on its own, so together they leave room for the link.
     let name = |s: &str, max: usize| cut_escaped(&escape(s), max);

@@ -128,7 +128,7 @@ fn render(s: &AdminState, message: Option<&str>) -> anyhow::Result<Markup> {
                         li {
                             b { (e.text) }
                             br;
-                            small { (e.podcast) " · " (e.episode) @if let Some(sp) = &e.speaker { " · " (sp) } " · " (podsift::model::hms(e.start_seconds)) }
+                            small { (e.podcast) " · " (e.episode) @if let Some(sp) = &e.speaker { " · " (sp) } " · " (e.moment()) }
                             @if podsift::render::quote_adds(e) { blockquote { "“" (e.quote) "”" } }
                         }
                     }
