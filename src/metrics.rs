@@ -20,6 +20,12 @@ pub struct Metrics {
     pub requests: AtomicU64,
     /// Active subscriptions whose platform has no enabled adapter, as of the last tick.
     pub undeliverable: AtomicU64,
+    /// Feeds failing as of the last ingest: failed, or waiting to be tried again after failing.
+    pub feeds_failing: AtomicU64,
+    /// Subscriptions delivered to, and paused (by the operator, or after a platform refused
+    /// the chat), as of the last tick.
+    pub subscriptions_active: AtomicU64,
+    pub subscriptions_paused: AtomicU64,
 }
 
 impl Metrics {
@@ -29,7 +35,7 @@ impl Metrics {
 
     /// The counters as Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 12] = [
+        let rows: [(&str, &str, &AtomicU64); 15] = [
             ("podsift_feeds_fetched_total", "Feeds fetched successfully.", &self.feeds_fetched),
             ("podsift_feeds_failed_total", "Feed fetches that failed.", &self.feeds_failed),
             ("podsift_episodes_total", "New episodes stored.", &self.episodes),
@@ -61,6 +67,17 @@ impl Metrics {
                 "podsift_subscriptions_without_adapter",
                 "Active subscriptions not delivered: their platform's adapter is not enabled.",
                 &self.undeliverable,
+            ),
+            (
+                "podsift_feeds_failing",
+                "Feeds whose last fetch failed, also while they wait to be tried again, as of the last ingest.",
+                &self.feeds_failing,
+            ),
+            ("podsift_subscriptions_active", "Subscriptions being delivered to.", &self.subscriptions_active),
+            (
+                "podsift_subscriptions_paused",
+                "Subscriptions paused: by the operator, or after the platform refused the chat (`podsift subs ls` says why).",
+                &self.subscriptions_paused,
             ),
         ];
         let mut s = String::new();

@@ -184,6 +184,15 @@ async fn health_metrics_and_a_clean_sigterm() {
     server.require_signature(SECRET);
     server.route("/one", vec![Reply::ok("{}")]);
     prepare(dir.path(), &server, &["/one".to_string()]).await;
+    {
+        // A chat paused (as after its platform refused it): counted, never sent to.
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let quiet = common::subscribe_due(&store, Destination::new("webhook", &server.url("/paused")), 1);
+        let mut sub = store.subscription(&quiet.key()).unwrap().unwrap();
+        sub.paused = Some("the bot was removed from the chat".into());
+        store.put_subscription(&sub).unwrap();
+        store.flush().unwrap();
+    }
     let mut run = spawn(dir.path());
     wait_until("the delivery", 30, || unique(&server, "/one") == 5).await;
 
@@ -197,11 +206,30 @@ async fn health_metrics_and_a_clean_sigterm() {
     assert!(metrics.contains("# TYPE podsift_deliveries_ok_total counter"), "{metrics}");
     assert!(metrics.contains("# TYPE podsift_subscriptions_without_adapter gauge"), "{metrics}");
     assert!(metrics.contains("podsift_deliveries_ok_total 1"), "{metrics}");
-    for promised in
-        ["podsift_llm_transcriptions_today 0", "podsift_subscriptions_without_adapter 0", "podsift_requests_total 0"]
-    {
+    for promised in [
+        "podsift_llm_transcriptions_today 0",
+        "podsift_subscriptions_without_adapter 0",
+        "podsift_requests_total 0",
+        "# TYPE podsift_subscriptions_paused gauge",
+        "podsift_subscriptions_active 1\n",
+        "podsift_subscriptions_paused 1\n",
+        "# TYPE podsift_feeds_failing gauge",
+    ] {
         assert!(metrics.contains(promised), "{promised} missing from {metrics}");
     }
+    assert!(server.requests("/paused").is_empty(), "a paused chat was sent to");
+    // The demo's feeds were served by a loopback server that is gone: the service's first
+    // ingest finds all 8 failing.
+    let mut failing = String::new();
+    for _ in 0..300 {
+        let m = client.get(format!("http://{}/metrics", run.addr)).send().await.unwrap().text().await.unwrap();
+        failing = m.lines().filter(|l| l.starts_with("podsift_feeds_failing ")).collect();
+        if failing == "podsift_feeds_failing 8" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(failing, "podsift_feeds_failing 8");
     // (The request body limit is tested on a route that takes bodies: tests/slack.rs.)
 
     sigterm(&run.child);

@@ -133,6 +133,7 @@ impl Deliverer {
         let catch_up = chrono::Duration::minutes(self.config.catch_up_minutes as i64);
         let mut jobs = Vec::new();
         let mut undeliverable: HashMap<String, u64> = HashMap::new();
+        let (mut active, mut paused) = (0u64, 0u64);
         // Subscriptions are read one at a time; only the due ones are kept.
         for sub in self.store.subscriptions_iter() {
             // One unreadable record (damaged, or written by a newer podsift) costs its own
@@ -145,12 +146,14 @@ impl Deliverer {
                 }
             };
             if sub.paused.is_some() {
+                paused += 1;
                 continue;
             }
             if !self.adapters.contains_key(&sub.destination.platform) {
                 *undeliverable.entry(sub.destination.platform.clone()).or_default() += 1;
                 continue;
             }
+            active += 1;
             let Ok(dues) = due(&sub.schedule, now, catch_up) else {
                 tracing::warn!(destination = %sub.destination.redacted(), "invalid schedule; skipping");
                 continue;
@@ -240,6 +243,8 @@ impl Deliverer {
             }
         }
         self.metrics.undeliverable.store(undeliverable.values().sum(), std::sync::atomic::Ordering::Relaxed);
+        self.metrics.subscriptions_active.store(active, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.subscriptions_paused.store(paused, std::sync::atomic::Ordering::Relaxed);
         for (platform, n) in undeliverable {
             // Once per platform and run: the count stays in /metrics and `subs ls` says why.
             if self.warned.lock().map(|mut w| w.insert(platform.clone())).unwrap_or(false) {

@@ -241,6 +241,8 @@ impl IngestSummary {
         Metrics::add(&metrics.feeds_failed, self.feeds_failed as u64);
         Metrics::add(&metrics.episodes, self.new_episodes as u64);
         Metrics::add(&metrics.insights, insights as u64);
+        let failing = (self.feeds_failed + self.feeds_skipped) as u64;
+        metrics.feeds_failing.store(failing, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
