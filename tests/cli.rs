@@ -112,7 +112,7 @@ fn feeds_add_ls_export_import_rm() {
         .output()
         .unwrap();
     assert!(stdout(&out).contains("imported 1 new feed(s) of 3"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("skipped 2 entr(y/ies) that name no feed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("skipped 2 entries that name no feed"), "{}", stderr(&out));
     let local = url::Url::from_file_path(lists.join("www/local.xml").canonicalize().unwrap()).unwrap().to_string();
     let listed = stdout(&podsift(&data, &["feeds", "ls"]));
     assert!(listed.contains(&local), "{listed}");
@@ -556,8 +556,12 @@ fn every_subs_subcommand_and_flag_as_documented() {
 
     assert!(podsift(dir.path(), &["subs", "pause", d, "--reason", "migrating"]).status.success());
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
+    // Paused again without a reason: the one given stays.
+    let again = stdout(&podsift(dir.path(), &["subs", "pause", d]));
+    assert!(again.contains("was paused already (migrating); nothing changed"), "{again}");
+    assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
     let again = stdout(&podsift(dir.path(), &["subs", "pause", d, "--reason", "moving house"]));
-    assert!(again.contains("was paused already (migrating)"), "{again}");
+    assert!(again.contains("was paused already (migrating); the reason is now the new one"), "{again}");
     // A podcast of its own, which only it follows, was not read while it was paused: said.
     {
         let store = podsift::store::Store::open(dir.path()).unwrap();

@@ -93,6 +93,8 @@ pub enum SubsCommand {
     },
     /// Subscribe a destination
     Add {
+        /// Where digests go: platform:id (console:local, telegram:CHAT_ID, discord:CHANNEL_ID,
+        /// slack:TEAM/CHANNEL, webhook:https://...)
         #[arg(value_name = "DESTINATION")]
         destination: String,
         /// Local delivery time, HH:MM [default: service.default_time]
@@ -120,19 +122,26 @@ pub enum SubsCommand {
     },
     /// Unsubscribe a destination
     Rm {
+        /// Where digests go: platform:id (console:local, telegram:CHAT_ID, discord:CHANNEL_ID,
+        /// slack:TEAM/CHANNEL, webhook:https://...)
         #[arg(value_name = "DESTINATION")]
         destination: String,
     },
     /// Pause deliveries to a destination
     Pause {
+        /// Where digests go: platform:id (console:local, telegram:CHAT_ID, discord:CHANNEL_ID,
+        /// slack:TEAM/CHANNEL, webhook:https://...)
         #[arg(value_name = "DESTINATION")]
         destination: String,
-        /// Why (shown in `subs ls`)
-        #[arg(long, default_value = "paused by an operator")]
-        reason: String,
+        /// Why (shown in `subs ls`) [default: paused by an operator; a paused destination keeps
+        /// its reason unless a new one is given]
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Resume deliveries to a paused destination
     Resume {
+        /// Where digests go: platform:id (console:local, telegram:CHAT_ID, discord:CHANNEL_ID,
+        /// slack:TEAM/CHANNEL, webhook:https://...)
         #[arg(value_name = "DESTINATION")]
         destination: String,
     },
@@ -150,11 +159,13 @@ pub enum FeedsCommand {
     },
     /// Subscribe to feeds (http(s) URLs, file:// URLs or local paths)
     Add {
+        /// Feed addresses (http(s) URLs, file:// URLs or local paths)
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,
     },
     /// Unsubscribe from feeds and forget their episodes
     Rm {
+        /// Feed addresses, as `feeds ls` lists them (or as they were added)
         #[arg(value_name = "URL", required = true)]
         urls: Vec<String>,
     },
@@ -165,6 +176,7 @@ pub enum FeedsCommand {
     },
     /// Subscribe to every feed in an OPML file
     Import {
+        /// An OPML file (the kind podcast apps export)
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },

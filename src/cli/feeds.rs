@@ -190,7 +190,8 @@ pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<
                 file.display()
             );
             if !skipped.is_empty() {
-                errln!("skipped {} entr(y/ies) that name no feed: {}", skipped.len(), skipped.join("; "));
+                let entries = if skipped.len() == 1 { "entry" } else { "entries" };
+                errln!("skipped {} {entries} that name no feed: {}", skipped.len(), skipped.join("; "));
             }
         }
         FeedsCommand::Export => out!("{}", ingest::opml::export(&store.feeds()?)),

@@ -73,7 +73,12 @@ pub fn transcript_label(status: &TranscriptStatus) -> String {
     match status {
         TranscriptStatus::Pending => "transcript pending".into(),
         TranscriptStatus::Stored { source, bytes, segments } => {
-            format!("{} transcript, {} KB, {segments} segments", source.label(), bytes.div_ceil(1024))
+            format!(
+                "{} transcript, {} KB, {segments} segment{}",
+                source.label(),
+                bytes.div_ceil(1024),
+                if *segments == 1 { "" } else { "s" }
+            )
         }
         TranscriptStatus::Skipped { reason } if reason == podsift::store::CONTENT_PRUNED => {
             format!("transcript and insights {reason}")
@@ -211,6 +216,16 @@ impl Progress for ProgressOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_transcript_counts_its_segments_in_english() {
+        let one =
+            TranscriptStatus::Stored { source: podsift::model::TranscriptSource::ShowNotes, bytes: 300, segments: 1 };
+        assert_eq!(transcript_label(&one), "show notes transcript, 1 KB, 1 segment");
+        let more =
+            TranscriptStatus::Stored { source: podsift::model::TranscriptSource::Vtt, bytes: 3000, segments: 40 };
+        assert_eq!(transcript_label(&more), "vtt transcript, 3 KB, 40 segments");
+    }
 
     #[test]
     fn a_failed_transcript_says_when_it_is_tried_again() {

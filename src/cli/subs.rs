@@ -336,12 +336,21 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
         }
         SubsCommand::Pause { destination, reason } => {
             let mut s = existing(&destination)?;
-            let before = s.paused.replace(reason);
-            store.put_subscription(&s)?;
-            store.flush()?;
-            match before {
-                Some(why) => outln!("{} was paused already ({why}); the reason is now the new one", s.destination),
-                None => outln!("paused {}", s.destination),
+            // Pausing again without a reason keeps the one given (or the platform's refusal),
+            // which says more than the default.
+            match (s.paused.clone(), reason) {
+                (Some(why), None) => outln!("{} was paused already ({why}); nothing changed", s.destination),
+                (before, reason) => {
+                    s.paused = Some(reason.unwrap_or_else(|| "paused by an operator".into()));
+                    store.put_subscription(&s)?;
+                    store.flush()?;
+                    match before {
+                        Some(why) => {
+                            outln!("{} was paused already ({why}); the reason is now the new one", s.destination)
+                        }
+                        None => outln!("paused {}", s.destination),
+                    }
+                }
             }
         }
         SubsCommand::Resume { destination } => {
