@@ -69,8 +69,20 @@ pub fn say(message: &str) {
 /// when the next began, so a few cover any run of slow destinations.
 const MAX_TICKS_IN_FLIGHT: usize = 4;
 
-pub async fn run(store: Store, config: Config, service: Service) -> Result<(), ServiceError> {
+/// How the service stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Everything in flight finished within the grace period.
+    Cleanly,
+    /// Something was still running when the grace period ended (a send, an answer, an ingest):
+    /// the outbox resumes sends at the next start.
+    CutOff,
+}
+
+pub async fn run(store: Store, config: Config, service: Service) -> Result<Stopped, ServiceError> {
     let metrics = service.metrics.clone();
+    // Set by whatever the grace period ends while it still runs.
+    let cut_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deliverer = Arc::new(Deliverer::new(
         store.clone(),
         service.adapters.clone(),
@@ -113,8 +125,8 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     let grace = Duration::from_secs(config.service.shutdown_grace_seconds);
     // Ingest runs on its own: a slow feed never holds up a due delivery, and the reverse.
     let ingest = {
-        let (store, config, metrics, shutdown) =
-            (store.clone(), config.clone(), metrics.clone(), service.shutdown.clone());
+        let (store, config, metrics, shutdown, cut_off) =
+            (store.clone(), config.clone(), metrics.clone(), service.shutdown.clone(), cut_off.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(config.service.ingest_every_minutes * 60));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -123,7 +135,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
                 tokio::select! {
                     _ = stopped(&mut stop) => break,
                     _ = every.tick() => {
-                        if !finish_or_stop(surviving_faults(ingest_once(&store, &config, &metrics)), &shutdown, grace).await { break; }
+                        if !finish_or_stop(surviving_faults(ingest_once(&store, &config, &metrics)), &shutdown, grace, &cut_off).await { break; }
                         // Not beside an ingest asked for from the command line: pruning an
                         // episode's content while that ingest stores its transcript would lose it.
                         let _turn = crate::pipeline::one_at_a_time().await;
@@ -201,6 +213,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
         };
         if tokio::time::timeout(grace, in_flight).await.is_err() {
             tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
+            cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
             ticks.abort_all();
             // Ended, not detached: none is left holding the store once this returns.
             while ticks.join_next().await.is_some() {}
@@ -211,13 +224,18 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<(), S
     let answering = async {
         if !core.requests_answered(grace).await {
             tracing::warn!("requests still being answered were cut off after the grace period");
+            cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     };
-    let _ = tokio::join!(deliveries, answering, tokio::time::timeout(grace + Duration::from_secs(1), ingest));
+    let (_, _, ingested) =
+        tokio::join!(deliveries, answering, tokio::time::timeout(grace + Duration::from_secs(1), ingest));
+    if ingested.is_err() {
+        cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(grace, server).await;
     store.flush()?;
-    Ok(())
+    Ok(if cut_off.load(std::sync::atomic::Ordering::Relaxed) { Stopped::CutOff } else { Stopped::Cleanly })
 }
 
 /// Runs `work`; if shutdown is asked meanwhile, gives it `grace` to finish. Returns false when
@@ -226,6 +244,7 @@ async fn finish_or_stop(
     work: impl std::future::Future<Output = ()>,
     shutdown: &watch::Receiver<bool>,
     grace: Duration,
+    cut_off: &std::sync::atomic::AtomicBool,
 ) -> bool {
     tokio::pin!(work);
     let mut stop = shutdown.clone();
@@ -234,6 +253,7 @@ async fn finish_or_stop(
         _ = stopped(&mut stop) => {
             if tokio::time::timeout(grace, work).await.is_err() {
                 tracing::warn!("in-flight work cut off after the grace period; the outbox resumes it at the next start");
+                cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             false
         }

@@ -155,6 +155,31 @@ async fn a_hanging_destination_does_not_delay_one_that_falls_due_meanwhile() {
     assert!(run.child.wait().unwrap().success());
 }
 
+/// A stop whose grace period ends with a send still hanging says the work was cut off (it
+/// resumes at the next start), not that it stopped cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_that_cuts_off_a_send_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start().await;
+    server.require_signature(SECRET);
+    server.route("/hangs", vec![Reply::ok("{}").delay(Duration::from_secs(60))]);
+    prepare(dir.path(), &server, &["/hangs".to_string()]).await;
+    let config = CONFIG
+        .replace("shutdown_grace_seconds = 5", "shutdown_grace_seconds = 1")
+        .replace("timeout_secs = 5", "timeout_secs = 30");
+    std::fs::write(dir.path().join("podsift.toml"), config).unwrap();
+    let mut run = spawn(dir.path());
+    wait_until("the hanging destination's first try", 30, || !server.requests("/hangs").is_empty()).await;
+    sigterm(&run.child);
+    assert!(run.child.wait().unwrap().success());
+    let lines: Vec<String> = run.stderr.iter().collect();
+    assert!(
+        lines.iter().any(|l| l.contains("podsift: stopped; work still running after the grace period was cut off")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("stopped cleanly")), "{lines:?}");
+}
+
 /// With `PODSIFT_LOG_FORMAT=json` the service's standard error is one JSON object a line, its
 /// start and stop included, for a log shipper.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

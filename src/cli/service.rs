@@ -126,8 +126,13 @@ pub async fn run_service(data: &Path, mut config: Config, config_source: &str, d
     if admin {
         super::remote::forget(data);
     }
-    ran?;
-    podsift::service::say("stopped cleanly");
+    match ran? {
+        podsift::service::Stopped::Cleanly => podsift::service::say("stopped cleanly"),
+        podsift::service::Stopped::CutOff => podsift::service::say(
+            "stopped; work still running after the grace period was cut off (sends resume at the next start; \
+             service.shutdown_grace_seconds sets the period)",
+        ),
+    }
     Ok(())
 }
 
