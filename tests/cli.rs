@@ -1009,3 +1009,33 @@ fn a_bad_env_file_line_is_named_by_its_number() {
     let err = stderr(&out);
     assert!(err.contains("line 3 (\"SLACK TOKEN xoxb\") is not KEY=value"), "{err}");
 }
+
+/// `digest` before the day's deliveries builds the day's digest for good: it says so the first
+/// time, so a preview is not mistaken for a draft. (A day well past, so that no midnight can
+/// fall between the two looks.)
+#[test]
+fn a_first_look_at_a_days_digest_says_it_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = podsift::store::Store::open(&data).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(podsift::demo::ingest_demo(
+            &store,
+            &podsift::config::Config::default(),
+            chrono::Utc::now() - chrono::Duration::days(3),
+            &podsift::ingest::Quiet,
+        ))
+        .unwrap();
+        store.flush().unwrap();
+    }
+    let day = (chrono::Utc::now() - chrono::Duration::days(3)).date_naive().to_string();
+    let first = podsift(&data, &["digest", "--date", &day]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("#5 "), "{}", stdout(&first));
+    let said = format!("the digest of {day} is built now and kept");
+    assert!(stderr(&first).contains(&said), "{}", stderr(&first));
+    let again = podsift(&data, &["digest", "--date", &day]);
+    assert_eq!(stdout(&again), stdout(&first));
+    assert!(!stderr(&again).contains("built now"), "{}", stderr(&again));
+}

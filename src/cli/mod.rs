@@ -202,7 +202,15 @@ pub async fn execute(
                     config.digest.timezone
                 );
             }
+            let built_before = store.digest(date)?.is_some_and(|d| !d.insights.is_empty());
             let d = digest::build_or_get(store, &config.digest, date, now)?;
+            if !built_before && !d.insights.is_empty() {
+                // A preview is no draft: the day's digest is built once, so this is what the
+                // day's readers of these feeds get, and what is ingested later waits for the next.
+                errln!(
+                    "the digest of {date} is built now and kept: it is what that day's deliveries send, and episodes ingested from now on go into the next one"
+                );
+            }
             if out.json {
                 print_json(&d)
             } else {
