@@ -33,13 +33,20 @@ pub fn builder(connect_timeout: Duration, timeout: Option<Duration>) -> reqwest:
     b
 }
 
-/// The innermost cause of an error, which says the most ("connection refused", "dns error").
+/// The innermost cause of an error, which says the most ("connection refused", "dns error"),
+/// with what to check when it is TLS's own words, which name no fix.
 pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut reason = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         reason = s.to_string();
         source = s.source();
+    }
+    if reason.contains("InvalidContentType") {
+        // A plain-HTTP answer read as the start of a TLS handshake.
+        reason.push_str(" (the server does not speak TLS there: is the address http://, not https://?)");
+    } else if reason.contains("invalid peer certificate") {
+        reason.push_str(" (the server's TLS certificate is not trusted: expired, self-signed, or for another name)");
     }
     reason
 }
@@ -95,6 +102,45 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// An https:// address of a server that speaks plain HTTP fails with a hint at the scheme.
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_says_to_check_the_scheme() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+        });
+        let client = client(Duration::from_secs(5), Some(Duration::from_secs(5))).unwrap();
+        let e = client.get(format!("https://{addr}/feed.xml")).send().await.unwrap_err();
+        let reason = root_cause(&e);
+        assert!(reason.contains("is the address http://, not https://?"), "{reason}");
+    }
+
+    /// A server whose certificate no one vouches for: the hint names what to check.
+    #[tokio::test]
+    async fn an_untrusted_certificate_says_what_to_check() {
+        crate::ensure_tls_provider();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let der = rustls::pki_types::CertificateDer::from(cert.cert.der().to_vec());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(vec![der], key).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let _ = acceptor.accept(tcp).await;
+        });
+        let client = client(Duration::from_secs(5), Some(Duration::from_secs(5))).unwrap();
+        let e = client.get(format!("https://localhost:{port}/feed.xml")).send().await.unwrap_err();
+        let reason = root_cause(&e);
+        assert!(reason.contains("certificate is not trusted: expired, self-signed"), "{reason}");
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {
