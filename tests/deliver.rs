@@ -17,7 +17,7 @@ use podsift::ingest::Quiet;
 use podsift::metrics::Metrics;
 use podsift::store::Store;
 
-const SECRET: &str = "s3cret";
+const SECRET: &str = "s3cret-of-the-deliver-tests";
 
 /// A store with the demo ingested at [`noon`], and a webhook receiver that checks signatures.
 async fn setup() -> (tempfile::TempDir, Store, FakeServer) {
@@ -108,7 +108,7 @@ async fn a_wrong_signature_is_refused_and_not_retried_forever() {
     let (_dir, store, server) = setup().await;
     server.route("/a", vec![Reply::ok("{}")]);
     let dest = subscribe(&store, &server.url("/a"), 1);
-    let d = deliverer(&store, webhook("not-the-secret"), Arc::new(Metrics::default()));
+    let d = deliverer(&store, webhook("not-the-secret-they-share"), Arc::new(Metrics::default()));
     d.tick(noon()).await.unwrap();
     assert_eq!(server.requests("/a").len(), 1, "an invalid request was retried");
     let rec = store.delivery(&dest.key(), noon().date_naive()).unwrap().unwrap();

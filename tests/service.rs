@@ -16,7 +16,7 @@ use podsift::deliver::Destination;
 use podsift::ingest::Quiet;
 use podsift::store::Store;
 
-const SECRET: &str = "child-secret";
+const SECRET: &str = "child-secret-of-the-service-tests";
 
 const CONFIG: &str = r#"
 [service]
@@ -284,6 +284,21 @@ fn an_enabled_adapter_without_its_secret_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("PODSIFT_WEBHOOK_SECRET") && err.contains("adapters.webhook"), "{err}");
+    // A secret short enough to guess is refused as plainly.
+    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("podsift.toml"))
+        .arg("run")
+        .env("PODSIFT_WEBHOOK_SECRET", "hunter2")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("PODSIFT_WEBHOOK_SECRET has 7 characters") && err.contains("at least 16"), "{err}");
 }
 
 #[test]

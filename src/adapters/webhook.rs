@@ -15,6 +15,9 @@ use crate::http::{hex, hmac_sha256, retry_after};
 
 /// The environment variable holding the signing secret.
 pub const SECRET_ENV: &str = "PODSIFT_WEBHOOK_SECRET";
+/// The shortest signing secret taken: receivers trust a signature only as far as the secret
+/// cannot be guessed.
+const MIN_SECRET_CHARS: usize = 16;
 /// Largest JSON body sent.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -88,6 +91,12 @@ impl WebhookAdapter {
         if secret.trim().is_empty() {
             return Err(format!(
                 "adapters.webhook is enabled but {SECRET_ENV} is empty: set it (see .env.example) or disable the adapter"
+            ));
+        }
+        let chars = secret.trim().chars().count();
+        if chars < MIN_SECRET_CHARS {
+            return Err(format!(
+                "{SECRET_ENV} has {chars} characters: a secret that short can be guessed and signatures forged; use at least {MIN_SECRET_CHARS} random ones (`openssl rand -hex 32` makes one), and give receivers the same"
             ));
         }
         let timeout = Duration::from_secs(config.timeout_secs);
