@@ -1,6 +1,8 @@
 //! The `podsift` binary as a user runs it: feeds, ingest, episodes, the demo, config errors and
 //! a second process on the same store.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -1038,4 +1040,33 @@ fn a_first_look_at_a_days_digest_says_it_is_kept() {
     let again = podsift(&data, &["digest", "--date", &day]);
     assert_eq!(stdout(&again), stdout(&first));
     assert!(!stderr(&again).contains("built now"), "{}", stderr(&again));
+}
+
+/// An address that moved for good to a feed subscribed already is that feed: `feeds add` says
+/// so at once instead of adding a second copy that only the next ingest merges. One that moved
+/// elsewhere is added and read from its new address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_an_address_that_moved_to_a_subscribed_feed_adds_nothing() {
+    use common::{FakeServer, Reply, rss};
+    let server = FakeServer::start().await;
+    server.route("/show", vec![Reply::ok(rss(&server.base, "Show", &[("s1", "S1", None)]))]);
+    server.route("/alias", vec![Reply::status(301).header("location", "/show")]);
+    server.route("/other", vec![Reply::ok(rss(&server.base, "Other", &[("o1", "O1", None)]))]);
+    server.route("/old-other", vec![Reply::status(308).header("location", "/other")]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(podsift(&data, &["feeds", "add", &server.url("/show")]).status.success());
+    let out = podsift(&data, &["feeds", "add", &server.url("/alias")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = format!("already subscribed: {} moved permanently to {}", server.url("/alias"), server.url("/show"));
+    assert!(stdout(&out).contains(&said), "{}", stdout(&out));
+    let out = podsift(&data, &["feeds", "add", &server.url("/old-other")]);
+    assert!(stdout(&out).contains(&format!("added {}", server.url("/old-other"))), "{}", stdout(&out));
+    let store = podsift::store::Store::open(&data).unwrap();
+    let feeds = store.feeds().unwrap();
+    let urls: Vec<&str> = feeds.iter().map(|f| f.url.as_str()).collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(!urls.contains(&server.url("/alias").as_str()), "{urls:?}");
+    let moved = feeds.iter().find(|f| f.url == server.url("/old-other")).unwrap();
+    assert_eq!(moved.fetch_url, server.url("/other"));
 }

@@ -49,14 +49,14 @@ pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<
                 let read = match normalize_feed_location(url).and_then(|u| local_feed_readable(&u, config).map(|()| u))
                 {
                     // A feed subscribed already is not fetched again to be added.
-                    Ok(u) if store.find_feed(&u)?.is_some() => Ok((u, None)),
-                    Ok(u) => web_feed_readable(&u, config).await.map(|warning| (u, warning)),
+                    Ok(u) if store.find_feed(&u)?.is_some() => Ok((u, Readable::default())),
+                    Ok(u) => web_feed_readable(&u, config).await.map(|r| (u, r)),
                     Err(e) => Err(e),
                 };
                 match read {
-                    Ok((u, warning)) => {
-                        unreachable.extend(warning);
-                        good.push(u);
+                    Ok((u, readable)) => {
+                        unreachable.extend(readable.warning);
+                        good.push((u, readable.moved_to));
                     }
                     Err(e) => bad.push(format!("{e:#}")),
                 }
@@ -68,7 +68,13 @@ pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<
                 errln!("warning: {w}");
             }
             let mut added = 0;
-            for url in good {
+            for (url, moved_to) in good {
+                // An address that moved for good to a feed subscribed already is that feed.
+                if let Some(known) = moved_to.as_deref().map(|to| store.find_feed(to)).transpose()?.flatten() {
+                    let to = moved_to.as_deref().unwrap_or_default();
+                    outln!("already subscribed: {url} moved permanently to {to}, which is {}", known.url);
+                    continue;
+                }
                 if let Some(known) = store.find_feed(&url)?.filter(|k| k.url != url) {
                     outln!("already subscribed: {url} is {} (the same feed under another address)", known.url);
                     continue;
@@ -86,7 +92,13 @@ pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<
                     }
                     continue;
                 }
-                store.put_feed(&Feed::new(&url, Utc::now()))?;
+                let mut feed = Feed::new(&url, Utc::now());
+                if let Some(to) = moved_to {
+                    // As ingest would remember it: read from where it lives now.
+                    outln!("{url} moved permanently to {to}: it is read from there");
+                    feed.fetch_url = to;
+                }
+                store.put_feed(&feed)?;
                 outln!("added {url}");
                 added += 1;
             }
@@ -221,21 +233,33 @@ fn local_feed_readable(url: &str, config: &Config) -> Result<()> {
 /// answers with no feed (HTTP 404, a web page) is named instead of added. One that cannot be
 /// reached now (no network, a server down or busy) is added all the same, with the warning
 /// returned: ingest tries it again.
-async fn web_feed_readable(url: &str, config: &Config) -> Result<Option<String>> {
+/// What reading a feed before adding it found: why it could not be reached for now, and where
+/// it moved for good.
+#[derive(Default)]
+struct Readable {
+    warning: Option<String>,
+    moved_to: Option<String>,
+}
+
+async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
     use ingest::ReadFeedError;
     use ingest::fetch::FetchError;
     if !url.starts_with("http://") && !url.starts_with("https://") {
-        return Ok(None);
+        return Ok(Readable::default());
     }
     let fetcher = ingest::fetch::Fetcher::new(&config.ingest).map_err(|e| anyhow::anyhow!("{e}"))?;
     let read = ingest::read_feed(&fetcher, url, &Default::default(), config.ingest.max_feed_bytes).await;
     match read {
-        Ok(_) => Ok(None),
+        Ok(ingest::FeedRead::Read(body, _)) => Ok(Readable { warning: None, moved_to: body.moved_to }),
+        Ok(ingest::FeedRead::Unchanged { moved_to, .. }) => Ok(Readable { warning: None, moved_to }),
         Err(ReadFeedError::Fetch(
             e @ (FetchError::Network { .. }
             | FetchError::Timeout { .. }
             | FetchError::Status { status: 429 | 500.., .. }),
-        )) => Ok(Some(format!("{e}; added all the same, `podsift ingest` tries it again"))),
+        )) => Ok(Readable {
+            warning: Some(format!("{e}; added all the same, `podsift ingest` tries it again")),
+            moved_to: None,
+        }),
         Err(ReadFeedError::Parse(e)) => bail!("{url} is not a feed: {e}"),
         Err(e) => bail!("{e}"),
     }
