@@ -43,6 +43,39 @@ pub struct Deliverer {
     empty_days: std::sync::Mutex<EmptyDays>,
     /// Destinations a digest is being sent to right now ([`Deliverer::claim`]).
     sending: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Failures already logged, so that one cause (a refused token, an outage) is not logged
+    /// once per chat and retry.
+    failures_said: std::sync::Mutex<Repeats>,
+}
+
+/// How often the same failure on the same platform is logged again, with how many sends it
+/// failed meanwhile.
+const REPEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Messages logged recently: each, when it was last logged and how often it was held back since.
+#[derive(Default)]
+struct Repeats(HashMap<String, (std::time::Instant, u64)>);
+
+impl Repeats {
+    /// Whether to log `message` at `now`: `Some(n)` with the times it was held back since it was
+    /// last logged, `None` to hold it back (logged less than `REPEAT_EVERY` ago).
+    fn note(&mut self, message: &str, now: std::time::Instant) -> Option<u64> {
+        if let Some((at, held)) = self.0.get_mut(message) {
+            if now.saturating_duration_since(*at) < REPEAT_EVERY {
+                *held += 1;
+                return None;
+            }
+            let n = *held;
+            (*at, *held) = (now, 0);
+            return Some(n);
+        }
+        // Bounded: failure messages carry outside words (a platform's error text).
+        if self.0.len() >= 1_000 {
+            self.0.clear();
+        }
+        self.0.insert(message.to_string(), (now, 0));
+        Some(0)
+    }
 }
 
 /// The right to send a digest to one destination, held while it is sent and recorded: the
@@ -105,6 +138,7 @@ impl Deliverer {
             warned: Default::default(),
             empty_days: Default::default(),
             stopping: Default::default(),
+            failures_said: Default::default(),
             sending: Default::default(),
         }
     }
@@ -510,7 +544,19 @@ impl Deliverer {
                     if give_up {
                         Metrics::add(&self.metrics.deliveries_given_up, 1);
                     }
-                    tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}");
+                    let said = self
+                        .failures_said
+                        .lock()
+                        .map(|mut r| r.note(&format!("{}: {e}", to.platform), std::time::Instant::now()))
+                        .unwrap_or(Some(0));
+                    match said {
+                        Some(0) => tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}"),
+                        Some(n) => tracing::warn!(
+                            destination = %to.redacted(), %date,
+                            "delivery failed: {e} (and {n} more send(s) on {} failed the same way since this was last logged)", to.platform
+                        ),
+                        None => tracing::debug!(destination = %to.redacted(), %date, "delivery failed: {e}"),
+                    }
                     self.store.put_delivery(&rec)?;
                     return Ok(if give_up { Outcome::Skipped } else { Outcome::Failed });
                 }
@@ -791,6 +837,24 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
 
 #[cfg(test)]
 mod tests {
+    use super::Repeats;
+
+    /// One cause failing every chat (a refused token, an outage) is logged once per
+    /// `REPEAT_EVERY`, then with how many sends it failed meanwhile; another cause is logged at once.
+    #[test]
+    fn the_same_failure_is_logged_once_a_while_with_its_count() {
+        let mut r = Repeats::default();
+        let t0 = std::time::Instant::now();
+        let token = "telegram: the bot token was refused";
+        assert_eq!(r.note(token, t0), Some(0));
+        for s in 1..=39 {
+            assert_eq!(r.note(token, t0 + std::time::Duration::from_secs(s)), None);
+        }
+        assert_eq!(r.note("telegram: HTTP 502", t0 + std::time::Duration::from_secs(40)), Some(0));
+        assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(1)), Some(39));
+        assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(2)), None);
+    }
+
     use super::*;
 
     /// A chat that moves (a group became a supergroup) takes along even the outbox record
