@@ -968,7 +968,7 @@ impl Query {
                 (t.weight, t.counts) = (INSIGHT_SHARE, false);
             }
             Some((1.0, true))
-        } else if names.is_empty() && points_at_insight(&words) {
+        } else if names.is_empty() && points_at_insight(&words, terms.len()) {
             Some((INSIGHT_SHARE, false))
         } else {
             None
@@ -1329,15 +1329,20 @@ const ABOUT_THE_INSIGHT: &[&str] = &[
     "anything",
 ];
 
+/// Search terms from which a question's closing "it" or "that" refers to its own words.
+const SAYS_ITS_OWN_SUBJECT: usize = 4;
+
 /// What a word of the insight a question points at counts for, of one of the question's own.
 const INSIGHT_SHARE: f64 = 0.5;
 
 /// Whether a question points at the insight it is asked about: it ends on "this", "that" or
 /// "it" ("did anyone push back on this?"), asks whether "that" (or "it") holds, works or
-/// matters, or speaks of a "he" or "she".
-fn points_at_insight(words: &[String]) -> bool {
+/// matters, or speaks of a "he" or "she". A question saying enough of its own (`own` search
+/// terms) ends on a word that points back within it: "a way to word things in a disagreement so
+/// you own your side of it" asks about the disagreement, not the insight.
+fn points_at_insight(words: &[String], own: usize) -> bool {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    lower.last().is_some_and(|w| points(w))
+    lower.last().is_some_and(|w| points(w) && own < SAYS_ITS_OWN_SUBJECT)
         || lower.windows(2).any(|p| {
             let verb = p[1].as_str();
             (matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&verb))
@@ -2132,6 +2137,20 @@ pub fn absent_names<'q, 'p>(query: &'q Query, passages: impl IntoIterator<Item =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closing_it_points_at_the_insight_only_when_the_question_names_little_of_its_own() {
+        let asks = |q: &str| {
+            let words = raw_words(q);
+            let own = search_terms(q).len();
+            points_at_insight(&words, own)
+        };
+        assert!(asks("Did anyone push back on this?"));
+        assert!(asks("What did the others make of it?"));
+        assert!(!asks("What's a practical way to word things in a disagreement so you own your side of it?"));
+        // The verb after a pointer still points, however much else the question says.
+        assert!(asks("How does that work for a small team running Postgres replicas?"));
+    }
 
     #[test]
     fn edits_are_counted_with_swaps_as_one() {
