@@ -1035,7 +1035,7 @@ fn a_first_look_at_a_days_digest_says_it_is_kept() {
     let first = podsift(&data, &["digest", "--date", &day]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stdout(&first).contains("#5 "), "{}", stdout(&first));
-    let said = format!("the digest of {day} is built now and kept");
+    let said = format!("kept the digest of {day}, built now");
     assert!(stderr(&first).contains(&said), "{}", stderr(&first));
     let again = podsift(&data, &["digest", "--date", &day]);
     assert_eq!(stdout(&again), stdout(&first));
@@ -1069,4 +1069,18 @@ async fn adding_an_address_that_moved_to_a_subscribed_feed_adds_nothing() {
     assert!(!urls.contains(&server.url("/alias").as_str()), "{urls:?}");
     let moved = feeds.iter().find(|f| f.url == server.url("/old-other")).unwrap();
     assert_eq!(moved.fetch_url, server.url("/other"));
+    // Moved to a feed only readers had picked: it becomes the operator's too, as adding the new
+    // address would make it.
+    let mut readers = podsift::model::Feed::new(&server.url("/readers"), chrono::Utc::now());
+    readers.reader_added = true;
+    store.put_feed(&readers).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    server.route("/to-readers", vec![Reply::status(301).header("location", "/readers")]);
+    server.route("/readers", vec![Reply::ok(rss(&server.base, "Readers", &[("r1", "R1", None)]))]);
+    let out = podsift(&data, &["feeds", "add", &server.url("/to-readers")]);
+    assert!(stdout(&out).contains("(readers had added it to their own lists)"), "{}", stdout(&out));
+    let store = podsift::store::Store::open(&data).unwrap();
+    assert!(!store.feed(&server.url("/readers")).unwrap().unwrap().reader_added);
+    assert!(store.feed(&server.url("/to-readers")).unwrap().is_none());
 }

@@ -1651,3 +1651,31 @@ async fn tokens_are_estimated_when_the_server_does_not_say() {
     assert!(over.is_err(), "the token budget did not hold without usage: {over:?}");
     assert_eq!(s.fake.seen().len(), 1);
 }
+
+/// Passages from show notes reach the model as "[show notes]", never with the parser's made-up
+/// time, and the checked citation says where it was read.
+#[tokio::test]
+async fn show_notes_reach_the_model_without_a_time() {
+    let s = setup(|_| {}).await;
+    let mut ep = episode();
+    s.store.put_episode(&ep).unwrap();
+    let notes = Transcript { source: TranscriptSource::ShowNotes, ..transcript() };
+    s.store.put_transcript(&ep, &notes).unwrap();
+    ep.insights_extracted = true;
+    s.store.put_insights(&ep, &[], Some(&[podsift::insight::terms::stem("billing")])).unwrap();
+    s.fake.script(vec![Canned::Content(
+        json!({"answer": "The show notes say billing moved to CockroachDB.", "covered": true,
+               "citations": [{"quote": "Our team moved billing to CockroachDB"}]})
+        .to_string(),
+    )]);
+    let answerer = LlmAnswerer::new(s.llm.clone(), QuoteAnswerer { max_citations: 3 });
+    let about = DigestEntry { untimed: true, ..entry() };
+    let a = ask::ask(&s.store, &Config::default().ask, &about, "where did the billing move to?", &answerer, &[])
+        .await
+        .unwrap();
+    assert!(a.covered && a.citations[0].untimed, "{a:?}");
+    let sent = s.fake.seen()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(sent.contains("[show notes] Ana: Our team moved billing"), "{sent}");
+    assert!(!sent.contains("[00:00:45]"), "{sent}");
+    assert!(a.answer.contains("The show notes (Cloud Weekly — The outage)"), "{}", a.answer);
+}

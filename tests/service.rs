@@ -174,7 +174,9 @@ async fn a_stop_that_cuts_off_a_send_says_so() {
     assert!(run.child.wait().unwrap().success());
     let lines: Vec<String> = run.stderr.iter().collect();
     assert!(
-        lines.iter().any(|l| l.contains("podsift: stopped; work still running after the grace period was cut off")),
+        lines.iter().any(|l| l.contains(
+            "podsift: stopped: the grace period (service.shutdown_grace_seconds) ended with work still running"
+        )),
         "{lines:?}"
     );
     assert!(!lines.iter().any(|l| l.contains("stopped cleanly")), "{lines:?}");

@@ -1342,7 +1342,7 @@ const INSIGHT_SHARE: f64 = 0.5;
 /// you own your side of it" asks about the disagreement, not the insight.
 fn points_at_insight(words: &[String], own: usize) -> bool {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    lower.last().is_some_and(|w| points(w) && own < SAYS_ITS_OWN_SUBJECT)
+    lower.last().is_some_and(|w| points(w) && (own < SAYS_ITS_OWN_SUBJECT || !matches!(w.as_str(), "it" | "that")))
         || lower.windows(2).any(|p| {
             let verb = p[1].as_str();
             (matches!(p[0].as_str(), "this" | "that") && POINTED_VERBS.contains(&verb))
@@ -2148,6 +2148,8 @@ mod tests {
         assert!(asks("Did anyone push back on this?"));
         assert!(asks("What did the others make of it?"));
         assert!(!asks("What's a practical way to word things in a disagreement so you own your side of it?"));
+        // "This" points at what was said, however much the question says of its own.
+        assert!(asks("How would a small startup team go about applying this?"));
         // The verb after a pointer still points, however much else the question says.
         assert!(asks("How does that work for a small team running Postgres replicas?"));
     }

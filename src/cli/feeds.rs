@@ -70,9 +70,22 @@ pub async fn feeds(cmd: FeedsCommand, store: &Store, config: &Config) -> Result<
             let mut added = 0;
             for (url, moved_to) in good {
                 // An address that moved for good to a feed subscribed already is that feed.
-                if let Some(known) = moved_to.as_deref().map(|to| store.find_feed(to)).transpose()?.flatten() {
+                if let Some(mut known) = moved_to.as_deref().map(|to| store.find_feed(to)).transpose()?.flatten() {
                     let to = moved_to.as_deref().unwrap_or_default();
-                    outln!("already subscribed: {url} moved permanently to {to}, which is {}", known.url);
+                    let which = if known.url == to { String::new() } else { format!(", which is {}", known.url) };
+                    if known.reader_added {
+                        // As adding the new address itself would: now the operator's too.
+                        known.reader_added = false;
+                        known.public_only = false;
+                        store.put_feed(&known)?;
+                        outln!(
+                            "added {}: {url} moved permanently to {to}{which} (readers had added it to their own lists)",
+                            known.url
+                        );
+                        added += 1;
+                    } else {
+                        outln!("already subscribed: {url} moved permanently to {to}{which}");
+                    }
                     continue;
                 }
                 if let Some(known) = store.find_feed(&url)?.filter(|k| k.url != url) {

@@ -208,7 +208,7 @@ pub async fn execute(
                 // A preview is no draft: the day's digest is built once, so this is what the
                 // day's readers of these feeds get, and what is ingested later waits for the next.
                 errln!(
-                    "the digest of {date} is built now and kept: it is what that day's deliveries send, and episodes ingested from now on go into the next one"
+                    "kept the digest of {date}, built now: deliveries of the operator's feeds for that day send these entries; episodes ingested later wait for a later digest"
                 );
             }
             if out.json {

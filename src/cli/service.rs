@@ -129,8 +129,8 @@ pub async fn run_service(data: &Path, mut config: Config, config_source: &str, d
     match ran? {
         podsift::service::Stopped::Cleanly => podsift::service::say("stopped cleanly"),
         podsift::service::Stopped::CutOff => podsift::service::say(
-            "stopped; work still running after the grace period was cut off (sends resume at the next start; \
-             service.shutdown_grace_seconds sets the period)",
+            "stopped: the grace period (service.shutdown_grace_seconds) ended with work still running, which was cut off; \
+             unfinished sends resume at the next start",
         ),
     }
     Ok(())

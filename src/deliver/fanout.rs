@@ -544,11 +544,15 @@ impl Deliverer {
                     if give_up {
                         Metrics::add(&self.metrics.deliveries_given_up, 1);
                     }
-                    let said = self
-                        .failures_said
-                        .lock()
-                        .map(|mut r| r.note(&format!("{}: {e}", to.platform), std::time::Instant::now()))
-                        .unwrap_or(Some(0));
+                    // A day given up is each destination's own loss: always said.
+                    let said = if give_up {
+                        Some(0)
+                    } else {
+                        self.failures_said
+                            .lock()
+                            .map(|mut r| r.note(&format!("{}: {e}", to.platform), std::time::Instant::now()))
+                            .unwrap_or(Some(0))
+                    };
                     match said {
                         Some(0) => tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}"),
                         Some(n) => tracing::warn!(

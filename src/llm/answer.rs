@@ -198,7 +198,9 @@ impl LlmAnswerer {
                 // One sentence of unbounded length must not make the request unbounded.
                 let text = crate::model::cut(text, LINE_CHARS);
                 let who = speaker.as_deref().unwrap_or("Speaker");
-                block.push_str(&format!("[{}] {who}{}: {text}\n", hms(*start), if asked { " (asking)" } else { "" }));
+                // Show notes have no time: the model is not handed one to cite.
+                let when = if p.untimed { "show notes".to_string() } else { hms(*start) };
+                block.push_str(&format!("[{when}] {who}{}: {text}\n", if asked { " (asking)" } else { "" }));
                 if last != Some(asked) {
                     passage_runs.push(Run { segments: Vec::new(), asked, passage: p });
                 }
@@ -224,7 +226,7 @@ impl LlmAnswerer {
 given; they are ranked, the most relevant first, and lines marked (asking) are the question a passage replies to. \
 Write a short answer, one to three sentences, that answers the question directly; do not just repeat the insight \
 (asked what exactly was said, quote what was said around it). Every \
-claim must come from a passage: cite its time as the passage writes it ([hh:mm:ss]) with the speaker, and copy each \
+claim must come from a passage: cite its time as the passage writes it ([hh:mm:ss], or [show notes] for what was written, not said) with the speaker, and copy each \
 supporting span exactly into `citations`. If the passages do not hold the answer, set covered to false and say it is not covered in this episode; \
 never invent. Write the answer in the language of the question. The insight and the earlier questions and answers \
 are in the transcript block too. {UNTRUSTED}"
