@@ -1077,13 +1077,26 @@ async fn episodes_listed_days_late_count_from_when_they_were_seen() {
     };
     let days = |n: i64| now - chrono::Duration::days(n);
     let first = vec![item("archive", days(3))];
-    let later = vec![item("during-outage", days(3)), item("old", days(20)), item("fresh", now), first[0].clone()];
+    let later = vec![
+        item("during-outage", days(3)),
+        item("old", days(20)),
+        item("fresh", now),
+        item("ahead", days(-3)),
+        first[0].clone(),
+    ];
     server.route("/feed", vec![Reply::ok(feed(&first)), Reply::ok(feed(&later))]);
     let (_dir, store) = open();
     add(&store, &server.url("/feed"));
     run(&store, &config(), now).await;
     let back = now + chrono::Duration::hours(1);
-    run(&store, &config(), back).await;
+    let summary = run(&store, &config(), back).await;
+    let said = summary.feeds.iter().any(|f| match &f.outcome {
+        FeedOutcome::Fetched { warnings, .. } => {
+            warnings.iter().any(|w| w.starts_with("1 new item(s) dated ahead of now"))
+        }
+        _ => false,
+    });
+    assert!(said, "{summary:?}");
     let episode = |title: &str| store.episodes().unwrap().into_iter().find(|e| e.title == title).unwrap();
     let late = episode("during-outage");
     assert!(late.arrived_late);
@@ -1092,10 +1105,16 @@ async fn episodes_listed_days_late_count_from_when_they_were_seen() {
     for on_time in ["archive", "old", "fresh"] {
         assert!(!episode(on_time).arrived_late, "{on_time}");
     }
+    // Dated three days ahead: new when it came, not days later.
+    let ahead = episode("ahead");
+    assert!(ahead.arrived_late && ahead.published.is_some_and(|d| d > back), "{ahead:?}");
+    assert_eq!(ahead.published_or_seen(), back);
     // Found where a digest's window looks for the hour it was seen.
     let found =
         store.episodes_published_between(back - chrono::Duration::minutes(1), back + chrono::Duration::minutes(1));
-    assert_eq!(found.unwrap().iter().map(|e| e.title.as_str()).collect::<Vec<_>>(), ["during-outage"]);
+    let mut titles: Vec<String> = found.unwrap().into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["ahead", "during-outage"]);
 }
 
 /// `podsift feeds add` reads a web feed once before adding it, as it does a local file: an

@@ -321,7 +321,7 @@ async fn ingest_feed(
         // Undated items that appear later are new when they appear.
         let first_fetch = feed.last_ok_at.is_none();
         let mut undated_taken = false;
-        let (mut not_episodes, mut implausible_dates) = (0, 0);
+        let (mut not_episodes, mut implausible_dates, mut dated_ahead) = (0, 0, 0);
         // The feed's audio files, read once a new id shows up: an item whose guid changed (a
         // host migration, a CMS that rewrites them) but whose audio is one already stored is
         // that episode, not a new one to fetch, extract and show again.
@@ -445,6 +445,12 @@ async fn ingest_feed(
             // back catalogue; a feed's first read lists its archive, not late news.
             episode.arrived_late = !first_fetch
                 && p.published.is_some_and(|d| d < opts.now - LATE_AFTER && d >= opts.now - chrono::Duration::days(7));
+            // Dated ahead (a wrong timezone, an early listing): it is here now, and its date's
+            // digest could be days away.
+            if p.published.is_some_and(|d| d > opts.now + AHEAD_AFTER) {
+                episode.arrived_late = true;
+                dated_ahead += 1;
+            }
             if p.published.is_none() {
                 if first_fetch && undated_taken {
                     episode.transcript = TranscriptStatus::Skipped { reason: UNDATED_BACK_CATALOGUE.to_string() };
@@ -458,6 +464,11 @@ async fn ingest_feed(
             *new_episodes = new;
             if not_episodes > 0 {
                 warnings.push(format!("{not_episodes} new item(s) with neither audio nor a transcript skipped"));
+            }
+            if dated_ahead > 0 {
+                warnings.push(format!(
+                    "{dated_ahead} new item(s) dated ahead of now; counted as new now (shown with their own date)"
+                ));
             }
             if implausible_dates > 0 {
                 warnings.push(format!(
@@ -490,6 +501,8 @@ async fn ingest_feed(
 
 /// How long after its date an episode may first be listed and still count from its date.
 const LATE_AFTER: chrono::Duration = chrono::Duration::hours(24);
+/// A date this far past the time of the fetch is ahead of it, not a clock a little fast.
+const AHEAD_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 /// Why an undated item of a newly added feed gets no transcript.
 const UNDATED_BACK_CATALOGUE: &str =

@@ -137,8 +137,9 @@ pub struct Episode {
     #[serde(default)]
     pub feed_private_origin: bool,
     /// First listed by its feed days after its date (the feed was failing, or dates its items
-    /// back): it counts as new from when podsift first saw it, or it would fall between two
-    /// digests' windows and never be shown.
+    /// back), or dated ahead of when it was listed: it counts as new from when podsift first saw
+    /// it, or it would fall between two digests' windows and never be shown (or be shown days
+    /// after it came).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub arrived_late: bool,
 }
