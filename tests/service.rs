@@ -272,34 +272,24 @@ async fn health_metrics_and_a_clean_sigterm() {
 fn an_enabled_adapter_without_its_secret_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("podsift.toml"), CONFIG).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(dir.path().join("podsift.toml"))
-        .arg("run")
-        .env_remove("PODSIFT_WEBHOOK_SECRET")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // `podsift run` with the secret as given (or unset): it must fail with one line.
+    let refused = |secret: Option<&str>| {
+        let mut run = Command::new(env!("CARGO_BIN_EXE_podsift"));
+        run.arg("--data").arg(dir.path().join("data")).arg("--config").arg(dir.path().join("podsift.toml")).arg("run");
+        match secret {
+            Some(s) => run.env("PODSIFT_WEBHOOK_SECRET", s),
+            None => run.env_remove("PODSIFT_WEBHOOK_SECRET"),
+        };
+        let out = run.stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        err
+    };
+    let err = refused(None);
     assert!(err.contains("PODSIFT_WEBHOOK_SECRET") && err.contains("adapters.webhook"), "{err}");
     // A secret short enough to guess is refused as plainly.
-    let out = Command::new(env!("CARGO_BIN_EXE_podsift"))
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(dir.path().join("podsift.toml"))
-        .arg("run")
-        .env("PODSIFT_WEBHOOK_SECRET", "hunter2")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = refused(Some("hunter2"));
     assert!(err.contains("PODSIFT_WEBHOOK_SECRET has 7 characters") && err.contains("at least 16"), "{err}");
 }
 
