@@ -550,14 +550,14 @@ impl Deliverer {
                     } else {
                         self.failures_said
                             .lock()
-                            .map(|mut r| r.note(&format!("{}: {e}", to.platform), std::time::Instant::now()))
+                            .map(|mut r| r.note(&format!("{}: {e}", to.server()), std::time::Instant::now()))
                             .unwrap_or(Some(0))
                     };
                     match said {
                         Some(0) => tracing::warn!(destination = %to.redacted(), %date, "delivery failed: {e}"),
                         Some(n) => tracing::warn!(
                             destination = %to.redacted(), %date,
-                            "delivery failed: {e} (and {n} more send(s) on {} failed the same way since this was last logged)", to.platform
+                            "delivery failed: {e} (and {n} more send(s) to {} failed the same way since this was last logged)", to.server()
                         ),
                         None => tracing::debug!(destination = %to.redacted(), %date, "delivery failed: {e}"),
                     }
@@ -841,7 +841,7 @@ fn new_record(destination: &Destination, date: NaiveDate, now: DateTime<Utc>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::Repeats;
+    use super::*;
 
     /// One cause failing every chat (a refused token, an outage) is logged once per
     /// `REPEAT_EVERY`, then with how many sends it failed meanwhile; another cause is logged at once.
@@ -858,8 +858,6 @@ mod tests {
         assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(1)), Some(39));
         assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(2)), None);
     }
-
-    use super::*;
 
     /// A chat that moves (a group became a supergroup) takes along even the outbox record
     /// that cannot be read: left under the old id, its day would be sent to the new one again.

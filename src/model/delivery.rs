@@ -28,12 +28,26 @@ impl Destination {
         if self.platform != "webhook" {
             return self.key();
         }
-        let host = url::Url::parse(&self.id).ok().and_then(|u| {
-            let host = u.host_str()?.to_string();
-            Some(format!("{}://{host}{}", u.scheme(), u.port().map(|p| format!(":{p}")).unwrap_or_default()))
-        });
+        let host = self.webhook_host();
         let tail: String = self.id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
         format!("webhook:{}/…{tail}", host.unwrap_or_default())
+    }
+
+    /// Who answers its sends: a chat platform's one API for all its chats, a webhook's own
+    /// server (`webhook:https://host:port`). One failure there is one cause, however many
+    /// destinations it fails.
+    pub fn server(&self) -> String {
+        match self.webhook_host() {
+            Some(host) if self.platform == "webhook" => format!("webhook:{host}"),
+            _ => self.platform.clone(),
+        }
+    }
+
+    fn webhook_host(&self) -> Option<String> {
+        url::Url::parse(&self.id).ok().and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(format!("{}://{host}{}", u.scheme(), u.port().map(|p| format!(":{p}")).unwrap_or_default()))
+        })
     }
 
     /// Parses `platform:id`.
@@ -225,6 +239,16 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chats_share_their_platforms_server_and_webhooks_have_their_own() {
+        let server = |d: &str| Destination::parse(d).unwrap().server();
+        assert_eq!(server("telegram:1"), server("telegram:-100200"));
+        assert_eq!(server("telegram:1"), "telegram");
+        assert_eq!(server("webhook:https://a.example/x/SECRET"), "webhook:https://a.example");
+        assert_eq!(server("webhook:https://a.example/x/SECRET"), server("webhook:https://a.example/y"));
+        assert_ne!(server("webhook:https://a.example/x"), server("webhook:https://b.example/x"));
+    }
 
     #[test]
     fn a_webhooks_secret_address_is_never_shown_whole() {
