@@ -242,10 +242,6 @@ fn local_feed_readable(url: &str, config: &Config) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{} is not a feed: {e}", path.display()))
 }
 
-/// A feed on the web is read once before it is added, as a local one is: an address that
-/// answers with no feed (HTTP 404, a web page) is named instead of added. One that cannot be
-/// reached now (no network, a server down or busy) is added all the same, with the warning
-/// returned: ingest tries it again.
 /// What reading a feed before adding it found: why it could not be reached for now, and where
 /// it moved for good.
 #[derive(Default)]
@@ -254,6 +250,10 @@ struct Readable {
     moved_to: Option<String>,
 }
 
+/// A feed on the web is read once before it is added, as a local one is: an address that
+/// answers with no feed (HTTP 404, a web page) is named instead of added. One that cannot be
+/// reached now (no network, a server down or busy) is added all the same, with the warning
+/// returned: ingest tries it again.
 async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
     use ingest::ReadFeedError;
     use ingest::fetch::FetchError;

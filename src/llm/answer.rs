@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{LlmClient, UNTRUSTED, as_data, quote};
 use crate::ask::{Answer, Answerer, Citation, History, QuoteAnswerer, Scored};
-use crate::model::{DigestEntry, Segment, hms};
+use crate::model::{DigestEntry, Segment, moment};
 
 /// Most passages shown to the model: retrieval puts the answer in its top 10 far more often
 /// than first.
@@ -199,7 +199,7 @@ impl LlmAnswerer {
                 let text = crate::model::cut(text, LINE_CHARS);
                 let who = speaker.as_deref().unwrap_or("Speaker");
                 // Show notes have no time: the model is not handed one to cite.
-                let when = if p.untimed { "show notes".to_string() } else { hms(*start) };
+                let when = moment(*start, p.untimed);
                 block.push_str(&format!("[{when}] {who}{}: {text}\n", if asked { " (asking)" } else { "" }));
                 if last != Some(asked) {
                     passage_runs.push(Run { segments: Vec::new(), asked, passage: p });
