@@ -7,13 +7,10 @@ mod cli;
 use cli::args::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
-    // Like every Unix tool, end quietly when the reader of our output goes away
-    // (`podsift feeds ls | head -1`) instead of panicking on the broken pipe.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of one signal before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // SIGPIPE stays ignored, as Rust sets it: with its default disposition a peer that closes a
+    // connection while a request is written (a feed server, a webhook receiver) would kill the
+    // whole process. Output whose reader went away (`podsift feeds ls | head -1`) is dropped
+    // by `cli::out` instead.
     podsift::ensure_tls_provider();
     // Secrets and settings from .env (or --env-file) before the arguments are read, so that
     // PODSIFT_DATA_DIR and friends in it count; variables already in the environment win.

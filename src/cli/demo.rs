@@ -25,7 +25,7 @@ pub async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
         }
     };
     let store = open_store(&dir)?;
-    println!(
+    outln!(
         "podsift demo: {} bundled podcast feeds served from a loopback server, store in {}",
         podsift::demo::FEEDS.len(),
         dir.display()
@@ -35,22 +35,22 @@ pub async fn demo(data: Option<PathBuf>, config: &Config) -> Result<()> {
     let (summary, insights) = podsift::demo::ingest_demo(&store, config, now, &progress).await?;
     progress.finish();
     print_summary(&summary, insights);
-    println!();
+    outln!();
     for e in list_episodes(&store, None, None)? {
-        println!("{}", episode_line(&e));
+        outln!("{}", episode_line(&e));
     }
-    println!();
+    outln!();
     let date = digest::today(&config.digest, now);
     let d = digest::build_or_get(&store, &config.digest, date, now)?;
-    print!("{}", podsift::render::digest(&d, config.digest.size));
+    out!("{}", podsift::render::digest(&d, config.digest.size));
     if let Some(first) = d.insights.first() {
         let corpus = store.corpus_for(&podsift::insight::terms::terms(&first.text))?;
         let question = podsift::demo::sample_question(first, &corpus);
         let answerer = make_answerer(config, &store)?;
         let a = ask::ask(&store, &config.ask, first, &question, answerer.as_ref(), &[]).await?;
-        println!("\n$ podsift ask 1 {question:?}\n{}", a.answer);
+        outln!("\n$ podsift ask 1 {question:?}\n{}", a.answer);
     }
-    println!("\nTranscripts: Changelog Media, CC BY-SA 4.0 (see config/demo/ATTRIBUTION.md).");
+    outln!("\nTranscripts: Changelog Media, CC BY-SA 4.0 (see config/demo/ATTRIBUTION.md).");
     Ok(())
 }
 

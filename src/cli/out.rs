@@ -20,11 +20,21 @@ pub struct Captured {
     live: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
+/// Set once standard output's reader has gone away.
+static READER_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Prints `s` where this command's output goes.
 pub fn write(s: &str) {
     if CAPTURE.try_with(|c| c.borrow_mut().out.push_str(s)).is_err() {
-        // A reader that went away (`| head -1`) ends the output, not the program's success.
-        let _ = std::io::stdout().lock().write_all(s.as_bytes());
+        use std::sync::atomic::Ordering::Relaxed;
+        // A reader that went away (`| head -1`) ends the output, not the command: what it
+        // changes in the store is still done and kept.
+        if !READER_GONE.load(Relaxed) {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+                READER_GONE.store(true, Relaxed);
+            }
+        }
     }
 }
 

@@ -163,7 +163,7 @@ pub async fn forward(data: &Path) -> Result<()> {
         response.json().await.context("the running podsift sent an unreadable reply")?
     };
     out!("{}", reply.output);
-    eprint!("{}", reply.warnings);
+    crate::cli::out::write_err(&reply.warnings);
     match reply.error {
         Some(e) => Err(anyhow!(e)),
         None => Ok(()),
@@ -182,7 +182,7 @@ async fn live_reply(mut response: reqwest::Response) -> Result<RemoteOutput> {
             let line: Vec<u8> = pending.drain(..=end).collect();
             scanned = 0;
             match serde_json::from_slice::<Frame>(&line).context(unreadable)? {
-                Frame::Progress { progress } => eprint!("{progress}"),
+                Frame::Progress { progress } => crate::cli::out::write_err(&progress),
                 Frame::Done(reply) => return Ok(reply),
             }
         }
