@@ -42,13 +42,19 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         reason = s.to_string();
         source = s.source();
     }
-    if reason.contains("InvalidContentType") {
-        // A plain-HTTP answer read as the start of a TLS handshake.
+    if answered_in_plain_http(&reason) {
         reason.push_str(" (the server does not speak TLS there: is the address http://, not https://?)");
     } else if reason.contains("invalid peer certificate") {
         reason.push_str(" (the server's TLS certificate is not trusted: expired, self-signed, or for another name)");
     }
     reason
+}
+
+/// Whether a connection's error (as [`root_cause`] gives it) says the server answered an https://
+/// address in plain HTTP: the TLS library read that answer as the start of a handshake. Not an
+/// outage that passes, but an address written wrong.
+pub fn answered_in_plain_http(reason: &str) -> bool {
+    reason.contains("InvalidContentType")
 }
 
 /// Reads Retry-After as seconds or an HTTP date.

@@ -253,7 +253,8 @@ struct Readable {
 /// A feed on the web is read once before it is added, as a local one is: an address that
 /// answers with no feed (HTTP 404, a web page) is named instead of added. One that cannot be
 /// reached now (no network, a server down or busy) is added all the same, with the warning
-/// returned: ingest tries it again.
+/// returned: ingest tries it again. An https:// address of a server that speaks plain HTTP is
+/// refused with the http:// one to add.
 async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
     use ingest::ReadFeedError;
     use ingest::fetch::FetchError;
@@ -265,6 +266,16 @@ async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
     match read {
         Ok(ingest::FeedRead::Read(body, _)) => Ok(Readable { warning: None, moved_to: body.moved_to }),
         Ok(ingest::FeedRead::Unchanged { moved_to, .. }) => Ok(Readable { warning: None, moved_to }),
+        // An https:// address of a plain-HTTP server fails the same way every time: named now,
+        // not retried by every ingest as if the server were down.
+        Err(ReadFeedError::Fetch(FetchError::Network { reason, .. }))
+            if podsift::http::answered_in_plain_http(&reason) =>
+        {
+            let plain = format!("http://{}", url.trim_start_matches("https://"));
+            bail!(
+                "{url} is not added: the server answers in plain HTTP, not TLS ({reason}); add {plain} if that is the feed"
+            )
+        }
         Err(ReadFeedError::Fetch(
             e @ (FetchError::Network { .. }
             | FetchError::Timeout { .. }
