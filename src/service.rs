@@ -232,6 +232,7 @@ pub async fn run(store: Store, config: Config, service: Service) -> Result<Stopp
     if ingested.is_err() {
         cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+    deliverer.say_held_back_failures(None);
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(grace, server).await;
     store.flush()?;

@@ -76,6 +76,25 @@ impl Repeats {
         self.0.insert(message.to_string(), (now, 0));
         Some(0)
     }
+
+    /// The messages held back since they were last logged, with how often: those last logged
+    /// `REPEAT_EVERY` or more before `now`, or all of them when `now` is None (the service is
+    /// stopping). A cause that stops failing would otherwise never have its count said.
+    fn overdue(&mut self, now: Option<std::time::Instant>) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for (message, (at, held)) in &mut self.0 {
+            let due = now.is_none_or(|now| now.saturating_duration_since(*at) >= REPEAT_EVERY);
+            if *held > 0 && due {
+                out.push((message.clone(), *held));
+                *held = 0;
+                if let Some(now) = now {
+                    *at = now;
+                }
+            }
+        }
+        out.sort();
+        out
+    }
 }
 
 /// The right to send a digest to one destination, held while it is sent and recorded: the
@@ -153,6 +172,15 @@ impl Deliverer {
     /// parts being sent finish, and the outbox resumes the rest at the next start.
     pub fn stop_beginning(&self) {
         self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Logs the failures held back since they were last logged (see [`Repeats::overdue`]); all
+    /// of them when `now` is None, as the service stops.
+    pub fn say_held_back_failures(&self, now: Option<std::time::Instant>) {
+        let held = self.failures_said.lock().map(|mut r| r.overdue(now)).unwrap_or_default();
+        for (message, n) in held {
+            tracing::warn!("{n} more send(s) failed since this was last logged: {message}");
+        }
     }
 
     /// Logs `message` once in this process's life: a tick repeats every few seconds.
@@ -311,6 +339,7 @@ impl Deliverer {
                 Outcome::Waiting => {}
             }
         }
+        self.say_held_back_failures(Some(std::time::Instant::now()));
         Ok(summary)
     }
 
@@ -857,6 +886,28 @@ mod tests {
         assert_eq!(r.note("telegram: HTTP 502", t0 + std::time::Duration::from_secs(40)), Some(0));
         assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(1)), Some(39));
         assert_eq!(r.note(token, t0 + super::REPEAT_EVERY + std::time::Duration::from_secs(2)), None);
+    }
+
+    /// A cause that stops failing still has its count said: once `REPEAT_EVERY` has passed
+    /// since it was last logged, or at once when the service stops; never twice.
+    #[test]
+    fn held_back_failures_are_said_when_they_stop() {
+        let mut r = Repeats::default();
+        let t0 = std::time::Instant::now();
+        let (token, outage) = ("telegram: the bot token was refused", "slack: HTTP 502");
+        r.note(token, t0);
+        r.note(outage, t0);
+        for s in 1..=3 {
+            r.note(token, t0 + std::time::Duration::from_secs(s));
+        }
+        r.note(outage, t0 + std::time::Duration::from_secs(5));
+        assert_eq!(r.overdue(Some(t0 + std::time::Duration::from_secs(60))), vec![], "not yet due");
+        let later = t0 + super::REPEAT_EVERY;
+        assert_eq!(r.overdue(Some(later)), vec![(outage.to_string(), 1), (token.to_string(), 3)]);
+        assert_eq!(r.overdue(Some(later + super::REPEAT_EVERY)), vec![], "said once");
+        r.note(token, later + std::time::Duration::from_secs(1));
+        assert_eq!(r.overdue(None), vec![(token.to_string(), 1)], "a stop says all that is held");
+        assert_eq!(r.overdue(None), vec![]);
     }
 
     /// A chat that moves (a group became a supergroup) takes along even the outbox record
