@@ -564,6 +564,11 @@ fn classify(e: RequestError) -> SendError {
         // The bot's token, not the message: tried again like an outage, so a token fixed within
         // the catch-up window still brings the day's digest.
         RequestError::Api(ApiError::InvalidToken) => SendError::Transient(refused_token()),
+        // A forum topic closed by its admins may open again: tried again like an outage, so a
+        // topic reopened within the catch-up window still gets the day's digest.
+        RequestError::Api(ApiError::Unknown(text)) if text.contains("TOPIC_CLOSED") => SendError::Transient(format!(
+            "{text}: the forum topic is closed; once it is reopened the digest is sent, if within the catch-up window"
+        )),
         // teloxide drops the error code and keeps the words: a server's trouble ("Internal
         // Server Error", "Bad Gateway") is worth another try, a request's fault is not.
         RequestError::Api(ApiError::Unknown(text)) if !is_request_fault(&text) => SendError::Transient(text),
@@ -706,6 +711,15 @@ mod tests {
         ] {
             assert!(!says_gone(not), "{not}");
         }
+    }
+
+    /// A closed topic is waited for, not given up on; a request Telegram refuses is not retried.
+    #[test]
+    fn a_closed_topic_is_tried_again() {
+        let closed = classify(RequestError::Api(ApiError::Unknown("Bad Request: TOPIC_CLOSED".into())));
+        assert!(matches!(&closed, SendError::Transient(why) if why.contains("reopened")), "{closed:?}");
+        let refused = classify(RequestError::Api(ApiError::Unknown("Bad Request: BUTTON_URL_INVALID".into())));
+        assert!(matches!(refused, SendError::Invalid(_)), "{refused:?}");
     }
 
     use crate::model::AlsoIn;
