@@ -340,6 +340,9 @@ pub fn subs(cmd: SubsCommand, store: &Store, config: &Config) -> Result<()> {
             // which says more than the default.
             match (s.paused.clone(), reason) {
                 (Some(why), None) => outln!("{} was paused already ({why}); nothing changed", s.destination),
+                (Some(why), Some(reason)) if why == reason => {
+                    outln!("{} was paused already for the same reason ({why}); nothing changed", s.destination)
+                }
                 (before, reason) => {
                     s.paused = Some(reason.unwrap_or_else(|| "paused by an operator".into()));
                     store.put_subscription(&s)?;
