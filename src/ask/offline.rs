@@ -198,7 +198,7 @@ fn continuation<'p>(
 pub fn cited(c: &Citation) -> String {
     format!(
         "{} ({} — {}): \"{}\"{}",
-        said_by(c.speaker.as_deref(), c.start_seconds, c.untimed, "A speaker"),
+        said_by(c.speaker.as_deref(), c.start_seconds, c.untimed, true),
         c.podcast,
         c.episode,
         readable(&c.text),
@@ -206,12 +206,14 @@ pub fn cited(c: &Citation) -> String {
     )
 }
 
-/// "Name at [hh:mm:ss]", or "The show notes" for what was written, not said.
-fn said_by(speaker: Option<&str>, start: f64, untimed: bool, nobody: &str) -> String {
+/// "Name at [hh:mm:ss]" ("A speaker" when unnamed), or "The show notes" for what was written,
+/// not said; capitalised when it `opens` a sentence.
+fn said_by(speaker: Option<&str>, start: f64, untimed: bool, opens: bool) -> String {
     if untimed {
-        let the = if nobody.starts_with(char::is_uppercase) { "The" } else { "the" };
+        let the = if opens { "The" } else { "the" };
         return format!("{the} {}", moment(start, true));
     }
+    let nobody = if opens { "A speaker" } else { "a speaker" };
     format!("{} at [{}]", speaker.unwrap_or(nobody), moment(start, false))
 }
 
@@ -252,7 +254,7 @@ fn refusal(question: &str, about: &DigestEntry, ranked: &[Scored], closest: Opti
             let text = p.sentences[range].iter().map(|l| l.2.as_str()).collect::<Vec<_>>().join(" ");
             answer.push_str(&format!(
                 " The closest passage, which does not answer it: {}: \"{}\"",
-                said_by(speaker.as_deref(), *start, p.untimed, "a speaker"),
+                said_by(speaker.as_deref(), *start, p.untimed, false),
                 readable(&text)
             ));
         }
