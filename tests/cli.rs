@@ -369,6 +369,23 @@ fn output_cut_short_by_its_reader_ends_quietly() {
     assert!(!first.is_empty());
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
+
+    // The demo too: its output is a command's like any other.
+    let data = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(&data)
+        .arg("demo")
+        .env_remove("PODSIFT_CONFIG")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success() && !err.contains("panicked"), "{:?} {err}", out.status);
 }
 
 #[test]
@@ -564,6 +581,8 @@ fn every_subs_subcommand_and_flag_as_documented() {
     assert!(stdout(&podsift(dir.path(), &["subs", "ls"])).contains("paused: migrating"));
     let again = stdout(&podsift(dir.path(), &["subs", "pause", d, "--reason", "moving house"]));
     assert!(again.contains("was paused already (migrating); the reason is now the new one"), "{again}");
+    let same = stdout(&podsift(dir.path(), &["subs", "pause", d, "--reason", "moving house"]));
+    assert!(same.contains("paused already for the same reason (moving house); nothing changed"), "{same}");
     // A podcast of its own, which only it follows, was not read while it was paused: said.
     {
         let store = podsift::store::Store::open(dir.path()).unwrap();
@@ -1083,4 +1102,26 @@ async fn adding_an_address_that_moved_to_a_subscribed_feed_adds_nothing() {
     let store = podsift::store::Store::open(&data).unwrap();
     assert!(!store.feed(&server.url("/readers")).unwrap().unwrap().reader_added);
     assert!(store.feed(&server.url("/to-readers")).unwrap().is_none());
+}
+
+/// An https:// address of a server that speaks plain HTTP is an address written wrong, not an
+/// outage: `feeds add` names it and the http:// address to add, and adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_address_of_a_plain_http_server_is_refused_with_the_fix() {
+    use common::{FakeServer, Reply, rss};
+    let server = FakeServer::start().await;
+    server.route("/show", vec![Reply::ok(rss(&server.base, "Show", &[("s1", "S1", None)]))]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let https = server.url("/show").replacen("http://", "https://", 1);
+    let out = podsift(&data, &["feeds", "add", &https]);
+    // Not killed by SIGPIPE either: the server closes the connection on the TLS handshake.
+    assert_eq!(out.status.code(), Some(1), "{:?} {}", out.status, stdout(&out));
+    let says = format!("add {} if that is the feed", server.url("/show"));
+    assert!(stderr(&out).contains("answers in plain HTTP") && stderr(&out).contains(&says), "{}", stderr(&out));
+    let store = podsift::store::Store::open(&data).unwrap();
+    assert!(store.feeds().unwrap().is_empty());
+    drop(store);
+    // The address it names is the feed.
+    assert!(podsift(&data, &["feeds", "add", &server.url("/show")]).status.success());
 }
