@@ -218,8 +218,14 @@ async fn health_metrics_and_a_clean_sigterm() {
         let mut sub = store.subscription(&quiet.key()).unwrap().unwrap();
         sub.paused = Some("the bot was removed from the chat".into());
         store.put_subscription(&sub).unwrap();
+        // The demo's feeds are read from a server that is down.
+        for mut feed in store.feeds().unwrap() {
+            feed.fetch_url = server.url("/down");
+            store.put_feed(&feed).unwrap();
+        }
         store.flush().unwrap();
     }
+    server.route("/down", vec![Reply::status(503)]);
     let mut run = spawn(dir.path());
     wait_until("the delivery", 30, || unique(&server, "/one") == 5).await;
 
@@ -245,8 +251,7 @@ async fn health_metrics_and_a_clean_sigterm() {
         assert!(metrics.contains(promised), "{promised} missing from {metrics}");
     }
     assert!(server.requests("/paused").is_empty(), "a paused chat was sent to");
-    // The demo's feeds were served by a loopback server that is gone: the service's first
-    // ingest finds all 8 failing.
+    // The service's first ingest finds all 8 of the demo's feeds failing.
     let mut failing = String::new();
     for _ in 0..300 {
         let m = client.get(format!("http://{}/metrics", run.addr)).send().await.unwrap().text().await.unwrap();
@@ -257,6 +262,7 @@ async fn health_metrics_and_a_clean_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(failing, "podsift_feeds_failing 8");
+    assert!(server.requests("/down").len() >= 8, "the feeds were read elsewhere");
     // (The request body limit is tested on a route that takes bodies: tests/slack.rs.)
 
     sigterm(&run.child);
