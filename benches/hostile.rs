@@ -1,5 +1,5 @@
 //! Hostile input, measured: a transcript of a million tiny segments (each format), a feed of
-//! 100,000 items, a 10,000-line OPML file, a 100 KB chat message and a 10,000-word question.
+//! 100,000 items, one of 200,000 elements never closed, a 10,000-line OPML file, a 100 KB chat message and a 10,000-word question.
 //! Prints, for each, the time and the peak heap it took at the full size and at half of it: the
 //! ratio of the two times says how the work grows (about 2 when linear, 4 when quadratic).
 //! Nothing here fails on a figure; the machine is shared and timings are noisy.
@@ -135,6 +135,14 @@ fn feed(n: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// An item whose notes open `n` elements and close none: each would be a level deeper.
+fn unclosed_feed(n: usize) -> Vec<u8> {
+    let mut s = String::from("<rss><channel><title>Deep</title><item><title>One</title><description>");
+    s.push_str(&"<a>x".repeat(n));
+    s.push_str("</description></item></channel></rss>");
+    s.into_bytes()
+}
+
 fn opml(n: usize) -> String {
     let mut s = String::from("<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\n");
     for i in 0..n {
@@ -188,6 +196,10 @@ fn main() {
     measure("feed of 100,000 items", 100_000, feed, |bytes| {
         let parsed = podsift::ingest::feed::parse_feed(bytes, "https://feeds.example/big.xml");
         format!("{:.0} MB in, {} episodes", bytes.len() as f64 / 1e6, parsed.map(|f| f.episodes.len()).unwrap_or(0))
+    });
+    measure("feed of 200,000 elements opened and never closed", 200_000, unclosed_feed, |bytes| {
+        let parsed = podsift::ingest::feed::parse_feed(bytes, "https://feeds.example/deep.xml");
+        format!("{:.1} MB in, {} episodes", bytes.len() as f64 / 1e6, parsed.map(|f| f.episodes.len()).unwrap_or(0))
     });
     measure("OPML of 10,000 outlines", 10_000, opml, |text| {
         format!("{} feeds", podsift::ingest::opml::parse(text).map(|f| f.len()).unwrap_or(0))

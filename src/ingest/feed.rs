@@ -411,6 +411,33 @@ struct Open {
     mode: Option<String>,
 }
 
+/// How deep the lenient pass follows elements; feeds nest a dozen deep (XHTML content included).
+const MAX_DEPTH: usize = 64;
+
+/// The elements of an item whose text the lenient pass reads.
+const ITEM_FIELDS: &[&str] = &[
+    "guid",
+    "id",
+    "title",
+    "dc:title",
+    "itunes:title",
+    "media:title",
+    "link",
+    "pubdate",
+    "published",
+    "updated",
+    "dc:date",
+    "issued",
+    "modified",
+    "itunes:duration",
+    "content:encoded",
+    "content",
+    "description",
+    "itunes:summary",
+    "summary",
+    "podcast:person",
+];
+
 /// Elements whose text is never shown, as feedparser's sanitizer drops it.
 const HIDDEN: [&str; 3] = ["script", "style", "applet"];
 
@@ -443,7 +470,11 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 let name = core_name(&e, &mut core_prefixes);
                 let in_item = stack.last().is_some_and(|o| o.name == "item" || o.name == "entry");
                 if name == "item" || name == "entry" {
-                    // An item left open is still an item: it ends where the next one starts.
+                    // An item left open is still an item: it ends where the next one starts,
+                    // and so do the elements left open within it.
+                    if let Some(at) = stack.iter().rposition(|o| o.name == "item" || o.name == "entry") {
+                        stack.truncate(at);
+                    }
                     if let Some(mut it) = item.take() {
                         let (content, desc, summary) = std::mem::take(&mut notes);
                         it.show_notes = notes_to_text(&content.or(desc).or(summary).unwrap_or_default());
@@ -457,7 +488,11 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 } else if let (Some(it), true) = (item.as_mut(), in_item) {
                     empty_element(it, &name, &e);
                 }
-                stack.push(Open { text_from: text.len(), kind: attr(&e, "type"), mode: attr(&e, "mode"), name });
+                // Deeper than any feed nests, an element is read as part of its parent's text:
+                // a document of elements never closed costs no more than its length to read.
+                if stack.len() < MAX_DEPTH {
+                    stack.push(Open { text_from: text.len(), kind: attr(&e, "type"), mode: attr(&e, "mode"), name });
+                }
             }
             Event::Empty(e) => {
                 let name = core_name(&e, &mut core_prefixes);
@@ -483,13 +518,17 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 };
                 let open = stack.swap_remove(pos);
                 stack.truncate(pos);
-                let raw = text.get(open.text_from..).unwrap_or("").to_string();
+                let parent = stack.last().map(|o| o.name.as_str()).unwrap_or("");
+                let in_item = parent == "item" || parent == "entry";
+                // Only a field that is read has its text copied: copying every element's
+                // (children's included) would cost depth times length.
+                let read = (in_item && item.is_some() && ITEM_FIELDS.contains(&name.as_str()))
+                    || (name == "title" && matches!(parent, "channel" | "rss" | "feed" | "") && out.title.is_none());
+                let raw = if read { text.get(open.text_from..).unwrap_or("").to_string() } else { String::new() };
                 let mut value = clean(&raw);
                 if name == "podcast:person" && value.is_empty() {
                     value = person_attrs.1.take().unwrap_or_default();
                 }
-                let parent = stack.last().map(|o| o.name.as_str()).unwrap_or("");
-                let in_item = parent == "item" || parent == "entry";
                 if name == "item" || name == "entry" {
                     if let Some(mut it) = item.take() {
                         let (content, desc, summary) = std::mem::take(&mut notes);
@@ -748,6 +787,30 @@ fn empty_element(it: &mut ParsedEpisode, name: &str, e: &BytesStart) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Elements opened and never closed are read in time that grows with the document, not
+    /// with its square (each used to be a level deeper, scanned at every piece of text): the
+    /// items around them are read, and an item left open ends where the next one starts.
+    #[test]
+    fn elements_never_closed_are_read_in_one_pass() {
+        let mut feed = String::from("<rss><channel><title>Deep</title>");
+        for i in 0..300 {
+            feed.push_str(&format!("<item><title>Episode {i}</title><guid>g{i}</guid><description><p>notes {i}"));
+        }
+        feed.push_str("<item><title>Last</title><description>");
+        feed.push_str(&"<a>x ".repeat(50_000));
+        feed.push_str("</description></item></channel></rss>");
+        let parsed = lenient_pass(feed.as_bytes());
+        assert_eq!(parsed.title.as_deref(), Some("Deep"));
+        assert_eq!(parsed.episodes.len(), 301);
+        assert_eq!(parsed.episodes[7].title.as_deref(), Some("Episode 7"));
+        assert_eq!(parsed.episodes[7].guid.as_deref(), Some("g7"));
+        let last = &parsed.episodes[300];
+        assert_eq!(last.title.as_deref(), Some("Last"));
+        assert!(last.show_notes.starts_with("x x x x"), "{:?}", last.show_notes.get(..80));
+        let whole = parse_feed(feed.as_bytes(), "https://example.com/feed.xml").unwrap();
+        assert_eq!(whole.episodes.len(), 301);
+    }
 
     #[test]
     fn a_web_page_given_for_a_feed_is_said_to_be_one() {
