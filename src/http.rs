@@ -12,7 +12,7 @@ use reqwest::header::{self, HeaderMap};
 /// Sent with every request podsift makes.
 pub const USER_AGENT: &str = concat!("podsift/", env!("CARGO_PKG_VERSION"));
 /// A Retry-After longer than this is read as this: a server cannot park a feed for months.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A client with podsift's user agent, the given timeouts and no automatic redirects (callers
 /// that follow redirects do it themselves, to remember permanent ones and bound the hops).

@@ -421,6 +421,28 @@ async fn admins_only_rate_limits_and_a_revoked_token() {
     assert!(paused.contains("restricted_action_read_only_channel"), "{paused}");
 }
 
+/// A Retry-After too large to add to what was waited already (or to any date) is a wait that
+/// outlasts the day, not a crash of the delivery: the day's record says when it is tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_of_ages_is_no_crash() {
+    let s = setup(false).await;
+    let created = morning() - chrono::Duration::days(1);
+    let due = at("2026-11-28T07:40:00Z");
+    let limited = common::subscribe_at(&s.store, destination(TEAM, "C0AGES"), due, 0, created);
+    s.fake.script(
+        "C0AGES",
+        vec![
+            (429, json!({"ok": false, "error": "ratelimited", "retry_after": "1"})),
+            (429, json!({"ok": false, "error": "ratelimited", "retry_after": "18446744073709551615"})),
+        ],
+    );
+    let summary = s.deliverer.tick(due).await.unwrap();
+    assert_eq!((summary.delivered, summary.failed), (0, 1), "{summary:?}");
+    let rec = s.store.delivery(&limited.key(), due.date_naive()).unwrap().unwrap();
+    let next = rec.retry_at.unwrap();
+    assert!(next > due + chrono::Duration::days(6) && next < due + chrono::Duration::days(8), "{next}");
+}
+
 /// Replies meant for one person go through the `response_url` of their command: they reach a
 /// direct message between two people, where the app is no member and chat.postEphemeral fails.
 /// A response_url used up falls back to chat.postEphemeral.

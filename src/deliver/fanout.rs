@@ -627,7 +627,8 @@ impl Deliverer {
             let limit = std::time::Duration::from_secs(self.config.send_timeout_secs);
             let sent = tokio::time::timeout(limit, adapter.send(to, part, reply_to, key, again))
                 .await
-                .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {} s", limit.as_secs()))));
+                .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {} s", limit.as_secs()))))
+                .map_err(SendError::bounded);
             match sent {
                 Ok(id) => return Ok(id),
                 // Waits adding up to more than a minute are left to a later tick, so that they

@@ -242,6 +242,19 @@ pub enum SendError {
     Busy(Destination),
 }
 
+impl SendError {
+    /// The error with a platform's wait held to what podsift believes of any server (a week):
+    /// a Retry-After of ages would otherwise overflow the sums and dates it goes into.
+    pub fn bounded(self) -> SendError {
+        match self {
+            SendError::RateLimited { retry_after } => {
+                SendError::RateLimited { retry_after: retry_after.min(crate::http::MAX_RETRY_AFTER) }
+            }
+            other => other,
+        }
+    }
+}
+
 /// A chat platform as the core sees it.
 pub trait Adapter: Send + Sync {
     /// The platform name used in destinations (`console`, `webhook`, `telegram`, ...).

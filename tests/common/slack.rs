@@ -421,9 +421,11 @@ fn handle(
             let channel = body["channel"].as_str().unwrap_or("").to_string();
             if let Some((status, reply)) = s.scripted.get_mut(&channel).and_then(|q| q.pop_front()) {
                 record(&mut s, body, &token);
+                // A scripted reply may name its Retry-After (any text, as a broken server's).
+                let after = reply["retry_after"].as_str().unwrap_or("1").to_string();
                 let mut resp = (StatusCode::from_u16(status).unwrap(), axum::Json(reply)).into_response();
                 if status == 429 {
-                    resp.headers_mut().insert("retry-after", "1".parse().unwrap());
+                    resp.headers_mut().insert("retry-after", after.parse().unwrap());
                 }
                 return resp;
             }
