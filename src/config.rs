@@ -527,6 +527,15 @@ pub enum ConfigError {
 
 /// An http(s) address with a host: `url` alone takes "localhost:11434/v1" for a URL of scheme
 /// "localhost", which every request then fails on.
+/// What a rate limit must be: `nan` would pass a `<= 0` check and stall every send for days,
+/// `inf` would turn the limit off.
+const RATE: &str = "must be a number above 0 (messages per second; per minute where the key says so)";
+
+/// The first of `rates` (key, value) that is not a positive, finite number.
+fn bad_rate<'a>(rates: &[(&'a str, f64)]) -> Option<&'a str> {
+    rates.iter().find(|(_, r)| !(r.is_finite() && *r > 0.0)).map(|(key, _)| *key)
+}
+
 fn web_url(u: &str) -> bool {
     url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
@@ -664,9 +673,11 @@ impl Config {
             ("digest.novelty_days", d.novelty_days.saturating_mul(86_400)),
             ("service.ingest_every_minutes", sv.ingest_every_minutes.saturating_mul(60)),
             ("service.tick_seconds", sv.tick_seconds),
+            ("service.shutdown_grace_seconds", sv.shutdown_grace_seconds),
             ("service.keep_days", sv.keep_days.saturating_mul(86_400)),
             ("delivery.catch_up_minutes", dl.catch_up_minutes.saturating_mul(60)),
             ("delivery.send_timeout_secs", dl.send_timeout_secs),
+            ("delivery.backoff_base_ms", dl.backoff_base_ms / 1000),
             ("adapters.webhook.timeout_secs", self.adapters.webhook.timeout_secs),
             ("llm.timeout_secs", self.llm.timeout_secs),
             ("llm.answer_timeout_secs", self.llm.answer_timeout_secs),
@@ -773,11 +784,12 @@ impl Config {
             ));
         }
         let w = &self.adapters.webhook;
-        if w.enabled && !(w.global_per_second > 0.0 && w.per_destination_per_second > 0.0) {
-            return Err(invalid(
-                "adapters.webhook.global_per_second",
-                "and per_destination_per_second must be above 0",
-            ));
+        let webhook_rate = bad_rate(&[
+            ("adapters.webhook.global_per_second", w.global_per_second),
+            ("adapters.webhook.per_destination_per_second", w.per_destination_per_second),
+        ]);
+        if let (true, Some(key)) = (w.enabled, webhook_rate) {
+            return Err(invalid(key, RATE));
         }
         let t = &self.adapters.telegram;
         for (key, url) in [("adapters.telegram.api_url", &t.api_url), ("adapters.telegram.webhook_url", &t.webhook_url)]
@@ -788,8 +800,12 @@ impl Config {
                 }
             }
         }
-        if t.global_per_second <= 0.0 || t.per_chat_per_second <= 0.0 || t.per_group_per_minute <= 0.0 {
-            return Err(invalid("adapters.telegram.global_per_second", "and the other Telegram rates must be above 0"));
+        if let Some(key) = bad_rate(&[
+            ("adapters.telegram.global_per_second", t.global_per_second),
+            ("adapters.telegram.per_chat_per_second", t.per_chat_per_second),
+            ("adapters.telegram.per_group_per_minute", t.per_group_per_minute),
+        ]) {
+            return Err(invalid(key, RATE));
         }
         let d = &self.adapters.discord;
         if let Some(u) = &d.api_url {
@@ -800,8 +816,11 @@ impl Config {
                 ));
             }
         }
-        if d.global_per_second <= 0.0 || d.per_channel_per_second <= 0.0 {
-            return Err(invalid("adapters.discord.global_per_second", "and per_channel_per_second must be above 0"));
+        if let Some(key) = bad_rate(&[
+            ("adapters.discord.global_per_second", d.global_per_second),
+            ("adapters.discord.per_channel_per_second", d.per_channel_per_second),
+        ]) {
+            return Err(invalid(key, RATE));
         }
         let sl = &self.adapters.slack;
         for (key, url) in [("adapters.slack.api_url", &sl.api_url), ("adapters.slack.public_url", &sl.public_url)] {
@@ -811,8 +830,11 @@ impl Config {
                 }
             }
         }
-        if sl.global_per_second <= 0.0 || sl.per_channel_per_second <= 0.0 {
-            return Err(invalid("adapters.slack.global_per_second", "and per_channel_per_second must be above 0"));
+        if let Some(key) = bad_rate(&[
+            ("adapters.slack.global_per_second", sl.global_per_second),
+            ("adapters.slack.per_channel_per_second", sl.per_channel_per_second),
+        ]) {
+            return Err(invalid(key, RATE));
         }
         let l = &self.llm;
         if let Some(u) = &l.base_url {
@@ -954,8 +976,27 @@ mod tests {
     }
 
     #[test]
+    fn rates_that_are_not_positive_numbers_are_named() {
+        for (text, key) in [
+            ("[adapters.slack]\nglobal_per_second = nan\n", "adapters.slack.global_per_second"),
+            ("[adapters.discord]\nper_channel_per_second = -1.0\n", "adapters.discord.per_channel_per_second"),
+            ("[adapters.telegram]\nper_group_per_minute = inf\n", "adapters.telegram.per_group_per_minute"),
+            (
+                "[adapters.webhook]\nenabled = true\nper_destination_per_second = nan\n",
+                "adapters.webhook.per_destination_per_second",
+            ),
+        ] {
+            let err = Config::parse(text, Path::new("x.toml")).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("a number above 0"), "{err}");
+        }
+        assert!(Config::parse("[adapters.slack]\nglobal_per_second = 0.5\n", Path::new("x.toml")).is_ok());
+    }
+
+    #[test]
     fn spans_of_centuries_are_refused_not_overflowed() {
         for (text, key) in [
+            ("[service]\nshutdown_grace_seconds = 18446744073709551615\n", "service.shutdown_grace_seconds"),
+            ("[delivery]\nbackoff_base_ms = 18446744073709551615\n", "delivery.backoff_base_ms"),
             ("[ingest]\ntranscript_max_age_days = 100000000\n", "ingest.transcript_max_age_days"),
             ("[ingest]\nbackoff_max_secs = 10000000000000\n", "ingest.backoff_max_secs"),
             ("[digest]\nrecency_window_hours = 18446744073709551615\n", "digest.recency_window_hours"),
