@@ -419,6 +419,11 @@ async fn ask_opens_a_modal_and_the_answer_lands_in_the_insights_thread() {
     })
     .await;
 
+    // A form naming message 0 (no message has it) is refused, not a panic in serenity's ids.
+    let reference = custom_id.rsplit_once(':').unwrap().0.to_string();
+    let malformed = handle(&s, modal_submit("tok-z", &format!("{reference}:0"), "who?")).await;
+    assert!(malformed.to_string().contains("This form is malformed"), "{malformed}");
+
     // A second question reuses the thread (Discord refuses a second thread on one message).
     post_signed(&s, &modal_submit("tok-e", &custom_id, "and why?"), now).await;
     wait_for("the second answer", || s.fake.messages_in(&message_id).len() == 2).await;

@@ -283,7 +283,10 @@ impl Interactions {
             return ephemeral("This form is no longer supported.");
         };
         let Some((reference, message_id)) = rest.rsplit_once(':') else { return ephemeral("This form is malformed.") };
-        let Ok(message_id) = message_id.parse::<u64>() else { return ephemeral("This form is malformed.") };
+        // Serenity's ids panic on 0.
+        let Some(message_id) = message_id.parse::<u64>().ok().filter(|&id| id != 0) else {
+            return ephemeral("This form is malformed.");
+        };
         let question = m
             .data
             .components
