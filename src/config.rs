@@ -808,6 +808,12 @@ impl Config {
             return Err(invalid(key, RATE));
         }
         let d = &self.adapters.discord;
+        if d.guild_id == Some(0) {
+            return Err(invalid(
+                "adapters.discord.guild_id",
+                "0 is no server id: Developer Mode, then Copy Server ID on the server (or leave it out)",
+            ));
+        }
         if let Some(u) = &d.api_url {
             if !web_url(u) {
                 return Err(invalid(
@@ -990,6 +996,8 @@ mod tests {
             assert!(err.contains(key) && err.contains("a number above 0"), "{err}");
         }
         assert!(Config::parse("[adapters.slack]\nglobal_per_second = 0.5\n", Path::new("x.toml")).is_ok());
+        let err = Config::parse("[adapters.discord]\nguild_id = 0\n", Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains("adapters.discord.guild_id") && err.contains("Copy Server ID"), "{err}");
     }
 
     #[test]

@@ -558,6 +558,7 @@ fn every_subs_subcommand_and_flag_as_documented() {
         ("telegram:abc", "a Telegram chat id is a number"),
         ("telegram:-100/x", "a Telegram chat id is a number"),
         ("discord:general", "a Discord channel id is a number"),
+        ("discord:0", "a Discord channel id is a number"),
         ("slack:C0456", "slack:TEAM/CHANNEL"),
     ] {
         let refused = podsift(dir.path(), &["subs", "add", typo]);

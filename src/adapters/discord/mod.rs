@@ -240,8 +240,8 @@ impl Target {
                 let (eph, token) = rest.split_once(':')?;
                 Some(Target::Interaction { token: token.to_string(), ephemeral: eph == "1" })
             }
-            "thread" => rest.parse().ok().map(Target::Thread),
-            "message" => rest.parse().ok().map(Target::Message),
+            "thread" => rest.parse().ok().filter(|&id| id != 0).map(Target::Thread),
+            "message" => rest.parse().ok().filter(|&id| id != 0).map(Target::Message),
             _ => None,
         }
     }
@@ -433,8 +433,13 @@ impl Adapter for DiscordAdapter {
         _again: bool,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
-            let channel: u64 =
-                to.id.parse().map_err(|_| SendError::Invalid(format!("{to} is not a Discord channel id")))?;
+            // Serenity's ids panic on 0.
+            let channel: u64 = to
+                .id
+                .parse()
+                .ok()
+                .filter(|&c| c != 0)
+                .ok_or_else(|| SendError::Invalid(format!("{to} is not a Discord channel id")))?;
             let message = render(part).nonce(Nonce::String(nonce(key))).enforce_nonce(true);
             let sent = match reply_to.and_then(Target::decode) {
                 Some(Target::Interaction { token, ephemeral }) => {
