@@ -319,6 +319,7 @@ pub fn prune_if_due(store: &Store, config: &Config, now: DateTime<Utc>) -> Optio
                 digests_shown = pruned.digests_shown,
                 votes = pruned.votes,
                 notices = pruned.notices,
+                removal_marks = pruned.removal_marks,
                 "removed old records (service.keep_days = {keep_days})"
             );
             Some(pruned)

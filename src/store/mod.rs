@@ -1153,8 +1153,8 @@ impl Store {
     /// passes and LLM usage of days before `before` (none when it is None); the transcripts,
     /// candidate insights and cached model answers of episodes published before `content_before`
     /// that no digest still stored shows; inbound events and podcast-search choices from before
-    /// `seen_before` (platforms retry an event within hours, not days), and cached model answers
-    /// for episodes no longer stored. Episode records (what tells an item already read),
+    /// `seen_before` (platforms retry an event within hours, not days), with the marks of feeds
+    /// removed by then, and cached model answers for episodes no longer stored. Episode records (what tells an item already read),
     /// subscriptions, feedback and the corpus statistics stay. Flushed.
     pub fn prune(
         &self,
@@ -1374,6 +1374,15 @@ impl Store {
             if !self.episodes.contains_key(episode.as_bytes())? {
                 self.llm.remove(&k)?;
                 pruned.llm_cache += 1;
+            }
+        }
+        // A removed feed's mark only turns away what an ingest still running writes for it:
+        // kept as long as a platform event, not for ever (readers add and remove feeds).
+        for kv in self.meta.scan_prefix(removed_key("").as_bytes()) {
+            let (k, v) = kv?;
+            if decode::<chrono::DateTime<chrono::Utc>>("meta", &k, &v).is_ok_and(|at| at < seen_before) {
+                self.meta.remove(&k)?;
+                pruned.removal_marks += 1;
             }
         }
         // Every search adds a key: choices are kept as long as a platform event.
@@ -1881,6 +1890,20 @@ mod tests {
         assert!(store.episodes().unwrap().is_empty(), "a removed feed's episodes came back");
         assert!(store.transcript("e1").unwrap().is_none());
         assert_eq!(store.corpus().unwrap().docs, 0);
+        // The mark is short-lived: kept through a prune of events from before the removal,
+        // gone with one of events from after it (an ingest running then has long ended).
+        let tomb = removed_key(url);
+        let kept = store.prune(None, None, now - chrono::Duration::days(2)).unwrap();
+        assert_eq!(kept.removal_marks, 0);
+        assert!(store.meta.contains_key(tomb.as_bytes()).unwrap());
+        let other = Feed::new("https://y.example/feed", now);
+        store.put_feed(&other).unwrap();
+        assert!(store.remove_feed(&other.url).unwrap());
+        let gone = store.prune(None, None, chrono::Utc::now() + chrono::Duration::days(2)).unwrap();
+        assert_eq!(gone.removal_marks, 2);
+        assert!(!store.meta.contains_key(tomb.as_bytes()).unwrap());
+        store.put_feed(&feed).unwrap();
+        assert!(store.remove_feed(url).unwrap());
         // Added again: its episodes are welcome again.
         store.put_feed(&feed).unwrap();
         store.put_episode(&late).unwrap();
@@ -2045,6 +2068,8 @@ pub struct Pruned {
     pub votes: usize,
     /// Once-per-spell notice marks older than the kept days.
     pub notices: usize,
+    /// Marks of feeds removed before `seen_before`.
+    pub removal_marks: usize,
 }
 
 /// The podcasts a directory search offered a destination ([`Store::put_choices`]); `Plain` is
