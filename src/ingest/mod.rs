@@ -570,6 +570,16 @@ fn moved_permanently(feed: &mut Feed, to: String) {
 /// stalled ingest.
 pub const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Parser threads alive at once, those a timeout stopped waiting for included: a document that
+/// keeps a parser busy for ever holds one until it ends, so trying it again and again cannot
+/// pile up threads and the bodies they hold.
+const MAX_PARSERS: usize = 16;
+
+fn parsers() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static PARSERS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    PARSERS.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_PARSERS))).clone()
+}
+
 /// Why a feed could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadFeedError {
@@ -618,11 +628,20 @@ pub async fn read_feed(
         }
         Fetched::Body(body) => body,
     };
+    let secs = PARSE_TIMEOUT.as_secs();
+    let Ok(Ok(permit)) = tokio::time::timeout(PARSE_TIMEOUT, parsers().acquire_owned()).await else {
+        return Err(FeedError::Unreadable(format!(
+            "every feed parser is still busy with documents that took longer than {secs} s; the feed is tried again later"
+        ))
+        .into());
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (bytes, base) = (std::mem::take(&mut body.bytes), body.final_url.clone());
     std::thread::Builder::new()
         .name("feed-parse".into())
         .spawn(move || {
+            // Held until the parse ends, however long after the wait for it was given up.
+            let _permit = permit;
             let _ = tx.send(parse_feed(&bytes, &base));
         })
         .map_err(|e| FeedError::Unreadable(format!("cannot start a parser thread: {e}")))?;
@@ -630,7 +649,6 @@ pub async fn read_feed(
         Ok(Ok(parsed)) => parsed?,
         Ok(Err(_)) => return Err(FeedError::Unreadable("the parser stopped without an answer".into()).into()),
         Err(_) => {
-            let secs = PARSE_TIMEOUT.as_secs();
             return Err(FeedError::Unreadable(format!("parsing took longer than {secs} s; the feed is skipped")).into());
         }
     };
@@ -934,6 +952,27 @@ async fn transcript_for(ctx: &Ctx<'_>, episode: &Episode, links_expected: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parsers still busy with documents that never finish are counted: once all are taken, a
+    /// feed waits for one as long as a parse may take, then fails this run, starting no thread.
+    #[tokio::test(start_paused = true)]
+    async fn parsers_stuck_for_ever_are_counted_not_multiplied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.xml");
+        std::fs::write(&path, "<rss><channel><title>T</title><item><title>One</title></item></channel></rss>").unwrap();
+        let location = path.to_str().unwrap();
+        let fetcher = Fetcher::new(&IngestConfig::default()).unwrap();
+        let validators = Validators::default();
+        let read = || read_feed(&fetcher, location, &validators, 1 << 20);
+        let stuck = parsers().acquire_many_owned(MAX_PARSERS as u32).await.unwrap();
+        let err = read().await.map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("every feed parser is still busy"), "{err}");
+        drop(stuck);
+        // The clock runs again: the parse itself happens on a thread, in real time.
+        tokio::time::resume();
+        let read = read().await.map_err(|e| e.to_string());
+        assert!(matches!(&read, Ok(FeedRead::Read(_, parsed)) if parsed.episodes.len() == 1), "{:?}", read.err());
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
