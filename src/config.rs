@@ -525,8 +525,6 @@ pub enum ConfigError {
     Env { var: &'static str, key: &'static str, problem: String },
 }
 
-/// An http(s) address with a host: `url` alone takes "localhost:11434/v1" for a URL of scheme
-/// "localhost", which every request then fails on.
 /// What a rate limit must be: `nan` would pass a `<= 0` check and stall every send for days,
 /// `inf` would turn the limit off.
 const RATE: &str = "must be a number above 0 (messages per second; per minute where the key says so)";
@@ -536,6 +534,8 @@ fn bad_rate<'a>(rates: &[(&'a str, f64)]) -> Option<&'a str> {
     rates.iter().find(|(_, r)| !(r.is_finite() && *r > 0.0)).map(|(key, _)| *key)
 }
 
+/// An http(s) address with a host: `url` alone takes "localhost:11434/v1" for a URL of scheme
+/// "localhost", which every request then fails on.
 fn web_url(u: &str) -> bool {
     url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }

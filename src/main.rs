@@ -15,7 +15,7 @@ fn main() -> std::process::ExitCode {
     // Secrets and settings from .env (or --env-file) before the arguments are read, so that
     // PODSIFT_DATA_DIR and friends in it count; variables already in the environment win.
     if let Err(e) = load_env_file(std::env::args_os()) {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return std::process::ExitCode::FAILURE;
     }
     // An empty PODSIFT_DATA_DIR or PODSIFT_CONFIG (an `-e VAR=` left blank, a `.env` line
@@ -42,7 +42,7 @@ fn main() -> std::process::ExitCode {
             Ok(filter) => filter,
             Err(why) => {
                 // A typo must not silence the log, errors included: said, and the default kept.
-                eprintln!("warning: PODSIFT_LOG={wanted:?} {why}; logging as by default ({default_log})");
+                errln!("warning: PODSIFT_LOG={wanted:?} {why}; logging as by default ({default_log})");
                 tracing_subscriber::EnvFilter::new(default_log)
             }
         },
@@ -52,7 +52,7 @@ fn main() -> std::process::ExitCode {
         && !podsift::service::json_logs()
     {
         // A log shipper expecting JSON would get lines it cannot read: said, not guessed.
-        eprintln!("warning: PODSIFT_LOG_FORMAT={format:?} is not a log format; it is \"json\" or unset (plain text)");
+        errln!("warning: PODSIFT_LOG_FORMAT={format:?} is not a log format; it is \"json\" or unset (plain text)");
     }
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     if podsift::service::json_logs() {
@@ -65,14 +65,14 @@ fn main() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
     match runtime.block_on(cli::run(cli, data_given)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

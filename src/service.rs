@@ -61,7 +61,9 @@ pub fn say(message: &str) {
     if json_logs() {
         tracing::info!("{message}");
     } else {
-        eprintln!("podsift: {message}");
+        // Not eprintln!, which panics when stderr's reader is gone (`podsift run | tee` stopped).
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "podsift: {message}");
     }
 }
 

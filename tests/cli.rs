@@ -559,6 +559,7 @@ fn every_subs_subcommand_and_flag_as_documented() {
         ("telegram:-100/x", "a Telegram chat id is a number"),
         ("discord:general", "a Discord channel id is a number"),
         ("discord:0", "a Discord channel id is a number"),
+        ("discord:+123", "a Discord channel id is a number"),
         ("slack:C0456", "slack:TEAM/CHANNEL"),
     ] {
         let refused = podsift(dir.path(), &["subs", "add", typo]);
@@ -1116,6 +1117,15 @@ async fn an_https_address_of_a_plain_http_server_is_refused_with_the_fix() {
     let store = podsift::store::Store::open(&data).unwrap();
     assert!(store.feeds().unwrap().is_empty());
     drop(store);
+    // Reached through a redirect to https://: the address that failed is the one named.
+    server.route("/moved", vec![Reply::status(301).header("location", &https)]);
+    let out = podsift(&data, &["feeds", "add", &server.url("/moved")]);
+    assert_eq!(out.status.code(), Some(1), "{:?} {}", out.status, stdout(&out));
+    assert!(
+        stderr(&out).contains(&format!("(it redirects to {https})")) && stderr(&out).contains(&says),
+        "{}",
+        stderr(&out)
+    );
     // The address it names is the feed.
     assert!(podsift(&data, &["feeds", "add", &server.url("/show")]).status.success());
 }

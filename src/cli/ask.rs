@@ -19,7 +19,7 @@ pub async fn interactive(
     answerer: &dyn ask::Answerer,
     out: Output,
 ) -> Result<()> {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     let prompt = std::io::stdin().is_terminal();
     if prompt {
         outln!(
@@ -32,10 +32,11 @@ Ask about this insight (empty line to quit).",
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut history: Vec<(String, String)> = Vec::new();
-    loop {
+    // Questions whose answers no one would read (`... | head -3`) are not asked: each may be
+    // a paid model call.
+    while !super::out::reader_gone() {
         if prompt {
             out!("> ");
-            std::io::stdout().flush()?;
         }
         let Some(line) = lines.next() else { break };
         let line = line?;

@@ -268,13 +268,15 @@ async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
         Ok(ingest::FeedRead::Unchanged { moved_to, .. }) => Ok(Readable { warning: None, moved_to }),
         // An https:// address of a plain-HTTP server fails the same way every time: named now,
         // not retried by every ingest as if the server were down.
-        Err(ReadFeedError::Fetch(FetchError::Network { reason, .. }))
+        // The address that failed may be where the one given redirects to.
+        Err(ReadFeedError::Fetch(FetchError::Network { url: failed, reason }))
             if podsift::http::answered_in_plain_http(&reason) =>
         {
-            let plain = format!("http://{}", url.trim_start_matches("https://"));
-            bail!(
-                "{url} is not added: the server answers in plain HTTP, not TLS ({reason}); add {plain} if that is the feed"
-            )
+            let failed = if failed.is_empty() { url } else { failed.as_str() };
+            let plain = failed.get(..8).filter(|s| s.eq_ignore_ascii_case("https://")).map(|_| &failed[8..]);
+            let via = if failed == url { String::new() } else { format!(" (it redirects to {failed})") };
+            let fix = plain.map(|rest| format!("; add http://{rest} if that is the feed")).unwrap_or_default();
+            bail!("{url} is not added{via}: the server answers in plain HTTP, not TLS ({reason}){fix}")
         }
         Err(ReadFeedError::Fetch(
             e @ (FetchError::Network { .. }

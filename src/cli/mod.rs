@@ -3,7 +3,7 @@
 //! modules of src/.
 
 #[macro_use]
-mod out;
+pub mod out;
 mod admin;
 pub mod args;
 mod ask;
@@ -98,7 +98,7 @@ pub async fn run(cli: Cli, data_given: bool) -> Result<()> {
             Ok(store) => execute(command, &store, &config, None).await,
             Err(podsift::store::StoreError::InUse { .. }) => {
                 if cli.config.is_some() {
-                    eprintln!(
+                    errln!(
                         "note: the running podsift uses its own configuration; --config and PODSIFT_CONFIG apply to commands that open the store themselves"
                     );
                 }

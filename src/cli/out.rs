@@ -38,6 +38,11 @@ pub fn write(s: &str) {
     }
 }
 
+/// Whether standard output's reader has gone away: what is left to print has no one to read it.
+pub fn reader_gone() -> bool {
+    READER_GONE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Prints `s` where this command's warnings and progress go (standard error).
 pub fn write_err(s: &str) {
     let kept = CAPTURE.try_with(|c| {

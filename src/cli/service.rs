@@ -107,16 +107,16 @@ pub async fn run_service(data: &Path, mut config: Config, config_source: &str, d
         }
         config.service.tick_seconds = config.service.tick_seconds.min(5);
         match kept {
-            None => eprintln!(
+            None => errln!(
                 "podsift run --demo: the demo podcasts are ingested now and the console gets today's digest within seconds."
             ),
             // A store used before: its console keeps its own schedule (and a day it was sent).
-            Some(sub) => eprintln!(
+            Some(sub) => errln!(
                 "podsift run --demo: the demo podcasts are ingested now; the console keeps its subscription in this store ({}): type /digest to see today's digest now.",
                 sub.schedule.when()
             ),
         }
-        eprintln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
+        errln!("Type /help for commands, e.g. /ask 1 what exactly was said?  Ctrl-C stops.");
     }
     let answerer = make_answerer(&config, &store)?;
     let metrics = std::sync::Arc::new(podsift::metrics::Metrics::default());

@@ -39,7 +39,7 @@ fn new_destination_arg(s: &str) -> Result<Destination> {
                 "a Telegram chat id is a number (e.g. telegram:-1001234567890), with /TOPIC for a forum topic",
             )
         }
-        "discord" => (!dest.id.parse::<u64>().is_ok_and(|id| id != 0))
+        "discord" => (!(dest.id.bytes().all(|b| b.is_ascii_digit()) && dest.id.parse::<u64>().is_ok_and(|id| id != 0)))
             .then_some("a Discord channel id is a number (Developer Mode, then Copy Channel ID on the channel)"),
         "slack" => {
             let part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric());

@@ -490,7 +490,8 @@ fn lenient_pass(bytes: &[u8]) -> ParsedFeed {
                 }
                 // Deeper than any feed nests, an element is read as part of its parent's text:
                 // a document of elements never closed costs no more than its length to read.
-                if stack.len() < MAX_DEPTH {
+                // An item and its fields are always followed (the item before is closed above).
+                if stack.len() < MAX_DEPTH || in_item || name == "item" || name == "entry" {
                     stack.push(Open { text_from: text.len(), kind: attr(&e, "type"), mode: attr(&e, "mode"), name });
                 }
             }
@@ -810,6 +811,10 @@ mod tests {
         assert!(last.show_notes.starts_with("x x x x"), "{:?}", last.show_notes.get(..80));
         let whole = parse_feed(feed.as_bytes(), "https://example.com/feed.xml").unwrap();
         assert_eq!(whole.episodes.len(), 301);
+        // Markup left open before the first item, deeper than the elements followed: the items
+        // are still items.
+        let feed = format!("<rss><channel>{}<item><title>Under</title></item></channel></rss>", "<b>".repeat(100));
+        assert_eq!(lenient_pass(feed.as_bytes()).episodes[0].title.as_deref(), Some("Under"));
     }
 
     #[test]
