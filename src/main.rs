@@ -70,7 +70,13 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(cli::run(cli, data_given)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => match cli::out::write_failure() {
+            Some(e) => {
+                errln!("error: the output could not be written ({e}); it is incomplete");
+                std::process::ExitCode::FAILURE
+            }
+            None => std::process::ExitCode::SUCCESS,
+        },
         Err(e) => {
             errln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -373,6 +373,20 @@ fn output_cut_short_by_its_reader_ends_quietly() {
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert!(out.status.success(), "{:?} {err}", out.status);
 
+    // Output that cannot be written for another reason (a full disk) is incomplete: said, and
+    // the command fails.
+    let full = Command::new(env!("CARGO_BIN_EXE_podsift"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["feeds", "ls"])
+        .env_remove("PODSIFT_CONFIG")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(1), "{}", stderr(&full));
+    assert!(stderr(&full).contains("the output could not be written"), "{}", stderr(&full));
+
     // The demo too: its output is a command's like any other.
     let mut child = piped(&dir.path().join("demo"), &["demo"]);
     drop(child.stdout.take());

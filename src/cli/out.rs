@@ -23,6 +23,10 @@ pub struct Captured {
 /// Set once standard output's reader has gone away.
 static READER_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Why standard output could not be written, when not for a reader gone (a full disk): the
+/// command's output is incomplete, which its exit status must say.
+static WRITE_FAILED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Prints `s` where this command's output goes.
 pub fn write(s: &str) {
     if CAPTURE.try_with(|c| c.borrow_mut().out.push_str(s)).is_err() {
@@ -31,8 +35,11 @@ pub fn write(s: &str) {
         // changes in the store is still done and kept.
         if !READER_GONE.load(Relaxed) {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+            if let Err(e) = stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
                 READER_GONE.store(true, Relaxed);
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    let _ = WRITE_FAILED.set(e.to_string());
+                }
             }
         }
     }
@@ -41,6 +48,11 @@ pub fn write(s: &str) {
 /// Whether standard output's reader has gone away: what is left to print has no one to read it.
 pub fn reader_gone() -> bool {
     READER_GONE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Why the output could not be written, when it was not its reader going away.
+pub fn write_failure() -> Option<&'static str> {
+    WRITE_FAILED.get().map(String::as_str)
 }
 
 /// Prints `s` where this command's warnings and progress go (standard error).
