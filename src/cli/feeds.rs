@@ -267,8 +267,8 @@ async fn web_feed_readable(url: &str, config: &Config) -> Result<Readable> {
         Ok(ingest::FeedRead::Read(body, _)) => Ok(Readable { warning: None, moved_to: body.moved_to }),
         Ok(ingest::FeedRead::Unchanged { moved_to, .. }) => Ok(Readable { warning: None, moved_to }),
         // An https:// address of a plain-HTTP server fails the same way every time: named now,
-        // not retried by every ingest as if the server were down.
-        // The address that failed may be where the one given redirects to.
+        // not retried by every ingest as if the server were down. The address that failed may
+        // be where the one given redirects to.
         Err(ReadFeedError::Fetch(FetchError::Network { url: failed, reason }))
             if podsift::http::answered_in_plain_http(&reason) =>
         {

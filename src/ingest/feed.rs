@@ -414,7 +414,8 @@ struct Open {
 /// How deep the lenient pass follows elements; feeds nest a dozen deep (XHTML content included).
 const MAX_DEPTH: usize = 64;
 
-/// The elements of an item whose text the lenient pass reads.
+/// The elements of an item whose text the lenient pass reads: the names the end-of-element
+/// match below acts on (a name missing here is never read, which that field's tests show).
 const ITEM_FIELDS: &[&str] = &[
     "guid",
     "id",

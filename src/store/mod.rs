@@ -1154,8 +1154,9 @@ impl Store {
     /// candidate insights and cached model answers of episodes published before `content_before`
     /// that no digest still stored shows; inbound events and podcast-search choices from before
     /// `seen_before` (platforms retry an event within hours, not days), with the marks of feeds
-    /// removed by then, and cached model answers for episodes no longer stored. Episode records (what tells an item already read),
-    /// subscriptions, feedback and the corpus statistics stay. Flushed.
+    /// removed by then, and cached model answers for episodes no longer stored. Episode records
+    /// (what tells an item already read), subscriptions, feedback and the corpus statistics
+    /// stay. Flushed.
     pub fn prune(
         &self,
         before: Option<chrono::NaiveDate>,
